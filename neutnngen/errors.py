@@ -34,6 +34,10 @@ class IRValidationError(NeutnngenError):
         super().__init__("\n  ".join([head, *lines]), path)
 
 
+class IRFormatError(NeutnngenError):
+    """An IR file or text cannot be read (unknown version, malformed, inconsistent)."""
+
+
 class PassError(NeutnngenError):
     """A pass specification is malformed or a pass cannot be applied."""
 

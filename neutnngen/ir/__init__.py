@@ -1,0 +1,31 @@
+"""The column-and-dendrite IR: nodes, verification, text form, files and the reference
+interpreter. Imports numpy only (never torch, amaranth or cocotb)."""
+
+from .interp import Interpreter, column_forward, first_crossing, inhibit, potentials
+from .nodes import (
+    NONE,
+    Column,
+    Dendrite,
+    Inhibition,
+    Kernel,
+    Layer,
+    LearningRule,
+    Network,
+    Neuron,
+    RandomSource,
+    Retime,
+    Segment,
+    SynapseBank,
+    TimeSpec,
+    default_seeds,
+)
+from .serialize import load, save
+from .text import parse, to_text
+from .verify import Diagnostic, check, verify
+
+__all__ = [
+    "NONE", "Column", "Dendrite", "Diagnostic", "Inhibition", "Interpreter", "Kernel", "Layer",
+    "LearningRule", "Network", "Neuron", "RandomSource", "Retime", "Segment", "SynapseBank",
+    "TimeSpec", "check", "column_forward", "default_seeds", "first_crossing", "inhibit", "load",
+    "parse", "potentials", "save", "to_text", "verify",
+]
