@@ -1,0 +1,232 @@
+"""Clustering and classification metrics (SPEC section 8).
+
+Convention for a TNN column used as a clusterer: the predicted cluster of a sample is the
+index of the winning (earliest, after inhibition) neuron, and ``-1`` means that nothing
+fired. Samples without a winner are **not dropped**: for the Rand index, the adjusted Rand
+index and purity they form one more cluster, labelled ``-1``, like any other. ``coverage``
+reports how many samples had a winner, so a column that stays silent on part of the data
+shows it there.
+
+Pair counts are computed from the contingency table with exact (Python) integer arithmetic;
+the only float operation is the final division.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from neutnngen.errors import ConfigError
+
+__all__ = [
+    "rand_index",
+    "adjusted_rand_index",
+    "purity",
+    "coverage",
+    "clustering_metrics",
+    "kmeans_baseline",
+    "classification_error",
+]
+
+
+def _labels(func: str, name: str, labels) -> np.ndarray:
+    arr = np.asarray(labels)
+    if arr.ndim != 1:
+        raise ConfigError(f"{func}: {name} has shape {arr.shape}; expected a 1-D array of labels")
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all() or (arr != np.round(arr)).any():
+            raise ConfigError(
+                f"{func}: {name} holds non-integer floats; expected integer or string labels"
+            )
+        arr = arr.astype(np.int64)
+    return arr
+
+
+def _pair(
+    func: str, labels_true, labels_pred, names: tuple[str, str] = ("labels_true", "labels_pred")
+) -> tuple[np.ndarray, np.ndarray]:
+    t = _labels(func, names[0], labels_true)
+    p = _labels(func, names[1], labels_pred)
+    if t.shape[0] != p.shape[0]:
+        raise ConfigError(
+            f"{func}: {names[0]} has {t.shape[0]} samples but {names[1]} has {p.shape[0]}; "
+            f"expected the same number"
+        )
+    if t.shape[0] == 0:
+        raise ConfigError(f"{func}: got 0 samples; expected at least 1")
+    return t, p
+
+
+def _winners(func: str, name: str, pred) -> np.ndarray:
+    """Predicted winners: integers >= -1 (-1 = no winner)."""
+    arr = _labels(func, name, pred)
+    if arr.dtype.kind not in "iu" and arr.size:
+        raise ConfigError(
+            f"{func}: {name} has dtype {arr.dtype}; expected integer neuron indices (-1 = none)"
+        )
+    if arr.size and arr.min() < -1:
+        raise ConfigError(
+            f"{func}: {name} contains {int(arr.min())}; expected neuron indices >= 0 or -1 "
+            f"for no winner"
+        )
+    return arr
+
+
+def _contingency(t: np.ndarray, p: np.ndarray) -> np.ndarray:
+    _, ti = np.unique(t, return_inverse=True)
+    pu, pi = np.unique(p, return_inverse=True)
+    nt = int(ti.max()) + 1
+    npred = len(pu)
+    flat = np.bincount(ti.ravel() * npred + pi.ravel(), minlength=nt * npred)
+    return flat.reshape(nt, npred).astype(np.int64)
+
+
+def _comb2_sum(counts: np.ndarray) -> int:
+    return sum(int(c) * (int(c) - 1) // 2 for c in counts.ravel() if c > 1)
+
+
+def _pair_confusion(t: np.ndarray, p: np.ndarray) -> tuple[int, int, int, int]:
+    """(tp, fp, fn, tn) over unordered sample pairs, as exact Python integers.
+
+    tp: same true class and same cluster; fn: same class, different clusters; fp: different
+    classes, same cluster; tn: different in both.
+    """
+    cont = _contingency(t, p)
+    n = int(cont.sum())
+    both = _comb2_sum(cont)
+    same_true = _comb2_sum(cont.sum(axis=1))
+    same_pred = _comb2_sum(cont.sum(axis=0))
+    total = n * (n - 1) // 2
+    tp = both
+    fn = same_true - both
+    fp = same_pred - both
+    tn = total - tp - fn - fp
+    return tp, fp, fn, tn
+
+
+def rand_index(labels_true, labels_pred) -> float:
+    """Rand index: the share of sample pairs on which the two labelings agree.
+
+    ``(tp + tn) / C(n, 2)``; 1.0 for a single sample. ``-1`` in ``labels_pred`` is an
+    ordinary cluster (the samples with no winner).
+    """
+    t, p = _pair("rand_index", labels_true, labels_pred)
+    tp, fp, fn, tn = _pair_confusion(t, p)
+    total = tp + fp + fn + tn
+    if total == 0:
+        return 1.0
+    return (tp + tn) / total
+
+
+def adjusted_rand_index(labels_true, labels_pred) -> float:
+    """Adjusted Rand index (Hubert and Arabie), chance-corrected: 0 = random, 1 = perfect.
+
+    ``2 (tp tn - fn fp) / ((tp + fn)(fn + tn) + (tp + fp)(fp + tn))``, and 1.0 when the two
+    labelings never disagree on a pair (``fn == fp == 0``, also for a single sample), as
+    in scikit-learn. ``-1`` in ``labels_pred`` is an ordinary cluster.
+    """
+    t, p = _pair("adjusted_rand_index", labels_true, labels_pred)
+    tp, fp, fn, tn = _pair_confusion(t, p)
+    if fn == 0 and fp == 0:
+        return 1.0
+    return 2 * (tp * tn - fn * fp) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn))
+
+
+def purity(labels_true, labels_pred) -> float:
+    """Purity: each predicted cluster votes for its majority class; share of samples covered.
+
+    ``sum_j max_i n_ij / n``. ``-1`` in ``labels_pred`` is one more cluster (so its majority
+    class also counts); see ``coverage`` for how many samples had a winner.
+    """
+    t, p = _pair("purity", labels_true, labels_pred)
+    cont = _contingency(t, p)
+    return int(cont.max(axis=0).sum()) / int(cont.sum())
+
+
+def coverage(pred) -> float:
+    """Share of samples with a winner (``pred != -1``)."""
+    p = _winners("coverage", "pred", pred)
+    if p.size == 0:
+        raise ConfigError("coverage: got 0 samples; expected at least 1")
+    return int((p != -1).sum()) / p.size
+
+
+def clustering_metrics(y_true, y_pred) -> dict:
+    """All clustering metrics for one labeling.
+
+    ``y_pred`` holds winner indices (``-1`` = no winner). Returns a dict with keys
+    ``rand_index``, ``adjusted_rand_index``, ``purity``, ``coverage`` (floats) and ``n``
+    (the number of samples, int).
+    """
+    t, p = _pair("clustering_metrics", y_true, y_pred, ("y_true", "y_pred"))
+    p = _winners("clustering_metrics", "y_pred", p)
+    return {
+        "rand_index": rand_index(t, p),
+        "adjusted_rand_index": adjusted_rand_index(t, p),
+        "purity": purity(t, p),
+        "coverage": coverage(p),
+        "n": int(t.shape[0]),
+    }
+
+
+def kmeans_baseline(X_train, X_test, y_train, y_test, k: int, seed: int) -> dict:
+    """k-means on the same data, split and encoding as the TNN (the SPEC section 8 baseline).
+
+    Pass the encoded spike-time arrays (``int16``, ``-1`` = silent); they are used as
+    float features unchanged. ``sklearn.cluster.KMeans(n_clusters=k, n_init=10,
+    random_state=seed)`` is fitted on ``X_train`` only, then assigns clusters to both
+    splits. Returns ``{"train": clustering_metrics(...), "test": clustering_metrics(...)}``
+    (coverage is always 1.0 for k-means).
+    """
+    func = "kmeans_baseline"
+    if not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
+        raise ConfigError(f"{func}: k={k!r} is not accepted; expected an integer >= 1")
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError(f"{func}: seed={seed!r} is not accepted; expected an integer >= 0")
+    xs = []
+    for name, X in (("X_train", X_train), ("X_test", X_test)):
+        arr = np.asarray(X, dtype=np.float64)
+        if arr.ndim != 2:
+            raise ConfigError(f"{func}: {name} has shape {arr.shape}; expected [n, features]")
+        if not np.isfinite(arr).all():
+            raise ConfigError(f"{func}: {name} has non-finite values; expected finite numbers")
+        xs.append(arr)
+    Xtr, Xte = xs
+    if Xtr.shape[1] != Xte.shape[1]:
+        raise ConfigError(
+            f"{func}: X_train has {Xtr.shape[1]} features but X_test has {Xte.shape[1]}; "
+            f"expected the same encoding for both splits"
+        )
+    if k > Xtr.shape[0]:
+        raise ConfigError(
+            f"{func}: k={k} is larger than the {Xtr.shape[0]} training samples; expected "
+            f"k <= n_train"
+        )
+    for name, X, y in (("y_train", Xtr, y_train), ("y_test", Xte, y_test)):
+        if len(np.asarray(y)) != X.shape[0]:
+            raise ConfigError(
+                f"{func}: {name} has {len(np.asarray(y))} labels for {X.shape[0]} samples"
+            )
+
+    from sklearn.cluster import KMeans
+
+    km = KMeans(n_clusters=int(k), n_init=10, random_state=int(seed)).fit(Xtr)
+    return {
+        "train": clustering_metrics(y_train, km.predict(Xtr).astype(np.int64)),
+        "test": clustering_metrics(y_test, km.predict(Xte).astype(np.int64)),
+    }
+
+
+def classification_error(y_true, y_pred) -> float:
+    """Fraction of samples classified wrongly; a prediction of ``-1`` (no answer) is wrong.
+
+    ``y_true`` holds class indices ``>= 0``, ``y_pred`` class indices or ``-1``.
+    """
+    func = "classification_error"
+    t, p = _pair(func, y_true, y_pred, ("y_true", "y_pred"))
+    t = _winners(func, "y_true", t)
+    p = _winners(func, "y_pred", p)
+    if (t < 0).any():
+        raise ConfigError(f"{func}: y_true contains -1; expected class indices >= 0")
+    return int((p != t).sum()) / t.shape[0]
