@@ -1,0 +1,206 @@
+"""``neutnngen`` command line: a thin layer over :mod:`neutnngen.driver`.
+
+Exit status: 0 success, 2 bad input or tool problem (message says what and how to fix),
+3 verification mismatch (RTL differs from the reference).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import ConfigError, NeutnngenError, VerificationMismatch
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", help="experiment config (TOML), e.g. examples/ucr_gunpoint.toml")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, e.g. --set train.epochs=5 --set hdl.weights=register")
+    p.add_argument("--out", default=None, help="output directory (default: out/<experiment.name>)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+
+
+def _cfg(args):
+    from . import config
+
+    cfg = config.load(args.config, args.overrides)
+    out = Path(args.out) if args.out else Path("out") / cfg.experiment.name
+    return cfg, out
+
+
+def cmd_run(args) -> int:
+    from . import driver
+
+    cfg, out = _cfg(args)
+    rep = driver.run(cfg, out, show=not args.quiet)
+    _summary(rep, out)
+    return 0
+
+
+def cmd_train(args) -> int:
+    from . import driver
+
+    cfg, out = _cfg(args)
+    rep = driver.run(cfg, out, stages=("train",), show=not args.quiet)
+    m = rep["metrics"]["test"]
+    b = rep["baseline"]["kmeans"]["test"]
+    print(f"test Rand index {m['rand_index']:.4f} (k-means {b['rand_index']:.4f}), "
+          f"coverage {m['coverage']:.3f}; wrote {out / 'metrics.json'} and {out / 'ir' / 'model.json'}")
+    return 0
+
+
+def _summary(rep: dict, out: Path) -> None:
+    m = rep["metrics"]["test"]
+    lines = [f"test Rand index {m['rand_index']:.4f} (k-means "
+             f"{rep['baseline']['kmeans']['test']['rand_index']:.4f})"]
+    if "verify" in rep:
+        v = rep["verify"]
+        lines.append(f"verified {v['waves']} waves on {v['simulator']}: {v['mismatches']} mismatches")
+    s = rep.get("synth", {})
+    if "generic" in s:
+        g = s["generic"]
+        lines.append(f"generic: {g['cells']} cells, {g['flip_flops']} FFs, {g['transistors']} transistors")
+    if "ice40" in s:
+        i = s["ice40"]
+        lines.append(f"ice40: {i['luts']} LUT4, {i['flip_flops']} FFs, Fmax {i['fmax_mhz']} MHz")
+    if "hdl" in rep:
+        lines.append(f"latency {rep['hdl']['latency_cycles']} cycles, "
+                     f"{rep['hdl']['wave_cycles']} cycles per wave")
+    lines.append(f"report: {out / 'report.html'}")
+    print("\n".join(lines))
+
+
+def cmd_ir(args) -> int:
+    from .ir import load, to_text, verify
+
+    net = load(args.file)
+    if args.action == "show":
+        sys.stdout.write(to_text(net))
+        return 0
+    diags = verify(net)
+    for d in diags:
+        print(d)
+    errors = [d for d in diags if d.severity == "error"]
+    print(f"{len(errors)} error(s), {len(diags) - len(errors)} warning(s)")
+    return 2 if errors else 0
+
+
+def cmd_compile(args) -> int:
+    from .hdl import emit
+    from .ir import load
+
+    res = emit(load(args.ir), Path(args.out), weights=args.weights, name=args.top)
+    print(json.dumps({"verilog": str(res.verilog), "rtlil": str(res.rtlil),
+                      "names": str(res.names), **res.info}, indent=1))
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from . import config
+    from .driver import prepare_data, verify_stimulus
+    from .ir import load
+    from .verify import run_verification
+
+    cfg = config.load(args.config, args.overrides)
+    net = load(args.ir)
+    rtl = Path(args.rtl)
+    verilog = rtl / f"{args.top}.v"
+    if not verilog.exists():
+        raise ConfigError(f"no Verilog at {verilog}; run 'neutnngen compile' first or pass --top",
+                          path=str(verilog))
+    X = verify_stimulus(cfg, prepare_data(cfg))
+    res = run_verification(net, verilog, rtl / "names.json", X, simulator=args.simulator,
+                           workdir=Path(args.out), waves=args.waves)
+    d = res.to_dict()
+    print(json.dumps(d, indent=1, default=str))
+    if d["mismatches"]:
+        raise VerificationMismatch(f"{d['mismatches']} mismatching waves; first: {d['first_mismatch']}",
+                                   first=d["first_mismatch"])
+    return 0
+
+
+def cmd_synth(args) -> int:
+    from . import flows
+
+    verilog = Path(args.verilog)
+    if not verilog.exists():
+        raise ConfigError(f"Verilog file {str(verilog)!r} does not exist", path=str(verilog))
+    src = verilog.read_text()
+    t = args.target
+    if t == "generic":
+        r = flows.synth_generic(src, args.top)
+    elif t == "ice40":
+        r = flows.synth_ice40(src, args.top, device=args.device or "hx8k")
+    elif t == "ecp5":
+        r = flows.synth_ecp5(src, args.top, device=args.device or "25k")
+    elif t.startswith("liberty:"):
+        r = flows.synth_liberty(src, args.top, t.split(":", 1)[1])
+    else:
+        raise ConfigError(f"--target {t!r}; accepted: generic, ice40, ecp5, liberty:PATH")
+    print(json.dumps(r.to_dict(), indent=1, default=str))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="neutnngen",
+        description="Temporal / spiking neural networks from PyTorch to verified, synthesized Verilog.")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="train -> IR -> Verilog -> verify -> synth -> report, in one go")
+    _common(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("train", help="train and evaluate; writes the IR, weights and metrics.json")
+    _common(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("ir", help="inspect an IR file")
+    p.add_argument("action", choices=["show", "verify"], help="show: canonical text; verify: diagnostics")
+    p.add_argument("file", help="IR file (.json with its .npz beside it)")
+    p.set_defaults(func=cmd_ir)
+
+    p = sub.add_parser("compile", help="IR -> Verilog/RTLIL directory (+ names.json)")
+    p.add_argument("ir", help="IR file (.json)")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--weights", default="hardwired", help="hardwired | register")
+    p.add_argument("--top", default="neutnngen_top", help="top module name")
+    p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("verify", help="run the emitted Verilog on the config's test set vs the reference")
+    p.add_argument("ir", help="IR file the Verilog was compiled from")
+    p.add_argument("--rtl", required=True, help="directory written by 'neutnngen compile'")
+    p.add_argument("--config", required=True, help="config naming the dataset and encoder")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--top", default="neutnngen_top")
+    p.add_argument("--simulator", default=None, choices=["icarus", "verilator"],
+                   help="default: whichever is installed")
+    p.add_argument("--waves", action="store_true", help="keep a waveform for a passing run too")
+    p.add_argument("--out", default="out/verify", help="work directory")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("synth", help="synthesize a Verilog file and print the measured cost")
+    p.add_argument("verilog")
+    p.add_argument("--top", default="neutnngen_top")
+    p.add_argument("--target", default="generic", help="generic | ice40 | ecp5 | liberty:PATH")
+    p.add_argument("--device", default=None, help="FPGA device (ice40: hx8k, up5k ...; ecp5: 25k ...)")
+    p.set_defaults(func=cmd_synth)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except VerificationMismatch as e:
+        print(f"verification FAILED: {e}", file=sys.stderr)
+        return 3
+    except NeutnngenError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
