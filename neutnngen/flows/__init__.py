@@ -1,0 +1,62 @@
+"""Everything that runs an external tool: text in, typed results out.
+
+* :mod:`.tools` — the only module that launches processes: finding tools, versions,
+  timeouts, errors that say how to fix them.
+* :mod:`.build` — a :class:`Build` is data (files + script + tool + args) with a digest;
+  :func:`run_build` runs it in a work directory; :class:`ResultCache` keeps typed results.
+* :mod:`.yosys` — :func:`synth_generic` (CMOS transistor yardstick), :func:`synth_liberty`.
+* :mod:`.nextpnr` — :func:`synth_ice40`, :func:`synth_ecp5`.
+* :mod:`.sim` — :func:`find_simulator`, :func:`simulator_available`.
+
+This package imports only the standard library and :mod:`neutnngen.errors`.
+"""
+
+from neutnngen.flows.build import Build, BuildRun, ResultCache, default_cache_dir, run_build
+from neutnngen.flows.nextpnr import (
+    ECP5_DEVICES,
+    ICE40_DEVICES,
+    ecp5_builds,
+    ice40_builds,
+    synth_ecp5,
+    synth_ice40,
+)
+from neutnngen.flows.results import Ecp5Result, GenericResult, Ice40Result, LibertyResult
+from neutnngen.flows.sim import find_simulator, simulator_available, simulator_version
+from neutnngen.flows.tools import (
+    find_tool,
+    tool_available,
+    tool_env,
+    tool_version,
+    tool_versions,
+)
+from neutnngen.flows.yosys import generic_build, liberty_build, synth_generic, synth_liberty
+
+__all__ = [
+    "ECP5_DEVICES",
+    "ICE40_DEVICES",
+    "Build",
+    "BuildRun",
+    "Ecp5Result",
+    "GenericResult",
+    "Ice40Result",
+    "LibertyResult",
+    "ResultCache",
+    "default_cache_dir",
+    "ecp5_builds",
+    "find_simulator",
+    "find_tool",
+    "generic_build",
+    "ice40_builds",
+    "liberty_build",
+    "run_build",
+    "simulator_available",
+    "simulator_version",
+    "synth_ecp5",
+    "synth_generic",
+    "synth_ice40",
+    "synth_liberty",
+    "tool_available",
+    "tool_env",
+    "tool_version",
+    "tool_versions",
+]
