@@ -1,0 +1,159 @@
+"""Seeded initial networks for configs: :func:`init_column_network`.
+
+The threshold rule (documented in :func:`default_theta`) makes a fresh column fire on most
+samples with its first crossing around the middle of the wave, so that STDP has something to
+capture and to depress from the first wave on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..ir.interp import potentials
+from ..ir.nodes import (
+    Column,
+    Inhibition,
+    Layer,
+    LearningRule,
+    Network,
+    RandomSource,
+    SynapseBank,
+    TimeSpec,
+    default_seeds,
+)
+from ..ir.verify import check
+
+W_INITS = ("uniform", "half", "max")
+
+
+def _response(response: str, x: np.ndarray, w: np.ndarray, t: int) -> np.ndarray:
+    """``r(t)`` for input times ``x`` and weights ``w`` (broadcast)."""
+    if response == "rnl":
+        return np.where(x <= t, np.minimum(t - x + 1, w), 0)
+    return np.where(x <= t, w, 0)
+
+
+def mid_wave_step(time: TimeSpec) -> int:
+    """The middle of the input window, ``t_mid = t_max_in // 2`` (3 for 3-bit times)."""
+    return time.t_max_in // 2
+
+
+def default_theta(weights: np.ndarray, mask: np.ndarray, time: TimeSpec, w_max: int,
+                  X: np.ndarray | None = None, quantile: float = 0.5) -> int:
+    """The default threshold of a column (one value for all its segments).
+
+    Rule: the potential at the mid-wave step ``t_mid = (T - 1) // 2`` should typically just
+    reach the threshold, so a fresh segment fires around mid-wave.
+
+    * With training volleys ``X[N, p]``: ``theta`` is the ``quantile`` (default the median)
+      of ``V_g(t_mid)`` over all samples and segments ``g`` with the initial weights: a
+      segment crosses by mid-wave on about that share of the samples, and every segment
+      still fires later in the wave on the samples whose potential keeps rising.
+    * Without data: ``theta = round(mean_g sum_j E_x[r(t_mid; x, w_gj)])`` with ``x``
+      uniform over ``0 .. t_max_in`` (every line spiking once, as the bipolar time-series
+      code does): the expected potential of a segment at mid-wave.
+
+    Either way ``theta`` is clamped to ``1 .. min_g sum_j w_gj`` so that every segment can
+    reach it with its initial weights (a larger threshold is a neuron that never fires).
+    """
+    G = int(np.prod(weights.shape[:-1]))
+    w = np.where(mask, weights, 0).reshape(G, -1)
+    m = mask.reshape(G, -1)
+    t_mid = mid_wave_step(time)
+    if X is not None and len(X):
+        V = potentials(np.asarray(X, dtype=np.int64), w, m, time.response, t_mid + 1)[:, :, t_mid]
+        theta = int(np.ceil(np.quantile(V.reshape(-1), quantile)))
+    else:
+        xs = np.arange(time.t_max_in + 1)
+        er = _response(time.response, xs[:, None, None], w[None], t_mid).mean(axis=0)  # [G, p]
+        theta = int(round(float(er.sum(axis=1).mean())))
+    cap = int(w.sum(axis=1).min()) if w.size else 1
+    return max(1, min(theta, max(cap, 1)))
+
+
+def _initial_weights(w_init, shape: tuple[int, ...], w_max: int, rng: np.random.Generator) -> np.ndarray:
+    if isinstance(w_init, str):
+        if w_init == "uniform":
+            return rng.integers(0, w_max + 1, size=shape)
+        if w_init == "half":
+            return (w_max // 2 + rng.integers(0, 2, size=shape)).clip(0, w_max)
+        if w_init == "max":
+            return np.full(shape, w_max)
+        raise ConfigError(f"w_init={w_init!r}; expected one of {', '.join(W_INITS)}, an integer "
+                          f"0..{w_max} or an array of shape {list(shape)}")
+    if isinstance(w_init, int | np.integer):
+        if not 0 <= int(w_init) <= w_max:
+            raise ConfigError(f"w_init={w_init}; expected 0..{w_max}")
+        return np.full(shape, int(w_init))
+    a = np.asarray(w_init)
+    if a.shape != shape:
+        raise ConfigError(f"w_init has shape {a.shape}; expected {list(shape)}")
+    if a.min(initial=0) < 0 or a.max(initial=0) > w_max:
+        raise ConfigError(f"w_init values must lie in 0..{w_max}")
+    return a.astype(np.int64)
+
+
+def init_column_network(
+    inputs: int,
+    neurons: int,
+    *,
+    dendrites: int = 1,
+    segments: int = 1,
+    timeres: int = 3,
+    wres: int = 3,
+    response: str = "rnl",
+    theta: int | np.ndarray | None = None,
+    w_init="uniform",
+    seed: int = 0,
+    learning: LearningRule | None = LearningRule(),
+    X: np.ndarray | None = None,
+    theta_quantile: float = 0.5,
+    segment_inhibition: Inhibition | str = "wta1",
+    column_inhibition: Inhibition | str = "wta1",
+    sharing: str = "segment",
+    name: str = "tnn",
+    column_name: str = "col0",
+    layer_name: str = "layer0",
+) -> Network:
+    """A one-layer, one-column network over ``inputs`` lines with ``neurons`` neurons of
+    ``dendrites`` x ``segments`` segments, seeded random initial weights and LFSR seeds.
+
+    * ``w_init``: ``"uniform"`` (default; independent integers ``0 .. w_max``, mean
+      ``w_max / 2``: every neuron starts different), ``"half"`` (``w_max // 2`` plus a random
+      0/1), ``"max"``, an integer, or an array ``[neurons, dendrites, segments, inputs]``.
+    * ``theta``: an integer, an array ``[neurons, dendrites, segments]``, or ``None`` for the
+      default rule of :func:`default_theta`: the ``theta_quantile`` (median) of the
+      mid-wave potentials ``V(t_mid)``, ``t_mid = (T - 1) // 2``, on the training volleys
+      ``X`` when given, else the expected mid-wave potential for inputs uniform over the
+      wave; clamped so that every segment can reach it. On GunPoint (p = 150, 3/3 bits, RNL)
+      this fires on every training sample before training.
+    * ``learning``: the layer's STDP rule (``None``: a frozen layer without random source).
+    * LFSR seeds: ``default_seeds(generators, seed)`` (``sharing`` segment or column).
+    """
+    from ..ir.nodes import Inhibition as _Inh
+
+    ts = TimeSpec(timeres, response)
+    w_max = (1 << wres) - 1
+    shape = (neurons, dendrites, segments, inputs)
+    rng = np.random.default_rng(seed)
+    w = _initial_weights(w_init, shape, w_max, rng)
+    mask = np.ones(shape, dtype=bool)
+    if X is not None:
+        X = np.asarray(X, dtype=np.int64)
+        if X.ndim != 2 or X.shape[1] != inputs:
+            raise ConfigError(f"X has shape {X.shape}; expected [samples, {inputs}]")
+    if theta is None:
+        th = np.full(shape[:3], default_theta(w, mask, ts, w_max, X, theta_quantile), dtype=np.int64)
+    else:
+        th = np.broadcast_to(np.asarray(theta, dtype=np.int64), shape[:3]).copy()
+    seg_inh = segment_inhibition if isinstance(segment_inhibition, _Inh) else Inhibition.parse(segment_inhibition)
+    col_inh = column_inhibition if isinstance(column_inhibition, _Inh) else Inhibition.parse(column_inhibition)
+    random = None
+    if learning is not None:
+        n_gen = 1 if sharing == "column" else neurons * dendrites * segments
+        random = RandomSource(seeds=default_seeds(n_gen, seed), sharing=sharing)
+    col = Column(column_name, inputs, SynapseBank(w, mask, wres), th, seg_inh, col_inh,
+                 random=random)
+    net = Network(name, ts, inputs, (Layer(layer_name, inputs, (col,), learning=learning),))
+    return check(net)

@@ -1,0 +1,437 @@
+"""PyTorch model and STDP trainer against the reference interpreter (the oracle), bit for bit.
+
+Real data where it matters (GunPoint, shipped with aeon), random networks and volleys for
+every option: inhibition policies with ties, dendritic columns, proximal modes, credit,
+R-STDP, kernels and retimes, heterogeneous layers, column sharing, SNL.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from neutnngen.errors import ConfigError
+from neutnngen.frontend import init_column_network, to_torch
+from neutnngen.ir import Interpreter, to_text
+from neutnngen.ir.interp import column_forward
+from neutnngen.ir.nodes import (
+    NONE,
+    Column,
+    Inhibition,
+    Kernel,
+    Layer,
+    LearningRule,
+    Network,
+    RandomSource,
+    Retime,
+    SynapseBank,
+    TimeSpec,
+    default_seeds,
+)
+from neutnngen.ir.rng import advance
+from neutnngen.model import TNNColumns, infer, train
+from neutnngen.model import stdp as stdp_mod
+from neutnngen.model.lfsr import lfsr_draws
+
+BACKENDS = ["numba", "torch"]
+
+
+# --------------------------------------------------------------------------- data
+def _encode(X: np.ndarray) -> np.ndarray:
+    try:
+        from neutnngen.data.encoders import encode_timeseries
+    except ImportError:  # inline UCR convention: z-normalise, clip 2, 8 levels, 7 - level
+        z = (X - X.mean(1, keepdims=True)) / X.std(1, keepdims=True)
+        level = np.clip(np.floor((np.clip(z, -2, 2) + 2) / 4 * 8), 0, 7)
+        return (7 - level).astype(np.int16)
+    return encode_timeseries(X)
+
+
+@pytest.fixture(scope="module")
+def gunpoint():
+    from aeon.datasets import load_classification
+
+    Xtr, ytr = load_classification("GunPoint", split="train")
+    Xte, yte = load_classification("GunPoint", split="test")
+    return _encode(Xtr[:, 0, :]), ytr, _encode(Xte[:, 0, :]), yte
+
+
+@pytest.fixture(scope="module")
+def gunpoint_net(gunpoint):
+    Xtr = gunpoint[0]
+    return init_column_network(150, 2, X=Xtr, seed=0)
+
+
+# --------------------------------------------------------------------------- helpers
+def rand_column(rng, name, p, q, D=1, S=1, *, wres=3, seg="wta1", col="wta1", mode="sum", P=0,
+                pwres=3, sharing="segment", seed=0, learn=True, theta_range=(0.4, 1.6)):
+    w_max = (1 << wres) - 1
+    shape = (q, D, S, p)
+    mask = rng.random(shape) > 0.1
+    w = np.where(mask, rng.integers(0, w_max + 1, shape), 0)
+    scale = mask.sum(-1) * w_max / 7
+    theta = np.maximum(1, (rng.uniform(*theta_range, size=(q, D, S)) * scale).astype(int))
+    theta = np.minimum(theta, np.maximum(mask.sum(-1) * w_max, 1))
+    prox = ptheta = None
+    if mode == "sum" and P > 0:
+        pm = rng.random(shape[:3] + (P,)) > 0.1
+        prox = SynapseBank(np.where(pm, rng.integers(0, (1 << pwres), shape[:3] + (P,)), 0), pm, pwres)
+    elif mode == "gate":
+        pm = rng.random((q, P)) > 0.1
+        pm[:, 0] = True
+        prox = SynapseBank(np.where(pm, rng.integers(0, (1 << pwres), (q, P)), 0), pm, pwres)
+        ptheta = np.maximum(1, (rng.uniform(0.3, 1.2, q) * pm.sum(-1) * ((1 << pwres) - 1) / 7)).astype(int)
+    if mode == "enable":
+        P = q
+    c = Column(name, p, SynapseBank(w, mask, wres), theta, Inhibition.parse(seg), Inhibition.parse(col),
+               proximal_mode=mode, proximal_inputs=P, proximal=prox, proximal_theta=ptheta)
+    if learn:
+        from dataclasses import replace
+
+        c = replace(c, random=RandomSource(default_seeds(c.n_generators() if sharing == "segment" else 1,
+                                                         seed), sharing=sharing))
+    return c
+
+
+def one_layer(col: Column, rule: LearningRule | None = LearningRule(), response="rnl", timeres=3) -> Network:
+    return Network("t", TimeSpec(timeres, response), col.inputs,
+                   (Layer("l0", col.inputs, (col,), learning=rule),))
+
+
+def rand_times(rng, N, n, t_max=7, silent=0.2):
+    x = rng.integers(0, t_max + 1, (N, n))
+    return np.where(rng.random((N, n)) < silent, NONE, x)
+
+
+def assert_forward_equal(net: Network, X, proximal=None):
+    """Every layer's output and every column's intermediates equal the interpreter's."""
+    it = Interpreter(net)
+    ref = it._evaluate(np.asarray(X, dtype=np.int64), proximal or {})
+    model = to_torch(net)
+    h = torch.as_tensor(np.asarray(X))
+    li = -1
+    with torch.no_grad():
+        for st in model.stages:
+            if not hasattr(st, "groups"):
+                h = st(h)
+                continue
+            li += 1
+            p = None if proximal is None or li not in proximal else torch.as_tensor(proximal[li])
+            out, traces = st(h, p, return_traces=True)
+            np.testing.assert_array_equal(out.numpy(), ref.outputs[li], err_msg=f"layer {li} outputs")
+            for gi, tr in enumerate(traces):
+                for k, c in enumerate(st.group_columns[gi]):
+                    rt = ref.traces[li][c]
+                    for f in ("segment", "segment_won", "dendrite", "dendrite_won", "proximal",
+                              "neuron", "out"):
+                        np.testing.assert_array_equal(getattr(tr, f)[:, k].numpy(), getattr(rt, f),
+                                                      err_msg=f"layer {li} column {c} {f}")
+            h = out
+    np.testing.assert_array_equal(infer(net, X, proximal=proximal), ref.outputs[-1])
+
+
+def assert_training_equal(net: Network, X, *, epochs=1, labels=None, proximal=None,
+                          backend="numba", layers=None):
+    """Exact training equals Interpreter.step(learn=True) after every wave, layer by layer."""
+    res = train(net, X, epochs=epochs, labels=labels, proximal=proximal, backend=backend,
+                record=True, layers=layers)
+    it = Interpreter(net)
+    Xt = np.tile(np.asarray(X), (epochs, 1))
+    lt = None if labels is None else np.tile(np.asarray(labels), epochs)
+    pt = None if proximal is None else {k: np.tile(v, (epochs, 1)) for k, v in proximal.items()}
+    todo = layers if layers is not None else [i for i, L in enumerate(net.layers) if L.learning]
+    for li in sorted(todo):
+        hist = res.stats["history"][li]
+        for n in range(len(Xt)):
+            pn = None if pt is None else {k: v[n:n + 1] for k, v in pt.items()}
+            r = it.step(Xt[n], learn=True, label=None if lt is None else int(lt[n]), proximal=pn,
+                        layers={li})
+            np.testing.assert_array_equal(hist["outputs"][n], r.outputs[li][0],
+                                          err_msg=f"layer {li} wave {n}: outputs")
+            for c in range(len(net.layers[li].columns)):
+                np.testing.assert_array_equal(hist["distal"][c][n], it.distal[li][c],
+                                              err_msg=f"layer {li} wave {n} column {c}: distal weights")
+                if it.proximal[li][c] is not None:
+                    np.testing.assert_array_equal(hist["proximal"][c][n], it.proximal[li][c],
+                                                  err_msg=f"layer {li} wave {n} column {c}: proximal")
+    assert to_text(res.network) == to_text(it.network())
+    return res
+
+
+# --------------------------------------------------------------------------- LFSR
+@pytest.mark.parametrize("width,taps,steps", [(16, (16, 15, 13, 4), 10), (12, (12, 11, 10, 4), 3),
+                                              (10, (10, 7), 1), (16, (16, 15, 13, 4), 7)])
+def test_lfsr_draws_equal_oracle(width, taps, steps):
+    rs = RandomSource(default_seeds(9, 5, width=width), width=width, taps=taps, steps_per_draw=steps)
+    d, s = lfsr_draws(rs, rs.seeds, 3000)
+    d2, s2 = advance(rs, rs.seeds, 3000)
+    np.testing.assert_array_equal(d, d2)
+    np.testing.assert_array_equal(s, s2)
+
+
+# --------------------------------------------------------------------------- GunPoint
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gunpoint_exact_training_every_wave(gunpoint, gunpoint_net, backend):
+    Xtr = gunpoint[0]
+    res = assert_training_equal(gunpoint_net, Xtr, epochs=2, backend=backend)
+    assert res.stats["backend"] == backend
+    assert res.stats["layers"][0]["waves"] == 100
+    assert sum(res.stats["layers"][0]["weight_changes"]) > 0  # learning happened
+
+
+def test_gunpoint_forward_equals_interpreter(gunpoint, gunpoint_net):
+    Xtr, _, Xte, _ = gunpoint
+    assert len(Xte) == 150
+    trained = train(gunpoint_net, Xtr, epochs=2).network
+    for net in (gunpoint_net, trained):
+        assert_forward_equal(net, Xte)
+        out = infer(net, Xte)
+        assert out.shape == (150, 2) and (out >= 0).any()
+
+
+def test_numba_and_torch_loops_agree_in_fast_mode(gunpoint, gunpoint_net):
+    Xtr = gunpoint[0]
+    a = train(gunpoint_net, Xtr, epochs=3, mode="fast", seed=7, backend="numba")
+    b = train(gunpoint_net, Xtr, epochs=3, mode="fast", seed=7, backend="torch")
+    assert to_text(a.network) == to_text(b.network)
+
+
+def test_fast_mode_is_seeded_and_statistically_like_exact(gunpoint, gunpoint_net):
+    Xtr = gunpoint[0]
+    ex = train(gunpoint_net, Xtr, epochs=20, mode="exact")
+    f1 = train(gunpoint_net, Xtr, epochs=20, mode="fast", seed=1)
+    f1b = train(gunpoint_net, Xtr, epochs=20, mode="fast", seed=1)
+    f2 = train(gunpoint_net, Xtr, epochs=20, mode="fast", seed=2)
+    assert to_text(f1.network) == to_text(f1b.network)
+    assert to_text(f1.network) != to_text(f2.network)
+    assert to_text(f1.network) != to_text(ex.network)
+    # fast mode leaves the LFSR seeds as they were; exact mode advances them
+    col0 = gunpoint_net.layers[0].columns[0]
+    np.testing.assert_array_equal(f1.network.layers[0].columns[0].random.seeds, col0.random.seeds)
+    assert (ex.network.layers[0].columns[0].random.seeds != col0.random.seeds).any()
+    # same rule: similar amount of plasticity and similar final weight statistics
+    ce = sum(ex.stats["layers"][0]["weight_changes"])
+    for f in (f1, f2):
+        cf = sum(f.stats["layers"][0]["weight_changes"])
+        assert 0.7 < cf / ce < 1.4, (cf, ce)
+        we = ex.network.layers[0].columns[0].distal.weights
+        wf = f.network.layers[0].columns[0].distal.weights
+        assert abs(we.mean() - wf.mean()) < 1.0
+        assert abs((we == 0).mean() - (wf == 0).mean()) < 0.2
+
+
+# --------------------------------------------------------------------------- options
+POLICIES = ["wta1", "kwta(2)", "twta", "none"]
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_inhibition_policies_with_ties(policy):
+    rng = np.random.default_rng(1)
+    col = rand_column(rng, "c", 12, 5, col=policy, seed=3)
+    # identical neurons -> every spike tied; then 1-bit times -> many ties
+    from dataclasses import replace
+
+    w_same = np.array(np.broadcast_to(col.distal.weights[:1], col.distal.weights.shape))
+    th_same = np.array(np.broadcast_to(col.theta[:1], col.theta.shape))
+    tied = replace(col, distal=SynapseBank(w_same, np.ones(w_same.shape, bool), 3), theta=th_same)
+    X = rand_times(rng, 40, 12, t_max=1, silent=0.3)
+    for c in (col, tied):
+        net = one_layer(c)
+        ref = Interpreter(net).forward(X)
+        fired_per_wave = (ref >= 0).sum(1)
+        if policy == "wta1":
+            assert fired_per_wave.max() <= 1
+        assert_forward_equal(net, X)
+        for be in BACKENDS:
+            assert_training_equal(net, X, epochs=2, backend=be)
+    # ties really happened and went to the lowest index
+    out = Interpreter(one_layer(tied)).forward(X)
+    if policy in ("wta1", "kwta(2)"):
+        k = 1 if policy == "wta1" else 2
+        fired = out >= 0
+        assert fired.any()
+        assert (fired[:, :k] | ~fired.any(1, keepdims=True)).all()
+        assert not fired[:, k:].any()
+
+
+@pytest.mark.parametrize("seg_policy", POLICIES)
+def test_dendritic_columns(seg_policy):
+    rng = np.random.default_rng(2)
+    col = rand_column(rng, "c", 16, 3, D=2, S=2, seg=seg_policy, seed=4)
+    net = one_layer(col)
+    X = rand_times(rng, 60, 16, silent=0.25)
+    assert_forward_equal(net, X)
+    for be in BACKENDS:
+        res = assert_training_equal(net, X, epochs=2, backend=be)
+    assert sum(res.stats["layers"][0]["weight_changes"]) > 0
+
+
+@pytest.mark.parametrize("credit", ["winner", "dendrite"])
+@pytest.mark.parametrize("sharing", ["segment", "column"])
+def test_credit_and_sharing(credit, sharing):
+    rng = np.random.default_rng(3)
+    col = rand_column(rng, "c", 14, 3, D=2, S=2, sharing=sharing, seed=5)
+    net = one_layer(col, LearningRule(credit=credit))
+    X = rand_times(rng, 50, 14)
+    for be in BACKENDS:
+        assert_training_equal(net, X, epochs=2, backend=be)
+
+
+def test_credit_option_changes_learning():
+    rng = np.random.default_rng(4)
+    col = rand_column(rng, "c", 14, 3, D=2, S=2, seed=5)
+    X = rand_times(rng, 60, 14)
+    a = train(one_layer(col, LearningRule(credit="winner")), X, epochs=2).network
+    b = train(one_layer(col, LearningRule(credit="dendrite")), X, epochs=2).network
+    assert not np.array_equal(a.layers[0].columns[0].distal.weights, b.layers[0].columns[0].distal.weights)
+
+
+@pytest.mark.parametrize("mode", ["sum", "gate", "enable"])
+def test_proximal_modes(mode):
+    rng = np.random.default_rng(5)
+    q = 3
+    col = rand_column(rng, "c", 12, q, D=2, S=1, mode=mode, P=4 if mode != "enable" else 0,
+                      pwres=2 if mode == "gate" else 3, seed=6)
+    net = one_layer(col)
+    X = rand_times(rng, 50, 12)
+    P = col.proximal_inputs
+    prox = rand_times(rng, 50, P, silent=0.3) if mode != "enable" else rng.integers(0, 2, (50, P))
+    assert_forward_equal(net, X)
+    assert_forward_equal(net, X, proximal={0: prox})
+    labels = rng.integers(0, q, 50)
+    for be in BACKENDS:
+        assert_training_equal(net, X, epochs=2, proximal={0: prox}, backend=be)
+        assert_training_equal(net, X, epochs=1, labels=labels, backend=be)
+    if mode == "enable":  # label lines gate the outputs while learning
+        res = train(net, X, epochs=1, labels=labels, record=True)
+        out = res.stats["history"][0]["outputs"]
+        fired = out >= 0
+        assert fired.any()
+        assert (np.argmax(fired, 1)[fired.any(1)] == labels[fired.any(1)]).all()
+
+
+@pytest.mark.parametrize("credit", ["winner", "dendrite"])
+def test_rstdp(credit):
+    rng = np.random.default_rng(6)
+    col = rand_column(rng, "c", 20, 3, D=1, S=2, seed=7)
+    net = one_layer(col, LearningRule(kind="rstdp", credit=credit, mu_search=300))
+    X = rand_times(rng, 60, 20)
+    labels = rng.integers(0, 3, 60)
+    for be in BACKENDS:
+        assert_training_equal(net, X, epochs=2, labels=labels, backend=be)
+    # the reward matters: other labels give other weights
+    a = train(net, X, epochs=2, labels=labels).network
+    b = train(net, X, epochs=2, labels=(labels + 1) % 3).network
+    assert to_text(a) != to_text(b)
+    with pytest.raises(ConfigError, match="R-STDP"):
+        train(net, X)
+
+
+def test_snl_and_wide_weights():
+    rng = np.random.default_rng(7)
+    col = rand_column(rng, "c", 18, 4, wres=4, seed=8)
+    for response in ("snl", "rnl"):
+        net = one_layer(col, response=response, timeres=2)
+        X = rand_times(rng, 50, 18, t_max=3)
+        assert_forward_equal(net, X)
+        for be in BACKENDS:
+            assert_training_equal(net, X, epochs=2, backend=be)
+
+
+def _two_layer_net(rng) -> Network:
+    k = Kernel(4, 4, 2, 2, 2)  # 4 windows of 8 lines
+    cols0 = tuple(rand_column(rng, f"c{i}", 8, 3, seed=10 + i, col="kwta(2)" if i % 2 else "wta1")
+                  for i in range(4))
+    layer0 = Layer("l0", 32, cols0, kernel=k, learning=LearningRule())
+    cols1 = (rand_column(rng, "d0", 12, 2, D=2, S=2, seed=20),
+             rand_column(rng, "d1", 12, 3, seed=21))  # heterogeneous: two groups
+    layer1 = Layer("l1", 12, cols1, learning=LearningRule(credit="dendrite"))
+    return Network("two", TimeSpec(), 32, (layer0, Retime("rt", 1, 7), layer1),
+                   meta=(("origin", "test"),))
+
+
+def test_multilayer_kernel_retime_heterogeneous():
+    rng = np.random.default_rng(8)
+    net = _two_layer_net(rng)
+    model = to_torch(net)
+    assert len(model.layers[1].groups) == 2
+    X = rand_times(rng, 40, 32, silent=0.3)
+    assert_forward_equal(net, X)
+    for be in BACKENDS:
+        res = assert_training_equal(net, X, epochs=2, backend=be)
+    assert set(res.stats["layers"]) == {0, 1}
+    only1 = assert_training_equal(net, X, epochs=1, layers=[1])
+    np.testing.assert_array_equal(only1.network.layers[0].columns[0].distal.weights,
+                                  net.layers[0].columns[0].distal.weights)
+
+
+def test_columns_forward_direct_equals_tables():
+    rng = np.random.default_rng(9)
+    col = rand_column(rng, "c", 10, 3, D=2, S=2, mode="gate", P=3, seed=1)
+    net = one_layer(col)
+    m: TNNColumns = to_torch(net).layers[0].groups[0]
+    X = torch.as_tensor(rand_times(rng, 30, 10))[:, None, :]
+    prox = torch.as_tensor(rand_times(rng, 30, 3))[:, None, :]
+    a = m(X, prox)
+    b = m.forward_direct(X, prox)
+    ref = column_forward(col, TimeSpec(), X[:, 0].numpy(), prox[:, 0].numpy())
+    for f in ("segment", "segment_won", "dendrite", "dendrite_won", "proximal", "neuron", "out"):
+        np.testing.assert_array_equal(getattr(a, f).numpy(), getattr(b, f).numpy())
+        np.testing.assert_array_equal(getattr(a, f)[:, 0].numpy(), getattr(ref, f))
+
+
+def test_table_cache_follows_weight_changes():
+    rng = np.random.default_rng(10)
+    col = rand_column(rng, "c", 10, 2, seed=1)
+    m: TNNColumns = to_torch(one_layer(col)).layers[0].groups[0]
+    X = torch.as_tensor(rand_times(rng, 20, 10, silent=0))[:, None, :]
+    before = m(X).segment.clone()
+    with torch.no_grad():
+        m.weight.zero_()  # in place: the cached table must be rebuilt
+    after = m(X).segment
+    assert (after == NONE).all() and not (before == NONE).all()
+
+
+# --------------------------------------------------------------------------- API
+def test_train_options_and_errors(gunpoint, gunpoint_net):
+    Xtr = gunpoint[0]
+    calls = []
+    res = train(gunpoint_net, Xtr, epochs=2, progress=lambda d, t: calls.append((d, t)))
+    assert calls and calls[-1] == (100, 100)
+    with pytest.raises(ConfigError, match="mode"):
+        train(gunpoint_net, Xtr, mode="bogus")
+    with pytest.raises(ConfigError, match="shape"):
+        train(gunpoint_net, Xtr[:, :10])
+    frozen = one_layer(gunpoint_net.layers[0].columns[0], rule=None)
+    with pytest.raises(ConfigError, match="no learning rule"):
+        train(frozen, Xtr, layers=[0])
+    assert to_text(train(frozen, Xtr).network) == to_text(frozen)  # nothing to learn
+    # shuffle: a permutation per epoch, still exact against the interpreter in that order
+    sh = train(gunpoint_net, Xtr, epochs=1, shuffle=True, seed=3, record=True)
+    perm = np.random.default_rng(3).permutation(len(Xtr))
+    it = Interpreter(gunpoint_net)
+    it.run(Xtr[perm], learn=True)
+    assert to_text(it.network()) == to_text(sh.network)
+    assert to_text(sh.network) != to_text(train(gunpoint_net, Xtr, epochs=1).network)
+    assert res.stats["layers"][0]["coverage"][0] > 0.9
+
+
+def test_continue_training_from_ir(gunpoint, gunpoint_net):
+    """The generator states are stored as seeds: 1 + 1 epochs == 2 epochs, bit for bit."""
+    Xtr = gunpoint[0]
+    a = train(gunpoint_net, Xtr, epochs=2).network
+    b = train(train(gunpoint_net, Xtr, epochs=1).network, Xtr, epochs=1).network
+    assert to_text(a) == to_text(b)
+
+
+def test_missing_numba_falls_back_with_warning(monkeypatch, gunpoint, gunpoint_net):
+    Xtr = gunpoint[0]
+    monkeypatch.setattr(stdp_mod, "numba_kernel", lambda: None)
+    with pytest.warns(RuntimeWarning, match="numba is not installed"):
+        res = train(gunpoint_net, Xtr[:10], epochs=1, device="cpu")
+    assert res.stats["backend"] == "torch"
+    with pytest.raises(ConfigError, match="numba"):
+        train(gunpoint_net, Xtr[:10], backend="numba")
+    monkeypatch.undo()
+    assert to_text(res.network) == to_text(train(gunpoint_net, Xtr[:10], epochs=1).network)
