@@ -94,7 +94,10 @@ def rand_column(rng, name, p, q, D=1, S=1, *, wres=3, seg="wta1", col="wta1", mo
     return c
 
 
-def one_layer(col: Column, rule: LearningRule | None = LearningRule(), response="rnl", timeres=3) -> Network:
+DEFAULT_RULE = LearningRule()
+
+
+def one_layer(col: Column, rule: LearningRule | None = DEFAULT_RULE, response="rnl", timeres=3) -> Network:
     return Network("t", TimeSpec(timeres, response), col.inputs,
                    (Layer("l0", col.inputs, (col,), learning=rule),))
 

@@ -25,6 +25,7 @@ from ..ir.nodes import (
 from ..ir.verify import check
 
 W_INITS = ("uniform", "half", "max")
+DEFAULT_LEARNING = LearningRule()
 
 
 def _response(response: str, x: np.ndarray, w: np.ndarray, t: int) -> np.ndarray:
@@ -106,7 +107,7 @@ def init_column_network(
     theta: int | np.ndarray | None = None,
     w_init="uniform",
     seed: int = 0,
-    learning: LearningRule | None = LearningRule(),
+    learning: LearningRule | None = DEFAULT_LEARNING,
     X: np.ndarray | None = None,
     theta_quantile: float = 0.5,
     segment_inhibition: Inhibition | str = "wta1",

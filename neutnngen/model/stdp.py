@@ -275,7 +275,7 @@ def _run_torch(g: _Group, X: torch.Tensor, order: np.ndarray, draws: np.ndarray,
                labels, stats_arrays, rec, hist) -> None:
     m = g.mod
     dev = X.device
-    Cg, G, p, q, D, S = m.C, m.n_segments, m.p, m.q, m.D, m.S
+    Cg, G, q, D = m.C, m.n_segments, m.q, m.D
     Wd = torch.as_tensor(g.Wd, device=dev).long()
     Md = torch.as_tensor(g.Md, device=dev)
     Wp = torch.as_tensor(g.Wp, device=dev).long()
@@ -294,7 +294,6 @@ def _run_torch(g: _Group, X: torch.Tensor, order: np.ndarray, draws: np.ndarray,
     fired_t = torch.zeros(Cg, dtype=torch.long, device=dev)
     ch_t = torch.zeros(Cg, dtype=torch.long, device=dev)
     Gp = Wp.shape[1]
-    cols_q = torch.arange(q, device=dev)
     for wv in range(len(order)):
         s = int(order[wv])
         xc = X[s][idx]  # [Cg, p]
@@ -342,7 +341,6 @@ def _run_torch(g: _Group, X: torch.Tensor, order: np.ndarray, draws: np.ndarray,
             if Gp > 0:
                 hist[1][wv] = Wp.cpu().numpy()
             hist[2][wv] = out.cpu().numpy()
-    del cols_q
     g.Wd = Wd.cpu().numpy().astype(np.int16)
     g.Wp = Wp.cpu().numpy().astype(np.int16)
     wins += wins_t.cpu().numpy()
@@ -484,6 +482,7 @@ def train(
             hist_layer = {"distal": [None] * tl.n_columns, "proximal": [None] * tl.n_columns,
                           "outputs": np.full((len(order), tl.outputs), NONE, dtype=np.int64)}
         rule = tl.learning
+        cols_before = 0
         for gi, m in enumerate(tl.groups):
             g = _group_state(tl, gi, lprox, N)
             if mode == "exact" and g.state is None:
@@ -511,9 +510,9 @@ def train(
                     hd_all.append(hist[0])
                     hp_all.append(hist[1])
                     ho_all.append(hist[2])
-                done += len(o) * m.C / max(1, tl.n_columns)
-                if progress is not None:
-                    progress(int(done), total)
+                if progress is not None:  # waves of this layer, all columns counted
+                    cw = cols_before * len(order) + m.C * (w0 + len(o))
+                    progress(done + cw // tl.n_columns, total)
             # write back into the model
             with torch.no_grad():
                 m.weight.copy_(torch.as_tensor(g.Wd.astype(np.int64)).reshape(m.weight.shape))
@@ -522,6 +521,7 @@ def train(
                         torch.as_tensor(g.Wp.astype(np.int64)).reshape(m.proximal_weight.shape))
                 if mode == "exact" and m.seeds is not None:
                     m.seeds.copy_(torch.as_tensor(g.state))
+            cols_before += m.C
             for k, c in enumerate(g.cols):
                 wins[c, :m.q] = gw[k]
                 fired[c] = gf[k]
@@ -537,6 +537,7 @@ def train(
                             (len(order),) + tuple(m.proximal_weight.shape[1:])).astype(np.int64)
                     o0 = tl.out_offsets[c]
                     hist_layer["outputs"][:, o0:o0 + m.q] = ho[:, k]
+        done += len(order)
         dt = time.perf_counter() - t0
         W = len(order)
         syn = sum(c.synapses for c in net.layers[li].columns)
