@@ -1,0 +1,302 @@
+"""The static plan of a generated design: everything the HDL components need, derived once
+from a verified IR, in plain Python (no Amaranth here).
+
+Microarchitecture (see ``docs`` in :mod:`neutnngen.hdl`): every segment finds its first
+crossing time ``z = min{t : V(t) >= theta}`` by *successive approximation* over ``B``
+passes (``B = T_max.bit_length()``). Pass ``b`` evaluates ``V(p)`` at one probe time ``p``
+(``p + 1 = z_hi | 2**b``) by streaming the column's lines one per cycle through a shared,
+pipelined line multiplexer and adding each synapse's response ``r_j(p)`` into a small
+accumulator that starts at ``-theta``; the carry out says ``V(p) >= theta``. ``V`` is
+monotone in ``t``, so ``B`` passes give the exact first-crossing time, and the all-ones
+value ``2**B - 1`` (never a valid time, since ``2**B > T_max``) means NONE.
+
+Pass length ``PL = J + 2`` cycles (``J`` = most lines of any column), then ``E = Lm + 2``
+cycles to settle the last pass and the inhibition stages, so one wave slot is
+``WAVE_CYCLES = B * PL + E`` cycles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError
+from ..ir import check
+from ..ir.nodes import Column, Layer, Network, Retime
+
+WEIGHT_MODES = ("hardwired", "register")
+"""Weight modes this generator builds. ``learn`` (on-chip STDP) is planned: it will add a
+weight store with a read-modify-write pass over the same line schedule."""
+
+PLANNED_WEIGHT_MODES = ("learn",)
+
+DEFAULT_MUX_LEVELS = 5
+"""2:1 multiplexer levels between pipeline registers in a line multiplexer (iCE40 Fmax)."""
+
+
+def check_weights_mode(weights: object) -> str:
+    if weights in WEIGHT_MODES:
+        return str(weights)
+    if weights in PLANNED_WEIGHT_MODES:
+        raise ConfigError(
+            f"weights={weights!r} is not implemented yet; accepted: {', '.join(WEIGHT_MODES)}"
+        )
+    raise ConfigError(f"unknown weights={weights!r}; accepted: {', '.join(WEIGHT_MODES)}")
+
+
+def check_name(name: object) -> str:
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+        raise ConfigError(
+            f"bad top-level name {name!r}: expected a Verilog identifier "
+            "(letters, digits, '_', not starting with a digit or '_')"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class SynapseSpec:
+    """One present synapse of a segment: line ``j`` of the column's line space."""
+
+    j: int
+    weight: int
+    bits: int  # wres of its bank
+    name: str  # "w<input>" (distal) or "p<proximal line>" (proximal)
+
+
+@dataclass(frozen=True)
+class SegmentSpec:
+    path: str  # IR-style path: layer0/col0/n0/d0/s0 or layer0/col0/n0/prox
+    rtl: str  # hierarchical RTL instance path: layer0.col0.n0.d0.s0
+    theta: int
+    synapses: tuple[SynapseSpec, ...]
+    seg_id: int  # global segment number (register-mode address high part)
+
+    @property
+    def wbits(self) -> int:
+        return max((s.bits for s in self.synapses), default=1)
+
+
+@dataclass(frozen=True)
+class NeuronSpec:
+    index: int
+    dendrites: tuple[tuple[SegmentSpec, ...], ...]
+    prox: SegmentSpec | None  # gate mode only
+    enable_line: int | None  # enable mode: index into the layer's proximal lines
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    index: int
+    col: Column
+    lines: tuple[tuple[str, int], ...]  # ("in", layer input) | ("prox", layer proximal line)
+    neurons: tuple[NeuronSpec, ...]
+    wave: int  # this column's wave length T_col
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    index: int
+    layer: Layer
+    columns: tuple[ColumnSpec, ...]
+    post: tuple[Retime, ...]  # retimes applied to this layer's outputs (not for the last)
+    pre: tuple[Retime, ...]  # retimes applied to this layer's inputs (first layer only)
+    last: bool
+    prox_offset: int  # first line of this layer in the top-level proximal port
+    prox_lines: int
+    out_bits: int  # stored bits of an output time (TB_IN inside, TB_OUT for the last layer)
+
+    @property
+    def inputs(self) -> int:
+        return self.layer.inputs
+
+    @property
+    def outputs(self) -> int:
+        return self.layer.outputs
+
+
+@dataclass(frozen=True)
+class Plan:
+    net: Network
+    weights: str
+    name: str
+    T: int  # longest wave of any column
+    B: int  # SAR passes = bits of a segment time register (all ones = NONE)
+    TB_IN: int
+    TB_OUT: int
+    J: int  # most lines of any column
+    SW: int  # bits of the line counter
+    R: int  # mux levels per pipeline stage
+    Lm: int  # mux latency (cycles)
+    PL: int  # pass length
+    E: int  # decision cycles after the last pass
+    layers: tuple[LayerSpec, ...]
+    N_PROX: int
+    LBA: int  # address bits of the line field (register mode)
+    SBA: int  # address bits of the segment field (register mode)
+    WB: int  # wload_data bits
+    segments: tuple[SegmentSpec, ...] = field(default=())
+
+    @property
+    def NONE(self) -> int:
+        return (1 << self.B) - 1
+
+    @property
+    def WAVE_CYCLES(self) -> int:
+        return self.B * self.PL + self.E
+
+    @property
+    def L(self) -> int:
+        return len(self.layers)
+
+    @property
+    def LATENCY(self) -> int:
+        return self.L * self.WAVE_CYCLES
+
+    @property
+    def A(self) -> int:
+        return self.SBA + self.LBA
+
+    def address(self, seg: SegmentSpec, syn: SynapseSpec) -> int:
+        return (seg.seg_id << self.LBA) | syn.j
+
+    def info(self) -> dict:
+        net = self.net
+        d = {
+            "name": self.name,
+            "N_IN": net.inputs,
+            "TB_IN": self.TB_IN,
+            "N_OUT": net.outputs,
+            "TB_OUT": self.TB_OUT,
+            "N_PROX": self.N_PROX,
+            "TB_PROX": self.TB_IN,
+            "L": self.L,
+            "WAVE_CYCLES": self.WAVE_CYCLES,
+            "LATENCY": self.LATENCY,
+            "weights": self.weights,
+        }
+        if self.weights == "register":
+            d["A"] = self.A
+            d["WRES"] = self.WB
+        d["arch"] = {
+            "kind": "sar-serial",
+            "T": self.T,
+            "passes": self.B,
+            "lines_per_pass": self.J,
+            "pass_cycles": self.PL,
+            "mux_latency": self.Lm,
+            "decision_cycles": self.E,
+        }
+        return d
+
+
+def _bits(n: int) -> int:
+    """Bits to hold ``0 .. n`` (at least 1)."""
+    return max(1, int(n).bit_length())
+
+
+def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_top",
+              mux_levels: int = DEFAULT_MUX_LEVELS) -> Plan:
+    weights = check_weights_mode(weights)
+    name = check_name(name)
+    if not isinstance(mux_levels, int) or mux_levels < 1:
+        raise ConfigError(f"mux_levels={mux_levels!r}; expected an integer >= 1")
+    check(net)
+    ts = net.time
+    layers_ir = net.layers
+    T = max(c.wave_length(ts) for layer in layers_ir for c in layer.columns)
+    B = _bits(T)  # 2**B > T: all ones is never a valid time
+    TB_IN = ts.timeres
+    TB_OUT = _bits(T - 1)
+
+    # Stages after each layer (retimes up to the next layer).
+    stages = list(net.stages)
+    posts: list[tuple[Retime, ...]] = []
+    li = -1
+    for st in stages:
+        if isinstance(st, Layer):
+            li += 1
+            posts.append(())
+        elif li >= 0:
+            posts[li] = posts[li] + (st,)
+    # Retimes before the first layer act on the network input lines.
+    pre: list[Retime] = []
+    for st in stages:
+        if isinstance(st, Layer):
+            break
+        pre.append(st)
+
+    seg_id = 0
+    segs: list[SegmentSpec] = []
+    layer_specs: list[LayerSpec] = []
+    prox_off = 0
+    for k, layer in enumerate(layers_ir):
+        cols: list[ColumnSpec] = []
+        lp = 0
+        for c, col in enumerate(layer.columns):
+            ins = [("in", int(i)) for i in layer.column_inputs(c)]
+            P = col.proximal_inputs
+            mode = col.proximal_mode
+            prox_lines = [("prox", lp + i) for i in range(P)] if mode in ("sum", "gate") else []
+            lines = tuple(ins + prox_lines)
+            N = len(ins)
+            neurons = []
+            for i in range(col.neurons):
+                dends = []
+                for d in range(col.dendrites):
+                    ss = []
+                    for s in range(col.segments):
+                        syn = []
+                        for j in range(N):
+                            if col.distal.mask[i, d, s, j]:
+                                syn.append(SynapseSpec(j, int(col.distal.weights[i, d, s, j]),
+                                                       col.distal.wres, f"w{j}"))
+                        if mode == "sum" and col.proximal is not None and P:
+                            for j in range(P):
+                                if col.proximal.mask[i, d, s, j]:
+                                    syn.append(SynapseSpec(
+                                        N + j, int(col.proximal.weights[i, d, s, j]),
+                                        col.proximal.wres, f"p{j}"))
+                        path = f"layer{k}/col{c}/n{i}/d{d}/s{s}"
+                        spec = SegmentSpec(path, path.replace("/", "."),
+                                           int(col.theta[i, d, s]), tuple(syn), seg_id)
+                        seg_id += 1
+                        segs.append(spec)
+                        ss.append(spec)
+                    dends.append(tuple(ss))
+                neurons.append([tuple(dends), None, lp + i if mode == "enable" else None])
+            if mode == "gate":
+                assert col.proximal is not None and col.proximal_theta is not None
+                for i in range(col.neurons):
+                    syn = [SynapseSpec(N + j, int(col.proximal.weights[i, j]), col.proximal.wres,
+                                       f"p{j}")
+                           for j in range(P) if col.proximal.mask[i, j]]
+                    path = f"layer{k}/col{c}/n{i}/prox"
+                    spec = SegmentSpec(path, path.replace("/", "."),
+                                       int(col.proximal_theta[i]), tuple(syn), seg_id)
+                    seg_id += 1
+                    segs.append(spec)
+                    neurons[i][1] = spec
+            cols.append(ColumnSpec(c, col, lines,
+                                   tuple(NeuronSpec(i, *n) for i, n in enumerate(neurons)),
+                                   col.wave_length(ts)))
+            lp += P
+        last = k == len(layers_ir) - 1
+        layer_specs.append(LayerSpec(k, layer, tuple(cols), posts[k] if not last else (),
+                                     tuple(pre) if k == 0 else (), last, prox_off, lp, TB_OUT if last else TB_IN))
+        prox_off += lp
+
+    J = max(len(c.lines) for ls in layer_specs for c in ls.columns)
+    # Line counter: counts 0 .. PL-1 in passes and 0 .. E-1 in the decision phase.
+    SW = _bits(J + 1)
+    while True:
+        Lm = max(1, -(-SW // mux_levels))
+        E = Lm + 2
+        sw = _bits(max(J + 1, E - 1))
+        if sw == SW:
+            break
+        SW = sw
+    LBA = _bits(J - 1)
+    SBA = _bits(seg_id - 1)
+    WB = max(s.bits for s in (syn for sp in segs for syn in sp.synapses)) if any(
+        sp.synapses for sp in segs) else 1
+    return Plan(net, weights, name, T, B, TB_IN, TB_OUT, J, SW, mux_levels, Lm, J + 2, E,
+                tuple(layer_specs), prox_off, LBA, SBA, WB, tuple(segs))

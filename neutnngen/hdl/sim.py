@@ -1,0 +1,200 @@
+"""Fast verification tier: drive the RTL contract's stimulus protocol with Amaranth's own
+simulator and return the output volleys, to compare with ``Interpreter(net).forward(X)``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from ..errors import ConfigError, VerificationMismatch
+from ..ir.nodes import NONE, Network
+
+
+def _pack(times: np.ndarray, tb: int, enable: np.ndarray | None = None) -> tuple[int, int]:
+    """``(time bits, spike bits)`` of one volley (NONE -> spike 0, time 0). Lines flagged in
+    ``enable`` are enable bits: spike = value != 0 (as the interpreter reads them)."""
+    t = 0
+    s = 0
+    for j, v in enumerate(np.asarray(times).tolist()):
+        if enable is not None and enable[j]:
+            if v != 0:
+                s |= 1 << j
+        elif v >= 0:
+            t |= int(v) << (j * tb)
+            s |= 1 << j
+    return t, s
+
+
+def _enable_flags(plan) -> list[np.ndarray]:
+    out = []
+    for ls in plan.layers:
+        f = np.zeros(ls.prox_lines, dtype=bool)
+        off = 0
+        for c in ls.columns:
+            P = c.col.proximal_inputs
+            f[off:off + P] = c.col.proximal_mode == "enable"
+            off += P
+        out.append(f)
+    return out
+
+
+def _proximal_arrays(plan, N: int, prox) -> list[np.ndarray]:
+    """Per layer, ``[N, prox lines]`` proximal values: spike times (sum, gate) or enable bits
+    (enable, nonzero = set; as the interpreter, by default all set), NONE elsewhere."""
+    out = []
+    for ls in plan.layers:
+        default = np.full((N, ls.prox_lines), NONE, dtype=np.int64)
+        off = 0
+        for c in ls.columns:
+            P = c.col.proximal_inputs
+            if c.col.proximal_mode == "enable":
+                default[:, off:off + P] = 1
+            off += P
+        out.append(default)
+    if prox is None:
+        return out
+    if isinstance(prox, Mapping):
+        for k, arr in prox.items():
+            a = np.asarray(arr, dtype=np.int64)
+            if k < 0 or k >= len(out) or a.shape != out[k].shape:
+                raise ConfigError(f"prox[{k}]: expected shape {out[k].shape if 0 <= k < len(out) else '?'}, "
+                                  f"got {a.shape}")
+            out[k] = a.copy()
+        return out
+    a = np.asarray(prox, dtype=np.int64)
+    if a.shape != (N, plan.N_PROX):
+        raise ConfigError(f"prox: expected shape {(N, plan.N_PROX)} (N_PROX lines), got {a.shape}")
+    for k, ls in enumerate(plan.layers):
+        out[k] = a[:, ls.prox_offset:ls.prox_offset + ls.prox_lines].copy()
+    return out
+
+
+def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
+             loads: Iterable[tuple[int, int]] | None = None,
+             bubbles: Iterable[int] | None = None, seed: int = 0, top=None) -> np.ndarray:
+    """Output volleys ``[N, outputs]`` (NONE = -1) of the generated design for input volleys
+    ``X[N, inputs]``, simulated cycle by cycle with :class:`amaranth.sim.Simulator`.
+
+    * ``prox``: proximal lines, either ``[N, N_PROX]`` (the top-level port order) or
+      ``{layer: [N, lines]}`` as :meth:`Interpreter.forward` takes them; default: enable
+      lines set, other proximal lines silent.
+    * ``loads``: ``(addr, data)`` weight writes (``register`` mode) done before wave 0.
+    * ``bubbles``: wave indices before which an idle slot (``in_valid = 0``, garbage on the
+      inputs) is inserted.
+
+    Checks the protocol on the way: ``in_ready`` exactly at slot starts, ``out_valid`` a
+    one-cycle pulse ``LATENCY`` cycles after each acceptance.
+    """
+    from amaranth.sim import Simulator
+
+    from . import build_top
+
+    X = np.asarray(X, dtype=np.int64)
+    if X.ndim != 2 or X.shape[1] != net.inputs:
+        raise ConfigError(f"X: expected shape [N, {net.inputs}], got {X.shape}")
+    if top is None:
+        top = build_top(net, weights=weights)
+    plan = top.plan
+    loads = list(loads or [])
+    if loads and plan.weights != "register":
+        raise ConfigError(f"loads need weights='register', not {plan.weights!r}")
+    N = X.shape[0]
+    tbi, tbo = plan.TB_IN, plan.TB_OUT
+    Q = net.outputs
+    L = plan.L
+    WC = plan.WAVE_CYCLES
+    pxs = _proximal_arrays(plan, N, prox)
+    pen = _enable_flags(plan)
+    rng = np.random.default_rng(seed)
+
+    gaps = set(int(b) for b in (bubbles or ()))
+    schedule: list[int | None] = []
+    for n in range(N):
+        if n in gaps:
+            schedule.append(None)
+        schedule.append(n)
+    total = len(schedule) + L
+    results: list[tuple[int, int, int]] = []  # (slot, time bits, spike bits)
+    accepted: list[int] = []
+
+    def garbage(n_lines: int, tb: int) -> tuple[int, int]:
+        t = int(rng.integers(0, 1 << 62)) & ((1 << (n_lines * tb)) - 1) if n_lines else 0
+        return t, int(rng.integers(0, 1 << 62)) & ((1 << n_lines) - 1)
+
+    async def bench(ctx):
+        for addr, data in loads:
+            ctx.set(top.wload_en, 1)
+            ctx.set(top.wload_addr, int(addr))
+            ctx.set(top.wload_data, int(data))
+            await ctx.tick()
+        if plan.weights == "register":
+            ctx.set(top.wload_en, 0)
+        guard = 0
+        while not ctx.get(top.in_ready):
+            await ctx.tick()
+            guard += 1
+            if guard > WC:
+                raise VerificationMismatch("in_ready never rose", {"cycle": guard})
+        cycle = 0
+        for slot in range(total):
+            if not ctx.get(top.in_ready):
+                raise VerificationMismatch(f"in_ready low at the start of slot {slot}",
+                                           {"slot": slot})
+            if ctx.get(top.out_valid):
+                results.append((slot, ctx.get(top.out_time), ctx.get(top.out_spike)))
+            n = schedule[slot] if slot < len(schedule) else None
+            if n is not None:
+                t, s = _pack(X[n], tbi)
+                ctx.set(top.in_valid, 1)
+                accepted.append(slot)
+            else:
+                t, s = garbage(net.inputs, tbi)
+                ctx.set(top.in_valid, 0)
+            ctx.set(top.in_time, t)
+            ctx.set(top.in_spike, s)
+            if plan.N_PROX:
+                pt, ps = 0, 0
+                for k, ls in enumerate(plan.layers):
+                    if not ls.prox_lines:
+                        continue
+                    sl = slot - k
+                    wn = schedule[sl] if 0 <= sl < len(schedule) else None
+                    if wn is not None:
+                        a, b = _pack(pxs[k][wn], tbi, pen[k])
+                    else:
+                        a, b = garbage(ls.prox_lines, tbi)
+                    pt |= a << (ls.prox_offset * tbi)
+                    ps |= b << ls.prox_offset
+                ctx.set(top.prox_time, pt)
+                ctx.set(top.prox_spike, ps)
+            await ctx.tick()
+            cycle += 1
+            if WC > 1:
+                if ctx.get(top.in_ready):
+                    raise VerificationMismatch(f"in_ready high one cycle into slot {slot}",
+                                               {"slot": slot})
+                if ctx.get(top.out_valid):
+                    raise VerificationMismatch(f"out_valid longer than one cycle in slot {slot}",
+                                               {"slot": slot})
+                await ctx.tick().repeat(WC - 1)
+
+    sim = Simulator(top)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+
+    if len(results) != N:
+        raise VerificationMismatch(f"{len(results)} output volleys for {N} waves",
+                                   {"outputs": len(results), "waves": N})
+    out = np.full((N, Q), NONE, dtype=np.int64)
+    mask_t = (1 << tbo) - 1
+    for n, (slot, t, s) in enumerate(results):
+        if slot - accepted[n] != L:
+            raise VerificationMismatch(
+                f"wave {n}: out_valid {slot - accepted[n]} slots after acceptance, expected {L}",
+                {"wave": n})
+        for i in range(Q):
+            if (s >> i) & 1:
+                out[n, i] = (t >> (i * tbo)) & mask_t
+    return out
