@@ -16,8 +16,10 @@ from neutnngen.ir import (
     Column,
     Inhibition,
     Interpreter,
+    Kernel,
     Layer,
     Network,
+    Retime,
     SynapseBank,
     TimeSpec,
 )
@@ -284,3 +286,147 @@ def test_two_layers_with_proximal_lines(sim, tmp_path, build_root):
     r = run_verification(net, v, nm, X, simulator=sim, workdir=tmp_path / "w1",
                          prox=shifted, expected=exp, build_dir=build_root / "hand2")
     assert r.mismatches > 0 and r.first_mismatch["layer"] == 1
+
+
+# --------------------------------------------------------------------------- generated designs
+def _emit():
+    try:
+        from neutnngen.hdl import emit
+    except ImportError:
+        pytest.skip("the HDL generator (neutnngen.hdl.emit) is not available")
+    return emit
+
+
+def tuned_column(rng, name: str, p: int, q: int, X: np.ndarray, t_cross: int = 9,
+                 wres: int = 3, timeres: int = 3) -> Column:
+    """Seeded random weights; each neuron's threshold is the median of its potential at step
+    ``t_cross`` over the stimulus, so the neurons fire on about half the waves, at varied
+    times (a meaningful comparison, not all-NONE)."""
+    from neutnngen.ir import potentials
+
+    w = rng.integers(0, 1 << wres, size=(q, 1, 1, p))
+    T = TimeSpec(timeres, "rnl").wave_length((1 << wres) - 1)
+    V = potentials(X, w.reshape(q, -1), np.ones((q, p), bool), "rnl", T)
+    theta = np.maximum(1, np.quantile(V[:, :, t_cross], 0.5, axis=0).astype(np.int64))
+    return Column(name, p, SynapseBank.dense(w, wres), theta.reshape(q, 1, 1))
+
+
+def column_net(p: int, q: int, n_waves: int, seed: int) -> tuple[Network, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = volleys(n_waves, p, seed=seed + 1)
+    col = tuned_column(rng, "col0", p, q, X)
+    return Network("col", TimeSpec(3, "rnl"), p, (Layer("layer0", p, (col,)),)), X
+
+
+def two_layer_net(n_waves: int, seed: int) -> tuple[Network, np.ndarray]:
+    """Kernel layer (6x6 image, 3x3 windows, stride 3: 4 columns of 3 neurons), a Retime
+    (>> 1, saturate at 7) and a 2-neuron output column over the 12 lines."""
+    rng = np.random.default_rng(seed)
+    X = volleys(n_waves, 36, seed=seed + 1, p_none=0.2)
+    k = Kernel(6, 6, 1, 3, 3)
+    cols = tuple(tuned_column(rng, f"col{c}", 9, 3, X[:, k.window(c)], 8)
+                 for c in range(k.windows))
+    l0 = Layer("layer0", 36, cols, kernel=k)
+    rt = Retime("retime0", 1, 7)
+    H = Interpreter(Network("l0", TimeSpec(3, "rnl"), 36, (l0,))).forward(X)
+    H = np.where(H < 0, -1, np.minimum(H >> 1, 7))
+    l1 = Layer("layer1", 12, (tuned_column(rng, "col0", 12, 2, H, 8),))
+    return Network("two", TimeSpec(3, "rnl"), 36, (l0, rt, l1)), X
+
+
+def _varied(net: Network, X: np.ndarray) -> None:
+    Y = Interpreter(net).forward(X)
+    assert (Y >= 0).any(axis=0).all(), "every output neuron fires on some wave"
+    assert len(np.unique(Y)) >= 4, "several distinct output times"
+
+
+@pytest.fixture(scope="module")
+def column150(tmp_path_factory):
+    emit = _emit()
+    net, X = column_net(150, 2, 150, seed=11)
+    _varied(net, X)
+    return net, X, emit(net, tmp_path_factory.mktemp("col150"))
+
+
+@pytest.fixture(scope="module")
+def two_layers(tmp_path_factory):
+    emit = _emit()
+    net, X = two_layer_net(60, seed=5)
+    _varied(net, X)
+    return net, X, emit(net, tmp_path_factory.mktemp("two"))
+
+
+@pytest.mark.requires_sim
+def test_generated_150x2_column_150_waves(sim, column150, tmp_path, build_root):
+    net, X, res = column150
+    r = run_verification(net, res.verilog, res.names, X, simulator=sim,
+                         workdir=tmp_path, build_dir=build_root / "col150")
+    assert r.passed, r.first_mismatch
+    assert r.waves == 150
+    assert r.cycles >= 150 * res.info["WAVE_CYCLES"]
+
+
+@pytest.mark.requires_sim
+def test_generated_two_layers_kernel_retime(sim, two_layers, tmp_path, build_root):
+    net, X, res = two_layers
+    assert res.info["L"] == 2
+    r = run_verification(net, res.verilog, res.names, X, simulator=sim, workdir=tmp_path,
+                         build_dir=build_root / "two")
+    assert r.passed, r.first_mismatch
+    assert r.waves == 60
+
+
+def _mutations(col: Column):
+    """Candidate one-parameter mutations of neurons 1.. of a column: thresholds first, then
+    single weights; yields ``(neuron, description, mutated column)``."""
+    from dataclasses import replace
+
+    q = col.neurons
+    for i in range(1, q):
+        for dt in (-1, 1, -2, 2, -4, 4):
+            theta = np.array(col.theta)
+            if theta[i, 0, 0] + dt < 1:
+                continue
+            theta[i, 0, 0] += dt
+            yield i, f"theta[{i}] {dt:+d}", replace(col, theta=theta)
+        for j in range(col.inputs):
+            w = np.array(col.distal.weights)
+            w[i, 0, 0, j] = col.distal.w_max - w[i, 0, 0, j]
+            yield i, f"w[{i}, {j}]", col.with_weights(w)
+
+
+@pytest.fixture(scope="module")
+def mutant(tmp_path_factory):
+    """A 40x3 column and a copy with ONE threshold or weight of one neuron (not neuron 0)
+    changed such that the first differing output (wave, lowest neuron) is that neuron."""
+    emit = _emit()
+    net, X = column_net(40, 3, 40, seed=21)
+    _varied(net, X)
+    want = Interpreter(net).forward(X)
+    col = net.layers[0].columns[0]
+    for i, what, mcol in _mutations(col):
+        mnet = net.replace_layer(0, Layer("layer0", 40, (mcol,)))
+        got = Interpreter(mnet).forward(X)
+        diff = got != want
+        if not diff.any():
+            continue
+        wave = int(np.argmax(diff.any(axis=1)))
+        if int(np.argmax(diff[wave])) == i:
+            res = emit(mnet, tmp_path_factory.mktemp("mutant"))
+            return net, X, res, i, what, wave, int(want[wave, i]), int(got[wave, i])
+    pytest.fail("no single-parameter mutation changes the outputs at its own neuron first")
+
+
+@pytest.mark.requires_sim
+def test_mutated_neuron_is_named(sim, mutant, tmp_path, build_root):
+    """Verilog from the mutated IR, checked against the ORIGINAL IR's reference."""
+    net, X, res, i, what, wave, exp_t, got_t = mutant
+    r = run_verification(net, res.verilog, res.names, X, simulator=sim, workdir=tmp_path,
+                         build_dir=build_root / "mutant")
+    assert r.mismatches > 0, what
+    f = r.first_mismatch
+    assert f["neuron"] == f"layer0/col0/n{i}", (what, f)
+    assert f["wave"] == wave and f["layer"] == 0
+    assert (f["expected_time"], f["got_time"]) == (exp_t, got_t)
+    assert f["signal"] == ("out_time" if exp_t >= 0 and got_t >= 0 else "out_spike")
+    assert r.waveform is not None and Path(r.waveform).stat().st_size > 0
