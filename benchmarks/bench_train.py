@@ -117,13 +117,13 @@ def main(argv=None) -> int:
     train_row("exact")
     train_row("exact", backend="torch", min_s=min(args.min_seconds, 0.5))  # the CUDA code path
 
-    def infer_row(mode: str):
+    def infer_row(mode: str, threads: int | None):
         model = to_torch(net)
-        reps = _calibrate(lambda r: infer(model, np.tile(X, (r, 1)), batch_size=args.batch_size),
-                          64, args.min_seconds)
+        kw = {"batch_size": args.batch_size, "threads": threads}
+        reps = _calibrate(lambda r: infer(model, np.tile(X, (r, 1)), **kw), 64, args.min_seconds)
         Xb = np.tile(X, (reps, 1))
         if mode == "infer(net)":
-            dt, _ = _best(lambda: infer(net, Xb, batch_size=args.batch_size), args.repeats)
+            dt, _ = _best(lambda: infer(net, Xb, **kw), args.repeats)
         else:
             xt = torch.as_tensor(Xb)
 
@@ -133,17 +133,19 @@ def main(argv=None) -> int:
                         model(xt[b0:b0 + args.batch_size])
 
             dt, _ = _best(fwd, args.repeats)
-        rows.append({"what": "infer", "mode": mode, "backend": "torch", "samples": len(Xb),
-                     "seconds": dt, "samples_per_s": len(Xb) / dt,
+        nthreads = threads or torch.get_num_threads()
+        rows.append({"what": "infer", "mode": mode, "backend": f"torch/{nthreads}t",
+                     "samples": len(Xb), "seconds": dt, "samples_per_s": len(Xb) / dt,
                      "synapse_updates_per_s": len(Xb) * synapses / dt})
 
-    infer_row("infer(net)")
-    infer_row("model.forward")
+    infer_row("infer(net)", 1)  # the default of infer()
+    infer_row("infer(net)", None)  # torch's own thread count
+    infer_row("model.forward", None)
 
     fast = next(r for r in rows if r["what"] == "train" and r["mode"] == "fast")
     exact = next(r for r in rows if r["what"] == "train" and r["mode"] == "exact"
                  and r["backend"] == "numba")
-    inf = next(r for r in rows if r["mode"] == "infer(net)")
+    inf = next(r for r in rows if r["mode"] == "infer(net)")  # infer() defaults
     slowdown = fast["samples_per_s"] / exact["samples_per_s"]
     try:
         import numba

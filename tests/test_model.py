@@ -171,6 +171,9 @@ def test_lfsr_draws_equal_oracle(width, taps, steps):
     d2, s2 = advance(rs, rs.seeds, 3000)
     np.testing.assert_array_equal(d, d2)
     np.testing.assert_array_equal(s, s2)
+    d16, s16 = lfsr_draws(rs, rs.seeds.reshape(3, 3), 3000, np.int16)  # > a cycle: wraps
+    np.testing.assert_array_equal(d16.reshape(9, 3000), d2)
+    np.testing.assert_array_equal(s16.reshape(9), s2)
 
 
 # --------------------------------------------------------------------------- GunPoint

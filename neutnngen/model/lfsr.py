@@ -5,8 +5,8 @@ whole chunk of waves. One *draw* maps a state ``s`` to ``D(s)`` (``steps_per_dra
 steps). ``D`` is a permutation of the ``2**width`` states (the feedback includes the top
 bit, which :func:`neutnngen.ir.verify` enforces, so one step is invertible). We decompose
 ``D`` into cycles once per ``(width, taps, steps_per_draw)``; then the ``k``-th draw of a
-generator in state ``s`` is ``cycle[(pos[s] + k) mod len]``: a single gather for every
-generator and every draw of a chunk. The result is checked against
+generator in state ``s`` is ``cycle[(pos[s] + k) mod len]``: the draws of a whole chunk of
+waves are the generator's cycle rotated and tiled (copies, no sequential LFSR steps). The result is checked against
 :func:`neutnngen.ir.rng.advance` (the oracle) in the tests.
 
 Widths above 20 bits (no table) fall back to the oracle's own step loop.
@@ -67,26 +67,33 @@ def _cycles(width: int, tapmask: int, steps: int):
     return cyc_states, start, pos, length
 
 
-def lfsr_draws(rs: RandomSource, state: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def lfsr_draws(rs: RandomSource, state: np.ndarray, n: int, dtype=np.int64
+               ) -> tuple[np.ndarray, np.ndarray]:
     """``n`` draws of every generator in ``state`` (any shape): ``(draws [*shape, n], new_state)``.
 
     Equal to :func:`neutnngen.ir.rng.advance` (draws ``state & (2**draw_bits - 1)`` after
-    each draw), computed with one gather instead of ``n`` sequential steps.
+    each draw). Each generator's draws are its cycle of the draw map, rotated to start
+    after its state and tiled to length ``n`` (memory copies only, no sequential steps).
     """
     state = np.asarray(state, dtype=np.int64)
     shape = state.shape
     flat = state.reshape(-1)
     low = (1 << rs.draw_bits) - 1
     if n == 0:
-        return np.empty((*shape, 0), dtype=np.int64), state.copy()
+        return np.empty((*shape, 0), dtype=dtype), state.copy()
     if rs.width > MAX_TABLE_WIDTH:
         d, new = advance(rs, flat, n)
-        return d.reshape(*shape, n), new.reshape(shape)
+        return d.reshape(*shape, n).astype(dtype), new.reshape(shape)
     cyc, start, pos, length = _cycles(rs.width, rs.tapmask, rs.steps_per_draw)
-    k = np.arange(1, n + 1, dtype=np.int64)
-    L = length[flat][:, None]
-    seq = cyc[start[flat][:, None] + (pos[flat][:, None] + k[None, :]) % L]
-    return (seq & low).reshape(*shape, n), seq[:, -1].reshape(shape).copy()
+    out = np.empty((flat.shape[0], n), dtype=dtype)
+    new = np.empty_like(flat)
+    for i, s0 in enumerate(flat.tolist()):
+        st, p0, L = int(start[s0]), int(pos[s0]), int(length[s0])
+        seg = cyc[st:st + L]
+        rolled = np.concatenate([seg[p0 + 1:], seg[:p0 + 1]]) & low  # draws 1 .. L
+        out[i] = np.resize(rolled.astype(dtype), n)
+        new[i] = seg[(p0 + n) % L]
+    return out.reshape(*shape, n), new.reshape(shape)
 
 
 def wave_draws(rs: RandomSource, state: np.ndarray, waves: int, w_max: int
@@ -94,7 +101,7 @@ def wave_draws(rs: RandomSource, state: np.ndarray, waves: int, w_max: int
     """Draws of ``waves`` learning waves for generators ``state[G]``:
     ``(draws [waves, G, 5 + w_max + 1] int16, new_state [G])``."""
     nd = draws_per_wave(w_max)
-    d, new = lfsr_draws(rs, state, waves * nd)
+    d, new = lfsr_draws(rs, state, waves * nd, np.int16)
     G = np.asarray(state).reshape(-1).shape[0]
-    d = d.reshape(G, waves, nd).transpose(1, 0, 2).astype(np.int16)
+    d = d.reshape(G, waves, nd).transpose(1, 0, 2)
     return np.ascontiguousarray(d), new
