@@ -225,6 +225,32 @@ def stdp_bank(
 
 
 # --------------------------------------------------------------------------- interpreter
+def label_proximal(net: Network, labels: np.ndarray,
+                   layers: set[int] | None = None) -> dict[int, np.ndarray]:
+    """Proximal lines derived from labels for supervised learning through ``enable``.
+
+    For every learning layer (restricted to ``layers`` when given: the layers being trained,
+    so frozen layers below are not gated) that has an ``enable`` column, line ``i`` of such a
+    column is set iff the label is ``i``; the lines of its other columns are silent. Layers
+    without an ``enable`` column get no entry (their proximal lines keep their defaults).
+    """
+    out: dict[int, np.ndarray] = {}
+    labels = np.asarray(labels).reshape(-1)
+    for li, layer in enumerate(net.layers):
+        if layer.learning is None or (layers is not None and li not in layers):
+            continue
+        if not any(c.proximal_mode == "enable" for c in layer.columns):
+            continue
+        parts = []
+        for col in layer.columns:
+            if col.proximal_mode == "enable":
+                parts.append((labels[:, None] == np.arange(col.neurons)[None, :]).astype(np.int64))
+            else:
+                parts.append(np.full((len(labels), col.proximal_inputs), NONE, dtype=np.int64))
+        out[li] = np.concatenate(parts, axis=1)
+    return out
+
+
 @dataclass
 class WaveResult:
     """Per layer: the input volley it saw and one trace per column (batch axis of 1 removed
@@ -300,27 +326,10 @@ class Interpreter:
         return WaveResult(ins, traces, outs)
 
     # -- learning ----------------------------------------------------------------------------
-    def proximal_for_labels(self, labels: np.ndarray, learn: bool) -> dict[int, np.ndarray]:
-        """Proximal lines derived from labels: for ``enable`` columns of learning layers, line
-        ``i`` of a column is set iff the label is ``i`` while learning (all set otherwise)."""
-        out: dict[int, np.ndarray] = {}
-        labels = np.asarray(labels).reshape(-1)
-        for li, layer in enumerate(self.net.layers):
-            if layer.learning is None or not learn:
-                continue
-            parts = []
-            any_enable = False
-            for col in layer.columns:
-                if col.proximal_mode == "enable":
-                    any_enable = True
-                    parts.append((labels[:, None] == np.arange(col.neurons)[None, :]).astype(np.int64))
-                elif col.proximal_mode == "sum":
-                    parts.append(np.full((len(labels), col.proximal_inputs), NONE, dtype=np.int64))
-                else:
-                    parts.append(np.full((len(labels), col.proximal_inputs), NONE, dtype=np.int64))
-            if any_enable:
-                out[li] = np.concatenate(parts, axis=1) if parts else np.zeros((len(labels), 0))
-        return out
+    def proximal_for_labels(self, labels: np.ndarray, learn: bool,
+                            layers: set[int] | None = None) -> dict[int, np.ndarray]:
+        """Label-driven proximal lines while learning (see :func:`label_proximal`)."""
+        return label_proximal(self.net, labels, layers) if learn else {}
 
     def step(self, x: np.ndarray, learn: bool = False, label: int | None = None,
              proximal: dict[int, np.ndarray] | None = None,
@@ -330,7 +339,7 @@ class Interpreter:
         x = np.asarray(x, dtype=np.int64).reshape(1, -1)
         prox = dict(proximal or {})
         if label is not None and not prox:
-            prox = self.proximal_for_labels(np.array([label]), learn)
+            prox = self.proximal_for_labels(np.array([label]), learn, layers)
         res = self._evaluate(x, prox)
         if learn:
             for li, layer in enumerate(self.net.layers):

@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
+from ..ir.interp import label_proximal
 from ..ir.nodes import NONE, Network, RandomSource
 from ..ir.rng import draws_per_wave, stabilisation_table
 from ..ir.verify import check
@@ -103,28 +104,6 @@ def _as_times(X, n: int, what: str = "X") -> np.ndarray:
     if a.dtype == np.uint64 or a.dtype == np.uint32:
         a = np.minimum(a, np.iinfo(np.int32).max).astype(np.int64)
     return a
-
-
-def label_proximal(net: Network, labels: np.ndarray) -> dict[int, np.ndarray]:
-    """Proximal lines from labels while learning, as ``Interpreter.proximal_for_labels``:
-    for every learning layer with an ``enable`` column, line ``i`` of such a column is set
-    iff the label is ``i``; other columns' lines are silent."""
-    out: dict[int, np.ndarray] = {}
-    labels = np.asarray(labels).reshape(-1)
-    for li, layer in enumerate(net.layers):
-        if layer.learning is None:
-            continue
-        parts = []
-        any_enable = False
-        for col in layer.columns:
-            if col.proximal_mode == "enable":
-                any_enable = True
-                parts.append((labels[:, None] == np.arange(col.neurons)[None, :]).astype(np.int64))
-            else:
-                parts.append(np.full((len(labels), col.proximal_inputs), NONE, dtype=np.int64))
-        if any_enable:
-            out[li] = np.concatenate(parts, axis=1)
-    return out
 
 
 def _forward_numpy(model: TNNNetwork, X: np.ndarray, prox: dict[int, np.ndarray],
@@ -468,8 +447,6 @@ def train(
                 raise ConfigError(f"proximal[{k}]: no layer {k}; the network has {len(net.layers)}")
             ptot = sum(c.proximal_inputs for c in net.layers[k].columns)
             prox[k] = _as_times(v, ptot, f"proximal[{k}]").astype(np.int64)  # enable: nonzero = set
-    elif labels is not None:
-        prox = label_proximal(net, labels)
     else:
         prox = {}
     gen = torch.Generator().manual_seed(int(seed))
@@ -483,6 +460,9 @@ def train(
     for li in layers:
         t0 = time.perf_counter()
         tl = model.layers[li]
+        if not proximal and labels is not None:
+            # label lines gate only the layer being trained, never the frozen ones below
+            prox = label_proximal(net, labels, {li})
         Xl = _forward_numpy(model, X, prox, upto=li)
         Xl16 = np.ascontiguousarray(np.clip(Xl, -1, np.iinfo(np.int16).max).astype(np.int16))
         Xdev = torch.as_tensor(Xl, device=dev) if kernel is None else None
