@@ -8,8 +8,23 @@ Public API (used by the driver and the verifier):
   atomically and deterministically);
 * :func:`simulate` -> output volleys ``[N, outputs]`` from Amaranth's simulator.
 
-The port map and timing are ``docs/rtl-contract.md``; the microarchitecture is described in
-:mod:`neutnngen.hdl.plan`.
+The port map and timing are ``docs/rtl-contract.md``.
+
+Microarchitecture (details in :mod:`neutnngen.hdl.plan`): serial over lines, successive
+approximation over time. Each column streams its lines (distal inputs, then proximal lines)
+one per cycle through a pipelined multiplexer shared by its segments; every segment adds the
+streamed synapse's response at a probe time ``p`` into an accumulator started at ``-theta``
+and, after ``B = T_max.bit_length()`` passes, holds the exact first time with
+``V >= theta`` (all ones = NONE). Dendrite/neuron/column decisions and lateral inhibition
+work on these registered times at the end of the wave; every layer latches its output
+volley at the end of its slot (pipelined by wave). One slot is
+``WAVE_CYCLES = B * (J + 2) + Lm + 2`` cycles (``J`` = most lines of any column, ``Lm`` =
+multiplexer latency); ``LATENCY = L * WAVE_CYCLES``.
+
+Module map: ``plan`` (static plan from the IR), ``sched`` (sequencer, schedule bus),
+``mux`` (pipelined multiplexers), ``segment`` (segment + weight stores), ``column``
+(dendrite, neuron, column, inhibition), ``layer`` (kernel wiring, retime, latch), ``top``,
+``emit``, ``sim``, ``regen`` (reference RTL in ``rtl/``).
 """
 
 from __future__ import annotations
@@ -19,16 +34,16 @@ from ..ir.nodes import Network
 from .emit import EmitResult, emit, names_json
 from .plan import WEIGHT_MODES, Plan, make_plan
 from .sim import simulate
+from .top import Top
 
 OPTIONS = ("mux_levels",)
-from .top import Top
 
 
 def build_top(net: Network, weights: str = "hardwired", name: str = "neutnngen_top",
               **options) -> Top:
     """The top-level component of ``net`` (verified first: raises ``IRValidationError``).
     ``weights``: ``hardwired`` | ``register``; an unsupported value raises ``ConfigError``.
-    ``options``: ``mux_levels`` (2:1 multiplexer levels per pipeline stage, default 4)."""
+    ``options``: ``mux_levels`` (2:1 multiplexer levels per pipeline stage, default 5)."""
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise ConfigError(f"unknown HDL option(s) {', '.join(unknown)}; accepted: "

@@ -72,7 +72,8 @@ def _proximal_arrays(plan, N: int, prox) -> list[np.ndarray]:
 
 def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
              loads: Iterable[tuple[int, int]] | None = None,
-             bubbles: Iterable[int] | None = None, seed: int = 0, top=None) -> np.ndarray:
+             bubbles: Iterable[int] | None = None, reset_after_loads: bool = False,
+             seed: int = 0, top=None) -> np.ndarray:
     """Output volleys ``[N, outputs]`` (NONE = -1) of the generated design for input volleys
     ``X[N, inputs]``, simulated cycle by cycle with :class:`amaranth.sim.Simulator`.
 
@@ -82,10 +83,13 @@ def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
     * ``loads``: ``(addr, data)`` weight writes (``register`` mode) done before wave 0.
     * ``bubbles``: wave indices before which an idle slot (``in_valid = 0``, garbage on the
       inputs) is inserted.
+    * ``reset_after_loads``: pulse ``rst`` after the loads (the weights return to the
+      trained values). ``rst`` is always pulsed once at the start.
 
     Checks the protocol on the way: ``in_ready`` exactly at slot starts, ``out_valid`` a
     one-cycle pulse ``LATENCY`` cycles after each acceptance.
     """
+    from amaranth.hdl import ClockDomain, Module
     from amaranth.sim import Simulator
 
     from . import build_top
@@ -122,7 +126,13 @@ def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
         t = int(rng.integers(0, 1 << 62)) & ((1 << (n_lines * tb)) - 1) if n_lines else 0
         return t, int(rng.integers(0, 1 << 62)) & ((1 << n_lines) - 1)
 
+    async def pulse_reset(ctx):
+        ctx.set(cd.rst, 1)
+        await ctx.tick()
+        ctx.set(cd.rst, 0)
+
     async def bench(ctx):
+        await pulse_reset(ctx)
         for addr, data in loads:
             ctx.set(top.wload_en, 1)
             ctx.set(top.wload_addr, int(addr))
@@ -130,6 +140,8 @@ def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
             await ctx.tick()
         if plan.weights == "register":
             ctx.set(top.wload_en, 0)
+        if reset_after_loads:
+            await pulse_reset(ctx)
         guard = 0
         while not ctx.get(top.in_ready):
             await ctx.tick()
@@ -179,8 +191,11 @@ def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
                                                {"slot": slot})
                 await ctx.tick().repeat(WC - 1)
 
-    sim = Simulator(top)
-    sim.add_clock(1e-8)
+    wrap = Module()
+    wrap.domains.sync = cd = ClockDomain("sync")
+    wrap.submodules.dut = top
+    sim = Simulator(wrap)
+    sim.add_clock(1e-8, domain="sync")
     sim.add_testbench(bench)
     sim.run()
 
