@@ -8,7 +8,9 @@ output volleys, and where to write the results).
 Protocol driven (one clock period = 2 simulator steps, rising edges at odd steps; cycle ``k``
 is the time between rising edges ``k`` and ``k + 1``):
 
-* reset for a few cycles, then look for the first cycle in which ``in_ready`` is high;
+* reset for a few cycles; in ``register`` weight mode, optionally write weights through
+  ``wload_*`` (one per cycle; otherwise ``wload_en`` stays low); then look for the first
+  cycle in which ``in_ready`` is high;
 * in each ``in_ready`` cycle present the next slot's words (inputs of wave ``s`` and, when
   ``N_PROX > 0``, layer ``k``'s proximal lines of wave ``s - k``) at the falling edge, with
   ``in_valid`` high; drop ``in_valid`` one cycle later but keep ``in_*``/``prox_*`` stable until
@@ -102,9 +104,24 @@ async def tnn_bench(dut) -> None:
     if has_prox:
         dut.prox_time.value = 0
         dut.prox_spike.value = 0
+    has_wload = info.weights == "register" and hasattr(dut, "wload_en")
+    if has_wload:  # register mode: weights come up at their reset values; no writes
+        dut.wload_en.value = 0
+        dut.wload_addr.value = 0
+        dut.wload_data.value = 0
     Clock(dut.clk, PERIOD, unit="step").start(start_high=False)
     await Timer(PERIOD * RESET_CYCLES, unit="step")  # falling edge of cycle RESET_CYCLES - 1
     dut.rst.value = 0
+    writes = cfg.get("wload") or []
+    assert has_wload or not writes, "weight writes requested but the design has no wload_* ports"
+    for addr, data in writes:  # one weight per cycle, before the first wave
+        dut.wload_en.value = 1
+        dut.wload_addr.value = int(addr)
+        dut.wload_data.value = int(data)
+        await Timer(PERIOD, unit="step")
+    if writes:
+        dut.wload_en.value = 0
+    first_cycle = RESET_CYCLES + len(writes)
 
     async def monitor() -> None:
         while True:
@@ -117,7 +134,7 @@ async def tnn_bench(dut) -> None:
                 await _at_cycle(_cycle() + 1)
 
     async def driver() -> None:
-        k = RESET_CYCLES
+        k = first_cycle
         await _at_cycle(k)
         for s in range(len(slots) + 1):
             waited = 0

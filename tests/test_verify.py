@@ -229,20 +229,18 @@ def test_wrong_expectation_names_wave_neuron_signal_and_keeps_waveform(sim, tmp_
     exp = Interpreter(net).forward(X)
     exp[17, 1] = 6  # wrong time of neuron 1 at wave 17
     exp[23, 3] = -1 if X[23, 3] >= 0 else 4  # and a spike flip later
-    r = run_verification(net, v, nm, X, simulator=sim, workdir=tmp_path / "w",
-                         expected=exp, build_dir=build_root / "hand1")
-    assert r.mismatches == 2
-    f = r.first_mismatch
+    with pytest.raises(VerificationMismatch) as e:
+        run_verification(net, v, nm, X, simulator=sim, workdir=tmp_path / "w", expected=exp,
+                         build_dir=build_root / "hand1", raise_on_mismatch=True)
+    f = e.value.first
     assert (f["wave"], f["layer"], f["neuron"], f["signal"], f["expected"], f["got"]) == (
         17, 0, "layer0/col0/n1", "out_time", 6, 5)
-    assert r.waveform is not None and Path(r.waveform).stat().st_size > 0
-    with pytest.raises(VerificationMismatch) as e:
-        run_verification(net, v, nm, X, simulator=sim, workdir=tmp_path / "w2", expected=exp,
-                         build_dir=build_root / "hand1", raise_on_mismatch=True)
     msg = str(e.value)
     assert "wave 17" in msg and "layer0/col0/n1" in msg and "out_time" in msg
-    assert "expected 6" in msg and "got 5" in msg
-    assert e.value.first["wave"] == 17
+    assert "expected 6" in msg and "got 5" in msg and "2 of 30 wave(s) differ" in msg
+    # the run was repeated with dumping on and its waveform kept
+    waves = list((tmp_path / "w").glob("waves-*"))
+    assert len(waves) == 1 and waves[0].stat().st_size > 0 and str(waves[0]) in msg
 
 
 @pytest.mark.requires_sim
@@ -257,8 +255,8 @@ def test_waves_on_a_passing_run(sim, tmp_path, build_root):
 def test_wrong_latency_is_a_mismatch(sim, tmp_path, build_root):
     v, nm = write_hand(tmp_path / "d", latency=6)  # the design answers after 5 cycles
     r = run_verification(passthrough_net(4), v, nm, volleys(5, 4, seed=5), simulator=sim,
-                         workdir=tmp_path / "w", build_dir=build_root / "hand1")
-    assert r.mismatches == 5
+                         workdir=tmp_path / "w", build_dir=build_root / "hand1", waves=True)
+    assert r.mismatches == 5 and r.waveform is not None
     assert (r.first_mismatch["wave"], r.first_mismatch["signal"], r.first_mismatch["expected"],
             r.first_mismatch["got"]) == (0, "latency", 6, 5)
 
@@ -279,13 +277,6 @@ def test_two_layers_with_proximal_lines(sim, tmp_path, build_root):
     r = run_verification(net, v, nm, X, simulator=sim, workdir=tmp_path / "w0",
                          build_dir=build_root / "hand2")
     assert r.passed, r.first_mismatch
-    # a bench that presented wave n's proximal lines in slot n would fail: emulate by
-    # shifting the stimulus one wave and checking the mismatch is found
-    shifted = {1: np.roll(prox[1], 1, axis=0)}
-    exp = Interpreter(net).forward(X, proximal=prox)
-    r = run_verification(net, v, nm, X, simulator=sim, workdir=tmp_path / "w1",
-                         prox=shifted, expected=exp, build_dir=build_root / "hand2")
-    assert r.mismatches > 0 and r.first_mismatch["layer"] == 1
 
 
 # --------------------------------------------------------------------------- generated designs
@@ -422,7 +413,7 @@ def test_mutated_neuron_is_named(sim, mutant, tmp_path, build_root):
     """Verilog from the mutated IR, checked against the ORIGINAL IR's reference."""
     net, X, res, i, what, wave, exp_t, got_t = mutant
     r = run_verification(net, res.verilog, res.names, X, simulator=sim, workdir=tmp_path,
-                         build_dir=build_root / "mutant")
+                         build_dir=build_root / "mutant", waves=True)
     assert r.mismatches > 0, what
     f = r.first_mismatch
     assert f["neuron"] == f"layer0/col0/n{i}", (what, f)
@@ -430,3 +421,68 @@ def test_mutated_neuron_is_named(sim, mutant, tmp_path, build_root):
     assert (f["expected_time"], f["got_time"]) == (exp_t, got_t)
     assert f["signal"] == ("out_time" if exp_t >= 0 and got_t >= 0 else "out_spike")
     assert r.waveform is not None and Path(r.waveform).stat().st_size > 0
+
+
+@pytest.fixture(scope="module")
+def register_design(tmp_path_factory):
+    emit = _emit()
+    net, X = column_net(16, 2, 30, seed=3)
+    return net, X, emit(net, tmp_path_factory.mktemp("reg"), weights="register")
+
+
+@pytest.mark.requires_sim
+def test_register_mode_reset_weights_and_loaded_weights(sim, register_design, tmp_path,
+                                                        build_root):
+    net, X, res = register_design
+    assert res.info["weights"] == "register"
+    kw = dict(simulator=sim, build_dir=build_root / "reg")
+    r = run_verification(net, res.verilog, res.names, X, workdir=tmp_path / "a", **kw)
+    assert r.passed, r.first_mismatch  # wload_en held low: the weights it was built with
+    # another network of the same structure, loaded through wload_* before the first wave
+    col = net.layers[0].columns[0]
+    w = np.random.default_rng(99).integers(0, 8, size=col.distal.weights.shape)
+    other = net.replace_layer(0, Layer("layer0", 16, (col.with_weights(w),)))
+    assert (Interpreter(other).forward(X) != Interpreter(net).forward(X)).any()
+    r = run_verification(other, res.verilog, res.names, X, workdir=tmp_path / "b",
+                         load_weights=True, **kw)
+    assert r.passed, r.first_mismatch
+
+
+def test_load_weights_needs_register_mode(tmp_path):
+    v, nm = write_hand(tmp_path)
+    with pytest.raises(ToolchainError, match="register"):
+        run_verification(passthrough_net(4), v, nm, volleys(3, 4, 0), workdir=tmp_path / "w",
+                         load_weights=True)
+
+
+@pytest.fixture(scope="module")
+def gated(tmp_path_factory):
+    """Two layers; the output column has gate-mode proximal segments over 3 proximal lines,
+    driven with random times: layer 1's lines of wave n must be presented in slot n + 1."""
+    from dataclasses import replace
+
+    emit = _emit()
+    rng = np.random.default_rng(4)
+    X = volleys(40, 12, seed=9)
+    l0 = Layer("layer0", 12, (tuned_column(rng, "col0", 12, 4, X, 8),))
+    H = Interpreter(Network("a", TimeSpec(3, "rnl"), 12, (l0,))).forward(X)
+    H = np.where(H < 0, -1, np.minimum(H >> 1, 7))
+    c1 = tuned_column(rng, "col0", 4, 3, H, 6)
+    c1 = replace(c1, proximal_mode="gate", proximal_inputs=3,
+                 proximal=SynapseBank.dense(rng.integers(1, 8, size=(3, 3)), 3),
+                 proximal_theta=np.full(3, 6))
+    net = Network("gated", TimeSpec(3, "rnl"), 12,
+                  (l0, Retime("retime0", 1, 7), Layer("layer1", 4, (c1,))))
+    prox = {1: volleys(40, 3, seed=10)}
+    Y = Interpreter(net).forward(X, proximal=prox)
+    assert (Y >= 0).any(axis=0).all()
+    return net, X, prox, emit(net, tmp_path_factory.mktemp("gated"))
+
+
+@pytest.mark.requires_sim
+def test_generated_proximal_gate_lines(sim, gated, tmp_path, build_root):
+    net, X, prox, res = gated
+    assert res.info["N_PROX"] == 3
+    r = run_verification(net, res.verilog, res.names, X, simulator=sim, prox=prox,
+                         workdir=tmp_path, build_dir=build_root / "gated")
+    assert r.passed, r.first_mismatch

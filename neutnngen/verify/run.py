@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import threading
@@ -136,6 +137,45 @@ def _proximal(net: Network, n: int, prox: Mapping[int, np.ndarray] | None
         raise ValueError(f"prox names layer(s) {sorted(extra)}; the network has "
                          f"{len(net.layers)} layer(s)")
     return full, enable
+
+
+_WEIGHT_PATH = re.compile(r"^layer(\d+)/col(\d+)/n(\d+)/(?:d(\d+)/s(\d+)|prox)/([wp])(\d+)$")
+
+
+def weight_writes(net: Network, names: Mapping[str, Any]) -> list[tuple[int, int]]:
+    """``(address, value)`` of every weight of ``net`` listed under ``names.json["weights"]``
+    (``register`` mode): distal ``.../dD/sS/wJ``, proximal ``.../dD/sS/pJ`` (sum mode) and
+    ``.../prox/pJ`` (gate mode)."""
+    table = names.get("weights") or {}
+    if not table:
+        raise ToolchainError("load_weights needs a register-mode design: names.json lists no "
+                             "weight addresses (emit with weights='register')")
+    layers = net.layers
+    out = []
+    for path, entry in table.items():
+        m = _WEIGHT_PATH.match(path)
+        if m is None:
+            raise ToolchainError(f"names.json: cannot read weight path {path!r}")
+        k, c, i = int(m[1]), int(m[2]), int(m[3])
+        kind, j = m[6], int(m[7])
+        try:
+            col = layers[k].columns[c]
+            if kind == "w":
+                value = col.distal.weights[i, int(m[4]), int(m[5]), j]
+            elif m[4] is not None:
+                value = col.proximal.weights[i, int(m[4]), int(m[5]), j]
+            else:
+                value = col.proximal.weights[i, j]
+        except (IndexError, AttributeError, TypeError):
+            raise VerificationMismatch(
+                f"names.json weight {path!r} does not exist in the network; the Verilog was "
+                "not generated from a network of this structure",
+                first={"signal": "weights", "neuron": path}) from None
+        bits = int(entry.get("bits", 8))
+        if not 0 <= int(value) < (1 << bits):
+            raise ValueError(f"weight {path} = {int(value)} does not fit {bits} bits")
+        out.append((int(entry["addr"]), int(value)))
+    return sorted(out)
 
 
 def _check_interface(net: Network, info: TopInfo, names_path: Path) -> None:
@@ -390,6 +430,7 @@ def run_verification(
     raise_on_mismatch: bool = False,
     build_dir: str | os.PathLike[str] | None = None,
     check_latency: bool = True,
+    load_weights: bool = False,
 ) -> VerifyResult:
     """Simulate the Verilog on input volleys ``X[N, inputs]`` (NONE = -1) and compare every
     output volley with the reference interpreter's.
@@ -404,6 +445,9 @@ def run_verification(
     * ``build_dir``: where builds are cached (default ``workdir/sim_build``).
     * ``check_latency``: also require each ``out_valid`` pulse ``LATENCY`` cycles after its
       wave's acceptance (mismatch signal ``latency``).
+    * ``load_weights``: ``register``-mode designs only: write every weight of ``net``
+      through ``wload_*`` after reset (addresses from ``names.json``), so a design can be
+      checked against a network with other weights than the ones it was generated with.
     * ``raise_on_mismatch``: raise :class:`VerificationMismatch` (message: first differing
       wave, neuron, signal, expected vs got; ``.first`` the dict) instead of returning.
     """
@@ -416,7 +460,8 @@ def run_verification(
     if not verilog.is_file():
         raise FileNotFoundError(f"Verilog file {verilog} does not exist")
     try:
-        info = TopInfo.from_names(json.loads(names_file.read_text()))
+        names = json.loads(names_file.read_text())
+        info = TopInfo.from_names(names)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ToolchainError(f"cannot read the design's names file {names_file}: {exc!r}",
                              path=str(names_file)) from None
@@ -433,15 +478,17 @@ def run_verification(
     if expected.shape != (n, info.n_out):
         raise ValueError(f"expected has shape {expected.shape}; need {(n, info.n_out)}")
 
+    writes = weight_writes(net, names) if load_weights else []
     sim = find_simulator(simulator)
     version = simulator_version(sim)
 
     result_file = work / f"results-{sim}.json"
     bench = work / "bench.json"
     slots = _slots(info, X, prox_full, enable)
-    max_cycles = (8 + 4 * info.wave_cycles + 16 + (len(slots) + info.layers + 4) * info.wave_cycles
+    max_cycles = (8 + len(writes) + 16 + (len(slots) + info.layers + 8) * info.wave_cycles
                   + info.latency)
     bench.write_text(json.dumps({
+        "wload": writes,
         "top": info.to_dict(), "slots": slots, "expected": expected.tolist(),
         "result": str(result_file), "max_cycles": int(max_cycles),
         "check_latency": bool(check_latency),
