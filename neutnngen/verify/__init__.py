@@ -7,6 +7,7 @@ from .run import (
     SIMULATORS,
     VerifyResult,
     available_simulators,
+    default_simulator,
     find_simulator,
     run_verification,
     simulator_available,
@@ -14,7 +15,8 @@ from .run import (
 )
 
 __all__ = [
-    "SIMULATORS", "TopInfo", "VerifyResult", "available_simulators", "compare", "describe",
+    "SIMULATORS", "TopInfo", "VerifyResult", "available_simulators", "compare",
+    "default_simulator", "describe",
     "find_simulator", "pack_times", "run_verification", "simulator_available",
     "simulator_version", "unpack",
 ]
