@@ -116,7 +116,9 @@ def cmd_verify(args) -> int:
     d = res.to_dict()
     print(json.dumps(d, indent=1, default=str))
     if d["mismatches"]:
-        raise VerificationMismatch(f"{d['mismatches']} mismatching waves; first: {d['first_mismatch']}",
+        from .verify import describe
+
+        raise VerificationMismatch(describe(d["first_mismatch"] or {}, d["mismatches"], d["waves"]),
                                    first=d["first_mismatch"])
     return 0
 

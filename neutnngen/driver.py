@@ -275,9 +275,12 @@ def stage_verify(cfg: Config, net: Network, emitted: dict, data: Data, outdir: P
     out = res.to_dict()
     write_json(rfile, out)
     if out.get("mismatches"):
+        from .verify import describe
+
         raise VerificationMismatch(
-            f"RTL disagrees with the reference on {out['mismatches']} of {out['waves']} waves; "
-            f"first: {out.get('first_mismatch')}", first=out.get("first_mismatch"))
+            describe(out["first_mismatch"] or {}, out["mismatches"], out["waves"])
+            + f" (waveform: {out.get('waveform')}; details: {rfile})",
+            first=out.get("first_mismatch"))
     state.done("verify", key)
     return out
 

