@@ -5,13 +5,16 @@
 * :mod:`.build` — a :class:`Build` is data (files + script + tool + args) with a digest;
   :func:`run_build` runs it in a work directory; :class:`ResultCache` keeps typed results.
 * :mod:`.yosys` — :func:`synth_generic` (CMOS transistor yardstick), :func:`synth_liberty`.
-* :mod:`.nextpnr` — :func:`synth_ice40`, :func:`synth_ecp5`.
+* :mod:`.nextpnr` — :func:`synth_ice40`, :func:`synth_ecp5` (with an I/O harness for cores
+  whose ports need more pins than the package has).
+* :mod:`.harness` — :func:`parse_ports`, :func:`io_harness`.
 * :mod:`.sim` — :func:`find_simulator`, :func:`simulator_available`.
 
 This package imports only the standard library and :mod:`neutnngen.errors`.
 """
 
 from neutnngen.flows.build import Build, BuildRun, ResultCache, default_cache_dir, run_build
+from neutnngen.flows.harness import Port, io_harness, parse_ports
 from neutnngen.flows.nextpnr import (
     ECP5_DEVICES,
     ICE40_DEVICES,
@@ -40,6 +43,7 @@ __all__ = [
     "GenericResult",
     "Ice40Result",
     "LibertyResult",
+    "Port",
     "ResultCache",
     "default_cache_dir",
     "ecp5_builds",
@@ -47,7 +51,9 @@ __all__ = [
     "find_tool",
     "generic_build",
     "ice40_builds",
+    "io_harness",
     "liberty_build",
+    "parse_ports",
     "run_build",
     "simulator_available",
     "simulator_version",

@@ -100,10 +100,16 @@ class Ice40Result(_Result):
     cell_types: dict[str, int]
     yosys_version: str
     nextpnr_version: str
-    log: str  # nextpnr.log
-    yosys_log: str
+    log: str  # nextpnr.log (of the harness's place and route when ``harness``)
+    yosys_log: str  # the core's own synthesis log
     digest: str
     seconds: float
+    # True: the core was placed inside an I/O harness (see neutnngen.flows.harness) because
+    # its ports need more pins than the package has. luts, flip_flops, carries, ram_blocks and
+    # cell_types are still the core's own synthesis numbers; fmax_mhz, fmax_by_clock,
+    # timing_met, utilisation, logic_cells and fits come from the harness's place and route.
+    harness: bool = False
+    harness_info: dict[str, Any] | None = None  # in_bits, out_bits, harness_flip_flops, ...
 
 
 @dataclass(frozen=True)
@@ -132,3 +138,5 @@ class Ecp5Result(_Result):
     yosys_log: str
     digest: str
     seconds: float
+    harness: bool = False  # see Ice40Result; comb_cells then comes from the harness P&R
+    harness_info: dict[str, Any] | None = None
