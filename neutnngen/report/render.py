@@ -153,6 +153,12 @@ def _sections(r: dict) -> list[tuple[str, str]]:
             elif tgt in ("ice40", "ecp5"):
                 rows += [(f"{tgt} LUT4", s.get("luts")), (f"{tgt} flip-flops", s.get("flip_flops")),
                          (f"{tgt} Fmax (MHz)", s.get("fmax_mhz")), (f"{tgt} fits", s.get("fits"))]
+                if s.get("harness"):
+                    hi = s.get("harness_info") or {}
+                    rows.append((f"{tgt} Fmax measured in",
+                                 f"a serial I/O harness (the core's {hi.get('in_bits')} input and "
+                                 f"{hi.get('out_bits')} output bits exceed the package's pins; "
+                                 f"{hi.get('harness_flip_flops')} harness flip-flops not counted above)"))
             elif tgt == "liberty":
                 rows += [("liberty area (um^2)", s.get("area_um2")), ("liberty cells", s.get("cells"))]
         if "performance" in r:
