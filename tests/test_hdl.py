@@ -274,6 +274,24 @@ def test_gunpoint_sized_column_both_modes():
     assert info["LATENCY"] == info["WAVE_CYCLES"]
 
 
+@pytest.mark.parametrize("lanes", [2, 3, 5])
+def test_lanes_option(lanes):
+    rng = np.random.default_rng(30 + lanes)
+    col = rand_column(rng, 11, 3, D=2, S=2, mode="sum", P=3, absent=0.2, inh="kwta(2)")
+    net = one_layer(col)
+    X = rand_volleys(rng, 8, 11)
+    prox = {0: rand_volleys(rng, 8, 3)}
+    weights = "register" if lanes == 3 else "hardwired"
+    top = build_top(net, weights=weights, lanes=lanes)
+    y = simulate(net, X, prox=prox, top=top)
+    np.testing.assert_array_equal(y, ref(net, X, prox))
+    assert top.info["WAVE_CYCLES"] < build_top(net).info["WAVE_CYCLES"]
+    knet = kernel_net()
+    Xk = rand_volleys(rng, 4, knet.inputs)
+    np.testing.assert_array_equal(simulate(knet, Xk, top=build_top(knet, lanes=lanes)),
+                                  ref(knet, Xk))
+
+
 # ----------------------------------------------------------------------------- register mode
 def test_register_mode_load_port():
     rng = np.random.default_rng(15)
@@ -370,6 +388,8 @@ def test_bad_options_raise_config_error(tmp_path):
         build_top(net, name="9bad name")
     with pytest.raises(ConfigError, match="mux_levels"):
         build_top(net, mux_levels=0)
+    with pytest.raises(ConfigError, match="lanes"):
+        build_top(net, lanes=0)
     with pytest.raises(ConfigError, match="frobnicate"):
         build_top(net, frobnicate=1)
     with pytest.raises(ConfigError, match="loads"):

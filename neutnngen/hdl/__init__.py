@@ -36,14 +36,16 @@ from .plan import WEIGHT_MODES, Plan, make_plan
 from .sim import simulate
 from .top import Top
 
-OPTIONS = ("mux_levels",)
+OPTIONS = ("mux_levels", "lanes")
 
 
 def build_top(net: Network, weights: str = "hardwired", name: str = "neutnngen_top",
               **options) -> Top:
     """The top-level component of ``net`` (verified first: raises ``IRValidationError``).
     ``weights``: ``hardwired`` | ``register``; an unsupported value raises ``ConfigError``.
-    ``options``: ``mux_levels`` (2:1 multiplexer levels per pipeline stage, default 5)."""
+    ``options``: ``lanes`` (lines streamed per cycle, default 1: more lanes cut
+    ``WAVE_CYCLES`` about ``lanes`` times for more area), ``mux_levels`` (2:1 multiplexer
+    levels per pipeline stage, default 5)."""
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise ConfigError(f"unknown HDL option(s) {', '.join(unknown)}; accepted: "

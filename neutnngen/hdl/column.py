@@ -87,8 +87,8 @@ class _SegmentHost(wiring.Component):
     def _members(self, plan: Plan) -> dict:
         d = {
             "sched": In(sched_signature(plan)),
-            "lane_x": In(plan.TB_IN),
-            "lane_s": In(1),
+            "lane_x": In(plan.G * plan.TB_IN),
+            "lane_s": In(plan.G),
         }
         if plan.weights == "register":
             from .sched import wload_signature

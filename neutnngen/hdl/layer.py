@@ -95,7 +95,7 @@ class Layer(wiring.Component):
             used: set[int] = set()
             for c in cols:
                 used |= self._used_lines(spec.columns[c])
-            mux = LineMux(lines, used, N, spec.prox_lines, tb, p.SW, p.R, p.Lm)
+            mux = LineMux(lines, used, N, spec.prox_lines, tb, p.SW, p.R, p.Lm, p.G)
             m.submodules[f"mux{cols[0]}"] = mux
             for k in range(p.Lm):
                 m.d.comb += getattr(mux, f"sel{k}").eq(getattr(self.sched, f"sel{k}"))

@@ -21,7 +21,7 @@ def mux_tree(m: Module, entries: dict[int, Value], width: int, sels: list[Value]
     signals (LSB first) to use as the output register instead of new ones."""
     if not entries:
         if final is not None:
-            m.d.comb += Cat(*final).eq(0)
+            m.d.sync += Cat(*final).eq(0)
         return Const(0, width)
     SW = len(sels[0])
     cur: list[Value | None] = [entries.get(i) for i in range(1 << SW)]
@@ -66,37 +66,43 @@ class LineMux(wiring.Component):
     """Streams a column's lines (distal inputs, then proximal lines) one per cycle.
 
     ``lines[j]`` is ``("in", i)`` (layer input ``i``) or ``("prox", i)`` (the layer's
-    proximal line ``i``); ``used`` lists the ``j`` some synapse needs. Output: the selected
-    line's time ``lane_x`` and spike ``lane_s``, ``Lm`` cycles after selection.
+    proximal line ``i``); ``used`` lists the ``j`` some synapse needs. Line ``j`` goes to
+    lane ``j % G`` at step ``j // G``. Output per lane ``g``: the selected line's time
+    ``lane_x[g*tb +: tb]`` and spike ``lane_s[g]``, ``Lm`` cycles after selection.
     """
 
-    def __init__(self, lines, used, n_in: int, n_prox: int, tb: int, SW: int, R: int, Lm: int):
+    def __init__(self, lines, used, n_in: int, n_prox: int, tb: int, SW: int, R: int, Lm: int,
+                 G: int = 1):
         self.lines = tuple(lines)
         self.used = tuple(sorted(set(used)))
-        self.tb, self.SW, self.R, self.Lm = tb, SW, R, Lm
+        self.tb, self.SW, self.R, self.Lm, self.G = tb, SW, R, Lm, G
         members = {f"sel{k}": In(SW) for k in range(Lm)}
         members.update({
             "x": In(max(1, n_in * tb)),
             "s": In(max(1, n_in)),
             "px": In(max(1, n_prox * tb)),
             "ps": In(max(1, n_prox)),
-            "lane_x": Out(tb),
-            "lane_s": Out(1),
+            "lane_x": Out(G * tb),
+            "lane_s": Out(G),
         })
         super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
-        tb = self.tb
-        entries: dict[int, Value] = {}
-        for j in self.used:
-            src, i = self.lines[j]
-            if src == "in":
-                entries[j] = Cat(self.x[i * tb:(i + 1) * tb], self.s[i])
-            else:
-                entries[j] = Cat(self.px[i * tb:(i + 1) * tb], self.ps[i])
+        tb, G = self.tb, self.G
         sels = [getattr(self, f"sel{k}") for k in range(self.Lm)]
-        mux_tree(m, entries, tb + 1, sels, self.R, self.Lm, "line",
-                 final=[self.lane_x, self.lane_s])
+        for g in range(G):
+            entries: dict[int, Value] = {}
+            for j in self.used:
+                if j % G != g:
+                    continue
+                src, i = self.lines[j]
+                if src == "in":
+                    entries[j // G] = Cat(self.x[i * tb:(i + 1) * tb], self.s[i])
+                else:
+                    entries[j // G] = Cat(self.px[i * tb:(i + 1) * tb], self.ps[i])
+            mux_tree(m, entries, tb + 1, sels, self.R, self.Lm,
+                     "line" if G == 1 else f"line{g}",
+                     final=[self.lane_x[g * tb:(g + 1) * tb], self.lane_s[g]])
         return m
 

@@ -10,8 +10,15 @@ accumulator that starts at ``-theta``; the carry out says ``V(p) >= theta``. ``V
 monotone in ``t``, so ``B`` passes give the exact first-crossing time, and the all-ones
 value ``2**B - 1`` (never a valid time, since ``2**B > T_max``) means NONE.
 
-Pass length ``PL = J + 2`` cycles (``J`` = most lines of any column), then ``E = Lm + 2``
-cycles to settle the last pass and the inhibition stages, so one wave slot is
+With ``lanes = G`` (option, default 1) a column streams ``G`` lines per cycle (line ``j`` in
+lane ``j % G`` at step ``j // G``): every segment then has ``G`` response units and an adder
+of their ``G`` responses; a pass takes ``JS = ceil(J / G)`` steps.
+
+With more than one lane, each lane's response is registered before the lanes are added
+(``RD = 2`` cycles from the response stage to the accumulator instead of 1).
+
+Pass length ``PL = JS + RD + 1`` cycles (``J`` = most lines of any column), then
+``E = Lm + 2`` cycles to settle the last pass and the inhibition stages, so one wave slot is
 ``WAVE_CYCLES = B * PL + E`` cycles.
 """
 
@@ -123,9 +130,12 @@ class Plan:
     TB_IN: int
     TB_OUT: int
     J: int  # most lines of any column
-    SW: int  # bits of the line counter
+    G: int  # lanes: lines streamed per cycle
+    JS: int  # steps per pass = ceil(J / G)
+    SW: int  # bits of the step counter
     R: int  # mux levels per pipeline stage
     Lm: int  # mux latency (cycles)
+    RD: int  # cycles from the response stage to the accumulator (1; 2 with lanes)
     PL: int  # pass length
     E: int  # decision cycles after the last pass
     layers: tuple[LayerSpec, ...]
@@ -181,6 +191,8 @@ class Plan:
             "T": self.T,
             "passes": self.B,
             "lines_per_pass": self.J,
+            "lanes": self.G,
+            "steps_per_pass": self.JS,
             "pass_cycles": self.PL,
             "mux_latency": self.Lm,
             "decision_cycles": self.E,
@@ -194,11 +206,13 @@ def _bits(n: int) -> int:
 
 
 def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_top",
-              mux_levels: int = DEFAULT_MUX_LEVELS) -> Plan:
+              mux_levels: int = DEFAULT_MUX_LEVELS, lanes: int = 1) -> Plan:
     weights = check_weights_mode(weights)
     name = check_name(name)
-    if not isinstance(mux_levels, int) or mux_levels < 1:
+    if not isinstance(mux_levels, int) or isinstance(mux_levels, bool) or mux_levels < 1:
         raise ConfigError(f"mux_levels={mux_levels!r}; expected an integer >= 1")
+    if not isinstance(lanes, int) or isinstance(lanes, bool) or lanes < 1:
+        raise ConfigError(f"lanes={lanes!r}; expected an integer >= 1")
     check(net)
     ts = net.time
     layers_ir = net.layers
@@ -285,12 +299,15 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
         prox_off += lp
 
     J = max(len(c.lines) for ls in layer_specs for c in ls.columns)
-    # Line counter: counts 0 .. PL-1 in passes and 0 .. E-1 in the decision phase.
-    SW = _bits(J + 1)
+    G = min(lanes, J)
+    JS = -(-J // G)
+    RD = 1 if G == 1 else 2
+    # Step counter: counts 0 .. PL-1 in passes and 0 .. E-1 in the decision phase.
+    SW = _bits(JS + RD)
     while True:
         Lm = max(1, -(-SW // mux_levels))
         E = Lm + 2
-        sw = _bits(max(J + 1, E - 1))
+        sw = _bits(max(JS + RD, E - 1))
         if sw == SW:
             break
         SW = sw
@@ -298,5 +315,6 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     SBA = _bits(seg_id - 1)
     WB = max(s.bits for s in (syn for sp in segs for syn in sp.synapses)) if any(
         sp.synapses for sp in segs) else 1
-    return Plan(net, weights, name, T, B, TB_IN, TB_OUT, J, SW, mux_levels, Lm, J + 2, E,
+    return Plan(net, weights, name, T, B, TB_IN, TB_OUT, J, G, JS, SW, mux_levels, Lm, RD,
+                JS + RD + 1, E,
                 tuple(layer_specs), prox_off, LBA, SBA, WB, tuple(segs))

@@ -1,8 +1,8 @@
 """The free-running wave sequencer and the schedule bus it drives into every layer.
 
-One wave slot = ``B`` passes of ``PL = J + 2`` cycles, then ``E`` decision cycles. In pass
-``b`` (counting down from ``B - 1``) the line counter ``jcnt`` selects line ``j`` of every
-column; the element reaches the segments' response stage ``Lm`` cycles later (the line
+One wave slot = ``B`` passes of ``PL = JS + RD + 1`` cycles, then ``E`` decision cycles. In pass
+``b`` (counting down from ``B - 1``) the step counter ``jcnt`` selects lines
+``jcnt * G .. jcnt * G + G - 1`` of every column (one per lane); the element reaches the segments' response stage ``Lm`` cycles later (the line
 multiplexer's latency), their accumulators one cycle after that. The bus carries, already
 aligned with those stages:
 
@@ -115,9 +115,9 @@ class Sequencer(wiring.Component):
         tok_last = Signal(p.B, name="tok_last")
         m.d.comb += tok_first.eq(~decide & (jcnt == 0))
         for b in range(p.B):
-            m.d.comb += tok_last[b].eq(~decide & (jcnt == p.J - 1) & (bcnt == b))
-        m.d.comb += s.acc_first.eq(delay(m, tok_first, p.Lm + 1, "first"))
-        m.d.comb += s.sar_we.eq(delay(m, tok_last, p.Lm + 2, "last"))
+            m.d.comb += tok_last[b].eq(~decide & (jcnt == p.JS - 1) & (bcnt == b))
+        m.d.comb += s.acc_first.eq(delay(m, tok_first, p.Lm + p.RD, "first"))
+        m.d.comb += s.sar_we.eq(delay(m, tok_last, p.Lm + p.RD + 1, "last"))
         m.d.comb += s.slot_end.eq(decide & (jcnt == p.E - 1))
         m.d.comb += self.in_ready.eq(~decide & (bcnt == p.B - 1) & (jcnt == 0))
         return m

@@ -41,17 +41,17 @@ class HardwiredStore:
     def members(self) -> dict:
         return {}
 
-    def read(self, m: Module, seg: Segment) -> Value:
+    def read(self, m: Module, seg: Segment, lane: int) -> Value:
         p, spec = self.plan, self.spec
-        nz = [s for s in spec.synapses if s.weight != 0]
+        nz = [s for s in spec.synapses if s.weight != 0 and s.j % p.G == lane]
         if not nz:
             return Const(0, spec.wbits)
-        w = Signal(spec.wbits, name="w", reset_less=True)
+        w = Signal(spec.wbits, name="w" if p.G == 1 else f"w_l{lane}", reset_less=True)
         sel = getattr(seg.sched, f"sel{p.Lm - 1}")
         m.d.sync += w.eq(0)
         with m.Switch(sel):
             for s in nz:
-                with m.Case(s.j):
+                with m.Case(s.j // p.G):
                     m.d.sync += w.eq(s.weight)
         return w
 
@@ -65,14 +65,24 @@ class RegisterStore:
 
     def __init__(self, plan: Plan, spec: SegmentSpec):
         self.plan, self.spec = plan, spec
+        self.regs: dict[int, Value] = {}
 
     def members(self) -> dict:
         return {"wload": In(wload_signature(self.plan))}
 
-    def read(self, m: Module, seg: Segment) -> Value:
+    def read(self, m: Module, seg: Segment, lane: int) -> Value:
         p, spec = self.plan, self.spec
-        if not spec.synapses:
+        if not self.regs:
+            self.regs = self._registers(m, seg)
+        entries = {j // p.G: r for j, r in self.regs.items() if j % p.G == lane}
+        if not entries:
             return Const(0, spec.wbits)
+        sels = [getattr(seg.sched, f"sel{k}") for k in range(p.Lm)]
+        return mux_tree(m, entries, spec.wbits, sels, p.R, p.Lm,
+                        "wrd" if p.G == 1 else f"wrd{lane}")
+
+    def _registers(self, m: Module, seg: Segment) -> dict[int, Value]:
+        p, spec = self.plan, self.spec
         wl = seg.wload
         # Reset goes through the write path (reset-less registers with an enable; the bus
         # has reset folded into en/lo/hi): the data "reset ? trained : wload_data" depends
@@ -92,8 +102,7 @@ class RegisterStore:
             with m.If(groups[g] & wl.lo[s.j & ((1 << lo_bits) - 1)]):
                 m.d.sync += r.eq(Mux(rst, s.weight, wl.data[:s.bits]))
             entries[s.j] = r
-        sels = [getattr(seg.sched, f"sel{k}") for k in range(p.Lm)]
-        return mux_tree(m, entries, spec.wbits, sels, p.R, p.Lm, "wrd")
+        return entries
 
 
 WEIGHT_STORES = {"hardwired": HardwiredStore, "register": RegisterStore}
@@ -105,38 +114,55 @@ class Segment(wiring.Component):
         self.store = WEIGHT_STORES[plan.weights](plan, spec)
         members = {
             "sched": In(sched_signature(plan)),
-            "lane_x": In(plan.TB_IN),
-            "lane_s": In(1),
+            "lane_x": In(plan.G * plan.TB_IN),
+            "lane_s": In(plan.G),
             "z": Out(plan.B, init=plan.NONE),
         }
         members.update(self.store.members())
         super().__init__(members)
 
     @property
+    def r_max(self) -> int:
+        """Largest sum of the lanes' responses in one cycle."""
+        return self.plan.G * ((1 << self.spec.wbits) - 1)
+
+    @property
     def acc_bits(self) -> int:
-        return max(self.spec.theta.bit_length(), self.spec.wbits)
+        return max(self.spec.theta.bit_length(), self.r_max.bit_length())
 
     def elaborate(self, platform):
         p, spec = self.plan, self.spec
         m = Module()
         s = self.sched
-        w = self.store.read(m, self)
         wb = spec.wbits
+        tb = p.TB_IN
 
-        # Response stage: probe of this pass, arrival and ramp/step response.
+        # Response stage: probe of this pass, arrival and ramp/step response per lane.
         p1 = Signal(p.B, name="probe1")
         m.d.comb += p1.eq((self.z & s.resp_hi) | s.resp_oh)
-        arrived = Signal(name="arrived")
-        m.d.comb += arrived.eq(self.lane_s & (self.lane_x < p1))
-        r_next = Signal(wb, name="r_next")
-        if p.net.time.response == "snl":
-            m.d.comb += r_next.eq(Mux(arrived, w, 0))
-        else:
-            d = Signal(p.B, name="elapsed1")  # p + 1 - x, >= 1 when arrived
-            m.d.comb += d.eq(p1 - self.lane_x)
-            m.d.comb += r_next.eq(Mux(arrived, Mux(d < w, d[:wb], w), 0))
-        r = Signal(wb, name="r", reset_less=True)
-        m.d.sync += r.eq(r_next)
+        rs = []
+        for g in range(p.G):
+            w = self.store.read(m, self, g)
+            sfx = "" if p.G == 1 else f"_l{g}"
+            x = self.lane_x[g * tb:(g + 1) * tb]
+            arrived = Signal(name=f"arrived{sfx}")
+            m.d.comb += arrived.eq(self.lane_s[g] & (x < p1))
+            r_next = Signal(wb, name=f"r_next{sfx}")
+            if p.net.time.response == "snl":
+                m.d.comb += r_next.eq(Mux(arrived, w, 0))
+            else:
+                d = Signal(p.B, name=f"elapsed1{sfx}")  # p + 1 - x, >= 1 when arrived
+                m.d.comb += d.eq(p1 - x)
+                m.d.comb += r_next.eq(Mux(arrived, Mux(d < w, d[:wb], w), 0))
+            if p.RD > 1:  # register each lane before the adder tree (Fmax)
+                rl = Signal(wb, name=f"r{sfx}", reset_less=True)
+                m.d.sync += rl.eq(r_next)
+                r_next = rl
+            rs.append(r_next)
+        r = Signal(self.r_max.bit_length(), name="r", reset_less=True)
+        while len(rs) > 1:  # balanced adder tree over the lanes
+            rs = [rs[i] + rs[i + 1] for i in range(0, len(rs) - 1, 2)] + rs[len(rs) & ~1:]
+        m.d.sync += r.eq(rs[0])
 
         # Accumulator from -theta (mod 2**W); the sticky carry says V(p) >= theta.
         W = self.acc_bits

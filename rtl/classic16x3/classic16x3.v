@@ -544,20 +544,20 @@ endmodule
 
 module classic16x3__layer0_col0_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [3:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [3:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [3:0] acc = 4'h0;
   wire [4:0] acc_next;
@@ -588,23 +588,23 @@ module classic16x3__layer0_col0_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sched
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[4];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 4'h1 : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 4'h1 : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[4];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -612,7 +612,7 @@ module classic16x3__layer0_col0_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sched
   always @(posedge clk)
     acc <= acc_next[3:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -653,22 +653,22 @@ module classic16x3__layer0_col0_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sched
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module classic16x3__layer0_col0_n1(rst, sched__slot_end, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, t_dend, clk);
@@ -788,20 +788,20 @@ endmodule
 
 module classic16x3__layer0_col0_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [4:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [4:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [4:0] acc = 5'h00;
   wire [5:0] acc_next;
@@ -832,23 +832,23 @@ module classic16x3__layer0_col0_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sched
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[5];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 5'h0b : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 5'h0b : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[5];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -856,7 +856,7 @@ module classic16x3__layer0_col0_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sched
   always @(posedge clk)
     acc <= acc_next[4:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -899,22 +899,22 @@ module classic16x3__layer0_col0_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sched
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module classic16x3__layer0_col0_n2(rst, sched__slot_end, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, t_dend, clk);
@@ -1034,20 +1034,20 @@ endmodule
 
 module classic16x3__layer0_col0_n2_d0_s0(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [4:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [4:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [4:0] acc = 5'h00;
   wire [5:0] acc_next;
@@ -1078,23 +1078,23 @@ module classic16x3__layer0_col0_n2_d0_s0(rst, sched__sel0, sched__resp_oh, sched
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[5];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 5'h0a : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 5'h0a : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[5];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -1102,7 +1102,7 @@ module classic16x3__layer0_col0_n2_d0_s0(rst, sched__sel0, sched__resp_oh, sched
   always @(posedge clk)
     acc <= acc_next[4:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -1145,22 +1145,22 @@ module classic16x3__layer0_col0_n2_d0_s0(rst, sched__sel0, sched__resp_oh, sched
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module classic16x3__layer0_mux0(s, clk, rst, sel0, lane_x, lane_s, x);

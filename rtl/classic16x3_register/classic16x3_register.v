@@ -739,7 +739,7 @@ endmodule
 
 module classic16x3_register__layer0_col0_n0_d0_s0(wload__data, clk, rst, wload__en, wload__lo, wload__hi, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, wload__seg);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire \$1 ;
+  wire [3:0] \$1 ;
   wire [2:0] \$10 ;
   wire \$11 ;
   wire [2:0] \$12 ;
@@ -761,7 +761,7 @@ module classic16x3_register__layer0_col0_n0_d0_s0(wload__data, clk, rst, wload__
   wire \$27 ;
   wire [2:0] \$28 ;
   wire \$29 ;
-  wire [3:0] \$3 ;
+  wire \$3 ;
   wire [2:0] \$30 ;
   wire \$31 ;
   wire [2:0] \$32 ;
@@ -974,15 +974,15 @@ module classic16x3_register__layer0_col0_n0_d0_s0(wload__data, clk, rst, wload__
     hit <= \$59 ;
   always @(posedge clk)
     z <= \$80 ;
-  assign \$1  = ! wload__seg;
-  assign \$2  = \$1  | rst;
-  assign wmatch = wload__en & \$2 ;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = ! wload__seg;
+  assign \$3  = \$2  | rst;
+  assign wmatch = wload__en & \$3 ;
   assign wmatch_h0 = wmatch & wload__hi[0];
   assign wmatch_h1 = wmatch & wload__hi[1];
   assign wmatch_h2 = wmatch & wload__hi[2];
   assign wmatch_h3 = wmatch & wload__hi[3];
-  assign \$3  = z & sched__resp_hi;
-  assign probe1 = \$3  | sched__resp_oh;
   assign \$4  = lane_x < probe1;
   assign arrived = lane_s & \$4 ;
   assign \$5  = probe1 - lane_x;
@@ -1294,7 +1294,7 @@ endmodule
 
 module classic16x3_register__layer0_col0_n1_d0_s0(wload__data, clk, rst, wload__en, wload__lo, wload__hi, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, wload__seg);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire \$1 ;
+  wire [3:0] \$1 ;
   wire [2:0] \$10 ;
   wire \$11 ;
   wire [2:0] \$12 ;
@@ -1316,7 +1316,7 @@ module classic16x3_register__layer0_col0_n1_d0_s0(wload__data, clk, rst, wload__
   wire \$27 ;
   wire [2:0] \$28 ;
   wire \$29 ;
-  wire [3:0] \$3 ;
+  wire \$3 ;
   wire [2:0] \$30 ;
   wire \$31 ;
   wire [2:0] \$32 ;
@@ -1529,15 +1529,15 @@ module classic16x3_register__layer0_col0_n1_d0_s0(wload__data, clk, rst, wload__
     hit <= \$59 ;
   always @(posedge clk)
     z <= \$80 ;
-  assign \$1  = wload__seg == 1'h1;
-  assign \$2  = \$1  | rst;
-  assign wmatch = wload__en & \$2 ;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = wload__seg == 1'h1;
+  assign \$3  = \$2  | rst;
+  assign wmatch = wload__en & \$3 ;
   assign wmatch_h0 = wmatch & wload__hi[0];
   assign wmatch_h1 = wmatch & wload__hi[1];
   assign wmatch_h2 = wmatch & wload__hi[2];
   assign wmatch_h3 = wmatch & wload__hi[3];
-  assign \$3  = z & sched__resp_hi;
-  assign probe1 = \$3  | sched__resp_oh;
   assign \$4  = lane_x < probe1;
   assign arrived = lane_s & \$4 ;
   assign \$5  = probe1 - lane_x;
@@ -1849,7 +1849,7 @@ endmodule
 
 module classic16x3_register__layer0_col0_n2_d0_s0(wload__data, clk, rst, wload__en, wload__lo, wload__hi, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, wload__seg);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
-  wire \$1 ;
+  wire [3:0] \$1 ;
   wire [2:0] \$10 ;
   wire \$11 ;
   wire [2:0] \$12 ;
@@ -1871,7 +1871,7 @@ module classic16x3_register__layer0_col0_n2_d0_s0(wload__data, clk, rst, wload__
   wire \$27 ;
   wire [2:0] \$28 ;
   wire \$29 ;
-  wire [3:0] \$3 ;
+  wire \$3 ;
   wire [2:0] \$30 ;
   wire \$31 ;
   wire [2:0] \$32 ;
@@ -2084,15 +2084,15 @@ module classic16x3_register__layer0_col0_n2_d0_s0(wload__data, clk, rst, wload__
     hit <= \$59 ;
   always @(posedge clk)
     z <= \$80 ;
-  assign \$1  = wload__seg == 2'h2;
-  assign \$2  = \$1  | rst;
-  assign wmatch = wload__en & \$2 ;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = wload__seg == 2'h2;
+  assign \$3  = \$2  | rst;
+  assign wmatch = wload__en & \$3 ;
   assign wmatch_h0 = wmatch & wload__hi[0];
   assign wmatch_h1 = wmatch & wload__hi[1];
   assign wmatch_h2 = wmatch & wload__hi[2];
   assign wmatch_h3 = wmatch & wload__hi[3];
-  assign \$3  = z & sched__resp_hi;
-  assign probe1 = \$3  | sched__resp_oh;
   assign \$4  = lane_x < probe1;
   assign arrived = lane_s & \$4 ;
   assign \$5  = probe1 - lane_x;

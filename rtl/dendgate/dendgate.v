@@ -603,20 +603,20 @@ endmodule
 
 module dendgate__layer0_col0_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [4:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [4:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [4:0] acc = 5'h00;
   wire [5:0] acc_next;
@@ -647,23 +647,23 @@ module dendgate__layer0_col0_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sched__r
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[5];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 5'h0f : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 5'h0f : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[5];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -671,7 +671,7 @@ module dendgate__layer0_col0_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sched__r
   always @(posedge clk)
     acc <= acc_next[4:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -706,40 +706,40 @@ module dendgate__layer0_col0_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sched__r
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module dendgate__layer0_col0_n0_d0_s1(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [4:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [4:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [4:0] acc = 5'h00;
   wire [5:0] acc_next;
@@ -770,23 +770,23 @@ module dendgate__layer0_col0_n0_d0_s1(rst, sched__sel0, sched__resp_oh, sched__r
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[5];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 5'h0f : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 5'h0f : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[5];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -794,7 +794,7 @@ module dendgate__layer0_col0_n0_d0_s1(rst, sched__sel0, sched__resp_oh, sched__r
   always @(posedge clk)
     acc <= acc_next[4:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -829,22 +829,22 @@ module dendgate__layer0_col0_n0_d0_s1(rst, sched__sel0, sched__resp_oh, sched__r
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module dendgate__layer0_col0_n0_d1(rst, sched__slot_end, t, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, clk);
@@ -959,20 +959,20 @@ endmodule
 
 module dendgate__layer0_col0_n0_d1_s0(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [4:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [4:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [4:0] acc = 5'h00;
   wire [5:0] acc_next;
@@ -1003,23 +1003,23 @@ module dendgate__layer0_col0_n0_d1_s0(rst, sched__sel0, sched__resp_oh, sched__r
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[5];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 5'h06 : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 5'h06 : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[5];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -1027,7 +1027,7 @@ module dendgate__layer0_col0_n0_d1_s0(rst, sched__sel0, sched__resp_oh, sched__r
   always @(posedge clk)
     acc <= acc_next[4:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -1062,40 +1062,40 @@ module dendgate__layer0_col0_n0_d1_s0(rst, sched__sel0, sched__resp_oh, sched__r
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module dendgate__layer0_col0_n0_d1_s1(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [3:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [3:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [3:0] acc = 4'h0;
   wire [4:0] acc_next;
@@ -1126,23 +1126,23 @@ module dendgate__layer0_col0_n0_d1_s1(rst, sched__sel0, sched__resp_oh, sched__r
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[4];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 4'h5 : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 4'h5 : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[4];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -1150,7 +1150,7 @@ module dendgate__layer0_col0_n0_d1_s1(rst, sched__sel0, sched__resp_oh, sched__r
   always @(posedge clk)
     acc <= acc_next[3:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -1185,40 +1185,40 @@ module dendgate__layer0_col0_n0_d1_s1(rst, sched__sel0, sched__resp_oh, sched__r
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module dendgate__layer0_col0_n0_prox(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [2:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [2:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [2:0] acc = 3'h0;
   wire [3:0] acc_next;
@@ -1249,23 +1249,23 @@ module dendgate__layer0_col0_n0_prox(rst, sched__sel0, sched__resp_oh, sched__re
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[3];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 3'h4 : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 3'h4 : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[3];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -1273,7 +1273,7 @@ module dendgate__layer0_col0_n0_prox(rst, sched__sel0, sched__resp_oh, sched__re
   always @(posedge clk)
     acc <= acc_next[2:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -1292,22 +1292,22 @@ module dendgate__layer0_col0_n0_prox(rst, sched__sel0, sched__resp_oh, sched__re
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module dendgate__layer0_col0_n1(rst, sched__slot_end, \t$35 , sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, clk);
@@ -1543,20 +1543,20 @@ endmodule
 
 module dendgate__layer0_col0_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [4:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [4:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [4:0] acc = 5'h00;
   wire [5:0] acc_next;
@@ -1587,23 +1587,23 @@ module dendgate__layer0_col0_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sched__r
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[5];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 5'h09 : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 5'h09 : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[5];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -1611,7 +1611,7 @@ module dendgate__layer0_col0_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sched__r
   always @(posedge clk)
     acc <= acc_next[4:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -1648,40 +1648,40 @@ module dendgate__layer0_col0_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sched__r
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module dendgate__layer0_col0_n1_d0_s1(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [4:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [4:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [4:0] acc = 5'h00;
   wire [5:0] acc_next;
@@ -1712,23 +1712,23 @@ module dendgate__layer0_col0_n1_d0_s1(rst, sched__sel0, sched__resp_oh, sched__r
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[5];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 5'h09 : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 5'h09 : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[5];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -1736,7 +1736,7 @@ module dendgate__layer0_col0_n1_d0_s1(rst, sched__sel0, sched__resp_oh, sched__r
   always @(posedge clk)
     acc <= acc_next[4:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -1771,22 +1771,22 @@ module dendgate__layer0_col0_n1_d0_s1(rst, sched__sel0, sched__resp_oh, sched__r
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module dendgate__layer0_col0_n1_d1(rst, sched__slot_end, t, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, clk);
@@ -1901,20 +1901,20 @@ endmodule
 
 module dendgate__layer0_col0_n1_d1_s0(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [4:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [4:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [4:0] acc = 5'h00;
   wire [5:0] acc_next;
@@ -1945,23 +1945,23 @@ module dendgate__layer0_col0_n1_d1_s0(rst, sched__sel0, sched__resp_oh, sched__r
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[5];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 5'h0b : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 5'h0b : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[5];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -1969,7 +1969,7 @@ module dendgate__layer0_col0_n1_d1_s0(rst, sched__sel0, sched__resp_oh, sched__r
   always @(posedge clk)
     acc <= acc_next[4:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -2004,40 +2004,40 @@ module dendgate__layer0_col0_n1_d1_s0(rst, sched__sel0, sched__resp_oh, sched__r
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module dendgate__layer0_col0_n1_d1_s1(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [4:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [4:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [4:0] acc = 5'h00;
   wire [5:0] acc_next;
@@ -2068,23 +2068,23 @@ module dendgate__layer0_col0_n1_d1_s1(rst, sched__sel0, sched__resp_oh, sched__r
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[5];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 5'h10 : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 5'h10 : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[5];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -2092,7 +2092,7 @@ module dendgate__layer0_col0_n1_d1_s1(rst, sched__sel0, sched__resp_oh, sched__r
   always @(posedge clk)
     acc <= acc_next[4:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -2127,40 +2127,40 @@ module dendgate__layer0_col0_n1_d1_s1(rst, sched__sel0, sched__resp_oh, sched__r
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module dendgate__layer0_col0_n1_prox(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [2:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [2:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [2:0] acc = 3'h0;
   wire [3:0] acc_next;
@@ -2191,23 +2191,23 @@ module dendgate__layer0_col0_n1_prox(rst, sched__sel0, sched__resp_oh, sched__re
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[3];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 3'h3 : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 3'h3 : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[3];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -2215,7 +2215,7 @@ module dendgate__layer0_col0_n1_prox(rst, sched__sel0, sched__resp_oh, sched__re
   always @(posedge clk)
     acc <= acc_next[2:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -2234,22 +2234,22 @@ module dendgate__layer0_col0_n1_prox(rst, sched__sel0, sched__resp_oh, sched__re
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module dendgate__layer0_mux0(s, px, ps, clk, rst, sel0, lane_x, lane_s, x);

@@ -803,20 +803,20 @@ endmodule
 
 module kernel2layer__layer0_col0_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [4:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [4:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [4:0] acc = 5'h00;
   wire [5:0] acc_next;
@@ -847,23 +847,23 @@ module kernel2layer__layer0_col0_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[5];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 5'h0a : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 5'h0a : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[5];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -871,7 +871,7 @@ module kernel2layer__layer0_col0_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   always @(posedge clk)
     acc <= acc_next[4:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -916,22 +916,22 @@ module kernel2layer__layer0_col0_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sche
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module kernel2layer__layer0_col0_n1(rst, sched__slot_end, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, t_dend, clk);
@@ -1051,20 +1051,20 @@ endmodule
 
 module kernel2layer__layer0_col0_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [4:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [4:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [4:0] acc = 5'h00;
   wire [5:0] acc_next;
@@ -1095,23 +1095,23 @@ module kernel2layer__layer0_col0_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[5];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 5'h0c : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 5'h0c : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[5];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -1119,7 +1119,7 @@ module kernel2layer__layer0_col0_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   always @(posedge clk)
     acc <= acc_next[4:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -1162,22 +1162,22 @@ module kernel2layer__layer0_col0_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sche
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module kernel2layer__layer0_col0_n2(rst, sched__slot_end, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, t_dend, clk);
@@ -1297,20 +1297,20 @@ endmodule
 
 module kernel2layer__layer0_col0_n2_d0_s0(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [4:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [4:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [4:0] acc = 5'h00;
   wire [5:0] acc_next;
@@ -1341,23 +1341,23 @@ module kernel2layer__layer0_col0_n2_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[5];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 5'h09 : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 5'h09 : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[5];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -1365,7 +1365,7 @@ module kernel2layer__layer0_col0_n2_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   always @(posedge clk)
     acc <= acc_next[4:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -1414,22 +1414,22 @@ module kernel2layer__layer0_col0_n2_d0_s0(rst, sched__sel0, sched__resp_oh, sche
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module kernel2layer__layer0_col1(rst, sched__slot_end, t0, t1, t2, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, clk);
@@ -1730,20 +1730,20 @@ endmodule
 
 module kernel2layer__layer0_col1_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [4:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [4:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [4:0] acc = 5'h00;
   wire [5:0] acc_next;
@@ -1774,23 +1774,23 @@ module kernel2layer__layer0_col1_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[5];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 5'h0e : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 5'h0e : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[5];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -1798,7 +1798,7 @@ module kernel2layer__layer0_col1_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   always @(posedge clk)
     acc <= acc_next[4:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -1841,22 +1841,22 @@ module kernel2layer__layer0_col1_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sche
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module kernel2layer__layer0_col1_n1(rst, sched__slot_end, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, t_dend, clk);
@@ -1976,20 +1976,20 @@ endmodule
 
 module kernel2layer__layer0_col1_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [4:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [4:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [4:0] acc = 5'h00;
   wire [5:0] acc_next;
@@ -2020,23 +2020,23 @@ module kernel2layer__layer0_col1_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[5];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 5'h0d : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 5'h0d : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[5];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -2044,7 +2044,7 @@ module kernel2layer__layer0_col1_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   always @(posedge clk)
     acc <= acc_next[4:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -2091,22 +2091,22 @@ module kernel2layer__layer0_col1_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sche
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module kernel2layer__layer0_col1_n2(rst, sched__slot_end, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, t_dend, clk);
@@ -2226,20 +2226,20 @@ endmodule
 
 module kernel2layer__layer0_col1_n2_d0_s0(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [4:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [4:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [4:0] acc = 5'h00;
   wire [5:0] acc_next;
@@ -2270,23 +2270,23 @@ module kernel2layer__layer0_col1_n2_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[5];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 5'h10 : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 5'h10 : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[5];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -2294,7 +2294,7 @@ module kernel2layer__layer0_col1_n2_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   always @(posedge clk)
     acc <= acc_next[4:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -2341,22 +2341,22 @@ module kernel2layer__layer0_col1_n2_d0_s0(rst, sched__sel0, sched__resp_oh, sche
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module kernel2layer__layer0_col2(rst, sched__slot_end, t0, t1, t2, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, clk);
@@ -2657,20 +2657,20 @@ endmodule
 
 module kernel2layer__layer0_col2_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [4:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [4:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [4:0] acc = 5'h00;
   wire [5:0] acc_next;
@@ -2701,23 +2701,23 @@ module kernel2layer__layer0_col2_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[5];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 5'h10 : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 5'h10 : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[5];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -2725,7 +2725,7 @@ module kernel2layer__layer0_col2_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   always @(posedge clk)
     acc <= acc_next[4:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -2772,22 +2772,22 @@ module kernel2layer__layer0_col2_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sche
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module kernel2layer__layer0_col2_n1(rst, sched__slot_end, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, t_dend, clk);
@@ -2907,20 +2907,20 @@ endmodule
 
 module kernel2layer__layer0_col2_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [4:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [4:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [4:0] acc = 5'h00;
   wire [5:0] acc_next;
@@ -2951,23 +2951,23 @@ module kernel2layer__layer0_col2_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[5];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 5'h0b : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 5'h0b : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[5];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -2975,7 +2975,7 @@ module kernel2layer__layer0_col2_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   always @(posedge clk)
     acc <= acc_next[4:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -3018,22 +3018,22 @@ module kernel2layer__layer0_col2_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sche
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module kernel2layer__layer0_col2_n2(rst, sched__slot_end, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, t_dend, clk);
@@ -3153,20 +3153,20 @@ endmodule
 
 module kernel2layer__layer0_col2_n2_d0_s0(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [4:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [4:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [4:0] acc = 5'h00;
   wire [5:0] acc_next;
@@ -3197,23 +3197,23 @@ module kernel2layer__layer0_col2_n2_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[5];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 5'h0a : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 5'h0a : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[5];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -3221,7 +3221,7 @@ module kernel2layer__layer0_col2_n2_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   always @(posedge clk)
     acc <= acc_next[4:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -3264,22 +3264,22 @@ module kernel2layer__layer0_col2_n2_d0_s0(rst, sched__sel0, sched__resp_oh, sche
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module kernel2layer__layer0_col3(rst, sched__slot_end, t0, t1, t2, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, clk);
@@ -3580,20 +3580,20 @@ endmodule
 
 module kernel2layer__layer0_col3_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [4:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [4:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [4:0] acc = 5'h00;
   wire [5:0] acc_next;
@@ -3624,23 +3624,23 @@ module kernel2layer__layer0_col3_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[5];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 5'h0c : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 5'h0c : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[5];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -3648,7 +3648,7 @@ module kernel2layer__layer0_col3_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   always @(posedge clk)
     acc <= acc_next[4:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -3697,22 +3697,22 @@ module kernel2layer__layer0_col3_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sche
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module kernel2layer__layer0_col3_n1(rst, sched__slot_end, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, t_dend, clk);
@@ -3832,20 +3832,20 @@ endmodule
 
 module kernel2layer__layer0_col3_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [3:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [3:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [3:0] acc = 4'h0;
   wire [4:0] acc_next;
@@ -3876,23 +3876,23 @@ module kernel2layer__layer0_col3_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[4];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 4'h1 : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 4'h1 : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[4];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -3900,7 +3900,7 @@ module kernel2layer__layer0_col3_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   always @(posedge clk)
     acc <= acc_next[3:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -3941,22 +3941,22 @@ module kernel2layer__layer0_col3_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sche
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module kernel2layer__layer0_col3_n2(rst, sched__slot_end, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, t_dend, clk);
@@ -4076,20 +4076,20 @@ endmodule
 
 module kernel2layer__layer0_col3_n2_d0_s0(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [4:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [4:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [4:0] acc = 5'h00;
   wire [5:0] acc_next;
@@ -4120,23 +4120,23 @@ module kernel2layer__layer0_col3_n2_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[5];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 5'h0e : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 5'h0e : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[5];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -4144,7 +4144,7 @@ module kernel2layer__layer0_col3_n2_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   always @(posedge clk)
     acc <= acc_next[4:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -4187,22 +4187,22 @@ module kernel2layer__layer0_col3_n2_d0_s0(rst, sched__sel0, sched__resp_oh, sche
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module kernel2layer__layer0_mux0(s, clk, rst, sel0, lane_x, lane_s, x);
@@ -4936,20 +4936,20 @@ endmodule
 
 module kernel2layer__layer1_col0_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [3:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [3:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [3:0] acc = 4'h0;
   wire [4:0] acc_next;
@@ -4980,23 +4980,23 @@ module kernel2layer__layer1_col0_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[4];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 4'h5 : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 4'h5 : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[4];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -5004,7 +5004,7 @@ module kernel2layer__layer1_col0_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   always @(posedge clk)
     acc <= acc_next[3:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -5041,22 +5041,22 @@ module kernel2layer__layer1_col0_n0_d0_s0(rst, sched__sel0, sched__resp_oh, sche
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module kernel2layer__layer1_col0_n1(rst, sched__slot_end, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, t_dend, clk);
@@ -5176,20 +5176,20 @@ endmodule
 
 module kernel2layer__layer1_col0_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sched__resp_hi, sched__acc_first, sched__sar_we, lane_x, lane_s, z, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
-  wire \$1 ;
-  wire [4:0] \$10 ;
+  wire [3:0] \$1 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [2:0] \$12 ;
-  wire [2:0] \$13 ;
+  wire \$12 ;
+  wire \$13 ;
   reg [2:0] \$14 ;
   reg [3:0] \$15 ;
   wire \$2 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire [2:0] \$5 ;
+  wire [2:0] \$6 ;
   wire \$7 ;
-  wire [3:0] \$8 ;
+  wire \$8 ;
   wire \$9 ;
   reg [2:0] acc = 3'h0;
   wire [3:0] acc_next;
@@ -5220,23 +5220,23 @@ module kernel2layer__layer1_col0_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   reg [2:0] w = 3'h0;
   output [3:0] z;
   reg [3:0] z = 4'hf;
-  assign \$1  = ~ sched__acc_first;
-  assign \$2  = hit & \$1 ;
-  assign \$3  = \$2  | acc_next[3];
-  assign \$4  = ~ hit;
-  assign \$5  = ~ hit;
-  assign \$6  = ~ hit;
-  assign \$7  = ~ hit;
-  assign \$8  = z & sched__resp_hi;
-  assign probe1 = \$8  | sched__resp_oh;
-  assign \$9  = lane_x < probe1;
-  assign arrived = lane_s & \$9 ;
-  assign \$10  = probe1 - lane_x;
-  assign \$11  = \$10 [3:0] < w;
-  assign \$12  = \$11  ? \$10 [2:0] : w;
-  assign r_next = arrived ? \$12  : 3'h0;
-  assign \$13  = sched__acc_first ? 3'h3 : acc;
-  assign acc_next = \$13  + r;
+  assign \$1  = z & sched__resp_hi;
+  assign probe1 = \$1  | sched__resp_oh;
+  assign \$2  = lane_x < probe1;
+  assign arrived = lane_s & \$2 ;
+  assign \$3  = probe1 - lane_x;
+  assign \$4  = \$3 [3:0] < w;
+  assign \$5  = \$4  ? \$3 [2:0] : w;
+  assign r_next = arrived ? \$5  : 3'h0;
+  assign \$6  = sched__acc_first ? 3'h3 : acc;
+  assign acc_next = \$6  + r;
+  assign \$7  = ~ sched__acc_first;
+  assign \$8  = hit & \$7 ;
+  assign \$9  = \$8  | acc_next[3];
+  assign \$10  = ~ hit;
+  assign \$11  = ~ hit;
+  assign \$12  = ~ hit;
+  assign \$13  = ~ hit;
   always @(posedge clk)
     w <= \$14 ;
   always @(posedge clk)
@@ -5244,7 +5244,7 @@ module kernel2layer__layer1_col0_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sche
   always @(posedge clk)
     acc <= acc_next[2:0];
   always @(posedge clk)
-    hit <= \$3 ;
+    hit <= \$9 ;
   always @(posedge clk)
     z <= \$15 ;
   always @* begin
@@ -5273,22 +5273,22 @@ module kernel2layer__layer1_col0_n1_d0_s0(rst, sched__sel0, sched__resp_oh, sche
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     \$15  = z;
     if (sched__sar_we[0]) begin
-      \$15 [0] = \$4 ;
+      \$15 [0] = \$10 ;
     end
     if (sched__sar_we[1]) begin
-      \$15 [1] = \$5 ;
+      \$15 [1] = \$11 ;
     end
     if (sched__sar_we[2]) begin
-      \$15 [2] = \$6 ;
+      \$15 [2] = \$12 ;
     end
     if (sched__sar_we[3]) begin
-      \$15 [3] = \$7 ;
+      \$15 [3] = \$13 ;
     end
     if (rst) begin
       \$15  = 4'hf;
     end
   end
-  assign elapsed1 = \$10 [3:0];
+  assign elapsed1 = \$3 [3:0];
 endmodule
 
 module kernel2layer__layer1_mux0(rst, sel0, x, s, lane_x, lane_s, clk);
