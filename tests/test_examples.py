@@ -61,7 +61,8 @@ def test_gunpoint_end_to_end(tmp_path, weights):
     metrics = json.loads((out / "metrics.json").read_text())
     for key in REQUIRED:
         assert _get(metrics, key) is not None, key
-    assert "Rand index" in (out / "report.md").read_text()
+    md = (out / "report.md").read_text()
+    assert "## Accuracy" in md and "| rand_index |" in md and "![metrics](plots/metrics.png)" in md
 
 
 @pytest.mark.parametrize("config", ["ucr_arrowhead.toml", "ucr_italypowerdemand.toml"])
