@@ -22,6 +22,17 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
 
 
+def _command(args) -> str:
+    import shlex
+
+    parts = ["neutnngen", args.command, args.config]
+    for o in args.overrides:
+        parts += ["--set", o]
+    if args.out:
+        parts += ["--out", args.out]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
 def _cfg(args):
     from . import config
 
@@ -34,7 +45,7 @@ def cmd_run(args) -> int:
     from . import driver
 
     cfg, out = _cfg(args)
-    rep = driver.run(cfg, out, show=not args.quiet)
+    rep = driver.run(cfg, out, show=not args.quiet, command=_command(args))
     _summary(rep, out)
     return 0
 
@@ -43,7 +54,7 @@ def cmd_train(args) -> int:
     from . import driver
 
     cfg, out = _cfg(args)
-    rep = driver.run(cfg, out, stages=("train",), show=not args.quiet)
+    rep = driver.run(cfg, out, stages=("train",), show=not args.quiet, command=_command(args))
     m = rep["metrics"]["test"]
     b = rep["baseline"]["kmeans"]["test"]
     print(f"test Rand index {m['rand_index']:.4f} (k-means {b['rand_index']:.4f}), "

@@ -167,8 +167,9 @@ def train_network(cfg: Config, net: Network, data: Data, show: bool = True) -> t
         res = train(net, X, epochs=1, mode=cfg.train.mode, seed=cfg.experiment.seed,
                     labels=labels, progress=bar)
     dt = time.perf_counter() - t0
-    stats = {"waves": int(len(X)), "epochs": cfg.train.epochs, "mode": cfg.train.mode,
-             "seconds": dt, "samples_per_s": len(X) / max(dt, 1e-9), **(res.stats or {})}
+    trainer = {k: v for k, v in (res.stats or {}).items() if k not in ("epochs", "samples")}
+    stats = {**trainer, "waves": int(len(X)), "epochs": cfg.train.epochs, "mode": cfg.train.mode,
+             "seconds": dt, "samples_per_s": len(X) / max(dt, 1e-9)}
     return res.network, stats
 
 
@@ -310,8 +311,9 @@ def stage_synth(cfg: Config, emitted: dict, outdir: Path, show: bool) -> dict:
 
 
 def run(cfg: Config, outdir: str | Path, *, stages: tuple[str, ...] = ("train", "compile", "verify", "synth", "report"),
-        show: bool = True) -> dict:
-    """Train -> IR -> Verilog -> verify -> synth -> report. Returns the report dict."""
+        show: bool = True, command: str | None = None) -> dict:
+    """Train -> IR -> Verilog -> verify -> synth -> report. Returns the report dict.
+    ``command`` is recorded in the report as the way to reproduce it."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(outdir / "config.toml", cfgmod.to_toml(cfg))
@@ -329,6 +331,7 @@ def run(cfg: Config, outdir: str | Path, *, stages: tuple[str, ...] = ("train", 
         "config": cfgmod.to_dict(cfg), "passes": [], "dataset": metrics["dataset"],
         "ir": metrics["ir"], "training": metrics["training"], "metrics": metrics["metrics"],
         "baseline": metrics["baseline"],
+        "command": command or f"neutnngen run {outdir / 'config.toml'}",
     }
     if "compile" in stages:
         t = time.perf_counter()

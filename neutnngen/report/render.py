@@ -94,6 +94,8 @@ def plot_metrics(report: dict, path: Path) -> Path:
 def _fmt(v: Any) -> str:
     if v is None:
         return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
     if isinstance(v, float):
         return f"{v:,.4g}" if abs(v) < 1e6 else f"{v:,.0f}"
     if isinstance(v, int):
@@ -127,7 +129,8 @@ def _sections(r: dict) -> list[tuple[str, str]]:
          f"{ir['layers']} / {ir['columns']} / {ir['neurons']} / {ir['segments']}"),
         ("synapses", ir["synapses"]), ("time base", f"timeres={ir['timeres']}, {ir['response']}"),
         ("training", f"{tr['epochs']} epochs, {tr['waves']} waves, mode={tr['mode']}"),
-        ("training throughput (samples/s)", tr.get("samples_per_s")),
+        ("training wall time (s), incl. JIT compile", tr.get("seconds")),
+        ("training backend", f"{tr.get('backend', '-')} on {tr.get('device', '-')}"),
         ("IR text sha256", ir["text_sha256"][:16])])))
     if "hdl" in r:
         h = r["hdl"]
