@@ -129,7 +129,7 @@ def column_forward(
         prox = (np.ones((B, P), dtype=np.int64) if col.proximal_mode == "enable"
                 else np.full((B, P), NONE, dtype=np.int64))
     prox = np.asarray(prox, dtype=np.int64)
-    pw = None
+    pw = np.zeros((q, 0), dtype=np.int64)
     if col.proximal is not None:
         pw = col.proximal.weights if proximal_w is None else proximal_w
     if col.proximal_mode == "sum" and col.proximal is not None and P > 0:
@@ -361,6 +361,8 @@ class Interpreter:
         rule = layer.learning
         assert rule is not None and col.random is not None
         state = self.rng[li][ci]
+        if state is None:  # the IR verifier guarantees a RandomSource on learning columns
+            raise ValueError(f"layer {li} column {ci} learns but has no RandomSource")
         draws, self.rng[li][ci] = advance(col.random, state, draws_per_wave(col.w_max))
         q, D, S = col.neurons, col.dendrites, col.segments
         nseg = q * D * S
@@ -380,12 +382,15 @@ class Interpreter:
         if pb is None or col.proximal_inputs == 0:
             return
         xp = np.full(col.proximal_inputs, NONE) if prox is None else np.asarray(prox)
+        cur = self.proximal[li][ci]
+        if cur is None:
+            return
         if col.proximal_mode == "sum":
-            pw = self.proximal[li][ci].reshape(nseg, -1)
+            pw = cur.reshape(nseg, -1)
             self.proximal[li][ci] = stdp_bank(pw, pb.mask.reshape(nseg, -1), pb.w_max, xp, zs,
                                               draws[:nseg], rule, r).reshape(pb.weights.shape)
         elif col.proximal_mode == "gate":
-            self.proximal[li][ci] = stdp_bank(self.proximal[li][ci], pb.mask, pb.w_max, xp,
+            self.proximal[li][ci] = stdp_bank(cur, pb.mask, pb.w_max, xp,
                                               zp[0], draws[nseg:nseg + q], rule, r)
 
     def run(self, X: np.ndarray, labels: np.ndarray | None = None, learn: bool = False,
@@ -415,8 +420,9 @@ class Interpreter:
             cols = []
             for ci, col in enumerate(layer.columns):
                 c = col.with_weights(self.distal[li][ci], self.proximal[li][ci])
-                if c.random is not None and self.rng[li][ci] is not None:
-                    c = replace(c, random=replace(c.random, seeds=self.rng[li][ci]))
+                st = self.rng[li][ci]
+                if c.random is not None and st is not None:
+                    c = replace(c, random=replace(c.random, seeds=st))
                 cols.append(c)
             net = net.replace_layer(li, replace(layer, columns=tuple(cols)))
         return net

@@ -57,9 +57,9 @@ def to_text(net: Network) -> str:
                      f"mu_backoff={lr.mu_backoff} mu_min={lr.mu_min}")
         L.append(f"  layer name={json.dumps(st.name)} inputs={st.inputs} {learn}")
         if st.kernel is not None:
-            k = st.kernel
-            L.append(f"    kernel height={k.height} width={k.width} channels={k.channels} "
-                     f"rfsize={k.rfsize} stride={k.stride}")
+            kern = st.kernel
+            L.append(f"    kernel height={kern.height} width={kern.width} channels={kern.channels} "
+                     f"rfsize={kern.rfsize} stride={kern.stride}")
         for col in st.columns:
             L.extend(_column_lines(col))
     return "\n".join(L) + "\n"
