@@ -156,6 +156,21 @@ def cmd_synth(args) -> int:
     return 0
 
 
+def cmd_dse(args) -> int:
+    from . import dse
+
+    spec = dse.load(args.config, args.overrides)
+    out = Path(args.out) if args.out else Path("out") / f"dse-{spec.study_name}"
+    summary = dse.run_study(spec, out, resume=args.resume, scheduler=args.scheduler,
+                            screen=args.screen, trials=args.trials, workers=args.workers,
+                            show=not args.quiet)
+    fc = summary["forecast"]["mape"]
+    print(f"front: {len(summary['front'])} point(s); forecast LOO MAPE: "
+          + (", ".join(f"{k.split('.')[-1]} {100 * v:.1f}%" for k, v in sorted(fc.items())) or "-")
+          + f"; wrote {out / 'dse.json'}, {out / 'dse.md'}, {out / 'dse.html'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="neutnngen",
@@ -200,6 +215,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", default="generic", help="generic | ice40 | ecp5 | liberty:PATH")
     p.add_argument("--device", default=None, help="FPGA device (ice40: hx8k, up5k ...; ecp5: 25k ...)")
     p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("dse", help="design-space exploration: multi-objective Optuna study over "
+                       "config keys, evaluated in parallel on Dask")
+    p.add_argument("config", help="config with a [dse] table, e.g. examples/dse_ucr.toml")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key of the base config or of [dse] (dse.trials=10)")
+    p.add_argument("--out", default=None, help="output directory (default: out/dse-<study>)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the study of that name in the storage (after a crash or to add trials)")
+    p.add_argument("--scheduler", default=None, metavar="URL",
+                   help="Dask scheduler to use, e.g. tcp://host:8786 (default: a local cluster)")
+    p.add_argument("--screen", default=None, choices=["none", "forecast"],
+                   help="forecast: skip candidates whose forecast cost cannot reach the front")
+    p.add_argument("--trials", type=int, default=None, help="finished trials to reach (dse.trials)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local cluster workers (default dse.workers, else one per core)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_dse)
     return ap
 
 

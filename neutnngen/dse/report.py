@@ -1,0 +1,455 @@
+"""``dse.json`` (schema ``neutnngen-dse/1``), ``dse.md`` and ``dse.html`` with Pareto plots.
+
+Everything is read back from the study storage, so the report covers every trial of the
+study (other processes' and earlier runs' included), not only this process's.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..driver import atomic_write_text, write_json
+from . import forecast as fcmod
+from .pareto import front
+from .spec import DseSpec
+
+SCHEMA = "neutnngen-dse/1"
+
+
+def _state(t) -> str:
+    return t.state.name
+
+
+def _iso(d: datetime | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def trial_rows(study) -> list[dict]:
+    from .study import (
+        A_CACHED,
+        A_COMMAND,
+        A_CONS,
+        A_DIGEST,
+        A_DURATION,
+        A_ERROR,
+        A_FEAS,
+        A_FORECAST,
+        A_OBJ,
+        A_PARAMS,
+        A_RETRY,
+        A_SCREENED,
+        A_STALE,
+        A_STATUS,
+    )
+
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        ua = t.user_attrs
+        status = ua.get(A_STATUS) or {"RUNNING": "running", "WAITING": "waiting",
+                                      "COMPLETE": "ok", "FAIL": "fail",
+                                      "PRUNED": "screened"}.get(_state(t), _state(t).lower())
+        if ua.get(A_STALE):
+            status = "stale"
+        rows.append({
+            "number": t.number, "state": _state(t), "status": status,
+            "params": ua.get(A_PARAMS) or dict(t.params),
+            "objectives": ua.get(A_OBJ), "constraints": ua.get(A_CONS),
+            "feasible": ua.get(A_FEAS), "duration_s": ua.get(A_DURATION),
+            "digest": ua.get(A_DIGEST), "command": ua.get(A_COMMAND),
+            "screened": bool(ua.get(A_SCREENED, False)) and _state(t) == "PRUNED",
+            "screen_reason": ua.get("dse_screen_reason"),
+            "forecast": ua.get(A_FORECAST), "error": ua.get(A_ERROR) or ua.get(A_STALE),
+            "cached": ua.get(A_CACHED), "retry_of": ua.get(A_RETRY),
+            "start": _iso(t.datetime_start), "complete": _iso(t.datetime_complete),
+        })
+    return rows
+
+
+def pareto_front(rows: list[dict], spec: DseSpec) -> list[dict]:
+    ok = [r for r in rows if r["state"] == "COMPLETE" and r["objectives"] and r["feasible"] is not False]
+    pts = [[r["objectives"][p] for p in spec.objective_paths] for r in ok]
+    idx = front(pts, spec.directions)
+    fr = [{"number": ok[i]["number"], "objectives": ok[i]["objectives"],
+           "params": ok[i]["params"], "command": ok[i]["command"], "digest": ok[i]["digest"]}
+          for i in idx]
+    # sorted by the first objective, best first
+    p0, d0 = spec.objectives[0]
+    fr.sort(key=lambda r: -r["objectives"][p0] if d0 == "maximize" else r["objectives"][p0])
+    return fr
+
+
+def forecast_section(study) -> tuple[dict, list[dict]]:
+    from .study import completed_points
+
+    _, pts = completed_points(study)
+    fc = fcmod.fit(pts)
+    d = fc.to_dict()
+    forecasts = {}
+    from optuna.trial import TrialState
+
+    from .study import A_FORECAST
+
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        if t.user_attrs.get(A_FORECAST):
+            forecasts[t.number] = t.user_attrs[A_FORECAST]
+    vs = []
+    for r in fc.loo:
+        pre = (forecasts.get(r["key"]) or {}).get(r["metric"])
+        vs.append({"number": r["key"], "weights": r["weights"], "metric": r["metric"],
+                   "measured": r["measured"], "predicted_loo": r["predicted"],
+                   "predicted_before_synthesis": pre,
+                   "error": (r["predicted"] - r["measured"]) / r["measured"]})
+    d["vs_measured"] = vs
+    return d, vs
+
+
+def _study_rate(rows: list[dict]) -> float | None:
+    fin = [r for r in rows if r["state"] in ("COMPLETE", "PRUNED", "FAIL") and r["status"] != "stale"
+           and r["start"] and r["complete"]]
+    if len(fin) < 1:
+        return None
+    t0 = min(datetime.fromisoformat(r["start"]) for r in fin)
+    t1 = max(datetime.fromisoformat(r["complete"]) for r in fin)
+    dt = (t1 - t0).total_seconds()
+    return 60.0 * len(fin) / dt if dt > 0 else None
+
+
+def build(study, spec: DseSpec, storage_url: str, target: int, sess, cfg_path: str) -> dict:
+    from .study import counts
+
+    rows = trial_rows(study)
+    fr = pareto_front(rows, spec)
+    fcd, _ = forecast_section(study)
+    return {
+        "schema": SCHEMA,
+        "study": spec.study_name,
+        "storage": storage_url,
+        "config": spec.source,
+        "base_config": cfg_path,
+        "sampler": spec.sampler,
+        "seed": spec.seed,
+        "target_trials": target,
+        "stages": list(spec.stages),
+        "space": spec.space_dict()["params"],
+        "objectives": [{"path": p, "direction": d} for p, d in spec.objectives],
+        "constraints": [c.text for c in spec.constraints],
+        "counts": counts(study),
+        "trials": rows,
+        "front": fr,
+        "forecast": fcd,
+        "throughput": {"session": sess.to_dict() if sess is not None else None,
+                       "study_trials_per_min": _study_rate(rows)},
+    }
+
+
+# ------------------------------------------------------------------------------ plots
+def _mpl():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.png")
+    fig.savefig(tmp, dpi=100, bbox_inches="tight", metadata={"Software": None})
+    os.replace(tmp, path)
+    return path
+
+
+def _short(p: str) -> str:
+    return p.split(".", 1)[1] if p.count(".") >= 2 else p
+
+
+def plot_pairs(d: dict, spec: DseSpec, path: Path) -> Path | None:
+    paths = spec.objective_paths
+    ok = [r for r in d["trials"] if r["state"] == "COMPLETE" and r["objectives"]]
+    if len(paths) < 2 or not ok:
+        return None
+    plt = _mpl()
+    pairs = [(i, j) for i in range(len(paths)) for j in range(i + 1, len(paths))]
+    n = len(pairs)
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.8 * rows), squeeze=False)
+    front_n = {r["number"] for r in d["front"]}
+    for ax, (i, j) in zip(axes.ravel(), pairs, strict=False):
+        px, py = paths[i], paths[j]
+        feas = [r for r in ok if r["feasible"] is not False]
+        infe = [r for r in ok if r["feasible"] is False]
+        ax.scatter([r["objectives"][px] for r in feas], [r["objectives"][py] for r in feas],
+                   s=18, c="#9aa4b1", label="trial")
+        if infe:
+            ax.scatter([r["objectives"][px] for r in infe], [r["objectives"][py] for r in infe],
+                       s=22, marker="x", c="#c77", label="infeasible")
+        fr = sorted((r for r in ok if r["number"] in front_n), key=lambda r: r["objectives"][px])
+        ax.scatter([r["objectives"][px] for r in fr], [r["objectives"][py] for r in fr],
+                   s=40, c="#d62728", edgecolors="k", linewidths=0.5, label="Pareto front", zorder=3)
+        # 2-D front of this projection as a step line
+        pts2 = [[r["objectives"][px], r["objectives"][py]] for r in feas]
+        idx2 = front(pts2, [spec.directions[i], spec.directions[j]])
+        f2 = sorted((pts2[k] for k in idx2), key=lambda v: v[0])
+        if len(f2) > 1:
+            ax.step([v[0] for v in f2], [v[1] for v in f2], where="post", c="#d62728", lw=0.8,
+                    alpha=0.6)
+        ax.set_xlabel(f"{_short(px)} ({spec.directions[i][:3]})")
+        ax.set_ylabel(f"{_short(py)} ({spec.directions[j][:3]})")
+        ax.grid(alpha=0.3)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    axes.ravel()[0].legend(fontsize=7)
+    fig.suptitle("objective pairs (red: Pareto front over all objectives; line: 2-D front)")
+    p = _save(fig, path)
+    plt.close(fig)
+    return p
+
+
+def plot_parallel(d: dict, spec: DseSpec, path: Path) -> Path | None:
+    ok = [r for r in d["trials"] if r["state"] == "COMPLETE" and r["objectives"]]
+    if not ok:
+        return None
+    axes_names: list[tuple[str, Any]] = []
+    for p in spec.params:
+        vals = [r["params"].get(p.key) for r in ok]
+        if p.kind == "choice":
+            cats = list(p.choices)
+            axes_names.append((p.key, lambda r, k=p.key, c=cats: c.index(r["params"][k])
+                               if r["params"].get(k) in c else np.nan))
+        elif all(isinstance(v, int | float) for v in vals):
+            axes_names.append((p.key, lambda r, k=p.key: float(r["params"][k])))
+    for pth in spec.objective_paths:
+        axes_names.append((pth, lambda r, k=pth: float(r["objectives"][k])))
+    M = np.array([[f(r) for _, f in axes_names] for r in ok], dtype=float)
+    lo = np.nanmin(M, axis=0)
+    hi = np.nanmax(M, axis=0)
+    N = (M - lo) / np.where(hi > lo, hi - lo, 1.0)
+    plt = _mpl()
+    fig, ax = plt.subplots(figsize=(max(7, 1.5 * len(axes_names)), 4.2))
+    front_n = {r["number"] for r in d["front"]}
+    xs = np.arange(len(axes_names))
+    for r, row in zip(ok, N, strict=True):
+        if r["number"] not in front_n:
+            ax.plot(xs, row, c="#9aa4b1", alpha=0.45, lw=0.8)
+    for r, row in zip(ok, N, strict=True):
+        if r["number"] in front_n:
+            ax.plot(xs, row, c="#d62728", alpha=0.9, lw=1.6)
+    ax.set_xticks(xs)
+    ax.set_xticklabels([_short(n) if n.count(".") >= 2 else n for n, _ in axes_names],
+                       rotation=25, ha="right", fontsize=8)
+    for x, (a, b) in enumerate(zip(lo, hi, strict=True)):
+        ax.text(x, -0.08, f"{a:.4g}", ha="center", fontsize=7, va="top")
+        ax.text(x, 1.04, f"{b:.4g}", ha="center", fontsize=7)
+    ax.set_ylim(-0.15, 1.12)
+    ax.set_yticks([])
+    ax.set_title("parallel coordinates: parameters and objectives (min..max per axis; red = front)")
+    p = _save(fig, path)
+    plt.close(fig)
+    return p
+
+
+def plot_forecast(d: dict, path: Path) -> Path | None:
+    vs = d["forecast"].get("vs_measured") or []
+    metrics = sorted({r["metric"] for r in vs})
+    if not metrics:
+        return None
+    plt = _mpl()
+    cols = min(3, len(metrics))
+    rows = math.ceil(len(metrics) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.8 * rows), squeeze=False)
+    for ax, m in zip(axes.ravel(), metrics, strict=False):
+        for mode, c in (("hardwired", "#1f77b4"), ("register", "#ff7f0e")):
+            sub = [r for r in vs if r["metric"] == m and r["weights"] == mode]
+            if sub:
+                ax.scatter([r["measured"] for r in sub], [r["predicted_loo"] for r in sub], s=16,
+                           c=c, label=mode)
+        allv = [r["measured"] for r in vs if r["metric"] == m] + \
+               [r["predicted_loo"] for r in vs if r["metric"] == m]
+        a, b = min(allv), max(allv)
+        ax.plot([a, b], [a, b], "k--", lw=0.7)
+        mape = d["forecast"]["mape"].get(m)
+        ax.set_title(f"{_short(m)}: LOO MAPE {100 * mape:.1f}%" if mape is not None else _short(m),
+                     fontsize=9)
+        ax.set_xlabel("measured")
+        ax.set_ylabel("forecast (held out)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in axes.ravel()[len(metrics):]:
+        ax.axis("off")
+    p = _save(fig, path)
+    plt.close(fig)
+    return p
+
+
+# ------------------------------------------------------------------------------ text
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        return f"{v:.0f}" if abs(v) >= 1000 or v.is_integer() else f"{v:.4g}"
+    return str(v)
+
+
+def _table(head: list[str], rows: list[list[Any]]) -> str:
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        out.append("| " + " | ".join(_fmt(v).replace("|", "\\|") for v in r) + " |")
+    return "\n".join(out)
+
+
+def render_markdown(d: dict, spec: DseSpec, plots: dict[str, str]) -> str:
+    c = d["counts"]
+    th = d["throughput"]
+    sess = th.get("session") or {}
+    L = [f"# neutnngen design-space exploration: {d['study']}", "",
+         f"Study `{d['study']}` in `{d['storage']}`; sampler {d['sampler']} (seed {d['seed']}); "
+         f"{c['finished']} finished trials of {d['target_trials']} "
+         f"({c['complete']} complete, {c['screened']} screened, {c['failed']} failed, "
+         f"{c['stale']} stale and asked again, {c['running']} running).", ""]
+    if sess:
+        L.append(f"This run: {sess.get('trials', 0)} trials in {sess.get('wall_s', 0):.0f} s on "
+                 f"{sess.get('workers', 0)} worker(s): {sess.get('trials_per_min', 0):.2f} "
+                 f"trials/min ({sess.get('evaluated', 0)} evaluated, {sess.get('screened', 0)} "
+                 f"screened, {sess.get('cached', 0)} from the cache).")
+    if th.get("study_trials_per_min"):
+        L.append(f"Whole study: {th['study_trials_per_min']:.2f} trials/min.")
+    L += ["", "## Objectives and constraints", ""]
+    L.append(_table(["objective", "direction"], [[o["path"], o["direction"]] for o in d["objectives"]]))
+    if d["constraints"]:
+        L += ["", "Constraints: " + "; ".join(f"`{x}`" for x in d["constraints"])]
+    L += ["", "## Search space", "",
+          _table(["parameter", "values"], [[k, json.dumps(v)] for k, v in d["space"].items()])]
+    L += ["", f"## Pareto front ({len(d['front'])} points)", ""]
+    head = ["trial", *[_short(p) for p in spec.objective_paths], *[p.key for p in spec.params],
+            "reproduce"]
+    L.append(_table(head, [[r["number"], *[r["objectives"][p] for p in spec.objective_paths],
+                            *[r["params"].get(p.key) for p in spec.params], f"`{r['command']}`"]
+                           for r in d["front"]]))
+    for key, title in (("pairs", "Objective pairs"), ("parallel", "Parallel coordinates"),
+                       ("forecast", "Forecast vs measured")):
+        if key in plots:
+            L += ["", f"## {title}", "", f"![{title}]({plots[key]})"]
+    fc = d["forecast"]
+    L += ["", "## Cost forecast", "",
+          "Per-weight-mode weighted least squares on IR features (docs/dse.md); error is "
+          "leave-one-out (each point predicted by a model fitted without it).", "",
+          _table(["metric", "LOO MAPE", *[f"MAPE {m}" for m in sorted(fc.get("mape_by_weights", {}))]],
+                 [[m, f"{100 * v:.2f}%", *[(f"{100 * fc['mape_by_weights'][w][m]:.2f}%"
+                                            if m in fc["mape_by_weights"][w] else "-")
+                                           for w in sorted(fc["mape_by_weights"])]]
+                  for m, v in sorted(fc["mape"].items())]),
+          "", f"Measured points per weight mode: {json.dumps(fc.get('points', {}))}."]
+    vs = fc.get("vs_measured") or []
+    if vs:
+        L += ["", "### Forecast vs measured, every synthesized point", "",
+              _table(["trial", "weights", "metric", "measured", "forecast (LOO)", "error",
+                      "forecast before synthesis"],
+                     [[r["number"], r["weights"], _short(r["metric"]), r["measured"],
+                       r["predicted_loo"], f"{100 * r['error']:+.1f}%",
+                       r["predicted_before_synthesis"]] for r in vs])]
+    L += ["", "## All trials", ""]
+    head = ["#", "status", *[_short(p) for p in spec.objective_paths], *[p.key for p in spec.params],
+            "s", "digest", "note"]
+    rows = []
+    for r in d["trials"]:
+        obj = r["objectives"] or {}
+        fc_ = r["forecast"] or {}
+        vals = [obj.get(p, (f"~{_fmt(fc_[p])}" if p in fc_ else None)) for p in spec.objective_paths]
+        note = r["screen_reason"] if r["screened"] else (r["error"] or "")
+        if r["feasible"] is False:
+            note = "infeasible " + note
+        rows.append([r["number"], r["status"], *vals, *[r["params"].get(p.key) for p in spec.params],
+                     r["duration_s"], (r["digest"] or "")[:10], str(note)[:90]])
+    L.append(_table(head, rows))
+    L.append("")
+    L.append("`~` marks a forecast (screened trials are not trained or synthesized).")
+    return "\n".join(L) + "\n"
+
+
+def render_html(md: str, d: dict, files: dict[str, Path]) -> str:
+    """Standalone HTML: the Markdown's tables and text, plots embedded as PNG data."""
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>neutnngen DSE: "
+             f"{html.escape(d['study'])}</title><style>body{{font-family:sans-serif;max-width:1200px;"
+             "margin:auto;padding:1em}table{border-collapse:collapse;font-size:12px}"
+             "td,th{border:1px solid #ccc;padding:2px 6px}code{font-size:11px}img{max-width:100%}"
+             "</style></head><body>"]
+    in_table = False
+    for line in md.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split(" | ")]
+            if set(line) <= set("|-"):
+                continue
+            if not in_table:
+                parts.append("<table>")
+                in_table = True
+                parts.append("<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cells) + "</tr>")
+                continue
+            parts.append("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in cells) + "</tr>")
+            continue
+        if in_table:
+            parts.append("</table>")
+            in_table = False
+        if line.startswith("!["):
+            key = next((k for k, f in files.items() if f.name in line), None)
+            if key:
+                b64 = base64.b64encode(files[key].read_bytes()).decode()
+                parts.append(f"<img alt='{key}' src='data:image/png;base64,{b64}'>")
+            continue
+        if line.startswith("#"):
+            n = len(line) - len(line.lstrip("#"))
+            parts.append(f"<h{n}>{html.escape(line[n:].strip())}</h{n}>")
+        elif line.strip():
+            parts.append(f"<p>{_inline(line)}</p>")
+    if in_table:
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _inline(s: str) -> str:
+    s = s.replace("\\|", "|")
+    out, code = [], False
+    for i, chunk in enumerate(s.split("`")):
+        if i:
+            code = not code
+        out.append(f"<code>{html.escape(chunk)}</code>" if code else html.escape(chunk))
+    return "".join(out)
+
+
+def write_reports(study, spec: DseSpec, out: Path, storage_url: str, target: int, sess,
+                  cfg_path: str, plots: bool = True) -> dict:
+    """Write ``dse.json`` (always) and, with ``plots``, ``dse.md``, ``dse.html``, plots/."""
+    d = build(study, spec, storage_url, target, sess, cfg_path)
+    write_json(out / "dse.json", d)
+    if plots:
+        files: dict[str, Path] = {}
+        for key, fn in (("pairs", lambda p: plot_pairs(d, spec, p)),
+                        ("parallel", lambda p: plot_parallel(d, spec, p)),
+                        ("forecast", lambda p: plot_forecast(d, p))):
+            f = fn(out / "plots" / f"dse_{key}.png")
+            if f is not None:
+                files[key] = f
+        rel = {k: os.path.relpath(f, out) for k, f in files.items()}
+        md = render_markdown(d, spec, rel)
+        atomic_write_text(out / "dse.md", md)
+        atomic_write_text(out / "dse.html", render_html(md, d, files))
+    return d
+
+
+__all__ = ["SCHEMA", "build", "pareto_front", "render_html", "render_markdown", "trial_rows",
+           "write_reports"]

@@ -1,0 +1,481 @@
+"""The ``[dse]`` table of a config: search space, objectives, constraints, study settings.
+
+``config.from_dict`` rejects unknown sections, so :func:`load` reads the TOML itself, takes
+``[dse]`` out and hands the rest (the *base* config every trial starts from) to
+:func:`neutnngen.config.from_dict`. Every error is a :class:`ConfigError` that names the key,
+the bad value and what is accepted.
+
+Keys (all optional except ``params`` and ``objectives``)::
+
+    [dse]
+    trials = 30            # finished trials the study should reach (grid: default = grid size)
+    timeout_s = 0          # stop asking new trials after this many seconds (0 = no limit)
+    sampler = "nsga2"      # grid | random | nsga2
+    population = 10        # NSGA-II population size
+    seed = 0
+    storage = ""           # SQLAlchemy URL; default sqlite:///<out>/study.db
+    study = ""             # study name; default experiment.name
+    workers = 0            # Dask workers of the local cluster; 0 = os.cpu_count()
+    verify = false         # run cycle-accurate verification in every trial
+    screen = "none"        # none | forecast (cost forecast screens hopeless candidates)
+    screen_min_points = 8  # measured points per weight mode before screening starts
+    screen_margin = 1.0    # optimism margin, in units of the forecast's held-out MAPE
+    constraints = ["synth.ice40.luts <= 7680"]
+
+    [dse.params]           # "section.key" = [choices]  or  {low, high, step?, log?}
+    "network.neurons" = [2, 3, 4]
+    "network.theta" = {low = 4, high = 40, step = 2}
+
+    [dse.objectives]       # dotted path into report.json = "maximize" | "minimize"
+    "metrics.test.rand_index" = "maximize"
+    "synth.generic.transistors" = "minimize"
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from .. import config as cfgmod
+from ..config import Config
+from ..errors import ConfigError
+
+SAMPLERS = ("grid", "random", "nsga2")
+DIRECTIONS = ("maximize", "minimize")
+SCREENS = ("none", "forecast")
+OPS = ("<=", ">=", "<", ">", "==")
+RANGE_KEYS = ("low", "high", "step", "log")
+# Top-level keys of report.json (docs/report.md) an objective or constraint may point into.
+REPORT_ROOTS = ("metrics", "synth", "hdl", "ir", "training", "performance", "verify",
+                "timing_s", "baseline", "dataset")
+DSE_KEYS = ("trials", "timeout_s", "sampler", "population", "seed", "storage", "study",
+            "workers", "verify", "screen", "screen_min_points", "screen_margin", "params",
+            "objectives", "constraints")
+DEFAULT_TRIALS = 20
+
+
+@dataclass(frozen=True)
+class Param:
+    """One dimension of the search space: ``choices`` or a numeric range."""
+
+    key: str  # section.key
+    kind: str  # choice | int | float
+    choices: tuple = ()
+    low: float = 0
+    high: float = 0
+    step: float | None = None
+    log: bool = False
+
+    def grid(self) -> list:
+        """Every value of a discrete dimension (grid sampler)."""
+        if self.kind == "choice":
+            return list(self.choices)
+        if self.step is None:
+            if self.kind == "int" and not self.log:
+                return list(range(int(self.low), int(self.high) + 1))
+            raise ConfigError(f"dse.params.{self.key}: the grid sampler needs choices or a range "
+                              "with a step (a continuous or log range has no grid)",
+                              path=f"dse.params.{self.key}")
+        n = int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
+        vals = [self.low + i * self.step for i in range(n)]
+        return [int(v) for v in vals] if self.kind == "int" else [round(v, 12) for v in vals]
+
+    def describe(self) -> Any:
+        if self.kind == "choice":
+            return [decode_choice(c) for c in self.choices]
+        d: dict[str, Any] = {"low": self.low, "high": self.high}
+        if self.step is not None:
+            d["step"] = self.step
+        if self.log:
+            d["log"] = True
+        return d
+
+
+@dataclass(frozen=True)
+class Constraint:
+    path: str
+    op: str
+    bound: float
+    text: str
+
+    def violation(self, value: float) -> float:
+        """Optuna convention: <= 0 feasible, > 0 by how much it is violated."""
+        if self.op in ("<=", "<"):
+            v = value - self.bound
+            return v if self.op == "<=" or v != 0 else 1.0
+        if self.op in (">=", ">"):
+            v = self.bound - value
+            return v if self.op == ">=" or v != 0 else 1.0
+        return abs(value - self.bound)
+
+    def ok(self, value: float) -> bool:
+        return {"<=": value <= self.bound, ">=": value >= self.bound, "<": value < self.bound,
+                ">": value > self.bound, "==": value == self.bound}[self.op]
+
+
+@dataclass(frozen=True)
+class DseSpec:
+    base: Config
+    params: tuple[Param, ...]
+    objectives: tuple[tuple[str, str], ...]  # (path, direction)
+    constraints: tuple[Constraint, ...] = ()
+    trials: int = DEFAULT_TRIALS
+    timeout_s: float = 0.0
+    sampler: str = "nsga2"
+    population: int = 10
+    seed: int = 0
+    storage: str = ""
+    study: str = ""
+    workers: int = 0
+    verify: bool = False
+    screen: str = "none"
+    screen_min_points: int = 8
+    screen_margin: float = 1.0
+    source: str = ""  # the TOML file it came from
+    overrides: tuple[str, ...] = field(default=())
+
+    @property
+    def directions(self) -> list[str]:
+        return [d for _, d in self.objectives]
+
+    @property
+    def objective_paths(self) -> list[str]:
+        return [p for p, _ in self.objectives]
+
+    @property
+    def study_name(self) -> str:
+        return self.study or self.base.experiment.name
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        return ("train", "compile", "verify", "synth") if self.verify else ("train", "compile", "synth")
+
+    def grid_space(self) -> dict[str, list]:
+        return {p.key: p.grid() for p in self.params}
+
+    def grid_size(self) -> int:
+        return math.prod(len(v) for v in self.grid_space().values())
+
+    def space_dict(self) -> dict:
+        """JSON-able description (stored in the study so a resume can check it)."""
+        return {"params": {p.key: p.describe() for p in self.params},
+                "objectives": [list(o) for o in self.objectives]}
+
+    def trial_dict(self, params: dict[str, Any]) -> dict:
+        """The base config as a dict with ``params`` (Optuna values) applied."""
+        d = cfgmod.to_dict(self.base)
+        for k, v in params.items():
+            sec, name = k.split(".")
+            d[sec][name] = decode_choice(v)
+        return d
+
+    def trial_config(self, params: dict[str, Any]) -> Config:
+        return cfgmod.from_dict(self.trial_dict(params))
+
+
+# ------------------------------------------------------------------------------ choices
+def encode_choice(v: Any) -> Any:
+    """Optuna categoricals hold None/bool/int/float/str; a list (synth.targets) is stored as
+    its comma-joined string, which the config reads back as the same list."""
+    if isinstance(v, list | tuple):
+        return ",".join(str(x) for x in v)
+    return v
+
+
+def decode_choice(v: Any) -> Any:
+    return v
+
+
+# ------------------------------------------------------------------------------ parsing
+def _flatten(table: Any, key: str, leaf) -> dict[str, Any]:
+    """``{"network": {"neurons": [...]}}`` and ``{"network.neurons": [...]}`` alike -> flat
+    dotted keys; ``leaf(value)`` says when to stop descending."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{key} must be a table, got {table!r}", path=key)
+    out: dict[str, Any] = {}
+    for k, v in table.items():
+        if isinstance(v, dict) and not leaf(v):
+            for kk, vv in _flatten(v, f"{key}.{k}", leaf).items():
+                out[f"{k}.{kk}"] = vv
+        else:
+            out[str(k)] = v
+    return out
+
+
+def _config_types() -> dict[str, Any]:
+    out = {}
+    for sec, cls in get_type_hints(Config).items():
+        for name, typ in get_type_hints(cls).items():
+            out[f"{sec}.{name}"] = typ
+    return out
+
+
+def _check_value(base: Config, key: str, value: Any, where: str) -> Any:
+    """Validate one value of ``key`` through the config itself (same messages as --set)."""
+    d = cfgmod.to_dict(base)
+    sec, name = key.split(".")
+    d[sec][name] = value
+    try:
+        cfg = cfgmod.from_dict(d)
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e.message}", path=where) from None
+    return getattr(getattr(cfg, sec), name)
+
+
+def _param(base: Config, key: str, spec: Any, types: dict[str, Any]) -> Param:
+    where = f"dse.params.{key}"
+    if key not in types:
+        raise ConfigError(f"{where}: unknown config key {key!r}; accepted: any section.key of the "
+                          f"config, e.g. {', '.join(sorted(types)[:6])} ...", path=where)
+    typ = types[key]
+    if isinstance(spec, list):
+        if not spec:
+            raise ConfigError(f"{where}=[]: expected at least one choice", path=where)
+        choices = []
+        for v in spec:
+            cv = _check_value(base, key, v, where)
+            choices.append(encode_choice(list(cv) if isinstance(cv, tuple) else cv))
+        if len(set(map(repr, choices))) != len(choices):
+            raise ConfigError(f"{where}={spec!r}: choices repeat", path=where)
+        return Param(key, "choice", tuple(choices))
+    if isinstance(spec, dict):
+        unknown = sorted(set(spec) - set(RANGE_KEYS))
+        if unknown:
+            raise ConfigError(f"{where}: unknown range key {unknown[0]!r}; accepted: "
+                              f"{', '.join(RANGE_KEYS)}", path=where)
+        if "low" not in spec or "high" not in spec:
+            raise ConfigError(f"{where}={spec!r}: a range needs low and high", path=where)
+        if typ is int:
+            kind = "int"
+        elif typ is float:
+            kind = "float"
+        else:
+            raise ConfigError(f"{where}: {key} is not numeric, so it takes a list of choices, "
+                              f"not a range {spec!r}", path=where)
+        num = (int,) if kind == "int" else (int, float)
+        for k in ("low", "high", "step"):
+            if k in spec and (isinstance(spec[k], bool) or not isinstance(spec[k], num)):
+                raise ConfigError(f"{where}.{k}={spec[k]!r}: expected "
+                                  f"{'an integer' if kind == 'int' else 'a number'}",
+                                  path=f"{where}.{k}")
+        log = spec.get("log", False)
+        if not isinstance(log, bool):
+            raise ConfigError(f"{where}.log={log!r}: expected true or false", path=f"{where}.log")
+        low, high = spec["low"], spec["high"]
+        if low > high:
+            raise ConfigError(f"{where}: low={low!r} > high={high!r}", path=where)
+        for v in (low, high):
+            _check_value(base, key, v, where)
+        step = spec.get("step")
+        if step is not None and step <= 0:
+            raise ConfigError(f"{where}.step={step!r}: expected > 0", path=f"{where}.step")
+        if log and low <= 0:
+            raise ConfigError(f"{where}: log range needs low > 0, got {low!r}", path=where)
+        if log and step is not None and not (kind == "int" and step == 1):
+            raise ConfigError(f"{where}: a log range takes no step (int: step 1 only)", path=where)
+        if kind == "int" and log:
+            step = None
+        if kind == "int" and step is None and not log:
+            step = 1
+        return Param(key, kind, (), low, high, step, log)
+    raise ConfigError(f"{where}={spec!r}: expected a list of choices or a table "
+                      "{low, high, step?, log?}", path=where)
+
+
+def _check_path(path: str, where: str, spec_targets: set[str], verify: bool) -> None:
+    parts = path.split(".")
+    if len(parts) < 2 or not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) for p in parts):
+        raise ConfigError(f"{where}: {path!r} is not a dotted path into report.json "
+                          "(e.g. metrics.test.rand_index, synth.generic.transistors)", path=where)
+    if parts[0] not in REPORT_ROOTS:
+        raise ConfigError(f"{where}: {path!r} starts with {parts[0]!r}; accepted roots: "
+                          f"{', '.join(REPORT_ROOTS)} (docs/report.md)", path=where)
+    if parts[0] == "synth" and parts[1] not in spec_targets:
+        raise ConfigError(f"{where}: {path!r} needs synthesis target {parts[1]!r}, but "
+                          f"synth.targets can only be {', '.join(sorted(spec_targets)) or 'empty'}",
+                          path=where)
+    if parts[0] == "verify" and not verify:
+        raise ConfigError(f"{where}: {path!r} needs dse.verify = true", path=where)
+    if parts[0] == "performance" and "ice40" not in spec_targets:
+        raise ConfigError(f"{where}: {path!r} needs synthesis target 'ice40'", path=where)
+
+
+_CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(<=|>=|==|<|>)\s*"
+                         r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+
+
+def parse_constraint(text: Any, where: str = "dse.constraints") -> Constraint:
+    """``"PATH OP NUMBER"`` with OP one of <=, >=, <, >, == (a regular expression, no eval)."""
+    if not isinstance(text, str):
+        raise ConfigError(f"{where}={text!r}: expected a string like 'synth.ice40.luts <= 7680'",
+                          path=where)
+    m = _CONSTRAINT.match(text)
+    if not m:
+        raise ConfigError(f"{where}={text!r}: expected 'PATH OP NUMBER' with OP one of "
+                          f"{', '.join(OPS)}, e.g. 'synth.ice40.luts <= 7680'", path=where)
+    return Constraint(m.group(1), m.group(2), float(m.group(3)), text.strip())
+
+
+def _int(d: dict, key: str, default: int, lo: int, hi: int | None = None) -> int:
+    v = d.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int) or v < lo or (hi is not None and v > hi):
+        rng = f">= {lo}" if hi is None else f"{lo}..{hi}"
+        raise ConfigError(f"dse.{key}={v!r}: expected an integer {rng}", path=f"dse.{key}")
+    return v
+
+
+def _num(d: dict, key: str, default: float, lo: float) -> float:
+    v = d.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < lo:
+        raise ConfigError(f"dse.{key}={v!r}: expected a number >= {lo:g}", path=f"dse.{key}")
+    return float(v)
+
+
+def _choice(d: dict, key: str, default: str, accepted: tuple[str, ...]) -> str:
+    v = d.get(key, default)
+    if v not in accepted:
+        raise ConfigError(f"dse.{key}={v!r}; accepted: {', '.join(accepted)}", path=f"dse.{key}")
+    return v
+
+
+def _storage_url(v: Any) -> str:
+    if not isinstance(v, str):
+        raise ConfigError(f"dse.storage={v!r}: expected a SQLAlchemy URL string such as "
+                          "sqlite:///out/study.db", path="dse.storage")
+    if v:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(v)
+        except ArgumentError:
+            raise ConfigError(f"dse.storage={v!r}: not a SQLAlchemy URL; accepted: "
+                              "dialect+driver://user:pass@host/db, e.g. sqlite:///out/study.db, "
+                              "postgresql://host/db", path="dse.storage") from None
+    return v
+
+
+def from_dict(d: dict[str, Any], source: str = "", overrides: tuple[str, ...] = ()) -> DseSpec:
+    """A whole config dict (``[dse]`` plus the usual sections) -> :class:`DseSpec`."""
+    d = copy.deepcopy(d)
+    if "dse" not in d:
+        raise ConfigError("no [dse] table: a design-space exploration needs [dse.params] and "
+                          "[dse.objectives] (see docs/dse.md)", path="dse")
+    t = d.pop("dse")
+    if not isinstance(t, dict):
+        raise ConfigError(f"[dse] must be a table, got {t!r}", path="dse")
+    unknown = sorted(set(t) - set(DSE_KEYS))
+    if unknown:
+        raise ConfigError(f"unknown key dse.{unknown[0]}; accepted in [dse]: "
+                          f"{', '.join(DSE_KEYS)}", path=f"dse.{unknown[0]}")
+    base = cfgmod.from_dict(d)
+    types = _config_types()
+
+    if "params" not in t:
+        raise ConfigError("dse.params is missing: give at least one 'section.key' = [choices] or "
+                          "{low, high}", path="dse.params")
+    flat = _flatten(t["params"], "dse.params",
+                    leaf=lambda v: bool(set(v) & set(RANGE_KEYS)))
+    if not flat:
+        raise ConfigError("dse.params is empty: give at least one 'section.key' = [choices] or "
+                          "{low, high}", path="dse.params")
+    params = tuple(_param(base, k, v, types) for k, v in flat.items())
+
+    verify = t.get("verify", False)
+    if not isinstance(verify, bool):
+        raise ConfigError(f"dse.verify={verify!r}: expected true or false", path="dse.verify")
+    targets = set(base.synth.targets)
+    for p in params:
+        if p.key == "synth.targets":
+            for c in p.choices:
+                targets |= set(str(c).split(","))
+
+    if "objectives" not in t:
+        raise ConfigError("dse.objectives is missing: give 'path' = \"maximize\"|\"minimize\", "
+                          "e.g. \"metrics.test.rand_index\" = \"maximize\"", path="dse.objectives")
+    objs = _flatten(t["objectives"], "dse.objectives", leaf=lambda v: False)
+    if not objs:
+        raise ConfigError("dse.objectives is empty", path="dse.objectives")
+    objectives = []
+    for path, direction in objs.items():
+        where = f"dse.objectives.{path}"
+        if direction not in DIRECTIONS:
+            raise ConfigError(f"{where}={direction!r}; accepted: {', '.join(DIRECTIONS)}",
+                              path=where)
+        _check_path(path, where, targets, verify)
+        objectives.append((path, direction))
+
+    cons_raw = t.get("constraints", [])
+    if not isinstance(cons_raw, list):
+        raise ConfigError(f"dse.constraints={cons_raw!r}: expected a list of strings like "
+                          "'synth.ice40.luts <= 7680'", path="dse.constraints")
+    constraints = []
+    for i, c in enumerate(cons_raw):
+        con = parse_constraint(c, f"dse.constraints[{i}]")
+        _check_path(con.path, f"dse.constraints[{i}]", targets, verify)
+        constraints.append(con)
+
+    sampler = _choice(t, "sampler", "nsga2", SAMPLERS)
+    study = t.get("study", "")
+    if not isinstance(study, str):
+        raise ConfigError(f"dse.study={study!r}: expected a string", path="dse.study")
+    spec = DseSpec(
+        base=base, params=params, objectives=tuple(objectives), constraints=tuple(constraints),
+        trials=_int(t, "trials", DEFAULT_TRIALS, 1), timeout_s=_num(t, "timeout_s", 0, 0),
+        sampler=sampler, population=_int(t, "population", 10, 2), seed=_int(t, "seed", 0, 0),
+        storage=_storage_url(t.get("storage", "")), study=study,
+        workers=_int(t, "workers", 0, 0, 1024), verify=verify,
+        screen=_choice(t, "screen", "none", SCREENS),
+        screen_min_points=_int(t, "screen_min_points", 8, 3),
+        screen_margin=_num(t, "screen_margin", 1.0, 0), source=source, overrides=tuple(overrides))
+    if sampler == "grid":
+        size = spec.grid_size()  # raises when a dimension has no grid
+        if "trials" not in t:
+            spec = _replace(spec, trials=size)
+        elif spec.trials > size:
+            raise ConfigError(f"dse.trials={spec.trials} exceeds the grid ({size} points); "
+                              f"accepted: 1..{size}, or sampler random / nsga2", path="dse.trials")
+    return spec
+
+
+def _replace(spec: DseSpec, **kw) -> DseSpec:
+    import dataclasses
+
+    return dataclasses.replace(spec, **kw)
+
+
+def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> DseSpec:
+    """Read a DSE config; ``overrides`` (``section.key=value``) apply to the base config and
+    to ``dse.KEY`` scalars (``--set dse.trials=10``)."""
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"config file {str(p)!r} does not exist", path=str(p))
+    try:
+        d = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: not valid TOML: {e}", path=str(p)) from None
+    for o in overrides:
+        key, value = cfgmod.parse_override(o)
+        sec, name = key.split(".")
+        d.setdefault(sec, {})
+        if not isinstance(d[sec], dict):
+            raise ConfigError(f"--set {o!r}: [{sec}] is not a table", path=key)
+        d[sec][name] = value
+    return from_dict(d, source=str(p), overrides=tuple(overrides))
+
+
+def iter_grid(spec: DseSpec):
+    space = spec.grid_space()
+    keys = list(space)
+    for combo in itertools.product(*(space[k] for k in keys)):
+        yield dict(zip(keys, combo, strict=True))
+
+
+__all__ = ["DIRECTIONS", "OPS", "SAMPLERS", "SCREENS", "Constraint", "DseSpec", "Param",
+           "decode_choice", "encode_choice", "from_dict", "load", "parse_constraint"]
