@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 from neutnngen import config as cfgmod
-from neutnngen.dse.evaluate import command as repro_command
 from neutnngen.dse import forecast as fc
 from neutnngen.dse import spec as specmod
+from neutnngen.dse.evaluate import command as repro_command
 from neutnngen.dse.pareto import dominates, front
 from neutnngen.errors import ConfigError
 
@@ -321,12 +321,15 @@ def test_local_cluster_sqlite_study_front_failures_and_cache(tmp_path):
     assert (out / "dse.md").exists() and "Pareto front" in (out / "dse.html").read_text()
     assert (out / "plots" / "dse_pairs.png").exists() and (out / "plots" / "dse_parallel.png").exists()
     # the same configs in another study of the same directory: every result from the cache
-    again = specmod.from_dict({**d, "dse": {**d["dse"], "study": "again"}})
+    d2 = json.loads(json.dumps(d))
+    d2["dse"].update(study="again")
+    d2["dse"]["params"]["train.rule"] = ["stdp"]
     t0 = time.perf_counter()
-    s2 = run_study(again, out, workers=2, show=False)
+    s2 = run_study(specmod.from_dict(d2), out, workers=2, show=False)
     sess = s2["throughput"]["session"]
-    assert sess["cached"] == 3 and sess["evaluated"] == 3 and sess["failed"] == 1
-    assert time.perf_counter() - t0 < 60
+    assert sess["cached"] == 2 and sess["evaluated"] == 2 and sess["failed"] == 0
+    assert time.perf_counter() - t0 < 20  # no cluster started, no rework
+    assert {t["digest"] for t in s2["trials"]} <= {t["digest"] for t in j["trials"]}
     # without --resume an existing study is not silently extended
     with pytest.raises(ConfigError, match="--resume"):
         run_study(spec, out, workers=1, show=False)

@@ -44,6 +44,9 @@ from .spec import DseSpec
 STALE_AFTER_S = 60.0
 """A RUNNING trial whose heartbeat is older than this is stale (crashed owner elsewhere)."""
 HEARTBEAT_S = 10.0
+OWNERLESS_GRACE_S = 5.0
+"""A RUNNING trial without an owner (killed between ``ask`` and recording its owner, a
+window of milliseconds) is stale once it is this old."""
 POLL_S = 0.1
 
 # user attributes of a trial (all JSON)
@@ -104,7 +107,13 @@ def _per_trial_random_sampler(seed: int):
 def make_sampler(spec: DseSpec):
     optuna = _optuna()
     if spec.sampler == "grid":
-        return optuna.samplers.GridSampler(spec.grid_space(), seed=spec.seed)
+        class AskTellGridSampler(optuna.samplers.GridSampler):
+            # GridSampler.after_trial calls study.stop() when the grid is used up, which
+            # raises outside study.optimize(); this engine counts trials itself.
+            def after_trial(self, study, trial, state, values):
+                return None
+
+        return AskTellGridSampler(spec.grid_space(), seed=spec.seed)
     if spec.sampler == "random":
         return _per_trial_random_sampler(spec.seed)
 
@@ -247,12 +256,29 @@ def stale_reason(t, me: Owner, now: float, stale_after: float = STALE_AFTER_S) -
             return None
         if host == me.host and pid.isdigit() and not _alive(int(pid), start):
             return f"owner process {pid} on {host} is gone"
+    elif t.datetime_start is not None and now - t.datetime_start.timestamp() > OWNERLESS_GRACE_S:
+        return "no owner recorded (its process died right after asking it)"
     hb = t.user_attrs.get(A_HEARTBEAT)
     if hb is None and t.datetime_start is not None:
         hb = t.datetime_start.timestamp()
     if hb is not None and now - float(hb) > stale_after:
         return f"no heartbeat for {now - float(hb):.0f} s"
     return None
+
+
+def wait_ownerless(study, limit: float = OWNERLESS_GRACE_S + 1) -> None:
+    """Wait (at most ``limit`` s) until RUNNING trials without an owner are old enough to
+    judge: a live process records its owner milliseconds after asking."""
+    from optuna.trial import TrialState
+
+    t_end = time.time() + limit
+    while time.time() < t_end:
+        young = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+                 if not t.user_attrs.get(A_OWNER) and t.datetime_start is not None
+                 and time.time() - t.datetime_start.timestamp() <= OWNERLESS_GRACE_S]
+        if not young:
+            return
+        time.sleep(0.5)
 
 
 def fail_stale(study, me: Owner, stale_after: float = STALE_AFTER_S, log=None) -> list[int]:
@@ -416,6 +442,7 @@ def run_study(spec: DseSpec, out: str | Path, *, resume: bool = False, scheduler
     storage_url = spec.storage or default_storage(out)
     study = open_study(spec, storage_url, resume)
     me = Owner()
+    wait_ownerless(study)
 
     def log(text: str) -> None:
         _print(show, text)
@@ -431,15 +458,26 @@ def run_study(spec: DseSpec, out: str | Path, *, resume: bool = False, scheduler
             f"(target {target}); writing reports")
         return write_reports(study, spec, out, storage_url, target, sess, cfg_path)
 
+    # A local cluster starts at the first evaluation that is not answered from the cache.
     own_cluster = None
-    if client is None:
-        n = workers or spec.workers or os.cpu_count() or 1
-        client, own_cluster = _client(scheduler, n)
-    nthreads = sum(client.nthreads().values()) or 1
+    cl: dict[str, Any] = {"client": client}
+    if client is not None or scheduler:
+        if client is None:
+            cl["client"], own_cluster = _client(scheduler, 0)
+        nthreads = sum(cl["client"].nthreads().values()) or 1
+        where = f"{nthreads} worker(s) on {cl['client'].scheduler.address}"
+    else:
+        nthreads = workers or spec.workers or os.cpu_count() or 1
+        where = f"{nthreads} local worker(s)"
     sess.workers = nthreads
     log(f"study {spec.study_name!r} ({storage_url}): {c['finished']} finished of {target}; "
-        f"{nthreads} worker(s) on {client.scheduler.address}; sampler {spec.sampler}; "
-        f"screen {screen}")
+        f"{where}; sampler {spec.sampler}; screen {screen}")
+
+    def get_client():
+        nonlocal own_cluster
+        if cl["client"] is None:
+            cl["client"], own_cluster = _client(None, nthreads)
+        return cl["client"]
 
     inflight: dict[str, tuple[Any, list[Inflight]]] = {}  # dask key -> (future, trials)
     done, pts = completed_points(study, spec)
@@ -563,7 +601,7 @@ def run_study(spec: DseSpec, out: str | Path, *, resume: bool = False, scheduler
                 if key in inflight:
                     inflight[key][1].append(entry)
                 else:
-                    fut = client.submit(evaluate, cfg_dict, str(root.resolve()), spec.stages,
+                    fut = get_client().submit(evaluate, cfg_dict, str(root.resolve()), spec.stages,
                                         ctx, key=key, pure=False, retries=0)
                     inflight[key] = (fut, [entry])
             if not inflight:
@@ -599,7 +637,7 @@ def run_study(spec: DseSpec, out: str | Path, *, resume: bool = False, scheduler
     finally:
         if own_cluster is not None:
             with contextlib.suppress(Exception):
-                client.close()
+                cl["client"].close()
                 own_cluster.close()
     summary = write_reports(study, spec, out, storage_url, target, sess, cfg_path)
     c = counts(study)
