@@ -380,9 +380,9 @@ def test_ports_follow_the_contract():
 
 def test_bad_options_raise_config_error(tmp_path):
     net = one_layer(rand_column(np.random.default_rng(1), 4, 2))
-    with pytest.raises(ConfigError, match="'bogus'.*hardwired, register"):
+    with pytest.raises(ConfigError, match="'bogus'.*hardwired, register, learn"):
         build_top(net, weights="bogus")
-    with pytest.raises(ConfigError, match="learn"):
+    with pytest.raises(ConfigError, match="learning rule"):  # no layer learns
         emit(net, tmp_path, weights="learn")
     with pytest.raises(ConfigError, match="name"):
         build_top(net, name="9bad name")

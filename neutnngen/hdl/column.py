@@ -15,11 +15,14 @@ Times are ``B``-bit values with all ones meaning NONE, so "earliest" is a plain 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..ir.nodes import Inhibition
+from ..ir.nodes import Inhibition, LearningRule, RandomSource
+from ..ir.rng import stabilisation_table
 from .plan import ColumnSpec, NeuronSpec, Plan, SegmentSpec
 from .sched import sched_signature
 from .segment import Segment
@@ -80,9 +83,24 @@ def inhibit(m: Module, times: list[Value], inh: Inhibition, none: int, name: str
     return out
 
 
+class LearnCtx:
+    """Design-wide bookkeeping of a ``learn``-mode build, filled during elaboration (keys
+    are IR paths): each learning column's :class:`ColumnLearn` (``col``), each learning
+    segment's :class:`SegmentLearn` (``seg``), the generators (``rng``, ``layerK/colC/gG``),
+    the weight registers (``regs[segment path][synapse name]``) and the read-out taps of
+    every segment's weight multiplexer (``wq[seg_id]``, created by the top level)."""
+
+    def __init__(self):
+        self.col: dict[str, ColumnLearn] = {}
+        self.seg: dict[str, SegmentLearn] = {}
+        self.rng: dict[str, Rng] = {}
+        self.regs: dict[str, dict[str, Signal]] = {}
+        self.wq: dict[int, Signal] = {}
+
+
 class _SegmentHost(wiring.Component):
     """Common ports of everything that contains segments: the streamed lane, the schedule
-    and (register mode) the weight-load bus, passed through to each segment."""
+    and (register and learn modes) the weight-load bus, passed through to each segment."""
 
     def _members(self, plan: Plan) -> dict:
         d = {
@@ -90,7 +108,7 @@ class _SegmentHost(wiring.Component):
             "lane_x": In(plan.G * plan.TB_IN),
             "lane_s": In(plan.G),
         }
-        if plan.weights == "register":
+        if plan.weights in ("register", "learn"):
             from .sched import wload_signature
             d["wload"] = In(wload_signature(plan))
         return d
@@ -104,8 +122,8 @@ class _SegmentHost(wiring.Component):
 
 
 class Dendrite(_SegmentHost):
-    def __init__(self, plan: Plan, segs: tuple[SegmentSpec, ...], inh: Inhibition):
-        self.plan, self.segs, self.inh = plan, segs, inh
+    def __init__(self, plan: Plan, segs: tuple[SegmentSpec, ...], inh: Inhibition, ctx=None):
+        self.plan, self.segs, self.inh, self.ctx = plan, segs, inh, ctx
         members = self._members(plan)
         members["t"] = Out(plan.B)
         members["won"] = Out(len(segs))  # segments surviving the segment inhibition
@@ -116,7 +134,7 @@ class Dendrite(_SegmentHost):
         m = Module()
         zs = []
         for s, spec in enumerate(self.segs):
-            seg = Segment(p, spec)
+            seg = Segment(p, spec, self.ctx)
             self._attach(m, f"s{s}", seg)
             zs.append(seg.z)
         m.d.comb += self.t.eq(tree(zs, vmin))
@@ -129,8 +147,8 @@ class Dendrite(_SegmentHost):
 
 
 class Neuron(_SegmentHost):
-    def __init__(self, plan: Plan, spec: NeuronSpec, col: ColumnSpec):
-        self.plan, self.spec, self.colspec = plan, spec, col
+    def __init__(self, plan: Plan, spec: NeuronSpec, col: ColumnSpec, ctx=None):
+        self.plan, self.spec, self.colspec, self.ctx = plan, spec, col, ctx
         members = self._members(plan)
         members["en"] = In(1)  # enable mode: the neuron's proximal line
         members["t"] = Out(plan.B)
@@ -141,10 +159,14 @@ class Neuron(_SegmentHost):
         col = self.colspec.col
         m = Module()
         ds = []
+        lrn = self.ctx.col.get(self.colspec.path) if self.ctx is not None else None
         for d, segs in enumerate(self.spec.dendrites):
-            den = Dendrite(p, segs, col.segment_inhibition)
+            den = Dendrite(p, segs, col.segment_inhibition, self.ctx)
             self._attach(m, f"d{d}", den)
             ds.append(den.t)
+            if lrn is not None:  # the column's credit logic reads the dendrite's decisions
+                key = (self.spec.index, d)
+                m.d.comb += [lrn.dt[key].eq(den.t), lrn.dwon[key].eq(den.won)]
         td = Signal(p.B, name="t_dend")
         m.d.comb += td.eq(tree(ds, vmin))
         mode = col.proximal_mode
@@ -152,8 +174,10 @@ class Neuron(_SegmentHost):
             m.d.comb += self.t.eq(Mux(self.en, td, p.NONE))
         elif mode == "gate":
             assert self.spec.prox is not None
-            prox = Segment(p, self.spec.prox)
+            prox = Segment(p, self.spec.prox, self.ctx)
             self._attach(m, "prox", prox)
+            if lrn is not None:
+                m.d.comb += lrn.pz[self.spec.index].eq(prox.z)
             m.d.comb += self.t.eq(Mux(prox.z > td, prox.z, td))
         else:
             m.d.comb += self.t.eq(td)
@@ -161,21 +185,32 @@ class Neuron(_SegmentHost):
 
 
 class Column(_SegmentHost):
-    def __init__(self, plan: Plan, spec: ColumnSpec):
-        self.plan, self.spec = plan, spec
+    def __init__(self, plan: Plan, spec: ColumnSpec, ctx=None, rule: LearningRule | None = None):
+        self.plan, self.spec, self.ctx = plan, spec, ctx
+        self.rule = rule if plan.weights == "learn" else None
         q = spec.col.neurons
         members = self._members(plan)
         members["en"] = In(q)
         for i in range(q):  # neuron i's time after inhibition, all ones = NONE
             members[f"t{i}"] = Out(plan.B)
+        if self.rule is not None:
+            members["lrn"] = In(1)  # this slot's wave learns in this layer
+            members["lwe"] = In(1)  # learn-pass write cycle of a learning wave
+            if self.rule.kind == "rstdp":
+                members["label"] = In(max(1, plan.learn.LBW))
         super().__init__(members)
 
     def elaborate(self, platform):
         p, spec = self.plan, self.spec
         m = Module()
+        lrn = None
+        if self.rule is not None:
+            lrn = ColumnLearn(p, spec, self.rule, self.lwe)
+            self.ctx.col[spec.path] = lrn
+            lrn.register_segments(self.ctx)
         nts = []
         for i, nspec in enumerate(spec.neurons):
-            n = Neuron(p, nspec, spec)
+            n = Neuron(p, nspec, spec, self.ctx)
             self._attach(m, f"n{i}", n)
             m.d.comb += n.en.eq(self.en[i])
             r = Signal(p.B, name=f"t_n{i}", reset_less=True)  # stage 1
@@ -184,4 +219,212 @@ class Column(_SegmentHost):
         keeps = inhibit(m, nts, spec.col.column_inhibition, p.NONE, "keep")
         for i, (k, t) in enumerate(zip(keeps, nts, strict=True)):
             m.d.comb += getattr(self, f"t{i}").eq(Mux(k, t, p.NONE))
+        if lrn is not None:
+            lrn.elaborate_into(m, self, nts, keeps)
         return m
+
+
+@dataclass
+class SegmentLearn:
+    """What a learning segment's update stage reads (see :mod:`neutnngen.hdl.segment`)."""
+
+    zf: Signal  # registered: the segment counts as fired for STDP (credit policy)
+    gen: Rng  # its generator (shared by the column with sharing = column)
+    lwe: Value  # the layer's learn-pass write enable
+    kind: str  # stdp | rstdp
+    rz: Value  # R-STDP: nothing fired in the column (reward 0)
+    rp: Value  # R-STDP: the column's winner is the label (reward +1)
+
+
+class ColumnLearn:
+    """Learning logic of one column: its generators, the credited firing flag of every
+    segment (``winner``: the segment survived its dendrite's inhibition, its dendrite was
+    the neuron's earliest and the neuron is in the column's output volley; ``dendrite``:
+    the segment survived its dendrite's inhibition; gate-mode proximal segments: the neuron
+    is in the output volley / the proximal segment fired) and, for R-STDP, the reward."""
+
+    def __init__(self, plan: Plan, spec: ColumnSpec, rule: LearningRule, lwe: Value):
+        self.plan, self.spec, self.rule, self.lwe = plan, spec, rule, lwe
+        col = spec.col
+        q, D, S = col.neurons, col.dendrites, col.segments
+        B = plan.B
+        self.dt = {(i, d): Signal(B, name=f"dt_n{i}_d{d}") for i in range(q) for d in range(D)}
+        self.dwon = {(i, d): Signal(S, name=f"won_n{i}_d{d}") for i in range(q)
+                     for d in range(D)}
+        self.pz = {i: Signal(B, name=f"pz_n{i}") for i in range(q)} \
+            if col.proximal_mode == "gate" else {}
+        self.rz = Signal(name="r_zero")
+        self.rp = Signal(name="r_plus")
+        rs = col.random
+        assert rs is not None
+        self.gens = [Rng(plan, rs, int(rs.seeds[g]), col.w_max, rule) for g in
+                     range(col.n_generators())]
+        # segments in generator order: row-major (neuron, dendrite, segment), then the
+        # proximal segments of gate mode
+        self.order: list[SegmentSpec] = [seg for n in spec.neurons for dd in n.dendrites
+                                         for seg in dd]
+        self.order += [n.prox for n in spec.neurons if n.prox is not None]
+        self.zf = {seg.path: Signal(name=f"zf_{i}") for i, seg in enumerate(self.order)}
+
+    def gen_of(self, k: int) -> Rng:
+        return self.gens[0] if len(self.gens) == 1 else self.gens[k]
+
+    def register_segments(self, ctx) -> None:
+        for k, seg in enumerate(self.order):
+            ctx.seg[seg.path] = SegmentLearn(self.zf[seg.path], self.gen_of(k), self.lwe,
+                                             self.rule.kind, self.rz, self.rp)
+        for g, gen in enumerate(self.gens):
+            ctx.rng[f"{self.spec.path}/g{g}"] = gen
+
+    def elaborate_into(self, m: Module, colc: Column, nts: list[Value],
+                       keeps: list[Value]) -> None:
+        p, spec, rule = self.plan, self.spec, self.rule
+        lp = p.learn
+        col = spec.col
+        D = col.dendrites
+        NONE = p.NONE
+        dcol = 5 + col.w_max + 1
+        # generators: step while the random phase is on and this wave learns
+        step = Signal(name="rng_step")
+        done = Signal(name="rng_done")
+        m.d.comb += step.eq(colc.sched.rstep & colc.lrn
+                            & ((colc.sched.rdraw < dcol) if dcol < lp.D else 1))
+        m.d.comb += done.eq(colc.sched.rdone & colc.lrn)
+        done_oh = Signal(dcol, name="rng_done_k")
+        for k in range(dcol):
+            m.d.comb += done_oh[k].eq(done & (colc.sched.rdk == k))
+        # the thresholds u of each draw (two comparisons per level draw: Fup, Fdown)
+        ua = Signal(11, name="rng_ua")
+        ub = Signal(11, name="rng_ub")
+        u_up, u_down = stabilisation_table(col.w_max)
+        with m.Switch(colc.sched.rdk):
+            for k in range(dcol):
+                with m.Case(k):
+                    if k < 5:
+                        m.d.comb += [ua.eq(rule.mus()[k]), ub.eq(0)]
+                    else:
+                        m.d.comb += [ua.eq(int(u_up[k - 5])), ub.eq(int(u_down[k - 5]))]
+        for g, gen in enumerate(self.gens):
+            m.submodules[f"g{g}"] = gen
+            m.d.comb += [gen.step.eq(step), gen.done.eq(done_oh), gen.ua.eq(ua),
+                         gen.ub.eq(ub)]
+
+        # credited firing flags
+        for i, nspec in enumerate(spec.neurons):
+            dsel = [Const(1, 1)] * D
+            if rule.credit == "winner" and D > 1:
+                dsel = []
+                for d in range(D):
+                    t = self.dt[(i, d)]
+                    c = t != NONE
+                    for e in range(D):
+                        if e < d:
+                            c = c & (t < self.dt[(i, e)])
+                        elif e > d:
+                            c = c & (t <= self.dt[(i, e)])
+                    sd = Signal(name=f"dsel_n{i}_d{d}")
+                    m.d.comb += sd.eq(c)
+                    dsel.append(sd)
+            for d, segs in enumerate(nspec.dendrites):
+                for s, seg in enumerate(segs):
+                    won = self.dwon[(i, d)][s]
+                    if rule.credit == "winner":
+                        m.d.sync += self.zf[seg.path].eq(keeps[i] & dsel[d] & won)
+                    else:
+                        m.d.sync += self.zf[seg.path].eq(won)
+            if nspec.prox is not None:
+                fired = self.pz[i] != NONE
+                if rule.credit == "winner":
+                    fired = fired & keeps[i]
+                m.d.sync += self.zf[nspec.prox.path].eq(fired)
+
+        # R-STDP reward: the column's earliest output neuron (lowest index on ties)
+        if rule.kind == "rstdp":
+            outs = [Mux(k, t, NONE) for k, t in zip(keeps, nts, strict=True)]
+            win = inhibit(m, outs, Inhibition("wta1"), NONE, "rwin")
+            hit = Const(0, 1)
+            for i, wi in enumerate(win):
+                hit = hit | (wi & (colc.label == i))
+            m.d.sync += [self.rp.eq(hit), self.rz.eq(~Cat(*keeps).any())]
+
+
+class Rng(wiring.Component):
+    """One generator of the IR's :class:`~neutnngen.ir.nodes.RandomSource`: a Fibonacci
+    LFSR (``state``, reset to its seed; ``U`` steps per cycle while ``step``) and the
+    Bernoulli bits of the last learning wave, latched when draw ``k`` completes
+    (``done[k]``) by comparing its 10 low bits with the thresholds ``ua`` / ``ub``:
+
+    * ``bc, bm, bs, bb, bmin``: ``B(mu)`` of draws 0..4 (capture, minus, search, backoff,
+      min);
+    * per weight level ``w`` (draw ``5 + w``), precombined for the update stage:
+      ``cu[w] = bc & (bmin | Fup(w))`` (``w < w_max``), ``dm[w] = bm & (bmin | Fdown(w))``,
+      ``db[w] = bb & (bmin | Fdown(w))`` and (R-STDP) ``dc[w] = bc & (bmin | Fdown(w))``
+      (``w > 0``); the other bits are 0 (the clamp).
+    """
+
+    def __init__(self, plan: Plan, rs: RandomSource, seed: int, w_max: int,
+                 rule: LearningRule):
+        self.plan, self.rs, self.seed, self.w_max, self.rule = plan, rs, seed, w_max, rule
+        n = w_max + 1
+        super().__init__({
+            "step": In(1), "done": In(5 + n), "ua": In(11), "ub": In(11),
+            "bs": Out(1), "cu": Out(n), "dm": Out(n), "db": Out(n), "dc": Out(n),
+        })
+
+    def elaborate(self, platform):
+        rs = self.rs
+        lp = self.plan.learn
+        m = Module()
+        width = rs.width
+        state = self.state = Signal(width, init=self.seed, name="state")
+        rows = lfsr_matrix(width, rs.tapmask, lp.U)
+        nxt = Cat(*[_parity(state, rows[i]) for i in range(width)])
+        with m.If(self.step):
+            m.d.sync += state.eq(nxt)
+        draw = state[:rs.draw_bits]
+        lta = Signal(name="lt_a")
+        ltb = Signal(name="lt_b")
+        m.d.comb += [lta.eq(draw < self.ua), ltb.eq(draw < self.ub)]
+        mu = {}
+        for k, name in enumerate(("bc", "bm", "bs_r", "bb", "bmin")):
+            r = Signal(name=name, reset_less=True)
+            with m.If(self.done[k]):
+                m.d.sync += r.eq(lta)
+            mu[name] = r
+        m.d.comb += self.bs.eq(mu["bs_r"])
+        bmin = mu["bmin"]
+        wm = self.w_max
+        for w in range(wm + 1):
+            k = 5 + w
+            vecs = [("cu", mu["bc"], lta, w < wm), ("dm", mu["bm"], ltb, w > 0),
+                    ("db", mu["bb"], ltb, w > 0)]
+            if self.rule.kind == "rstdp":
+                vecs.append(("dc", mu["bc"], ltb, w > 0))
+            for name, b, lt, used in vecs:
+                if not used:
+                    continue
+                r = Signal(name=f"{name}{w}", reset_less=True)
+                with m.If(self.done[k]):
+                    m.d.sync += r.eq(b & (bmin | lt))
+                m.d.comb += getattr(self, name)[w].eq(r)
+        return m
+
+
+def lfsr_matrix(width: int, tapmask: int, steps: int) -> list[int]:
+    """Row ``i``: the mask of state bits whose parity is bit ``i`` after ``steps`` Fibonacci
+    steps (``fb = parity(state & tapmask)``, ``state = (state << 1) | fb``)."""
+    rows = [1 << i for i in range(width)]  # identity: bit i = state bit i
+    for _ in range(steps):
+        fb = 0
+        for t in range(width):
+            if (tapmask >> t) & 1:
+                fb ^= rows[t]
+        rows = [fb] + rows[:-1]
+    return rows
+
+
+def _parity(v: Value, mask: int) -> Value:
+    bits = [v[i] for i in range(len(v)) if (mask >> i) & 1]
+    if not bits:
+        return Const(0, 1)
+    return Cat(*bits).xor()

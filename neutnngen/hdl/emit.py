@@ -36,8 +36,11 @@ def names_json(plan: Plan) -> dict:
       ``V >= theta``);
     * ``times``: segment -> its time register (final after the wave: first crossing, all
       ones = NONE);
-    * ``weights`` (``register`` mode): synapse -> ``{"addr", "signal"}``; distal synapses
-      are ``w<column input>``, proximal ones ``p<proximal line>``.
+    * ``weights`` (``register`` and ``learn`` modes): synapse -> ``{"addr", "signal",
+      "bits", "init"}``; distal synapses are ``w<column input>``, proximal ones
+      ``p<proximal line>``;
+    * ``rng`` (``learn`` mode): generator ``layerK/colC/gG`` -> ``{"signal", "bits",
+      "seed"}`` (the LFSR state register; generator order as in the IR's RandomSource).
     """
     outputs = {}
     last = plan.layers[-1]
@@ -49,7 +52,7 @@ def names_json(plan: Plan) -> dict:
     signals = {s.path: f"{s.rtl}.acc" for s in plan.segments}
     times = {s.path: f"{s.rtl}.z" for s in plan.segments}
     doc = {"top": plan.info(), "outputs": outputs, "signals": signals, "times": times}
-    if plan.weights == "register":
+    if plan.weights in ("register", "learn"):
         weights = {}
         for s in plan.segments:
             for syn in s.synapses:
@@ -60,6 +63,17 @@ def names_json(plan: Plan) -> dict:
                     "init": syn.weight,
                 }
         doc["weights"] = weights
+    if plan.learn is not None:
+        rng = {}
+        for ls in plan.layers:
+            if ls.layer.learning is None:
+                continue
+            for c in ls.columns:
+                rs = c.col.random
+                for g in range(c.col.n_generators()):
+                    rng[f"{c.path}/g{g}"] = {"signal": f"{c.path.replace('/', '.')}.g{g}.state",
+                                             "bits": int(rs.width), "seed": int(rs.seeds[g])}
+        doc["rng"] = rng
     return doc
 
 

@@ -45,8 +45,14 @@ class RetimeUnit(wiring.Component):
 
 
 class Layer(wiring.Component):
-    def __init__(self, plan: Plan, spec: LayerSpec):
-        self.plan, self.spec = plan, spec
+    """``learn`` mode adds ``lrn`` (the wave of this slot learns), ``label``/``lv`` (its
+    label, when the layer reads labels) and ``lrn_eff`` (the layer learns in this slot:
+    ``lrn``, a learning rule, and for R-STDP a valid label). While a labelled wave learns,
+    an ``enable`` column's lines are the label's one-hot code and the layer's other
+    proximal lines are silent (:func:`neutnngen.ir.interp.label_proximal`)."""
+
+    def __init__(self, plan: Plan, spec: LayerSpec, ctx=None):
+        self.plan, self.spec, self.ctx = plan, spec, ctx
         tb = plan.TB_IN
         N, P, Q = spec.inputs, spec.prox_lines, spec.outputs
         members = {
@@ -59,8 +65,14 @@ class Layer(wiring.Component):
             "zo": Out(Q * spec.out_bits),
             "so": Out(Q),
         }
-        if plan.weights == "register":
+        if plan.weights in ("register", "learn"):
             members["wload"] = In(wload_signature(plan))
+        if plan.learn is not None:
+            members["lrn"] = In(1)
+            members["lrn_eff"] = Out(1)
+            if spec.index in plan.learn.label_layers:
+                members["label"] = In(plan.learn.LBW)
+                members["lv"] = In(1)
         super().__init__(members)
 
     def _used_lines(self, cspec) -> set[int]:
@@ -86,6 +98,29 @@ class Layer(wiring.Component):
             m.d.comb += u.i.eq(x)
             x = u.o
 
+        ps: Value = self.ps
+        rule = spec.layer.learning if p.learn is not None else None
+        if rule is not None:
+            ok = self.lrn & self.lv if rule.kind == "rstdp" else self.lrn
+            m.d.comb += self.lrn_eff.eq(ok)
+            if any(c.col.proximal_mode == "enable" for c in spec.columns):
+                gate = Signal(name="label_gate")
+                m.d.comb += gate.eq(self.lrn & self.lv)
+                pse = Signal(max(1, spec.prox_lines), name="ps_label")
+                off = 0
+                for c in spec.columns:
+                    P = c.col.proximal_inputs
+                    for i in range(P):
+                        if c.col.proximal_mode == "enable":
+                            v = Mux(gate, self.label == i, self.ps[off + i])
+                        else:
+                            v = self.ps[off + i] & ~gate
+                        m.d.comb += pse[off + i].eq(v)
+                    off += P
+                ps = pse
+        elif p.learn is not None:
+            m.d.comb += self.lrn_eff.eq(0)
+
         # One line multiplexer per distinct line list.
         groups: dict[tuple, list[int]] = {}
         for c in spec.columns:
@@ -99,22 +134,27 @@ class Layer(wiring.Component):
             m.submodules[f"mux{cols[0]}"] = mux
             for k in range(p.Lm):
                 m.d.comb += getattr(mux, f"sel{k}").eq(getattr(self.sched, f"sel{k}"))
-            m.d.comb += [mux.x.eq(x), mux.s.eq(self.s), mux.px.eq(self.px), mux.ps.eq(self.ps)]
+            m.d.comb += [mux.x.eq(x), mux.s.eq(self.s), mux.px.eq(self.px), mux.ps.eq(ps)]
             for c in cols:
                 lanes[c] = mux
 
         times: list[Value] = []
         for c in spec.columns:
-            col = Column(p, c)
+            col = Column(p, c, self.ctx, rule)
             m.submodules[f"col{c.index}"] = col
             wiring.connect(m, wiring.flipped(self.sched), col.sched)
-            if p.weights == "register":
+            if p.weights in ("register", "learn"):
                 wiring.connect(m, wiring.flipped(self.wload), col.wload)
+            if rule is not None:
+                m.d.comb += [col.lrn.eq(self.lrn_eff),
+                             col.lwe.eq(self.sched.lw_v & self.lrn_eff)]
+                if rule.kind == "rstdp":
+                    m.d.comb += col.label.eq(self.label)
             mux = lanes[c.index]
             m.d.comb += [col.lane_x.eq(mux.lane_x), col.lane_s.eq(mux.lane_s)]
             for n in c.neurons:
                 if n.enable_line is not None:
-                    m.d.comb += col.en[n.index].eq(self.ps[n.enable_line])
+                    m.d.comb += col.en[n.index].eq(ps[n.enable_line])
             for i in range(c.col.neurons):
                 times.append(getattr(col, f"t{i}"))
 

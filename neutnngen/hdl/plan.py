@@ -30,11 +30,12 @@ from ..errors import ConfigError
 from ..ir import check
 from ..ir.nodes import Column, Layer, Network, Retime
 
-WEIGHT_MODES = ("hardwired", "register")
-"""Weight modes this generator builds. ``learn`` (on-chip STDP) is planned: it will add a
-weight store with a read-modify-write pass over the same line schedule."""
+WEIGHT_MODES = ("hardwired", "register", "learn")
+"""Weight modes this generator builds: ``hardwired`` (constants), ``register`` (loadable
+registers) and ``learn`` (registers updated on chip by STDP after every learning wave: a
+read-modify-write pass over the same line schedule, see :class:`LearnPlan`)."""
 
-PLANNED_WEIGHT_MODES = ("learn",)
+PLANNED_WEIGHT_MODES: tuple[str, ...] = ()
 
 DEFAULT_MUX_LEVELS = 5
 """2:1 multiplexer levels between pipeline registers in a line multiplexer (iCE40 Fmax)."""
@@ -97,6 +98,7 @@ class ColumnSpec:
     lines: tuple[tuple[str, int], ...]  # ("in", layer input) | ("prox", layer proximal line)
     neurons: tuple[NeuronSpec, ...]
     wave: int  # this column's wave length T_col
+    path: str = ""  # layerK/colC
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,34 @@ class LayerSpec:
     @property
     def outputs(self) -> int:
         return self.layer.outputs
+
+
+@dataclass(frozen=True)
+class LearnPlan:
+    """Timing of on-chip learning (``weights = "learn"``).
+
+    A learning slot adds, after the ``B`` search passes and the ``E`` decision cycles, ``W``
+    wait cycles (only when the random phase would not be done otherwise) and one *learn
+    pass* of ``LL = JS + Lm + 1`` cycles: line ``j`` is selected at learn cycle ``j``, its
+    input time and weight reach the update stage ``Lm`` cycles later, the increment /
+    decrement bits are registered and the new weight is written one cycle after that.
+
+    The random phase runs from cycle 1 of every slot: each generator makes ``D`` draws of
+    ``SPD`` LFSR steps, ``U`` steps per clock cycle (``CPD = SPD / U`` cycles per draw,
+    ``NR = D * CPD`` cycles), and latches its Bernoulli bits at the end of each draw.
+    """
+
+    U: int  # LFSR steps per clock cycle
+    SPD: int  # LFSR steps per draw (RandomSource.steps_per_draw, one value per design)
+    CPD: int  # cycles per draw
+    D: int  # draws per learning wave (largest of any learning column: 5 + w_max + 1)
+    NR: int  # cycles of the random phase
+    W: int  # wait cycles between the decision and the learn pass
+    LL: int  # learn pass cycles
+    LBW: int  # bits of the label port (0: no label ports)
+    label_layers: tuple[int, ...]  # layers that read the label (R-STDP or enable gating)
+    RS: int  # pipeline stages of the read-out segment multiplexer
+    RL: int  # wread latency (cycles from wread_addr to wread_data)
 
 
 @dataclass(frozen=True)
@@ -144,6 +174,7 @@ class Plan:
     SBA: int  # address bits of the segment field (register mode)
     WB: int  # wload_data bits
     segments: tuple[SegmentSpec, ...] = field(default=())
+    learn: LearnPlan | None = None  # weights == "learn" only
 
     @property
     def NONE(self) -> int:
@@ -151,6 +182,8 @@ class Plan:
 
     @property
     def WAVE_CYCLES(self) -> int:
+        if self.learn is not None:
+            return self.B * self.PL + self.E + self.learn.W + self.learn.LL
         return self.B * self.PL + self.E
 
     @property
@@ -183,9 +216,23 @@ class Plan:
             "LATENCY": self.LATENCY,
             "weights": self.weights,
         }
-        if self.weights == "register":
+        if self.weights in ("register", "learn"):
             d["A"] = self.A
             d["WRES"] = self.WB
+        if self.learn is not None:
+            lp = self.learn
+            d["LABEL_BITS"] = lp.LBW
+            d["WREAD_LATENCY"] = lp.RL
+            d["learn"] = {
+                "layers": [ls.index for ls in self.layers if ls.layer.learning is not None],
+                "label_layers": list(lp.label_layers),
+                "draws_per_wave": lp.D,
+                "lfsr_steps_per_draw": lp.SPD,
+                "lfsr_steps_per_cycle": lp.U,
+                "random_cycles": lp.NR,
+                "wait_cycles": lp.W,
+                "learn_pass_cycles": lp.LL,
+            }
         d["arch"] = {
             "kind": "sar-serial",
             "T": self.T,
@@ -291,7 +338,7 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
                     neurons[i][1] = spec
             cols.append(ColumnSpec(c, col, lines,
                                    tuple(NeuronSpec(i, *n) for i, n in enumerate(neurons)),
-                                   col.wave_length(ts)))
+                                   col.wave_length(ts), f"layer{k}/col{c}"))
             lp += P
         last = k == len(layers_ir) - 1
         layer_specs.append(LayerSpec(k, layer, tuple(cols), posts[k] if not last else (),
@@ -303,11 +350,16 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     JS = -(-J // G)
     RD = 1 if G == 1 else 2
     # Step counter: counts 0 .. PL-1 in passes and 0 .. E-1 in the decision phase.
+    learn = weights == "learn"
+    if learn and G != 1:
+        raise ConfigError(f"weights='learn' streams one line per cycle; lanes={lanes} is not "
+                          "supported with on-chip learning (use lanes=1)")
     SW = _bits(JS + RD)
     while True:
         Lm = max(1, -(-SW // mux_levels))
         E = Lm + 2
-        sw = _bits(max(JS + RD, E - 1))
+        # learn mode: the step counter also runs the learn pass (0 .. JS + Lm)
+        sw = _bits(max(JS + RD, E - 1, JS + Lm if learn else 0))
         if sw == SW:
             break
         SW = sw
@@ -315,6 +367,61 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     SBA = _bits(seg_id - 1)
     WB = max(s.bits for s in (syn for sp in segs for syn in sp.synapses)) if any(
         sp.synapses for sp in segs) else 1
+    PL = JS + RD + 1
+    lp = _learn_plan(layer_specs, B * PL + E, Lm, JS, SBA, mux_levels) if learn else None
     return Plan(net, weights, name, T, B, TB_IN, TB_OUT, J, G, JS, SW, mux_levels, Lm, RD,
-                JS + RD + 1, E,
-                tuple(layer_specs), prox_off, LBA, SBA, WB, tuple(segs))
+                PL, E,
+                tuple(layer_specs), prox_off, LBA, SBA, WB, tuple(segs), lp)
+
+
+def _learn_plan(layers: list[LayerSpec], search_cycles: int, Lm: int, JS: int, SBA: int,
+                R: int) -> LearnPlan:
+    """Timing of the random phase and the learn pass (see :class:`LearnPlan`); raises
+    ``ConfigError`` for learning columns this generator cannot build."""
+    spds: set[int] = set()
+    D = 0
+    label_layers: list[int] = []
+    qmax = 1
+    for ls in layers:
+        rule = ls.layer.learning
+        if rule is None:
+            continue
+        needs_label = rule.kind == "rstdp"
+        for c in ls.columns:
+            col = c.col
+            path = f"layer{ls.index}/col{c.index}"
+            if col.random is None:  # pragma: no cover - the IR check rejects it
+                raise ConfigError(f"{path}: the layer learns but the column has no RandomSource")
+            if col.proximal is not None and col.proximal.wres != col.distal.wres:
+                raise ConfigError(
+                    f"{path}: on-chip learning needs the proximal bank's wres "
+                    f"({col.proximal.wres}) to equal the distal wres ({col.distal.wres})")
+            spds.add(int(col.random.steps_per_draw))
+            D = max(D, 5 + col.w_max + 1)
+            if col.proximal_mode == "enable":
+                needs_label = True
+        if needs_label:
+            label_layers.append(ls.index)
+            qmax = max([qmax] + [c.col.neurons for c in ls.columns])
+    if not spds:
+        raise ConfigError("weights='learn' needs at least one layer with a learning rule")
+    if len(spds) > 1:
+        raise ConfigError(f"on-chip learning needs one steps_per_draw for every learning column; "
+                          f"got {sorted(spds)}")
+    spd = spds.pop()
+    # LFSR steps per cycle: the fewest (a divisor of steps_per_draw) that finish the random
+    # phase before the first update stage of the learn pass; else one draw per cycle and wait.
+    divisors = [u for u in range(1, spd + 1) if spd % u == 0]
+    first_update = search_cycles + Lm  # learn pass starts right after the decision
+    U = divisors[-1]
+    for u in divisors:
+        if D * (spd // u) + 2 <= first_update:
+            U = u
+            break
+    CPD = spd // U
+    NR = D * CPD
+    W = max(0, NR + 2 - first_update)
+    LBW = _bits(qmax - 1) if label_layers else 0
+    RS = max(1, -(-SBA // R))
+    return LearnPlan(U, spd, CPD, D, NR, W, JS + Lm + 1, LBW, tuple(label_layers), RS,
+                     Lm + 1 + RS)

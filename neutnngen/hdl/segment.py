@@ -14,13 +14,23 @@ After ``B`` passes ``z`` is the first step with ``V >= theta``, or all ones (NON
 Where a weight comes from is a *weight store* (:data:`WEIGHT_STORES`): ``hardwired``
 (constants: a ROM over the line counter that synthesis folds; absent and zero synapses
 generate nothing) or ``register`` (one register per present synapse, reset to the trained
-value, written through the ``wload`` bus, read through a pipelined multiplexer). A future
-``learn`` store adds the STDP read-modify-write pass on the same registers.
+value, written through the ``wload`` bus, read through a pipelined multiplexer) or
+``learn`` (the register store of a learning layer: the learn pass also writes each register
+with the STDP update computed by the segment's update stage, see :class:`LearnStore`).
+
+STDP update stage (``learn`` mode, learning layers; SPEC §5): when line ``j`` of the learn
+pass reaches the response stage, the segment has its input time ``x``, its weight ``w``
+(from the same read multiplexer as the search passes), its credited firing flag ``zf`` and
+time ``z``, and its generator's latched Bernoulli bits. It classifies the synapse
+(capture ``x <= z``, minus ``x > z``, search ``z`` silent, backoff ``x`` silent), selects
+the generator's precombined bits of level ``w`` and registers an increment / decrement; the
+next cycle writes ``w + 1`` / ``w - 1`` / ``w`` into register ``j``. Clamping is built into
+the bits (no increment bit at ``w_max``, no decrement bit at 0).
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Const, Module, Mux, ResetSignal, Signal, Value
+from amaranth.hdl import Cat, Const, Module, Mux, ResetSignal, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -63,8 +73,8 @@ class RegisterStore:
 
     mode = "register"
 
-    def __init__(self, plan: Plan, spec: SegmentSpec):
-        self.plan, self.spec = plan, spec
+    def __init__(self, plan: Plan, spec: SegmentSpec, ctx=None):
+        self.plan, self.spec, self.ctx = plan, spec, ctx
         self.regs: dict[int, Value] = {}
 
     def members(self) -> dict:
@@ -102,6 +112,55 @@ class RegisterStore:
             with m.If(groups[g] & wl.lo[s.j & ((1 << lo_bits) - 1)]):
                 m.d.sync += r.eq(Mux(rst, s.weight, wl.data[:s.bits]))
             entries[s.j] = r
+        if self.ctx is not None:
+            self.ctx.regs[spec.path] = dict(zip((s.name for s in spec.synapses),
+                                                entries.values(), strict=True))
+        return entries
+
+
+class LearnStore(RegisterStore):
+    """Register store of a learning segment: besides ``wload`` (ignored in learn-pass write
+    cycles), the learn pass writes every register of the segment with ``wnew`` while the
+    layer's ``lwe`` is set (the write line comes predecoded on the schedule bus,
+    ``lw_lo``/``lw_hi``, with the same split as the ``wload`` address)."""
+
+    mode = "learn"
+
+    def __init__(self, plan: Plan, spec: SegmentSpec, ctx, lwe: Value):
+        super().__init__(plan, spec, ctx)
+        self.lwe = lwe
+        self.wnew = Signal(spec.wbits, name="wnew")
+
+    def _registers(self, m: Module, seg: Segment) -> dict[int, Value]:
+        p, spec = self.plan, self.spec
+        wl = seg.wload
+        sch = seg.sched
+        rst = ResetSignal("sync")
+        lo_bits, _ = wload_split(p)
+        # two write paths into the same registers, each with its own predecoded line: the
+        # wload bus (as in register mode) and the learn pass (lw_lo/lw_hi, registered)
+        match = Signal(name="wmatch")
+        m.d.comb += match.eq(wl.en & ((wl.seg == spec.seg_id) | rst))
+        data = Signal(spec.wbits, name="wdata")
+        # in learn-pass write cycles (lw_v) wload is blocked, so lw_v alone picks the data
+        m.d.comb += data.eq(Mux(sch.lw_v, self.wnew, wl.data[:spec.wbits]))
+        groups: dict[int, tuple[Signal, Signal]] = {}
+        entries: dict[int, Value] = {}
+        for s in spec.synapses:
+            g = s.j >> lo_bits
+            if g not in groups:
+                gw = Signal(name=f"wmatch_h{g}")
+                gl = Signal(name=f"lmatch_h{g}")
+                m.d.comb += [gw.eq(match & wl.hi[g]), gl.eq(self.lwe & sch.lw_hi[g])]
+                groups[g] = (gw, gl)
+            gw, gl = groups[g]
+            lo = s.j & ((1 << lo_bits) - 1)
+            r = Signal(s.bits, init=s.weight, name=s.name, reset_less=True)
+            with m.If((gw & wl.lo[lo]) | (gl & sch.lw_lo[lo])):
+                m.d.sync += r.eq(Mux(rst, s.weight, data[:s.bits]))
+            entries[s.j] = r
+        self.ctx.regs[spec.path] = dict(zip((s.name for s in spec.synapses),
+                                            entries.values(), strict=True))
         return entries
 
 
@@ -109,9 +168,17 @@ WEIGHT_STORES = {"hardwired": HardwiredStore, "register": RegisterStore}
 
 
 class Segment(wiring.Component):
-    def __init__(self, plan: Plan, spec: SegmentSpec):
-        self.plan, self.spec = plan, spec
-        self.store = WEIGHT_STORES[plan.weights](plan, spec)
+    def __init__(self, plan: Plan, spec: SegmentSpec, ctx=None):
+        self.plan, self.spec, self.ctx = plan, spec, ctx
+        self.lctx = None  # the segment's learning context (learn mode, learning layers)
+        if plan.weights == "learn":
+            self.lctx = ctx.seg.get(spec.path)
+            if self.lctx is not None:
+                self.store = LearnStore(plan, spec, ctx, self.lctx.lwe)
+            else:
+                self.store = RegisterStore(plan, spec, ctx)
+        else:
+            self.store = WEIGHT_STORES[plan.weights](plan, spec)
         members = {
             "sched": In(sched_signature(plan)),
             "lane_x": In(plan.G * plan.TB_IN),
@@ -177,4 +244,50 @@ class Segment(wiring.Component):
         for b in range(p.B):
             with m.If(s.sar_we[b]):
                 m.d.sync += self.z[b].eq(~hit)
+
+        if p.weights == "learn":
+            # the weight of the line at the response stage, for the wread port
+            m.d.comb += self.ctx.wq[spec.seg_id].eq(w if p.G == 1 else 0)
+            if self.lctx is not None:
+                self._update_stage(m, w)
         return m
+
+    def _update_stage(self, m: Module, w: Value) -> None:
+        """STDP of the line at the response stage (see the module docstring)."""
+        p, spec, lc = self.plan, self.spec, self.lctx
+        wb = spec.wbits
+        wmax = (1 << wb) - 1
+        x = self.lane_x[:p.TB_IN]
+        xs = self.lane_s[0]
+        zf = lc.zf
+        le = Signal(name="x_le_z")
+        m.d.comb += le.eq(x <= self.z)
+        cap, mns, srch, back = (Signal(name=n) for n in ("st_capture", "st_minus",
+                                                           "st_search", "st_backoff"))
+        m.d.comb += [cap.eq(xs & zf & le), mns.eq(xs & zf & ~le), srch.eq(xs & ~zf),
+                     back.eq(~xs & zf)]
+        g = lc.gen
+
+        def level(name: str) -> Value:
+            vec = getattr(g, name)
+            return Cat(*[vec[k] for k in range(wmax + 1)]).bit_select(w, 1)
+
+        cu, dm, db = level("cu"), level("dm"), level("db")
+        notmax = w != wmax
+        inc = Signal(name="st_inc")
+        dec = Signal(name="st_dec")
+        if lc.kind == "rstdp":
+            dc = level("dc")
+            rn = ~lc.rz & ~lc.rp
+            m.d.comb += [
+                inc.eq((lc.rz & srch & g.bs & notmax) | (lc.rp & cap & cu)),
+                dec.eq((~lc.rz & ((mns & dm) | (back & db))) | (rn & cap & dc)),
+            ]
+        else:
+            m.d.comb += [inc.eq((cap & cu) | (srch & g.bs & notmax)),
+                         dec.eq((mns & dm) | (back & db))]
+        inc_r = Signal(name="inc_r", reset_less=True)
+        dec_r = Signal(name="dec_r", reset_less=True)
+        w_r = Signal(wb, name="w_r", reset_less=True)
+        m.d.sync += [inc_r.eq(inc), dec_r.eq(dec), w_r.eq(w)]
+        m.d.comb += self.store.wnew.eq(Mux(inc_r, w_r + 1, Mux(dec_r, w_r - 1, w_r)))

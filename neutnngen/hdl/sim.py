@@ -4,6 +4,7 @@ simulator and return the output volleys, to compare with ``Interpreter(net).forw
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -70,12 +71,69 @@ def _proximal_arrays(plan, N: int, prox) -> list[np.ndarray]:
     return out
 
 
+@dataclass
+class LearnTrace:
+    """What :func:`simulate` returns with ``trace=True`` (``learn`` weight mode).
+
+    * ``outputs``: output volleys ``[N, outputs]``;
+    * ``weights[n][k][c]``: ``(distal, proximal)`` weights of layer ``k``, column ``c`` on
+      the chip after wave ``n`` (shaped like the IR's banks; ``proximal`` is ``None``
+      without a proximal bank), read from the weight registers;
+    * ``rng[n][k][c]``: the column's LFSR states after wave ``n`` (``None`` for a column
+      that does not learn);
+    * ``readout[k][c]``: the final weights read back through the ``wread`` port.
+    """
+
+    outputs: np.ndarray
+    weights: list
+    rng: list
+    readout: list
+
+
+def _weight_arrays(net: Network, values: Mapping[str, Mapping[str, int]]) -> list:
+    """Per layer and column ``(distal, proximal)`` from ``{segment path: {synapse: value}}``
+    (absent synapses 0)."""
+    out = []
+    for k, layer in enumerate(net.layers):
+        cols = []
+        for c, col in enumerate(layer.columns):
+            dw = np.zeros(col.distal.weights.shape, dtype=np.int64)
+            pw = None if col.proximal is None else np.zeros(col.proximal.weights.shape,
+                                                              dtype=np.int64)
+            base = f"layer{k}/col{c}/"
+            for path, syns in values.items():
+                if not path.startswith(base):
+                    continue
+                parts = path[len(base):].split("/")
+                i = int(parts[0][1:])
+                for name, v in syns.items():
+                    j = int(name[1:])
+                    if parts[1] == "prox":
+                        pw[i, j] = v
+                    elif name[0] == "w":
+                        dw[i, int(parts[1][1:]), int(parts[2][1:]), j] = v
+                    else:
+                        pw[i, int(parts[1][1:]), int(parts[2][1:]), j] = v
+            cols.append((dw, pw))
+        out.append(cols)
+    return out
+
+
 def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
              loads: Iterable[tuple[int, int]] | None = None,
              bubbles: Iterable[int] | None = None, reset_after_loads: bool = False,
-             seed: int = 0, top=None) -> np.ndarray:
+             seed: int = 0, top=None, learn=True, labels=None,
+             trace: bool = False):
     """Output volleys ``[N, outputs]`` (NONE = -1) of the generated design for input volleys
     ``X[N, inputs]``, simulated cycle by cycle with :class:`amaranth.sim.Simulator`.
+
+    ``learn`` weight mode (on-chip STDP):
+
+    * ``learn``: ``learn_en`` of every wave (a bool, or one per wave; default on);
+    * ``labels``: one label per wave (``label_valid`` set; a negative label clears it), or
+      ``None`` (no labels);
+    * ``trace``: return a :class:`LearnTrace` (outputs, the weights and LFSR states after
+      every wave, the final weights read through ``wread``) instead of the outputs.
 
     * ``prox``: proximal lines, either ``[N, N_PROX]`` (the top-level port order) or
       ``{layer: [N, lines]}`` as :meth:`Interpreter.forward` takes them; default: enable
@@ -101,9 +159,20 @@ def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
         top = build_top(net, weights=weights)
     plan = top.plan
     loads = list(loads or [])
-    if loads and plan.weights != "register":
-        raise ConfigError(f"loads need weights='register', not {plan.weights!r}")
+    if loads and plan.weights not in ("register", "learn"):
+        raise ConfigError(f"loads need weights='register' or 'learn', not {plan.weights!r}")
     N = X.shape[0]
+    lp = plan.learn
+    if trace and lp is None:
+        raise ConfigError("trace=True needs weights='learn'")
+    learn_v = np.broadcast_to(np.asarray(learn, dtype=bool), (N,))
+    labels_v = None if labels is None else np.asarray(labels, dtype=np.int64).reshape(-1)
+    if labels_v is not None and labels_v.shape != (N,):
+        raise ConfigError(f"labels: expected {N} labels, got {labels_v.shape[0]}")
+    if lp is not None and labels_v is not None and lp.LBW == 0:
+        raise ConfigError("labels given but no learning layer reads labels "
+                          "(R-STDP or an enable-mode proximal input)")
+    samples: list[tuple[dict, dict]] = []  # state after each slot
     tbi, tbo = plan.TB_IN, plan.TB_OUT
     Q = net.outputs
     L = plan.L
@@ -138,7 +207,7 @@ def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
             ctx.set(top.wload_addr, int(addr))
             ctx.set(top.wload_data, int(data))
             await ctx.tick()
-        if plan.weights == "register":
+        if plan.weights in ("register", "learn"):
             ctx.set(top.wload_en, 0)
         if reset_after_loads:
             await pulse_reset(ctx)
@@ -155,6 +224,10 @@ def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
                                            {"slot": slot})
             if ctx.get(top.out_valid):
                 results.append((slot, ctx.get(top.out_time), ctx.get(top.out_spike)))
+            if trace and slot > 0:
+                samples.append(({p: {n: ctx.get(r) for n, r in syn.items()}
+                                 for p, syn in dctx.regs.items()},
+                                {g: ctx.get(r.state) for g, r in dctx.rng.items()}))
             n = schedule[slot] if slot < len(schedule) else None
             if n is not None:
                 t, s = _pack(X[n], tbi)
@@ -163,6 +236,12 @@ def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
             else:
                 t, s = garbage(net.inputs, tbi)
                 ctx.set(top.in_valid, 0)
+            if lp is not None:
+                ctx.set(top.learn_en, int(n is not None and learn_v[n]))
+                if lp.LBW:
+                    lab = -1 if (n is None or labels_v is None) else int(labels_v[n])
+                    ctx.set(top.label_valid, int(lab >= 0))
+                    ctx.set(top.label, max(lab, 0))
             ctx.set(top.in_time, t)
             ctx.set(top.in_spike, s)
             if plan.N_PROX:
@@ -190,11 +269,27 @@ def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
                     raise VerificationMismatch(f"out_valid longer than one cycle in slot {slot}",
                                                {"slot": slot})
                 await ctx.tick().repeat(WC - 1)
+        if trace:  # idle now: read every weight back through the wread port
+            for path, syn in dctx.regs.items():
+                seg = seg_by_path[path]
+                vals = {}
+                for name in syn:
+                    j = next(s.j for s in seg.synapses if s.name == name)
+                    ctx.set(top.wread_addr, (seg.seg_id << plan.LBA) | j)
+                    for _ in range(4):  # a read issued in a slot's last cycle is not served
+                        await ctx.tick().repeat(lp.RL)
+                        if ctx.get(top.wread_valid):
+                            break
+                    vals[name] = ctx.get(top.wread_data)
+                readback[path] = vals
 
+    seg_by_path = {s.path: s for s in plan.segments}
+    readback: dict[str, dict[str, int]] = {}
     wrap = Module()
     wrap.domains.sync = cd = ClockDomain("sync")
     wrap.submodules.dut = top
     sim = Simulator(wrap)
+    dctx = top.ctx
     sim.add_clock(1e-8, domain="sync")
     sim.add_testbench(bench)
     sim.run()
@@ -212,4 +307,21 @@ def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
         for i in range(Q):
             if (s >> i) & 1:
                 out[n, i] = (t >> (i * tbo)) & mask_t
-    return out
+    if not trace:
+        return out
+    pos = {n: i for i, n in enumerate(schedule) if n is not None}
+    wts, rngs = [], []
+    for n in range(N):
+        wl, rl = [], []
+        for k, layer in enumerate(net.layers):
+            regs, states = samples[pos[n] + k]
+            arrs = _weight_arrays(net, {p: v for p, v in regs.items()
+                                        if p.startswith(f"layer{k}/")})[k]
+            wl.append(arrs)
+            rl.append([None if layer.learning is None else
+                       np.array([states[f"layer{k}/col{c}/g{g}"]
+                                 for g in range(col.n_generators())], dtype=np.int64)
+                       for c, col in enumerate(layer.columns)])
+        wts.append(wl)
+        rngs.append(rl)
+    return LearnTrace(out, wts, rngs, _weight_arrays(net, readback))
