@@ -324,8 +324,9 @@ def render_markdown(d: dict, spec: DseSpec, plots: dict[str, str]) -> str:
     if sess:
         L.append(f"This run: {sess.get('trials', 0)} trials in {sess.get('wall_s', 0):.0f} s on "
                  f"{sess.get('workers', 0)} worker(s): {sess.get('trials_per_min', 0):.2f} "
-                 f"trials/min ({sess.get('evaluated', 0)} evaluated, {sess.get('screened', 0)} "
-                 f"screened, {sess.get('cached', 0)} from the cache).")
+                 f"trials/min ({sess.get('evaluated', 0)} complete, of which "
+                 f"{sess.get('cached', 0)} from the cache; {sess.get('screened', 0)} screened; "
+                 f"{sess.get('failed', 0)} failed).")
     if th.get("study_trials_per_min"):
         L.append(f"Whole study: {th['study_trials_per_min']:.2f} trials/min.")
     L += ["", "## Objectives and constraints", ""]

@@ -376,6 +376,7 @@ class Session:
         wall = time.time() - self.started
         n = len(self.told)
         return {"wall_s": wall, "trials": n, "evaluated": self.evaluated,
+                "synthesized": self.evaluated - self.cached,
                 "screened": self.screened, "failed": self.failed, "cached": self.cached,
                 "workers": self.workers,
                 "trials_per_min": 60.0 * n / wall if wall > 0 else 0.0,
