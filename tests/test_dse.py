@@ -381,7 +381,7 @@ def test_sigkill_then_resume_keeps_finished_trials(tmp_path):
                 continue
             if len(done) >= 3:
                 break
-        assert p.poll() is None, p.stdout.read()
+        assert p.poll() is None, p.communicate()[0]
         os.kill(p.pid, signal.SIGKILL)  # the main process only, mid-study
         p.wait(timeout=30)
     finally:
@@ -390,6 +390,7 @@ def test_sigkill_then_resume_keeps_finished_trials(tmp_path):
             os.killpg(p.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        p.communicate(timeout=60)  # closes the pipe
     s = _study(url, "crash")
     before = {t.number: (t.values, t.params) for t in s.get_trials(deepcopy=False)
               if t.state == TrialState.COMPLETE}

@@ -224,14 +224,14 @@ def _check_value(base: Config, key: str, value: Any, where: str) -> Any:
     try:
         cfg = cfgmod.from_dict(d)
     except ConfigError as e:
-        raise ConfigError(f"{where}: {e.message}", path=where) from None
+        raise ConfigError(f"{e.message}", path=where) from None
     return getattr(getattr(cfg, sec), name)
 
 
 def _param(base: Config, key: str, spec: Any, types: dict[str, Any]) -> Param:
     where = f"dse.params.{key}"
     if key not in types:
-        raise ConfigError(f"{where}: unknown config key {key!r}; accepted: any section.key of the "
+        raise ConfigError(f"unknown config key {key!r}; accepted: any section.key of the "
                           f"config, e.g. {', '.join(sorted(types)[:6])} ...", path=where)
     typ = types[key]
     if isinstance(spec, list):
@@ -247,7 +247,7 @@ def _param(base: Config, key: str, spec: Any, types: dict[str, Any]) -> Param:
     if isinstance(spec, dict):
         unknown = sorted(set(spec) - set(RANGE_KEYS))
         if unknown:
-            raise ConfigError(f"{where}: unknown range key {unknown[0]!r}; accepted: "
+            raise ConfigError(f"unknown range key {unknown[0]!r}; accepted: "
                               f"{', '.join(RANGE_KEYS)}", path=where)
         if "low" not in spec or "high" not in spec:
             raise ConfigError(f"{where}={spec!r}: a range needs low and high", path=where)
@@ -256,7 +256,7 @@ def _param(base: Config, key: str, spec: Any, types: dict[str, Any]) -> Param:
         elif typ is float:
             kind = "float"
         else:
-            raise ConfigError(f"{where}: {key} is not numeric, so it takes a list of choices, "
+            raise ConfigError(f"{key} is not numeric, so it takes a list of choices, "
                               f"not a range {spec!r}", path=where)
         num = (int,) if kind == "int" else (int, float)
         for k in ("low", "high", "step"):
@@ -269,16 +269,16 @@ def _param(base: Config, key: str, spec: Any, types: dict[str, Any]) -> Param:
             raise ConfigError(f"{where}.log={log!r}: expected true or false", path=f"{where}.log")
         low, high = spec["low"], spec["high"]
         if low > high:
-            raise ConfigError(f"{where}: low={low!r} > high={high!r}", path=where)
+            raise ConfigError(f"low={low!r} > high={high!r}", path=where)
         for v in (low, high):
             _check_value(base, key, v, where)
         step = spec.get("step")
         if step is not None and step <= 0:
             raise ConfigError(f"{where}.step={step!r}: expected > 0", path=f"{where}.step")
         if log and low <= 0:
-            raise ConfigError(f"{where}: log range needs low > 0, got {low!r}", path=where)
+            raise ConfigError(f"log range needs low > 0, got {low!r}", path=where)
         if log and step is not None and not (kind == "int" and step == 1):
-            raise ConfigError(f"{where}: a log range takes no step (int: step 1 only)", path=where)
+            raise ConfigError(f"a log range takes no step (int: step 1 only)", path=where)
         if kind == "int" and log:
             step = None
         if kind == "int" and step is None and not log:
@@ -291,19 +291,19 @@ def _param(base: Config, key: str, spec: Any, types: dict[str, Any]) -> Param:
 def _check_path(path: str, where: str, spec_targets: set[str], verify: bool) -> None:
     parts = path.split(".")
     if len(parts) < 2 or not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) for p in parts):
-        raise ConfigError(f"{where}: {path!r} is not a dotted path into report.json "
+        raise ConfigError(f"{path!r} is not a dotted path into report.json "
                           "(e.g. metrics.test.rand_index, synth.generic.transistors)", path=where)
     if parts[0] not in REPORT_ROOTS:
-        raise ConfigError(f"{where}: {path!r} starts with {parts[0]!r}; accepted roots: "
+        raise ConfigError(f"{path!r} starts with {parts[0]!r}; accepted roots: "
                           f"{', '.join(REPORT_ROOTS)} (docs/report.md)", path=where)
     if parts[0] == "synth" and parts[1] not in spec_targets:
-        raise ConfigError(f"{where}: {path!r} needs synthesis target {parts[1]!r}, but "
+        raise ConfigError(f"{path!r} needs synthesis target {parts[1]!r}, but "
                           f"synth.targets can only be {', '.join(sorted(spec_targets)) or 'empty'}",
                           path=where)
     if parts[0] == "verify" and not verify:
-        raise ConfigError(f"{where}: {path!r} needs dse.verify = true", path=where)
+        raise ConfigError(f"{path!r} needs dse.verify = true", path=where)
     if parts[0] == "performance" and "ice40" not in spec_targets:
-        raise ConfigError(f"{where}: {path!r} needs synthesis target 'ice40'", path=where)
+        raise ConfigError(f"{path!r} needs synthesis target 'ice40'", path=where)
 
 
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(<=|>=|==|<|>)\s*"

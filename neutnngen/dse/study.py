@@ -391,7 +391,7 @@ def _client(scheduler: str | None, workers: int):
         try:
             client = distributed.Client(scheduler, timeout="30s")
         except Exception as e:  # noqa: BLE001
-            raise ConfigError(f"--scheduler {scheduler!r}: cannot connect: {e}",
+            raise ConfigError(f"cannot connect to the Dask scheduler {scheduler!r}: {e}",
                               path="--scheduler") from None
         return client, None
     cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
