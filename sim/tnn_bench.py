@@ -23,6 +23,13 @@ is the time between rising edges ``k`` and ``k + 1``):
 
 The volleys are compared wave by wave (:func:`neutnngen.verify.protocol.compare`), the
 results JSON is written, and the test fails on any mismatch.
+
+``learn`` weight mode (``cfg["learn"]``, :func:`neutnngen.verify.run_learning_verification`):
+each slot also drives ``learn_en`` and, when the design has them, ``label`` /
+``label_valid``; the toplevel is a wrapper whose ``dbg`` output concatenates every weight
+register and LFSR state (hierarchical references), read once at every ``in_ready`` cycle
+(the state after the previous slot); after the last output volley every weight is read back
+through ``wread_addr`` / ``wread_data`` / ``wread_valid``. The host compares both.
 """
 
 from __future__ import annotations
@@ -74,6 +81,14 @@ def _word(handle) -> int | None:
     return int(s, 2)
 
 
+def _hexword(handle) -> str | None:
+    """A wide port as a hex string (one handle access), or ``None`` if any bit is X/Z."""
+    try:
+        return hex(int(handle.value))
+    except ValueError:
+        return None
+
+
 def _high(handle) -> bool:
     return str(handle.value) == "1"
 
@@ -104,7 +119,17 @@ async def tnn_bench(dut) -> None:
     if has_prox:
         dut.prox_time.value = 0
         dut.prox_spike.value = 0
-    has_wload = info.weights == "register" and hasattr(dut, "wload_en")
+    learn = cfg.get("learn") or None
+    has_label = bool(learn and learn.get("label_bits"))
+    samples: list[str] = []
+    readout: list[int | None] = []
+    if learn:
+        dut.learn_en.value = 0
+        dut.wread_addr.value = 0
+        if has_label:
+            dut.label.value = 0
+            dut.label_valid.value = 0
+    has_wload = info.weights in ("register", "learn") and hasattr(dut, "wload_en")
     if has_wload:  # register mode: weights come up at their reset values; no writes
         dut.wload_en.value = 0
         dut.wload_addr.value = 0
@@ -149,12 +174,21 @@ async def tnn_bench(dut) -> None:
                 await _at_cycle(k)
             if waited and s > 0:
                 state["ready_late"] += 1
+            if learn and s > 0:  # weights and LFSR states after slot s - 1
+                samples.append(_hexword(dut.dbg))
             await _to_falling_edge_of_current_cycle()
             if s == len(slots):  # stimulus exhausted: bubbles from now on
                 dut.in_valid.value = 0
+                if learn:
+                    dut.learn_en.value = 0
                 return
-            valid, t_word, s_word, pt_word, ps_word = slots[s]
+            valid, t_word, s_word, pt_word, ps_word = slots[s][:5]
             dut.in_valid.value = valid
+            if learn:
+                dut.learn_en.value = slots[s][5]
+                if has_label:
+                    dut.label.value = slots[s][6]
+                    dut.label_valid.value = slots[s][7]
             dut.in_time.value = t_word
             dut.in_spike.value = s_word
             if has_prox:
@@ -178,6 +212,21 @@ async def tnn_bench(dut) -> None:
         await Timer(PERIOD * (wave + 2), unit="step")
     mon.cancel()
     drv.cancel()
+    if learn and learn.get("readout") and not timed_out:
+        # read every weight back through the wread port (the pipeline is idle now)
+        lat = int(learn["wread_latency"])
+        k = _cycle()
+        for addr in learn["readout"]:
+            value = None
+            for _ in range(8):  # a read issued in a slot's last cycle is not served
+                await _to_falling_edge_of_current_cycle()
+                dut.wread_addr.value = int(addr)
+                k = _cycle() + lat
+                await _at_cycle(k)
+                if _high(dut.wread_valid):
+                    value = _word(dut.wread_data)
+                    break
+            readout.append(value)
 
     mismatches, first = compare(expected, pulses, accepts, info,
                                 check_latency=bool(cfg.get("check_latency", True)))
@@ -197,6 +246,9 @@ async def tnn_bench(dut) -> None:
         "pulses": [[p.cycle, None if p.time is None else hex(p.time),
                     None if p.spike is None else hex(p.spike)] for p in pulses],
     }
+    if learn:
+        result["samples"] = samples
+        result["readout"] = readout
     Path(cfg["result"]).write_text(json.dumps(result))
     dut._log.info("%d waves compared, %d mismatching, %d cycles", n_waves, mismatches,
                   result["cycles"])

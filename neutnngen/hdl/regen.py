@@ -21,7 +21,19 @@ from pathlib import Path
 
 import numpy as np
 
-from ..ir.nodes import Column, Inhibition, Kernel, Layer, Network, Retime, SynapseBank, TimeSpec
+from ..ir.nodes import (
+    Column,
+    Inhibition,
+    Kernel,
+    Layer,
+    LearningRule,
+    Network,
+    RandomSource,
+    Retime,
+    SynapseBank,
+    TimeSpec,
+    default_seeds,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 RTL = ROOT / "rtl"
@@ -67,6 +79,17 @@ def dendgate() -> Network:
     return Network("dendgate", TimeSpec(), 12, (Layer("l0", 12, (col,)),))
 
 
+def classic16x3_learn() -> Network:
+    """classic16x3 with on-chip STDP: the default LearningRule (winner credit) and one
+    16-bit LFSR per segment."""
+    from dataclasses import replace
+
+    net = classic16x3()
+    layer = net.layers[0]
+    col = replace(layer.columns[0], random=RandomSource(default_seeds(3, 16)))
+    return net.replace_layer(0, replace(layer, columns=(col,), learning=LearningRule()))
+
+
 @dataclass(frozen=True)
 class RefDesign:
     name: str
@@ -79,6 +102,7 @@ DESIGNS: tuple[RefDesign, ...] = (
     RefDesign("classic16x3_register", classic16x3, "register"),
     RefDesign("kernel2layer", kernel2layer),
     RefDesign("dendgate", dendgate),
+    RefDesign("classic16x3_learn", classic16x3_learn, "learn"),
 )
 
 

