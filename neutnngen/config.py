@@ -60,7 +60,7 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class HdlConfig:
-    weights: str = "hardwired"  # hardwired | register
+    weights: str = "hardwired"  # hardwired | register | learn (on-chip STDP)
     top: str = "neutnngen_top"
 
 
@@ -101,7 +101,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "train.mode": ("exact", "fast"),
     "train.rule": ("stdp", "rstdp"),
     "train.credit": ("winner", "dendrite"),
-    "hdl.weights": ("hardwired", "register"),
+    "hdl.weights": ("hardwired", "register", "learn"),
     "verify.simulator": ("auto", "icarus", "verilator"),
 }
 RANGES: dict[str, tuple[float, float]] = {
@@ -200,8 +200,10 @@ def _cross_check(cfg: Config) -> None:
     if "liberty" in cfg.synth.targets and not cfg.synth.liberty:
         raise ConfigError("synth.targets has 'liberty' but synth.liberty (a .lib path) is empty",
                           path="synth.liberty")
-    if cfg.train.rule == "rstdp" and cfg.network.neurons not in (0,):
-        pass  # R-STDP maps neuron i to class i; checked against the dataset by the driver
+    if cfg.hdl.weights == "learn" and cfg.train.mode != "exact":
+        raise ConfigError("hdl.weights='learn' trains on chip bit-exactly and compares with the "
+                          f"software trainer, which needs train.mode='exact' (got {cfg.train.mode!r})",
+                          path="train.mode")
 
 
 def to_dict(cfg: Config) -> dict[str, Any]:

@@ -286,6 +286,49 @@ def stage_verify(cfg: Config, net: Network, emitted: dict, data: Data, outdir: P
     return out
 
 
+def stage_verify_learning(cfg: Config, net0: Network, net_sw: Network, emitted: dict, data: Data,
+                          outdir: Path, state: State, show: bool) -> tuple[dict, Network]:
+    """On-chip training in simulation: the ``learn``-mode design starts from the initial IR
+    and learns from the same seeded training stream as the software trainer; after every
+    wave its outputs, weights and LFSR states are compared with the interpreter. Returns the
+    result and the chip-trained IR (which must equal the software-trained one)."""
+    from .verify.learn import run_learning_verification, trained_network
+
+    vdir = outdir / "verify"
+    order = training_order(len(data.X_train), cfg.train.epochs, cfg.experiment.seed, cfg.train.shuffle)
+    X = data.X_train[order]
+    labels = data.y_train[order] if cfg.train.rule == "rstdp" else None
+    vlog = Path(emitted["verilog"]).read_bytes()
+    key = digest("verify-learn", hashlib.sha256(vlog).hexdigest(), to_text(net0), X.tolist(),
+                 None if labels is None else labels.tolist(), cfgmod.to_dict(cfg)["verify"])
+    rfile = vdir / "result.json"
+    chip_file = outdir / "ir" / "chip_trained.json"
+    if state.fresh("verify", key, rfile, chip_file):
+        step("verify (on-chip learning): up to date (resumed)", show)
+        return json.loads(rfile.read_text()), load(chip_file)
+    sim = None if cfg.verify.simulator == "auto" else cfg.verify.simulator
+    step(f"verify: on-chip STDP over {len(X)} training waves on {sim or 'the installed simulator'}, "
+         "outputs, weights and LFSR states vs the interpreter after every wave", show)
+    res = run_learning_verification(net0, Path(emitted["verilog"]), Path(emitted["names"]), X,
+                                    labels=labels, simulator=sim, workdir=vdir, waves=cfg.verify.waves)
+    out = {k: v for k, v in res.to_dict().items() if k not in ("final_weights", "final_rng")}
+    chip = trained_network(net0, res.final_weights, res.final_rng)
+    out["chip_equals_software"] = to_text(chip) == to_text(net_sw)
+    write_json(rfile, out)
+    if out.get("mismatches") or out.get("weight_mismatches") or out.get("rng_mismatches"):
+        raise VerificationMismatch(
+            f"on-chip learning differs from the reference: {out.get('mismatches')} output, "
+            f"{out.get('weight_mismatches')} weight, {out.get('rng_mismatches')} LFSR mismatches; "
+            f"first weight mismatch: {out.get('first_weight_mismatch')}; first output mismatch: "
+            f"{out.get('first_mismatch')} (details: {rfile})", first=out.get("first_weight_mismatch"))
+    if not out["chip_equals_software"]:
+        raise VerificationMismatch("the chip-trained IR differs from the software-trained IR although "
+                                   f"every wave matched the interpreter (details: {rfile})")
+    save(chip, chip_file)
+    state.done("verify", key)
+    return out, chip
+
+
 def stage_synth(cfg: Config, emitted: dict, outdir: Path, show: bool) -> dict:
     from . import flows
 
@@ -333,9 +376,12 @@ def run(cfg: Config, outdir: str | Path, *, stages: tuple[str, ...] = ("train", 
         "baseline": metrics["baseline"],
         "command": command or f"neutnngen run {outdir / 'config.toml'}",
     }
+    learn = cfg.hdl.weights == "learn"
     if "compile" in stages:
         t = time.perf_counter()
-        emitted = stage_compile(cfg, net, outdir, state, show)
+        # a learning chip starts from the initial weights and trains itself
+        hw_net = load(outdir / "ir" / "initial.json") if learn else net
+        emitted = stage_compile(cfg, hw_net, outdir, state, show)
         timing["compile"] = time.perf_counter() - t
         info = emitted["info"]
         report["hdl"] = {"weights": cfg.hdl.weights, "top": cfg.hdl.top,
@@ -344,7 +390,15 @@ def run(cfg: Config, outdir: str | Path, *, stages: tuple[str, ...] = ("train", 
                          "verilog": os.path.relpath(emitted["verilog"], outdir)}
         if "verify" in stages and cfg.verify.enabled:
             t = time.perf_counter()
-            report["verify"] = stage_verify(cfg, net, emitted, data, outdir, state, show)
+            if learn:
+                report["verify"], chip = stage_verify_learning(cfg, hw_net, net, emitted, data,
+                                                               outdir, state, show)
+                ev = evaluate(chip, data, cfg.experiment.seed)
+                report["chip_trained"] = {"metrics": ev["metrics"],
+                                          "equals_software": report["verify"]["chip_equals_software"],
+                                          "ir": "ir/chip_trained.json"}
+            else:
+                report["verify"] = stage_verify(cfg, net, emitted, data, outdir, state, show)
             timing["verify"] = time.perf_counter() - t
         if "synth" in stages and cfg.synth.targets:
             t = time.perf_counter()

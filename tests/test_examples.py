@@ -109,3 +109,27 @@ def test_rerun_resumes_finished_stages(tmp_path, capsys):
     assert main(args[:-1] + ["verify.samples=30"]) == 0
     err = capsys.readouterr().err
     assert "train: up to date" in err and "verify: up to date" not in err
+
+
+def test_gunpoint_learns_on_chip(tmp_path):
+    """hdl.weights=learn: the chip starts from the initial IR and trains itself on the same
+    training stream; outputs, weights and LFSR states match the interpreter after every wave
+    and the chip-trained IR equals the software-trained one (2 epochs keep CI time bounded;
+    the closing note reports the full 10-epoch run)."""
+    out = tmp_path / "learn"
+    assert _run(["run", str(EXAMPLES / "ucr_gunpoint.toml"), "--out", str(out),
+                 "--set", "hdl.weights=learn", "--set", "train.epochs=2",
+                 "--set", "synth.targets=generic"]) == 0
+    rep = json.loads((out / "report.json").read_text())
+    v = rep["verify"]
+    assert v["waves"] == 100 and v["mismatches"] == 0
+    assert v["weight_mismatches"] == 0 and v["rng_mismatches"] == 0
+    assert v["chip_equals_software"] is True and rep["chip_trained"]["equals_software"] is True
+    assert rep["chip_trained"]["metrics"]["test"] == rep["metrics"]["test"]
+    assert rep["hdl"]["weights"] == "learn"
+    assert rep["synth"]["generic"]["flip_flops"] > 900  # weight registers + LFSRs
+
+
+def test_learn_mode_needs_exact_training():
+    assert main(["run", str(EXAMPLES / "ucr_gunpoint.toml"), "--set", "hdl.weights=learn",
+                 "--set", "train.mode=fast", "-q"]) == 2

@@ -145,7 +145,21 @@ def _sections(r: dict) -> list[tuple[str, str]]:
             ("simulator", f"{v.get('simulator')} {v.get('simulator_version', '')}"),
             ("waves compared", v.get("waves")), ("mismatches", v.get("mismatches")),
             ("first mismatch", json.dumps(v.get("first_mismatch")) if v.get("first_mismatch") else "none"),
-            ("wall time (s)", v.get("wall_s"))])))
+            ("wall time (s)", v.get("wall_s"))]
+            + ([("weights and LFSR states compared after every wave", "yes"),
+                ("weight mismatches", v.get("weight_mismatches")),
+                ("LFSR state mismatches", v.get("rng_mismatches")),
+                ("first weight mismatch", json.dumps(v.get("first_weight_mismatch"))
+                 if v.get("first_weight_mismatch") else "none"),
+                ("chip-trained IR equals the software-trained IR", v.get("chip_equals_software"))]
+               if "weight_mismatches" in v else []))))
+    if "chip_trained" in r:
+        m = r["chip_trained"]["metrics"]["test"]
+        S.append(("On-chip learning", _table([
+            ("test rand_index of the chip-trained weights", m.get("rand_index")),
+            ("test adjusted_rand_index", m.get("adjusted_rand_index")),
+            ("equal to the software-trained weights", r["chip_trained"]["equals_software"]),
+            ("chip-trained IR", r["chip_trained"]["ir"])])))
     if "synth" in r:
         rows = []
         for tgt, s in r["synth"].items():
