@@ -68,6 +68,7 @@ def trial_rows(study) -> list[dict]:
             "screened": bool(ua.get(A_SCREENED, False)) and _state(t) == "PRUNED",
             "screen_reason": ua.get("dse_screen_reason"),
             "forecast": ua.get(A_FORECAST), "error": ua.get(A_ERROR) or ua.get(A_STALE),
+            "measured_before_screen": ua.get("dse_measured_before_screen"),
             "cached": ua.get(A_CACHED), "retry_of": ua.get(A_RETRY),
             "start": _iso(t.datetime_start), "complete": _iso(t.datetime_complete),
         })
@@ -202,8 +203,11 @@ def plot_pairs(d: dict, spec: DseSpec, path: Path) -> Path | None:
         idx2 = front(pts2, [spec.directions[i], spec.directions[j]])
         f2 = sorted((pts2[k] for k in idx2), key=lambda v: v[0])
         if len(f2) > 1:
-            ax.step([v[0] for v in f2], [v[1] for v in f2], where="post", c="#d62728", lw=0.8,
-                    alpha=0.6)
+            # attainment staircase: the best y reachable at x comes from the points on the
+            # better side of x (left when x is minimised, right when it is maximised)
+            ax.step([v[0] for v in f2], [v[1] for v in f2],
+                    where="post" if spec.directions[i] == "minimize" else "pre",
+                    c="#d62728", lw=0.8, alpha=0.6)
         ax.set_xlabel(f"{_short(px)} ({spec.directions[i][:3]})")
         ax.set_ylabel(f"{_short(py)} ({spec.directions[j][:3]})")
         ax.grid(alpha=0.3)
@@ -221,13 +225,16 @@ def plot_parallel(d: dict, spec: DseSpec, path: Path) -> Path | None:
     if not ok:
         return None
     axes_names: list[tuple[str, Any]] = []
+    cat_labels: dict[int, list] = {}  # axis -> category names (non-numeric choices)
     for p in spec.params:
         vals = [r["params"].get(p.key) for r in ok]
-        if p.kind == "choice":
+        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in vals)
+        if p.kind == "choice" and not numeric:
             cats = list(p.choices)
+            cat_labels[len(axes_names)] = cats
             axes_names.append((p.key, lambda r, k=p.key, c=cats: c.index(r["params"][k])
                                if r["params"].get(k) in c else np.nan))
-        elif all(isinstance(v, int | float) for v in vals):
+        elif numeric:
             axes_names.append((p.key, lambda r, k=p.key: float(r["params"][k])))
     for pth in spec.objective_paths:
         axes_names.append((pth, lambda r, k=pth: float(r["objectives"][k])))
@@ -249,6 +256,13 @@ def plot_parallel(d: dict, spec: DseSpec, path: Path) -> Path | None:
     ax.set_xticklabels([_short(n) if n.count(".") >= 2 else n for n, _ in axes_names],
                        rotation=25, ha="right", fontsize=8)
     for x, (a, b) in enumerate(zip(lo, hi, strict=True)):
+        if x in cat_labels:  # category names at their positions
+            cats = cat_labels[x]
+            for ci, name in enumerate(cats):
+                y = (ci - a) / (b - a) if b > a else 0.0
+                if 0 <= y <= 1:
+                    ax.text(x + 0.04, y, str(name), fontsize=7, va="center")
+            continue
         ax.text(x, -0.08, f"{a:.4g}", ha="center", fontsize=7, va="top")
         ax.text(x, 1.04, f"{b:.4g}", ha="center", fontsize=7)
     ax.set_ylim(-0.15, 1.12)
@@ -370,7 +384,9 @@ def render_markdown(d: dict, spec: DseSpec, plots: dict[str, str]) -> str:
     for r in d["trials"]:
         obj = r["objectives"] or {}
         fc_ = r["forecast"] or {}
-        vals = [obj.get(p, (f"~{_fmt(fc_[p])}" if p in fc_ else None)) for p in spec.objective_paths]
+        part = r.get("measured_before_screen") or {}
+        vals = [obj.get(p, part.get(p, (f"~{_fmt(fc_[p])}" if p in fc_ else None)))
+                for p in spec.objective_paths]
         note = r["screen_reason"] if r["screened"] else (r["error"] or "")
         if r["feasible"] is False:
             note = "infeasible " + note
@@ -378,7 +394,8 @@ def render_markdown(d: dict, spec: DseSpec, plots: dict[str, str]) -> str:
                      r["duration_s"], (r["digest"] or "")[:10], str(note)[:90]])
     L.append(_table(head, rows))
     L.append("")
-    L.append("`~` marks a forecast (screened trials are not trained or synthesized).")
+    L.append("`~` marks a forecast: screened trials are trained (their quality is measured) "
+             "but not compiled or synthesized.")
     return "\n".join(L) + "\n"
 
 

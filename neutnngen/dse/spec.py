@@ -278,7 +278,7 @@ def _param(base: Config, key: str, spec: Any, types: dict[str, Any]) -> Param:
         if log and low <= 0:
             raise ConfigError(f"log range needs low > 0, got {low!r}", path=where)
         if log and step is not None and not (kind == "int" and step == 1):
-            raise ConfigError(f"a log range takes no step (int: step 1 only)", path=where)
+            raise ConfigError("a log range takes no step (int: step 1 only)", path=where)
         if kind == "int" and log:
             step = None
         if kind == "int" and step is None and not log:

@@ -568,6 +568,9 @@ def run_study(spec: DseSpec, out: str | Path, *, resume: bool = False, scheduler
                         with contextlib.suppress(Exception):
                             e.trial.set_user_attr(A_HEARTBEAT, now)
                 fail_stale(study, me, log=log)
+                done, pts = completed_points(study, spec)  # other processes' trials too
+                if scr is not None:
+                    scr.refit(pts)
                 last_hb = now
             c = counts(study)
             asking = now < deadline
