@@ -123,10 +123,10 @@ async def tnn_bench(dut) -> None:
     has_label = bool(learn and learn.get("label_bits"))
     samples: list[str] = []
     readout: list[int | None] = []
-    if learn:
+    if learn or hasattr(dut, "learn_en"):  # a learn-mode design: frozen unless cfg says so
         dut.learn_en.value = 0
         dut.wread_addr.value = 0
-        if has_label:
+        if hasattr(dut, "label_valid"):
             dut.label.value = 0
             dut.label_valid.value = 0
     has_wload = info.weights in ("register", "learn") and hasattr(dut, "wload_en")

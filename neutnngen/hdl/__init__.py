@@ -6,7 +6,8 @@ Public API (used by the driver and the verifier):
   ``"top"`` entry of ``names.json``, with ``WAVE_CYCLES`` and ``LATENCY``);
 * :func:`emit` -> :class:`EmitResult` (``NAME.v``, ``NAME.il``, ``names.json``, written
   atomically and deterministically);
-* :func:`simulate` -> output volleys ``[N, outputs]`` from Amaranth's simulator.
+* :func:`simulate` -> output volleys ``[N, outputs]`` from Amaranth's simulator (``learn``
+  mode: ``trace=True`` also returns the weights and LFSR states after every wave).
 
 The port map and timing are ``docs/rtl-contract.md``.
 
@@ -25,6 +26,13 @@ Module map: ``plan`` (static plan from the IR), ``sched`` (sequencer, schedule b
 ``mux`` (pipelined multiplexers), ``segment`` (segment + weight stores), ``column``
 (dendrite, neuron, column, inhibition), ``layer`` (kernel wiring, retime, latch), ``top``,
 ``emit``, ``sim``, ``regen`` (reference RTL in ``rtl/``).
+
+``learn`` weight mode: every slot adds a learn pass after the decision (line ``j``'s input
+time and weight reach each segment's update stage through the same multiplexers; the new
+weight is written two cycles later), one LFSR per generator steps during the search passes
+and latches its Bernoulli bits (``column.Rng``), the column computes every segment's
+credited firing flag and the R-STDP reward (``column.ColumnLearn``), the weight store is
+``segment.LearnStore``. Timing: :class:`neutnngen.hdl.plan.LearnPlan`.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from ..errors import ConfigError
 from ..ir.nodes import Network
 from .emit import EmitResult, emit, names_json
 from .plan import WEIGHT_MODES, Plan, make_plan
-from .sim import simulate
+from .sim import LearnTrace, simulate
 from .top import Top
 
 OPTIONS = ("mux_levels", "lanes")
@@ -42,7 +50,9 @@ OPTIONS = ("mux_levels", "lanes")
 def build_top(net: Network, weights: str = "hardwired", name: str = "neutnngen_top",
               **options) -> Top:
     """The top-level component of ``net`` (verified first: raises ``IRValidationError``).
-    ``weights``: ``hardwired`` | ``register``; an unsupported value raises ``ConfigError``.
+    ``weights``: ``hardwired`` | ``register`` | ``learn`` (on-chip STDP, bit-exact with
+    ``Interpreter.step(learn=True)``; ports and timing in ``docs/rtl-contract.md``); an
+    unsupported value raises ``ConfigError``.
     ``options``: ``lanes`` (lines streamed per cycle, default 1: more lanes cut
     ``WAVE_CYCLES`` about ``lanes`` times for more area), ``mux_levels`` (2:1 multiplexer
     levels per pipeline stage, default 5)."""
@@ -53,5 +63,5 @@ def build_top(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     return Top(make_plan(net, weights=weights, name=name, **options))
 
 
-__all__ = ["WEIGHT_MODES", "EmitResult", "Plan", "Top", "build_top", "emit", "names_json",
-           "simulate"]
+__all__ = ["WEIGHT_MODES", "EmitResult", "LearnTrace", "Plan", "Top", "build_top", "emit",
+           "names_json", "simulate"]

@@ -233,6 +233,13 @@ class Plan:
                 "wait_cycles": lp.W,
                 "learn_pass_cycles": lp.LL,
             }
+            ports = {"wload_en": ["in", 1], "wload_addr": ["in", self.A],
+                     "wload_data": ["in", self.WB], "learn_en": ["in", 1]}
+            if lp.LBW:
+                ports.update({"label": ["in", lp.LBW], "label_valid": ["in", 1]})
+            ports.update({"wread_addr": ["in", self.A], "wread_data": ["out", self.WB],
+                          "wread_valid": ["out", 1]})
+            d["ports"] = ports
         d["arch"] = {
             "kind": "sar-serial",
             "T": self.T,
