@@ -133,3 +133,21 @@ def test_gunpoint_learns_on_chip(tmp_path):
 def test_learn_mode_needs_exact_training():
     assert main(["run", str(EXAMPLES / "ucr_gunpoint.toml"), "--set", "hdl.weights=learn",
                  "--set", "train.mode=fast", "-q"]) == 2
+
+
+def test_dse_example_runs(tmp_path):
+    """examples/dse_ucr.toml through the CLI (6 of its 30 trials keep CI time bounded)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "dse"
+    exe = Path(sys.executable).parent / "neutnngen"  # a real process: Dask spawns workers
+    r = subprocess.run([str(exe), "dse", str(EXAMPLES / "dse_ucr.toml"), "--out", str(out),
+                        "--trials", "6", "-q"], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
+    d = json.loads((out / "dse.json").read_text())
+    done = [t for t in d["trials"] if t.get("state") == "COMPLETE"]
+    assert len(done) == 6 and d["counts"]["failed"] == 0 and d["front"]
+    for p in d["front"]:
+        assert p["command"].startswith("neutnngen run ") and p["objectives"] and p["params"]
+    assert (out / "dse.html").exists() and (out / "dse.md").exists()
