@@ -241,8 +241,10 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, value
 
 
-def load(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Read a TOML config (or the defaults when ``path`` is None) and apply overrides."""
+def load_dict(path: str | Path | None = None,
+              overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """The raw TOML tables of ``path`` (empty without one) with ``section.key=value``
+    overrides applied; no validation (see :func:`from_dict`)."""
     d: dict[str, Any] = {}
     if path is not None:
         p = Path(path)
@@ -259,4 +261,9 @@ def load(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] 
         if not isinstance(d[sec], dict):
             raise ConfigError(f"--set {o!r}: [{sec}] is not a table", path=key)
         d[sec][name] = value
-    return from_dict(d)
+    return d
+
+
+def load(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read a TOML config (or the defaults when ``path`` is None) and apply overrides."""
+    return from_dict(load_dict(path, overrides))

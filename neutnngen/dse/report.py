@@ -154,20 +154,15 @@ def build(study, spec: DseSpec, storage_url: str, target: int, sess, cfg_path: s
 
 # ------------------------------------------------------------------------------ plots
 def _mpl():
-    import matplotlib
+    from ..report.render import mpl
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return mpl()
 
 
 def _save(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=100, bbox_inches="tight", metadata={"Software": None})
-    os.replace(tmp, path)
-    return path
+    from ..report.render import save_figure
+
+    return save_figure(fig, path, dpi=100)
 
 
 def _short(p: str) -> str:

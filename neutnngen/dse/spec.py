@@ -37,7 +37,6 @@ import copy
 import itertools
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -456,17 +455,7 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> DseSp
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"config file {str(p)!r} does not exist", path=str(p))
-    try:
-        d = tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{p}: not valid TOML: {e}", path=str(p)) from None
-    for o in overrides:
-        key, value = cfgmod.parse_override(o)
-        sec, name = key.split(".")
-        d.setdefault(sec, {})
-        if not isinstance(d[sec], dict):
-            raise ConfigError(f"--set {o!r}: [{sec}] is not a table", path=key)
-        d[sec][name] = value
+    d = cfgmod.load_dict(p, overrides)
     return from_dict(d, source=str(p), overrides=tuple(overrides))
 
 

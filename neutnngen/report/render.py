@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 
-def _mpl():
+def mpl():
+    """matplotlib.pyplot on the non-interactive Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -21,17 +22,18 @@ def _mpl():
     return plt
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path, dpi: int = 110) -> Path:
+    """Save a figure atomically (temporary file + rename), without a software tag."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(tmp, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     os.replace(tmp, path)
     return path
 
 
 def plot_weights(net, path: Path) -> Path:
     """Weight map of every segment of the first layer's first column (rows = segments)."""
-    plt = _mpl()
+    plt = mpl()
     col = net.layers[0].columns[0]
     q, D, S, p = col.distal.weights.shape
     w = np.where(col.distal.mask, col.distal.weights, np.nan).reshape(q * D * S, p)
@@ -44,14 +46,14 @@ def plot_weights(net, path: Path) -> Path:
     ax.set_title(f"{net.layers[0].name}/{col.name}: trained weights (0..{col.distal.w_max}; "
                  "blank = pruned)")
     fig.colorbar(im, ax=ax, label="weight")
-    p_ = _save(fig, path)
+    p_ = save_figure(fig, path)
     plt.close(fig)
     return p_
 
 
 def plot_raster(out: np.ndarray, labels: np.ndarray, path: Path, title: str) -> Path:
     """Output spike raster: x = test sample (sorted by true class), y = neuron, colour = time."""
-    plt = _mpl()
+    plt = mpl()
     order = np.argsort(labels, kind="stable")
     o = out[order]
     n, q = o.shape
@@ -67,13 +69,13 @@ def plot_raster(out: np.ndarray, labels: np.ndarray, path: Path, title: str) -> 
     ax.set_xlabel("test sample (sorted by true class; dashed = class boundary)")
     ax.set_title(title)
     fig.colorbar(sc, ax=ax, label="output spike time")
-    p_ = _save(fig, path)
+    p_ = save_figure(fig, path)
     plt.close(fig)
     return p_
 
 
 def plot_metrics(report: dict, path: Path) -> Path:
-    plt = _mpl()
+    plt = mpl()
     keys = ["rand_index", "adjusted_rand_index", "purity", "coverage"]
     tnn = [report["metrics"]["test"].get(k, 0) for k in keys]
     km = [report["baseline"]["kmeans"]["test"].get(k, 0) for k in keys]
@@ -86,7 +88,7 @@ def plot_metrics(report: dict, path: Path) -> Path:
     ax.set_ylim(min(0, min(tnn + km)) - 0.05, 1.05)
     ax.legend()
     ax.set_title(f"{report['dataset']['name']}: test split")
-    p_ = _save(fig, path)
+    p_ = save_figure(fig, path)
     plt.close(fig)
     return p_
 
