@@ -33,7 +33,7 @@ import numpy as np
 from ..errors import ToolchainError, VerificationMismatch
 from ..ir.interp import Interpreter, credited, label_proximal, reward
 from ..ir.nodes import NONE, Network
-from .protocol import TopInfo, compare, describe, pack_prox, pack_times
+from .protocol import TopInfo, compare, describe
 from .run import (
     VerifyResult,
     _build,
@@ -41,6 +41,7 @@ from .run import (
     _proximal,
     _runner_environment,
     _simulate,
+    _slot_words,
     _timed_runner,
     default_simulator,
     find_simulator,
@@ -278,20 +279,7 @@ def _slots(info: TopInfo, X: np.ndarray, prox: dict[int, np.ndarray],
     finishes learning it inside the stimulus."""
     n = X.shape[0]
     n_slots = n + info.layers - 1
-    tw, sw = pack_times(X, info.tb_in) if n else ([], [])
-    pt = [0] * n_slots
-    ps = [0] * n_slots
-    if info.n_prox:
-        rows = np.zeros((n_slots, info.n_prox), np.int64)
-        en_all = np.concatenate(enable) if enable else np.zeros(0, bool)
-        rows[:, :] = np.where(en_all, 0, NONE)[None, :]
-        ofs = 0
-        for li, en in enumerate(enable):
-            w = en.shape[0]
-            if w:
-                rows[li:li + n, ofs:ofs + w] = prox[li]
-            ofs += w
-        pt, ps = pack_prox(rows, en_all, info.tb_prox)
+    tw, sw, pt, ps = _slot_words(info, X, prox, enable, n_slots)
     out = []
     for s in range(n_slots):
         valid = 1 if s < n else 0

@@ -222,16 +222,12 @@ def _check_interface(net: Network, info: TopInfo, names_path: Path) -> None:
                 "the Verilog was not generated from this network", first=first)
 
 
-def _slots(info: TopInfo, X: np.ndarray, prox: dict[int, np.ndarray],
-           enable: list[np.ndarray]) -> list[list[Any]]:
-    """Per wave slot: ``[in_valid, in_time, in_spike, prox_time, prox_spike]`` (words as hex).
-
-    Slot ``s`` carries wave ``s`` on ``in_*`` and layer ``k``'s proximal lines of wave
-    ``s - k`` (contract rule 3); ``L - 1`` bubble slots follow the last wave for the proximal
-    lines of the deeper layers.
-    """
+def _slot_words(info: TopInfo, X: np.ndarray, prox: dict[int, np.ndarray],
+                enable: list[np.ndarray], n_slots: int) -> tuple[list, list, list, list]:
+    """Packed ``(in_time, in_spike, prox_time, prox_spike)`` words: one input volley per wave,
+    and per slot ``s`` layer ``k``'s proximal lines of wave ``s - k`` (contract rule 3);
+    lines with no wave in a slot are silent (NONE), enable lines set."""
     n = X.shape[0]
-    n_slots = n + (info.layers - 1 if info.n_prox else 0)
     tw, sw = pack_times(X, info.tb_in) if n else ([], [])
     pt = [0] * n_slots
     ps = [0] * n_slots
@@ -246,6 +242,20 @@ def _slots(info: TopInfo, X: np.ndarray, prox: dict[int, np.ndarray],
                 rows[li:li + n, ofs:ofs + w] = prox[li]
             ofs += w
         pt, ps = pack_prox(rows, en_all, info.tb_prox)
+    return tw, sw, pt, ps
+
+
+def _slots(info: TopInfo, X: np.ndarray, prox: dict[int, np.ndarray],
+           enable: list[np.ndarray]) -> list[list[Any]]:
+    """Per wave slot: ``[in_valid, in_time, in_spike, prox_time, prox_spike]`` (words as hex).
+
+    Slot ``s`` carries wave ``s`` on ``in_*`` and layer ``k``'s proximal lines of wave
+    ``s - k`` (contract rule 3); ``L - 1`` bubble slots follow the last wave for the proximal
+    lines of the deeper layers.
+    """
+    n = X.shape[0]
+    n_slots = n + (info.layers - 1 if info.n_prox else 0)
+    tw, sw, pt, ps = _slot_words(info, X, prox, enable, n_slots)
     out = []
     for s in range(n_slots):
         valid = 1 if s < n else 0
