@@ -208,8 +208,8 @@ def ir_summary(net: Network) -> dict:
 
 # ------------------------------------------------------------------------------ stages
 def stage_train(cfg: Config, outdir: Path, data: Data, state: State, show: bool) -> tuple[Network, dict]:
-    key = digest("train", cfgmod.to_dict(cfg)["experiment"], cfgmod.to_dict(cfg)["data"],
-                 cfgmod.to_dict(cfg)["network"], cfgmod.to_dict(cfg)["train"])
+    d = cfgmod.to_dict(cfg)
+    key = digest("train", d["experiment"], d["data"], d["network"], d["train"])
     model = outdir / "ir" / "model.json"
     mfile = outdir / "metrics.json"
     if state.fresh("train", key, model, mfile):
