@@ -173,6 +173,20 @@ def train_network(cfg: Config, net: Network, data: Data, show: bool = True) -> t
     return res.network, stats
 
 
+# The task metric each data kind is judged by (a key of ``metrics["test"]``) and whether
+# larger is better. Pruning and design-space reports compare designs on it.
+PRIMARY_METRIC: dict[str, tuple[str, bool]] = {
+    "ucr": ("rand_index", True),
+    "mnist": ("error", False),
+    "place_cells": ("median_decoding_error_cm", False),
+}
+
+
+def primary_metric(cfg: Config) -> tuple[str, bool]:
+    """``(key in metrics["test"], higher_is_better)`` for the config's data kind."""
+    return PRIMARY_METRIC[cfg.data.kind]
+
+
 def infer(net: Network, X: np.ndarray) -> np.ndarray:
     return Interpreter(net).forward(X)
 
