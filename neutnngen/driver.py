@@ -29,7 +29,7 @@ import numpy as np
 from . import config as cfgmod
 from .config import Config
 from .errors import ConfigError, VerificationMismatch
-from .ir import Interpreter, LearningRule, Network, check, load, save, to_text
+from .ir import Interpreter, LearningRule, Network, TimeSpec, check, load, save, to_text
 from .progress import Progress, step
 
 SCHEMA = "neutnngen-report/1"
@@ -44,7 +44,21 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+    """Strict JSON (NaN and infinities, e.g. a metric with nothing to measure, become null)."""
+    atomic_write_text(path, json.dumps(_finite(obj), indent=2, sort_keys=True,
+                                       default=_json_default, allow_nan=False) + "\n")
+
+
+def _finite(o: Any) -> Any:
+    if isinstance(o, float | np.floating):
+        return float(o) if np.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_finite(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return _finite(o.tolist())
+    return o
 
 
 def _json_default(o: Any) -> Any:
@@ -96,20 +110,34 @@ class State:
 class Data:
     name: str
     X_train: np.ndarray  # encoded spike times, int16 [n, inputs], -1 = silent
-    y_train: np.ndarray
+    y_train: np.ndarray  # class per sample (place cells: a coarse 4x4 arena bin, for plots)
     X_test: np.ndarray
     y_test: np.ndarray
     n_classes: int
     info: dict
+    kind: str = "ucr"
+    shape: tuple[int, int, int] | None = None  # [H, W, C] of image inputs (receptive fields)
+    extra: dict | None = None  # place cells: pos_train, pos_test (cm), arena_cm, t_test
 
 
 def prepare_data(cfg: Config) -> Data:
+    """Load and encode the config's dataset (SPEC §6 encoders)."""
+    kind = cfg.data.kind
+    if kind == "ucr":
+        return _ucr_data(cfg)
+    if kind == "mnist":
+        return _mnist_data(cfg)
+    if kind == "place_cells":
+        return _place_data(cfg)
+    raise ConfigError(f"data.kind={kind!r}; accepted: {', '.join(cfgmod.CHOICES['data.kind'])}",
+                      path="data.kind")
+
+
+def _ucr_data(cfg: Config) -> Data:
     from .data import encode_timeseries, load_ucr
 
     d = cfg.data
-    if d.kind != "ucr":
-        raise ConfigError(f"data.kind={d.kind!r}; accepted: ucr", path="data.kind")
-    ds = load_ucr(d.name)
+    ds = load_ucr(d.name or "GunPoint")
     t = cfg.network.timeres
     Xtr = encode_timeseries(ds.X_train, timeres=t, clip=d.clip, posneg=d.posneg)
     Xte = encode_timeseries(ds.X_test, timeres=t, clip=d.clip, posneg=d.posneg)
@@ -121,20 +149,104 @@ def prepare_data(cfg: Config) -> Data:
                 int(len(ds.classes)), info)
 
 
+def _mnist_data(cfg: Config) -> Data:
+    from .data import encode_images_grayscale, encode_images_onoff, encode_images_posneg
+    from .data.mnist import load_mnist, pool_images
+
+    d = cfg.data
+    t = cfg.network.timeres
+    ds = load_mnist(source=d.source, n_train=d.n_train, n_test=d.n_test, seed=cfg.experiment.seed)
+    imgs = [pool_images(ds.X_train, d.pool), pool_images(ds.X_test, d.pool)]
+    if d.encoder == "grayscale":
+        enc = [encode_images_grayscale(a, timeres=t, vmax=1.0) for a in imgs]
+        C, desc = 1, f"grayscale(timeres={t}, vmax=1)"
+    elif d.encoder == "posneg":
+        enc = [encode_images_posneg(a, thr=d.threshold) for a in imgs]
+        C, desc = 2, f"posneg(thr={d.threshold})"
+    else:
+        enc = [encode_images_onoff(a, k=3, timeres=t) for a in imgs]
+        C, desc = 2, f"onoff(k=3, timeres={t})"
+    H, W = imgs[0].shape[1:]
+    info = {"name": "MNIST", "kind": "mnist", "source": ds.source, "origin": ds.origin,
+            "n_train": int(len(ds.y_train)), "n_test": int(len(ds.y_test)),
+            "split": f"seeded stratified {len(ds.y_train)}/{len(ds.y_test)} (seed {ds.seed})",
+            "image": [int(H), int(W), C], "pool": d.pool, "inputs": int(enc[0].shape[1]),
+            "classes": list(ds.classes), "encoder": desc}
+    return Data("MNIST", enc[0], np.asarray(ds.y_train), enc[1], np.asarray(ds.y_test),
+                len(ds.classes), info, kind="mnist", shape=(int(H), int(W), C))
+
+
+def place_centres(cfg: Config, arena_cm: tuple[float, float]) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """Receptive-field centres (a grid, ``data.fields`` along the longer side), their width
+    (``data.field_sigma_cm`` or the grid spacing) and the grid ``(nx, ny)``."""
+    from .data import grid_centres
+
+    w, h = arena_cm
+    n = cfg.data.fields
+    nx, ny = (n, max(1, round(n * h / w))) if w >= h else (max(1, round(n * w / h)), n)
+    sigma = cfg.data.field_sigma_cm or max(w / nx, h / ny)
+    return grid_centres(w, h, nx, ny), float(sigma), (nx, ny)
+
+
+def _place_data(cfg: Config) -> Data:
+    from .data import encode_positions
+    from .data.places import load_trajectory, place_cell_split
+
+    d = cfg.data
+    t = cfg.network.timeres
+    traj = load_trajectory(d.name or "sargolini")
+    sp = place_cell_split(traj, dt=d.dt, train_fraction=d.train_fraction)
+    centres, sigma, (nx, ny) = place_centres(cfg, sp.arena_cm)
+    Xtr = encode_positions(sp.pos_train, centres, sigma, timeres=t)
+    Xte = encode_positions(sp.pos_test, centres, sigma, timeres=t)
+
+    def coarse(pos: np.ndarray) -> np.ndarray:  # 4x4 arena bins: labels for plots only
+        w, h = sp.arena_cm
+        bx = np.clip((pos[:, 0] / w * 4).astype(int), 0, 3)
+        by = np.clip((pos[:, 1] / h * 4).astype(int), 0, 3)
+        return by * 4 + bx
+
+    info = {"name": f"place cells ({traj.name})", "kind": "place_cells", "source": traj.source,
+            "citation": traj.citation, "n_train": int(len(sp.pos_train)),
+            "n_test": int(len(sp.pos_test)), "inputs": int(Xtr.shape[1]),
+            "arena_cm": list(sp.arena_cm), "dt_s": sp.dt,
+            "split": f"first {d.train_fraction:.0%} of the recording trains, the rest tests",
+            "classes": [f"bin{i}" for i in range(16)],
+            "encoder": f"positions({nx}x{ny} Gaussian fields, sigma={sigma:.3g} cm, timeres={t})",
+            "spikes": "derived from the real recorded positions by the encoder; not recorded spikes"}
+    extra = {"pos_train": sp.pos_train, "pos_test": sp.pos_test, "arena_cm": sp.arena_cm,
+             "t_test": sp.t_test, "centres": centres}
+    return Data(info["name"], Xtr, coarse(sp.pos_train), Xte, coarse(sp.pos_test), 16, info,
+                kind="place_cells", extra=extra)
+
+
 # ------------------------------------------------------------------------------ model
-def learning_rule(cfg: Config) -> LearningRule:
+def learning_rule(cfg: Config, layer: cfgmod.LayerConfig | None = None) -> LearningRule:
     t = cfg.train
-    return LearningRule(kind=t.rule, credit=t.credit, mu_capture=t.mu_capture,
-                        mu_minus=t.mu_minus, mu_search=t.mu_search, mu_backoff=t.mu_backoff,
-                        mu_min=t.mu_min)
+    kind, credit = t.rule, t.credit
+    mus = {k: getattr(t, k) for k in ("mu_capture", "mu_minus", "mu_search", "mu_backoff", "mu_min")}
+    if layer is not None:
+        kind = layer.learning
+        mus = {k: (getattr(layer, k) if getattr(layer, k) >= 0 else v) for k, v in mus.items()}
+    return LearningRule(kind=kind, credit=credit, **mus)
+
+
+def _neurons(cfg: Config, data: Data, q: int, where: str) -> int:
+    if q:
+        return q
+    if data.kind == "place_cells":
+        raise ConfigError(f"{where}=0 means one neuron per class, but place cells have no classes: "
+                          "set the number of place-cell neurons", path=where)
+    return data.n_classes
 
 
 def init_network(cfg: Config, data: Data) -> Network:
+    """The initial single-column network of a config without ``[[layers]]``."""
     from .frontend import init_column_network
     from .ir import Inhibition
 
     n = cfg.network
-    q = n.neurons or data.n_classes
+    q = _neurons(cfg, data, n.neurons, "network.neurons")
     if cfg.train.rule == "rstdp" and q != data.n_classes:
         raise ConfigError(f"network.neurons={q}: R-STDP maps neuron i to class i, so it needs "
                           f"one neuron per class ({data.n_classes})", path="network.neurons")
@@ -148,6 +260,38 @@ def init_network(cfg: Config, data: Data) -> Network:
     return check(net)
 
 
+def layer_plan(cfg: Config, data: Data, i: int):
+    """The builder plan of ``[[layers]]`` table ``i``."""
+    from .frontend.build import LayerPlan
+    from .ir import Inhibition
+
+    lc = cfg.layers[i]
+    where = f"layers.{i}"
+    q = _neurons(cfg, data, lc.neurons, f"{where}.neurons")
+    last = i == len(cfg.layers) - 1
+    if (lc.learning == "rstdp" or (lc.proximal == "enable" and last)) and q != data.n_classes:
+        raise ConfigError(f"{where}.neurons={q}: a supervised layer (R-STDP or label lines) maps "
+                          f"neuron i to class i, so it needs one neuron per class ({data.n_classes})",
+                          path=f"{where}.neurons")
+    if (lc.learning == "rstdp" or lc.proximal == "enable") and data.kind == "place_cells":
+        raise ConfigError(f"{where}: place cells are learned without labels; use proximal='none' "
+                          "and learning='stdp'", path=f"{where}.proximal")
+    return LayerPlan(
+        name=lc.name or f"layer{i}", neurons=q, dendrites=lc.dendrites, segments=lc.segments,
+        rfsize=lc.rfsize, stride=lc.stride, theta=lc.theta or None,
+        theta_quantile=lc.theta_quantile,
+        column_inhibition=Inhibition.parse(lc.column_inhibition),
+        segment_inhibition=Inhibition.parse(lc.segment_inhibition), proximal=lc.proximal,
+        learning=None if lc.learning == "none" else learning_rule(cfg, lc),
+        wres=lc.wres or cfg.network.wres, w_init=lc.w_init or cfg.network.w_init)
+
+
+def needs_labels(net: Network) -> bool:
+    """Whether training feeds labels (R-STDP or label lines on a learning layer)."""
+    return any(la.learning is not None and (la.learning.kind == "rstdp" or any(
+        c.proximal_mode == "enable" for c in la.columns)) for la in net.layers)
+
+
 def training_order(n: int, epochs: int, seed: int, shuffle: bool) -> np.ndarray:
     """Sample indices of the whole training stream (every epoch, seeded order)."""
     rng = np.random.default_rng(seed)
@@ -155,22 +299,152 @@ def training_order(n: int, epochs: int, seed: int, shuffle: bool) -> np.ndarray:
     return np.concatenate(order) if order else np.zeros(0, dtype=np.int64)
 
 
-def train_network(cfg: Config, net: Network, data: Data, show: bool = True) -> tuple[Network, dict]:
+def train_network(cfg: Config, net: Network, data: Data, show: bool = True,
+                  layers: list[int] | None = None, epochs: int | None = None) -> tuple[Network, dict]:
+    """Train ``layers`` (default: every learning layer, greedily bottom up) for ``epochs``
+    (default ``train.epochs``) on the seeded training stream. Masks (pruned synapses) stay."""
     from .model import train
 
-    order = training_order(len(data.X_train), cfg.train.epochs, cfg.experiment.seed, cfg.train.shuffle)
+    epochs = cfg.train.epochs if epochs is None else epochs
+    order = training_order(len(data.X_train), epochs, cfg.experiment.seed, cfg.train.shuffle)
     X = data.X_train[order]
     y = data.y_train[order]
-    labels = y if cfg.train.rule == "rstdp" else None
+    labels = y if needs_labels(net) else None
     t0 = time.perf_counter()
-    with Progress("train", len(X), enabled=show) as bar:
+    with Progress("train", len(X) * max(1, len(layers or [0])), enabled=show) as bar:
         res = train(net, X, epochs=1, mode=cfg.train.mode, seed=cfg.experiment.seed,
-                    labels=labels, progress=bar)
+                    labels=labels, layers=layers, progress=bar)
     dt = time.perf_counter() - t0
     trainer = {k: v for k, v in (res.stats or {}).items() if k not in ("epochs", "samples")}
-    stats = {**trainer, "waves": int(len(X)), "epochs": cfg.train.epochs, "mode": cfg.train.mode,
+    stats = {**trainer, "waves": int(len(X)), "epochs": epochs, "mode": cfg.train.mode,
              "seconds": dt, "samples_per_s": len(X) / max(dt, 1e-9)}
     return res.network, stats
+
+
+def build_and_train(cfg: Config, data: Data, show: bool = True) -> tuple[Network, Network, dict]:
+    """``(initial, trained, stats)``. A single column (no ``[[layers]]``) is initialised and
+    trained; a ``[[layers]]`` network is grown greedily: each layer is initialised with its
+    thresholds calibrated on the outputs of the trained layers below, then trained alone
+    (frozen layers below) for its epochs. ``initial`` is then the network with every layer
+    as initialised (its lower layers already trained)."""
+    if not cfg.layers:
+        net0 = init_network(cfg, data)
+        net, stats = train_network(cfg, net0, data, show)
+        return net0, net, stats
+    from .frontend.build import append_layer, init_layer, layer_inputs, layer_shape
+
+    ts = TimeSpec(cfg.network.timeres, cfg.network.response)
+    net: Network | None = None
+    initial: list = []
+    per_layer: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    waves = 0
+    for i, lc in enumerate(cfg.layers):
+        plan = layer_plan(cfg, data, i)
+        Xin = layer_inputs(net, data.X_train)
+        layer = init_layer(plan, inputs=Xin.shape[1], shape=layer_shape(net, data.shape), time=ts,
+                           X=Xin, seed=cfg.experiment.seed, salt=i)
+        initial.append(layer)
+        net = append_layer(net, layer, name=cfg.experiment.name, time=ts, inputs=data.X_train.shape[1])
+        epochs = cfg.train.epochs if lc.epochs < 0 else lc.epochs
+        if plan.learning is None or epochs == 0:
+            continue
+        step(f"train layer {i} ({plan.name}): {len(layer.columns)} column(s) x {plan.neurons} "
+             f"neurons x {plan.dendrites}x{plan.segments} segments, {epochs} epochs", show)
+        net, st = train_network(cfg, net, data, show, layers=[i], epochs=epochs)
+        per_layer[str(i)] = {**st["layers"][i], "epochs": epochs, "rule": plan.learning.kind,
+                             "supervised": plan.proximal == "enable" or plan.learning.kind == "rstdp"}
+        waves += st["waves"]
+    assert net is not None
+    net0 = net
+    for i, layer in enumerate(initial):
+        net0 = net0.replace_layer(i, layer)
+    dt = time.perf_counter() - t0
+    stats = {"mode": cfg.train.mode, "epochs": cfg.train.epochs, "waves": waves, "seconds": dt,
+             "samples_per_s": waves / max(dt, 1e-9), "layers": per_layer, "greedy": True}
+    return check(net0), net, stats
+
+
+def infer(net: Network, X: np.ndarray) -> np.ndarray:
+    return Interpreter(net).forward(X)
+
+
+def classify(out: np.ndarray, supervised: bool, train_out: np.ndarray | None = None,
+             y_train: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+    """Predicted class per wave: the winner itself when the last layer was trained with
+    labels (neuron i = class i), else the majority training class of the winner."""
+    w = winners(out)
+    if supervised:
+        return w, "winner neuron = class (supervised last layer)"
+    assert train_out is not None and y_train is not None
+    wt = winners(train_out)
+    vote = np.full(out.shape[1], -1, dtype=np.int64)
+    for i in range(out.shape[1]):
+        ys = y_train[wt == i]
+        if len(ys):
+            vote[i] = np.bincount(ys).argmax()
+    return np.where(w >= 0, vote[np.maximum(w, 0)], -1), "majority training class of the winner"
+
+
+def nearest_centroid(data: Data) -> dict:
+    """A non-spiking reference on the same encoded inputs: each test volley gets the class
+    of the nearest (Euclidean) class mean of the training volleys (silent = time 2**timeres)."""
+    def feats(X):
+        return np.where(X < 0, X.max() + 1, X).astype(np.float64)
+    Xtr, Xte = feats(data.X_train), feats(data.X_test)
+    cents = np.stack([Xtr[data.y_train == c].mean(axis=0) for c in range(data.n_classes)])
+    d = ((Xte[:, None, :] - cents[None]) ** 2).sum(axis=-1)
+    err = float((d.argmin(axis=1) != data.y_test).mean())
+    return {"test": {"error": err, "accuracy": 1 - err}}
+
+
+def _supervised_last(net: Network) -> bool:
+    la = net.layers[-1]
+    return la.learning is not None and (la.learning.kind == "rstdp" or any(
+        c.proximal_mode == "enable" for c in la.columns))
+
+
+def evaluate(net: Network, data: Data, seed: int) -> dict:
+    """Task metrics (SPEC §8) of ``net`` on both splits, with the task's baseline."""
+    from .data import clustering_metrics, kmeans_baseline
+
+    out_tr = infer(net, data.X_train)
+    out_te = infer(net, data.X_test)
+    q = net.outputs
+    win_tr, win_te = winners(out_tr), winners(out_te)
+    counts = [int((win_te == i).sum()) for i in range(q)]
+    if data.kind == "mnist":
+        sup = _supervised_last(net)
+        metrics = {}
+        for split, out, y in (("train", out_tr, data.y_train), ("test", out_te, data.y_test)):
+            pred, how = classify(out, sup, out_tr, data.y_train)
+            err = float((pred != y).mean())
+            metrics[split] = {"error": err, "accuracy": 1 - err,
+                              "coverage": float((winners(out) >= 0).mean()), "decoder": how}
+        metrics["test"]["winner_counts"] = counts
+        return {"metrics": metrics, "baseline": {"nearest_centroid": nearest_centroid(data)}}
+    if data.kind == "place_cells":
+        from sklearn.cluster import KMeans
+
+        from .data.places import place_cell_metrics
+
+        ex = data.extra or {}
+        ptr, pte, arena = ex["pos_train"], ex["pos_test"], ex["arena_cm"]
+
+        def pc(wtr, wte, pos_te=pte):
+            return place_cell_metrics(wtr, ptr, wte, pos_te, q, arena, seed)
+        km = KMeans(n_clusters=q, n_init=10, random_state=seed).fit(data.X_train.astype(float))
+        base = pc(km.labels_.astype(np.int64), km.predict(data.X_test.astype(float)).astype(np.int64))
+        m_tr = pc(win_tr, win_tr, ptr)  # fields and decoding on the training path itself
+        metrics = {"train": {k: m_tr[k] for k in ("median_decoding_error_cm", "coverage")},
+                   "test": {**pc(win_tr, win_te), "winner_counts": counts}}
+        return {"metrics": metrics, "baseline": {"kmeans": {"test": base}}}
+    metrics = {"train": clustering_metrics(data.y_train, win_tr),
+               "test": clustering_metrics(data.y_test, win_te)}
+    metrics["test"]["winner_counts"] = counts
+    base = kmeans_baseline(data.X_train.astype(float), data.X_test.astype(float),
+                           data.y_train, data.y_test, data.n_classes, seed)
+    return {"metrics": metrics, "baseline": {"kmeans": base}}
 
 
 # The task metric each data kind is judged by (a key of ``metrics["test"]``) and whether
@@ -187,23 +461,22 @@ def primary_metric(cfg: Config) -> tuple[str, bool]:
     return PRIMARY_METRIC[cfg.data.kind]
 
 
-def infer(net: Network, X: np.ndarray) -> np.ndarray:
-    return Interpreter(net).forward(X)
-
-
-def evaluate(net: Network, data: Data, seed: int) -> dict:
-    from .data import clustering_metrics, kmeans_baseline
-
-    out_tr = infer(net, data.X_train)
-    out_te = infer(net, data.X_test)
-    q = net.outputs
-    metrics = {"train": clustering_metrics(data.y_train, winners(out_tr)),
-               "test": clustering_metrics(data.y_test, winners(out_te))}
-    winners_te = winners(out_te)
-    metrics["test"]["winner_counts"] = [int((winners_te == i).sum()) for i in range(q)]
-    base = kmeans_baseline(data.X_train.astype(float), data.X_test.astype(float),
-                           data.y_train, data.y_test, data.n_classes, seed)
-    return {"metrics": metrics, "baseline": {"kmeans": base}}
+def headline(rep: dict) -> str:
+    """One line with the task metric and its baseline (CLI summaries)."""
+    m = rep["metrics"]["test"]
+    kind = rep["dataset"].get("kind", "ucr")
+    if kind == "mnist":
+        b = rep["baseline"]["nearest_centroid"]["test"]
+        return (f"test error {m['error']:.4f} (nearest class centroid {b['error']:.4f}), "
+                f"coverage {m['coverage']:.3f}")
+    if kind == "place_cells":
+        def cm(v):
+            return "n/a" if v is None or v != v else f"{v:.1f} cm"
+        return (f"median decoding error {cm(m['median_decoding_error_cm'])} (chance "
+                f"{cm(m['chance_decoding_error_cm'])}), arena covered {m['coverage_arena']:.2f}")
+    b = rep["baseline"]["kmeans"]["test"]
+    return (f"test Rand index {m['rand_index']:.4f} (k-means {b['rand_index']:.4f}), "
+            f"coverage {m['coverage']:.3f}")
 
 
 def ir_summary(net: Network) -> dict:
@@ -223,16 +496,15 @@ def ir_summary(net: Network) -> dict:
 # ------------------------------------------------------------------------------ stages
 def stage_train(cfg: Config, outdir: Path, data: Data, state: State, show: bool) -> tuple[Network, dict]:
     d = cfgmod.to_dict(cfg)
-    key = digest("train", d["experiment"], d["data"], d["network"], d["train"])
+    key = digest("train", d["experiment"], d["data"], d["network"], d["train"], d.get("layers"))
     model = outdir / "ir" / "model.json"
     mfile = outdir / "metrics.json"
     if state.fresh("train", key, model, mfile):
         step("train: up to date (resumed)", show)
         return load(model), json.loads(mfile.read_text())
     step(f"init + train: {data.name}, {cfg.train.epochs} epochs, mode={cfg.train.mode}", show)
-    net0 = init_network(cfg, data)
+    net0, net, stats = build_and_train(cfg, data, show)
     save(net0, outdir / "ir" / "initial")
-    net, stats = train_network(cfg, net0, data, show)
     save(net, model)
     atomic_write_text(outdir / "ir" / "model.txt", to_text(net))
     ev = evaluate(net, data, cfg.experiment.seed)

@@ -74,18 +74,38 @@ def plot_raster(out: np.ndarray, labels: np.ndarray, path: Path, title: str) -> 
     return p_
 
 
+def _metric_bars(report: dict) -> tuple[list[str], list[float], list[float], str, str]:
+    """(labels, network values, baseline values, baseline name, y label) of the task."""
+    kind = report["dataset"].get("kind", "ucr")
+    m = report["metrics"]["test"]
+    if kind == "mnist":
+        b = report["baseline"]["nearest_centroid"]["test"]
+        return (["test error", "coverage"], [m.get("error", 0), m.get("coverage", 0)],
+                [b.get("error", 0), 1.0], "nearest class centroid (non-spiking)", "share")
+    if kind == "place_cells":
+        b = report["baseline"]["kmeans"]["test"]
+        keys = ["median_decoding_error_cm", "chance_decoding_error_cm", "median_field_diameter_cm"]
+        return (["median decoding error", "chance level", "median field diameter"],
+                [m.get(k) or 0 for k in keys], [b.get(k) or 0 for k in keys],
+                "k-means on the encoded inputs", "cm")
+    keys = ["rand_index", "adjusted_rand_index", "purity", "coverage"]
+    b = report["baseline"]["kmeans"]["test"]
+    return (["Rand index", "adjusted RI", "purity", "coverage"], [m.get(k, 0) for k in keys],
+            [b.get(k, 0) for k in keys], "k-means baseline", "score")
+
+
 def plot_metrics(report: dict, path: Path) -> Path:
     plt = mpl()
-    keys = ["rand_index", "adjusted_rand_index", "purity", "coverage"]
-    tnn = [report["metrics"]["test"].get(k, 0) for k in keys]
-    km = [report["baseline"]["kmeans"]["test"].get(k, 0) for k in keys]
-    x = np.arange(len(keys))
+    labels, tnn, base, bname, ylab = _metric_bars(report)
+    x = np.arange(len(labels))
     fig, ax = plt.subplots(figsize=(7, 3.2))
     ax.bar(x - 0.2, tnn, 0.4, label="TNN (neutnngen)")
-    ax.bar(x + 0.2, km, 0.4, label="k-means baseline")
+    ax.bar(x + 0.2, base, 0.4, label=bname)
     ax.set_xticks(x)
-    ax.set_xticklabels(["Rand index", "adjusted RI", "purity", "coverage"])
-    ax.set_ylim(min(0, min(tnn + km)) - 0.05, 1.05)
+    ax.set_xticklabels(labels)
+    if ylab != "cm":
+        ax.set_ylim(min(0, min(tnn + base)) - 0.05, 1.05)
+    ax.set_ylabel(ylab)
     ax.legend()
     ax.set_title(f"{report['dataset']['name']}: test split")
     p_ = save_figure(fig, path)
@@ -111,6 +131,38 @@ def _table(rows: list[tuple[str, Any]], head: tuple[str, str] = ("quantity", "va
     return "\n".join(out)
 
 
+def _accuracy(r: dict) -> str:
+    kind = r["dataset"].get("kind", "ucr")
+    m, mt = r["metrics"]["test"], r["metrics"]["train"]
+    if kind == "mnist":
+        b = r["baseline"]["nearest_centroid"]["test"]
+        return _table([("test error", m.get("error")), ("test accuracy", m.get("accuracy")),
+                       ("test coverage (share with a winner)", m.get("coverage")),
+                       ("train error", mt.get("error")), ("decoder", m.get("decoder")),
+                       ("nearest class centroid on the same spike times (non-spiking): test error",
+                        b.get("error"))])
+    if kind == "place_cells":
+        b = r["baseline"]["kmeans"]["test"]
+        return _table([
+            ("median decoding error (cm), test path", m.get("median_decoding_error_cm")),
+            ("chance level (cm): test winners shuffled", m.get("chance_decoding_error_cm")),
+            ("mean decoding error (cm)", m.get("mean_decoding_error_cm")),
+            ("decoded share of test samples", m.get("decoded_share")),
+            ("arena covered by place fields", m.get("coverage_arena")),
+            ("median field diameter (cm)", m.get("median_field_diameter_cm")),
+            ("neurons with a field / active", f"{m.get('neurons_with_field')} / {m.get('active_neurons')}"),
+            ("k-means (same encoded inputs, same decoder): median error (cm)",
+             b.get("median_decoding_error_cm")),
+            ("input", r["dataset"].get("spikes"))])
+    b = r["baseline"]["kmeans"]["test"]
+    rows = ["| metric (test split) | TNN | k-means |", "|---|---|---|"]
+    for k in ("rand_index", "adjusted_rand_index", "purity", "coverage"):
+        rows.append(f"| {k} | {_fmt(m.get(k))} | {_fmt(b.get(k))} |")
+    rows.append(f"| train rand_index | {_fmt(mt.get('rand_index'))} | "
+                f"{_fmt(r['baseline']['kmeans']['train'].get('rand_index'))} |")
+    return "\n".join(rows)
+
+
 def _sections(r: dict) -> list[tuple[str, str]]:
     S: list[tuple[str, str]] = []
     ds = r["dataset"]
@@ -118,13 +170,7 @@ def _sections(r: dict) -> list[tuple[str, str]]:
         ("dataset", ds["name"]), ("source", ds.get("source")), ("encoder", ds.get("encoder")),
         ("train / test samples", f"{ds['n_train']} / {ds['n_test']}"),
         ("input lines", ds.get("inputs")), ("classes", len(ds.get("classes", [])))])))
-    m, b = r["metrics"]["test"], r["baseline"]["kmeans"]["test"]
-    rows = ["| metric (test split) | TNN | k-means |", "|---|---|---|"]
-    for k in ("rand_index", "adjusted_rand_index", "purity", "coverage"):
-        rows.append(f"| {k} | {_fmt(m.get(k))} | {_fmt(b.get(k))} |")
-    rows.append(f"| train rand_index | {_fmt(r['metrics']['train'].get('rand_index'))} | "
-                f"{_fmt(r['baseline']['kmeans']['train'].get('rand_index'))} |")
-    S.append(("Accuracy", "\n".join(rows)))
+    S.append(("Accuracy", _accuracy(r)))
     ir, tr = r["ir"], r["training"]
     S.append(("Network and training", _table([
         ("layers / columns / neurons / segments",
@@ -157,9 +203,10 @@ def _sections(r: dict) -> list[tuple[str, str]]:
                if "weight_mismatches" in v else []))))
     if "chip_trained" in r:
         m = r["chip_trained"]["metrics"]["test"]
+        key = {"mnist": "error", "place_cells": "median_decoding_error_cm"}.get(
+            r["dataset"].get("kind", "ucr"), "rand_index")
         S.append(("On-chip learning", _table([
-            ("test rand_index of the chip-trained weights", m.get("rand_index")),
-            ("test adjusted_rand_index", m.get("adjusted_rand_index")),
+            (f"test {key} of the chip-trained weights", m.get(key)),
             ("equal to the software-trained weights", r["chip_trained"]["equals_software"]),
             ("chip-trained IR", r["chip_trained"]["ir"])])))
     if "synth" in r:
@@ -256,12 +303,28 @@ def write_report(r: dict, net, data, outdir: Path) -> dict[str, Path]:
 
     outdir = Path(outdir)
     plots = outdir / "plots"
+    out_te = infer(net, data.X_test)
     files = {
         "weights": plot_weights(net, plots / "weights.png"),
-        "raster": plot_raster(infer(net, data.X_test), np.asarray(data.y_test), plots / "raster.png",
-                              f"{r['dataset']['name']} test set: output spikes per neuron"),
+        "raster": plot_raster(out_te, np.asarray(data.y_test), plots / "raster.png",
+                              f"{r['dataset']['name']} test set: output spikes per neuron"
+                              + (" (samples sorted by coarse arena bin)"
+                                 if getattr(data, "kind", "") == "place_cells" else "")),
         "metrics": plot_metrics(r, plots / "metrics.png"),
     }
+    if getattr(data, "kind", "") == "place_cells":
+        from ..data.places import decode_positions, field_centres
+        from ..driver import winners
+        from .places import plot_decoded_path, plot_place_fields
+
+        ex = data.extra
+        q = net.outputs
+        w_tr = winners(infer(net, data.X_train))
+        files["place_fields"] = plot_place_fields(w_tr, ex["pos_train"], q, ex["arena_cm"],
+                                                  plots / "place_fields.png")
+        dec = decode_positions(winners(out_te), field_centres(w_tr, ex["pos_train"], q))
+        files["decoded_path"] = plot_decoded_path(ex["pos_test"], dec, plots / "decoded_path.png",
+                                                  t=ex.get("t_test"))
     rel = {k: os.path.relpath(v, outdir) for k, v in files.items()}
     r = dict(r, plots=rel)
     write_json(outdir / "report.json", r)
