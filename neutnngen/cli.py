@@ -171,6 +171,54 @@ def cmd_dse(args) -> int:
     return 0
 
 
+def cmd_prune(args) -> int:
+    import shlex
+
+    from . import prune
+    from .passes import describe_passes
+
+    if args.list_passes:
+        print(describe_passes())
+        return 0
+    if (args.sweep is None) == (args.passes is None):
+        raise ConfigError("give either --sweep 0,0.1,...,0.7 (prune-fraction targets) or "
+                          "--passes 'SPEC;SPEC;...' (pass pipelines, one per point)")
+    if args.config is None:
+        raise ConfigError("neutnngen prune needs a config, e.g. examples/ucr_gunpoint.toml")
+    cfg, out = _cfg(args)
+    if not args.out:
+        out = Path("out") / f"prune-{cfg.experiment.name}"
+    if args.sweep is not None:
+        specs = prune.sweep_specs(prune.parse_sweep(args.sweep))
+    else:
+        specs = [s.strip() for s in args.passes.split(";") if s.strip()]
+    modes = tuple(m.strip() for m in args.weights.split(",") if m.strip())
+    cmd = _command(args)
+    for flag, val in (("--sweep", args.sweep), ("--passes", args.passes),
+                      ("--weights", args.weights), ("--tolerance", args.tolerance),
+                      ("--retrain-epochs", args.retrain_epochs), ("--best-by", args.best_by),
+                      ("--breakdown-modules", args.breakdown_modules)):
+        if val is not None:
+            cmd += f" {flag} {shlex.quote(str(val))}"
+    doc = prune.sweep(cfg, specs, out, weight_modes=modes, tolerance=args.tolerance,
+                      retrain_epochs=args.retrain_epochs, show=not args.quiet,
+                      best_by=args.best_by, breakdown_modules=args.breakdown_modules,
+                      command=cmd)
+    head, rows = prune.summary_rows(doc)
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
+    for r in [head, *rows]:
+        print("  ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)))
+    b = doc["best_within_tolerance"]
+    if b:
+        print(f"best within {doc['tolerance']:g} of the base {doc['metric']['key']}: {b['spec']} "
+              f"saves {100 * b['saving']:.1f}% of {b['cost']} ({b['value']} vs {b['base_value']})")
+    print(f"report: {out / 'prune.html'} ({out / 'prune.md'}, {out / 'prune.json'})")
+    if not doc["verified_all"]:
+        raise VerificationMismatch(f"{doc['mismatches_total']} mismatch(es) between pruned RTL and "
+                                   f"the interpreter; see {out / 'prune.md'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="neutnngen",
@@ -233,6 +281,32 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local cluster workers (default dse.workers, else one per core)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_dse)
+
+    p = sub.add_parser("prune", help="pruning sweep: accuracy, synapses, verified RTL and measured "
+                       "hardware cost per pruning point (docs/pruning.md)")
+    p.add_argument("config", nargs="?", default=None,
+                   help="experiment config (TOML), e.g. examples/ucr_gunpoint.toml")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, e.g. --set train.epochs=5")
+    p.add_argument("--out", default=None, help="output directory (default: out/prune-<experiment.name>)")
+    p.add_argument("--sweep", default=None, metavar="T,T,...",
+                   help="prune-fraction targets, e.g. 0,0.1,...,0.7 ('...' continues the step)")
+    p.add_argument("--passes", default=None, metavar="SPEC;SPEC;...",
+                   help="one pass pipeline per point, e.g. 'prune-weight{max=0};prune-inactive{min-captures=1}'")
+    p.add_argument("--tolerance", type=float, default=0.01,
+                   help="largest metric loss (absolute, metric units) for best_within_tolerance (default 0.01)")
+    p.add_argument("--retrain-epochs", type=int, default=0,
+                   help="retrain N epochs after pruning, the pruned mask fixed (default 0)")
+    p.add_argument("--weights", default="hardwired,register", help="weight modes (default hardwired,register)")
+    p.add_argument("--best-by", default=None, metavar="MODE.TARGET.FIELD",
+                   help="cost best_within_tolerance maximises the saving of (default: the first "
+                        "mode and target, e.g. hardwired.generic.transistors)")
+    p.add_argument("--breakdown-modules", type=int, default=64, metavar="N",
+                   help="synthesize up to N column/neuron modules per design for the cost "
+                        "breakdown (0: synapse breakdown only; default 64)")
+    p.add_argument("--list-passes", action="store_true", help="list the passes and their options")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    p.set_defaults(func=cmd_prune)
     return ap
 
 
