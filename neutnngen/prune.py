@@ -169,9 +169,8 @@ def _run_point(cfg: Config, spec: str, net, base_net, data, pdir: Path, *, ctx: 
     retrain = None
     if retrain_epochs:
         step(f"retrain {retrain_epochs} epoch(s) with the pruned mask fixed", show)
-        cfg_r = replace(cfg, train=replace(cfg.train, epochs=retrain_epochs))
         masks = [c.distal.mask for la in pnet.layers for c in la.columns]
-        pnet, rstats = driver.train_network(cfg_r, pnet, data, show)
+        pnet, rstats = driver.train_network(cfg, pnet, data, show, epochs=retrain_epochs)
         after = [c.distal.mask for la in pnet.layers for c in la.columns]
         if any(not np.array_equal(a, b) for a, b in zip(masks, after, strict=True)):
             raise PassError("retraining changed the pruned connectivity (masked synapses must "
@@ -411,33 +410,70 @@ def _module_shares(p: dict, base: dict) -> None:
                            if b and b["transistors"] else None)
 
 
+def _layer_epochs(cfg: Config, li: int) -> int:
+    layers = getattr(cfg, "layers", None) or ()
+    if li < len(layers) and getattr(layers[li], "epochs", -1) >= 0:
+        return int(layers[li].epochs)
+    return int(cfg.train.epochs)
+
+
 def _activity(cfg: Config, base_dir: Path, net, data, outdir: Path, show: bool
               ) -> tuple[Activity, dict, str]:
+    """Capture counts of the base training, replayed layer by layer exactly as
+    ``driver.build_and_train`` / ``train_network`` trained it: layer ``i`` from its initial
+    weights with the trained layers below, over its own seeded stream of its epochs."""
     initial = load(base_dir / "ir" / "initial.json")
-    order = driver.training_order(len(data.X_train), cfg.train.epochs, cfg.experiment.seed,
-                                  cfg.train.shuffle)
-    X = data.X_train[order]
-    labels = data.y_train[order] if cfg.train.rule == "rstdp" else None
-    key = driver.digest("activity", to_text(initial), to_text(net), order.tolist(),
-                        None if labels is None else np.asarray(labels).tolist())
+    learning = [li for li, la in enumerate(initial.layers) if la.learning is not None]
+    n = len(data.X_train)
+    labels_on = driver.needs_labels(initial)
+    streams = {}
+    for li in learning:
+        order = driver.training_order(n, _layer_epochs(cfg, li), cfg.experiment.seed,
+                                      cfg.train.shuffle)
+        streams[li] = order
+    key = driver.digest("activity", to_text(initial), to_text(net),
+                        {str(k): v.tolist() for k, v in streams.items()}, labels_on,
+                        np.asarray(data.y_train).tolist() if labels_on else None)
     f = outdir / "activity.npz"
     meta = outdir / "activity.json"
     if f.exists() and meta.exists() and json.loads(meta.read_text()).get("key") == key:
         step("activity: up to date (resumed)", show)
-        act = Activity.load(f)
-        return act, json.loads(meta.read_text())["summary"], key
-    step(f"activity: replay {len(X)} training waves in the interpreter, counting captures", show)
-    with Progress("replay", len(X) * max(1, len([la for la in net.layers if la.learning])),
-                  enabled=show) as bar:
-        act = record_activity(initial, X, labels, epoch_len=len(data.X_train), trained=net,
-                              progress=bar.update)
-    act.save(f)
-    summary = act.summary()
-    summary["note"] = ("replay equals the exact-mode training" if act.exact else
+        return Activity.load(f), json.loads(meta.read_text())["summary"], key
+    total = sum(len(o) for o in streams.values())
+    step(f"activity: replay {total} training waves in the interpreter, counting captures", show)
+    t0 = time.perf_counter()
+    merged: Activity | None = None
+    exact = True
+    with Progress("replay", max(total, 1), enabled=show) as bar:
+        done = 0
+        for li, order in streams.items():
+            start = net  # trained layers below li; li and above as initialised
+            for lj in range(li, len(net.layers)):
+                start = start.replace_layer(lj, initial.layers[lj])
+            labels = data.y_train[order] if labels_on else None
+            act = record_activity(start, data.X_train[order], labels, epoch_len=n, trained=net,
+                                  layers=[li], progress=lambda d, _t, o=done: bar.update(o + d, total))
+            done += len(order)
+            exact = exact and bool(act.exact)
+            if merged is None:
+                merged = act
+            else:
+                merged.distal[li] = act.distal[li]
+                merged.proximal[li] = act.proximal[li]
+    assert merged is not None or not learning
+    if merged is None:
+        merged = record_activity(initial, data.X_train[:0], layers=[])
+    merged.exact = exact
+    merged.seconds = time.perf_counter() - t0
+    merged.waves = total
+    merged.save(f)
+    summary = merged.summary()
+    summary["note"] = ("replay equals the exact-mode training (same final weights and LFSR states)"
+                       if exact else
                        "replay differs from the trained network (fast-mode training?): the "
                        "capture counts are those of an exact-mode replay")
     driver.write_json(meta, {"key": key, "summary": summary})
-    return act, summary, key
+    return merged, summary, key
 
 
 # ------------------------------------------------------------------------------ reports
