@@ -497,15 +497,24 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def _label(p: dict) -> str:
-    s = p["spec"]
-    m = re.fullmatch(r"prune-fraction\{target=([0-9.eE+-]+)\}", s)
-    return m.group(1) if m else s
+def _label(p: dict, k: int) -> str:
+    """Plot label: the target of a ``prune-fraction{target=T}`` point, else ``#k``."""
+    m = re.fullmatch(r"prune-fraction\{target=([0-9.eE+-]+)\}", p["spec"])
+    return m.group(1) if m else ("base" if k == 0 else f"#{k}")
+
+
+def _annotate(ax, pts: list[tuple[float, float, str]]) -> None:
+    """One label per distinct position (coincident points share it: ``0,0.1``)."""
+    groups: dict[tuple[float, float], list[str]] = {}
+    for x, y, lab in pts:
+        groups.setdefault((round(x, 9), round(y, 9)), []).append(lab)
+    for (x, y), labs in groups.items():
+        ax.annotate(",".join(labs), (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
 
 
 def summary_rows(doc: dict) -> tuple[list[str], list[list[str]]]:
     """The per-point table (also printed by the CLI)."""
-    head = ["spec", "synapses", "removed", doc["metric"]["key"], "delta", "verify"]
+    head = ["#", "spec", "synapses", "removed", doc["metric"]["key"], "delta", "verify"]
     cols = []
     for m in doc["weight_modes"]:
         for t in doc["targets"]:
@@ -518,9 +527,9 @@ def summary_rows(doc: dict) -> tuple[list[str], list[list[str]]]:
     short = {"hardwired": "hw", "register": "reg"}
     head += [f"{short.get(m, m)} {t} {f.replace('_mhz', '')}" for m, t, f in cols]
     rows = []
-    for p in doc["points"]:
+    for k, p in enumerate(doc["points"]):
         ver = "/".join("-" if v is None else str(v["mismatches"]) for v in p["verify"].values())
-        r = [p["spec"], _fmt(p["synapses"]), _fmt(p["synapses_removed_share"], True),
+        r = [str(k), p["spec"], _fmt(p["synapses"]), _fmt(p["synapses_removed_share"], True),
              f"{p['metric']:.4f}", f"{p['metric_delta']:+.4f}", ver]
         for m, t, f in cols:
             v = ((p["cost"].get(m) or {}).get(t) or {}).get(f)
@@ -530,26 +539,26 @@ def summary_rows(doc: dict) -> tuple[list[str], list[list[str]]]:
 
 
 def plot_curves(doc: dict, path: Path) -> Path:
-    """Metric vs synapses and vs the primary cost of every target, one line per weight mode."""
+    """Metric vs synapses, and metric vs each target's primary cost as a percentage of the
+    unpruned base's (one line per weight mode, so both modes share an axis)."""
     from .report.render import mpl, save_figure
 
     plt = mpl()
     pts = doc["points"]
     targets = [t for t in doc["targets"] if t in PRIMARY_COST]
     n = 1 + len(targets)
-    fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(4.8 * n, 3.9), squeeze=False)
     axes = axes[0]
     key = doc["metric"]["key"]
     base = doc["base_metric"]
     tol = doc["tolerance"]
-    band = base - tol if doc["metric"]["higher_is_better"] else base + tol
+    higher = doc["metric"]["higher_is_better"]
+    band = base - tol if higher else base + tol
     best = doc.get("best_within_tolerance")
     ax = axes[0]
-    xs = [p["synapses"] for p in pts]
-    ax.plot(xs, [p["metric"] for p in pts], "o-", color="k")
-    for p in pts:
-        ax.annotate(_label(p), (p["synapses"], p["metric"]), fontsize=7,
-                    xytext=(3, 3), textcoords="offset points")
+    xy = sorted((p["synapses"], p["metric"], _label(p, k)) for k, p in enumerate(pts))
+    ax.plot([x for x, _, _ in xy], [y for _, y, _ in xy], "o-", color="k")
+    _annotate(ax, xy)
     ax.set_xlabel("synapses")
     ax.set_ylabel(f"{key} (test)")
     ax.set_title("metric vs synapses")
@@ -560,23 +569,22 @@ def plot_curves(doc: dict, path: Path) -> Path:
         ax = axes[ai]
         f = PRIMARY_COST[t]
         for m, mk in zip(doc["weight_modes"], ("o-", "s--", "^:"), strict=False):
-            xy = [(((p["cost"].get(m) or {}).get(t) or {}).get(f), p["metric"], p) for p in pts]
-            xy = [(x, y, p) for x, y, p in xy if x is not None]
-            if not xy:
+            b = ((pts[0]["cost"].get(m) or {}).get(t) or {}).get(f)
+            if not b:
                 continue
-            ax.plot([x for x, _, _ in xy], [y for _, y, _ in xy], mk, label=m)
-            for x, y, p in xy:
-                ax.annotate(_label(p), (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+            xy = sorted((100 * c / b, p["metric"], _label(p, k)) for k, p in enumerate(pts)
+                        if (c := ((p["cost"].get(m) or {}).get(t) or {}).get(f)) is not None)
+            ax.plot([x for x, _, _ in xy], [y for _, y, _ in xy], mk, label=f"{m} (base {b:,.0f})")
+            _annotate(ax, xy)
             if best and best["cost"] == f"{m}.{t}.{f}":
-                bp = pts[best["index"]]
-                ax.plot([best["value"]], [bp["metric"]], "*", ms=16, color="red",
+                ax.plot([100 * best["value"] / b], [best["metric"]], "*", ms=16, color="red",
                         label="best within tolerance")
-        ax.set_xlabel(f"{t} {f}")
+        ax.set_xlabel(f"{t} {f}, % of the unpruned design")
         ax.set_title(f"metric vs {t} {f}")
         ax.legend(fontsize=7)
-    fig.suptitle(f"{doc['name']}: pruning sweep (dashed: tolerance {tol:g} below base)"
-                 if doc["metric"]["higher_is_better"] else
-                 f"{doc['name']}: pruning sweep (dashed: tolerance {tol:g} above base)", fontsize=10)
+    side = "below" if higher else "above"
+    fig.suptitle(f"{doc['name']}: pruning sweep (solid: unpruned base; dashed: tolerance "
+                 f"{tol:g} {side}; labels: prune-fraction target or point #)", fontsize=10)
     fig.tight_layout()
     p_ = save_figure(fig, path)
     plt.close(fig)
