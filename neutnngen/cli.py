@@ -55,17 +55,14 @@ def cmd_train(args) -> int:
 
     cfg, out = _cfg(args)
     rep = driver.run(cfg, out, stages=("train",), show=not args.quiet, command=_command(args))
-    m = rep["metrics"]["test"]
-    b = rep["baseline"]["kmeans"]["test"]
-    print(f"test Rand index {m['rand_index']:.4f} (k-means {b['rand_index']:.4f}), "
-          f"coverage {m['coverage']:.3f}; wrote {out / 'metrics.json'} and {out / 'ir' / 'model.json'}")
+    print(f"{driver.headline(rep)}; wrote {out / 'metrics.json'} and {out / 'ir' / 'model.json'}")
     return 0
 
 
 def _summary(rep: dict, out: Path) -> None:
-    m = rep["metrics"]["test"]
-    lines = [f"test Rand index {m['rand_index']:.4f} (k-means "
-             f"{rep['baseline']['kmeans']['test']['rand_index']:.4f})"]
+    from .driver import headline
+
+    lines = [headline(rep)]
     if "verify" in rep:
         v = rep["verify"]
         lines.append(f"verified {v['waves']} waves on {v['simulator']}: {v['mismatches']} mismatches")

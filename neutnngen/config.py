@@ -111,6 +111,7 @@ class VerifyConfig:
     simulator: str = "auto"  # auto | icarus | verilator
     samples: int = 0  # 0 = every test sample; else a seeded sample of this many waves
     waves: bool = False  # keep a waveform for a passing run too
+    timeout_s: float = 1800.0  # simulator build + run limit (large designs compile for minutes)
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "layers.rfsize": (0, 1024), "layers.stride": (0, 1024), "layers.theta": (0, 1 << 20),
     "layers.theta_quantile": (0.0, 1.0), "layers.epochs": (-1, 100000), "layers.wres": (0, 8),
     "layers.mu_capture": (-1, 1024), "layers.mu_minus": (-1, 1024), "layers.mu_search": (-1, 1024),
-    "layers.mu_backoff": (-1, 1024), "layers.mu_min": (-1, 1024), "verify.samples": (0, 1 << 30), "synth.freq_mhz": (0.1, 10000),
+    "layers.mu_backoff": (-1, 1024), "layers.mu_min": (-1, 1024), "verify.samples": (0, 1 << 30), "verify.timeout_s": (10, 1e6), "synth.freq_mhz": (0.1, 10000),
 }
 SYNTH_TARGETS = ("generic", "ice40", "ecp5", "liberty")
 

@@ -558,7 +558,8 @@ def stage_verify(cfg: Config, net: Network, emitted: dict, data: Data, outdir: P
     sim = None if cfg.verify.simulator == "auto" else cfg.verify.simulator
     step(f"verify: {len(X)} waves on {sim or 'the installed simulator'} against the interpreter", show)
     res = run_verification(net, Path(emitted["verilog"]), Path(emitted["names"]), X,
-                           simulator=sim, workdir=vdir, waves=cfg.verify.waves)
+                           simulator=sim, workdir=vdir, waves=cfg.verify.waves,
+                           timeout=cfg.verify.timeout_s)
     out = res.to_dict()
     write_json(rfile, out)
     if out.get("mismatches"):

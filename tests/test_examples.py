@@ -65,7 +65,8 @@ def test_gunpoint_end_to_end(tmp_path, weights):
     assert "## Accuracy" in md and "| rand_index |" in md and "![metrics](plots/metrics.png)" in md
 
 
-@pytest.mark.parametrize("config", ["ucr_arrowhead.toml", "ucr_italypowerdemand.toml"])
+@pytest.mark.parametrize("config", ["ucr_arrowhead.toml", "ucr_italypowerdemand.toml",
+                                    "ucr_gunpoint_neutnn.toml"])
 def test_other_ucr_examples(tmp_path, config):
     out = tmp_path / "o"
     # verification on a seeded sample of the (large) test splits keeps CI time bounded;
@@ -151,3 +152,36 @@ def test_dse_example_runs(tmp_path):
     for p in d["front"]:
         assert p["command"].startswith("neutnngen run ") and p["objectives"] and p["params"]
     assert (out / "dse.html").exists() and (out / "dse.md").exists()
+
+
+def test_place_cells_example(tmp_path):
+    out = tmp_path / "pc"
+    assert _run(["run", str(EXAMPLES / "place_cells.toml"), "--out", str(out),
+                 "--set", "synth.targets=generic"]) == 0
+    rep = json.loads((out / "report.json").read_text())
+    m = rep["metrics"]["test"]
+    # every test wave verified; decoding from learned fields beats the shuffled-winner chance
+    assert rep["verify"]["mismatches"] == 0 and rep["verify"]["waves"] == rep["dataset"]["n_test"]
+    assert m["median_decoding_error_cm"] < 0.75 * m["chance_decoding_error_cm"]
+    assert m["coverage_arena"] > 0.8 and m["active_neurons"] >= 16
+    assert "not recorded spikes" in rep["dataset"]["spikes"]
+    assert rep["ir"]["segments"] == 64 and rep["synth"]["generic"]["transistors"] > 0
+    for f in ("plots/place_fields.png", "plots/decoded_path.png", "report.md"):
+        assert (out / f).exists(), f
+    assert "median decoding error (cm)" in (out / "report.md").read_text()
+
+
+def test_mnist_two_layer_example_reduced(tmp_path):
+    # the example's architecture on 7x7 digits (pool 4) so CI stays short; the full-size
+    # numbers are in the closing note and the example's report
+    out = tmp_path / "mn"
+    assert _run(["run", str(EXAMPLES / "mnist_neutnn.toml"), "--out", str(out),
+                 "--set", "data.pool=4", "--set", "synth.targets=generic"]) == 0
+    rep = json.loads((out / "report.json").read_text())
+    m = rep["metrics"]["test"]
+    assert rep["verify"]["mismatches"] == 0 and rep["verify"]["waves"] == 500
+    assert rep["ir"]["layers"] == 2 and rep["hdl"]["pipeline_waves"] == 2
+    assert 0.0 <= m["error"] < 0.8  # chance is 0.9
+    assert m["error"] == 1 - m["accuracy"]
+    assert rep["baseline"]["nearest_centroid"]["test"]["error"] < 0.5
+    assert rep["synth"]["generic"]["cells"] > 0
