@@ -210,6 +210,8 @@ def _flatten(table: Any, key: str, leaf) -> dict[str, Any]:
 def _config_types() -> dict[str, Any]:
     out = {}
     for sec, cls in get_type_hints(Config).items():
+        if sec == "layers":  # [[layers]] tables: not a DSE parameter space (yet)
+            continue
         for name, typ in get_type_hints(cls).items():
             out[f"{sec}.{name}"] = typ
     return out
