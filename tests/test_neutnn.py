@@ -553,14 +553,15 @@ def one_sim():
 
 @pytest.mark.requires_sim
 def test_cocotb_ties_hardwired(sim, tmp_path, build_root):
-    """The hand-built tie column (twta segments, twta column) and its kwta(2) / wta1
-    variants in generated Verilog: the out ports carry exactly the hand-computed volleys."""
+    """The hand-built tie column with each policy at both levels (wta1/wta1, kwta(2)/kwta(2),
+    twta/twta), side by side in generated Verilog: the out ports carry exactly the
+    hand-computed volleys."""
     from neutnngen.hdl import emit
     from neutnngen.verify import run_verification
 
     stages, want = [], []
     for i, col_inh in enumerate(POLICIES):
-        c = replace(tie_column("twta", col_inh), name=f"col{i}", random=None)
+        c = replace(tie_column(col_inh, col_inh), name=f"col{i}", random=None)
         stages.append(c)
         want.append(np.asarray(TIE_OUT[col_inh]))
     net = Network("ties", TimeSpec(), 4, (Layer("layer0", 4, tuple(stages)),))
@@ -626,29 +627,42 @@ def _layer1_mutant(trained: Network, X: np.ndarray):
 
 
 @pytest.mark.requires_sim
-def test_cocotb_mnist_register_loaded_weights_and_mutant(mnist, mnist_rtl, one_sim, tmp_path,
-                                                        build_root):
-    """Register-mode Verilog generated from the untrained network, the trained weights loaded
-    through ``wload_*``: 50 training digits pass. The same design loaded with ONE wrong
-    weight of output neuron ``i`` is caught, at the right wave, on neuron ``i``."""
+def test_cocotb_mnist_register_loaded_weights(mnist, mnist_rtl, one_sim, tmp_path, build_root):
+    """Register-mode Verilog generated from the UNTRAINED network, the trained weights loaded
+    through ``wload_*``: 50 training digits pass."""
     from neutnngen.verify import run_verification
 
     _, reg = mnist_rtl
+    assert reg.info["weights"] == "register"
     trained, X = mnist["trained"], mnist["Xtr"][:50]
     assert (Interpreter(trained).forward(X) != Interpreter(mnist["net"]).forward(X)).any()
-    kw = dict(simulator=one_sim, build_dir=build_root / "mnist_reg", load_weights=True)
-    r = run_verification(trained, reg.verilog, reg.names, X, workdir=tmp_path / "ok", **kw)
+    r = run_verification(trained, reg.verilog, reg.names, X, workdir=tmp_path,
+                         simulator=one_sim, build_dir=build_root / "mnist_reg",
+                         load_weights=True)
     assert r.passed, r.first_mismatch
     assert r.waves == 50
-    mutant, i, (d, j), wave, exp_t, got_t = _layer1_mutant(trained, X)
-    Xm = X[:wave + 2]
-    r = run_verification(mutant, reg.verilog, reg.names, Xm, workdir=tmp_path / "bad",
-                         expected=Interpreter(trained).forward(Xm), **kw)
+
+
+@pytest.mark.requires_sim
+def test_cocotb_mnist_mutated_weight_is_named(mnist, one_sim, tmp_path, build_root):
+    """Verilog generated from the trained network with ONE wrong layer-1 weight of output
+    neuron ``i``, checked against the trained network's reference: the first mismatch names
+    the wave, layer 1 and neuron ``i``, with both times."""
+    from neutnngen.hdl import emit
+    from neutnngen.verify import run_verification
+
+    trained = mnist["trained"]
+    mutant, i, (d, j), wave, exp_t, got_t = _layer1_mutant(trained, mnist["Xte"])
+    X = mnist["Xte"][:wave + 2]
+    res = emit(mutant, tmp_path / "rtl", name="mnist_mut")
+    r = run_verification(trained, res.verilog, res.names, X, simulator=one_sim,
+                         workdir=tmp_path / "w", build_dir=build_root / "mnist_mut")
     assert r.mismatches > 0, (i, d, j)
     f = r.first_mismatch
     assert (f["wave"], f["layer"], f["neuron"]) == (wave, 1, f"layer1/col0/n{i}"), f
     assert (f["expected_time"], f["got_time"]) == (exp_t, got_t)
     assert f["signal"] == ("out_time" if exp_t >= 0 and got_t >= 0 else "out_spike")
+    assert r.waveform is not None
 
 
 # --------------------------------------------------------------------------- 5. on-chip learning
