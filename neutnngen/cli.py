@@ -70,9 +70,12 @@ def _summary(rep: dict, out: Path) -> None:
     if "generic" in s:
         g = s["generic"]
         lines.append(f"generic: {g['cells']} cells, {g['flip_flops']} FFs, {g['transistors']} transistors")
-    if "ice40" in s:
-        i = s["ice40"]
-        lines.append(f"ice40: {i['luts']} LUT4, {i['flip_flops']} FFs, Fmax {i['fmax_mhz']} MHz")
+    for fpga in ("ice40", "ecp5"):
+        if fpga in s:
+            i = s[fpga]
+            where = (f"Fmax {i['fmax_mhz']:.1f} MHz" if i.get("fmax_mhz")
+                     else f"does not fit {i.get('device')}: {i.get('fit_error') or 'no timing'}")
+            lines.append(f"{fpga}: {i['luts']} LUT4, {i['flip_flops']} FFs, {where}")
     if "hdl" in rep:
         lines.append(f"latency {rep['hdl']['latency_cycles']} cycles, "
                      f"{rep['hdl']['wave_cycles']} cycles per wave")

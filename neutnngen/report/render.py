@@ -218,7 +218,10 @@ def _sections(r: dict) -> list[tuple[str, str]]:
                          ("gate equivalents (transistors / 4)", s.get("gate_equivalents"))]
             elif tgt in ("ice40", "ecp5"):
                 rows += [(f"{tgt} LUT4", s.get("luts")), (f"{tgt} flip-flops", s.get("flip_flops")),
-                         (f"{tgt} Fmax (MHz)", s.get("fmax_mhz")), (f"{tgt} fits", s.get("fits"))]
+                         (f"{tgt} Fmax (MHz)", s.get("fmax_mhz")),
+                         (f"{tgt} fits {s.get('device')}", s.get("fits"))]
+                if s.get("fit_error"):
+                    rows.append((f"{tgt} place-and-route", s["fit_error"]))
                 if s.get("harness"):
                     hi = s.get("harness_info") or {}
                     rows.append((f"{tgt} Fmax measured in",
