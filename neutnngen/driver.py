@@ -339,6 +339,7 @@ def build_and_train(cfg: Config, data: Data, show: bool = True) -> tuple[Network
     per_layer: dict[str, Any] = {}
     t0 = time.perf_counter()
     waves = 0
+    backend: dict[str, Any] = {}
     for i, lc in enumerate(cfg.layers):
         plan = layer_plan(cfg, data, i)
         Xin = layer_inputs(net, data.X_train)
@@ -355,13 +356,15 @@ def build_and_train(cfg: Config, data: Data, show: bool = True) -> tuple[Network
         per_layer[str(i)] = {**st["layers"][i], "epochs": epochs, "rule": plan.learning.kind,
                              "supervised": plan.proximal == "enable" or plan.learning.kind == "rstdp"}
         waves += st["waves"]
+        backend = {k: st.get(k) for k in ("backend", "device")}
     assert net is not None
     net0 = net
     for i, layer in enumerate(initial):
         net0 = net0.replace_layer(i, layer)
     dt = time.perf_counter() - t0
     stats = {"mode": cfg.train.mode, "epochs": cfg.train.epochs, "waves": waves, "seconds": dt,
-             "samples_per_s": waves / max(dt, 1e-9), "layers": per_layer, "greedy": True}
+             "samples_per_s": waves / max(dt, 1e-9), "layers": per_layer, "greedy": True,
+             "epochs_per_layer": {k: v["epochs"] for k, v in per_layer.items()}, **backend}
     return check(net0), net, stats
 
 

@@ -176,7 +176,9 @@ def _sections(r: dict) -> list[tuple[str, str]]:
         ("layers / columns / neurons / segments",
          f"{ir['layers']} / {ir['columns']} / {ir['neurons']} / {ir['segments']}"),
         ("synapses", ir["synapses"]), ("time base", f"timeres={ir['timeres']}, {ir['response']}"),
-        ("training", f"{tr['epochs']} epochs, {tr['waves']} waves, mode={tr['mode']}"),
+        ("training", (f"greedy, layer by layer: epochs per layer {tr['epochs_per_layer']}"
+                      if tr.get("greedy") else f"{tr['epochs']} epochs")
+         + f", {tr['waves']} waves, mode={tr['mode']}"),
         ("training wall time (s), incl. JIT compile", tr.get("seconds")),
         ("training backend", f"{tr.get('backend', '-')} on {tr.get('device', '-')}"),
         ("IR text sha256", ir["text_sha256"][:16])])))
@@ -191,7 +193,11 @@ def _sections(r: dict) -> list[tuple[str, str]]:
         v = r["verify"]
         S.append(("Verification (RTL vs reference interpreter, every wave)", _table([
             ("simulator", f"{v.get('simulator')} {v.get('simulator_version', '')}"),
-            ("waves compared", v.get("waves")), ("mismatches", v.get("mismatches")),
+            ("waves compared", f"{v.get('waves')} training waves (on-chip learning)"
+             if "weight_mismatches" in v else
+             f"{v.get('waves')} of {r['dataset'].get('n_test')} test waves"
+             + (" (seeded sample)" if v.get("waves") != r["dataset"].get("n_test") else "")),
+            ("mismatches", v.get("mismatches")),
             ("first mismatch", json.dumps(v.get("first_mismatch")) if v.get("first_mismatch") else "none"),
             ("wall time (s)", v.get("wall_s"))]
             + ([("weights and LFSR states compared after every wave", "yes"),
