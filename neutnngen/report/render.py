@@ -176,7 +176,8 @@ def _sections(r: dict) -> list[tuple[str, str]]:
         ("layers / columns / neurons / segments",
          f"{ir['layers']} / {ir['columns']} / {ir['neurons']} / {ir['segments']}"),
         ("synapses", ir["synapses"]), ("time base", f"timeres={ir['timeres']}, {ir['response']}"),
-        ("training", (f"greedy, layer by layer: epochs per layer {tr['epochs_per_layer']}"
+        ("training", (f"greedy, layer by layer: epochs per layer "
+                      f"{ {k: v.get('epochs') for k, v in tr.get('layers', {}).items()} }"
                       if tr.get("greedy") else f"{tr['epochs']} epochs")
          + f", {tr['waves']} waves, mode={tr['mode']}"),
         ("training wall time (s), incl. JIT compile", tr.get("seconds")),
