@@ -1,10 +1,12 @@
-"""Shared fixtures: small hand-built IRs with seeded numpy RNGs."""
+"""Shared fixtures: small hand-built IRs with seeded numpy RNGs, and the simulator tier's
+``sim`` (every installed Verilog simulator) and ``build_root`` (builds shared per module)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from neutnngen.flows import sim as flows_sim
 from neutnngen.ir import (
     Column,
     Layer,
@@ -35,3 +37,17 @@ def make_column_net(p=16, q=3, D=1, S=1, theta=None, seed=0, learning=True, name
 @pytest.fixture
 def column_net():
     return make_column_net()
+
+
+@pytest.fixture(params=list(flows_sim.SIMULATORS))
+def sim(request):
+    """Each supported simulator in turn; skipped where it is not installed."""
+    if not flows_sim.simulator_available(request.param):
+        pytest.skip(f"{request.param} is not installed")
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def build_root(tmp_path_factory):
+    """Builds shared by the tests of one module (a design is compiled once per simulator)."""
+    return tmp_path_factory.mktemp("sim_builds")

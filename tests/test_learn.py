@@ -253,18 +253,6 @@ def test_learn_mode_config_errors():
 
 
 # ----------------------------------------------------------------------------- cocotb tier
-@pytest.fixture(params=["icarus", "verilator"])
-def sim(request):
-    if not flows_sim.simulator_available(request.param):
-        pytest.skip(f"{request.param} is not installed")
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def build_root(tmp_path_factory):
-    return tmp_path_factory.mktemp("learn_builds")
-
-
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
     rng = np.random.default_rng(110)

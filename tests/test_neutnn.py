@@ -524,28 +524,12 @@ def test_mnist_two_layers_greedy_training_bit_exact(mnist):
 
 
 # --------------------------------------------------------------------------- 4. cocotb
-SIMS = ("icarus", "verilator")
-
-
-@pytest.fixture(params=SIMS)
-def sim(request):
-    if not flows_sim.simulator_available(request.param):
-        pytest.skip(f"{request.param} is not installed")
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def build_root(tmp_path_factory):
-    """Builds shared by the tests of this module (a design is compiled once per simulator)."""
-    return tmp_path_factory.mktemp("neutnn_builds")
-
-
 @pytest.fixture(scope="module")
 def one_sim():
     """One simulator for the large designs: Icarus when installed (it compiles the 2-layer
     MNIST design in under a second and simulates 60 waves in ~10 s; Verilator spends ~35 s
     on the C++ build of that design on 2 cores), else Verilator."""
-    for s in SIMS:
+    for s in flows_sim.SIMULATORS:
         if flows_sim.simulator_available(s):
             return s
     pytest.skip("no Verilog simulator is installed")

@@ -26,21 +26,6 @@ from neutnngen.ir import (
 from neutnngen.verify import TopInfo, compare, pack_times, run_verification, unpack
 from neutnngen.verify.protocol import Pulse, pack_prox
 
-SIMS = ["icarus", "verilator"]
-
-
-@pytest.fixture(params=SIMS)
-def sim(request):
-    if not flows_sim.simulator_available(request.param):
-        pytest.skip(f"{request.param} is not installed")
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def build_root(tmp_path_factory):
-    """Builds shared by the tests of this module (a design is compiled once per simulator)."""
-    return tmp_path_factory.mktemp("sim_builds")
-
 
 # --------------------------------------------------------------------------- hand designs
 def passthrough_column(name: str, n: int, enable: bool = False) -> Column:
