@@ -13,9 +13,7 @@ it depends on: a rerun reuses finished points.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import html
 import json
 import math
 import os
@@ -42,6 +40,7 @@ from .passes import (
     synapse_table,
 )
 from .progress import Progress, step
+from .report.render import markdown_to_html
 
 SCHEMA = "neutnngen-prune/1"
 WEIGHT_MODES = ("hardwired", "register")
@@ -410,13 +409,6 @@ def _module_shares(p: dict, base: dict) -> None:
                            if b and b["transistors"] else None)
 
 
-def _layer_epochs(cfg: Config, li: int) -> int:
-    layers = getattr(cfg, "layers", None) or ()
-    if li < len(layers) and getattr(layers[li], "epochs", -1) >= 0:
-        return int(layers[li].epochs)
-    return int(cfg.train.epochs)
-
-
 def _activity(cfg: Config, base_dir: Path, net, data, outdir: Path, show: bool
               ) -> tuple[Activity, dict, str]:
     """Capture counts of the base training, replayed layer by layer exactly as
@@ -428,7 +420,7 @@ def _activity(cfg: Config, base_dir: Path, net, data, outdir: Path, show: bool
     labels_on = driver.needs_labels(initial)
     streams = {}
     for li in learning:
-        order = driver.training_order(n, _layer_epochs(cfg, li), cfg.experiment.seed,
+        order = driver.training_order(n, driver.layer_epochs(cfg, li), cfg.experiment.seed,
                                       cfg.train.shuffle)
         streams[li] = order
     key = driver.digest("activity", to_text(initial), to_text(net),
@@ -670,58 +662,6 @@ def render_markdown(doc: dict, plot: str | None) -> str:
     return "\n".join(L) + "\n"
 
 
-def render_html(md: str, title: str, plot_file: Path | None) -> str:
-    """Standalone HTML of the Markdown (tables, headings, paragraphs, code), plot embedded."""
-    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>"
-             f"{html.escape(title)}</title><style>body{{font-family:sans-serif;max-width:1300px;"
-             "margin:auto;padding:1em}table{border-collapse:collapse;font-size:12px;margin:.5em 0}"
-             "td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}</style></head><body>"]
-    in_table = in_code = False
-    for line in md.splitlines():
-        if line.startswith("```"):
-            parts.append("</pre>" if in_code else "<pre>")
-            in_code = not in_code
-            continue
-        if in_code:
-            parts.append(html.escape(line))
-            continue
-        if line.startswith("|"):
-            if set(line) <= set("|-"):
-                continue
-            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip()[1:-1])]
-            tag = "td" if in_table else "th"
-            if not in_table:
-                parts.append("<table>")
-                in_table = True
-            parts.append("<tr>" + "".join(f"<{tag}>{_inline(c)}</{tag}>" for c in cells) + "</tr>")
-            continue
-        if in_table:
-            parts.append("</table>")
-            in_table = False
-        if line.startswith("![") and plot_file is not None and plot_file.exists():
-            b64 = base64.b64encode(plot_file.read_bytes()).decode()
-            parts.append(f"<img alt='accuracy vs cost' src='data:image/png;base64,{b64}'>")
-        elif line.startswith("#"):
-            n = len(line) - len(line.lstrip("#"))
-            parts.append(f"<h{n}>{_inline(line[n:].strip())}</h{n}>")
-        elif line.strip():
-            parts.append(f"<p>{_inline(line)}</p>")
-    if in_table:
-        parts.append("</table>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
-
-
-def _inline(s: str) -> str:
-    s = s.replace("\\|", "|")
-    out = []
-    for i, chunk in enumerate(s.split("`")):
-        e = html.escape(chunk)
-        e = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", e)
-        out.append(f"<code>{e}</code>" if i % 2 else e)
-    return "".join(out)
-
-
 def write_reports(doc: dict, outdir: Path) -> dict[str, Path]:
     """``prune.json``, ``prune.md``, ``prune.html`` and ``plots/prune_curve.png``."""
     outdir = Path(outdir)
@@ -732,7 +672,7 @@ def write_reports(doc: dict, outdir: Path) -> dict[str, Path]:
     rel = os.path.relpath(plot, outdir) if plot else None
     md = render_markdown(doc, rel)
     driver.atomic_write_text(outdir / "prune.md", md)
-    driver.atomic_write_text(outdir / "prune.html",
-                             render_html(md, f"neutnngen pruning: {doc['name']}", plot))
+    driver.atomic_write_text(outdir / "prune.html", markdown_to_html(
+        md, f"neutnngen pruning: {doc['name']}", [plot] if plot else []))
     return {"json": outdir / "prune.json", "md": outdir / "prune.md",
             "html": outdir / "prune.html", **({"plot": plot} if plot else {})}

@@ -6,8 +6,6 @@ study (other processes' and earlier runs' included), not only this process's.
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import math
 import os
@@ -396,52 +394,9 @@ def render_markdown(d: dict, spec: DseSpec, plots: dict[str, str]) -> str:
 
 def render_html(md: str, d: dict, files: dict[str, Path]) -> str:
     """Standalone HTML: the Markdown's tables and text, plots embedded as PNG data."""
-    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>neutnngen DSE: "
-             f"{html.escape(d['study'])}</title><style>body{{font-family:sans-serif;max-width:1200px;"
-             "margin:auto;padding:1em}table{border-collapse:collapse;font-size:12px}"
-             "td,th{border:1px solid #ccc;padding:2px 6px}code{font-size:11px}img{max-width:100%}"
-             "</style></head><body>"]
-    in_table = False
-    for line in md.splitlines():
-        if line.startswith("|"):
-            cells = [c.strip() for c in line.strip("|").split(" | ")]
-            if set(line) <= set("|-"):
-                continue
-            if not in_table:
-                parts.append("<table>")
-                in_table = True
-                parts.append("<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cells) + "</tr>")
-                continue
-            parts.append("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in cells) + "</tr>")
-            continue
-        if in_table:
-            parts.append("</table>")
-            in_table = False
-        if line.startswith("!["):
-            key = next((k for k, f in files.items() if f.name in line), None)
-            if key:
-                b64 = base64.b64encode(files[key].read_bytes()).decode()
-                parts.append(f"<img alt='{key}' src='data:image/png;base64,{b64}'>")
-            continue
-        if line.startswith("#"):
-            n = len(line) - len(line.lstrip("#"))
-            parts.append(f"<h{n}>{html.escape(line[n:].strip())}</h{n}>")
-        elif line.strip():
-            parts.append(f"<p>{_inline(line)}</p>")
-    if in_table:
-        parts.append("</table>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    from ..report.render import markdown_to_html
 
-
-def _inline(s: str) -> str:
-    s = s.replace("\\|", "|")
-    out, code = [], False
-    for i, chunk in enumerate(s.split("`")):
-        if i:
-            code = not code
-        out.append(f"<code>{html.escape(chunk)}</code>" if code else html.escape(chunk))
-    return "".join(out)
+    return markdown_to_html(md, f"neutnngen DSE: {d['study']}", list(files.values()))
 
 
 def write_reports(study, spec: DseSpec, out: Path, storage_url: str, target: int, sess,
