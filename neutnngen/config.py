@@ -277,16 +277,13 @@ def _cross_check(cfg: Config) -> None:
                 raise ConfigError(f"network.{key}={getattr(cfg.network, key)!r} is set, but [[layers]] "
                                   f"tables describe the network: set {key} per layer instead",
                                   path=f"network.{key}")
-        if cfg.layers[-1].learning == "rstdp" and cfg.layers[-1].rfsize:
-            raise ConfigError("layers[-1]: R-STDP maps neuron i to class i, so the last layer "
-                              "must be one column (rfsize = 0)", path=f"layers.{len(cfg.layers) - 1}.rfsize")
         if cfg.layers[-1].rfsize:
             raise ConfigError("the last layer's winner is the network's answer: it must be one "
                               "column (rfsize = 0)", path=f"layers.{len(cfg.layers) - 1}.rfsize")
         if cfg.layers[0].learning == "none" and len(cfg.layers) == 1:
             raise ConfigError("a single frozen layer (learning = 'none') learns nothing",
                               path="layers.0.learning")
-    if cfg.data.kind == "ucr" and any(lc.rfsize for lc in cfg.layers[:1]):
+    if cfg.data.kind == "ucr" and cfg.layers and cfg.layers[0].rfsize:
         raise ConfigError("data.kind='ucr' gives a 1-D input: receptive fields (rfsize) need "
                           "images (data.kind='mnist')", path="layers.0.rfsize")
     for t in cfg.synth.targets:

@@ -286,6 +286,13 @@ def layer_plan(cfg: Config, data: Data, i: int):
         wres=lc.wres or cfg.network.wres, w_init=lc.w_init or cfg.network.w_init)
 
 
+def layer_epochs(cfg: Config, i: int) -> int:
+    """Training epochs of layer ``i``: its ``[[layers]]`` value, else ``train.epochs``."""
+    if i < len(cfg.layers) and cfg.layers[i].epochs >= 0:
+        return cfg.layers[i].epochs
+    return cfg.train.epochs
+
+
 def needs_labels(net: Network) -> bool:
     """Whether training feeds labels (R-STDP or label lines on a learning layer)."""
     return any(la.learning is not None and (la.learning.kind == "rstdp" or any(
@@ -340,14 +347,14 @@ def build_and_train(cfg: Config, data: Data, show: bool = True) -> tuple[Network
     t0 = time.perf_counter()
     waves = 0
     backend: dict[str, Any] = {}
-    for i, lc in enumerate(cfg.layers):
+    for i in range(len(cfg.layers)):
         plan = layer_plan(cfg, data, i)
         Xin = layer_inputs(net, data.X_train)
         layer = init_layer(plan, inputs=Xin.shape[1], shape=layer_shape(net, data.shape), time=ts,
                            X=Xin, seed=cfg.experiment.seed, salt=i)
         initial.append(layer)
         net = append_layer(net, layer, name=cfg.experiment.name, time=ts, inputs=data.X_train.shape[1])
-        epochs = cfg.train.epochs if lc.epochs < 0 else lc.epochs
+        epochs = layer_epochs(cfg, i)
         if plan.learning is None or epochs == 0:
             continue
         step(f"train layer {i} ({plan.name}): {len(layer.columns)} column(s) x {plan.neurons} "
@@ -389,18 +396,6 @@ def classify(out: np.ndarray, supervised: bool, train_out: np.ndarray | None = N
     return np.where(w >= 0, vote[np.maximum(w, 0)], -1), "majority training class of the winner"
 
 
-def nearest_centroid(data: Data) -> dict:
-    """A non-spiking reference on the same encoded inputs: each test volley gets the class
-    of the nearest (Euclidean) class mean of the training volleys (silent = time 2**timeres)."""
-    def feats(X):
-        return np.where(X < 0, X.max() + 1, X).astype(np.float64)
-    Xtr, Xte = feats(data.X_train), feats(data.X_test)
-    cents = np.stack([Xtr[data.y_train == c].mean(axis=0) for c in range(data.n_classes)])
-    d = ((Xte[:, None, :] - cents[None]) ** 2).sum(axis=-1)
-    err = float((d.argmin(axis=1) != data.y_test).mean())
-    return {"test": {"error": err, "accuracy": 1 - err}}
-
-
 def _supervised_last(net: Network) -> bool:
     la = net.layers[-1]
     return la.learning is not None and (la.learning.kind == "rstdp" or any(
@@ -409,7 +404,12 @@ def _supervised_last(net: Network) -> bool:
 
 def evaluate(net: Network, data: Data, seed: int) -> dict:
     """Task metrics (SPEC §8) of ``net`` on both splits, with the task's baseline."""
-    from .data import clustering_metrics, kmeans_baseline
+    from .data import (
+        classification_error,
+        clustering_metrics,
+        kmeans_baseline,
+        nearest_centroid_baseline,
+    )
 
     out_tr = infer(net, data.X_train)
     out_te = infer(net, data.X_test)
@@ -421,11 +421,13 @@ def evaluate(net: Network, data: Data, seed: int) -> dict:
         metrics = {}
         for split, out, y in (("train", out_tr, data.y_train), ("test", out_te, data.y_test)):
             pred, how = classify(out, sup, out_tr, data.y_train)
-            err = float((pred != y).mean())
+            err = classification_error(y, pred)
             metrics[split] = {"error": err, "accuracy": 1 - err,
                               "coverage": float((winners(out) >= 0).mean()), "decoder": how}
         metrics["test"]["winner_counts"] = counts
-        return {"metrics": metrics, "baseline": {"nearest_centroid": nearest_centroid(data)}}
+        base = nearest_centroid_baseline(data.X_train, data.X_test, data.y_train, data.y_test,
+                                         net.time.timeres)
+        return {"metrics": metrics, "baseline": {"nearest_centroid": base}}
     if data.kind == "place_cells":
         from sklearn.cluster import KMeans
 

@@ -158,3 +158,19 @@ def test_place_cells_data_and_metrics_keys():
     assert driver.primary_metric(cfg) == ("median_decoding_error_cm", False)
     with pytest.raises(ConfigError, match="place cells have no classes"):
         driver.init_network(config.from_dict({"data": {"kind": "place_cells", "dt": 2.0}}), data)
+
+
+def test_nearest_centroid_baseline_hand_case():
+    from neutnngen.data import nearest_centroid_baseline
+
+    # class 0 spikes early on line 0, class 1 on line 1; silent lines count as time 8
+    Xtr = np.array([[0, -1], [1, -1], [-1, 0], [-1, 2]])
+    ytr = np.array([0, 0, 1, 1])
+    Xte = np.array([[0, 7], [6, 1], [-1, -1]])
+    r = nearest_centroid_baseline(Xtr, Xte, ytr, np.array([0, 1, 1]), timeres=3)
+    # centroids (0.5, 8) and (8, 1); the silent volley (8, 8) is nearer to class 1
+    assert r["test"]["error"] == 0.0
+    r = nearest_centroid_baseline(Xtr, Xte, ytr, np.array([1, 1, 1]), timeres=3)
+    assert r["test"]["error"] == pytest.approx(1 / 3)
+    with pytest.raises(ConfigError, match="same lines"):
+        nearest_centroid_baseline(Xtr, Xte[:, :1], ytr, ytr[:3], timeres=3)

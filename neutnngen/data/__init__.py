@@ -26,6 +26,7 @@ from neutnngen.data.metrics import (
     clustering_metrics,
     coverage,
     kmeans_baseline,
+    nearest_centroid_baseline,
     purity,
     rand_index,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "load_mnist",
     "load_trajectory",
     "load_ucr",
+    "nearest_centroid_baseline",
     "place_cell_metrics",
     "place_cell_split",
     "place_field_stats",

@@ -27,6 +27,7 @@ __all__ = [
     "clustering_metrics",
     "kmeans_baseline",
     "classification_error",
+    "nearest_centroid_baseline",
 ]
 
 
@@ -230,3 +231,23 @@ def classification_error(y_true, y_pred) -> float:
     if (t < 0).any():
         raise ConfigError(f"{func}: y_true contains -1; expected class indices >= 0")
     return int((p != t).sum()) / t.shape[0]
+
+
+def nearest_centroid_baseline(X_train, X_test, y_train, y_test, timeres: int) -> dict:
+    """A non-spiking classifier on the same encoded spike times as the TNN (the MNIST
+    reference): every test volley gets the class whose mean training volley is nearest
+    (Euclidean). Silent lines (``-1``) count as time ``2**timeres``, later than any spike.
+    Returns ``{"test": {"error", "accuracy"}}``."""
+    func = "nearest_centroid_baseline"
+    late = 1 << int(timeres)
+    Xtr, Xte = (np.asarray(X, dtype=np.float64) for X in (X_train, X_test))
+    if Xtr.ndim != 2 or Xte.ndim != 2 or Xtr.shape[1] != Xte.shape[1]:
+        raise ConfigError(f"{func}: X_train {Xtr.shape} and X_test {Xte.shape}; expected "
+                          "[n, lines] arrays with the same lines")
+    ytr = _winners(func, "y_train", y_train)
+    classes = np.unique(ytr)
+    Xtr, Xte = (np.where(X < 0, late, X) for X in (Xtr, Xte))
+    cents = np.stack([Xtr[ytr == c].mean(axis=0) for c in classes])
+    d2 = ((Xte[:, None, :] - cents[None]) ** 2).sum(axis=-1)
+    err = classification_error(y_test, classes[d2.argmin(axis=1)])
+    return {"test": {"error": err, "accuracy": 1 - err}}

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import ConfigError
-from ..ir.interp import Interpreter
+from ..ir.interp import Interpreter, retime
 from ..ir.nodes import (
     Column,
     Inhibition,
@@ -176,6 +176,4 @@ def layer_inputs(net: Network | None, X: np.ndarray) -> np.ndarray:
         return np.asarray(X, dtype=np.int64)
     h = Interpreter(net).forward(X)
     rt = retime_between(net, "probe")
-    if rt is not None:
-        h = np.where(h < 0, h, np.minimum(h >> rt.shift, rt.t_max))
-    return h
+    return h if rt is None else retime(h, rt)
