@@ -7,11 +7,15 @@ bit-exact mode (``learn=True``).
 
 How the weights are observed: the cocotb toplevel is a small wrapper module (written next
 to the bench, ``<top>_lw.v``) that instantiates the design as ``dut`` and concatenates every
-weight register and LFSR state named in ``names.json`` (``weights``, ``rng``) into one
-``dbg`` output through hierarchical references; the bench reads that one handle once per
-wave slot (at each ``in_ready`` cycle: the state after the previous slot). The design
-itself is unchanged. After the last wave every weight is also read back through the
-``wread`` port and compared with the registers.
+observable register of every stage (the verification adapters of
+:mod:`neutnngen.verify.stages`: for a layer the weights and LFSR states named in
+``names.json``) into one ``dbg`` output, and every layer stage's ``done`` pulse into
+``dbg_done``, through hierarchical references. A stage's update of a wave is complete when
+it latches the wave's result (``done``), and its registers do not change again before its
+next wave's learn pass, so the bench reads ``dbg`` once in the cycle after each ``done``:
+the ``n``-th such sample holds that stage's registers after wave ``n`` (with or without
+backpressure and gaps in the input). The design itself is unchanged. After the last wave
+every weight is also read back through the ``wread`` port and compared with the registers.
 
 The expected per-wave weights are computed in Python before the simulation (the
 interpreter, wave by wave); the comparison is done here, after the simulation.
@@ -21,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -36,20 +39,20 @@ from ..ir.nodes import NONE, Network
 from .protocol import TopInfo, compare, describe
 from .run import (
     VerifyResult,
+    _beats,
     _build,
     _check_interface,
     _proximal,
     _runner_environment,
     _simulate,
-    _slot_words,
     _timed_runner,
     default_simulator,
     find_simulator,
     simulator_version,
+    stream_options,
 )
-
-_WEIGHT_PATH = re.compile(r"^layer(\d+)/col(\d+)/n(\d+)/(?:d(\d+)/s(\d+)|prox)/([wp])(\d+)$")
-_RNG_PATH = re.compile(r"^layer(\d+)/col(\d+)/g(\d+)$")
+from .stages import Entry, observe
+from .stages import value as stage_value
 
 
 @dataclass(frozen=True)
@@ -90,53 +93,13 @@ class LearnVerifyResult(VerifyResult):
 
 
 # --------------------------------------------------------------------------- layout
-@dataclass(frozen=True)
-class _Entry:
-    path: str
-    signal: str
-    bits: int
-    layer: int
-    column: int
-    kind: str  # "w" (distal), "p" (proximal) or "g" (generator)
-    index: tuple[int, ...]  # into the column's distal / proximal bank, or (generator,)
-    addr: int | None = None
+_Entry = Entry  # an observable register (weights, then LFSR states; names.json order)
 
 
-def _layout(names: Mapping[str, Any]) -> list[_Entry]:
-    """The ``dbg`` word of the wrapper: weights (``names.json`` order) then LFSR states."""
-    out = []
-    for path, e in (names.get("weights") or {}).items():
-        m = _WEIGHT_PATH.match(path)
-        if m is None:
-            raise ToolchainError(f"names.json: cannot read weight path {path!r}")
-        k, c, i = int(m[1]), int(m[2]), int(m[3])
-        j = int(m[7])
-        if m[6] == "w":
-            kind, idx = "w", (i, int(m[4]), int(m[5]), j)
-        elif m[4] is not None:
-            kind, idx = "p", (i, int(m[4]), int(m[5]), j)
-        else:
-            kind, idx = "p", (i, j)
-        out.append(_Entry(path, str(e["signal"]), int(e["bits"]), k, c, kind, idx,
-                          int(e["addr"])))
-    for path, e in (names.get("rng") or {}).items():
-        m = _RNG_PATH.match(path)
-        if m is None:
-            raise ToolchainError(f"names.json: cannot read generator path {path!r}")
-        out.append(_Entry(path, str(e["signal"]), int(e["bits"]), int(m[1]), int(m[2]), "g",
-                          (int(m[3]),)))
-    return out
-
-
-def _state_vector(entries: list[_Entry], it: Interpreter) -> np.ndarray:
+def _state_vector(entries: list[Entry], it: Interpreter) -> np.ndarray:
     v = np.empty(len(entries), dtype=np.int64)
     for n, e in enumerate(entries):
-        if e.kind == "w":
-            v[n] = it.distal[e.layer][e.column][e.index]
-        elif e.kind == "p":
-            v[n] = it.proximal[e.layer][e.column][e.index]
-        else:
-            v[n] = it.rng[e.layer][e.column][e.index[0]]
+        v[n] = stage_value(e, it)
     return v
 
 
@@ -240,12 +203,15 @@ def _case(net: Network, X: np.ndarray, learn, labels, prox, wave: int, e: _Entry
 
 
 # --------------------------------------------------------------------------- bench files
-def learn_wrapper(verilog_text: str, top: str, entries: list[_Entry]) -> tuple[str, str, int]:
+def learn_wrapper(verilog_text: str, top: str, entries: list[Entry],
+                  taps: list[str] | None = None) -> tuple[str, str, int]:
     """``(Verilog, module name, dbg width)`` of the bench's toplevel: ``top`` as ``dut``,
-    every port passed through, plus ``dbg`` (entry 0 at the least significant bits)."""
+    every port passed through, plus ``dbg`` (entry 0 at the least significant bits) and
+    ``dbg_done`` (bit ``i``: the ``done`` pulse ``taps[i]`` of a stage)."""
     from ..flows.harness import parse_ports
 
     name = f"{top}_lw"
+    taps = list(taps or [])
     ports = parse_ports(verilog_text, top)
     width = sum(e.bits for e in entries)
     decl, conn = [], []
@@ -255,41 +221,37 @@ def learn_wrapper(verilog_text: str, top: str, entries: list[_Entry]) -> tuple[s
         conn.append(f"    .{p.name}({p.name})")
     parts = [f"dut.{e.signal}" for e in reversed(entries)]
     body = ",\n    ".join(parts) if parts else "1'b0"
+    done = ", ".join(f"dut.{t}" for t in reversed(taps)) if taps else "1'b0"
     text = "\n".join([
         "// bench wrapper written by neutnngen.verify.learn: the design as `dut`, plus `dbg`,",
-        "// every weight register and LFSR state (names.json order) by hierarchical reference",
-        f"module {name}({', '.join([p.name for p in ports] + ['dbg'])});",
+        "// every weight register and LFSR state (names.json order), and `dbg_done`, every",
+        "// stage's done pulse, by hierarchical reference",
+        f"module {name}({', '.join([p.name for p in ports] + ['dbg', 'dbg_done'])});",
         *decl,
         f"  output [{max(width, 1) - 1}:0] dbg;",
+        f"  output [{max(len(taps), 1) - 1}:0] dbg_done;",
         f"  {top} dut (",
         ",\n".join(conn),
         "  );",
         f"  assign dbg = {{\n    {body}\n  }};",
+        f"  assign dbg_done = {{{done}}};",
         "endmodule",
         "",
     ])
     return text, name, width
 
 
-def _slots(info: TopInfo, X: np.ndarray, prox: dict[int, np.ndarray],
-           enable: list[np.ndarray], learn: np.ndarray, labels: np.ndarray | None,
-           label_bits: int) -> list[list[Any]]:
-    """Per wave slot: ``[in_valid, in_time, in_spike, prox_time, prox_spike, learn_en,
-    label, label_valid]``; ``L - 1`` bubble slots follow the last wave so that every layer
-    finishes learning it inside the stimulus."""
-    n = X.shape[0]
-    n_slots = n + info.layers - 1
-    tw, sw, pt, ps = _slot_words(info, X, prox, enable, n_slots)
+def _learn_beats(info: TopInfo, X: np.ndarray, prox: dict[int, np.ndarray],
+                 enable: list[np.ndarray], learn: np.ndarray, labels: np.ndarray | None
+                 ) -> list[list[Any]]:
+    """Per wave: ``[in_time, in_spike, prox_time, prox_spike, learn_en, label,
+    label_valid]``."""
     out = []
-    for s in range(n_slots):
-        valid = 1 if s < n else 0
-        t = tw[min(s, n - 1)] if n else 0
-        sp = sw[min(s, n - 1)] if n else 0
-        le = int(valid and learn[s])
+    for n, b in enumerate(_beats(info, X, prox, enable)):
         lab, lv = 0, 0
-        if valid and labels is not None and int(labels[s]) >= 0:
-            lab, lv = int(labels[s]), 1
-        out.append([valid, hex(t), hex(sp), hex(pt[s]), hex(ps[s]), le, lab, lv])
+        if labels is not None and int(labels[n]) >= 0:
+            lab, lv = int(labels[n]), 1
+        out.append(b + [int(learn[n]), lab, lv])
     return out
 
 
@@ -394,6 +356,9 @@ def run_learning_verification(
     build_dir: str | os.PathLike[str] | None = None,
     check_latency: bool = True,
     readout: bool = True,
+    backpressure: float = 0.0,
+    gaps: float = 0.0,
+    seed: int = 0,
 ) -> LearnVerifyResult:
     """Simulate a ``learn``-mode design on ``X[N, inputs]`` with ``learn_en`` (``learn``: a
     bool or one per wave) and compare, after every wave, the output volley and every weight
@@ -406,7 +371,8 @@ def run_learning_verification(
       other lines NONE); in a labelled learning wave the chip derives an enable layer's lines
       from the label instead (:func:`neutnngen.ir.interp.label_proximal`).
     * ``readout``: also read every weight back through ``wread`` after the last wave.
-    * ``waves``, ``timeout``, ``build_dir``, ``check_latency``, ``simulator``: as for
+    * ``waves``, ``timeout``, ``build_dir``, ``check_latency``, ``simulator``,
+      ``backpressure``, ``gaps``, ``seed``: as for
       :func:`neutnngen.verify.run_verification`; a failing run is repeated once with a
       waveform.
     * ``raise_on_mismatch``: raise :class:`VerificationMismatch` naming the first output or
@@ -451,7 +417,7 @@ def run_learning_verification(
         if (labels_v >= (1 << label_bits)).any():
             raise ValueError(f"labels must fit LABEL_BITS={label_bits} bits")
     prox_full, enable = _proximal(net, N, prox)
-    entries = _layout(names)
+    entries, taps = observe(names)
     _check_layout(net, entries)
     exp_out, exp_state, init_state = expected_learning(net, X, entries, learn_v, labels_v,
                                                        prox_full)
@@ -459,19 +425,21 @@ def run_learning_verification(
     sim = default_simulator() if simulator is None else find_simulator(simulator)
     version = simulator_version(sim)
     text = verilog.read_text()
-    wtext, wname, _ = learn_wrapper(text, info.name, entries)
+    wtext, wname, _ = learn_wrapper(text, info.name, entries, taps)
     wrapper = work / f"{wname}.v"
     if not wrapper.is_file() or wrapper.read_text() != wtext:
         wrapper.write_text(wtext)
     result_file = work / f"results-learn-{sim}.json"
     bench = work / "bench-learn.json"
-    slots = _slots(info, X, prox_full, enable, learn_v, labels_v, label_bits)
     addrs = [e.addr for e in entries if e.kind != "g"] if readout else []
-    max_cycles = 8 + 16 + (len(slots) + info.layers + 8) * info.wave_cycles + info.latency
+    idle, runs, extra = stream_options(info, N, backpressure, seed, gaps)
+    max_cycles = 8 + 16 + (N + info.layers + 8) * info.wave_cycles + info.latency + extra
     bench.write_text(json.dumps({
-        "wload": [], "top": info.to_dict(), "slots": slots, "expected": exp_out.tolist(),
+        "wload": [], "top": info.to_dict(),
+        "beats": _learn_beats(info, X, prox_full, enable, learn_v, labels_v), "idle": idle,
+        "ready_runs": runs, "expected": exp_out.tolist(),
         "result": str(result_file), "max_cycles": int(max_cycles),
-        "check_latency": bool(check_latency),
+        "check_latency": bool(check_latency and not backpressure),
         "learn": {"label_bits": label_bits, "readout": addrs, "wread_latency": rl},
     }))
 
@@ -486,12 +454,12 @@ def run_learning_verification(
             build_s = time.monotonic() - tb
         res, wave_file, log = _simulate(runner, sim, wname, bdir, work, bench, result_file,
                                         waves, deadline)
-        ana = _analyse(net, X, entries, res, exp_state, init_state, info, learn_v, labels_v,
+        ana = _analyse(net, X, entries, taps, res, exp_state, init_state, learn_v, labels_v,
                        prox_full, readout)
         if (res["mismatches"] or ana["bad"]) and not waves:
             res_w, wave_file, _ = _simulate(runner, sim, wname, bdir, work, bench, result_file,
                                             True, deadline)
-            ana_w = _analyse(net, X, entries, res_w, exp_state, init_state, info, learn_v,
+            ana_w = _analyse(net, X, entries, taps, res_w, exp_state, init_state, learn_v,
                              labels_v, prox_full, readout)
             if (res_w["mismatches"], ana_w["bad"]) != (res["mismatches"], ana["bad"]):
                 raise ToolchainError(
@@ -500,13 +468,14 @@ def run_learning_verification(
             res, ana = res_w, ana_w
     if res.get("protocol_error") and not res["mismatches"]:
         raise VerificationMismatch(f"{sim}: {res['protocol_error']}",
-                                   first={"signal": "in_ready"})
+                                   first={"signal": res.get("protocol_signal", "in_ready")})
     # outputs again on the host (the bench's own comparison counts the same)
     from .protocol import Pulse
 
     pulses = [Pulse(int(c), None if t is None else int(t, 16), None if s is None else int(s, 16))
               for c, t, s in res["pulses"]]
-    mism, first = compare(exp_out, pulses, res["accepts"], info, check_latency=check_latency)
+    mism, first = compare(exp_out, pulses, res["offers"], info,
+                          check_latency=check_latency and not backpressure)
     fw, fr = ana["final"]
     npz = work / "final_weights.npz"
     arrays = {}
@@ -550,30 +519,36 @@ def run_learning_verification(
     return out
 
 
-def _analyse(net: Network, X: np.ndarray, entries: list[_Entry], res: Mapping[str, Any],
-             exp_state: np.ndarray, init_state: np.ndarray, info: TopInfo, learn, labels,
-             prox, readout: bool) -> dict[str, Any]:
-    """Compare the sampled states with the expected ones (see the module docstring)."""
+def _analyse(net: Network, X: np.ndarray, entries: list[Entry], taps: list[str],
+             res: Mapping[str, Any], exp_state: np.ndarray, init_state: np.ndarray, learn,
+             labels, prox, readout: bool) -> dict[str, Any]:
+    """Compare the sampled states with the expected ones: the ``n``-th sample taken after a
+    stage's ``done`` holds that stage's registers after wave ``n``."""
     N = exp_state.shape[0]
-    L = info.layers
-    n_slots = N + L - 1
-    samples = list(res.get("samples") or [])[:n_slots]
-    samples += [None] * (n_slots - len(samples))
-    vals, known = _decode(samples, entries)
-    layer_of = np.array([e.layer for e in entries], dtype=np.int64)
-    is_rng = np.array([e.kind == "g" for e in entries], dtype=bool)
-    # sample s holds layer k's state after wave s - k
+    raw = list(res.get("samples") or [])
+    per_tap: list[list[str | None]] = [[] for _ in taps]
+    for d, h in raw:
+        for t in range(len(taps)):
+            if d is not None and (int(d) >> t) & 1:
+                per_tap[t].append(h)
     wrong = np.zeros((N, len(entries)), dtype=bool)
     got = np.full((N, len(entries)), -1, dtype=np.int64)
-    for k in range(L):
-        cols = np.flatnonzero(layer_of == k)
+    tap_of = np.array([-1 if e.tap is None else e.tap for e in entries], dtype=np.int64)
+    is_rng = np.array([e.kind == "g" for e in entries], dtype=bool)
+    last = np.zeros(len(entries), dtype=np.int64)
+    for t in range(len(taps)):
+        cols = np.flatnonzero(tap_of == t)
         if not len(cols):
             continue
-        s_idx = np.arange(N) + k
-        g = vals[s_idx][:, cols]
-        ok = known[s_idx][:, None]
+        smp = per_tap[t][:N] + [None] * max(0, N - len(per_tap[t]))
+        vals, known = _decode(smp, entries)
+        g = vals[:, cols]
+        ok = known[:, None]
         wrong[:, cols] = ~ok | (g != exp_state[:, cols])
         got[:, cols] = np.where(ok, g, -1)
+        if N:
+            last[cols] = vals[N - 1, cols]
+    wrong[:, tap_of < 0] = True  # a register without a done tap cannot be observed
     w_wrong = wrong[:, ~is_rng]
     r_wrong = wrong[:, is_rng]
     first = None
@@ -592,7 +567,6 @@ def _analyse(net: Network, X: np.ndarray, entries: list[_Entry], res: Mapping[st
         else:
             first["synapse"] = e.path
             first.update(_case(net, X, learn, labels, prox, n, e))
-    last = vals[n_slots - 1] if known[n_slots - 1] else exp_state[-1] * 0
     final = _final(net, entries, last)
     rb = list(res.get("readout") or [])
     regs = [int(v) for v, e in zip(last, entries, strict=True) if e.kind != "g"]

