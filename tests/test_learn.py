@@ -249,7 +249,7 @@ def test_learn_mode_names_and_ports(tmp_path):
     assert doc["rng"]["layer0/col0/g1"]["seed"] == int(net.layers[0].columns[0].random.seeds[1])
     assert len(doc["weights"]) == col.distal.synapses
     text = r.verilog.read_text()
-    for port in ("learn_en", "label", "label_valid", "wread_addr", "wread_data",
+    for port in ("learn_en", "label", "label_valid", "wread_en", "wread_addr", "wread_data",
                  "wread_valid", "wload_en"):
         assert f" {port}" in text.split(");", 1)[0]
     ports = build_top(net, weights="learn").signature.members
