@@ -30,11 +30,12 @@ inhibition work on these registered times at the end of the wave. A layer spends
 ``SLOT = B * (J + 2) + Lm + 2`` cycles on a wave (``J`` = most lines of any column, ``Lm``
 = multiplexer latency); at full rate ``WAVE_CYCLES = SLOT`` and ``LATENCY = L * SLOT``.
 
-Module map: ``plan`` (static plan from the IR), ``kinds`` (stage-kind registry),
-``stream`` (stream payloads), ``stages/layer`` and ``stages/retime`` (the two kinds),
-``sched`` (per-stage sequencer, schedule bus), ``mux`` (pipelined multiplexers),
-``segment`` (segment + weight stores), ``column`` (dendrite, neuron, column, inhibition),
-``top``, ``emit``, ``sim``, ``regen`` (reference RTL in ``rtl/``).
+Module map: ``plan`` (static plan from the IR; records in ``specs``), ``kinds``
+(stage-kind registry), ``stream`` (stream payloads), ``stages/layer`` and
+``stages/retime`` (the two kinds), ``sched`` (per-stage sequencer, schedule bus),
+``mux`` (pipelined multiplexers), ``segment`` (segment + weight stores), ``column``
+(dendrite, neuron, column, inhibition), ``top``, ``emit``, ``sim``, ``regen`` (reference
+RTL in ``rtl/``).
 
 ``learn`` weight mode: every wave of a layer adds a learn pass after the decision (line
 ``j``'s input time and weight reach each segment's update stage through the same multiplexers; the new
