@@ -160,30 +160,43 @@ def _pulse(cycle, volley, tb=4):
 def test_compare_reports_first_wave_neuron_signal():
     info = _info()
     exp = np.array([[3, -1], [5, 2], [-1, 4]])
-    accepts = [0, 10, 20]
+    offers = [0, 10, 20]
     ok = [_pulse(10, [3, -1]), _pulse(20, [5, 2]), _pulse(30, [-1, 4])]
-    assert compare(exp, ok, accepts, info) == (0, None)
+    assert compare(exp, ok, offers, info) == (0, None)
     bad = [ok[0], _pulse(20, [5, 3]), _pulse(30, [1, 4])]
-    n, first = compare(exp, bad, accepts, info)
+    n, first = compare(exp, bad, offers, info)
     assert n == 2
     assert (first["wave"], first["neuron"], first["layer"], first["signal"],
             first["expected"], first["got"]) == (1, "layer0/col0/n1", 0, "out_time", 2, 3)
-    n, first = compare(exp, [ok[0], ok[1], _pulse(30, [1, 4])], accepts, info)
+    n, first = compare(exp, [ok[0], ok[1], _pulse(30, [1, 4])], offers, info)
     assert (n, first["wave"], first["neuron"], first["signal"], first["expected"],
             first["got"]) == (1, 2, "layer0/col0/n0", "out_spike", 0, 1)
     # missing volley, extra volley, wrong latency, X on the port
-    n, first = compare(exp, ok[:2], accepts, info)
+    n, first = compare(exp, ok[:2], offers, info)
     assert (n, first["wave"], first["signal"], first["expected"], first["got"]) == (
         1, 2, "out_valid", 1, 0)
-    n, first = compare(exp, [*ok, _pulse(40, [0, 0])], accepts, info)
+    n, first = compare(exp, [*ok, _pulse(40, [0, 0])], offers, info)
     assert (n, first["wave"], first["signal"], first["got"]) == (1, 3, "out_valid", 1)
-    n, first = compare(exp, [ok[0], _pulse(21, [5, 2]), ok[2]], accepts, info)
+    n, first = compare(exp, [ok[0], _pulse(21, [5, 2]), ok[2]], offers, info)
     assert (n, first["wave"], first["signal"], first["expected"], first["got"]) == (
         1, 1, "latency", 10, 11)
-    assert compare(exp, [ok[0], _pulse(21, [5, 2]), ok[2]], accepts, info,
+    assert compare(exp, [ok[0], _pulse(21, [5, 2]), ok[2]], offers, info,
                    check_latency=False)[0] == 0
-    n, first = compare(exp, [ok[0], Pulse(20, None, 0b11), ok[2]], accepts, info)
+    n, first = compare(exp, [ok[0], Pulse(20, None, 0b11), ok[2]], offers, info)
     assert (first["wave"], first["signal"], first["got"]) == (1, "out_time", "X")
+
+
+def test_ready_runs_are_seeded_and_about_the_asked_fraction():
+    from neutnngen.verify.protocol import ready_runs
+
+    assert ready_runs(0.0, 10, 5, 1) == []
+    runs = ready_runs(0.5, 10, 400, 1)
+    assert runs == ready_runs(0.5, 10, 400, 1) and runs != ready_runs(0.5, 10, 400, 2)
+    hi, lo = np.array(runs).sum(axis=0)
+    assert 0.4 < lo / (hi + lo) < 0.6
+    assert max(r[1] for r in runs) > 10  # some stalls are longer than a wave
+    with pytest.raises(ValueError, match="backpressure=1"):
+        ready_runs(1, 10, 5, 1)
 
 
 def test_missing_simulator_is_a_toolchain_error(monkeypatch, tmp_path):
