@@ -65,9 +65,10 @@ def verify(net: Network) -> list[Diagnostic]:
         spath = f"{root}/{name or f'stage{si}'}"
         try:
             kind = kind_of(st)
-        except UnknownStageKind as e:
-            err(spath, e.message)
-            continue
+        except UnknownStageKind as e:  # what it delivers is unknown: later stages unchecked
+            err(spath, f"{e.message}; the stages after it are not checked")
+            n_layers += sum(_is_layer(s) for s in net.stages[si + 1:])
+            break
         if name in names:
             err(spath, f"duplicate stage name {name!r}")
         names.add(name)
@@ -78,6 +79,13 @@ def verify(net: Network) -> list[Diagnostic]:
     if not n_layers:
         out.insert(at, Diagnostic(root, "network has no layer"))
     return out
+
+
+def _is_layer(stage) -> bool:
+    try:
+        return kind_of(stage).is_layer
+    except UnknownStageKind:
+        return False
 
 
 # --------------------------------------------------------------------------- shared checks
