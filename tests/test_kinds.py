@@ -96,6 +96,29 @@ def test_unknown_kind_names_and_registration_errors(delay):
         torch_kinds.register(delay.module.TORCH_KIND)  # the IR kind must come first
 
 
+def test_another_level_attaches_under_the_same_kind_names(tmp_path, monkeypatch):
+    """How the HDL and verification levels plug in: a KindRegistry over their own package."""
+    missing = kinds.KindRegistry("HDL", "no_such_level.stages", lambda k: k.node)
+    with pytest.raises(kinds.UnknownStageKind, match="built-in stage kind 'layer' has no HDL "
+                                                     "level: module no_such_level.stages.layer"):
+        missing.named("layer")
+    stages = tmp_path / "lvl" / "stages"
+    stages.mkdir(parents=True)
+    (tmp_path / "lvl" / "__init__.py").write_text("")
+    (stages / "__init__.py").write_text("")
+    for name, cls in (("layer", "Layer"), ("retime", "Retime")):
+        (stages / f"{name}.py").write_text(
+            "from types import SimpleNamespace\n"
+            f"from neutnngen.ir import {cls}\n"
+            f"KIND = SimpleNamespace(name={name!r}, node={cls})\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    level = kinds.KindRegistry("HDL", "lvl.stages", lambda k: k.node)
+    net = make_column_net()
+    assert level.of(net.layers[0]).name == "layer" and level.named("retime").name == "retime"
+    with pytest.raises(kinds.UnknownStageKind, match=f"unknown HDL stage kind 'delay'; {KNOWN}"):
+        level.named("delay")
+
+
 # ----------------------------------------------------------------------------- IR level
 def test_network_structure_comes_from_the_kinds(delay):
     net = toy_net()

@@ -104,7 +104,14 @@ class KindRegistry(Generic[T]):
         if name in self._loaded or name not in BUILTIN:
             return
         if name not in self._by_name:
-            mod = importlib.import_module(f"{self.package}.{name}")
+            module = f"{self.package}.{name}"
+            try:
+                mod = importlib.import_module(module)
+            except ModuleNotFoundError as e:
+                if e.name is None or not (module + ".").startswith(e.name + "."):
+                    raise  # a missing import inside the kind's module
+                raise self._error(f"built-in stage kind {name!r} has no {self.level} level: "
+                                  f"module {module} is missing") from None
             self.register(mod.KIND)
         self._loaded.add(name)
 
@@ -259,6 +266,8 @@ def register(kind: StageKind, *, replace: bool = False) -> StageKind:
     """Register an IR stage kind at run time (plugins, tests)."""
     if not isinstance(kind, StageKind):
         raise TypeError(f"register() takes a StageKind instance, got {type(kind).__name__}")
+    if kind.node is object:
+        raise ValueError(f"stage kind {kind.name!r} names no node class")
     return REGISTRY.register(kind, replace=replace)
 
 

@@ -82,6 +82,8 @@ def register(kind: TorchKind, *, replace: bool = False) -> TorchKind:
     """Register a torch stage kind at run time (plugins, tests); its IR kind must exist."""
     if not isinstance(kind, TorchKind):
         raise TypeError(f"register() takes a TorchKind instance, got {type(kind).__name__}")
+    if kind.module is nn.Module:
+        raise ValueError(f"torch stage kind {kind.name!r} names no module class")
     kind_named(kind.name)
     return REGISTRY.register(kind, replace=replace)
 
