@@ -28,8 +28,9 @@ from .text import parse, to_text
 from .verify import Diagnostic, check, verify
 
 __all__ = [
-    "NONE", "Column", "StageKind", "StageState", "UnknownStageKind", "kind_named", "kind_of", "Dendrite", "Diagnostic", "Inhibition", "Interpreter", "Kernel", "Layer",
-    "LearningRule", "Network", "Neuron", "RandomSource", "Retime", "Segment", "SynapseBank",
-    "TimeSpec", "check", "column_forward", "default_seeds", "first_crossing", "inhibit", "load",
-    "parse", "potentials", "save", "to_text", "verify",
+    "NONE", "Column", "Dendrite", "Diagnostic", "Inhibition", "Interpreter", "Kernel", "Layer",
+    "LearningRule", "Network", "Neuron", "RandomSource", "Retime", "Segment", "StageKind",
+    "StageState", "SynapseBank", "TimeSpec", "UnknownStageKind", "check", "column_forward",
+    "default_seeds", "first_crossing", "inhibit", "kind_named", "kind_of", "load", "parse",
+    "potentials", "save", "to_text", "verify",
 ]
