@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .nodes import MU_ONE, RandomSource
+from .common import MU_ONE, RandomSource
 
 
 def lfsr_step(state: np.ndarray, width: int, tapmask: int) -> np.ndarray:

@@ -17,8 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..ir.common import NONE
 from ..ir.interp import Interpreter, credited, reward
-from ..ir.nodes import NONE, Network
+from ..ir.kinds import kind_of
+from ..ir.network import Network
+from .base import synaptic_layers
 
 
 @dataclass
@@ -114,15 +117,17 @@ def record_activity(initial: Network, X: np.ndarray, labels: np.ndarray | None =
     net = initial
     distal: list[list[np.ndarray | None]] = []
     proximal: list[list[np.ndarray | None]] = []
-    learning = [li for li, layer in enumerate(net.layers) if layer.learning is not None
+    synaptic = dict(synaptic_layers(net, "record_activity"))  # layers of other kinds: none
+    learning = [li for li, layer in synaptic.items() if kind_of(layer).learns(layer)
                 and (layers is None or li in layers)]
-    for li, layer in enumerate(net.layers):
+    for li in range(len(net.layers)):
         on = li in learning
+        cols = synaptic[li].columns if li in synaptic else ()
         distal.append([np.zeros((E, *c.distal.weights.shape), np.int64) if on else None
-                       for c in layer.columns])
+                       for c in cols])
         proximal.append([np.zeros((E, *c.proximal.weights.shape), np.int64)
                          if on and c.proximal is not None else None
-                         for c in layer.columns])
+                         for c in cols])
     total = N * len(learning)
     done = 0
     for li in learning:

@@ -31,8 +31,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import PassError
-from ..ir.nodes import Column, Network, SynapseBank
-from .base import Pass, PassContext, option, register
+from ..ir.common import SynapseBank
+from ..ir.network import Network
+from ..ir.stages.layer.nodes import Column
+from .base import Pass, PassContext, option, register, synaptic_layers
 
 BANKS = ("distal", "proximal", "all")
 KEEPS = ("reachable", "valid")
@@ -82,7 +84,7 @@ def synapse_table(net: Network) -> Table:
         cols["weight"].append(b.weights.reshape(-1)[flat])
         cols["wmax"].append(np.full(n, b.w_max))
 
-    for li, layer in enumerate(net.layers):
+    for li, layer in synaptic_layers(net):
         for ci, col in enumerate(layer.columns):
             q, D, S, p = col.distal.weights.shape
             nseg = q * D * S
@@ -167,7 +169,7 @@ def apply_removal(net: Network, t: Table, proposed: np.ndarray, keep: str
         protected += n_back
         protected_groups.append(t.group_path[g])
     new = net
-    for li, layer in enumerate(net.layers):
+    for li, layer in synaptic_layers(net):
         cols = []
         for ci, col in enumerate(layer.columns):
             sel = proposed & (t.layer == li) & (t.column == ci)
@@ -290,7 +292,7 @@ class PruneInactive(Pass):
         t = synapse_table(net)
         caps = np.full(len(t), np.iinfo(np.int64).max, dtype=np.int64)
         skipped = []
-        for li, layer in enumerate(net.layers):
+        for li, layer in synaptic_layers(net):
             for ci, col in enumerate(layer.columns):
                 got = act.captures(li, ci, self.epochs)
                 if got is None:
