@@ -7,7 +7,6 @@ written next to every result (``config.toml``) so a run can be reproduced exactl
 from __future__ import annotations
 
 import dataclasses
-import json
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -316,24 +315,16 @@ def to_dict(cfg: Config) -> dict[str, Any]:
     return d
 
 
-def _toml_value(v: Any) -> str:
-    return json.dumps(v) if not isinstance(v, bool) else str(v).lower()
-
-
 def to_toml(cfg: Config) -> str:
-    """The resolved config as TOML (every key, defaults included)."""
-    lines: list[str] = []
-    d = to_dict(cfg)
-    layers = d.pop("layers", [])
-    for sec, table in d.items():
-        lines.append(f"[{sec}]")
-        lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
-        lines.append("")
-    for table in layers:
-        lines.append("[[layers]]")
-        lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
-        lines.append("")
-    return "\n".join(lines)
+    """The resolved config as TOML (every key, defaults included), written by ``tomli-w``:
+    one table per section in declaration order, then one ``[[layers]]`` table per layer.
+    Deterministic: the same config gives the same bytes."""
+    try:
+        import tomli_w
+    except ImportError:  # pragma: no cover - tomli-w is in every install extra
+        raise ConfigError("writing a config needs the TOML writer tomli-w; install it with "
+                          "pip install tomli-w (or: pip install -e '.[config]')") from None
+    return tomli_w.dumps(to_dict(cfg))
 
 
 def parse_override(text: str) -> tuple[str, Any]:

@@ -6,7 +6,6 @@ import base64
 import html
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -115,62 +114,30 @@ def plot_metrics(report: dict, path: Path) -> Path:
 
 
 def markdown_to_html(md: str, title: str, images: list[Path] | tuple[Path, ...] = ()) -> str:
-    """Standalone HTML of a generated Markdown report: headings, paragraphs, pipe tables
-    (``\\|`` inside a cell is a literal bar), fenced code, inline code and bold. An image
-    line ``![alt](path)`` embeds the file of ``images`` whose name it mentions, as PNG data."""
-    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>"
-             f"{html.escape(title)}</title><style>body{{font-family:sans-serif;max-width:1300px;"
-             "margin:auto;padding:1em}table{border-collapse:collapse;font-size:12px;margin:.5em 0}"
-             "td,th{border:1px solid #ccc;padding:2px 6px}code{font-size:11px}img{max-width:100%}"
-             "</style></head><body>"]
-    in_table = in_code = False
-    for line in md.splitlines():
-        if line.startswith("```"):
-            parts.append("</pre>" if in_code else "<pre>")
-            in_code = not in_code
-            continue
-        if in_code:
-            parts.append(html.escape(line))
-            continue
-        if line.startswith("|"):
-            if set(line) <= set("|-"):
-                continue
-            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip()[1:-1])]
-            tag = "td" if in_table else "th"
-            if not in_table:
-                parts.append("<table>")
-                in_table = True
-            parts.append("<tr>" + "".join(f"<{tag}>{_inline(c)}</{tag}>" for c in cells) + "</tr>")
-            continue
-        if in_table:
-            parts.append("</table>")
-            in_table = False
-        if line.startswith("!["):
-            img = next((f for f in images if f.name in line and f.exists()), None)
-            if img is not None:
-                alt = line[2:line.find("]")] if "]" in line else img.stem
-                b64 = base64.b64encode(img.read_bytes()).decode()
-                parts.append(f"<p><img alt='{html.escape(alt)}' src='data:image/png;base64,{b64}'></p>")
-        elif line.startswith("#"):
-            n = len(line) - len(line.lstrip("#"))
-            parts.append(f"<h{n}>{_inline(line[n:].strip())}</h{n}>")
-        elif line.strip():
-            parts.append(f"<p>{_inline(line)}</p>")
-    if in_table:
-        parts.append("</table>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    """Standalone HTML of a generated Markdown report, rendered by markdown-it-py (CommonMark
+    plus pipe tables; ``\\|`` inside a cell is a literal bar; raw HTML is escaped). An image
+    ``![alt](path)`` embeds the file of ``images`` whose name its path ends with, as PNG
+    data; an image that is not in ``images`` is left out."""
+    from markdown_it import MarkdownIt
 
+    by_name = {f.name: f for f in images}
+    parser = MarkdownIt("commonmark", {"html": False}).enable("table")
 
-def _inline(s: str) -> str:
-    """Escaped text with `code` and **bold** spans."""
-    s = s.replace("\\|", "|")
-    out = []
-    for i, chunk in enumerate(s.split("`")):
-        e = html.escape(chunk)
-        e = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", e)
-        out.append(f"<code>{e}</code>" if i % 2 else e)
-    return "".join(out)
+    def image(renderer, tokens, idx, options, env) -> str:
+        tok = tokens[idx]
+        f = by_name.get(Path(str(tok.attrGet("src") or "")).name)
+        if f is None or not f.exists():
+            return ""
+        alt = renderer.renderInlineAsText(tok.children or [], options, env)
+        b64 = base64.b64encode(f.read_bytes()).decode()
+        return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{b64}'>"
+
+    parser.add_render_rule("image", image)
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>"
+            f"{html.escape(title)}</title><style>body{{font-family:sans-serif;max-width:1300px;"
+            "margin:auto;padding:1em}table{border-collapse:collapse;font-size:12px;margin:.5em 0}"
+            "td,th{border:1px solid #ccc;padding:2px 6px}code{font-size:11px}img{max-width:100%}"
+            "</style></head><body>\n" + parser.render(md) + "</body></html>")
 
 
 def _fmt(v: Any) -> str:
