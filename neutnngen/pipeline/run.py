@@ -55,16 +55,17 @@ def prepare_data(cfg: Config) -> Data:
 
 
 def run(cfg: Config, outdir: str | Path, *, stages: tuple[str, ...] = ALL_STAGES,
-        show: bool = True, command: str | None = None) -> dict:
+        show: bool = True, command: str | None = None, data: Data | None = None) -> dict:
     """Train -> IR -> Verilog -> verify -> synth -> report. Returns the report dict.
-    ``command`` is recorded in the report as the way to reproduce it."""
+    ``command`` is recorded in the report as the way to reproduce it; ``data`` is the
+    task's prepared data when the caller has it already (else it is prepared here)."""
     task = get_task(cfg)
     task.check(cfg)
     ctx = Context.open(cfg, outdir, task, show=show, command=command)
     ctx.outdir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(ctx.outdir / "config.toml", cfgmod.to_toml(cfg))
     t0 = time.perf_counter()
-    ctx.data = task.prepare(cfg)
+    ctx.data = data if data is not None else task.prepare(cfg)
     ctx.timing["data"] = time.perf_counter() - t0
     for stage in plan(cfg, stages):
         run_stage(stage, ctx)
