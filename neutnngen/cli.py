@@ -34,9 +34,9 @@ def _command(args) -> str:
 
 
 def _cfg(args):
-    from . import config
+    from .pipeline import load_config
 
-    cfg = config.load(args.config, args.overrides)
+    cfg = load_config(args.config, args.overrides)
     out = Path(args.out) if args.out else Path("out") / cfg.experiment.name
     return cfg, out
 
@@ -109,12 +109,11 @@ def cmd_compile(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from . import config
     from .ir import load
-    from .pipeline import get_task, prepare_data, verify_stimulus
+    from .pipeline import get_task, load_config, prepare_data, verify_stimulus
     from .verify import run_verification
 
-    cfg = config.load(args.config, args.overrides)
+    cfg = load_config(args.config, args.overrides)
     get_task(cfg).check(cfg)
     net = load(args.ir)
     rtl = Path(args.rtl)

@@ -261,7 +261,9 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> DseSp
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"config file {str(p)!r} does not exist", path=str(p))
-    d = cfgmod.load_dict(p, overrides)
+    from ..pipeline import resolve_data_paths
+
+    d = resolve_data_paths(cfgmod.load_dict(p, overrides), p, overrides)
     return from_dict(d, source=str(p), overrides=tuple(overrides))
 
 

@@ -20,13 +20,23 @@ from .network import (
     train_network,
     training_order,
 )
-from .run import ALL_STAGES, headline, plan, prepare_data, primary_metric, run, version
+from .run import (
+    ALL_STAGES,
+    headline,
+    load_config,
+    plan,
+    prepare_data,
+    primary_metric,
+    resolve_data_paths,
+    run,
+    version,
+)
 from .stages import Context, Stage, run_stage, verify_stimulus
 from .store import Store
 from .tasks import TASKS, Data, Task, get_task, infer
 
 __all__ = ["ALL_STAGES", "TASKS", "Context", "Data", "Stage", "Store", "Task",
            "build_and_train", "get_task", "headline", "infer", "init_network", "ir_summary",
-           "layer_epochs", "layer_plan", "learning_rule", "needs_labels", "plan",
-           "prepare_data", "primary_metric", "run", "run_stage", "train_network",
+           "layer_epochs", "layer_plan", "learning_rule", "load_config", "needs_labels", "plan",
+           "prepare_data", "primary_metric", "resolve_data_paths", "run", "run_stage", "train_network",
            "training_order", "verify_stimulus", "version"]

@@ -37,6 +37,37 @@ from .tasks import Data, get_task
 ALL_STAGES = ("train", "compile", "verify", "synth", "report")
 
 
+DATA_PATHS = ("train", "test")
+"""``[data]`` keys that name files (``data.kind = "files"``)."""
+
+
+def resolve_data_paths(d: dict, config_path: str | Path,
+                       overrides: list[str] | tuple[str, ...] = ()) -> dict:
+    """Make the relative data paths written in a config file relative to the file's folder
+    (in the raw tables ``d`` of :func:`neutnngen.config.load_dict`); paths given as
+    overrides (``--set data.train=...``) stay relative to the current folder."""
+    overridden = {o.split("=", 1)[0].strip() for o in overrides}
+    data = d.get("data")
+    if not isinstance(data, dict):
+        return d
+    for key in DATA_PATHS:
+        v = data.get(key)
+        if isinstance(v, str) and v and f"data.{key}" not in overridden \
+                and not Path(v).is_absolute():
+            data[key] = str(Path(config_path).parent / v)
+    return d
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+                ) -> Config:
+    """:func:`neutnngen.config.load` with :func:`resolve_data_paths`: a relative data path
+    in the config file is relative to the file's folder."""
+    d = cfgmod.load_dict(path, overrides)
+    if path is not None:
+        resolve_data_paths(d, path, overrides)
+    return cfgmod.from_dict(d)
+
+
 def plan(cfg: Config, stages: tuple[str, ...] = ALL_STAGES) -> list[Stage]:
     """The stages a run of ``cfg`` goes through (the report stage apart)."""
     out: list[Stage] = [TrainStage()]
