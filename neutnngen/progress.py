@@ -87,11 +87,11 @@ class Progress:
 
 
 def track(items: Iterable[T], label: str, total: int | None = None, show: bool = True,
-          note: Callable[[T], str] | None = None) -> Iterator[T]:
+          note: Callable[[T], str] | None = None, unit: str = "it") -> Iterator[T]:
     """Iterate ``items`` with a bar (``note(item)`` names the current one)."""
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]
-    with Progress(label, total, enabled=show) as bar:
+    with Progress(label, total, enabled=show, unit=unit) as bar:
         for item in items:
             if note is not None:
                 bar.note(note(item))

@@ -118,7 +118,7 @@ def _measure_modules(verilog: str, mods: list[dict], show: bool) -> list[dict]:
     from .. import flows
 
     out = []
-    for m in track(mods, "breakdown", show=show, note=lambda m: m["module"]):
+    for m in track(mods, "breakdown", show=show, note=lambda m: m["module"], unit="module"):
         step(f"synth: generic {m['module']} (breakdown)", show)
         r = flows.synth_generic(verilog, m["module"])
         out.append({**m, "cells": r.cells, "transistors": r.transistors,

@@ -236,7 +236,7 @@ class SynthStage(Stage):
         verilog = Path(ctx.emitted["verilog"]).read_text()
         top = ctx.cfg.hdl.top
         results: dict[str, Any] = {}
-        for target in track(s.targets, "synth", show=ctx.show, note=str):
+        for target in track(s.targets, "synth", show=ctx.show, note=str, unit="target"):
             step(f"synth: {target}", ctx.show)
             if target == "generic":
                 r = flows.synth_generic(verilog, top)
