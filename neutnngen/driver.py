@@ -28,7 +28,6 @@ from .pipeline import (
     training_order,
     verify_stimulus,
 )
-from .pipeline.run import version as _version  # noqa: F401
 from .pipeline.stages.train import SCHEMA
 from .pipeline.store import Store as State
 from .pipeline.tasks import place_centres

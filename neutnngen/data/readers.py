@@ -29,7 +29,7 @@ import numpy as np
 
 from neutnngen.errors import DataError
 
-__all__ = ["FORMATS", "LABEL_MODES", "read_samples"]
+__all__ = ["FORMATS", "LABEL_MODES", "check_readable", "read_samples"]
 
 FORMATS = (".npz", ".csv", ".tsv", ".ts")
 LABEL_MODES = ("first", "last", "none")

@@ -38,5 +38,5 @@ from .tasks import TASKS, Data, Task, get_task, infer
 __all__ = ["ALL_STAGES", "TASKS", "Context", "Data", "Stage", "Store", "Task",
            "build_and_train", "get_task", "headline", "infer", "init_network", "ir_summary",
            "layer_epochs", "layer_plan", "learning_rule", "load_config", "needs_labels", "plan",
-           "prepare_data", "primary_metric", "resolve_data_paths", "run", "run_stage", "train_network",
-           "training_order", "verify_stimulus", "version"]
+           "prepare_data", "primary_metric", "resolve_data_paths", "run", "run_stage",
+           "train_network", "training_order", "verify_stimulus", "version"]
