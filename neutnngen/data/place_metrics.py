@@ -1,4 +1,4 @@
-"""Metrics of a place-cell column (SPEC section 8, place cells).
+"""Metrics of a place-cell column (docs/model.md §8, place cells).
 
 Conventions: the column's winner for a sample is the index of the winning neuron, ``-1``
 when nothing fired; positions are ``[n, 2]`` arrays of ``(x, y)`` in cm inside an arena

@@ -1,4 +1,4 @@
-"""Reading a network's answer out of its output volleys (SPEC §8): the winner of a
+"""Reading a network's answer out of its output volleys (docs/model.md §8): the winner of a
 wave, and the class a winner stands for."""
 
 from __future__ import annotations

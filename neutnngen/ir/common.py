@@ -1,4 +1,4 @@
-"""IR building blocks shared by stage kinds (SPEC §§1-5): the time base, inhibition
+"""IR building blocks shared by stage kinds (docs/model.md §§1-5): the time base, inhibition
 policies, learning rules, the random source and synapse banks.
 
 Conventions used everywhere:
@@ -40,7 +40,7 @@ def frozen_array(a: Any, dtype: Any) -> np.ndarray:
 
 @dataclass(frozen=True)
 class TimeSpec:
-    """The time base of a network (SPEC §1).
+    """The time base of a network (docs/model.md §1).
 
     Input spike times are ``0 .. t_max_in`` with ``t_max_in = 2**timeres - 1``. A column's
     wave lasts ``T = t_max_in + w_max`` steps for ramp responses and ``T = t_max_in + 1``
@@ -63,7 +63,7 @@ class TimeSpec:
 
 @dataclass(frozen=True)
 class Inhibition:
-    """A lateral-inhibition policy (SPEC §4); ties always go to the lowest index.
+    """A lateral-inhibition policy (docs/model.md §4); ties always go to the lowest index.
 
     * ``wta1``: only the earliest spike passes;
     * ``kwta``: the ``k`` earliest pass;
@@ -79,27 +79,15 @@ class Inhibition:
 
     @staticmethod
     def parse(text: str) -> Inhibition:
-        from ..errors import ConfigError
+        """The policy written ``wta1``, ``kwta(k)``, ``twta`` or ``none`` (ConfigError else)."""
+        from ..config import parse_inhibition
 
-        t = text.strip()
-        if t.startswith("kwta(") and t.endswith(")"):
-            try:
-                k = int(t[5:-1])
-            except ValueError:
-                raise ConfigError(f"bad inhibition {text!r}: kwta(k) needs an integer k") from None
-            return Inhibition("kwta", k)
-        if t == "kwta":
-            raise ConfigError(f"bad inhibition {text!r}: write kwta(k), e.g. kwta(2)")
-        if t not in INHIBITION_POLICIES:
-            raise ConfigError(
-                f"unknown inhibition policy {text!r}; accepted: wta1, kwta(k), twta, none"
-            )
-        return Inhibition(t, 1)
+        return Inhibition(*parse_inhibition(text))
 
 
 @dataclass(frozen=True)
 class LearningRule:
-    """Online STDP (SPEC §5). Every ``mu_*`` is ``u`` of the probability ``u / 1024``.
+    """Online STDP (docs/model.md §5). Every ``mu_*`` is ``u`` of the probability ``u / 1024``.
 
     Per synapse and wave, with ``x`` its input time and ``z`` its segment's credited output:
 
@@ -134,7 +122,7 @@ class LearningRule:
 
 @dataclass(frozen=True, eq=False)
 class RandomSource:
-    """The deterministic Bernoulli source of STDP (SPEC §5), shared by every layer.
+    """The deterministic Bernoulli source of STDP (docs/model.md §5), shared by every layer.
 
     ``lfsr-fibonacci``: a ``width``-bit Fibonacci LFSR per generator. One *step*:
     ``fb = parity(state & tapmask)``; ``state = ((state << 1) | fb) & (2**width - 1)``, where

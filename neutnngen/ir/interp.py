@@ -1,4 +1,4 @@
-"""The cycle-level reference interpreter (numpy, integers only): the oracle of SPEC §§2-5.
+"""The cycle-level reference interpreter (numpy, integers only): the oracle of docs/model.md §§2-5.
 
 Everything that computes output spikes or weight updates elsewhere (PyTorch model, RTL,
 on-chip learning) is tested against this module. Each stage runs its kind's interpreter
@@ -75,7 +75,7 @@ class Interpreter:
     never modified.
 
     * :meth:`forward`: batched inference with the current weights;
-    * :meth:`step`: one wave, optionally learning (SPEC §5), returns every intermediate;
+    * :meth:`step`: one wave, optionally learning (docs/model.md §5), returns every intermediate;
     * :meth:`network`: the IR with the current weights (and generator states as seeds, so
       training can continue bit-exactly from it).
 

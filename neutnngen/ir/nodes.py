@@ -1,4 +1,4 @@
-"""Every IR node class in one namespace (SPEC §§1-5), for compatibility and convenience.
+"""Every IR node class in one namespace (docs/model.md §§1-5), for compatibility and convenience.
 
 The nodes live where they belong: the shared building blocks (``TimeSpec``, ``Inhibition``,
 ``LearningRule``, ``RandomSource``, ``SynapseBank``) in :mod:`.common`, the ``Network`` in

@@ -1,4 +1,4 @@
-"""The IR's deterministic random source (SPEC §5), in numpy. See :class:`RandomSource`."""
+"""The IR's deterministic random source (docs/model.md §5), in numpy. See :class:`RandomSource`."""
 
 from __future__ import annotations
 

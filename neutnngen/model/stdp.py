@@ -1,4 +1,4 @@
-"""Online STDP training (SPEC §5) of IR networks (batched inference: :mod:`.infer`).
+"""Online STDP training (docs/model.md §5) of IR networks (batched inference: :mod:`.infer`).
 
 ``train(net, X, ...)`` trains the learning layers of ``net`` greedily, one layer after the
 other (layer ``k`` with the layers below frozen, each for ``epochs`` passes over ``X`` in

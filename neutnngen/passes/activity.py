@@ -3,7 +3,7 @@
 :func:`record_activity` replays a training stream in the reference interpreter, wave by
 wave with learning on, exactly as the exact-mode trainer does (greedy, layer after layer,
 each layer over the whole stream with the layers below frozen), and counts per synapse and
-epoch the waves in which it *captured* (SPEC §5: ``x != NONE``, credited ``z != NONE``,
+epoch the waves in which it *captured* (docs/model.md §5: ``x != NONE``, credited ``z != NONE``,
 ``x <= z``; under R-STDP a wave with reward 0 has no capture, as in the update rule). For an
 exact-mode training the replay is the real training: the replayed network at the end is
 compared with the trained one and ``Activity.exact`` says whether they are identical.
@@ -194,5 +194,5 @@ def _same_layer(a, b) -> bool:
 
 
 def _captures(x: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """SPEC §5 capture case: ``x != NONE``, ``z != NONE``, ``x <= z`` (broadcast)."""
+    """docs/model.md §5 capture case: ``x != NONE``, ``z != NONE``, ``x <= z`` (broadcast)."""
     return ((x >= 0) & (z >= 0) & (x <= z)).astype(np.int64)

@@ -1,4 +1,4 @@
-"""Synaptic pruning passes (SPEC §7): a pruned synapse is removed from the IR connectivity
+"""Synaptic pruning passes (docs/model.md §7): a pruned synapse is removed from the IR connectivity
 (mask ``False``, weight 0), so the HDL generator builds no logic and no register for it.
 
 Every pruning pass works in two steps:
@@ -213,7 +213,7 @@ _KEEP_DOC = ("threshold floor per segment: reachable = kept weights still sum to
 @register
 @dataclass(frozen=True)
 class PruneWeight(Pass):
-    """Remove every synapse whose final weight is at most ``max`` (SPEC §7 ``w_min_keep``).
+    """Remove every synapse whose final weight is at most ``max`` (docs/model.md §7 ``w_min_keep``).
     With ``max=0`` the network computes exactly the same spikes (a zero weight never adds
     potential) and only the hardware shrinks."""
 
@@ -271,7 +271,7 @@ class PruneFraction(Pass):
 @register
 @dataclass(frozen=True)
 class PruneInactive(Pass):
-    """Remove synapses that captured (SPEC §5: ``x != NONE``, credited ``z != NONE``,
+    """Remove synapses that captured (docs/model.md §5: ``x != NONE``, credited ``z != NONE``,
     ``x <= z``) fewer than ``min_captures`` times during training -- over the whole training
     stream, or over its last ``epochs`` epochs. Needs the activity recorded by replaying the
     training stream (:func:`neutnngen.passes.activity.record_activity`). Layers without a

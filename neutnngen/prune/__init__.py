@@ -1,4 +1,4 @@
-"""Pruning cost reports: ``neutnngen prune CONFIG --sweep ...`` (SPEC §7, docs/pruning.md).
+"""Pruning cost reports: ``neutnngen prune CONFIG --sweep ...`` (docs/model.md §7, docs/pruning.md).
 
 :func:`sweep` trains the base network once (``OUT/base``, the pipeline's train stage, so
 a rerun resumes), then for every point (a pass pipeline; the unpruned base ``none`` always

@@ -21,7 +21,7 @@ from .verify import verify_layer
 
 
 class LayerKind(StageKind):
-    """A TNN column layer (SPEC §§2-5): weights, learning, proximal side lines."""
+    """A TNN column layer (docs/model.md §§2-5): weights, learning, proximal side lines."""
 
     name = "layer"
     node = Layer

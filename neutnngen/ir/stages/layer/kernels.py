@@ -1,4 +1,4 @@
-"""Interpreter kernels of the ``layer`` stage kind (numpy, integers only): SPEC §§2-5.
+"""Interpreter kernels of the ``layer`` stage kind (numpy, integers only): docs/model.md §§2-5.
 
 Column inference (:func:`column_forward`: potentials, first crossings, segment / dendrite /
 neuron / column inhibition, proximal combination) and one wave of STDP on a synapse bank
@@ -60,7 +60,7 @@ def first_crossing(V: np.ndarray, theta: np.ndarray) -> np.ndarray:
 
 
 def inhibit(times: np.ndarray, inh: Inhibition) -> np.ndarray:
-    """Apply a lateral-inhibition policy along the last axis (SPEC §4)."""
+    """Apply a lateral-inhibition policy along the last axis (docs/model.md §4)."""
     z = np.asarray(times, dtype=np.int64)
     if inh.policy == "none":
         return z.copy()

@@ -1,4 +1,4 @@
-"""Frozen IR nodes of the ``layer`` stage kind: TNN columns side by side (SPEC §§2-4).
+"""Frozen IR nodes of the ``layer`` stage kind: TNN columns side by side (docs/model.md §§2-4).
 
 The hierarchy is synapse -> segment -> dendrite -> neuron -> column -> layer.
 A :class:`Column` stores its synapses as dense integer tensors shaped by that hierarchy
@@ -21,7 +21,7 @@ from ...common import Inhibition, LearningRule, RandomSource, SynapseBank, TimeS
 
 @dataclass(frozen=True, eq=False)
 class Column:
-    """A column of ``neurons`` neurons over the same ``inputs`` lines (SPEC §3, §4).
+    """A column of ``neurons`` neurons over the same ``inputs`` lines (docs/model.md §3, §4).
 
     Neuron ``i`` has ``dendrites`` dendrites of ``segments`` segments. Segment ``(i, d, s)``
     sums ramp/step responses of its distal synapses ``distal.weights[i, d, s, :]`` (plus, in

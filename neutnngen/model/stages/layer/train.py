@@ -1,4 +1,4 @@
-"""Online STDP training of a ``layer`` stage (SPEC §5) in torch or numba: the per-kind half
+"""Online STDP training of a ``layer`` stage (docs/model.md §5) in torch or numba: the per-kind half
 of :func:`neutnngen.model.train` (which documents the modes and backends).
 
 Per wave and column: forward with the current weights, inhibition, credit
