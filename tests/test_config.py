@@ -23,6 +23,24 @@ def test_examples_load_and_round_trip():
     assert config.load(EXAMPLES / "ucr_gunpoint.toml").network.neurons == 2
 
 
+def test_to_toml_writes_every_key_deterministically_and_reads_back():
+    """The resolved config is written by a TOML writer (tomli-w): strings that need escaping,
+    lists and [[layers]] tables read back to the same config, and the bytes depend only on
+    the config."""
+    sets = ['experiment.name="quote \\" back\\\\slash \u00e9t\u00e9"', "synth.targets=generic,ecp5,ice40"]
+    cfg = config.load(EXAMPLES / "mnist_neutnn.toml", sets)
+    assert cfg.experiment.name == 'quote " back\\slash \u00e9t\u00e9'
+    text = config.to_toml(cfg)
+    assert text == config.to_toml(config.load(EXAMPLES / "mnist_neutnn.toml", sets))
+    d = tomllib.loads(text)
+    assert config.from_dict(d) == cfg
+    assert d["synth"]["targets"] == ["generic", "ecp5", "ice40"]
+    assert [t["name"] for t in d["layers"]] == ["features", "digits"]
+    assert text.startswith("[experiment]\n") and "\n[[layers]]\n" in text
+    assert set(d) == {"experiment", "data", "network", "train", "hdl", "verify", "synth", "layers"}
+    assert len(d["network"]) == len(config.to_dict(cfg)["network"])  # every key, defaults too
+
+
 def test_overrides_apply_and_coerce():
     cfg = config.load(EXAMPLES / "ucr_gunpoint.toml",
                       ["train.epochs=3", "hdl.weights=register", "synth.targets=generic", "verify.waves=true"])

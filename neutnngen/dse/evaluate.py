@@ -1,9 +1,11 @@
-"""One design-space trial: a resolved config -> ``driver.run`` in ``ROOT/<digest>/``.
+"""One design-space trial: a resolved config -> :func:`neutnngen.pipeline.run` in
+``ROOT/<digest>/``.
 
-Runs on a Dask worker (or in-process). Results are cached by the content digest of the
-resolved config and the stages: a finished trial writes ``result.json`` atomically, and the
-same config later (in this study or another one sharing the directory) reuses it without
-rework. An exclusive file lock on ``ROOT/<digest>/.lock`` keeps two processes from working on
+Runs on a Dask worker (or in-process). Trials resume through the pipeline's store: the
+directory is named by the content digest of the resolved config and the stages, its stages
+resume like any run, and a finished trial writes ``result.json`` atomically and records it
+(record ``dse-trial`` in the directory's ``state.json``), so the same config later (in this
+study or another one sharing the directory) reuses it without rework. An exclusive file lock on ``ROOT/<digest>/.lock`` keeps two processes from working on
 the same directory at once (the second waits, then reads the first's result). Failures are
 returned (never raised) so that the study records them and goes on; they are not cached.
 """
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import shlex
 import time
@@ -21,36 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from .. import config as cfgmod
-from ..driver import digest, write_json
+from .._io import digest, read_json, write_json
+from ..pipeline import Store
+from .paths import get_path, number_at
 
 RESULT_SCHEMA = "neutnngen-dse-trial/1"
 
 
 def trial_digest(cfg_dict: dict, stages: tuple[str, ...]) -> str:
     return digest(RESULT_SCHEMA, cfg_dict, list(stages))
-
-
-def get_path(report: dict, path: str) -> Any:
-    """Value at a dotted path of a report dict, or None."""
-    cur: Any = report
-    for part in path.split("."):
-        if not isinstance(cur, dict) or part not in cur:
-            return None
-        cur = cur[part]
-    return cur
-
-
-def number_at(report: dict, path: str) -> float:
-    """Finite number at ``path``; raises ``KeyError``/``ValueError`` saying what is there."""
-    v = get_path(report, path)
-    if v is None:
-        parent = path.rsplit(".", 1)[0]
-        here = get_path(report, parent)
-        have = ", ".join(sorted(here)) if isinstance(here, dict) else "nothing"
-        raise KeyError(f"{path} is not in the report ({parent} has: {have})")
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise ValueError(f"{path}={v!r} is not a finite number")
-    return float(v)
 
 
 def format_override(key: str, value: Any) -> str:
@@ -92,15 +72,22 @@ def _locked(path: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+TRIAL = "dse-trial"
+"""The store record of a finished trial in its directory."""
+
+
 def cached(root: str | Path, dig: str) -> dict | None:
-    f = Path(root) / dig / "result.json"
-    if f.exists():
-        try:
-            r = json.loads(f.read_text())
-        except (OSError, json.JSONDecodeError):
-            return None
-        if r.get("schema") == RESULT_SCHEMA and r.get("status") == "ok":
-            return {**r, "cached": True, "forecast": None}
+    """The result of the finished trial ``dig`` under ``root`` (None: not finished)."""
+    tdir = Path(root) / dig
+    f = tdir / "result.json"
+    if not Store(tdir).fresh(TRIAL, dig, f):
+        return None
+    try:
+        r = read_json(f)
+    except (OSError, ValueError):
+        return None
+    if r.get("schema") == RESULT_SCHEMA and r.get("status") == "ok":
+        return {**r, "cached": True, "forecast": None}
     return None
 
 
@@ -125,8 +112,8 @@ def evaluate(cfg_dict: dict, root: str, stages: tuple[str, ...] = ("train", "com
             if hit is not None:
                 return {**hit, "duration_s": time.perf_counter() - t0, "run_s": hit.get("run_s")}
             _quiet_threads()
-            from .. import driver
             from ..ir import load
+            from ..pipeline import run
             from .forecast import features
 
             cfg = cfgmod.from_dict(cfg_dict)
@@ -134,7 +121,7 @@ def evaluate(cfg_dict: dict, root: str, stages: tuple[str, ...] = ("train", "com
             if screen is not None:
                 from .forecast import screen_decision
 
-                rep = driver.run(cfg, tdir, stages=("train",), show=False)
+                rep = run(cfg, tdir, stages=("train",), show=False)
                 feats = features(load(tdir / "ir" / "initial.json"), cfg.hdl.weights)
                 skip, pred, opt, why = screen_decision(screen, rep, feats)
                 if skip:
@@ -142,12 +129,13 @@ def evaluate(cfg_dict: dict, root: str, stages: tuple[str, ...] = ("train", "com
                     return {**base, "status": "screened", "report": rep, "features": feats,
                             "forecast": pred, "optimistic": opt, "reason": why, "run_s": dt,
                             "duration_s": dt, "cached": False, "error": None}
-            rep = driver.run(cfg, tdir, stages=stages, show=False)
+            rep = run(cfg, tdir, stages=stages, show=False)
             feats = features(load(tdir / "ir" / "initial.json"), cfg.hdl.weights)
             dt = time.perf_counter() - t0
             res = {**base, "status": "ok", "report": rep, "features": feats, "run_s": dt,
                    "duration_s": dt, "cached": False, "error": None, "forecast": pred}
             write_json(tdir / "result.json", res)
+            Store(tdir).done(TRIAL, dig, tdir / "result.json")
             (tdir / "error.json").unlink(missing_ok=True)
             return res
     except BaseException as e:  # noqa: BLE001 - every failure is a recorded trial

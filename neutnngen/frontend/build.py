@@ -1,4 +1,4 @@
-"""Multi-layer NeuTNN networks built layer by layer (greedy training, SPEC §3).
+"""Multi-layer NeuTNN networks built layer by layer (greedy training, docs/model.md §3).
 
 A network is grown one layer at a time: :func:`init_layer` makes a fresh, seeded layer
 whose thresholds are calibrated on the volleys that layer will actually see (the outputs of
@@ -7,12 +7,12 @@ stages with the explicit saturating :class:`~neutnngen.ir.Retime` the IR demands
 lower layer's output times can exceed ``t_max_in``.
 
 Wiring of a layer with a receptive field (``rfsize > 0``): the layer's input is seen as an
-image ``[H, W, C]`` with channels fastest (SPEC §6 pixel-interleaved layout); a
+image ``[H, W, C]`` with channels fastest (docs/model.md §6 pixel-interleaved layout); a
 :class:`~neutnngen.ir.Kernel` gives every window its own column. A kernel layer's output is
 again such an image, ``[grid_h, grid_w, neurons]`` (column-major outputs = pixel-interleaved
 with the neurons as channels), so kernel layers stack.
 
-Supervision: ``proximal="enable"`` gives each neuron one 1-bit label line (SPEC §3): during
+Supervision: ``proximal="enable"`` gives each neuron one 1-bit label line (docs/model.md §3): during
 training only the label's neuron may fire, so only its segments learn; at inference every
 line is set.
 """

@@ -21,9 +21,11 @@ under its kind name (:func:`stage_kind`):
   ``stage``: extra fields of its entry in ``names.json["stages"]``, e.g. ``done``).
 
 An IR stage of a kind with no entry here is a :class:`~neutnngen.errors.ConfigError` naming
-the kind and the kinds that have one, never a silent fallback. Adding a kind: a module under
-``neutnngen/hdl/stages/`` with its ``KIND`` record, and its name in :data:`BUILTIN` (the
-end of this file).
+the kind and the kinds that have one, never a silent fallback. The registry is a
+:class:`~neutnngen.ir.kinds.KindRegistry` like every other level's: the record of a built-in
+kind is ``KIND`` of ``neutnngen.hdl.stages.<name>`` for every name in
+:data:`neutnngen.ir.kinds.BUILTIN` (loaded lazily), plugins and tests add theirs with
+:func:`register`.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
+from ..ir.kinds import KindRegistry, UnknownStageKind, kind_named, kind_of
 
 
 @dataclass(frozen=True)
@@ -45,57 +48,48 @@ class HdlKind:
     names: Callable[[Any, Any], dict] | None = None
 
 
-_KINDS: dict[str, HdlKind] = {}
+REGISTRY: KindRegistry[HdlKind] = KindRegistry(
+    "HDL", "neutnngen.hdl.stages", lambda k: kind_named(k.name).node, error=ConfigError)
 
 
-def register(kind: HdlKind) -> HdlKind:
-    if kind.name in _KINDS:
-        raise ValueError(f"HDL kind {kind.name!r} is registered twice")
-    _KINDS[kind.name] = kind
-    return kind
+def register(kind: HdlKind, *, replace: bool = False) -> HdlKind:
+    """Register the HDL lowering of an IR stage kind at run time (its IR kind must exist)."""
+    if not isinstance(kind, HdlKind):
+        raise TypeError(f"register() takes an HdlKind, got {type(kind).__name__}")
+    kind_named(kind.name)
+    return REGISTRY.register(kind, replace=replace)
+
+
+def unregister(name: str) -> None:
+    REGISTRY.unregister(name)
 
 
 def known_kinds() -> tuple[str, ...]:
-    _builtins()
-    return tuple(sorted(_KINDS))
+    """The kinds that have an HDL lowering."""
+    out = []
+    for n in REGISTRY.known():
+        try:
+            REGISTRY.named(n)
+        except ConfigError:
+            continue
+        out.append(n)
+    return tuple(out)
 
 
 def hdl_kind(name: str) -> HdlKind:
     """The registered lowering of stage kind ``name``; ``ConfigError`` when there is none."""
-    _builtins()
     try:
-        return _KINDS[name]
-    except KeyError:
+        return REGISTRY.named(name)
+    except ConfigError:
         raise ConfigError(f"stage kind {name!r} has no HDL lowering; kinds with one: "
                           f"{', '.join(known_kinds())}") from None
 
 
 def stage_kind(stage: object) -> str:
-    """Kind name of an IR stage. The one place that maps IR stage types to kind names (to
-    become ``neutnngen.ir.kinds.kind_of(stage).name`` once the IR has its registry)."""
-    from ..ir.nodes import Layer, Retime
-
-    for cls, name in ((Layer, "layer"), (Retime, "retime")):
-        if type(stage) is cls:
-            return name
-    raise ConfigError(f"stage {getattr(stage, 'name', '?')!r} is a {type(stage).__name__}, "
-                      f"not an IR stage kind; known kinds: {', '.join(known_kinds())}")
-
-
-# ---------------------------------------------------------------------- registration
-BUILTIN = ("layer", "retime")
-"""The built-in kinds: module ``neutnngen.hdl.stages.<name>`` defines ``KIND``. Adding a
-kind = adding its module and its name here."""
-
-_loaded = False
-
-
-def _builtins() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    import importlib
-
-    for name in BUILTIN:
-        register(importlib.import_module(f"{__package__}.stages.{name}").KIND)
+    """Kind name of an IR stage (from the IR stage-kind registry)."""
+    try:
+        return kind_of(stage).name
+    except UnknownStageKind:
+        raise ConfigError(f"stage {getattr(stage, 'name', '?')!r} is a "
+                          f"{type(stage).__name__}, not an IR stage kind; known kinds: "
+                          f"{', '.join(known_kinds())}") from None

@@ -18,7 +18,7 @@ value, written through the ``wload`` bus, read through a pipelined multiplexer) 
 ``learn`` (the register store of a learning layer: the learn pass also writes each register
 with the STDP update computed by the segment's update stage, see :class:`LearnStore`).
 
-STDP update stage (``learn`` mode, learning layers; SPEC §5): when line ``j`` of the learn
+STDP update stage (``learn`` mode, learning layers; docs/model.md §5): when line ``j`` of the learn
 pass reaches the response stage, the segment has its input time ``x``, its weight ``w``
 (from the same read multiplexer as the search passes), its credited firing flag ``zf`` and
 time ``z``, and its generator's latched Bernoulli bits. It classifies the synapse
@@ -169,7 +169,7 @@ WEIGHT_STORES = {"hardwired": HardwiredStore, "register": RegisterStore}
 
 def capture_condition(x: Value, z: Value) -> Value:
     """STDP capture (else minus) for a spiking input ``x`` and a fired segment ``z``:
-    ``x <= z`` (SPEC §5). A separate function so that a mutation test can swap it."""
+    ``x <= z`` (docs/model.md §5). A separate function so that a mutation test can swap it."""
     return x <= z
 
 

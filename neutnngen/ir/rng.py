@@ -1,4 +1,4 @@
-"""The IR's deterministic random source (SPEC §5), in numpy. See :class:`RandomSource`."""
+"""The IR's deterministic random source (docs/model.md §5), in numpy. See :class:`RandomSource`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .nodes import MU_ONE, RandomSource
+from .common import MU_ONE, RandomSource
 
 
 def lfsr_step(state: np.ndarray, width: int, tapmask: int) -> np.ndarray:

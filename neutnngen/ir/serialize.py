@@ -18,18 +18,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import IRFormatError
-from .nodes import (
-    Column,
-    Inhibition,
-    Kernel,
-    Layer,
-    LearningRule,
-    Network,
-    RandomSource,
-    Retime,
-    SynapseBank,
-    TimeSpec,
-)
+from .common import TimeSpec
+from .kinds import UnknownStageKind, kind_named, kind_of
+from .network import Network
 
 FORMAT = "neutnngen-ir"
 VERSION = 1
@@ -37,7 +28,8 @@ SUPPORTED_VERSIONS = (1,)
 
 
 def to_dict(net: Network) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """``(structure, arrays)``: JSON-ready structure whose arrays are named keys."""
+    """``(structure, arrays)``: JSON-ready structure whose arrays are named keys. Stage ``i``
+    is ``{"type": <kind name>, ...}`` as its kind writes it, arrays under ``s<i>/...``."""
     arrays: dict[str, np.ndarray] = {}
 
     def arr(key: str, a: np.ndarray, dtype: Any) -> str:
@@ -46,49 +38,8 @@ def to_dict(net: Network) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 
     stages = []
     for si, st in enumerate(net.stages):
-        if isinstance(st, Retime):
-            stages.append({"type": "retime", "name": st.name, "shift": st.shift, "t_max": st.t_max})
-            continue
-        cols = []
-        for ci, c in enumerate(st.columns):
-            base = f"s{si}/c{ci}"
-            cd: dict[str, Any] = {
-                "name": c.name, "inputs": c.inputs, "wres": c.distal.wres,
-                "distal_weights": arr(f"{base}/distal_weights", c.distal.weights, np.int16),
-                "distal_mask": arr(f"{base}/distal_mask", c.distal.mask, np.bool_),
-                "theta": arr(f"{base}/theta", c.theta, np.int32),
-                "segment_inhibition": str(c.segment_inhibition),
-                "column_inhibition": str(c.column_inhibition),
-                "proximal_mode": c.proximal_mode, "proximal_inputs": c.proximal_inputs,
-                "proximal": None, "proximal_theta": None, "random": None,
-            }
-            if c.proximal is not None:
-                cd["proximal"] = {
-                    "wres": c.proximal.wres,
-                    "weights": arr(f"{base}/proximal_weights", c.proximal.weights, np.int16),
-                    "mask": arr(f"{base}/proximal_mask", c.proximal.mask, np.bool_),
-                }
-            if c.proximal_theta is not None:
-                cd["proximal_theta"] = arr(f"{base}/proximal_theta", c.proximal_theta, np.int32)
-            if c.random is not None:
-                r = c.random
-                cd["random"] = {"kind": r.kind, "width": r.width, "taps": list(r.taps),
-                                "steps_per_draw": r.steps_per_draw, "draw_bits": r.draw_bits,
-                                "sharing": r.sharing,
-                                "seeds": arr(f"{base}/seeds", r.seeds, np.int64)}
-            cols.append(cd)
-        lr = st.learning
-        stages.append({
-            "type": "layer", "name": st.name, "inputs": st.inputs, "columns": cols,
-            "kernel": None if st.kernel is None else {
-                "height": st.kernel.height, "width": st.kernel.width,
-                "channels": st.kernel.channels, "rfsize": st.kernel.rfsize,
-                "stride": st.kernel.stride},
-            "learning": None if lr is None else {
-                "kind": lr.kind, "credit": lr.credit, "mu_capture": lr.mu_capture,
-                "mu_minus": lr.mu_minus, "mu_search": lr.mu_search,
-                "mu_backoff": lr.mu_backoff, "mu_min": lr.mu_min},
-        })
+        kind = kind_of(st)
+        stages.append({"type": kind.name, **kind.to_json(st, f"s{si}", arr)})
     doc = {
         "format": FORMAT, "version": VERSION, "name": net.name, "inputs": net.inputs,
         "time": {"timeres": net.time.timeres, "response": net.time.response},
@@ -112,42 +63,16 @@ def from_dict(doc: dict[str, Any], arrays: dict[str, np.ndarray]) -> Network:
         return arrays[key]
 
     try:
-        stages: list[Layer | Retime] = []
-        for st in doc["stages"]:
-            if st["type"] == "retime":
-                stages.append(Retime(st["name"], st["shift"], st["t_max"]))
-                continue
-            cols = []
-            for cd in st["columns"]:
-                prox = None
-                if cd["proximal"] is not None:
-                    p = cd["proximal"]
-                    prox = SynapseBank(get(p["weights"]), get(p["mask"]), p["wres"])
-                rs = None
-                if cd["random"] is not None:
-                    r = cd["random"]
-                    rs = RandomSource(seeds=get(r["seeds"]), kind=r["kind"], width=r["width"],
-                                      taps=tuple(r["taps"]), steps_per_draw=r["steps_per_draw"],
-                                      draw_bits=r["draw_bits"], sharing=r["sharing"])
-                cols.append(Column(
-                    name=cd["name"], inputs=cd["inputs"],
-                    distal=SynapseBank(get(cd["distal_weights"]), get(cd["distal_mask"]), cd["wres"]),
-                    theta=get(cd["theta"]),
-                    segment_inhibition=Inhibition.parse(cd["segment_inhibition"]),
-                    column_inhibition=Inhibition.parse(cd["column_inhibition"]),
-                    proximal_mode=cd["proximal_mode"], proximal_inputs=cd["proximal_inputs"],
-                    proximal=prox,
-                    proximal_theta=None if cd["proximal_theta"] is None else get(cd["proximal_theta"]),
-                    random=rs))
-            k = st["kernel"]
-            lr = st["learning"]
-            stages.append(Layer(
-                name=st["name"], inputs=st["inputs"], columns=tuple(cols),
-                kernel=None if k is None else Kernel(**k),
-                learning=None if lr is None else LearningRule(**lr)))
+        stages = []
+        for si, st in enumerate(doc["stages"]):
+            try:
+                kind = kind_named(st["type"])
+            except UnknownStageKind as e:
+                raise IRFormatError(f"stage {si} ({st.get('name', '?')!r}): {e.message}") from None
+            stages.append(kind.from_json(st, get))
         return Network(doc["name"], TimeSpec(**doc["time"]), doc["inputs"], tuple(stages),
                        tuple(doc.get("meta", {}).items()))
-    except (KeyError, TypeError) as e:
+    except (KeyError, TypeError, AttributeError) as e:
         raise IRFormatError(f"malformed IR JSON: {type(e).__name__}: {e}") from e
 
 
@@ -210,4 +135,9 @@ def load(path: str | os.PathLike) -> Network:
                             "(the two files come from different saves)", path=str(npath))
     with np.load(io.BytesIO(blob), allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
-    return from_dict(doc, arrays)
+    try:
+        return from_dict(doc, arrays)
+    except IRFormatError as e:
+        if e.path is not None:
+            raise
+        raise IRFormatError(e.message, path=str(jpath)) from e

@@ -1,6 +1,6 @@
 """The compiled CPU kernel of the online STDP trainer (numba; imported lazily).
 
-:func:`train_group` runs the sequential per-wave loop of SPEC §5 for a stack of columns of
+:func:`train_group` runs the sequential per-wave loop of docs/model.md §5 for a stack of columns of
 one shape: forward of one wave with the current weights, inhibition, credit, reward, then
 the update of every synapse, effective the next wave. Columns learn independently (their
 draws, weights and rewards are their own), so the loop runs column by column, wave by wave.

@@ -1,4 +1,4 @@
-"""PyTorch columns of temporal neurons (SPEC §§1-4), bit-exact with the IR interpreter.
+"""PyTorch columns of temporal neurons (docs/model.md §§1-4), bit-exact with the IR interpreter.
 
 :class:`TNNColumns` is a stack of ``C`` independent columns of one shape: ``q`` neurons of
 ``D`` dendrites of ``S`` segments over ``p`` input lines. Everything is an integer tensor:
@@ -77,7 +77,7 @@ def first_crossing(V: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
 
 
 def inhibit(z: torch.Tensor, inh: Inhibition) -> torch.Tensor:
-    """Lateral inhibition along the last axis (SPEC §4), ties to the lowest index."""
+    """Lateral inhibition along the last axis (docs/model.md §4), ties to the lowest index."""
     if inh.policy == "none":
         return z.clone()
     fired = z >= 0

@@ -1,4 +1,4 @@
-"""Vectorised draws of the IR's LFSR random source (SPEC §5), for many waves at once.
+"""Vectorised draws of the IR's LFSR random source (docs/model.md §5), for many waves at once.
 
 The draws of a generator do not depend on the data, so the trainer precomputes them for a
 whole chunk of waves. One *draw* maps a state ``s`` to ``D(s)`` (``steps_per_draw`` LFSR

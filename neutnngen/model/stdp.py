@@ -1,4 +1,4 @@
-"""Online STDP training (SPEC §5) and batched inference of IR networks.
+"""Online STDP training (docs/model.md §5) of IR networks (batched inference: :mod:`.infer`).
 
 ``train(net, X, ...)`` trains the learning layers of ``net`` greedily, one layer after the
 other (layer ``k`` with the layers below frozen, each for ``epochs`` passes over ``X`` in
@@ -8,7 +8,9 @@ generators' current states stored as seeds, exactly like ``Interpreter.network()
 Per wave and column: forward with the current weights, inhibition, credit
 (``winner``|``dendrite``), R-STDP reward when the rule says so, then capture / minus /
 search / backoff with the stabilisation bits ``Fup``/``Fdown`` and ``mu_min``; the new
-weights are effective the next wave.
+weights are effective the next wave. The per-layer loop is the stage kind's
+(:meth:`~neutnngen.model.kinds.TorchKind.train`; for ``layer``:
+:mod:`neutnngen.model.stages.layer.train`); this module selects layers, backend and order.
 
 Modes:
 
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -42,16 +44,16 @@ import torch
 
 from ..errors import ConfigError
 from ..ir.interp import label_proximal
-from ..ir.nodes import NONE, Network, RandomSource
-from ..ir.rng import draws_per_wave, stabilisation_table
+from ..ir.kinds import kind_of
+from ..ir.network import Network
 from ..ir.verify import check
-from .columns import POLICY_CODES, PROXIMAL_CODES, TNNColumns, potentials_direct
-from .lfsr import lfsr_draws
-from .network import TNNLayer, TNNNetwork
+from .columns import potentials_direct
+from .convert import network_to_torch
+from .infer import as_times, forward_numpy, infer, resolve_device
+from .kinds import torch_kind_of
 
 MODES = ("exact", "fast")
 BACKENDS = ("auto", "numba", "torch")
-_DRAW_BUDGET = 1 << 22  # int16 draws per chunk of waves
 
 
 @dataclass
@@ -62,7 +64,6 @@ class TrainResult:
     stats: dict = field(default_factory=dict)
 
 
-# --------------------------------------------------------------------------- helpers
 _KERNEL: Any = None
 _KERNEL_TRIED = False
 
@@ -81,291 +82,23 @@ def numba_kernel():
     return _KERNEL
 
 
-def resolve_device(device) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+def _backend_kernel(backend: str, dev: torch.device):
+    """The numba kernel, or ``None`` for the torch loop (see the module docstring)."""
+    kernel = None
+    if backend in ("auto", "numba") and dev.type == "cpu":
+        kernel = numba_kernel()
+        if kernel is None:
+            if backend == "numba":
+                raise ConfigError("backend='numba' but numba cannot be imported; install numba "
+                                  "or use backend='torch'")
+            warnings.warn("numba is not installed: STDP training falls back to the (much slower) "
+                          "torch per-wave loop; install numba for the compiled CPU kernel",
+                          RuntimeWarning, stacklevel=3)
+    elif backend == "numba":
+        raise ConfigError(f"backend='numba' runs on CPU only; device is {dev}")
+    return kernel
 
 
-def _as_times(X, n: int, what: str = "X") -> np.ndarray:
-    """``X`` as a 2-D integer array ``[samples, n]`` (its integer dtype is kept; any
-    negative time is silent)."""
-    try:
-        a = np.asarray(X)
-    except Exception as e:  # noqa: BLE001
-        raise ConfigError(f"{what} cannot be read as an array ({e})") from e
-    if a.ndim != 2 or a.shape[1] != n:
-        raise ConfigError(f"{what} has shape {a.shape}; expected [samples, {n}] integer spike "
-                          "times (NONE = -1)")
-    if not np.issubdtype(a.dtype, np.integer):
-        if a.dtype == bool or (a.size and not np.all(np.equal(np.mod(a, 1), 0))):
-            raise ConfigError(f"{what} holds non-integer spike times ({a.dtype}); expected integers")
-        a = a.astype(np.int64)
-    if a.dtype == np.uint64 or a.dtype == np.uint32:
-        a = np.minimum(a, np.iinfo(np.int32).max).astype(np.int64)
-    return a
-
-
-def _forward_numpy(model: TNNNetwork, X: np.ndarray, prox: dict[int, np.ndarray],
-                   upto: int | None = None, batch: int = 8192) -> np.ndarray:
-    dev = model.device
-    outs = []
-    with torch.no_grad():
-        for b0 in range(0, max(len(X), 1), batch):
-            xb = torch.as_tensor(X[b0:b0 + batch], device=dev)
-            pb = {k: torch.as_tensor(v[b0:b0 + batch], device=dev) for k, v in prox.items()}
-            outs.append(model(xb, pb, upto=upto).cpu().numpy())
-    if not outs:
-        return np.empty((0, model.outputs), dtype=np.int64)
-    return np.concatenate(outs).astype(np.int64)
-
-
-def infer(net: Network | TNNNetwork, X, *, proximal: dict[int, np.ndarray] | None = None,
-          device=None, batch_size: int = 4096, threads: int | None = 1) -> np.ndarray:
-    """Output volleys ``[N, outputs]`` (int64, NONE = -1) of the last layer for input
-    volleys ``X[N, inputs]``, batched (equal to ``Interpreter.forward``).
-
-    ``threads``: torch intra-op threads during the call on CPU (restored afterwards;
-    ``None`` keeps torch's setting). The default 1 is deliberate: the per-batch ops are
-    small, and on a shared 2-core machine one thread measured about 4x faster than two
-    (a busy core stalls every parallel section); on an idle machine two threads gain less
-    than 2x."""
-    from ..frontend.convert import to_torch
-
-    model = net if isinstance(net, TNNNetwork) else to_torch(net, resolve_device(device))
-    X = _as_times(X, model.inputs)
-    prox = {k: np.asarray(v, dtype=np.int64) for k, v in (proximal or {}).items()}
-    old = torch.get_num_threads()
-    set_threads = threads is not None and model.device.type == "cpu" and threads != old
-    if set_threads:
-        torch.set_num_threads(int(threads))
-    try:
-        return _forward_numpy(model, X, prox, batch=batch_size)
-    finally:
-        if set_threads:
-            torch.set_num_threads(old)
-
-
-# --------------------------------------------------------------------------- group state
-@dataclass
-class _Group:
-    """Numpy/torch state of one column group while it learns."""
-
-    mod: TNNColumns
-    cols: list[int]
-    idx: np.ndarray  # [Cg, p] layer-input lines of each column
-    Wd: np.ndarray  # int16 [Cg, G, p]
-    Md: np.ndarray
-    theta: np.ndarray  # [Cg, G]
-    Wp: np.ndarray  # int16 [Cg, Gp, P] (Gp = G sum, q gate; (Cg, 0, 0) none)
-    Mp: np.ndarray
-    thetap: np.ndarray  # [Cg, q]
-    Xp: np.ndarray  # int16 [N, Cg, P]
-    state: np.ndarray | None  # LFSR states [Cg, ngen]
-    gen_seg: np.ndarray
-    gen_prox: np.ndarray
-    nd: int
-
-
-def _group_state(layer: TNNLayer, gi: int, lprox: np.ndarray | None, N: int) -> _Group:
-    m: TNNColumns = layer.groups[gi]
-    cols = layer.group_columns[gi]
-    Cg, G, p, P, q = m.C, m.n_segments, m.p, m.P, m.q
-    cpu = lambda t: t.detach().cpu().numpy()  # noqa: E731
-    Wd = cpu(m.weight).reshape(Cg, G, p).astype(np.int16)
-    Md = cpu(m.mask).reshape(Cg, G, p).astype(bool)
-    theta = cpu(m.theta).reshape(Cg, G).astype(np.int64)
-    if m.proximal_weight is not None:
-        Gp = G if m.proximal_mode == "sum" else q
-        Wp = cpu(m.proximal_weight).reshape(Cg, Gp, P).astype(np.int16)
-        Mp = cpu(m.proximal_mask).reshape(Cg, Gp, P).astype(bool)
-    else:
-        Wp = np.zeros((Cg, 0, 0), dtype=np.int16)
-        Mp = np.zeros((Cg, 0, 0), dtype=bool)
-    thetap = (cpu(m.proximal_theta).astype(np.int64) if m.proximal_theta is not None
-              else np.zeros((Cg, q), dtype=np.int64))
-    if P > 0 and lprox is not None:
-        pidx = np.asarray([layer.prox_offsets[c] + i for c in cols for i in range(P)])
-        Xp = lprox[:, pidx].reshape(N, Cg, P)
-        Xp = np.where(Xp < 0, NONE, Xp) if m.proximal_mode != "enable" else Xp
-    else:
-        Xp = np.full((N, Cg, P), 1 if m.proximal_mode == "enable" else NONE)
-    Xp = np.clip(Xp, -1, np.iinfo(np.int16).max).astype(np.int16)
-    if m.proximal_mode == "enable":
-        Xp = (Xp != 0).astype(np.int16)
-    idx = cpu(layer.column_index)[cols].astype(np.int64)
-    state = cpu(m.seeds).astype(np.int64) if m.seeds is not None else None
-    if m.random is not None and m.random.get("sharing") == "column":
-        gen_seg = np.zeros(G, dtype=np.int64)
-        gen_prox = np.zeros(q, dtype=np.int64)
-    else:
-        gen_seg = np.arange(G, dtype=np.int64)
-        gen_prox = G + np.arange(q, dtype=np.int64)
-    return _Group(m, cols, np.ascontiguousarray(idx), np.ascontiguousarray(Wd), np.ascontiguousarray(Md),
-                  np.ascontiguousarray(theta), np.ascontiguousarray(Wp), np.ascontiguousarray(Mp),
-                  np.ascontiguousarray(thetap), np.ascontiguousarray(Xp), state, gen_seg, gen_prox,
-                  draws_per_wave(m.w_max))
-
-
-def _random_source(m: TNNColumns) -> RandomSource:
-    return RandomSource(seeds=np.ones(1, dtype=np.int64), **m.random)
-
-
-def _chunk_draws(g: _Group, mode: str, n: int, gen: torch.Generator) -> np.ndarray:
-    """Draws ``[n, Cg, ngen, nd]`` int16 for the next ``n`` waves (advances the state)."""
-    m = g.mod
-    ngen = m.n_generators
-    if mode == "exact":
-        rs = _random_source(m)
-        d, new = lfsr_draws(rs, g.state.reshape(-1), n * g.nd, np.int16)
-        g.state = new.reshape(g.state.shape)
-        return np.ascontiguousarray(d.reshape(m.C, ngen, n, g.nd).transpose(2, 0, 1, 3))
-    bits = m.random["draw_bits"] if m.random else 10
-    d = torch.randint(0, 1 << bits, (n, m.C, ngen, g.nd), generator=gen, dtype=torch.int16)
-    return d.numpy()
-
-
-# --------------------------------------------------------------------------- torch loop
-def _stdp_torch(w, mask, x, z, dr, mus, uup, udn, wmax, r):
-    """One wave of STDP on banks ``w[C, G, n]`` (torch): ``x[C, n]`` inputs, ``z[C, G]``
-    credited times, ``dr[C, G, nd]`` draws, ``r[C]`` reward or ``None``. Mirrors
-    ``interp.stdp_bank``."""
-    bc, bm, bs, bb, bmin = (dr[..., k:k + 1] < mus[k] for k in range(5))  # [C, G, 1]
-    lvl = dr[..., 5:5 + wmax + 1].long()
-    wl = w.long()
-    lw = torch.gather(lvl, 2, wl)  # the draw of each synapse's weight level
-    up = lw < uup[wl]
-    dn = lw < udn[wl]
-    xb = x[:, None, :]
-    zb = z[..., None]
-    xf = xb >= 0
-    zf = zb >= 0
-    cap = xf & zf & (xb <= zb)
-    minus = xf & zf & (xb > zb)
-    search = xf & ~zf
-    back = ~xf & zf
-    if r is not None:
-        rb = r[:, None, None]
-        nothing = rb == 0
-        cap = cap & ~nothing
-        minus = minus & ~nothing
-        back = back & ~nothing
-        search = search & nothing
-        neg = rb == -1
-        inc_cap = cap & bc & (bmin | up) & ~neg
-        dec_cap = cap & bc & (bmin | dn) & neg
-    else:
-        inc_cap = cap & bc & (bmin | up)
-        dec_cap = torch.zeros_like(cap)
-    inc = inc_cap | (search & bs)
-    dec = dec_cap | (minus & bm & (bmin | dn)) | (back & bb & (bmin | dn))
-    new = (wl + inc.long() - dec.long()).clamp(0, wmax)
-    return torch.where(mask, new, torch.zeros_like(new))
-
-
-def _run_torch(g: _Group, X: torch.Tensor, order: np.ndarray, draws: np.ndarray, rule,
-               labels, stats_arrays, rec, hist) -> None:
-    m = g.mod
-    dev = X.device
-    Cg, G, q, D = m.C, m.n_segments, m.q, m.D
-    Wd = torch.as_tensor(g.Wd, device=dev).long()
-    Md = torch.as_tensor(g.Md, device=dev)
-    Wp = torch.as_tensor(g.Wp, device=dev).long()
-    Mp = torch.as_tensor(g.Mp, device=dev)
-    Xp = torch.as_tensor(g.Xp, device=dev).long()
-    idx = torch.as_tensor(g.idx, device=dev)
-    dr_all = torch.as_tensor(draws, device=dev).long()
-    mus = [int(u) for u in rule.mus()]
-    uup_d, udn_d = (torch.as_tensor(np.array(a), device=dev) for a in stabilisation_table(m.distal_w_max))
-    uup_p, udn_p = (torch.as_tensor(np.array(a), device=dev) for a in stabilisation_table(m.proximal_w_max))
-    gen_seg = torch.as_tensor(g.gen_seg, device=dev)
-    gen_prox = torch.as_tensor(g.gen_prox, device=dev)
-    lab = None if labels is None else torch.as_tensor(labels, device=dev)
-    wins, fired, changes = stats_arrays
-    wins_t = torch.zeros((Cg, q), dtype=torch.long, device=dev)
-    fired_t = torch.zeros(Cg, dtype=torch.long, device=dev)
-    ch_t = torch.zeros(Cg, dtype=torch.long, device=dev)
-    Gp = Wp.shape[1]
-    for wv in range(len(order)):
-        s = int(order[wv])
-        xc = X[s][idx]  # [Cg, p]
-        xp = Xp[s][None] if m.P > 0 else None  # [1, Cg, P]
-        pw = Wp.reshape(m.proximal_weight.shape) if m.proximal_weight is not None else None
-        tr = m.forward_direct(xc[None], xp, Wd.reshape(m.weight.shape), pw)
-        out = tr.out[0]  # [Cg, q]
-        f = out >= 0
-        wins_t += f.long()
-        fired_t += f.any(dim=1).long()
-        r = None
-        if rule.kind == "rstdp":
-            big = torch.where(f, out, torch.full_like(out, 1 << 20))
-            first = big.argmin(dim=1)
-            r = torch.where(~f.any(dim=1), torch.zeros_like(first),
-                            torch.where(first == lab[s], torch.ones_like(first), -torch.ones_like(first)))
-        # credit
-        seg_won = tr.segment_won[0]  # [Cg, q, D, S]
-        if rule.credit == "dendrite":
-            zs = seg_won
-            zp = tr.proximal[0]
-        else:
-            dsel = tr.dendrite_won[0][..., None] == torch.arange(D, device=dev)
-            ok = f[..., None, None] & dsel[..., None] & (seg_won >= 0)
-            zs = torch.where(ok, seg_won, torch.full_like(seg_won, NONE))
-            zp = torch.where(f, tr.proximal[0], torch.full_like(out, NONE))
-        zs = zs.reshape(Cg, G)
-        dr = dr_all[wv]  # [Cg, ngen, nd]
-        drs = dr[:, gen_seg]  # [Cg, G, nd]
-        newd = _stdp_torch(Wd, Md, xc, zs, drs, mus, uup_d, udn_d, m.distal_w_max, r)
-        ch = (newd != Wd).sum(dim=(1, 2))
-        Wd = newd
-        if m.proximal_mode == "sum" and Gp > 0:
-            newp = _stdp_torch(Wp, Mp, Xp[s], zs, drs, mus, uup_p, udn_p, m.proximal_w_max, r)
-            ch += (newp != Wp).sum(dim=(1, 2))
-            Wp = newp
-        elif m.proximal_mode == "gate":
-            drp = dr[:, gen_prox]
-            newp = _stdp_torch(Wp, Mp, Xp[s], zp, drp, mus, uup_p, udn_p, m.proximal_w_max, r)
-            ch += (newp != Wp).sum(dim=(1, 2))
-            Wp = newp
-        ch_t += ch
-        if rec:
-            hist[0][wv] = Wd.cpu().numpy()
-            if Gp > 0:
-                hist[1][wv] = Wp.cpu().numpy()
-            hist[2][wv] = out.cpu().numpy()
-    g.Wd = Wd.cpu().numpy().astype(np.int16)
-    g.Wp = Wp.cpu().numpy().astype(np.int16)
-    wins += wins_t.cpu().numpy()
-    fired += fired_t.cpu().numpy()
-    changes += ch_t.cpu().numpy()
-
-
-def _run_numba(kernel, g: _Group, X: np.ndarray, order: np.ndarray, draws: np.ndarray, rule,
-               labels, stats_arrays, rec, hist) -> None:
-    m = g.mod
-    wins, fired, changes = stats_arrays
-    uup_d, udn_d = (np.ascontiguousarray(a, dtype=np.int64) for a in stabilisation_table(m.distal_w_max))
-    uup_p, udn_p = (np.ascontiguousarray(a, dtype=np.int64) for a in stabilisation_table(m.proximal_w_max))
-    lab = (np.zeros(X.shape[0], dtype=np.int64) if labels is None
-           else np.ascontiguousarray(labels, dtype=np.int64))
-    if rec:
-        hd, hp, ho = hist
-    else:
-        hd = np.zeros((0, 0, 0, 0), dtype=np.int16)
-        hp = np.zeros((0, 0, 0, 0), dtype=np.int16)
-        ho = np.zeros((0, 0, 0), dtype=np.int16)
-    seg, col = m.segment_inhibition, m.column_inhibition
-    kernel(X, np.ascontiguousarray(order, dtype=np.int64), g.idx, g.Wd, g.Md, g.theta,
-           g.Wp, g.Mp, g.Xp, g.thetap,
-           m.q, m.D, m.S, POLICY_CODES[seg.policy], int(seg.k), POLICY_CODES[col.policy],
-           int(col.k), PROXIMAL_CODES[m.proximal_mode], int(m.time.response == "rnl"), m.T,
-           m.distal_w_max, m.proximal_w_max, int(rule.credit == "winner"),
-           int(rule.kind == "rstdp"), draws, g.gen_seg, g.gen_prox,
-           np.asarray(rule.mus(), dtype=np.int64), uup_d, udn_d, uup_p, udn_p, lab,
-           wins, fired, changes, int(rec), hd, hp, ho)
-
-
-# --------------------------------------------------------------------------- train
 def train(
     net: Network,
     X,
@@ -395,7 +128,6 @@ def train(
     or ``torch``. ``record``: keep every wave's weights and outputs in
     ``stats['history']`` (memory!).
     """
-    from ..frontend.convert import to_torch
 
     if mode not in MODES:
         raise ConfigError(f"mode={mode!r}; expected one of {', '.join(MODES)}")
@@ -404,51 +136,42 @@ def train(
     if not isinstance(epochs, int | np.integer) or epochs < 0:
         raise ConfigError(f"epochs={epochs!r}; expected an integer >= 0")
     check(net)
-    X = _as_times(X, net.inputs)
+    X = as_times(X, net.inputs)
     N = X.shape[0]
     if labels is not None:
         labels = np.asarray(labels).reshape(-1).astype(np.int64)
         if labels.shape[0] != N:
             raise ConfigError(f"labels has {labels.shape[0]} entries for {N} samples")
-    learning = [li for li, L in enumerate(net.layers) if L.learning is not None]
+    net_layers = net.layers
+    learning = [li for li, L in enumerate(net_layers) if kind_of(L).learns(L)]
     if layers is None:
         layers = learning
     layers = sorted({int(li) for li in layers})
     for li in layers:
         if li not in learning:
             raise ConfigError(f"layer {li} has no learning rule; layers with one: {learning}")
-        if net.layers[li].learning.kind == "rstdp" and labels is None:
+        if kind_of(net_layers[li]).needs_labels(net_layers[li]) and labels is None:
             raise ConfigError(f"layer {li} learns by R-STDP: train() needs labels")
     dev = resolve_device(device)
-    kernel = None
-    if backend in ("auto", "numba") and dev.type == "cpu":
-        kernel = numba_kernel()
-        if kernel is None:
-            if backend == "numba":
-                raise ConfigError("backend='numba' but numba cannot be imported; install numba "
-                                  "or use backend='torch'")
-            warnings.warn("numba is not installed: STDP training falls back to the (much slower) "
-                          "torch per-wave loop; install numba for the compiled CPU kernel",
-                          RuntimeWarning, stacklevel=2)
-    elif backend == "numba":
-        raise ConfigError(f"backend='numba' runs on CPU only; device is {dev}")
+    kernel = _backend_kernel(backend, dev)
     backend_used = "numba" if kernel is not None else "torch"
 
-    model = to_torch(net, dev)
+    model = network_to_torch(net, dev)
+    for li in layers:
+        if not torch_kind_of(model.layers[li]).trains():
+            raise ConfigError(f"layer {li} ({kind_of(net_layers[li]).name!r} kind) has no "
+                              "trainer in torch")
     rng = np.random.default_rng(seed)
     order = np.concatenate([rng.permutation(N) if shuffle else np.arange(N)
                             for _ in range(epochs)] or [np.zeros(0, dtype=np.int64)])
     order = order.astype(np.int64)
-    if proximal:
-        prox = {}
-        for k, v in proximal.items():
-            k = int(k)
-            if not 0 <= k < len(net.layers):
-                raise ConfigError(f"proximal[{k}]: no layer {k}; the network has {len(net.layers)}")
-            ptot = sum(c.proximal_inputs for c in net.layers[k].columns)
-            prox[k] = _as_times(v, ptot, f"proximal[{k}]").astype(np.int64)  # enable: nonzero = set
-    else:
-        prox = {}
+    prox = {}
+    for k, v in (proximal or {}).items():
+        k = int(k)
+        if not 0 <= k < len(net_layers):
+            raise ConfigError(f"proximal[{k}]: no layer {k}; the network has {len(net_layers)}")
+        ptot = kind_of(net_layers[k]).side_inputs(net_layers[k])
+        prox[k] = as_times(v, ptot, f"proximal[{k}]").astype(np.int64)  # enable: nonzero = set
     gen = torch.Generator().manual_seed(int(seed))
     total = len(order) * len(layers)
     done = 0
@@ -463,86 +186,26 @@ def train(
         if not proximal and labels is not None:
             # label lines gate only the layer being trained, never the frozen ones below
             prox = label_proximal(net, labels, {li})
-        Xl = _forward_numpy(model, X, prox, upto=li)
-        Xl16 = np.ascontiguousarray(np.clip(Xl, -1, np.iinfo(np.int16).max).astype(np.int16))
-        Xdev = torch.as_tensor(Xl, device=dev) if kernel is None else None
-        lprox = prox.get(li)
-        wins = np.zeros((tl.n_columns, max(tl.column_neurons)), dtype=np.int64)
-        fired = np.zeros(tl.n_columns, dtype=np.int64)
-        changes = np.zeros(tl.n_columns, dtype=np.int64)
-        hist_layer = None
-        if record:
-            hist_layer = {"distal": [None] * tl.n_columns, "proximal": [None] * tl.n_columns,
-                          "outputs": np.full((len(order), tl.outputs), NONE, dtype=np.int64)}
-        rule = tl.learning
-        cols_before = 0
-        for gi, m in enumerate(tl.groups):
-            g = _group_state(tl, gi, lprox, N)
-            if mode == "exact" and g.state is None:
-                raise ConfigError(f"layer {li}: a learning column has no RandomSource")
-            ngen = m.n_generators
-            chunk = max(1, _DRAW_BUDGET // max(1, m.C * ngen * g.nd))
-            gw = np.zeros((m.C, m.q), dtype=np.int64)
-            gf = np.zeros(m.C, dtype=np.int64)
-            gc = np.zeros(m.C, dtype=np.int64)
-            hd_all, hp_all, ho_all = [], [], []
-            for w0 in range(0, len(order), chunk):
-                o = order[w0:w0 + chunk]
-                draws = _chunk_draws(g, mode, len(o), gen)
-                hist = None
-                if record:
-                    hist = (np.zeros((len(o),) + g.Wd.shape, dtype=np.int16),
-                            np.zeros((len(o),) + g.Wp.shape, dtype=np.int16),
-                            np.zeros((len(o), m.C, m.q), dtype=np.int16))
-                if kernel is not None:
-                    kernel_args = (g, Xl16, o, draws, rule, labels, (gw, gf, gc), record, hist)
-                    _run_numba(kernel, *kernel_args)
-                else:
-                    _run_torch(g, Xdev, o, draws, rule, labels, (gw, gf, gc), record, hist)
-                if record:
-                    hd_all.append(hist[0])
-                    hp_all.append(hist[1])
-                    ho_all.append(hist[2])
-                if progress is not None:  # waves of this layer, all columns counted
-                    cw = cols_before * len(order) + m.C * (w0 + len(o))
-                    progress(done + cw // tl.n_columns, total)
-            # write back into the model
-            with torch.no_grad():
-                m.weight.copy_(torch.as_tensor(g.Wd.astype(np.int64)).reshape(m.weight.shape))
-                if m.proximal_weight is not None:
-                    m.proximal_weight.copy_(
-                        torch.as_tensor(g.Wp.astype(np.int64)).reshape(m.proximal_weight.shape))
-                if mode == "exact" and m.seeds is not None:
-                    m.seeds.copy_(torch.as_tensor(g.state))
-            cols_before += m.C
-            for k, c in enumerate(g.cols):
-                wins[c, :m.q] = gw[k]
-                fired[c] = gf[k]
-                changes[c] = gc[k]
-            if record and len(order):
-                hd = np.concatenate(hd_all)
-                hp = np.concatenate(hp_all)
-                ho = np.concatenate(ho_all).astype(np.int64)
-                for k, c in enumerate(g.cols):
-                    hist_layer["distal"][c] = hd[:, k].reshape((len(order),) + tuple(m.weight.shape[1:])).astype(np.int64)
-                    if m.proximal_weight is not None:
-                        hist_layer["proximal"][c] = hp[:, k].reshape(
-                            (len(order),) + tuple(m.proximal_weight.shape[1:])).astype(np.int64)
-                    o0 = tl.out_offsets[c]
-                    hist_layer["outputs"][:, o0:o0 + m.q] = ho[:, k]
+        Xl = forward_numpy(model, X, prox, upto=li)
+
+        def report(w: int, done: int = done) -> None:
+            if progress is not None:
+                progress(done + w, total)
+
+        part, hist_layer = torch_kind_of(tl).train(
+            tl, Xl, prox.get(li), order=order, mode=mode, labels=labels, kernel=kernel, gen=gen,
+            record=record, report=report)
         done += len(order)
         dt = time.perf_counter() - t0
         W = len(order)
-        syn = sum(c.synapses for c in net.layers[li].columns)
+        syn = kind_of(net_layers[li]).synapses(net_layers[li])
         stats["layers"][li] = {
             "waves": W,
             "seconds": dt,
             "samples_per_s": W / dt if dt > 0 else float("inf"),
             "synapse_updates_per_s": W * syn / dt if dt > 0 else float("inf"),
             "synapses": syn,
-            "coverage": (fired / W).tolist() if W else [0.0] * tl.n_columns,
-            "wins": wins.tolist(),
-            "weight_changes": changes.tolist(),
+            **part,
         }
         if record:
             stats["history"][li] = hist_layer
@@ -551,25 +214,16 @@ def train(
     return TrainResult(trained, stats)
 
 
-def _network_with_state(net: Network, model: TNNNetwork, layers: list[int], mode: str) -> Network:
-    """``net`` with the trained layers' weights (and, in exact mode, generator states) of
-    ``model``, built like ``Interpreter.network()`` (only weights and seeds change)."""
+def _network_with_state(net: Network, model, layers: list[int], mode: str) -> Network:
+    """``net`` with the trained layers' state of ``model`` (weights; in exact mode also the
+    generator states), built like ``Interpreter.network()``."""
     out = net
     for li in layers:
-        layer = net.layers[li]
+        node = net.layers[li]
         tl = model.layers[li]
-        cols = list(layer.columns)
-        for gi, m in enumerate(tl.groups):
-            W = m.weight.detach().cpu().numpy().astype(np.int64)
-            PW = None if m.proximal_weight is None else m.proximal_weight.detach().cpu().numpy().astype(np.int64)
-            S = None if m.seeds is None else m.seeds.detach().cpu().numpy().astype(np.int64)
-            for k, c in enumerate(tl.group_columns[gi]):
-                col = cols[c].with_weights(W[k], None if PW is None else PW[k])
-                if mode == "exact" and col.random is not None and S is not None:
-                    col = replace(col, random=replace(col.random, seeds=S[k]))
-                cols[c] = col
-        out = out.replace_layer(li, replace(layer, columns=tuple(cols)))
+        out = out.replace_layer(li, torch_kind_of(tl).trained_node(node, tl, mode == "exact"))
     return out
 
 
-__all__ = ["TrainResult", "train", "infer", "numba_kernel", "label_proximal", "potentials_direct"]
+__all__ = ["BACKENDS", "MODES", "TrainResult", "infer", "label_proximal", "numba_kernel",
+           "potentials_direct", "train"]

@@ -2,7 +2,7 @@
 
 * :mod:`.base`: the framework (:class:`Pass`, :func:`option`, :func:`register`,
   :func:`parse_pipeline`, :func:`run_pipeline`, :class:`PassContext`);
-* :mod:`.pruning`: ``prune-weight``, ``prune-fraction``, ``prune-inactive`` (SPEC §7);
+* :mod:`.pruning`: ``prune-weight``, ``prune-fraction``, ``prune-inactive`` (docs/model.md §7);
 * :mod:`.activity`: per-synapse capture counts by replaying training (for ``prune-inactive``).
 
 Imports numpy and the IR only (never torch, amaranth or cocotb). ``docs/pruning.md`` lists

@@ -3,7 +3,7 @@
 :func:`record_activity` replays a training stream in the reference interpreter, wave by
 wave with learning on, exactly as the exact-mode trainer does (greedy, layer after layer,
 each layer over the whole stream with the layers below frozen), and counts per synapse and
-epoch the waves in which it *captured* (SPEC §5: ``x != NONE``, credited ``z != NONE``,
+epoch the waves in which it *captured* (docs/model.md §5: ``x != NONE``, credited ``z != NONE``,
 ``x <= z``; under R-STDP a wave with reward 0 has no capture, as in the update rule). For an
 exact-mode training the replay is the real training: the replayed network at the end is
 compared with the trained one and ``Activity.exact`` says whether they are identical.
@@ -17,8 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..ir.common import NONE
 from ..ir.interp import Interpreter, credited, reward
-from ..ir.nodes import NONE, Network
+from ..ir.kinds import kind_of
+from ..ir.network import Network
+from .base import synaptic_layers
 
 
 @dataclass
@@ -114,15 +117,17 @@ def record_activity(initial: Network, X: np.ndarray, labels: np.ndarray | None =
     net = initial
     distal: list[list[np.ndarray | None]] = []
     proximal: list[list[np.ndarray | None]] = []
-    learning = [li for li, layer in enumerate(net.layers) if layer.learning is not None
+    synaptic = dict(synaptic_layers(net, "record_activity"))  # layers of other kinds: none
+    learning = [li for li, layer in synaptic.items() if kind_of(layer).learns(layer)
                 and (layers is None or li in layers)]
-    for li, layer in enumerate(net.layers):
+    for li in range(len(net.layers)):
         on = li in learning
+        cols = synaptic[li].columns if li in synaptic else ()
         distal.append([np.zeros((E, *c.distal.weights.shape), np.int64) if on else None
-                       for c in layer.columns])
+                       for c in cols])
         proximal.append([np.zeros((E, *c.proximal.weights.shape), np.int64)
                          if on and c.proximal is not None else None
-                         for c in layer.columns])
+                         for c in cols])
     total = N * len(learning)
     done = 0
     for li in learning:
@@ -189,5 +194,5 @@ def _same_layer(a, b) -> bool:
 
 
 def _captures(x: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """SPEC §5 capture case: ``x != NONE``, ``z != NONE``, ``x <= z`` (broadcast)."""
+    """docs/model.md §5 capture case: ``x != NONE``, ``z != NONE``, ``x <= z`` (broadcast)."""
     return ((x >= 0) & (z >= 0) & (x <= z)).astype(np.int64)

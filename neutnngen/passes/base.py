@@ -21,11 +21,13 @@ import dataclasses
 import difflib
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..errors import IRValidationError, PassError
-from ..ir.nodes import Network
+from ..ir.kinds import kind_of
+from ..ir.network import Network
 from ..ir.verify import check
 
 PASSES: dict[str, type[Pass]] = {}
@@ -279,10 +281,33 @@ def pipeline_spec(passes: list[Pass]) -> str:
 
 
 # ------------------------------------------------------------------------------ running
+SYNAPSE_LAYOUTS = ("columns",)
+"""The synapse layouts (:attr:`~neutnngen.ir.kinds.StageKind.synapse_layout`) the passes
+handle: ``columns`` = the column banks of the ``layer`` kind."""
+
+
+def synaptic_layers(net: Network, who: str = "passes") -> Iterator[tuple[int, Any]]:
+    """``(layer index, layer)`` of every stage whose kind has synapses. Stages whose kind
+    has none (``retime``, ...) are skipped; a kind with synapses in a layout the passes do
+    not handle, or synapses outside a layer, is a :class:`PassError`."""
+    li = -1
+    for st in net.stages:
+        kind = kind_of(st)
+        li += kind.is_layer
+        if not kind.has_synapses:
+            continue
+        if not kind.is_layer or kind.synapse_layout not in SYNAPSE_LAYOUTS:
+            where = "" if kind.is_layer else " outside a layer"
+            raise PassError(f"{who}: stage {st.name!r} of kind {kind.name!r} has synapses in "
+                            f"the {kind.synapse_layout!r} layout{where}; handled: layers with "
+                            f"{', '.join(SYNAPSE_LAYOUTS)} synapses")
+        yield li, st
+
+
 def synapse_table(net: Network) -> list[dict]:
     """Synapses per column: ``{"layer", "column", "path", "synapses", "neurons": [...]}``."""
     rows = []
-    for li, layer in enumerate(net.layers):
+    for li, layer in synaptic_layers(net):
         for ci, col in enumerate(layer.columns):
             per_neuron = col.distal.mask.reshape(col.neurons, -1).sum(axis=1)
             if col.proximal is not None:

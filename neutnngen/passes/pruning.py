@@ -1,4 +1,4 @@
-"""Synaptic pruning passes (SPEC §7): a pruned synapse is removed from the IR connectivity
+"""Synaptic pruning passes (docs/model.md §7): a pruned synapse is removed from the IR connectivity
 (mask ``False``, weight 0), so the HDL generator builds no logic and no register for it.
 
 Every pruning pass works in two steps:
@@ -31,8 +31,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import PassError
-from ..ir.nodes import Column, Network, SynapseBank
-from .base import Pass, PassContext, option, register
+from ..ir.common import SynapseBank
+from ..ir.network import Network
+from ..ir.stages.layer.nodes import Column
+from .base import Pass, PassContext, option, register, synaptic_layers
 
 BANKS = ("distal", "proximal", "all")
 KEEPS = ("reachable", "valid")
@@ -82,7 +84,7 @@ def synapse_table(net: Network) -> Table:
         cols["weight"].append(b.weights.reshape(-1)[flat])
         cols["wmax"].append(np.full(n, b.w_max))
 
-    for li, layer in enumerate(net.layers):
+    for li, layer in synaptic_layers(net):
         for ci, col in enumerate(layer.columns):
             q, D, S, p = col.distal.weights.shape
             nseg = q * D * S
@@ -167,7 +169,7 @@ def apply_removal(net: Network, t: Table, proposed: np.ndarray, keep: str
         protected += n_back
         protected_groups.append(t.group_path[g])
     new = net
-    for li, layer in enumerate(net.layers):
+    for li, layer in synaptic_layers(net):
         cols = []
         for ci, col in enumerate(layer.columns):
             sel = proposed & (t.layer == li) & (t.column == ci)
@@ -211,7 +213,7 @@ _KEEP_DOC = ("threshold floor per segment: reachable = kept weights still sum to
 @register
 @dataclass(frozen=True)
 class PruneWeight(Pass):
-    """Remove every synapse whose final weight is at most ``max`` (SPEC §7 ``w_min_keep``).
+    """Remove every synapse whose final weight is at most ``max`` (docs/model.md §7 ``w_min_keep``).
     With ``max=0`` the network computes exactly the same spikes (a zero weight never adds
     potential) and only the hardware shrinks."""
 
@@ -269,7 +271,7 @@ class PruneFraction(Pass):
 @register
 @dataclass(frozen=True)
 class PruneInactive(Pass):
-    """Remove synapses that captured (SPEC §5: ``x != NONE``, credited ``z != NONE``,
+    """Remove synapses that captured (docs/model.md §5: ``x != NONE``, credited ``z != NONE``,
     ``x <= z``) fewer than ``min_captures`` times during training -- over the whole training
     stream, or over its last ``epochs`` epochs. Needs the activity recorded by replaying the
     training stream (:func:`neutnngen.passes.activity.record_activity`). Layers without a
@@ -290,7 +292,7 @@ class PruneInactive(Pass):
         t = synapse_table(net)
         caps = np.full(len(t), np.iinfo(np.int64).max, dtype=np.int64)
         skipped = []
-        for li, layer in enumerate(net.layers):
+        for li, layer in synaptic_layers(net):
             for ci, col in enumerate(layer.columns):
                 got = act.captures(li, ci, self.epochs)
                 if got is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .render import mpl, save_figure
+from .plots import mpl, save_figure
 
 __all__ = ["plot_place_fields", "plot_decoded_path"]
 
@@ -30,7 +30,7 @@ def plot_place_fields(
     Right: a grid of small maps, one per neuron (the first ``max_maps``), of its win rate per
     bin (wins / visits; white = never visited), sharing one colour bar.
     """
-    from neutnngen.data.places import field_centres, field_maps
+    from neutnngen.data.place_metrics import field_centres, field_maps
 
     plt = mpl()
     from matplotlib.colors import BoundaryNorm, ListedColormap

@@ -1,179 +1,46 @@
-"""Render a report dict to Markdown and HTML, with matplotlib plots."""
+"""Render a report dict to Markdown and HTML (the plots are in :mod:`.plots`, the task's
+own sections come from its task)."""
 
 from __future__ import annotations
 
 import base64
 import html
 import json
-import os
-import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-
-def mpl():
-    """matplotlib.pyplot on the non-interactive Agg backend."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save_figure(fig, path: Path, dpi: int = 110) -> Path:
-    """Save a figure atomically (temporary file + rename), without a software tag."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    os.replace(tmp, path)
-    return path
-
-
-def plot_weights(net, path: Path) -> Path:
-    """Weight map of every segment of the first layer's first column (rows = segments)."""
-    plt = mpl()
-    col = net.layers[0].columns[0]
-    q, D, S, p = col.distal.weights.shape
-    w = np.where(col.distal.mask, col.distal.weights, np.nan).reshape(q * D * S, p)
-    fig, ax = plt.subplots(figsize=(min(14, 3 + p / 15), 1.2 + 0.45 * q * D * S))
-    im = ax.imshow(w, aspect="auto", cmap="viridis", vmin=0, vmax=col.distal.w_max,
-                   interpolation="nearest")
-    ax.set_yticks(range(q * D * S))
-    ax.set_yticklabels([f"n{i}/d{d}/s{s}" for i in range(q) for d in range(D) for s in range(S)])
-    ax.set_xlabel("input line (sample index of the series)")
-    ax.set_title(f"{net.layers[0].name}/{col.name}: trained weights (0..{col.distal.w_max}; "
-                 "blank = pruned)")
-    fig.colorbar(im, ax=ax, label="weight")
-    p_ = save_figure(fig, path)
-    plt.close(fig)
-    return p_
-
-
-def plot_raster(out: np.ndarray, labels: np.ndarray, path: Path, title: str) -> Path:
-    """Output spike raster: x = test sample (sorted by true class), y = neuron, colour = time."""
-    plt = mpl()
-    order = np.argsort(labels, kind="stable")
-    o = out[order]
-    n, q = o.shape
-    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.5 * q))
-    ii, jj = np.nonzero(o >= 0)
-    sc = ax.scatter(ii, jj, c=o[ii, jj], cmap="plasma_r", s=12, marker="|", linewidths=2)
-    bounds = np.flatnonzero(np.diff(labels[order])) + 0.5
-    for b in bounds:
-        ax.axvline(b, color="k", lw=0.8, ls="--")
-    ax.set_yticks(range(q))
-    ax.set_yticklabels([f"n{i}" for i in range(q)])
-    ax.set_ylim(-0.5, q - 0.5)
-    ax.set_xlabel("test sample (sorted by true class; dashed = class boundary)")
-    ax.set_title(title)
-    fig.colorbar(sc, ax=ax, label="output spike time")
-    p_ = save_figure(fig, path)
-    plt.close(fig)
-    return p_
-
-
-def _metric_bars(report: dict) -> tuple[list[str], list[float], list[float], str, str]:
-    """(labels, network values, baseline values, baseline name, y label) of the task."""
-    kind = report["dataset"].get("kind", "ucr")
-    m = report["metrics"]["test"]
-    if kind == "mnist":
-        b = report["baseline"]["nearest_centroid"]["test"]
-        return (["test error", "coverage"], [m.get("error", 0), m.get("coverage", 0)],
-                [b.get("error", 0), 1.0], "nearest class centroid (non-spiking)", "share")
-    if kind == "place_cells":
-        b = report["baseline"]["kmeans"]["test"]
-        keys = ["median_decoding_error_cm", "chance_decoding_error_cm", "median_field_diameter_cm"]
-        return (["median decoding error", "chance level", "median field diameter"],
-                [m.get(k) or 0 for k in keys], [b.get(k) or 0 for k in keys],
-                "k-means on the encoded inputs", "cm")
-    keys = ["rand_index", "adjusted_rand_index", "purity", "coverage"]
-    b = report["baseline"]["kmeans"]["test"]
-    return (["Rand index", "adjusted RI", "purity", "coverage"], [m.get(k, 0) for k in keys],
-            [b.get(k, 0) for k in keys], "k-means baseline", "score")
-
-
-def plot_metrics(report: dict, path: Path) -> Path:
-    plt = mpl()
-    labels, tnn, base, bname, ylab = _metric_bars(report)
-    x = np.arange(len(labels))
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    ax.bar(x - 0.2, tnn, 0.4, label="TNN (neutnngen)")
-    ax.bar(x + 0.2, base, 0.4, label=bname)
-    ax.set_xticks(x)
-    ax.set_xticklabels(labels)
-    if ylab != "cm":
-        ax.set_ylim(min(0, min(tnn + base)) - 0.05, 1.05)
-    ax.set_ylabel(ylab)
-    ax.legend()
-    ax.set_title(f"{report['dataset']['name']}: test split")
-    p_ = save_figure(fig, path)
-    plt.close(fig)
-    return p_
+from .plots import mpl, save_figure  # noqa: F401 - kept importable from here
 
 
 def markdown_to_html(md: str, title: str, images: list[Path] | tuple[Path, ...] = ()) -> str:
-    """Standalone HTML of a generated Markdown report: headings, paragraphs, pipe tables
-    (``\\|`` inside a cell is a literal bar), fenced code, inline code and bold. An image
-    line ``![alt](path)`` embeds the file of ``images`` whose name it mentions, as PNG data."""
-    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>"
-             f"{html.escape(title)}</title><style>body{{font-family:sans-serif;max-width:1300px;"
-             "margin:auto;padding:1em}table{border-collapse:collapse;font-size:12px;margin:.5em 0}"
-             "td,th{border:1px solid #ccc;padding:2px 6px}code{font-size:11px}img{max-width:100%}"
-             "</style></head><body>"]
-    in_table = in_code = False
-    for line in md.splitlines():
-        if line.startswith("```"):
-            parts.append("</pre>" if in_code else "<pre>")
-            in_code = not in_code
-            continue
-        if in_code:
-            parts.append(html.escape(line))
-            continue
-        if line.startswith("|"):
-            if set(line) <= set("|-"):
-                continue
-            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip()[1:-1])]
-            tag = "td" if in_table else "th"
-            if not in_table:
-                parts.append("<table>")
-                in_table = True
-            parts.append("<tr>" + "".join(f"<{tag}>{_inline(c)}</{tag}>" for c in cells) + "</tr>")
-            continue
-        if in_table:
-            parts.append("</table>")
-            in_table = False
-        if line.startswith("!["):
-            img = next((f for f in images if f.name in line and f.exists()), None)
-            if img is not None:
-                alt = line[2:line.find("]")] if "]" in line else img.stem
-                b64 = base64.b64encode(img.read_bytes()).decode()
-                parts.append(f"<p><img alt='{html.escape(alt)}' src='data:image/png;base64,{b64}'></p>")
-        elif line.startswith("#"):
-            n = len(line) - len(line.lstrip("#"))
-            parts.append(f"<h{n}>{_inline(line[n:].strip())}</h{n}>")
-        elif line.strip():
-            parts.append(f"<p>{_inline(line)}</p>")
-    if in_table:
-        parts.append("</table>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    """Standalone HTML of a generated Markdown report, rendered by markdown-it-py (CommonMark
+    plus pipe tables; ``\\|`` inside a cell is a literal bar; raw HTML is escaped). An image
+    ``![alt](path)`` embeds the file of ``images`` whose name its path ends with, as PNG
+    data; an image that is not in ``images`` is left out."""
+    from markdown_it import MarkdownIt
+
+    by_name = {f.name: f for f in images}
+    parser = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+    def image(renderer, tokens, idx, options, env) -> str:
+        tok = tokens[idx]
+        f = by_name.get(Path(str(tok.attrGet("src") or "")).name)
+        if f is None or not f.exists():
+            return ""
+        alt = renderer.renderInlineAsText(tok.children or [], options, env)
+        b64 = base64.b64encode(f.read_bytes()).decode()
+        return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{b64}'>"
+
+    parser.add_render_rule("image", image)
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>"
+            f"{html.escape(title)}</title><style>body{{font-family:sans-serif;max-width:1300px;"
+            "margin:auto;padding:1em}table{border-collapse:collapse;font-size:12px;margin:.5em 0}"
+            "td,th{border:1px solid #ccc;padding:2px 6px}code{font-size:11px}img{max-width:100%}"
+            "</style></head><body>\n" + parser.render(md) + "</body></html>")
 
 
-def _inline(s: str) -> str:
-    """Escaped text with `code` and **bold** spans."""
-    s = s.replace("\\|", "|")
-    out = []
-    for i, chunk in enumerate(s.split("`")):
-        e = html.escape(chunk)
-        e = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", e)
-        out.append(f"<code>{e}</code>" if i % 2 else e)
-    return "".join(out)
-
-
-def _fmt(v: Any) -> str:
+def fmt(v: Any) -> str:
+    """A number as the reports write it (thousands separators, 4 significant digits)."""
     if v is None:
         return "-"
     if isinstance(v, bool):
@@ -187,50 +54,21 @@ def _fmt(v: Any) -> str:
 
 def _table(rows: list[tuple[str, Any]], head: tuple[str, str] = ("quantity", "value")) -> str:
     out = [f"| {head[0]} | {head[1]} |", "|---|---|"]
-    out += [f"| {k} | {_fmt(v)} |" for k, v in rows]
+    out += [f"| {k} | {fmt(v)} |" for k, v in rows]
     return "\n".join(out)
 
 
-def _accuracy(r: dict) -> str:
-    kind = r["dataset"].get("kind", "ucr")
-    m, mt = r["metrics"]["test"], r["metrics"]["train"]
-    if kind == "mnist":
-        b = r["baseline"]["nearest_centroid"]["test"]
-        return _table([("test error", m.get("error")), ("test accuracy", m.get("accuracy")),
-                       ("test coverage (share with a winner)", m.get("coverage")),
-                       ("train error", mt.get("error")), ("decoder", m.get("decoder")),
-                       ("nearest class centroid on the same spike times (non-spiking): test error",
-                        b.get("error"))])
-    if kind == "place_cells":
-        b = r["baseline"]["kmeans"]["test"]
-        return _table([
-            ("median decoding error (cm), test path", m.get("median_decoding_error_cm")),
-            ("chance level (cm): test winners shuffled", m.get("chance_decoding_error_cm")),
-            ("mean decoding error (cm)", m.get("mean_decoding_error_cm")),
-            ("decoded share of test samples", m.get("decoded_share")),
-            ("arena covered by place fields", m.get("coverage_arena")),
-            ("median field diameter (cm)", m.get("median_field_diameter_cm")),
-            ("neurons with a field / active", f"{m.get('neurons_with_field')} / {m.get('active_neurons')}"),
-            ("k-means (same encoded inputs, same decoder): median error (cm)",
-             b.get("median_decoding_error_cm")),
-            ("input", r["dataset"].get("spikes"))])
-    b = r["baseline"]["kmeans"]["test"]
-    rows = ["| metric (test split) | TNN | k-means |", "|---|---|---|"]
-    for k in ("rand_index", "adjusted_rand_index", "purity", "coverage"):
-        rows.append(f"| {k} | {_fmt(m.get(k))} | {_fmt(b.get(k))} |")
-    rows.append(f"| train rand_index | {_fmt(mt.get('rand_index'))} | "
-                f"{_fmt(r['baseline']['kmeans']['train'].get('rand_index'))} |")
-    return "\n".join(rows)
-
-
-def _sections(r: dict) -> list[tuple[str, str]]:
+def sections(r: dict, accuracy: str, primary_key: str) -> list[tuple[str, str]]:
+    """The report's sections as ``(title, Markdown body)``; ``accuracy`` is the task's
+    accuracy section and ``primary_key`` its primary metric (for the on-chip learning
+    section)."""
     S: list[tuple[str, str]] = []
     ds = r["dataset"]
     S.append(("Dataset", _table([
         ("dataset", ds["name"]), ("source", ds.get("source")), ("encoder", ds.get("encoder")),
         ("train / test samples", f"{ds['n_train']} / {ds['n_test']}"),
         ("input lines", ds.get("inputs")), ("classes", len(ds.get("classes", [])))])))
-    S.append(("Accuracy", _accuracy(r)))
+    S.append(("Accuracy", accuracy))
     ir, tr = r["ir"], r["training"]
     S.append(("Network and training", _table([
         ("layers / columns / neurons / segments",
@@ -270,8 +108,7 @@ def _sections(r: dict) -> list[tuple[str, str]]:
                if "weight_mismatches" in v else []))))
     if "chip_trained" in r:
         m = r["chip_trained"]["metrics"]["test"]
-        key = {"mnist": "error", "place_cells": "median_decoding_error_cm"}.get(
-            r["dataset"].get("kind", "ucr"), "rand_index")
+        key = primary_key
         S.append(("On-chip learning", _table([
             (f"test {key} of the chip-trained weights", m.get(key)),
             ("equal to the software-trained weights", r["chip_trained"]["equals_software"]),
@@ -312,10 +149,11 @@ def _sections(r: dict) -> list[tuple[str, str]]:
     return S
 
 
-def render_markdown(r: dict, plots: dict[str, str]) -> str:
+def render_markdown(r: dict, plots: dict[str, str], accuracy: str, primary_key: str) -> str:
+    """The report as Markdown (``plots``: name -> path relative to the report)."""
     out = [f"# neutnngen report: {r['name']}", "",
            f"seed {r['seed']}, schema {r['schema']}, passes: {r.get('passes') or 'none'}", ""]
-    for title, body in _sections(r):
+    for title, body in sections(r, accuracy, primary_key):
         out += [f"## {title}", "", body, ""]
         if title == "Accuracy" and "metrics" in plots:
             out += [f"![metrics]({plots['metrics']})", ""]
@@ -324,81 +162,6 @@ def render_markdown(r: dict, plots: dict[str, str]) -> str:
     return "\n".join(out)
 
 
-def _md_table_to_html(md: str) -> str:
-    lines = [ln for ln in md.splitlines() if ln.startswith("|")]
-    rest = [ln for ln in md.splitlines() if not ln.startswith("|")]
-    if not lines:
-        return "<p>" + html.escape("\n".join(rest)) + "</p>"
-    cells = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines if not ln.startswith("|---")]
-    h = "<table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cells[0]) + "</tr>"
-    for row in cells[1:]:
-        h += "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-    h += "</table>"
-    tail = "\n".join(x for x in rest if x.strip())
-    if tail:
-        h += "<p>" + html.escape(tail) + "</p>"
-    return h
-
-
-def render_html(r: dict, plot_files: dict[str, Path]) -> str:
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>neutnngen: "
-             f"{html.escape(r['name'])}</title><style>body{{font-family:sans-serif;max-width:1100px;"
-             "margin:2em auto}}table{{border-collapse:collapse;margin:.5em 0}}td,th{{border:1px solid "
-             "#ccc;padding:3px 8px;text-align:left}}img{{max-width:100%}}</style></head><body>",
-             f"<h1>neutnngen report: {html.escape(r['name'])}</h1>",
-             f"<p>seed {r['seed']}, schema {html.escape(r['schema'])}</p>"]
-    for title, body in _sections(r):
-        parts.append(f"<h2>{html.escape(title)}</h2>")
-        if body.startswith("```"):
-            code, _, rest = body[3:].partition("```")
-            parts.append(f"<pre>{html.escape(code.strip())}</pre>")
-            for chunk in rest.split("\n\n"):
-                if chunk.strip():
-                    parts.append(_md_table_to_html(chunk))
-        else:
-            parts.append(_md_table_to_html(body))
-        if title in ("Accuracy", "Network and training"):
-            keys = ["metrics"] if title == "Accuracy" else [k for k in plot_files if k != "metrics"]
-            for k in keys:
-                if k in plot_files:
-                    b64 = base64.b64encode(plot_files[k].read_bytes()).decode()
-                    parts.append(f"<p><img alt='{k}' src='data:image/png;base64,{b64}'></p>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
-
-
-def write_report(r: dict, net, data, outdir: Path) -> dict[str, Path]:
-    """Write report.json, report.md, report.html and plots/ into ``outdir``."""
-    from ..driver import atomic_write_text, infer, write_json
-
-    outdir = Path(outdir)
-    plots = outdir / "plots"
-    out_te = infer(net, data.X_test)
-    files = {
-        "weights": plot_weights(net, plots / "weights.png"),
-        "raster": plot_raster(out_te, np.asarray(data.y_test), plots / "raster.png",
-                              f"{r['dataset']['name']} test set: output spikes per neuron"
-                              + (" (samples sorted by coarse arena bin)"
-                                 if data.kind == "place_cells" else "")),
-        "metrics": plot_metrics(r, plots / "metrics.png"),
-    }
-    if data.kind == "place_cells":
-        from ..data.places import decode_positions, field_centres
-        from ..driver import winners
-        from .places import plot_decoded_path, plot_place_fields
-
-        ex = data.extra
-        q = net.outputs
-        w_tr = winners(infer(net, data.X_train))
-        files["place_fields"] = plot_place_fields(w_tr, ex["pos_train"], q, ex["arena_cm"],
-                                                  plots / "place_fields.png")
-        dec = decode_positions(winners(out_te), field_centres(w_tr, ex["pos_train"], q))
-        files["decoded_path"] = plot_decoded_path(ex["pos_test"], dec, plots / "decoded_path.png",
-                                                  t=ex.get("t_test"))
-    rel = {k: os.path.relpath(v, outdir) for k, v in files.items()}
-    r = dict(r, plots=rel)
-    write_json(outdir / "report.json", r)
-    atomic_write_text(outdir / "report.md", render_markdown(r, rel))
-    atomic_write_text(outdir / "report.html", render_html(r, files))
-    return {"json": outdir / "report.json", "md": outdir / "report.md",
-            "html": outdir / "report.html", **files}
+def render_html(r: dict, md: str, plot_files: dict[str, Path]) -> str:
+    """Standalone HTML of the report's Markdown, plots embedded."""
+    return markdown_to_html(md, f"neutnngen: {r['name']}", list(plot_files.values()))

@@ -1,5 +1,5 @@
 """Cycle-accurate verification: simulate generated Verilog (Icarus Verilog or Verilator via
-cocotb) and compare every output volley with the reference interpreter (SPEC §9,
+cocotb) and compare every output volley with the reference interpreter (docs/model.md §9,
 docs/rtl-contract.md); for ``learn``-mode designs also every weight and LFSR state after
 every wave (:func:`run_learning_verification`)."""
 

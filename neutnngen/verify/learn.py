@@ -1,4 +1,4 @@
-"""Cycle-accurate verification of on-chip learning (``learn`` weight mode, SPEC §5, §9).
+"""Cycle-accurate verification of on-chip learning (``learn`` weight mode, docs/model.md §5, §9).
 
 :func:`run_learning_verification` streams input volleys into a generated ``learn``-mode
 design with ``learn_en`` (and labels) and, after EVERY wave, compares the output volley and

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import math
 import os
 import shutil
 import sys
@@ -39,7 +38,7 @@ from ..flows.sim import (  # noqa: F401 (SIMULATORS re-exported)
     simulator_available,
     simulator_version,
 )
-from ..flows.tools import TOOLS, tool_env
+from ..flows.tools import TOOLS, log_tail, run_python, tool_env
 from ..ir.interp import Interpreter
 from ..ir.nodes import NONE, Network
 from .protocol import TopInfo, describe, pack_prox, pack_times, ready_runs
@@ -268,34 +267,63 @@ def _runner_environment() -> Iterator[None]:
             sys.path[:] = saved_path
 
 
-def _timed_runner(sim: str, deadline: float):
-    """A cocotb runner whose every command is killed at ``deadline`` (``timeout(1)``)."""
-    from cocotb_tools.runner import get_runner
+class _ChildRunner:
+    """cocotb's runner through its public API only: every ``build`` / ``test`` call is
+    ``get_runner(sim).build(...)`` / ``.test(...)`` in a child process
+    (``_cocotb_child.py``) that runs in its own process group and is killed, with the
+    compiler, make or simulator it started, at ``deadline``.
 
-    base = type(get_runner(sim))
-    timeout_exe = shutil.which("timeout")
+    Verilator builds get their make variables (:data:`VERILATOR_MAKE_OPT`, :func:`_pch_fix`)
+    through ``MAKEFLAGS``, which GNU make reads as command-line variables. With
+    ``runtime_objects`` set (a folder of the cached run-time objects, see
+    :func:`_runtime_cache`) the design links those objects in place of compiling the
+    run-time library: ``VM_GLOBAL_FAST`` / ``VM_GLOBAL_SLOW`` are emptied and the objects
+    are passed as ``USER_LDLIBS``."""
 
-    def prefix() -> list[str]:
-        left = max(1, math.ceil(deadline - time.monotonic()))
-        return [timeout_exe, "-k", "5", str(left)] if timeout_exe else []
+    def __init__(self, sim: str, deadline: float) -> None:
+        self.sim = sim
+        self.deadline = deadline
+        self.runtime_objects: Path | None = None
 
-    class _Timed(base):  # type: ignore[misc, valid-type]
-        def _build_command(self):  # noqa: ANN202
-            cmds = [list(c) for c in super()._build_command()]
-            if sim == "verilator" and len(cmds) == 2 and cmds[-1][0] == "make":
-                opts = {**VERILATOR_MAKE_OPT, **_pch_fix()}
-                cmds[-1] += [f"{k}={v}" for k, v in opts.items()]
-                cache = getattr(self, "runtime_objects", None)
-                if cache is not None:
-                    # after verilator wrote Vtop.mk, on which make makes these objects depend
-                    cmds.insert(1, ["sh", "-c", 'cp "$1"/*.o "$1"/*.d "$2"/ && touch "$2"/*.o',
-                                    "sh", str(cache), str(self.build_dir)])
-            return [prefix() + c for c in cmds]
+    def build(self, **kwargs: Any) -> None:
+        env = {}
+        if self.sim == "verilator":
+            opts = {**VERILATOR_MAKE_OPT, **_pch_fix()}
+            if self.runtime_objects is not None:
+                opts.update(VM_GLOBAL_FAST="", VM_GLOBAL_SLOW="", USER_LDLIBS=" ".join(
+                    str(self.runtime_objects / f"{o}.o") for o in _RUNTIME_OBJS))
+            flags = " ".join(f"{k}={_make_escape(v)}" for k, v in opts.items())
+            env["MAKEFLAGS"] = " ".join(filter(None, (os.environ.get("MAKEFLAGS", ""), flags)))
+        self._call("build", kwargs, env)
 
-        def _get_sim_cmd_prefix(self):  # noqa: ANN202
-            return prefix() + list(super()._get_sim_cmd_prefix())
+    def test(self, **kwargs: Any) -> None:
+        self._call("test", kwargs, {})
 
-    return _Timed()
+    def _call(self, method: str, kwargs: dict[str, Any], env: dict[str, str]) -> None:
+        job = json.dumps({"sim": self.sim, "method": method, "sys_path": list(sys.path),
+                          "env": env, "unset": ["PYTEST_CURRENT_TEST"],
+                          "kwargs": kwargs}, default=str)
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise RuntimeError(f"cocotb {method}: no time left before the deadline")
+        try:
+            run = run_python(Path(__file__).with_name("_cocotb_child.py"), [job],
+                             cwd=Path.cwd(), timeout=left, step=f"cocotb {method} ({self.sim})")
+        except ToolchainError as exc:  # killed at the deadline, or could not start
+            raise RuntimeError(str(exc)) from None
+        if run.returncode != 0:
+            raise RuntimeError(f"cocotb {method} failed with return code: {run.returncode}\n"
+                               + log_tail(run.output, 8))
+
+
+def _make_escape(value: str) -> str:
+    """A make variable value as ``MAKEFLAGS`` spells it (spaces and backslashes escaped)."""
+    return value.replace("\\", "\\\\").replace(" ", "\\ ")
+
+
+def _timed_runner(sim: str, deadline: float) -> _ChildRunner:
+    """A cocotb runner whose every build and test is killed at ``deadline``."""
+    return _ChildRunner(sim, deadline)
 
 
 def _pch_fix() -> dict[str, str]:

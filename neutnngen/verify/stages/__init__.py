@@ -8,17 +8,19 @@ the index of the stage's ``done`` pulse in the bench wrapper's ``dbg_done`` bus,
 for a stage without one) and ``value(entry, interpreter)``: the entry's value in the
 reference interpreter. A ``names.json`` stage of a kind without an adapter is a
 :class:`~neutnngen.errors.ToolchainError` naming the kind and the known ones. Adding a
-kind: a module here with its ``ADAPTER``, and its name in :data:`BUILTIN`.
+kind: a module here with its ``KIND`` adapter for its name in :data:`neutnngen.ir.kinds.BUILTIN`
+(a :class:`~neutnngen.ir.kinds.KindRegistry` like every level's), or :func:`register` at
+run time.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ...errors import ToolchainError
+from ...ir.kinds import KindRegistry
 
 
 @dataclass(frozen=True)
@@ -47,27 +49,36 @@ class VerifyAdapter:
     entries: Callable[[Mapping[str, Any], Mapping[str, Any], int | None], list[Entry]]
     value: Callable[[Entry, Any], int]
 
+    @property
+    def name(self) -> str:
+        return self.kind
 
-BUILTIN = ("layer", "retime")
-_ADAPTERS: dict[str, VerifyAdapter] = {}
+
+REGISTRY: KindRegistry[VerifyAdapter] = KindRegistry(
+    "verification", __package__, lambda a: (), error=ToolchainError)
 
 
-def _load() -> None:
-    if _ADAPTERS:
-        return
-    for name in BUILTIN:
-        a = importlib.import_module(f"{__package__}.{name}").ADAPTER
-        _ADAPTERS[a.kind] = a
+def register(a: VerifyAdapter, *, replace: bool = False) -> VerifyAdapter:
+    return REGISTRY.register(a, replace=replace)
+
+
+def unregister(kind: str) -> None:
+    REGISTRY.unregister(kind)
 
 
 def adapter(kind: str) -> VerifyAdapter:
-    _load()
     try:
-        return _ADAPTERS[kind]
-    except KeyError:
+        return REGISTRY.named(kind)
+    except ToolchainError:
+        known = []
+        for n in REGISTRY.known():
+            try:
+                REGISTRY.named(n)
+                known.append(n)
+            except ToolchainError:
+                pass
         raise ToolchainError(f"names.json names a stage of kind {kind!r}, which the verifier "
-                             f"cannot observe; known kinds: {', '.join(sorted(_ADAPTERS))}"
-                             ) from None
+                             f"cannot observe; known kinds: {', '.join(known)}") from None
 
 
 def stages(names: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -51,4 +51,4 @@ def value(e: Entry, it) -> int:
     return int(it.rng[e.layer][e.column][e.index[0]])
 
 
-ADAPTER = VerifyAdapter("layer", entries=entries, value=value)
+KIND = VerifyAdapter("layer", entries=entries, value=value)

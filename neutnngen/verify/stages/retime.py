@@ -9,4 +9,4 @@ def _none(entry, it) -> int:  # pragma: no cover - a retime has no entries
     raise AssertionError("a retime stage has no observable state")
 
 
-ADAPTER = VerifyAdapter("retime", entries=lambda names, stage, tap: [], value=_none)
+KIND = VerifyAdapter("retime", entries=lambda names, stage, tap: [], value=_none)

@@ -1,0 +1,185 @@
+"""Building and training the network of a config: the single column of ``[network]`` or the
+``[[layers]]`` network grown greedily, on the seeded training stream."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+import numpy as np
+
+from .. import config as cfgmod
+from ..config import Config
+from ..errors import ConfigError
+from ..ir import LearningRule, Network, TimeSpec, check, to_text
+from ..progress import Progress, step
+from .tasks import Data
+
+
+def learning_rule(cfg: Config, layer: cfgmod.LayerConfig | None = None) -> LearningRule:
+    t = cfg.train
+    kind, credit = t.rule, t.credit
+    mus = {k: getattr(t, k) for k in ("mu_capture", "mu_minus", "mu_search", "mu_backoff", "mu_min")}
+    if layer is not None:
+        kind = layer.learning
+        mus = {k: (getattr(layer, k) if getattr(layer, k) >= 0 else v) for k, v in mus.items()}
+    return LearningRule(kind=kind, credit=credit, **mus)
+
+
+def _neurons(cfg: Config, data: Data, q: int, where: str) -> int:
+    if q:
+        return q
+    if not data.labelled:
+        raise ConfigError(f"{where}=0 means one neuron per class, but {data.no_classes}: set "
+                          "the number of neurons", path=where)
+    return data.n_classes
+
+
+def init_network(cfg: Config, data: Data) -> Network:
+    """The initial single-column network of a config without ``[[layers]]``."""
+    from ..frontend import init_column_network
+    from ..ir import Inhibition
+
+    n = cfg.network
+    q = _neurons(cfg, data, n.neurons, "network.neurons")
+    if cfg.train.rule == "rstdp" and q != data.n_classes:
+        raise ConfigError(f"network.neurons={q}: R-STDP maps neuron i to class i, so it needs "
+                          f"one neuron per class ({data.n_classes})", path="network.neurons")
+    net = init_column_network(
+        data.X_train.shape[1], q, dendrites=n.dendrites, segments=n.segments,
+        timeres=n.timeres, wres=n.wres, response=n.response, theta=n.theta or None,
+        w_init=n.w_init, seed=cfg.experiment.seed, learning=learning_rule(cfg),
+        column_inhibition=Inhibition.parse(n.column_inhibition),
+        segment_inhibition=Inhibition.parse(n.segment_inhibition),
+        X=data.X_train, name=cfg.experiment.name)
+    return check(net)
+
+
+def layer_plan(cfg: Config, data: Data, i: int):
+    """The builder plan of ``[[layers]]`` table ``i``."""
+    from ..frontend.build import LayerPlan
+    from ..ir import Inhibition
+
+    lc = cfg.layers[i]
+    where = f"layers.{i}"
+    q = _neurons(cfg, data, lc.neurons, f"{where}.neurons")
+    last = i == len(cfg.layers) - 1
+    if (lc.learning == "rstdp" or (lc.proximal == "enable" and last)) and q != data.n_classes:
+        raise ConfigError(f"{where}.neurons={q}: a supervised layer (R-STDP or label lines) maps "
+                          f"neuron i to class i, so it needs one neuron per class ({data.n_classes})",
+                          path=f"{where}.neurons")
+    if (lc.learning == "rstdp" or lc.proximal == "enable") and not data.labelled:
+        raise ConfigError(f"{where}: {data.no_classes}, so the layer learns without labels; use "
+                          "proximal='none' and learning='stdp'", path=f"{where}.proximal")
+    return LayerPlan(
+        name=lc.name or f"layer{i}", neurons=q, dendrites=lc.dendrites, segments=lc.segments,
+        rfsize=lc.rfsize, stride=lc.stride, theta=lc.theta or None,
+        theta_quantile=lc.theta_quantile,
+        column_inhibition=Inhibition.parse(lc.column_inhibition),
+        segment_inhibition=Inhibition.parse(lc.segment_inhibition), proximal=lc.proximal,
+        learning=None if lc.learning == "none" else learning_rule(cfg, lc),
+        wres=lc.wres or cfg.network.wres, w_init=lc.w_init or cfg.network.w_init)
+
+
+def layer_epochs(cfg: Config, i: int) -> int:
+    """Training epochs of layer ``i``: its ``[[layers]]`` value, else ``train.epochs``."""
+    if i < len(cfg.layers) and cfg.layers[i].epochs >= 0:
+        return cfg.layers[i].epochs
+    return cfg.train.epochs
+
+
+def needs_labels(net: Network) -> bool:
+    """Whether training feeds labels (R-STDP or label lines on a learning layer)."""
+    return any(la.learning is not None and (la.learning.kind == "rstdp" or any(
+        c.proximal_mode == "enable" for c in la.columns)) for la in net.layers)
+
+
+def training_order(n: int, epochs: int, seed: int, shuffle: bool) -> np.ndarray:
+    """Sample indices of the whole training stream (every epoch, seeded order)."""
+    rng = np.random.default_rng(seed)
+    order = [rng.permutation(n) if shuffle else np.arange(n) for _ in range(epochs)]
+    return np.concatenate(order) if order else np.zeros(0, dtype=np.int64)
+
+
+def train_network(cfg: Config, net: Network, data: Data, show: bool = True,
+                  layers: list[int] | None = None, epochs: int | None = None) -> tuple[Network, dict]:
+    """Train ``layers`` (default: every learning layer, greedily bottom up) for ``epochs``
+    (default ``train.epochs``) on the seeded training stream. Masks (pruned synapses) stay."""
+    from ..model import train
+
+    epochs = cfg.train.epochs if epochs is None else epochs
+    order = training_order(len(data.X_train), epochs, cfg.experiment.seed, cfg.train.shuffle)
+    X = data.X_train[order]
+    y = data.y_train[order]
+    labels = y if needs_labels(net) else None
+    t0 = time.perf_counter()
+    with Progress("train", len(X) * max(1, len(layers or [0])), enabled=show) as bar:
+        res = train(net, X, epochs=1, mode=cfg.train.mode, seed=cfg.experiment.seed,
+                    labels=labels, layers=layers, progress=bar)
+    dt = time.perf_counter() - t0
+    trainer = {k: v for k, v in (res.stats or {}).items() if k not in ("epochs", "samples")}
+    stats = {**trainer, "waves": int(len(X)), "epochs": epochs, "mode": cfg.train.mode,
+             "seconds": dt, "samples_per_s": len(X) / max(dt, 1e-9)}
+    return res.network, stats
+
+
+def build_and_train(cfg: Config, data: Data, show: bool = True) -> tuple[Network, Network, dict]:
+    """``(initial, trained, stats)``. A single column (no ``[[layers]]``) is initialised and
+    trained; a ``[[layers]]`` network is grown greedily: each layer is initialised with its
+    thresholds calibrated on the outputs of the trained layers below, then trained alone
+    (frozen layers below) for its epochs. ``initial`` is then the network with every layer
+    as initialised (its lower layers already trained)."""
+    if not cfg.layers:
+        net0 = init_network(cfg, data)
+        net, stats = train_network(cfg, net0, data, show)
+        return net0, net, stats
+    from ..frontend.build import append_layer, init_layer, layer_inputs, layer_shape
+
+    ts = TimeSpec(cfg.network.timeres, cfg.network.response)
+    net: Network | None = None
+    initial: list = []
+    per_layer: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    waves = 0
+    backend: dict[str, Any] = {}
+    for i in range(len(cfg.layers)):
+        plan = layer_plan(cfg, data, i)
+        Xin = layer_inputs(net, data.X_train)
+        layer = init_layer(plan, inputs=Xin.shape[1], shape=layer_shape(net, data.shape), time=ts,
+                           X=Xin, seed=cfg.experiment.seed, salt=i)
+        initial.append(layer)
+        net = append_layer(net, layer, name=cfg.experiment.name, time=ts, inputs=data.X_train.shape[1])
+        epochs = layer_epochs(cfg, i)
+        if plan.learning is None or epochs == 0:
+            continue
+        step(f"train layer {i} ({plan.name}): {len(layer.columns)} column(s) x {plan.neurons} "
+             f"neurons x {plan.dendrites}x{plan.segments} segments, {epochs} epochs", show)
+        net, st = train_network(cfg, net, data, show, layers=[i], epochs=epochs)
+        per_layer[str(i)] = {**st["layers"][i], "epochs": epochs, "rule": plan.learning.kind,
+                             "supervised": plan.proximal == "enable" or plan.learning.kind == "rstdp"}
+        waves += st["waves"]
+        backend = {k: st.get(k) for k in ("backend", "device")}
+    assert net is not None
+    net0 = net
+    for i, layer in enumerate(initial):
+        net0 = net0.replace_layer(i, layer)
+    dt = time.perf_counter() - t0
+    stats = {"mode": cfg.train.mode, "epochs": cfg.train.epochs, "waves": waves, "seconds": dt,
+             "samples_per_s": waves / max(dt, 1e-9), "layers": per_layer, "greedy": True,
+             "epochs_per_layer": {k: v["epochs"] for k, v in per_layer.items()}, **backend}
+    return check(net0), net, stats
+
+
+def ir_summary(net: Network) -> dict:
+    layers = net.layers
+    return {
+        "synapses": int(net.synapses),
+        "layers": len(layers),
+        "columns": sum(len(la.columns) for la in layers),
+        "neurons": sum(c.neurons for la in layers for c in la.columns),
+        "segments": sum(c.neurons * c.dendrites * c.segments for la in layers for c in la.columns),
+        "inputs": net.inputs, "outputs": net.outputs,
+        "timeres": net.time.timeres, "response": net.time.response,
+        "text_sha256": hashlib.sha256(to_text(net).encode()).hexdigest(),
+    }

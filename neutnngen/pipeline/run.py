@@ -1,0 +1,132 @@
+"""``run``: a short list of stages over a task.
+
+Output directory layout (every file written atomically; a rerun with the same config skips
+the stages whose inputs did not change, so an interrupted run resumes):
+
+    OUT/config.toml          resolved config (every key)
+    OUT/ir/initial.{json,npz}, OUT/ir/model.{json,npz}, OUT/ir/model.txt
+    OUT/metrics.json         task metrics and baselines, IR size, seed
+    OUT/rtl/TOP.v, TOP.il, names.json, emit.json
+    OUT/verify/result.json   (+ waveform on mismatch or with verify.waves)
+    OUT/synth/<target>.json
+    OUT/report.json, report.md, report.html, plots/*.png
+    OUT/state.json           the resume store (stage digests and their files)
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .. import config as cfgmod
+from .._io import atomic_write_text, write_json
+from ..config import Config
+from .stages import (
+    CompileStage,
+    Context,
+    ReportStage,
+    Stage,
+    SynthStage,
+    TrainStage,
+    VerifyLearningStage,
+    VerifyStage,
+    run_stage,
+)
+from .tasks import Data, get_task
+
+ALL_STAGES = ("train", "compile", "verify", "synth", "report")
+
+
+DATA_PATHS = ("train", "test")
+"""``[data]`` keys that name files (``data.kind = "files"``)."""
+
+
+def resolve_data_paths(d: dict, config_path: str | Path,
+                       overrides: list[str] | tuple[str, ...] = ()) -> dict:
+    """Make the relative data paths written in a config file relative to the file's folder
+    (in the raw tables ``d`` of :func:`neutnngen.config.load_dict`); paths given as
+    overrides (``--set data.train=...``) stay relative to the current folder."""
+    overridden = {o.split("=", 1)[0].strip() for o in overrides}
+    data = d.get("data")
+    if not isinstance(data, dict):
+        return d
+    for key in DATA_PATHS:
+        v = data.get(key)
+        if isinstance(v, str) and v and f"data.{key}" not in overridden \
+                and not Path(v).is_absolute():
+            data[key] = str(Path(config_path).parent / v)
+    return d
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+                ) -> Config:
+    """:func:`neutnngen.config.load` with :func:`resolve_data_paths`: a relative data path
+    in the config file is relative to the file's folder."""
+    d = cfgmod.load_dict(path, overrides)
+    if path is not None:
+        resolve_data_paths(d, path, overrides)
+    return cfgmod.from_dict(d)
+
+
+def plan(cfg: Config, stages: tuple[str, ...] = ALL_STAGES) -> list[Stage]:
+    """The stages a run of ``cfg`` goes through (the report stage apart)."""
+    out: list[Stage] = [TrainStage()]
+    if "compile" in stages:
+        out.append(CompileStage())
+        if "verify" in stages and cfg.verify.enabled:
+            out.append(VerifyLearningStage() if cfg.hdl.weights == "learn" else VerifyStage())
+        if "synth" in stages and cfg.synth.targets:
+            out.append(SynthStage())
+    return out
+
+
+def prepare_data(cfg: Config) -> Data:
+    """Load and encode the config's dataset (its task's ``prepare``)."""
+    return get_task(cfg).prepare(cfg)
+
+
+def run(cfg: Config, outdir: str | Path, *, stages: tuple[str, ...] = ALL_STAGES,
+        show: bool = True, command: str | None = None, data: Data | None = None) -> dict:
+    """Train -> IR -> Verilog -> verify -> synth -> report. Returns the report dict.
+    ``command`` is recorded in the report as the way to reproduce it; ``data`` is the
+    task's prepared data when the caller has it already (else it is prepared here)."""
+    task = get_task(cfg)
+    task.check(cfg)
+    ctx = Context.open(cfg, outdir, task, show=show, command=command)
+    ctx.outdir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(ctx.outdir / "config.toml", cfgmod.to_toml(cfg))
+    t0 = time.perf_counter()
+    ctx.data = data if data is not None else task.prepare(cfg)
+    ctx.timing["data"] = time.perf_counter() - t0
+    for stage in plan(cfg, stages):
+        run_stage(stage, ctx)
+    from ..flows import tool_versions
+
+    ctx.report["tools"] = {"neutnngen": version(), **tool_versions()}
+    ctx.timing["total"] = time.perf_counter() - t0
+    ctx.report["timing_s"] = dict(ctx.timing)
+    if "report" in stages:
+        run_stage(ReportStage(), ctx)
+    else:
+        write_json(ctx.outdir / "report.json", ctx.report)
+    return ctx.report
+
+
+def primary_metric(cfg: Config) -> tuple[str, bool]:
+    """``(key in metrics["test"], higher_is_better)`` for the config's task."""
+    return get_task(cfg).primary_metric(cfg)
+
+
+def headline(report: dict) -> str:
+    """One line with the task metric and its baseline (CLI summaries)."""
+    return get_task(report["dataset"].get("kind", "ucr")).headline(report)
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as _v
+
+    try:
+        return _v("neutnngen")
+    except PackageNotFoundError:
+        return "unknown"

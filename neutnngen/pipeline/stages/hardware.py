@@ -1,0 +1,268 @@
+"""The hardware stages: compile (IR -> Verilog), verify (RTL vs the reference interpreter,
+every wave; or, for ``learn``-mode chips, on-chip training vs the software trainer) and
+synth (every ``synth.targets`` entry)."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ... import config as cfgmod
+from ..._io import digest, sha256_file, write_json
+from ...config import Config
+from ...errors import VerificationMismatch
+from ...ir import Network, load, save, to_text
+from ...progress import Progress, step, track
+from ..network import training_order
+from ..tasks import Data
+from .base import Context, Stage
+
+
+def verify_stimulus(cfg: Config, data: Data) -> np.ndarray:
+    """The test volleys a verification compares: every test sample, or a seeded sample of
+    ``verify.samples`` of them."""
+    X = data.X_test
+    n = cfg.verify.samples
+    if n and n < len(X):
+        idx = np.sort(np.random.default_rng(cfg.experiment.seed).choice(len(X), n, replace=False))
+        X = X[idx]
+    return X
+
+
+def with_progress(fn, bar: Progress, **kw: Any):
+    """Call ``fn(**kw)``, handing it ``progress=bar`` when it takes a progress hook (the
+    verification runners will once the cocotb bench reports waves; until then the bar shows
+    the stage's elapsed time)."""
+    if "progress" in inspect.signature(fn).parameters:
+        kw["progress"] = bar
+    return fn(**kw)
+
+
+def _simulator(cfg: Config) -> str | None:
+    return None if cfg.verify.simulator == "auto" else cfg.verify.simulator
+
+
+class CompileStage(Stage):
+    name = "compile"
+
+    def network(self, ctx: Context) -> Network:
+        # a learning chip starts from the initial weights and trains itself
+        if ctx.cfg.hdl.weights == "learn":
+            return load(ctx.outdir / "ir" / "initial.json")
+        return ctx.net
+
+    def key(self, ctx: Context) -> str:
+        return digest("compile", to_text(self.network(ctx)), cfgmod.to_dict(ctx.cfg)["hdl"])
+
+    def files(self, ctx: Context) -> list[Path]:
+        rtl = ctx.outdir / "rtl"
+        return [rtl / "emit.json", rtl / f"{ctx.cfg.hdl.top}.v", rtl / "names.json"]
+
+    def describe(self, ctx: Context) -> str:
+        return f"compile: IR -> Verilog ({ctx.cfg.hdl.weights} weights)"
+
+    def compute(self, ctx: Context) -> dict:
+        from ...hdl import emit
+
+        res = emit(self.network(ctx), ctx.outdir / "rtl", weights=ctx.cfg.hdl.weights,
+                   name=ctx.cfg.hdl.top)
+        info = {"verilog": str(res.verilog), "rtlil": str(res.rtlil), "names": str(res.names),
+                "info": res.info}
+        write_json(ctx.outdir / "rtl" / "emit.json", info)
+        return info
+
+    def load(self, ctx: Context) -> dict:
+        return json.loads((ctx.outdir / "rtl" / "emit.json").read_text())
+
+    def apply(self, ctx: Context, emitted: dict) -> None:
+        ctx.emitted = emitted
+        info = emitted["info"]
+        ctx.report["hdl"] = {
+            "weights": ctx.cfg.hdl.weights, "top": ctx.cfg.hdl.top,
+            "latency_cycles": info.get("LATENCY"), "wave_cycles": info.get("WAVE_CYCLES"),
+            "pipeline_waves": info.get("L"), "ports": info,
+            "verilog": os.path.relpath(emitted["verilog"], ctx.outdir)}
+
+
+class VerifyStage(Stage):
+    """The emitted design on the test volleys, every output volley against the interpreter.
+    A mismatch writes ``verify/result.json`` and raises :class:`VerificationMismatch`
+    (nothing is recorded, so a rerun verifies again)."""
+
+    name = "verify"
+
+    def key(self, ctx: Context) -> str:
+        X = verify_stimulus(ctx.cfg, ctx.data)
+        return digest("verify", sha256_file(ctx.emitted["verilog"]), to_text(ctx.net), X.tolist(),
+                      cfgmod.to_dict(ctx.cfg)["verify"])
+
+    def files(self, ctx: Context) -> list[Path]:
+        return [ctx.outdir / "verify" / "result.json"]
+
+    def describe(self, ctx: Context) -> str:
+        n = len(verify_stimulus(ctx.cfg, ctx.data))
+        return (f"verify: {n} waves on {_simulator(ctx.cfg) or 'the installed simulator'} "
+                "against the interpreter")
+
+    def compute(self, ctx: Context) -> dict:
+        from ...verify import describe, run_verification
+
+        X = verify_stimulus(ctx.cfg, ctx.data)
+        rfile = ctx.outdir / "verify" / "result.json"
+        with Progress("verify", len(X), enabled=ctx.show, unit="wave") as bar:
+            res = with_progress(run_verification, bar, net=ctx.net,
+                                verilog_path=Path(ctx.emitted["verilog"]),
+                                names_path=Path(ctx.emitted["names"]), X=X,
+                                simulator=_simulator(ctx.cfg), workdir=ctx.outdir / "verify",
+                                waves=ctx.cfg.verify.waves, timeout=ctx.cfg.verify.timeout_s)
+            bar.update(len(X))
+        out = res.to_dict()
+        write_json(rfile, out)
+        if out.get("mismatches"):
+            raise VerificationMismatch(
+                describe(out["first_mismatch"] or {}, out["mismatches"], out["waves"])
+                + f" (waveform: {out.get('waveform')}; details: {rfile})",
+                first=out.get("first_mismatch"))
+        return out
+
+    def load(self, ctx: Context) -> dict:
+        return json.loads((ctx.outdir / "verify" / "result.json").read_text())
+
+    def apply(self, ctx: Context, result: dict) -> None:
+        ctx.report["verify"] = result
+
+
+class VerifyLearningStage(Stage):
+    """On-chip training in simulation: the ``learn``-mode design starts from the initial IR
+    and learns from the same seeded training stream as the software trainer; after every
+    wave its outputs, weights and LFSR states are compared with the interpreter. The
+    chip-trained IR must equal the software-trained one; its metrics go into the report."""
+
+    name = "verify"
+    label = "verify (on-chip learning)"
+
+    def stream(self, ctx: Context) -> tuple[np.ndarray, np.ndarray | None]:
+        cfg, data = ctx.cfg, ctx.data
+        order = training_order(len(data.X_train), cfg.train.epochs, cfg.experiment.seed,
+                               cfg.train.shuffle)
+        labels = data.y_train[order] if cfg.train.rule == "rstdp" else None
+        return data.X_train[order], labels
+
+    def key(self, ctx: Context) -> str:
+        X, labels = self.stream(ctx)
+        net0 = load(ctx.outdir / "ir" / "initial.json")
+        return digest("verify-learn", sha256_file(ctx.emitted["verilog"]), to_text(net0),
+                      X.tolist(), None if labels is None else labels.tolist(),
+                      cfgmod.to_dict(ctx.cfg)["verify"])
+
+    def files(self, ctx: Context) -> list[Path]:
+        return [ctx.outdir / "verify" / "result.json", ctx.outdir / "ir" / "chip_trained.json"]
+
+    def describe(self, ctx: Context) -> str:
+        n = len(self.stream(ctx)[0])
+        return (f"verify: on-chip STDP over {n} training waves on "
+                f"{_simulator(ctx.cfg) or 'the installed simulator'}, outputs, weights and "
+                "LFSR states vs the interpreter after every wave")
+
+    def compute(self, ctx: Context) -> tuple[dict, Network]:
+        from ...verify.learn import run_learning_verification, trained_network
+
+        X, labels = self.stream(ctx)
+        net0 = load(ctx.outdir / "ir" / "initial.json")
+        rfile = ctx.outdir / "verify" / "result.json"
+        with Progress("verify", len(X), enabled=ctx.show, unit="wave") as bar:
+            res = with_progress(run_learning_verification, bar, net=net0,
+                                verilog_path=Path(ctx.emitted["verilog"]),
+                                names_path=Path(ctx.emitted["names"]), X=X, labels=labels,
+                                simulator=_simulator(ctx.cfg), workdir=ctx.outdir / "verify",
+                                waves=ctx.cfg.verify.waves)
+            bar.update(len(X))
+        out = {k: v for k, v in res.to_dict().items() if k not in ("final_weights", "final_rng")}
+        chip = trained_network(net0, res.final_weights, res.final_rng)
+        out["chip_equals_software"] = to_text(chip) == to_text(ctx.net)
+        write_json(rfile, out)
+        if out.get("mismatches") or out.get("weight_mismatches") or out.get("rng_mismatches"):
+            raise VerificationMismatch(
+                f"on-chip learning differs from the reference: {out.get('mismatches')} output, "
+                f"{out.get('weight_mismatches')} weight, {out.get('rng_mismatches')} LFSR "
+                f"mismatches; first weight mismatch: {out.get('first_weight_mismatch')}; first "
+                f"output mismatch: {out.get('first_mismatch')} (details: {rfile})",
+                first=out.get("first_weight_mismatch"))
+        if not out["chip_equals_software"]:
+            raise VerificationMismatch("the chip-trained IR differs from the software-trained IR "
+                                       f"although every wave matched the interpreter (details: {rfile})")
+        save(chip, ctx.outdir / "ir" / "chip_trained.json")
+        return out, chip
+
+    def load(self, ctx: Context) -> tuple[dict, Network]:
+        return (json.loads((ctx.outdir / "verify" / "result.json").read_text()),
+                load(ctx.outdir / "ir" / "chip_trained.json"))
+
+    def apply(self, ctx: Context, result: tuple[dict, Network]) -> None:
+        out, chip = result
+        ctx.report["verify"] = out
+        ev = ctx.task.evaluate(chip, ctx.data, ctx.cfg.experiment.seed)
+        ctx.report["chip_trained"] = {"metrics": ev["metrics"],
+                                      "equals_software": out["chip_equals_software"],
+                                      "ir": "ir/chip_trained.json"}
+
+
+class SynthStage(Stage):
+    """Every ``synth.targets`` entry on the emitted Verilog; ``synth/<target>.json``."""
+
+    name = "synth"
+
+    def key(self, ctx: Context) -> str:
+        from ...flows import tool_versions
+
+        return digest("synth", sha256_file(ctx.emitted["verilog"]), ctx.cfg.hdl.top,
+                      cfgmod.to_dict(ctx.cfg)["synth"], tool_versions())
+
+    def files(self, ctx: Context) -> list[Path]:
+        return [ctx.outdir / "synth" / f"{t}.json" for t in ctx.cfg.synth.targets]
+
+    def describe(self, ctx: Context) -> None:
+        return None  # one line per target
+
+    def compute(self, ctx: Context) -> dict[str, Any]:
+        from ... import flows
+
+        s = ctx.cfg.synth
+        verilog = Path(ctx.emitted["verilog"]).read_text()
+        top = ctx.cfg.hdl.top
+        results: dict[str, Any] = {}
+        for target in track(s.targets, "synth", show=ctx.show, note=str, unit="target"):
+            step(f"synth: {target}", ctx.show)
+            if target == "generic":
+                r = flows.synth_generic(verilog, top)
+            elif target == "ice40":
+                r = flows.synth_ice40(verilog, top, device=s.ice40_device, package=s.ice40_package,
+                                      freq_mhz=s.freq_mhz)
+            elif target == "ecp5":
+                r = flows.synth_ecp5(verilog, top, device=s.ecp5_device, package=s.ecp5_package,
+                                     freq_mhz=s.freq_mhz)
+            else:
+                r = flows.synth_liberty(verilog, top, s.liberty)
+            results[target] = r.to_dict()
+            write_json(ctx.outdir / "synth" / f"{target}.json", results[target])
+        return results
+
+    def load(self, ctx: Context) -> dict[str, Any]:
+        return {t: json.loads((ctx.outdir / "synth" / f"{t}.json").read_text())
+                for t in ctx.cfg.synth.targets}
+
+    def apply(self, ctx: Context, results: dict[str, Any]) -> None:
+        ctx.report["synth"] = results
+        info = ctx.emitted["info"]
+        fmax = (results.get("ice40") or {}).get("fmax_mhz")
+        wc = info.get("WAVE_CYCLES")
+        if fmax and wc:
+            ctx.report["performance"] = {
+                "fmax_mhz": fmax, "wave_cycles": wc,
+                "inferences_per_s_at_fmax": fmax * 1e6 / wc,
+                "latency_ns_at_fmax": info.get("LATENCY", 0) * 1e3 / fmax}

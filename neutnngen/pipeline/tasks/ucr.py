@@ -1,0 +1,47 @@
+"""``data.kind = "ucr"``: a UCR time-series set (aeon), clustered by the column's winners."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...config import Config
+from .base import Data, Task, clustering_bars, clustering_evaluation, clustering_table
+
+
+class UcrTask(Task):
+    kind = "ucr"
+    baseline_label = "k-means"
+
+    def primary_metric(self, cfg: Config) -> tuple[str, bool]:
+        return ("rand_index", True)
+
+    def prepare(self, cfg: Config) -> Data:
+        from ...data import encode_timeseries, load_ucr
+
+        d = cfg.data
+        ds = load_ucr(d.name or "GunPoint")
+        t = cfg.network.timeres
+        Xtr = encode_timeseries(ds.X_train, timeres=t, clip=d.clip, posneg=d.posneg)
+        Xte = encode_timeseries(ds.X_test, timeres=t, clip=d.clip, posneg=d.posneg)
+        info = {"name": ds.name, "kind": "ucr", "source": ds.source,
+                "n_train": int(len(ds.y_train)), "n_test": int(len(ds.y_test)),
+                "length": int(ds.X_train.shape[1]), "inputs": int(Xtr.shape[1]),
+                "classes": [str(c) for c in ds.classes],
+                "encoder": f"timeseries(timeres={t}, clip={d.clip}, posneg={d.posneg})"}
+        return Data(ds.name, Xtr, np.asarray(ds.y_train), Xte, np.asarray(ds.y_test),
+                    int(len(ds.classes)), info)
+
+    def evaluate(self, net, data: Data, seed: int) -> dict:
+        return clustering_evaluation(net, data, seed)
+
+    def headline(self, report: dict) -> str:
+        m = report["metrics"]["test"]
+        b = report["baseline"]["kmeans"]["test"]
+        return (f"test Rand index {m['rand_index']:.4f} (k-means {b['rand_index']:.4f}), "
+                f"coverage {m['coverage']:.3f}")
+
+    def accuracy_markdown(self, report: dict) -> str:
+        return clustering_table(report)
+
+    def metric_bars(self, report: dict):
+        return clustering_bars(report)

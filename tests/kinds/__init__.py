@@ -1,0 +1,1 @@
+"""Stage kinds defined by the tests to prove the extension point (registered at run time)."""
