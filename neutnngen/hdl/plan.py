@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 
 from ..errors import ConfigError
 from ..ir import check
+from ..ir.kinds import kind_of
 from ..ir.nodes import Network
 from .specs import (  # noqa: F401 (re-exported: the plan's records)
     ColumnSpec,
@@ -260,33 +261,42 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     TB_IN = ts.timeres
     TB_OUT = _bits(T - 1)
 
-    # Placement: a transform after a stage is fused into that stage's output conversion; one
-    # before the first stage is a combinational stream stage of its own; one after the last
-    # layer changes no output (the interpreter's outputs are the last layer's volley).
+    # Placement: a stage after the last layer changes no output (the interpreter's outputs
+    # are the last layer's volley) and is not built; other stages without a transform are
+    # stream stages of their own; a transform after a stage is fused into that stage's
+    # output conversion, one before the first stage is a combinational stream stage.
     stages: list[StageSpec] = []
     owner: int | None = None  # index in `stages` of the last built stage
     n_pre = 0
     for st in raw:
         hk = hdl_kind(st.kind)
-        if hk.transform is None:
+        if not isinstance(st.spec, LayerSpec) and st.position > layer_pos[-1]:
+            stages.append(st)
+        elif hk.transform is None:
             stages.append(replace(st, rtl=st.spec.rtl if isinstance(st.spec, LayerSpec)
                                   else f"{st.kind}{st.position}"))
             owner = len(stages) - 1
         elif owner is None:
             stages.append(replace(st, rtl=f"pre{n_pre}"))
             n_pre += 1
-        elif st.position > layer_pos[-1]:
-            stages.append(st)
         else:
             host = stages[owner]
             stages.append(replace(st, fused_into=host.rtl))
             stages[owner] = replace(host, spec=replace(host.spec, post=host.spec.post + (st,)))
+    # Largest time each IR stage can emit: a stream carries TB_IN-bit times when what it
+    # carries fits a layer's input (always between two layers), else enough bits for it
+    # (e.g. a layer feeding a stage that saturates, like the toy ``delay`` kind of the tests).
+    out_max, mt = [], ts.t_max_in
+    for st in net.stages:
+        mt = kind_of(st).max_time(st, ts, mt)
+        out_max.append(mt)
     last_layer = max(i for i, st in enumerate(stages) if isinstance(st.spec, LayerSpec))
     for i, st in enumerate(stages):
         if isinstance(st.spec, LayerSpec):
             lastp = i == last_layer
-            stages[i] = replace(st, spec=replace(st.spec, last=lastp,
-                                                 out_bits=TB_OUT if lastp else TB_IN))
+            m_out = out_max[st.spec.post[-1].position if st.spec.post else st.position]
+            stages[i] = replace(st, spec=replace(st.spec, last=lastp, out_bits=TB_OUT if lastp
+                                                 else _stream_bits(m_out, ts.t_max_in)))
     layer_specs = [st.spec for st in stages if isinstance(st.spec, LayerSpec)]
 
     J = max(len(c.lines) for ls in layer_specs for c in ls.columns)
@@ -314,15 +324,21 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
         sp.synapses for sp in segs) else 1
     PL = JS + RD + 1
     lp = _learn_plan(layer_specs, B * PL + E, Lm, JS, SBA, mux_levels) if learn else None
-    stages = _beats(stages, net, TB_IN, lp)
+    stages = _beats(stages, net, TB_IN, lp, out_max)
     layer_specs = [st.spec for st in stages if isinstance(st.spec, LayerSpec)]
     return Plan(net, weights, name, T, B, TB_IN, TB_OUT, J, G, JS, SW, mux_levels, Lm, RD,
                 PL, E, tuple(layer_specs), ctx.prox_offset, LBA, SBA, WB, tuple(segs), lp,
                 tuple(stages))
 
 
-def _beats(stages: list[StageSpec], net: Network, tb: int, lp: LearnPlan | None
-           ) -> list[StageSpec]:
+def _stream_bits(max_time: int, t_max_in: int) -> int:
+    """Bits of a time on a stream between stages: a layer input's ``timeres`` bits when the
+    times fit one, else enough for ``max_time``."""
+    return _bits(t_max_in) if max_time <= t_max_in else _bits(max_time)
+
+
+def _beats(stages: list[StageSpec], net: Network, tb: int, lp: LearnPlan | None,
+           out_max: list[int]) -> list[StageSpec]:
     """Payloads of the streams between the built stages: a stage's output carries the
     proximal lines and learning sidebands of the layers after it."""
     learning = {ls.spec.index for ls in stages
@@ -352,6 +368,8 @@ def _beats(stages: list[StageSpec], net: Network, tb: int, lp: LearnPlan | None
         if isinstance(st.spec, LayerSpec):
             ls = st.spec
             cur = replace(carried(ls.index + 1), lines=ls.outputs, tb=ls.out_bits)
+        else:
+            cur = replace(cur, tb=_stream_bits(out_max[st.position], net.time.t_max_in))
         out.append(replace(st, beat_in=b_in, beat_out=cur))
     return out
 
