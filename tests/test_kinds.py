@@ -332,10 +332,10 @@ def test_delay_stage_in_the_amaranth_simulator(delay, weights):
 def test_delay_stage_verified_in_cocotb(delay, tmp_path):
     """The toy kind's registered stream stage between two layers, in the generated Verilog,
     against the interpreter: at full rate with latency checked, and under backpressure."""
+    from kinds.delay.ir import delay as apply_delay
+
     from neutnngen.hdl import emit
     from neutnngen.verify import run_verification
-
-    from kinds.delay.ir import delay as apply_delay
 
     net = toy_net(seed=0)
     X = times(120, 12, seed=2)

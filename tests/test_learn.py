@@ -31,7 +31,7 @@ from neutnngen.ir.nodes import (
     default_seeds,
 )
 from neutnngen.verify import run_learning_verification, trained_network
-from neutnngen.verify.learn import _wave_args
+from neutnngen.verify.learn_check import _wave_args
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ("capture", "minus", "search", "backoff")
