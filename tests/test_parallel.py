@@ -188,3 +188,39 @@ def test_generated_verilog_verified_in_cocotb(weights, tmp_path):
     r = run_verification(net, res.verilog, res.names, X, prox=prox, simulator="icarus",
                          workdir=tmp_path / "w3", expected=wrong)
     assert r.mismatches > 0
+
+
+# ----------------------------------------------------------------------------- config and CLI
+def test_config_key_and_its_cross_check():
+    from neutnngen import config
+
+    assert config.load(None, ["hdl.architecture=parallel"]).hdl.architecture == "parallel"
+    assert config.load(None).hdl.architecture == "serial"
+    with pytest.raises(ConfigError, match="hdl.architecture.*'systolic'|'systolic'.*serial"):
+        config.load(None, ["hdl.architecture=systolic"])
+    with pytest.raises(ConfigError, match="on-chip learning.*needs hdl.architecture='serial'"):
+        config.load(None, ["hdl.architecture=parallel", "hdl.weights=learn"])
+
+
+def test_cli_compile_builds_the_architecture(tmp_path, capsys):
+    import json
+
+    from neutnngen.cli import main
+    from neutnngen.ir import save
+
+    save(kernel_net(), tmp_path / "net.json")
+    assert main(["compile", str(tmp_path / "net.json"), "--out", str(tmp_path / "o"),
+                 "--architecture", "parallel", "--weights", "register"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["arch"]["kind"] == "parallel" and info["weights"] == "register"
+    names = json.loads((tmp_path / "o" / "names.json").read_text())
+    assert names["top"]["arch"]["kind"] == "parallel"
+
+
+def test_dse_cost_models_keep_architectures_apart():
+    from neutnngen.dse.forecast import features
+
+    net = kernel_net()
+    s, p = features(net, "hardwired"), features(net, "hardwired", "parallel")
+    assert s["weights"] == "hardwired" and p["weights"] == "hardwired+parallel"
+    assert p["wave_cycles"] < s["wave_cycles"]
