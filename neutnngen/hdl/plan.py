@@ -59,6 +59,9 @@ successive-approximation search over the time bits; smallest) or ``parallel`` (e
 synapse every time step, one step per cycle: ``T + 4`` cycles a wave; hardwired and register
 weights)."""
 
+PARALLEL_ADD_STAGES = 2
+"""``parallel``: pipeline registers in a segment's increment adder (group sums, total)."""
+
 DEFAULT_MUX_LEVELS = 5
 """2:1 multiplexer levels between pipeline registers in a line multiplexer (iCE40 Fmax)."""
 
@@ -222,11 +225,9 @@ class Plan:
                           "wread_valid": ["out", 1]})
             d["ports"] = ports
         if self.architecture == "parallel":
-            from .stages.parallel import ADD_STAGES, steps
-
             d["arch"] = {"kind": "parallel", "T": self.T,
-                         "steps": max(steps(ls) for ls in self.layers),
-                         "adder_stages": ADD_STAGES, "decision_cycles": 2}
+                         "steps": max(ls.steps for ls in self.layers),
+                         "adder_stages": PARALLEL_ADD_STAGES, "decision_cycles": 2}
             return d
         d["arch"] = {
             "kind": "sar-serial",

@@ -22,10 +22,11 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..column import Column
-from ..kinds import HdlKind, hdl_kind
+from ..kinds import HdlKind
 from ..mux import LineMux
 from ..plan import ColumnSpec, LayerSpec, NeuronSpec, PlanContext, SegmentSpec, SynapseSpec
 from ..sched import Sequencer, wload_signature
+from .output import output_register
 
 
 # ---------------------------------------------------------------------------- planner
@@ -252,46 +253,6 @@ class LayerStage(wiring.Component):
 
         output_register(m, p, spec, stage, times, done, ip, op)
         return m
-
-
-def output_register(m: Module, p, spec: LayerSpec, stage, times: list[Value], done: Value,
-                    ip, op) -> None:
-    """The output conversion of a layer stage (fused transforms such as ``retime``, cut to
-    ``out_bits``; the last layer's silent neurons read time 0) and its output register,
-    loaded with the volley and the sidebands of later layers when ``done``."""
-    bo = stage.beat_out
-    tb = p.TB_IN
-    P = spec.prox_lines
-    Q = spec.outputs
-    spikes = Signal(Q, name="spikes")
-    conv = Signal(Q * p.B, name="t_raw")
-    for i, t in enumerate(times):
-        m.d.comb += [spikes[i].eq(t != p.NONE), conv[i * p.B:(i + 1) * p.B].eq(t)]
-    wo = spec.out_bits
-    vals = [conv[i * p.B:(i + 1) * p.B] for i in range(Q)]
-    for st in spec.post:
-        fn = hdl_kind(st.kind).transform
-        nxt = []
-        for i, v in enumerate(vals):
-            r = Signal(tb, name=f"t_{st.kind}{st.position}_{i}")
-            m.d.comb += r.eq(fn(m, v, st.spec))
-            nxt.append(r)
-        vals = nxt
-    out = Signal(Q * wo, name="t_out")
-    for i, v in enumerate(vals):
-        v = v[:wo]
-        if spec.last:
-            v = Mux(spikes[i], v, 0)
-        m.d.comb += out[i * wo:(i + 1) * wo].eq(v)
-    with m.If(done):
-        m.d.sync += [op.time.eq(out), op.spike.eq(spikes)]
-        if bo.prox:  # the later layers' proximal lines travel with the wave
-            m.d.sync += [op.prox_time.eq(ip.prox_time[P * tb:]),
-                         op.prox_spike.eq(ip.prox_spike[P:])]
-        if bo.learn:
-            m.d.sync += op.learn_en.eq(ip.learn_en)
-        if bo.label_bits:
-            m.d.sync += [op.label.eq(ip.label), op.label_valid.eq(ip.label_valid)]
 
 
 def build(plan, stage, ctx=None) -> wiring.Component:

@@ -37,16 +37,17 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..column import inhibit, tree, vmin
-from ..plan import ColumnSpec, SegmentSpec
+from ..plan import PARALLEL_ADD_STAGES, ColumnSpec, SegmentSpec
 from ..sched import wload_signature
 from ..segment import RegisterStore
+from .output import output_register
 
 
 def _bits(n: int) -> int:
     return max(1, int(n).bit_length())
 
 
-ADD_STAGES = 2
+ADD_STAGES = PARALLEL_ADD_STAGES
 """Pipeline registers in a segment's increment adder: sums of groups of :data:`GROUP` terms,
 then their total. The increments of step ``t`` are accumulated ``ADD_STAGES`` cycles later."""
 
@@ -213,7 +214,7 @@ class ParallelColumn(wiring.Component):
 
 def steps(spec) -> int:
     """Time steps a layer's wave runs: its longest column's."""
-    return max(c.wave for c in spec.columns)
+    return spec.steps
 
 
 def timing(plan, spec) -> tuple[int, int]:
@@ -234,8 +235,6 @@ class ParallelLayerStage(wiring.Component):
         super().__init__(members)
 
     def elaborate(self, platform):
-        from .layer import output_register
-
         p, spec = self.plan, self.spec
         m = Module()
         tb = p.TB_IN
