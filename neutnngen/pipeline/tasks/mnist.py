@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...config import Config
+from ...errors import ConfigError
 from .base import Data, Task, classification_evaluation, md_table
 
 
@@ -29,6 +30,16 @@ def encode_images(cfg: Config, imgs: list[np.ndarray], vmax: float | None
 class MnistTask(Task):
     kind = "mnist"
     baseline_label = "nearest class centroid"
+
+    def check(self, cfg: Config) -> None:
+        from .base import check_receptive_fields
+
+        if 28 % cfg.data.pool:
+            raise ConfigError(f"data.pool={cfg.data.pool}: the 28x28 digits are pooled by a "
+                              "factor that divides 28; accepted: 1, 2, 4, 7, 14, 28",
+                              path="data.pool")
+        side = 28 // cfg.data.pool
+        check_receptive_fields(cfg, side, side, f"28x28 digits pooled by data.pool={cfg.data.pool}")
 
     def primary_metric(self, cfg: Config) -> tuple[str, bool]:
         return ("error", False)
