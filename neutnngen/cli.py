@@ -43,16 +43,28 @@ def _command(args) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def _cfg(args, prefix: str = "", stages: tuple[str, ...] | None = None):
+def _config(args, stages: tuple[str, ...] | None = None):
     """The config of ``args`` checked as far as it can be without data (for ``stages``; the
-    whole run by default), and the output folder, checked and created."""
+    whole run by default)."""
     from .pipeline import ALL_STAGES, check, load_config
 
     cfg = load_config(in_file(args.config, "config"), args.overrides)
     check(cfg, ALL_STAGES if stages is None else stages)
-    out = out_dir(args.out, "--out") if args.out is not None \
-        else out_dir(str(Path("out") / f"{prefix}{cfg.experiment.name}"), "experiment.name")
-    return cfg, out
+    return cfg
+
+
+def _out(args, cfg, prefix: str = "") -> Path:
+    """The output folder (``--out``, else ``out/<prefix><experiment.name>``), checked and
+    created."""
+    if args.out is not None:
+        return out_dir(args.out, "--out")
+    return out_dir(str(Path("out") / f"{prefix}{cfg.experiment.name}"), "experiment.name")
+
+
+def _cfg(args, prefix: str = "", stages: tuple[str, ...] | None = None):
+    """:func:`_config` and :func:`_out`."""
+    cfg = _config(args, stages)
+    return cfg, _out(args, cfg, prefix)
 
 
 def out_dir(value: str, flag: str) -> Path:
@@ -265,7 +277,9 @@ def cmd_prune(args) -> int:
     prune.check_options(specs, modes, tolerance=args.tolerance,
                         retrain_epochs=args.retrain_epochs, best_by=args.best_by,
                         breakdown_modules=args.breakdown_modules)
-    cfg, out = _cfg(args, prefix="prune-")
+    cfg = _config(args)
+    prune.check_best_by(args.best_by, modes, tuple(cfg.synth.targets))
+    out = _out(args, cfg, prefix="prune-")
     cmd = _command(args)
     for flag, val in (("--sweep", args.sweep), ("--passes", args.passes),
                       ("--weights", args.weights), ("--tolerance", args.tolerance),

@@ -333,7 +333,6 @@ def _cross_check(cfg: Config) -> None:
         dup = next(n for n in names if names.count(n) > 1)
         raise ConfigError(f"layers: name {dup!r} is used twice; layer names must differ",
                           path="layers.name")
-    _check_kwta(cfg)
     for key in ("column_inhibition", "segment_inhibition"):
         try:
             parse_inhibition(getattr(cfg.network, key))
@@ -344,6 +343,7 @@ def _cross_check(cfg: Config) -> None:
                 parse_inhibition(getattr(lc, key))
             except ConfigError as e:
                 raise ConfigError(f"layers[{i}].{key}: {e.message}", path=f"layers.{i}.{key}") from None
+    _check_kwta(cfg)
     if cfg.layers:
         base = NetworkConfig()
         for key in ("neurons", "dendrites", "segments", "theta", "column_inhibition",

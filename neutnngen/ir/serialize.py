@@ -96,7 +96,7 @@ def document_schema() -> sch.Spec:
         "stages": sch.ListOf(sch.Custom(_stage), 1, 1 << 16),
     }, optional={
         "meta": sch.Obj({}, extra=True),
-        "arrays": sch.Obj({"file": sch.Str(pattern=r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,250}\.npz",
+        "arrays": sch.Obj({}, optional={"file": sch.Str(pattern=r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,250}\.npz",
                                            what="a plain .npz file name next to the JSON "
                                                 "(no folders, no '..')"),
                            "sha256": sch.Str(pattern="[0-9a-f]{64}", what="64 hex digits")}),
@@ -236,10 +236,10 @@ def load(path: str | os.PathLike) -> Network:
     """Read a network written by :func:`save` (JSON path, or the stem), strictly (see the
     module docstring): any problem is an :class:`IRFormatError` naming the file and the
     path inside it."""
-    jpath, _ = _paths(path)
     if not str(path).strip():
         raise IRFormatError("IR path '': expected an IR file (.json with its .npz beside it)",
                             path="IR file")
+    jpath, _ = _paths(path)
     if jpath.is_dir() or Path(path).is_dir():
         raise IRFormatError("is a folder; expected an IR file (.json with its .npz "
                             "beside it)", path=str(path))

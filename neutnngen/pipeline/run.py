@@ -98,20 +98,17 @@ DOWNSTREAM = ("train", "compile", "verify", "synth")
 
 def check(cfg: Config, stages: tuple[str, ...] = ALL_STAGES) -> None:
     """Every check of ``cfg`` that needs no data: the task's checks, then the hardware keys
-    the chosen stages will use (FPGA devices and packages, the liberty file). Raises a
-    ConfigError naming the key before anything is loaded or trained."""
+    (FPGA devices and packages; the liberty file when ``synth.targets`` has it), whichever
+    ``stages`` run (the config is written next to the results and must stay runnable).
+    Raises a ConfigError naming the key before anything is loaded or trained."""
     get_task(cfg).check(cfg)
-    if "synth" not in stages or "compile" not in stages:
-        return
     from .. import flows
 
-    s = cfg.synth
-    if "ice40" in s.targets:
-        flows.check_device("ice40", s.ice40_device, "synth.ice40_device")
-        flows.check_package(s.ice40_package, "synth.ice40_package")
-    if "ecp5" in s.targets:
-        flows.check_device("ecp5", s.ecp5_device, "synth.ecp5_device")
-        flows.check_package(s.ecp5_package, "synth.ecp5_package")
+    s = cfg.synth  # device and package names are checked even when their target is off
+    flows.check_device("ice40", s.ice40_device, "synth.ice40_device")
+    flows.check_package(s.ice40_package, "synth.ice40_package")
+    flows.check_device("ecp5", s.ecp5_device, "synth.ecp5_device")
+    flows.check_package(s.ecp5_package, "synth.ecp5_package")
     if "liberty" in s.targets:
         flows.check_liberty(s.liberty, "synth.liberty")
 

@@ -103,6 +103,9 @@ def parse_weight_modes(text: str) -> tuple[str, ...]:
     if not modes:
         raise ConfigError(f"--weights {text!r}: no weight mode; accepted: "
                           f"{', '.join(WEIGHT_MODES)}", path="--weights")
+    if len(set(modes)) != len(modes):
+        raise ConfigError(f"--weights {text!r} repeats a weight mode; accepted: "
+                          f"{', '.join(WEIGHT_MODES)}, each once", path="--weights")
     for m in modes:
         if m not in WEIGHT_MODES:
             raise ConfigError(f"--weights: weight mode {m!r}; accepted for pruning reports: "
