@@ -455,12 +455,22 @@ def load_dict(path: str | Path | None = None,
             d = tomllib.loads(read_text(p, "config file"))
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{p}: not valid TOML: {e}", path=str(p)) from None
+    return apply_overrides(d, overrides)
+
+
+def apply_overrides(d: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """Apply ``section.key=value`` / ``layers.<i>.key=value`` overrides to raw tables ``d``
+    (in place; returned)."""
     for o in overrides:
         key, value = parse_override(o)
-        if key.startswith("layers."):
+        if key.split(".")[0] == "layers":
+            if key.count(".") != 2:
+                raise ConfigError(f"--set {o!r}: a [[layers]] key is layers.<index>.key, e.g. "
+                                  "layers.0.neurons", path=key)
             _, idx, name = key.split(".")
             layers = d.get("layers", [])
-            if not isinstance(layers, list) or int(idx) >= len(layers):
+            if not isinstance(layers, list) or int(idx) >= len(layers) \
+                    or not isinstance(layers[int(idx)], dict):
                 n = len(layers) if isinstance(layers, list) else 0
                 raise ConfigError(f"--set {o!r}: the config has {n} [[layers]] table(s); "
                                   f"index {idx} does not exist", path=key)

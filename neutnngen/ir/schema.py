@@ -40,8 +40,10 @@ class Ctx:
     arrays: Mapping[str, np.ndarray]
     problems: list[str] = field(default_factory=list)
     limit: int = 50
+    count: int = 0  # every problem found (``problems`` keeps the first ``limit``)
 
     def err(self, path: str, msg: str) -> None:
+        self.count += 1
         if len(self.problems) < self.limit:
             self.problems.append(f"{path or '(top level)'}: {msg}")
 
@@ -79,7 +81,7 @@ class Spec:
         """Whether ``v`` passes (without reporting)."""
         probe = Ctx(ctx.arrays)
         self.check(v, "", probe)
-        return not probe.problems
+        return probe.count == 0
 
 
 Bound = float | Callable[[dict], float | None] | None
@@ -258,7 +260,7 @@ class Obj(Spec):
             ctx.err(path, f"expected an object with keys {', '.join(self.required)}, "
                           f"got {_kind(v)}")
             return
-        before = len(ctx.problems)
+        before = ctx.count
         for k in self.required:
             if k not in v:
                 ctx.err(_join(path, k), "required key is missing")
@@ -270,7 +272,7 @@ class Obj(Spec):
         for k, spec in [*self.required.items(), *self.optional.items()]:
             if k in v:
                 _with_parent(spec, v).check(v[k], _join(path, k), ctx)
-        if self.check_fn is not None and len(ctx.problems) == before:
+        if self.check_fn is not None and ctx.count == before:
             self.check_fn(v, path, ctx)
 
 
@@ -302,4 +304,6 @@ def check(spec: Spec, doc: Any, arrays: Mapping[str, np.ndarray], limit: int = 5
     """Every problem of ``doc`` (with ``arrays``) against ``spec``, as ``path: message``."""
     ctx = Ctx(arrays, limit=limit)
     spec.check(doc, "", ctx)
+    if ctx.count > len(ctx.problems):
+        ctx.problems.append(f"... and {ctx.count - len(ctx.problems)} more problem(s)")
     return ctx.problems
