@@ -820,3 +820,35 @@ def test_ctrl_c_during_verification_stops_children_and_resumes(tmp_path):
     assert "train: up to date (resumed)" in r.stdout + r.stderr
     assert "compile: up to date (resumed)" in r.stdout + r.stderr
     assert (out / "report.json").exists() and not (out / "IN_PROGRESS").exists()
+
+
+def test_store_start_marks_in_progress_and_drops_reports_of_other_inputs(tmp_path):
+    """The lifetime records prune and dse use: reports of another key (or of a run that did
+    not finish) are removed when a run starts; the same finished key keeps them."""
+    from neutnngen.pipeline import Store
+
+    reports = ("prune.json", "prune.md")
+    st = Store(tmp_path)
+    assert st.start("a", reports) is False and (tmp_path / "IN_PROGRESS").exists()
+    for f in reports:
+        (tmp_path / f).write_text("{}")
+    st.finish("a")
+    assert Store(tmp_path).complete() and not (tmp_path / "IN_PROGRESS").exists()
+    assert Store(tmp_path).start("a", reports) is True  # same inputs, finished: kept
+    assert all((tmp_path / f).exists() for f in reports)
+    assert Store(tmp_path).start("a", reports) is True  # ... but that run never finished
+    assert not any((tmp_path / f).exists() for f in reports)
+    for f in reports:
+        (tmp_path / f).write_text("{}")
+    Store(tmp_path).finish("a")
+    Store(tmp_path).start("b", reports)  # other inputs: the old reports go at once
+    assert not any((tmp_path / f).exists() for f in reports)
+    assert not Store(tmp_path).complete()
+    # records name files inside the folder only; remove() never leaves it
+    outside = tmp_path.parent / "outside.txt"
+    outside.write_text("keep")
+    st = Store(tmp_path)
+    st.done("x", "k", outside, tmp_path / "in.txt")
+    (tmp_path / "in.txt").write_text("x")
+    st.remove("x")
+    assert outside.exists() and not (tmp_path / "in.txt").exists()

@@ -131,6 +131,17 @@ class Store:
         self.save()
         (self.root / IN_PROGRESS).unlink(missing_ok=True)
 
+    def start(self, key: str, reports: tuple[str, ...]) -> bool:
+        """:meth:`begin` for ``key``, removing the ``reports`` (file names in the folder)
+        when the previous run was for another key or did not finish. Returns whether the
+        previous run had the same key."""
+        old = self.begin(key)
+        same = old is not None and old.get("key") == key
+        if not same or old.get("status") != "complete":
+            for f in reports:
+                (self.root / f).unlink(missing_ok=True)
+        return same
+
     def complete(self) -> bool:
         """Whether the last run into the directory finished."""
         rec = self.records.get(RUN)

@@ -42,6 +42,9 @@ from .points import (
 )
 from .report import write_reports
 
+REPORTS = ("prune.json", "prune.md", "prune.html")
+"""The sweep's reports: removed when a sweep of other inputs starts in the folder."""
+
 
 def _check(weight_modes: tuple[str, ...], tolerance: float, retrain_epochs: int) -> None:
     for m in weight_modes:
@@ -99,6 +102,9 @@ def sweep(cfg: Config, specs: list[str], outdir: str | Path, *,
     keys = cost_keys(weight_modes, targets)
     by = _best_by(best_by, keys, weight_modes, targets)
 
+    run_key = digest(SCHEMA, cfgmod.to_dict(cfg), list(points_in), list(weight_modes), tolerance,
+                     retrain_epochs, best_by, breakdown_modules)
+    Store(outdir).start(run_key, REPORTS)  # in progress; an older sweep's reports go first
     base_dir = outdir / "base"
     step(f"base: train once in {base_dir}", show)
     data = prepare_data(cfg)
@@ -164,6 +170,7 @@ def sweep(cfg: Config, specs: list[str], outdir: str | Path, *,
         "seconds": time.perf_counter() - t_start,
     }
     write_reports(doc, outdir)
+    Store(outdir).finish(run_key)
     return doc
 
 
