@@ -143,6 +143,9 @@ def cmd_opt(args) -> int:
     from .ir import load, save, to_text
     from .passes import run_pipeline
 
+    if not args.passes.strip():
+        raise ConfigError("-p '': no pass given; expected a pass pipeline, e.g. "
+                          "'prune-weight{max=0}' (neutnngen prune --list-passes)", path="-p")
     net = load(args.file)
     if args.output is not None:
         if not args.output.strip():
@@ -247,6 +250,11 @@ def cmd_dse(args) -> int:
     summary = dse.run_study(spec, out, resume=args.resume, scheduler=args.scheduler,
                             screen=args.screen, trials=args.trials, workers=args.workers,
                             show=not args.quiet)
+    c = summary.get("counts", {})
+    if c.get("failed") and not c.get("complete"):
+        raise NeutnngenError(f"no trial of the study completed: {c['failed']} failed (an "
+                             f"objective that is never measured, a config no trial can run); "
+                             f"see {out / 'dse.md'} and {out / 'trials'}", path="dse")
     fc = summary["forecast"]["mape"]
     print(f"front: {len(summary['front'])} point(s); forecast LOO MAPE: "
           + (", ".join(f"{k.split('.')[-1]} {100 * v:.1f}%" for k, v in sorted(fc.items())) or "-")

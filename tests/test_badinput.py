@@ -653,6 +653,19 @@ def test_compile_and_opt_bad_options(ir, tmp_path, capsys):
     assert_clean_error(rc, err, "-o", "is a file")
     rc, _, err = run_cli(["opt", ir, "-p", "no-such-pass"], capsys)
     assert_clean_error(rc, err, "no-such-pass")
+    rc, _, err = run_cli(["opt", ir, "-p", " "], capsys)
+    assert_clean_error(rc, err, "-p", "no pass")
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "/tmp/" + "c" * 300 + ".toml"],
+    ["ir", "show", "/tmp/" + "i" * 300 + ".json"],
+    ["synth", "/tmp/" + "v" * 300 + ".v"],
+    ["compile", "/tmp/" + "i" * 300 + ".json", "--out", "/tmp/x"],
+], ids=["run", "ir-show", "synth", "compile"])
+def test_300_character_input_names(no_data, capsys, argv):
+    rc, _, err = run_cli(argv, capsys)
+    assert_clean_error(rc, err)
 
 
 # ------------------------------------------------------------------------------ the boundary
