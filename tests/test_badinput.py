@@ -791,6 +791,43 @@ def _procs_under(path: Path) -> list[str]:
     return found
 
 
+def _descendants(pid: int) -> dict[int, str]:
+    """Every live process below ``pid`` (pid -> command name)."""
+    children: dict[int, list[int]] = {}
+    names: dict[int, str] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        if fields[0] == "Z":
+            continue
+        children.setdefault(int(fields[1]), []).append(int(d.name))
+        names[int(d.name)] = name
+    out, todo = {}, [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out[c] = names[c]
+            todo.append(c)
+    return out
+
+
+def _alive(pids) -> list[int]:
+    alive = []
+    for pid in pids:
+        try:
+            st = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if st[st.rindex(")") + 2] != "Z":
+            alive.append(pid)
+    return alive
+
+
 def test_ctrl_c_during_verification_stops_children_and_resumes(tmp_path):
     """A real SIGINT to a real run while the simulator builds: one line, exit 130, no make /
     compiler / simulator left behind, and the rerun resumes the finished stages."""
@@ -815,7 +852,14 @@ def test_ctrl_c_during_verification_stops_children_and_resumes(tmp_path):
             assert time.monotonic() < deadline, "no verify stage within 120 s"
         else:
             pytest.fail(f"the run ended before verification: {''.join(seen)}")
-        time.sleep(1.0)  # the simulator build is under way
+        kids: dict[int, str] = {}
+        for _ in range(100):  # wait until the simulator build runs below the run
+            time.sleep(0.1)
+            kids = _descendants(p.pid)
+            if len(kids) >= 2:
+                break
+        time.sleep(0.5)
+        kids.update(_descendants(p.pid))
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=60)
     finally:
@@ -824,7 +868,9 @@ def test_ctrl_c_during_verification_stops_children_and_resumes(tmp_path):
             p.wait()
     assert p.returncode == 130, err
     assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("interrupted")
+    assert kids, "no child process was running when Ctrl-C came"
     time.sleep(0.5)
+    assert _alive(kids) == [], f"child processes survived Ctrl-C: {kids}"
     assert _procs_under(tmp_path) == [], "child processes survived Ctrl-C"
     assert (out / "IN_PROGRESS").exists() and not (out / "report.json").exists()
     r = subprocess.run([str(a) for a in argv], cwd=ROOT, capture_output=True, text=True,
