@@ -408,7 +408,21 @@ MNIST_SETS = [
     ("layer-name-duplicate", ["layers.1.name=features"], ["twice"]),
     ("layer-name-path", ['layers.0.name="../x"'], ["layers.0.name"]),
     ("layer-neurons-string", ['layers.0.neurons="3"'], ["layers.neurons", "integer"]),
+    ("theta-unreachable", ["layers.0.theta=100000"], ["layers.0.theta", "unreachable", "375"]),
 ]
+
+
+def test_unreachable_threshold_fails_before_training(tmp_path, capsys, monkeypatch):
+    """The UCR series length is known once the data is loaded: still before any training."""
+    import neutnngen.pipeline.network as network
+
+    def trained(*a, **k):
+        raise AssertionError("training started with an unreachable threshold")
+
+    monkeypatch.setattr(network, "train_network", trained)
+    rc, _, err = run_cli(["train", GUNPOINT, "--out", tmp_path / "o", "-q",
+                          "--set", "network.theta=5000"], capsys)
+    assert_clean_error(rc, err, "network.theta=5000", "unreachable", "1..1050")
 
 
 @pytest.mark.parametrize("case", MNIST_SETS, ids=[c[0] for c in MNIST_SETS])

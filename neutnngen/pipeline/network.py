@@ -36,12 +36,29 @@ def _neurons(cfg: Config, data: Data, q: int, where: str) -> int:
     return data.n_classes
 
 
+def check_threshold(cfg: Config, inputs: int, where: str = "the input") -> None:
+    """A fixed ``network.theta`` (or the first layer's ``theta``) no segment can reach with
+    ``inputs`` lines is a neuron that never fires: a ConfigError before any training. The
+    largest potential is every input synapse at ``w_max`` with its input at time 0."""
+    if cfg.layers:
+        lc = cfg.layers[0]
+        key, theta, wres = "layers.0.theta", lc.theta, lc.wres or cfg.network.wres
+    else:
+        key, theta, wres = "network.theta", cfg.network.theta, cfg.network.wres
+    full = inputs * ((1 << wres) - 1)
+    if theta and theta > full:
+        raise ConfigError(f"{key}={theta} is unreachable: {inputs} input lines ({where}) at "
+                          f"weight {(1 << wres) - 1} give a potential of at most {full}; "
+                          f"expected 0 (calibrate) or 1..{full}", path=key)
+
+
 def init_network(cfg: Config, data: Data) -> Network:
     """The initial single-column network of a config without ``[[layers]]``."""
     from ..frontend import init_column_network
     from ..ir import Inhibition
 
     n = cfg.network
+    check_threshold(cfg, int(data.X_train.shape[1]), f"{data.name}")
     q = _neurons(cfg, data, n.neurons, "network.neurons")
     if cfg.train.rule == "rstdp" and q != data.n_classes:
         raise ConfigError(f"network.neurons={q}: R-STDP maps neuron i to class i, so it needs "

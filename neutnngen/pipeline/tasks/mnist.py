@@ -40,6 +40,13 @@ class MnistTask(Task):
                               path="data.pool")
         side = 28 // cfg.data.pool
         check_receptive_fields(cfg, side, side, f"28x28 digits pooled by data.pool={cfg.data.pool}")
+        from ..network import check_threshold
+
+        ch = 1 if cfg.data.encoder == "grayscale" else 2
+        rf = cfg.layers[0].rfsize if cfg.layers else 0
+        lines = (rf * rf if rf else side * side) * ch
+        what = f"a {rf}x{rf} window" if rf else f"the {side}x{side} image"
+        check_threshold(cfg, lines, f"{what} x {ch} channel(s)")
 
     def primary_metric(self, cfg: Config) -> tuple[str, bool]:
         return ("error", False)
