@@ -757,8 +757,12 @@ def test_killed_rerun_never_leaves_old_results_looking_valid(tmp_path, capsys, m
     from neutnngen.pipeline.stages.train import TrainStage
 
     out = tmp_path / "o"
+    out.mkdir()
+    (out / "report.md").write_text("a user's own notes")
     rc, _, err = run_cli(_train_argv(out, 1), capsys)
     assert rc == 0, err
+    assert (out / "report.md").read_text() == "a user's own notes"  # train writes no report.md
+    (out / "report.md").unlink()
     results = [out / "metrics.json", out / "report.json", out / "ir" / "model.json"]
     assert all(p.exists() for p in results) and not (out / "IN_PROGRESS").exists()
     state = json.loads((out / "state.json").read_text())
@@ -901,8 +905,10 @@ def test_store_start_marks_in_progress_and_drops_reports_of_other_inputs(tmp_pat
     from neutnngen.pipeline import Store
 
     reports = ("prune.json", "prune.md")
+    (tmp_path / "prune.md").write_text("a user's own file")  # not a neutnngen folder yet
     st = Store(tmp_path)
     assert st.start("a", reports) is False and (tmp_path / "IN_PROGRESS").exists()
+    assert (tmp_path / "prune.md").read_text() == "a user's own file"
     for f in reports:
         (tmp_path / f).write_text("{}")
     st.finish("a")

@@ -120,9 +120,10 @@ def _start(ctx: Context, toml: str) -> None:
 
     store = ctx.store
     old_cfg = ctx.outdir / "config.toml"
+    ours = store.path.exists()  # a folder neutnngen wrote: never touch a user's own files
     changed = not old_cfg.is_file() or old_cfg.read_bytes() != toml.encode()
     store.begin(digest(toml))
-    if changed:
+    if ours and changed:
         for f in REPORT_FILES:
             (ctx.outdir / f).unlink(missing_ok=True)
     rec = store.get("train")

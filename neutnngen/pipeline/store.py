@@ -133,11 +133,13 @@ class Store:
 
     def start(self, key: str, reports: tuple[str, ...]) -> bool:
         """:meth:`begin` for ``key``, removing the ``reports`` (file names in the folder)
-        when the previous run was for another key or did not finish. Returns whether the
+        when the previous run was for another key or did not finish (only in a folder
+        neutnngen wrote before: a user's own files are never touched). Returns whether the
         previous run had the same key."""
+        ours = self.path.exists()
         old = self.begin(key)
         same = old is not None and old.get("key") == key
-        if not same or old.get("status") != "complete":
+        if ours and (not same or old.get("status") != "complete"):
             for f in reports:
                 (self.root / f).unlink(missing_ok=True)
         return same
