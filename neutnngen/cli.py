@@ -21,7 +21,12 @@ EXIT_STATUSES = (
         "and what is accepted)"),
     (3, "verification mismatch (the RTL differs from the reference interpreter)"),
     (130, "interrupted (Ctrl-C); child processes are stopped, rerun the command to resume"),
+    (143, "terminated (SIGTERM); as for Ctrl-C"),
 )
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that child process groups are stopped the same way."""
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -484,8 +489,19 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, file=sys.stderr)
         return code
 
+    import signal
+    import threading
+
+    def terminate(signum, frame):
+        raise Terminated
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    old_term = signal.signal(signal.SIGTERM, terminate) if main_thread else None
     try:
         return args.func(args)
+    except Terminated:
+        return fail(143, "terminated: child processes stopped; run the same command again "
+                         "to resume")
     except KeyboardInterrupt:
         return fail(130, "interrupted: child processes stopped; run the same command again "
                          "to resume")
@@ -505,6 +521,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - the boundary: a bug, reported in one line
         return fail(1, f"internal error: {type(e).__name__}: {_one_line(e)[:500]} (a bug in "
                        "neutnngen; rerun with --debug for the traceback and report it)")
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, old_term)
 
 
 if __name__ == "__main__":

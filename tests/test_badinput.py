@@ -846,9 +846,13 @@ def _alive(pids) -> list[int]:
     return alive
 
 
-def test_ctrl_c_during_verification_stops_children_and_resumes(tmp_path):
-    """A real SIGINT to a real run while the simulator builds: one line, exit 130, no make /
-    compiler / simulator left behind, and the rerun resumes the finished stages."""
+@pytest.mark.parametrize("sig,code,word", [(signal.SIGINT, 130, "interrupted"),
+                                           (signal.SIGTERM, 143, "terminated")],
+                         ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_during_verification_stops_children_and_resumes(tmp_path, sig, code, word):
+    """A real SIGINT (Ctrl-C) or SIGTERM to a real run while the simulator builds: one line,
+    exit 130 / 143, no make / compiler / simulator left behind, and the rerun resumes the
+    finished stages."""
     from neutnngen.flows import sim as flows_sim
 
     if not any(flows_sim.simulator_available(s) for s in flows_sim.SIMULATORS):
@@ -878,14 +882,14 @@ def test_ctrl_c_during_verification_stops_children_and_resumes(tmp_path):
                 break
         time.sleep(0.5)
         kids.update(_descendants(p.pid))
-        p.send_signal(signal.SIGINT)
+        p.send_signal(sig)
         _, err = p.communicate(timeout=60)
     finally:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait()
-    assert p.returncode == 130, err
-    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("interrupted")
+    assert p.returncode == code, err
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith(word)
     assert kids, "no child process was running when Ctrl-C came"
     time.sleep(0.5)
     assert _alive(kids) == [], f"child processes survived Ctrl-C: {kids}"
