@@ -15,6 +15,7 @@ from ..errors import ConfigError
 from ..ir import LearningRule, Network, TimeSpec, check, to_text
 from ..progress import Progress, step
 from .tasks import Data
+from .tasks.base import check_threshold
 
 
 def learning_rule(cfg: Config, layer: cfgmod.LayerConfig | None = None) -> LearningRule:
@@ -34,22 +35,6 @@ def _neurons(cfg: Config, data: Data, q: int, where: str) -> int:
         raise ConfigError(f"{where}=0 means one neuron per class, but {data.no_classes}: set "
                           "the number of neurons", path=where)
     return data.n_classes
-
-
-def check_threshold(cfg: Config, inputs: int, where: str = "the input") -> None:
-    """A fixed ``network.theta`` (or the first layer's ``theta``) no segment can reach with
-    ``inputs`` lines is a neuron that never fires: a ConfigError before any training. The
-    largest potential is every input synapse at ``w_max`` with its input at time 0."""
-    if cfg.layers:
-        lc = cfg.layers[0]
-        key, theta, wres = "layers.0.theta", lc.theta, lc.wres or cfg.network.wres
-    else:
-        key, theta, wres = "network.theta", cfg.network.theta, cfg.network.wres
-    full = inputs * ((1 << wres) - 1)
-    if theta and theta > full:
-        raise ConfigError(f"{key}={theta} is unreachable: {inputs} input lines ({where}) at "
-                          f"weight {(1 << wres) - 1} give a potential of at most {full}; "
-                          f"expected 0 (calibrate) or 1..{full}", path=key)
 
 
 def init_network(cfg: Config, data: Data) -> Network:

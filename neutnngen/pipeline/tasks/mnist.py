@@ -40,7 +40,7 @@ class MnistTask(Task):
                               path="data.pool")
         side = 28 // cfg.data.pool
         check_receptive_fields(cfg, side, side, f"28x28 digits pooled by data.pool={cfg.data.pool}")
-        from ..network import check_threshold
+        from .base import check_threshold
 
         ch = 1 if cfg.data.encoder == "grayscale" else 2
         rf = cfg.layers[0].rfsize if cfg.layers else 0
