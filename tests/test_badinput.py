@@ -384,6 +384,8 @@ CONFIG_SETS = [
     ("files-no-train", ["data.kind=files"], ["data.train"]),
     ("files-missing", ["data.kind=files", "data.train=/nonexistent/x.csv"], ["data.train"]),
     ("learn-fast", ["hdl.weights=learn", "train.mode=fast"], ["train.mode"]),
+    ("architecture-bogus", ["hdl.architecture=fast"], ["hdl.architecture", "serial"]),
+    ("learn-parallel", ["hdl.weights=learn", "hdl.architecture=parallel"], ["hdl.architecture"]),
 ]
 
 
