@@ -1,7 +1,8 @@
 """``neutnngen`` command line: a thin layer over :mod:`neutnngen.pipeline`.
 
-Exit status: 0 success, 2 bad input or tool problem (message says what and how to fix),
-3 verification mismatch (RTL differs from the reference).
+:func:`main` is the one error boundary: every error a user can cause becomes one line on
+stderr (what, where, what is accepted) and an exit status (:data:`EXIT_STATUSES`); a
+traceback only with ``--debug``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,21 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import ConfigError, NeutnngenError, VerificationMismatch
+from .errors import ConfigError, NeutnngenError, VerificationMismatch, describe_os_error
+
+EXIT_STATUSES = (
+    (0, "success"),
+    (1, "internal error (a bug in neutnngen: please report it with the --debug output)"),
+    (2, "bad input or tool problem (the message names the file, key or option, the value "
+        "and what is accepted)"),
+    (3, "verification mismatch (the RTL differs from the reference interpreter)"),
+    (130, "interrupted (Ctrl-C); child processes are stopped, rerun the command to resume"),
+    (143, "terminated (SIGTERM); as for Ctrl-C"),
+)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that child process groups are stopped the same way."""
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -33,12 +48,43 @@ def _command(args) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def _cfg(args):
-    from .pipeline import load_config
+def _config(args, stages: tuple[str, ...] | None = None):
+    """The config of ``args`` checked as far as it can be without data (for ``stages``; the
+    whole run by default)."""
+    from .pipeline import ALL_STAGES, check, load_config
 
-    cfg = load_config(args.config, args.overrides)
-    out = Path(args.out) if args.out else Path("out") / cfg.experiment.name
-    return cfg, out
+    cfg = load_config(in_file(args.config, "config"), args.overrides)
+    check(cfg, ALL_STAGES if stages is None else stages)
+    return cfg
+
+
+def _out(args, cfg, prefix: str = "") -> Path:
+    """The output folder (``--out``, else ``out/<prefix><experiment.name>``), checked and
+    created."""
+    if args.out is not None:
+        return out_dir(args.out, "--out")
+    return out_dir(str(Path("out") / f"{prefix}{cfg.experiment.name}"), "experiment.name")
+
+
+def _cfg(args, prefix: str = "", stages: tuple[str, ...] | None = None):
+    """:func:`_config` and :func:`_out`."""
+    cfg = _config(args, stages)
+    return cfg, _out(args, cfg, prefix)
+
+
+def out_dir(value: str, flag: str) -> Path:
+    """An output folder a user named, checked before any work: not empty, not a file, not
+    under a file, every name short enough, and creatable/writable (it is created here)."""
+    from ._io import check_out_dir
+
+    return check_out_dir(value, flag)
+
+
+def in_file(value: str, flag: str) -> Path:
+    """An input file a user named: it exists and is a readable file (not a folder)."""
+    from ._io import check_in_file
+
+    return check_in_file(value, flag)
 
 
 def cmd_run(args) -> int:
@@ -53,7 +99,7 @@ def cmd_run(args) -> int:
 def cmd_train(args) -> int:
     from . import pipeline
 
-    cfg, out = _cfg(args)
+    cfg, out = _cfg(args, stages=("train",))
     rep = pipeline.run(cfg, out, stages=("train",), show=not args.quiet, command=_command(args))
     print(f"{pipeline.headline(rep)}; wrote {out / 'metrics.json'} and {out / 'ir' / 'model.json'}")
     return 0
@@ -102,7 +148,15 @@ def cmd_opt(args) -> int:
     from .ir import load, save, to_text
     from .passes import run_pipeline
 
-    res = run_pipeline(load(args.file), args.passes)
+    if not args.passes.strip():
+        raise ConfigError("-p '': no pass given; expected a pass pipeline, e.g. "
+                          "'prune-weight{max=0}' (neutnngen prune --list-passes)", path="-p")
+    net = load(args.file)
+    if args.output is not None:
+        if not args.output.strip():
+            raise ConfigError("-o '': expected an output path, e.g. pruned.json", path="-o")
+        out_dir(str(Path(args.output).parent), "-o (its folder)")
+    res = run_pipeline(net, args.passes)
     for st in res.stats:
         print(f"{st['pass']}: {st['synapses_before']} -> {st['synapses_after']} synapses",
               file=sys.stderr)
@@ -118,7 +172,9 @@ def cmd_compile(args) -> int:
     from .hdl import emit
     from .ir import load
 
-    res = emit(load(args.ir), Path(args.out), weights=args.weights, name=args.top,
+    check_top(args.top, "--top")
+    net = load(args.ir)
+    res = emit(net, out_dir(args.out, "--out"), weights=args.weights, name=args.top,
                architecture=args.architecture)
     print(json.dumps({"verilog": str(res.verilog), "rtlil": str(res.rtlil),
                       "names": str(res.names), **res.info}, indent=1))
@@ -130,17 +186,25 @@ def cmd_verify(args) -> int:
     from .pipeline import get_task, load_config, prepare_data, verify_stimulus
     from .verify import run_verification
 
-    cfg = load_config(args.config, args.overrides)
+    check_top(args.top, "--top")
+    cfg = load_config(in_file(args.config, "--config"), args.overrides)
     get_task(cfg).check(cfg)
     net = load(args.ir)
     rtl = Path(args.rtl)
+    if not rtl.is_dir():
+        raise ConfigError(f"--rtl {args.rtl!r} is not a folder; expected the folder written by "
+                          "'neutnngen compile'", path=args.rtl)
     verilog = rtl / f"{args.top}.v"
-    if not verilog.exists():
+    if not verilog.is_file():
         raise ConfigError(f"no Verilog at {verilog}; run 'neutnngen compile' first or pass --top",
                           path=str(verilog))
+    if not (rtl / "names.json").is_file():
+        raise ConfigError(f"no names.json in {args.rtl!r}; expected the folder written by "
+                          "'neutnngen compile'", path=str(rtl / "names.json"))
+    workdir = out_dir(args.out, "--out")
     X = verify_stimulus(cfg, prepare_data(cfg))
     res = run_verification(net, verilog, rtl / "names.json", X, simulator=args.simulator,
-                           workdir=Path(args.out), waves=args.waves)
+                           workdir=workdir, waves=args.waves)
     d = res.to_dict()
     print(json.dumps(d, indent=1, default=str))
     if d["mismatches"]:
@@ -153,22 +217,29 @@ def cmd_verify(args) -> int:
 
 def cmd_synth(args) -> int:
     from . import flows
+    from ._io import read_text
 
-    verilog = Path(args.verilog)
-    if not verilog.exists():
-        raise ConfigError(f"Verilog file {str(verilog)!r} does not exist", path=str(verilog))
-    src = verilog.read_text()
     t = args.target
+    if t not in ("generic", "ice40", "ecp5") and not t.startswith("liberty:"):
+        raise ConfigError(f"--target {t!r}; accepted: generic, ice40, ecp5, liberty:PATH",
+                          path="--target")
+    if args.device is not None and t not in ("ice40", "ecp5"):
+        raise ConfigError(f"--device {args.device!r} given for --target {t!r}, which has no "
+                          "device; --device applies to ice40 and ecp5", path="--device")
+    check_top(args.top, "--top")
+    if t in ("ice40", "ecp5"):
+        flows.check_device(t, args.device or flows.DEFAULT_DEVICE[t], "--device")
+    if t.startswith("liberty:"):
+        flows.check_liberty(t.split(":", 1)[1], "--target liberty:PATH")
+    src = read_text(in_file(args.verilog, "Verilog file"), "Verilog file")
     if t == "generic":
         r = flows.synth_generic(src, args.top)
     elif t == "ice40":
-        r = flows.synth_ice40(src, args.top, device=args.device or "hx8k")
+        r = flows.synth_ice40(src, args.top, device=args.device or flows.DEFAULT_DEVICE[t])
     elif t == "ecp5":
-        r = flows.synth_ecp5(src, args.top, device=args.device or "25k")
-    elif t.startswith("liberty:"):
-        r = flows.synth_liberty(src, args.top, t.split(":", 1)[1])
+        r = flows.synth_ecp5(src, args.top, device=args.device or flows.DEFAULT_DEVICE[t])
     else:
-        raise ConfigError(f"--target {t!r}; accepted: generic, ice40, ecp5, liberty:PATH")
+        r = flows.synth_liberty(src, args.top, t.split(":", 1)[1])
     print(json.dumps(r.to_dict(), indent=1, default=str))
     return 0
 
@@ -176,11 +247,20 @@ def cmd_synth(args) -> int:
 def cmd_dse(args) -> int:
     from . import dse
 
-    spec = dse.load(args.config, args.overrides)
-    out = Path(args.out) if args.out else Path("out") / f"dse-{spec.study_name}"
+    for flag, val in (("--workers", args.workers), ("--trials", args.trials)):
+        if val is not None and val < 1:
+            raise ConfigError(f"{flag} {val}: expected a positive integer", path=flag)
+    spec = dse.load(in_file(args.config, "config"), args.overrides)
+    out = out_dir(args.out if args.out is not None else str(Path("out") / f"dse-{spec.study_name}"),
+                  "--out" if args.out is not None else "dse.study")
     summary = dse.run_study(spec, out, resume=args.resume, scheduler=args.scheduler,
                             screen=args.screen, trials=args.trials, workers=args.workers,
                             show=not args.quiet)
+    c = summary.get("counts", {})
+    if c.get("failed") and not c.get("complete"):
+        raise NeutnngenError(f"no trial of the study completed: {c['failed']} failed (an "
+                             f"objective that is never measured, a config no trial can run); "
+                             f"see {out / 'dse.md'} and {out / 'trials'}", path="dse")
     fc = summary["forecast"]["mape"]
     print(f"front: {len(summary['front'])} point(s); forecast LOO MAPE: "
           + (", ".join(f"{k.split('.')[-1]} {100 * v:.1f}%" for k, v in sorted(fc.items())) or "-")
@@ -202,14 +282,18 @@ def cmd_prune(args) -> int:
                           "--passes 'SPEC;SPEC;...' (pass pipelines, one per point)")
     if args.config is None:
         raise ConfigError("neutnngen prune needs a config, e.g. examples/ucr_gunpoint.toml")
-    cfg, out = _cfg(args)
-    if not args.out:
-        out = Path("out") / f"prune-{cfg.experiment.name}"
+    in_file(args.config, "config")
     if args.sweep is not None:
         specs = prune.sweep_specs(prune.parse_sweep(args.sweep))
     else:
-        specs = [s.strip() for s in args.passes.split(";") if s.strip()]
-    modes = tuple(m.strip() for m in args.weights.split(",") if m.strip())
+        specs = prune.parse_pass_list(args.passes)
+    modes = prune.parse_weight_modes(args.weights)
+    prune.check_options(specs, modes, tolerance=args.tolerance,
+                        retrain_epochs=args.retrain_epochs, best_by=args.best_by,
+                        breakdown_modules=args.breakdown_modules)
+    cfg = _config(args)
+    prune.check_best_by(args.best_by, modes, tuple(cfg.synth.targets))
+    out = _out(args, cfg, prefix="prune-")
     cmd = _command(args)
     for flag, val in (("--sweep", args.sweep), ("--passes", args.passes),
                       ("--weights", args.weights), ("--tolerance", args.tolerance),
@@ -236,6 +320,28 @@ def cmd_prune(args) -> int:
     return 0
 
 
+class _Sub:
+    """``add_subparsers`` whose every subcommand takes ``--debug`` too and lists the exit
+    statuses in its ``--help``."""
+
+    def __init__(self, action):
+        self.action = action
+
+    def add_parser(self, name: str, **kw):
+        p = self.action.add_parser(name, epilog=_exit_epilog(),
+                                   formatter_class=argparse.RawDescriptionHelpFormatter, **kw)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="print the Python traceback of an error (for bug reports)")
+        return p
+
+
+def check_top(name: str, what: str) -> str:
+    """A Verilog top-module name: a plain identifier (it names files and the module)."""
+    from .config import check_identifier
+
+    return check_identifier(name, what)
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -248,10 +354,13 @@ def _version() -> str:
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="neutnngen",
-        description="Temporal / spiking neural networks from PyTorch to verified, synthesized Verilog.")
+        description="Temporal / spiking neural networks from PyTorch to verified, synthesized Verilog.",
+        epilog=_exit_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--version", action="version", version=f"neutnngen {_version()}",
                     help="print the installed neutnngen version and exit")
-    sub = ap.add_subparsers(dest="command", required=True)
+    ap.add_argument("--debug", action="store_true",
+                    help="print the Python traceback of an error (for bug reports)")
+    sub = _Sub(ap.add_subparsers(dest="command", required=True))
 
     p = sub.add_parser("run", help="train -> IR -> Verilog -> verify -> synth -> report, in one go")
     _common(p)
@@ -357,16 +466,69 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _exit_epilog() -> str:
+    return "exit status:\n" + "\n".join(f"  {code:<4} {what}" for code, what in EXIT_STATUSES)
+
+
+def _text(e: NeutnngenError) -> str:
+    """The error's message, prefixed by its path unless the message names it already."""
+    if e.path and e.path not in e.message:
+        return f"{e.path}: {e.message}"
+    return e.message
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; every error a user can cause ends here as one line and an exit status."""
+    import traceback
+
     args = build_parser().parse_args(argv)
+    debug = bool(getattr(args, "debug", False))
+
+    def fail(code: int, msg: str) -> int:
+        if debug:
+            traceback.print_exc()
+        print(msg, file=sys.stderr)
+        return code
+
+    import signal
+    import threading
+
+    def terminate(signum, frame):
+        raise Terminated
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    old_term = signal.signal(signal.SIGTERM, terminate) if main_thread else None
     try:
         return args.func(args)
+    except Terminated:
+        return fail(143, "terminated: child processes stopped; run the same command again "
+                         "to resume")
+    except KeyboardInterrupt:
+        return fail(130, "interrupted: child processes stopped; run the same command again "
+                         "to resume")
     except VerificationMismatch as e:
-        print(f"verification FAILED: {e}", file=sys.stderr)
-        return 3
+        return fail(3, f"verification FAILED: {_text(e)}")
     except NeutnngenError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(2, f"error: {_text(e)}")
+    except UnicodeDecodeError as e:
+        return fail(2, f"error: an input is not UTF-8 text (binary or UTF-16?): {_one_line(e)}")
+    except OSError as e:
+        return fail(2, f"error: {describe_os_error(e)}")
+    except MemoryError:
+        return fail(2, "error: out of memory; expected an input that fits (shrink the network "
+                       "or the dataset)")
+    except RecursionError as e:
+        return fail(2, f"error: input nested too deeply: {_one_line(e)}")
+    except Exception as e:  # noqa: BLE001 - the boundary: a bug, reported in one line
+        return fail(1, f"internal error: {type(e).__name__}: {_one_line(e)[:500]} (a bug in "
+                       "neutnngen; rerun with --debug for the traceback and report it)")
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, old_term)
 
 
 if __name__ == "__main__":

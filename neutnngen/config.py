@@ -7,12 +7,14 @@ written next to every result (``config.toml``) so a run can be reproduced exactl
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
-from .errors import ConfigError
+from .errors import ConfigError, read_text
 
 
 @dataclass(frozen=True)
@@ -177,19 +179,44 @@ RANGES: dict[str, tuple[float, float]] = {
     "layers.theta_quantile": (0.0, 1.0), "layers.epochs": (-1, 100000), "layers.wres": (0, 8),
     "layers.mu_capture": (-1, 1024), "layers.mu_minus": (-1, 1024), "layers.mu_search": (-1, 1024),
     "layers.mu_backoff": (-1, 1024), "layers.mu_min": (-1, 1024), "verify.samples": (0, 1 << 30), "verify.timeout_s": (10, 1e6), "synth.freq_mhz": (0.1, 10000),
+    "experiment.seed": (0, (1 << 32) - 1), "data.image_shape": (1, 4096),
 }
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+"""An experiment / study name: it names a folder under ``out/``, so it is one safe file
+name (letters, digits, ``. _ + -``; no ``/``, no leading dot, at most 100 characters)."""
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,127}")
+
+
+def check_name(value: Any, key: str) -> str:
+    """``value`` if it is a safe folder name (:data:`SAFE_NAME`); a ConfigError otherwise."""
+    if not isinstance(value, str) or not SAFE_NAME.fullmatch(value):
+        raise ConfigError(f"{key}={value!r}: expected a plain folder name (letters, digits, "
+                          "'.', '_', '+', '-'; no '/', no leading dot, at most 100 characters)",
+                          path=key)
+    return value
+
+
+def check_identifier(value: Any, key: str) -> str:
+    """``value`` if it is a plain Verilog identifier; a ConfigError otherwise."""
+    if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
+        raise ConfigError(f"{key}={value!r}: expected a plain Verilog identifier "
+                          "([A-Za-z_][A-Za-z0-9_$]*, at most 128 characters)", path=key)
+    return value
 SYNTH_TARGETS = ("generic", "ice40", "ecp5", "liberty")
 
 
-def _coerce(key: str, value: Any, typ: Any) -> Any:
+def _coerce(key: str, value: Any, typ: Any, from_text: bool = False) -> Any:
+    """``value`` as ``typ``; strings stand for numbers only inside a comma-separated list
+    (``from_text``: ``--set data.image_shape=28,28``), never for a scalar number."""
     origin = get_origin(typ)
     if origin is tuple:
-        if isinstance(value, str):
+        text = isinstance(value, str)
+        if text:
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{key}={value!r}: expected a list", path=key)
         inner = get_args(typ)[0]
-        return tuple(_coerce(key, v, inner) for v in value)
+        return tuple(_coerce(key, v, inner, text) for v in value)
     if typ is bool:
         if isinstance(value, bool):
             return value
@@ -197,19 +224,23 @@ def _coerce(key: str, value: Any, typ: Any) -> Any:
             return value.lower() in ("true", "1", "yes")
         raise ConfigError(f"{key}={value!r}: expected true or false", path=key)
     if typ is int:
-        if isinstance(value, bool) or not isinstance(value, int | str):
-            raise ConfigError(f"{key}={value!r}: expected an integer", path=key)
+        if isinstance(value, bool) or not isinstance(value, int | str) or (
+                isinstance(value, str) and not from_text):
+            raise ConfigError(f"{key}={value!r}: expected an integer (without quotes)", path=key)
         try:
             return int(value)
         except ValueError:
             raise ConfigError(f"{key}={value!r}: expected an integer", path=key) from None
     if typ is float:
-        if isinstance(value, bool):
-            raise ConfigError(f"{key}={value!r}: expected a number", path=key)
+        if isinstance(value, bool) or (isinstance(value, str) and not from_text):
+            raise ConfigError(f"{key}={value!r}: expected a number (without quotes)", path=key)
         try:
-            return float(value)
-        except (TypeError, ValueError):
+            f = float(value)
+        except (TypeError, ValueError, OverflowError):
             raise ConfigError(f"{key}={value!r}: expected a number", path=key) from None
+        if not math.isfinite(f):
+            raise ConfigError(f"{key}={value!r}: expected a finite number", path=key)
+        return f
     if typ is str:
         if not isinstance(value, str):
             raise ConfigError(f"{key}={value!r}: expected a string", path=key)
@@ -234,8 +265,10 @@ def _section(cls: type, key: str, table: Any) -> Any:
             raise ConfigError(f"{full}={v!r}; accepted: {', '.join(CHOICES[full])}", path=full)
         if full in RANGES:
             lo, hi = RANGES[full]
-            if not (lo <= v <= hi):
-                raise ConfigError(f"{full}={v!r} out of range; expected {lo:g}..{hi:g}", path=full)
+            for x in (v if isinstance(v, tuple) else (v,)):
+                if not (lo <= x <= hi):
+                    raise ConfigError(f"{full}={v!r} out of range; expected {lo:g}..{hi:g}",
+                                      path=full)
         vals[name] = v
     return cls(**vals)
 
@@ -292,6 +325,17 @@ def parse_inhibition(text: str) -> tuple[str, int]:
 
 
 def _cross_check(cfg: Config) -> None:
+    check_name(cfg.experiment.name, "experiment.name")
+    check_identifier(cfg.hdl.top, "hdl.top")
+    names = [lc.name for lc in cfg.layers if lc.name]
+    for i, lc in enumerate(cfg.layers):
+        if lc.name and not IDENTIFIER.fullmatch(lc.name):
+            raise ConfigError(f"layers.{i}.name={lc.name!r}: expected an identifier "
+                              "([A-Za-z_][A-Za-z0-9_]*)", path=f"layers.{i}.name")
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise ConfigError(f"layers: name {dup!r} is used twice; layer names must differ",
+                          path="layers.name")
     for key in ("column_inhibition", "segment_inhibition"):
         try:
             parse_inhibition(getattr(cfg.network, key))
@@ -302,6 +346,7 @@ def _cross_check(cfg: Config) -> None:
                 parse_inhibition(getattr(lc, key))
             except ConfigError as e:
                 raise ConfigError(f"layers[{i}].{key}: {e.message}", path=f"layers.{i}.{key}") from None
+    _check_kwta(cfg)
     if cfg.layers:
         base = NetworkConfig()
         for key in ("neurons", "dendrites", "segments", "theta", "column_inhibition",
@@ -338,6 +383,26 @@ def _cross_check(cfg: Config) -> None:
         raise ConfigError("hdl.weights='learn' trains on chip bit-exactly and compares with the "
                           f"software trainer, which needs train.mode='exact' (got {cfg.train.mode!r})",
                           path="train.mode")
+
+
+def _check_kwta(cfg: Config) -> None:
+    """``kwta(k)`` needs ``1 <= k``, and ``k <= neurons`` for a column where the neuron count
+    is set (segments: ``k <= segments``)."""
+    rows = [("network", cfg.network.neurons, cfg.network.segments, cfg.network)] if not cfg.layers \
+        else [(f"layers.{i}", lc.neurons, lc.segments, lc) for i, lc in enumerate(cfg.layers)]
+    for where, neurons, segments, sec in rows:
+        for key, n, what in (("column_inhibition", neurons, "neurons"),
+                             ("segment_inhibition", segments, "segments")):
+            pol, k = parse_inhibition(getattr(sec, key))
+            if pol != "kwta":
+                continue
+            if k < 1:
+                raise ConfigError(f"{where}.{key}={getattr(sec, key)!r}: kwta(k) needs k >= 1",
+                                  path=f"{where}.{key}")
+            if n and k > n:
+                raise ConfigError(f"{where}.{key}={getattr(sec, key)!r}: k={k} is more than the "
+                                  f"{n} {what} that compete; expected 1 <= k <= {n}",
+                                  path=f"{where}.{key}")
 
 
 def to_dict(cfg: Config) -> dict[str, Any]:
@@ -394,15 +459,25 @@ def load_dict(path: str | Path | None = None,
         if not p.exists():
             raise ConfigError(f"config file {str(p)!r} does not exist", path=str(p))
         try:
-            d = tomllib.loads(p.read_text())
+            d = tomllib.loads(read_text(p, "config file"))
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{p}: not valid TOML: {e}", path=str(p)) from None
+    return apply_overrides(d, overrides)
+
+
+def apply_overrides(d: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """Apply ``section.key=value`` / ``layers.<i>.key=value`` overrides to raw tables ``d``
+    (in place; returned)."""
     for o in overrides:
         key, value = parse_override(o)
-        if key.startswith("layers."):
+        if key.split(".")[0] == "layers":
+            if key.count(".") != 2:
+                raise ConfigError(f"--set {o!r}: a [[layers]] key is layers.<index>.key, e.g. "
+                                  "layers.0.neurons", path=key)
             _, idx, name = key.split(".")
             layers = d.get("layers", [])
-            if not isinstance(layers, list) or int(idx) >= len(layers):
+            if not isinstance(layers, list) or int(idx) >= len(layers) \
+                    or not isinstance(layers[int(idx)], dict):
                 n = len(layers) if isinstance(layers, list) else 0
                 raise ConfigError(f"--set {o!r}: the config has {n} [[layers]] table(s); "
                                   f"index {idx} does not exist", path=key)

@@ -17,8 +17,11 @@ This package imports only the standard library and :mod:`neutnngen.errors`.
 from neutnngen.flows.build import Build, BuildRun, ResultCache, default_cache_dir, run_build
 from neutnngen.flows.harness import Port, io_harness, parse_ports
 from neutnngen.flows.nextpnr import (
+    DEFAULT_DEVICE,
     ECP5_DEVICES,
     ICE40_DEVICES,
+    check_device,
+    check_package,
     ecp5_builds,
     ice40_builds,
     synth_ecp5,
@@ -33,9 +36,19 @@ from neutnngen.flows.tools import (
     tool_version,
     tool_versions,
 )
-from neutnngen.flows.yosys import generic_build, liberty_build, synth_generic, synth_liberty
+from neutnngen.flows.yosys import (
+    check_liberty,
+    generic_build,
+    liberty_build,
+    synth_generic,
+    synth_liberty,
+)
 
 __all__ = [
+    "DEFAULT_DEVICE",
+    "check_device",
+    "check_liberty",
+    "check_package",
     "ECP5_DEVICES",
     "ICE40_DEVICES",
     "Build",

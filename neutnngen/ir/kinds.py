@@ -254,6 +254,13 @@ class StageKind:
     def from_json(self, doc: dict, get: Callable[[str], np.ndarray]) -> Any:
         raise NotImplementedError
 
+    def json_schema(self) -> Any:
+        """The schema of the stage's JSON, ``"type"`` included (a
+        :class:`neutnngen.ir.schema.Spec`, usually an ``Obj``), checked by the IR reader
+        before :meth:`from_json` sees the document. ``None``: no schema (the reader then
+        only turns a failing :meth:`from_json` into an error); every built-in kind has one."""
+        return None
+
     # -- interpreter -------------------------------------------------------------------------
     def init_state(self, node: Any, time: TimeSpec) -> StageState:
         raise NotImplementedError

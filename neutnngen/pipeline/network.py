@@ -15,6 +15,7 @@ from ..errors import ConfigError
 from ..ir import LearningRule, Network, TimeSpec, check, to_text
 from ..progress import Progress, step
 from .tasks import Data
+from .tasks.base import check_threshold
 
 
 def learning_rule(cfg: Config, layer: cfgmod.LayerConfig | None = None) -> LearningRule:
@@ -42,6 +43,7 @@ def init_network(cfg: Config, data: Data) -> Network:
     from ..ir import Inhibition
 
     n = cfg.network
+    check_threshold(cfg, int(data.X_train.shape[1]), f"{data.name}")
     q = _neurons(cfg, data, n.neurons, "network.neurons")
     if cfg.train.rule == "rstdp" and q != data.n_classes:
         raise ConfigError(f"network.neurons={q}: R-STDP maps neuron i to class i, so it needs "

@@ -188,6 +188,39 @@ def clustering_bars(report: dict) -> tuple[list[str], list[float], list[float], 
             [b.get(k, 0) for k in keys], "k-means baseline", "score")
 
 
+def check_receptive_fields(cfg: Config, height: int, width: int, where: str) -> None:
+    """The first ``[[layers]]`` table's receptive field and stride fit an image of
+    ``height x width`` pixels (``where`` names the keys that set the image size)."""
+    if not cfg.layers:
+        return
+    lc = cfg.layers[0]
+    side = min(height, width)
+    if lc.rfsize > side:
+        raise ConfigError(f"layers.0.rfsize={lc.rfsize} is larger than the {height}x{width} image "
+                          f"({where}); expected 1..{side}", path="layers.0.rfsize")
+    if lc.rfsize and lc.stride > side - lc.rfsize and lc.stride > lc.rfsize:
+        raise ConfigError(f"layers.0.stride={lc.stride} steps past the {height}x{width} image "
+                          f"({where}) after one window of {lc.rfsize}: only one window would "
+                          f"train; expected 0 (= rfsize) .. {max(side - lc.rfsize, lc.rfsize)}",
+                          path="layers.0.stride")
+
+
+def check_threshold(cfg: Config, inputs: int, where: str = "the input") -> None:
+    """A fixed ``network.theta`` (or the first layer's ``theta``) no segment can reach with
+    ``inputs`` lines is a neuron that never fires: a ConfigError before any training. The
+    largest potential is every input synapse at ``w_max`` with its input at time 0."""
+    if cfg.layers:
+        lc = cfg.layers[0]
+        key, theta, wres = "layers.0.theta", lc.theta, lc.wres or cfg.network.wres
+    else:
+        key, theta, wres = "network.theta", cfg.network.theta, cfg.network.wres
+    full = inputs * ((1 << wres) - 1)
+    if theta and theta > full:
+        raise ConfigError(f"{key}={theta} is unreachable: {inputs} input lines ({where}) at "
+                          f"weight {(1 << wres) - 1} give a potential of at most {full}; "
+                          f"expected 0 (calibrate) or 1..{full}", path=key)
+
+
 def check_neurons_for_classes(cfg: Config, what: str) -> None:
     """``neurons = 0`` (one per class) is refused up front for data without classes."""
     wheres = ([("network.neurons", cfg.network.neurons)] if not cfg.layers else

@@ -52,6 +52,10 @@ class FilesTask(Task):
             check_readable(d.test, "data.test")
         if d.labels == "none":
             check_neurons_for_classes(cfg, _no_classes(cfg))
+        if len(d.image_shape) == 2:
+            from .base import check_receptive_fields
+
+            check_receptive_fields(cfg, d.image_shape[0], d.image_shape[1], "data.image_shape")
 
     def fingerprint(self, cfg: Config) -> str | None:
         from ..._io import sha256_file

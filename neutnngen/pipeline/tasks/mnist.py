@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...config import Config
+from ...errors import ConfigError
 from .base import Data, Task, classification_evaluation, md_table
 
 
@@ -29,6 +30,23 @@ def encode_images(cfg: Config, imgs: list[np.ndarray], vmax: float | None
 class MnistTask(Task):
     kind = "mnist"
     baseline_label = "nearest class centroid"
+
+    def check(self, cfg: Config) -> None:
+        from .base import check_receptive_fields
+
+        if 28 % cfg.data.pool:
+            raise ConfigError(f"data.pool={cfg.data.pool}: the 28x28 digits are pooled by a "
+                              "factor that divides 28; accepted: 1, 2, 4, 7, 14, 28",
+                              path="data.pool")
+        side = 28 // cfg.data.pool
+        check_receptive_fields(cfg, side, side, f"28x28 digits pooled by data.pool={cfg.data.pool}")
+        from .base import check_threshold
+
+        ch = 1 if cfg.data.encoder == "grayscale" else 2
+        rf = cfg.layers[0].rfsize if cfg.layers else 0
+        lines = (rf * rf if rf else side * side) * ch
+        what = f"a {rf}x{rf} window" if rf else f"the {side}x{side} image"
+        check_threshold(cfg, lines, f"{what} x {ch} channel(s)")
 
     def primary_metric(self, cfg: Config) -> tuple[str, bool]:
         return ("error", False)
