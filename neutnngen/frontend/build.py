@@ -136,7 +136,7 @@ def init_layer(plan: LayerPlan, *, inputs: int, shape: tuple[int, int, int] | No
     cols = []
     for ci, win in enumerate(windows):
         shp = (p.neurons, p.dendrites, p.segments, len(win))
-        w = _initial_weights(p.w_init, shp, w_max, rng)
+        w = _initial_weights(p.w_init, shp, w_max, rng, X[:, win], time.t_max_in)
         mask = np.ones(shp, dtype=bool)
         if p.theta is None:
             th = default_theta(w, mask, time, w_max, X[:, win], p.theta_quantile)
