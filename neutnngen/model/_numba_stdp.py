@@ -140,11 +140,51 @@ def _update(W, M, xs, n, z, cap, minus, back, sinc, wmax):
     return changed
 
 
+@njit(cache=True, inline="always")
+def _update_targeted(W, M, xs, n, z, dr, mus, wmax, tmax):
+    """The targeted rule (M3) on one segment's bank row ``W[:n]``; returns the changed
+    count. Mirrors ``kernels.targeted_bank``."""
+    bc = dr[0] < mus[0]
+    bm = dr[1] < mus[1]
+    bs = dr[2] < mus[2]
+    bb = dr[3] < mus[3]
+    tm = tmax if tmax > 0 else 1
+    changed = 0
+    for j in range(n):
+        if not M[j]:
+            continue
+        x = xs[j]
+        w = W[j]
+        nw = w
+        if z >= 0:
+            tau = 0
+            if x >= 0:
+                tau = ((tm - x) * wmax) // tm
+                if tau < 0:
+                    tau = 0
+            if w < tau:
+                if bc:
+                    nw = w + 1
+            elif w > tau:
+                if (bm if x >= 0 else bb):
+                    nw = w - 1
+        elif x >= 0 and bs:
+            nw = w + 1
+        if nw < 0:
+            nw = 0
+        elif nw > wmax:
+            nw = wmax
+        if nw != w:
+            W[j] = nw
+            changed += 1
+    return changed
+
+
 @njit(cache=True)
 def train_group(X, order, idx, Wd, Md, theta, Wp, Mp, Xp, thetap,
                 q, D, S, seg_pol, seg_k, col_pol, col_k, pmode, rnl, T, wmax_d, wmax_p,
                 credit_winner, rstdp, draws, gen_seg, gen_prox, mus, uup_d, udn_d, uup_p, udn_p,
-                labels, wins, fired, changes, rec, hist_d, hist_p, outs):
+                labels, wins, fired, changes, rec, hist_d, hist_p, outs, targeted, tmax):
     C = Wd.shape[0]
     G = q * D * S
     p = Wd.shape[2]
@@ -253,14 +293,27 @@ def train_group(X, order, idx, Wd, Md, theta, Wp, Mp, Xp, thetap,
                         zp[i] = prox_t[i]
             # ---- updates (effective next wave)
             nch = 0
-            for g in range(G):
+            if targeted:
+                for g in range(G):
+                    dr = draws[wv, c, gen_seg[g]]
+                    nch += _update_targeted(Wd[c, g], Md[c, g], xc, p, zs[g], dr, mus, wmax_d,
+                                            tmax)
+                    if pmode == 0 and P > 0:
+                        nch += _update_targeted(Wp[c, g], Mp[c, g], xp, P, zs[g], dr, mus,
+                                                wmax_p, tmax)
+                if pmode == 2:
+                    for i in range(q):
+                        dr = draws[wv, c, gen_prox[i]]
+                        nch += _update_targeted(Wp[c, i], Mp[c, i], xp, P, zp[i], dr, mus,
+                                                wmax_p, tmax)
+            for g in range(G if not targeted else 0):
                 dr = draws[wv, c, gen_seg[g]]
                 sinc = _deltas(dr, mus, uup_d, udn_d, wmax_d, rstdp, r, cap, minus, back)
                 nch += _update(Wd[c, g], Md[c, g], xc, p, zs[g], cap, minus, back, sinc, wmax_d)
                 if pmode == 0 and P > 0:
                     sinc = _deltas(dr, mus, uup_p, udn_p, wmax_p, rstdp, r, cap, minus, back)
                     nch += _update(Wp[c, g], Mp[c, g], xp, P, zs[g], cap, minus, back, sinc, wmax_p)
-            if pmode == 2:
+            if pmode == 2 and not targeted:
                 for i in range(q):
                     dr = draws[wv, c, gen_prox[i]]
                     sinc = _deltas(dr, mus, uup_p, udn_p, wmax_p, rstdp, r, cap, minus, back)

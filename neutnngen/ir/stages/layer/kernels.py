@@ -182,12 +182,16 @@ def stdp_bank(
     draws: np.ndarray,
     rule: LearningRule,
     r: int | None,
+    t_max_in: int = 7,
 ) -> np.ndarray:
     """One wave of STDP on a bank ``w[G, n]`` whose segment ``g`` has credited time ``z[g]``
     and draws ``draws[g, :]``; ``x[n]`` (shared) or ``x[G, n]`` are the input times.
-    ``r`` is the R-STDP reward, or ``None`` for plain STDP."""
-    u_up, u_down = stabilisation_table(w_max)
+    ``r`` is the R-STDP reward, or ``None`` for plain STDP. ``t_max_in`` (the latest input
+    time) sets the targets of ``kind = targeted``."""
     bc, bm, bs, bb, bmin = (draws[:, k] < u for k, u in enumerate(rule.mus()))
+    if rule.kind == "targeted":
+        return targeted_bank(w, mask, w_max, x, z, (bc, bm, bs, bb), t_max_in)
+    u_up, u_down = stabilisation_table(w_max)
     lvl = draws[:, 5:5 + w_max + 1]
     fup = lvl < u_up[None, :]
     fdown = lvl < u_down[None, :]
@@ -216,5 +220,32 @@ def stdp_bank(
         inc_cap = np.zeros_like(cap)
     inc = inc_cap | (search & bs[:, None])
     dec = dec_cap | (minus & bm[:, None] & (bmin | dn)) | (back & bb[:, None] & (bmin | dn))
+    new = np.clip(w + inc.astype(np.int64) - dec.astype(np.int64), 0, w_max)
+    return np.where(mask, new, 0)
+
+
+def targeted_target(x: np.ndarray, w_max: int, t_max_in: int) -> np.ndarray:
+    """The weight a credited segment steps toward (``kind = targeted``): the input's
+    intensity ``((t_max_in - x) * w_max) // t_max_in`` when the line fired (0 when ``x`` is
+    past ``t_max_in``), 0 when it is silent."""
+    tm = max(int(t_max_in), 1)
+    return np.where(x >= 0, np.maximum(0, ((tm - x) * w_max) // tm), 0)
+
+
+def targeted_bank(w: np.ndarray, mask: np.ndarray, w_max: int, x: np.ndarray, z: np.ndarray,
+                  bits: tuple[np.ndarray, ...], t_max_in: int) -> np.ndarray:
+    """One wave of the targeted rule (docs/model.md §5, M3) on ``w[G, n]``: a credited
+    segment steps each weight by one toward its target (``+1`` with ``B(mu_capture)`` below
+    it; ``-1`` with ``B(mu_minus)`` above it on a fired line, ``B(mu_backoff)`` on a silent
+    one); a segment without credit searches as in STDP (``+1`` with ``B(mu_search)`` on fired
+    lines). No ``Fup``/``Fdown``/``mu_min``; saturates to ``0 .. w_max``."""
+    bc, bm, bs, bb = (b[:, None] for b in bits)
+    x = np.broadcast_to(np.asarray(x, dtype=np.int64), w.shape)
+    z = np.asarray(z, dtype=np.int64)[:, None]
+    xf = x >= 0
+    zf = z >= 0
+    tau = targeted_target(x, w_max, t_max_in)
+    inc = (zf & (w < tau) & bc) | (~zf & xf & bs)
+    dec = zf & (w > tau) & np.where(xf, bm, bb)
     new = np.clip(w + inc.astype(np.int64) - dec.astype(np.int64), 0, w_max)
     return np.where(mask, new, 0)

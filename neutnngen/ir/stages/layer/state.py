@@ -95,7 +95,8 @@ class LayerState(StageState):
         zs = zs[0].reshape(nseg)
         dw = self.distal[ci].reshape(nseg, -1)
         self.distal[ci] = stdp_bank(dw, col.distal.mask.reshape(nseg, -1), col.distal.w_max,
-                                    x, zs, draws[:nseg], rule, r).reshape(col.distal.weights.shape)
+                                    x, zs, draws[:nseg], rule, r,
+                                    self.time.t_max_in).reshape(col.distal.weights.shape)
         pb = col.proximal
         if pb is None or col.proximal_inputs == 0:
             return
@@ -106,10 +107,12 @@ class LayerState(StageState):
         if col.proximal_mode == "sum":
             pw = cur.reshape(nseg, -1)
             self.proximal[ci] = stdp_bank(pw, pb.mask.reshape(nseg, -1), pb.w_max, xp, zs,
-                                          draws[:nseg], rule, r).reshape(pb.weights.shape)
+                                          draws[:nseg], rule, r,
+                                          self.time.t_max_in).reshape(pb.weights.shape)
         elif col.proximal_mode == "gate":
             self.proximal[ci] = stdp_bank(cur, pb.mask, pb.w_max, xp,
-                                          zp[0], draws[nseg:nseg + q], rule, r)
+                                          zp[0], draws[nseg:nseg + q], rule, r,
+                                          self.time.t_max_in)
 
     def to_node(self) -> Layer:
         cols = []

@@ -106,11 +106,23 @@ def _chunk_draws(g: _Group, mode: str, n: int, gen: torch.Generator) -> np.ndarr
 
 
 # --------------------------------------------------------------------------- torch loop
-def _stdp_torch(w, mask, x, z, dr, mus, uup, udn, wmax, r):
+def _stdp_torch(w, mask, x, z, dr, mus, uup, udn, wmax, r, targeted=False, tmax=7):
     """One wave of STDP on banks ``w[C, G, n]`` (torch): ``x[C, n]`` inputs, ``z[C, G]``
     credited times, ``dr[C, G, nd]`` draws, ``r[C]`` reward or ``None``. Mirrors
-    ``interp.stdp_bank``."""
+    ``interp.stdp_bank`` (``targeted``: ``kernels.targeted_bank``)."""
     bc, bm, bs, bb, bmin = (dr[..., k:k + 1] < mus[k] for k in range(5))  # [C, G, 1]
+    if targeted:
+        wl = w.long()
+        xb = x[:, None, :].long()
+        zf = z[..., None] >= 0
+        xf = xb >= 0
+        tm = max(int(tmax), 1)
+        tau = torch.where(xf, ((tm - xb) * wmax).div(tm, rounding_mode="floor").clamp(min=0),
+                          torch.zeros_like(xb))
+        inc = (zf & (wl < tau) & bc) | (~zf & xf & bs)
+        dec = zf & (wl > tau) & torch.where(xf, bm, bb)
+        new = (wl + inc.long() - dec.long()).clamp(0, wmax)
+        return torch.where(mask, new, torch.zeros_like(new))
     lvl = dr[..., 5:5 + wmax + 1].long()
     wl = w.long()
     lw = torch.gather(lvl, 2, wl)  # the draw of each synapse's weight level
@@ -156,6 +168,7 @@ def _run_torch(g: _Group, X: torch.Tensor, order: np.ndarray, draws: np.ndarray,
     idx = torch.as_tensor(g.idx, device=dev)
     dr_all = torch.as_tensor(draws, device=dev).long()
     mus = [int(u) for u in rule.mus()]
+    tg, tmx = rule.kind == "targeted", int(m.time.t_max_in)
     uup_d, udn_d = (torch.as_tensor(np.array(a), device=dev) for a in stabilisation_table(m.distal_w_max))
     uup_p, udn_p = (torch.as_tensor(np.array(a), device=dev) for a in stabilisation_table(m.proximal_w_max))
     gen_seg = torch.as_tensor(g.gen_seg, device=dev)
@@ -195,16 +208,18 @@ def _run_torch(g: _Group, X: torch.Tensor, order: np.ndarray, draws: np.ndarray,
         zs = zs.reshape(Cg, G)
         dr = dr_all[wv]  # [Cg, ngen, nd]
         drs = dr[:, gen_seg]  # [Cg, G, nd]
-        newd = _stdp_torch(Wd, Md, xc, zs, drs, mus, uup_d, udn_d, m.distal_w_max, r)
+        newd = _stdp_torch(Wd, Md, xc, zs, drs, mus, uup_d, udn_d, m.distal_w_max, r, tg, tmx)
         ch = (newd != Wd).sum(dim=(1, 2))
         Wd = newd
         if m.proximal_mode == "sum" and Gp > 0:
-            newp = _stdp_torch(Wp, Mp, Xp[s], zs, drs, mus, uup_p, udn_p, m.proximal_w_max, r)
+            newp = _stdp_torch(Wp, Mp, Xp[s], zs, drs, mus, uup_p, udn_p, m.proximal_w_max, r,
+                               tg, tmx)
             ch += (newp != Wp).sum(dim=(1, 2))
             Wp = newp
         elif m.proximal_mode == "gate":
             drp = dr[:, gen_prox]
-            newp = _stdp_torch(Wp, Mp, Xp[s], zp, drp, mus, uup_p, udn_p, m.proximal_w_max, r)
+            newp = _stdp_torch(Wp, Mp, Xp[s], zp, drp, mus, uup_p, udn_p, m.proximal_w_max, r,
+                               tg, tmx)
             ch += (newp != Wp).sum(dim=(1, 2))
             Wp = newp
         ch_t += ch
@@ -242,7 +257,8 @@ def _run_numba(kernel, g: _Group, X: np.ndarray, order: np.ndarray, draws: np.nd
            m.distal_w_max, m.proximal_w_max, int(rule.credit == "winner"),
            int(rule.kind == "rstdp"), draws, g.gen_seg, g.gen_prox,
            np.asarray(rule.mus(), dtype=np.int64), uup_d, udn_d, uup_p, udn_p, lab,
-           wins, fired, changes, int(rec), hd, hp, ho)
+           wins, fired, changes, int(rec), hd, hp, ho, int(rule.kind == "targeted"),
+           int(m.time.t_max_in))
 
 
 # --------------------------------------------------------------------------- one layer
