@@ -110,6 +110,9 @@ class TrainConfig:
     mu_backoff: int = 952
     mu_min: int = 70
     shuffle: bool = True  # seeded shuffle of the training order every epoch
+    # M4: [every, max]: epoch e learns with mu_capture/minus/search/backoff >> min(e // every,
+    # max); [0, 0] = off
+    mu_decay: tuple[int, ...] = (0, 0)
 
 
 @dataclass(frozen=True)
@@ -320,6 +323,15 @@ def _cross_check(cfg: Config) -> None:
             raise ConfigError("a single frozen layer (learning = 'none') learns nothing",
                               path="layers.0.learning")
     rules = [cfg.train.rule] if not cfg.layers else [lc.learning for lc in cfg.layers]
+    md = cfg.train.mu_decay
+    if len(md) != 2 or min(md) < 0 or max(md) > 10000:
+        raise ConfigError(f"train.mu_decay={list(md)!r}; expected [every, max] with integers "
+                          "0..10000 ([0, 0] = off)", path="train.mu_decay")
+    if cfg.hdl.weights == "learn" and md[0] > 0 and md[1] > 0:
+        raise ConfigError(f"train.mu_decay={list(md)!r} is not implemented by the on-chip "
+                          "learning RTL (hdl.weights='learn'), whose mu values are constants: "
+                          "use [0, 0] or hdl.weights='hardwired'/'register'",
+                          path="train.mu_decay")
     if cfg.hdl.weights == "learn" and "targeted" in rules:
         where = "train.rule" if not cfg.layers else \
             f"layers.{rules.index('targeted')}.learning"

@@ -84,3 +84,43 @@ def test_uniform_init_unchanged():
     net = init_column_network(10, 3, seed=7)
     want = np.random.default_rng(7).integers(0, 8, size=(3, 1, 1, 10))
     assert np.array_equal(net.layers[0].columns[0].distal.weights, want)
+
+
+def test_mu_decay_equals_epochwise_training_with_shifted_rules():
+    """M4: train.mu_decay trains epoch e with mu >> min(e // every, max); the result equals
+    training epoch by epoch with those rules by hand (LFSR states carry over), and differs
+    from no decay. With hdl.weights = learn the config refuses it."""
+    from dataclasses import replace
+
+    from neutnngen.model import train
+    from neutnngen.pipeline.network import (
+        init_network,
+        shifted_rule,
+        train_network,
+        training_order,
+    )
+
+    rng = np.random.default_rng(0)
+    y = np.arange(24) % 2
+    X = rng.integers(-1, 8, (24, 10)).astype(np.int16)
+    d = Data("toy", X, y, X[:6], y[:6], 2, {})
+    cfg = config.load(None, ["network.neurons=2", "train.epochs=3", "train.mu_decay=1,2"])
+    net0 = init_network(cfg, d)
+    got, st = train_network(cfg, net0, d, show=False)
+    order = training_order(24, 3, 0, True)
+    cur = net0
+    rule = net0.layers[0].learning
+    for e in range(3):
+        cur = cur.replace_layer(0, replace(cur.layers[0], learning=shifted_rule(rule, min(e, 2))))
+        cur = train(cur, X[order[e * 24:(e + 1) * 24]], epochs=1).network
+    np.testing.assert_array_equal(got.layers[0].columns[0].distal.weights,
+                                  cur.layers[0].columns[0].distal.weights)
+    assert got.layers[0].learning == rule and st["waves"] == 72
+    plain, _ = train_network(config.load(None, ["network.neurons=2", "train.epochs=3"]), net0,
+                             d, show=False)
+    assert not np.array_equal(plain.layers[0].columns[0].distal.weights,
+                              got.layers[0].columns[0].distal.weights)
+    with pytest.raises(ConfigError, match="mu_decay"):
+        config.load(None, ["train.mu_decay=1,2", "hdl.weights=learn"])
+    with pytest.raises(ConfigError, match="mu_decay"):
+        config.load(None, ["train.mu_decay=1"])
