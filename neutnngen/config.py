@@ -67,6 +67,10 @@ class NetworkConfig:
     # initial weights: uniform | half | max | data (seeded k-means++ training volleys, one
     # per segment) | data_segments (one per neuron, copied to its segments)
     w_init: str = "uniform"
+    # M2: fixed thresholds, or relative: while learning, theta follows each segment's weight
+    # sum (theta = (sum w >> theta_shift) + offset calibrated on the training volleys)
+    theta_mode: str = "fixed"
+    theta_shift: int = 1
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,11 @@ class TrainConfig:
     # M4: [every, max]: epoch e learns with mu_capture/minus/search/backoff >> min(e // every,
     # max); [0, 0] = off
     mu_decay: tuple[int, ...] = (0, 0)
+    # M5: none | winrate (a per-neuron win counter raises the thresholds of frequent
+    # winners: H += q * h_step on a win, -= h_step every wave; theta += H >> h_shift)
+    homeostasis: str = "none"
+    h_step: int = 1
+    h_shift: int = 4
 
 
 @dataclass(frozen=True)
@@ -162,9 +171,11 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "layers.learning": ("stdp", "rstdp", "targeted", "none"),
     "layers.w_init": ("", "uniform", "half", "max", "data", "data_segments"),
     "network.response": ("rnl", "snl"),
+    "network.theta_mode": ("fixed", "relative"),
     "network.w_init": ("uniform", "half", "max", "data", "data_segments"),
     "train.mode": ("exact", "fast"),
     "train.rule": ("stdp", "rstdp", "targeted"),
+    "train.homeostasis": ("none", "winrate"),
     "train.credit": ("winner", "dendrite"),
     "hdl.weights": ("hardwired", "register", "learn"),
     "verify.simulator": ("auto", "icarus", "verilator"),
@@ -172,7 +183,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
 RANGES: dict[str, tuple[float, float]] = {
     "network.timeres": (1, 8), "network.wres": (1, 8), "network.neurons": (0, 4096),
     "network.dendrites": (1, 64), "network.segments": (1, 64), "network.theta": (0, 1 << 20),
-    "train.epochs": (0, 100000), "train.mu_capture": (0, 1024), "train.mu_minus": (0, 1024),
+    "network.theta_shift": (0, 16),
+    "train.epochs": (0, 100000), "train.h_step": (0, 1024), "train.h_shift": (0, 16), "train.mu_capture": (0, 1024), "train.mu_minus": (0, 1024),
     "train.mu_search": (0, 1024), "train.mu_backoff": (0, 1024), "train.mu_min": (0, 1024),
     "data.clip": (1e-6, 1e6), "data.threshold": (1e-6, 1.0), "data.pool": (1, 28),
     "data.n_train": (1, 1 << 24), "data.n_test": (1, 1 << 24), "data.fields": (1, 256),
@@ -323,6 +335,23 @@ def _cross_check(cfg: Config) -> None:
             raise ConfigError("a single frozen layer (learning = 'none') learns nothing",
                               path="layers.0.learning")
     rules = [cfg.train.rule] if not cfg.layers else [lc.learning for lc in cfg.layers]
+    if cfg.network.theta_mode == "relative":
+        if cfg.layers:
+            raise ConfigError("network.theta_mode='relative' is implemented for the single "
+                              "column of [network] only, not yet for [[layers]] networks",
+                              path="network.theta_mode")
+        if cfg.hdl.weights == "learn":
+            raise ConfigError("network.theta_mode='relative' is not implemented by the "
+                              "on-chip learning RTL (hdl.weights='learn'): use 'fixed' or "
+                              "hdl.weights='hardwired'/'register'", path="network.theta_mode")
+        if cfg.network.theta:
+            raise ConfigError(f"network.theta={cfg.network.theta} with theta_mode='relative': "
+                              "the relative offsets are calibrated; use theta = 0",
+                              path="network.theta")
+    if cfg.train.homeostasis != "none" and cfg.hdl.weights == "learn":
+        raise ConfigError(f"train.homeostasis={cfg.train.homeostasis!r} is not implemented by "
+                          "the on-chip learning RTL (hdl.weights='learn'): use 'none' or "
+                          "hdl.weights='hardwired'/'register'", path="train.homeostasis")
     md = cfg.train.mu_decay
     if len(md) != 2 or min(md) < 0 or max(md) > 10000:
         raise ConfigError(f"train.mu_decay={list(md)!r}; expected [every, max] with integers "

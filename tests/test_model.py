@@ -483,3 +483,82 @@ def test_targeted_rule_converges_to_the_input_intensity():
     out = train(net, np.tile(x, (12, 1)), epochs=1).network
     got = out.layers[0].columns[0].distal.weights.reshape(-1)
     np.testing.assert_array_equal(got, [7, 6, 4, 0, 0, 2, 5, 0])
+
+
+# --------------------------------------------------------------------------- M2 relative theta
+@pytest.mark.parametrize("case", ["stdp", "targeted_dendrites", "targeted_sum_shift2"])
+def test_relative_theta_trainer_equals_interpreter(case):
+    """theta = relative (M2): thresholds follow the weight sums every wave; the numba trainer
+    equals the interpreter after every wave, and the trained IR carries the final thresholds."""
+    rng = np.random.default_rng(12)
+    kind = "stdp" if case == "stdp" else "targeted"
+    rule = LearningRule(kind=kind, mu_capture=600, mu_minus=600, mu_search=100,
+                        mu_backoff=600, theta="relative",
+                        theta_shift=2 if case.endswith("shift2") else 1)
+    kw = {"stdp": {}, "targeted_dendrites": dict(D=2, S=2),
+          "targeted_sum_shift2": dict(S=2, mode="sum", P=4)}[case]
+    col = rand_column(rng, "c", 16, 3, seed=9, **kw)
+    net = one_layer(col, rule)
+    X = rand_times(rng, 60, 16, silent=0.25)
+    prox = {0: rand_times(rng, 60, col.proximal_inputs, silent=0.3)} if "sum" in case else None
+    res = assert_training_equal(net, X, epochs=2, proximal=prox, backend="numba")
+    col1 = res.network.layers[0].columns[0]
+    w = col1.distal.weights.sum(axis=-1)
+    off = col.theta - (col.distal.weights.sum(axis=-1) >> rule.theta_shift)
+    np.testing.assert_array_equal(col1.theta, np.maximum(1, (w >> rule.theta_shift) + off))
+    assert not np.array_equal(col1.theta, col.theta)  # the thresholds moved with the weights
+    from dataclasses import replace
+
+    fixed = train(one_layer(col, replace(rule, theta="fixed")), X, epochs=2,
+                  proximal=prox).network
+    assert to_text(fixed) != to_text(res.network)
+    with pytest.raises(ConfigError, match="numba"):
+        train(net, X, epochs=1, proximal=prox, backend="torch")
+
+
+def test_relative_theta_round_trips_and_v1_files_read():
+    import tempfile
+    from pathlib import Path
+
+    from neutnngen.ir.serialize import load, save
+    from neutnngen.ir.text import parse as from_text
+
+    rng = np.random.default_rng(1)
+    col = rand_column(rng, "c", 8, 2, seed=3)
+    net = one_layer(col, LearningRule(kind="targeted", theta="relative", theta_shift=2))
+    txt = to_text(net)
+    assert "theta=relative theta_shift=2" in txt
+    assert from_text(txt).layers[0].learning == net.layers[0].learning
+    plain = one_layer(col)
+    assert "theta=" not in to_text(plain).split("\n")[1]  # fixed: the line is as before
+    assert from_text(to_text(plain)).layers[0].learning.theta == "fixed"
+    with tempfile.TemporaryDirectory() as d:
+        assert load(save(net, Path(d) / "m.json")).layers[0].learning == net.layers[0].learning
+        save(plain, Path(d) / "p.json")
+        assert "theta_shift" not in (Path(d) / "p.json").read_text()
+
+
+# --------------------------------------------------------------------------- M5 win-rate
+@pytest.mark.parametrize("case", ["fixed_stdp", "relative_targeted_dendrites", "kwta"])
+def test_winrate_homeostasis_trainer_equals_interpreter(case):
+    """homeostasis = winrate (M5): per-neuron counters move the thresholds; the numba trainer
+    equals the interpreter after every wave (outputs, weights, final thresholds)."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(13)
+    rule = LearningRule(kind="stdp" if case != "relative_targeted_dendrites" else "targeted",
+                        mu_capture=500, mu_minus=500, mu_search=100, mu_backoff=500,
+                        theta="relative" if case.startswith("relative") else "fixed",
+                        homeostasis="winrate", h_step=2, h_shift=1)
+    kw = {"fixed_stdp": {}, "relative_targeted_dendrites": dict(D=2, S=2),
+          "kwta": dict(col="kwta(2)", S=2)}[case]
+    col = rand_column(rng, "c", 16, 4, seed=9, **kw)
+    net = one_layer(col, rule)
+    X = rand_times(rng, 60, 16, silent=0.25)
+    res = assert_training_equal(net, X, epochs=2, backend="numba")
+    wins = np.asarray(res.stats["layers"][0]["wins"][0])
+    plain = train(one_layer(col, replace(rule, homeostasis="none")), X, epochs=2)
+    pw = np.asarray(plain.stats["layers"][0]["wins"][0])
+    assert to_text(plain.network) != to_text(res.network)
+    # the controller spreads the wins: the busiest neuron wins no more than without it
+    assert wins.max() <= pw.max()

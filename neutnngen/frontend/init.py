@@ -73,6 +73,29 @@ def default_theta(weights: np.ndarray, mask: np.ndarray, time: TimeSpec, w_max: 
     return max(1, min(theta, max(cap, 1)))
 
 
+def relative_theta(weights: np.ndarray, mask: np.ndarray, time: TimeSpec, w_max: int,
+                   X: np.ndarray | None, quantile: float = 0.5, shift: int = 1,
+                   volleys: int = 200) -> np.ndarray:
+    """Per-segment thresholds for a relative-threshold rule (M2, docs/model.md §3):
+    ``theta_g = max(1, (sum_j w_gj >> shift) + c)`` with one offset ``c`` per column, the
+    ``quantile`` (default the median) over the first ``volleys`` training volleys and every
+    segment of ``V_g(t_cal) - (sum_j w_gj >> shift)``, ``t_cal = w_max - 1`` (at most
+    ``T - 1``), rounded up. Without volleys ``c = 0``."""
+    shape = weights.shape[:-1]
+    G = int(np.prod(shape))
+    w = np.where(mask, weights, 0).reshape(G, -1).astype(np.int64)
+    m = mask.reshape(G, -1)
+    base = w.sum(axis=1) >> shift
+    c = 0
+    if X is not None and len(X):
+        T = time.wave_length(w_max)
+        t_cal = max(0, min(w_max - 1, T - 1))
+        Xc = np.asarray(X, dtype=np.int64)[:volleys]
+        V = potentials(Xc, w, m, time.response, t_cal + 1)[:, :, t_cal]
+        c = int(np.ceil(np.quantile((V - base[None, :]).reshape(-1), quantile)))
+    return np.maximum(1, base + c).reshape(shape).astype(np.int64)
+
+
 def data_prototypes(X: np.ndarray, n: int, t_max_in: int, rng: np.random.Generator) -> np.ndarray:
     """Indices of ``n`` training volleys chosen by k-means++ seeding (docs/model.md, M6).
 
@@ -156,6 +179,7 @@ def init_column_network(
     learning: LearningRule | None = DEFAULT_LEARNING,
     X: np.ndarray | None = None,
     theta_quantile: float = 0.5,
+    theta_mode: str = "fixed",
     segment_inhibition: Inhibition | str = "wta1",
     column_inhibition: Inhibition | str = "wta1",
     sharing: str = "segment",
@@ -192,7 +216,10 @@ def init_column_network(
             raise ConfigError(f"X has shape {X.shape}; expected [samples, {inputs}]")
     w = _initial_weights(w_init, shape, w_max, rng, X, ts.t_max_in)
     mask = np.ones(shape, dtype=bool)
-    if theta is None:
+    if theta is None and theta_mode == "relative":
+        sh = learning.theta_shift if learning is not None else 1
+        th = relative_theta(w, mask, ts, w_max, X, theta_quantile, sh)
+    elif theta is None:
         th = np.full(shape[:3], default_theta(w, mask, ts, w_max, X, theta_quantile), dtype=np.int64)
     else:
         th = np.broadcast_to(np.asarray(theta, dtype=np.int64), shape[:3]).copy()

@@ -120,6 +120,17 @@ class LearningRule:
     mu_search: int = 2
     mu_backoff: int = 952
     mu_min: int = 70
+    # M2 (docs/model.md §5): "fixed" thresholds, or "relative": while learning, every wave
+    # theta_g = max(1, (sum_j w_gj >> theta_shift) + offset_g), offset_g = theta_g -
+    # (sum_j w_gj >> theta_shift) of the weights and thresholds when learning starts
+    theta: str = "fixed"
+    theta_shift: int = 1
+    # M5 (docs/model.md §5): "none", or "winrate": a per-neuron counter H (0 when learning
+    # starts) adds H >> h_shift to the neuron's segment thresholds; after each wave every
+    # neuron's H -= h_step and each neuron that passed the column inhibition H += q * h_step
+    homeostasis: str = "none"
+    h_step: int = 1
+    h_shift: int = 4
 
     def mus(self) -> tuple[int, int, int, int, int]:
         """The five ``u`` values in draw order (capture, minus, search, backoff, min)."""

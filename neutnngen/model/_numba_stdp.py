@@ -17,6 +17,7 @@ import numpy as np
 from numba import njit
 
 BIG = 1 << 20
+H_LIMIT = 1 << 20  # M5 counters saturate at +-2**20 (ir.stages.layer.state.H_LIMIT)
 
 
 @njit(cache=True, inline="always")
@@ -184,7 +185,8 @@ def _update_targeted(W, M, xs, n, z, dr, mus, wmax, tmax):
 def train_group(X, order, idx, Wd, Md, theta, Wp, Mp, Xp, thetap,
                 q, D, S, seg_pol, seg_k, col_pol, col_k, pmode, rnl, T, wmax_d, wmax_p,
                 credit_winner, rstdp, draws, gen_seg, gen_prox, mus, uup_d, udn_d, uup_p, udn_p,
-                labels, wins, fired, changes, rec, hist_d, hist_p, outs, targeted, tmax):
+                labels, wins, fired, changes, rec, hist_d, hist_p, outs, targeted, tmax,
+                rel, tsh, toff, hom, h_step, h_shift, H):
     C = Wd.shape[0]
     G = q * D * S
     p = Wd.shape[2]
@@ -214,6 +216,18 @@ def train_group(X, order, idx, Wd, Md, theta, Wp, Mp, Xp, thetap,
                 xc[j] = X[s, idx[c, j]]
             for j in range(P):
                 xp[j] = Xp[s, c, j]
+            # ---- M2 relative thresholds / M5 win-rate counters (toff: offsets or base)
+            if rel or hom:
+                for g in range(G):
+                    th = toff[c, g]
+                    if rel:
+                        ws = 0
+                        for j in range(p):
+                            ws += Wd[c, g, j]
+                        th += ws >> tsh
+                    if hom:
+                        th += H[c, g // (D * S)] >> h_shift
+                    theta[c, g] = th if th >= 1 else 1
             # ---- segments
             for g in range(G):
                 for t in range(T + 1):
@@ -319,6 +333,16 @@ def train_group(X, order, idx, Wd, Md, theta, Wp, Mp, Xp, thetap,
                     sinc = _deltas(dr, mus, uup_p, udn_p, wmax_p, rstdp, r, cap, minus, back)
                     nch += _update(Wp[c, i], Mp[c, i], xp, P, zp[i], cap, minus, back, sinc, wmax_p)
             changes[c] += nch
+            if hom:  # M5, effective next wave
+                for i in range(q):
+                    hv = H[c, i] - h_step
+                    if out[i] >= 0:
+                        hv += q * h_step
+                    if hv > H_LIMIT:
+                        hv = H_LIMIT
+                    elif hv < -H_LIMIT:
+                        hv = -H_LIMIT
+                    H[c, i] = hv
             if rec:
                 for g in range(Wd.shape[1]):
                     for j in range(p):

@@ -24,7 +24,12 @@ def learning_rule(cfg: Config, layer: cfgmod.LayerConfig | None = None) -> Learn
     if layer is not None:
         kind = layer.learning
         mus = {k: (getattr(layer, k) if getattr(layer, k) >= 0 else v) for k, v in mus.items()}
-    return LearningRule(kind=kind, credit=credit, **mus)
+    extra: dict[str, Any] = {}
+    if t.homeostasis != "none":
+        extra.update(homeostasis=t.homeostasis, h_step=t.h_step, h_shift=t.h_shift)
+    if layer is None and cfg.network.theta_mode == "relative":
+        extra.update(theta="relative", theta_shift=cfg.network.theta_shift)
+    return LearningRule(kind=kind, credit=credit, **mus, **extra)
 
 
 def _neurons(cfg: Config, data: Data, q: int, where: str) -> int:
@@ -50,6 +55,7 @@ def init_network(cfg: Config, data: Data) -> Network:
         data.X_train.shape[1], q, dendrites=n.dendrites, segments=n.segments,
         timeres=n.timeres, wres=n.wres, response=n.response, theta=n.theta or None,
         w_init=n.w_init, seed=cfg.experiment.seed, learning=learning_rule(cfg),
+        theta_mode=n.theta_mode,
         column_inhibition=Inhibition.parse(n.column_inhibition),
         segment_inhibition=Inhibition.parse(n.segment_inhibition),
         X=data.X_train, name=cfg.experiment.name)

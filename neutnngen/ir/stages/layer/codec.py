@@ -54,7 +54,12 @@ def layer_to_json(st: Layer, prefix: str, arr: Callable[[str, Any, Any], str]) -
         "learning": None if lr is None else {
             "kind": lr.kind, "credit": lr.credit, "mu_capture": lr.mu_capture,
             "mu_minus": lr.mu_minus, "mu_search": lr.mu_search,
-            "mu_backoff": lr.mu_backoff, "mu_min": lr.mu_min},
+            "mu_backoff": lr.mu_backoff, "mu_min": lr.mu_min,
+            # written only when not the default, so fixed-theta files stay as they were
+            **({"theta": lr.theta, "theta_shift": lr.theta_shift}
+               if lr.theta != "fixed" else {}),
+            **({"homeostasis": lr.homeostasis, "h_step": lr.h_step, "h_shift": lr.h_shift}
+               if lr.homeostasis != "none" else {})},
     }
 
 

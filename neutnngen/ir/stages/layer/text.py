@@ -29,6 +29,11 @@ def layer_lines(st: Layer) -> list[str]:
         learn = (f"learning={lr.kind} credit={lr.credit} mu_capture={lr.mu_capture} "
                  f"mu_minus={lr.mu_minus} mu_search={lr.mu_search} "
                  f"mu_backoff={lr.mu_backoff} mu_min={lr.mu_min}")
+        if lr.theta != "fixed":
+            learn += f" theta={lr.theta} theta_shift={lr.theta_shift}"
+        if lr.homeostasis != "none":
+            learn += (f" homeostasis={lr.homeostasis} h_step={lr.h_step} "
+                      f"h_shift={lr.h_shift}")
     L = [f"layer name={fmt_str(st.name)} inputs={st.inputs} {learn}"]
     if st.kernel is not None:
         kern = st.kernel
@@ -140,6 +145,10 @@ def parse_layer(lines: list[tuple[int, str, dict]]) -> Layer:
         if a["learning"] != "none":
             lr = LearningRule(kind=a["learning"], credit=a["credit"], mu_capture=a["mu_capture"],
                               mu_minus=a["mu_minus"], mu_search=a["mu_search"],
-                              mu_backoff=a["mu_backoff"], mu_min=a["mu_min"])
+                              mu_backoff=a["mu_backoff"], mu_min=a["mu_min"],
+                              theta=a.get("theta", "fixed"),
+                              theta_shift=a.get("theta_shift", 1),
+                              homeostasis=a.get("homeostasis", "none"),
+                              h_step=a.get("h_step", 1), h_shift=a.get("h_shift", 4))
         return Layer(name=a["name"], inputs=a["inputs"], columns=tuple(columns), kernel=kernel,
                      learning=lr)

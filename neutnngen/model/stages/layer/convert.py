@@ -110,7 +110,8 @@ def layer_from_torch(layer: TNNLayer, path: str) -> Layer:
 
 def trained_layer(layer: Layer, tl: TNNLayer, exact: bool) -> Layer:
     """``layer`` with the weights (and, ``exact``, generator states) of ``tl``, built like
-    the interpreter's ``LayerState.to_node`` (only weights and seeds change)."""
+    the interpreter's ``LayerState.to_node`` (only weights and seeds change, and the
+    thresholds with a relative-threshold rule)."""
     cols = list(layer.columns)
     for gi, m in enumerate(tl.groups):
         W = m.weight.detach().cpu().numpy().astype(np.int64)
@@ -121,5 +122,9 @@ def trained_layer(layer: Layer, tl: TNNLayer, exact: bool) -> Layer:
             col = cols[c].with_weights(W[k], None if PW is None else PW[k])
             if exact and col.random is not None and S is not None:
                 col = replace(col, random=replace(col.random, seeds=S[k]))
+            lr = layer.learning
+            if lr is not None and (lr.theta == "relative" or lr.homeostasis == "winrate"):
+                # M2: the thresholds moved with the weights (docs/model.md §5)
+                col = replace(col, theta=m.theta[k].detach().cpu().numpy().astype(np.int64))
             cols[c] = col
     return replace(layer, columns=tuple(cols))

@@ -45,6 +45,8 @@ class _Group:
     gen_seg: np.ndarray
     gen_prox: np.ndarray
     nd: int
+    toff: np.ndarray | None = None  # [Cg, G] M2 offsets (theta - (sum w >> shift)) at the start
+    H: np.ndarray | None = None  # [Cg, q] M5 win-rate counters
 
 
 def _group_state(layer: TNNLayer, gi: int, lprox: np.ndarray | None, N: int) -> _Group:
@@ -258,7 +260,8 @@ def _run_numba(kernel, g: _Group, X: np.ndarray, order: np.ndarray, draws: np.nd
            int(rule.kind == "rstdp"), draws, g.gen_seg, g.gen_prox,
            np.asarray(rule.mus(), dtype=np.int64), uup_d, udn_d, uup_p, udn_p, lab,
            wins, fired, changes, int(rec), hd, hp, ho, int(rule.kind == "targeted"),
-           int(m.time.t_max_in))
+           int(m.time.t_max_in), int(rule.theta == "relative"), int(rule.theta_shift), g.toff,
+           int(rule.homeostasis == "winrate"), int(rule.h_step), int(rule.h_shift), g.H)
 
 
 # --------------------------------------------------------------------------- one layer
@@ -282,8 +285,19 @@ def train_layer(tl: TNNLayer, Xl: np.ndarray, lprox: np.ndarray | None, *, order
                       "outputs": np.full((len(order), tl.outputs), NONE, dtype=np.int64)}
     rule = tl.learning
     cols_before = 0
+    relative = rule is not None and rule.theta == "relative"
+    winrate = rule is not None and rule.homeostasis == "winrate"
+    if (relative or winrate) and kernel is None:
+        raise ConfigError(f"layer {tl.name!r}: theta='relative' (M2) and homeostasis="
+                          "'winrate' (M5) are implemented by the numba trainer only; install "
+                          "numba or switch them off")
     for gi, m in enumerate(tl.groups):
         g = _group_state(tl, gi, lprox, N)
+        sh = int(rule.theta_shift) if relative else 0
+        g.toff = np.ascontiguousarray(
+            g.theta - (g.Wd.astype(np.int64).sum(axis=-1) >> sh) if relative
+            else g.theta.copy())
+        g.H = np.zeros((m.C, m.q), dtype=np.int64)
         if mode == "exact" and g.state is None:
             raise ConfigError(f"layer {tl.name!r}: a learning column has no RandomSource")
         ngen = m.n_generators
@@ -318,6 +332,14 @@ def train_layer(tl: TNNLayer, Xl: np.ndarray, lprox: np.ndarray | None, *, order
                     torch.as_tensor(g.Wp.astype(np.int64)).reshape(m.proximal_weight.shape))
             if mode == "exact" and m.seeds is not None:
                 m.seeds.copy_(torch.as_tensor(g.state))
+            if relative or winrate:  # the thresholds the next wave would use
+                th = g.toff.copy()
+                if relative:
+                    th += g.Wd.astype(np.int64).sum(axis=-1) >> sh
+                if winrate:
+                    th += np.repeat(g.H >> int(rule.h_shift), m.D * m.S, axis=1)
+                th = np.maximum(1, th)
+                m.theta.copy_(torch.as_tensor(th).reshape(m.theta.shape))
         cols_before += m.C
         for k, c in enumerate(g.cols):
             wins[c, :m.q] = gw[k]
