@@ -17,9 +17,10 @@ chance, k-means, the largest win share over the fair share.
 
 Configs: ``repo`` is each example as it ships (today's STDP, uniform initial weights);
 ``new`` adds the mechanisms integrated so far (M6 data-seeded weights, M3 targeted rule with
-mu 256/256/2/256). The mechanisms not integrated yet (M1 overshoot ties, M2 relative
-threshold, M4 mu decay, M5 win-rate controller, M7 error-driven labels) are NOT in ``new``:
-its numbers are not FINDINGS' numbers.
+mu 256/256/2/256, M2 relative threshold, M4 mu decay (2, 3), M5 win-rate controller a = 1,
+h_shift 4; place cells h_shift 3 and one prototype per neuron). The mechanisms not
+integrated yet (M1 overshoot ties, M7 error-driven labels) are NOT in ``new``: its numbers
+are not FINDINGS' numbers (without M1, ties go to the lowest index).
 
 Sizes: ``reduced`` = GunPoint and ArrowHead, seeds 0-1, 5 epochs; MNIST 1,000/500 digits;
 place cells 3 epochs (minutes). ``full`` = the six shipped UCR sets x seeds 0-4, 10 epochs;
@@ -49,7 +50,9 @@ UCR = {"GunPoint": "examples/ucr_gunpoint.toml", "ArrowHead": "examples/ucr_arro
        "ACSF1": "examples/ucr_gunpoint.toml", "OSULeaf": "examples/ucr_gunpoint.toml",
        "PickupGestureWiimoteZ_eq": "examples/ucr_gunpoint.toml"}
 NEW = ["network.w_init=data", "train.rule=targeted", "train.mu_capture=256",
-       "train.mu_minus=256", "train.mu_search=2", "train.mu_backoff=256"]
+       "train.mu_minus=256", "train.mu_search=2", "train.mu_backoff=256",
+       "network.theta_mode=relative", "train.mu_decay=2,3", "train.homeostasis=winrate",
+       "train.h_shift=4"]
 CONFIGS = {"repo": [], "new": NEW}
 SIZES = {
     "reduced": {"ucr": ["GunPoint", "ArrowHead"], "seeds": [0, 1], "epochs": 5,
@@ -137,7 +140,8 @@ PC = ("median_decoding_error_cm", "chance_decoding_error_cm", "max_win_share_ove
 
 def bench_places(size: dict) -> list[dict]:
     rows = []
-    for cname, extra in {"repo": [], "new": ["network.w_init=data_segments", *NEW[1:]]}.items():
+    new = ["network.w_init=data_segments", *NEW[1:-1], "train.h_shift=3"]
+    for cname, extra in {"repo": [], "new": new}.items():
         ov = [f"train.epochs={size['places_epochs']}", *extra]
         val = run_one("examples/place_cells.toml", ov + ["data.validation=0.3"])
         test = run_one("examples/place_cells.toml", ov)
