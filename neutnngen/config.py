@@ -71,6 +71,9 @@ class NetworkConfig:
     # sum (theta = (sum w >> theta_shift) + offset calibrated on the training volleys)
     theta_mode: str = "fixed"
     theta_shift: int = 1
+    # M1: how WTA breaks equal spike times: lowest index, or overshoot (larger V(z) - theta
+    # first). Every column; the RTL does not implement overshoot yet (compile refuses it)
+    tie: str = "lowest"
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "layers.w_init": ("", "uniform", "half", "max", "data", "data_segments"),
     "network.response": ("rnl", "snl"),
     "network.theta_mode": ("fixed", "relative"),
+    "network.tie": ("lowest", "overshoot"),
     "network.w_init": ("uniform", "half", "max", "data", "data_segments"),
     "train.mode": ("exact", "fast"),
     "train.rule": ("stdp", "rstdp", "targeted"),

@@ -562,3 +562,56 @@ def test_winrate_homeostasis_trainer_equals_interpreter(case):
     assert to_text(plain.network) != to_text(res.network)
     # the controller spreads the wins: the busiest neuron wins no more than without it
     assert wins.max() <= pw.max()
+
+
+# --------------------------------------------------------------------------- M1 overshoot ties
+def _with_tie(col, tie="overshoot"):
+    from dataclasses import replace
+
+    return replace(col, tie=tie)
+
+
+@pytest.mark.parametrize("case", ["segments", "dendrites_kwta", "twta_segments", "enable",
+                                  "all_mechanisms"])
+def test_overshoot_tie_trainer_equals_interpreter(case):
+    """tie = overshoot (M1): the numba trainer equals the interpreter after every wave."""
+    rng = np.random.default_rng(14)
+    kw = {"segments": dict(S=3), "dendrites_kwta": dict(D=2, S=2, col="kwta(2)"),
+          "twta_segments": dict(S=3, seg="twta"), "enable": dict(S=2, mode="enable"),
+          "all_mechanisms": dict(S=2)}[case]
+    rule = LearningRule()
+    if case == "all_mechanisms":
+        rule = LearningRule(kind="targeted", mu_capture=256, mu_minus=256, mu_backoff=256,
+                            theta="relative", homeostasis="winrate", h_shift=2)
+    col = _with_tie(rand_column(rng, "c", 16, 3, seed=9, theta_range=(0.2, 0.6), **kw))
+    net = one_layer(col, rule)
+    X = rand_times(rng, 60, 16, silent=0.2)
+    labels = rng.integers(0, 3, 60) if case == "enable" else None
+    res = assert_training_equal(net, X, epochs=2, labels=labels, backend="numba")
+    # ties do happen here, and the overshoot order changes who wins them
+    low = train(one_layer(_with_tie(col, "lowest"), rule), X, epochs=2, labels=labels)
+    assert to_text(low.network).replace(" tie=overshoot", "") != to_text(res.network).replace(
+        " tie=overshoot", "")
+    with pytest.raises(ConfigError, match="overshoot"):
+        train(net, X, epochs=1, labels=labels, backend="torch")
+
+
+def test_overshoot_tie_picks_the_larger_overshoot_and_compile_refuses_it():
+    from neutnngen.hdl.plan import make_plan
+
+    # two neurons, one line at time 0: both cross at step 0 (theta 1); neuron 1's weight is
+    # larger, so its potential overshoots more at step 0 under SNL (V = w)
+    w = np.array([[[[2]]], [[[5]]]])
+    col = Column("c", 1, SynapseBank(w, np.ones_like(w, dtype=bool), 3), np.ones((2, 1, 1), int),
+                 Inhibition.parse("wta1"), Inhibition.parse("wta1"))
+    net_low = one_layer(col, None, response="snl")
+    net_ov = one_layer(_with_tie(col), None, response="snl")
+    x = np.array([[0]])
+    assert Interpreter(net_low).forward(x).tolist() == [[0, -1]]
+    assert Interpreter(net_ov).forward(x).tolist() == [[-1, 0]]
+    with pytest.raises(ConfigError, match="tie='overshoot'"):
+        make_plan(net_ov)
+    from neutnngen.ir.text import parse
+
+    assert parse(to_text(net_ov)).layers[0].columns[0].tie == "overshoot"
+    assert "tie=" not in to_text(net_low)

@@ -180,6 +180,7 @@ def init_column_network(
     X: np.ndarray | None = None,
     theta_quantile: float = 0.5,
     theta_mode: str = "fixed",
+    tie: str = "lowest",
     segment_inhibition: Inhibition | str = "wta1",
     column_inhibition: Inhibition | str = "wta1",
     sharing: str = "segment",
@@ -230,6 +231,6 @@ def init_column_network(
         n_gen = 1 if sharing == "column" else neurons * dendrites * segments
         random = RandomSource(seeds=default_seeds(n_gen, seed), sharing=sharing)
     col = Column(column_name, inputs, SynapseBank(w, mask, wres), th, seg_inh, col_inh,
-                 random=random)
+                 random=random, tie=tie)
     net = Network(name, ts, inputs, (Layer(layer_name, inputs, (col,), learning=learning),))
     return check(net)

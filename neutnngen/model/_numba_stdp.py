@@ -17,6 +17,8 @@ import numpy as np
 from numba import njit
 
 BIG = 1 << 20
+KO = 1 << 24  # M1 keys: time * KO + KO - 1 - min(overshoot, KO - 1) (kernels.KO)
+KBIG = 1 << 62
 H_LIMIT = 1 << 20  # M5 counters saturate at +-2**20 (ir.stages.layer.state.H_LIMIT)
 
 
@@ -48,6 +50,42 @@ def _inhibit(z, lo, n, pol, k, out):
         if best < 0:
             break
         out[best] = z[best]
+
+
+@njit(cache=True, inline="always")
+def _inhibit_k(key, lo, n, pol, k, keep):
+    """wta1 (pol 0) / kwta (pol 1) over M1 keys ``key[lo:lo+n]`` (-1 silent): ``keep``."""
+    kk = 1 if pol == 0 else k
+    for i in range(lo, lo + n):
+        keep[i] = 0
+    for _r in range(kk):
+        best = -1
+        bk = KBIG
+        for i in range(lo, lo + n):
+            if key[i] >= 0 and keep[i] == 0 and key[i] < bk:
+                best = i
+                bk = key[i]
+        if best < 0:
+            break
+        keep[best] = 1
+
+
+@njit(cache=True, inline="always")
+def _key_at(buf, z, rnl, th):
+    """The M1 key of a segment that crossed at ``z``: ``z * KO + KO - 1 - min(V(z) - th,
+    KO - 1)``."""
+    V = 0
+    sl = 0
+    for t in range(z + 1):
+        if rnl:
+            sl += buf[t]
+            V += sl
+        else:
+            V += buf[t]
+    o = V - th
+    if o > KO - 1:
+        o = KO - 1
+    return z * KO + (KO - 1 - o)
 
 
 @njit(cache=True, inline="always")
@@ -186,7 +224,7 @@ def train_group(X, order, idx, Wd, Md, theta, Wp, Mp, Xp, thetap,
                 q, D, S, seg_pol, seg_k, col_pol, col_k, pmode, rnl, T, wmax_d, wmax_p,
                 credit_winner, rstdp, draws, gen_seg, gen_prox, mus, uup_d, udn_d, uup_p, udn_p,
                 labels, wins, fired, changes, rec, hist_d, hist_p, outs, targeted, tmax,
-                rel, tsh, toff, hom, h_step, h_shift, H):
+                rel, tsh, toff, hom, h_step, h_shift, H, tie):
     C = Wd.shape[0]
     G = q * D * S
     p = Wd.shape[2]
@@ -209,6 +247,9 @@ def train_group(X, order, idx, Wd, Md, theta, Wp, Mp, Xp, thetap,
     cap = np.zeros(wl, dtype=np.int64)
     minus = np.zeros(wl, dtype=np.int64)
     back = np.zeros(wl, dtype=np.int64)
+    segk = np.full(G, -1, dtype=np.int64)
+    keep = np.zeros(max(G, q), dtype=np.int64)
+    nkey = np.full(q, -1, dtype=np.int64)
     for c in range(C):
         for wv in range(Wc):
             s = order[wv]
@@ -236,8 +277,47 @@ def train_group(X, order, idx, Wd, Md, theta, Wp, Mp, Xp, thetap,
                 if pmode == 0 and P > 0:
                     _add_lines(buf, xp, Wp[c, g], P, T, rnl)
                 seg[g] = _crossing(buf, T, rnl, theta[c, g])
+                if tie:
+                    segk[g] = _key_at(buf, seg[g], rnl, theta[c, g]) if seg[g] >= 0 else -1
+            # ---- M1 overshoot ties (sum / enable): the same with keys
+            for i in range(q if tie else 0):
+                best = -1
+                bk = KBIG
+                for d in range(D):
+                    lo = (i * D + d) * S
+                    if seg_pol <= 1:
+                        _inhibit_k(segk, lo, S, seg_pol, seg_k, keep)
+                        for k in range(lo, lo + S):
+                            seg_won[k] = seg[k] if keep[k] == 1 else -1
+                    else:
+                        _inhibit(seg, lo, S, seg_pol, seg_k, seg_won)
+                    mk = KBIG
+                    for k in range(lo, lo + S):
+                        if seg_won[k] >= 0 and segk[k] < mk:
+                            mk = segk[k]
+                    dend[i * D + d] = mk // KO if mk < KBIG else -1
+                    if mk < bk:
+                        bk = mk
+                        best = d
+                nkey[i] = bk if best >= 0 else -1
+                nd[i] = bk // KO if best >= 0 else -1
+                dwon[i] = best
+                prox_t[i] = -1
+                neuron[i] = nd[i]
+                if pmode == 1:
+                    prox_t[i] = 1 if xp[i] != 0 else 0
+                    if prox_t[i] != 1:
+                        neuron[i] = -1
+                        nkey[i] = -1
+            if tie:
+                if col_pol <= 1:
+                    _inhibit_k(nkey, 0, q, col_pol, col_k, keep)
+                    for i in range(q):
+                        out[i] = neuron[i] if keep[i] == 1 else -1
+                else:
+                    _inhibit(neuron, 0, q, col_pol, col_k, out)
             # ---- segment inhibition, dendrites, neurons
-            for i in range(q):
+            for i in range(q if not tie else 0):
                 best = -1
                 bt = BIG
                 for d in range(D):
@@ -268,7 +348,8 @@ def train_group(X, order, idx, Wd, Md, theta, Wp, Mp, Xp, thetap,
                         neuron[i] = max(prox_t[i], nd[i])
                     else:
                         neuron[i] = -1
-            _inhibit(neuron, 0, q, col_pol, col_k, out)
+            if not tie:
+                _inhibit(neuron, 0, q, col_pol, col_k, out)
             # ---- stats, reward
             anyf = False
             first = -1

@@ -55,7 +55,7 @@ def init_network(cfg: Config, data: Data) -> Network:
         data.X_train.shape[1], q, dendrites=n.dendrites, segments=n.segments,
         timeres=n.timeres, wres=n.wres, response=n.response, theta=n.theta or None,
         w_init=n.w_init, seed=cfg.experiment.seed, learning=learning_rule(cfg),
-        theta_mode=n.theta_mode,
+        theta_mode=n.theta_mode, tie=n.tie,
         column_inhibition=Inhibition.parse(n.column_inhibition),
         segment_inhibition=Inhibition.parse(n.segment_inhibition),
         X=data.X_train, name=cfg.experiment.name)
@@ -85,7 +85,8 @@ def layer_plan(cfg: Config, data: Data, i: int):
         column_inhibition=Inhibition.parse(lc.column_inhibition),
         segment_inhibition=Inhibition.parse(lc.segment_inhibition), proximal=lc.proximal,
         learning=None if lc.learning == "none" else learning_rule(cfg, lc),
-        wres=lc.wres or cfg.network.wres, w_init=lc.w_init or cfg.network.w_init)
+        wres=lc.wres or cfg.network.wres, w_init=lc.w_init or cfg.network.w_init,
+        tie=cfg.network.tie)
 
 
 def layer_epochs(cfg: Config, i: int) -> int:

@@ -27,6 +27,7 @@ def layer_to_json(st: Layer, prefix: str, arr: Callable[[str, Any, Any], str]) -
             "segment_inhibition": str(c.segment_inhibition),
             "column_inhibition": str(c.column_inhibition),
             "proximal_mode": c.proximal_mode, "proximal_inputs": c.proximal_inputs,
+            **({"tie": c.tie} if c.tie != "lowest" else {}),
             "proximal": None, "proximal_theta": None, "random": None,
         }
         if c.proximal is not None:
@@ -85,7 +86,7 @@ def layer_from_json(st: dict, get: Callable[[str], np.ndarray]) -> Layer:
             proximal_mode=cd["proximal_mode"], proximal_inputs=cd["proximal_inputs"],
             proximal=prox,
             proximal_theta=None if cd["proximal_theta"] is None else get(cd["proximal_theta"]),
-            random=rs))
+            random=rs, tie=cd.get("tie", "lowest")))
     k = st["kernel"]
     lr = st["learning"]
     return Layer(name=st["name"], inputs=st["inputs"], columns=tuple(cols),

@@ -132,6 +132,8 @@ def column_forward(
         V = V + potentials(prox, pw.reshape(q * D * S, -1),
                            col.proximal.mask.reshape(q * D * S, -1), time.response, T)
     seg = first_crossing(V, col.theta.reshape(-1)).reshape(B, q, D, S)
+    if col.tie == "overshoot":
+        return _forward_overshoot(col, time, V, seg, prox)
     seg_won = inhibit(seg, col.segment_inhibition)
     dend, _ = earliest(seg_won, axis=-1)  # [B, q, D]
     nd, dend_arg = earliest(dend, axis=-1)  # [B, q]
@@ -171,6 +173,64 @@ def reward(out: np.ndarray, label: int) -> int:
     if t[0] < 0:
         return 0
     return 1 if int(idx[0]) == int(label) else -1
+
+
+KO = 1 << 24  # M1 keys: time * KO + (KO - 1 - min(overshoot, KO - 1))
+
+
+def overshoot_keys(V: np.ndarray, seg: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """M1 sort keys of segment times ``seg[B, G]``: ``z * KO + KO - 1 - min(o, KO - 1)`` with
+    the overshoot ``o = V(z) - theta`` (smaller key = earlier, then larger overshoot);
+    NONE where the segment is silent."""
+    z = np.maximum(seg, 0)
+    vz = np.take_along_axis(V, z[..., None], axis=-1)[..., 0]
+    o = np.minimum(vz - np.asarray(theta)[None, :], KO - 1)
+    return np.where(seg >= 0, seg * KO + (KO - 1 - o), NONE)
+
+
+KBIG = 1 << 62  # silent, for keys
+
+
+def _keep(keys: np.ndarray, times: np.ndarray, inh: Inhibition) -> np.ndarray:
+    """Which candidates survive ``inh``: wta1/kwta by key (time, then overshoot, then index),
+    twta/none by time as always."""
+    if inh.policy in ("twta", "none"):
+        return inhibit(times, inh) >= 0
+    k = 1 if inh.policy == "wta1" else inh.k
+    big = np.where(keys < 0, KBIG, keys)
+    order = np.argsort(big, axis=-1, kind="stable")[..., :k]  # equal keys -> lowest index
+    keep = np.zeros(keys.shape, dtype=bool)
+    np.put_along_axis(keep, order, True, axis=-1)
+    return keep & (keys >= 0)
+
+
+def _earliest_key(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(min key, its lowest index)`` along the last axis; NONE and -1 when all silent."""
+    big = np.where(keys < 0, KBIG, keys)
+    idx = np.argmin(big, axis=-1)
+    m = np.min(big, axis=-1)
+    silent = m >= KBIG
+    return np.where(silent, NONE, m), np.where(silent, -1, idx)
+
+
+def _forward_overshoot(col: Column, time: TimeSpec, V: np.ndarray, seg: np.ndarray,
+                       prox: np.ndarray) -> ColumnTrace:
+    """column_forward with ``tie = overshoot`` (docs/model.md §4, M1; sum and enable modes)."""
+    B, q, D, S = seg.shape
+    keys = overshoot_keys(V, seg.reshape(B, -1), col.theta.reshape(-1)).reshape(B, q, D, S)
+    seg_won = np.where(_keep(keys, seg, col.segment_inhibition), seg, NONE)
+    kwon = np.where(seg_won >= 0, keys, NONE)
+    dkey, _ = _earliest_key(kwon)  # [B, q, D]
+    dend = np.where(dkey >= 0, dkey // KO, NONE)
+    nkey, dend_arg = _earliest_key(dkey)  # [B, q]
+    nd = np.where(nkey >= 0, nkey // KO, NONE)
+    prox_t = np.full((B, q), NONE, dtype=np.int64)
+    if col.proximal_mode == "enable":
+        prox_t = (prox != 0).astype(np.int64)
+        nd = np.where(prox_t == 1, nd, NONE)
+        nkey = np.where(prox_t == 1, nkey, NONE)
+    out = np.where(_keep(nkey, nd, col.column_inhibition), nd, NONE)
+    return ColumnTrace(seg, seg_won, dend, dend_arg, prox_t, nd, out)
 
 
 def stdp_bank(

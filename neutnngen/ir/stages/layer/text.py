@@ -50,7 +50,8 @@ def _column_lines(col: Column) -> list[str]:
          f"dendrites={D} segments={S} wres={col.distal.wres} "
          f"segment_inhibition={col.segment_inhibition} column_inhibition={col.column_inhibition} "
          f"proximal_mode={col.proximal_mode} proximal_inputs={col.proximal_inputs}"
-         + (f" proximal_wres={col.proximal.wres}" if col.proximal is not None else "")]
+         + (f" proximal_wres={col.proximal.wres}" if col.proximal is not None else "")
+         + (f" tie={col.tie}" if col.tie != "lowest" else "")]
     rs = col.random
     if rs is not None:
         L.append(f"    random kind={rs.kind} width={rs.width} taps={fmt_list(rs.taps)} "
@@ -105,7 +106,8 @@ def _column(col: dict) -> Column:
         name=a["name"], inputs=p, distal=distal, theta=theta,
         segment_inhibition=Inhibition.parse(a["segment_inhibition"]),
         column_inhibition=Inhibition.parse(a["column_inhibition"]),
-        proximal_mode=mode, proximal_inputs=P, proximal=prox, proximal_theta=ptheta, random=rs)
+        proximal_mode=mode, proximal_inputs=P, proximal=prox, proximal_theta=ptheta, random=rs,
+        tie=a.get("tie", "lowest"))
 
 
 def parse_layer(lines: list[tuple[int, str, dict]]) -> Layer:

@@ -26,7 +26,7 @@ def _signature(col: Column) -> tuple:
     return (col.inputs, col.neurons, col.dendrites, col.segments, col.distal.wres,
             str(col.segment_inhibition), str(col.column_inhibition), col.proximal_mode,
             col.proximal_inputs, None if col.proximal is None else col.proximal.wres,
-            _random_params(col.random))
+            _random_params(col.random), col.tie)
 
 
 def _group_module(cols: list[Column], time: TimeSpec) -> TNNColumns:
@@ -42,6 +42,7 @@ def _group_module(cols: list[Column], time: TimeSpec) -> TNNColumns:
                    proximal_inputs=c0.proximal_inputs,
                    proximal_wres=None if c0.proximal is None else c0.proximal.wres,
                    random=random, names=[c.name for c in cols])
+    m.tie = c0.tie  # M1: the numba trainer implements it; the torch forward refuses it
     with torch.no_grad():
         m.weight.copy_(torch.as_tensor(np.stack([c.distal.weights for c in cols])))
         m.mask.copy_(torch.as_tensor(np.stack([c.distal.mask for c in cols])))

@@ -261,7 +261,8 @@ def _run_numba(kernel, g: _Group, X: np.ndarray, order: np.ndarray, draws: np.nd
            np.asarray(rule.mus(), dtype=np.int64), uup_d, udn_d, uup_p, udn_p, lab,
            wins, fired, changes, int(rec), hd, hp, ho, int(rule.kind == "targeted"),
            int(m.time.t_max_in), int(rule.theta == "relative"), int(rule.theta_shift), g.toff,
-           int(rule.homeostasis == "winrate"), int(rule.h_step), int(rule.h_shift), g.H)
+           int(rule.homeostasis == "winrate"), int(rule.h_step), int(rule.h_shift), g.H,
+           int(getattr(m, "tie", "lowest") == "overshoot"))
 
 
 # --------------------------------------------------------------------------- one layer
@@ -287,6 +288,9 @@ def train_layer(tl: TNNLayer, Xl: np.ndarray, lprox: np.ndarray | None, *, order
     cols_before = 0
     relative = rule is not None and rule.theta == "relative"
     winrate = rule is not None and rule.homeostasis == "winrate"
+    if kernel is None and any(getattr(m, "tie", "lowest") != "lowest" for m in tl.groups):
+        raise ConfigError(f"layer {tl.name!r}: tie='overshoot' (M1) is implemented by the "
+                          "numba trainer only; install numba or use tie='lowest'")
     if (relative or winrate) and kernel is None:
         raise ConfigError(f"layer {tl.name!r}: theta='relative' (M2) and homeostasis="
                           "'winrate' (M5) are implemented by the numba trainer only; install "
