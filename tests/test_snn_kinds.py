@@ -1,4 +1,4 @@
-"""Clock-driven SNN stage kinds (docs/model.md §7): verifier, text/JSON round trips, golden
+"""Clock-driven SNN stage kinds (docs/model.md §11): verifier, text/JSON round trips, golden
 text, interpreter kernels against hand-computed values, interpreter == torch on random nets."""
 
 from __future__ import annotations

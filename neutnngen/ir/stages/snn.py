@@ -1,4 +1,4 @@
-"""Clock-driven SNN stage kinds (docs/model.md §7): integer state, declared bit widths.
+"""Clock-driven SNN stage kinds (docs/model.md §11): integer state, declared bit widths.
 
 Kinds (each registered under its name through a one-line module ``neutnngen/ir/stages/<kind>.py``):
 
@@ -63,7 +63,7 @@ def _shape_attr(a: Any, n: int, what: str) -> tuple[int, ...]:
 # =========================================================================== encoder
 @dataclass(frozen=True)
 class Encoder:
-    """Input integers -> trains of ``steps`` time steps (docs/model.md §7.3)."""
+    """Input integers -> trains of ``steps`` time steps (docs/model.md §11)."""
 
     name: str
     mode: str = "direct"  # ENCODINGS
@@ -482,7 +482,7 @@ class FlattenKind(StageKind):
 # =========================================================================== lif
 @dataclass(frozen=True)
 class LIF:
-    """IF/LIF neurons with an integer membrane (docs/model.md §7.2).
+    """IF/LIF neurons with an integer membrane (docs/model.md §11).
 
     Per step, with ``s`` the previous step's spikes and ``c`` the refractory counters::
 

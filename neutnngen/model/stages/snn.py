@@ -132,7 +132,7 @@ class SNNFlatten(nn.Module):
 
 
 class SNNLIF(nn.Module):
-    """Integer IF/LIF neurons, the interpreter's update order (docs/model.md §7.2)."""
+    """Integer IF/LIF neurons, the interpreter's update order (docs/model.md §11)."""
 
     def __init__(self, node: LIF):
         super().__init__()
