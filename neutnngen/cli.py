@@ -41,9 +41,31 @@ def _cfg(args):
     return cfg, out
 
 
+def _snn_run(args, stages: tuple[str, ...] | None = None) -> int | None:
+    """An SNN config (one with an ``[snn]`` table) runs through
+    :mod:`neutnngen.pipeline.tasks.snn`; None for any other config."""
+    from .config import load_dict
+    from .pipeline.tasks import snn
+
+    raw = load_dict(args.config, args.overrides)
+    if not snn.is_snn_config(raw):
+        return None
+    cfg = snn.resolve_paths(snn.parse(raw), Path(args.config).parent)
+    if stages is not None:
+        cfg["run"]["stages"] = [s for s in cfg["run"]["stages"] if s in stages]
+    out = Path(args.out) if args.out else Path("out") / cfg["experiment"]["name"]
+    rep = snn.run_snn(cfg, out, show=not args.quiet, command=_command(args))
+    print(f"{snn.headline(rep)}\nRTL: {rep['hdl']}\nwrote {out / 'report.md'}, "
+          f"{out / 'ir' / 'model.json'}")
+    return 0
+
+
 def cmd_run(args) -> int:
     from . import pipeline
 
+    rc = _snn_run(args)
+    if rc is not None:
+        return rc
     cfg, out = _cfg(args)
     rep = pipeline.run(cfg, out, show=not args.quiet, command=_command(args))
     _summary(rep, out)
@@ -53,6 +75,9 @@ def cmd_run(args) -> int:
 def cmd_train(args) -> int:
     from . import pipeline
 
+    rc = _snn_run(args)
+    if rc is not None:
+        return rc
     cfg, out = _cfg(args)
     rep = pipeline.run(cfg, out, stages=("train",), show=not args.quiet, command=_command(args))
     print(f"{pipeline.headline(rep)}; wrote {out / 'metrics.json'} and {out / 'ir' / 'model.json'}")
@@ -117,8 +142,11 @@ def cmd_opt(args) -> int:
 def cmd_compile(args) -> int:
     from .hdl import emit
     from .ir import load
+    from .ir.stages.snn import refuse_snn
 
-    res = emit(load(args.ir), Path(args.out), weights=args.weights, name=args.top)
+    net = load(args.ir)
+    refuse_snn(net, "compile")
+    res = emit(net, Path(args.out), weights=args.weights, name=args.top)
     print(json.dumps({"verilog": str(res.verilog), "rtlil": str(res.rtlil),
                       "names": str(res.names), **res.info}, indent=1))
     return 0
@@ -244,6 +272,12 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+def cmd_import(args) -> int:
+    from .frontend.snn_cli import import_command
+
+    return import_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="neutnngen",
@@ -259,6 +293,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train and evaluate; writes the IR, weights and metrics.json")
     _common(p)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("import", help="snnTorch model / NIR graph -> quantized integer SNN IR "
+                                      "(+ NIR export of it)")
+    from .frontend.snn_cli import add_import_arguments
+
+    add_import_arguments(p)
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("ir", help="inspect an IR file")
     p.add_argument("action", choices=["show", "verify"], help="show: canonical text; verify: diagnostics")

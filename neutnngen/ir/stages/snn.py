@@ -676,9 +676,23 @@ def is_snn(net: Any) -> bool:
                for st in net.stages)
 
 
+def refuse_snn(net: Any, action: str) -> None:
+    """A :class:`ConfigError` naming the SNN stage kinds of ``net`` for an ``action``
+    (compile, verify, synth) that the RTL does not implement for them yet."""
+    from ...errors import ConfigError
+    from ..kinds import kind_of
+
+    found = [f"{st.name} ({kind_of(st).name})" for st in net.stages
+             if kind_of(st).name in SNN_KINDS]
+    if found:
+        raise ConfigError(f"cannot {action} {net.name!r}: the SNN stage kinds have no RTL yet "
+                          f"(stages {', '.join(found[:4])}{' ...' if len(found) > 4 else ''}); "
+                          f"the interpreter and torch modules run them (docs/model.md §11)")
+
+
 __all__ = [
     "Conv2d", "Dense", "Encoder", "Flatten", "LIF", "LIFTrace", "MaxPool", "SNN_KINDS", "SumPool",
     "conv2d_forward", "dense_forward", "encode", "is_snn", "lif_run", "pool_forward", "predict",
-    "readout",
+    "readout", "refuse_snn",
 ]
 _ = (Callable, TimeSpec)
