@@ -2,34 +2,38 @@
 
 Run by :func:`neutnngen.verify.run_verification` through ``cocotb_tools.runner``; the
 environment variable ``NEUTNNGEN_BENCH`` names the JSON file with everything the bench needs
-(port parameters, the stimulus already packed into port words slot by slot, the expected
-output volleys, and where to write the results).
+(port parameters, the stimulus already packed into port words wave by wave, the source and
+sink behaviour, the expected output volleys, and where to write the results).
 
-Protocol driven (one clock period = 2 simulator steps, rising edges at odd steps; cycle ``k``
-is the time between rising edges ``k`` and ``k + 1``):
+Stream protocol driven (one clock period = 2 simulator steps, rising edges at odd steps;
+cycle ``k`` is the time between rising edges ``k`` and ``k + 1``; the bench writes inputs at
+falling edges and evaluates handshakes in the read-only phase of falling edges, when every
+input of the cycle is settled):
 
 * reset for a few cycles; in ``register`` weight mode, optionally write weights through
-  ``wload_*`` (one per cycle; otherwise ``wload_en`` stays low); then look for the first
-  cycle in which ``in_ready`` is high;
-* in each ``in_ready`` cycle present the next slot's words (inputs of wave ``s`` and, when
-  ``N_PROX > 0``, layer ``k``'s proximal lines of wave ``s - k``) at the falling edge, with
-  ``in_valid`` high; drop ``in_valid`` one cycle later but keep ``in_*``/``prox_*`` stable until
-  the next ``in_ready`` cycle, which is expected ``WAVE_CYCLES`` later (the bench jumps there
-  with one timer and falls back to polling cycle by cycle if ``in_ready`` is not high then);
-* after the stimulus, offer bubbles (``in_valid`` low) until every expected ``out_valid``
-  arrived, plus ``WAVE_CYCLES + 2`` cycles to catch a spurious extra pulse;
-* a monitor waits on value changes of ``out_valid`` (no per-cycle Python) and records the
-  cycle and the ``out_*`` words of each pulse (settled values, read in the ReadOnly phase).
+  ``wload_*`` (one per cycle; otherwise ``wload_en`` stays low);
+* driver: for each wave, after ``idle[n]`` cycles with ``in_valid`` low, present its beat
+  (``in_*``, every layer's ``prox_*``, in ``learn`` mode ``learn_en``/``label``/
+  ``label_valid``) with ``in_valid`` high and hold it until a cycle with ``in_ready`` high
+  (the handshake; waiting on ``in_ready`` edges, no per-cycle Python); the next beat follows
+  in the next cycle;
+* sink: ``out_ready`` follows ``ready_runs`` (``[cycles high, cycles low]`` pairs, then
+  high; empty: always high);
+* monitor: waits on ``out_valid``/``out_ready`` edges and records the cycle and the ``out_*``
+  words of every ``out_valid & out_ready`` beat; the words must not change while
+  ``out_valid & ~out_ready`` (else a protocol error);
+* after the last expected beat, ``WAVE_CYCLES + 2`` more cycles catch a spurious extra one.
 
 The volleys are compared wave by wave (:func:`neutnngen.verify.protocol.compare`), the
 results JSON is written, and the test fails on any mismatch.
 
 ``learn`` weight mode (``cfg["learn"]``, :func:`neutnngen.verify.run_learning_verification`):
-each slot also drives ``learn_en`` and, when the design has them, ``label`` /
-``label_valid``; the toplevel is a wrapper whose ``dbg`` output concatenates every weight
-register and LFSR state (hierarchical references), read once at every ``in_ready`` cycle
-(the state after the previous slot); after the last output volley every weight is read back
-through ``wread_addr`` / ``wread_data`` / ``wread_valid``. The host compares both.
+the toplevel is a wrapper whose ``dbg`` output concatenates every weight register and LFSR
+state and whose ``dbg_done`` concatenates every layer stage's ``done`` pulse (hierarchical
+references); in the cycle after a stage's ``done`` (its wave's update is complete) the bench
+reads ``dbg`` once and records ``[done bits, dbg]``. After the last beat every weight is read
+back through ``wread_en`` / ``wread_addr`` / ``wread_data`` / ``wread_valid``. The host
+compares both.
 """
 
 from __future__ import annotations
@@ -59,18 +63,36 @@ def _cycle() -> int:
     return (_now() - 1) // PERIOD
 
 
-async def _at_cycle(k: int) -> None:
-    """Wait until the settled values of cycle ``k`` (just after rising edge ``k``)."""
-    target = PERIOD * k + 1
-    now = _now()
-    if target > now:
-        await Timer(target - now, unit="step")
+async def _at(step: int) -> None:
+    """Read-only phase of simulator step ``step`` (now or later)."""
+    if step > _now():
+        await Timer(step - _now(), unit="step")
     await ReadOnly()
 
 
-async def _to_falling_edge_of_current_cycle() -> None:
+async def _at_cycle(k: int) -> None:
+    """Settled values of cycle ``k`` just after its rising edge."""
+    await _at(PERIOD * k + 1)
+
+
+async def _at_fall(k: int) -> None:
+    """Settled values at the falling edge of cycle ``k`` (every input of the cycle written:
+    what the rising edge ``k + 1`` will sample)."""
+    await _at(PERIOD * k + 2)
+
+
+async def _to_fall(k: int) -> None:
+    """The falling edge of cycle ``k`` (to write inputs)."""
+    await Timer(PERIOD * k + 2 - _now(), unit="step")
+
+
+async def _next_fall() -> int:
+    """The next falling edge (strictly after now); returns its cycle."""
     k = _cycle()
-    await Timer(PERIOD * k + 1 + PERIOD // 2 - _now(), unit="step")
+    if PERIOD * k + 2 <= _now():
+        k += 1
+    await _to_fall(k)
+    return k
 
 
 def _word(handle) -> int | None:
@@ -98,7 +120,9 @@ async def tnn_bench(dut) -> None:
     cfg = json.loads(Path(os.environ["NEUTNNGEN_BENCH"]).read_text())
     info = TopInfo.from_names({"top": cfg["top"], "outputs": {
         p: {"bit": i} for i, p in enumerate(cfg["top"]["outputs"])}})
-    slots = [tuple(int(w, 16) if isinstance(w, str) else int(w) for w in s) for s in cfg["slots"]]
+    beats = [[int(w, 16) if isinstance(w, str) else int(w) for w in b] for b in cfg["beats"]]
+    idle = list(cfg.get("idle") or [0] * len(beats))
+    runs = [tuple(r) for r in cfg.get("ready_runs") or []]
     expected = np.asarray(cfg["expected"], dtype=np.int64).reshape(-1, info.n_out)
     n_waves = expected.shape[0]
     wave = info.wave_cycles
@@ -106,25 +130,33 @@ async def tnn_bench(dut) -> None:
     has_prox = info.n_prox > 0
 
     pulses: list[Pulse] = []
-    accepts: list[int] = []
-    state = {"ready_late": 0, "error": None}
+    offers: list[int] = []
+    handshakes: list[int] = []
+    state: dict = {"error": None, "signal": None}
     all_out = Event()
     if n_waves == 0:
+        all_out.set()
+
+    def protocol_error(msg: str, signal: str) -> None:
+        if state["error"] is None:
+            state["error"], state["signal"] = msg, signal
         all_out.set()
 
     dut.rst.value = 1
     dut.in_valid.value = 0
     dut.in_time.value = 0
     dut.in_spike.value = 0
+    dut.out_ready.value = 1
     if has_prox:
         dut.prox_time.value = 0
         dut.prox_spike.value = 0
     learn = cfg.get("learn") or None
     has_label = bool(learn and learn.get("label_bits"))
-    samples: list[str] = []
+    samples: list[list] = []
     readout: list[int | None] = []
     if learn or hasattr(dut, "learn_en"):  # a learn-mode design: frozen unless cfg says so
         dut.learn_en.value = 0
+        dut.wread_en.value = 0
         dut.wread_addr.value = 0
         if hasattr(dut, "label_valid"):
             dut.label.value = 0
@@ -148,87 +180,124 @@ async def tnn_bench(dut) -> None:
         dut.wload_en.value = 0
     first_cycle = RESET_CYCLES + len(writes)
 
-    async def monitor() -> None:
-        while True:
-            await RisingEdge(dut.out_valid)
-            await ReadOnly()
-            while _high(dut.out_valid):  # one record per cycle the pulse lasts
-                pulses.append(Pulse(_cycle(), _word(dut.out_time), _word(dut.out_spike)))
-                if len(pulses) == n_waves:
-                    all_out.set()
-                await _at_cycle(_cycle() + 1)
-
     async def driver() -> None:
-        k = first_cycle
-        await _at_cycle(k)
-        for s in range(len(slots) + 1):
-            waited = 0
-            while not _high(dut.in_ready):  # normally never taken: in_ready is periodic
-                waited += 1
-                if waited > 4 * wave + 16:
-                    state["error"] = (f"in_ready stayed low for {waited} cycles before slot "
-                                      f"{s} (WAVE_CYCLES={wave})")
-                    all_out.set()
-                    return
-                k += 1
-                await _at_cycle(k)
-            if waited and s > 0:
-                state["ready_late"] += 1
-            if learn and s > 0:  # weights and LFSR states after slot s - 1
-                samples.append(_hexword(dut.dbg))
-            await _to_falling_edge_of_current_cycle()
-            if s == len(slots):  # stimulus exhausted: bubbles from now on
+        k = first_cycle  # the cycle whose falling edge comes next
+        for n, beat in enumerate(beats):
+            if idle[n]:
+                await _to_fall(k)
                 dut.in_valid.value = 0
-                if learn:
-                    dut.learn_en.value = 0
-                return
-            valid, t_word, s_word, pt_word, ps_word = slots[s][:5]
-            dut.in_valid.value = valid
-            if learn:
-                dut.learn_en.value = slots[s][5]
-                if has_label:
-                    dut.label.value = slots[s][6]
-                    dut.label_valid.value = slots[s][7]
+                k += idle[n]
+            await _to_fall(k)
+            t_word, s_word, pt_word, ps_word = beat[:4]
             dut.in_time.value = t_word
             dut.in_spike.value = s_word
             if has_prox:
                 dut.prox_time.value = pt_word
                 dut.prox_spike.value = ps_word
-            if valid:
-                accepts.append(k)
-            if wave > 1:
-                await Timer(PERIOD, unit="step")
-                dut.in_valid.value = 0
-            k += wave
-            await _at_cycle(k)
+            if learn:
+                dut.learn_en.value = beat[4]
+                if has_label:
+                    dut.label.value = beat[5]
+                    dut.label_valid.value = beat[6]
+            dut.in_valid.value = 1
+            offers.append(k)
+            while True:  # the handshake: in_ready high at the end of a cycle
+                await _at_fall(k)
+                if _high(dut.in_ready):
+                    break
+                await RisingEdge(dut.in_ready)
+                k = _cycle()
+            handshakes.append(k)
+            k += 1
+        await _to_fall(k)
+        dut.in_valid.value = 0
 
-    mon = cocotb.start_soon(monitor())
-    drv = cocotb.start_soon(driver())
+    async def sink() -> None:
+        k = first_cycle
+        for hi, lo in runs:
+            await _to_fall(k)
+            dut.out_ready.value = 1
+            k += hi
+            await _to_fall(k)
+            dut.out_ready.value = 0
+            k += lo
+        await _to_fall(k)
+        dut.out_ready.value = 1
+
+    async def monitor() -> None:
+        k = first_cycle
+        while True:
+            await _at_fall(k)
+            if not _high(dut.out_valid):
+                await RisingEdge(dut.out_valid)
+                k = _cycle()
+                continue
+            words = (_word(dut.out_time), _word(dut.out_spike))
+            if not _high(dut.out_ready):
+                await RisingEdge(dut.out_ready)  # written at a falling edge
+                k = _cycle()
+                await _at_fall(k)
+                if not _high(dut.out_valid):
+                    protocol_error(f"out_valid dropped in cycle {k} before out_ready",
+                                   "out_valid")
+                    return
+                if (_word(dut.out_time), _word(dut.out_spike)) != words:
+                    protocol_error(f"out_time/out_spike changed by cycle {k} while out_valid "
+                                   "was high and out_ready low", "out_time")
+                    return
+                if not _high(dut.out_ready):
+                    continue
+            pulses.append(Pulse(k, *words))
+            if len(pulses) == n_waves:
+                all_out.set()
+            k += 1
+
+    async def sampler() -> None:
+        """``[done bits, dbg]`` in the cycle after each stage ``done``."""
+        k = first_cycle
+        while True:
+            await _at_fall(k)
+            d = _word(dut.dbg_done)
+            if not d:
+                await dut.dbg_done.value_change
+                k = _cycle()
+                continue
+            await _at_cycle(k + 1)
+            samples.append([d, _hexword(dut.dbg)])
+            k += 1
+
+    tasks = [cocotb.start_soon(monitor()), cocotb.start_soon(driver())]
+    if runs:
+        tasks.append(cocotb.start_soon(sink()))
+    if learn:
+        tasks.append(cocotb.start_soon(sampler()))
     timed_out = False
     await First(all_out.wait(), Timer(PERIOD * max_cycles, unit="step"))
     if not all_out.is_set():
         timed_out = True
     else:
         await Timer(PERIOD * (wave + 2), unit="step")
-    mon.cancel()
-    drv.cancel()
+    for t in tasks:
+        t.cancel()
+    if timed_out and state["error"] is None:
+        state["error"] = (f"no progress: {len(handshakes)} of {len(beats)} waves taken "
+                          f"(in_ready), {len(pulses)} of {n_waves} output beats after "
+                          f"{max_cycles} cycles")
+        state["signal"] = "in_ready" if len(handshakes) < len(beats) else "out_valid"
     if learn and learn.get("readout") and not timed_out:
-        # read every weight back through the wread port (the pipeline is idle now)
+        # read every weight back through the wread port (the design is idle now)
         lat = int(learn["wread_latency"])
-        k = _cycle()
+        await _next_fall()
+        dut.wread_en.value = 1
         for addr in learn["readout"]:
-            value = None
-            for _ in range(8):  # a read issued in a slot's last cycle is not served
-                await _to_falling_edge_of_current_cycle()
-                dut.wread_addr.value = int(addr)
-                k = _cycle() + lat
-                await _at_cycle(k)
-                if _high(dut.wread_valid):
-                    value = _word(dut.wread_data)
-                    break
-            readout.append(value)
+            k = await _next_fall()
+            dut.wread_addr.value = int(addr)
+            await _at_cycle(k + lat)
+            readout.append(_word(dut.wread_data) if _high(dut.wread_valid) else None)
+        await _next_fall()
+        dut.wread_en.value = 0
 
-    mismatches, first = compare(expected, pulses, accepts, info,
+    mismatches, first = compare(expected, pulses, offers, info,
                                 check_latency=bool(cfg.get("check_latency", True)))
     message = describe(first, mismatches, n_waves) if first else ""
     if state["error"]:
@@ -240,9 +309,10 @@ async def tnn_bench(dut) -> None:
         "message": message,
         "cycles": _cycle() + 1,
         "timed_out": timed_out,
-        "ready_late": state["ready_late"],
         "protocol_error": state["error"],
-        "accepts": accepts,
+        "protocol_signal": state["signal"],
+        "offers": offers,
+        "handshakes": handshakes,
         "pulses": [[p.cycle, None if p.time is None else hex(p.time),
                     None if p.spike is None else hex(p.spike)] for p in pulses],
     }

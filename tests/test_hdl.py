@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from amaranth.hdl import Shape
 
-from neutnngen.errors import ConfigError, IRValidationError
+from neutnngen.errors import ConfigError, IRValidationError, VerificationMismatch
 from neutnngen.hdl import build_top, emit, simulate
 from neutnngen.ir import Interpreter, column_forward
 from neutnngen.ir.nodes import (
@@ -237,6 +237,108 @@ def test_retime_before_and_between_layers():
     assert (r >= 0).any()
 
 
+def gated_two_layers(seed: int = 22) -> Network:
+    """Two layers; the second has a gate-mode column (3 proximal lines, carried with the
+    wave through layer 0's output register) beside a sum-mode column."""
+    rng = np.random.default_rng(seed)
+    a = rand_column(rng, 8, 4, name="a", inh="none")
+    g = rand_column(rng, 4, 2, name="g", mode="gate", P=3, inh="none")
+    b = rand_column(rng, 4, 2, name="b", mode="sum", P=2, inh="twta")
+    return Network("gated", TimeSpec(), 8, (Layer("l0", 8, (a,)), Retime("rt", 1, 7),
+                                            Layer("l1", 4, (g, b))))
+
+
+@pytest.mark.parametrize("weights", ["hardwired", "register"])
+def test_backpressure_and_bubbles_keep_the_outputs(weights):
+    """out_ready low in random runs (up to two waves long: both stages fill up and wait)
+    and idle cycles in the source: the same volleys, proximal lines included."""
+    net = gated_two_layers()
+    rng = np.random.default_rng(23)
+    X = rand_volleys(rng, 14, 8)
+    prox = {1: rand_volleys(rng, 14, 5, silent=0.3)}
+    r = ref(net, X, prox)
+    assert (r >= 0).any() and (r < 0).any()
+    for bp, bubbles in ((0.0, None), (0.5, {0, 5}), (0.8, None)):
+        y = simulate(net, X, weights=weights, prox=prox, backpressure=bp, bubbles=bubbles,
+                     seed=int(bp * 10))
+        np.testing.assert_array_equal(y, r, err_msg=f"backpressure {bp}")
+
+
+def test_ignoring_the_output_register_fails_under_backpressure(monkeypatch):
+    """A sequencer that finishes its wave whether or not its output register is free passes
+    with out_ready high and is caught under backpressure."""
+    from amaranth.hdl import Mux, Signal
+
+    from neutnngen.hdl import sched
+
+    net = kernel_net()
+    X = rand_volleys(np.random.default_rng(24), 8, net.inputs)
+
+    def eager(self, m, at0, last, ok=1):  # as Sequencer._handshake with free = 1
+        adv = Signal(name="adv")
+        m.d.comb += [self.start.eq(at0 & self.valid & ok), self.last.eq(last),
+                     self.done.eq(last), adv.eq(Mux(at0, self.valid & ok, 1))]
+        return adv
+
+    monkeypatch.setattr(sched.Sequencer, "_handshake", eager)
+    np.testing.assert_array_equal(simulate(net, X), ref(net, X))
+    with pytest.raises(VerificationMismatch, match="changed|stalled"):  # lost volleys
+        simulate(net, X, backpressure=0.6, seed=1)
+
+
+def test_stage_kinds_registry():
+    from neutnngen.hdl import kinds
+    from neutnngen.hdl.plan import make_plan
+
+    net = kernel_net()
+    assert [kinds.stage_kind(st) for st in net.stages] == ["layer", "retime", "layer"]
+    assert kinds.known_kinds() == ("layer", "retime")
+    with pytest.raises(ConfigError, match="'lif'.*no HDL lowering.*layer, retime"):
+        kinds.hdl_kind("lif")
+    with pytest.raises(ConfigError, match="'x' is a object.*layer, retime"):
+        kinds.stage_kind(type("object", (), {"name": "x"})())
+    plan = make_plan(net)
+    assert [(st.kind, st.rtl, st.fused_into) for st in plan.stages] == [
+        ("layer", "layer0", None), ("retime", None, "layer0"), ("layer", "layer1", None)]
+    assert plan.WAVE_CYCLES == plan.SLOT and plan.LATENCY == 2 * plan.SLOT
+    # a stage kind without an HDL lowering is an error, never lowered as something else
+    real = kinds.stage_kind
+    kinds_of = {"rt": "delay"}
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(kinds, "stage_kind", lambda st: kinds_of.get(st.name) or real(st))
+    try:
+        with pytest.raises(ConfigError, match="'delay' has no HDL lowering"):
+            make_plan(net)
+    finally:
+        monkey.undo()
+
+
+def test_stream_payloads_and_names(tmp_path):
+    """Stage 0's output beat carries layer 1's proximal lines; names.json lists the stages
+    with their done pulses; a retime before the first layer is a stream stage of its own."""
+    from neutnngen.hdl.plan import make_plan
+
+    net = gated_two_layers()
+    plan = make_plan(net)
+    s0, _, s1 = plan.stages
+    assert s0.beat_in.fields() == {"time": 8 * 3, "spike": 8, "prox_time": 5 * 3,
+                                   "prox_spike": 5}
+    assert s0.beat_out.fields() == {"time": 4 * 3, "spike": 4, "prox_time": 5 * 3,
+                                    "prox_spike": 5}
+    assert s1.beat_in == s0.beat_out
+    assert s1.beat_out.fields() == {"time": 4 * plan.TB_OUT, "spike": 4}
+    doc = json.loads(emit(net, tmp_path / "g", name="g").names.read_text())
+    assert [(d["kind"], d.get("done")) for d in doc["stages"]] == [
+        ("layer", "layer0.done"), ("retime", None), ("layer", "layer1.done")]
+    rng = np.random.default_rng(25)
+    pre = Network("pre", TimeSpec(3), 6, (Retime("p", 1, 7), Layer(
+        "l0", 6, (rand_column(rng, 6, 2, wres=4),))))
+    plan = make_plan(pre)
+    assert [(st.kind, st.rtl) for st in plan.stages] == [("retime", "pre0"), ("layer", "layer0")]
+    X = rand_volleys(rng, 6, 6)
+    assert_same(pre, X, backpressure=0.5)
+
+
 def test_prox_port_layout_matches_dict():
     rng = np.random.default_rng(12)
     col = rand_column(rng, 6, 2, mode="sum", P=2)
@@ -372,7 +474,7 @@ def test_ports_follow_the_contract():
     assert ports["prox_time"] == ("in", 2 * 3) and ports["prox_spike"] == ("in", 2)
     assert ports["out_time"] == ("out", 2 * i["TB_OUT"]) and ports["out_spike"] == ("out", 2)
     assert ports["in_valid"] == ("in", 1) and ports["in_ready"] == ("out", 1)
-    assert ports["out_valid"] == ("out", 1)
+    assert ports["out_valid"] == ("out", 1) and ports["out_ready"] == ("in", 1)
     assert ports["wload_addr"] == ("in", i["A"]) and ports["wload_data"] == ("in", 3)
     assert "prox_time" not in build_top(gunpoint_column()).signature.members
     assert "wload_en" not in build_top(gunpoint_column()).signature.members

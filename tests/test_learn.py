@@ -31,7 +31,7 @@ from neutnngen.ir.nodes import (
     default_seeds,
 )
 from neutnngen.verify import run_learning_verification, trained_network
-from neutnngen.verify.learn import _wave_args
+from neutnngen.verify.learn_check import _wave_args
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ("capture", "minus", "search", "backoff")
@@ -61,12 +61,12 @@ def one_layer(*cols: Column, time: TimeSpec | None = None) -> Network:
 
 
 def check_learning(net: Network, X, *, labels=None, learn=True, prox=None,
-                   top=None) -> dict[str, int]:
+                   top=None, **kw) -> dict[str, int]:
     """Simulate with learning and compare outputs, weights and LFSR states after every wave
     (and the final read-out) with the interpreter; return how many weights each STDP case
-    changed."""
+    changed. ``kw``: more :func:`simulate` options (``backpressure``, ``bubbles``)."""
     tr = simulate(net, X, weights="learn", trace=True, labels=labels, learn=learn, prox=prox,
-                  top=top)
+                  top=top, **kw)
     N = len(X)
     lv = np.broadcast_to(np.asarray(learn, bool), (N,))
     lab = None if labels is None else np.asarray(labels)
@@ -177,6 +177,27 @@ def test_two_layers_only_the_second_learns_with_labels():
     assert sum(changed.values()) > 0
 
 
+def two_learning_layers(seed: int) -> Network:
+    """Two R-STDP layers (a retime between them): both learn every labelled wave."""
+    rng = np.random.default_rng(seed)
+    c0 = rand_column(rng, 8, 3, name="c0", inh="none")
+    out = rand_column(rng, 3, 2, name="out", frac=(0.1, 0.3))
+    net = Network("two", TimeSpec(), 8, (Layer("l0", 8, (c0,)), Retime("rt", 1, 7),
+                                         Layer("l1", 3, (out,))))
+    return learning(net, replace(RULE, kind="rstdp"))
+
+
+def test_two_learning_layers_under_backpressure_and_gaps():
+    """out_ready low in random runs (stages wait in their last cycle with the update done)
+    and idle cycles in the source: every layer learns every wave exactly once."""
+    net = two_learning_layers(111)
+    rng = np.random.default_rng(112)
+    X = rand_volleys(rng, 20, 8)
+    labels = rng.integers(0, 2, 20)
+    changed = check_learning(net, X, labels=labels, backpressure=0.6, bubbles={1, 4, 9})
+    assert sum(changed.values()) > 0
+
+
 def test_learn_en_low_freezes_weights_and_generators():
     rng = np.random.default_rng(106)
     col = rand_column(rng, 6, 2, absent=0.3)
@@ -228,7 +249,7 @@ def test_learn_mode_names_and_ports(tmp_path):
     assert doc["rng"]["layer0/col0/g1"]["seed"] == int(net.layers[0].columns[0].random.seeds[1])
     assert len(doc["weights"]) == col.distal.synapses
     text = r.verilog.read_text()
-    for port in ("learn_en", "label", "label_valid", "wread_addr", "wread_data",
+    for port in ("learn_en", "label", "label_valid", "wread_en", "wread_addr", "wread_data",
                  "wread_valid", "wload_en"):
         assert f" {port}" in text.split(");", 1)[0]
     ports = build_top(net, weights="learn").signature.members
@@ -277,6 +298,34 @@ def test_cocotb_small_column_100_waves(sim, small, tmp_path, build_root):
     chip = trained_network(net, res.final_weights, res.final_rng)
     np.testing.assert_array_equal(chip.layers[0].columns[0].random.seeds, it.rng[0][0])
     assert Path(res.final_weights_path).is_file()
+
+
+@pytest.mark.requires_sim
+def test_cocotb_two_learning_layers_under_backpressure(sim, tmp_path, build_root):
+    """Weights and LFSR states of both layers after every wave, sampled after each stage's
+    done pulse, with random out_ready runs and gaps in the input."""
+    net = two_learning_layers(113)
+    rng = np.random.default_rng(114)
+    X = rand_volleys(rng, 40, 8)
+    labels = rng.integers(0, 2, 40)
+    r = emit(net, tmp_path / "rtl", weights="learn", name="two_learn")
+    kw = dict(labels=labels, simulator=sim, build_dir=build_root / "two_learn")
+    free = run_learning_verification(net, r.verilog, r.names, X, workdir=tmp_path / "a", **kw)
+    res = run_learning_verification(net, r.verilog, r.names, X, workdir=tmp_path / "b",
+                                    backpressure=0.5, gaps=0.3, seed=2, **kw)
+    for x in (free, res):
+        assert x.passed, (x.first_mismatch, x.first_weight_mismatch)
+        assert x.weight_mismatches == 0 and x.rng_mismatches == 0
+        assert x.readout_mismatches == 0
+    assert res.cycles > free.cycles
+    it = Interpreter(net)
+    for n in range(40):
+        a = _wave_args(net, n, np.ones(40, bool), labels, {})
+        it.step(X[n], learn=a.learn, label=a.label, proximal=a.proximal, layers=a.layers)
+    for k in range(2):
+        np.testing.assert_array_equal(np.array(res.final_weights[k][0]["distal"]),
+                                      it.distal[k][0])
+    assert (it.distal[1][0] != net.layers[1].columns[0].distal.weights).any()
 
 
 @pytest.mark.requires_sim

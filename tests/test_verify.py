@@ -48,52 +48,67 @@ def passthrough_net(n: int, layers: int = 1) -> Network:
     return Network("hand", TimeSpec(3, "rnl"), n, tuple(stages))
 
 
-def hand_verilog(n: int, tb: int, wave: int, layers: int) -> str:
-    """A contract-conforming top level for :func:`passthrough_net`: a free-running slot
-    counter (``in_ready`` in phase 0), layer 0 reads the held inputs at the end of its slot,
-    layer 1 gates with ``prox_spike`` at the end of the next slot; ``LATENCY = L * wave``."""
+def hand_verilog(n: int, tb: int, wave: int, layers: int, ignore_ready: bool = False) -> str:
+    """A contract-conforming stream top level for :func:`passthrough_net`: ``layers``
+    stages, each idle until its input is valid, busy for ``wave`` cycles, then latching the
+    volley into its output register when that is free (else waiting), which releases its
+    input (``ready``). Stage 0 carries the proximal (enable) lines to stage 1, which gates
+    the spikes with them; ``LATENCY = L * wave``. ``ignore_ready``: a broken design whose
+    last stage overwrites its output register regardless of ``out_ready``."""
     prox = (f"  input [{n * tb - 1}:0] prox_time,\n  input [{n - 1}:0] prox_spike,\n"
             if layers == 2 else "")
-    if layers == 1:
-        body = "        out_valid <= acc; out_time <= in_time; out_spike <= in_spike;"
-    else:
-        body = ("        v1 <= acc; t1 <= in_time; s1 <= in_spike;\n"
-                "        out_valid <= v1; out_time <= t1; out_spike <= s1 & prox_spike;")
+    w = n * tb
+
+    def stage(k: int, valid: str, time: str, spike: str, pin: str, ready: str,
+              gate: str) -> str:
+        free = "1'b1" if ignore_ready and k == layers - 1 else f"(!v{k} || {ready})"
+        return f"""
+  reg run{k}, v{k};
+  reg [7:0] c{k};
+  reg [{w - 1}:0] t{k};
+  reg [{n - 1}:0] s{k}, p{k};
+  wire done{k} = run{k} && c{k} == {wave - 1} && {free};
+  always @(posedge clk) begin
+    if (rst) begin
+      run{k} <= 0; c{k} <= 0; v{k} <= 0; t{k} <= 0; s{k} <= 0; p{k} <= 0;
+    end else begin
+      if (!run{k}) begin
+        if ({valid}) begin run{k} <= 1; c{k} <= 1; end
+      end else if (c{k} != {wave - 1}) c{k} <= c{k} + 8'd1;
+      else if (done{k}) begin run{k} <= 0; c{k} <= 0; end
+      if (done{k}) begin
+        v{k} <= 1; t{k} <= {time}; s{k} <= {spike}{gate}; p{k} <= {pin};
+      end else if ({ready}) v{k} <= 0;
+    end
+  end"""
+
+    last = layers - 1
+    body = stage(0, "in_valid", "in_time", "in_spike", "prox_spike" if layers == 2 else "0",
+                 "done1" if layers == 2 else "out_ready", "")
+    if layers == 2:
+        body += stage(1, "v0", "t0", "s0", "0", "out_ready", " & p0")
     return f"""module hand_top (
   input clk, input rst,
   input in_valid, output in_ready,
-  input [{n * tb - 1}:0] in_time,
+  input [{w - 1}:0] in_time,
   input [{n - 1}:0] in_spike,
-{prox}  output reg out_valid,
-  output reg [{n * tb - 1}:0] out_time,
-  output reg [{n - 1}:0] out_spike
-);
-  reg [7:0] ph;
-  reg acc, v1;
-  reg [{n * tb - 1}:0] t1;
-  reg [{n - 1}:0] s1;
-  assign in_ready = (ph == 0);
-  always @(posedge clk) begin
-    if (rst) begin
-      ph <= 0; acc <= 0; v1 <= 0; out_valid <= 0; out_time <= 0; out_spike <= 0;
-    end else begin
-      ph <= (ph == {wave - 1}) ? 8'd0 : ph + 8'd1;
-      if (ph == 0) acc <= in_valid;
-      out_valid <= 1'b0;
-      if (ph == {wave - 1}) begin
-{body}
-      end
-    end
-  end
+{prox}  output out_valid, input out_ready,
+  output [{w - 1}:0] out_time,
+  output [{n - 1}:0] out_spike
+);{body}
+  assign in_ready = done0;
+  assign out_valid = v{last};
+  assign out_time = t{last};
+  assign out_spike = s{last};
 endmodule
 """
 
 
 def write_hand(d: Path, n: int = 4, tb: int = 3, wave: int = 5, layers: int = 1,
-               latency: int | None = None) -> tuple[Path, Path]:
+               latency: int | None = None, ignore_ready: bool = False) -> tuple[Path, Path]:
     d.mkdir(parents=True, exist_ok=True)
     v = d / "hand_top.v"
-    v.write_text(hand_verilog(n, tb, wave, layers))
+    v.write_text(hand_verilog(n, tb, wave, layers, ignore_ready))
     names = {"top": {"name": "hand_top", "N_IN": n, "TB_IN": tb, "N_OUT": n, "TB_OUT": tb,
                      "N_PROX": n if layers == 2 else 0, "TB_PROX": tb, "L": layers,
                      "WAVE_CYCLES": wave, "LATENCY": latency or layers * wave,
@@ -145,30 +160,43 @@ def _pulse(cycle, volley, tb=4):
 def test_compare_reports_first_wave_neuron_signal():
     info = _info()
     exp = np.array([[3, -1], [5, 2], [-1, 4]])
-    accepts = [0, 10, 20]
+    offers = [0, 10, 20]
     ok = [_pulse(10, [3, -1]), _pulse(20, [5, 2]), _pulse(30, [-1, 4])]
-    assert compare(exp, ok, accepts, info) == (0, None)
+    assert compare(exp, ok, offers, info) == (0, None)
     bad = [ok[0], _pulse(20, [5, 3]), _pulse(30, [1, 4])]
-    n, first = compare(exp, bad, accepts, info)
+    n, first = compare(exp, bad, offers, info)
     assert n == 2
     assert (first["wave"], first["neuron"], first["layer"], first["signal"],
             first["expected"], first["got"]) == (1, "layer0/col0/n1", 0, "out_time", 2, 3)
-    n, first = compare(exp, [ok[0], ok[1], _pulse(30, [1, 4])], accepts, info)
+    n, first = compare(exp, [ok[0], ok[1], _pulse(30, [1, 4])], offers, info)
     assert (n, first["wave"], first["neuron"], first["signal"], first["expected"],
             first["got"]) == (1, 2, "layer0/col0/n0", "out_spike", 0, 1)
     # missing volley, extra volley, wrong latency, X on the port
-    n, first = compare(exp, ok[:2], accepts, info)
+    n, first = compare(exp, ok[:2], offers, info)
     assert (n, first["wave"], first["signal"], first["expected"], first["got"]) == (
         1, 2, "out_valid", 1, 0)
-    n, first = compare(exp, [*ok, _pulse(40, [0, 0])], accepts, info)
+    n, first = compare(exp, [*ok, _pulse(40, [0, 0])], offers, info)
     assert (n, first["wave"], first["signal"], first["got"]) == (1, 3, "out_valid", 1)
-    n, first = compare(exp, [ok[0], _pulse(21, [5, 2]), ok[2]], accepts, info)
+    n, first = compare(exp, [ok[0], _pulse(21, [5, 2]), ok[2]], offers, info)
     assert (n, first["wave"], first["signal"], first["expected"], first["got"]) == (
         1, 1, "latency", 10, 11)
-    assert compare(exp, [ok[0], _pulse(21, [5, 2]), ok[2]], accepts, info,
+    assert compare(exp, [ok[0], _pulse(21, [5, 2]), ok[2]], offers, info,
                    check_latency=False)[0] == 0
-    n, first = compare(exp, [ok[0], Pulse(20, None, 0b11), ok[2]], accepts, info)
+    n, first = compare(exp, [ok[0], Pulse(20, None, 0b11), ok[2]], offers, info)
     assert (first["wave"], first["signal"], first["got"]) == (1, "out_time", "X")
+
+
+def test_ready_runs_are_seeded_and_about_the_asked_fraction():
+    from neutnngen.verify.protocol import ready_runs
+
+    assert ready_runs(0.0, 10, 5, 1) == []
+    runs = ready_runs(0.5, 10, 400, 1)
+    assert runs == ready_runs(0.5, 10, 400, 1) and runs != ready_runs(0.5, 10, 400, 2)
+    hi, lo = np.array(runs).sum(axis=0)
+    assert 0.4 < lo / (hi + lo) < 0.6
+    assert max(r[1] for r in runs) > 10  # some stalls are longer than a wave
+    with pytest.raises(ValueError, match="backpressure=1"):
+        ready_runs(1, 10, 5, 1)
 
 
 def test_missing_simulator_is_a_toolchain_error(monkeypatch, tmp_path):
@@ -248,7 +276,8 @@ def test_wrong_latency_is_a_mismatch(sim, tmp_path, build_root):
 
 @pytest.mark.requires_sim
 def test_two_layers_with_proximal_lines(sim, tmp_path, build_root):
-    """Layer 1's enable lines of wave n must be on prox_spike during slot n + 1."""
+    """Layer 1's enable lines of wave n travel with wave n's input beat (stage 0 carries
+    them to stage 1 in its output register)."""
     n = 6
     net = passthrough_net(n, layers=2)
     v, nm = write_hand(tmp_path / "d", n=n, wave=7, layers=2)
@@ -262,6 +291,39 @@ def test_two_layers_with_proximal_lines(sim, tmp_path, build_root):
     r = run_verification(net, v, nm, X, simulator=sim, workdir=tmp_path / "w0",
                          build_dir=build_root / "hand2")
     assert r.passed, r.first_mismatch
+
+
+@pytest.mark.requires_sim
+def test_hand_design_under_backpressure_and_gaps(sim, tmp_path, build_root):
+    """Random out_ready runs stall both stages of the hand design (the pipeline fills up and
+    in_ready waits); idle cycles in the source: every volley still arrives, unchanged."""
+    n = 6
+    net = passthrough_net(n, layers=2)
+    v, nm = write_hand(tmp_path / "d", n=n, wave=7, layers=2)
+    X = volleys(30, n, seed=16)
+    prox = {1: np.random.default_rng(17).integers(0, 2, size=(30, n))}
+    kw = dict(simulator=sim, prox=prox, build_dir=build_root / "hand2")
+    free = run_verification(net, v, nm, X, workdir=tmp_path / "a", **kw)
+    r = run_verification(net, v, nm, X, workdir=tmp_path / "b", backpressure=0.6, seed=3,
+                         **kw)
+    assert free.passed and r.passed, r.first_mismatch
+    assert r.cycles > free.cycles + 30  # the run did stall
+    r = run_verification(net, v, nm, X, workdir=tmp_path / "c", backpressure=0.3, gaps=0.3,
+                         seed=4, **kw)
+    assert r.passed, r.first_mismatch
+
+
+@pytest.mark.requires_sim
+def test_design_ignoring_out_ready_fails_under_backpressure(sim, tmp_path, build_root):
+    """A design that overwrites its output register while out_valid & ~out_ready passes with
+    out_ready held high and fails (output volleys lost or changed) under backpressure."""
+    v, nm = write_hand(tmp_path / "d", ignore_ready=True)
+    net, X = passthrough_net(4), volleys(30, 4, seed=18)
+    kw = dict(simulator=sim, build_dir=build_root / "hand_bad")
+    assert run_verification(net, v, nm, X, workdir=tmp_path / "a", **kw).passed
+    r = run_verification(net, v, nm, X, workdir=tmp_path / "b", backpressure=0.5, seed=1,
+                         **kw)
+    assert not r.passed and r.mismatches > 0
 
 
 # --------------------------------------------------------------------------- generated designs
@@ -350,6 +412,13 @@ def test_generated_two_layers_kernel_retime(sim, two_layers, tmp_path, build_roo
                          build_dir=build_root / "two")
     assert r.passed, r.first_mismatch
     assert r.waves == 60
+    # full rate: one wave per WAVE_CYCLES after the pipeline filled
+    assert r.cycles <= 4 + (60 + 2) * res.info["WAVE_CYCLES"] + res.info["LATENCY"]
+    bp = run_verification(net, res.verilog, res.names, X, simulator=sim,
+                          workdir=tmp_path / "bp", build_dir=build_root / "two",
+                          backpressure=0.5, gaps=0.2, seed=7)
+    assert bp.passed, bp.first_mismatch
+    assert bp.cycles > r.cycles
 
 
 def _mutations(col: Column):
@@ -443,7 +512,7 @@ def test_load_weights_needs_register_mode(tmp_path):
 @pytest.fixture(scope="module")
 def gated(tmp_path_factory):
     """Two layers; the output column has gate-mode proximal segments over 3 proximal lines,
-    driven with random times: layer 1's lines of wave n must be presented in slot n + 1."""
+    driven with random times: layer 1's lines of wave n travel with wave n's input beat."""
     from dataclasses import replace
 
     emit = _emit()
@@ -470,4 +539,8 @@ def test_generated_proximal_gate_lines(sim, gated, tmp_path, build_root):
     assert res.info["N_PROX"] == 3
     r = run_verification(net, res.verilog, res.names, X, simulator=sim, prox=prox,
                          workdir=tmp_path, build_dir=build_root / "gated")
+    assert r.passed, r.first_mismatch
+    r = run_verification(net, res.verilog, res.names, X, simulator=sim, prox=prox,
+                         workdir=tmp_path / "bp", build_dir=build_root / "gated",
+                         backpressure=0.4, gaps=0.3, seed=2)
     assert r.passed, r.first_mismatch

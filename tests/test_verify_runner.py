@@ -14,8 +14,8 @@ from test_verify import passthrough_net, volleys, write_hand
 
 from neutnngen.errors import ToolchainError
 from neutnngen.flows import sim as flows_sim
-from neutnngen.verify import run as vrun
 from neutnngen.verify import run_verification
+from neutnngen.verify import simulators as vrun
 
 
 def _processes_mentioning(text: str) -> list[str]:

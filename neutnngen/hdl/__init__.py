@@ -11,24 +11,34 @@ Public API (used by the driver and the verifier):
 
 The port map and timing are ``docs/rtl-contract.md``.
 
-Microarchitecture (details in :mod:`neutnngen.hdl.plan`): serial over lines, successive
-approximation over time. Each column streams its lines (distal inputs, then proximal lines)
-one per cycle through a pipelined multiplexer shared by its segments; every segment adds the
-streamed synapse's response at a probe time ``p`` into an accumulator started at ``-theta``
-and, after ``B = T_max.bit_length()`` passes, holds the exact first time with
-``V >= theta`` (all ones = NONE). Dendrite/neuron/column decisions and lateral inhibition
-work on these registered times at the end of the wave; every layer latches its output
-volley at the end of its slot (pipelined by wave). One slot is
-``WAVE_CYCLES = B * (J + 2) + Lm + 2`` cycles (``J`` = most lines of any column, ``Lm`` =
-multiplexer latency); ``LATENCY = L * WAVE_CYCLES``.
+Structure: one *stage* per IR stage, lowered through the stage-kind registry
+(:mod:`neutnngen.hdl.kinds`: kind name -> planner, stream component, ``names.json``
+contribution), joined by valid/ready streams (:mod:`neutnngen.hdl.stream`); the top level
+is itself a stream (``in_valid/in_ready/in_*``, ``out_valid/out_ready/out_*``). A column
+layer (:mod:`neutnngen.hdl.stages.layer`) runs its own sequencer: it starts a wave when its
+input is valid, holds nothing but its result (the producer keeps its payload until
+``ready``), and latches the result into its output register when that is free;
+``retime`` is a combinational transform fused into the producing layer's output.
 
-Module map: ``plan`` (static plan from the IR), ``sched`` (sequencer, schedule bus),
+Microarchitecture of a layer (details in :mod:`neutnngen.hdl.plan`): serial over lines,
+successive approximation over time. Each column streams its lines (distal inputs, then
+proximal lines) one per cycle through a pipelined multiplexer shared by its segments; every
+segment adds the streamed synapse's response at a probe time ``p`` into an accumulator
+started at ``-theta`` and, after ``B = T_max.bit_length()`` passes, holds the exact first
+time with ``V >= theta`` (all ones = NONE). Dendrite/neuron/column decisions and lateral
+inhibition work on these registered times at the end of the wave. A layer spends
+``SLOT = B * (J + 2) + Lm + 2`` cycles on a wave (``J`` = most lines of any column, ``Lm``
+= multiplexer latency); at full rate ``WAVE_CYCLES = SLOT`` and ``LATENCY = L * SLOT``.
+
+Module map: ``plan`` (static plan from the IR; records in ``specs``), ``kinds``
+(stage-kind registry), ``stream`` (stream payloads), ``stages/layer`` and
+``stages/retime`` (the two kinds), ``sched`` (per-stage sequencer, schedule bus),
 ``mux`` (pipelined multiplexers), ``segment`` (segment + weight stores), ``column``
-(dendrite, neuron, column, inhibition), ``layer`` (kernel wiring, retime, latch), ``top``,
-``emit``, ``sim``, ``regen`` (reference RTL in ``rtl/``).
+(dendrite, neuron, column, inhibition), ``top``, ``emit``, ``sim``, ``regen`` (reference
+RTL in ``rtl/``).
 
-``learn`` weight mode: every slot adds a learn pass after the decision (line ``j``'s input
-time and weight reach each segment's update stage through the same multiplexers; the new
+``learn`` weight mode: every wave of a layer adds a learn pass after the decision (line
+``j``'s input time and weight reach each segment's update stage through the same multiplexers; the new
 weight is written two cycles later), one LFSR per generator steps during the search passes
 and latches its Bernoulli bits (``column.Rng``), the column computes every segment's
 credited firing flag and the R-STDP reward (``column.ColumnLearn``), the weight store is

@@ -28,7 +28,9 @@ class EmitResult:
 
 
 def names_json(plan: Plan) -> dict:
-    """The ``names.json`` document of a plan (schema: ``docs/rtl-contract.md``).
+    """The ``names.json`` document of a plan (schema: ``docs/rtl-contract.md``), assembled
+    from every stage kind's contribution (:func:`neutnngen.hdl.kinds.HdlKind.names`; for
+    the column layer):
 
     * ``outputs``: last-layer neuron -> bit of ``out_spike`` (and ``out_time`` field);
     * ``signals``: segment -> hierarchical RTL name of its accumulator (the potential at the
@@ -40,40 +42,28 @@ def names_json(plan: Plan) -> dict:
       "bits", "init"}``; distal synapses are ``w<column input>``, proximal ones
       ``p<proximal line>``;
     * ``rng`` (``learn`` mode): generator ``layerK/colC/gG`` -> ``{"signal", "bits",
-      "seed"}`` (the LFSR state register; generator order as in the IR's RandomSource).
+      "seed"}`` (the LFSR state register; generator order as in the IR's RandomSource);
+    * ``stages``: every IR stage in order: ``{"name", "kind", "rtl"`` (instance in the
+      top, or null), ``"fused_into"``, and for a layer ``"layer"`` and ``"done"`` (the
+      one-cycle pulse of the cycle in which it latches a wave's result)``}``.
     """
-    outputs = {}
-    last = plan.layers[-1]
-    bit = 0
-    for c in last.columns:
-        for n in c.neurons:
-            outputs[f"layer{last.index}/col{c.index}/n{n.index}"] = {"bit": bit}
-            bit += 1
-    signals = {s.path: f"{s.rtl}.acc" for s in plan.segments}
-    times = {s.path: f"{s.rtl}.z" for s in plan.segments}
-    doc = {"top": plan.info(), "outputs": outputs, "signals": signals, "times": times}
+    from .kinds import hdl_kind
+
+    doc: dict = {"top": plan.info(), "outputs": {}, "signals": {}, "times": {}}
     if plan.weights in ("register", "learn"):
-        weights = {}
-        for s in plan.segments:
-            for syn in s.synapses:
-                weights[f"{s.path}/{syn.name}"] = {
-                    "addr": plan.address(s, syn),
-                    "signal": f"{s.rtl}.{syn.name}",
-                    "bits": syn.bits,
-                    "init": syn.weight,
-                }
-        doc["weights"] = weights
+        doc["weights"] = {}
     if plan.learn is not None:
-        rng = {}
-        for ls in plan.layers:
-            if ls.layer.learning is None:
-                continue
-            for c in ls.columns:
-                rs = c.col.random
-                for g in range(c.col.n_generators()):
-                    rng[f"{c.path}/g{g}"] = {"signal": f"{c.path.replace('/', '.')}.g{g}.state",
-                                             "bits": int(rs.width), "seed": int(rs.seeds[g])}
-        doc["rng"] = rng
+        doc["rng"] = {}
+    stages = []
+    for st in plan.stages:
+        entry = {"name": st.name, "kind": st.kind, "rtl": st.rtl, "fused_into": st.fused_into}
+        hk = hdl_kind(st.kind)
+        part = hk.names(plan, st.spec) if hk.names is not None else {}
+        entry.update(part.pop("stage", {}))
+        for key, val in part.items():
+            doc.setdefault(key, {}).update(val)
+        stages.append(entry)
+    doc["stages"] = stages
     return doc
 
 

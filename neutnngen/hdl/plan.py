@@ -18,17 +18,33 @@ With more than one lane, each lane's response is registered before the lanes are
 (``RD = 2`` cycles from the response stage to the accumulator instead of 1).
 
 Pass length ``PL = JS + RD + 1`` cycles (``J`` = most lines of any column), then
-``E = Lm + 2`` cycles to settle the last pass and the inhibition stages, so one wave slot is
-``WAVE_CYCLES = B * PL + E`` cycles.
+``E = Lm + 2`` cycles to settle the last pass and the inhibition stages, so a layer stage
+spends ``SLOT = B * PL + E`` cycles on a wave (``learn`` mode adds the wait and learn-pass
+cycles, :class:`LearnPlan`).
+
+The stages (one per IR stage, lowered by the kind registry :mod:`neutnngen.hdl.kinds`) each
+run their own sequencer with these parameters and are joined by valid/ready streams; the
+top's ``WAVE_CYCLES`` and ``LATENCY`` are computed from the stages' timings.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..errors import ConfigError
 from ..ir import check
-from ..ir.nodes import Column, Layer, Network, Retime
+from ..ir.kinds import kind_of
+from ..ir.nodes import Network
+from .specs import (  # noqa: F401 (re-exported: the plan's records)
+    ColumnSpec,
+    LayerSpec,
+    NeuronSpec,
+    PlanContext,
+    SegmentSpec,
+    StageSpec,
+    SynapseSpec,
+)
+from .stream import Beat
 
 WEIGHT_MODES = ("hardwired", "register", "learn")
 """Weight modes this generator builds: ``hardwired`` (constants), ``register`` (loadable
@@ -58,68 +74,6 @@ def check_name(name: object) -> str:
             "(letters, digits, '_', not starting with a digit or '_')"
         )
     return name
-
-
-@dataclass(frozen=True)
-class SynapseSpec:
-    """One present synapse of a segment: line ``j`` of the column's line space."""
-
-    j: int
-    weight: int
-    bits: int  # wres of its bank
-    name: str  # "w<input>" (distal) or "p<proximal line>" (proximal)
-
-
-@dataclass(frozen=True)
-class SegmentSpec:
-    path: str  # IR-style path: layer0/col0/n0/d0/s0 or layer0/col0/n0/prox
-    rtl: str  # hierarchical RTL instance path: layer0.col0.n0.d0.s0
-    theta: int
-    synapses: tuple[SynapseSpec, ...]
-    seg_id: int  # global segment number (register-mode address high part)
-
-    @property
-    def wbits(self) -> int:
-        return max((s.bits for s in self.synapses), default=1)
-
-
-@dataclass(frozen=True)
-class NeuronSpec:
-    index: int
-    dendrites: tuple[tuple[SegmentSpec, ...], ...]
-    prox: SegmentSpec | None  # gate mode only
-    enable_line: int | None  # enable mode: index into the layer's proximal lines
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    index: int
-    col: Column
-    lines: tuple[tuple[str, int], ...]  # ("in", layer input) | ("prox", layer proximal line)
-    neurons: tuple[NeuronSpec, ...]
-    wave: int  # this column's wave length T_col
-    path: str = ""  # layerK/colC
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    index: int
-    layer: Layer
-    columns: tuple[ColumnSpec, ...]
-    post: tuple[Retime, ...]  # retimes applied to this layer's outputs (not for the last)
-    pre: tuple[Retime, ...]  # retimes applied to this layer's inputs (first layer only)
-    last: bool
-    prox_offset: int  # first line of this layer in the top-level proximal port
-    prox_lines: int
-    out_bits: int  # stored bits of an output time (TB_IN inside, TB_OUT for the last layer)
-
-    @property
-    def inputs(self) -> int:
-        return self.layer.inputs
-
-    @property
-    def outputs(self) -> int:
-        return self.layer.outputs
 
 
 @dataclass(frozen=True)
@@ -175,16 +129,34 @@ class Plan:
     WB: int  # wload_data bits
     segments: tuple[SegmentSpec, ...] = field(default=())
     learn: LearnPlan | None = None  # weights == "learn" only
+    stages: tuple[StageSpec, ...] = field(default=())  # every IR stage, in order
 
     @property
     def NONE(self) -> int:
         return (1 << self.B) - 1
 
     @property
-    def WAVE_CYCLES(self) -> int:
+    def SLOT(self) -> int:
+        """Cycles a layer stage spends on one wave (search passes, decision and, in
+        ``learn`` mode, the wait and learn-pass cycles)."""
         if self.learn is not None:
             return self.B * self.PL + self.E + self.learn.W + self.learn.LL
         return self.B * self.PL + self.E
+
+    @property
+    def built(self) -> tuple[StageSpec, ...]:
+        """The stages that are components of the top, in stream order."""
+        return tuple(st for st in self.stages if st.rtl is not None)
+
+    def _timings(self) -> list[tuple[int, int]]:
+        from .kinds import hdl_kind
+
+        return [hdl_kind(st.kind).timing(self, st.spec) for st in self.built]
+
+    @property
+    def WAVE_CYCLES(self) -> int:
+        """Initiation interval at full rate: the slowest stage's."""
+        return max(ii for ii, _ in self._timings())
 
     @property
     def L(self) -> int:
@@ -192,7 +164,9 @@ class Plan:
 
     @property
     def LATENCY(self) -> int:
-        return self.L * self.WAVE_CYCLES
+        """Cycles from the first cycle of ``in_valid`` on an idle design to ``out_valid``
+        (``out_ready`` high): the sum of the stages' latencies."""
+        return sum(lat for _, lat in self._timings())
 
     @property
     def A(self) -> int:
@@ -261,6 +235,8 @@ def _bits(n: int) -> int:
 
 def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_top",
               mux_levels: int = DEFAULT_MUX_LEVELS, lanes: int = 1) -> Plan:
+    from .kinds import hdl_kind, stage_kind
+
     weights = check_weights_mode(weights)
     name = check_name(name)
     if not isinstance(mux_levels, int) or isinstance(mux_levels, bool) or mux_levels < 1:
@@ -269,88 +245,59 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
         raise ConfigError(f"lanes={lanes!r}; expected an integer >= 1")
     check(net)
     ts = net.time
-    layers_ir = net.layers
-    T = max(c.wave_length(ts) for layer in layers_ir for c in layer.columns)
+
+    # Every stage through its kind's planner (an unknown kind is a ConfigError).
+    ctx = PlanContext(net, weights)
+    raw: list[StageSpec] = []
+    for pos, st in enumerate(net.stages):
+        kind = stage_kind(st)
+        raw.append(StageSpec(kind, st.name, pos, hdl_kind(kind).plan(st, ctx)))
+    layer_pos = [i for i, st in enumerate(raw) if isinstance(st.spec, LayerSpec)]
+    if not layer_pos:  # pragma: no cover - the IR check rejects it
+        raise ConfigError("the network has no layer")
+
+    T = max(c.wave for i in layer_pos for c in raw[i].spec.columns)
     B = _bits(T)  # 2**B > T: all ones is never a valid time
     TB_IN = ts.timeres
     TB_OUT = _bits(T - 1)
 
-    # Stages after each layer (retimes up to the next layer).
-    stages = list(net.stages)
-    posts: list[tuple[Retime, ...]] = []
-    li = -1
-    for st in stages:
-        if isinstance(st, Layer):
-            li += 1
-            posts.append(())
-        elif li >= 0:
-            posts[li] = posts[li] + (st,)
-    # Retimes before the first layer act on the network input lines.
-    pre: list[Retime] = []
-    for st in stages:
-        if isinstance(st, Layer):
-            break
-        pre.append(st)
-
-    seg_id = 0
-    segs: list[SegmentSpec] = []
-    layer_specs: list[LayerSpec] = []
-    prox_off = 0
-    for k, layer in enumerate(layers_ir):
-        cols: list[ColumnSpec] = []
-        lp = 0
-        for c, col in enumerate(layer.columns):
-            ins = [("in", int(i)) for i in layer.column_inputs(c)]
-            P = col.proximal_inputs
-            mode = col.proximal_mode
-            prox_lines = [("prox", lp + i) for i in range(P)] if mode in ("sum", "gate") else []
-            lines = tuple(ins + prox_lines)
-            N = len(ins)
-            neurons = []
-            for i in range(col.neurons):
-                dends = []
-                for d in range(col.dendrites):
-                    ss = []
-                    for s in range(col.segments):
-                        syn = []
-                        for j in range(N):
-                            if col.distal.mask[i, d, s, j]:
-                                syn.append(SynapseSpec(j, int(col.distal.weights[i, d, s, j]),
-                                                       col.distal.wres, f"w{j}"))
-                        if mode == "sum" and col.proximal is not None and P:
-                            for j in range(P):
-                                if col.proximal.mask[i, d, s, j]:
-                                    syn.append(SynapseSpec(
-                                        N + j, int(col.proximal.weights[i, d, s, j]),
-                                        col.proximal.wres, f"p{j}"))
-                        path = f"layer{k}/col{c}/n{i}/d{d}/s{s}"
-                        spec = SegmentSpec(path, path.replace("/", "."),
-                                           int(col.theta[i, d, s]), tuple(syn), seg_id)
-                        seg_id += 1
-                        segs.append(spec)
-                        ss.append(spec)
-                    dends.append(tuple(ss))
-                neurons.append([tuple(dends), None, lp + i if mode == "enable" else None])
-            if mode == "gate":
-                assert col.proximal is not None and col.proximal_theta is not None
-                for i in range(col.neurons):
-                    syn = [SynapseSpec(N + j, int(col.proximal.weights[i, j]), col.proximal.wres,
-                                       f"p{j}")
-                           for j in range(P) if col.proximal.mask[i, j]]
-                    path = f"layer{k}/col{c}/n{i}/prox"
-                    spec = SegmentSpec(path, path.replace("/", "."),
-                                       int(col.proximal_theta[i]), tuple(syn), seg_id)
-                    seg_id += 1
-                    segs.append(spec)
-                    neurons[i][1] = spec
-            cols.append(ColumnSpec(c, col, lines,
-                                   tuple(NeuronSpec(i, *n) for i, n in enumerate(neurons)),
-                                   col.wave_length(ts), f"layer{k}/col{c}"))
-            lp += P
-        last = k == len(layers_ir) - 1
-        layer_specs.append(LayerSpec(k, layer, tuple(cols), posts[k] if not last else (),
-                                     tuple(pre) if k == 0 else (), last, prox_off, lp, TB_OUT if last else TB_IN))
-        prox_off += lp
+    # Placement: a stage after the last layer changes no output (the interpreter's outputs
+    # are the last layer's volley) and is not built; other stages without a transform are
+    # stream stages of their own; a transform after a stage is fused into that stage's
+    # output conversion, one before the first stage is a combinational stream stage.
+    stages: list[StageSpec] = []
+    owner: int | None = None  # index in `stages` of the last built stage
+    n_pre = 0
+    for st in raw:
+        hk = hdl_kind(st.kind)
+        if not isinstance(st.spec, LayerSpec) and st.position > layer_pos[-1]:
+            stages.append(st)
+        elif hk.transform is None:
+            stages.append(replace(st, rtl=st.spec.rtl if isinstance(st.spec, LayerSpec)
+                                  else f"{st.kind}{st.position}"))
+            owner = len(stages) - 1
+        elif owner is None:
+            stages.append(replace(st, rtl=f"pre{n_pre}"))
+            n_pre += 1
+        else:
+            host = stages[owner]
+            stages.append(replace(st, fused_into=host.rtl))
+            stages[owner] = replace(host, spec=replace(host.spec, post=host.spec.post + (st,)))
+    # Largest time each IR stage can emit: a stream carries TB_IN-bit times when what it
+    # carries fits a layer's input (always between two layers), else enough bits for it
+    # (e.g. a layer feeding a stage that saturates, like the toy ``delay`` kind of the tests).
+    out_max, mt = [], ts.t_max_in
+    for st in net.stages:
+        mt = kind_of(st).max_time(st, ts, mt)
+        out_max.append(mt)
+    last_layer = max(i for i, st in enumerate(stages) if isinstance(st.spec, LayerSpec))
+    for i, st in enumerate(stages):
+        if isinstance(st.spec, LayerSpec):
+            lastp = i == last_layer
+            m_out = out_max[st.spec.post[-1].position if st.spec.post else st.position]
+            stages[i] = replace(st, spec=replace(st.spec, last=lastp, out_bits=TB_OUT if lastp
+                                                 else _stream_bits(m_out, ts.t_max_in)))
+    layer_specs = [st.spec for st in stages if isinstance(st.spec, LayerSpec)]
 
     J = max(len(c.lines) for ls in layer_specs for c in ls.columns)
     G = min(lanes, J)
@@ -370,15 +317,61 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
         if sw == SW:
             break
         SW = sw
+    segs = ctx.segments
     LBA = _bits(J - 1)
-    SBA = _bits(seg_id - 1)
+    SBA = _bits(ctx.seg_id - 1)
     WB = max(s.bits for s in (syn for sp in segs for syn in sp.synapses)) if any(
         sp.synapses for sp in segs) else 1
     PL = JS + RD + 1
     lp = _learn_plan(layer_specs, B * PL + E, Lm, JS, SBA, mux_levels) if learn else None
+    stages = _beats(stages, net, TB_IN, lp, out_max)
+    layer_specs = [st.spec for st in stages if isinstance(st.spec, LayerSpec)]
     return Plan(net, weights, name, T, B, TB_IN, TB_OUT, J, G, JS, SW, mux_levels, Lm, RD,
-                PL, E,
-                tuple(layer_specs), prox_off, LBA, SBA, WB, tuple(segs), lp)
+                PL, E, tuple(layer_specs), ctx.prox_offset, LBA, SBA, WB, tuple(segs), lp,
+                tuple(stages))
+
+
+def _stream_bits(max_time: int, t_max_in: int) -> int:
+    """Bits of a time on a stream between stages: a layer input's ``timeres`` bits when the
+    times fit one, else enough for ``max_time``."""
+    return _bits(t_max_in) if max_time <= t_max_in else _bits(max_time)
+
+
+def _beats(stages: list[StageSpec], net: Network, tb: int, lp: LearnPlan | None,
+           out_max: list[int]) -> list[StageSpec]:
+    """Payloads of the streams between the built stages: a stage's output carries the
+    proximal lines and learning sidebands of the layers after it."""
+    learning = {ls.spec.index for ls in stages
+                if isinstance(ls.spec, LayerSpec) and ls.spec.layer.learning is not None}
+    labels = set(lp.label_layers) if lp is not None else set()
+    lbw = lp.LBW if lp is not None else 0
+    prox_from = {}  # proximal lines of layers >= k
+    tot = 0
+    for st in reversed(stages):
+        if isinstance(st.spec, LayerSpec):
+            tot += st.spec.prox_lines
+            prox_from[st.spec.index] = tot
+
+    def carried(k: int) -> Beat:
+        """Sidebands for the layers from index ``k`` on."""
+        return Beat(0, tb, prox_from.get(k, 0), tb if prox_from.get(k, 0) else 0,
+                    lp is not None and any(i >= k for i in learning),
+                    lbw if any(i >= k for i in labels) else 0)
+
+    cur = replace(carried(0), lines=net.inputs)
+    out = []
+    for st in stages:
+        if st.rtl is None:
+            out.append(st)
+            continue
+        b_in = cur
+        if isinstance(st.spec, LayerSpec):
+            ls = st.spec
+            cur = replace(carried(ls.index + 1), lines=ls.outputs, tb=ls.out_bits)
+        else:
+            cur = replace(cur, tb=_stream_bits(out_max[st.position], net.time.t_max_in))
+        out.append(replace(st, beat_in=b_in, beat_out=cur))
+    return out
 
 
 def _learn_plan(layers: list[LayerSpec], search_cycles: int, Lm: int, JS: int, SBA: int,

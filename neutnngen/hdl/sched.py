@@ -1,33 +1,41 @@
-"""The free-running wave sequencer and the schedule bus it drives into every layer.
+"""The per-stage wave sequencer and the schedule bus it drives into its layer.
 
-One wave slot = ``B`` passes of ``PL = JS + RD + 1`` cycles, then ``E`` decision cycles. In pass
-``b`` (counting down from ``B - 1``) the step counter ``jcnt`` selects lines
-``jcnt * G .. jcnt * G + G - 1`` of every column (one per lane); the element reaches the segments' response stage ``Lm`` cycles later (the line
-multiplexer's latency), their accumulators one cycle after that. The bus carries, already
-aligned with those stages:
+Every layer stage has its own sequencer. It idles in its *start position* (first step of
+the first pass) until the stage's input stream is valid, then runs one wave: ``B`` passes of
+``PL = JS + RD + 1`` cycles, then ``E`` decision cycles (cycle 0 is the cycle in which it
+left the start position, ``start``). In its last cycle (``last``) it finishes the wave when
+the stage's output register is free (``free``: empty or being read), which is ``done``
+(the stage latches its output and releases its input), and returns to the start position;
+otherwise it waits in the last cycle (nothing is in flight in its pipelines then). The
+counters advance on ``Mux(at_start, valid, ~last | free)``, so back-to-back waves follow each
+other without a bubble.
+
+In pass ``b`` (counting down from ``B - 1``) the step counter ``jcnt`` selects lines
+``jcnt * G .. jcnt * G + G - 1`` of every column (one per lane); the element reaches the
+segments' response stage ``Lm`` cycles later (the line multiplexer's latency), their
+accumulators one cycle after that. The bus carries, already aligned with those stages:
 
 * ``sel0 .. sel{Lm-1}``: the line counter and its delayed copies (multiplexer stages);
 * ``resp_oh``, ``resp_hi``: one-hot of the pass ``b`` at the response stage and the mask of
   the time bits above ``b`` (the probe is ``p + 1 = (z & resp_hi) | resp_oh``);
 * ``acc_first``: the accumulator takes element 0 of a pass (restart at ``-theta``);
-* ``sar_we``: one-hot, pass ``b`` is complete: time bit ``b`` := "V(p) < theta";
-* ``slot_end``: last cycle of the slot; layers latch their output volley.
+* ``sar_we``: one-hot, pass ``b`` is complete: time bit ``b`` := "V(p) < theta".
 
-In ``learn`` weight mode (:class:`~neutnngen.hdl.plan.LearnPlan`) the slot continues after
-the decision with the learn pass, ``slot_end`` moves to its last cycle, and the bus adds:
+In ``learn`` weight mode (:class:`~neutnngen.hdl.plan.LearnPlan`) the wave continues after
+the decision with the learn pass (``last`` is its last cycle), and the bus adds:
 
-* ``rstep``: the random phase is on (every generator of a learning layer steps its LFSR);
-  ``rdraw``: the draw in progress;
+* ``rstep``: the random phase is on (the layer's generators step their LFSRs if the wave
+  learns); ``rdraw``: the draw in progress;
 * ``rdone``, ``rdk``: draw ``rdk`` completed in the previous cycle (the LFSR state holds
   it in this cycle: latch its Bernoulli bits);
-* ``lw_v``, ``lw_lo``, ``lw_hi``: learn-pass write (of a wave that some layer learns,
-  ``lrn_any``) of the line whose number is predecoded into the two one-hot halves (the
-  same split as the ``wload`` bus).
+* ``lw_v``, ``lw_lo``, ``lw_hi``: learn-pass write (of a wave this layer learns, ``lrn``)
+  of the line whose number is predecoded into the two one-hot halves (the same split as the
+  ``wload`` bus).
 
-The line select ``sel0`` is a register: the step counter's next value, or ``rd_line`` (the
-read-out address, one cycle late) when ``rd_next`` says that the next cycle has no wave in
-flight and does not start a slot, so that the weight multiplexers of every segment serve
-the ``wread`` port between waves.
+The line select ``sel0`` is then a register: the step counter's next value, or ``rd_line``
+(a ``wread`` read) when ``rd_req`` is set and the sequencer is idle in the next cycle; the
+register remembers that (``rd_sel``) and a wave does not start in a cycle whose line select
+serves a read.
 """
 
 from __future__ import annotations
@@ -46,7 +54,6 @@ def sched_signature(plan: Plan) -> wiring.Signature:
         "resp_hi": Out(plan.B),
         "acc_first": Out(1),
         "sar_we": Out(plan.B),
-        "slot_end": Out(1),
     })
     lp = plan.learn
     if lp is not None:
@@ -95,17 +102,52 @@ def delay(m: Module, v: Value, n: int, name: str, reset_less: bool = False) -> V
 
 
 class Sequencer(wiring.Component):
+    """Ports: ``sched`` (the bus), ``valid`` (the input stream holds a wave), ``free`` (the
+    output register can take a result in this cycle), ``start`` (cycle 0 of a wave),
+    ``last`` (the wave's last cycle), ``done`` (``last & free``); ``learn`` mode adds
+    ``lrn`` (the wave learns in this layer), ``rd_req``, ``rd_line`` and ``rd_sel``."""
+
     def __init__(self, plan: Plan):
         self.plan = plan
         members = {
             "sched": Out(sched_signature(plan)),
-            "in_ready": Out(1),
+            "valid": In(1),
+            "free": In(1),
+            "start": Out(1),
+            "last": Out(1),
+            "done": Out(1),
         }
         if plan.learn is not None:
-            members["rd_next"] = In(1)
-            members["rd_line"] = In(plan.LBA)
-            members["lrn_any"] = In(1)
+            members.update({"lrn": In(1), "rd_req": In(1), "rd_line": In(plan.LBA),
+                            "rd_sel": Out(1)})
         super().__init__(members)
+
+    def _handshake(self, m: Module, at0: Value, last: Value, ok: Value = 1) -> Value:
+        """``start``/``last``/``done`` and the advance condition of the counters."""
+        adv = Signal(name="adv")
+        m.d.comb += [self.start.eq(at0 & self.valid & ok), self.last.eq(last),
+                     self.done.eq(last & self.free),
+                     adv.eq(Mux(at0, self.valid & ok, ~last | self.free))]
+        return adv
+
+    def _pipeline(self, m: Module, first: Value, lasts: Value, bcnt: Value) -> None:
+        """Pass number at the response stage and the accumulator / SAR strobes."""
+        p, s = self.plan, self.sched
+        bd = delay(m, bcnt, p.Lm - 1, "bcnt", reset_less=True)
+        for b in range(p.B):
+            m.d.sync += [s.resp_oh[b].eq(bd == b), s.resp_hi[b].eq(bd < b)]
+        m.d.comb += s.acc_first.eq(delay(m, first, p.Lm + p.RD, "first"))
+        m.d.comb += s.sar_we.eq(delay(m, lasts, p.Lm + p.RD + 1, "last"))
+
+    def _sel_copies(self, m: Module, sel0: Value) -> None:
+        p, s = self.plan, self.sched
+        prev = sel0
+        m.d.comb += s.sel0.eq(sel0)
+        for k in range(1, p.Lm):
+            r = Signal(p.SW, name=f"sel{k}_r", reset_less=True)
+            m.d.sync += r.eq(prev)
+            m.d.comb += getattr(s, f"sel{k}").eq(r)
+            prev = r
 
     def elaborate(self, platform):
         p = self.plan
@@ -115,46 +157,33 @@ class Sequencer(wiring.Component):
         jcnt = Signal(p.SW, name="jcnt")
         bcnt = Signal(range(p.B), init=p.B - 1, name="bcnt")
         decide = Signal(name="decide")
+        at0 = Signal(name="at_start")
+        m.d.comb += at0.eq(~decide & (bcnt == p.B - 1) & (jcnt == 0))
+        adv = self._handshake(m, at0, decide & (jcnt == p.E - 1))
 
-        with m.If(decide):
-            with m.If(jcnt == p.E - 1):
-                m.d.sync += [jcnt.eq(0), decide.eq(0), bcnt.eq(p.B - 1)]
-            with m.Else():
-                m.d.sync += jcnt.eq(jcnt + 1)
-        with m.Else():
-            with m.If(jcnt == p.PL - 1):
-                m.d.sync += jcnt.eq(0)
-                with m.If(bcnt == 0):
-                    m.d.sync += decide.eq(1)
+        with m.If(adv):
+            with m.If(decide):
+                with m.If(jcnt == p.E - 1):
+                    m.d.sync += [jcnt.eq(0), decide.eq(0), bcnt.eq(p.B - 1)]
                 with m.Else():
-                    m.d.sync += bcnt.eq(bcnt - 1)
+                    m.d.sync += jcnt.eq(jcnt + 1)
             with m.Else():
-                m.d.sync += jcnt.eq(jcnt + 1)
+                with m.If(jcnt == p.PL - 1):
+                    m.d.sync += jcnt.eq(0)
+                    with m.If(bcnt == 0):
+                        m.d.sync += decide.eq(1)
+                    with m.Else():
+                        m.d.sync += bcnt.eq(bcnt - 1)
+                with m.Else():
+                    m.d.sync += jcnt.eq(jcnt + 1)
 
-        s = self.sched
-        # Line counter copies for the multiplexer stages.
-        prev = jcnt
-        m.d.comb += s.sel0.eq(jcnt)
-        for k in range(1, p.Lm):
-            r = Signal(p.SW, name=f"sel{k}_r", reset_less=True)
-            m.d.sync += r.eq(prev)
-            m.d.comb += getattr(s, f"sel{k}").eq(r)
-            prev = r
-
-        # Pass number at the response stage (Lm cycles after selection), decoded.
-        bd = delay(m, bcnt, p.Lm - 1, "bcnt", reset_less=True)
-        for b in range(p.B):
-            m.d.sync += [s.resp_oh[b].eq(bd == b), s.resp_hi[b].eq(bd < b)]
-
+        self._sel_copies(m, jcnt)
         tok_first = Signal(name="tok_first")
         tok_last = Signal(p.B, name="tok_last")
-        m.d.comb += tok_first.eq(~decide & (jcnt == 0))
+        m.d.comb += tok_first.eq(adv & ~decide & (jcnt == 0))
         for b in range(p.B):
-            m.d.comb += tok_last[b].eq(~decide & (jcnt == p.JS - 1) & (bcnt == b))
-        m.d.comb += s.acc_first.eq(delay(m, tok_first, p.Lm + p.RD, "first"))
-        m.d.comb += s.sar_we.eq(delay(m, tok_last, p.Lm + p.RD + 1, "last"))
-        m.d.comb += s.slot_end.eq(decide & (jcnt == p.E - 1))
-        m.d.comb += self.in_ready.eq(~decide & (bcnt == p.B - 1) & (jcnt == 0))
+            m.d.comb += tok_last[b].eq(adv & ~decide & (jcnt == p.JS - 1) & (bcnt == b))
+        self._pipeline(m, tok_first, tok_last, bcnt)
         return m
 
     def _elaborate_learn(self) -> Module:
@@ -168,67 +197,63 @@ class Sequencer(wiring.Component):
         bcnt = Signal(range(p.B), init=p.B - 1, name="bcnt")
         phase = Signal(2, name="phase")
         after_decide = WAIT if lp.W else LEARN
+        at0 = Signal(name="at_start")
+        m.d.comb += at0.eq((phase == PASS) & (bcnt == p.B - 1) & (jcnt == 0))
+        rd_sel = Signal(name="rd_sel_r")
+        adv = self._handshake(m, at0, (phase == LEARN) & (jcnt == lp.LL - 1), ~rd_sel)
 
         # Next-state logic written into *_n signals so that the line select can be a
         # register loaded with the step counter's next value (no logic before the muxes).
         jn = Signal(p.SW, name="jcnt_n")
         bn = Signal(range(p.B), name="bcnt_n")
         phn = Signal(2, name="phase_n")
-        m.d.comb += [jn.eq(jcnt + 1), bn.eq(bcnt), phn.eq(phase)]
-        with m.Switch(phase):
-            with m.Case(PASS):
-                with m.If(jcnt == p.PL - 1):
-                    m.d.comb += jn.eq(0)
-                    with m.If(bcnt == 0):
-                        m.d.comb += phn.eq(DECIDE)
-                    with m.Else():
-                        m.d.comb += bn.eq(bcnt - 1)
-            with m.Case(DECIDE):
-                with m.If(jcnt == p.E - 1):
-                    m.d.comb += [jn.eq(0), phn.eq(after_decide)]
-            if lp.W:
-                wcnt = Signal(range(lp.W), name="wcnt")
-                with m.Case(WAIT):
-                    m.d.comb += jn.eq(0)
-                    with m.If(wcnt == lp.W - 1):
-                        m.d.sync += wcnt.eq(0)
-                        m.d.comb += phn.eq(LEARN)
-                    with m.Else():
-                        m.d.sync += wcnt.eq(wcnt + 1)
-            with m.Case(LEARN):
-                with m.If(jcnt == lp.LL - 1):
-                    m.d.comb += [jn.eq(0), phn.eq(PASS), bn.eq(p.B - 1)]
+        m.d.comb += [jn.eq(jcnt), bn.eq(bcnt), phn.eq(phase)]
+        with m.If(adv):
+            m.d.comb += jn.eq(jcnt + 1)
+            with m.Switch(phase):
+                with m.Case(PASS):
+                    with m.If(jcnt == p.PL - 1):
+                        m.d.comb += jn.eq(0)
+                        with m.If(bcnt == 0):
+                            m.d.comb += phn.eq(DECIDE)
+                        with m.Else():
+                            m.d.comb += bn.eq(bcnt - 1)
+                with m.Case(DECIDE):
+                    with m.If(jcnt == p.E - 1):
+                        m.d.comb += [jn.eq(0), phn.eq(after_decide)]
+                if lp.W:
+                    wcnt = Signal(range(lp.W), name="wcnt")
+                    with m.Case(WAIT):
+                        m.d.comb += jn.eq(0)
+                        with m.If(wcnt == lp.W - 1):
+                            m.d.sync += wcnt.eq(0)
+                            m.d.comb += phn.eq(LEARN)
+                        with m.Else():
+                            m.d.sync += wcnt.eq(wcnt + 1)
+                with m.Case(LEARN):
+                    with m.If(jcnt == lp.LL - 1):
+                        m.d.comb += [jn.eq(0), phn.eq(PASS), bn.eq(p.B - 1)]
         m.d.sync += [jcnt.eq(jn), bcnt.eq(bn), phase.eq(phn)]
 
         s = self.sched
         inpass = Signal(name="inpass")
         learning = Signal(name="learn_pass")
         m.d.comb += [inpass.eq(phase == PASS), learning.eq(phase == LEARN)]
-        # Line selection: the step counter, or the read-out line in cycles that serve reads
-        # (``rd_next``: the next cycle has no wave in flight and is not a slot start).
+        # Line selection: the step counter, or the read-out line when a read is requested
+        # and the next cycle is idle (at the start position, or back to it after this wave).
+        rd_next = Signal(name="rd_next")
+        m.d.comb += rd_next.eq(self.rd_req & ((at0 & ~self.start) | self.done))
         selr = Signal(p.SW, name="selr")
-        m.d.sync += selr.eq(Mux(self.rd_next, self.rd_line, jn))
-        prev = selr
-        m.d.comb += s.sel0.eq(selr)
-        for k in range(1, p.Lm):
-            r = Signal(p.SW, name=f"sel{k}_r", reset_less=True)
-            m.d.sync += r.eq(prev)
-            m.d.comb += getattr(s, f"sel{k}").eq(r)
-            prev = r
-
-        bd = delay(m, bcnt, p.Lm - 1, "bcnt", reset_less=True)
-        for b in range(p.B):
-            m.d.sync += [s.resp_oh[b].eq(bd == b), s.resp_hi[b].eq(bd < b)]
+        m.d.sync += [selr.eq(Mux(rd_next, self.rd_line, jn)), rd_sel.eq(rd_next)]
+        m.d.comb += self.rd_sel.eq(rd_sel)
+        self._sel_copies(m, selr)
 
         tok_first = Signal(name="tok_first")
         tok_last = Signal(p.B, name="tok_last")
-        m.d.comb += tok_first.eq(inpass & (jcnt == 0))
+        m.d.comb += tok_first.eq(adv & inpass & (jcnt == 0))
         for b in range(p.B):
-            m.d.comb += tok_last[b].eq(inpass & (jcnt == p.JS - 1) & (bcnt == b))
-        m.d.comb += s.acc_first.eq(delay(m, tok_first, p.Lm + p.RD, "first"))
-        m.d.comb += s.sar_we.eq(delay(m, tok_last, p.Lm + p.RD + 1, "last"))
-        m.d.comb += s.slot_end.eq(learning & (jcnt == lp.LL - 1))
-        m.d.comb += self.in_ready.eq(inpass & (bcnt == p.B - 1) & (jcnt == 0))
+            m.d.comb += tok_last[b].eq(adv & inpass & (jcnt == p.JS - 1) & (bcnt == b))
+        self._pipeline(m, tok_first, tok_last, bcnt)
 
         # Learn-pass writes: line j selected at learn cycle j is written Lm + 1 cycles later.
         ltok = Signal(name="ltok")
@@ -236,17 +261,17 @@ class Sequencer(wiring.Component):
         jd = delay(m, jcnt, p.Lm, "lwj", reset_less=True)
         vd = delay(m, ltok, p.Lm, "lwv")
         lo, hi = wload_split(p)
-        m.d.sync += s.lw_v.eq(vd & self.lrn_any)
+        m.d.sync += s.lw_v.eq(vd & self.lrn)
         for i in range(1 << lo):
             m.d.sync += s.lw_lo[i].eq(jd[:lo] == i)
         for i in range(1 << hi):
             m.d.sync += s.lw_hi[i].eq((jd[lo:p.LBA] == i) if hi else 1)
 
-        # Random phase: D draws of CPD cycles from cycle 1 of every slot.
+        # Random phase: D draws of CPD cycles from cycle 1 of every wave.
         ract = Signal(name="ract")
         rcnt = Signal(range(max(2, lp.CPD)), name="rcnt")
         rdraw = Signal(range(max(2, lp.D)), name="rdraw")
-        with m.If(self.in_ready):
+        with m.If(self.start):
             m.d.sync += [ract.eq(1), rcnt.eq(0), rdraw.eq(0)]
         with m.Elif(ract):
             with m.If(rcnt == lp.CPD - 1):

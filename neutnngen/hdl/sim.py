@@ -1,5 +1,11 @@
-"""Fast verification tier: drive the RTL contract's stimulus protocol with Amaranth's own
-simulator and return the output volleys, to compare with ``Interpreter(net).forward(X)``."""
+"""Fast verification tier: drive the RTL contract's stream protocol with Amaranth's own
+simulator and return the output volleys, to compare with ``Interpreter(net).forward(X)``.
+
+A driver presents one beat per wave (volley, proximal lines of every layer, learning
+sidebands) and holds it until the ``in_valid & in_ready`` handshake; a monitor collects the
+``out_valid & out_ready`` beats (and, with ``trace``, every stage's weights and LFSR states
+in the cycle after the stage latched a wave); ``out_ready`` follows a seeded random pattern
+when ``backpressure`` is set. The comparison is done in bulk at the end."""
 
 from __future__ import annotations
 
@@ -119,11 +125,28 @@ def _weight_arrays(net: Network, values: Mapping[str, Mapping[str, int]]) -> lis
     return out
 
 
+PERIOD = 1e-8
+
+
+class _Stalled(Exception):
+    pass
+
+
+def _runs(rng: np.random.Generator, p: float, wave: int, n: int) -> list[tuple[int, int]]:
+    """``n`` (ready-high cycles, ready-low cycles) pairs with about a fraction ``p`` of low
+    cycles; low runs of 1 .. 2 * ``wave`` cycles (short stalls and stalls longer than a
+    wave)."""
+    lows = rng.integers(1, 2 * wave + 1, size=n)
+    mean_high = max(1.0, (wave + 0.5) * (1 - p) / p)
+    highs = rng.integers(1, int(2 * mean_high) + 1, size=n)
+    return list(zip(highs.tolist(), lows.tolist(), strict=True))
+
+
 def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
              loads: Iterable[tuple[int, int]] | None = None,
              bubbles: Iterable[int] | None = None, reset_after_loads: bool = False,
              seed: int = 0, top=None, learn=True, labels=None,
-             trace: bool = False):
+             trace: bool = False, backpressure: float = 0.0):
     """Output volleys ``[N, outputs]`` (NONE = -1) of the generated design for input volleys
     ``X[N, inputs]``, simulated cycle by cycle with :class:`amaranth.sim.Simulator`.
 
@@ -139,22 +162,29 @@ def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
       ``{layer: [N, lines]}`` as :meth:`Interpreter.forward` takes them; default: enable
       lines set, other proximal lines silent.
     * ``loads``: ``(addr, data)`` weight writes (``register`` mode) done before wave 0.
-    * ``bubbles``: wave indices before which an idle slot (``in_valid = 0``, garbage on the
-      inputs) is inserted.
+    * ``bubbles``: wave indices before which the source idles (``in_valid = 0``, garbage on
+      the inputs) for a random 1 .. 2 * ``WAVE_CYCLES`` cycles.
+    * ``backpressure``: fraction (0 .. 1) of cycles with ``out_ready`` low, in random runs
+      of up to two waves (seeded by ``seed``); 0 holds ``out_ready`` high.
     * ``reset_after_loads``: pulse ``rst`` after the loads (the weights return to the
       trained values). ``rst`` is always pulsed once at the start.
 
-    Checks the protocol on the way: ``in_ready`` exactly at slot starts, ``out_valid`` a
-    one-cycle pulse ``LATENCY`` cycles after each acceptance.
+    Checks the protocol on the way (:class:`VerificationMismatch`): ``out_*`` hold while
+    ``out_valid & ~out_ready``; without backpressure every output beat comes ``LATENCY``
+    cycles after its wave was first offered, and without bubbles the beats come every
+    ``WAVE_CYCLES`` cycles; the design never stalls.
     """
-    from amaranth.hdl import ClockDomain, Module
+    from amaranth.hdl import ClockDomain, Module, Signal
     from amaranth.sim import Simulator
 
     from . import build_top
+    from .stages.layer import LayerStage
 
     X = np.asarray(X, dtype=np.int64)
     if X.ndim != 2 or X.shape[1] != net.inputs:
         raise ConfigError(f"X: expected shape [N, {net.inputs}], got {X.shape}")
+    if not 0 <= backpressure < 1:
+        raise ConfigError(f"backpressure={backpressure!r}; expected 0 <= backpressure < 1")
     if top is None:
         top = build_top(net, weights=weights)
     plan = top.plan
@@ -172,35 +202,61 @@ def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
     if lp is not None and labels_v is not None and lp.LBW == 0:
         raise ConfigError("labels given but no learning layer reads labels "
                           "(R-STDP or an enable-mode proximal input)")
-    samples: list[tuple[dict, dict]] = []  # state after each slot
     tbi, tbo = plan.TB_IN, plan.TB_OUT
     Q = net.outputs
-    L = plan.L
     WC = plan.WAVE_CYCLES
     pxs = _proximal_arrays(plan, N, prox)
     pen = _enable_flags(plan)
     rng = np.random.default_rng(seed)
+    gaps = {int(b): int(rng.integers(1, 2 * WC + 1)) for b in sorted(set(bubbles or ()))}
+    runs = _runs(rng, backpressure, WC, 4 * N + 8) if backpressure else []
+    budget = (8 + len(loads) + sum(gaps.values()) + sum(lo for _, lo in runs)
+              + (N + plan.L + 4) * WC + plan.LATENCY)
+    if trace:
+        budget += 8 * len(plan.segments) * max((len(sg.synapses) for sg in plan.segments),
+                                               default=1) * lp.RL
 
-    gaps = set(int(b) for b in (bubbles or ()))
-    schedule: list[int | None] = []
+    beats = []  # per wave: (in_time, in_spike, prox_time, prox_spike)
     for n in range(N):
-        if n in gaps:
-            schedule.append(None)
-        schedule.append(n)
-    total = len(schedule) + L
-    results: list[tuple[int, int, int]] = []  # (slot, time bits, spike bits)
-    accepted: list[int] = []
+        t, s = _pack(X[n], tbi)
+        pt = ps = 0
+        for k, ls in enumerate(plan.layers):
+            if ls.prox_lines:
+                a, b = _pack(pxs[k][n], tbi, pen[k])
+                pt |= a << (ls.prox_offset * tbi)
+                ps |= b << ls.prox_offset
+        beats.append((t, s, pt, ps))
 
     def garbage(n_lines: int, tb: int) -> tuple[int, int]:
         t = int(rng.integers(0, 1 << 62)) & ((1 << (n_lines * tb)) - 1) if n_lines else 0
         return t, int(rng.integers(0, 1 << 62)) & ((1 << n_lines) - 1)
+
+    wrap = Module()
+    wrap.domains.sync = cd = ClockDomain("sync")
+    wrap.submodules.dut = top
+    cyc = Signal(32, name="cycle")
+    wrap.d.sync += cyc.eq(cyc + 1)
+    sim = Simulator(wrap)
+    dctx = top.ctx
+    layer_stages = [st for st in top.stages if isinstance(st, LayerStage)]
+    offers: list[int] = []
+    results: list[tuple[int, int, int]] = []  # (cycle, time bits, spike bits)
+    samples: list[list] = [[] for _ in layer_stages]  # per layer stage, after each wave
+    readback: dict[str, dict[str, int]] = {}
+    state = {"finished": False, "error": None}
+    seg_by_path = {sg.path: sg for sg in plan.segments}
 
     async def pulse_reset(ctx):
         ctx.set(cd.rst, 1)
         await ctx.tick()
         ctx.set(cd.rst, 0)
 
-    async def bench(ctx):
+    async def driver(ctx):
+        if plan.weights in ("register", "learn"):
+            ctx.set(top.wload_en, 0)
+        if lp is not None:
+            ctx.set(top.wread_en, 0)
+        ctx.set(top.out_ready, 1)
         await pulse_reset(ctx)
         for addr, data in loads:
             ctx.set(top.wload_en, 1)
@@ -211,110 +267,130 @@ def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
             ctx.set(top.wload_en, 0)
         if reset_after_loads:
             await pulse_reset(ctx)
-        guard = 0
-        while not ctx.get(top.in_ready):
-            await ctx.tick()
-            guard += 1
-            if guard > WC:
-                raise VerificationMismatch("in_ready never rose", {"cycle": guard})
-        cycle = 0
-        for slot in range(total):
-            if not ctx.get(top.in_ready):
-                raise VerificationMismatch(f"in_ready low at the start of slot {slot}",
-                                           {"slot": slot})
-            if ctx.get(top.out_valid):
-                results.append((slot, ctx.get(top.out_time), ctx.get(top.out_spike)))
-            if trace and slot > 0:
-                samples.append(({p: {n: ctx.get(r) for n, r in syn.items()}
-                                 for p, syn in dctx.regs.items()},
-                                {g: ctx.get(r.state) for g, r in dctx.rng.items()}))
-            n = schedule[slot] if slot < len(schedule) else None
-            if n is not None:
-                t, s = _pack(X[n], tbi)
-                ctx.set(top.in_valid, 1)
-                accepted.append(slot)
-            else:
-                t, s = garbage(net.inputs, tbi)
+        for n in range(N):
+            if n in gaps:
                 ctx.set(top.in_valid, 0)
-            if lp is not None:
-                ctx.set(top.learn_en, int(n is not None and learn_v[n]))
-                if lp.LBW:
-                    lab = -1 if (n is None or labels_v is None) else int(labels_v[n])
-                    ctx.set(top.label_valid, int(lab >= 0))
-                    ctx.set(top.label, max(lab, 0))
+                t, s = garbage(net.inputs, tbi)
+                ctx.set(top.in_time, t)
+                ctx.set(top.in_spike, s)
+                await ctx.tick().repeat(gaps[n])
+            t, s, pt, ps = beats[n]
             ctx.set(top.in_time, t)
             ctx.set(top.in_spike, s)
             if plan.N_PROX:
-                pt, ps = 0, 0
-                for k, ls in enumerate(plan.layers):
-                    if not ls.prox_lines:
-                        continue
-                    sl = slot - k
-                    wn = schedule[sl] if 0 <= sl < len(schedule) else None
-                    if wn is not None:
-                        a, b = _pack(pxs[k][wn], tbi, pen[k])
-                    else:
-                        a, b = garbage(ls.prox_lines, tbi)
-                    pt |= a << (ls.prox_offset * tbi)
-                    ps |= b << ls.prox_offset
                 ctx.set(top.prox_time, pt)
                 ctx.set(top.prox_spike, ps)
+            if lp is not None:
+                ctx.set(top.learn_en, int(learn_v[n]))
+                if lp.LBW:
+                    lab = -1 if labels_v is None else int(labels_v[n])
+                    ctx.set(top.label_valid, int(lab >= 0))
+                    ctx.set(top.label, max(lab, 0))
+            ctx.set(top.in_valid, 1)
+            offers.append(ctx.get(cyc))
+            await ctx.tick().until(top.in_ready)
+        ctx.set(top.in_valid, 0)
+        # wait for the last beat, then a little longer for a spurious extra one
+        while len(results) < N:
             await ctx.tick()
-            cycle += 1
-            if WC > 1:
-                if ctx.get(top.in_ready):
-                    raise VerificationMismatch(f"in_ready high one cycle into slot {slot}",
-                                               {"slot": slot})
-                if ctx.get(top.out_valid):
-                    raise VerificationMismatch(f"out_valid longer than one cycle in slot {slot}",
-                                               {"slot": slot})
-                await ctx.tick().repeat(WC - 1)
+        await ctx.tick().repeat(WC + 2)
         if trace:  # idle now: read every weight back through the wread port
+            ctx.set(top.wread_en, 1)
             for path, syn in dctx.regs.items():
                 seg = seg_by_path[path]
                 vals = {}
                 for name in syn:
-                    j = next(s.j for s in seg.synapses if s.name == name)
+                    j = next(sy.j for sy in seg.synapses if sy.name == name)
                     ctx.set(top.wread_addr, (seg.seg_id << plan.LBA) | j)
-                    for _ in range(4):  # a read issued in a slot's last cycle is not served
-                        await ctx.tick().repeat(lp.RL)
-                        if ctx.get(top.wread_valid):
-                            break
+                    await ctx.tick().repeat(lp.RL)
+                    if not ctx.get(top.wread_valid):
+                        state["error"] = f"wread of {path}/{name} not served on an idle design"
                     vals[name] = ctx.get(top.wread_data)
                 readback[path] = vals
+            ctx.set(top.wread_en, 0)
+        state["finished"] = True
 
-    seg_by_path = {s.path: s for s in plan.segments}
-    readback: dict[str, dict[str, int]] = {}
-    wrap = Module()
-    wrap.domains.sync = cd = ClockDomain("sync")
-    wrap.submodules.dut = top
-    sim = Simulator(wrap)
-    dctx = top.ctx
-    sim.add_clock(1e-8, domain="sync")
-    sim.add_testbench(bench)
-    sim.run()
+    async def monitor(ctx):
+        done_sigs = [st.i.ready for st in layer_stages]
+        held = None
+        async for _, _, ov, ordy, ot, osp, c, *dn in ctx.tick().sample(
+                top.out_valid, top.out_ready, top.out_time, top.out_spike, cyc, *done_sigs):
+            if trace and any(dn):
+                regs = {p: {nm: ctx.get(r) for nm, r in syn.items()}
+                        for p, syn in dctx.regs.items()}
+                gens = {g: ctx.get(r.state) for g, r in dctx.rng.items()}
+                for k, d in enumerate(dn):
+                    if d:
+                        samples[k].append((regs, gens))
+            if ov:
+                if held is not None and held != (ot, osp) and state["error"] is None:
+                    state["error"] = (f"out_time/out_spike changed in cycle {c} while "
+                                      "out_valid was high and out_ready low")
+                held = None if ordy else (ot, osp)
+                if ordy:
+                    results.append((c, ot, osp))
+            elif held is not None and state["error"] is None:
+                state["error"] = f"out_valid dropped in cycle {c} before out_ready"
+                held = None
 
+    # The background processes count time, not clock edges (a clock edge wait would stop at
+    # the reset pulses); they act between edges (edges at half periods).
+    async def ready_driver(ctx):
+        for hi, lo in runs:
+            ctx.set(top.out_ready, 1)
+            await ctx.delay(hi * PERIOD)
+            ctx.set(top.out_ready, 0)
+            await ctx.delay(lo * PERIOD)
+        ctx.set(top.out_ready, 1)
+
+    async def watchdog(ctx):
+        await ctx.delay(budget * PERIOD)
+        raise _Stalled()
+
+    sim.add_clock(PERIOD, phase=PERIOD / 2, domain="sync")
+    sim.add_testbench(driver)
+    sim.add_testbench(monitor, background=True)
+    if runs:
+        sim.add_testbench(ready_driver, background=True)
+    sim.add_testbench(watchdog, background=True)
+    try:
+        sim.run()
+    except _Stalled:
+        raise VerificationMismatch(
+            f"the design stalled: {len(offers)} waves offered, {len(results)} of {N} output "
+            f"beats after {budget} cycles", {"signal": "in_ready"}) from None
+    if state["error"]:
+        raise VerificationMismatch(state["error"], {"signal": "out_valid"})
     if len(results) != N:
         raise VerificationMismatch(f"{len(results)} output volleys for {N} waves",
                                    {"outputs": len(results), "waves": N})
+    cycles = np.array([c for c, _, _ in results], dtype=np.int64)
+    if not backpressure:
+        lat = cycles - np.asarray(offers, dtype=np.int64)
+        bad = np.flatnonzero(lat != plan.LATENCY)
+        if len(bad):
+            n = int(bad[0])
+            raise VerificationMismatch(
+                f"wave {n}: out_valid {int(lat[n])} cycles after it was offered, expected "
+                f"LATENCY={plan.LATENCY}", {"wave": n, "signal": "latency"})
+        if not gaps and N > 1 and (np.diff(cycles) != WC).any():
+            n = int(np.flatnonzero(np.diff(cycles) != WC)[0]) + 1
+            raise VerificationMismatch(
+                f"wave {n}: output beat {int(cycles[n] - cycles[n - 1])} cycles after the "
+                f"previous one at full rate, expected WAVE_CYCLES={WC}", {"wave": n})
     out = np.full((N, Q), NONE, dtype=np.int64)
     mask_t = (1 << tbo) - 1
-    for n, (slot, t, s) in enumerate(results):
-        if slot - accepted[n] != L:
-            raise VerificationMismatch(
-                f"wave {n}: out_valid {slot - accepted[n]} slots after acceptance, expected {L}",
-                {"wave": n})
+    for n, (_, t, s) in enumerate(results):
         for i in range(Q):
             if (s >> i) & 1:
                 out[n, i] = (t >> (i * tbo)) & mask_t
     if not trace:
         return out
-    pos = {n: i for i, n in enumerate(schedule) if n is not None}
     wts, rngs = [], []
     for n in range(N):
         wl, rl = [], []
         for k, layer in enumerate(net.layers):
-            regs, states = samples[pos[n] + k]
+            regs, states = samples[k][n]
             arrs = _weight_arrays(net, {p: v for p, v in regs.items()
                                         if p.startswith(f"layer{k}/")})[k]
             wl.append(arrs)

@@ -7,49 +7,54 @@ bit-exact mode (``learn=True``).
 
 How the weights are observed: the cocotb toplevel is a small wrapper module (written next
 to the bench, ``<top>_lw.v``) that instantiates the design as ``dut`` and concatenates every
-weight register and LFSR state named in ``names.json`` (``weights``, ``rng``) into one
-``dbg`` output through hierarchical references; the bench reads that one handle once per
-wave slot (at each ``in_ready`` cycle: the state after the previous slot). The design
-itself is unchanged. After the last wave every weight is also read back through the
-``wread`` port and compared with the registers.
+observable register of every stage (the verification adapters of
+:mod:`neutnngen.verify.stages`: for a layer the weights and LFSR states named in
+``names.json``) into one ``dbg`` output, and every layer stage's ``done`` pulse into
+``dbg_done``, through hierarchical references. A stage's update of a wave is complete when
+it latches the wave's result (``done``), and its registers do not change again before its
+next wave's learn pass, so the bench reads ``dbg`` once in the cycle after each ``done``:
+the ``n``-th such sample holds that stage's registers after wave ``n`` (with or without
+backpressure and gaps in the input). The design itself is unchanged. After the last wave
+every weight is also read back through the ``wread`` port and compared with the registers.
 
 The expected per-wave weights are computed in Python before the simulation (the
-interpreter, wave by wave); the comparison is done here, after the simulation.
+interpreter, wave by wave, :mod:`neutnngen.verify.learn_check`); the comparison is done there,
+after the simulation.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import ToolchainError, VerificationMismatch
-from ..ir.interp import Interpreter, credited, label_proximal, reward
-from ..ir.nodes import NONE, Network
+from ..flows.sim import simulator_version
+from ..ir.nodes import Network
+from .learn_check import (  # noqa: F401 (trained_network, expected_learning re-exported)
+    analyse,
+    check_layout,
+    describe_weight,
+    expected_learning,
+    trained_network,
+)
 from .protocol import TopInfo, compare, describe
-from .run import (
-    VerifyResult,
-    _build,
-    _check_interface,
-    _proximal,
-    _runner_environment,
-    _simulate,
-    _slot_words,
-    _timed_runner,
+from .run import VerifyResult, _beats, _check_interface, _proximal, stream_options
+from .simulators import (
+    build_design,
     default_simulator,
     find_simulator,
-    simulator_version,
+    run_bench,
+    runner_environment,
+    timed_runner,
 )
-
-_WEIGHT_PATH = re.compile(r"^layer(\d+)/col(\d+)/n(\d+)/(?:d(\d+)/s(\d+)|prox)/([wp])(\d+)$")
-_RNG_PATH = re.compile(r"^layer(\d+)/col(\d+)/g(\d+)$")
+from .stages import Entry, observe
 
 
 @dataclass(frozen=True)
@@ -89,163 +94,16 @@ class LearnVerifyResult(VerifyResult):
                     or self.readout_mismatches)
 
 
-# --------------------------------------------------------------------------- layout
-@dataclass(frozen=True)
-class _Entry:
-    path: str
-    signal: str
-    bits: int
-    layer: int
-    column: int
-    kind: str  # "w" (distal), "p" (proximal) or "g" (generator)
-    index: tuple[int, ...]  # into the column's distal / proximal bank, or (generator,)
-    addr: int | None = None
-
-
-def _layout(names: Mapping[str, Any]) -> list[_Entry]:
-    """The ``dbg`` word of the wrapper: weights (``names.json`` order) then LFSR states."""
-    out = []
-    for path, e in (names.get("weights") or {}).items():
-        m = _WEIGHT_PATH.match(path)
-        if m is None:
-            raise ToolchainError(f"names.json: cannot read weight path {path!r}")
-        k, c, i = int(m[1]), int(m[2]), int(m[3])
-        j = int(m[7])
-        if m[6] == "w":
-            kind, idx = "w", (i, int(m[4]), int(m[5]), j)
-        elif m[4] is not None:
-            kind, idx = "p", (i, int(m[4]), int(m[5]), j)
-        else:
-            kind, idx = "p", (i, j)
-        out.append(_Entry(path, str(e["signal"]), int(e["bits"]), k, c, kind, idx,
-                          int(e["addr"])))
-    for path, e in (names.get("rng") or {}).items():
-        m = _RNG_PATH.match(path)
-        if m is None:
-            raise ToolchainError(f"names.json: cannot read generator path {path!r}")
-        out.append(_Entry(path, str(e["signal"]), int(e["bits"]), int(m[1]), int(m[2]), "g",
-                          (int(m[3]),)))
-    return out
-
-
-def _state_vector(entries: list[_Entry], it: Interpreter) -> np.ndarray:
-    v = np.empty(len(entries), dtype=np.int64)
-    for n, e in enumerate(entries):
-        if e.kind == "w":
-            v[n] = it.distal[e.layer][e.column][e.index]
-        elif e.kind == "p":
-            v[n] = it.proximal[e.layer][e.column][e.index]
-        else:
-            v[n] = it.rng[e.layer][e.column][e.index[0]]
-    return v
-
-
-def _check_layout(net: Network, entries: list[_Entry]) -> None:
-    it = Interpreter(net)
-    try:
-        _state_vector(entries, it)
-    except (IndexError, TypeError) as exc:
-        raise VerificationMismatch(
-            f"names.json lists weights or generators that the network does not have ({exc}); "
-            "the Verilog was not generated from a network of this structure",
-            first={"signal": "weights"}) from None
-
-
-# --------------------------------------------------------------------------- reference
-@dataclass
-class _WaveArgs:
-    learn: bool
-    label: int | None
-    proximal: dict[int, np.ndarray] | None
-    layers: set[int] | None
-
-
-def _wave_args(net: Network, n: int, learn: np.ndarray, labels: np.ndarray | None,
-               prox: Mapping[int, np.ndarray]) -> _WaveArgs:
-    """The interpreter call that models what the chip does in wave ``n``: learning layers
-    learn when ``learn_en``, R-STDP layers only with a valid label; a labelled learning wave
-    drives an enable layer's proximal lines from the label (the chip ignores its
-    ``prox_*`` lines then)."""
-    lab = None
-    if labels is not None and int(labels[n]) >= 0:
-        lab = int(labels[n])
-    on = bool(learn[n])
-    layers: set[int] | None = None
-    if on:
-        layers = {k for k, ly in enumerate(net.layers) if ly.learning is not None
-                  and (ly.learning.kind != "rstdp" or lab is not None)}
-        on = bool(layers)
-    P: dict[int, np.ndarray] = {}
-    if on and lab is not None:
-        P.update(label_proximal(net, np.array([lab]), layers))
-    for k, v in prox.items():
-        if k not in P:
-            P[k] = np.asarray(v)[n:n + 1]
-    return _WaveArgs(on, lab, P or None, layers if on else None)
-
-
-def expected_learning(net: Network, X: np.ndarray, entries: list[_Entry], learn: np.ndarray,
-                      labels: np.ndarray | None, prox: Mapping[int, np.ndarray]
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(outputs [N, Q], state after every wave [N, entries], initial state [entries])``."""
-    it = Interpreter(net)
-    N = X.shape[0]
-    outs = np.empty((N, net.outputs), dtype=np.int64)
-    states = np.empty((N, len(entries)), dtype=np.int64)
-    init = _state_vector(entries, it)
-    for n in range(N):
-        a = _wave_args(net, n, learn, labels, prox)
-        res = it.step(X[n], learn=a.learn, label=a.label, proximal=a.proximal, layers=a.layers)
-        outs[n] = res.outputs[-1][0]
-        states[n] = _state_vector(entries, it)
-    return outs, states, init
-
-
-def _case(net: Network, X: np.ndarray, learn, labels, prox, wave: int, e: _Entry) -> dict:
-    """STDP case of synapse ``e`` in ``wave`` (re-runs the interpreter up to that wave)."""
-    it = Interpreter(net)
-    for n in range(wave):
-        a = _wave_args(net, n, learn, labels, prox)
-        it.step(X[n], learn=a.learn, label=a.label, proximal=a.proximal, layers=a.layers)
-    a = _wave_args(net, wave, learn, labels, prox)
-    res = it.step(X[wave], learn=False, label=a.label, proximal=a.proximal)
-    layer = net.layers[e.layer]
-    rule = layer.learning
-    if not a.learn or rule is None or (a.layers is not None and e.layer not in a.layers):
-        return {"case": "frozen", "x": None, "z": None, "reward": None}
-    col = layer.columns[e.column]
-    tr = res.traces[e.layer][e.column]
-    zs, zp = credited(tr, rule, col.proximal_mode)
-    if e.kind == "w":
-        x = int(res.inputs[e.layer][0, layer.column_inputs(e.column)][e.index[3]])
-    else:
-        pofs = sum(c.proximal_inputs for c in layer.columns[:e.column])
-        pv = None if a.proximal is None else a.proximal.get(e.layer)
-        x = NONE if pv is None else int(pv[0, pofs + e.index[-1]])
-    z = int(zs[0][e.index[:3]]) if len(e.index) == 4 else int(zp[0][e.index[0]])
-    r = reward(tr.out[0], a.label) if rule.kind == "rstdp" else None
-    if x >= 0 and z >= 0:
-        case = "capture" if x <= z else "minus"
-    elif x >= 0:
-        case = "search"
-    elif z >= 0:
-        case = "backoff"
-    else:
-        case = "none"
-    if r == 0 and case != "search":
-        case = "none"
-    elif r is not None and r != 0 and case == "search":
-        case = "none"
-    return {"case": case, "x": x, "z": z, "reward": r}
-
-
 # --------------------------------------------------------------------------- bench files
-def learn_wrapper(verilog_text: str, top: str, entries: list[_Entry]) -> tuple[str, str, int]:
+def learn_wrapper(verilog_text: str, top: str, entries: list[Entry],
+                  taps: list[str] | None = None) -> tuple[str, str, int]:
     """``(Verilog, module name, dbg width)`` of the bench's toplevel: ``top`` as ``dut``,
-    every port passed through, plus ``dbg`` (entry 0 at the least significant bits)."""
+    every port passed through, plus ``dbg`` (entry 0 at the least significant bits) and
+    ``dbg_done`` (bit ``i``: the ``done`` pulse ``taps[i]`` of a stage)."""
     from ..flows.harness import parse_ports
 
     name = f"{top}_lw"
+    taps = list(taps or [])
     ports = parse_ports(verilog_text, top)
     width = sum(e.bits for e in entries)
     decl, conn = [], []
@@ -255,125 +113,38 @@ def learn_wrapper(verilog_text: str, top: str, entries: list[_Entry]) -> tuple[s
         conn.append(f"    .{p.name}({p.name})")
     parts = [f"dut.{e.signal}" for e in reversed(entries)]
     body = ",\n    ".join(parts) if parts else "1'b0"
+    done = ", ".join(f"dut.{t}" for t in reversed(taps)) if taps else "1'b0"
     text = "\n".join([
         "// bench wrapper written by neutnngen.verify.learn: the design as `dut`, plus `dbg`,",
-        "// every weight register and LFSR state (names.json order) by hierarchical reference",
-        f"module {name}({', '.join([p.name for p in ports] + ['dbg'])});",
+        "// every weight register and LFSR state (names.json order), and `dbg_done`, every",
+        "// stage's done pulse, by hierarchical reference",
+        f"module {name}({', '.join([p.name for p in ports] + ['dbg', 'dbg_done'])});",
         *decl,
         f"  output [{max(width, 1) - 1}:0] dbg;",
+        f"  output [{max(len(taps), 1) - 1}:0] dbg_done;",
         f"  {top} dut (",
         ",\n".join(conn),
         "  );",
         f"  assign dbg = {{\n    {body}\n  }};",
+        f"  assign dbg_done = {{{done}}};",
         "endmodule",
         "",
     ])
     return text, name, width
 
 
-def _slots(info: TopInfo, X: np.ndarray, prox: dict[int, np.ndarray],
-           enable: list[np.ndarray], learn: np.ndarray, labels: np.ndarray | None,
-           label_bits: int) -> list[list[Any]]:
-    """Per wave slot: ``[in_valid, in_time, in_spike, prox_time, prox_spike, learn_en,
-    label, label_valid]``; ``L - 1`` bubble slots follow the last wave so that every layer
-    finishes learning it inside the stimulus."""
-    n = X.shape[0]
-    n_slots = n + info.layers - 1
-    tw, sw, pt, ps = _slot_words(info, X, prox, enable, n_slots)
+def _learn_beats(info: TopInfo, X: np.ndarray, prox: dict[int, np.ndarray],
+                 enable: list[np.ndarray], learn: np.ndarray, labels: np.ndarray | None
+                 ) -> list[list[Any]]:
+    """Per wave: ``[in_time, in_spike, prox_time, prox_spike, learn_en, label,
+    label_valid]``."""
     out = []
-    for s in range(n_slots):
-        valid = 1 if s < n else 0
-        t = tw[min(s, n - 1)] if n else 0
-        sp = sw[min(s, n - 1)] if n else 0
-        le = int(valid and learn[s])
+    for n, b in enumerate(_beats(info, X, prox, enable)):
         lab, lv = 0, 0
-        if valid and labels is not None and int(labels[s]) >= 0:
-            lab, lv = int(labels[s]), 1
-        out.append([valid, hex(t), hex(sp), hex(pt[s]), hex(ps[s]), le, lab, lv])
+        if labels is not None and int(labels[n]) >= 0:
+            lab, lv = int(labels[n]), 1
+        out.append(b + [int(learn[n]), lab, lv])
     return out
-
-
-# --------------------------------------------------------------------------- analysis
-def _decode(samples: list[str | None], entries: list[_Entry]) -> tuple[np.ndarray, np.ndarray]:
-    """``(values [S, entries], known [S])`` from the ``dbg`` words (hex)."""
-    width = sum(e.bits for e in entries)
-    nbytes = max(1, (width + 7) // 8)
-    S = len(samples)
-    bits = np.zeros((S, nbytes * 8), dtype=np.int64)
-    known = np.zeros(S, dtype=bool)
-    for s, h in enumerate(samples):
-        if h is None:
-            continue
-        b = np.frombuffer(int(h, 16).to_bytes(nbytes, "little"), dtype=np.uint8)
-        bits[s] = np.unpackbits(b, bitorder="little")
-        known[s] = True
-    vals = np.zeros((S, len(entries)), dtype=np.int64)
-    off = 0
-    for n, e in enumerate(entries):
-        vals[:, n] = bits[:, off:off + e.bits] @ (1 << np.arange(e.bits, dtype=np.int64))
-        off += e.bits
-    return vals, known
-
-
-def _final(net: Network, entries: list[_Entry], vals: np.ndarray) -> tuple[list, list]:
-    weights: list = []
-    rng: list = []
-    for layer in net.layers:
-        wl, rl = [], []
-        for col in layer.columns:
-            dw = np.zeros(col.distal.weights.shape, dtype=np.int64)
-            pw = None if col.proximal is None else np.zeros(col.proximal.weights.shape,
-                                                              dtype=np.int64)
-            g = None if layer.learning is None or col.random is None else \
-                np.array(col.random.seeds, dtype=np.int64)
-            wl.append([dw, pw])
-            rl.append(g)
-        weights.append(wl)
-        rng.append(rl)
-    for n, e in enumerate(entries):
-        v = int(vals[n])
-        if e.kind == "w":
-            weights[e.layer][e.column][0][e.index] = v
-        elif e.kind == "p":
-            weights[e.layer][e.column][1][e.index] = v
-        elif rng[e.layer][e.column] is not None:
-            rng[e.layer][e.column][e.index[0]] = v
-    return weights, rng
-
-
-def trained_network(net: Network, final_weights, final_rng=None) -> Network:
-    """The IR with the chip's weights (``LearnVerifyResult.final_weights``, nested lists or
-    arrays) and, when given, its LFSR states as the generators' seeds (training continues
-    bit-exactly from it)."""
-    for k, layer in enumerate(net.layers):
-        cols = []
-        for c, col in enumerate(layer.columns):
-            fw = final_weights[k][c]
-            d = fw["distal"] if isinstance(fw, Mapping) else fw[0]
-            p = fw["proximal"] if isinstance(fw, Mapping) else fw[1]
-            nc = col.with_weights(np.asarray(d), None if p is None else np.asarray(p))
-            if final_rng is not None and final_rng[k][c] is not None and nc.random is not None:
-                nc = replace(nc, random=replace(nc.random, seeds=np.asarray(final_rng[k][c])))
-            cols.append(nc)
-        net = net.replace_layer(k, replace(layer, columns=tuple(cols)))
-    return net
-
-
-def describe_weight(first: Mapping[str, Any], count: int, waves: int) -> str:
-    """One-paragraph description of the first weight (or LFSR state) mismatch."""
-    if first.get("generator"):
-        what = f"LFSR state of generator {first['generator']}"
-    else:
-        what = f"weight {first.get('synapse')} (STDP case {first.get('case')}"
-        if first.get("x") is not None:
-            what += f", x={first['x']}, z={first['z']}"
-        if first.get("reward") is not None:
-            what += f", reward {first['reward']}"
-        what += f", weight before the wave {first.get('before')})"
-    got = "X" if first.get("got") is None else first.get("got")
-    return (f"on-chip learning differs from the reference interpreter after wave "
-            f"{first.get('wave')}, layer {first.get('layer')}: {what}: expected "
-            f"{first.get('expected')}, got {got}; {count} wrong value(s) over {waves} wave(s)")
 
 
 # --------------------------------------------------------------------------- entry point
@@ -394,6 +165,9 @@ def run_learning_verification(
     build_dir: str | os.PathLike[str] | None = None,
     check_latency: bool = True,
     readout: bool = True,
+    backpressure: float = 0.0,
+    gaps: float = 0.0,
+    seed: int = 0,
 ) -> LearnVerifyResult:
     """Simulate a ``learn``-mode design on ``X[N, inputs]`` with ``learn_en`` (``learn``: a
     bool or one per wave) and compare, after every wave, the output volley and every weight
@@ -406,7 +180,8 @@ def run_learning_verification(
       other lines NONE); in a labelled learning wave the chip derives an enable layer's lines
       from the label instead (:func:`neutnngen.ir.interp.label_proximal`).
     * ``readout``: also read every weight back through ``wread`` after the last wave.
-    * ``waves``, ``timeout``, ``build_dir``, ``check_latency``, ``simulator``: as for
+    * ``waves``, ``timeout``, ``build_dir``, ``check_latency``, ``simulator``,
+      ``backpressure``, ``gaps``, ``seed``: as for
       :func:`neutnngen.verify.run_verification`; a failing run is repeated once with a
       waveform.
     * ``raise_on_mismatch``: raise :class:`VerificationMismatch` naming the first output or
@@ -451,47 +226,49 @@ def run_learning_verification(
         if (labels_v >= (1 << label_bits)).any():
             raise ValueError(f"labels must fit LABEL_BITS={label_bits} bits")
     prox_full, enable = _proximal(net, N, prox)
-    entries = _layout(names)
-    _check_layout(net, entries)
+    entries, taps = observe(names)
+    check_layout(net, entries)
     exp_out, exp_state, init_state = expected_learning(net, X, entries, learn_v, labels_v,
                                                        prox_full)
 
     sim = default_simulator() if simulator is None else find_simulator(simulator)
     version = simulator_version(sim)
     text = verilog.read_text()
-    wtext, wname, _ = learn_wrapper(text, info.name, entries)
+    wtext, wname, _ = learn_wrapper(text, info.name, entries, taps)
     wrapper = work / f"{wname}.v"
     if not wrapper.is_file() or wrapper.read_text() != wtext:
         wrapper.write_text(wtext)
     result_file = work / f"results-learn-{sim}.json"
     bench = work / "bench-learn.json"
-    slots = _slots(info, X, prox_full, enable, learn_v, labels_v, label_bits)
     addrs = [e.addr for e in entries if e.kind != "g"] if readout else []
-    max_cycles = 8 + 16 + (len(slots) + info.layers + 8) * info.wave_cycles + info.latency
+    idle, runs, extra = stream_options(info, N, backpressure, seed, gaps)
+    max_cycles = 8 + 16 + (N + info.layers + 8) * info.wave_cycles + info.latency + extra
     bench.write_text(json.dumps({
-        "wload": [], "top": info.to_dict(), "slots": slots, "expected": exp_out.tolist(),
+        "wload": [], "top": info.to_dict(),
+        "beats": _learn_beats(info, X, prox_full, enable, learn_v, labels_v), "idle": idle,
+        "ready_runs": runs, "expected": exp_out.tolist(),
         "result": str(result_file), "max_cycles": int(max_cycles),
-        "check_latency": bool(check_latency),
+        "check_latency": bool(check_latency and not backpressure),
         "learn": {"label_bits": label_bits, "readout": addrs, "wread_latency": rl},
     }))
 
     bdir = (Path(build_dir).resolve() if build_dir is not None else work / "sim_build") / \
         f"{sim}-learn"
     build_s = 0.0
-    with _runner_environment():
-        runner = _timed_runner(sim, deadline)
+    with runner_environment():
+        runner = timed_runner(sim, deadline)
         tb = time.monotonic()
-        if _build(runner, sim, [verilog, wrapper], wname, bdir, version,
+        if build_design(runner, sim, [verilog, wrapper], wname, bdir, version,
                   work / f"build-learn-{sim}.log", deadline):
             build_s = time.monotonic() - tb
-        res, wave_file, log = _simulate(runner, sim, wname, bdir, work, bench, result_file,
+        res, wave_file, log = run_bench(runner, sim, wname, bdir, work, bench, result_file,
                                         waves, deadline)
-        ana = _analyse(net, X, entries, res, exp_state, init_state, info, learn_v, labels_v,
+        ana = analyse(net, X, entries, taps, res, exp_state, init_state, learn_v, labels_v,
                        prox_full, readout)
         if (res["mismatches"] or ana["bad"]) and not waves:
-            res_w, wave_file, _ = _simulate(runner, sim, wname, bdir, work, bench, result_file,
+            res_w, wave_file, _ = run_bench(runner, sim, wname, bdir, work, bench, result_file,
                                             True, deadline)
-            ana_w = _analyse(net, X, entries, res_w, exp_state, init_state, info, learn_v,
+            ana_w = analyse(net, X, entries, taps, res_w, exp_state, init_state, learn_v,
                              labels_v, prox_full, readout)
             if (res_w["mismatches"], ana_w["bad"]) != (res["mismatches"], ana["bad"]):
                 raise ToolchainError(
@@ -500,13 +277,14 @@ def run_learning_verification(
             res, ana = res_w, ana_w
     if res.get("protocol_error") and not res["mismatches"]:
         raise VerificationMismatch(f"{sim}: {res['protocol_error']}",
-                                   first={"signal": "in_ready"})
+                                   first={"signal": res.get("protocol_signal", "in_ready")})
     # outputs again on the host (the bench's own comparison counts the same)
     from .protocol import Pulse
 
     pulses = [Pulse(int(c), None if t is None else int(t, 16), None if s is None else int(s, 16))
               for c, t, s in res["pulses"]]
-    mism, first = compare(exp_out, pulses, res["accepts"], info, check_latency=check_latency)
+    mism, first = compare(exp_out, pulses, res["offers"], info,
+                          check_latency=check_latency and not backpressure)
     fw, fr = ana["final"]
     npz = work / "final_weights.npz"
     arrays = {}
@@ -548,60 +326,3 @@ def run_learning_verification(
         msg += f" ({sim}; waveform {out.waveform}; log {out.log})"
         raise VerificationMismatch(msg, first=firstd)
     return out
-
-
-def _analyse(net: Network, X: np.ndarray, entries: list[_Entry], res: Mapping[str, Any],
-             exp_state: np.ndarray, init_state: np.ndarray, info: TopInfo, learn, labels,
-             prox, readout: bool) -> dict[str, Any]:
-    """Compare the sampled states with the expected ones (see the module docstring)."""
-    N = exp_state.shape[0]
-    L = info.layers
-    n_slots = N + L - 1
-    samples = list(res.get("samples") or [])[:n_slots]
-    samples += [None] * (n_slots - len(samples))
-    vals, known = _decode(samples, entries)
-    layer_of = np.array([e.layer for e in entries], dtype=np.int64)
-    is_rng = np.array([e.kind == "g" for e in entries], dtype=bool)
-    # sample s holds layer k's state after wave s - k
-    wrong = np.zeros((N, len(entries)), dtype=bool)
-    got = np.full((N, len(entries)), -1, dtype=np.int64)
-    for k in range(L):
-        cols = np.flatnonzero(layer_of == k)
-        if not len(cols):
-            continue
-        s_idx = np.arange(N) + k
-        g = vals[s_idx][:, cols]
-        ok = known[s_idx][:, None]
-        wrong[:, cols] = ~ok | (g != exp_state[:, cols])
-        got[:, cols] = np.where(ok, g, -1)
-    w_wrong = wrong[:, ~is_rng]
-    r_wrong = wrong[:, is_rng]
-    first = None
-    bad_waves = np.flatnonzero(wrong.any(axis=1))
-    if len(bad_waves):
-        n = int(bad_waves[0])
-        i = int(np.flatnonzero(wrong[n])[0])
-        e = entries[i]
-        before = init_state[i] if n == 0 else exp_state[n - 1, i]
-        first = {"wave": n, "layer": e.layer, "column": e.column,
-                 "expected": int(exp_state[n, i]),
-                 "got": None if got[n, i] < 0 else int(got[n, i]), "before": int(before),
-                 "signal": e.signal}
-        if e.kind == "g":
-            first["generator"] = e.path
-        else:
-            first["synapse"] = e.path
-            first.update(_case(net, X, learn, labels, prox, n, e))
-    last = vals[n_slots - 1] if known[n_slots - 1] else exp_state[-1] * 0
-    final = _final(net, entries, last)
-    rb = list(res.get("readout") or [])
-    regs = [int(v) for v, e in zip(last, entries, strict=True) if e.kind != "g"]
-    n_read = 0
-    if readout:
-        n_read = sum(1 for a, b in zip(rb, regs, strict=False) if a is None or int(a) != b)
-        n_read += max(0, len(regs) - len(rb))
-    return {
-        "weights": int(w_wrong.sum()), "weight_waves": int(w_wrong.any(axis=1).sum()),
-        "rng": int(r_wrong.sum()), "readout": int(n_read), "first": first,
-        "bad": int(wrong.sum() + n_read), "final": final,
-    }

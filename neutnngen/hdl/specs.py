@@ -1,0 +1,109 @@
+"""Static spec records of a planned design (plain Python): synapses, segments, neurons,
+columns, layers, and every IR stage as lowered (:class:`StageSpec`), plus the context a
+stage-kind planner advances (:class:`PlanContext`). Built by :mod:`neutnngen.hdl.plan`
+and the planners of :mod:`neutnngen.hdl.stages`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..ir.nodes import Column, Layer, Network
+from .stream import Beat
+
+
+@dataclass(frozen=True)
+class SynapseSpec:
+    """One present synapse of a segment: line ``j`` of the column's line space."""
+
+    j: int
+    weight: int
+    bits: int  # wres of its bank
+    name: str  # "w<input>" (distal) or "p<proximal line>" (proximal)
+
+
+@dataclass(frozen=True)
+class SegmentSpec:
+    path: str  # IR-style path: layer0/col0/n0/d0/s0 or layer0/col0/n0/prox
+    rtl: str  # hierarchical RTL instance path: layer0.col0.n0.d0.s0
+    theta: int
+    synapses: tuple[SynapseSpec, ...]
+    seg_id: int  # global segment number (register-mode address high part)
+
+    @property
+    def wbits(self) -> int:
+        return max((s.bits for s in self.synapses), default=1)
+
+
+@dataclass(frozen=True)
+class NeuronSpec:
+    index: int
+    dendrites: tuple[tuple[SegmentSpec, ...], ...]
+    prox: SegmentSpec | None  # gate mode only
+    enable_line: int | None  # enable mode: index into the layer's proximal lines
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    index: int
+    col: Column
+    lines: tuple[tuple[str, int], ...]  # ("in", layer input) | ("prox", layer proximal line)
+    neurons: tuple[NeuronSpec, ...]
+    wave: int  # this column's wave length T_col
+    path: str = ""  # layerK/colC
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """Static plan of one TNN column layer (stage kind ``layer``)."""
+
+    index: int  # layer index (the k of layerK)
+    layer: Layer
+    columns: tuple[ColumnSpec, ...]
+    prox_offset: int  # first line of this layer in the top-level proximal port
+    prox_lines: int
+    post: tuple[StageSpec, ...] = ()  # transforms fused into the output conversion
+    last: bool = False
+    out_bits: int = 0  # stored bits of an output time (TB_IN inside, TB_OUT for the last layer)
+
+    @property
+    def inputs(self) -> int:
+        return self.layer.inputs
+
+    @property
+    def outputs(self) -> int:
+        return self.layer.outputs
+
+    @property
+    def rtl(self) -> str:
+        return f"layer{self.index}"
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """One IR stage as lowered: its kind, IR name and position, the kind's static ``spec``
+    (a :class:`LayerSpec`, a :class:`~neutnngen.ir.nodes.Retime`, ...), the instance name of
+    its component in the top (``rtl``; ``None`` for a transform fused into the stage
+    ``fused_into``, or one after the last layer that changes no output) and the payloads of
+    its input and output streams."""
+
+    kind: str
+    name: str
+    position: int  # index in Network.stages
+    spec: Any
+    rtl: str | None = None
+    fused_into: str | None = None
+    beat_in: Beat | None = None
+    beat_out: Beat | None = None
+
+
+@dataclass
+class PlanContext:
+    """What a stage-kind planner may read and advance while a design is planned."""
+
+    net: Network
+    weights: str
+    layer: int = 0  # index of the next layer
+    prox_offset: int = 0  # first proximal line of the next layer
+    seg_id: int = 0  # next global segment number
+    segments: list[SegmentSpec] = field(default_factory=list)

@@ -1,0 +1,287 @@
+"""Stage kind ``layer``: a TNN column layer as a stream stage.
+
+Planner (:func:`plan`): the layer's columns, neurons, segments and synapses as static specs
+(:class:`~neutnngen.hdl.plan.LayerSpec`). Component (:class:`LayerStage`): its own
+:class:`~neutnngen.hdl.sched.Sequencer`, the kernel wiring, one line multiplexer per distinct
+line list (columns with the same lines share one), the columns, the output conversion (fused
+transforms such as ``retime``, cut to ``TB_IN`` bits, or ``TB_OUT`` for the last layer whose
+silent neurons read time 0) and the output register.
+
+Stream behaviour (``docs/rtl-contract.md``): the stage starts a wave in a cycle in which it
+is idle and ``i.valid`` is high, reads ``i.payload`` (volley and its own sidebands) while it
+works, and in its last cycle latches the result into the output register when that is
+empty or being read (``~o.valid | o.ready``); that cycle raises ``i.ready`` (the input is
+released) and the internal ``done`` pulse. Otherwise it waits in its last cycle. ``o.valid``
+is "the output register is full".
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Const, Module, Mux, Signal, Value
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ..column import Column
+from ..kinds import HdlKind, hdl_kind
+from ..mux import LineMux
+from ..plan import ColumnSpec, LayerSpec, NeuronSpec, PlanContext, SegmentSpec, SynapseSpec
+from ..sched import Sequencer, wload_signature
+
+
+# ---------------------------------------------------------------------------- planner
+def plan(layer, ctx: PlanContext) -> LayerSpec:
+    """Static spec of IR layer ``layer`` (advances the context's layer index, proximal
+    offset and global segment numbering)."""
+    k = ctx.layer
+    ts = ctx.net.time
+    cols: list[ColumnSpec] = []
+    lp = 0
+    for c, col in enumerate(layer.columns):
+        ins = [("in", int(i)) for i in layer.column_inputs(c)]
+        P = col.proximal_inputs
+        mode = col.proximal_mode
+        prox_lines = [("prox", lp + i) for i in range(P)] if mode in ("sum", "gate") else []
+        lines = tuple(ins + prox_lines)
+        N = len(ins)
+        neurons = []
+        for i in range(col.neurons):
+            dends = []
+            for d in range(col.dendrites):
+                ss = []
+                for s in range(col.segments):
+                    syn = []
+                    for j in range(N):
+                        if col.distal.mask[i, d, s, j]:
+                            syn.append(SynapseSpec(j, int(col.distal.weights[i, d, s, j]),
+                                                   col.distal.wres, f"w{j}"))
+                    if mode == "sum" and col.proximal is not None and P:
+                        for j in range(P):
+                            if col.proximal.mask[i, d, s, j]:
+                                syn.append(SynapseSpec(
+                                    N + j, int(col.proximal.weights[i, d, s, j]),
+                                    col.proximal.wres, f"p{j}"))
+                    ss.append(_segment(ctx, f"layer{k}/col{c}/n{i}/d{d}/s{s}",
+                                       int(col.theta[i, d, s]), syn))
+                dends.append(tuple(ss))
+            neurons.append([tuple(dends), None, lp + i if mode == "enable" else None])
+        if mode == "gate":
+            assert col.proximal is not None and col.proximal_theta is not None
+            for i in range(col.neurons):
+                syn = [SynapseSpec(N + j, int(col.proximal.weights[i, j]), col.proximal.wres,
+                                   f"p{j}")
+                       for j in range(P) if col.proximal.mask[i, j]]
+                neurons[i][1] = _segment(ctx, f"layer{k}/col{c}/n{i}/prox",
+                                         int(col.proximal_theta[i]), syn)
+        cols.append(ColumnSpec(c, col, lines,
+                               tuple(NeuronSpec(i, *n) for i, n in enumerate(neurons)),
+                               col.wave_length(ts), f"layer{k}/col{c}"))
+        lp += P
+    spec = LayerSpec(k, layer, tuple(cols), ctx.prox_offset, lp)
+    ctx.layer += 1
+    ctx.prox_offset += lp
+    return spec
+
+
+def _segment(ctx: PlanContext, path: str, theta: int, syn: list) -> SegmentSpec:
+    spec = SegmentSpec(path, path.replace("/", "."), theta, tuple(syn), ctx.seg_id)
+    ctx.seg_id += 1
+    ctx.segments.append(spec)
+    return spec
+
+
+def timing(plan, spec: LayerSpec) -> tuple[int, int]:
+    """A layer takes one slot per wave and answers one slot after it starts."""
+    return plan.SLOT, plan.SLOT
+
+
+# ---------------------------------------------------------------------------- names.json
+def names(plan, spec: LayerSpec) -> dict:
+    """What the verifier can observe of the layer (schema: ``docs/rtl-contract.md``)."""
+    segs = [s for s in plan.segments if s.path.startswith(f"{spec.rtl}/")]
+    doc: dict = {"signals": {s.path: f"{s.rtl}.acc" for s in segs},
+                 "times": {s.path: f"{s.rtl}.z" for s in segs},
+                 "stage": {"layer": spec.index, "done": f"{spec.rtl}.done"}}
+    if spec.last:
+        outputs, bit = {}, 0
+        for c in spec.columns:
+            for n in c.neurons:
+                outputs[f"{c.path}/n{n.index}"] = {"bit": bit}
+                bit += 1
+        doc["outputs"] = outputs
+    if plan.weights in ("register", "learn"):
+        doc["weights"] = {f"{s.path}/{syn.name}": {"addr": plan.address(s, syn),
+                                                   "signal": f"{s.rtl}.{syn.name}",
+                                                   "bits": syn.bits, "init": syn.weight}
+                          for s in segs for syn in s.synapses}
+    if plan.learn is not None and spec.layer.learning is not None:
+        rng = {}
+        for c in spec.columns:
+            rs = c.col.random
+            for g in range(c.col.n_generators()):
+                rng[f"{c.path}/g{g}"] = {"signal": f"{c.path.replace('/', '.')}.g{g}.state",
+                                         "bits": int(rs.width), "seed": int(rs.seeds[g])}
+        doc["rng"] = rng
+    return doc
+
+
+# ---------------------------------------------------------------------------- component
+class LayerStage(wiring.Component):
+    """A layer as a stream stage (module docstring). Side ports: ``wload`` (``register``
+    and ``learn`` modes); in ``learn`` mode ``lw_busy`` (a learn-pass write cycle of a wave
+    this layer learns: the top drops ``wload`` writes then), ``rd_req`` / ``rd_line``
+    (serve a ``wread`` read: select this line in the next cycle if the stage is idle then)
+    and ``rd_sel`` (this cycle's line select serves a read).
+
+    In ``learn`` mode the wave learns in this layer (``lrn_eff``) when its ``learn_en`` is
+    set, the layer has a rule, and for R-STDP the wave has a valid label. While a labelled
+    wave learns, an ``enable`` column's lines are the label's one-hot code and the layer's
+    other proximal lines are silent (:func:`neutnngen.ir.interp.label_proximal`)."""
+
+    def __init__(self, plan, stage, ctx=None):
+        self.plan, self.stage, self.spec, self.ctx = plan, stage, stage.spec, ctx
+        members = {"i": In(stage.beat_in.signature()), "o": Out(stage.beat_out.signature())}
+        if plan.weights in ("register", "learn"):
+            members["wload"] = In(wload_signature(plan))
+        if plan.learn is not None:
+            members.update({"lw_busy": Out(1), "rd_req": In(1), "rd_line": In(plan.LBA),
+                            "rd_sel": Out(1)})
+        super().__init__(members)
+
+    def _used_lines(self, cspec) -> set[int]:
+        used = set()
+        for n in cspec.neurons:
+            segs = [s for d in n.dendrites for s in d] + ([n.prox] if n.prox else [])
+            for seg in segs:
+                for syn in seg.synapses:
+                    if self.plan.weights != "hardwired" or syn.weight != 0:
+                        used.add(syn.j)
+        return used
+
+    def elaborate(self, platform):
+        p, spec, stage = self.plan, self.spec, self.stage
+        bi, bo = stage.beat_in, stage.beat_out
+        m = Module()
+        tb = p.TB_IN
+        N, P = spec.inputs, spec.prox_lines
+        ip, op = self.i.payload, self.o.payload
+
+        seq = Sequencer(p)
+        m.submodules.seq = seq
+        sched = seq.sched
+        done = Signal(name="done")  # the result is latched: input released, output full
+        m.d.comb += [seq.valid.eq(self.i.valid), seq.free.eq(~self.o.valid | self.o.ready),
+                     done.eq(seq.done), self.i.ready.eq(done)]
+        with m.If(done):
+            m.d.sync += self.o.valid.eq(1)
+        with m.Elif(self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+
+        x: Value = ip.time
+        s: Value = ip.spike
+        px: Value = ip.prox_time[:P * tb] if P else Const(0, 1)
+        ps: Value = ip.prox_spike[:P] if P else Const(0, 1)
+
+        lp = p.learn
+        rule = spec.layer.learning if lp is not None else None
+        if lp is not None:
+            lrn = ip.learn_en if bi.learn else Const(0, 1)
+            reads_label = spec.index in lp.label_layers
+            lab = ip.label if reads_label else Const(0, 1)
+            lv = ip.label_valid if reads_label else Const(0, 1)
+            lrn_eff = Signal(name="lrn_eff")
+            m.d.comb += lrn_eff.eq(0 if rule is None else
+                                   (lrn & lv if rule.kind == "rstdp" else lrn))
+            m.d.comb += [seq.lrn.eq(lrn_eff), self.lw_busy.eq(sched.lw_v),
+                         seq.rd_req.eq(self.rd_req), seq.rd_line.eq(self.rd_line),
+                         self.rd_sel.eq(seq.rd_sel)]
+            if rule is not None and any(c.col.proximal_mode == "enable" for c in spec.columns):
+                gate = Signal(name="label_gate")
+                m.d.comb += gate.eq(lrn & lv)
+                pse = Signal(max(1, P), name="ps_label")
+                off = 0
+                for c in spec.columns:
+                    Pc = c.col.proximal_inputs
+                    for k in range(Pc):
+                        if c.col.proximal_mode == "enable":
+                            v = Mux(gate, lab == k, ps[off + k])
+                        else:
+                            v = ps[off + k] & ~gate
+                        m.d.comb += pse[off + k].eq(v)
+                    off += Pc
+                ps = pse
+
+        # One line multiplexer per distinct line list.
+        groups: dict[tuple, list[int]] = {}
+        for c in spec.columns:
+            groups.setdefault(c.lines, []).append(c.index)
+        lanes: dict[int, LineMux] = {}
+        for lines, cols in groups.items():
+            used: set[int] = set()
+            for c in cols:
+                used |= self._used_lines(spec.columns[c])
+            mux = LineMux(lines, used, N, P, tb, p.SW, p.R, p.Lm, p.G)
+            m.submodules[f"mux{cols[0]}"] = mux
+            for k in range(p.Lm):
+                m.d.comb += getattr(mux, f"sel{k}").eq(getattr(sched, f"sel{k}"))
+            m.d.comb += [mux.x.eq(x), mux.s.eq(s), mux.px.eq(px), mux.ps.eq(ps)]
+            for c in cols:
+                lanes[c] = mux
+
+        times: list[Value] = []
+        for c in spec.columns:
+            col = Column(p, c, self.ctx, rule)
+            m.submodules[f"col{c.index}"] = col
+            wiring.connect(m, sched, col.sched)
+            if p.weights in ("register", "learn"):
+                wiring.connect(m, wiring.flipped(self.wload), col.wload)
+            if rule is not None:
+                m.d.comb += [col.lrn.eq(lrn_eff), col.lwe.eq(sched.lw_v)]
+                if rule.kind == "rstdp":
+                    m.d.comb += col.label.eq(lab)
+            mux = lanes[c.index]
+            m.d.comb += [col.lane_x.eq(mux.lane_x), col.lane_s.eq(mux.lane_s)]
+            for n in c.neurons:
+                if n.enable_line is not None:
+                    m.d.comb += col.en[n.index].eq(ps[n.enable_line])
+            for i in range(c.col.neurons):
+                times.append(getattr(col, f"t{i}"))
+
+        # Output conversion (fused transforms) and the output register.
+        Q = spec.outputs
+        spikes = Signal(Q, name="spikes")
+        conv = Signal(Q * p.B, name="t_raw")
+        for i, t in enumerate(times):
+            m.d.comb += [spikes[i].eq(t != p.NONE), conv[i * p.B:(i + 1) * p.B].eq(t)]
+        wo = spec.out_bits
+        vals = [conv[i * p.B:(i + 1) * p.B] for i in range(Q)]
+        for st in spec.post:
+            fn = hdl_kind(st.kind).transform
+            nxt = []
+            for i, v in enumerate(vals):
+                r = Signal(tb, name=f"t_{st.kind}{st.position}_{i}")
+                m.d.comb += r.eq(fn(m, v, st.spec))
+                nxt.append(r)
+            vals = nxt
+        out = Signal(Q * wo, name="t_out")
+        for i, v in enumerate(vals):
+            v = v[:wo]
+            if spec.last:
+                v = Mux(spikes[i], v, 0)
+            m.d.comb += out[i * wo:(i + 1) * wo].eq(v)
+        with m.If(done):
+            m.d.sync += [op.time.eq(out), op.spike.eq(spikes)]
+            if bo.prox:  # the later layers' proximal lines travel with the wave
+                m.d.sync += [op.prox_time.eq(ip.prox_time[P * tb:]),
+                             op.prox_spike.eq(ip.prox_spike[P:])]
+            if bo.learn:
+                m.d.sync += op.learn_en.eq(ip.learn_en)
+            if bo.label_bits:
+                m.d.sync += [op.label.eq(ip.label), op.label_valid.eq(ip.label_valid)]
+        return m
+
+
+def build(plan, stage, ctx=None) -> LayerStage:
+    return LayerStage(plan, stage, ctx)
+
+
+KIND = HdlKind("layer", plan=plan, timing=timing, build=build, names=names)
