@@ -34,8 +34,14 @@ def _command(args) -> str:
 
 
 def _cfg(args):
+    from .config import load_dict
     from .pipeline import load_config
+    from .pipeline.tasks.snn import is_snn_config
 
+    if is_snn_config(load_dict(args.config, args.overrides)):
+        raise ConfigError(f"{args.config} is an SNN config ([snn] table): '{args.command}' needs "
+                          f"the RTL of the SNN stage kinds, which does not exist yet; SNN configs "
+                          f"run with 'neutnngen run' (import, quantize, evaluate)", path="snn")
     cfg = load_config(args.config, args.overrides)
     out = Path(args.out) if args.out else Path("out") / cfg.experiment.name
     return cfg, out

@@ -109,3 +109,11 @@ def test_interpreter_equals_torch_on_the_mnist_model(run_dir):
     for a, b, tr, m in zip(res.outputs, outs, res.traces, model.layers, strict=True):
         assert np.array_equal(a, b.numpy()) and np.array_equal(tr.v, m.last_trace.v)
     assert res.traces[0].counts.sum() > 0 and res.outputs[-1].sum() > 0
+
+
+def test_tnn_only_commands_refuse_snn_configs(capsys):
+    cfg = str(ROOT / "examples" / "snn_mnist.toml")
+    assert main(["prune", cfg, "--sweep", "0,0.5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "is an SNN config" in err and "'prune' needs the RTL" in err
+    assert len(err.splitlines()) == 1
