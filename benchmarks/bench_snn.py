@@ -12,6 +12,7 @@ contract's order), integer accuracy (the reference interpreter), the share of di
 both predict the same class, saturation events, the chosen scales/shifts/thresholds, and the
 wall time of each step. A nearest-class-centroid classifier on the same inputs is the
 baseline. Also: interpreter == torch modules on the held-out digits (spike counts and final
+membranes), the integer network exported to NIR and re-simulated in snnTorch (same counts and
 membranes), and the RTL status.
 
 Targets (issue 12): float >= 95 %, integer within 1 point of float. RTL == integer, cost and
@@ -120,6 +121,22 @@ def main(argv=None) -> int:
                               "identical_final_membranes": int(
                                   (v == tm.layers[-1].last_trace.v).all(axis=1).sum()),
                               "interp_s": ti, "torch_s": time.perf_counter() - t}
+    # the integer network exported to NIR and re-simulated in snnTorch (float64, state_quant)
+    import tempfile
+
+    import nir
+
+    from neutnngen.frontend.snn_import import to_nir
+    from neutnngen.frontend.snn_resim import resimulate
+
+    with tempfile.TemporaryDirectory() as d:
+        nir.write(f"{d}/int.nir", to_nir(q))
+        t = time.perf_counter()
+        rc, rv = resimulate(nir.read(f"{d}/int.nir"), Xte)
+    res["snntorch_resimulation"] = {"digits": len(Xte),
+                                    "identical_counts": int((rc == out).all(axis=1).sum()),
+                                    "identical_final_membranes": int((rv == v).all(axis=1).sum()),
+                                    "wall_s": time.perf_counter() - t}
     res["rtl"] = "not built: the SNN stage kinds have no HDL lowering yet"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=1) + "\n")

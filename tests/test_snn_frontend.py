@@ -200,3 +200,22 @@ def test_quantizer_refuses_bad_settings():
         quantize(f, data(), mem_bits=2)
     with pytest.raises(ConfigError, match=r"calibration data has shape \(64, 10\)"):
         quantize(f, data()[:, :10])
+
+
+@pytest.mark.parametrize("reset", ["subtract", "zero"])
+@pytest.mark.parametrize("beta,mem_bits", [(0.875, 16), (0.9, 16), (0.875, 9), (1.0, 12)])
+def test_snntorch_resimulates_the_exported_integer_network_exactly(reset, beta, mem_bits,
+                                                                   tmp_path):
+    from neutnngen.frontend.snn_resim import resimulate
+
+    net, X = mlp(reset, beta), data(150)
+    f = from_snntorch(net, (36,), **OPTS)
+    q, rep = quantize(f, X[:100], mem_bits=mem_bits, vclip=3.0 if mem_bits == 9 else None)
+    out, v, sat = run_int(q, X)
+    assert out.sum() > 0
+    nir.write(tmp_path / "q.nir", to_nir(q))
+    counts, mem = resimulate(nir.read(tmp_path / "q.nir"), X)
+    assert np.array_equal(counts, out)
+    assert np.array_equal(mem, v)
+    if mem_bits == 9:
+        assert sum(sat) > 0  # saturation is re-simulated too
