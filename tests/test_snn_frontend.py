@@ -219,3 +219,16 @@ def test_snntorch_resimulates_the_exported_integer_network_exactly(reset, beta, 
     assert np.array_equal(mem, v)
     if mem_bits == 9:
         assert sum(sat) > 0  # saturation is re-simulated too
+
+
+def test_rate_encoded_import_uses_the_ir_lfsr():
+    from neutnngen.model.convert import network_to_torch
+
+    net, X = mlp(), data(120)
+    f = from_snntorch(net, (36,), **{**OPTS, "encoding": "rate"})
+    q, rep = quantize(f, X)
+    assert "mode=rate" in to_text(q)
+    fl = float_predict(f, float_run(f, X))
+    it, _ = predict_int(q, X)
+    assert (fl == it).mean() > 0.85
+    assert np.array_equal(run_int(q, X)[0], network_to_torch(q)(X).numpy())

@@ -28,7 +28,7 @@ from neutnngen.ir.verify import verify
 
 def _rand_net(seed: int, conv: bool) -> Network:
     rng = np.random.default_rng(seed)
-    mode = ["direct", "latency"][seed % 2]
+    mode = ["direct", "latency", "direct", "rate"][seed % 4]
     steps = int(rng.integers(3, 9))
     leak = ["none", "shift", "mul"][seed % 3]
     reset = ["zero", "subtract"][(seed // 3) % 2]
@@ -38,7 +38,7 @@ def _rand_net(seed: int, conv: bool) -> Network:
     lif = dict(mem_bits=mb, leak=leak, leak_shift=int(rng.integers(1, 5)),
                beta_q=int(rng.integers(0, 257)), frac_bits=8, reset=reset,
                refractory=int(rng.integers(0, 3)))
-    st: list = [Encoder("enc", mode, steps, 4)]
+    st: list = [Encoder("enc", mode, steps, 4, seed + 3)]
     if conv:
         st += [Conv2d("c1", (1, 6, 6), rng.integers(-3, 8, (3, 1, 3, 3)), rng.integers(-2, 9, 3),
                       int(rng.integers(1, 3)), int(rng.integers(0, 2)), 4, int(rng.integers(0, 3)))]
@@ -185,3 +185,20 @@ def test_dense_needs_an_encoder():
                                        LIF("o", 2, 1)))
     with pytest.raises(ValueError, match="encoder"):
         Interpreter(net).forward(np.zeros((1, 4)))
+
+
+def test_rate_encoder_follows_the_lfsr_and_its_rate():
+    from neutnngen.ir.stages.snn import encode, rate_draws
+
+    enc = Encoder("e", "rate", 400, 4, 7)
+    d = rate_draws(enc, 3)
+    assert d.shape == (400, 3) and d.min() >= 0 and d.max() <= 15
+    x = np.array([[0, 8, 15], [4, 4, 4]])
+    s = encode(x, enc)
+    assert np.array_equal(s, (d[None] < x[:, None, :]).astype(np.int64))
+    rates = s.mean(axis=1)
+    assert rates[0, 0] == 0 and abs(rates[0, 1] - 0.5) < 0.08 and abs(rates[0, 2] - 15 / 16) < 0.05
+    assert np.array_equal(rate_draws(Encoder("e", "rate", 400, 4, 7), 3), d)  # deterministic
+    assert not np.array_equal(rate_draws(Encoder("e", "rate", 400, 4, 8), 3), d)
+    t = to_text(Network("r", TimeSpec(), 3, (enc, LIF("o", 3, 1))))
+    assert "mode=rate steps=400 in_bits=4 seed=7" in t and to_text(parse(t)) == t

@@ -29,8 +29,9 @@ def add_import_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--calib", default="mnist:1000",
                    help="calibration inputs: mnist[:N] or FILE.npy (default mnist:1000)")
     p.add_argument("--steps", type=int, default=None, help="time steps per sample")
-    p.add_argument("--encoding", choices=["direct", "latency"], default=None,
-                   help="input encoding: direct (the value every step) or latency (one spike)")
+    p.add_argument("--encoding", choices=["direct", "latency", "rate"], default=None,
+                   help="input encoding: direct (the value every step), latency (one spike) "
+                        "or rate (LFSR draws below the value)")
     p.add_argument("--in-bits", type=int, default=None, help="input integer bits")
     p.add_argument("--in-unit", type=float, default=None,
                    help="float value of one input integer (direct encoding)")

@@ -127,6 +127,11 @@ def encode_float(net: FloatSNN, X: np.ndarray) -> np.ndarray:
     T = net.steps
     if net.encoding == "direct":
         return np.broadcast_to((X * net.in_unit)[:, None, :], (B, T, n))
+    if net.encoding == "rate":  # the integer model's spikes (the IR's LFSR)
+        from ..ir.stages.snn import Encoder, encode
+
+        return encode(X.astype(np.int64), Encoder("enc", "rate", T, net.in_bits,
+                                                  int(net.options.get("seed", 1)))).astype(np.float64)
     mx = (1 << net.in_bits) - 1
     at = (mx - X) * T // (mx + 1)
     t = np.arange(T)[None, :, None]

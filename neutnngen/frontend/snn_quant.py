@@ -103,7 +103,8 @@ def quantize(net: FloatSNN, calib_X: np.ndarray | None, *, weight_bits: int = 8,
     qw = (1 << (weight_bits - 1)) - 1
     qv = (1 << (mem_bits - 1)) - 1
     names = net.names()
-    stages: list = [Encoder("enc", net.encoding, net.steps, net.in_bits)]
+    stages: list = [Encoder("enc", net.encoding, net.steps, net.in_bits,
+                            int(net.options.get("seed", 1)))]
     report = QuantReport(weight_bits, mem_bits, calibration_samples=len(calib_X))
     unit = net.in_unit if net.encoding == "direct" else 1.0
     li = 0

@@ -5,7 +5,7 @@ Kinds (each registered under its name through a one-line module ``neutnngen/ir/s
 * ``encoder``: input integers ``[B, inputs]`` -> spike/current trains ``[B, steps, inputs]``
   (``direct``: the value at every step; ``latency``: one spike at
   ``(max - x) * steps // (max + 1)``, none for 0; ``times``: one spike at step ``x``, none for
-  ``NONE``: the TNN -> SNN interface);
+  ``NONE``: the TNN -> SNN interface; ``rate``: a spike when an LFSR draw is below the value);
 * ``dense``: ``cur = (x @ W.T + b) >> shift`` at every step (signed ``weight_bits`` weights);
 * ``conv2d``: the same per output position with shared weights (zero padding, stride);
 * ``sumpool`` / ``maxpool``: ``k x k`` windows, integer sum / max (on spikes: OR);
@@ -30,7 +30,10 @@ from ..common import NONE, TimeSpec, frozen_array
 from ..kinds import Err, StageContext, StageKind, StageState
 from ..text import fmt_list, fmt_str
 
-ENCODINGS = ("direct", "latency", "times")
+ENCODINGS = ("direct", "latency", "times", "rate")
+RATE_WIDTH = 16
+RATE_TAPS = (16, 15, 13, 4)  # the IR's default LFSR polynomial (docs/model.md §5)
+RATE_SALT = 0x5EED
 LEAKS = ("none", "shift", "mul")
 RESETS = ("zero", "subtract")
 OUTPUTS = ("spikes", "count", "first", "membrane")
@@ -69,6 +72,25 @@ class Encoder:
     mode: str = "direct"  # ENCODINGS
     steps: int = 16
     in_bits: int = 8  # inputs are 0 .. 2**in_bits - 1 (``times``: 0 .. steps - 1 or NONE)
+    seed: int = 1  # ``rate``: seeds of the per-line LFSRs
+
+
+def rate_draws(enc: Encoder, n: int) -> np.ndarray:
+    """``[steps, n]`` draws of the ``rate`` encoder: one 16-bit Fibonacci LFSR per input line
+    (taps 16, 15, 13, 4), seeded by ``default_seeds(n, seed, 16, salt=0x5EED)`` at the start
+    of every sample; each step every generator advances ``in_bits`` steps and draws its low
+    ``in_bits`` bits. Line ``j`` spikes at step ``t`` iff ``draw[t, j] < x[j]``."""
+    from ..common import default_seeds
+    from ..rng import lfsr_step
+
+    tapmask = sum(1 << (t - 1) for t in RATE_TAPS)
+    state = default_seeds(n, enc.seed, RATE_WIDTH, salt=RATE_SALT)
+    out = np.empty((enc.steps, n), dtype=np.int64)
+    for t in range(enc.steps):
+        for _ in range(enc.in_bits):
+            state = lfsr_step(state, RATE_WIDTH, tapmask)
+        out[t] = state & ((1 << enc.in_bits) - 1)
+    return out
 
 
 def encode(x: np.ndarray, enc: Encoder) -> np.ndarray:
@@ -86,6 +108,8 @@ def encode(x: np.ndarray, enc: Encoder) -> np.ndarray:
         return ((t == at[:, None, :]) & (x[:, None, :] > 0)).astype(np.int64)
     if enc.mode == "times":
         return ((t == x[:, None, :]) & (x[:, None, :] >= 0)).astype(np.int64)
+    if enc.mode == "rate":
+        return (rate_draws(enc, n)[None] < x[:, None, :]).astype(np.int64)
     raise ValueError(f"encoder mode {enc.mode!r}; expected one of {', '.join(ENCODINGS)}")
 
 
@@ -110,25 +134,29 @@ class EncoderKind(StageKind):
             err(ctx.path, f"steps={node.steps}; expected 1..{MAX_STEPS}")
         if not (1 <= node.in_bits <= 16):
             err(ctx.path, f"in_bits={node.in_bits}; expected 1..16")
+        if node.mode == "rate" and not (0 <= node.seed < 1 << 32):
+            err(ctx.path, f"seed={node.seed}; expected 0..2**32-1")
         if node.mode == "times" and ctx.max_time > node.steps - 1:
             err(ctx.path, f"mode=times with steps={node.steps} but input times reach "
                           f"{ctx.max_time}; expected steps >= {ctx.max_time + 1}")
 
     def to_text(self, node: Encoder) -> list[str]:
+        seed = f" seed={node.seed}" if node.mode == "rate" else ""
         return [f"encoder name={fmt_str(node.name)} mode={node.mode} steps={node.steps} "
-                f"in_bits={node.in_bits}"]
+                f"in_bits={node.in_bits}{seed}"]
 
     def from_text(self, lines):
         (_, _, a), *rest = lines
         if rest:
             raise ValueError(f"an encoder has no nested lines; line {rest[0][0]} is {rest[0][1]!r}")
-        return Encoder(a["name"], a["mode"], a["steps"], a["in_bits"])
+        return Encoder(a["name"], a["mode"], a["steps"], a["in_bits"], a.get("seed", 1))
 
     def to_json(self, node: Encoder, prefix, arr) -> dict:
-        return {"name": node.name, "mode": node.mode, "steps": node.steps, "in_bits": node.in_bits}
+        return {"name": node.name, "mode": node.mode, "steps": node.steps, "in_bits": node.in_bits,
+                "seed": node.seed}
 
     def from_json(self, doc, get):
-        return Encoder(doc["name"], doc["mode"], doc["steps"], doc["in_bits"])
+        return Encoder(doc["name"], doc["mode"], doc["steps"], doc["in_bits"], doc.get("seed", 1))
 
     def init_state(self, node, time):
         return EncoderState(node)

@@ -24,6 +24,7 @@ from ...ir.stages.snn import (
     LIFTrace,
     MaxPool,
     SumPool,
+    rate_draws,
 )
 from ..kinds import TorchKind
 
@@ -40,6 +41,8 @@ class SNNEncoder(nn.Module):
     def __init__(self, node: Encoder):
         super().__init__()
         self.name, self.mode, self.steps, self.in_bits = node.name, node.mode, node.steps, node.in_bits
+        self.seed = node.seed
+        self._draws: dict[int, torch.Tensor] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.as_tensor(x).to(torch.int64)
@@ -52,10 +55,14 @@ class SNNEncoder(nn.Module):
             mx = (1 << self.in_bits) - 1
             at = torch.div((mx - x) * T, mx + 1, rounding_mode="floor")
             return ((t == at[:, None, :]) & (x[:, None, :] > 0)).to(torch.int64)
+        if self.mode == "rate":
+            if n not in self._draws:  # the LFSR sequence does not depend on the input
+                self._draws[n] = torch.as_tensor(rate_draws(self.to_node(), n))
+            return (self._draws[n].to(x.device)[None] < x[:, None, :]).to(torch.int64)
         return ((t == x[:, None, :]) & (x[:, None, :] >= 0)).to(torch.int64)
 
     def to_node(self) -> Encoder:
-        return Encoder(self.name, self.mode, self.steps, self.in_bits)
+        return Encoder(self.name, self.mode, self.steps, self.in_bits, self.seed)
 
 
 class SNNDense(nn.Module):

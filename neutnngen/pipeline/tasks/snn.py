@@ -184,10 +184,6 @@ def import_model(cfg: dict, data: dict):
     mod = load_builder(m["builder"])
     loaded = mod.load_model(path)
     net, arch = loaded if isinstance(loaded, tuple) else (loaded, {})
-    if arch.get("encoding", "direct") != "direct" and not s["encoding"]:
-        raise ConfigError(f"the model was trained with encoding={arch['encoding']!r}; SNN runs "
-                          f"support 'direct' and 'latency' (docs/model.md §11)",
-                          path="snn.encoding")
     shape = tuple(mod.input_shape(arch)) if hasattr(mod, "input_shape") else (data["X_train"].shape[1],)
     opts["steps"] = opts["steps"] or arch.get("steps")
     opts["encoding"] = opts["encoding"] or arch.get("encoding")
