@@ -232,3 +232,37 @@ def test_rate_encoded_import_uses_the_ir_lfsr():
     it, _ = predict_int(q, X)
     assert (fl == it).mean() > 0.85
     assert np.array_equal(run_int(q, X)[0], network_to_torch(q)(X).numpy())
+
+
+def test_fake_quant_hook_sees_the_integer_weights_and_passes_gradients():
+    from snntorch import utils
+
+    from neutnngen.frontend.snn_qat import attach_fake_quant, detach_fake_quant
+
+    net, X = mlp(), data(64)
+    f = from_snntorch(net, (36,), **OPTS)
+    q, rep = quantize(f, X, weight_bits=4)
+    w0 = net[1].weight.detach().clone()
+    attach_fake_quant(net, rep)
+    Sa, unit = rep.layers[0]["acc_scale"], rep.layers[0]["input_unit"]
+    dense = q.stages[2]
+    assert torch.allclose(net[1].weight.double() * unit * Sa,
+                          torch.tensor(np.array(dense.weights), dtype=torch.float64), atol=1e-3)
+    # the fake-quantized float network is the integer network's float twin
+    g = from_snntorch(net, (36,), **OPTS)
+    q2, _ = quantize(g, X, weight_bits=4)
+    assert np.array_equal(q2.stages[2].weights, dense.weights)
+    # gradients reach the float weights (straight through), and a step changes them
+    opt = torch.optim.SGD(net.parameters(), lr=0.5)
+    utils.reset(net)
+    x = torch.as_tensor(X / 255.0, dtype=torch.float32)
+    tot = 0
+    for _ in range(8):
+        spk, mem = net(x)
+        tot = tot + spk + mem
+    tot.sum().backward()
+    grad = net[1].parametrizations.weight.original.grad
+    assert grad is not None and grad.abs().sum() > 0
+    opt.step()
+    detach_fake_quant(net)
+    assert not torch.equal(net[1].weight, w0) and not hasattr(net[1], "parametrizations")
