@@ -266,3 +266,19 @@ def test_fake_quant_hook_sees_the_integer_weights_and_passes_gradients():
     opt.step()
     detach_fake_quant(net)
     assert not torch.equal(net[1].weight, w0) and not hasattr(net[1], "parametrizations")
+
+
+def test_spike_trains_as_nir_data(tmp_path):
+    from neutnngen.frontend.snn_import import spike_trains_nirdata
+
+    net, X = mlp(), data(20)
+    q, _ = quantize(from_snntorch(net, (36,), **OPTS), X)
+    gd = spike_trains_nirdata(q, X)
+    nir.write_data(tmp_path / "trains.nir", gd)
+    back = nir.read_data(str(tmp_path / "trains.nir"))
+    out, _, _ = run_int(q, X)
+    assert sorted(back.nodes) == ["3", "5", "input"]  # stage indices of the lif stages
+    last = back.nodes["5"].observables["spikes"].data
+    assert last.shape == (20, 8, 5) and last.dtype == bool
+    assert np.array_equal(last.sum(axis=1), out)
+    assert back.nodes["input"].observables["spikes"].data.shape == (20, 8, 36)

@@ -397,3 +397,31 @@ def to_nir(net: Any, scales: dict[str, float] | None = None, dt: float = SNNTORC
     nodes["output"] = nir.Output(output_type={"output": np.array([last.n])})
     edges.append((prev, "output"))
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=graph_meta, type_check=False)
+
+
+def spike_trains_nirdata(net: Any, X: np.ndarray, dt: float = SNNTORCH_DT) -> Any:
+    """The integer network's spike trains for input integers ``X`` as NIR data
+    (``nir.NIRGraphData``): node ``"input"`` holds the encoder's trains, each ``lif`` stage
+    (named by its stage index, as in :func:`to_nir`) its spikes, both as boolean
+    ``TimeGriddedData [samples, steps, neurons]`` with time step ``dt``; ``nir.write_data``
+    stores it."""
+    import nir
+
+    from ..ir.interp import Interpreter
+    from ..ir.stages.snn import LIF, Encoder, lif_run
+
+    it = Interpreter(net)
+    h = np.asarray(X, dtype=np.int64)
+    nodes: dict[str, Any] = {}
+    for i, (st, state) in enumerate(zip(net.stages, it.states, strict=True)):
+        if isinstance(st, LIF):
+            h, _ = lif_run(h, st)
+            nodes[str(i)] = nir.NIRNodeData({"spikes": nir.TimeGriddedData(h.astype(bool), dt)})
+            continue
+        h, _ = state.forward(h, None)
+        if isinstance(st, Encoder):
+            nodes["input"] = nir.NIRNodeData({"spikes": nir.TimeGriddedData(h.astype(bool)
+                                                                           if st.mode != "direct"
+                                                                           else h.astype(np.float64),
+                                                                           dt)})
+    return nir.NIRGraphData(nodes)
