@@ -73,6 +73,12 @@ def test_import_command_snntorch_and_nir(run_dir, capsys):
         return [ln for ln in to_text(n).splitlines()[2:] if "meta" not in ln]
     assert stages(a) == stages(b)  # the NIR file says what the snnTorch module says
     assert (run_dir / "a.nir").exists()
+    # determinism: the same import again gives byte-identical IR files
+    assert main(["import", str(model / "model.pt"), "--builder",
+                 str(ROOT / "examples/snn_mnist/model.py"), "--calib", "mnist:300",
+                 "--out", str(run_dir / "again" / "a.json")]) == 0
+    for ext in (".json", ".npz"):
+        assert (run_dir / f"a{ext}").read_bytes() == (run_dir / "again" / f"a{ext}").read_bytes()
 
 
 @pytest.mark.parametrize("override,msg", [

@@ -172,6 +172,8 @@ def quantize(net: FloatSNN, calib_X: np.ndarray | None, *, weight_bits: int = 8,
             i += 1
         i += 1
     meta = {"source": "snn-import", "weight_bits": str(weight_bits), "mem_bits": str(mem_bits),
+            "quant.pow2": str(pow2), "quant.vclip": str(vclip),
+            "quant.calibration_samples": str(len(calib_X)),
             **{f"import.{k}": str(v) for k, v in sorted(net.options.items())},
             **{f"scale.{d['neurons']}": repr(float(d["scale"])) for d in report.layers}}
     qnet = Network(name, TimeSpec(), net.inputs, tuple(stages), tuple(meta.items()))
