@@ -282,3 +282,38 @@ def test_spike_trains_as_nir_data(tmp_path):
     assert last.shape == (20, 8, 5) and last.dtype == bool
     assert np.array_equal(last.sum(axis=1), out)
     assert back.nodes["input"].observables["spikes"].data.shape == (20, 8, 36)
+
+
+def _nir_graph(first=None, lif=None, n_in=3):
+    w = np.eye(3, n_in, dtype=np.float32)
+    lif = lif or nir.LIF(tau=np.full(3, 8e-4), r=np.full(3, 8.0), v_leak=np.zeros(3),
+                         v_threshold=np.ones(3), v_reset=np.zeros(3))
+    nodes = {"input": nir.Input(input_type={"input": np.array([3])}),
+             "a": first or nir.Affine(w, np.zeros(3)), "l": lif,
+             "output": nir.Output(output_type={"output": np.array([3])})}
+    return nir.NIRGraph(nodes=nodes, edges=[("input", "a"), ("a", "l"), ("l", "output")],
+                        type_check=False)
+
+
+def test_nir_bad_input_is_one_line():
+    f = from_nir(_nir_graph(), reset="subtract", **OPTS)
+    assert abs(f.ops[1].beta - 0.875) < 1e-6 and np.allclose(f.ops[0].weight, np.eye(3))
+    with pytest.raises(FrontendError, match=r"nir/a: Affine weight shape \(3, 5\) does not take "
+                                            r"inputs of shape \[3\]"):
+        from_nir(_nir_graph(n_in=5), **OPTS)
+    uneven = nir.LIF(tau=np.full(3, 8e-4), r=np.full(3, 8.0), v_leak=np.zeros(3),
+                     v_threshold=np.array([1.0, 2.0, 1.0]), v_reset=np.zeros(3))
+    with pytest.raises(FrontendError, match="nir/l: v_threshold differs between neurons"):
+        from_nir(_nir_graph(lif=uneven), **OPTS)
+    leaky = nir.LIF(tau=np.full(3, 8e-4), r=np.full(3, 8.0), v_leak=np.full(3, 0.5),
+                    v_threshold=np.ones(3), v_reset=np.zeros(3))
+    with pytest.raises(FrontendError, match="v_leak != 0 is not supported"):
+        from_nir(_nir_graph(lif=leaky), **OPTS)
+    with pytest.raises(FrontendError, match=r"dt=0.01 with tau=0.0008 gives beta=-11.5"):
+        from_nir(_nir_graph(), dt=1e-2, **OPTS)
+    with pytest.raises(FrontendError, match="dt=-1; expected a positive time step"):
+        from_nir(_nir_graph(), dt=-1, **OPTS)
+    with pytest.raises(FrontendError, match="reset='hard'; expected 'zero' or 'subtract'"):
+        from_nir(_nir_graph(), reset="hard", **OPTS)
+    with pytest.raises(FrontendError, match="cannot read NIR file"):
+        from_nir("/nonexistent/x.nir", **OPTS)
