@@ -152,7 +152,8 @@ def cmd_compile(args) -> int:
 
     net = load(args.ir)
     refuse_snn(net, "compile")
-    res = emit(net, Path(args.out), weights=args.weights, name=args.top)
+    res = emit(net, Path(args.out), weights=args.weights, name=args.top,
+               architecture=args.architecture)
     print(json.dumps({"verilog": str(res.verilog), "rtlil": str(res.rtlil),
                       "names": str(res.names), **res.info}, indent=1))
     return 0
@@ -329,6 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", default="hardwired", choices=["hardwired", "register", "learn"],
                    help="hardwired: trained weights as constants; register: weights in "
                         "registers with a load port; learn: on-chip STDP (default hardwired)")
+    p.add_argument("--architecture", default="serial", choices=["serial", "parallel"],
+                   help="serial: one input line per cycle, smallest (default); parallel: every "
+                        "synapse every time step, T + 4 cycles a wave (hardwired and register "
+                        "weights)")
     p.add_argument("--top", default="neutnngen_top", help="top module name (default neutnngen_top)")
     p.set_defaults(func=cmd_compile)
 
