@@ -317,3 +317,17 @@ def test_nir_bad_input_is_one_line():
         from_nir(_nir_graph(), reset="hard", **OPTS)
     with pytest.raises(FrontendError, match="cannot read NIR file"):
         from_nir("/nonexistent/x.nir", **OPTS)
+
+
+def test_conv_nir_import_equals_module_import():
+    from snntorch.export_nir import export_to_nir
+
+    net = conv(nn.AvgPool2d)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = export_to_nir(net, torch.zeros(1, 1, 6, 6), ignore_dims=[0])
+    X = data(80)
+    f = from_snntorch(net, (1, 6, 6), **OPTS)
+    h = from_nir(g, reset="subtract", dt=1e-4, **OPTS)
+    assert [type(o).__name__ for o in h.ops] == [type(o).__name__ for o in f.ops]
+    assert np.array_equal(float_run(h, X)["out"], float_run(f, X)["out"])
