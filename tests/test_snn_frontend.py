@@ -331,3 +331,21 @@ def test_conv_nir_import_equals_module_import():
     h = from_nir(g, reset="subtract", dt=1e-4, **OPTS)
     assert [type(o).__name__ for o in h.ops] == [type(o).__name__ for o in f.ops]
     assert np.array_equal(float_run(h, X)["out"], float_run(f, X)["out"])
+
+
+def test_magnitude_pruning_drops_the_smallest_weights():
+    from neutnngen.frontend.snn_quant import prune_magnitude
+
+    net, X = mlp(), data(60)
+    q, _ = quantize(from_snntorch(net, (36,), **OPTS), X)
+    p = prune_magnitude(q, 0.5)
+    for a, b in zip(q.stages, p.stages, strict=True):
+        if hasattr(a, "weights"):
+            wa, wb = np.array(a.weights), np.array(b.weights)
+            kept = wb != 0
+            assert abs(kept.sum() - np.count_nonzero(wa) / 2) <= 1
+            assert np.array_equal(wb[kept], wa[kept])  # survivors unchanged
+            assert np.abs(wa[~kept]).max() <= np.abs(wa[kept]).min()
+    assert to_text(prune_magnitude(q, 0.0)) == to_text(q)
+    with pytest.raises(ConfigError, match="prune fraction 1.0"):
+        prune_magnitude(q, 1.0)

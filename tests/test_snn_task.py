@@ -44,6 +44,10 @@ def test_reduced_run_imports_quantizes_and_evaluates(run_dir):
     assert rep["quant"]["weight_bits"] == 8 and len(rep["quant"]["layers"]) == 2
     assert rep["import"]["options"]["steps"] == 8 and rep["import"]["warnings"] == []
     assert "no RTL yet" in rep["hdl"]
+    pr = rep["prune"]
+    assert [r["fraction"] for r in pr] == [0.0, 0.25, 0.5, 0.75, 0.9]
+    assert pr[0]["test_accuracy"] == it and pr[0]["synapses"] > pr[2]["synapses"] > pr[4]["synapses"]
+    assert abs(pr[2]["synapses"] - pr[0]["synapses"] / 2) <= 2
     assert (run_dir / "out" / "ir" / "model.json").exists()
     assert "float test accuracy" in (run_dir / "out" / "report.md").read_text()
 

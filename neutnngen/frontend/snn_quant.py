@@ -212,3 +212,25 @@ def predict_int(net: Network, X: np.ndarray) -> tuple[np.ndarray, list[int]]:
 
     out, v, sat = run_int(net, X)
     return predict(out, LIFTrace(v, None), net.layers[-1].output), sat
+
+
+def prune_magnitude(net: Network, fraction: float) -> Network:
+    """``net`` with the ``fraction`` smallest-magnitude nonzero weights of every ``dense`` and
+    ``conv2d`` stage set to 0 (ties by index; no data is looked at)."""
+    from dataclasses import replace
+
+    if not 0.0 <= fraction < 1.0:
+        raise ConfigError(f"prune fraction {fraction}; expected 0 <= fraction < 1")
+    stages = []
+    for st in net.stages:
+        if isinstance(st, (Dense, Conv2d)):
+            w = np.array(st.weights)
+            flat = w.reshape(-1)
+            nz = np.flatnonzero(flat)
+            k = int(round(fraction * len(nz)))
+            if k:
+                order = nz[np.argsort(np.abs(flat[nz]), kind="stable")[:k]]
+                flat[order] = 0
+            st = replace(st, weights=w)
+        stages.append(st)
+    return replace(net, stages=tuple(stages))

@@ -39,8 +39,9 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "snn": {"steps": 0, "encoding": "", "readout": "count", "dt": 0.0, "reset": ""},
     "quant": {"weight_bits": 8, "mem_bits": 16, "frac_bits": 8, "pow2": True, "vclip": 0.0},
     "run": {"stages": ["import", "quantize", "evaluate"]},
+    "prune": {"fractions": []},
 }
-STAGES = ("import", "quantize", "evaluate")
+STAGES = ("import", "quantize", "evaluate", "prune")
 HDL_STAGES = ("compile", "verify", "synth")
 
 
@@ -245,6 +246,8 @@ def run_snn(cfg: dict, outdir: Path, *, show: bool = True, command: str | None =
             rep["integer"] = {"test_accuracy": float((ip == yte).mean()),
                               "saturations_test": sat,
                               "agrees_with_float": float((ip == fp).mean())}
+        if "prune" in stages:
+            rep["prune"] = prune_sweep(qnet, data, cfg["prune"]["fractions"])
     rep["hdl"] = ("not built: the SNN stage kinds have no RTL yet (compile/verify/synth refuse "
                   "SNN networks)")
     rep["baseline"] = _baseline(data)
@@ -254,6 +257,24 @@ def run_snn(cfg: dict, outdir: Path, *, show: bool = True, command: str | None =
     write_json(outdir / "report.json", rep)
     atomic_write_text(outdir / "report.md", report_markdown(rep))
     return rep
+
+
+def prune_sweep(qnet, data: dict, fractions: list) -> list[dict]:
+    """Magnitude pruning of the integer weights: synapses and integer test accuracy per
+    fraction (the weights to drop are chosen without data)."""
+    from ...frontend.snn_quant import predict_int, prune_magnitude
+
+    rows = []
+    for fr in fractions:
+        if not isinstance(fr, (int, float)) or not 0 <= fr < 1:
+            raise ConfigError(f"prune.fractions has {fr!r}; expected numbers 0 <= f < 1",
+                              path="prune.fractions")
+        pn = prune_magnitude(qnet, float(fr))
+        ip, sat = predict_int(pn, data["X_test"])
+        rows.append({"fraction": float(fr), "synapses": int(pn.synapses),
+                     "test_accuracy": float((ip == data["y_test"]).mean()),
+                     "saturations_test": sat})
+    return rows
 
 
 def _baseline(data: dict) -> dict:
@@ -292,6 +313,11 @@ def report_markdown(rep: dict) -> str:
     L.append(f"| nearest class centroid test accuracy | "
              f"{rep['baseline']['nearest_centroid']['test_accuracy']:.4f} |")
     L.append(f"| RTL | {rep['hdl']} |")
+    if rep.get("prune"):
+        L += ["", "## Magnitude pruning (integer weights)", "",
+              "| fraction | synapses | integer test accuracy |", "|---|---|---|"]
+        L += [f"| {r['fraction']:g} | {r['synapses']} | {r['test_accuracy']:.4f} |"
+              for r in rep["prune"]]
     if "quant" in rep:
         L += ["", "## Quantization", "", "| layer | scale | acc shift | threshold | leak | "
               "calibrated max abs V | saturations (calibration) |", "|---|---|---|---|---|---|---|"]
