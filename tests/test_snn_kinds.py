@@ -202,3 +202,31 @@ def test_rate_encoder_follows_the_lfsr_and_its_rate():
     assert not np.array_equal(rate_draws(Encoder("e", "rate", 400, 4, 8), 3), d)
     t = to_text(Network("r", TimeSpec(), 3, (enc, LIF("o", 3, 1))))
     assert "mode=rate steps=400 in_bits=4 seed=7" in t and to_text(parse(t)) == t
+
+
+def test_tnn_layer_into_snn_and_back_interpreter_equals_torch():
+    """TNN column layer (spike times) -> encoder mode=times -> dense -> lif output=first (a
+    TNN volley again): docs/model.md §11's TNN <-> SNN interface."""
+    from conftest import make_column_net
+
+    from neutnngen.ir.kinds import kind_of
+    from neutnngen.model.convert import network_to_torch
+
+    tnn = make_column_net(p=12, q=4, seed=3)
+    layer = tnn.layers[0]
+    top = kind_of(layer).max_time(layer, tnn.time, tnn.time.t_max_in)
+    rng = np.random.default_rng(0)
+    net = Network("mix", tnn.time, 12, (layer, Encoder("enc", "times", top + 1, 4),
+                                        Dense("fc", rng.integers(1, 8, (3, 4)), np.zeros(3), 4),
+                                        LIF("out", 3, 4, 8, "none", output="first")))
+    assert verify(net) == []
+    X = rng.integers(-1, 8, (40, 12))
+    res = Interpreter(net)._evaluate(X, {})
+    out = res.outputs[-1]
+    assert out.shape == (40, 3) and (out >= 0).any() and out.max() <= top
+    assert np.array_equal(out, network_to_torch(net)(X).numpy())
+    assert np.array_equal(res.outputs[0], Interpreter(tnn).forward(X))  # the TNN part as before
+    bad = Network("mix", tnn.time, 12, (layer, Encoder("enc", "times", 2, 4),
+                                        Dense("fc", np.ones((3, 4)), np.zeros(3), 4),
+                                        LIF("out", 3, 4)))
+    assert any("mode=times with steps=2" in str(d) for d in verify(bad))
