@@ -51,9 +51,16 @@ def _command(args) -> str:
 def _config(args, stages: tuple[str, ...] | None = None):
     """The config of ``args`` checked as far as it can be without data (for ``stages``; the
     whole run by default)."""
+    from .config import load_dict
     from .pipeline import ALL_STAGES, check, load_config
+    from .pipeline.tasks.snn import is_snn_config
 
-    cfg = load_config(in_file(args.config, "config"), args.overrides)
+    path = in_file(args.config, "config")
+    if is_snn_config(load_dict(path, args.overrides)):
+        raise ConfigError(f"{args.config} is an SNN config ([snn] table): '{args.command}' needs "
+                          f"the RTL of the SNN stage kinds, which does not exist yet; SNN configs "
+                          f"run with 'neutnngen run' (import, quantize, evaluate)", path="snn")
+    cfg = load_config(path, args.overrides)
     check(cfg, ALL_STAGES if stages is None else stages)
     return cfg
 
@@ -87,9 +94,32 @@ def in_file(value: str, flag: str) -> Path:
     return check_in_file(value, flag)
 
 
+def _snn_run(args, stages: tuple[str, ...] | None = None) -> int | None:
+    """An SNN config (one with an ``[snn]`` table) runs through
+    :mod:`neutnngen.pipeline.tasks.snn`; None for any other config."""
+    from .config import load_dict
+    from .pipeline.tasks import snn
+
+    raw = load_dict(in_file(args.config, "config"), args.overrides)
+    if not snn.is_snn_config(raw):
+        return None
+    cfg = snn.resolve_paths(snn.parse(raw), Path(args.config).parent)
+    if stages is not None:
+        cfg["run"]["stages"] = [s for s in cfg["run"]["stages"] if s in stages]
+    out = (out_dir(args.out, "--out") if args.out is not None else
+           out_dir(str(Path("out") / cfg["experiment"]["name"]), "experiment.name"))
+    rep = snn.run_snn(cfg, out, show=not args.quiet, command=_command(args))
+    print(f"{snn.headline(rep)}\nRTL: {rep['hdl']}\nwrote {out / 'report.md'}, "
+          f"{out / 'ir' / 'model.json'}")
+    return 0
+
+
 def cmd_run(args) -> int:
     from . import pipeline
 
+    rc = _snn_run(args)
+    if rc is not None:
+        return rc
     cfg, out = _cfg(args)
     rep = pipeline.run(cfg, out, show=not args.quiet, command=_command(args))
     _summary(rep, out)
@@ -99,6 +129,9 @@ def cmd_run(args) -> int:
 def cmd_train(args) -> int:
     from . import pipeline
 
+    rc = _snn_run(args)
+    if rc is not None:
+        return rc
     cfg, out = _cfg(args, stages=("train",))
     rep = pipeline.run(cfg, out, stages=("train",), show=not args.quiet, command=_command(args))
     print(f"{pipeline.headline(rep)}; wrote {out / 'metrics.json'} and {out / 'ir' / 'model.json'}")
@@ -171,9 +204,11 @@ def cmd_opt(args) -> int:
 def cmd_compile(args) -> int:
     from .hdl import emit
     from .ir import load
+    from .ir.stages.snn import refuse_snn
 
     check_top(args.top, "--top")
     net = load(args.ir)
+    refuse_snn(net, "compile")
     res = emit(net, out_dir(args.out, "--out"), weights=args.weights, name=args.top,
                architecture=args.architecture)
     print(json.dumps({"verilog": str(res.verilog), "rtlil": str(res.rtlil),
@@ -351,6 +386,12 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+def cmd_import(args) -> int:
+    from .frontend.snn_cli import import_command
+
+    return import_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="neutnngen",
@@ -369,6 +410,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train and evaluate; writes the IR, weights and metrics.json")
     _common(p)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("import", help="snnTorch model / NIR graph -> quantized integer SNN IR "
+                                      "(+ NIR export of it)")
+    from .frontend.snn_cli import add_import_arguments
+
+    add_import_arguments(p)
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("ir", help="inspect an IR file")
     p.add_argument("action", choices=["show", "verify"], help="show: canonical text; verify: diagnostics")
