@@ -162,6 +162,27 @@ def cmd_verify(args) -> int:
 
         raise VerificationMismatch(describe(d["first_mismatch"] or {}, d["mismatches"], d["waves"]),
                                    first=d["first_mismatch"])
+    if args.gate_level or args.formal:
+        from .flows.netlist import synth_netlist
+
+        nl = synth_netlist(verilog, args.top, Path(args.out) / "gate")
+        d["netlist"] = {"path": nl.path, "target": nl.target, "seconds": nl.seconds}
+        if args.gate_level:
+            g = run_verification(net, nl.path, rtl / "names.json", X, simulator=args.simulator,
+                                 workdir=Path(args.out) / "gate" / "sim", waves=args.waves)
+            d["gate_level"] = g.to_dict()
+            if g.mismatches:
+                print(json.dumps(d, indent=1, default=str))
+                from .verify import describe
+
+                raise VerificationMismatch(
+                    "gate-level netlist " + nl.path + ": "
+                    + describe(g.first_mismatch or {}, g.mismatches, g.waves),
+                    first=g.first_mismatch)
+        if args.formal:
+            from .verify.formal import equiv_netlist
+
+            d["formal"] = equiv_netlist(verilog, nl.path, args.top, Path(args.out) / "formal")
     if args.mutants:
         from .verify.mutate import mutation_campaign
 
@@ -332,6 +353,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "silence, last-step spikes, threshold-exact potentials, saturation, "
                         "volleys that tell a weight or threshold +/-1 apart); their share, "
                         "seed and coverage are in the output (default 0)")
+    p.add_argument("--gate-level", action="store_true",
+                   help="also synthesize a gate-level netlist (Yosys generic gates) and run the "
+                        "same bench on it")
+    p.add_argument("--formal", action="store_true",
+                   help="also prove RTL == synthesized netlist with Yosys equiv_* (prints "
+                        "proven / failed / unknown and the reason)")
     p.add_argument("--corner-seed", type=int, default=0, metavar="S",
                    help="seed of the corner-case volleys (default 0)")
     p.set_defaults(func=cmd_verify)
