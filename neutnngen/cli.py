@@ -222,6 +222,10 @@ def cmd_verify(args) -> int:
     from .verify import run_verification
 
     check_top(args.top, "--top")
+    if args.mutants is not None and args.mutants < 1:
+        raise ConfigError(f"--mutants {args.mutants}; expected a number of mutants >= 1")
+    if args.corner < 0:
+        raise ConfigError(f"--corner {args.corner}; expected a number of volleys >= 0")
     cfg = load_config(in_file(args.config, "--config"), args.overrides)
     get_task(cfg).check(cfg)
     net = load(args.ir)
@@ -238,15 +242,56 @@ def cmd_verify(args) -> int:
                           "'neutnngen compile'", path=str(rtl / "names.json"))
     workdir = out_dir(args.out, "--out")
     X = verify_stimulus(cfg, prepare_data(cfg))
+    corner = None
+    if args.corner:
+        import numpy as np
+
+        from .verify.corner import corner_volleys
+
+        C, corner = corner_volleys(net, args.corner, seed=args.corner_seed, real=X)
+        X = np.concatenate([np.asarray(X, dtype=np.int64), C])
+        corner["share"] = round(len(C) / max(1, len(X)), 4)
     res = run_verification(net, verilog, rtl / "names.json", X, simulator=args.simulator,
                            workdir=workdir, waves=args.waves)
     d = res.to_dict()
-    print(json.dumps(d, indent=1, default=str))
+    if corner is not None:
+        d["corner"] = corner
     if d["mismatches"]:
+        print(json.dumps(d, indent=1, default=str))
         from .verify import describe
 
         raise VerificationMismatch(describe(d["first_mismatch"] or {}, d["mismatches"], d["waves"]),
                                    first=d["first_mismatch"])
+    if args.gate_level or args.formal:
+        from .flows.netlist import synth_netlist
+
+        nl = synth_netlist(verilog, args.top, Path(args.out) / "gate")
+        d["netlist"] = {"path": nl.path, "target": nl.target, "seconds": nl.seconds}
+        if args.gate_level:
+            g = run_verification(net, nl.path, rtl / "names.json", X, simulator=args.simulator,
+                                 workdir=Path(args.out) / "gate" / "sim", waves=args.waves)
+            d["gate_level"] = g.to_dict()
+            if g.mismatches:
+                print(json.dumps(d, indent=1, default=str))
+                from .verify import describe
+
+                raise VerificationMismatch(
+                    "gate-level netlist " + nl.path + ": "
+                    + describe(g.first_mismatch or {}, g.mismatches, g.waves),
+                    first=g.first_mismatch)
+        if args.formal:
+            from .verify.formal import equiv_netlist
+
+            d["formal"] = equiv_netlist(verilog, nl.path, args.top, Path(args.out) / "formal")
+    if args.mutants:
+        from .verify.mutate import mutation_campaign
+
+        rep = mutation_campaign(net, verilog, rtl / "names.json", X, n=args.mutants,
+                                seed=args.mutant_seed, simulator=res.simulator,
+                                workdir=Path(args.out) / "mutants")
+        d["mutation"] = {k: v for k, v in rep.to_dict().items() if k != "results"}
+        d["mutation"]["details"] = str(Path(args.out) / "mutants" / "report.json")
+    print(json.dumps(d, indent=1, default=str))
     return 0
 
 
@@ -459,6 +504,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="default: whichever is installed")
     p.add_argument("--waves", action="store_true", help="keep a waveform for a passing run too")
     p.add_argument("--out", default="out/verify", help="work directory")
+    p.add_argument("--mutants", type=int, default=None, metavar="N",
+                   help="after a passing run, apply N seeded mutations to the Verilog one at a "
+                        "time and rerun the bench on each: prints the kill rate and every "
+                        "surviving mutant (file, line, change); docs/verification.md")
+    p.add_argument("--mutant-seed", type=int, default=0, metavar="S",
+                   help="seed of the mutant draw (default 0)")
+    p.add_argument("--corner", type=int, default=0, metavar="N",
+                   help="append up to N seeded corner-case volleys to the test set (ties, "
+                        "silence, last-step spikes, threshold-exact potentials, saturation, "
+                        "volleys that tell a weight or threshold +/-1 apart); their share, "
+                        "seed and coverage are in the output (default 0)")
+    p.add_argument("--gate-level", action="store_true",
+                   help="also synthesize a gate-level netlist (Yosys generic gates) and run the "
+                        "same bench on it")
+    p.add_argument("--formal", action="store_true",
+                   help="also prove RTL == synthesized netlist with Yosys equiv_* (prints "
+                        "proven / failed / unknown and the reason)")
+    p.add_argument("--corner-seed", type=int, default=0, metavar="S",
+                   help="seed of the corner-case volleys (default 0)")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("synth", help="synthesize a Verilog file and print the measured cost")

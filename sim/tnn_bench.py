@@ -48,7 +48,7 @@ from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import Event, First, ReadOnly, RisingEdge, Timer
 
-from neutnngen.verify.protocol import Pulse, TopInfo, compare, describe
+from neutnngen.verify.protocol import Pulse, TopInfo, compare, describe, unpack
 
 PERIOD = 2  # simulator steps per clock cycle
 RESET_CYCLES = 4
@@ -128,11 +128,13 @@ async def tnn_bench(dut) -> None:
     wave = info.wave_cycles
     max_cycles = int(cfg["max_cycles"])
     has_prox = info.n_prox > 0
+    stop_early = bool(cfg.get("stop_on_mismatch"))
+    want = [[int(v) for v in row] for row in expected]
 
     pulses: list[Pulse] = []
     offers: list[int] = []
     handshakes: list[int] = []
-    state: dict = {"error": None, "signal": None}
+    state: dict = {"error": None, "signal": None, "stopped": None}
     all_out = Event()
     if n_waves == 0:
         all_out.set()
@@ -143,6 +145,8 @@ async def tnn_bench(dut) -> None:
         all_out.set()
 
     dut.rst.value = 1
+    if cfg.get("mutsel") is not None:  # a mutant schemata: which mutant is active
+        dut.mutsel.value = int(cfg["mutsel"])
     dut.in_valid.value = 0
     dut.in_time.value = 0
     dut.in_spike.value = 0
@@ -166,7 +170,7 @@ async def tnn_bench(dut) -> None:
         dut.wload_en.value = 0
         dut.wload_addr.value = 0
         dut.wload_data.value = 0
-    Clock(dut.clk, PERIOD, unit="step").start(start_high=False)
+    Clock(dut.clk, PERIOD, unit="step", impl="gpi").start(start_high=False)
     await Timer(PERIOD * RESET_CYCLES, unit="step")  # falling edge of cycle RESET_CYCLES - 1
     dut.rst.value = 0
     writes = cfg.get("wload") or []
@@ -248,6 +252,11 @@ async def tnn_bench(dut) -> None:
                 if not _high(dut.out_ready):
                     continue
             pulses.append(Pulse(k, *words))
+            n = len(pulses) - 1
+            if stop_early and (n >= n_waves or unpack(words[0], words[1], info.n_out,
+                                                      info.tb_out) != want[n]):
+                state["stopped"] = n  # mutation runs: the first wrong beat decides
+                all_out.set()
             if len(pulses) == n_waves:
                 all_out.set()
             k += 1
@@ -309,6 +318,7 @@ async def tnn_bench(dut) -> None:
         "message": message,
         "cycles": _cycle() + 1,
         "timed_out": timed_out,
+        "stopped_at": state["stopped"],
         "protocol_error": state["error"],
         "protocol_signal": state["signal"],
         "offers": offers,
