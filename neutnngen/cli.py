@@ -118,7 +118,8 @@ def cmd_compile(args) -> int:
     from .hdl import emit
     from .ir import load
 
-    res = emit(load(args.ir), Path(args.out), weights=args.weights, name=args.top)
+    res = emit(load(args.ir), Path(args.out), weights=args.weights, name=args.top,
+               interface=args.interface)
     print(json.dumps({"verilog": str(res.verilog), "rtlil": str(res.rtlil),
                       "names": str(res.names), **res.info}, indent=1))
     return 0
@@ -283,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="hardwired: trained weights as constants; register: weights in "
                         "registers with a load port; learn: on-chip STDP (default hardwired)")
     p.add_argument("--top", default="neutnngen_top", help="top module name (default neutnngen_top)")
+    p.add_argument("--interface", default="stream", choices=["stream", "axis"],
+                   help="stream: valid/ready ports of docs/rtl-contract.md (default); axis: the "
+                        "same core behind 8-bit AXI4-Stream ports (packing in the same doc)")
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("verify", help="run the emitted Verilog on the config's test set vs the reference")
