@@ -158,18 +158,49 @@ def cmd_synth(args) -> int:
     if not verilog.exists():
         raise ConfigError(f"Verilog file {str(verilog)!r} does not exist", path=str(verilog))
     src = verilog.read_text()
+    if args.board is not None:
+        return _synth_board(args, verilog, src)
     t = args.target
+    fq = {} if args.freq is None else {"freq_mhz": args.freq}
     if t == "generic":
         r = flows.synth_generic(src, args.top)
     elif t == "ice40":
-        r = flows.synth_ice40(src, args.top, device=args.device or "hx8k")
+        r = flows.synth_ice40(src, args.top, device=args.device or "hx8k", **fq)
     elif t == "ecp5":
-        r = flows.synth_ecp5(src, args.top, device=args.device or "25k")
+        r = flows.synth_ecp5(src, args.top, device=args.device or "25k", **fq)
     elif t.startswith("liberty:"):
         r = flows.synth_liberty(src, args.top, t.split(":", 1)[1])
     else:
         raise ConfigError(f"--target {t!r}; accepted: generic, ice40, ecp5, liberty:PATH")
     print(json.dumps(r.to_dict(), indent=1, default=str))
+    return 0
+
+
+def _synth_board(args, verilog: Path, src: str) -> int:
+    from .flows.board import build_bitstream, load_board
+    from .hdl.uart import board_verilog, uart_divisor
+
+    board = load_board(args.board)
+    names = verilog.parent / "names.json"
+    try:
+        top = json.loads(names.read_text())["top"]
+    except (OSError, ValueError, KeyError):
+        raise ConfigError(f"--board needs the names.json that 'neutnngen compile' wrote beside "
+                          f"{verilog}", path=str(names)) from None
+    if top.get("interface") != "axis":
+        raise ConfigError(f"--board needs a design compiled with --interface axis; {verilog} "
+                          f"has interface {top.get('interface', 'stream')!r}", path="--board")
+    if top.get("name") != args.top:
+        raise ConfigError(f"--top {args.top!r} but {names} names the design {top.get('name')!r}",
+                          path="--top")
+    div = uart_divisor(board.clock_mhz * 1e6, args.baud)
+    wrapper = board_verilog(args.top, int(top["N_IN"]), div, name="board_top", leds=board.leds)
+    out = Path(args.out or f"out/board-{board.name}")
+    r = build_bitstream({"board_top.v": wrapper, verilog.name: src}, "board_top", board,
+                        freq_mhz=args.freq, device=args.device, workdir=out)
+    d = r.to_dict()
+    d.update(baud=args.baud, uart_divisor=div, design=args.top)
+    print(json.dumps(d, indent=1, default=str))
     return 0
 
 
@@ -308,6 +339,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", default="neutnngen_top", help="top module name (default neutnngen_top)")
     p.add_argument("--target", default="generic", help="generic | ice40 | ecp5 | liberty:PATH")
     p.add_argument("--device", default=None, help="FPGA device (ice40: hx8k, up5k ...; ecp5: 25k ...)")
+    p.add_argument("--board", default=None, metavar="NAME",
+                   help="build a bitstream for a board of flows/boards/ (hx8k-breakout, ulx3s): "
+                        "the Verilog must come from 'compile --interface axis'; it is wrapped "
+                        "in the UART board top (docs/boards.md)")
+    p.add_argument("--freq", type=float, default=None, metavar="MHZ",
+                   help="timing target for ice40/ecp5/--board (default: 12, or the board clock)")
+    p.add_argument("--baud", type=int, default=115200, help="--board: UART baud rate (default 115200)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="--board: work directory for the bitstream (default out/board-NAME)")
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("dse", help="design-space exploration: multi-objective Optuna study over "
