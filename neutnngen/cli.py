@@ -176,31 +176,75 @@ def cmd_synth(args) -> int:
     return 0
 
 
-def _synth_board(args, verilog: Path, src: str) -> int:
-    from .flows.board import build_bitstream, load_board
-    from .hdl.uart import board_verilog, uart_divisor
-
-    board = load_board(args.board)
+def _names_top(verilog: Path, what: str) -> dict:
     names = verilog.parent / "names.json"
     try:
-        top = json.loads(names.read_text())["top"]
+        return json.loads(names.read_text())["top"]
     except (OSError, ValueError, KeyError):
-        raise ConfigError(f"--board needs the names.json that 'neutnngen compile' wrote beside "
+        raise ConfigError(f"{what} needs the names.json that 'neutnngen compile' wrote beside "
                           f"{verilog}", path=str(names)) from None
+
+
+def _board_wrapper(top: dict, board, baud: int, what: str) -> tuple[str, int]:
+    """(Verilog of the UART board top around the AXIS design ``top``, UART divisor)."""
+    from .hdl.uart import board_verilog, uart_divisor
+
     if top.get("interface") != "axis":
-        raise ConfigError(f"--board needs a design compiled with --interface axis; {verilog} "
-                          f"has interface {top.get('interface', 'stream')!r}", path="--board")
+        raise ConfigError(f"{what} needs a design compiled with --interface axis; "
+                          f"{top.get('name')!r} has interface "
+                          f"{top.get('interface', 'stream')!r}", path=what)
+    div = uart_divisor(board.clock_mhz * 1e6, baud)
+    wl = (int(top["A"]), int(top["WRES"])) if top.get("weights") == "register" else None
+    return board_verilog(top["name"], int(top["N_IN"]), div, name="board_top",
+                         leds=board.leds, wload=wl), div
+
+
+def _synth_board(args, verilog: Path, src: str) -> int:
+    from .flows.board import build_bitstream, load_board
+
+    board = load_board(args.board)
+    top = _names_top(verilog, "--board")
     if top.get("name") != args.top:
-        raise ConfigError(f"--top {args.top!r} but {names} names the design {top.get('name')!r}",
-                          path="--top")
-    div = uart_divisor(board.clock_mhz * 1e6, args.baud)
-    wrapper = board_verilog(args.top, int(top["N_IN"]), div, name="board_top", leds=board.leds)
+        raise ConfigError(f"--top {args.top!r} but names.json beside {verilog} names the design "
+                          f"{top.get('name')!r}", path="--top")
+    wrapper, div = _board_wrapper(top, board, args.baud, "--board")
     out = Path(args.out or f"out/board-{board.name}")
     r = build_bitstream({"board_top.v": wrapper, verilog.name: src}, "board_top", board,
                         freq_mhz=args.freq, device=args.device, workdir=out)
     d = r.to_dict()
     d.update(baud=args.baud, uart_divisor=div, design=args.top)
     print(json.dumps(d, indent=1, default=str))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .flows.board import board_names, load_board
+    from .flows.fusesoc import write_core
+
+    rtl = Path(args.rtl)
+    names = rtl / "names.json"
+    if not names.is_file():
+        raise ConfigError(f"{rtl} has no names.json; pass the directory 'neutnngen compile' wrote",
+                          path=str(rtl))
+    top = _names_top(names, "export")
+    name = top["name"]
+    verilog = rtl / f"{name}.v"
+    if not verilog.is_file():
+        raise ConfigError(f"no Verilog at {verilog}", path=str(verilog))
+    axis = top.get("interface") == "axis"
+    if args.boards is None:
+        wanted = board_names() if axis else []
+    else:
+        wanted = [b for b in args.boards.split(",") if b]
+    boards = {}
+    for b in wanted:
+        board = load_board(b)
+        boards[board] = _board_wrapper(top, board, args.baud, "--boards")[0]
+    core = write_core(args.fusesoc, name, verilog.read_text(), names_json=names.read_text(),
+                      boards=boards, version=args.version)
+    print(json.dumps({"core": str(core), "vlnv": f"neutnngen:tnn:{name}:{args.version}",
+                      "files": str(Path(args.fusesoc) / "files.txt"),
+                      "targets": ["default", "lint", *[b.name for b in boards]]}, indent=1))
     return 0
 
 
@@ -349,6 +393,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, metavar="DIR",
                    help="--board: work directory for the bitstream (default out/board-NAME)")
     p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("export", help="hand a compiled design to other tools (FuseSoC CAPI2 core)")
+    p.add_argument("rtl", help="directory written by 'neutnngen compile' (Verilog + names.json)")
+    p.add_argument("--fusesoc", required=True, metavar="OUT",
+                   help="write OUT/NAME.core (CAPI2), OUT/files.txt and the files it lists")
+    p.add_argument("--boards", default=None, metavar="NAME,...",
+                   help="board targets (default: every board of flows/boards/ for an "
+                        "--interface axis design, none otherwise)")
+    p.add_argument("--baud", type=int, default=115200, help="UART baud rate of the board tops")
+    p.add_argument("--version", default="0.1.0", help="core version of the VLNV (default 0.1.0)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("dse", help="design-space exploration: multi-objective Optuna study over "
                        "config keys, evaluated in parallel on Dask")

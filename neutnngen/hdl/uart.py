@@ -13,7 +13,8 @@ pins, fed with volleys over a UART and answering with its output packets.
 * :class:`BoardTop`: clock pin, power-on reset (16 cycles), the bridge and the design as a
   Verilog ``Instance`` of the emitted module (``s_axis_*``/``m_axis_*``/``err_*`` ports),
   ``led`` = ``[err_short, err_long, overflow, frame_err, heartbeat]`` (LSB first; boards
-  with fewer LEDs take the first ones).
+  with fewer LEDs take the first ones). A ``register``-weights core gets ``wload_en = 0``
+  (it keeps the weights it was compiled with).
 
 A host talks to the board as to ``sim``: write ``N_IN`` bytes per volley (packing in
 ``docs/rtl-contract.md``), read ``N_OUT + 1`` bytes per volley (``docs/boards.md``).
@@ -21,7 +22,7 @@ A host talks to the board as to ``sim``: write ``N_IN`` bytes per volley (packin
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, ClockDomain, ClockSignal, Instance, Module, ResetSignal, Signal
+from amaranth.hdl import Cat, ClockDomain, Const, ClockSignal, Instance, Module, ResetSignal, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -142,8 +143,9 @@ class BoardTop(wiring.Component):
     """Pins ``clk``, ``uart_rx``, ``uart_tx``, ``led[leds]`` around an emitted AXIS module
     ``core`` (its Verilog goes to the same synthesis)."""
 
-    def __init__(self, core: str, n_in: int, divisor: int, leds: int = 5, reset_cycles=16):
-        self.core, self.n_in, self.divisor = core, n_in, divisor
+    def __init__(self, core: str, n_in: int, divisor: int, leds: int = 5, reset_cycles=16,
+                 wload: tuple[int, int] | None = None):
+        self.core, self.n_in, self.divisor, self.wload = core, n_in, divisor, wload
         self.leds, self.reset_cycles = leds, reset_cycles
         members = {"clk": In(1), "uart_rx": In(1, init=1), "uart_tx": Out(1, init=1)}
         if leds:
@@ -161,8 +163,13 @@ class BoardTop(wiring.Component):
             m.d.por += por.eq(por + 1)
         m.submodules.bridge = br = UartBridge(self.divisor, self.n_in)
         err_s, err_l = Signal(), Signal()
+        tie = {}
+        if self.wload is not None:  # register weights: keep the trained ones (no load port)
+            addr, bits = self.wload
+            tie = {"i_wload_en": Const(0, 1), "i_wload_addr": Const(0, addr),
+                   "i_wload_data": Const(0, bits)}
         m.submodules.core = Instance(
-            self.core,
+            self.core, **tie,
             i_clk=ClockSignal("sync"), i_rst=ResetSignal("sync"),
             i_s_axis_tdata=br.m.payload.data, i_s_axis_tvalid=br.m.valid,
             o_s_axis_tready=br.m.ready, i_s_axis_tlast=br.m.payload.last,
@@ -180,9 +187,10 @@ class BoardTop(wiring.Component):
 
 
 def board_verilog(core: str, n_in: int, divisor: int, name: str = "board_top",
-                  leds: int = 5) -> str:
-    """Verilog of :class:`BoardTop` (module ``name``; instantiates module ``core``)."""
+                  leds: int = 5, wload: tuple[int, int] | None = None) -> str:
+    """Verilog of :class:`BoardTop` (module ``name``; instantiates module ``core``;
+    ``wload`` = (address bits, data bits) of a ``register``-mode core, tied off)."""
     from amaranth.back import verilog
 
-    top = BoardTop(core, n_in, divisor, leds=leds)
+    top = BoardTop(core, n_in, divisor, leds=leds, wload=wload)
     return verilog.convert(top, name=name, emit_src=False, strip_internal_attrs=True)
