@@ -22,7 +22,7 @@ A host talks to the board as to ``sim``: write ``N_IN`` bytes per volley (packin
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, ClockDomain, Const, ClockSignal, Instance, Module, ResetSignal, Signal
+from amaranth.hdl import Cat, ClockDomain, ClockSignal, Const, Instance, Module, ResetSignal, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
