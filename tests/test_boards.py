@@ -130,3 +130,19 @@ def test_fusesoc_runs_the_lint_target(axis_rtl, tmp_path, capsys):
         os.environ.update(saved)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert (tmp_path / "build" / "neutnngen_tnn_small_axis_0.1.0" / "lint-verilator").is_dir()
+
+
+@pytest.mark.requires_sim
+def test_board_top_over_uart_in_simulation(tmp_path):
+    """The board top that goes into the bitstreams (power-on reset, UART bridge, the AXIS
+    design as an instance), simulated from its Verilog with a UART host on its pins."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))
+    import axis_host
+
+    from test_hdl import rand_volleys
+
+    net = small_net()
+    X = rand_volleys(np.random.default_rng(2), 4, net.inputs)
+    r = axis_host.run_board(net, X, tmp_path, divisor=4)
+    assert r["mismatches"] == 0 and r["packets"] == 4 and not r["errors"], r
+    assert r["led"] & 0b1111 == 0  # no packet, overflow or framing error
