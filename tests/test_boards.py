@@ -138,7 +138,6 @@ def test_board_top_over_uart_in_simulation(tmp_path):
     design as an instance), simulated from its Verilog with a UART host on its pins."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))
     import axis_host
-
     from test_hdl import rand_volleys
 
     net = small_net()
