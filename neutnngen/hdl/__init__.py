@@ -35,7 +35,8 @@ Module map: ``plan`` (static plan from the IR; records in ``specs``), ``kinds``
 ``stages/retime`` (the two kinds), ``sched`` (per-stage sequencer, schedule bus),
 ``mux`` (pipelined multiplexers), ``segment`` (segment + weight stores), ``column``
 (dendrite, neuron, column, inhibition), ``top``, ``emit``, ``sim``, ``regen`` (reference
-RTL in ``rtl/``).
+RTL in ``rtl/``), ``axis`` (the AXI4-Stream top, ``interface="axis"``), ``uart`` (UART
+bridge and the board top of ``neutnngen synth --board``).
 
 ``learn`` weight mode: every wave of a layer adds a learn pass after the decision (line
 ``j``'s input time and weight reach each segment's update stage through the same multiplexers; the new
