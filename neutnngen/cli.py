@@ -159,6 +159,9 @@ def cmd_synth(args) -> int:
         raise ConfigError(f"Verilog file {str(verilog)!r} does not exist", path=str(verilog))
     src = verilog.read_text()
     if args.board is not None:
+        if args.target != "generic":
+            raise ConfigError(f"--board builds for the board's FPGA; drop --target {args.target}",
+                              path="--target")
         return _synth_board(args, verilog, src)
     t = args.target
     fq = {} if args.freq is None else {"freq_mhz": args.freq}

@@ -145,3 +145,18 @@ def test_board_top_over_uart_in_simulation(tmp_path):
     r = axis_host.run_board(net, X, tmp_path, divisor=4)
     assert r["mismatches"] == 0 and r["packets"] == 4 and not r["errors"], r
     assert r["led"] & 0b1111 == 0  # no packet, overflow or framing error
+
+
+@pytest.mark.parametrize("extra, expect", [
+    (["--baud", "0"], "baud 0"),
+    (["--baud", "2500000"], "within 2 %"),
+    (["--freq", "-3"], "freq_mhz must be a positive number"),
+    (["--device", "99k"], "unknown ice40 device '99k'"),
+    (["--target", "ecp5"], "drop --target ecp5"),
+])
+def test_board_bad_input_is_one_line(axis_rtl, tmp_path, capsys, extra, expect):
+    rc = main(["synth", str(axis_rtl / "axis" / "small_axis.v"), "--top", "small_axis",
+               "--board", "hx8k-breakout", "--out", str(tmp_path), *extra])
+    err = capsys.readouterr().err
+    assert rc != 0 and expect in err and "Traceback" not in err
+    assert not (tmp_path / "design.json").exists()  # refused before any tool ran
