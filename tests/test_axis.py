@@ -19,7 +19,7 @@ from neutnngen.ir import Interpreter
 from neutnngen.ir.nodes import NONE
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_hdl import gunpoint_column, kernel_net, one_layer, rand_column, rand_volleys  # noqa: E402
+from test_hdl import gunpoint_column, one_layer, rand_column, rand_volleys  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))
 import axis_host  # noqa: E402
@@ -160,7 +160,7 @@ def test_axis_refuses_what_it_cannot_pack():
 
 
 def test_axis_emit_is_deterministic_and_names_packing(tmp_path):
-    net = kernel_net()
+    net = small_net()
     a = emit(net, tmp_path / "a", interface="axis", name="kx")
     b = emit(net, tmp_path / "b", interface="axis", name="kx")
     va = a.verilog.read_text()
