@@ -119,7 +119,7 @@ def cmd_compile(args) -> int:
     from .ir import load
 
     res = emit(load(args.ir), Path(args.out), weights=args.weights, name=args.top,
-               interface=args.interface)
+               architecture=args.architecture, interface=args.interface)
     print(json.dumps({"verilog": str(res.verilog), "rtlil": str(res.rtlil),
                       "names": str(res.names), **res.info}, indent=1))
     return 0
@@ -361,6 +361,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", default="hardwired", choices=["hardwired", "register", "learn"],
                    help="hardwired: trained weights as constants; register: weights in "
                         "registers with a load port; learn: on-chip STDP (default hardwired)")
+    p.add_argument("--architecture", default="serial", choices=["serial", "parallel"],
+                   help="serial: one input line per cycle, smallest (default); parallel: every "
+                        "synapse every time step, T + 4 cycles a wave (hardwired and register "
+                        "weights)")
     p.add_argument("--top", default="neutnngen_top", help="top module name (default neutnngen_top)")
     p.add_argument("--interface", default="stream", choices=["stream", "axis"],
                    help="stream: valid/ready ports of docs/rtl-contract.md (default); axis: the "

@@ -110,6 +110,7 @@ class TrainConfig:
 class HdlConfig:
     weights: str = "hardwired"  # hardwired | register | learn (on-chip STDP)
     top: str = "neutnngen_top"
+    architecture: str = "serial"  # serial (smallest) | parallel (T + 4 cycles a wave)
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "train.rule": ("stdp", "rstdp"),
     "train.credit": ("winner", "dendrite"),
     "hdl.weights": ("hardwired", "register", "learn"),
+    "hdl.architecture": ("serial", "parallel"),
     "verify.simulator": ("auto", "icarus", "verilator"),
 }
 RANGES: dict[str, tuple[float, float]] = {
@@ -327,6 +329,10 @@ def _cross_check(cfg: Config) -> None:
         raise ConfigError("hdl.weights='learn' trains every learning layer on chip at once; a "
                           "[[layers]] network is trained greedily layer by layer, which the chip "
                           "does not replay: use hardwired or register weights", path="hdl.weights")
+    if cfg.hdl.weights == "learn" and cfg.hdl.architecture != "serial":
+        raise ConfigError(f"hdl.architecture={cfg.hdl.architecture!r} builds hardwired and "
+                          "register weights; on-chip learning (hdl.weights='learn') needs "
+                          "hdl.architecture='serial'", path="hdl.architecture")
     if cfg.hdl.weights == "learn" and cfg.train.mode != "exact":
         raise ConfigError("hdl.weights='learn' trains on chip bit-exactly and compares with the "
                           f"software trainer, which needs train.mode='exact' (got {cfg.train.mode!r})",

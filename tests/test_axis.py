@@ -30,11 +30,12 @@ def small_net(seed: int = 3):
     return one_layer(rand_column(rng, 12, 3, frac=(0.2, 0.4)))
 
 
-def amaranth_axis(net, packets, n_out, seed=0, p_valid=0.7, p_ready=0.6, weights="hardwired"):
+def amaranth_axis(net, packets, n_out, seed=0, p_valid=0.7, p_ready=0.6, weights="hardwired",
+                  **options):
     """Drive ``packets`` (lists of (byte, last)) into an AxisTop in Amaranth's simulator with
     seeded tvalid/tready gaps until ``n_out`` output packets came (then 2 more waves' time
     to catch a spurious one); returns (output packets, err_short, err_long)."""
-    top = build_top(net, interface="axis", weights=weights)
+    top = build_top(net, interface="axis", weights=weights, **options)
     rng = np.random.default_rng(seed)
     beats = [b for pk in packets for b in pk]
     out: list[list[int]] = []
@@ -106,13 +107,15 @@ def test_pack_and_winner_helpers():
     assert winner([2, -1, 1, 1]) == 2 and winner([-1, -1]) == -1 and winner([0, 0]) == 0
 
 
-@pytest.mark.parametrize("weights", ["hardwired", "register"])
-def test_axis_amaranth_matches_interpreter_under_backpressure(weights):
+@pytest.mark.parametrize("weights, arch", [("hardwired", "serial"), ("register", "serial"),
+                                           ("hardwired", "parallel")])
+def test_axis_amaranth_matches_interpreter_under_backpressure(weights, arch):
     net = small_net()
     rng = np.random.default_rng(5)
     X = rand_volleys(rng, 12, net.inputs)
     tb_out = build_top(net, interface="axis").info["TB_OUT"]
-    out, es, el = amaranth_axis(net, as_packets(X, 3), len(X), seed=1, weights=weights)
+    out, es, el = amaranth_axis(net, as_packets(X, 3), len(X), seed=1, weights=weights,
+                                architecture=arch)
     assert decode(out, tb_out) == expected(net, X, tb_out)
     assert (es, el) == (0, 0)
     assert any(r[-1] >= 0 for r in expected(net, X, tb_out))

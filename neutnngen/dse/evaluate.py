@@ -122,7 +122,8 @@ def evaluate(cfg_dict: dict, root: str, stages: tuple[str, ...] = ("train", "com
                 from .forecast import screen_decision
 
                 rep = run(cfg, tdir, stages=("train",), show=False)
-                feats = features(load(tdir / "ir" / "initial.json"), cfg.hdl.weights)
+                feats = features(load(tdir / "ir" / "initial.json"), cfg.hdl.weights,
+                         cfg.hdl.architecture)
                 skip, pred, opt, why = screen_decision(screen, rep, feats)
                 if skip:
                     dt = time.perf_counter() - t0
@@ -130,7 +131,8 @@ def evaluate(cfg_dict: dict, root: str, stages: tuple[str, ...] = ("train", "com
                             "forecast": pred, "optimistic": opt, "reason": why, "run_s": dt,
                             "duration_s": dt, "cached": False, "error": None}
             rep = run(cfg, tdir, stages=stages, show=False)
-            feats = features(load(tdir / "ir" / "initial.json"), cfg.hdl.weights)
+            feats = features(load(tdir / "ir" / "initial.json"), cfg.hdl.weights,
+                         cfg.hdl.architecture)
             dt = time.perf_counter() - t0
             res = {**base, "status": "ok", "report": rep, "features": feats, "run_s": dt,
                    "duration_s": dt, "cached": False, "error": None, "forecast": pred}

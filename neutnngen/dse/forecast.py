@@ -69,11 +69,18 @@ def _bits(n: int) -> int:
     return max(1, int(n).bit_length())
 
 
-def features(net, weights: str) -> dict[str, Any]:
-    """Structural features of a network (trained or not) built with ``weights``."""
+def cost_group(weights: str, architecture: str = "serial") -> str:
+    """The designs one cost model covers: a weight mode, and the architecture when it is not
+    the serial one (a parallel design's cost follows other terms)."""
+    return weights if architecture == "serial" else f"{weights}+{architecture}"
+
+
+def features(net, weights: str, architecture: str = "serial") -> dict[str, Any]:
+    """Structural features of a network (trained or not) built with ``weights`` in
+    ``architecture``; ``"weights"`` is its :func:`cost_group`."""
     from ..hdl.plan import make_plan
 
-    plan = make_plan(net, weights=weights)
+    plan = make_plan(net, weights=weights, architecture=architecture)
     cols = [c for la in net.layers for c in la.columns]
     weight_bits = 0
     seg_acc = 0
@@ -86,7 +93,8 @@ def features(net, weights: str) -> dict[str, Any]:
     neurons = sum(c.neurons for c in cols)
     segments = sum(c.neurons * c.dendrites * c.segments for c in cols)
     return {
-        "weights": weights,
+        "weights": cost_group(weights, architecture),
+        "architecture": architecture,
         "inputs": int(net.inputs),
         "outputs": int(net.outputs),
         "layers": len(net.layers),

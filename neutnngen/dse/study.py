@@ -178,7 +178,8 @@ class Engine:
         if hit is not None:
             self.tell(entry, hit)
             return
-        ctx = self.scr.context(cfg.hdl.weights, self.done) if self.scr is not None else None
+        group = fcmod.cost_group(cfg.hdl.weights, cfg.hdl.architecture)
+        ctx = self.scr.context(group, self.done) if self.scr is not None else None
         entry.forecast = {} if ctx is not None else None
         key = f"neutnngen-dse-{dig}"
         if key in self.inflight:  # the same config is in flight: share its result

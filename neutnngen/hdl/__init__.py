@@ -56,7 +56,7 @@ from .plan import WEIGHT_MODES, Plan, make_plan
 from .sim import LearnTrace, simulate
 from .top import Top
 
-OPTIONS = ("mux_levels", "lanes")
+OPTIONS = ("mux_levels", "lanes", "architecture")
 
 
 def build_top(net: Network, weights: str = "hardwired", name: str = "neutnngen_top",
@@ -65,9 +65,11 @@ def build_top(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     ``weights``: ``hardwired`` | ``register`` | ``learn`` (on-chip STDP, bit-exact with
     ``Interpreter.step(learn=True)``; ports and timing in ``docs/rtl-contract.md``); an
     unsupported value raises ``ConfigError``.
-    ``options``: ``lanes`` (lines streamed per cycle, default 1: more lanes cut
-    ``WAVE_CYCLES`` about ``lanes`` times for more area), ``mux_levels`` (2:1 multiplexer
-    levels per pipeline stage, default 5).
+    ``options``: ``architecture`` (``serial``, the default, or ``parallel``: every synapse
+    every time step, ``T + 4`` cycles a wave, hardwired and register weights), ``lanes``
+    (serial: lines streamed per cycle, default 1: more lanes cut ``WAVE_CYCLES`` about
+    ``lanes`` times for more area), ``mux_levels`` (2:1 multiplexer levels per pipeline
+    stage, default 5).
     ``interface``: ``stream`` (default: the valid/ready :class:`Top`) or ``axis`` (the
     same core behind 8-bit AXI4-Stream ports, :class:`neutnngen.hdl.axis.AxisTop`)."""
     unknown = sorted(set(options) - set(OPTIONS))

@@ -53,6 +53,15 @@ read-modify-write pass over the same line schedule, see :class:`LearnPlan`)."""
 
 PLANNED_WEIGHT_MODES: tuple[str, ...] = ()
 
+ARCHITECTURES = ("serial", "parallel")
+"""How a layer stage computes a wave: ``serial`` (one input line per cycle, a
+successive-approximation search over the time bits; smallest) or ``parallel`` (every
+synapse every time step, one step per cycle: ``T + 4`` cycles a wave; hardwired and register
+weights)."""
+
+PARALLEL_ADD_STAGES = 2
+"""``parallel``: pipeline registers in a segment's increment adder (group sums, total)."""
+
 DEFAULT_MUX_LEVELS = 5
 """2:1 multiplexer levels between pipeline registers in a line multiplexer (iCE40 Fmax)."""
 
@@ -130,6 +139,7 @@ class Plan:
     segments: tuple[SegmentSpec, ...] = field(default=())
     learn: LearnPlan | None = None  # weights == "learn" only
     stages: tuple[StageSpec, ...] = field(default=())  # every IR stage, in order
+    architecture: str = "serial"  # of the layer stages (ARCHITECTURES)
 
     @property
     def NONE(self) -> int:
@@ -214,6 +224,11 @@ class Plan:
             ports.update({"wread_addr": ["in", self.A], "wread_data": ["out", self.WB],
                           "wread_valid": ["out", 1]})
             d["ports"] = ports
+        if self.architecture == "parallel":
+            d["arch"] = {"kind": "parallel", "T": self.T,
+                         "steps": max(ls.steps for ls in self.layers),
+                         "adder_stages": PARALLEL_ADD_STAGES, "decision_cycles": 2}
+            return d
         d["arch"] = {
             "kind": "sar-serial",
             "T": self.T,
@@ -234,10 +249,20 @@ def _bits(n: int) -> int:
 
 
 def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_top",
-              mux_levels: int = DEFAULT_MUX_LEVELS, lanes: int = 1) -> Plan:
+              mux_levels: int = DEFAULT_MUX_LEVELS, lanes: int = 1,
+              architecture: str = "serial") -> Plan:
     from .kinds import hdl_kind, stage_kind
 
     weights = check_weights_mode(weights)
+    if architecture not in ARCHITECTURES:
+        raise ConfigError(f"unknown architecture={architecture!r}; accepted: "
+                          f"{', '.join(ARCHITECTURES)}")
+    if architecture == "parallel" and weights == "learn":
+        raise ConfigError("architecture='parallel' builds hardwired and register weights; "
+                          "on-chip learning (weights='learn') needs architecture='serial'")
+    if architecture == "parallel" and lanes != 1:
+        raise ConfigError(f"lanes={lanes!r} is a knob of the serial architecture; the parallel "
+                          "one reads every line every cycle (leave lanes at 1)")
     name = check_name(name)
     if not isinstance(mux_levels, int) or isinstance(mux_levels, bool) or mux_levels < 1:
         raise ConfigError(f"mux_levels={mux_levels!r}; expected an integer >= 1")
@@ -328,7 +353,7 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     layer_specs = [st.spec for st in stages if isinstance(st.spec, LayerSpec)]
     return Plan(net, weights, name, T, B, TB_IN, TB_OUT, J, G, JS, SW, mux_levels, Lm, RD,
                 PL, E, tuple(layer_specs), ctx.prox_offset, LBA, SBA, WB, tuple(segs), lp,
-                tuple(stages))
+                tuple(stages), architecture)
 
 
 def _stream_bits(max_time: int, t_max_in: int) -> int:

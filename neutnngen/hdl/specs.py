@@ -78,6 +78,11 @@ class LayerSpec:
     def rtl(self) -> str:
         return f"layer{self.index}"
 
+    @property
+    def steps(self) -> int:
+        """Time steps of the layer's longest column wave."""
+        return max(c.wave for c in self.columns)
+
 
 @dataclass(frozen=True)
 class StageSpec:

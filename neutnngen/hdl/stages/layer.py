@@ -22,10 +22,11 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..column import Column
-from ..kinds import HdlKind, hdl_kind
+from ..kinds import HdlKind
 from ..mux import LineMux
 from ..plan import ColumnSpec, LayerSpec, NeuronSpec, PlanContext, SegmentSpec, SynapseSpec
 from ..sched import Sequencer, wload_signature
+from .output import output_register
 
 
 # ---------------------------------------------------------------------------- planner
@@ -90,7 +91,11 @@ def _segment(ctx: PlanContext, path: str, theta: int, syn: list) -> SegmentSpec:
 
 
 def timing(plan, spec: LayerSpec) -> tuple[int, int]:
-    """A layer takes one slot per wave and answers one slot after it starts."""
+    """A serial layer takes one slot per wave and answers one slot after it starts."""
+    if plan.architecture == "parallel":
+        from .parallel import timing as parallel_timing
+
+        return parallel_timing(plan, spec)
     return plan.SLOT, plan.SLOT
 
 
@@ -159,7 +164,7 @@ class LayerStage(wiring.Component):
 
     def elaborate(self, platform):
         p, spec, stage = self.plan, self.spec, self.stage
-        bi, bo = stage.beat_in, stage.beat_out
+        bi = stage.beat_in
         m = Module()
         tb = p.TB_IN
         N, P = spec.inputs, spec.prox_lines
@@ -246,41 +251,15 @@ class LayerStage(wiring.Component):
             for i in range(c.col.neurons):
                 times.append(getattr(col, f"t{i}"))
 
-        # Output conversion (fused transforms) and the output register.
-        Q = spec.outputs
-        spikes = Signal(Q, name="spikes")
-        conv = Signal(Q * p.B, name="t_raw")
-        for i, t in enumerate(times):
-            m.d.comb += [spikes[i].eq(t != p.NONE), conv[i * p.B:(i + 1) * p.B].eq(t)]
-        wo = spec.out_bits
-        vals = [conv[i * p.B:(i + 1) * p.B] for i in range(Q)]
-        for st in spec.post:
-            fn = hdl_kind(st.kind).transform
-            nxt = []
-            for i, v in enumerate(vals):
-                r = Signal(tb, name=f"t_{st.kind}{st.position}_{i}")
-                m.d.comb += r.eq(fn(m, v, st.spec))
-                nxt.append(r)
-            vals = nxt
-        out = Signal(Q * wo, name="t_out")
-        for i, v in enumerate(vals):
-            v = v[:wo]
-            if spec.last:
-                v = Mux(spikes[i], v, 0)
-            m.d.comb += out[i * wo:(i + 1) * wo].eq(v)
-        with m.If(done):
-            m.d.sync += [op.time.eq(out), op.spike.eq(spikes)]
-            if bo.prox:  # the later layers' proximal lines travel with the wave
-                m.d.sync += [op.prox_time.eq(ip.prox_time[P * tb:]),
-                             op.prox_spike.eq(ip.prox_spike[P:])]
-            if bo.learn:
-                m.d.sync += op.learn_en.eq(ip.learn_en)
-            if bo.label_bits:
-                m.d.sync += [op.label.eq(ip.label), op.label_valid.eq(ip.label_valid)]
+        output_register(m, p, spec, stage, times, done, ip, op)
         return m
 
 
-def build(plan, stage, ctx=None) -> LayerStage:
+def build(plan, stage, ctx=None) -> wiring.Component:
+    if plan.architecture == "parallel":
+        from .parallel import ParallelLayerStage
+
+        return ParallelLayerStage(plan, stage, ctx)
     return LayerStage(plan, stage, ctx)
 
 

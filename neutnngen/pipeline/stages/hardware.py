@@ -64,13 +64,14 @@ class CompileStage(Stage):
         return [rtl / "emit.json", rtl / f"{ctx.cfg.hdl.top}.v", rtl / "names.json"]
 
     def describe(self, ctx: Context) -> str:
-        return f"compile: IR -> Verilog ({ctx.cfg.hdl.weights} weights)"
+        return (f"compile: IR -> Verilog ({ctx.cfg.hdl.weights} weights, "
+                f"{ctx.cfg.hdl.architecture} architecture)")
 
     def compute(self, ctx: Context) -> dict:
         from ...hdl import emit
 
         res = emit(self.network(ctx), ctx.outdir / "rtl", weights=ctx.cfg.hdl.weights,
-                   name=ctx.cfg.hdl.top)
+                   name=ctx.cfg.hdl.top, architecture=ctx.cfg.hdl.architecture)
         info = {"verilog": str(res.verilog), "rtlil": str(res.rtlil), "names": str(res.names),
                 "info": res.info}
         write_json(ctx.outdir / "rtl" / "emit.json", info)
