@@ -210,7 +210,7 @@ def cmd_compile(args) -> int:
     net = load(args.ir)
     refuse_snn(net, "compile")
     res = emit(net, out_dir(args.out, "--out"), weights=args.weights, name=args.top,
-               architecture=args.architecture)
+               architecture=args.architecture, interface=args.interface)
     print(json.dumps({"verilog": str(res.verilog), "rtlil": str(res.rtlil),
                       "names": str(res.names), **res.info}, indent=1))
     return 0
@@ -303,24 +303,103 @@ def cmd_synth(args) -> int:
     if t not in ("generic", "ice40", "ecp5") and not t.startswith("liberty:"):
         raise ConfigError(f"--target {t!r}; accepted: generic, ice40, ecp5, liberty:PATH",
                           path="--target")
-    if args.device is not None and t not in ("ice40", "ecp5"):
+    if args.device is not None and t not in ("ice40", "ecp5") and args.board is None:
         raise ConfigError(f"--device {args.device!r} given for --target {t!r}, which has no "
                           "device; --device applies to ice40 and ecp5", path="--device")
     check_top(args.top, "--top")
+    verilog = in_file(args.verilog, "Verilog file")
+    src = read_text(verilog, "Verilog file")
+    if args.board is not None:
+        if t != "generic":
+            raise ConfigError(f"--board builds for the board's FPGA; drop --target {t}",
+                              path="--target")
+        return _synth_board(args, verilog, src)
     if t in ("ice40", "ecp5"):
         flows.check_device(t, args.device or flows.DEFAULT_DEVICE[t], "--device")
     if t.startswith("liberty:"):
         flows.check_liberty(t.split(":", 1)[1], "--target liberty:PATH")
-    src = read_text(in_file(args.verilog, "Verilog file"), "Verilog file")
+    fq = {} if args.freq is None else {"freq_mhz": args.freq}
     if t == "generic":
         r = flows.synth_generic(src, args.top)
     elif t == "ice40":
-        r = flows.synth_ice40(src, args.top, device=args.device or flows.DEFAULT_DEVICE[t])
+        r = flows.synth_ice40(src, args.top, device=args.device or flows.DEFAULT_DEVICE[t], **fq)
     elif t == "ecp5":
-        r = flows.synth_ecp5(src, args.top, device=args.device or flows.DEFAULT_DEVICE[t])
+        r = flows.synth_ecp5(src, args.top, device=args.device or flows.DEFAULT_DEVICE[t], **fq)
     else:
         r = flows.synth_liberty(src, args.top, t.split(":", 1)[1])
     print(json.dumps(r.to_dict(), indent=1, default=str))
+    return 0
+
+
+def _names_top(verilog: Path, what: str) -> dict:
+    names = verilog.parent / "names.json"
+    try:
+        return json.loads(names.read_text())["top"]
+    except (OSError, ValueError, KeyError):
+        raise ConfigError(f"{what} needs the names.json that 'neutnngen compile' wrote beside "
+                          f"{verilog}", path=str(names)) from None
+
+
+def _board_wrapper(top: dict, board, baud: int, what: str) -> tuple[str, int]:
+    """(Verilog of the UART board top around the AXIS design ``top``, UART divisor)."""
+    from .hdl.uart import board_verilog, uart_divisor
+
+    if top.get("interface") != "axis":
+        raise ConfigError(f"{what} needs a design compiled with --interface axis; "
+                          f"{top.get('name')!r} has interface "
+                          f"{top.get('interface', 'stream')!r}", path=what)
+    div = uart_divisor(board.clock_mhz * 1e6, baud)
+    wl = (int(top["A"]), int(top["WRES"])) if top.get("weights") == "register" else None
+    return board_verilog(top["name"], int(top["N_IN"]), div, name="board_top",
+                         leds=board.leds, wload=wl), div
+
+
+def _synth_board(args, verilog: Path, src: str) -> int:
+    from .flows.board import build_bitstream, load_board
+
+    board = load_board(args.board)
+    top = _names_top(verilog, "--board")
+    if top.get("name") != args.top:
+        raise ConfigError(f"--top {args.top!r} but names.json beside {verilog} names the design "
+                          f"{top.get('name')!r}", path="--top")
+    wrapper, div = _board_wrapper(top, board, args.baud, "--board")
+    out = Path(args.out or f"out/board-{board.name}")
+    r = build_bitstream({"board_top.v": wrapper, verilog.name: src}, "board_top", board,
+                        freq_mhz=args.freq, device=args.device, workdir=out)
+    d = r.to_dict()
+    d.update(baud=args.baud, uart_divisor=div, design=args.top)
+    print(json.dumps(d, indent=1, default=str))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .flows.board import board_names, load_board
+    from .flows.fusesoc import write_core
+
+    rtl = Path(args.rtl)
+    names = rtl / "names.json"
+    if not names.is_file():
+        raise ConfigError(f"{rtl} has no names.json; pass the directory 'neutnngen compile' wrote",
+                          path=str(rtl))
+    top = _names_top(names, "export")
+    name = top["name"]
+    verilog = rtl / f"{name}.v"
+    if not verilog.is_file():
+        raise ConfigError(f"no Verilog at {verilog}", path=str(verilog))
+    axis = top.get("interface") == "axis"
+    if args.boards is None:
+        wanted = board_names() if axis else []
+    else:
+        wanted = [b for b in args.boards.split(",") if b]
+    boards = {}
+    for b in wanted:
+        board = load_board(b)
+        boards[board] = _board_wrapper(top, board, args.baud, "--boards")[0]
+    core = write_core(args.fusesoc, name, verilog.read_text(), names_json=names.read_text(),
+                      boards=boards, version=args.version)
+    print(json.dumps({"core": str(core), "vlnv": f"neutnngen:tnn:{name}:{args.version}",
+                      "files": str(Path(args.fusesoc) / "files.txt"),
+                      "targets": ["default", "lint", *[b.name for b in boards]]}, indent=1))
     return 0
 
 
@@ -490,6 +569,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "synapse every time step, T + 4 cycles a wave (hardwired and register "
                         "weights)")
     p.add_argument("--top", default="neutnngen_top", help="top module name (default neutnngen_top)")
+    p.add_argument("--interface", default="stream", choices=["stream", "axis"],
+                   help="stream: valid/ready ports of docs/rtl-contract.md (default); axis: the "
+                        "same core behind 8-bit AXI4-Stream ports (packing in the same doc)")
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("verify", help="run the emitted Verilog on the config's test set vs the reference")
@@ -530,7 +612,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", default="neutnngen_top", help="top module name (default neutnngen_top)")
     p.add_argument("--target", default="generic", help="generic | ice40 | ecp5 | liberty:PATH")
     p.add_argument("--device", default=None, help="FPGA device (ice40: hx8k, up5k ...; ecp5: 25k ...)")
+    p.add_argument("--board", default=None, metavar="NAME",
+                   help="build a bitstream for a board of flows/boards/ (hx8k-breakout, ulx3s): "
+                        "the Verilog must come from 'compile --interface axis'; it is wrapped "
+                        "in the UART board top (docs/boards.md)")
+    p.add_argument("--freq", type=float, default=None, metavar="MHZ",
+                   help="timing target for ice40/ecp5/--board (default: 12, or the board clock)")
+    p.add_argument("--baud", type=int, default=115200, help="--board: UART baud rate (default 115200)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="--board: work directory for the bitstream (default out/board-NAME)")
     p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("export", help="hand a compiled design to other tools (FuseSoC CAPI2 core)")
+    p.add_argument("rtl", help="directory written by 'neutnngen compile' (Verilog + names.json)")
+    p.add_argument("--fusesoc", required=True, metavar="OUT",
+                   help="write OUT/NAME.core (CAPI2), OUT/files.txt and the files it lists")
+    p.add_argument("--boards", default=None, metavar="NAME,...",
+                   help="board targets (default: every board of flows/boards/ for an "
+                        "--interface axis design, none otherwise)")
+    p.add_argument("--baud", type=int, default=115200, help="UART baud rate of the board tops")
+    p.add_argument("--version", default="0.1.0", help="core version of the VLNV (default 0.1.0)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("dse", help="design-space exploration: multi-objective Optuna study over "
                        "config keys, evaluated in parallel on Dask")

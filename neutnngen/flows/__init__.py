@@ -10,6 +10,9 @@
   :mod:`.fpga_builds`, the reading of nextpnr's log and report in :mod:`.pnr_report`.
 * :mod:`.harness` — :func:`io_harness`; :mod:`.verilog_ports` — :func:`parse_ports`.
 * :mod:`.sim` — :func:`find_simulator`, :func:`simulator_available`.
+* :mod:`.board` — boards of ``flows/boards/`` and :func:`~.board.build_bitstream` (yosys,
+  nextpnr with the board's pins, icepack / ecppack); :mod:`.fusesoc` —
+  :func:`~.fusesoc.write_core` (CAPI2 core + file list).
 
 This package imports only the standard library and :mod:`neutnngen.errors`.
 """
