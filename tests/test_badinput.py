@@ -877,20 +877,20 @@ def test_ctrl_c_during_verification_stops_children_and_resumes(tmp_path, sig, co
         else:
             pytest.fail(f"the run ended before verification: {''.join(seen)}")
         kids: dict[int, str] = {}
-        for _ in range(100):  # wait until the simulator build runs below the run
-            time.sleep(0.1)
+        t_wait = time.monotonic() + 120
+        while not kids and p.poll() is None and time.monotonic() < t_wait:
+            time.sleep(0.05)  # until the simulator build runs below the run
             kids = _descendants(p.pid)
-            if len(kids) >= 2:
-                break
-        time.sleep(0.5)
+        time.sleep(0.3)
         kids.update(_descendants(p.pid))
+        assert p.poll() is None, "the run finished before a child process was seen"
         p.send_signal(sig)
         _, err = p.communicate(timeout=60)
     finally:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait()
-    assert p.returncode == code, err
+    assert p.returncode == code, f"exit {p.returncode}; children {kids}; stderr:\n{err[-3000:]}"
     assert "Traceback" not in err and err.strip().splitlines()[-1].startswith(word)
     assert kids, "no child process was running when Ctrl-C came"
     time.sleep(0.5)
