@@ -24,7 +24,8 @@ cells calibrate the relative offset on each volley's best segment at the 0.1 qua
 (FINDINGS' cq = 0.9). The encodings are the examples' (ArrowHead posneg).
 
 Sizes: ``reduced`` = GunPoint and ArrowHead, seeds 0-1, 5 epochs; MNIST 1,000/500 digits;
-place cells 3 epochs (minutes). ``full`` = the six shipped UCR sets x seeds 0-4, 10 epochs;
+place cells 3 epochs (minutes). ``six`` = the six shipped UCR sets x seeds 0-2, 10 epochs,
+otherwise as full. ``full`` = the six shipped UCR sets x seeds 0-4, 10 epochs;
 MNIST 4,000/1,000; place cells 5 epochs (an hour or more on two shared cores).
 """
 
@@ -58,6 +59,8 @@ CONFIGS = {"repo": [], "new": NEW}
 SIZES = {
     "reduced": {"ucr": ["GunPoint", "ArrowHead"], "seeds": [0, 1], "epochs": 5,
                 "mnist": (1000, 500), "places_epochs": 3},
+    "six": {"ucr": list(UCR), "seeds": [0, 1, 2], "epochs": 10, "mnist": (4000, 1000),
+            "places_epochs": 5},
     "full": {"ucr": list(UCR), "seeds": [0, 1, 2, 3, 4], "epochs": 10,
              "mnist": (4000, 1000), "places_epochs": 5},
 }
