@@ -19,12 +19,13 @@ Configs: ``repo`` is each example as it ships (today's STDP, uniform initial wei
 ``new`` adds the mechanisms integrated so far (M6 data-seeded weights, M3 targeted rule with
 mu 256/256/2/256, M2 relative threshold, M4 mu decay (2, 3), M5 win-rate controller a = 1,
 h_shift 4, M1 overshoot ties; place cells h_shift 3 and one prototype per neuron). M7
-(error-driven labels) is not integrated, so MNIST runs the shipped example only. The
-relative-threshold calibration is the median (FINDINGS used the 0.9 quantile of the best
-segment for place cells), and the encodings are the examples' (ArrowHead posneg).
+(error-driven labels) is not integrated, so MNIST runs the shipped example only. Place
+cells calibrate the relative offset on each volley's best segment at the 0.1 quantile
+(FINDINGS' cq = 0.9). The encodings are the examples' (ArrowHead posneg).
 
 Sizes: ``reduced`` = GunPoint and ArrowHead, seeds 0-1, 5 epochs; MNIST 1,000/500 digits;
-place cells 3 epochs (minutes). ``full`` = the six shipped UCR sets x seeds 0-4, 10 epochs;
+place cells 3 epochs (minutes). ``six`` = the six shipped UCR sets x seeds 0-2, 10 epochs,
+otherwise as full. ``full`` = the six shipped UCR sets x seeds 0-4, 10 epochs;
 MNIST 4,000/1,000; place cells 5 epochs (an hour or more on two shared cores).
 """
 
@@ -58,6 +59,8 @@ CONFIGS = {"repo": [], "new": NEW}
 SIZES = {
     "reduced": {"ucr": ["GunPoint", "ArrowHead"], "seeds": [0, 1], "epochs": 5,
                 "mnist": (1000, 500), "places_epochs": 3},
+    "six": {"ucr": list(UCR), "seeds": [0, 1, 2], "epochs": 10, "mnist": (4000, 1000),
+            "places_epochs": 5},
     "full": {"ucr": list(UCR), "seeds": [0, 1, 2, 3, 4], "epochs": 10,
              "mnist": (4000, 1000), "places_epochs": 5},
 }
@@ -142,7 +145,7 @@ PC = ("median_decoding_error_cm", "chance_decoding_error_cm", "max_win_share_ove
 def bench_places(size: dict) -> list[dict]:
     rows = []
     new = ["network.w_init=data_segments", *[o for o in NEW[1:] if "h_shift" not in o],
-           "train.h_shift=3"]
+           "train.h_shift=3", "network.theta_cal=best", "network.theta_quantile=0.1"]
     for cname, extra in {"repo": [], "new": new}.items():
         ov = [f"train.epochs={size['places_epochs']}", *extra]
         val = run_one("examples/place_cells.toml", ov + ["data.validation=0.3"])

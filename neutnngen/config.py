@@ -76,6 +76,12 @@ class NetworkConfig:
     # M1: how WTA breaks equal spike times: lowest index, or overshoot (larger V(z) - theta
     # first). Every column; the RTL does not implement overshoot yet (compile refuses it)
     tie: str = "lowest"
+    # threshold calibration (theta = 0): the quantile of the potentials (fixed: V(t_mid) over
+    # volleys x segments; relative: see theta_cal)
+    theta_quantile: float = 0.5
+    # relative: the offset from every (volley, segment) pair ("all") or from each volley's
+    # best segment ("best", for sparse codes with theta_quantile ~ 0.1)
+    theta_cal: str = "all"
 
 
 @dataclass(frozen=True)
@@ -180,6 +186,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "network.response": ("rnl", "snl"),
     "network.theta_mode": ("fixed", "relative"),
     "network.tie": ("lowest", "overshoot"),
+    "network.theta_cal": ("all", "best"),
     "network.w_init": ("uniform", "half", "max", "data", "data_segments"),
     "train.mode": ("exact", "fast"),
     "train.rule": ("stdp", "rstdp", "targeted"),
@@ -192,7 +199,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 RANGES: dict[str, tuple[float, float]] = {
     "network.timeres": (1, 8), "network.wres": (1, 8), "network.neurons": (0, 4096),
     "network.dendrites": (1, 64), "network.segments": (1, 64), "network.theta": (0, 1 << 20),
-    "network.theta_shift": (0, 16),
+    "network.theta_shift": (0, 16), "network.theta_quantile": (0.0, 1.0),
     "train.epochs": (0, 100000), "train.h_step": (0, 1024), "train.h_shift": (0, 16), "train.mu_capture": (0, 1024), "train.mu_minus": (0, 1024),
     "train.mu_search": (0, 1024), "train.mu_backoff": (0, 1024), "train.mu_min": (0, 1024),
     "data.clip": (1e-6, 1e6), "data.threshold": (1e-6, 1.0), "data.pool": (1, 28),

@@ -124,3 +124,37 @@ def test_mu_decay_equals_epochwise_training_with_shifted_rules():
         config.load(None, ["train.mu_decay=1,2", "hdl.weights=learn"])
     with pytest.raises(ConfigError, match="mu_decay"):
         config.load(None, ["train.mu_decay=1"])
+
+
+@pytest.mark.parametrize("overrides,key", [
+    (["network.tie=first"], "network.tie"),
+    (["train.rule=targeted", "hdl.weights=learn"], "train.rule"),
+    (["network.theta_mode=relative", "hdl.weights=learn"], "network.theta_mode"),
+    (["train.homeostasis=winrate", "hdl.weights=learn"], "train.homeostasis"),
+    (["network.theta_mode=relative", "network.theta=40"], "network.theta"),
+    (["network.theta_cal=top"], "network.theta_cal"),
+    (["train.h_shift=40"], "train.h_shift"),
+    (["network.w_init=prototype"], "network.w_init"),
+])
+def test_mechanism_config_keys_are_validated(overrides, key):
+    with pytest.raises(ConfigError) as e:
+        config.load(None, overrides)
+    assert key in str(e.value)
+
+
+def test_mechanisms_off_by_default_build_the_same_network():
+    """Every mechanism off (the defaults): the IR text has none of the new fields."""
+    from neutnngen.ir import to_text
+    from neutnngen.pipeline.network import init_network
+
+    d = _data()
+    net = init_network(config.load(None, ["network.neurons=2"]), d)
+    txt = to_text(net)
+    for field in ("tie=", "theta=relative", "homeostasis=", "targeted"):
+        assert field not in txt
+    on = init_network(config.load(None, [
+        "network.neurons=2", "network.tie=overshoot", "network.theta_mode=relative",
+        "train.homeostasis=winrate", "train.rule=targeted", "network.w_init=data"]), d)
+    txt = to_text(on)
+    for field in ("tie=overshoot", "theta=relative", "homeostasis=winrate", "targeted"):
+        assert field in txt

@@ -615,3 +615,19 @@ def test_overshoot_tie_picks_the_larger_overshoot_and_compile_refuses_it():
 
     assert parse(to_text(net_ov)).layers[0].columns[0].tie == "overshoot"
     assert "tie=" not in to_text(net_low)
+
+
+def test_on_chip_learning_refuses_the_new_rules():
+    """An IR whose rule uses targeted / relative / winrate cannot become learn-mode RTL (the
+    chip would learn with plain STDP); hardwired designs of it plan fine."""
+    from neutnngen.hdl.plan import make_plan
+
+    rng = np.random.default_rng(3)
+    col = rand_column(rng, "c", 6, 2, seed=1)
+    for rule in (LearningRule(kind="targeted"), LearningRule(theta="relative"),
+                 LearningRule(homeostasis="winrate")):
+        net = one_layer(col, rule)
+        with pytest.raises(ConfigError, match="on-chip learning"):
+            make_plan(net, weights="learn")
+        make_plan(net, weights="hardwired")
+    make_plan(one_layer(col, LearningRule()), weights="learn")

@@ -75,12 +75,14 @@ def default_theta(weights: np.ndarray, mask: np.ndarray, time: TimeSpec, w_max: 
 
 def relative_theta(weights: np.ndarray, mask: np.ndarray, time: TimeSpec, w_max: int,
                    X: np.ndarray | None, quantile: float = 0.5, shift: int = 1,
-                   volleys: int = 200) -> np.ndarray:
+                   volleys: int = 200, best: bool = False) -> np.ndarray:
     """Per-segment thresholds for a relative-threshold rule (M2, docs/model.md §3):
     ``theta_g = max(1, (sum_j w_gj >> shift) + c)`` with one offset ``c`` per column, the
     ``quantile`` (default the median) over the first ``volleys`` training volleys and every
     segment of ``V_g(t_cal) - (sum_j w_gj >> shift)``, ``t_cal = w_max - 1`` (at most
-    ``T - 1``), rounded up. Without volleys ``c = 0``."""
+    ``T - 1``), rounded up; with ``best`` the quantile over volleys of the largest such value
+    among the segments (for sparse codes: ``quantile = 0.1`` lets the best segment reach its
+    threshold by ``t_cal`` on 90% of the volleys). Without volleys ``c = 0``."""
     shape = weights.shape[:-1]
     G = int(np.prod(shape))
     w = np.where(mask, weights, 0).reshape(G, -1).astype(np.int64)
@@ -92,7 +94,9 @@ def relative_theta(weights: np.ndarray, mask: np.ndarray, time: TimeSpec, w_max:
         t_cal = max(0, min(w_max - 1, T - 1))
         Xc = np.asarray(X, dtype=np.int64)[:volleys]
         V = potentials(Xc, w, m, time.response, t_cal + 1)[:, :, t_cal]
-        c = int(np.ceil(np.quantile((V - base[None, :]).reshape(-1), quantile)))
+        R = V - base[None, :]
+        R = R.max(axis=1) if best else R.reshape(-1)
+        c = int(np.ceil(np.quantile(R, quantile)))
     return np.maximum(1, base + c).reshape(shape).astype(np.int64)
 
 
@@ -180,6 +184,7 @@ def init_column_network(
     X: np.ndarray | None = None,
     theta_quantile: float = 0.5,
     theta_mode: str = "fixed",
+    theta_best: bool = False,
     tie: str = "lowest",
     segment_inhibition: Inhibition | str = "wta1",
     column_inhibition: Inhibition | str = "wta1",
@@ -219,7 +224,7 @@ def init_column_network(
     mask = np.ones(shape, dtype=bool)
     if theta is None and theta_mode == "relative":
         sh = learning.theta_shift if learning is not None else 1
-        th = relative_theta(w, mask, ts, w_max, X, theta_quantile, sh)
+        th = relative_theta(w, mask, ts, w_max, X, theta_quantile, sh, best=theta_best)
     elif theta is None:
         th = np.full(shape[:3], default_theta(w, mask, ts, w_max, X, theta_quantile), dtype=np.int64)
     else:

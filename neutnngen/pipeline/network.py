@@ -57,7 +57,8 @@ def init_network(cfg: Config, data: Data) -> Network:
         data.X_train.shape[1], q, dendrites=n.dendrites, segments=n.segments,
         timeres=n.timeres, wres=n.wres, response=n.response, theta=n.theta or None,
         w_init=n.w_init, seed=cfg.experiment.seed, learning=learning_rule(cfg),
-        theta_mode=n.theta_mode, tie=n.tie,
+        theta_mode=n.theta_mode, tie=n.tie, theta_quantile=n.theta_quantile,
+        theta_best=n.theta_cal == "best",
         column_inhibition=Inhibition.parse(n.column_inhibition),
         segment_inhibition=Inhibition.parse(n.segment_inhibition),
         X=data.X_train, name=cfg.experiment.name)
