@@ -29,7 +29,8 @@ import numpy as np
 from ..errors import FrontendError
 from .snn_float import FLIF, FConv, FDense, FFlatten, FloatSNN, FPool
 
-SNNTORCH_SUPPORTED = "Flatten, Linear, Conv2d, AvgPool2d, MaxPool2d, snntorch.Leaky"
+SNNTORCH_SUPPORTED = ("Flatten, Linear, Conv2d, AvgPool2d, MaxPool2d, snntorch.Leaky, "
+                      "snntorch.Synaptic")
 NIR_SUPPORTED = ("Input, Output, Affine, Linear, Conv2d, SumPool2d, AvgPool2d, Flatten, Scale, "
                  "LIF, IF")
 SNNTORCH_DT = 1e-4
@@ -121,6 +122,16 @@ def from_snntorch(model: Any, input_shape: tuple[int, ...], *, steps: int | None
             op = FPool(mode, shape, k, s)
             ops.append(op)
             shape = op.out_shape
+        elif isinstance(m, snn.Synaptic):
+            if m.reset_mechanism not in ("subtract", "zero"):
+                raise FrontendError(f"Synaptic reset_mechanism={m.reset_mechanism!r}; expected "
+                                    f"'subtract' or 'zero'", path)
+            if not getattr(m, "reset_delay", True) or getattr(m, "state_quant", False):
+                raise FrontendError("Synaptic with reset_delay=False or state_quant is not "
+                                    "supported", path)
+            ops.append(FLIF(min(max(_uniform(m.beta, "beta", path), 0.0), 1.0),
+                            _uniform(m.threshold, "threshold", path), m.reset_mechanism,
+                            alpha=min(max(_uniform(m.alpha, "alpha", path), 0.0), 1.0)))
         elif isinstance(m, snn.Leaky):
             reset = m.reset_mechanism
             if reset not in ("subtract", "zero"):
