@@ -131,6 +131,7 @@ class SynthConfig:
     ecp5_package: str = "CABGA381"
     liberty: str = ""  # path to a .lib for the liberty target
     freq_mhz: float = 100.0  # clock constraint for place-and-route
+    compare_architectures: bool = False  # also synthesize (generic) the other layer architecture
 
 
 @dataclass(frozen=True)

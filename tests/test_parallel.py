@@ -224,3 +224,30 @@ def test_dse_cost_models_keep_architectures_apart():
     s, p = features(net, "hardwired"), features(net, "hardwired", "parallel")
     assert s["weights"] == "hardwired" and p["weights"] == "hardwired+parallel"
     assert p["wave_cycles"] < s["wave_cycles"]
+
+
+@pytest.mark.requires_yosys
+@pytest.mark.requires_sim
+def test_run_reports_both_architectures(tmp_path):
+    """``synth.compare_architectures``: the report places the same IR in both architectures
+    (cycles from the plan, cost from generic synthesis); the built one is marked and its
+    numbers are the run's own; a parallel build verifies like a serial one."""
+    import json
+    from pathlib import Path
+
+    from neutnngen.cli import main
+
+    ex = Path(__file__).resolve().parents[1] / "examples" / "ucr_italypowerdemand.toml"
+    out = tmp_path / "run"
+    assert main(["run", str(ex), "--out", str(out), "-q", "--set", "train.epochs=1",
+                 "--set", "verify.samples=40", "--set", "synth.targets=[\"generic\"]",
+                 "--set", "synth.compare_architectures=true",
+                 "--set", "hdl.architecture=parallel"]) == 0
+    rep = json.loads((out / "report.json").read_text())
+    a = rep["architectures"]
+    assert set(a) == {"serial", "parallel"} and a["parallel"]["built"] and not a["serial"]["built"]
+    assert a["parallel"]["transistors"] == rep["synth"]["generic"]["transistors"]
+    assert a["parallel"]["wave_cycles"] == rep["hdl"]["wave_cycles"] < a["serial"]["wave_cycles"]
+    assert a["serial"]["transistors"] > 0 and a["serial"]["transistor_cycles"] > 0
+    assert rep["verify"]["mismatches"] == 0 and rep["verify"]["waves"] == 40
+    assert "Area and throughput by architecture" in (out / "report.md").read_text()

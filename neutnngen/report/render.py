@@ -52,9 +52,9 @@ def fmt(v: Any) -> str:
     return str(v)
 
 
-def _table(rows: list[tuple[str, Any]], head: tuple[str, str] = ("quantity", "value")) -> str:
-    out = [f"| {head[0]} | {head[1]} |", "|---|---|"]
-    out += [f"| {k} | {fmt(v)} |" for k, v in rows]
+def _table(rows: list[tuple], head: tuple[str, ...] = ("quantity", "value")) -> str:
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join([str(r[0])] + [fmt(v) for v in r[1:]]) + " |" for r in rows]
     return "\n".join(out)
 
 
@@ -142,11 +142,30 @@ def sections(r: dict, accuracy: str, primary_key: str) -> list[tuple[str, str]]:
                 "netlist (abc -g cmos2), not a layout; FPGA numbers come from real "
                 "place-and-route (nextpnr).")
         S.append(("Hardware cost (measured by synthesis)", _table(rows) + "\n\n" + note))
+    if r.get("architectures"):
+        S.append(("Area and throughput by architecture", _architectures(r["architectures"])))
     t = r.get("timing_s", {})
     S.append(("Reproduce", "```\n" + r.get("command", "neutnngen run CONFIG.toml") + "\n```\n\n"
               + _table([(k, v) for k, v in r.get("tools", {}).items()], ("tool", "version"))
               + "\n\n" + _table([(k, round(v, 2)) for k, v in t.items()], ("stage", "seconds"))))
     return S
+
+
+def _architectures(a: dict) -> str:
+    """The same IR in every layer architecture (``synth.compare_architectures``)."""
+    rows = []
+    for arch, v in a.items():
+        name = f"**{arch}** (built)" if v.get("built") else arch
+        if v.get("unavailable"):
+            rows.append((name, "-", "-", "-", "-", v["unavailable"]))
+            continue
+        rows.append((name, v.get("wave_cycles"), v.get("latency_cycles"), v.get("transistors"),
+                     v.get("flip_flops"), v.get("transistor_cycles")))
+    return (_table(rows, ("architecture", "cycles / wave", "latency (cycles)", "transistors",
+                          "flip-flops", "transistors x cycles"))
+            + "\n\nEvery row is the same trained IR; cycles come from the design's plan, cost "
+              "from a generic Yosys synthesis of that architecture (`hdl.architecture` builds "
+              "one; `transistors x cycles` is the area-time product, lower is better).")
 
 
 def render_markdown(r: dict, plots: dict[str, str], accuracy: str, primary_key: str) -> str:

@@ -15,7 +15,7 @@ import numpy as np
 from ... import config as cfgmod
 from ..._io import digest, sha256_file, write_json
 from ...config import Config
-from ...errors import VerificationMismatch
+from ...errors import ConfigError, VerificationMismatch
 from ...ir import Network, load, save, to_text
 from ...progress import Progress, step, track
 from ..network import training_order
@@ -225,7 +225,8 @@ class SynthStage(Stage):
                       cfgmod.to_dict(ctx.cfg)["synth"], tool_versions())
 
     def files(self, ctx: Context) -> list[Path]:
-        return [ctx.outdir / "synth" / f"{t}.json" for t in ctx.cfg.synth.targets]
+        extra = ["architectures"] if ctx.cfg.synth.compare_architectures else []
+        return [ctx.outdir / "synth" / f"{t}.json" for t in (*ctx.cfg.synth.targets, *extra)]
 
     def describe(self, ctx: Context) -> None:
         return None  # one line per target
@@ -251,13 +252,60 @@ class SynthStage(Stage):
                 r = flows.synth_liberty(verilog, top, s.liberty)
             results[target] = r.to_dict()
             write_json(ctx.outdir / "synth" / f"{target}.json", results[target])
+        if s.compare_architectures:
+            results["architectures"] = self._architectures(ctx, results.get("generic"))
+            write_json(ctx.outdir / "synth" / "architectures.json", results["architectures"])
         return results
 
+    def _architectures(self, ctx: Context, generic: dict | None) -> dict[str, Any]:
+        """The same IR in every layer architecture: cycles from the plan, cost from a generic
+        synthesis (the built design's own numbers are reused)."""
+        import tempfile
+
+        from ... import flows
+        from ...hdl import emit
+        from ...hdl.plan import ARCHITECTURES
+
+        cfg = ctx.cfg
+        net = CompileStage().network(ctx)
+        out: dict[str, Any] = {}
+        for arch in ARCHITECTURES:
+            row: dict[str, Any] = {"built": arch == cfg.hdl.architecture}
+            try:
+                with tempfile.TemporaryDirectory(prefix="neutnngen-arch-") as td:
+                    res = emit(net, td, weights=cfg.hdl.weights, name=cfg.hdl.top,
+                               architecture=arch)
+                    if row["built"] and generic is not None:
+                        g = generic
+                    else:
+                        step(f"synth: generic, {arch} architecture", ctx.show)
+                        g = flows.synth_generic(res.verilog.read_text(), cfg.hdl.top).to_dict()
+            except ConfigError as e:  # e.g. parallel has no on-chip learning
+                row["unavailable"] = str(e)
+                out[arch] = row
+                continue
+            wc, lat = int(res.info["WAVE_CYCLES"]), int(res.info["LATENCY"])
+            row.update({"wave_cycles": wc, "latency_cycles": lat,
+                        "transistors": g.get("transistors"), "cells": g.get("cells"),
+                        "flip_flops": g.get("flip_flops")})
+            if row["transistors"]:
+                row["transistor_cycles"] = int(row["transistors"]) * wc
+            out[arch] = row
+        return out
+
     def load(self, ctx: Context) -> dict[str, Any]:
-        return {t: json.loads((ctx.outdir / "synth" / f"{t}.json").read_text())
-                for t in ctx.cfg.synth.targets}
+        res = {t: json.loads((ctx.outdir / "synth" / f"{t}.json").read_text())
+               for t in ctx.cfg.synth.targets}
+        if ctx.cfg.synth.compare_architectures:
+            res["architectures"] = json.loads(
+                (ctx.outdir / "synth" / "architectures.json").read_text())
+        return res
 
     def apply(self, ctx: Context, results: dict[str, Any]) -> None:
+        results = dict(results)
+        arch = results.pop("architectures", None)
+        if arch is not None:
+            ctx.report["architectures"] = arch
         ctx.report["synth"] = results
         info = ctx.emitted["info"]
         fmax = (results.get("ice40") or {}).get("fmax_mhz")
