@@ -164,9 +164,10 @@ def test_unsupported_module_names_it():
         from_snntorch(net, (36,), **OPTS)
     with pytest.raises(FrontendError, match="Linear expects 36 inputs; gets shape \\[30\\]"):
         from_snntorch(mlp(), (30,), **OPTS)
-    syn = nn.Sequential(nn.Linear(4, 4), snn.Synaptic(alpha=0.8, beta=0.9, init_hidden=True))
-    with pytest.raises(FrontendError, match="unsupported module .*Synaptic"):
-        from_snntorch(syn, (4,), **OPTS)
+    rec = nn.Sequential(nn.Linear(4, 4), snn.RLeaky(beta=0.9, linear_features=4,
+                                                    init_hidden=True))
+    with pytest.raises(FrontendError, match="unsupported module .*RLeaky"):
+        from_snntorch(rec, (4,), **OPTS)
 
 
 def test_nir_cycle_and_unsupported_node():
@@ -349,3 +350,74 @@ def test_magnitude_pruning_drops_the_smallest_weights():
     assert to_text(prune_magnitude(q, 0.0)) == to_text(q)
     with pytest.raises(ConfigError, match="prune fraction 1.0"):
         prune_magnitude(q, 1.0)
+
+
+@pytest.mark.parametrize("reset", ["subtract", "zero"])
+def test_synaptic_import_float_is_snntorch_and_int_follows(reset):
+    from neutnngen.model.convert import network_to_torch
+
+    torch.manual_seed(4)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(36, 24),
+                        snn.Synaptic(alpha=torch.full((24,), 0.75), beta=torch.full((24,), 0.875),
+                                     threshold=torch.full((24,), 1.0), reset_mechanism=reset,
+                                     init_hidden=True),
+                        nn.Linear(24, 5),
+                        snn.Synaptic(alpha=torch.full((5,), 0.5), beta=torch.full((5,), 0.875),
+                                     threshold=torch.full((5,), 1.0), reset_mechanism=reset,
+                                     init_hidden=True, output=True))
+    with torch.no_grad():
+        net[1].weight.mul_(2.0)
+        net[3].weight.mul_(3.0)
+    X = data(100)
+    f = from_snntorch(net, (36,), **OPTS)
+    assert f.ops[2].alpha == 0.75
+    from snntorch import utils
+
+    utils.reset(net)
+    x = torch.as_tensor(X / 255.0, dtype=torch.float32)
+    tot = 0
+    with torch.no_grad():
+        for _ in range(8):
+            spk, syn, mem = net(x)
+            tot = tot + spk
+    ours = float_run(f, X)["out"]
+    assert tot.sum() > 0 and (ours == tot.numpy()).mean() > 0.97
+    q, _ = quantize(f, X)
+    assert "alpha_q=192" in to_text(q) and "alpha_q=128" in to_text(q)
+    out, _, _ = run_int(q, X)
+    assert np.array_equal(out, network_to_torch(q)(X).numpy())
+    assert (np.abs(out - ours) <= 1).mean() > 0.9
+
+
+@pytest.mark.parametrize("reset", ["subtract", "zero"])
+def test_synaptic_export_reimport_and_exact_snntorch_resimulation(reset, tmp_path):
+    from neutnngen.frontend.snn_resim import resimulate
+
+    torch.manual_seed(5)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(36, 24),
+                        snn.Synaptic(alpha=torch.full((24,), 0.75), beta=torch.full((24,), 0.875),
+                                     threshold=torch.full((24,), 1.0), reset_mechanism=reset,
+                                     init_hidden=True),
+                        nn.Linear(24, 5),
+                        snn.Synaptic(alpha=torch.full((5,), 0.5), beta=torch.full((5,), 0.9),
+                                     threshold=torch.full((5,), 1.0), reset_mechanism=reset,
+                                     init_hidden=True, output=True))
+    with torch.no_grad():
+        net[1].weight.mul_(2.0)
+        net[3].weight.mul_(3.0)
+    X = data(120)
+    q, _ = quantize(from_snntorch(net, (36,), **OPTS), X)
+    out, v, _ = run_int(q, X)
+    assert out.sum() > 0
+    nir.write(tmp_path / "s.nir", to_nir(q))
+    g = nir.read(tmp_path / "s.nir")
+    assert type(g.nodes["3"]).__name__ == "CubaLIF"
+    counts, mem = resimulate(g, X)
+    assert np.array_equal(counts, out) and np.array_equal(mem, v)
+    h = from_nir(tmp_path / "s.nir", reset=reset, steps=8, encoding="direct", in_bits=8,
+                 in_unit=1.0, readout="count")
+    q2, _ = quantize(h, X)
+
+    def stages(n):
+        return [ln for ln in to_text(n).splitlines() if "meta" not in ln]
+    assert stages(q2) == stages(q)

@@ -51,8 +51,11 @@ def _rand_net(seed: int, conv: bool) -> Network:
         st += [Dense("d0", rng.integers(-7, 16, (20, 36)), rng.integers(-20, 40, 20), 5,
                      int(rng.integers(0, 4))), LIF("l1", 20, th, **lif)]
         n_in = 20
+    out_lif = {**lif, "output": out}
+    if seed % 3 == 2:  # a synaptic current (needs the multiply leak)
+        out_lif.update(leak="mul", alpha_q=int(rng.integers(0, 257)))
     st += [Dense("d1", rng.integers(-31, 32, (5, n_in)), rng.integers(-9, 9, 5), 6, 0),
-           LIF("out", 5, max(th // 2, 1), **{**lif, "output": out})]
+           LIF("out", 5, max(th // 2, 1), **out_lif)]
     return Network("rand", TimeSpec(), 36, tuple(st))
 
 
@@ -163,6 +166,8 @@ def test_verifier_diagnostics(stage, msg):
     (dict(leak="exp"), "leak='exp'"), (dict(reset="none"), "reset='none'"),
     (dict(output="rate"), "output='rate'"), (dict(leak="mul", beta_q=300), "beta_q=300"),
     (dict(refractory=-1), "refractory=-1"), (dict(threshold=0), "threshold=0"),
+    (dict(alpha_q=100), "alpha_q=100 (a synaptic current) needs leak=mul"),
+    (dict(leak="mul", alpha_q=999), "alpha_q=999; expected 0..256"),
 ])
 def test_lif_verifier_diagnostics(kw, msg):
     node = LIF(**{"name": "l", "n": 4, "threshold": 5, **kw})
@@ -230,3 +235,12 @@ def test_tnn_layer_into_snn_and_back_interpreter_equals_torch():
                                         Dense("fc", np.ones((3, 4)), np.zeros(3), 4),
                                         LIF("out", 3, 4)))
     assert any("mode=times with steps=2" in str(d) for d in verify(bad))
+
+
+def test_synaptic_current_hand_computed():
+    # alpha = beta = 1/2 (128/256), subtract reset, threshold 5; cur = 8 every step
+    node = LIF("l", 1, 5, 12, "mul", beta_q=128, frac_bits=8, alpha_q=128)
+    s, tr = lif_run(np.full((1, 3, 1), 8), node)
+    # t0: I = 8, V = 8 -> spike; t1: I = 4 + 8 = 12, V = 4 + 12 - 5 = 11 -> spike;
+    # t2: I = 6 + 8 = 14, V = 5.5 + 14 - 5 = 14.5 -> 14 (floor), spike
+    assert s[0, :, 0].tolist() == [1, 1, 1] and tr.v.tolist() == [[14]]

@@ -63,6 +63,7 @@ class FLIF:
     beta: float  # 1.0: IF
     threshold: float
     reset: str  # "zero" | "subtract"
+    alpha: float | None = None  # a synaptic-current state (snnTorch Synaptic / NIR CubaLIF)
 
 
 @dataclass
@@ -145,12 +146,19 @@ def lif_float(cur: np.ndarray, op: FLIF) -> tuple[np.ndarray, np.ndarray, float]
     s = np.zeros((B, n))
     vmax = 0.0
     out = np.zeros((B, T, n))
+    syn = np.zeros((B, n))
     for t in range(T):
-        if op.reset == "zero":
-            v = np.where(s > 0, 0.0, v)
-        v = op.beta * v + cur[:, t]
-        if op.reset == "subtract":
-            v = v - op.threshold * s
+        if op.alpha is not None:  # snnTorch Synaptic: I = alpha I + x; V = beta V + I
+            syn = op.alpha * syn + cur[:, t]
+            v = op.beta * v + syn
+            v = np.where(s > 0, 0.0, v) if op.reset == "zero" else v - op.threshold * s
+            vmax = max(vmax, float(np.abs(syn).max()) if syn.size else 0.0)
+        else:
+            if op.reset == "zero":
+                v = np.where(s > 0, 0.0, v)
+            v = op.beta * v + cur[:, t]
+            if op.reset == "subtract":
+                v = v - op.threshold * s
         vmax = max(vmax, float(np.abs(v).max()) if v.size else 0.0)
         s = (v > op.threshold).astype(np.float64)
         out[:, t] = s

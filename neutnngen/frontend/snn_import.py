@@ -29,9 +29,10 @@ import numpy as np
 from ..errors import FrontendError
 from .snn_float import FLIF, FConv, FDense, FFlatten, FloatSNN, FPool
 
-SNNTORCH_SUPPORTED = "Flatten, Linear, Conv2d, AvgPool2d, MaxPool2d, snntorch.Leaky"
+SNNTORCH_SUPPORTED = ("Flatten, Linear, Conv2d, AvgPool2d, MaxPool2d, snntorch.Leaky, "
+                      "snntorch.Synaptic")
 NIR_SUPPORTED = ("Input, Output, Affine, Linear, Conv2d, SumPool2d, AvgPool2d, Flatten, Scale, "
-                 "LIF, IF")
+                 "LIF, IF, CubaLIF")
 SNNTORCH_DT = 1e-4
 
 
@@ -121,6 +122,16 @@ def from_snntorch(model: Any, input_shape: tuple[int, ...], *, steps: int | None
             op = FPool(mode, shape, k, s)
             ops.append(op)
             shape = op.out_shape
+        elif isinstance(m, snn.Synaptic):
+            if m.reset_mechanism not in ("subtract", "zero"):
+                raise FrontendError(f"Synaptic reset_mechanism={m.reset_mechanism!r}; expected "
+                                    f"'subtract' or 'zero'", path)
+            if not getattr(m, "reset_delay", True) or getattr(m, "state_quant", False):
+                raise FrontendError("Synaptic with reset_delay=False or state_quant is not "
+                                    "supported", path)
+            ops.append(FLIF(min(max(_uniform(m.beta, "beta", path), 0.0), 1.0),
+                            _uniform(m.threshold, "threshold", path), m.reset_mechanism,
+                            alpha=min(max(_uniform(m.alpha, "alpha", path), 0.0), 1.0)))
         elif isinstance(m, snn.Leaky):
             reset = m.reset_mechanism
             if reset not in ("subtract", "zero"):
@@ -277,6 +288,34 @@ def from_nir(graph_or_path: Any, *, dt: float | None = None, reset: str | None =
             shape = (int(np.prod(shape)),)
         elif isinstance(nd, nir.Scale):
             pending *= _uniform(nd.scale, "Scale.scale", path)
+        elif isinstance(nd, nir.CubaLIF):
+            if not net.ops or not isinstance(net.ops[-1], (FDense, FConv)):
+                raise FrontendError("CubaLIF must follow Affine/Linear/Conv2d", path)
+            th = _uniform(nd.v_threshold, "v_threshold", path)
+            if abs(_uniform(nd.v_reset, "v_reset", path)) > 1e-12 or \
+                    abs(_uniform(nd.v_leak, "v_leak", path)) > 1e-12:
+                raise FrontendError("v_reset or v_leak != 0 is not supported", path)
+            decay = []
+            for tau_name, gain_name in (("tau_syn", "w_in"), ("tau_mem", "r")):
+                tau = _uniform(getattr(nd, tau_name), tau_name, path)
+                g = _uniform(getattr(nd, gain_name), gain_name, path)
+                if not tau > 0:
+                    raise FrontendError(f"{tau_name}={tau}; expected > 0", path)
+                if math.isfinite(tau):
+                    b = 1.0 - dt_ / tau
+                    if not 0.0 <= b <= 1.0:
+                        raise FrontendError(f"dt={dt_:g} with {tau_name}={tau:g} gives a decay "
+                                            f"of {b:g}; expected dt <= {tau_name}", path)
+                    decay.append((b, dt_ * g / tau))
+                else:
+                    decay.append((1.0, 1.0))
+            (alpha, g_syn), (beta, g_mem) = decay
+            syn = net.ops[-1]
+            gain = g_syn * g_mem  # both input gains are linear: folded into the synapses
+            if abs(gain - 1.0) > 1e-6:
+                syn.weight = syn.weight * gain
+                syn.bias = syn.bias * gain
+            net.ops.append(FLIF(beta, th, reset_, alpha=alpha))
         elif isinstance(nd, (nir.LIF, nir.IF)):
             if not net.ops or not isinstance(net.ops[-1], (FDense, FConv)):
                 raise FrontendError(f"{tname} must follow Affine/Linear/Conv2d (the quantizer "
@@ -370,7 +409,17 @@ def to_nir(net: Any, scales: dict[str, float] | None = None, dt: float = SNNTORC
                                 "beta_q": st.beta_q, "frac_bits": st.frac_bits, "beta": beta,
                                 "reset": st.reset, "refractory": st.refractory,
                                 "output": st.output, "dt": dt}}
-            if beta < 1:
+            if st.alpha_q >= 0:
+                alpha = st.alpha_q / 2 ** st.frac_bits
+                md["neutnngen"]["alpha_q"] = st.alpha_q
+                md["neutnngen"]["alpha"] = alpha
+                tau_syn = np.full(n, dt / (1 - alpha) if alpha < 1 else np.inf, np.float32)
+                node = nir.CubaLIF(tau_syn=tau_syn, tau_mem=tau, r=(tau / dt).astype(np.float32),
+                                   v_leak=np.zeros(n, np.float32),
+                                   v_threshold=np.full(n, st.threshold / S, np.float32),
+                                   v_reset=np.zeros(n, np.float32),
+                                   w_in=(tau_syn / dt).astype(np.float32), metadata=md)
+            elif beta < 1:
                 node = nir.LIF(tau=tau, r=(tau / dt).astype(np.float32),
                                v_leak=np.zeros(n, np.float32),
                                v_threshold=np.full(n, st.threshold / S, np.float32),

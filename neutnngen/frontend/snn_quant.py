@@ -157,10 +157,14 @@ def quantize(net: FloatSNN, calib_X: np.ndarray | None, *, weight_bits: int = 8,
                 stages.append(Conv2d(nm, op.in_shape, Wq, bq, op.stride, op.padding,
                                      weight_bits, r))
             out = net.readout if li == n_lif - 1 else "spikes"
+            leak = leak_of(lif.beta, frac_bits)
+            if lif.alpha is not None:  # a synaptic current: both decays as multiplies
+                leak = {"leak": "mul", "beta_q": int(np.rint(lif.beta * 2 ** frac_bits)),
+                        "frac_bits": frac_bits,
+                        "alpha_q": int(np.rint(lif.alpha * 2 ** frac_bits))}
             stages.append(LIF(lnm, int(Wq.shape[0] if isinstance(op, FDense)
                                        else np.prod(op.out_shape)),
-                              theta, mem_bits, reset=lif.reset, output=out,
-                              **leak_of(lif.beta, frac_bits)))
+                              theta, mem_bits, reset=lif.reset, output=out, **leak))
             report.layers.append({
                 "synapses": nm, "neurons": lnm, "scale": S, "acc_scale": Sa, "acc_shift": r,
                 "threshold_int": theta, "threshold": lif.threshold, "beta": lif.beta,

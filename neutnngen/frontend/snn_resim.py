@@ -13,7 +13,9 @@ What makes snnTorch's float arithmetic equal the integer model (docs/snn.md "Exp
 * after a synapse with accumulator shift ``r > 0``: ``floor(I S + offset / 2**r) / S``
   (the accumulator's shift with the quantizer's rounding offset; not a NIR node).
 
-Supported: chains of ``Affine``/``Linear``, ``LIF``/``IF`` and ``Flatten`` with the
+(``Synaptic`` for a ``CubaLIF``: both states floor-rounded, the multiply leak's rounding.)
+
+Supported: chains of ``Affine``/``Linear``, ``LIF``/``IF``/``CubaLIF`` and ``Flatten`` with the
 ``neutnngen`` metadata; refractory neurons and conv/pool graphs are refused.
 """
 
@@ -57,7 +59,7 @@ def snntorch_model(graph: Any):
 
     order = _chain(graph)
     mods: list = []
-    lif_names = [k for k in order if isinstance(graph.nodes[k], (nir.LIF, nir.IF))]
+    lif_names = [k for k in order if isinstance(graph.nodes[k], (nir.LIF, nir.IF, nir.CubaLIF))]
     for k in order:
         nd = graph.nodes[k]
         md = (nd.metadata or {}).get("neutnngen", {})
@@ -77,13 +79,20 @@ def snntorch_model(graph: Any):
             if r > 0:
                 S = float(md["acc_scale"]) / 2 ** r
                 mods.append(CurrentQuant(S, float(md.get("rounding_offset", 0)) / 2 ** r))
-        elif isinstance(nd, (nir.LIF, nir.IF)):
+        elif isinstance(nd, (nir.LIF, nir.IF, nir.CubaLIF)):
             if not md:
                 raise FrontendError(f"NIR node {k!r} has no neutnngen metadata; only exported "
                                     f"integer networks re-simulate exactly")
             if int(md.get("refractory", 0)):
                 raise FrontendError(f"NIR node {k!r}: refractory neurons have no snnTorch form")
             S = float(md["scale"])
+            if int(md.get("alpha_q", -1)) >= 0:
+                mods.append(snn.Synaptic(alpha=float(md["alpha"]), beta=float(md["beta"]),
+                                         threshold=float(md["threshold_int"]) / S,
+                                         reset_mechanism=str(md["reset"]),
+                                         state_quant=grid(S, False, int(md["mem_bits"])),
+                                         init_hidden=True, output=k == lif_names[-1]))
+                continue
             mods.append(snn.Leaky(beta=float(md["beta"]),
                                   threshold=float(md["threshold_int"]) / S,
                                   reset_mechanism=str(md["reset"]),
@@ -120,7 +129,8 @@ def resimulate(graph: Any, X: np.ndarray, batch: int = 500) -> tuple[np.ndarray,
             tot = 0
             mem = None
             for t in range(enc.steps):
-                spk, mem = model(trains[:, t])
+                o = model(trains[:, t])
+                spk, mem = o[0], o[-1]  # Leaky: (spk, mem); Synaptic: (spk, syn, mem)
                 tot = tot + spk
             counts.append(tot.numpy().astype(np.int64))
             mems.append(np.rint(mem.numpy() * S).astype(np.int64))

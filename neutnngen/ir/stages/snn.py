@@ -533,6 +533,7 @@ class LIF:
     reset: str = "subtract"  # RESETS
     refractory: int = 0
     output: str = "spikes"  # OUTPUTS
+    alpha_q: int = -1  # >= 0: a synaptic-current state I with alpha = alpha_q / 2**frac_bits
 
     @property
     def beta(self) -> float:
@@ -572,13 +573,26 @@ def lif_run(cur: np.ndarray, node: LIF) -> tuple[np.ndarray, LIFTrace]:
     sat = np.zeros(n, dtype=np.int64)
     out = np.zeros((B, T, n), dtype=np.int64)
     th = int(node.threshold)
+    syn = np.zeros((B, n), dtype=np.int64)
+    F = node.frac_bits
     for t in range(T):
-        if node.reset == "zero":
-            v = np.where(s > 0, 0, v)
-        v = lif_leak(v, node)
-        v = v + np.where(c > 0, 0, cur[:, t])
-        if node.reset == "subtract":
-            v = v - th * s
+        x = np.where(c > 0, 0, cur[:, t])
+        if node.alpha_q >= 0:  # synaptic current (snnTorch's Synaptic), one rounding per state
+            a = node.alpha_q * syn + (x << F)
+            if node.reset == "zero":
+                v = np.where(s > 0, 0, (node.beta_q * v + a) >> F)
+            else:
+                v = (node.beta_q * v + a - ((th * s) << F)) >> F
+            syn = a >> F
+            sclip = (syn < lo) | (syn > hi)
+            sat += sclip.sum(axis=0)
+            syn = np.clip(syn, lo, hi)
+        else:
+            if node.reset == "zero":
+                v = np.where(s > 0, 0, v)
+            v = lif_leak(v, node) + x
+            if node.reset == "subtract":
+                v = v - th * s
         clipped = (v < lo) | (v > hi)
         sat += clipped.sum(axis=0)
         v = np.clip(v, lo, hi)
@@ -661,12 +675,22 @@ class LIFKind(StageKind):
             err(p, f"refractory={node.refractory}; expected 0..{MAX_STEPS}")
         if node.output not in OUTPUTS:
             err(p, f"output={node.output!r}; expected one of {', '.join(OUTPUTS)}")
+        if node.alpha_q >= 0:
+            if node.leak != "mul":
+                err(p, f"alpha_q={node.alpha_q} (a synaptic current) needs leak=mul; got "
+                       f"leak={node.leak}")
+            elif not node.alpha_q <= (1 << node.frac_bits):
+                err(p, f"alpha_q={node.alpha_q}; expected 0..{1 << node.frac_bits} "
+                       f"(alpha = alpha_q / 2**{node.frac_bits} <= 1)")
+        elif node.alpha_q != -1:
+            err(p, f"alpha_q={node.alpha_q}; expected -1 (no synaptic current) or >= 0")
 
     def to_text(self, node: LIF) -> list[str]:
         leak = {"none": "leak=none", "shift": f"leak=shift leak_shift={node.leak_shift}",
                 "mul": f"leak=mul beta_q={node.beta_q} frac_bits={node.frac_bits}"}
+        syn = f" alpha_q={node.alpha_q}" if node.alpha_q != -1 else ""
         return [f"lif name={fmt_str(node.name)} n={node.n} threshold={node.threshold} "
-                f"mem_bits={node.mem_bits} {leak.get(node.leak, f'leak={node.leak}')} "
+                f"mem_bits={node.mem_bits} {leak.get(node.leak, f'leak={node.leak}')}{syn} "
                 f"reset={node.reset} refractory={node.refractory} output={node.output}"]
 
     def from_text(self, lines):
@@ -675,13 +699,13 @@ class LIFKind(StageKind):
             raise ValueError("a lif has no nested lines")
         return LIF(a["name"], a["n"], a["threshold"], a["mem_bits"], a["leak"],
                    a.get("leak_shift", 3), a.get("beta_q", 0), a.get("frac_bits", 8),
-                   a["reset"], a["refractory"], a["output"])
+                   a["reset"], a["refractory"], a["output"], a.get("alpha_q", -1))
 
     def to_json(self, node: LIF, prefix, arr) -> dict:
         return {k: getattr(node, k) for k in LIF.__dataclass_fields__}
 
     def from_json(self, doc, get):
-        return LIF(**{k: doc[k] for k in LIF.__dataclass_fields__})
+        return LIF(**{k: doc[k] for k in LIF.__dataclass_fields__ if k in doc})
 
     def init_state(self, node, time):
         return LIFState(node)

@@ -166,13 +166,25 @@ class SNNLIF(nn.Module):
         c = torch.zeros_like(v)
         sat = torch.zeros(n, dtype=torch.int64, device=cur.device)
         outs = []
+        syn = torch.zeros_like(v)
+        F = nd.frac_bits
         for t in range(T):
-            if nd.reset == "zero":
-                v = torch.where(s > 0, torch.zeros_like(v), v)
-            v = self._leak(v)
-            v = v + torch.where(c > 0, torch.zeros_like(v), cur[:, t])
-            if nd.reset == "subtract":
-                v = v - nd.threshold * s
+            x = torch.where(c > 0, torch.zeros_like(v), cur[:, t])
+            if nd.alpha_q >= 0:
+                a = nd.alpha_q * syn + (x << F)
+                if nd.reset == "zero":
+                    v = torch.where(s > 0, torch.zeros_like(v), (nd.beta_q * v + a) >> F)
+                else:
+                    v = (nd.beta_q * v + a - ((nd.threshold * s) << F)) >> F
+                syn = a >> F
+                sat += ((syn < lo) | (syn > hi)).sum(dim=0)
+                syn = syn.clamp(lo, hi)
+            else:
+                if nd.reset == "zero":
+                    v = torch.where(s > 0, torch.zeros_like(v), v)
+                v = self._leak(v) + x
+                if nd.reset == "subtract":
+                    v = v - nd.threshold * s
             sat += ((v < lo) | (v > hi)).sum(dim=0)
             v = v.clamp(lo, hi)
             s = ((v > nd.threshold) & (c == 0)).to(torch.int64)
