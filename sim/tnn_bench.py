@@ -24,6 +24,11 @@ input of the cycle is settled):
   ``out_valid & ~out_ready`` (else a protocol error);
 * after the last expected beat, ``WAVE_CYCLES + 2`` more cycles catch a spurious extra one.
 
+The clock is cocotb's C++ (GPI) clock, so no Python runs per cycle. ``cfg["mutsel"]``
+(a mutant schemata, :mod:`neutnngen.verify.mutate`) is written into the top's ``mutsel``
+register before reset; with ``cfg["stop_on_mismatch"]`` the run ends at the first output
+beat that differs from the expected volley (mutation runs).
+
 The volleys are compared wave by wave (:func:`neutnngen.verify.protocol.compare`), the
 results JSON is written, and the test fails on any mismatch.
 

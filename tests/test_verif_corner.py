@@ -109,3 +109,18 @@ def test_corner_volleys_catch_a_neighbour_real_data_misses(tmp_path):
                             simulator="icarus", workdir=tmp_path / "c",
                             build_dir=tmp_path / "r" / "sim_build")
     assert both.mismatches > 0 and both.first_mismatch["wave"] >= len(R)
+    # the mismatch names the neuron's segment signals to look at in the waveform
+    f = both.first_mismatch
+    assert f["internal_signals"], f
+    assert all(k.startswith(f["neuron"] + "/") for k in f["internal_signals"])
+    assert any(v.endswith(".z") for v in f["internal_signals"].values())
+
+
+def test_internal_signals_of_a_neuron():
+    from neutnngen.verify.run import internal_signals
+
+    names = {"times": {"layer0/col0/n1/d0/s0": "a.z", "layer0/col0/n10/d0/s0": "b.z"},
+             "signals": {"layer0/col0/n1/d0/s0": "a.acc"}}
+    assert internal_signals(names, "layer0/col0/n1") == {
+        "layer0/col0/n1/d0/s0 time": "a.z", "layer0/col0/n1/d0/s0 potential": "a.acc"}
+    assert internal_signals({}, "layer0/col0/n1") == {}

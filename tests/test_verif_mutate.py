@@ -139,3 +139,26 @@ def test_cli_rejects_zero_mutants(tmp_path):
     assert r.returncode != 0
     assert "Traceback" not in r.stderr
     assert "--mutants 0" in r.stderr and ">= 1" in r.stderr
+
+
+@pytest.mark.requires_yosys
+def test_survivors_are_classified_by_the_formal_check(tmp_path):
+    """``a & a`` -> ``a | a`` is an equivalent mutant (proven); ``+ 1`` -> ``- 1`` is not."""
+    src = tmp_path / "top.v"
+    src.write_text("module top(clk, a, y);\n  input clk;\n  input [3:0] a;\n"
+                   "  output reg [3:0] y = 4'h0;\n  wire [3:0] \\$1 ;\n  wire [3:0] \\$2 ;\n"
+                   "  assign \\$1  = a & a;\n  assign \\$2  = \\$1  + 4'h1;\n"
+                   "  always @(posedge clk) y <= \\$2 ;\nendmodule\n")
+    text = src.read_text()
+    sites = mutate.choose(text, 50, 0)
+    keep = [k for k, s in enumerate(sites)
+            if (s.kind == "op" and s.new in "|-")]
+    assert len(keep) == 2
+    rep = mutate.MutationReport(
+        file=str(src), seed=0, mutants=len(sites), killed=0, survived=2, invalid=0,
+        kill_rate=0.0, by_kind={}, invalid_mutants=[], wall_s=0.0,
+        survivors=[{"mutant": k, "file": str(src), "line": sites[k].line + 1,
+                    "kind": "op", "change": sites[k].desc} for k in keep])
+    out = mutate.classify_survivors(rep, "top", tmp_path / "cls")
+    verdict = {s["change"].split(" in ")[0]: s["equivalent"] for s in out}
+    assert verdict == {"& -> |": True, "+ -> -": None}, out

@@ -341,3 +341,27 @@ def schemata(text: str, chosen: list[Site], top: str) -> str:
     else:
         raise ValueError(f"module {top} not found in the Verilog text")
     return "\n".join(lines)
+
+
+def classify_survivors(report: MutationReport, top: str, workdir: str | Path,
+                       timeout: float = 600) -> list[dict[str, Any]]:
+    """Try to prove each surviving mutant equal to the original with Yosys ``equiv_*``
+    (:func:`neutnngen.verify.formal.equiv_netlist`, RTL vs RTL): ``equivalent`` ``True``
+    when every signal pair is proven (the mutant is no bug: no bench can kill it), ``None``
+    when unproven (a bug the stimulus misses, or a change hidden from the outputs). Adds
+    ``equivalent`` and ``formal`` (status, reason) to each entry of ``report.survivors``."""
+    from .formal import equiv_netlist
+
+    work = Path(workdir).resolve()
+    src = Path(report.file)
+    text = src.read_text()
+    chosen = choose(text, report.mutants, report.seed)
+    for s in report.survivors:
+        mut = work / f"m{int(s['mutant']):03d}" / src.name
+        if not mut.is_file():
+            mut.parent.mkdir(parents=True, exist_ok=True)
+            mut.write_text(apply(text, chosen[int(s["mutant"])]))
+        r = equiv_netlist(src, mut, top, mut.parent / "formal", timeout=timeout)
+        s["equivalent"] = True if r["status"] == "proven" else None
+        s["formal"] = {k: r.get(k) for k in ("status", "reason", "seconds")}
+    return report.survivors

@@ -130,6 +130,19 @@ def weight_writes(net: Network, names: Mapping[str, Any]) -> list[tuple[int, int
     return sorted(out)
 
 
+def internal_signals(names: Mapping[str, Any], neuron: str) -> dict[str, str]:
+    """The RTL signals (``names.json`` ``times``: segment firing times, ``signals``:
+    segment potentials) of the segments of output neuron ``neuron`` (IR path), keyed
+    ``"<segment path> time"`` / ``"<segment path> potential"``: where to look in the
+    waveform of a mismatch first."""
+    out: dict[str, str] = {}
+    for key, what in (("times", "time"), ("signals", "potential")):
+        for path, sig in sorted(dict(names.get(key) or {}).items()):
+            if path.startswith(neuron + "/"):
+                out[f"{path} {what}"] = str(sig)
+    return out
+
+
 def _check_interface(net: Network, info: TopInfo, names_path: Path) -> None:
     want = {
         "N_IN": (info.n_in, net.inputs), "TB_IN": (info.tb_in, net.time.timeres),
@@ -301,12 +314,15 @@ def run_verification(
     if res.get("protocol_error") and not res["mismatches"]:
         raise VerificationMismatch(f"{sim}: {res['protocol_error']}",
                                    first={"signal": res.get("protocol_signal", "in_ready")})
+    first = res["first_mismatch"]
+    if first and first.get("neuron"):
+        first["internal_signals"] = internal_signals(names, str(first["neuron"]))
     out = VerifyResult(
         simulator=sim,
         simulator_version=version,
         waves=int(res["waves"]),
         mismatches=int(res["mismatches"]),
-        first_mismatch=res["first_mismatch"],
+        first_mismatch=first,
         waveform=str(wave_file) if wave_file else None,
         cycles=int(res["cycles"]),
         wall_s=round(time.monotonic() - t0, 3),
