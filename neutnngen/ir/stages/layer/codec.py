@@ -175,7 +175,7 @@ def layer_schema():
             "kind": Str(RANDOM_KINDS), "width": Int(1, 32), "taps": ListOf(Int(1, 32), 1, 32),
             "steps_per_draw": Int(1, 1 << 16), "draw_bits": Int(1, 32),
             "sharing": Str(RANDOM_SHARING), "seeds": Arr("int", 1, lo=1, hi=(1 << 32) - 1)})),
-    }, check_fn=_column_shapes)
+    }, optional={"tie": Str(("lowest", "overshoot"))}, check_fn=_column_shapes)
     mu = Int(0, MU_ONE)
     return Obj({
         "type": Str(("layer",)), "name": Str(max_len=200), "inputs": Int(1, big),
@@ -184,5 +184,11 @@ def layer_schema():
                                 ("height", "width", "channels", "rfsize", "stride")})),
         "learning": Nullable(Obj({"kind": Str(LEARNING_KINDS), "credit": Str(CREDITS),
                                   **{f"mu_{k}": mu for k in
-                                     ("capture", "minus", "search", "backoff", "min")}})),
+                                     ("capture", "minus", "search", "backoff", "min")}},
+                                 # written only when on (docs/model.md §5, v3)
+                                 optional={"theta": Str(("fixed", "relative")),
+                                           "theta_shift": Int(0, 16),
+                                           "homeostasis": Str(("none", "winrate")),
+                                           "h_step": Int(0, 1024),
+                                           "h_shift": Int(0, 16)})),
     })
