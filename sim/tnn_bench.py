@@ -24,6 +24,11 @@ input of the cycle is settled):
   ``out_valid & ~out_ready`` (else a protocol error);
 * after the last expected beat, ``WAVE_CYCLES + 2`` more cycles catch a spurious extra one.
 
+The clock is cocotb's C++ (GPI) clock, so no Python runs per cycle. ``cfg["mutsel"]``
+(a mutant schemata, :mod:`neutnngen.verify.mutate`) is written into the top's ``mutsel``
+register before reset; with ``cfg["stop_on_mismatch"]`` the run ends at the first output
+beat that differs from the expected volley (mutation runs).
+
 The volleys are compared wave by wave (:func:`neutnngen.verify.protocol.compare`), the
 results JSON is written, and the test fails on any mismatch.
 
@@ -48,7 +53,7 @@ from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import Event, First, ReadOnly, RisingEdge, Timer
 
-from neutnngen.verify.protocol import Pulse, TopInfo, compare, describe
+from neutnngen.verify.protocol import Pulse, TopInfo, compare, describe, unpack
 
 PERIOD = 2  # simulator steps per clock cycle
 RESET_CYCLES = 4
@@ -128,11 +133,13 @@ async def tnn_bench(dut) -> None:
     wave = info.wave_cycles
     max_cycles = int(cfg["max_cycles"])
     has_prox = info.n_prox > 0
+    stop_early = bool(cfg.get("stop_on_mismatch"))
+    want = [[int(v) for v in row] for row in expected]
 
     pulses: list[Pulse] = []
     offers: list[int] = []
     handshakes: list[int] = []
-    state: dict = {"error": None, "signal": None}
+    state: dict = {"error": None, "signal": None, "stopped": None}
     all_out = Event()
     if n_waves == 0:
         all_out.set()
@@ -143,6 +150,8 @@ async def tnn_bench(dut) -> None:
         all_out.set()
 
     dut.rst.value = 1
+    if cfg.get("mutsel") is not None:  # a mutant schemata: which mutant is active
+        dut.mutsel.value = int(cfg["mutsel"])
     dut.in_valid.value = 0
     dut.in_time.value = 0
     dut.in_spike.value = 0
@@ -166,7 +175,7 @@ async def tnn_bench(dut) -> None:
         dut.wload_en.value = 0
         dut.wload_addr.value = 0
         dut.wload_data.value = 0
-    Clock(dut.clk, PERIOD, unit="step").start(start_high=False)
+    Clock(dut.clk, PERIOD, unit="step", impl="gpi").start(start_high=False)
     await Timer(PERIOD * RESET_CYCLES, unit="step")  # falling edge of cycle RESET_CYCLES - 1
     dut.rst.value = 0
     writes = cfg.get("wload") or []
@@ -248,6 +257,11 @@ async def tnn_bench(dut) -> None:
                 if not _high(dut.out_ready):
                     continue
             pulses.append(Pulse(k, *words))
+            n = len(pulses) - 1
+            if stop_early and (n >= n_waves or unpack(words[0], words[1], info.n_out,
+                                                      info.tb_out) != want[n]):
+                state["stopped"] = n  # mutation runs: the first wrong beat decides
+                all_out.set()
             if len(pulses) == n_waves:
                 all_out.set()
             k += 1
@@ -309,6 +323,7 @@ async def tnn_bench(dut) -> None:
         "message": message,
         "cycles": _cycle() + 1,
         "timed_out": timed_out,
+        "stopped_at": state["stopped"],
         "protocol_error": state["error"],
         "protocol_signal": state["signal"],
         "offers": offers,

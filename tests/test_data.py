@@ -27,6 +27,7 @@ from neutnngen.data import (
     rand_index,
     shipped_ucr_datasets,
 )
+from neutnngen.data.metrics import normalized_mutual_info
 from neutnngen.errors import ConfigError, DataError
 
 
@@ -358,6 +359,7 @@ def test_metrics_hand_example():
     assert clustering_metrics(y_true, y_pred) == {
         "rand_index": 0.8,
         "adjusted_rand_index": 0.375,
+        "normalized_mutual_info": pytest.approx(normalized_mutual_info(y_true, y_pred)),
         "purity": 0.8,
         "coverage": 0.8,
         "n": 5,

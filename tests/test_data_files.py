@@ -209,7 +209,7 @@ def test_files_task_trains_images_and_unlabelled_samples(tmp_path):
     m = rep["metrics"]["test"]
     assert {"rand_index", "error", "coverage", "winner_counts"} <= set(m)
     assert set(rep["baseline"]) == {"kmeans", "nearest_centroid"}
-    assert pipeline.primary_metric(cfg) == ("rand_index", True)
+    assert pipeline.primary_metric(cfg) == ("adjusted_rand_index", True)
     X, _ = _series()
     _write_delimited(tmp_path / "u.csv", X)
     cfg = config.from_dict({"data": {"kind": "files", "train": str(tmp_path / "u.csv"),

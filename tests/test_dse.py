@@ -324,11 +324,11 @@ def test_local_cluster_sqlite_study_front_failures_and_cache(tmp_path):
     d2 = json.loads(json.dumps(d))
     d2["dse"].update(study="again")
     d2["dse"]["params"]["train.rule"] = ["stdp"]
-    t0 = time.perf_counter()
     s2 = run_study(specmod.from_dict(d2), out, workers=2, show=False)
     sess = s2["throughput"]["session"]
+    # no rework: both configs come from the cache (counts, not wall time: a loaded machine
+    # must not fail this test)
     assert sess["cached"] == 2 and sess["evaluated"] == 2 and sess["failed"] == 0
-    assert time.perf_counter() - t0 < 20  # no cluster started, no rework
     assert {t["digest"] for t in s2["trials"]} <= {t["digest"] for t in j["trials"]}
     # without --resume an existing study is not silently extended
     with pytest.raises(ConfigError, match="--resume"):

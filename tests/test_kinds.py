@@ -42,7 +42,8 @@ from neutnngen.model import infer, train
 from neutnngen.model import kinds as torch_kinds
 from neutnngen.passes import run_pipeline
 
-KNOWN = "known: layer, retime"
+KNOWN = \
+    "known: layer, retime, encoder, dense, conv2d, sumpool, maxpool, flatten, lif"
 
 
 @pytest.fixture
@@ -69,7 +70,8 @@ def times(n: int, lines: int, seed: int = 1) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- registries
 def test_builtin_kinds_load_from_their_modules():
-    assert kinds.BUILTIN == ("layer", "retime")
+    assert kinds.BUILTIN == ("layer", "retime", "encoder", "dense", "conv2d", "sumpool",
+                             "maxpool", "flatten", "lif")
     for name in kinds.BUILTIN:
         assert kinds.kind_named(name) is importlib.import_module(f"neutnngen.ir.stages.{name}").KIND
         assert (torch_kinds.torch_kind_named(name)
@@ -190,7 +192,7 @@ def test_unknown_node_is_refused_by_verify_interpreter_and_network(delay):
     delay.unregister()
     diags = verify(net)
     assert [d.path for d in diags] == ["toy/dl"]
-    assert diags[0].message == ("unknown stage type Delay; known kinds: layer, retime; the "
+    assert diags[0].message == (f"unknown stage type Delay; {KNOWN.replace('known: ', 'known kinds: ')}; the "
                                 "stages after it are not checked")
     with pytest.raises(IRValidationError, match="unknown stage type Delay"):
         check(net)

@@ -441,3 +441,193 @@ def test_missing_numba_falls_back_with_warning(monkeypatch, gunpoint, gunpoint_n
         train(gunpoint_net, Xtr[:10], backend="numba")
     monkeypatch.undo()
     assert to_text(res.network) == to_text(train(gunpoint_net, Xtr[:10], epochs=1).network)
+
+
+# --------------------------------------------------------------------------- M3 targeted rule
+@pytest.mark.parametrize("case", ["plain", "dendrites_column_sharing", "sum", "gate", "wide_snl"])
+def test_targeted_rule_trainer_equals_interpreter(case):
+    """kind = targeted (docs/model.md §5, M3): numba and torch equal the interpreter after
+    every wave, for segments, dendrites, shared generators, proximal banks and 4-bit times."""
+    rng = np.random.default_rng(11)
+    rule = LearningRule(kind="targeted", mu_capture=700, mu_minus=500, mu_search=200,
+                        mu_backoff=600)
+    kw = {"plain": {}, "dendrites_column_sharing": dict(D=2, S=2, sharing="column"),
+          "sum": dict(S=2, mode="sum", P=4), "gate": dict(D=2, mode="gate", P=4, pwres=2),
+          "wide_snl": dict(wres=4, S=2)}[case]
+    col = rand_column(rng, "c", 16, 3, seed=9, **kw)
+    timeres, response = (4, "snl") if case == "wide_snl" else (3, "rnl")
+    net = one_layer(col, rule, response=response, timeres=timeres)
+    X = rand_times(rng, 60, 16, t_max=(1 << timeres) - 1, silent=0.25)
+    prox = None
+    if case in ("sum", "gate"):
+        prox = {0: rand_times(rng, 60, col.proximal_inputs, silent=0.3)}
+    for be in BACKENDS:
+        res = assert_training_equal(net, X, epochs=2, proximal=prox, backend=be)
+    assert sum(res.stats["layers"][0]["weight_changes"]) > 0
+    b = train(one_layer(col, LearningRule(), response=response, timeres=timeres), X, epochs=2,
+              proximal=prox).network
+    assert to_text(b) != to_text(res.network)  # a different rule learns differently
+
+
+def test_targeted_rule_converges_to_the_input_intensity():
+    """With every Bernoulli certain, a segment that keeps winning one volley ends with the
+    volley's intensities w = ((t_max - x) * w_max) // t_max (0 on silent lines)."""
+    x = np.array([0, 1, 3, 7, NONE, 5, 2, NONE])
+    w = np.zeros((1, 1, 1, 8), dtype=np.int64)
+    col = Column("c", 8, SynapseBank(w, np.ones_like(w, dtype=bool), 3), np.array([[[1]]]),
+                 Inhibition.parse("wta1"), Inhibition.parse("wta1"),
+                 random=RandomSource(default_seeds(1, 0)))
+    rule = LearningRule(kind="targeted", mu_capture=1024, mu_minus=1024, mu_search=1024,
+                        mu_backoff=1024)
+    net = one_layer(col, rule)
+    out = train(net, np.tile(x, (12, 1)), epochs=1).network
+    got = out.layers[0].columns[0].distal.weights.reshape(-1)
+    np.testing.assert_array_equal(got, [7, 6, 4, 0, 0, 2, 5, 0])
+
+
+# --------------------------------------------------------------------------- M2 relative theta
+@pytest.mark.parametrize("case", ["stdp", "targeted_dendrites", "targeted_sum_shift2"])
+def test_relative_theta_trainer_equals_interpreter(case):
+    """theta = relative (M2): thresholds follow the weight sums every wave; the numba trainer
+    equals the interpreter after every wave, and the trained IR carries the final thresholds."""
+    rng = np.random.default_rng(12)
+    kind = "stdp" if case == "stdp" else "targeted"
+    rule = LearningRule(kind=kind, mu_capture=600, mu_minus=600, mu_search=100,
+                        mu_backoff=600, theta="relative",
+                        theta_shift=2 if case.endswith("shift2") else 1)
+    kw = {"stdp": {}, "targeted_dendrites": dict(D=2, S=2),
+          "targeted_sum_shift2": dict(S=2, mode="sum", P=4)}[case]
+    col = rand_column(rng, "c", 16, 3, seed=9, **kw)
+    net = one_layer(col, rule)
+    X = rand_times(rng, 60, 16, silent=0.25)
+    prox = {0: rand_times(rng, 60, col.proximal_inputs, silent=0.3)} if "sum" in case else None
+    res = assert_training_equal(net, X, epochs=2, proximal=prox, backend="numba")
+    col1 = res.network.layers[0].columns[0]
+    w = col1.distal.weights.sum(axis=-1)
+    off = col.theta - (col.distal.weights.sum(axis=-1) >> rule.theta_shift)
+    np.testing.assert_array_equal(col1.theta, np.maximum(1, (w >> rule.theta_shift) + off))
+    assert not np.array_equal(col1.theta, col.theta)  # the thresholds moved with the weights
+    from dataclasses import replace
+
+    fixed = train(one_layer(col, replace(rule, theta="fixed")), X, epochs=2,
+                  proximal=prox).network
+    assert to_text(fixed) != to_text(res.network)
+    with pytest.raises(ConfigError, match="numba"):
+        train(net, X, epochs=1, proximal=prox, backend="torch")
+
+
+def test_relative_theta_round_trips_and_v1_files_read():
+    import tempfile
+    from pathlib import Path
+
+    from neutnngen.ir.serialize import load, save
+    from neutnngen.ir.text import parse as from_text
+
+    rng = np.random.default_rng(1)
+    col = rand_column(rng, "c", 8, 2, seed=3)
+    net = one_layer(col, LearningRule(kind="targeted", theta="relative", theta_shift=2))
+    txt = to_text(net)
+    assert "theta=relative theta_shift=2" in txt
+    assert from_text(txt).layers[0].learning == net.layers[0].learning
+    plain = one_layer(col)
+    assert "theta=" not in to_text(plain).split("\n")[1]  # fixed: the line is as before
+    assert from_text(to_text(plain)).layers[0].learning.theta == "fixed"
+    with tempfile.TemporaryDirectory() as d:
+        assert load(save(net, Path(d) / "m.json")).layers[0].learning == net.layers[0].learning
+        save(plain, Path(d) / "p.json")
+        assert "theta_shift" not in (Path(d) / "p.json").read_text()
+
+
+# --------------------------------------------------------------------------- M5 win-rate
+@pytest.mark.parametrize("case", ["fixed_stdp", "relative_targeted_dendrites", "kwta"])
+def test_winrate_homeostasis_trainer_equals_interpreter(case):
+    """homeostasis = winrate (M5): per-neuron counters move the thresholds; the numba trainer
+    equals the interpreter after every wave (outputs, weights, final thresholds)."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(13)
+    rule = LearningRule(kind="stdp" if case != "relative_targeted_dendrites" else "targeted",
+                        mu_capture=500, mu_minus=500, mu_search=100, mu_backoff=500,
+                        theta="relative" if case.startswith("relative") else "fixed",
+                        homeostasis="winrate", h_step=2, h_shift=1)
+    kw = {"fixed_stdp": {}, "relative_targeted_dendrites": dict(D=2, S=2),
+          "kwta": dict(col="kwta(2)", S=2)}[case]
+    col = rand_column(rng, "c", 16, 4, seed=9, **kw)
+    net = one_layer(col, rule)
+    X = rand_times(rng, 60, 16, silent=0.25)
+    res = assert_training_equal(net, X, epochs=2, backend="numba")
+    wins = np.asarray(res.stats["layers"][0]["wins"][0])
+    plain = train(one_layer(col, replace(rule, homeostasis="none")), X, epochs=2)
+    pw = np.asarray(plain.stats["layers"][0]["wins"][0])
+    assert to_text(plain.network) != to_text(res.network)
+    # the controller spreads the wins: the busiest neuron wins no more than without it
+    assert wins.max() <= pw.max()
+
+
+# --------------------------------------------------------------------------- M1 overshoot ties
+def _with_tie(col, tie="overshoot"):
+    from dataclasses import replace
+
+    return replace(col, tie=tie)
+
+
+@pytest.mark.parametrize("case", ["segments", "dendrites_kwta", "twta_segments", "enable",
+                                  "all_mechanisms"])
+def test_overshoot_tie_trainer_equals_interpreter(case):
+    """tie = overshoot (M1): the numba trainer equals the interpreter after every wave."""
+    rng = np.random.default_rng(14)
+    kw = {"segments": dict(S=3), "dendrites_kwta": dict(D=2, S=2, col="kwta(2)"),
+          "twta_segments": dict(S=3, seg="twta"), "enable": dict(S=2, mode="enable"),
+          "all_mechanisms": dict(S=2)}[case]
+    rule = LearningRule()
+    if case == "all_mechanisms":
+        rule = LearningRule(kind="targeted", mu_capture=256, mu_minus=256, mu_backoff=256,
+                            theta="relative", homeostasis="winrate", h_shift=2)
+    col = _with_tie(rand_column(rng, "c", 16, 3, seed=9, theta_range=(0.2, 0.6), **kw))
+    net = one_layer(col, rule)
+    X = rand_times(rng, 60, 16, silent=0.2)
+    labels = rng.integers(0, 3, 60) if case == "enable" else None
+    res = assert_training_equal(net, X, epochs=2, labels=labels, backend="numba")
+    # ties do happen here, and the overshoot order changes who wins them
+    low = train(one_layer(_with_tie(col, "lowest"), rule), X, epochs=2, labels=labels)
+    assert to_text(low.network).replace(" tie=overshoot", "") != to_text(res.network).replace(
+        " tie=overshoot", "")
+    with pytest.raises(ConfigError, match="overshoot"):
+        train(net, X, epochs=1, labels=labels, backend="torch")
+
+
+def test_overshoot_tie_picks_the_larger_overshoot_and_compile_refuses_it():
+    from neutnngen.hdl.plan import make_plan
+
+    # two neurons, one line at time 0: both cross at step 0 (theta 1); neuron 1's weight is
+    # larger, so its potential overshoots more at step 0 under SNL (V = w)
+    w = np.array([[[[2]]], [[[5]]]])
+    col = Column("c", 1, SynapseBank(w, np.ones_like(w, dtype=bool), 3), np.ones((2, 1, 1), int),
+                 Inhibition.parse("wta1"), Inhibition.parse("wta1"))
+    net_low = one_layer(col, None, response="snl")
+    net_ov = one_layer(_with_tie(col), None, response="snl")
+    x = np.array([[0]])
+    assert Interpreter(net_low).forward(x).tolist() == [[0, -1]]
+    assert Interpreter(net_ov).forward(x).tolist() == [[-1, 0]]
+    with pytest.raises(ConfigError, match="tie='overshoot'"):
+        make_plan(net_ov)
+    from neutnngen.ir.text import parse
+
+    assert parse(to_text(net_ov)).layers[0].columns[0].tie == "overshoot"
+    assert "tie=" not in to_text(net_low)
+
+
+def test_on_chip_learning_refuses_the_new_rules():
+    """An IR whose rule uses targeted / relative / winrate cannot become learn-mode RTL (the
+    chip would learn with plain STDP); hardwired designs of it plan fine."""
+    from neutnngen.hdl.plan import make_plan
+
+    rng = np.random.default_rng(3)
+    col = rand_column(rng, "c", 6, 2, seed=1)
+    for rule in (LearningRule(kind="targeted"), LearningRule(theta="relative"),
+                 LearningRule(homeostasis="winrate")):
+        net = one_layer(col, rule)
+        with pytest.raises(ConfigError, match="on-chip learning"):
+            make_plan(net, weights="learn")
+        make_plan(net, weights="hardwired")
+    make_plan(one_layer(col, LearningRule()), weights="learn")

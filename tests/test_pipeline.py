@@ -95,7 +95,7 @@ def test_plan_follows_the_config():
 def test_primary_metrics_per_task():
     from neutnngen.pipeline import primary_metric
 
-    assert primary_metric(config.load()) == ("rand_index", True)
+    assert primary_metric(config.load()) == ("adjusted_rand_index", True)
     assert primary_metric(config.load(None, ["data.kind=mnist"])) == ("error", False)
     assert primary_metric(config.load(None, ["data.kind=files", "train.rule=rstdp"])) == \
         ("error", False)

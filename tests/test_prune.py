@@ -87,12 +87,14 @@ def test_cli_prune_gunpoint(tmp_path, capsys):
     assert "prune-fraction{target=0.3}" in text and "prune.html" in text
     d = json.loads((out / "prune.json").read_text())
     assert d["schema"] == "neutnngen-prune/1"
-    assert d["metric"] == {"key": "rand_index", "split": "test", "higher_is_better": True}
+    assert d["metric"] == {"key": "adjusted_rand_index", "split": "test",
+                           "higher_is_better": True}
     assert [p["spec"] for p in d["points"]] == ["none", "prune-fraction{target=0}",
                                                 "prune-fraction{target=0.3}"]
     none, zero, p3 = d["points"]
     base_metrics = json.loads((out / "base" / "metrics.json").read_text())
-    assert none["metric"] == base_metrics["metrics"]["test"]["rand_index"] == d["base_metric"]
+    assert none["metric"] == base_metrics["metrics"]["test"]["adjusted_rand_index"] == \
+        d["base_metric"]
     assert none["synapses"] == zero["synapses"] == 300 and zero["same_design_as"] == "none"
     assert p3["synapses"] == 210 and p3["synapses_removed_share"] == pytest.approx(0.3)
     assert load(out / p3["ir"]).synapses == 210

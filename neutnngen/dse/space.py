@@ -191,7 +191,59 @@ def parse_param(base: Config, key: str, spec: Any, types: dict[str, Any]) -> Par
                       "{low, high, step?, log?}", path=where)
 
 
-def check_path(path: str, where: str, spec_targets: set[str], verify: bool) -> None:
+# Leaf fields of report.json (docs/report.md) an objective or constraint may name, per root
+# and second key ("*": any second key); roots not listed here are checked by root only.
+METRICS = ("rand_index", "adjusted_rand_index", "purity", "coverage", "n", "error", "accuracy",
+           "active_neurons")
+REPORT_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "synth": {"generic": ("cells", "flip_flops", "transistors", "gate_equivalents"),
+              "ice40": ("luts", "flip_flops", "logic_cells", "utilisation", "fmax_mhz", "fits",
+                        "timing_met"),
+              "ecp5": ("luts", "flip_flops", "comb_cells", "logic_cells", "utilisation",
+                       "fmax_mhz", "fits", "timing_met"),
+              "liberty": ("area_um2", "cells", "flip_flops")},
+    "ir": {"*": ()},
+    "hdl": {"*": ()},
+    "performance": {"*": ()},
+}
+LEAVES: dict[str, tuple[str, ...]] = {
+    "ir": ("synapses", "layers", "columns", "neurons", "segments", "inputs", "outputs",
+           "timeres"),
+    "hdl": ("latency_cycles", "wave_cycles", "pipeline_waves"),
+    "performance": ("fmax_mhz", "wave_cycles", "inferences_per_s_at_fmax", "latency_ns_at_fmax"),
+}
+
+
+def check_fields(path: str, where: str, data_kind: str | None = None) -> None:
+    """``path`` names a field report.json has (docs/report.md): metrics by split and name
+    (for the classification / clustering tasks), synthesis costs per target, IR sizes, HDL
+    timing and performance. Raises a ConfigError listing what is accepted."""
+    parts = path.split(".")
+    root = parts[0]
+    if root == "metrics":
+        if parts[1] not in ("train", "test"):
+            raise ConfigError(f"{path!r}: metrics has the splits train and test, not "
+                              f"{parts[1]!r} (docs/report.md)", path=where)
+        if len(parts) == 3 and data_kind != "place_cells" and parts[2] not in METRICS:
+            raise ConfigError(f"{path!r}: report.json has no metric {parts[2]!r}; accepted: "
+                              f"{', '.join(METRICS)} (docs/report.md)", path=where)
+        if len(parts) == 2:
+            raise ConfigError(f"{path!r} is a table, not a number; name a metric, e.g. "
+                              f"{path}.{METRICS[0]}", path=where)
+    elif root == "synth" and len(parts) >= 2:
+        fields = REPORT_FIELDS["synth"].get(parts[1], ())
+        if len(parts) == 2 or (len(parts) == 3 and parts[2] not in fields):
+            raise ConfigError(f"{path!r}: synth.{parts[1]} has no number "
+                              f"{(parts[2:] or ['(none)'])[0]!r}; accepted: "
+                              f"{', '.join(fields)} (docs/report.md)", path=where)
+    elif root in LEAVES:
+        if len(parts) != 2 or parts[1] not in LEAVES[root]:
+            raise ConfigError(f"{path!r}: {root} has no number {'.'.join(parts[1:])!r}; "
+                              f"accepted: {', '.join(LEAVES[root])} (docs/report.md)", path=where)
+
+
+def check_path(path: str, where: str, spec_targets: set[str], verify: bool,
+               data_kind: str | None = None) -> None:
     parts = path.split(".")
     if len(parts) < 2 or not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) for p in parts):
         raise ConfigError(f"{path!r} is not a dotted path into report.json "
@@ -207,6 +259,7 @@ def check_path(path: str, where: str, spec_targets: set[str], verify: bool) -> N
         raise ConfigError(f"{path!r} needs dse.verify = true", path=where)
     if parts[0] == "performance" and "ice40" not in spec_targets:
         raise ConfigError(f"{path!r} needs synthesis target 'ice40'", path=where)
+    check_fields(path, where, data_kind)
 
 
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(<=|>=|==|<|>)\s*"
@@ -227,6 +280,7 @@ def parse_constraint(text: Any, where: str = "dse.constraints") -> Constraint:
 
 
 
-__all__ = ["OPS", "RANGE_KEYS", "REPORT_ROOTS", "Constraint", "Param", "check_path",
+__all__ = ["METRICS", "OPS", "RANGE_KEYS", "REPORT_FIELDS", "REPORT_ROOTS", "Constraint",
+           "Param", "check_fields", "check_path",
            "config_types", "decode_choice", "encode_choice", "flatten", "parse_constraint",
            "parse_param"]

@@ -213,7 +213,7 @@ def from_dict(d: dict[str, Any], source: str = "", overrides: tuple[str, ...] = 
         if direction not in DIRECTIONS:
             raise ConfigError(f"{where}={direction!r}; accepted: {', '.join(DIRECTIONS)}",
                               path=where)
-        check_path(path, where, targets, verify)
+        check_path(path, where, targets, verify, base.data.kind)
         objectives.append((path, direction))
 
     cons_raw = t.get("constraints", [])
@@ -223,13 +223,15 @@ def from_dict(d: dict[str, Any], source: str = "", overrides: tuple[str, ...] = 
     constraints = []
     for i, c in enumerate(cons_raw):
         con = parse_constraint(c, f"dse.constraints[{i}]")
-        check_path(con.path, f"dse.constraints[{i}]", targets, verify)
+        check_path(con.path, f"dse.constraints[{i}]", targets, verify, base.data.kind)
         constraints.append(con)
 
     sampler = _choice(t, "sampler", "nsga2", SAMPLERS)
     study = t.get("study", "")
     if not isinstance(study, str):
         raise ConfigError(f"dse.study={study!r}: expected a string", path="dse.study")
+    if study:
+        cfgmod.check_name(study, "dse.study")
     spec = DseSpec(
         base=base, params=params, objectives=tuple(objectives), constraints=tuple(constraints),
         trials=_int(t, "trials", DEFAULT_TRIALS, 1), timeout_s=_num(t, "timeout_s", 0, 0),
@@ -261,10 +263,12 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> DseSp
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"config file {str(p)!r} does not exist", path=str(p))
-    from ..pipeline import resolve_data_paths
+    from ..pipeline import check, resolve_data_paths
 
     d = resolve_data_paths(cfgmod.load_dict(p, overrides), p, overrides)
-    return from_dict(d, source=str(p), overrides=tuple(overrides))
+    spec = from_dict(d, source=str(p), overrides=tuple(overrides))
+    check(spec.base, spec.stages)  # the base config's static checks, before any trial
+    return spec
 
 
 def iter_grid(spec: DseSpec):

@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import config as cfgmod
-from .._io import atomic_write_text
+from .._io import atomic_write_text, digest
 from ..errors import ConfigError
+from ..pipeline import Store
 from ..progress import Progress, write
 from . import forecast as fcmod
 from .evaluate import cached, command, evaluate, get_path, number_at, trial_digest
@@ -334,6 +335,10 @@ class Engine:
         self._line(t.number, "FAIL", dur, None, error=err)
 
 
+REPORTS = ("dse.json", "dse.md", "dse.html")
+"""The study's reports: removed when another study starts in the folder."""
+
+
 def run_study(spec: DseSpec, out: str | Path, *, resume: bool = False, scheduler: str | None = None,
               screen: str | None = None, trials: int | None = None, workers: int | None = None,
               show: bool = True, client=None, config_path: str | None = None) -> dict:
@@ -342,6 +347,8 @@ def run_study(spec: DseSpec, out: str | Path, *, resume: bool = False, scheduler
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "trials").mkdir(exist_ok=True)
+    run_key = digest(spec.space_dict(), cfgmod.to_dict(spec.base), spec.study_name)
+    Store(out).start(run_key, REPORTS)  # in progress; another study's reports go first
     base_toml = out / "base.toml"
     atomic_write_text(base_toml, cfgmod.to_toml(spec.base))
     cfg_path = config_path or str(base_toml)
@@ -361,7 +368,9 @@ def run_study(spec: DseSpec, out: str | Path, *, resume: bool = False, scheduler
     if c["finished"] >= target:
         eng.log(f"study {spec.study_name!r} already has {c['finished']} finished trials "
                 f"(target {target}); writing reports")
-        return eng.report()
+        summary = eng.report()
+        Store(out).finish(run_key)
+        return summary
     where = eng.connect(client, scheduler, workers)
     eng.log(f"study {spec.study_name!r} ({storage_url}): {c['finished']} finished of {target}; "
             f"{where}; sampler {spec.sampler}; screen {screen}")
@@ -380,6 +389,7 @@ def run_study(spec: DseSpec, out: str | Path, *, resume: bool = False, scheduler
         eng.bar = None
         eng.close()
     summary = eng.report()
+    Store(out).finish(run_key)
     c = counts(study)
     eng.log(f"done: {c['finished']} finished trials ({c['complete']} complete, {c['screened']} "
             f"screened, {c['failed']} failed); front {len(summary['front'])}; "

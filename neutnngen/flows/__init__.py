@@ -10,6 +10,9 @@
   :mod:`.fpga_builds`, the reading of nextpnr's log and report in :mod:`.pnr_report`.
 * :mod:`.harness` — :func:`io_harness`; :mod:`.verilog_ports` — :func:`parse_ports`.
 * :mod:`.sim` — :func:`find_simulator`, :func:`simulator_available`.
+* :mod:`.board` — boards of ``flows/boards/`` and :func:`~.board.build_bitstream` (yosys,
+  nextpnr with the board's pins, icepack / ecppack); :mod:`.fusesoc` —
+  :func:`~.fusesoc.write_core` (CAPI2 core + file list).
 
 This package imports only the standard library and :mod:`neutnngen.errors`.
 """
@@ -17,8 +20,11 @@ This package imports only the standard library and :mod:`neutnngen.errors`.
 from neutnngen.flows.build import Build, BuildRun, ResultCache, default_cache_dir, run_build
 from neutnngen.flows.harness import Port, io_harness, parse_ports
 from neutnngen.flows.nextpnr import (
+    DEFAULT_DEVICE,
     ECP5_DEVICES,
     ICE40_DEVICES,
+    check_device,
+    check_package,
     ecp5_builds,
     ice40_builds,
     synth_ecp5,
@@ -33,9 +39,19 @@ from neutnngen.flows.tools import (
     tool_version,
     tool_versions,
 )
-from neutnngen.flows.yosys import generic_build, liberty_build, synth_generic, synth_liberty
+from neutnngen.flows.yosys import (
+    check_liberty,
+    generic_build,
+    liberty_build,
+    synth_generic,
+    synth_liberty,
+)
 
 __all__ = [
+    "DEFAULT_DEVICE",
+    "check_device",
+    "check_liberty",
+    "check_package",
     "ECP5_DEVICES",
     "ICE40_DEVICES",
     "Build",

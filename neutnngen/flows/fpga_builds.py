@@ -12,7 +12,8 @@ from neutnngen.errors import ConfigError
 from neutnngen.flows.build import Build, check_identifier
 from neutnngen.flows.yosys import Sources, read_cmd, sources
 
-__all__ = ["ECP5_DEVICES", "ICE40_DEVICES", "ecp5_builds", "ice40_builds"]
+__all__ = ["DEFAULT_DEVICE", "ECP5_DEVICES", "ICE40_DEVICES", "check_device", "check_package",
+           "ecp5_builds", "ice40_builds"]
 
 # device -> nextpnr flag; default package (nextpnr's own default, which it asks to be explicit)
 ICE40_DEVICES: dict[str, str] = {
@@ -50,6 +51,29 @@ def _device(name: str, known: Mapping[str, Any] | tuple[str, ...], family: str) 
             f"unknown {family} device {name!r}; supported: {', '.join(known)}", path="device"
         )
     return d
+
+
+DEFAULT_DEVICE: dict[str, str] = {"ice40": "hx8k", "ecp5": "25k"}
+"""The device of each FPGA family when none is named (``synth --device``, config)."""
+
+
+def check_device(family: str, name: str, what: str = "device") -> str:
+    """The nextpnr device of ``name`` in ``family`` (ice40, ecp5); a ConfigError naming
+    ``what`` (the key or option) and the supported devices otherwise. No tool runs."""
+    known: Mapping[str, Any] | tuple[str, ...] = ICE40_DEVICES if family == "ice40" else ECP5_DEVICES
+    try:
+        return _device(name, known, family)
+    except ConfigError as e:
+        raise ConfigError(f"{what}: {e.message}", path=what) from None
+
+
+def check_package(package: str, what: str = "package") -> str:
+    """A package name (letters, digits, ``_``, ``-``); ConfigError naming ``what`` else."""
+    try:
+        return _package(package)
+    except ConfigError as e:
+        raise ConfigError(f"{what}: {e.message}; expected e.g. ct256 or CABGA381",
+                          path=what) from None
 
 
 def _freq(freq_mhz: float) -> str:

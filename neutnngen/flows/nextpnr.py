@@ -24,9 +24,12 @@ from neutnngen.errors import ConfigError
 from neutnngen.flows import tools
 from neutnngen.flows.build import Build, BuildRun, ResultCache, digest_parts, run_build, workspace
 from neutnngen.flows.fpga_builds import (
+    DEFAULT_DEVICE,
     ECP5_DEVICES,
     ICE40_DEVICES,
     _device,
+    check_device,
+    check_package,
     ecp5_builds,
     ice40_builds,
 )
@@ -43,9 +46,12 @@ from neutnngen.flows.results import Ecp5Result, Ice40Result
 from neutnngen.flows.yosys import RESULT_SCHEMA, Sources, read_stat_json
 
 __all__ = [
+    "DEFAULT_DEVICE",
     "ECP5_DEVICES",
     "ICE40_DEVICES",
     "IO_RESOURCES",
+    "check_device",
+    "check_package",
     "ecp5_builds",
     "ice40_builds",
     "io_only_failure",

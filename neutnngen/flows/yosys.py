@@ -197,15 +197,35 @@ def liberty_sequential_cells(text: str) -> set[str]:
     return seq
 
 
+def check_liberty(liberty_path: str | os.PathLike[str], what: str = "liberty") -> Path:
+    """Read and sanity-check a Liberty file up front (before any data or tool run); a
+    ConfigError naming ``what`` (the key or option) otherwise."""
+    try:
+        _load_liberty(liberty_path)
+    except ConfigError as e:
+        raise ConfigError(f"{what}: {e.message}", path=what) from None
+    return Path(liberty_path).expanduser()
+
+
 def _load_liberty(liberty_path: str | os.PathLike[str]) -> bytes:
     path = Path(liberty_path).expanduser()
+    if not str(liberty_path).strip():
+        raise ConfigError("liberty path '' is empty; expected a Liberty standard-cell library "
+                          "(.lib, or .lib.gz)", path="liberty")
+    if path.is_dir():
+        raise ConfigError(f"liberty file {str(path)!r} is a folder; expected a Liberty "
+                          "standard-cell library (.lib, or .lib.gz)", path=str(path))
     if not path.is_file():
         raise ConfigError(
             f"liberty file {str(path)!r} does not exist; expected a Liberty standard-cell "
             "library (.lib, or .lib.gz), e.g. sky130_fd_sc_hd__tt_025C_1v80.lib",
             path=str(path),
         )
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read liberty file {str(path)!r}: {exc.strerror or exc}",
+                          path=str(path)) from None
     if data[:2] == b"\x1f\x8b":  # gzip magic; YoWASP tools cannot read gzipped files
         try:
             data = gzip.decompress(data)

@@ -68,6 +68,7 @@ class LayerPlan:
     learning: LearningRule | None = LearningRule()
     wres: int = 3
     w_init: str = "uniform"
+    tie: str = "lowest"  # M1: lowest | overshoot
 
 
 def layer_shape(net: Network | None, image: tuple[int, int, int] | None) -> tuple[int, int, int] | None:
@@ -136,7 +137,7 @@ def init_layer(plan: LayerPlan, *, inputs: int, shape: tuple[int, int, int] | No
     cols = []
     for ci, win in enumerate(windows):
         shp = (p.neurons, p.dendrites, p.segments, len(win))
-        w = _initial_weights(p.w_init, shp, w_max, rng)
+        w = _initial_weights(p.w_init, shp, w_max, rng, X[:, win], time.t_max_in)
         mask = np.ones(shp, dtype=bool)
         if p.theta is None:
             th = default_theta(w, mask, time, w_max, X[:, win], p.theta_quantile)
@@ -148,7 +149,7 @@ def init_layer(plan: LayerPlan, *, inputs: int, shape: tuple[int, int, int] | No
                                                       salt=salt * 4096 + ci))
         col = Column(f"c{ci}", len(win), SynapseBank(w, mask, p.wres),
                      np.full(shp[:3], th, dtype=np.int64), p.segment_inhibition,
-                     p.column_inhibition, random=random)
+                     p.column_inhibition, random=random, tie=p.tie)
         if p.proximal == "enable":
             col = replace(col, proximal_mode="enable", proximal_inputs=p.neurons)
         cols.append(col)

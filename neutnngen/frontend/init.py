@@ -24,7 +24,7 @@ from ..ir.nodes import (
 )
 from ..ir.verify import check
 
-W_INITS = ("uniform", "half", "max")
+W_INITS = ("uniform", "half", "max", "data", "data_segments")
 DEFAULT_LEARNING = LearningRule()
 
 
@@ -73,8 +73,81 @@ def default_theta(weights: np.ndarray, mask: np.ndarray, time: TimeSpec, w_max: 
     return max(1, min(theta, max(cap, 1)))
 
 
-def _initial_weights(w_init, shape: tuple[int, ...], w_max: int, rng: np.random.Generator) -> np.ndarray:
+def relative_theta(weights: np.ndarray, mask: np.ndarray, time: TimeSpec, w_max: int,
+                   X: np.ndarray | None, quantile: float = 0.5, shift: int = 1,
+                   volleys: int = 200, best: bool = False) -> np.ndarray:
+    """Per-segment thresholds for a relative-threshold rule (M2, docs/model.md §3):
+    ``theta_g = max(1, (sum_j w_gj >> shift) + c)`` with one offset ``c`` per column, the
+    ``quantile`` (default the median) over the first ``volleys`` training volleys and every
+    segment of ``V_g(t_cal) - (sum_j w_gj >> shift)``, ``t_cal = w_max - 1`` (at most
+    ``T - 1``), rounded up; with ``best`` the quantile over volleys of the largest such value
+    among the segments (for sparse codes: ``quantile = 0.1`` lets the best segment reach its
+    threshold by ``t_cal`` on 90% of the volleys). Without volleys ``c = 0``."""
+    shape = weights.shape[:-1]
+    G = int(np.prod(shape))
+    w = np.where(mask, weights, 0).reshape(G, -1).astype(np.int64)
+    m = mask.reshape(G, -1)
+    base = w.sum(axis=1) >> shift
+    c = 0
+    if X is not None and len(X):
+        T = time.wave_length(w_max)
+        t_cal = max(0, min(w_max - 1, T - 1))
+        Xc = np.asarray(X, dtype=np.int64)[:volleys]
+        V = potentials(Xc, w, m, time.response, t_cal + 1)[:, :, t_cal]
+        R = V - base[None, :]
+        R = R.max(axis=1) if best else R.reshape(-1)
+        c = int(np.ceil(np.quantile(R, quantile)))
+    return np.maximum(1, base + c).reshape(shape).astype(np.int64)
+
+
+def data_prototypes(X: np.ndarray, n: int, t_max_in: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of ``n`` training volleys chosen by k-means++ seeding (docs/model.md, M6).
+
+    Integer squared distances with a silent line as ``t_max_in + 1``; the first prototype is
+    ``rng.integers(N)``, each next one ``r = rng.integers(sum d)`` and the index
+    ``searchsorted(cumsum(d), r, side="right")``, ``d`` = the distance of every volley to its
+    nearest chosen prototype (``rng.integers(N)`` again when every ``d`` is 0)."""
+    Xl = np.where(X < 0, t_max_in + 1, X).astype(np.int64)
+    idx = [int(rng.integers(len(Xl)))]
+    d = ((Xl - Xl[idx[0]]) ** 2).sum(axis=1)
+    for _ in range(n - 1):
+        tot = int(d.sum())
+        if tot == 0:
+            cand = int(rng.integers(len(Xl)))
+        else:
+            cand = int(np.searchsorted(np.cumsum(d), int(rng.integers(tot)), side="right"))
+        idx.append(cand)
+        d = np.minimum(d, ((Xl - Xl[cand]) ** 2).sum(axis=1))
+    return np.asarray(idx, dtype=np.int64)
+
+
+def _data_weights(w_init: str, shape: tuple[int, ...], w_max: int, rng: np.random.Generator,
+                  X: np.ndarray | None, t_max_in: int) -> np.ndarray:
+    """M6: weights ``w_max - x * w_max // t_max_in`` of k-means++-chosen training volleys
+    (0 on silent lines): one prototype per segment (``data``) or one per neuron copied to all
+    its segments (``data_segments``)."""
+    if X is None or not len(X):
+        raise ConfigError(f"w_init={w_init!r} seeds the weights from training volleys, but none "
+                          "were given; use w_init='uniform' or pass the training data")
+    X = np.asarray(X, dtype=np.int64)
+    q, G = shape[0], int(np.prod(shape[:-1]))
+    per = G // q
+    n = q if w_init == "data_segments" else G
+    if n > len(X):
+        raise ConfigError(f"w_init={w_init!r} needs {n} prototypes but there are only {len(X)} "
+                          "training volleys; use fewer neurons or w_init='uniform'")
+    P = X[data_prototypes(X, n, t_max_in, rng)]
+    w = np.where(P < 0, 0, w_max - (np.clip(P, 0, t_max_in) * w_max) // max(t_max_in, 1))
+    if w_init == "data_segments":
+        w = np.repeat(w, per, axis=0)
+    return w.reshape(shape).astype(np.int64)
+
+
+def _initial_weights(w_init, shape: tuple[int, ...], w_max: int, rng: np.random.Generator,
+                     X: np.ndarray | None = None, t_max_in: int = 7) -> np.ndarray:
     if isinstance(w_init, str):
+        if w_init in ("data", "data_segments"):
+            return _data_weights(w_init, shape, w_max, rng, X, t_max_in)
         if w_init == "uniform":
             return rng.integers(0, w_max + 1, size=shape)
         if w_init == "half":
@@ -110,6 +183,9 @@ def init_column_network(
     learning: LearningRule | None = DEFAULT_LEARNING,
     X: np.ndarray | None = None,
     theta_quantile: float = 0.5,
+    theta_mode: str = "fixed",
+    theta_best: bool = False,
+    tie: str = "lowest",
     segment_inhibition: Inhibition | str = "wta1",
     column_inhibition: Inhibition | str = "wta1",
     sharing: str = "segment",
@@ -122,7 +198,9 @@ def init_column_network(
 
     * ``w_init``: ``"uniform"`` (default; independent integers ``0 .. w_max``, mean
       ``w_max / 2``: every neuron starts different), ``"half"`` (``w_max // 2`` plus a random
-      0/1), ``"max"``, an integer, or an array ``[neurons, dendrites, segments, inputs]``.
+      0/1), ``"max"``, ``"data"`` / ``"data_segments"`` (M6: seeded k-means++ prototypes of
+      the training volleys ``X``, see :func:`data_prototypes`), an integer, or an array
+      ``[neurons, dendrites, segments, inputs]``.
     * ``theta``: an integer, an array ``[neurons, dendrites, segments]``, or ``None`` for the
       default rule of :func:`default_theta`: the ``theta_quantile`` (median) of the
       mid-wave potentials ``V(t_mid)``, ``t_mid = (T - 1) // 2``, on the training volleys
@@ -138,13 +216,16 @@ def init_column_network(
     w_max = (1 << wres) - 1
     shape = (neurons, dendrites, segments, inputs)
     rng = np.random.default_rng(seed)
-    w = _initial_weights(w_init, shape, w_max, rng)
-    mask = np.ones(shape, dtype=bool)
     if X is not None:
         X = np.asarray(X, dtype=np.int64)
         if X.ndim != 2 or X.shape[1] != inputs:
             raise ConfigError(f"X has shape {X.shape}; expected [samples, {inputs}]")
-    if theta is None:
+    w = _initial_weights(w_init, shape, w_max, rng, X, ts.t_max_in)
+    mask = np.ones(shape, dtype=bool)
+    if theta is None and theta_mode == "relative":
+        sh = learning.theta_shift if learning is not None else 1
+        th = relative_theta(w, mask, ts, w_max, X, theta_quantile, sh, best=theta_best)
+    elif theta is None:
         th = np.full(shape[:3], default_theta(w, mask, ts, w_max, X, theta_quantile), dtype=np.int64)
     else:
         th = np.broadcast_to(np.asarray(theta, dtype=np.int64), shape[:3]).copy()
@@ -155,6 +236,6 @@ def init_column_network(
         n_gen = 1 if sharing == "column" else neurons * dendrites * segments
         random = RandomSource(seeds=default_seeds(n_gen, seed), sharing=sharing)
     col = Column(column_name, inputs, SynapseBank(w, mask, wres), th, seg_inh, col_inh,
-                 random=random)
+                 random=random, tie=tie)
     net = Network(name, ts, inputs, (Layer(layer_name, inputs, (col,), learning=learning),))
     return check(net)

@@ -35,7 +35,8 @@ Module map: ``plan`` (static plan from the IR; records in ``specs``), ``kinds``
 ``stages/retime`` (the two kinds), ``sched`` (per-stage sequencer, schedule bus),
 ``mux`` (pipelined multiplexers), ``segment`` (segment + weight stores), ``column``
 (dendrite, neuron, column, inhibition), ``top``, ``emit``, ``sim``, ``regen`` (reference
-RTL in ``rtl/``).
+RTL in ``rtl/``), ``axis`` (the AXI4-Stream top, ``interface="axis"``), ``uart`` (UART
+bridge and the board top of ``neutnngen synth --board``).
 
 ``learn`` weight mode: every wave of a layer adds a learn pass after the decision (line
 ``j``'s input time and weight reach each segment's update stage through the same multiplexers; the new
@@ -49,6 +50,7 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from ..ir.nodes import Network
+from .axis import INTERFACES, AxisTop
 from .emit import EmitResult, emit, names_json
 from .plan import WEIGHT_MODES, Plan, make_plan
 from .sim import LearnTrace, simulate
@@ -58,7 +60,7 @@ OPTIONS = ("mux_levels", "lanes", "architecture")
 
 
 def build_top(net: Network, weights: str = "hardwired", name: str = "neutnngen_top",
-              **options) -> Top:
+              interface: str = "stream", **options):
     """The top-level component of ``net`` (verified first: raises ``IRValidationError``).
     ``weights``: ``hardwired`` | ``register`` | ``learn`` (on-chip STDP, bit-exact with
     ``Interpreter.step(learn=True)``; ports and timing in ``docs/rtl-contract.md``); an
@@ -67,13 +69,20 @@ def build_top(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     every time step, ``T + 4`` cycles a wave, hardwired and register weights), ``lanes``
     (serial: lines streamed per cycle, default 1: more lanes cut ``WAVE_CYCLES`` about
     ``lanes`` times for more area), ``mux_levels`` (2:1 multiplexer levels per pipeline
-    stage, default 5)."""
+    stage, default 5).
+    ``interface``: ``stream`` (default: the valid/ready :class:`Top`) or ``axis`` (the
+    same core behind 8-bit AXI4-Stream ports, :class:`neutnngen.hdl.axis.AxisTop`)."""
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise ConfigError(f"unknown HDL option(s) {', '.join(unknown)}; accepted: "
                           f"weights, name, {', '.join(OPTIONS)}")
-    return Top(make_plan(net, weights=weights, name=name, **options))
+    if interface not in INTERFACES:
+        raise ConfigError(f"unknown HDL interface {interface!r}; accepted: "
+                          f"{', '.join(INTERFACES)}", path="hdl.interface")
+    plan = make_plan(net, weights=weights, name=name, **options)
+    return AxisTop(plan) if interface == "axis" else Top(plan)
 
 
-__all__ = ["WEIGHT_MODES", "EmitResult", "LearnTrace", "Plan", "Top", "build_top", "emit",
+__all__ = ["INTERFACES", "WEIGHT_MODES", "AxisTop", "EmitResult", "LearnTrace", "Plan", "Top",
+           "build_top", "emit",
            "names_json", "simulate"]

@@ -127,6 +127,8 @@ def emit(net: Network, outdir, weights: str = "hardwired", name: str = "neutnnge
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     doc = names_json(top.plan)
+    if "axis" in top.info:  # AXI4-Stream top: the packing, the core's names under ``core.``
+        doc["top"] = dict(top.info)
     paths = {"verilog": out / f"{name}.v", "rtlil": out / f"{name}.il",
              "names": out / "names.json"}
     _write_all({

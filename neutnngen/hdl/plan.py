@@ -271,6 +271,21 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     check(net)
     ts = net.time
 
+    # M1 overshoot ties change the inference datapath; the RTL does not implement them yet
+    for la in net.layers:
+        for col in getattr(la, "columns", ()):
+            if getattr(col, "tie", "lowest") != "lowest":
+                raise ConfigError(f"layer {la.name!r} column {col.name!r}: tie={col.tie!r} is "
+                                  "not implemented by the RTL yet (network.tie); use "
+                                  "tie='lowest' to compile, or evaluate with the interpreter")
+        lr = getattr(la, "learning", None)
+        if weights == "learn" and lr is not None:
+            for key, off in (("kind", "stdp"), ("theta", "fixed"), ("homeostasis", "none")):
+                val = getattr(lr, key, off)
+                if val != off and not (key == "kind" and val == "rstdp"):
+                    raise ConfigError(f"layer {la.name!r}: learning {key}={val!r} is not "
+                                      "implemented by the on-chip learning RTL (weights="
+                                      "'learn'); use hardwired or register weights")
     # Every stage through its kind's planner (an unknown kind is a ConfigError).
     ctx = PlanContext(net, weights)
     raw: list[StageSpec] = []

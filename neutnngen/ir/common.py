@@ -23,7 +23,7 @@ RESPONSES = ("rnl", "snl")
 INHIBITION_POLICIES = ("wta1", "kwta", "twta", "none")
 PROXIMAL_MODES = ("sum", "enable", "gate")
 CREDITS = ("winner", "dendrite")
-LEARNING_KINDS = ("stdp", "rstdp")
+LEARNING_KINDS = ("stdp", "rstdp", "targeted")
 RANDOM_KINDS = ("lfsr-fibonacci",)
 RANDOM_SHARING = ("segment", "column")
 MU_NAMES = ("capture", "minus", "search", "backoff", "min")
@@ -105,15 +105,32 @@ class LearningRule:
     winner is the label -> normal STDP without search; 0 when nothing fired -> search only;
     -1 -> capture becomes ``w -= B(mu_capture) & (B(mu_min) | Fdown(w))``, minus and backoff
     as usual, no search.
+
+    ``kind = targeted`` (docs/model.md §5, M3): a credited segment steps each weight by one
+    toward the input's intensity ``tau = ((t_max_in - x) * w_max) // t_max_in`` (0 when the
+    line is silent): ``w < tau``: ``w += B(mu_capture)``; ``w > tau``: ``w -= B(mu_minus)``
+    (line fired) or ``w -= B(mu_backoff)`` (silent). Without credit: search as in STDP. No
+    ``Fup``/``Fdown``/``mu_min`` (still drawn: the draw schedule is the same).
     """
 
-    kind: str = "stdp"  # "stdp" | "rstdp"
+    kind: str = "stdp"  # "stdp" | "rstdp" | "targeted"
     credit: str = "winner"  # "winner" | "dendrite"
     mu_capture: int = 640
     mu_minus: int = 952
     mu_search: int = 2
     mu_backoff: int = 952
     mu_min: int = 70
+    # M2 (docs/model.md §5): "fixed" thresholds, or "relative": while learning, every wave
+    # theta_g = max(1, (sum_j w_gj >> theta_shift) + offset_g), offset_g = theta_g -
+    # (sum_j w_gj >> theta_shift) of the weights and thresholds when learning starts
+    theta: str = "fixed"
+    theta_shift: int = 1
+    # M5 (docs/model.md §5): "none", or "winrate": a per-neuron counter H (0 when learning
+    # starts) adds H >> h_shift to the neuron's segment thresholds; after each wave every
+    # neuron's H -= h_step and each neuron that passed the column inhibition H += q * h_step
+    homeostasis: str = "none"
+    h_step: int = 1
+    h_shift: int = 4
 
     def mus(self) -> tuple[int, int, int, int, int]:
         """The five ``u`` values in draw order (capture, minus, search, backoff, min)."""

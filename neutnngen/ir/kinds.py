@@ -38,7 +38,8 @@ import numpy as np
 from ..errors import IRFormatError, NeutnngenError
 from .common import TimeSpec
 
-BUILTIN: tuple[str, ...] = ("layer", "retime")
+BUILTIN: tuple[str, ...] = ("layer", "retime", "encoder", "dense", "conv2d", "sumpool", "maxpool",
+                            "flatten", "lif")
 """The built-in stage kinds, in the order they are listed in messages. The one place a new
 built-in kind is registered (its modules are found by name at every level)."""
 
@@ -67,6 +68,7 @@ class KindRegistry(Generic[T]):
         self._by_name: dict[str, T] = {}
         self._by_type: dict[type, T] = {}
         self._loaded: set[str] = set()
+        self._absent: set[str] = set()  # built-ins this level does not implement (yet)
 
     def known(self) -> list[str]:
         """Every kind name of this level: built-ins first, then run-time registrations."""
@@ -100,8 +102,17 @@ class KindRegistry(Generic[T]):
                 del self._by_type[cls]
         self._loaded.discard(name)
 
-    def _load(self, name: str) -> None:
+    def _load(self, name: str, strict: bool = True) -> None:
+        """Import built-in ``name``'s record. A level may lack some built-in kinds (the SNN
+        kinds have no HDL yet): ``strict`` (asking for that kind) raises
+        ``built-in stage kind ... has no <level> level``; otherwise (listing every kind)
+        the kind is skipped."""
         if name in self._loaded or name not in BUILTIN:
+            return
+        if name in self._absent:
+            if strict:
+                raise self._error(f"built-in stage kind {name!r} has no {self.level} level: "
+                                  f"module {self.package}.{name} is missing")
             return
         if name not in self._by_name:
             module = f"{self.package}.{name}"
@@ -110,6 +121,9 @@ class KindRegistry(Generic[T]):
             except ModuleNotFoundError as e:
                 if e.name is None or not (module + ".").startswith(e.name + "."):
                     raise  # a missing import inside the kind's module
+                self._absent.add(name)
+                if not strict:
+                    return
                 raise self._error(f"built-in stage kind {name!r} has no {self.level} level: "
                                   f"module {module} is missing") from None
             self.register(mod.KIND)
@@ -117,7 +131,7 @@ class KindRegistry(Generic[T]):
 
     def _load_all(self) -> None:
         for n in BUILTIN:
-            self._load(n)
+            self._load(n, strict=False)
 
     def named(self, name: str) -> T:
         """The record of kind ``name`` (error: ``unknown stage kind 'x'; known: ...``)."""
@@ -253,6 +267,13 @@ class StageKind:
 
     def from_json(self, doc: dict, get: Callable[[str], np.ndarray]) -> Any:
         raise NotImplementedError
+
+    def json_schema(self) -> Any:
+        """The schema of the stage's JSON, ``"type"`` included (a
+        :class:`neutnngen.ir.schema.Spec`, usually an ``Obj``), checked by the IR reader
+        before :meth:`from_json` sees the document. ``None``: no schema (the reader then
+        only turns a failing :meth:`from_json` into an error); every built-in kind has one."""
+        return None
 
     # -- interpreter -------------------------------------------------------------------------
     def init_state(self, node: Any, time: TimeSpec) -> StageState:

@@ -92,6 +92,16 @@ def _is_layer(stage) -> bool:
 def verify_learning(rule: LearningRule, path: str, err) -> None:
     if rule.kind not in LEARNING_KINDS:
         err(path, f"kind={rule.kind!r}; expected one of {', '.join(LEARNING_KINDS)}")
+    if rule.theta not in ("fixed", "relative"):
+        err(path, f"theta={rule.theta!r}; expected fixed or relative")
+    if not (isinstance(rule.theta_shift, int) and 0 <= rule.theta_shift <= 16):
+        err(path, f"theta_shift={rule.theta_shift!r}; expected an integer 0..16")
+    if rule.homeostasis not in ("none", "winrate"):
+        err(path, f"homeostasis={rule.homeostasis!r}; expected none or winrate")
+    if not (isinstance(rule.h_step, int) and 0 <= rule.h_step <= 1024):
+        err(path, f"h_step={rule.h_step!r}; expected an integer 0..1024")
+    if not (isinstance(rule.h_shift, int) and 0 <= rule.h_shift <= 16):
+        err(path, f"h_shift={rule.h_shift!r}; expected an integer 0..16")
     if rule.credit not in CREDITS:
         err(path, f"credit={rule.credit!r}; expected one of {', '.join(CREDITS)}")
     for name, u in zip(MU_NAMES, rule.mus(), strict=True):

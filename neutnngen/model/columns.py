@@ -294,7 +294,18 @@ class TNNColumns(nn.Module):
         return V.reshape(B, self.C, self.n_segments, T)
 
     # -- forward -------------------------------------------------------------------------
+    tie = "lowest"  # M1 overshoot ties: set by the converter; the torch forward refuses them
+
+    def _check_tie(self) -> None:
+        if self.tie != "lowest":
+            from ..errors import ConfigError
+
+            raise ConfigError(f"tie={self.tie!r} (M1) is not implemented by the torch forward; "
+                              "use the interpreter (neutnngen.ir.Interpreter) or the numba "
+                              "trainer")
+
     def forward(self, x: torch.Tensor, prox: torch.Tensor | None = None) -> ColumnsTrace:
+        self._check_tie()
         x = x.to(self.weight.device)
         if prox is not None:
             prox = prox.to(self.weight.device)
@@ -307,6 +318,7 @@ class TNNColumns(nn.Module):
                        proximal_weight: torch.Tensor | None = None) -> ColumnsTrace:
         """The same as :meth:`forward` computed by broadcasting (no tables): for small
         batches and weights that change every wave (the torch STDP loop)."""
+        self._check_tie()
         x = x.to(self.weight.device).long()
         B = x.shape[0]
         G = self.n_segments

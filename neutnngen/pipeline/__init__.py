@@ -22,6 +22,7 @@ from .network import (
 )
 from .run import (
     ALL_STAGES,
+    check,
     headline,
     load_config,
     plan,
@@ -36,7 +37,7 @@ from .store import Store
 from .tasks import TASKS, Data, Task, get_task, infer
 
 __all__ = ["ALL_STAGES", "TASKS", "Context", "Data", "Stage", "Store", "Task",
-           "build_and_train", "get_task", "headline", "infer", "init_network", "ir_summary",
+           "build_and_train", "check", "get_task", "headline", "infer", "init_network", "ir_summary",
            "layer_epochs", "layer_plan", "learning_rule", "load_config", "needs_labels", "plan",
            "prepare_data", "primary_metric", "resolve_data_paths", "run", "run_stage",
            "train_network", "training_order", "verify_stimulus", "version"]

@@ -15,6 +15,7 @@ from ..errors import ConfigError
 from ..ir import LearningRule, Network, TimeSpec, check, to_text
 from ..progress import Progress, step
 from .tasks import Data
+from .tasks.base import check_threshold
 
 
 def learning_rule(cfg: Config, layer: cfgmod.LayerConfig | None = None) -> LearningRule:
@@ -24,7 +25,12 @@ def learning_rule(cfg: Config, layer: cfgmod.LayerConfig | None = None) -> Learn
     if layer is not None:
         kind = layer.learning
         mus = {k: (getattr(layer, k) if getattr(layer, k) >= 0 else v) for k, v in mus.items()}
-    return LearningRule(kind=kind, credit=credit, **mus)
+    extra: dict[str, Any] = {}
+    if t.homeostasis != "none":
+        extra.update(homeostasis=t.homeostasis, h_step=t.h_step, h_shift=t.h_shift)
+    if layer is None and cfg.network.theta_mode == "relative":
+        extra.update(theta="relative", theta_shift=cfg.network.theta_shift)
+    return LearningRule(kind=kind, credit=credit, **mus, **extra)
 
 
 def _neurons(cfg: Config, data: Data, q: int, where: str) -> int:
@@ -42,6 +48,7 @@ def init_network(cfg: Config, data: Data) -> Network:
     from ..ir import Inhibition
 
     n = cfg.network
+    check_threshold(cfg, int(data.X_train.shape[1]), f"{data.name}")
     q = _neurons(cfg, data, n.neurons, "network.neurons")
     if cfg.train.rule == "rstdp" and q != data.n_classes:
         raise ConfigError(f"network.neurons={q}: R-STDP maps neuron i to class i, so it needs "
@@ -50,6 +57,8 @@ def init_network(cfg: Config, data: Data) -> Network:
         data.X_train.shape[1], q, dendrites=n.dendrites, segments=n.segments,
         timeres=n.timeres, wres=n.wres, response=n.response, theta=n.theta or None,
         w_init=n.w_init, seed=cfg.experiment.seed, learning=learning_rule(cfg),
+        theta_mode=n.theta_mode, tie=n.tie, theta_quantile=n.theta_quantile,
+        theta_best=n.theta_cal == "best",
         column_inhibition=Inhibition.parse(n.column_inhibition),
         segment_inhibition=Inhibition.parse(n.segment_inhibition),
         X=data.X_train, name=cfg.experiment.name)
@@ -79,7 +88,8 @@ def layer_plan(cfg: Config, data: Data, i: int):
         column_inhibition=Inhibition.parse(lc.column_inhibition),
         segment_inhibition=Inhibition.parse(lc.segment_inhibition), proximal=lc.proximal,
         learning=None if lc.learning == "none" else learning_rule(cfg, lc),
-        wres=lc.wres or cfg.network.wres, w_init=lc.w_init or cfg.network.w_init)
+        wres=lc.wres or cfg.network.wres, w_init=lc.w_init or cfg.network.w_init,
+        tie=cfg.network.tie)
 
 
 def layer_epochs(cfg: Config, i: int) -> int:
@@ -113,15 +123,77 @@ def train_network(cfg: Config, net: Network, data: Data, show: bool = True,
     X = data.X_train[order]
     y = data.y_train[order]
     labels = y if needs_labels(net) else None
+    every, most = cfg.train.mu_decay
     t0 = time.perf_counter()
     with Progress("train", len(X) * max(1, len(layers or [0])), enabled=show) as bar:
-        res = train(net, X, epochs=1, mode=cfg.train.mode, seed=cfg.experiment.seed,
-                    labels=labels, layers=layers, progress=bar)
+        if every <= 0 or most <= 0 or epochs <= 1:
+            res = train(net, X, epochs=1, mode=cfg.train.mode, seed=cfg.experiment.seed,
+                        labels=labels, layers=layers, progress=bar)
+        else:
+            res = _train_mu_decay(cfg, net, X, labels, layers, epochs, every, most, bar)
     dt = time.perf_counter() - t0
     trainer = {k: v for k, v in (res.stats or {}).items() if k not in ("epochs", "samples")}
     stats = {**trainer, "waves": int(len(X)), "epochs": epochs, "mode": cfg.train.mode,
              "seconds": dt, "samples_per_s": len(X) / max(dt, 1e-9)}
     return res.network, stats
+
+
+def shifted_rule(rule: LearningRule, shift: int) -> LearningRule:
+    """M4 (docs/model.md §5): the rule of an epoch with ``mu >> shift`` for capture, minus,
+    search and backoff (``mu_min`` unchanged)."""
+    from dataclasses import replace
+
+    return replace(rule, mu_capture=rule.mu_capture >> shift, mu_minus=rule.mu_minus >> shift,
+                   mu_search=rule.mu_search >> shift, mu_backoff=rule.mu_backoff >> shift)
+
+
+def _train_mu_decay(cfg: Config, net: Network, X: np.ndarray, labels, layers, epochs: int,
+                    every: int, most: int, bar):
+    """Train epoch by epoch; epoch ``e`` learns with ``shifted_rule(rule, min(e // every,
+    most))`` on the layers that learn; the original rules are restored afterwards. The LFSR
+    states carry over between epochs, so this equals one pass with a per-epoch rule."""
+    from dataclasses import replace
+
+    from ..model import train
+
+    n = len(X) // epochs
+    todo = layers if layers is not None else [i for i, la in enumerate(net.layers)
+                                              if la.learning is not None]
+    rules = {i: net.layers[i].learning for i in todo}
+    res = None
+    cur = net
+    for e in range(epochs):
+        sh = min(e // every, most)
+        for i in todo:
+            cur = cur.replace_layer(i, replace(cur.layers[i], learning=shifted_rule(rules[i], sh)))
+        sl = slice(e * n, (e + 1) * n)
+        r = train(cur, X[sl], epochs=1, mode=cfg.train.mode, seed=cfg.experiment.seed + e,
+                  labels=None if labels is None else labels[sl], layers=layers, progress=bar)
+        cur = r.network
+        if res is None:
+            res = r
+        else:
+            for li, st in (r.stats or {}).get("layers", {}).items():
+                prev = res.stats["layers"].get(li)
+                if prev is None:
+                    continue
+                w0, w1 = prev["waves"], st["waves"]
+                if "coverage" in prev:
+                    prev["coverage"] = [(a * w0 + b * w1) / max(w0 + w1, 1)
+                                        for a, b in zip(prev["coverage"], st["coverage"],
+                                                        strict=True)]
+                if "wins" in prev:
+                    prev["wins"] = (np.asarray(prev["wins"]) + np.asarray(st["wins"])).tolist()
+                if "weight_changes" in prev:
+                    prev["weight_changes"] = (np.asarray(prev["weight_changes"]) +
+                                              np.asarray(st["weight_changes"])).tolist()
+                prev["waves"] = w0 + w1
+                prev["seconds"] = prev["seconds"] + st["seconds"]
+            res.stats["seconds"] = res.stats.get("seconds", 0) + r.stats.get("seconds", 0)
+    for i in todo:
+        cur = cur.replace_layer(i, replace(cur.layers[i], learning=rules[i]))
+    res.network = cur
+    return res
 
 
 def build_and_train(cfg: Config, data: Data, show: bool = True) -> tuple[Network, Network, dict]:

@@ -11,6 +11,12 @@ the stages whose inputs did not change, so an interrupted run resumes):
     OUT/synth/<target>.json
     OUT/report.json, report.md, report.html, plots/*.png
     OUT/state.json           the resume store (stage digests and their files)
+    OUT/IN_PROGRESS          present while a run has not finished (running or interrupted)
+
+Before any new work, a run marks the folder in progress and removes what an older config
+left behind: the report (``report.*``, written last) always, the trained model and
+everything built from it when the training inputs changed. Only after the last stage
+committed is the folder marked complete again.
 """
 
 from __future__ import annotations
@@ -85,16 +91,58 @@ def prepare_data(cfg: Config) -> Data:
     return get_task(cfg).prepare(cfg)
 
 
+REPORT_FILES = ("report.json", "report.md", "report.html")
+DOWNSTREAM = ("train", "compile", "verify", "synth")
+"""Store records of a run's stages, in order: each depends on the ones before."""
+
+
+def check(cfg: Config, stages: tuple[str, ...] = ALL_STAGES) -> None:
+    """Every check of ``cfg`` that needs no data: the task's checks, then the hardware keys
+    (FPGA devices and packages; the liberty file when ``synth.targets`` has it), whichever
+    ``stages`` run (the config is written next to the results and must stay runnable).
+    Raises a ConfigError naming the key before anything is loaded or trained."""
+    get_task(cfg).check(cfg)
+    from .. import flows
+
+    s = cfg.synth  # device and package names are checked even when their target is off
+    flows.check_device("ice40", s.ice40_device, "synth.ice40_device")
+    flows.check_package(s.ice40_package, "synth.ice40_package")
+    flows.check_device("ecp5", s.ecp5_device, "synth.ecp5_device")
+    flows.check_package(s.ecp5_package, "synth.ecp5_package")
+    if "liberty" in s.targets:
+        flows.check_liberty(s.liberty, "synth.liberty")
+
+
+def _start(ctx: Context, toml: str) -> None:
+    """Mark ``ctx.outdir`` in progress and clear results of an older config (see the module
+    docstring), then write the new ``config.toml``."""
+    from .._io import digest
+
+    store = ctx.store
+    old_cfg = ctx.outdir / "config.toml"
+    ours = store.path.exists()  # a folder neutnngen wrote: never touch a user's own files
+    changed = not old_cfg.is_file() or old_cfg.read_bytes() != toml.encode()
+    store.begin(digest(toml))
+    if ours and changed:
+        for f in REPORT_FILES:
+            (ctx.outdir / f).unlink(missing_ok=True)
+    rec = store.get("train")
+    if rec is not None and rec.get("key") != TrainStage().key(ctx):
+        store.remove(*DOWNSTREAM)
+    atomic_write_text(old_cfg, toml)
+
+
 def run(cfg: Config, outdir: str | Path, *, stages: tuple[str, ...] = ALL_STAGES,
         show: bool = True, command: str | None = None, data: Data | None = None) -> dict:
     """Train -> IR -> Verilog -> verify -> synth -> report. Returns the report dict.
     ``command`` is recorded in the report as the way to reproduce it; ``data`` is the
     task's prepared data when the caller has it already (else it is prepared here)."""
     task = get_task(cfg)
-    task.check(cfg)
+    check(cfg, stages)
     ctx = Context.open(cfg, outdir, task, show=show, command=command)
     ctx.outdir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(ctx.outdir / "config.toml", cfgmod.to_toml(cfg))
+    toml = cfgmod.to_toml(cfg)
+    _start(ctx, toml)
     t0 = time.perf_counter()
     ctx.data = data if data is not None else task.prepare(cfg)
     ctx.timing["data"] = time.perf_counter() - t0
@@ -109,6 +157,9 @@ def run(cfg: Config, outdir: str | Path, *, stages: tuple[str, ...] = ALL_STAGES
         run_stage(ReportStage(), ctx)
     else:
         write_json(ctx.outdir / "report.json", ctx.report)
+    from .._io import digest
+
+    ctx.store.finish(digest(toml))
     return ctx.report
 
 

@@ -25,6 +25,10 @@ from typing import Any
 from .._io import read_json, write_json
 
 STATE = "state.json"
+RUN = "@run"
+"""The record of the directory's run as a whole: ``status`` in progress / complete."""
+IN_PROGRESS = "IN_PROGRESS"
+"""The file present while a run into the directory has not finished."""
 
 
 class Store:
@@ -86,3 +90,61 @@ class Store:
 
     def save(self) -> None:
         write_json(self.path, self.records)
+
+    # ------------------------------------------------------------------ a run's lifetime
+    def remove(self, *names: str) -> list[str]:
+        """Delete the result files of records ``names`` and forget the records (results of
+        an older config that must not stay next to a new one). Returns the removed paths."""
+        self.reload()
+        gone: list[str] = []
+        root = self.root.resolve()
+        for name in names:
+            rec = self.records.pop(name, None)
+            for f in (rec or {}).get("files", []):
+                p = self._abs(f)
+                if p.is_file() and root in p.resolve().parents:  # never outside the folder
+                    p.unlink()
+                    gone.append(str(f))
+        self.save()
+        return gone
+
+    def begin(self, key: str, **meta: Any) -> dict[str, Any] | None:
+        """Mark the directory *in progress* for a run of config digest ``key`` (record
+        :data:`RUN`, and the file :data:`IN_PROGRESS` a user sees with ``ls``). Returns the
+        previous run record (None for a new directory)."""
+        self.reload()
+        old = self.records.get(RUN)
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / IN_PROGRESS).write_text(
+            "A neutnngen run into this folder has not finished (running, or interrupted).\n"
+            "Results here may be partial; run the same command again to resume.\n")
+        self.records[RUN] = {"key": key, "files": [], "status": "in progress", **meta}
+        self.save()
+        return old
+
+    def finish(self, key: str) -> None:
+        """Mark the run of ``key`` complete (after its last stage committed)."""
+        self.reload()
+        rec = dict(self.records.get(RUN) or {"key": key, "files": []})
+        rec["status"] = "complete"
+        self.records[RUN] = rec
+        self.save()
+        (self.root / IN_PROGRESS).unlink(missing_ok=True)
+
+    def start(self, key: str, reports: tuple[str, ...]) -> bool:
+        """:meth:`begin` for ``key``, removing the ``reports`` (file names in the folder)
+        when the previous run was for another key or did not finish (only in a folder
+        neutnngen wrote before: a user's own files are never touched). Returns whether the
+        previous run had the same key."""
+        ours = self.path.exists()
+        old = self.begin(key)
+        same = old is not None and old.get("key") == key
+        if ours and (not same or old.get("status") != "complete"):
+            for f in reports:
+                (self.root / f).unlink(missing_ok=True)
+        return same
+
+    def complete(self) -> bool:
+        """Whether the last run into the directory finished."""
+        rec = self.records.get(RUN)
+        return rec is not None and rec.get("status") == "complete"

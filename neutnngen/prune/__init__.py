@@ -18,17 +18,23 @@ the activity replay), :mod:`.report` (reports and plots).
 
 from .points import (
     COST_FIELDS,
+    MAX_POINTS,
     PRIMARY_COST,
     SCHEMA,
     WEIGHT_MODES,
     best_within_tolerance,
+    check_best_by,
+    check_options,
+    parse_pass_list,
     parse_sweep,
+    parse_weight_modes,
     run_point,
     sweep_specs,
 )
 from .report import plot_curves, render_markdown, summary_rows, write_reports
 from .sweep import replay_activity, sweep
 
-__all__ = ["COST_FIELDS", "PRIMARY_COST", "SCHEMA", "WEIGHT_MODES", "best_within_tolerance",
-           "parse_sweep", "plot_curves", "render_markdown", "replay_activity", "run_point",
+__all__ = ["COST_FIELDS", "MAX_POINTS", "PRIMARY_COST", "SCHEMA", "WEIGHT_MODES",
+           "best_within_tolerance", "check_best_by", "check_options", "parse_pass_list",
+           "parse_sweep", "parse_weight_modes", "plot_curves", "render_markdown", "replay_activity", "run_point",
            "summary_rows", "sweep", "sweep_specs", "write_reports"]

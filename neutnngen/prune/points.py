@@ -26,6 +26,8 @@ from ..progress import step, track
 
 SCHEMA = "neutnngen-prune/1"
 WEIGHT_MODES = ("hardwired", "register")
+MAX_POINTS = 1000
+"""The most pruning points one sweep accepts (each compiles, verifies and synthesizes)."""
 # The cost each target is judged by (the first is the default of ``best_within_tolerance``).
 PRIMARY_COST = {"generic": "transistors", "ice40": "luts", "ecp5": "luts", "liberty": "area"}
 COST_FIELDS = {
@@ -54,8 +56,13 @@ def parse_sweep(text: str) -> list[float]:
             if stepv <= 0 or end < out[-1]:
                 raise ConfigError(f"--sweep {text!r}: '...' needs increasing values",
                                   path="--sweep")
+            n_more = int((end - out[-1]) / stepv + 1e-9)
+            if len(out) + n_more > MAX_POINTS:
+                raise ConfigError(f"--sweep {text!r} gives {len(out) + n_more} points; at most "
+                                  f"{MAX_POINTS} are accepted (each point compiles, verifies "
+                                  "and synthesizes designs): use a larger step", path="--sweep")
             k = 1
-            while out[-1] + stepv <= end + 1e-9 and k < 10000:
+            while out[-1] + stepv <= end + 1e-9 and k < MAX_POINTS + 1:
                 out.append(round(out[-1] + stepv, 10))
                 k += 1
             if abs(out[-1] - end) > 1e-9:
@@ -66,7 +73,81 @@ def parse_sweep(text: str) -> list[float]:
         i += 1
     if not out:
         raise ConfigError(f"--sweep {text!r}: no values; e.g. --sweep 0,0.1,...,0.7", path="--sweep")
+    if len(out) > MAX_POINTS:
+        raise ConfigError(f"--sweep gives {len(out)} points; at most {MAX_POINTS} are accepted",
+                          path="--sweep")
     return out
+
+
+def parse_pass_list(text: str) -> list[str]:
+    """``"SPEC;SPEC;..."`` -> the pass pipelines, each parsed (an error names the bad one);
+    an empty list (``""``, ``";;;"``) is an error."""
+    from ..passes import parse_pipeline
+
+    specs = [s.strip() for s in str(text).split(";") if s.strip()]
+    if not specs:
+        raise ConfigError(f"--passes {text!r}: no pass pipeline; expected SPEC;SPEC;..., e.g. "
+                          "'prune-weight{max=0};prune-fraction{target=0.4}' "
+                          "(neutnngen prune --list-passes)", path="--passes")
+    if len(specs) > MAX_POINTS:
+        raise ConfigError(f"--passes gives {len(specs)} points; at most {MAX_POINTS} are "
+                          "accepted", path="--passes")
+    for sp in specs:
+        parse_pipeline(sp)
+    return specs
+
+
+def parse_weight_modes(text: str) -> tuple[str, ...]:
+    """``"hardwired,register"`` -> the weight modes (each known, at least one)."""
+    modes = tuple(m.strip() for m in str(text).split(",") if m.strip())
+    if not modes:
+        raise ConfigError(f"--weights {text!r}: no weight mode; accepted: "
+                          f"{', '.join(WEIGHT_MODES)}", path="--weights")
+    if len(set(modes)) != len(modes):
+        raise ConfigError(f"--weights {text!r} repeats a weight mode; accepted: "
+                          f"{', '.join(WEIGHT_MODES)}, each once", path="--weights")
+    for m in modes:
+        if m not in WEIGHT_MODES:
+            raise ConfigError(f"--weights: weight mode {m!r}; accepted for pruning reports: "
+                              f"{', '.join(WEIGHT_MODES)}", path="--weights")
+    return modes
+
+
+def check_best_by(best_by: str | None, weight_modes: tuple[str, ...],
+                  targets: tuple[str, ...] | None = None) -> None:
+    """``MODE.TARGET.FIELD`` names a weight mode of the sweep, a synthesis target (of
+    ``targets`` when known) and a cost field of that target (:data:`COST_FIELDS`)."""
+    if best_by is None:
+        return
+    parts = str(best_by).split(".")
+    allowed = tuple(targets) if targets is not None else tuple(COST_FIELDS)
+    ok = len(parts) == 3 and parts[0] in weight_modes and parts[1] in allowed
+    if ok and parts[2] not in COST_FIELDS.get(parts[1], ()):
+        raise ConfigError(f"--best-by {best_by!r}: {parts[1]} has no cost field {parts[2]!r}; "
+                          f"accepted: {', '.join(COST_FIELDS.get(parts[1], ()))}",
+                          path="--best-by")
+    if not ok:
+        raise ConfigError(f"--best-by {best_by!r}; expected MODE.TARGET.FIELD with MODE in "
+                          f"{list(weight_modes)} and TARGET in {list(allowed)}, e.g. "
+                          "hardwired.generic.transistors", path="--best-by")
+
+
+def check_options(specs: list[str], weight_modes: tuple[str, ...], *, tolerance: float,
+                  retrain_epochs: int, best_by: str | None, breakdown_modules: int) -> None:
+    """Every ``neutnngen prune`` option checked before the config's data is loaded."""
+    import math
+
+    if not specs:
+        raise ConfigError("no pruning point; give --sweep or --passes", path="--sweep")
+    if not (isinstance(tolerance, int | float) and math.isfinite(tolerance) and tolerance >= 0):
+        raise ConfigError(f"--tolerance {tolerance!r}; expected a number >= 0", path="--tolerance")
+    if retrain_epochs < 0:
+        raise ConfigError(f"--retrain-epochs {retrain_epochs}; expected >= 0",
+                          path="--retrain-epochs")
+    if breakdown_modules < 0:
+        raise ConfigError(f"--breakdown-modules {breakdown_modules}; expected a count >= 0 "
+                          "(0: synapse breakdown only)", path="--breakdown-modules")
+    check_best_by(best_by, weight_modes)
 
 
 def _num(s: str, text: str) -> float:

@@ -32,6 +32,7 @@ from .points import (
     SCHEMA,
     WEIGHT_MODES,
     best_within_tolerance,
+    check_best_by,
     cost_keys,
     module_shares,
     run_point,
@@ -40,6 +41,9 @@ from .points import (
     within,
 )
 from .report import write_reports
+
+REPORTS = ("prune.json", "prune.md", "prune.html")
+"""The sweep's reports: removed when a sweep of other inputs starts in the folder."""
 
 
 def _check(weight_modes: tuple[str, ...], tolerance: float, retrain_epochs: int) -> None:
@@ -54,12 +58,15 @@ def _check(weight_modes: tuple[str, ...], tolerance: float, retrain_epochs: int)
         raise ConfigError(f"tolerance={tolerance!r}; expected a number >= 0", path="--tolerance")
     if retrain_epochs < 0:
         raise ConfigError(f"retrain epochs={retrain_epochs}; expected >= 0", path="--retrain-epochs")
+    if len(weight_modes) != len(set(weight_modes)):
+        raise ConfigError(f"weight modes {list(weight_modes)} repeat a mode", path="--weights")
 
 
 def _best_by(best_by: str | None, keys: list[tuple[str, str, str]],
              weight_modes: tuple[str, ...], targets: tuple[str, ...]) -> tuple[str, str, str] | None:
     if best_by is None:
         return keys[0] if keys else None
+    check_best_by(best_by, weight_modes, targets)
     parts = tuple(best_by.split("."))
     if len(parts) != 3 or parts[0] not in weight_modes or parts[1] not in targets:
         raise ConfigError(f"best_by={best_by!r}; expected MODE.TARGET.FIELD with MODE in "
@@ -80,6 +87,9 @@ def sweep(cfg: Config, specs: list[str], outdir: str | Path, *,
     outdir = Path(outdir)
     weight_modes = tuple(weight_modes)
     _check(weight_modes, tolerance, retrain_epochs)
+    if breakdown_modules < 0:
+        raise ConfigError(f"breakdown_modules={breakdown_modules}; expected >= 0",
+                          path="--breakdown-modules")
     # canonical spec -> user spec (parse every spec before any work: errors come first)
     points_in: dict[str, str] = {"none": "none"}
     needs_activity = False
@@ -92,6 +102,9 @@ def sweep(cfg: Config, specs: list[str], outdir: str | Path, *,
     keys = cost_keys(weight_modes, targets)
     by = _best_by(best_by, keys, weight_modes, targets)
 
+    run_key = digest(SCHEMA, cfgmod.to_dict(cfg), list(points_in), list(weight_modes), tolerance,
+                     retrain_epochs, best_by, breakdown_modules)
+    Store(outdir).start(run_key, REPORTS)  # in progress; an older sweep's reports go first
     base_dir = outdir / "base"
     step(f"base: train once in {base_dir}", show)
     data = prepare_data(cfg)
@@ -157,6 +170,7 @@ def sweep(cfg: Config, specs: list[str], outdir: str | Path, *,
         "seconds": time.perf_counter() - t_start,
     }
     write_reports(doc, outdir)
+    Store(outdir).finish(run_key)
     return doc
 
 

@@ -263,5 +263,11 @@ def describe(first: Mapping[str, Any], mismatches: int, waves: int) -> str:
         what = "signal out_valid: an extra output volley arrived (expected 0, got 1)"
     else:
         what = f"signal {sig}: expected {first.get('expected')}, got {first.get('got')}"
-    return (f"RTL differs from the reference interpreter at {where}, {what}; "
-            f"{mismatches} of {waves} wave(s) differ")
+    msg = (f"RTL differs from the reference interpreter at {where}, {what}; "
+           f"{mismatches} of {waves} wave(s) differ")
+    internal = first.get("internal_signals")
+    if internal:
+        shown = list(internal.values())[:4]
+        msg += ("; its segments' RTL signals (waveform): " + ", ".join(shown)
+                + (" ..." if len(internal) > 4 else ""))
+    return msg

@@ -130,6 +130,19 @@ def weight_writes(net: Network, names: Mapping[str, Any]) -> list[tuple[int, int
     return sorted(out)
 
 
+def internal_signals(names: Mapping[str, Any], neuron: str) -> dict[str, str]:
+    """The RTL signals (``names.json`` ``times``: segment firing times, ``signals``:
+    segment potentials) of the segments of output neuron ``neuron`` (IR path), keyed
+    ``"<segment path> time"`` / ``"<segment path> potential"``: where to look in the
+    waveform of a mismatch first."""
+    out: dict[str, str] = {}
+    for key, what in (("times", "time"), ("signals", "potential")):
+        for path, sig in sorted(dict(names.get(key) or {}).items()):
+            if path.startswith(neuron + "/"):
+                out[f"{path} {what}"] = str(sig)
+    return out
+
+
 def _check_interface(net: Network, info: TopInfo, names_path: Path) -> None:
     want = {
         "N_IN": (info.n_in, net.inputs), "TB_IN": (info.tb_in, net.time.timeres),
@@ -201,6 +214,8 @@ def run_verification(
     backpressure: float = 0.0,
     gaps: float = 0.0,
     seed: int = 0,
+    stop_on_mismatch: bool = False,
+    mutsel: int | None = None,
 ) -> VerifyResult:
     """Simulate the Verilog on input volleys ``X[N, inputs]`` (NONE = -1) and compare every
     output volley with the reference interpreter's.
@@ -223,6 +238,11 @@ def run_verification(
     * ``load_weights``: ``register``-mode designs only: write every weight of ``net``
       through ``wload_*`` after reset (addresses from ``names.json``), so a design can be
       checked against a network with other weights than the ones it was generated with.
+    * ``stop_on_mismatch``: end the simulation at the first output beat that differs (the
+      mismatch count then covers the waves up to it; no waveform rerun): for mutation runs,
+      where only "caught or not" matters.
+    * ``mutsel``: the value the bench writes into the top's ``mutsel`` register before
+      reset (a mutant schemata, :func:`neutnngen.verify.mutate.schemata`).
     * ``raise_on_mismatch``: raise :class:`VerificationMismatch` (message: first differing
       wave, neuron, signal, expected vs got; ``.first`` the dict) instead of returning.
     """
@@ -268,6 +288,8 @@ def run_verification(
         "ready_runs": runs, "expected": expected.tolist(),
         "result": str(result_file), "max_cycles": int(max_cycles),
         "check_latency": bool(check_latency and not backpressure),
+        "stop_on_mismatch": bool(stop_on_mismatch),
+        "mutsel": mutsel,
     }))
 
     bdir = (Path(build_dir).resolve() if build_dir is not None else work / "sim_build") / sim
@@ -280,7 +302,7 @@ def run_verification(
             build_s = time.monotonic() - tb
         res, wave_file, log = run_bench(runner, sim, info.name, bdir, work, bench,
                                         result_file, waves, deadline)
-        if res["mismatches"] and not waves:
+        if res["mismatches"] and not waves and not stop_on_mismatch:
             res_w, wave_file, _ = run_bench(runner, sim, info.name, bdir, work, bench,
                                             result_file, True, deadline)
             if res_w["mismatches"] != res["mismatches"]:
@@ -292,12 +314,15 @@ def run_verification(
     if res.get("protocol_error") and not res["mismatches"]:
         raise VerificationMismatch(f"{sim}: {res['protocol_error']}",
                                    first={"signal": res.get("protocol_signal", "in_ready")})
+    first = res["first_mismatch"]
+    if first and first.get("neuron"):
+        first["internal_signals"] = internal_signals(names, str(first["neuron"]))
     out = VerifyResult(
         simulator=sim,
         simulator_version=version,
         waves=int(res["waves"]),
         mismatches=int(res["mismatches"]),
-        first_mismatch=res["first_mismatch"],
+        first_mismatch=first,
         waveform=str(wave_file) if wave_file else None,
         cycles=int(res["cycles"]),
         wall_s=round(time.monotonic() - t0, 3),

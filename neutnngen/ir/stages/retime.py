@@ -69,6 +69,12 @@ class RetimeKind(StageKind):
     def from_json(self, doc: dict, get: Callable[[str], np.ndarray]) -> Retime:
         return Retime(doc["name"], doc["shift"], doc["t_max"])
 
+    def json_schema(self):
+        from ..schema import Int, Obj, Str
+
+        return Obj({"type": Str(("retime",)), "name": Str(max_len=200), "shift": Int(0, 62),
+                    "t_max": Int(0, 1 << 16)})
+
     def init_state(self, node: Retime, time: TimeSpec) -> RetimeState:
         return RetimeState(node)
 

@@ -3,11 +3,11 @@
 the UCR series (``data.clip``, ``data.posneg``) and the MNIST images (``data.encoder``,
 ``data.threshold``, ``data.pool``).
 
-Metrics: with labels, the clustering metrics of the winners (Rand index, ARI, purity,
-coverage; k-means baseline) and the classification error (the winner itself after
+Metrics: with labels, the clustering metrics of the winners (ARI, NMI, Rand index, purity,
+coverage; k-means baseline with k = neurons) and the classification error (the winner itself after
 supervised training, else the majority training class of the winner; nearest class centroid
 baseline). The primary metric is the error when the last layer learns with labels (R-STDP,
-label lines), else the Rand index. Without labels (``data.labels = "none"``) only what can be
+label lines), else the adjusted Rand index. Without labels (``data.labels = "none"``) only what can be
 measured without them: coverage and winners per neuron (primary: coverage).
 """
 
@@ -19,6 +19,7 @@ from ...errors import ConfigError
 from .base import (
     Data,
     Task,
+    carve_validation,
     check_neurons_for_classes,
     classification_evaluation,
     clustering_bars,
@@ -52,6 +53,10 @@ class FilesTask(Task):
             check_readable(d.test, "data.test")
         if d.labels == "none":
             check_neurons_for_classes(cfg, _no_classes(cfg))
+        if len(d.image_shape) == 2:
+            from .base import check_receptive_fields
+
+            check_receptive_fields(cfg, d.image_shape[0], d.image_shape[1], "data.image_shape")
 
     def fingerprint(self, cfg: Config) -> str | None:
         from ..._io import sha256_file
@@ -61,7 +66,7 @@ class FilesTask(Task):
     def primary_metric(self, cfg: Config) -> tuple[str, bool]:
         if cfg.data.labels == "none":
             return ("coverage", True)
-        return ("error", False) if supervised_config(cfg) else ("rand_index", True)
+        return ("error", False) if supervised_config(cfg) else ("adjusted_rand_index", True)
 
     def prepare(self, cfg: Config) -> Data:
         from ...data import encode_timeseries, load_files
@@ -88,9 +93,10 @@ class FilesTask(Task):
             shape = (int(H), int(W), C)
             info.update(image=list(shape), pool=d.pool)
         info["inputs"] = int(enc[0].shape[1])
-        return Data(ds.name, enc[0], ds.y_train, enc[1], ds.y_test, max(1, ds.n_classes), info,
+        data = Data(ds.name, enc[0], ds.y_train, enc[1], ds.y_test, max(1, ds.n_classes), info,
                     kind="files", shape=shape, labelled=ds.labelled,
                     no_classes=_no_classes(cfg))
+        return carve_validation(cfg, data)
 
     def evaluate(self, net, data: Data, seed: int) -> dict:
         outs = outputs(net, data)
@@ -105,7 +111,7 @@ class FilesTask(Task):
             return {"metrics": metrics, "baseline": {}}
         clu = clustering_evaluation(net, data, seed, outs)
         cla = classification_evaluation(net, data, outs)
-        metrics = {s: {**clu["metrics"][s], **cla["metrics"][s]} for s in ("train", "test")}
+        metrics = {s: {**clu["metrics"][s], **cla["metrics"][s]} for s in clu["metrics"]}
         return {"metrics": metrics, "baseline": {**clu["baseline"], **cla["baseline"]}}
 
     def headline(self, report: dict) -> str:
@@ -115,7 +121,8 @@ class FilesTask(Task):
                     f"{len(m['winner_counts'])} neurons win (unlabelled: no accuracy to measure)")
         k = report["baseline"]["kmeans"]["test"]
         c = report["baseline"]["nearest_centroid"]["test"]
-        return (f"test Rand index {m['rand_index']:.4f} (k-means {k['rand_index']:.4f}), error "
+        return (f"test ARI {m['adjusted_rand_index']:.4f} (k-means "
+                f"{k['adjusted_rand_index']:.4f}), Rand index {m['rand_index']:.4f}, error "
                 f"{m['error']:.4f} (nearest class centroid {c['error']:.4f}), coverage "
                 f"{m['coverage']:.3f}")
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...config import Config
-from .base import Data, Task, classification_evaluation, md_table
+from ...errors import ConfigError
+from .base import Data, Task, carve_validation, classification_evaluation, md_table
 
 
 def encode_images(cfg: Config, imgs: list[np.ndarray], vmax: float | None
@@ -30,6 +31,23 @@ class MnistTask(Task):
     kind = "mnist"
     baseline_label = "nearest class centroid"
 
+    def check(self, cfg: Config) -> None:
+        from .base import check_receptive_fields
+
+        if 28 % cfg.data.pool:
+            raise ConfigError(f"data.pool={cfg.data.pool}: the 28x28 digits are pooled by a "
+                              "factor that divides 28; accepted: 1, 2, 4, 7, 14, 28",
+                              path="data.pool")
+        side = 28 // cfg.data.pool
+        check_receptive_fields(cfg, side, side, f"28x28 digits pooled by data.pool={cfg.data.pool}")
+        from .base import check_threshold
+
+        ch = 1 if cfg.data.encoder == "grayscale" else 2
+        rf = cfg.layers[0].rfsize if cfg.layers else 0
+        lines = (rf * rf if rf else side * side) * ch
+        what = f"a {rf}x{rf} window" if rf else f"the {side}x{side} image"
+        check_threshold(cfg, lines, f"{what} x {ch} channel(s)")
+
     def primary_metric(self, cfg: Config) -> tuple[str, bool]:
         return ("error", False)
 
@@ -47,11 +65,12 @@ class MnistTask(Task):
                 "split": f"seeded stratified {len(ds.y_train)}/{len(ds.y_test)} (seed {ds.seed})",
                 "image": [int(H), int(W), C], "pool": d.pool, "inputs": int(enc[0].shape[1]),
                 "classes": list(ds.classes), "encoder": desc}
-        return Data("MNIST", enc[0], np.asarray(ds.y_train), enc[1], np.asarray(ds.y_test),
+        data = Data("MNIST", enc[0], np.asarray(ds.y_train), enc[1], np.asarray(ds.y_test),
                     len(ds.classes), info, kind="mnist", shape=(int(H), int(W), C))
+        return carve_validation(cfg, data)
 
     def evaluate(self, net, data: Data, seed: int) -> dict:
-        return classification_evaluation(net, data)
+        return classification_evaluation(net, data, logistic=True, seed=seed)
 
     def headline(self, report: dict) -> str:
         m = report["metrics"]["test"]
@@ -68,12 +87,24 @@ class MnistTask(Task):
 
 def classification_table(report: dict) -> str:
     m, mt = report["metrics"]["test"], report["metrics"]["train"]
-    b = report["baseline"]["nearest_centroid"]["test"]
-    return md_table([("test error", m.get("error")), ("test accuracy", m.get("accuracy")),
-                     ("test coverage (share with a winner)", m.get("coverage")),
-                     ("train error", mt.get("error")), ("decoder", m.get("decoder")),
-                     ("nearest class centroid on the same spike times (non-spiking): test error",
-                      b.get("error"))])
+    mv = report["metrics"].get("val")
+    base = report["baseline"]
+    b = base["nearest_centroid"]
+    rows = [("test error", m.get("error")), ("test accuracy", m.get("accuracy")),
+            ("test coverage (share with a winner)", m.get("coverage")),
+            ("train error", mt.get("error")), ("decoder", m.get("decoder")),
+            ("nearest class centroid on the same spike times (non-spiking): test error",
+             b["test"].get("error"))]
+    if "logistic" in base:
+        rows.append(("logistic regression on the same spike times (non-spiking): test error",
+                     base["logistic"]["test"].get("error")))
+    if mv is not None:
+        rows.append(("validation error", mv.get("error")))
+        rows.append(("nearest class centroid: validation error", b.get("val", {}).get("error")))
+        if "logistic" in base:
+            rows.append(("logistic regression: validation error",
+                         base["logistic"].get("val", {}).get("error")))
+    return md_table(rows)
 
 
 def classification_bars(report: dict):

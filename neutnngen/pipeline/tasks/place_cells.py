@@ -9,7 +9,15 @@ import numpy as np
 
 from ...config import Config
 from ...data.readout import winners
-from .base import Data, Task, check_neurons_for_classes, infer, md_table, winner_counts
+from .base import (
+    Data,
+    Task,
+    carve_validation,
+    check_neurons_for_classes,
+    infer,
+    md_table,
+    winner_counts,
+)
 
 NO_CLASSES = "place cells have no classes"
 
@@ -25,6 +33,15 @@ def place_centres(cfg: Config, arena_cm: tuple[float, float]
     nx, ny = (n, max(1, round(n * h / w))) if w >= h else (max(1, round(n * w / h)), n)
     sigma = cfg.data.field_sigma_cm or max(w / nx, h / ny)
     return grid_centres(w, h, nx, ny), float(sigma), (nx, ny)
+
+
+def _max_share(w: np.ndarray, q: int) -> float:
+    """The most winning neuron's share of the decoded samples over the fair share 1/q."""
+    w = np.asarray(w)
+    w = w[w >= 0]
+    if not len(w):
+        return float("nan")
+    return float(np.bincount(w, minlength=q).max() / len(w) * q)
 
 
 class PlaceCellsTask(Task):
@@ -65,8 +82,10 @@ class PlaceCellsTask(Task):
                 "spikes": "derived from the real recorded positions by the encoder; not recorded spikes"}
         extra = {"pos_train": sp.pos_train, "pos_test": sp.pos_test, "arena_cm": sp.arena_cm,
                  "t_test": sp.t_test, "centres": centres}
-        return Data(info["name"], Xtr, coarse(sp.pos_train), Xte, coarse(sp.pos_test), 16, info,
+        data = Data(info["name"], Xtr, coarse(sp.pos_train), Xte, coarse(sp.pos_test), 16, info,
                     kind="place_cells", extra=extra, labelled=False, no_classes=NO_CLASSES)
+        # validation: the end of the training path (neighbouring samples are near-copies)
+        return carve_validation(cfg, data, contiguous=True, extra_keys=("pos_train",))
 
     def evaluate(self, net, data: Data, seed: int) -> dict:
         from sklearn.cluster import KMeans
@@ -87,7 +106,19 @@ class PlaceCellsTask(Task):
         m_tr = pc(win_tr, win_tr, ptr)  # fields and decoding on the training path itself
         metrics = {"train": {k: m_tr[k] for k in ("median_decoding_error_cm", "coverage")},
                    "test": {**pc(win_tr, win_te), "winner_counts": winner_counts(out_te)}}
-        return {"metrics": metrics, "baseline": {"kmeans": {"test": base}}}
+        # how unevenly the neurons win: the largest share of test wins over the fair 1/q
+        for split, w, kl in (("test", win_te, km.predict(data.X_test.astype(float))),):
+            metrics[split]["max_win_share_over_fair"] = _max_share(w, q)
+            base["max_win_share_over_fair"] = _max_share(kl, q)
+        bases = {"kmeans": {"test": base}}
+        if data.X_val is not None:
+            pv = ex["pos_train_val"]
+            win_v = winners(infer(net, data.X_val))
+            metrics["val"] = {**pc(win_tr, win_v, pv), "max_win_share_over_fair":
+                              _max_share(win_v, q)}
+            bases["kmeans"]["val"] = pc(km.labels_.astype(np.int64),
+                                        km.predict(data.X_val.astype(float)).astype(np.int64), pv)
+        return {"metrics": metrics, "baseline": bases}
 
     def headline(self, report: dict) -> str:
         m = report["metrics"]["test"]
@@ -109,8 +140,15 @@ class PlaceCellsTask(Task):
             ("median field diameter (cm)", m.get("median_field_diameter_cm")),
             ("neurons with a field / active",
              f"{m.get('neurons_with_field')} / {m.get('active_neurons')}"),
+            ("largest share of test wins / fair share 1/q", m.get("max_win_share_over_fair")),
             ("k-means (same encoded inputs, same decoder): median error (cm)",
              b.get("median_decoding_error_cm")),
+            ("k-means: largest share of test wins / fair share", b.get("max_win_share_over_fair")),
+            *([("validation (end of the training path): median error (cm)",
+                report["metrics"]["val"].get("median_decoding_error_cm")),
+               ("k-means: validation median error (cm)",
+                report["baseline"]["kmeans"].get("val", {}).get("median_decoding_error_cm"))]
+              if "val" in report["metrics"] else []),
             ("input", report["dataset"].get("spikes"))])
 
     def metric_bars(self, report: dict):

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from ...config import Config
-from .base import Data, Task, clustering_bars, clustering_evaluation, clustering_table
+from .base import (
+    Data,
+    Task,
+    carve_validation,
+    clustering_bars,
+    clustering_evaluation,
+    clustering_table,
+)
 
 
 class UcrTask(Task):
@@ -13,10 +20,11 @@ class UcrTask(Task):
     baseline_label = "k-means"
 
     def primary_metric(self, cfg: Config) -> tuple[str, bool]:
-        return ("rand_index", True)
+        return ("adjusted_rand_index", True)
 
     def prepare(self, cfg: Config) -> Data:
         from ...data import encode_timeseries, load_ucr
+        from ...data.encoders import _znormalise
 
         d = cfg.data
         ds = load_ucr(d.name or "GunPoint")
@@ -28,8 +36,11 @@ class UcrTask(Task):
                 "length": int(ds.X_train.shape[1]), "inputs": int(Xtr.shape[1]),
                 "classes": [str(c) for c in ds.classes],
                 "encoder": f"timeseries(timeres={t}, clip={d.clip}, posneg={d.posneg})"}
-        return Data(ds.name, Xtr, np.asarray(ds.y_train), Xte, np.asarray(ds.y_test),
-                    int(len(ds.classes)), info)
+        extra = {"raw_train": _znormalise(np.asarray(ds.X_train, dtype=np.float64)),
+                 "raw_test": _znormalise(np.asarray(ds.X_test, dtype=np.float64))}
+        data = Data(ds.name, Xtr, np.asarray(ds.y_train), Xte, np.asarray(ds.y_test),
+                    int(len(ds.classes)), info, extra=extra)
+        return carve_validation(cfg, data, extra_keys=("raw_train",))
 
     def evaluate(self, net, data: Data, seed: int) -> dict:
         return clustering_evaluation(net, data, seed)
@@ -37,7 +48,8 @@ class UcrTask(Task):
     def headline(self, report: dict) -> str:
         m = report["metrics"]["test"]
         b = report["baseline"]["kmeans"]["test"]
-        return (f"test Rand index {m['rand_index']:.4f} (k-means {b['rand_index']:.4f}), "
+        return (f"test ARI {m['adjusted_rand_index']:.4f} (k-means "
+                f"{b['adjusted_rand_index']:.4f}), Rand index {m['rand_index']:.4f}, "
                 f"coverage {m['coverage']:.3f}")
 
     def accuracy_markdown(self, report: dict) -> str:

@@ -13,7 +13,7 @@ import numpy as np
 
 from ...common import TimeSpec
 from ...kinds import Err, StageContext, StageKind
-from .codec import layer_from_json, layer_to_json
+from .codec import layer_from_json, layer_schema, layer_to_json
 from .nodes import Column, Dendrite, Kernel, Layer, Neuron, Segment
 from .state import LayerState, label_lines
 from .text import layer_lines, parse_layer
@@ -64,6 +64,9 @@ class LayerKind(StageKind):
 
     def from_json(self, doc: dict, get: Callable[[str], np.ndarray]) -> Layer:
         return layer_from_json(doc, get)
+
+    def json_schema(self):
+        return layer_schema()
 
     def init_state(self, node: Layer, time: TimeSpec) -> LayerState:
         return LayerState(node, time)

@@ -132,6 +132,8 @@ def column_forward(
         V = V + potentials(prox, pw.reshape(q * D * S, -1),
                            col.proximal.mask.reshape(q * D * S, -1), time.response, T)
     seg = first_crossing(V, col.theta.reshape(-1)).reshape(B, q, D, S)
+    if col.tie == "overshoot":
+        return _forward_overshoot(col, time, V, seg, prox)
     seg_won = inhibit(seg, col.segment_inhibition)
     dend, _ = earliest(seg_won, axis=-1)  # [B, q, D]
     nd, dend_arg = earliest(dend, axis=-1)  # [B, q]
@@ -173,6 +175,64 @@ def reward(out: np.ndarray, label: int) -> int:
     return 1 if int(idx[0]) == int(label) else -1
 
 
+KO = 1 << 24  # M1 keys: time * KO + (KO - 1 - min(overshoot, KO - 1))
+
+
+def overshoot_keys(V: np.ndarray, seg: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """M1 sort keys of segment times ``seg[B, G]``: ``z * KO + KO - 1 - min(o, KO - 1)`` with
+    the overshoot ``o = V(z) - theta`` (smaller key = earlier, then larger overshoot);
+    NONE where the segment is silent."""
+    z = np.maximum(seg, 0)
+    vz = np.take_along_axis(V, z[..., None], axis=-1)[..., 0]
+    o = np.minimum(vz - np.asarray(theta)[None, :], KO - 1)
+    return np.where(seg >= 0, seg * KO + (KO - 1 - o), NONE)
+
+
+KBIG = 1 << 62  # silent, for keys
+
+
+def _keep(keys: np.ndarray, times: np.ndarray, inh: Inhibition) -> np.ndarray:
+    """Which candidates survive ``inh``: wta1/kwta by key (time, then overshoot, then index),
+    twta/none by time as always."""
+    if inh.policy in ("twta", "none"):
+        return inhibit(times, inh) >= 0
+    k = 1 if inh.policy == "wta1" else inh.k
+    big = np.where(keys < 0, KBIG, keys)
+    order = np.argsort(big, axis=-1, kind="stable")[..., :k]  # equal keys -> lowest index
+    keep = np.zeros(keys.shape, dtype=bool)
+    np.put_along_axis(keep, order, True, axis=-1)
+    return keep & (keys >= 0)
+
+
+def _earliest_key(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(min key, its lowest index)`` along the last axis; NONE and -1 when all silent."""
+    big = np.where(keys < 0, KBIG, keys)
+    idx = np.argmin(big, axis=-1)
+    m = np.min(big, axis=-1)
+    silent = m >= KBIG
+    return np.where(silent, NONE, m), np.where(silent, -1, idx)
+
+
+def _forward_overshoot(col: Column, time: TimeSpec, V: np.ndarray, seg: np.ndarray,
+                       prox: np.ndarray) -> ColumnTrace:
+    """column_forward with ``tie = overshoot`` (docs/model.md §4, M1; sum and enable modes)."""
+    B, q, D, S = seg.shape
+    keys = overshoot_keys(V, seg.reshape(B, -1), col.theta.reshape(-1)).reshape(B, q, D, S)
+    seg_won = np.where(_keep(keys, seg, col.segment_inhibition), seg, NONE)
+    kwon = np.where(seg_won >= 0, keys, NONE)
+    dkey, _ = _earliest_key(kwon)  # [B, q, D]
+    dend = np.where(dkey >= 0, dkey // KO, NONE)
+    nkey, dend_arg = _earliest_key(dkey)  # [B, q]
+    nd = np.where(nkey >= 0, nkey // KO, NONE)
+    prox_t = np.full((B, q), NONE, dtype=np.int64)
+    if col.proximal_mode == "enable":
+        prox_t = (prox != 0).astype(np.int64)
+        nd = np.where(prox_t == 1, nd, NONE)
+        nkey = np.where(prox_t == 1, nkey, NONE)
+    out = np.where(_keep(nkey, nd, col.column_inhibition), nd, NONE)
+    return ColumnTrace(seg, seg_won, dend, dend_arg, prox_t, nd, out)
+
+
 def stdp_bank(
     w: np.ndarray,
     mask: np.ndarray,
@@ -182,12 +242,16 @@ def stdp_bank(
     draws: np.ndarray,
     rule: LearningRule,
     r: int | None,
+    t_max_in: int = 7,
 ) -> np.ndarray:
     """One wave of STDP on a bank ``w[G, n]`` whose segment ``g`` has credited time ``z[g]``
     and draws ``draws[g, :]``; ``x[n]`` (shared) or ``x[G, n]`` are the input times.
-    ``r`` is the R-STDP reward, or ``None`` for plain STDP."""
-    u_up, u_down = stabilisation_table(w_max)
+    ``r`` is the R-STDP reward, or ``None`` for plain STDP. ``t_max_in`` (the latest input
+    time) sets the targets of ``kind = targeted``."""
     bc, bm, bs, bb, bmin = (draws[:, k] < u for k, u in enumerate(rule.mus()))
+    if rule.kind == "targeted":
+        return targeted_bank(w, mask, w_max, x, z, (bc, bm, bs, bb), t_max_in)
+    u_up, u_down = stabilisation_table(w_max)
     lvl = draws[:, 5:5 + w_max + 1]
     fup = lvl < u_up[None, :]
     fdown = lvl < u_down[None, :]
@@ -216,5 +280,32 @@ def stdp_bank(
         inc_cap = np.zeros_like(cap)
     inc = inc_cap | (search & bs[:, None])
     dec = dec_cap | (minus & bm[:, None] & (bmin | dn)) | (back & bb[:, None] & (bmin | dn))
+    new = np.clip(w + inc.astype(np.int64) - dec.astype(np.int64), 0, w_max)
+    return np.where(mask, new, 0)
+
+
+def targeted_target(x: np.ndarray, w_max: int, t_max_in: int) -> np.ndarray:
+    """The weight a credited segment steps toward (``kind = targeted``): the input's
+    intensity ``((t_max_in - x) * w_max) // t_max_in`` when the line fired (0 when ``x`` is
+    past ``t_max_in``), 0 when it is silent."""
+    tm = max(int(t_max_in), 1)
+    return np.where(x >= 0, np.maximum(0, ((tm - x) * w_max) // tm), 0)
+
+
+def targeted_bank(w: np.ndarray, mask: np.ndarray, w_max: int, x: np.ndarray, z: np.ndarray,
+                  bits: tuple[np.ndarray, ...], t_max_in: int) -> np.ndarray:
+    """One wave of the targeted rule (docs/model.md §5, M3) on ``w[G, n]``: a credited
+    segment steps each weight by one toward its target (``+1`` with ``B(mu_capture)`` below
+    it; ``-1`` with ``B(mu_minus)`` above it on a fired line, ``B(mu_backoff)`` on a silent
+    one); a segment without credit searches as in STDP (``+1`` with ``B(mu_search)`` on fired
+    lines). No ``Fup``/``Fdown``/``mu_min``; saturates to ``0 .. w_max``."""
+    bc, bm, bs, bb = (b[:, None] for b in bits)
+    x = np.broadcast_to(np.asarray(x, dtype=np.int64), w.shape)
+    z = np.asarray(z, dtype=np.int64)[:, None]
+    xf = x >= 0
+    zf = z >= 0
+    tau = targeted_target(x, w_max, t_max_in)
+    inc = (zf & (w < tau) & bc) | (~zf & xf & bs)
+    dec = zf & (w > tau) & np.where(xf, bm, bb)
     new = np.clip(w + inc.astype(np.int64) - dec.astype(np.int64), 0, w_max)
     return np.where(mask, new, 0)

@@ -49,6 +49,9 @@ class Column:
     proximal: SynapseBank | None = None  # sum: [n, d, s, P]; gate: [n, P]; enable: None
     proximal_theta: np.ndarray | None = None  # gate only: int [neurons]
     random: RandomSource | None = None  # required when the layer learns
+    # M1 (docs/model.md §4): how every WTA comparison of this column breaks equal times:
+    # "lowest" index, or "overshoot" (larger V(z) - theta first, then lowest index)
+    tie: str = "lowest"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "theta", frozen_array(self.theta, np.int64))

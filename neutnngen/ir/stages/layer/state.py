@@ -31,6 +31,9 @@ def label_lines(layer: Layer, labels: np.ndarray) -> np.ndarray | None:
     return np.concatenate(parts, axis=1)
 
 
+H_LIMIT = 1 << 20  # M5: the win-rate counters saturate at +-2**20
+
+
 class LayerState(StageState):
     """``distal[c]``, ``proximal[c]`` (or ``None``) and ``rng[c]`` (LFSR states, or ``None``)
     of column ``c``: private copies, updated in place by :meth:`learn`."""
@@ -45,6 +48,36 @@ class LayerState(StageState):
             None if c.proximal is None else np.array(c.proximal.weights) for c in layer.columns]
         self.rng: list[np.ndarray | None] = [
             None if c.random is None else np.array(c.random.seeds) for c in layer.columns]
+        # M2 relative thresholds: each segment's offset from its weight sum at the start
+        rule = layer.learning
+        self.relative = rule is not None and rule.theta == "relative"
+        self.winrate = rule is not None and rule.homeostasis == "winrate"
+        self.H: list[np.ndarray | None] = [
+            np.zeros(c.neurons, dtype=np.int64) if self.winrate else None
+            for c in layer.columns]
+        self.theta_off: list[np.ndarray | None] = [
+            (np.asarray(c.theta, dtype=np.int64) - (self.distal[ci].sum(axis=-1)
+                                                   >> rule.theta_shift))
+            if self.relative else None for ci, c in enumerate(layer.columns)]
+
+    def current_theta(self, ci: int) -> np.ndarray:
+        """Thresholds ``[q, D, S]`` of column ``ci`` now: the IR's, or with a relative rule
+        ``max(1, (sum_j w_gj >> theta_shift) + offset_g)`` of the current weights."""
+        col = self.node.columns[ci]
+        rule = self.node.learning
+        if not (self.relative or self.winrate):
+            return np.asarray(col.theta)
+        base = np.asarray(col.theta, dtype=np.int64)
+        if self.relative:
+            base = (self.distal[ci].sum(axis=-1) >> rule.theta_shift) + self.theta_off[ci]
+        if self.winrate:
+            base = base + (self.H[ci] >> rule.h_shift)[:, None, None]
+        return np.maximum(1, base)
+
+    def _column(self, ci: int, col: Column) -> Column:
+        if self.relative or self.winrate:
+            return replace(col, theta=self.current_theta(ci))
+        return col
 
     def _side(self, side: np.ndarray | None):
         """``(column, its proximal lines or None)`` for every column."""
@@ -62,8 +95,8 @@ class LayerState(StageState):
         traces = []
         for ci, (col, pc) in enumerate(self._side(side)):
             xc = x[:, layer.column_inputs(ci)]
-            traces.append(column_forward(col, self.time, xc, pc, self.distal[ci],
-                                         self.proximal[ci]))
+            traces.append(column_forward(self._column(ci, col), self.time, xc, pc,
+                                         self.distal[ci], self.proximal[ci]))
         return np.concatenate([t.out for t in traces], axis=1), traces
 
     def learn(self, x: np.ndarray, side: np.ndarray | None, trace: list[ColumnTrace],
@@ -75,6 +108,14 @@ class LayerState(StageState):
 
     def _learn_column(self, ci: int, col: Column, x: np.ndarray, prox: np.ndarray | None,
                       tr: ColumnTrace, label: int | None) -> None:
+        self._learn_weights(ci, col, x, prox, tr, label)
+        if self.winrate:  # M5, effective next wave
+            rule = self.node.learning
+            H = self.H[ci] - rule.h_step + (tr.out[0] >= 0) * (col.neurons * rule.h_step)
+            self.H[ci] = np.clip(H, -H_LIMIT, H_LIMIT)
+
+    def _learn_weights(self, ci: int, col: Column, x: np.ndarray, prox: np.ndarray | None,
+                       tr: ColumnTrace, label: int | None) -> None:
         rule = self.node.learning
         assert rule is not None and col.random is not None
         state = self.rng[ci]
@@ -95,7 +136,8 @@ class LayerState(StageState):
         zs = zs[0].reshape(nseg)
         dw = self.distal[ci].reshape(nseg, -1)
         self.distal[ci] = stdp_bank(dw, col.distal.mask.reshape(nseg, -1), col.distal.w_max,
-                                    x, zs, draws[:nseg], rule, r).reshape(col.distal.weights.shape)
+                                    x, zs, draws[:nseg], rule, r,
+                                    self.time.t_max_in).reshape(col.distal.weights.shape)
         pb = col.proximal
         if pb is None or col.proximal_inputs == 0:
             return
@@ -106,15 +148,19 @@ class LayerState(StageState):
         if col.proximal_mode == "sum":
             pw = cur.reshape(nseg, -1)
             self.proximal[ci] = stdp_bank(pw, pb.mask.reshape(nseg, -1), pb.w_max, xp, zs,
-                                          draws[:nseg], rule, r).reshape(pb.weights.shape)
+                                          draws[:nseg], rule, r,
+                                          self.time.t_max_in).reshape(pb.weights.shape)
         elif col.proximal_mode == "gate":
             self.proximal[ci] = stdp_bank(cur, pb.mask, pb.w_max, xp,
-                                          zp[0], draws[nseg:nseg + q], rule, r)
+                                          zp[0], draws[nseg:nseg + q], rule, r,
+                                          self.time.t_max_in)
 
     def to_node(self) -> Layer:
         cols = []
         for ci, col in enumerate(self.node.columns):
             c = col.with_weights(self.distal[ci], self.proximal[ci])
+            if self.relative or self.winrate:
+                c = replace(c, theta=self.current_theta(ci))
             st = self.rng[ci]
             if c.random is not None and st is not None:
                 c = replace(c, random=replace(c.random, seeds=st))

@@ -29,6 +29,11 @@ def layer_lines(st: Layer) -> list[str]:
         learn = (f"learning={lr.kind} credit={lr.credit} mu_capture={lr.mu_capture} "
                  f"mu_minus={lr.mu_minus} mu_search={lr.mu_search} "
                  f"mu_backoff={lr.mu_backoff} mu_min={lr.mu_min}")
+        if lr.theta != "fixed":
+            learn += f" theta={lr.theta} theta_shift={lr.theta_shift}"
+        if lr.homeostasis != "none":
+            learn += (f" homeostasis={lr.homeostasis} h_step={lr.h_step} "
+                      f"h_shift={lr.h_shift}")
     L = [f"layer name={fmt_str(st.name)} inputs={st.inputs} {learn}"]
     if st.kernel is not None:
         kern = st.kernel
@@ -45,7 +50,8 @@ def _column_lines(col: Column) -> list[str]:
          f"dendrites={D} segments={S} wres={col.distal.wres} "
          f"segment_inhibition={col.segment_inhibition} column_inhibition={col.column_inhibition} "
          f"proximal_mode={col.proximal_mode} proximal_inputs={col.proximal_inputs}"
-         + (f" proximal_wres={col.proximal.wres}" if col.proximal is not None else "")]
+         + (f" proximal_wres={col.proximal.wres}" if col.proximal is not None else "")
+         + (f" tie={col.tie}" if col.tie != "lowest" else "")]
     rs = col.random
     if rs is not None:
         L.append(f"    random kind={rs.kind} width={rs.width} taps={fmt_list(rs.taps)} "
@@ -100,7 +106,8 @@ def _column(col: dict) -> Column:
         name=a["name"], inputs=p, distal=distal, theta=theta,
         segment_inhibition=Inhibition.parse(a["segment_inhibition"]),
         column_inhibition=Inhibition.parse(a["column_inhibition"]),
-        proximal_mode=mode, proximal_inputs=P, proximal=prox, proximal_theta=ptheta, random=rs)
+        proximal_mode=mode, proximal_inputs=P, proximal=prox, proximal_theta=ptheta, random=rs,
+        tie=a.get("tie", "lowest"))
 
 
 def parse_layer(lines: list[tuple[int, str, dict]]) -> Layer:
@@ -140,6 +147,10 @@ def parse_layer(lines: list[tuple[int, str, dict]]) -> Layer:
         if a["learning"] != "none":
             lr = LearningRule(kind=a["learning"], credit=a["credit"], mu_capture=a["mu_capture"],
                               mu_minus=a["mu_minus"], mu_search=a["mu_search"],
-                              mu_backoff=a["mu_backoff"], mu_min=a["mu_min"])
+                              mu_backoff=a["mu_backoff"], mu_min=a["mu_min"],
+                              theta=a.get("theta", "fixed"),
+                              theta_shift=a.get("theta_shift", 1),
+                              homeostasis=a.get("homeostasis", "none"),
+                              h_step=a.get("h_step", 1), h_shift=a.get("h_shift", 4))
         return Layer(name=a["name"], inputs=a["inputs"], columns=tuple(columns), kernel=kernel,
                      learning=lr)

@@ -73,6 +73,10 @@ def _verify_column(col: Column, path: str, ts: TimeSpec, learning: LearningRule 
         return
     verify_inhibition(col.segment_inhibition, s, f"{path}/segment_inhibition", err)
     verify_inhibition(col.column_inhibition, q, f"{path}/column_inhibition", err)
+    if col.tie not in ("lowest", "overshoot"):
+        err(path, f"tie={col.tie!r}; expected lowest or overshoot")
+    elif col.tie == "overshoot" and col.proximal_mode == "gate":
+        err(path, "tie=overshoot is not defined for proximal_mode=gate; use tie=lowest")
     if col.proximal_mode not in PROXIMAL_MODES:
         err(path, f"proximal_mode={col.proximal_mode!r}; expected one of {', '.join(PROXIMAL_MODES)}")
         return

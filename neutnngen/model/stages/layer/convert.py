@@ -26,7 +26,7 @@ def _signature(col: Column) -> tuple:
     return (col.inputs, col.neurons, col.dendrites, col.segments, col.distal.wres,
             str(col.segment_inhibition), str(col.column_inhibition), col.proximal_mode,
             col.proximal_inputs, None if col.proximal is None else col.proximal.wres,
-            _random_params(col.random))
+            _random_params(col.random), col.tie)
 
 
 def _group_module(cols: list[Column], time: TimeSpec) -> TNNColumns:
@@ -42,6 +42,7 @@ def _group_module(cols: list[Column], time: TimeSpec) -> TNNColumns:
                    proximal_inputs=c0.proximal_inputs,
                    proximal_wres=None if c0.proximal is None else c0.proximal.wres,
                    random=random, names=[c.name for c in cols])
+    m.tie = c0.tie  # M1: the numba trainer implements it; the torch forward refuses it
     with torch.no_grad():
         m.weight.copy_(torch.as_tensor(np.stack([c.distal.weights for c in cols])))
         m.mask.copy_(torch.as_tensor(np.stack([c.distal.mask for c in cols])))
@@ -110,7 +111,8 @@ def layer_from_torch(layer: TNNLayer, path: str) -> Layer:
 
 def trained_layer(layer: Layer, tl: TNNLayer, exact: bool) -> Layer:
     """``layer`` with the weights (and, ``exact``, generator states) of ``tl``, built like
-    the interpreter's ``LayerState.to_node`` (only weights and seeds change)."""
+    the interpreter's ``LayerState.to_node`` (only weights and seeds change, and the
+    thresholds with a relative-threshold rule)."""
     cols = list(layer.columns)
     for gi, m in enumerate(tl.groups):
         W = m.weight.detach().cpu().numpy().astype(np.int64)
@@ -121,5 +123,9 @@ def trained_layer(layer: Layer, tl: TNNLayer, exact: bool) -> Layer:
             col = cols[c].with_weights(W[k], None if PW is None else PW[k])
             if exact and col.random is not None and S is not None:
                 col = replace(col, random=replace(col.random, seeds=S[k]))
+            lr = layer.learning
+            if lr is not None and (lr.theta == "relative" or lr.homeostasis == "winrate"):
+                # M2: the thresholds moved with the weights (docs/model.md §5)
+                col = replace(col, theta=m.theta[k].detach().cpu().numpy().astype(np.int64))
             cols[c] = col
     return replace(layer, columns=tuple(cols))

@@ -45,6 +45,8 @@ class _Group:
     gen_seg: np.ndarray
     gen_prox: np.ndarray
     nd: int
+    toff: np.ndarray | None = None  # [Cg, G] M2 offsets (theta - (sum w >> shift)) at the start
+    H: np.ndarray | None = None  # [Cg, q] M5 win-rate counters
 
 
 def _group_state(layer: TNNLayer, gi: int, lprox: np.ndarray | None, N: int) -> _Group:
@@ -106,11 +108,23 @@ def _chunk_draws(g: _Group, mode: str, n: int, gen: torch.Generator) -> np.ndarr
 
 
 # --------------------------------------------------------------------------- torch loop
-def _stdp_torch(w, mask, x, z, dr, mus, uup, udn, wmax, r):
+def _stdp_torch(w, mask, x, z, dr, mus, uup, udn, wmax, r, targeted=False, tmax=7):
     """One wave of STDP on banks ``w[C, G, n]`` (torch): ``x[C, n]`` inputs, ``z[C, G]``
     credited times, ``dr[C, G, nd]`` draws, ``r[C]`` reward or ``None``. Mirrors
-    ``interp.stdp_bank``."""
+    ``interp.stdp_bank`` (``targeted``: ``kernels.targeted_bank``)."""
     bc, bm, bs, bb, bmin = (dr[..., k:k + 1] < mus[k] for k in range(5))  # [C, G, 1]
+    if targeted:
+        wl = w.long()
+        xb = x[:, None, :].long()
+        zf = z[..., None] >= 0
+        xf = xb >= 0
+        tm = max(int(tmax), 1)
+        tau = torch.where(xf, ((tm - xb) * wmax).div(tm, rounding_mode="floor").clamp(min=0),
+                          torch.zeros_like(xb))
+        inc = (zf & (wl < tau) & bc) | (~zf & xf & bs)
+        dec = zf & (wl > tau) & torch.where(xf, bm, bb)
+        new = (wl + inc.long() - dec.long()).clamp(0, wmax)
+        return torch.where(mask, new, torch.zeros_like(new))
     lvl = dr[..., 5:5 + wmax + 1].long()
     wl = w.long()
     lw = torch.gather(lvl, 2, wl)  # the draw of each synapse's weight level
@@ -156,6 +170,7 @@ def _run_torch(g: _Group, X: torch.Tensor, order: np.ndarray, draws: np.ndarray,
     idx = torch.as_tensor(g.idx, device=dev)
     dr_all = torch.as_tensor(draws, device=dev).long()
     mus = [int(u) for u in rule.mus()]
+    tg, tmx = rule.kind == "targeted", int(m.time.t_max_in)
     uup_d, udn_d = (torch.as_tensor(np.array(a), device=dev) for a in stabilisation_table(m.distal_w_max))
     uup_p, udn_p = (torch.as_tensor(np.array(a), device=dev) for a in stabilisation_table(m.proximal_w_max))
     gen_seg = torch.as_tensor(g.gen_seg, device=dev)
@@ -195,16 +210,18 @@ def _run_torch(g: _Group, X: torch.Tensor, order: np.ndarray, draws: np.ndarray,
         zs = zs.reshape(Cg, G)
         dr = dr_all[wv]  # [Cg, ngen, nd]
         drs = dr[:, gen_seg]  # [Cg, G, nd]
-        newd = _stdp_torch(Wd, Md, xc, zs, drs, mus, uup_d, udn_d, m.distal_w_max, r)
+        newd = _stdp_torch(Wd, Md, xc, zs, drs, mus, uup_d, udn_d, m.distal_w_max, r, tg, tmx)
         ch = (newd != Wd).sum(dim=(1, 2))
         Wd = newd
         if m.proximal_mode == "sum" and Gp > 0:
-            newp = _stdp_torch(Wp, Mp, Xp[s], zs, drs, mus, uup_p, udn_p, m.proximal_w_max, r)
+            newp = _stdp_torch(Wp, Mp, Xp[s], zs, drs, mus, uup_p, udn_p, m.proximal_w_max, r,
+                               tg, tmx)
             ch += (newp != Wp).sum(dim=(1, 2))
             Wp = newp
         elif m.proximal_mode == "gate":
             drp = dr[:, gen_prox]
-            newp = _stdp_torch(Wp, Mp, Xp[s], zp, drp, mus, uup_p, udn_p, m.proximal_w_max, r)
+            newp = _stdp_torch(Wp, Mp, Xp[s], zp, drp, mus, uup_p, udn_p, m.proximal_w_max, r,
+                               tg, tmx)
             ch += (newp != Wp).sum(dim=(1, 2))
             Wp = newp
         ch_t += ch
@@ -242,7 +259,10 @@ def _run_numba(kernel, g: _Group, X: np.ndarray, order: np.ndarray, draws: np.nd
            m.distal_w_max, m.proximal_w_max, int(rule.credit == "winner"),
            int(rule.kind == "rstdp"), draws, g.gen_seg, g.gen_prox,
            np.asarray(rule.mus(), dtype=np.int64), uup_d, udn_d, uup_p, udn_p, lab,
-           wins, fired, changes, int(rec), hd, hp, ho)
+           wins, fired, changes, int(rec), hd, hp, ho, int(rule.kind == "targeted"),
+           int(m.time.t_max_in), int(rule.theta == "relative"), int(rule.theta_shift), g.toff,
+           int(rule.homeostasis == "winrate"), int(rule.h_step), int(rule.h_shift), g.H,
+           int(getattr(m, "tie", "lowest") == "overshoot"))
 
 
 # --------------------------------------------------------------------------- one layer
@@ -266,8 +286,22 @@ def train_layer(tl: TNNLayer, Xl: np.ndarray, lprox: np.ndarray | None, *, order
                       "outputs": np.full((len(order), tl.outputs), NONE, dtype=np.int64)}
     rule = tl.learning
     cols_before = 0
+    relative = rule is not None and rule.theta == "relative"
+    winrate = rule is not None and rule.homeostasis == "winrate"
+    if kernel is None and any(getattr(m, "tie", "lowest") != "lowest" for m in tl.groups):
+        raise ConfigError(f"layer {tl.name!r}: tie='overshoot' (M1) is implemented by the "
+                          "numba trainer only; install numba or use tie='lowest'")
+    if (relative or winrate) and kernel is None:
+        raise ConfigError(f"layer {tl.name!r}: theta='relative' (M2) and homeostasis="
+                          "'winrate' (M5) are implemented by the numba trainer only; install "
+                          "numba or switch them off")
     for gi, m in enumerate(tl.groups):
         g = _group_state(tl, gi, lprox, N)
+        sh = int(rule.theta_shift) if relative else 0
+        g.toff = np.ascontiguousarray(
+            g.theta - (g.Wd.astype(np.int64).sum(axis=-1) >> sh) if relative
+            else g.theta.copy())
+        g.H = np.zeros((m.C, m.q), dtype=np.int64)
         if mode == "exact" and g.state is None:
             raise ConfigError(f"layer {tl.name!r}: a learning column has no RandomSource")
         ngen = m.n_generators
@@ -302,6 +336,14 @@ def train_layer(tl: TNNLayer, Xl: np.ndarray, lprox: np.ndarray | None, *, order
                     torch.as_tensor(g.Wp.astype(np.int64)).reshape(m.proximal_weight.shape))
             if mode == "exact" and m.seeds is not None:
                 m.seeds.copy_(torch.as_tensor(g.state))
+            if relative or winrate:  # the thresholds the next wave would use
+                th = g.toff.copy()
+                if relative:
+                    th += g.Wd.astype(np.int64).sum(axis=-1) >> sh
+                if winrate:
+                    th += np.repeat(g.H >> int(rule.h_shift), m.D * m.S, axis=1)
+                th = np.maximum(1, th)
+                m.theta.copy_(torch.as_tensor(th).reshape(m.theta.shape))
         cols_before += m.C
         for k, c in enumerate(g.cols):
             wins[c, :m.q] = gw[k]

@@ -1,0 +1,157 @@
+"""Verification benchmark: bench throughput, build time and mutation kill rates, to JSON.
+
+    .venv/bin/python benchmarks/bench_verify.py --gunpoint OUT_GP [--mnist OUT_MNIST]
+        [--simulator verilator] [--repeat 4] [--mutants 40 --mutant-sim icarus]
+        [--corner 40] [--out benchmarks/results/verify.json]
+
+``OUT_GP`` / ``OUT_MNIST``: output directories of ``neutnngen run examples/ucr_gunpoint.toml``
+and ``neutnngen run examples/mnist_neutnn.toml`` (trained IR in ``ir/model.json``, Verilog in
+``rtl/``); the test volleys are rebuilt from the run's ``config.toml``.
+
+Per design: the build time of a fresh build (``build_s``), then ``--repeat`` runs of the
+cached build on every test wave (and a 10x longer stream of the same waves repeated), each
+with its wall time (simulator process, cocotb start-up included) and the simulation-only
+time cocotb reports; waves/s = waves / wall (median). Mutation (``--mutants N``):
+``neutnngen.verify.mutate.mutation_campaign`` on the GunPoint design in the hardwired,
+register and learn weight modes (inference bench; real test volleys plus ``--corner``
+corner-case volleys), kill rate and every survivor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from neutnngen.ir import load  # noqa: E402
+from neutnngen.pipeline import load_config, prepare_data, verify_stimulus  # noqa: E402
+from neutnngen.verify import run_verification  # noqa: E402
+
+
+def _sim_seconds(log: str | None) -> float | None:
+    """The REAL TIME cocotb reports for the bench (the simulation without process start)."""
+    if not log or not Path(log).is_file():
+        return None
+    m = re.search(r"tnn_bench\.tnn_bench\s+PASS\s+[\d.]+\s+([\d.]+)", Path(log).read_text())
+    return float(m.group(1)) if m else None
+
+
+def throughput(run_dir: Path, sim: str, repeat: int, scale: int) -> dict:
+    cfg = load_config(str(run_dir / "config.toml"), [])
+    net = load(run_dir / "ir" / "model.json")
+    X = np.asarray(verify_stimulus(cfg, prepare_data(cfg)), dtype=np.int64)
+    rtl = run_dir / "rtl"
+    out: dict = {"design": str(run_dir), "simulator": sim, "test_waves": len(X)}
+    with tempfile.TemporaryDirectory(prefix="bench_verify_") as tmp:
+        work = Path(tmp)
+        r = run_verification(net, rtl / "neutnngen_top.v", rtl / "names.json", X,
+                             simulator=sim, workdir=work / "build", timeout=3600)
+        assert r.passed, r.first_mismatch
+        out["build_s"] = r.build_s
+        out["first_run_wall_s"] = r.wall_s
+        for label, Xs in (("all_test_waves", X), (f"test_waves_x{scale}", np.tile(X, (scale, 1)))):
+            runs = []
+            for _ in range(repeat):
+                t0 = time.monotonic()
+                r = run_verification(net, rtl / "neutnngen_top.v", rtl / "names.json", Xs,
+                                     simulator=sim, workdir=work / label,
+                                     build_dir=work / "build" / "sim_build", timeout=3600)
+                wall = time.monotonic() - t0
+                assert r.passed and r.build_s == 0.0, (r.first_mismatch, r.build_s)
+                runs.append({"wall_s": round(wall, 3), "sim_s": _sim_seconds(r.log),
+                             "cycles": r.cycles})
+            med = statistics.median(x["wall_s"] for x in runs)
+            sims = [x["sim_s"] for x in runs if x["sim_s"]]
+            out[label] = {
+                "waves": len(Xs), "runs": runs, "median_wall_s": med,
+                "waves_per_s": round(len(Xs) / med, 1),
+                "waves_per_s_sim_only": round(len(Xs) / statistics.median(sims), 1) if sims else None,
+            }
+    return out
+
+
+def mutation(run_dir: Path, n: int, seed: int, sim: str, corner: int, modes: list[str]) -> dict:
+    from neutnngen.hdl import emit
+    from neutnngen.verify.corner import corner_volleys
+    from neutnngen.verify.mutate import mutation_campaign
+
+    cfg = load_config(str(run_dir / "config.toml"), [])
+    net = load(run_dir / "ir" / "model.json")
+    X = np.asarray(verify_stimulus(cfg, prepare_data(cfg)), dtype=np.int64)
+    cstats = None
+    if corner:
+        C, cstats = corner_volleys(net, corner, seed=seed, real=X)
+        X = np.concatenate([X, C])
+    res: dict = {"seed": seed, "simulator": sim, "waves": len(X), "corner": cstats}
+    with tempfile.TemporaryDirectory(prefix="bench_mut_") as tmp:
+        for mode in modes:
+            d = Path(tmp) / mode
+            e = emit(net, d / "rtl", weights=mode)
+            rep = mutation_campaign(net, e.verilog, e.names, X, n=n, seed=seed, simulator=sim,
+                                    workdir=d / "mutants")
+            r = rep.to_dict()
+            r.pop("results")
+            r["file"] = f"<{mode}>/neutnngen_top.v"
+            for s in r["survivors"]:
+                s["file"] = r["file"]
+            res[mode] = r
+            print(json.dumps({mode: {k: r[k] for k in ("killed", "survived", "invalid",
+                                                       "kill_rate", "wall_s")}}), flush=True)
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--gunpoint", type=Path, help="output dir of a GunPoint run")
+    ap.add_argument("--mnist", type=Path, help="output dir of an MNIST example run")
+    ap.add_argument("--simulator", default="verilator")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--scale", type=int, default=10, help="long stream: test waves x SCALE")
+    ap.add_argument("--mutants", type=int, default=0)
+    ap.add_argument("--mutant-seed", type=int, default=1)
+    ap.add_argument("--mutant-sim", default="icarus")
+    ap.add_argument("--modes", default="hardwired,register,learn")
+    ap.add_argument("--corner", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "verify.json")
+    a = ap.parse_args(argv)
+    try:
+        old = json.loads(a.out.read_text())
+    except (OSError, ValueError):
+        old = {}
+    result = dict(old)
+    result["machine"] = {"platform": platform.platform(), "cpus": os.cpu_count(),
+                         "load_avg_at_start": os.getloadavg()[0],
+                         "verilator": shutil.which("verilator") is not None}
+    result["date"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    if a.gunpoint:
+        result["gunpoint"] = throughput(a.gunpoint, a.simulator, a.repeat, a.scale)
+        print(json.dumps({"gunpoint": {k: v for k, v in result["gunpoint"].items()
+                                       if k != "design"}}, default=str), flush=True)
+    if a.mnist:
+        result["mnist"] = throughput(a.mnist, a.simulator, max(1, a.repeat // 2), 1)
+        print(json.dumps({"mnist": result["mnist"]}, default=str), flush=True)
+    if a.mutants and a.gunpoint:
+        key = "mutation_corner" if a.corner else "mutation"
+        result[key] = mutation(a.gunpoint, a.mutants, a.mutant_seed, a.mutant_sim, a.corner,
+                               a.modes.split(","))
+    result["command"] = " ".join([Path(sys.executable).name, *sys.argv])
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(json.dumps(result, indent=1, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

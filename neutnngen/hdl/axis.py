@@ -1,0 +1,224 @@
+"""AXI4-Stream top level: the generated core (:class:`~neutnngen.hdl.top.Top`) behind an
+8-bit AXI4-Stream slave (input volleys) and an 8-bit AXI4-Stream master (output volleys and
+the winner), for hosts, DMA engines and the UART bridge (:mod:`neutnngen.hdl.uart`).
+
+Packing (``docs/rtl-contract.md``, "AXI4-Stream top"):
+
+* **input packet** = one volley = ``N_IN`` bytes, byte ``j`` = input line ``j`` (line 0
+  first): bits ``[TB_IN-1:0]`` its spike time, bit 7 its spike bit (0 = NONE, the time is
+  then ignored), the bits in between ignored; ``s_axis_tlast`` set on byte ``N_IN - 1`` and
+  on no other. A packet whose ``tlast`` comes early (*short*) or that has no ``tlast`` on
+  byte ``N_IN - 1`` (*long*: then every byte up to and including the next ``tlast`` is
+  dropped) is discarded whole and sets the sticky ``err_short`` / ``err_long`` flag (cleared
+  by ``rst`` only); no output packet is sent for it.
+* **output packet** = ``N_OUT + 1`` bytes: byte ``i < N_OUT`` = output neuron ``i``
+  (bits ``[TB_OUT-1:0]`` its time, bit 7 its spike bit), then the *winner* byte: the index
+  of the neuron with the earliest output time (the lowest index on ties), ``0xFF`` when no
+  neuron fired; ``m_axis_tlast`` on the winner byte.
+
+Both sides have full backpressure: ``s_axis_tready`` is low while a received volley waits
+for the core; the output packet holds every byte while ``m_axis_tready`` is low, and the
+core then holds its next result (docs/rtl-contract.md rule 4). Supported: designs without
+proximal lines, ``hardwired`` or ``register`` weights (``wload_*`` pass through),
+``TB_IN, TB_OUT <= 7`` and ``N_OUT <= 255``; anything else is a :class:`ConfigError`.
+
+The two converters are ``amaranth.lib.stream`` components on their own
+(:class:`AxisToVolley`, :class:`VolleyToAxis`) with the byte stream payload
+:data:`BYTE` (``data``, ``last``).
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..errors import ConfigError
+from .plan import Plan
+from .top import Top
+
+#: payload of an 8-bit AXI4-Stream as an ``amaranth.lib.stream`` (tdata, tlast)
+BYTE = data.StructLayout({"data": 8, "last": 1})
+NO_WINNER = 0xFF
+INTERFACES = ("stream", "axis")
+
+
+def check_axis(plan: Plan) -> None:
+    """ConfigError unless ``plan`` fits the byte packing above."""
+    what = None
+    if plan.N_PROX:
+        what = f"designs with proximal lines (this one has {plan.N_PROX})"
+    elif plan.weights == "learn":
+        what = "weights='learn' (learning inputs and weight read-out have no AXIS packing)"
+    elif plan.TB_IN > 7:
+        what = f"input times of {plan.TB_IN} bits (at most 7 fit beside the spike bit)"
+    elif plan.TB_OUT > 7:
+        what = f"output times of {plan.TB_OUT} bits (at most 7 fit beside the spike bit)"
+    elif plan.net.outputs > 255:
+        what = f"{plan.net.outputs} outputs (the winner byte holds indices 0 .. 254)"
+    if what is not None:
+        raise ConfigError(f"hdl interface 'axis' does not support {what}; use interface "
+                          "'stream'", path="hdl.interface")
+
+
+class AxisToVolley(wiring.Component):
+    """Byte stream -> volley stream (``time``: ``lines*tb``, ``spike``: ``lines``). Bytes
+    shift into a register (no per-line demultiplexer); the volley is offered once exactly
+    ``lines`` bytes ended with ``last``. ``err_short``/``err_long`` are sticky."""
+
+    def __init__(self, lines: int, tb: int):
+        self.lines, self.tb = lines, tb
+        vol = data.StructLayout({"time": lines * tb, "spike": lines})
+        super().__init__({"i": In(stream.Signature(BYTE)), "o": Out(stream.Signature(vol)),
+                          "err_short": Out(1), "err_long": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        n, tb = self.lines, self.tb
+        times = Signal(n * tb)
+        spikes = Signal(n)
+        idx = Signal(range(max(n, 2)))
+        full = Signal()
+        drop = Signal()
+        b = self.i.payload
+        m.d.comb += [self.i.ready.eq(~full), self.o.valid.eq(full),
+                     self.o.payload.time.eq(times), self.o.payload.spike.eq(spikes)]
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += full.eq(0)
+        with m.If(self.i.valid & self.i.ready):
+            with m.If(drop):
+                with m.If(b.last):
+                    m.d.sync += drop.eq(0)
+            with m.Else():
+                # line j ends at the bottom after the packet's n bytes: shift in from the top
+                m.d.sync += [times.eq(Cat(times[tb:], b.data[:tb])),
+                             spikes.eq(Cat(spikes[1:], b.data[7]))]
+                at_end = idx == n - 1
+                with m.If(at_end | b.last):
+                    m.d.sync += idx.eq(0)
+                with m.Else():
+                    m.d.sync += idx.eq(idx + 1)
+                with m.If(b.last & at_end):
+                    m.d.sync += full.eq(1)
+                with m.Elif(b.last):
+                    m.d.sync += self.err_short.eq(1)
+                with m.Elif(at_end):
+                    m.d.sync += [self.err_long.eq(1), drop.eq(1)]
+        return m
+
+
+class VolleyToAxis(wiring.Component):
+    """Volley stream -> byte stream: one byte per line (time, spike bit 7), then the winner
+    byte with ``last``. The winner is found while the line bytes go out (a running minimum:
+    strictly earlier wins, so ties keep the lowest index)."""
+
+    def __init__(self, lines: int, tb: int):
+        self.lines, self.tb = lines, tb
+        vol = data.StructLayout({"time": lines * tb, "spike": lines})
+        super().__init__({"i": In(stream.Signature(vol)), "o": Out(stream.Signature(BYTE))})
+
+    def elaborate(self, platform):
+        m = Module()
+        n, tb = self.lines, self.tb
+        times = Signal(n * tb)
+        spikes = Signal(n)
+        idx = Signal(range(n + 1))
+        full = Signal()
+        found = Signal()
+        best_t = Signal(tb)
+        best_i = Signal(8)
+        t0, s0 = times[:tb], spikes[0]
+        on_winner = idx == n
+        m.d.comb += [
+            self.i.ready.eq(~full),
+            self.o.valid.eq(full),
+            self.o.payload.data.eq(Mux(on_winner, Mux(found, best_i, NO_WINNER),
+                                       Cat(t0, Const(0, 7 - tb), s0))),
+            self.o.payload.last.eq(on_winner),
+        ]
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [times.eq(self.i.payload.time), spikes.eq(self.i.payload.spike),
+                         idx.eq(0), full.eq(1), found.eq(0)]
+        with m.If(self.o.valid & self.o.ready):
+            with m.If(on_winner):
+                m.d.sync += full.eq(0)
+            with m.Else():
+                m.d.sync += [times.eq(times >> tb), spikes.eq(spikes >> 1), idx.eq(idx + 1)]
+                with m.If(s0 & (~found | (t0 < best_t))):
+                    m.d.sync += [found.eq(1), best_t.eq(t0), best_i.eq(idx)]
+        return m
+
+
+class AxisTop(wiring.Component):
+    """The core behind AXI4-Stream ports: ``s_axis_tdata[8]``, ``s_axis_tvalid``,
+    ``s_axis_tready``, ``s_axis_tlast``, ``m_axis_tdata[8]``, ``m_axis_tvalid``,
+    ``m_axis_tready``, ``m_axis_tlast``, sticky ``err_short``/``err_long``, and in
+    ``register`` mode ``wload_en``/``wload_addr``/``wload_data`` of the core. The core is
+    instance ``core`` (its names.json signals are under ``core.``)."""
+
+    _MustUse__silence = True
+
+    def __init__(self, plan: Plan):
+        check_axis(plan)
+        self.plan = plan
+        members = {
+            "s_axis_tdata": In(8), "s_axis_tvalid": In(1), "s_axis_tready": Out(1),
+            "s_axis_tlast": In(1),
+            "m_axis_tdata": Out(8), "m_axis_tvalid": Out(1), "m_axis_tready": In(1),
+            "m_axis_tlast": Out(1),
+            "err_short": Out(1), "err_long": Out(1),
+        }
+        if plan.weights == "register":
+            members.update({"wload_en": In(1), "wload_addr": In(plan.A),
+                            "wload_data": In(plan.WB)})
+        super().__init__(members)
+        self.info = dict(plan.info(), interface="axis", axis=axis_info(plan))
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.plan
+        m.submodules.core = core = Top(p)
+        m.submodules.rx = rx = AxisToVolley(p.net.inputs, p.TB_IN)
+        m.submodules.tx = tx = VolleyToAxis(p.net.outputs, p.TB_OUT)
+        m.d.comb += [
+            rx.i.valid.eq(self.s_axis_tvalid), rx.i.payload.data.eq(self.s_axis_tdata),
+            rx.i.payload.last.eq(self.s_axis_tlast), self.s_axis_tready.eq(rx.i.ready),
+            self.err_short.eq(rx.err_short), self.err_long.eq(rx.err_long),
+            core.in_valid.eq(rx.o.valid), rx.o.ready.eq(core.in_ready),
+            core.in_time.eq(rx.o.payload.time), core.in_spike.eq(rx.o.payload.spike),
+            tx.i.valid.eq(core.out_valid), core.out_ready.eq(tx.i.ready),
+            tx.i.payload.time.eq(core.out_time), tx.i.payload.spike.eq(core.out_spike),
+            self.m_axis_tvalid.eq(tx.o.valid), self.m_axis_tdata.eq(tx.o.payload.data),
+            self.m_axis_tlast.eq(tx.o.payload.last), tx.o.ready.eq(self.m_axis_tready),
+        ]
+        if p.weights == "register":
+            m.d.comb += [core.wload_en.eq(self.wload_en), core.wload_addr.eq(self.wload_addr),
+                         core.wload_data.eq(self.wload_data)]
+        return m
+
+
+def axis_info(plan: Plan) -> dict:
+    """The ``"axis"`` entry of ``names.json`` (packing of both packets)."""
+    return {"tdata_bits": 8, "in_bytes": plan.net.inputs, "in_time_bits": plan.TB_IN,
+            "out_bytes": plan.net.outputs + 1, "out_time_bits": plan.TB_OUT,
+            "spike_bit": 7, "no_winner": NO_WINNER, "core": "core"}
+
+
+def pack_volley(x, tb: int) -> list[int]:
+    """Bytes of one input volley (NONE = negative)."""
+    return [0 if int(v) < 0 else (0x80 | (int(v) & ((1 << tb) - 1))) for v in x]
+
+
+def unpack_output(packet: list[int], tb: int) -> tuple[list[int], int]:
+    """(output times, NONE = -1; winner index or -1) of one output packet."""
+    times = [(b & ((1 << tb) - 1)) if b & 0x80 else -1 for b in packet[:-1]]
+    return times, (-1 if packet[-1] == NO_WINNER else packet[-1])
+
+
+def winner(times) -> int:
+    """Reference winner of an output volley: earliest time, lowest index on ties, -1 none."""
+    best, idx = None, -1
+    for i, t in enumerate(times):
+        if t >= 0 and (best is None or t < best):
+            best, idx = t, i
+    return idx

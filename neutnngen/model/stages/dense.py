@@ -1,0 +1,5 @@
+"""Torch side of the ``dense`` SNN stage kind (implemented in :mod:`.snn`)."""
+
+from .snn import DENSE_KIND as KIND
+
+__all__ = ["KIND"]

@@ -1,0 +1,5 @@
+"""Torch side of the ``sumpool`` SNN stage kind (implemented in :mod:`.snn`)."""
+
+from .snn import SUMPOOL_KIND as KIND
+
+__all__ = ["KIND"]

@@ -1,0 +1,367 @@
+"""Mutation testing of a verification bench: how many seeded bugs in the generated Verilog
+does it catch?
+
+:func:`sites` lists every place of a generated Verilog text (Amaranth -> Yosys
+``write_verilog`` style) where a small, token-local change is the kind of bug a generator
+makes: a comparison off by one or inverted (``<`` / ``<=``, ``==`` / ``!=``), an operator
+swapped (``+``/``-``, ``&``/``|``), a constant +/- 1 (thresholds, reset values, sequencer
+line tokens), a hardwired weight (a case value) changed by one, a weight table entry moved
+to the neighbouring line (a case label), swapped multiplexer arms, an inverted condition.
+:func:`choose` draws ``n`` of them, seeded, round-robin over the kinds present (so the
+many weight-table entries do not drown the rare kinds). :func:`run_mutants` writes each
+mutant next to the original, runs a check on it (``check(verilog_path, workdir) -> caught``)
+and reports the kill rate and every surviving mutant (file, line, change).
+
+A mutant that the simulator cannot build counts as ``invalid`` and is left out of the kill
+rate; a mutant that hangs the design is caught by the bench's progress check.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ToolchainError, VerificationMismatch
+
+_ASSIGN = re.compile(r"^(\s*assign\s+\S+\s*=\s*)(.*);\s*$")
+_CMP = re.compile(r"(?<![<>=!])(<=|>=|<|>|==|!=)(?![<>=])")
+_ARITH = re.compile(r"(?<=\s)([+\-&|^])(?=\s)")
+_CONST = re.compile(r"(\d+)'h([0-9a-fA-F]+)")
+_MUX = re.compile(r"^(.*?\?\s*)([^:?]+?)(\s*:\s*)([^:?;]+)$")
+_CASE_VAL = re.compile(r"^(\s*\\\$\d+\s*=\s*)(\d+)'h([0-9a-fA-F]+);\s*$")
+_CASE_LBL = re.compile(r"^(\s*)(\d+)'h([0-9a-fA-F]+):\s*$")
+_NB_CONST = re.compile(r"^(\s*\S+\s*<=\s*)(\d+)'h([0-9a-fA-F]+);\s*$")  # reset values
+
+SWAP_CMP = {"<": "<=", "<=": "<", ">": ">=", ">=": ">", "==": "!=", "!=": "=="}
+SWAP_OP = {"+": "-", "-": "+", "&": "|", "|": "&", "^": "|"}
+KINDS = ("cmp", "const", "invert", "mux", "op", "reset", "weight", "wline")
+
+
+@dataclass(frozen=True)
+class Site:
+    """One mutation: on 0-based ``line``, the characters ``start:end`` become ``new``."""
+
+    line: int
+    kind: str  # one of KINDS
+    start: int
+    end: int
+    new: str
+    desc: str
+
+
+def _bump(width: int, hexv: str, d: int) -> str | None:
+    v = int(hexv, 16) + d
+    if v < 0 or v >= (1 << width):
+        return None
+    return f"{width}'h{v:x}"
+
+
+def sites(text: str) -> list[Site]:
+    """Every mutable place of a generated Verilog text, in file order."""
+    out: list[Site] = []
+    in_comb = in_seq = False
+    for n, ln in enumerate(text.split("\n")):
+        s = ln.strip()
+        if s.startswith("always @*"):
+            in_comb, in_seq = True, False
+        elif s.startswith("always @(posedge"):
+            in_comb, in_seq = False, True
+        elif s.startswith(("assign", "endmodule", "module")):
+            in_comb = in_seq = False
+        m = _ASSIGN.match(ln)
+        if m:
+            r0, rhs = m.end(1), m.group(2)
+            for c in _CMP.finditer(rhs):
+                new = SWAP_CMP[c.group(1)]
+                out.append(Site(n, "cmp", r0 + c.start(), r0 + c.end(), new,
+                                f"{c.group(1)} -> {new} in `{s}`"))
+            for c in _ARITH.finditer(rhs):
+                new = SWAP_OP[c.group(1)]
+                out.append(Site(n, "op", r0 + c.start(), r0 + c.end(), new,
+                                f"{c.group(1)} -> {new} in `{s}`"))
+            for c in _CONST.finditer(rhs):
+                w = int(c.group(1))
+                nv = _bump(w, c.group(2), +1) or _bump(w, c.group(2), -1)
+                if nv:
+                    out.append(Site(n, "const", r0 + c.start(), r0 + c.end(), nv,
+                                    f"{c.group(0)} -> {nv} in `{s}`"))
+            mm = _MUX.match(rhs)
+            if mm and rhs.count("?") == 1:
+                # keep the whitespace after each arm: an escaped identifier (``\\$47 ``)
+                # ends at whitespace
+                a, b = mm.group(2).rstrip() + " ", mm.group(4).rstrip() + " "
+                if a.strip() != b.strip():
+                    out.append(Site(n, "mux", r0, r0 + len(rhs),
+                                    f"{mm.group(1)}{b}{mm.group(3)}{a}",
+                                    f"multiplexer arms swapped in `{s}`"))
+            if not rhs.startswith(("~", "!")) and "=" not in rhs and len(rhs) < 60 \
+                    and " " in rhs:
+                out.append(Site(n, "invert", r0, r0 + len(rhs), f"~({rhs})",
+                                f"inverted `{s}`"))
+            continue
+        if in_comb:
+            m = _CASE_VAL.match(ln)
+            if m:
+                w = int(m.group(2))
+                old = f"{m.group(2)}'h{m.group(3)}"
+                nv = _bump(w, m.group(3), -1) or _bump(w, m.group(3), +1)
+                if nv:
+                    out.append(Site(n, "weight", m.end(1), m.end(1) + len(old), nv,
+                                    f"case value {old} -> {nv} in `{s}`"))
+            m = _CASE_LBL.match(ln)
+            if m:
+                w = int(m.group(2))
+                old = f"{m.group(2)}'h{m.group(3)}"
+                nv = _bump(w, m.group(3), +1) or _bump(w, m.group(3), -1)
+                if nv:
+                    st = len(m.group(1))
+                    out.append(Site(n, "wline", st, st + len(old), nv,
+                                    f"case label {old} -> {nv}"))
+        elif in_seq:
+            m = _NB_CONST.match(ln)
+            if m:
+                w = int(m.group(2))
+                old = f"{m.group(2)}'h{m.group(3)}"
+                nv = _bump(w, m.group(3), +1) or _bump(w, m.group(3), -1)
+                if nv:
+                    out.append(Site(n, "reset", m.end(1), m.end(1) + len(old), nv,
+                                    f"register value {old} -> {nv} in `{s}`"))
+    return out
+
+
+def apply(text: str, site: Site) -> str:
+    """``text`` with the one mutation ``site``."""
+    lines = text.split("\n")
+    ln = lines[site.line]
+    lines[site.line] = ln[:site.start] + site.new + ln[site.end:]
+    return "\n".join(lines)
+
+
+def choose(text: str, n: int, seed: int) -> list[Site]:
+    """``n`` sites (fewer when the text has fewer), seeded, without replacement, taken
+    round-robin over the kinds present in :data:`KINDS` order."""
+    rng = random.Random(seed)
+    by: dict[str, list[Site]] = {}
+    for s in sites(text):
+        by.setdefault(s.kind, []).append(s)
+    for v in by.values():
+        rng.shuffle(v)
+    order = [k for k in KINDS if k in by]
+    chosen: list[Site] = []
+    i = 0
+    while len(chosen) < n and any(by.values()):
+        k = order[i % len(order)]
+        if by[k]:
+            chosen.append(by[k].pop())
+        i += 1
+    return chosen
+
+
+@dataclass
+class MutationReport:
+    """Outcome of a mutation campaign."""
+
+    file: str
+    seed: int
+    mutants: int  # drawn
+    killed: int
+    survived: int
+    invalid: int  # did not build; not in the kill rate
+    kill_rate: float | None  # killed / (killed + survived)
+    by_kind: dict[str, list[int]]  # kind -> [killed, total valid]
+    survivors: list[dict[str, Any]]  # file, line, kind, change
+    invalid_mutants: list[dict[str, Any]]
+    wall_s: float
+    results: list[dict[str, Any]] = field(default_factory=list)  # one per mutant
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+Check = Callable[[Path, Path], bool]  # (mutated Verilog, work dir) -> caught
+
+
+def run_mutants(verilog: str | Path, n: int, seed: int, check: Check, workdir: str | Path,
+                progress: Callable[[int, int], None] | None = None) -> MutationReport:
+    """Apply ``n`` seeded mutations (:func:`choose`) one at a time to the Verilog file
+    ``verilog`` and run ``check(path, workdir)`` on each: ``True`` when the bench caught
+    the mutant (a mismatch or a protocol error). A :class:`VerificationMismatch` raised by
+    ``check`` counts as caught, a :class:`ToolchainError` (the mutant did not build) as
+    invalid. The mutant files are written as ``workdir/mNNN/<name>``."""
+    if n < 1:
+        raise ValueError(f"mutants={n!r}; expected a number of mutants >= 1")
+    t0 = time.monotonic()
+    src = Path(verilog)
+    text = src.read_text()
+    chosen = choose(text, n, seed)
+    work = Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    results: list[dict[str, Any]] = []
+    lines = text.split("\n")
+    for k, site in enumerate(chosen):
+        mdir = work / f"m{k:03d}"
+        if mdir.exists():
+            shutil.rmtree(mdir)
+        mdir.mkdir(parents=True)
+        path = mdir / src.name
+        path.write_text(apply(text, site))
+        entry = {"mutant": k, "file": str(src), "line": site.line + 1, "kind": site.kind,
+                 "change": site.desc, "original": lines[site.line].strip()}
+        tm = time.monotonic()
+        try:
+            entry["status"] = "killed" if check(path, mdir) else "survived"
+        except VerificationMismatch as exc:
+            entry["status"], entry["reason"] = "killed", str(exc)[:300]
+        except ToolchainError as exc:
+            entry["status"], entry["reason"] = "invalid", str(exc)[:300]
+        entry["seconds"] = round(time.monotonic() - tm, 2)
+        results.append(entry)
+        if progress is not None:
+            progress(k + 1, len(chosen))
+    killed = sum(r["status"] == "killed" for r in results)
+    survived = [r for r in results if r["status"] == "survived"]
+    invalid = [r for r in results if r["status"] == "invalid"]
+    by_kind: dict[str, list[int]] = {}
+    for r in results:
+        if r["status"] != "invalid":
+            v = by_kind.setdefault(r["kind"], [0, 0])
+            v[0] += r["status"] == "killed"
+            v[1] += 1
+    valid = killed + len(survived)
+    keep = ("mutant", "file", "line", "kind", "change")
+    return MutationReport(
+        file=str(src), seed=seed, mutants=len(chosen), killed=killed, survived=len(survived),
+        invalid=len(invalid), kill_rate=round(killed / valid, 4) if valid else None,
+        by_kind=by_kind, survivors=[{k: r[k] for k in keep} for r in survived],
+        invalid_mutants=[{k: r[k] for k in (*keep, "reason")} for r in invalid],
+        wall_s=round(time.monotonic() - t0, 2), results=results)
+
+
+def mutation_campaign(net, verilog: str | Path, names: str | Path, X, *, n: int, seed: int = 0,
+                      simulator: str | None = None, workdir: str | Path,
+                      timeout: float = 600, schemata_build: bool | None = None,
+                      **bench: Any) -> MutationReport:
+    """:func:`run_mutants` with the inference bench (:func:`neutnngen.verify.run_verification`
+    on the volleys ``X``, stopping at the first wrong output beat; ``bench``: its other
+    keyword arguments, e.g. ``prox``, ``load_weights``). The full report (one entry per
+    mutant) is written to ``workdir/report.json``.
+
+    ``schemata_build`` (default: on for Verilator, whose builds are slow, off for Icarus):
+    build one :func:`schemata` of all drawn mutants and select each with ``mutsel``; its
+    ``mutsel = 0`` run must pass first (else :class:`VerificationMismatch`). A mutant that
+    breaks the schemata build makes the campaign fall back to one build per mutant."""
+    import json
+
+    from .run import run_verification
+    from .simulators import default_simulator
+
+    work = Path(workdir).resolve()
+    build = work / "sim_build"
+    sim = simulator or default_simulator()
+    if schemata_build is None:
+        schemata_build = sim == "verilator"
+    src = Path(verilog)
+    top = json.loads(Path(names).read_text())["top"].get("name", "neutnngen_top")
+    schem: Path | None = None
+    if schemata_build:
+        chosen = choose(src.read_text(), n, seed)
+        schem = work / "schemata" / src.name
+        schem.parent.mkdir(parents=True, exist_ok=True)
+        schem.write_text(schemata(src.read_text(), chosen, top))
+        try:
+            r0 = run_verification(net, schem, names, X, simulator=sim, workdir=schem.parent,
+                                  build_dir=build, timeout=timeout, mutsel=0, **bench)
+        except ToolchainError:
+            schem = None  # some mutant does not build: one build per mutant instead
+        else:
+            if r0.mismatches:
+                raise VerificationMismatch(
+                    f"the mutant schemata {schem} with mutsel=0 (no mutant) fails the bench: "
+                    f"{r0.first_mismatch}", first=r0.first_mismatch)
+    index = {}
+
+    def check(path: Path, mdir: Path) -> bool:
+        if schem is not None:
+            k = index.setdefault(mdir.name, len(index) + 1)
+            r = run_verification(net, schem, names, X, simulator=sim, workdir=mdir,
+                                 build_dir=build, timeout=timeout, stop_on_mismatch=True,
+                                 mutsel=k, **bench)
+        else:
+            r = run_verification(net, path, names, X, simulator=sim, workdir=mdir,
+                                 build_dir=build, timeout=timeout, stop_on_mismatch=True,
+                                 **bench)
+        return r.mismatches > 0
+
+    rep = run_mutants(verilog, n, seed, check, work)
+    (work / "report.json").write_text(json.dumps(rep.to_dict(), indent=1))
+    return rep
+
+
+MUTSEL_BITS = 16
+
+
+def schemata(text: str, chosen: list[Site], top: str) -> str:
+    """Every mutation of ``chosen`` in ONE text (a mutant schemata), mutant ``k`` (1-based,
+    list order) active while the register ``mutsel`` added to module ``top`` holds ``k``
+    (0: the original design); submodules read it as ``top.mutsel``. A campaign then
+    builds once (Verilator) and the bench sets ``mutsel`` before reset."""
+    lines = text.split("\n")
+    ref = f"{top}.mutsel"
+    by_line: dict[int, list[tuple[int, Site]]] = {}
+    for k, s in enumerate(chosen, start=1):
+        by_line.setdefault(s.line, []).append((k, s))
+    for n, items in by_line.items():
+        orig = lines[n]
+        for rx, end in ((_ASSIGN, ";"), (_CASE_VAL, ";"), (_CASE_LBL, ":"), (_NB_CONST, ";")):
+            m = rx.match(orig)
+            if m is None:
+                continue
+            old = orig[m.end(1):].rstrip().rstrip(end).rstrip()
+            expr = f"({old} )"  # the space ends an escaped identifier (``\\$5 ``)
+            for k, s in reversed(items):
+                mut = orig[:s.start] + s.new + orig[s.end:]
+                new = mut[m.end(1):].rstrip().rstrip(end).rstrip()
+                expr = f"(({ref} == {MUTSEL_BITS}'d{k}) ? ({new} ) : {expr})"
+            lines[n] = f"{orig[:m.end(1)]}{expr}{end}"
+            break
+        else:
+            raise ValueError(f"cannot put the mutation of line {n + 1} into a schemata: "
+                             f"{orig!r}")
+    head = re.compile(rf"^module {re.escape(top)}\(.*\);\s*$")
+    for n, ln in enumerate(lines):
+        if head.match(ln):
+            lines.insert(n + 1, f"  reg [{MUTSEL_BITS - 1}:0] mutsel = {MUTSEL_BITS}'d0;")
+            break
+    else:
+        raise ValueError(f"module {top} not found in the Verilog text")
+    return "\n".join(lines)
+
+
+def classify_survivors(report: MutationReport, top: str, workdir: str | Path,
+                       timeout: float = 600) -> list[dict[str, Any]]:
+    """Try to prove each surviving mutant equal to the original with Yosys ``equiv_*``
+    (:func:`neutnngen.verify.formal.equiv_netlist`, RTL vs RTL): ``equivalent`` ``True``
+    when every signal pair is proven (the mutant is no bug: no bench can kill it), ``None``
+    when unproven (a bug the stimulus misses, or a change hidden from the outputs). Adds
+    ``equivalent`` and ``formal`` (status, reason) to each entry of ``report.survivors``."""
+    from .formal import equiv_netlist
+
+    work = Path(workdir).resolve()
+    src = Path(report.file)
+    text = src.read_text()
+    chosen = choose(text, report.mutants, report.seed)
+    for s in report.survivors:
+        mut = work / f"m{int(s['mutant']):03d}" / src.name
+        if not mut.is_file():
+            mut.parent.mkdir(parents=True, exist_ok=True)
+            mut.write_text(apply(text, chosen[int(s["mutant"])]))
+        r = equiv_netlist(src, mut, top, mut.parent / "formal", timeout=timeout)
+        s["equivalent"] = True if r["status"] == "proven" else None
+        s["formal"] = {k: r.get(k) for k in ("status", "reason", "seconds")}
+    return report.survivors

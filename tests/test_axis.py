@@ -1,0 +1,283 @@
+"""AXI4-Stream top (neutnngen/hdl/axis.py): packing, backpressure both ways, short/long
+packets, against the reference interpreter: in Amaranth's simulator and, on the emitted
+Verilog, in cocotb (sim/axis_bench.py)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from neutnngen.errors import ConfigError
+from neutnngen.hdl import build_top, emit
+from neutnngen.hdl.axis import pack_volley, unpack_output, winner
+from neutnngen.ir import Interpreter
+from neutnngen.ir.nodes import NONE
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_hdl import gunpoint_column, one_layer, rand_column, rand_volleys  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))
+import axis_host  # noqa: E402
+
+
+def small_net(seed: int = 3):
+    rng = np.random.default_rng(seed)
+    return one_layer(rand_column(rng, 12, 3, frac=(0.2, 0.4)))
+
+
+def amaranth_axis(net, packets, n_out, seed=0, p_valid=0.7, p_ready=0.6, weights="hardwired",
+                  **options):
+    """Drive ``packets`` (lists of (byte, last)) into an AxisTop in Amaranth's simulator with
+    seeded tvalid/tready gaps until ``n_out`` output packets came (then 2 more waves' time
+    to catch a spurious one); returns (output packets, err_short, err_long)."""
+    top = build_top(net, interface="axis", weights=weights, **options)
+    rng = np.random.default_rng(seed)
+    beats = [b for pk in packets for b in pk]
+    out: list[list[int]] = []
+    flags = {}
+    sim = Simulator(top)
+    sim.add_clock(1e-6)
+    limit = (len(beats) + 4 * top.info["WAVE_CYCLES"] * (n_out + 2)) * 4
+
+    async def bench(ctx):
+        cur: list[int] = []
+        k = 0
+        stalled = None
+        tail = None
+        for _cycle in range(limit):
+            v = k < len(beats) and rng.random() < p_valid
+            ctx.set(top.s_axis_tvalid, int(v))
+            if v:
+                ctx.set(top.s_axis_tdata, beats[k][0])
+                ctx.set(top.s_axis_tlast, beats[k][1])
+            r = bool(rng.random() < p_ready)
+            ctx.set(top.m_axis_tready, int(r))
+            took = v and ctx.get(top.s_axis_tready)
+            if ctx.get(top.m_axis_tvalid):
+                beat = (ctx.get(top.m_axis_tdata), ctx.get(top.m_axis_tlast))
+                assert stalled is None or stalled == beat, "m_axis changed while stalled"
+                stalled = None if r else beat
+                if r:
+                    cur.append(beat[0])
+                    if beat[1]:
+                        out.append(cur)
+                        cur = []
+            await ctx.tick()
+            k += int(bool(took))
+            if len(out) >= n_out and tail is None:
+                tail = 2 * top.info["WAVE_CYCLES"] + 4 * (net.outputs + 1)
+            if tail is not None:
+                tail -= 1
+                if tail <= 0:
+                    break
+        flags["short"] = ctx.get(top.err_short)
+        flags["long"] = ctx.get(top.err_long)
+
+    sim.add_testbench(bench)
+    sim.run()
+    return out, flags["short"], flags["long"]
+
+
+def expected(net, X, tb_out):
+    Y = Interpreter(net).forward(X)
+    return [[int(t) for t in y] + [winner(y)] for y in Y]
+
+
+def decode(packets, tb_out):
+    res = []
+    for pk in packets:
+        t, w = unpack_output(pk, tb_out)
+        res.append(t + [w])
+    return res
+
+
+def as_packets(X, tb):
+    return [[(b, int(i == len(x) - 1)) for i, b in enumerate(pack_volley(x, tb))] for x in X]
+
+
+def test_pack_and_winner_helpers():
+    assert pack_volley([3, NONE, 0], 3) == [0x83, 0x00, 0x80]
+    assert unpack_output([0x82, 0x00, 0x81, 2], 4) == ([2, -1, 1], 2)
+    assert unpack_output([0x00, 0xFF], 4) == ([-1], -1)
+    assert winner([2, -1, 1, 1]) == 2 and winner([-1, -1]) == -1 and winner([0, 0]) == 0
+
+
+@pytest.mark.parametrize("weights, arch", [("hardwired", "serial"), ("register", "serial"),
+                                           ("hardwired", "parallel")])
+def test_axis_amaranth_matches_interpreter_under_backpressure(weights, arch):
+    net = small_net()
+    rng = np.random.default_rng(5)
+    X = rand_volleys(rng, 12, net.inputs)
+    tb_out = build_top(net, interface="axis").info["TB_OUT"]
+    out, es, el = amaranth_axis(net, as_packets(X, 3), len(X), seed=1, weights=weights,
+                                architecture=arch)
+    assert decode(out, tb_out) == expected(net, X, tb_out)
+    assert (es, el) == (0, 0)
+    assert any(r[-1] >= 0 for r in expected(net, X, tb_out))
+
+
+def test_axis_winner_byte_with_ties():
+    """No inhibition: several neurons fire, some at the same time; the winner is the
+    earliest, the lowest index on ties."""
+    net = one_layer(rand_column(np.random.default_rng(4), 10, 5, frac=(0.15, 0.3), inh="none"))
+    X = rand_volleys(np.random.default_rng(4), 16, net.inputs)
+    tb_out = build_top(net, interface="axis").info["TB_OUT"]
+    want = expected(net, X, tb_out)
+    ties = sum(1 for r in want if r[-1] >= 0 and r[:-1].count(r[r[-1]]) > 1)
+    assert ties >= 2
+    out, _, _ = amaranth_axis(net, as_packets(X, 3), len(X), seed=7)
+    assert decode(out, tb_out) == want
+
+
+def test_axis_short_and_long_packets_are_dropped_and_flagged():
+    net = small_net()
+    rng = np.random.default_rng(6)
+    X = rand_volleys(rng, 4, net.inputs)
+    good = as_packets(X, 3)
+    n = net.inputs
+    short = [(0x81, 0)] * (n - 3) + [(0x81, 1)]
+    long_ = [(0x80, 0)] * (n + 5) + [(0x80, 1)]
+    tb_out = build_top(net, interface="axis").info["TB_OUT"]
+    out, es, el = amaranth_axis(net, [good[0], short, good[1], long_, good[2], good[3]], 4,
+                                 seed=2)
+    assert decode(out, tb_out) == expected(net, X, tb_out)
+    assert (es, el) == (1, 1)
+    out, es, el = amaranth_axis(net, [short, good[0]], 1, seed=3)
+    assert decode(out, tb_out) == expected(net, X[:1], tb_out) and (es, el) == (1, 0)
+
+
+def test_axis_refuses_what_it_cannot_pack():
+    rng = np.random.default_rng(1)
+    prox = one_layer(rand_column(rng, 8, 2, mode="gate", P=2))
+    with pytest.raises(ConfigError, match="proximal"):
+        build_top(prox, interface="axis")
+    with pytest.raises(ConfigError, match="learn"):
+        build_top(small_net(), weights="learn", interface="axis")
+    with pytest.raises(ConfigError, match="interface"):
+        build_top(small_net(), interface="axi")
+
+
+def test_axis_emit_is_deterministic_and_names_packing(tmp_path):
+    net = small_net()
+    a = emit(net, tmp_path / "a", interface="axis", name="kx")
+    b = emit(net, tmp_path / "b", interface="axis", name="kx")
+    va = a.verilog.read_text()
+    assert va == b.verilog.read_text()
+    assert "module kx(" in va and "s_axis_tready" in va and "m_axis_tlast" in va
+    assert "module kx__core" in va
+    doc = json.loads(a.names.read_text())
+    assert doc["top"]["interface"] == "axis"
+    assert doc["top"]["axis"]["in_bytes"] == net.inputs
+    assert doc["top"]["axis"]["out_bytes"] == net.outputs + 1
+    plain = emit(net, tmp_path / "c", name="kx")
+    assert "s_axis_tdata" not in plain.verilog.read_text()
+
+
+@pytest.mark.requires_sim
+def test_axis_verilog_cocotb_gunpoint_sized(tmp_path):
+    """Emitted Verilog of a 150x2 column (GunPoint shape) in cocotb: seeded gaps on both
+    sides, a short and a long packet first; 0 mismatches against the interpreter."""
+    net = gunpoint_column()
+    rng = np.random.default_rng(12)
+    X = rand_volleys(rng, 20, net.inputs)
+    res = axis_host.run_axis(net, X, tmp_path, seed=4, bad_packets=True)
+    assert res["mismatches"] == 0, res
+    assert res["packets"] == len(X) and res["err_short"] == 1 and res["err_long"] == 1
+    assert res["stalls_in"] > 0 and res["stalls_out"] > 0
+
+
+def uart_roundtrip(net, X, divisor=4, gap_bits=0):
+    """UartBridge + AxisTop in Amaranth's simulator: the volleys go in as UART frames on
+    ``rx`` (``divisor`` cycles per bit, back to back plus ``gap_bits`` idle bits), the frames
+    on ``tx`` are decoded; returns (bytes received by the host, overflow, frame_err)."""
+    from amaranth.hdl import Module
+    from amaranth.lib import wiring as w
+
+    from neutnngen.hdl.uart import UartBridge
+
+    core = build_top(net, interface="axis")
+    bridge = UartBridge(divisor, net.inputs)
+
+    class Both(w.Component):
+        def __init__(self):
+            super().__init__({"rx": w.In(1, init=1), "tx": w.Out(1, init=1)})
+
+        def elaborate(self, platform):
+            m = Module()
+            m.submodules.core = core
+            m.submodules.bridge = bridge
+            m.d.comb += [
+                core.s_axis_tdata.eq(bridge.m.payload.data),
+                core.s_axis_tlast.eq(bridge.m.payload.last),
+                core.s_axis_tvalid.eq(bridge.m.valid), bridge.m.ready.eq(core.s_axis_tready),
+                bridge.s.payload.data.eq(core.m_axis_tdata),
+                bridge.s.payload.last.eq(core.m_axis_tlast),
+                bridge.s.valid.eq(core.m_axis_tvalid), core.m_axis_tready.eq(bridge.s.ready),
+                bridge.rx.eq(self.rx), self.tx.eq(bridge.tx)]
+            return m
+
+    dut = Both()
+    tb = core.info["TB_IN"]
+    bits: list[int] = [1] * 20
+    for x in X:
+        for b in pack_volley(x, tb):
+            bits += [0] + [(b >> i) & 1 for i in range(8)] + [1] + [1] * gap_bits
+    n_bytes = len(X) * (net.outputs + 1)
+    got: list[int] = []
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    limit = len(bits) * divisor + len(X) * (core.info["WAVE_CYCLES"] + 40 * divisor) + 2000
+
+    async def drive(ctx):
+        for b in bits:
+            ctx.set(dut.rx, b)
+            await ctx.tick().repeat(divisor)
+        ctx.set(dut.rx, 1)
+
+    async def listen(ctx):
+        cyc = 0
+        while len(got) < n_bytes and cyc < limit:
+            if ctx.get(dut.tx) == 0:  # start bit: sample the middle of each bit
+                await ctx.tick().repeat(divisor + divisor // 2)
+                v = 0
+                for i in range(8):
+                    v |= ctx.get(dut.tx) << i
+                    await ctx.tick().repeat(divisor)
+                assert ctx.get(dut.tx) == 1, "stop bit"
+                got.append(v)
+                cyc += 9 * divisor + divisor // 2
+            await ctx.tick()
+            cyc += 1
+
+    sim.add_testbench(drive, background=True)
+    sim.add_testbench(listen)
+    sim.run()
+    return got, bridge
+
+
+def test_uart_bridge_roundtrip_matches_interpreter():
+    net = small_net(seed=8)
+    rng = np.random.default_rng(8)
+    X = rand_volleys(rng, 5, net.inputs)
+    got, _ = uart_roundtrip(net, X, divisor=4)
+    tb_out = build_top(net, interface="axis").info["TB_OUT"]
+    k = net.outputs + 1
+    packets = [got[i:i + k] for i in range(0, len(got), k)]
+    assert decode(packets, tb_out) == expected(net, X, tb_out)
+
+
+def test_uart_divisor_and_board_verilog():
+    from neutnngen.hdl.uart import board_verilog, uart_divisor
+
+    assert uart_divisor(12e6, 115200) == 104 and uart_divisor(25e6, 115200) == 217
+    with pytest.raises(ConfigError, match="baud"):
+        uart_divisor(1e6, 460800)
+    v = board_verilog("gp_axis", 150, 104, name="board_top", leds=5)
+    assert "module board_top(" in v and "gp_axis core" in v
+    for port in ("input clk", "input uart_rx", "output uart_tx", "output [4:0] led"):
+        assert port in v

