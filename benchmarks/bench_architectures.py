@@ -55,7 +55,7 @@ def measure(net: Network, X: np.ndarray, weights: str, arch: str, work: Path) ->
         "ice40_harness": i.harness, "ice40_fits": i.fits, "ice40_fit_error": i.fit_error or "",
         "wave_cycles": wc,
         "latency_cycles": int(em.info["LATENCY"]),
-        "waves_per_s_at_fmax": (i.fmax_mhz or 0) * 1e6 / wc,
+        "waves_per_s_at_fmax": i.fmax_mhz * 1e6 / wc if i.fmax_mhz else None,
         "transistor_cycles": (g.transistors or 0) * wc,
         "verify": {"simulator": ver.simulator, "waves": ver.waves,
                    "mismatches": ver.mismatches, "wall_s": round(vt, 2)},
