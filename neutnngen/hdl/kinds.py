@@ -66,14 +66,7 @@ def unregister(name: str) -> None:
 
 def known_kinds() -> tuple[str, ...]:
     """The kinds that have an HDL lowering."""
-    out = []
-    for n in REGISTRY.known():
-        try:
-            REGISTRY.named(n)
-        except ConfigError:
-            continue
-        out.append(n)
-    return tuple(out)
+    return tuple(REGISTRY.available())
 
 
 def hdl_kind(name: str) -> HdlKind:

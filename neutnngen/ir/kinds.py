@@ -129,6 +129,11 @@ class KindRegistry(Generic[T]):
             self.register(mod.KIND)
         self._loaded.add(name)
 
+    def available(self) -> list[str]:
+        """The kind names this level has a record for (built-ins it lacks left out)."""
+        self._load_all()
+        return [n for n in self.known() if n in self._by_name]
+
     def _load_all(self) -> None:
         for n in BUILTIN:
             self._load(n, strict=False)

@@ -70,15 +70,9 @@ def adapter(kind: str) -> VerifyAdapter:
     try:
         return REGISTRY.named(kind)
     except ToolchainError:
-        known = []
-        for n in REGISTRY.known():
-            try:
-                REGISTRY.named(n)
-                known.append(n)
-            except ToolchainError:
-                pass
         raise ToolchainError(f"names.json names a stage of kind {kind!r}, which the verifier "
-                             f"cannot observe; known kinds: {', '.join(known)}") from None
+                             f"cannot observe; known kinds: {', '.join(REGISTRY.available())}"
+                             ) from None
 
 
 def stages(names: Mapping[str, Any]) -> list[Mapping[str, Any]]:
