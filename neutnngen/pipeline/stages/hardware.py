@@ -271,20 +271,23 @@ class SynthStage(Stage):
         out: dict[str, Any] = {}
         for arch in ARCHITECTURES:
             row: dict[str, Any] = {"built": arch == cfg.hdl.architecture}
-            try:
-                with tempfile.TemporaryDirectory(prefix="neutnngen-arch-") as td:
-                    res = emit(net, td, weights=cfg.hdl.weights, name=cfg.hdl.top,
-                               architecture=arch)
-                    if row["built"] and generic is not None:
-                        g = generic
-                    else:
+            if row["built"]:  # the run's own design: its plan and its synthesis
+                info = ctx.emitted["info"]
+                g = generic if generic is not None else flows.synth_generic(
+                    Path(ctx.emitted["verilog"]).read_text(), cfg.hdl.top).to_dict()
+            else:
+                try:
+                    with tempfile.TemporaryDirectory(prefix="neutnngen-arch-") as td:
+                        res = emit(net, td, weights=cfg.hdl.weights, name=cfg.hdl.top,
+                                   architecture=arch)
                         step(f"synth: generic, {arch} architecture", ctx.show)
                         g = flows.synth_generic(res.verilog.read_text(), cfg.hdl.top).to_dict()
-            except ConfigError as e:  # e.g. parallel has no on-chip learning
-                row["unavailable"] = str(e)
-                out[arch] = row
-                continue
-            wc, lat = int(res.info["WAVE_CYCLES"]), int(res.info["LATENCY"])
+                except ConfigError as e:  # e.g. parallel has no on-chip learning
+                    row["unavailable"] = str(e)
+                    out[arch] = row
+                    continue
+                info = res.info
+            wc, lat = int(info["WAVE_CYCLES"]), int(info["LATENCY"])
             row.update({"wave_cycles": wc, "latency_cycles": lat,
                         "transistors": g.get("transistors"), "cells": g.get("cells"),
                         "flip_flops": g.get("flip_flops")})
