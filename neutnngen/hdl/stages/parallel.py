@@ -98,12 +98,15 @@ class ParallelSegment(wiring.Component):
         rnl = self.response == "rnl"
         ws = self._weights(m)
         terms: list[tuple[Value, int]] = []  # (increment term, its largest value)
+        vmax = 0  # a ramp rises for w steps, so V <= the sum of the (largest) weights
         rising: dict[int, Value] = {}  # hardwired rnl: w -> bit k set while k <= t < k + w
         n_x = 1 << tb
         for syn in spec.synapses:
             if syn.j not in ws:
                 continue
             w = ws[syn.j]
+            wm = w if isinstance(w, int) else (1 << syn.bits) - 1
+            vmax += wm
             x = self.x[syn.j * tb:(syn.j + 1) * tb]
             spiked = self.s[syn.j]
             if rnl and isinstance(w, int):  # rising ramp: x <= t < x + w, a lookup on x
@@ -121,10 +124,7 @@ class ParallelSegment(wiring.Component):
             else:  # step: the whole weight at t == x
                 a = Signal(syn.bits, name=f"up_{syn.name}")
                 m.d.comb += a.eq(Mux(spiked & (x == self.t), w, 0))
-                terms.append((a, w if isinstance(w, int) else (1 << syn.bits) - 1))
-        # The potential's bound: a ramp rises for w steps, so V <= the sum of the weights.
-        vmax = sum((w if isinstance(w, int) else (1 << syn.bits) - 1)
-                   for syn in spec.synapses if syn.j in ws for w in (ws[syn.j],))
+                terms.append((a, wm))
         # Pipelined adder: registered group sums, then the registered increment.
         parts = []
         for g in range(0, len(terms), GROUP):
@@ -212,15 +212,10 @@ class ParallelColumn(wiring.Component):
         return m
 
 
-def steps(spec) -> int:
-    """Time steps a layer's wave runs: its longest column's."""
-    return spec.steps
-
-
 def timing(plan, spec) -> tuple[int, int]:
     """``T`` step cycles, :data:`ADD_STAGES` until the last step is accumulated, one to
     register the neuron times, one to decide and latch."""
-    n = steps(spec) + ADD_STAGES + 2
+    n = spec.steps + ADD_STAGES + 2
     return n, n
 
 
@@ -240,7 +235,7 @@ class ParallelLayerStage(wiring.Component):
         tb = p.TB_IN
         ip = self.i.payload
         P = spec.prox_lines
-        T = steps(spec)
+        T = spec.steps
         tw = _bits(T - 1)
         # Phase 0: idle; a wave starts in a cycle with i.valid (c = 0: step 0 enters the
         # adder pipeline). Phase 1: c = 1 .. T - 1 + ADD_STAGES; steps c < T enter the
