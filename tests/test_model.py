@@ -596,7 +596,7 @@ def test_overshoot_tie_trainer_equals_interpreter(case):
         train(net, X, epochs=1, labels=labels, backend="torch")
 
 
-def test_overshoot_tie_picks_the_larger_overshoot_and_compile_refuses_it():
+def test_overshoot_tie_picks_the_larger_overshoot_and_compiles():
     from neutnngen.hdl.plan import make_plan
 
     # two neurons, one line at time 0: both cross at step 0 (theta 1); neuron 1's weight is
@@ -609,8 +609,8 @@ def test_overshoot_tie_picks_the_larger_overshoot_and_compile_refuses_it():
     x = np.array([[0]])
     assert Interpreter(net_low).forward(x).tolist() == [[0, -1]]
     assert Interpreter(net_ov).forward(x).tolist() == [[-1, 0]]
-    with pytest.raises(ConfigError, match="tie='overshoot'"):
-        make_plan(net_ov)
+    # the RTL implements it (tests/test_tie_rtl.py checks it against the interpreter)
+    assert make_plan(net_ov).layers[0].columns[0].overshoot_bits("hardwired") > 0
     from neutnngen.ir.text import parse
 
     assert parse(to_text(net_ov)).layers[0].columns[0].tie == "overshoot"

@@ -11,6 +11,13 @@ Times are ``B``-bit values with all ones meaning NONE, so "earliest" is a plain 
   set), ``gate`` (the later of the proximal segment and the dendrites, when both fired).
 * Column: neuron times are registered (stage 1), then lateral inhibition (``wta1``,
   ``kwta(k)``, ``twta``, ``none``; ties to the lowest index) gives the column's volley.
+
+M1 overshoot ties (``tie = overshoot``, docs/model.md §4): every segment also reports its
+overshoot ``o = V(z) - theta`` and the decisions above compare *keys* ``Cat(~o, z)``
+(:func:`overshoot_key`: earlier first, then the larger overshoot, then the lower index; all
+ones = silent) wherever they compare times under ``wta1``/``kwta`` and when a neuron picks its
+earliest dendrite; ``twta``/``none`` still compare times. With ``tie = lowest`` the key is the
+time itself (``ow = 0``) and the logic is the v1 logic.
 """
 
 from __future__ import annotations
@@ -83,6 +90,31 @@ def inhibit(m: Module, times: list[Value], inh: Inhibition, none: int, name: str
     return out
 
 
+def overshoot_key(m: Module, z: Value, o: Value | None, ow: int, none: int, name: str) -> Value:
+    """A segment's M1 key: ``Cat(~o, z)`` (compares as the interpreter's
+    ``z * KO + KO - 1 - o``: earlier first, then the larger overshoot), all ones when the
+    segment is silent; the time ``z`` itself when ``ow == 0``."""
+    if not ow:
+        return z
+    k = Signal(len(z) + ow, name=name)
+    m.d.comb += k.eq(Mux(z == none, (1 << (len(z) + ow)) - 1, Cat(~o, z)))
+    return k
+
+
+def key_time(key: Value, ow: int) -> Value:
+    """The time part of a key (the key itself when ``ow == 0``)."""
+    return key[ow:] if ow else key
+
+
+def key_inhibit(m: Module, keys: list[Value], inh: Inhibition, ow: int, none: int,
+                name: str) -> list[Value]:
+    """:func:`inhibit` under M1 ties: ``wta1``/``kwta`` rank by key, ``twta``/``none`` keep
+    by time (docs/model.md §4)."""
+    if ow and inh.policy in ("wta1", "kwta"):
+        return inhibit(m, keys, inh, (1 << (len(keys[0]))) - 1, name)
+    return inhibit(m, [key_time(k, ow) for k in keys], inh, none, name)
+
+
 class LearnCtx:
     """Design-wide bookkeeping of a ``learn``-mode build, filled during elaboration (keys
     are IR paths): each learning column's :class:`ColumnLearn` (``col``), each learning
@@ -122,27 +154,29 @@ class _SegmentHost(wiring.Component):
 
 
 class Dendrite(_SegmentHost):
-    def __init__(self, plan: Plan, segs: tuple[SegmentSpec, ...], inh: Inhibition, ctx=None):
-        self.plan, self.segs, self.inh, self.ctx = plan, segs, inh, ctx
+    def __init__(self, plan: Plan, segs: tuple[SegmentSpec, ...], inh: Inhibition, ctx=None,
+                 ow: int = 0):
+        self.plan, self.segs, self.inh, self.ctx, self.ow = plan, segs, inh, ctx, ow
         members = self._members(plan)
-        members["t"] = Out(plan.B)
+        members["t"] = Out(plan.B + ow)  # the earliest segment's key (its time when ow = 0)
         members["won"] = Out(len(segs))  # segments surviving the segment inhibition
         super().__init__(members)
 
     def elaborate(self, platform):
         p = self.plan
         m = Module()
+        ow = self.ow
         zs = []
         for s, spec in enumerate(self.segs):
-            seg = Segment(p, spec, self.ctx)
+            seg = Segment(p, spec, self.ctx, ow)
             self._attach(m, f"s{s}", seg)
-            zs.append(seg.z)
+            zs.append(overshoot_key(m, seg.z, seg.o if ow else None, ow, p.NONE, f"key{s}"))
         m.d.comb += self.t.eq(tree(zs, vmin))
         if len(zs) > 1:
-            keeps = inhibit(m, zs, self.inh, p.NONE, "won")
+            keeps = key_inhibit(m, zs, self.inh, ow, p.NONE, "won")
             m.d.comb += self.won.eq(Cat(*keeps))
         else:
-            m.d.comb += self.won.eq(zs[0] != p.NONE)
+            m.d.comb += self.won.eq(key_time(zs[0], ow) != p.NONE)
         return m
 
 
@@ -151,7 +185,8 @@ class Neuron(_SegmentHost):
         self.plan, self.spec, self.colspec, self.ctx = plan, spec, col, ctx
         members = self._members(plan)
         members["en"] = In(1)  # enable mode: the neuron's proximal line
-        members["t"] = Out(plan.B)
+        self.ow = col.overshoot_bits(plan.weights)
+        members["t"] = Out(plan.B + self.ow)  # the neuron's key (its time when ow = 0)
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -160,20 +195,22 @@ class Neuron(_SegmentHost):
         m = Module()
         ds = []
         lrn = self.ctx.col.get(self.colspec.path) if self.ctx is not None else None
+        ow = self.ow
+        knone = (1 << (p.B + ow)) - 1
         for d, segs in enumerate(self.spec.dendrites):
-            den = Dendrite(p, segs, col.segment_inhibition, self.ctx)
+            den = Dendrite(p, segs, col.segment_inhibition, self.ctx, ow)
             self._attach(m, f"d{d}", den)
             ds.append(den.t)
             if lrn is not None:  # the column's credit logic reads the dendrite's decisions
                 key = (self.spec.index, d)
                 m.d.comb += [lrn.dt[key].eq(den.t), lrn.dwon[key].eq(den.won)]
-        td = Signal(p.B, name="t_dend")
+        td = Signal(p.B + ow, name="t_dend")
         m.d.comb += td.eq(tree(ds, vmin))
         mode = col.proximal_mode
         if mode == "enable":
-            m.d.comb += self.t.eq(Mux(self.en, td, p.NONE))
+            m.d.comb += self.t.eq(Mux(self.en, td, knone))
         elif mode == "gate":
-            assert self.spec.prox is not None
+            assert self.spec.prox is not None and not ow  # the IR check refuses it
             prox = Segment(p, self.spec.prox, self.ctx)
             self._attach(m, "prox", prox)
             if lrn is not None:
@@ -208,15 +245,17 @@ class Column(_SegmentHost):
             lrn = ColumnLearn(p, spec, self.rule, self.lwe)
             self.ctx.col[spec.path] = lrn
             lrn.register_segments(self.ctx)
-        nts = []
+        ow = spec.overshoot_bits(p.weights)
+        nks = []
         for i, nspec in enumerate(spec.neurons):
             n = Neuron(p, nspec, spec, self.ctx)
             self._attach(m, f"n{i}", n)
             m.d.comb += n.en.eq(self.en[i])
-            r = Signal(p.B, name=f"t_n{i}", reset_less=True)  # stage 1
+            r = Signal(p.B + ow, name=f"t_n{i}", reset_less=True)  # stage 1 (key)
             m.d.sync += r.eq(n.t)
-            nts.append(r)
-        keeps = inhibit(m, nts, spec.col.column_inhibition, p.NONE, "keep")
+            nks.append(r)
+        keeps = key_inhibit(m, nks, spec.col.column_inhibition, ow, p.NONE, "keep")
+        nts = [key_time(k, ow) for k in nks]
         for i, (k, t) in enumerate(zip(keeps, nts, strict=True)):
             m.d.comb += getattr(self, f"t{i}").eq(Mux(k, t, p.NONE))
         if lrn is not None:
@@ -248,7 +287,10 @@ class ColumnLearn:
         col = spec.col
         q, D, S = col.neurons, col.dendrites, col.segments
         B = plan.B
-        self.dt = {(i, d): Signal(B, name=f"dt_n{i}_d{d}") for i in range(q) for d in range(D)}
+        self.ow = spec.overshoot_bits(plan.weights)
+        # each dendrite's key (its time when ow = 0): the neuron's earliest dendrite by key
+        self.dt = {(i, d): Signal(B + self.ow, name=f"dt_n{i}_d{d}") for i in range(q)
+                   for d in range(D)}
         self.dwon = {(i, d): Signal(S, name=f"won_n{i}_d{d}") for i in range(q)
                      for d in range(D)}
         self.pz = {i: Signal(B, name=f"pz_n{i}") for i in range(q)} \
@@ -316,7 +358,7 @@ class ColumnLearn:
                 dsel = []
                 for d in range(D):
                     t = self.dt[(i, d)]
-                    c = t != NONE
+                    c = t != (1 << len(t)) - 1
                     for e in range(D):
                         if e < d:
                             c = c & (t < self.dt[(i, e)])

@@ -271,13 +271,7 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     check(net)
     ts = net.time
 
-    # M1 overshoot ties change the inference datapath; the RTL does not implement them yet
     for la in net.layers:
-        for col in getattr(la, "columns", ()):
-            if getattr(col, "tie", "lowest") != "lowest":
-                raise ConfigError(f"layer {la.name!r} column {col.name!r}: tie={col.tie!r} is "
-                                  "not implemented by the RTL yet (network.tie); use "
-                                  "tie='lowest' to compile, or evaluate with the interpreter")
         lr = getattr(la, "learning", None)
         if weights == "learn" and lr is not None:
             for key, off in (("kind", "stdp"), ("theta", "fixed"), ("homeostasis", "none")):

@@ -11,6 +11,12 @@ to an accumulator that starts at ``2**W - theta``; its carry out (sticky) is
 ``V(p) >= theta``. At the end of the pass, time bit ``b`` becomes ``not (V(p) >= theta)``.
 After ``B`` passes ``z`` is the first step with ``V >= theta``, or all ones (NONE).
 
+Overshoot (``ow > 0``, M1 ties of docs/model.md §4): the accumulator is wide enough for the
+segment's largest potential (:meth:`SegmentSpec.v_bound`), so after the carry it holds
+``V(p) - theta`` exactly. The last pass that hits probes exactly ``z`` (every later pass
+misses and sets its bit), so latching the accumulator at the end of every pass that hits
+leaves ``o = V(z) - theta`` (capped at ``2**ow - 1``) once ``z`` is final.
+
 Where a weight comes from is a *weight store* (:data:`WEIGHT_STORES`): ``hardwired``
 (constants: a ROM over the line counter that synthesis folds; absent and zero synapses
 generate nothing) or ``register`` (one register per present synapse, reset to the trained
@@ -36,6 +42,7 @@ from amaranth.lib.wiring import In, Out
 
 from .mux import mux_tree
 from .plan import Plan, SegmentSpec
+from .specs import OVERSHOOT_CAP_BITS
 from .sched import sched_signature, wload_signature, wload_split
 
 
@@ -174,8 +181,9 @@ def capture_condition(x: Value, z: Value) -> Value:
 
 
 class Segment(wiring.Component):
-    def __init__(self, plan: Plan, spec: SegmentSpec, ctx=None):
+    def __init__(self, plan: Plan, spec: SegmentSpec, ctx=None, ow: int = 0):
         self.plan, self.spec, self.ctx = plan, spec, ctx
+        self.ow = ow  # overshoot bits (0: no overshoot output)
         self.lctx = None  # the segment's learning context (learn mode, learning layers)
         if plan.weights == "learn":
             self.lctx = ctx.seg.get(spec.path)
@@ -191,6 +199,8 @@ class Segment(wiring.Component):
             "lane_s": In(plan.G),
             "z": Out(plan.B, init=plan.NONE),
         }
+        if ow:
+            members["o"] = Out(ow)  # V(z) - theta, capped (valid while z is not NONE)
         members.update(self.store.members())
         super().__init__(members)
 
@@ -201,7 +211,10 @@ class Segment(wiring.Component):
 
     @property
     def acc_bits(self) -> int:
-        return max(self.spec.theta.bit_length(), self.r_max.bit_length())
+        w = max(self.spec.theta.bit_length(), self.r_max.bit_length())
+        if self.ow:  # no second carry: V - theta < 2**W after the first
+            w = max(w, self.spec.v_bound(self.plan.weights).bit_length())
+        return w
 
     def elaborate(self, platform):
         p, spec = self.plan, self.spec
@@ -250,6 +263,12 @@ class Segment(wiring.Component):
         for b in range(p.B):
             with m.If(s.sar_we[b]):
                 m.d.sync += self.z[b].eq(~hit)
+        if self.ow:
+            cap = (1 << min(self.ow, OVERSHOOT_CAP_BITS)) - 1
+            big = spec.v_bound(p.weights) - spec.theta > cap
+            ov = Mux(acc > cap, cap, acc) if big else acc
+            with m.If(s.sar_we.any() & hit):
+                m.d.sync += self.o.eq(ov)
 
         if p.weights == "learn":
             # the weight of the line at the response stage, for the wread port

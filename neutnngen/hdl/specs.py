@@ -11,6 +11,10 @@ from typing import Any
 from ..ir.nodes import Column, Layer, Network
 from .stream import Beat
 
+OVERSHOOT_CAP_BITS = 24
+"""M1 overshoot ties (docs/model.md §4): the overshoot ``o = V(z) - theta`` is capped at
+``KO - 1 = 2**24 - 1`` (the interpreter's key ``z * KO + KO - 1 - min(o, KO - 1)``)."""
+
 
 @dataclass(frozen=True)
 class SynapseSpec:
@@ -34,6 +38,14 @@ class SegmentSpec:
     def wbits(self) -> int:
         return max((s.bits for s in self.synapses), default=1)
 
+    def v_bound(self, weights: str) -> int:
+        """The largest potential the segment can reach: a response never exceeds its
+        weight, so the sum of the trained weights (``hardwired``) or of the largest
+        weights the registers can hold (``register``, ``learn``)."""
+        if weights == "hardwired":
+            return sum(s.weight for s in self.synapses)
+        return sum((1 << s.bits) - 1 for s in self.synapses)
+
 
 @dataclass(frozen=True)
 class NeuronSpec:
@@ -51,6 +63,16 @@ class ColumnSpec:
     neurons: tuple[NeuronSpec, ...]
     wave: int  # this column's wave length T_col
     path: str = ""  # layerK/colC
+
+    def overshoot_bits(self, weights: str) -> int:
+        """Bits of the overshoot ``o`` its segments report for M1 ties: 0 for
+        ``tie = lowest`` (the decisions compare times only), else enough for the largest
+        ``V(z) - theta`` of any segment, at most :data:`OVERSHOOT_CAP_BITS`."""
+        if getattr(self.col, "tie", "lowest") != "overshoot":
+            return 0
+        vb = max((seg.v_bound(weights) for n in self.neurons for d in n.dendrites
+                  for seg in d), default=0)
+        return max(1, min(OVERSHOOT_CAP_BITS, vb.bit_length()))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ and every segment adds all of its synapses' response increments in that cycle
 longest wave is exact: no potential changes after a column's last step ``T_c - 1``.
 After the last step the dendrite, neuron and column logic of :mod:`neutnngen.hdl.column`
 (segment inhibition, proximal modes, lateral inhibition with ties to the lowest index)
-decide on the registered times. The increments of step ``t`` pass two pipeline registers
+decide on the registered times; with M1 overshoot ties (``tie = overshoot``) each segment
+also latches ``o = V(z) - theta`` at its crossing and the decisions compare the keys of
+:func:`~neutnngen.hdl.column.overshoot_key`, as in the serial design. The increments of step ``t`` pass two pipeline registers
 (group sums, then their total) and are accumulated two cycles later; after the last step two
 cycles bring it into the accumulator, one registers the neuron times, and one applies the
 column inhibition and latches the output register. A wave takes ``T + 4`` cycles (``WAVE_CYCLES``; GunPoint's
@@ -36,8 +38,9 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..column import inhibit, tree, vmin
+from ..column import key_inhibit, key_time, overshoot_key, tree, vmin
 from ..plan import PARALLEL_ADD_STAGES, ColumnSpec, SegmentSpec
+from ..specs import OVERSHOOT_CAP_BITS
 from ..sched import wload_signature
 from ..segment import RegisterStore
 from .output import output_register
@@ -71,16 +74,20 @@ class ParallelSegment(wiring.Component):
     """One segment: ``t`` (the step whose increments enter the adder pipeline), ``t_acc``,
     ``acc_en``, ``acc_clr`` (the step accumulated this cycle, whether one is, whether it is
     step 0 of a wave: clear the state), the column's lines ``x``/``s``; ``z`` the first
-    crossing (all ones = NONE), ``acc`` the potential."""
+    crossing (all ones = NONE), ``acc`` the potential; ``o`` (``ow > 0``) the overshoot
+    ``V(z) - theta`` latched with ``z``, capped at ``2**ow - 1``."""
 
-    def __init__(self, plan, spec: SegmentSpec, n_lines: int, tw: int, response: str):
+    def __init__(self, plan, spec: SegmentSpec, n_lines: int, tw: int, response: str,
+                 ow: int = 0):
         self.plan, self.spec, self.n_lines, self.tw = plan, spec, n_lines, tw
-        self.response = response
+        self.response, self.ow = response, ow
         members = {
             "t": In(tw), "t_acc": In(tw), "acc_en": In(1), "acc_clr": In(1),
             "x": In(n_lines * plan.TB_IN), "s": In(n_lines),
             "z": Out(plan.B),
         }
+        if ow:
+            members["o"] = Out(ow)
         if plan.weights == "register":
             members["wload"] = In(wload_signature(plan))
         super().__init__(members)
@@ -145,6 +152,12 @@ class ParallelSegment(wiring.Component):
             if spec.theta <= vmax:
                 with m.If((nxt >= spec.theta) & (self.acc_clr | ~fired)):
                     m.d.sync += [fired.eq(1), self.z.eq(self.t_acc)]
+                    if self.ow:
+                        cap = (1 << min(self.ow, OVERSHOOT_CAP_BITS)) - 1
+                        ov = nxt - spec.theta
+                        if vmax - spec.theta > cap:
+                            ov = Mux(ov > cap, cap, ov)
+                        m.d.sync += self.o.eq(ov)
         return m
 
 
@@ -166,21 +179,26 @@ class ParallelColumn(wiring.Component):
             members[f"t{i}"] = Out(plan.B)
         super().__init__(members)
 
-    def _segment(self, m: Module, host: Module, name: str, spec: SegmentSpec) -> Value:
+    def _segment(self, m: Module, host: Module, name: str, spec: SegmentSpec,
+                 ow: int = 0) -> Value:
+        """The segment's key (its time when ``ow == 0``)."""
         seg = ParallelSegment(self.plan, spec, len(self.spec.lines), self.tw,
-                              self.plan.net.time.response)
+                              self.plan.net.time.response, ow)
         host.submodules[name] = seg
         m.d.comb += [seg.t.eq(self.t), seg.t_acc.eq(self.t_acc),
                      seg.acc_en.eq(self.acc_en), seg.acc_clr.eq(self.acc_clr),
                      seg.x.eq(self.x), seg.s.eq(self.s)]
         if self.plan.weights == "register":
             wiring.connect(m, wiring.flipped(self.wload), seg.wload)
-        return seg.z
+        return overshoot_key(m, seg.z, seg.o if ow else None, ow, self.plan.NONE,
+                             f"key_{spec.rtl.replace('.', '_')}")
 
     def elaborate(self, platform):
         p, spec = self.plan, self.spec
         col = spec.col
         m = Module()
+        ow = spec.overshoot_bits(p.weights)
+        knone = (1 << (p.B + ow)) - 1
         nt = []
         for n in spec.neurons:
             nm = Module()
@@ -189,26 +207,26 @@ class ParallelColumn(wiring.Component):
             for d, segs in enumerate(n.dendrites):
                 dm = Module()
                 nm.submodules[f"d{d}"] = dm
-                zs = [self._segment(m, dm, f"s{s}", sp) for s, sp in enumerate(segs)]
+                zs = [self._segment(m, dm, f"s{s}", sp, ow) for s, sp in enumerate(segs)]
                 ds.append(tree(zs, vmin))  # the earliest survivor = the earliest segment
-            td = Signal(p.B, name=f"t_dend{n.index}")
+            td = Signal(p.B + ow, name=f"t_dend{n.index}")
             m.d.comb += td.eq(tree(ds, vmin))
-            t = Signal(p.B, name=f"t_neuron{n.index}")
+            t = Signal(p.B + ow, name=f"t_neuron{n.index}")
             if col.proximal_mode == "enable":
-                m.d.comb += t.eq(Mux(self.en[n.index], td, p.NONE))
+                m.d.comb += t.eq(Mux(self.en[n.index], td, knone))
             elif col.proximal_mode == "gate":
-                assert n.prox is not None
+                assert n.prox is not None and not ow  # the IR check refuses it
                 pz = self._segment(m, nm, "prox", n.prox)
                 m.d.comb += t.eq(Mux(pz > td, pz, td))
             else:
                 m.d.comb += t.eq(td)
-            r = Signal(p.B, name=f"stage1_{n.index}", init=p.NONE)
+            r = Signal(p.B + ow, name=f"stage1_{n.index}", init=knone)
             with m.If(self.reg):
                 m.d.sync += r.eq(t)
             nt.append(r)
-        keeps = inhibit(m, nt, col.column_inhibition, p.NONE, "keep")
+        keeps = key_inhibit(m, nt, col.column_inhibition, ow, p.NONE, "keep")
         for i, (t, k) in enumerate(zip(nt, keeps, strict=True)):
-            m.d.comb += getattr(self, f"t{i}").eq(Mux(k, t, p.NONE))
+            m.d.comb += getattr(self, f"t{i}").eq(Mux(k, key_time(t, ow), p.NONE))
         return m
 
 
