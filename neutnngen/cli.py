@@ -564,10 +564,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", default="hardwired", choices=["hardwired", "register", "learn"],
                    help="hardwired: trained weights as constants; register: weights in "
                         "registers with a load port; learn: on-chip STDP (default hardwired)")
-    p.add_argument("--architecture", default="serial", choices=["serial", "parallel"],
+    p.add_argument("--architecture", default="serial",
+                   choices=["serial", "parallel", "pipelined"],
                    help="serial: one input line per cycle, smallest (default); parallel: every "
-                        "synapse every time step, T + 4 cycles a wave (hardwired and register "
-                        "weights)")
+                        "synapse every time step, T + 4 cycles a wave; pipelined: every step "
+                        "of every synapse at once, a new wave every cycle (parallel and "
+                        "pipelined: hardwired and register weights)")
     p.add_argument("--top", default="neutnngen_top", help="top module name (default neutnngen_top)")
     p.add_argument("--interface", default="stream", choices=["stream", "axis"],
                    help="stream: valid/ready ports of docs/rtl-contract.md (default); axis: the "

@@ -139,7 +139,8 @@ class TrainConfig:
 class HdlConfig:
     weights: str = "hardwired"  # hardwired | register | learn (on-chip STDP)
     top: str = "neutnngen_top"
-    architecture: str = "serial"  # serial (smallest) | parallel (T + 4 cycles a wave)
+    # serial (smallest) | parallel (T + 4 cycles a wave) | pipelined (a wave every cycle)
+    architecture: str = "serial"
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ class SynthConfig:
     ecp5_package: str = "CABGA381"
     liberty: str = ""  # path to a .lib for the liberty target
     freq_mhz: float = 100.0  # clock constraint for place-and-route
-    compare_architectures: bool = False  # also synthesize (generic) the other layer architecture
+    compare_architectures: bool = False  # also synthesize (generic) the other layer architectures
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "train.homeostasis": ("none", "winrate"),
     "train.credit": ("winner", "dendrite"),
     "hdl.weights": ("hardwired", "register", "learn"),
-    "hdl.architecture": ("serial", "parallel"),
+    "hdl.architecture": ("serial", "parallel", "pipelined"),
     "verify.simulator": ("auto", "icarus", "verilator"),
 }
 RANGES: dict[str, tuple[float, float]] = {

@@ -245,7 +245,9 @@ def test_run_reports_both_architectures(tmp_path):
                  "--set", "hdl.architecture=parallel"]) == 0
     rep = json.loads((out / "report.json").read_text())
     a = rep["architectures"]
-    assert set(a) == {"serial", "parallel"} and a["parallel"]["built"] and not a["serial"]["built"]
+    assert set(a) == {"serial", "parallel", "pipelined"}
+    assert a["parallel"]["built"] and not a["serial"]["built"] and not a["pipelined"]["built"]
+    assert a["pipelined"]["wave_cycles"] == 1
     assert a["parallel"]["transistors"] == rep["synth"]["generic"]["transistors"]
     assert a["parallel"]["wave_cycles"] == rep["hdl"]["wave_cycles"] < a["serial"]["wave_cycles"]
     assert a["serial"]["transistors"] > 0 and a["serial"]["transistor_cycles"] > 0

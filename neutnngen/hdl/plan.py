@@ -53,13 +53,27 @@ read-modify-write pass over the same line schedule, see :class:`LearnPlan`)."""
 
 PLANNED_WEIGHT_MODES: tuple[str, ...] = ()
 
-ARCHITECTURES = ("serial", "parallel")
+ARCHITECTURES = ("serial", "parallel", "pipelined")
 """How a layer stage computes a wave: ``serial`` (one input line per cycle, a
-successive-approximation search over the time bits; smallest) or ``parallel`` (every
-synapse every time step, one step per cycle: ``T + 4`` cycles a wave; hardwired and register
-weights)."""
+successive-approximation search over the time bits; smallest), ``parallel`` (every
+synapse every time step, one step per cycle: ``T + 4`` cycles a wave) or ``pipelined``
+(every step of every synapse at once: a new wave every cycle); the last two build hardwired
+and register weights."""
 
 PARALLEL_ADD_STAGES = 2
+
+
+def prefix_levels(steps: int) -> int:
+    """Register levels of the ``pipelined`` architecture's Kogge-Stone prefix sum over
+    ``steps`` time steps."""
+    return max(0, (steps - 1).bit_length())
+
+
+def pipelined_latency(steps: int) -> int:
+    """Pipeline levels of a ``pipelined`` layer: the grouped increment sums and their totals
+    (:data:`PARALLEL_ADD_STAGES`), the prefix sum, the first crossing, the neuron keys, the
+    decision with the output register."""
+    return PARALLEL_ADD_STAGES + prefix_levels(steps) + 3
 """``parallel``: pipeline registers in a segment's increment adder (group sums, total)."""
 
 DEFAULT_MUX_LEVELS = 5
@@ -229,6 +243,13 @@ class Plan:
                          "steps": max(ls.steps for ls in self.layers),
                          "adder_stages": PARALLEL_ADD_STAGES, "decision_cycles": 2}
             return d
+        if self.architecture == "pipelined":
+            steps = max(ls.steps for ls in self.layers)
+            d["arch"] = {"kind": "pipelined", "T": self.T, "steps": steps,
+                         "adder_stages": PARALLEL_ADD_STAGES,
+                         "prefix_levels": prefix_levels(steps),
+                         "layer_latency": pipelined_latency(steps), "waves_per_cycle": 1}
+            return d
         d["arch"] = {
             "kind": "sar-serial",
             "T": self.T,
@@ -257,12 +278,13 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     if architecture not in ARCHITECTURES:
         raise ConfigError(f"unknown architecture={architecture!r}; accepted: "
                           f"{', '.join(ARCHITECTURES)}")
-    if architecture == "parallel" and weights == "learn":
-        raise ConfigError("architecture='parallel' builds hardwired and register weights; "
-                          "on-chip learning (weights='learn') needs architecture='serial'")
-    if architecture == "parallel" and lanes != 1:
-        raise ConfigError(f"lanes={lanes!r} is a knob of the serial architecture; the parallel "
-                          "one reads every line every cycle (leave lanes at 1)")
+    if architecture != "serial" and weights == "learn":
+        raise ConfigError(f"architecture={architecture!r} builds hardwired and register "
+                          "weights; on-chip learning (weights='learn') needs "
+                          "architecture='serial'")
+    if architecture != "serial" and lanes != 1:
+        raise ConfigError(f"lanes={lanes!r} is a knob of the serial architecture; the "
+                          f"{architecture} one reads every line every cycle (leave lanes at 1)")
     name = check_name(name)
     if not isinstance(mux_levels, int) or isinstance(mux_levels, bool) or mux_levels < 1:
         raise ConfigError(f"mux_levels={mux_levels!r}; expected an integer >= 1")

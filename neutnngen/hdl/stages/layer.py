@@ -96,6 +96,10 @@ def timing(plan, spec: LayerSpec) -> tuple[int, int]:
         from .parallel import timing as parallel_timing
 
         return parallel_timing(plan, spec)
+    if plan.architecture == "pipelined":
+        from .pipelined import timing as pipelined_timing
+
+        return pipelined_timing(plan, spec)
     return plan.SLOT, plan.SLOT
 
 
@@ -260,6 +264,10 @@ def build(plan, stage, ctx=None) -> wiring.Component:
         from .parallel import ParallelLayerStage
 
         return ParallelLayerStage(plan, stage, ctx)
+    if plan.architecture == "pipelined":
+        from .pipelined import PipelinedLayerStage
+
+        return PipelinedLayerStage(plan, stage, ctx)
     return LayerStage(plan, stage, ctx)
 
 

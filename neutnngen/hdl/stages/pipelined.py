@@ -1,0 +1,309 @@
+"""The ``pipelined`` architecture of a TNN column layer: a new wave every clock.
+
+The ``parallel`` architecture (:mod:`neutnngen.hdl.stages.parallel`) steps through a wave's
+``T`` time steps in time, one per cycle. Here the steps are laid out in space: when a wave
+enters, every segment computes the response increments of *all* its steps at once
+(docs/model.md §2)
+
+* ``rnl``: ``inc(t) = #{j : x_j <= t < x_j + w_j}`` (a population count of rising ramps;
+  for hardwired weights each term is a lookup on the line's time),
+* ``snl``: ``inc(t) = sum of w_j over the lines with x_j == t``,
+
+then the potentials ``V(t) = inc(0) + ... + inc(t)`` by a parallel prefix sum (Kogge-Stone,
+one register level per doubling), compares every ``V(t)`` with ``theta`` and takes the first
+crossing ``z`` (with ``tie = overshoot`` also ``o = V(z) - theta``). The dendrite, neuron and
+column decisions of :mod:`neutnngen.hdl.column` follow, as in the other architectures
+(segment inhibition, proximal modes, lateral inhibition, M1 keys).
+
+Every level is a pipeline register, so a wave enters every clock (``WAVE_CYCLES = 1``) and
+leaves ``LATENCY`` cycles later: ``ADD_STAGES`` (grouped increment sums, then their totals),
+``ceil(log2 T)`` prefix levels, one for the crossing, one for the neuron times, one for the
+decision and the output register. The pipeline advances while the output register is free
+or being read (``~o.valid | o.ready``) and stalls as a whole otherwise, so ``i.ready`` is that
+same condition. The sidebands a later stage needs (its proximal lines; ``enable`` bits of
+this layer) travel along the pipeline with their wave; the volley itself is consumed in the
+first level. Weights: ``hardwired`` or ``register`` (the serial design's register store; a
+write takes effect for the waves that enter after it). On-chip learning is not built in this
+architecture (a ``ConfigError`` says so).
+
+Cost: every (step, synapse) pair has its own term and adder input, so area grows with
+``T x synapses``; the parallel architecture reuses one adder over the steps instead.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..column import key_inhibit, key_time, overshoot_key, tree, vmin
+from ..plan import PARALLEL_ADD_STAGES, ColumnSpec, SegmentSpec, pipelined_latency, prefix_levels
+from ..sched import wload_signature
+from ..segment import RegisterStore
+from ..specs import OVERSHOOT_CAP_BITS
+from .output import output_register
+from .parallel import GROUP, add_tree
+
+ADD_STAGES = PARALLEL_ADD_STAGES
+
+
+def _bits(n: int) -> int:
+    return max(1, int(n).bit_length())
+
+
+latency = pipelined_latency
+
+
+class PipelinedSegment(wiring.Component):
+    """One segment over ``T`` steps: lines ``x``/``s`` of the entering wave, ``adv`` (the
+    pipeline advances); ``z`` (all ones = NONE) and, with ``ow > 0``, ``o`` of the wave in
+    the segment's last level, ``ADD_STAGES + prefix_levels(T) + 1`` cycles after it entered;
+    ``acc`` its final potential ``V(T - 1)`` (for waveforms)."""
+
+    def __init__(self, plan, spec: SegmentSpec, n_lines: int, T: int, response: str,
+                 ow: int = 0):
+        self.plan, self.spec, self.n_lines, self.T = plan, spec, n_lines, T
+        self.response, self.ow = response, ow
+        members = {"x": In(n_lines * plan.TB_IN), "s": In(n_lines), "adv": In(1),
+                   "z": Out(plan.B, init=plan.NONE)}
+        if ow:
+            members["o"] = Out(ow)
+        if plan.weights == "register":
+            members["wload"] = In(wload_signature(plan))
+        super().__init__(members)
+
+    def _weights(self, m: Module) -> dict[int, Value | int]:
+        if self.plan.weights == "register":
+            return RegisterStore(self.plan, self.spec)._registers(m, self)
+        return {s.j: s.weight for s in self.spec.synapses if s.weight != 0}
+
+    def elaborate(self, platform):
+        p, spec, T = self.plan, self.spec, self.T
+        m = Module()
+        tb = p.TB_IN
+        rnl = self.response == "rnl"
+        ws = self._weights(m)
+        adv = self.adv
+        n_x = 1 << tb
+        # terms[t]: (increment term, its largest value) of every present synapse at step t
+        terms: list[list[tuple[Value, int]]] = [[] for _ in range(T)]
+        vmax = 0
+        for syn in spec.synapses:
+            if syn.j not in ws:
+                continue
+            w = ws[syn.j]
+            wm = w if isinstance(w, int) else (1 << syn.bits) - 1
+            vmax += wm
+            x = self.x[syn.j * tb:(syn.j + 1) * tb]
+            spiked = self.s[syn.j]
+            for t in range(T):
+                if rnl and isinstance(w, int):  # x <= t < x + w: a constant table on x
+                    table = sum(1 << k for k in range(n_x) if k <= t < k + w)
+                    if not table:
+                        continue
+                    a = spiked & Const(table, n_x).bit_select(x, 1)
+                    terms[t].append((a, 1))
+                elif rnl:
+                    a = spiked & (x <= t) & (x + w > t)
+                    terms[t].append((a, 1))
+                else:  # snl: the whole weight at t == x
+                    a = Mux(spiked & (x == t), w, 0)
+                    terms[t].append((a, wm))
+        vb = _bits(vmax)
+        # Level 1: grouped sums; level 2: each step's increment.
+        incs: list[Value] = []
+        for t in range(T):
+            parts = []
+            for g in range(0, len(terms[t]), GROUP):
+                grp = terms[t][g:g + GROUP]
+                r = Signal(_bits(sum(mx for _, mx in grp)), name=f"part{t}_{g // GROUP}")
+                with m.If(adv):
+                    m.d.sync += r.eq(add_tree([v for v, _ in grp]))
+                parts.append(r)
+            inc = Signal(vb, name=f"inc{t}")
+            with m.If(adv):
+                m.d.sync += inc.eq(add_tree(parts) if parts else 0)
+            incs.append(inc)
+        # Kogge-Stone prefix sum: after level k, v[t] = inc(t - 2**(k+1) + 1 .. t).
+        vs: list[Value] = incs
+        for k in range(prefix_levels(T)):
+            d = 1 << k
+            nxt = []
+            for t in range(T):
+                r = Signal(vb, name=f"v{k}_{t}")
+                with m.If(adv):
+                    m.d.sync += r.eq(vs[t] + vs[t - d] if t >= d else vs[t])
+                nxt.append(r)
+            vs = nxt
+        # The first crossing (and its overshoot), registered.
+        th = spec.theta
+        hits = [v >= th for v in vs] if th <= vmax else []
+        z = Const(p.NONE, p.B)
+        for t in reversed(range(len(hits))):
+            z = Mux(hits[t], t, z)
+        acc = Signal(vb, name="acc")
+        with m.If(adv):
+            m.d.sync += [self.z.eq(z), acc.eq(vs[-1])]
+        if self.ow:
+            cap = (1 << min(self.ow, OVERSHOOT_CAP_BITS)) - 1
+            vz = Const(0, vb)
+            for t in reversed(range(len(hits))):
+                vz = Mux(hits[t], vs[t], vz)
+            ov = vz - th
+            if vmax - th > cap:
+                ov = Mux(ov > cap, cap, ov)
+            with m.If(adv):
+                m.d.sync += self.o.eq(ov)
+        return m
+
+
+class PipelinedColumn(wiring.Component):
+    """A column: its segments, the dendrite / neuron decisions on their times and the
+    registered neuron keys (``t<i>``: neuron ``i``'s time after the lateral inhibition, one
+    level after the segments' ``z``); ``en`` (enable mode) must come with the wave whose
+    segment times are current."""
+
+    def __init__(self, plan, spec: ColumnSpec, T: int):
+        self.plan, self.spec, self.T = plan, spec, T
+        n = len(spec.lines)
+        q = spec.col.neurons
+        members = {"adv": In(1), "x": In(n * plan.TB_IN), "s": In(n), "en": In(q)}
+        if plan.weights == "register":
+            members["wload"] = In(wload_signature(plan))
+        for i in range(q):
+            members[f"t{i}"] = Out(plan.B)
+        super().__init__(members)
+
+    def _segment(self, m: Module, host: Module, name: str, spec: SegmentSpec,
+                 ow: int) -> Value:
+        seg = PipelinedSegment(self.plan, spec, len(self.spec.lines), self.T,
+                               self.plan.net.time.response, ow)
+        host.submodules[name] = seg
+        m.d.comb += [seg.x.eq(self.x), seg.s.eq(self.s), seg.adv.eq(self.adv)]
+        if self.plan.weights == "register":
+            wiring.connect(m, wiring.flipped(self.wload), seg.wload)
+        return overshoot_key(m, seg.z, seg.o if ow else None, ow, self.plan.NONE,
+                             f"key_{spec.rtl.replace('.', '_')}")
+
+    def elaborate(self, platform):
+        p, spec = self.plan, self.spec
+        col = spec.col
+        m = Module()
+        ow = spec.overshoot_bits(p.weights)
+        knone = (1 << (p.B + ow)) - 1
+        nt = []
+        for n in spec.neurons:
+            nm = Module()
+            m.submodules[f"n{n.index}"] = nm
+            ds = []
+            for d, segs in enumerate(n.dendrites):
+                dm = Module()
+                nm.submodules[f"d{d}"] = dm
+                zs = [self._segment(m, dm, f"s{s}", sp, ow) for s, sp in enumerate(segs)]
+                ds.append(tree(zs, vmin))
+            td = Signal(p.B + ow, name=f"t_dend{n.index}")
+            m.d.comb += td.eq(tree(ds, vmin))
+            t = Signal(p.B + ow, name=f"t_neuron{n.index}")
+            if col.proximal_mode == "enable":
+                m.d.comb += t.eq(Mux(self.en[n.index], td, knone))
+            elif col.proximal_mode == "gate":
+                assert n.prox is not None and not ow  # the IR check refuses it
+                pz = self._segment(m, nm, "prox", n.prox, 0)
+                m.d.comb += t.eq(Mux(pz > td, pz, td))
+            else:
+                m.d.comb += t.eq(td)
+            r = Signal(p.B + ow, name=f"stage1_{n.index}", init=knone)
+            with m.If(self.adv):
+                m.d.sync += r.eq(t)
+            nt.append(r)
+        keeps = key_inhibit(m, nt, col.column_inhibition, ow, p.NONE, "keep")
+        for i, (t, k) in enumerate(zip(nt, keeps, strict=True)):
+            m.d.comb += getattr(self, f"t{i}").eq(Mux(k, key_time(t, ow), p.NONE))
+        return m
+
+
+def timing(plan, spec) -> tuple[int, int]:
+    """A new wave every cycle; :func:`latency` cycles through the pipeline."""
+    return 1, latency(spec.steps)
+
+
+def _sideband_layout(beat) -> data.StructLayout | None:
+    f = {k: v for k, v in beat.fields().items() if k not in ("time", "spike")}
+    return data.StructLayout(f) if f else None
+
+
+class PipelinedLayerStage(wiring.Component):
+    """A layer in the ``pipelined`` architecture as a stream stage (module docstring)."""
+
+    def __init__(self, plan, stage, ctx=None):
+        self.plan, self.stage, self.spec = plan, stage, stage.spec
+        members = {"i": In(stage.beat_in.signature()), "o": Out(stage.beat_out.signature())}
+        if plan.weights == "register":
+            members["wload"] = In(wload_signature(plan))
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        p, spec = self.plan, self.spec
+        m = Module()
+        tb = p.TB_IN
+        ip = self.i.payload
+        P = spec.prox_lines
+        T = spec.steps
+        L = latency(T)
+        adv = Signal(name="adv")
+        m.d.comb += [adv.eq(~self.o.valid | self.o.ready), self.i.ready.eq(adv)]
+        # valid bits of the levels: v[k] holds the wave that entered k + 1 advances ago
+        valid = []
+        prev: Value = self.i.valid
+        for k in range(L - 1):
+            v = Signal(name=f"pv{k}")
+            with m.If(adv):
+                m.d.sync += v.eq(prev)
+            valid.append(v)
+            prev = v
+        with m.If(adv):
+            m.d.sync += self.o.valid.eq(prev)
+        # sidebands along the pipeline (not the volley: it is consumed in the first level)
+        lay = _sideband_layout(self.stage.beat_in)
+        side: list = [ip]
+        if lay is not None:
+            src = Signal(lay, name="side_in")
+            m.d.comb += [getattr(src, f).eq(getattr(ip, f)) for f in lay.members]
+            cur = src
+            for k in range(L - 1):
+                r = Signal(lay, name=f"side{k}")
+                with m.If(adv):
+                    m.d.sync += r.eq(cur)
+                side.append(r)
+                cur = r
+        # the decision level (neuron keys registered) reads the enable bits of its wave:
+        # the neuron register is the (L - 1)-th level, fed from level L - 3
+        dec = side[L - 2] if lay is not None else None
+
+        px = ip.prox_time[:P * tb] if P else Const(0, 1)
+        ps = ip.prox_spike[:P] if P else Const(0, 1)
+        times: list[Value] = []
+        for c in spec.columns:
+            col = PipelinedColumn(p, c, T)
+            m.submodules[f"col{c.index}"] = col
+            xs, ss = [], []
+            for kind, idx in c.lines:
+                if kind == "in":
+                    xs.append(ip.time[idx * tb:(idx + 1) * tb])
+                    ss.append(ip.spike[idx])
+                else:
+                    xs.append(px[idx * tb:(idx + 1) * tb])
+                    ss.append(ps[idx])
+            m.d.comb += [col.adv.eq(adv), col.x.eq(Cat(*xs)), col.s.eq(Cat(*ss))]
+            if p.weights == "register":
+                wiring.connect(m, wiring.flipped(self.wload), col.wload)
+            for n in c.neurons:
+                if n.enable_line is not None:
+                    assert dec is not None
+                    m.d.comb += col.en[n.index].eq(dec.prox_spike[n.enable_line])
+            for i in range(c.col.neurons):
+                times.append(getattr(col, f"t{i}"))
+        # the output register takes the wave in the last level, with its sidebands
+        last = side[L - 1] if lay is not None else ip
+        output_register(m, p, spec, self.stage, times, adv, last, self.o.payload)
+        return m
