@@ -15,7 +15,9 @@ network's test ARI reaches the better k-means. MNIST: test/val error with the
 nearest-centroid and logistic-regression baselines. Place cells: median decoding error,
 chance, k-means, the largest win share over the fair share.
 
-Configs: ``repo`` is each example as it ships (today's STDP, uniform initial weights);
+Configs: ``v1`` is each example with the v1 learning model forced (plain STDP with the
+default rates, uniform initial weights, fixed thresholds, lowest-index ties, no decay or
+homeostasis), whatever the example ships (ArrowHead and place cells ship ``new``);
 ``new`` adds the mechanisms integrated so far (M6 data-seeded weights, M3 targeted rule with
 mu 256/256/2/256, M2 relative threshold, M4 mu decay (2, 3), M5 win-rate controller a = 1,
 h_shift 4, M1 overshoot ties; place cells h_shift 3 and one prototype per neuron). M7
@@ -55,7 +57,11 @@ NEW = ["network.w_init=data", "train.rule=targeted", "train.mu_capture=256",
        "train.mu_minus=256", "train.mu_search=2", "train.mu_backoff=256",
        "network.theta_mode=relative", "train.mu_decay=2,3", "train.homeostasis=winrate",
        "train.h_shift=4", "network.tie=overshoot"]
-CONFIGS = {"repo": [], "new": NEW}
+V1 = ["network.w_init=uniform", "train.rule=stdp", "train.mu_capture=640",
+      "train.mu_minus=952", "train.mu_search=2", "train.mu_backoff=952",
+      "network.theta_mode=fixed", "network.theta_cal=all", "network.theta_quantile=0.5",
+      "train.mu_decay=0,0", "train.homeostasis=none", "network.tie=lowest"]
+CONFIGS = {"v1": V1, "new": NEW}
 SIZES = {
     "reduced": {"ucr": ["GunPoint", "ArrowHead"], "seeds": [0, 1], "epochs": 5,
                 "mnist": (1000, 500), "places_epochs": 3},
@@ -146,7 +152,7 @@ def bench_places(size: dict) -> list[dict]:
     rows = []
     new = ["network.w_init=data_segments", *[o for o in NEW[1:] if "h_shift" not in o],
            "train.h_shift=3", "network.theta_cal=best", "network.theta_quantile=0.1"]
-    for cname, extra in {"repo": [], "new": new}.items():
+    for cname, extra in {"v1": V1, "new": new}.items():
         ov = [f"train.epochs={size['places_epochs']}", *extra]
         val = run_one("examples/place_cells.toml", ov + ["data.validation=0.3"])
         test = run_one("examples/place_cells.toml", ov)
