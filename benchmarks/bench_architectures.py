@@ -1,9 +1,9 @@
-"""Layer architectures side by side: serial vs parallel on the same IR, written to JSON.
+"""Layer architectures side by side: serial, parallel and pipelined on the same IR, written to JSON.
 
     .venv/bin/python benchmarks/bench_architectures.py [--out benchmarks/results/architectures.json]
                                                        [--quick]
 
-For each network and weight mode, both architectures are generated from the same IR,
+For each network and weight mode, every architecture is generated from the same IR,
 verified cycle-accurately against the interpreter (cocotb), and synthesized: generic CMOS
 (cells, FFs, transistors) and iCE40 HX8K (LUT4, FFs, Fmax, through the serial I/O harness
 when the ports exceed the pins). Reported beside them: cycles per wave, waves per second at
@@ -35,7 +35,7 @@ from neutnngen.hdl import emit  # noqa: E402
 from neutnngen.ir import Column, Layer, Network, SynapseBank, TimeSpec  # noqa: E402
 from neutnngen.verify import run_verification  # noqa: E402
 
-ARCHS = ("serial", "parallel")
+from neutnngen.hdl.plan import ARCHITECTURES as ARCHS  # noqa: E402
 
 
 def measure(net: Network, X: np.ndarray, weights: str, arch: str, work: Path) -> dict:

@@ -42,7 +42,7 @@ from ..sched import wload_signature
 from ..segment import RegisterStore
 from ..specs import OVERSHOOT_CAP_BITS
 from .output import output_register
-from .parallel import GROUP, add_tree
+from .parallel import add_tree
 
 ADD_STAGES = PARALLEL_ADD_STAGES
 
@@ -52,6 +52,11 @@ def _bits(n: int) -> int:
 
 
 latency = pipelined_latency
+
+GROUP = 16
+"""Terms per registered group sum in the first level (wider than the parallel
+architecture's 8: the pipelined datapath has ``T`` times as many, and each group register
+is a flip-flop column an FPGA cannot always pack with its adder)."""
 
 
 class PipelinedSegment(wiring.Component):
