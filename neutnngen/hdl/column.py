@@ -96,6 +96,7 @@ def overshoot_key(m: Module, z: Value, o: Value | None, ow: int, none: int, name
     segment is silent; the time ``z`` itself when ``ow == 0``."""
     if not ow:
         return z
+    assert o is not None, "a segment with overshoot bits reports o"
     k = Signal(len(z) + ow, name=name)
     m.d.comb += k.eq(Mux(z == none, (1 << (len(z) + ow)) - 1, Cat(~o, z)))
     return k
