@@ -120,7 +120,8 @@ class VerifyStage(Stage):
                                 verilog_path=Path(ctx.emitted["verilog"]),
                                 names_path=Path(ctx.emitted["names"]), X=X,
                                 simulator=_simulator(ctx.cfg), workdir=ctx.outdir / "verify",
-                                waves=ctx.cfg.verify.waves, timeout=ctx.cfg.verify.timeout_s)
+                                waves=ctx.cfg.verify.waves, timeout=ctx.cfg.verify.timeout_s,
+                                bench_kind=ctx.cfg.verify.bench)
             bar.update(len(X))
         out = res.to_dict()
         write_json(rfile, out)
