@@ -64,7 +64,7 @@ class VerifyResult:
     log: str | None = None  # simulation log
     build_s: float = 0.0  # of wall_s: compiling (0 when the cached build was reused)
     bench: str = "cocotb"  # which bench ran: "stream" (plain Verilog) or "cocotb"
-    stats: dict[str, int] | None = None  # streamed bench: stall / idle cycle counts
+    stats: dict[str, Any] | None = None  # streamed bench: stall / idle cycle counts, sim_s
 
     @property
     def passed(self) -> bool:

