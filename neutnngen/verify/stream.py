@@ -376,7 +376,7 @@ def _std_fix(env: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def _verilator_make_env() -> dict[str, str]:
+def _verilator_make_env(extra: Mapping[str, str]) -> dict[str, str]:
     from .simulators import _make_escape, _pch_fix
 
     env = tool_env()
@@ -384,7 +384,7 @@ def _verilator_make_env() -> dict[str, str]:
     try:  # _pch_fix reads VERILATOR_ROOT from os.environ
         if "VERILATOR_ROOT" in env:
             os.environ["VERILATOR_ROOT"] = env["VERILATOR_ROOT"]
-        opts = {**VERILATOR_MAKE_OPT, **_pch_fix(), **_std_fix(env)}
+        opts = {**VERILATOR_MAKE_OPT, **_pch_fix(), **_std_fix(env), **extra}
     finally:
         if saved is None:
             os.environ.pop("VERILATOR_ROOT", None)
@@ -428,21 +428,55 @@ def build(sim: str, verilog: Path, tb_text: str, build_dir: Path, version: str, 
         from .simulators import _check_verilator_toolchain
 
         _check_verilator_toolchain()
+        rt_cache = _runtime_cache(version, trace)
+        cached = sorted(rt_cache.glob("verilated*.o")) if rt_cache.is_dir() else []
         argv = [find_tool("verilator"), "--binary", *VERILATOR_FLAGS, "--top-module", TB_NAME,
                 "--Mdir", str(build_dir / "obj"), "-o", str(exe), "-j", "1", str(tb),
                 str(verilog)]
         if trace:
             argv[2:2] = ["--trace", "-DNEUTNNGEN_DUMP"]
-        env = _verilator_make_env()
+        env = _verilator_make_env({"VM_GLOBAL_FAST": "", "VM_GLOBAL_SLOW": "",
+                                   "USER_LDLIBS": " ".join(map(str, cached))} if cached else {})
     rc, late = _call(argv, build_dir, log, deadline, env)
     if late or rc != 0 or not exe.is_file():
         raise ToolchainError(
             f"building {verilog} (streamed bench) "
             + ("timed out (raise the timeout argument)" if late else f"failed (exit {rc})")
             + f"; log {log}:\n{_tail(log)}", path=sim)
-    shutil.rmtree(build_dir / "obj", ignore_errors=True) if sim == "verilator" else None
+    if sim == "verilator":
+        _store_runtime(rt_cache, build_dir / "obj")
+        shutil.rmtree(build_dir / "obj", ignore_errors=True)
     stamp.write_text(json.dumps({"key": digest, "verilog": str(verilog)}))
     return exe, True
+
+
+# The Verilator run-time library (verilated.cpp, verilated_threads.cpp, verilated_timing.cpp,
+# verilated_vcd_c.cpp with --trace: most of a small design's build) does not depend on the
+# design: its objects are kept in the user cache; a build that finds them links them in
+# (USER_LDLIBS) and compiles no run-time file (VM_GLOBAL_FAST / VM_GLOBAL_SLOW emptied).
+def _runtime_cache(version: str, trace: bool) -> Path:
+    from ..flows.build import default_cache_dir
+
+    env = tool_env()
+    cxx = shutil.which("c++", path=env.get("PATH")) or ""
+    mtime = os.stat(cxx).st_mtime_ns if cxx else 0
+    key = hashlib.sha256(repr((version, env.get("VERILATOR_ROOT", ""), VERILATOR_MAKE_OPT,
+                               _std_fix(env), trace, cxx, mtime)).encode()).hexdigest()[:16]
+    return default_cache_dir() / "verilator-stream-runtime" / key
+
+
+def _store_runtime(cache: Path, obj: Path) -> None:
+    files = [f for f in obj.glob("verilated*") if f.suffix in (".o", ".d")]
+    if cache.is_dir() or not files:
+        return
+    tmp = cache.parent / f".{cache.name}.{os.getpid()}.tmp"
+    try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        for f in files:
+            shutil.copy2(f, tmp / f.name)
+        tmp.rename(cache)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)  # stored by another process first, or no space
 
 
 # --------------------------------------------------------------------------- run + parse
