@@ -564,8 +564,10 @@ def run_stream(sim: str, version: str, verilog: Path, info: TopInfo, beats: list
     bdir = build_dir / f"stream-{sim}"
     blog = work / f"stream-build-{sim}.log"
     t0 = time.monotonic()
-    exe, built = build(sim, verilog, tb_text, bdir, version, blog, deadline)
-    build_s = time.monotonic() - t0 if built else 0.0
+    exe, build_s = None, 0.0
+    if not (waves and sim == "verilator"):  # a waveform run on Verilator needs the traced build
+        exe, built = build(sim, verilog, tb_text, bdir, version, blog, deadline)
+        build_s = time.monotonic() - t0 if built else 0.0
     wave_file = work / f"waves-{sim}.vcd"
 
     def once(dump: bool) -> tuple[dict[str, Any], Path]:
@@ -578,6 +580,7 @@ def run_stream(sim: str, version: str, verilog: Path, info: TopInfo, beats: list
         if dump and wave_file.exists():
             wave_file.unlink()
         log = work / f"stream-sim-{sim}{'-waves' if dump else ''}.log"
+        assert x is not None
         return simulate(sim, x, work, log, deadline, wave_file if dump else None), log
 
     r, log = once(waves)
