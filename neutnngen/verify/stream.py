@@ -296,11 +296,12 @@ def write_stimulus(work: Path, beats: list[list[str]], idle: list[int],
                    runs: list[list[int]], writes: list[tuple[int, int]], max_cycles: int,
                    tail: int, widths: Mapping[str, int]) -> None:
     """The run-time inputs of the testbench (``stream_*.hex`` in ``work``)."""
-    cols = list(zip(*beats, strict=True)) if beats else [[], [], [], []]
-    _hexfile(work / "stream_time.hex", list(cols[0]), widths["in_time"])
-    _hexfile(work / "stream_spike.hex", list(cols[1]), widths["in_spike"])
-    _hexfile(work / "stream_ptime.hex", list(cols[2]), widths["prox_time"])
-    _hexfile(work / "stream_pspike.hex", list(cols[3]), widths["prox_spike"])
+    cols: list[list[str]] = ([list(c) for c in zip(*beats, strict=True)] if beats
+                             else [[], [], [], []])
+    _hexfile(work / "stream_time.hex", cols[0], widths["in_time"])
+    _hexfile(work / "stream_spike.hex", cols[1], widths["in_spike"])
+    _hexfile(work / "stream_ptime.hex", cols[2], widths["prox_time"])
+    _hexfile(work / "stream_pspike.hex", cols[3], widths["prox_spike"])
     _hexfile(work / "stream_idle.hex", idle, 32)
     _hexfile(work / "stream_hi.hex", [h for h, _ in runs], 32)
     _hexfile(work / "stream_lo.hex", [lo for _, lo in runs], 32)

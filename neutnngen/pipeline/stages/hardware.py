@@ -108,7 +108,7 @@ class VerifyStage(Stage):
     def describe(self, ctx: Context) -> str:
         n = len(verify_stimulus(ctx.cfg, ctx.data))
         return (f"verify: {n} waves on {_simulator(ctx.cfg) or 'the installed simulator'} "
-                "against the interpreter")
+                f"({ctx.cfg.verify.bench} bench) against the interpreter")
 
     def compute(self, ctx: Context) -> dict:
         from ...verify import describe, run_verification
