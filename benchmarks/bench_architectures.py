@@ -32,10 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 from neutnngen import config, driver, flows  # noqa: E402
 from neutnngen.hdl import emit  # noqa: E402
+from neutnngen.hdl.plan import ARCHITECTURES as ARCHS  # noqa: E402
 from neutnngen.ir import Column, Layer, Network, SynapseBank, TimeSpec  # noqa: E402
 from neutnngen.verify import run_verification  # noqa: E402
-
-from neutnngen.hdl.plan import ARCHITECTURES as ARCHS  # noqa: E402
 
 
 def measure(net: Network, X: np.ndarray, weights: str, arch: str, work: Path) -> dict:

@@ -228,6 +228,8 @@ def cmd_verify(args) -> int:
     check_top(args.top, "--top")
     if args.mutants is not None and args.mutants < 1:
         raise ConfigError(f"--mutants {args.mutants}; expected a number of mutants >= 1")
+    if args.prove_timeout <= 0:
+        raise ConfigError(f"--prove-timeout {args.prove_timeout}; expected seconds > 0")
     if args.corner < 0:
         raise ConfigError(f"--corner {args.corner}; expected a number of volleys >= 0")
     cfg = load_config(in_file(args.config, "--config"), args.overrides)
@@ -289,6 +291,17 @@ def cmd_verify(args) -> int:
             from .verify.formal import equiv_netlist
 
             d["formal"] = equiv_netlist(verilog, nl.path, args.top, Path(args.out) / "formal")
+    if args.prove_wave:
+        from .verify.bounded import prove_one_wave
+
+        d["bounded"] = prove_one_wave(net, verilog, rtl / "names.json", Path(args.out) / "bounded",
+                                      timeout=args.prove_timeout)
+        if d["bounded"]["status"] == "failed":
+            print(json.dumps(d, indent=1, default=str))
+            raise VerificationMismatch(
+                f"bounded proof: the first wave of volley {d['bounded'].get('counterexample')} "
+                "differs from the reference circuit (log: " + d["bounded"]["log"] + ")",
+                first={"signal": "out", "volley": d["bounded"].get("counterexample")})
     if args.mutants:
         from .verify.mutate import mutation_campaign
 
@@ -621,6 +634,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--formal", action="store_true",
                    help="also prove RTL == synthesized netlist with Yosys equiv_* (prints "
                         "proven / failed / unknown and the reason)")
+    p.add_argument("--prove-wave", action="store_true",
+                   help="also prove, for every input volley, that the first wave after reset "
+                        "equals a reference circuit built straight from the IR (Yosys SAT, "
+                        "bounded to LATENCY + 3 cycles; one-layer networks without proximal "
+                        "lines; prints proven / failed with the volley / unknown)")
+    p.add_argument("--prove-timeout", type=float, default=600, metavar="S",
+                   help="seconds for --prove-wave before it reports unknown (default 600)")
     p.add_argument("--corner-seed", type=int, default=0, metavar="S",
                    help="seed of the corner-case volleys (default 0)")
     p.set_defaults(func=cmd_verify)

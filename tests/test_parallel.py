@@ -1,7 +1,8 @@
 """The ``parallel`` layer architecture (every synapse every time step, ``T + 4`` cycles a
-wave): Amaranth's simulator against the reference interpreter on the same hand-built
-networks as the serial tier (``test_hdl.py``), the generated Verilog under cocotb, and the
-options' errors."""
+wave) and, through the ``arch`` fixture, the ``pipelined`` one (a wave every cycle; its own
+checks in ``test_pipelined.py``): Amaranth's simulator against the reference interpreter on
+the same hand-built networks as the serial tier (``test_hdl.py``), the generated Verilog
+under cocotb, and the options' errors."""
 
 from __future__ import annotations
 
@@ -25,8 +26,14 @@ from neutnngen.ir.nodes import NONE, Layer, Network, Retime, TimeSpec
 PAR = "parallel"
 
 
-def same(net, X, weights="hardwired", prox=None, **kw) -> np.ndarray:
-    top = build_top(net, weights=weights, architecture=PAR)
+@pytest.fixture(params=[PAR, "pipelined"])
+def arch(request) -> str:
+    """Both architectures whose columns read every line at once."""
+    return request.param
+
+
+def same(net, X, weights="hardwired", prox=None, arch=PAR, **kw) -> np.ndarray:
+    top = build_top(net, weights=weights, architecture=arch)
     y = simulate(net, X, prox=prox, top=top, **kw)
     r = ref(net, X, prox)
     np.testing.assert_array_equal(y, r)
@@ -34,10 +41,10 @@ def same(net, X, weights="hardwired", prox=None, **kw) -> np.ndarray:
 
 
 @pytest.mark.parametrize("inh", ["wta1", "kwta(2)", "twta", "none"])
-def test_column_inhibition_with_ties(inh):
+def test_column_inhibition_with_ties(inh, arch):
     rng = np.random.default_rng(100 + len(inh))
     col = rand_column(rng, 6, 4, wres=2, frac=(0.3, 0.5), inh=inh)
-    r = same(one_layer(col), rand_volleys(rng, 40, 6))
+    r = same(one_layer(col), rand_volleys(rng, 40, 6), arch=arch)
     assert (r >= 0).any() and (r < 0).any()
 
 
@@ -57,69 +64,75 @@ def test_responses_and_resolutions(timeres, wres, response):
 
 @pytest.mark.parametrize("mode", ["sum", "enable", "gate"])
 @pytest.mark.parametrize("weights", ["hardwired", "register"])
-def test_proximal_modes(mode, weights):
+def test_proximal_modes(mode, weights, arch):
     rng = np.random.default_rng({"sum": 1, "enable": 2, "gate": 3}[mode])
     P = 4 if mode != "enable" else 3
     col = rand_column(rng, 10, 3, mode=mode, P=P, frac=(0.2, 0.4), inh="none")
     X = rand_volleys(rng, 16, 10)
     prox = ({0: rng.integers(0, 2, size=(16, 3))} if mode == "enable"
             else {0: rand_volleys(rng, 16, P, silent=0.3)})
-    r = same(one_layer(col), X, weights, prox=prox)
+    r = same(one_layer(col), X, weights, prox=prox, arch=arch)
     assert (r >= 0).any()
     if mode != "sum":
         assert (r < 0).any()
 
 
 @pytest.mark.parametrize("seg_inh", ["wta1", "kwta(2)", "twta", "none"])
-def test_multi_dendrite_neurons(seg_inh):
+def test_multi_dendrite_neurons(seg_inh, arch):
     rng = np.random.default_rng(7)
     col = rand_column(rng, 8, 3, D=2, S=3, wres=2, frac=(0.3, 0.7), seg_inh=seg_inh,
                       inh="kwta(2)")
-    assert (same(one_layer(col), rand_volleys(rng, 16, 8)) >= 0).any()
+    assert (same(one_layer(col), rand_volleys(rng, 16, 8), arch=arch) >= 0).any()
 
 
-def test_dendritic_gate_column_with_absent_synapses():
+def test_dendritic_gate_column_with_absent_synapses(arch):
     rng = np.random.default_rng(8)
     col = rand_column(rng, 12, 2, D=2, S=2, mode="gate", P=3, absent=0.4, inh="twta")
     X = rand_volleys(rng, 12, 12)
     prox = {0: rand_volleys(rng, 12, 3)}
     for weights in ("hardwired", "register"):
-        same(one_layer(col), X, weights, prox=prox)
+        same(one_layer(col), X, weights, prox=prox, arch=arch)
 
 
-def test_kernel_retime_two_layers_and_bubbles():
+def test_kernel_retime_two_layers_and_bubbles(arch):
     net = kernel_net()
     X = rand_volleys(np.random.default_rng(9), 10, net.inputs)
-    r = same(net, X, bubbles={0, 3, 4})
+    r = same(net, X, bubbles={0, 3, 4}, arch=arch)
     assert (r >= 0).any()
 
 
-def test_retime_before_and_between_layers_and_side_by_side_columns():
+def test_retime_before_and_between_layers_and_side_by_side_columns(arch):
     rng = np.random.default_rng(19)
     a = rand_column(rng, 6, 4, wres=4, name="a", inh="none")  # times up to 21
     b = rand_column(rng, 4, 2, name="b")
     c = rand_column(rng, 4, 3, name="c", inh="twta", S=2, wres=2)
     net = Network("rt", TimeSpec(3), 6, (Retime("pre", 1, 7), Layer("l0", 6, (a,)),
                                          Retime("mid", 2, 7), Layer("l1", 4, (b, c))))
-    assert (same(net, rand_volleys(rng, 8, 6)) >= 0).any()
+    assert (same(net, rand_volleys(rng, 8, 6), arch=arch) >= 0).any()
 
 
 @pytest.mark.parametrize("weights", ["hardwired", "register"])
-def test_backpressure_and_gaps_keep_the_outputs(weights):
+def test_backpressure_and_gaps_keep_the_outputs(weights, arch):
     net = gated_two_layers()
     rng = np.random.default_rng(23)
     X = rand_volleys(rng, 14, 8)
     prox = {1: rand_volleys(rng, 14, 5, silent=0.3)}
-    r = same(net, X, weights, prox=prox, backpressure=0.5, seed=3, bubbles={2, 3, 9})
+    r = same(net, X, weights, prox=prox, backpressure=0.5, seed=3, bubbles={2, 3, 9},
+             arch=arch)
     assert (r >= 0).any() and (r < 0).any()
 
 
-def test_register_mode_loads_other_weights():
+def test_register_mode_loads_other_weights(arch):
+    check_register_loads(arch)
+
+
+def check_register_loads(arch: str) -> None:
+    """Weights written through ``wload`` replace the trained ones; a reset restores them."""
     rng = np.random.default_rng(15)
     col = rand_column(rng, 8, 2, absent=0.25, frac=(0.3, 0.5), inh="none")
     net = one_layer(col)
     X = rand_volleys(rng, 12, 8, silent=0.0)
-    top = build_top(net, weights="register", architecture=PAR)
+    top = build_top(net, weights="register", architecture=arch)
     w = np.array(col.distal.weights)
     loads = []
     for seg in top.plan.segments:
@@ -133,7 +146,7 @@ def test_register_mode_loads_other_weights():
     np.testing.assert_array_equal(simulate(net, X, loads=loads, top=top), expect)
     # a reset restores the trained weights through the same write path
     y = simulate(net, X, loads=loads, reset_after_loads=True,
-                 top=build_top(net, "register", architecture=PAR))
+                 top=build_top(net, "register", architecture=arch))
     np.testing.assert_array_equal(y, ref(net, X))
 
 
@@ -159,24 +172,24 @@ def test_options_that_do_not_apply_are_errors():
         build_top(net, architecture="systolic")
 
 
-def test_emit_is_deterministic(tmp_path):
+def test_emit_is_deterministic(tmp_path, arch):
     net = kernel_net()
-    a = emit(net, tmp_path / "a", architecture=PAR)
-    b = emit(net, tmp_path / "b", architecture=PAR)
+    a = emit(net, tmp_path / "a", architecture=arch)
+    b = emit(net, tmp_path / "b", architecture=arch)
     assert a.verilog.read_bytes() == b.verilog.read_bytes()
     assert a.verilog.read_bytes() != emit(net, tmp_path / "s").verilog.read_bytes()
 
 
 @pytest.mark.requires_sim
 @pytest.mark.parametrize("weights", ["hardwired", "register"])
-def test_generated_verilog_verified_in_cocotb(weights, tmp_path):
+def test_generated_verilog_verified_in_cocotb(weights, tmp_path, arch):
     from neutnngen.verify import run_verification
 
     net = gated_two_layers()
     rng = np.random.default_rng(31)
     X = rand_volleys(rng, 80, 8)
     prox = {1: rand_volleys(rng, 80, 5, silent=0.3)}
-    res = emit(net, tmp_path / "rtl", weights=weights, architecture=PAR)
+    res = emit(net, tmp_path / "rtl", weights=weights, architecture=arch)
     r = run_verification(net, res.verilog, res.names, X, prox=prox, simulator="icarus",
                          workdir=tmp_path / "w")
     assert r.passed and r.waves == 80, r.first_mismatch

@@ -1,7 +1,8 @@
 """The ``pipelined`` layer architecture (every step of every synapse at once, a new wave every
-cycle): Amaranth's simulator against the reference interpreter on the hand-built networks of
-the serial and parallel tiers, throughput and latency as planned, backpressure, the
-generated Verilog under cocotb, and the options' errors."""
+cycle). The hand-built networks of the parallel tier, its cocotb run and its register loads
+run on it too (``test_parallel.py``'s ``arch`` fixture); here: throughput and latency as
+planned, every response and resolution, proximal modes and sidebands under backpressure,
+overshoot ties, the GunPoint-sized column, and the options' errors."""
 
 from __future__ import annotations
 
@@ -21,10 +22,9 @@ from test_hdl import (
 )
 
 from neutnngen.errors import ConfigError
-from neutnngen.hdl import build_top, emit, simulate
+from neutnngen.hdl import build_top, simulate
 from neutnngen.hdl.plan import pipelined_latency, prefix_levels
-from neutnngen.ir import Interpreter
-from neutnngen.ir.nodes import NONE, Layer, Network, Retime, TimeSpec
+from neutnngen.ir.nodes import TimeSpec
 
 PIPE = "pipelined"
 
@@ -41,14 +41,6 @@ def test_prefix_levels_and_latency():
     assert [prefix_levels(t) for t in (1, 2, 3, 4, 5, 8, 9, 14, 16, 17)] == \
         [0, 1, 2, 2, 3, 3, 4, 4, 4, 5]
     assert pipelined_latency(14) == 2 + 4 + 3
-
-
-@pytest.mark.parametrize("inh", ["wta1", "kwta(2)", "twta", "none"])
-def test_column_inhibition_with_ties(inh):
-    rng = np.random.default_rng(200 + len(inh))
-    col = rand_column(rng, 6, 4, wres=2, frac=(0.3, 0.5), inh=inh)
-    r = same(one_layer(col), rand_volleys(rng, 40, 6))
-    assert (r >= 0).any() and (r < 0).any()
 
 
 @pytest.mark.parametrize("timeres,wres,response", [
@@ -84,14 +76,6 @@ def test_proximal_modes(mode, weights):
         assert (r < 0).any()
 
 
-@pytest.mark.parametrize("seg_inh", ["wta1", "kwta(2)", "twta", "none"])
-def test_multi_dendrite_neurons(seg_inh):
-    rng = np.random.default_rng(17)
-    col = rand_column(rng, 8, 3, D=2, S=3, wres=2, frac=(0.3, 0.7), seg_inh=seg_inh,
-                      inh="kwta(2)")
-    assert (same(one_layer(col), rand_volleys(rng, 16, 8)) >= 0).any()
-
-
 @pytest.mark.parametrize("inh", ["wta1", "kwta(2)"])
 def test_overshoot_ties(inh):
     rng = np.random.default_rng(27)
@@ -102,23 +86,6 @@ def test_overshoot_ties(inh):
     low = one_layer(replace(col, tie="lowest"))
     if inh == "wta1":
         assert (ref(low, X) != r).any()
-
-
-def test_kernel_retime_two_layers_and_bubbles():
-    net = kernel_net()
-    X = rand_volleys(np.random.default_rng(9), 20, net.inputs)
-    r = same(net, X, bubbles={0, 3, 4, 11})
-    assert (r >= 0).any()
-
-
-def test_retime_before_and_between_layers_and_side_by_side_columns():
-    rng = np.random.default_rng(19)
-    a = rand_column(rng, 6, 4, wres=4, name="a", inh="none")  # times up to 21
-    b = rand_column(rng, 4, 2, name="b")
-    c = rand_column(rng, 4, 3, name="c", inh="twta", S=2, wres=2)
-    net = Network("rt", TimeSpec(3), 6, (Retime("pre", 1, 7), Layer("l0", 6, (a,)),
-                                         Retime("mid", 2, 7), Layer("l1", 4, (b, c))))
-    assert (same(net, rand_volleys(rng, 16, 6)) >= 0).any()
 
 
 @pytest.mark.parametrize("weights", ["hardwired", "register"])
@@ -132,28 +99,6 @@ def test_backpressure_and_gaps_keep_the_outputs(weights):
     assert (r >= 0).any() and (r < 0).any()
     # full rate, no backpressure: one beat per cycle after the latency (simulate checks it)
     same(net, X, weights, prox=prox)
-
-
-def test_register_mode_loads_other_weights():
-    rng = np.random.default_rng(15)
-    col = rand_column(rng, 8, 2, absent=0.25, frac=(0.3, 0.5), inh="none")
-    net = one_layer(col)
-    X = rand_volleys(rng, 12, 8, silent=0.0)
-    top = build_top(net, weights="register", architecture=PIPE)
-    w = np.array(col.distal.weights)
-    loads = []
-    for seg in top.plan.segments:
-        i = int(seg.path.split("/")[2][1:])
-        for syn in seg.synapses:
-            v = int(rng.integers(0, 8))
-            loads.append((top.plan.address(seg, syn), v))
-            w[i, 0, 0, syn.j] = v
-    expect = Interpreter(one_layer(col.with_weights(w)), validate=False).forward(X)
-    assert not np.array_equal(expect, ref(net, X))
-    np.testing.assert_array_equal(simulate(net, X, loads=loads, top=top), expect)
-    y = simulate(net, X, loads=loads, reset_after_loads=True,
-                 top=build_top(net, "register", architecture=PIPE))
-    np.testing.assert_array_equal(y, ref(net, X))
 
 
 def test_gunpoint_sized_column_one_wave_per_cycle():
@@ -177,15 +122,6 @@ def test_options_that_do_not_apply_are_errors():
         build_top(net, architecture="systolic")
 
 
-def test_emit_is_deterministic(tmp_path):
-    net = kernel_net()
-    a = emit(net, tmp_path / "a", architecture=PIPE)
-    b = emit(net, tmp_path / "b", architecture=PIPE)
-    assert a.verilog.read_bytes() == b.verilog.read_bytes()
-    assert a.verilog.read_bytes() != emit(net, tmp_path / "p",
-                                          architecture="parallel").verilog.read_bytes()
-
-
 def test_config_key_and_cli(tmp_path, capsys):
     from neutnngen import config
     from neutnngen.cli import main
@@ -201,29 +137,3 @@ def test_config_key_and_cli(tmp_path, capsys):
     assert info["arch"]["kind"] == PIPE and info["WAVE_CYCLES"] == 1
     names = json.loads((tmp_path / "o" / "names.json").read_text())
     assert names["top"]["arch"]["kind"] == PIPE
-
-
-@pytest.mark.requires_sim
-@pytest.mark.parametrize("weights", ["hardwired", "register"])
-def test_generated_verilog_verified_in_cocotb(weights, tmp_path):
-    from neutnngen.flows import sim as flows_sim
-    from neutnngen.verify import run_verification
-
-    if not flows_sim.simulator_available("icarus"):
-        pytest.skip("icarus is not installed")
-    net = gated_two_layers()
-    rng = np.random.default_rng(31)
-    X = rand_volleys(rng, 80, 8)
-    prox = {1: rand_volleys(rng, 80, 5, silent=0.3)}
-    res = emit(net, tmp_path / "rtl", weights=weights, architecture=PIPE)
-    r = run_verification(net, res.verilog, res.names, X, prox=prox, simulator="icarus",
-                         workdir=tmp_path / "w")
-    assert r.passed and r.waves == 80, r.first_mismatch
-    r = run_verification(net, res.verilog, res.names, X, prox=prox, simulator="icarus",
-                         workdir=tmp_path / "w2", backpressure=0.4, gaps=0.3, seed=5)
-    assert r.passed, r.first_mismatch
-    wrong = Interpreter(net).forward(X, proximal=prox)
-    wrong[wrong == NONE] = 0
-    r = run_verification(net, res.verilog, res.names, X, prox=prox, simulator="icarus",
-                         workdir=tmp_path / "w3", expected=wrong)
-    assert r.mismatches > 0

@@ -42,8 +42,8 @@ from amaranth.lib.wiring import In, Out
 
 from .mux import mux_tree
 from .plan import Plan, SegmentSpec
-from .specs import OVERSHOOT_CAP_BITS
 from .sched import sched_signature, wload_signature, wload_split
+from .specs import OVERSHOOT_CAP_BITS
 
 
 class HardwiredStore:

@@ -40,9 +40,9 @@ from amaranth.lib.wiring import In, Out
 
 from ..column import key_inhibit, key_time, overshoot_key, tree, vmin
 from ..plan import PARALLEL_ADD_STAGES, ColumnSpec, SegmentSpec
-from ..specs import OVERSHOOT_CAP_BITS
 from ..sched import wload_signature
 from ..segment import RegisterStore
+from ..specs import OVERSHOOT_CAP_BITS
 from .output import output_register
 
 
@@ -161,18 +161,23 @@ class ParallelSegment(wiring.Component):
         return m
 
 
-class ParallelColumn(wiring.Component):
-    """A column: its segments, the dendrite / neuron decisions on their times, registered
-    neuron times (``stage1``) and the lateral inhibition (``t<i>``: neuron ``i``'s time after
-    inhibition, all ones = NONE)."""
+class WideColumn(wiring.Component):
+    """A column whose segments all report at once (``parallel``, ``pipelined``): its
+    segments (``SEGMENT``, fed the column's ``SEG_CONTROLS`` inputs and its lines), the
+    dendrite / neuron decisions on their keys, neuron keys registered while the ``REG``
+    input is set, and the lateral inhibition (``t<i>``: neuron ``i``'s time after inhibition,
+    all ones = NONE). ``controls``: the architecture's control inputs and their widths."""
 
-    def __init__(self, plan, spec: ColumnSpec, tw: int):
-        self.plan, self.spec, self.tw = plan, spec, tw
+    SEGMENT: type
+    SEG_CONTROLS: tuple[str, ...] = ()
+    REG: str = ""
+
+    def __init__(self, plan, spec: ColumnSpec, controls: dict[str, int], *seg_args):
+        self.plan, self.spec, self.seg_args = plan, spec, seg_args
         n = len(spec.lines)
         q = spec.col.neurons
-        members = {"t": In(tw), "t_acc": In(tw), "acc_en": In(1),
-                   "acc_clr": In(1), "reg": In(1),
-                   "x": In(n * plan.TB_IN), "s": In(n), "en": In(q)}
+        members = {k: In(w) for k, w in controls.items()}
+        members.update({"x": In(n * plan.TB_IN), "s": In(n), "en": In(q)})
         if plan.weights == "register":
             members["wload"] = In(wload_signature(plan))
         for i in range(q):
@@ -182,52 +187,106 @@ class ParallelColumn(wiring.Component):
     def _segment(self, m: Module, host: Module, name: str, spec: SegmentSpec,
                  ow: int = 0) -> Value:
         """The segment's key (its time when ``ow == 0``)."""
-        seg = ParallelSegment(self.plan, spec, len(self.spec.lines), self.tw,
-                              self.plan.net.time.response, ow)
+        seg = self.SEGMENT(self.plan, spec, len(self.spec.lines), *self.seg_args,
+                           self.plan.net.time.response, ow)
         host.submodules[name] = seg
-        m.d.comb += [seg.t.eq(self.t), seg.t_acc.eq(self.t_acc),
-                     seg.acc_en.eq(self.acc_en), seg.acc_clr.eq(self.acc_clr),
-                     seg.x.eq(self.x), seg.s.eq(self.s)]
+        m.d.comb += [getattr(seg, k).eq(getattr(self, k)) for k in self.SEG_CONTROLS]
+        m.d.comb += [seg.x.eq(self.x), seg.s.eq(self.s)]
         if self.plan.weights == "register":
             wiring.connect(m, wiring.flipped(self.wload), seg.wload)
         return overshoot_key(m, seg.z, seg.o if ow else None, ow, self.plan.NONE,
                              f"key_{spec.rtl.replace('.', '_')}")
 
     def elaborate(self, platform):
-        p, spec = self.plan, self.spec
-        col = spec.col
         m = Module()
-        ow = spec.overshoot_bits(p.weights)
-        knone = (1 << (p.B + ow)) - 1
-        nt = []
-        for n in spec.neurons:
-            nm = Module()
-            m.submodules[f"n{n.index}"] = nm
-            ds = []
-            for d, segs in enumerate(n.dendrites):
-                dm = Module()
-                nm.submodules[f"d{d}"] = dm
-                zs = [self._segment(m, dm, f"s{s}", sp, ow) for s, sp in enumerate(segs)]
-                ds.append(tree(zs, vmin))  # the earliest survivor = the earliest segment
-            td = Signal(p.B + ow, name=f"t_dend{n.index}")
-            m.d.comb += td.eq(tree(ds, vmin))
-            t = Signal(p.B + ow, name=f"t_neuron{n.index}")
-            if col.proximal_mode == "enable":
-                m.d.comb += t.eq(Mux(self.en[n.index], td, knone))
-            elif col.proximal_mode == "gate":
-                assert n.prox is not None and not ow  # the IR check refuses it
-                pz = self._segment(m, nm, "prox", n.prox)
-                m.d.comb += t.eq(Mux(pz > td, pz, td))
-            else:
-                m.d.comb += t.eq(td)
-            r = Signal(p.B + ow, name=f"stage1_{n.index}", init=knone)
-            with m.If(self.reg):
-                m.d.sync += r.eq(t)
-            nt.append(r)
-        keeps = key_inhibit(m, nt, col.column_inhibition, ow, p.NONE, "keep")
-        for i, (t, k) in enumerate(zip(nt, keeps, strict=True)):
-            m.d.comb += getattr(self, f"t{i}").eq(Mux(k, key_time(t, ow), p.NONE))
+        times = column_decisions(m, self.plan, self.spec, getattr(self, self.REG), self.en,
+                                 lambda host, name, sp, ow: self._segment(m, host, name, sp, ow))
+        for i, t in enumerate(times):
+            m.d.comb += getattr(self, f"t{i}").eq(t)
         return m
+
+
+class ParallelColumn(WideColumn):
+    """A column of the parallel architecture: ``t`` / ``t_acc`` / ``acc_en`` / ``acc_clr``
+    drive its segments, ``reg`` registers the neuron times (``stage1``)."""
+
+    SEGMENT = ParallelSegment
+    SEG_CONTROLS = ("t", "t_acc", "acc_en", "acc_clr")
+    REG = "reg"
+
+    def __init__(self, plan, spec: ColumnSpec, tw: int):
+        super().__init__(plan, spec, {"t": tw, "t_acc": tw, "acc_en": 1, "acc_clr": 1,
+                                      "reg": 1}, tw)
+
+
+def column_decisions(m: Module, p, spec: ColumnSpec, reg: Value, en: Value, segment) -> list[Value]:
+    """The dendrite, neuron and column decisions on the segment keys of a column whose
+    segments all report at once (the ``parallel`` and ``pipelined`` architectures):
+    ``segment(host, name, spec, ow)`` builds a segment in the submodule ``host`` and returns
+    its key; the neuron keys are registered while ``reg``; ``en`` are the ``enable`` bits.
+    Returns each neuron's time after the lateral inhibition (all ones = NONE)."""
+    col = spec.col
+    ow = spec.overshoot_bits(p.weights)
+    knone = (1 << (p.B + ow)) - 1
+    nt = []
+    for n in spec.neurons:
+        nm = Module()
+        m.submodules[f"n{n.index}"] = nm
+        ds = []
+        for d, segs in enumerate(n.dendrites):
+            dm = Module()
+            nm.submodules[f"d{d}"] = dm
+            zs = [segment(dm, f"s{s}", sp, ow) for s, sp in enumerate(segs)]
+            ds.append(tree(zs, vmin))  # the earliest survivor = the earliest segment
+        td = Signal(p.B + ow, name=f"t_dend{n.index}")
+        m.d.comb += td.eq(tree(ds, vmin))
+        t = Signal(p.B + ow, name=f"t_neuron{n.index}")
+        if col.proximal_mode == "enable":
+            m.d.comb += t.eq(Mux(en[n.index], td, knone))
+        elif col.proximal_mode == "gate":
+            assert n.prox is not None and not ow  # the IR check refuses it
+            pz = segment(nm, "prox", n.prox, 0)
+            m.d.comb += t.eq(Mux(pz > td, pz, td))
+        else:
+            m.d.comb += t.eq(td)
+        r = Signal(p.B + ow, name=f"stage1_{n.index}", init=knone)
+        with m.If(reg):
+            m.d.sync += r.eq(t)
+        nt.append(r)
+    keeps = key_inhibit(m, nt, col.column_inhibition, ow, p.NONE, "keep")
+    return [Mux(k, key_time(t, ow), p.NONE) for t, k in zip(nt, keeps, strict=True)]
+
+
+def wire_columns(m: Module, p, spec, ip, column, en: Value, wload) -> list[Value]:
+    """The columns of a layer stage whose columns read all their lines at once: ``column(c)``
+    makes column ``c``'s component (its architecture's own inputs connected), which gets its
+    lines from the input beat ``ip`` (layer inputs and this layer's proximal lines), the
+    ``wload`` bus (register weights) and its ``enable`` bits from ``en`` (the proximal spike
+    bits of the wave it decides). Returns every neuron's output time, column by column."""
+    tb = p.TB_IN
+    P = spec.prox_lines
+    px = ip.prox_time[:P * tb] if P else Const(0, 1)
+    ps = ip.prox_spike[:P] if P else Const(0, 1)
+    times: list[Value] = []
+    for c in spec.columns:
+        col = column(c)
+        m.submodules[f"col{c.index}"] = col
+        xs, ss = [], []
+        for kind, idx in c.lines:
+            if kind == "in":
+                xs.append(ip.time[idx * tb:(idx + 1) * tb])
+                ss.append(ip.spike[idx])
+            else:
+                xs.append(px[idx * tb:(idx + 1) * tb])
+                ss.append(ps[idx])
+        m.d.comb += [col.x.eq(Cat(*xs)), col.s.eq(Cat(*ss))]
+        if wload is not None:
+            wiring.connect(m, wiring.flipped(wload), col.wload)
+        for n in c.neurons:
+            if n.enable_line is not None:
+                m.d.comb += col.en[n.index].eq(en[n.enable_line])
+        times += [getattr(col, f"t{i}") for i in range(c.col.neurons)]
+    return times
 
 
 def timing(plan, spec) -> tuple[int, int]:
@@ -250,7 +309,6 @@ class ParallelLayerStage(wiring.Component):
     def elaborate(self, platform):
         p, spec = self.plan, self.spec
         m = Module()
-        tb = p.TB_IN
         ip = self.i.payload
         P = spec.prox_lines
         T = spec.steps
@@ -300,30 +358,14 @@ class ParallelLayerStage(wiring.Component):
             m.d.sync += [nt.eq(t_acc), ne.eq(acc_en), nc.eq(acc_clr)]
             t_acc, acc_en, acc_clr = nt, ne, nc
 
-        px = ip.prox_time[:P * tb] if P else Const(0, 1)
-        ps = ip.prox_spike[:P] if P else Const(0, 1)
-        times: list[Value] = []
-        for c in spec.columns:
+        def column(c: ColumnSpec) -> ParallelColumn:
             col = ParallelColumn(p, c, tw)
-            m.submodules[f"col{c.index}"] = col
-            xs, ss = [], []
-            for kind, idx in c.lines:
-                if kind == "in":
-                    xs.append(ip.time[idx * tb:(idx + 1) * tb])
-                    ss.append(ip.spike[idx])
-                else:
-                    xs.append(px[idx * tb:(idx + 1) * tb])
-                    ss.append(ps[idx])
-            m.d.comb += [col.t.eq(step), col.t_acc.eq(t_acc),
-                         col.acc_en.eq(acc_en), col.acc_clr.eq(acc_clr),
-                         col.reg.eq(phase == 2), col.x.eq(Cat(*xs)), col.s.eq(Cat(*ss))]
-            if p.weights == "register":
-                wiring.connect(m, wiring.flipped(self.wload), col.wload)
-            for n in c.neurons:
-                if n.enable_line is not None:
-                    m.d.comb += col.en[n.index].eq(ps[n.enable_line])
-            for i in range(c.col.neurons):
-                times.append(getattr(col, f"t{i}"))
+            m.d.comb += [col.t.eq(step), col.t_acc.eq(t_acc), col.acc_en.eq(acc_en),
+                         col.acc_clr.eq(acc_clr), col.reg.eq(phase == 2)]
+            return col
+
+        ps = ip.prox_spike[:P] if P else Const(0, 1)
+        times = wire_columns(m, p, spec, ip, column, ps, getattr(self, "wload", None))
         output_register(m, p, spec, self.stage, times, done, self.i.payload, self.o.payload)
         return m
 

@@ -32,17 +32,16 @@ Cost: every (step, synapse) pair has its own term and adder input, so area grows
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.hdl import Const, Module, Mux, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..column import key_inhibit, key_time, overshoot_key, tree, vmin
 from ..plan import PARALLEL_ADD_STAGES, ColumnSpec, SegmentSpec, pipelined_latency, prefix_levels
 from ..sched import wload_signature
 from ..segment import RegisterStore
 from ..specs import OVERSHOOT_CAP_BITS
 from .output import output_register
-from .parallel import add_tree
+from .parallel import ParallelLayerStage, WideColumn, add_tree, wire_columns
 
 ADD_STAGES = PARALLEL_ADD_STAGES
 
@@ -162,69 +161,17 @@ class PipelinedSegment(wiring.Component):
         return m
 
 
-class PipelinedColumn(wiring.Component):
-    """A column: its segments, the dendrite / neuron decisions on their times and the
-    registered neuron keys (``t<i>``: neuron ``i``'s time after the lateral inhibition, one
-    level after the segments' ``z``); ``en`` (enable mode) must come with the wave whose
-    segment times are current."""
+class PipelinedColumn(WideColumn):
+    """A column of the pipelined architecture: ``adv`` advances its segments' levels and
+    registers the neuron keys one level after the segments' ``z``; ``en`` (enable mode) must
+    come with the wave whose segment times are current."""
+
+    SEGMENT = PipelinedSegment
+    SEG_CONTROLS = ("adv",)
+    REG = "adv"
 
     def __init__(self, plan, spec: ColumnSpec, T: int):
-        self.plan, self.spec, self.T = plan, spec, T
-        n = len(spec.lines)
-        q = spec.col.neurons
-        members = {"adv": In(1), "x": In(n * plan.TB_IN), "s": In(n), "en": In(q)}
-        if plan.weights == "register":
-            members["wload"] = In(wload_signature(plan))
-        for i in range(q):
-            members[f"t{i}"] = Out(plan.B)
-        super().__init__(members)
-
-    def _segment(self, m: Module, host: Module, name: str, spec: SegmentSpec,
-                 ow: int) -> Value:
-        seg = PipelinedSegment(self.plan, spec, len(self.spec.lines), self.T,
-                               self.plan.net.time.response, ow)
-        host.submodules[name] = seg
-        m.d.comb += [seg.x.eq(self.x), seg.s.eq(self.s), seg.adv.eq(self.adv)]
-        if self.plan.weights == "register":
-            wiring.connect(m, wiring.flipped(self.wload), seg.wload)
-        return overshoot_key(m, seg.z, seg.o if ow else None, ow, self.plan.NONE,
-                             f"key_{spec.rtl.replace('.', '_')}")
-
-    def elaborate(self, platform):
-        p, spec = self.plan, self.spec
-        col = spec.col
-        m = Module()
-        ow = spec.overshoot_bits(p.weights)
-        knone = (1 << (p.B + ow)) - 1
-        nt = []
-        for n in spec.neurons:
-            nm = Module()
-            m.submodules[f"n{n.index}"] = nm
-            ds = []
-            for d, segs in enumerate(n.dendrites):
-                dm = Module()
-                nm.submodules[f"d{d}"] = dm
-                zs = [self._segment(m, dm, f"s{s}", sp, ow) for s, sp in enumerate(segs)]
-                ds.append(tree(zs, vmin))
-            td = Signal(p.B + ow, name=f"t_dend{n.index}")
-            m.d.comb += td.eq(tree(ds, vmin))
-            t = Signal(p.B + ow, name=f"t_neuron{n.index}")
-            if col.proximal_mode == "enable":
-                m.d.comb += t.eq(Mux(self.en[n.index], td, knone))
-            elif col.proximal_mode == "gate":
-                assert n.prox is not None and not ow  # the IR check refuses it
-                pz = self._segment(m, nm, "prox", n.prox, 0)
-                m.d.comb += t.eq(Mux(pz > td, pz, td))
-            else:
-                m.d.comb += t.eq(td)
-            r = Signal(p.B + ow, name=f"stage1_{n.index}", init=knone)
-            with m.If(self.adv):
-                m.d.sync += r.eq(t)
-            nt.append(r)
-        keeps = key_inhibit(m, nt, col.column_inhibition, ow, p.NONE, "keep")
-        for i, (t, k) in enumerate(zip(nt, keeps, strict=True)):
-            m.d.comb += getattr(self, f"t{i}").eq(Mux(k, key_time(t, ow), p.NONE))
-        return m
+        super().__init__(plan, spec, {"adv": 1}, T)
 
 
 def timing(plan, spec) -> tuple[int, int]:
@@ -237,22 +184,14 @@ def _sideband_layout(beat) -> data.StructLayout | None:
     return data.StructLayout(f) if f else None
 
 
-class PipelinedLayerStage(wiring.Component):
-    """A layer in the ``pipelined`` architecture as a stream stage (module docstring)."""
-
-    def __init__(self, plan, stage, ctx=None):
-        self.plan, self.stage, self.spec = plan, stage, stage.spec
-        members = {"i": In(stage.beat_in.signature()), "o": Out(stage.beat_out.signature())}
-        if plan.weights == "register":
-            members["wload"] = In(wload_signature(plan))
-        super().__init__(members)
+class PipelinedLayerStage(ParallelLayerStage):
+    """A layer in the ``pipelined`` architecture as a stream stage (module docstring); the
+    ports are the parallel stage's."""
 
     def elaborate(self, platform):
         p, spec = self.plan, self.spec
         m = Module()
-        tb = p.TB_IN
         ip = self.i.payload
-        P = spec.prox_lines
         T = spec.steps
         L = latency(T)
         adv = Signal(name="adv")
@@ -281,33 +220,17 @@ class PipelinedLayerStage(wiring.Component):
                     m.d.sync += r.eq(cur)
                 side.append(r)
                 cur = r
-        # the decision level (neuron keys registered) reads the enable bits of its wave:
-        # the neuron register is the (L - 1)-th level, fed from level L - 3
+        # the neuron keys (level L - 1) are registered from the segment times (level L - 2)
+        # with the enable bits of the wave there
         dec = side[L - 2] if lay is not None else None
 
-        px = ip.prox_time[:P * tb] if P else Const(0, 1)
-        ps = ip.prox_spike[:P] if P else Const(0, 1)
-        times: list[Value] = []
-        for c in spec.columns:
+        def column(c: ColumnSpec) -> PipelinedColumn:
             col = PipelinedColumn(p, c, T)
-            m.submodules[f"col{c.index}"] = col
-            xs, ss = [], []
-            for kind, idx in c.lines:
-                if kind == "in":
-                    xs.append(ip.time[idx * tb:(idx + 1) * tb])
-                    ss.append(ip.spike[idx])
-                else:
-                    xs.append(px[idx * tb:(idx + 1) * tb])
-                    ss.append(ps[idx])
-            m.d.comb += [col.adv.eq(adv), col.x.eq(Cat(*xs)), col.s.eq(Cat(*ss))]
-            if p.weights == "register":
-                wiring.connect(m, wiring.flipped(self.wload), col.wload)
-            for n in c.neurons:
-                if n.enable_line is not None:
-                    assert dec is not None
-                    m.d.comb += col.en[n.index].eq(dec.prox_spike[n.enable_line])
-            for i in range(c.col.neurons):
-                times.append(getattr(col, f"t{i}"))
+            m.d.comb += col.adv.eq(adv)
+            return col
+
+        en = dec.prox_spike if dec is not None else Const(0, 1)
+        times = wire_columns(m, p, spec, ip, column, en, getattr(self, "wload", None))
         # the output register takes the wave in the last level, with its sidebands
         last = side[L - 1] if lay is not None else ip
         output_register(m, p, spec, self.stage, times, adv, last, self.o.payload)
