@@ -173,7 +173,7 @@ def test_build_is_reused_for_other_stimulus(sim, tmp_path):
 def test_stream_simulation_past_the_deadline_is_killed(tmp_path):
     sim = _sim("icarus")
     v, nm = write_hand(tmp_path / "d")
-    X = volleys(100_000, 4, seed=1)  # 500k cycles: ~10 s of Icarus
+    X = volleys(400_000, 4, seed=1)  # 2M cycles: ~20 s of Icarus (100k waves took 6 s here)
     t0 = time.monotonic()
     with pytest.raises(ToolchainError, match=r"the simulation \(streamed bench\) timed out "
                                              r"\(raise the timeout argument\); log .*"
