@@ -1,8 +1,8 @@
 """Verification benchmark: bench throughput, build time and mutation kill rates, to JSON.
 
     .venv/bin/python benchmarks/bench_verify.py --gunpoint OUT_GP [--mnist OUT_MNIST]
-        [--simulator verilator] [--repeat 4] [--mutants 40 --mutant-sim icarus]
-        [--corner 40] [--out benchmarks/results/verify.json]
+        [--simulator verilator] [--bench stream|cocotb] [--repeat 4]
+        [--mutants 40 --mutant-sim icarus] [--corner 40] [--out benchmarks/results/verify.json]
 
 ``OUT_GP`` / ``OUT_MNIST``: output directories of ``neutnngen run examples/ucr_gunpoint.toml``
 and ``neutnngen run examples/mnist_neutnn.toml`` (trained IR in ``ir/model.json``, Verilog in
@@ -11,7 +11,14 @@ and ``neutnngen run examples/mnist_neutnn.toml`` (trained IR in ``ir/model.json`
 Per design: the build time of a fresh build (``build_s``), then ``--repeat`` runs of the
 cached build on every test wave (and a 10x longer stream of the same waves repeated), each
 with its wall time (simulator process, cocotb start-up included) and the simulation-only
-time cocotb reports; waves/s = waves / wall (median). Mutation (``--mutants N``):
+time (cocotb: the REAL TIME it reports; streamed bench: the simulator process, start-up and
+``$readmemh`` included); waves/s = waves / wall (median). The wall time is the whole
+``run_verification`` call: the reference interpreter's expected volleys, packing and
+writing the stimulus, the simulation and the comparison. ``--bench`` picks the bench
+(``run_verification(bench_kind=...)``: ``stream``, the plain Verilog testbench of
+``neutnngen.verify.stream``, or ``cocotb``); results go under a key per design and bench
+(``gunpoint_stream``, ``gunpoint_stream_icarus``, ``mnist_stream``; ``cocotb`` keeps the
+old ``gunpoint`` / ``mnist`` keys). Mutation (``--mutants N``):
 ``neutnngen.verify.mutate.mutation_campaign`` on the GunPoint design in the hardwired,
 register and learn weight modes (inference bench; real test volleys plus ``--corner``
 corner-case volleys), kill rate and every survivor.
@@ -49,17 +56,18 @@ def _sim_seconds(log: str | None) -> float | None:
     return float(m.group(1)) if m else None
 
 
-def throughput(run_dir: Path, sim: str, repeat: int, scale: int) -> dict:
+def throughput(run_dir: Path, sim: str, repeat: int, scale: int, bench: str = "cocotb") -> dict:
     cfg = load_config(str(run_dir / "config.toml"), [])
     net = load(run_dir / "ir" / "model.json")
     X = np.asarray(verify_stimulus(cfg, prepare_data(cfg)), dtype=np.int64)
     rtl = run_dir / "rtl"
-    out: dict = {"design": str(run_dir), "simulator": sim, "test_waves": len(X)}
+    out: dict = {"design": str(run_dir), "simulator": sim, "bench": bench, "test_waves": len(X)}
     with tempfile.TemporaryDirectory(prefix="bench_verify_") as tmp:
         work = Path(tmp)
         r = run_verification(net, rtl / "neutnngen_top.v", rtl / "names.json", X,
-                             simulator=sim, workdir=work / "build", timeout=3600)
-        assert r.passed, r.first_mismatch
+                             simulator=sim, workdir=work / "build", timeout=3600,
+                             bench_kind=bench)
+        assert r.passed and r.bench == bench, r.first_mismatch
         out["build_s"] = r.build_s
         out["first_run_wall_s"] = r.wall_s
         for label, Xs in (("all_test_waves", X), (f"test_waves_x{scale}", np.tile(X, (scale, 1)))):
@@ -68,11 +76,12 @@ def throughput(run_dir: Path, sim: str, repeat: int, scale: int) -> dict:
                 t0 = time.monotonic()
                 r = run_verification(net, rtl / "neutnngen_top.v", rtl / "names.json", Xs,
                                      simulator=sim, workdir=work / label,
-                                     build_dir=work / "build" / "sim_build", timeout=3600)
+                                     build_dir=work / "build" / "sim_build", timeout=3600,
+                                     bench_kind=bench)
                 wall = time.monotonic() - t0
                 assert r.passed and r.build_s == 0.0, (r.first_mismatch, r.build_s)
-                runs.append({"wall_s": round(wall, 3), "sim_s": _sim_seconds(r.log),
-                             "cycles": r.cycles})
+                sim_s = (r.stats or {}).get("sim_s") if bench == "stream" else _sim_seconds(r.log)
+                runs.append({"wall_s": round(wall, 3), "sim_s": sim_s, "cycles": r.cycles})
             med = statistics.median(x["wall_s"] for x in runs)
             sims = [x["sim_s"] for x in runs if x["sim_s"]]
             out[label] = {
@@ -118,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gunpoint", type=Path, help="output dir of a GunPoint run")
     ap.add_argument("--mnist", type=Path, help="output dir of an MNIST example run")
     ap.add_argument("--simulator", default="verilator")
+    ap.add_argument("--bench", default="cocotb", choices=["stream", "cocotb"],
+                    help="verification bench measured (default cocotb)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--scale", type=int, default=10, help="long stream: test waves x SCALE")
     ap.add_argument("--mutants", type=int, default=0)
@@ -136,13 +147,17 @@ def main(argv: list[str] | None = None) -> int:
                          "load_avg_at_start": os.getloadavg()[0],
                          "verilator": shutil.which("verilator") is not None}
     result["date"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    sfx = "" if a.bench == "cocotb" else f"_{a.bench}" + (
+        "" if a.simulator == "verilator" else f"_{a.simulator}")
     if a.gunpoint:
-        result["gunpoint"] = throughput(a.gunpoint, a.simulator, a.repeat, a.scale)
-        print(json.dumps({"gunpoint": {k: v for k, v in result["gunpoint"].items()
-                                       if k != "design"}}, default=str), flush=True)
+        key = f"gunpoint{sfx}"
+        result[key] = throughput(a.gunpoint, a.simulator, a.repeat, a.scale, a.bench)
+        print(json.dumps({key: {k: v for k, v in result[key].items()
+                                if k != "design"}}, default=str), flush=True)
     if a.mnist:
-        result["mnist"] = throughput(a.mnist, a.simulator, max(1, a.repeat // 2), 1)
-        print(json.dumps({"mnist": result["mnist"]}, default=str), flush=True)
+        key = f"mnist{sfx}"
+        result[key] = throughput(a.mnist, a.simulator, max(1, a.repeat // 2), 1, a.bench)
+        print(json.dumps({key: result[key]}, default=str), flush=True)
     if a.mutants and a.gunpoint:
         key = "mutation_corner" if a.corner else "mutation"
         result[key] = mutation(a.gunpoint, a.mutants, a.mutant_seed, a.mutant_sim, a.corner,

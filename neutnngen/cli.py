@@ -117,6 +117,8 @@ def _snn_run(args, stages: tuple[str, ...] | None = None) -> int | None:
 def cmd_run(args) -> int:
     from . import pipeline
 
+    if args.bench is not None:  # recorded as the override it is (rerun command, config.toml)
+        args.overrides.append(f"verify.bench={args.bench}")
     rc = _snn_run(args)
     if rc is not None:
         return rc
@@ -144,7 +146,9 @@ def _summary(rep: dict, out: Path) -> None:
     lines = [headline(rep)]
     if "verify" in rep:
         v = rep["verify"]
-        lines.append(f"verified {v['waves']} waves on {v['simulator']}: {v['mismatches']} mismatches")
+        bench = f" ({v['bench']} bench)" if v.get("bench") else ""
+        lines.append(f"verified {v['waves']} waves on {v['simulator']}{bench}: "
+                     f"{v['mismatches']} mismatches")
     s = rep.get("synth", {})
     if "generic" in s:
         g = s["generic"]
@@ -253,8 +257,9 @@ def cmd_verify(args) -> int:
         C, corner = corner_volleys(net, args.corner, seed=args.corner_seed, real=X)
         X = np.concatenate([np.asarray(X, dtype=np.int64), C])
         corner["share"] = round(len(C) / max(1, len(X)), 4)
+    bench = args.bench or cfg.verify.bench
     res = run_verification(net, verilog, rtl / "names.json", X, simulator=args.simulator,
-                           workdir=workdir, waves=args.waves)
+                           workdir=workdir, waves=args.waves, bench_kind=bench)
     d = res.to_dict()
     if corner is not None:
         d["corner"] = corner
@@ -271,7 +276,8 @@ def cmd_verify(args) -> int:
         d["netlist"] = {"path": nl.path, "target": nl.target, "seconds": nl.seconds}
         if args.gate_level:
             g = run_verification(net, nl.path, rtl / "names.json", X, simulator=args.simulator,
-                                 workdir=Path(args.out) / "gate" / "sim", waves=args.waves)
+                                 workdir=Path(args.out) / "gate" / "sim", waves=args.waves,
+                                 bench_kind=bench)
             d["gate_level"] = g.to_dict()
             if g.mismatches:
                 print(json.dumps(d, indent=1, default=str))
@@ -542,6 +548,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="train -> IR -> Verilog -> verify -> synth -> report, in one go")
     _common(p)
+    p.add_argument("--bench", default=None, choices=["auto", "stream", "cocotb"],
+                   help="verification bench (same as --set verify.bench=...): stream: plain "
+                        "Verilog testbench, fast; cocotb: the Python bench; auto (default): "
+                        "stream for inference designs, cocotb for learn-mode designs")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("train", help="train and evaluate; writes the IR, weights and metrics.json")
@@ -600,6 +610,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--simulator", default=None, choices=["icarus", "verilator"],
                    help="default: whichever is installed")
     p.add_argument("--waves", action="store_true", help="keep a waveform for a passing run too")
+    p.add_argument("--bench", default=None, choices=["auto", "stream", "cocotb"],
+                   help="stream: plain Verilog testbench (stimulus from memory files, fast); "
+                        "cocotb: the Python bench; auto: stream for inference designs, cocotb "
+                        "for learn-mode designs and mutants (default: the config's "
+                        "verify.bench, auto); --gate-level uses the same bench, --mutants "
+                        "always cocotb")
     p.add_argument("--out", default="out/verify", help="work directory")
     p.add_argument("--mutants", type=int, default=None, metavar="N",
                    help="after a passing run, apply N seeded mutations to the Verilog one at a "

@@ -147,6 +147,7 @@ class HdlConfig:
 class VerifyConfig:
     enabled: bool = True
     simulator: str = "auto"  # auto | icarus | verilator
+    bench: str = "auto"  # auto | stream | cocotb (docs/verification.md, "Two benches")
     samples: int = 0  # 0 = every test sample; else a seeded sample of this many waves
     waves: bool = False  # keep a waveform for a passing run too
     timeout_s: float = 1800.0  # simulator build + run limit (large designs compile for minutes)
@@ -196,6 +197,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "hdl.weights": ("hardwired", "register", "learn"),
     "hdl.architecture": ("serial", "parallel", "pipelined"),
     "verify.simulator": ("auto", "icarus", "verilator"),
+    "verify.bench": ("auto", "stream", "cocotb"),
 }
 RANGES: dict[str, tuple[float, float]] = {
     "network.timeres": (1, 8), "network.wres": (1, 8), "network.neurons": (0, 4096),

@@ -1,6 +1,7 @@
 """verify.run drives cocotb through its public runner API only (get_runner, build, test), each
 call in a child process group that the verification deadline kills: a build or a simulation
-past ``timeout`` is a ToolchainError that says so, and leaves no compiler or simulator behind."""
+past ``timeout`` is a ToolchainError that says so, and leaves no compiler or simulator behind.
+(The streamed bench's deadline: tests/test_verify_stream.py.)"""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def test_simulation_past_the_deadline_is_killed(tmp_path):
     with pytest.raises(ToolchainError, match=r"the simulation timed out \(raise the timeout "
                                              r"argument\); log .*sim-icarus\.log"):
         run_verification(passthrough_net(4), v, nm, X, simulator="icarus", workdir=work,
-                         timeout=5)
+                         timeout=5, bench_kind="cocotb")
     assert time.monotonic() - t0 < 5 + 5
     assert _processes_mentioning(str(work)) == []  # vvp was killed with its process group
 
@@ -69,6 +70,6 @@ def test_build_past_the_deadline_is_killed(tmp_path):
     with pytest.raises(ToolchainError, match=r"building .*hand_top\.v timed out \(raise the "
                                              r"timeout argument\); log .*build-verilator\.log"):
         run_verification(passthrough_net(4), v, nm, volleys(4, 4, seed=1),
-                         simulator="verilator", workdir=work, timeout=1.0)
+                         simulator="verilator", workdir=work, timeout=1.0, bench_kind="cocotb")
     assert time.monotonic() - t0 < 1.0 + 5
     assert _processes_mentioning(str(work)) == []  # make and c++ were killed too

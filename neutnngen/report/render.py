@@ -92,6 +92,7 @@ def sections(r: dict, accuracy: str, primary_key: str) -> list[tuple[str, str]]:
         v = r["verify"]
         S.append(("Verification (RTL vs reference interpreter, every wave)", _table([
             ("simulator", f"{v.get('simulator')} {v.get('simulator_version', '')}"),
+            ("bench", v.get("bench", "cocotb")),
             ("waves compared", f"{v.get('waves')} training waves (on-chip learning)"
              if "weight_mismatches" in v else
              f"{v.get('waves')} of {r['dataset'].get('n_test')} test waves"

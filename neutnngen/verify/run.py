@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ToolchainError, VerificationMismatch
+from ..errors import ConfigError, ToolchainError, VerificationMismatch
 from ..flows.sim import (  # noqa: F401 (SIMULATORS re-exported)
     SIMULATORS,
     find_simulator,
@@ -63,6 +63,8 @@ class VerifyResult:
     wall_s: float  # seconds, build + simulation(s)
     log: str | None = None  # simulation log
     build_s: float = 0.0  # of wall_s: compiling (0 when the cached build was reused)
+    bench: str = "cocotb"  # which bench ran: "stream" (plain Verilog) or "cocotb"
+    stats: dict[str, Any] | None = None  # streamed bench: stall / idle cycle counts, sim_s
 
     @property
     def passed(self) -> bool:
@@ -216,6 +218,7 @@ def run_verification(
     seed: int = 0,
     stop_on_mismatch: bool = False,
     mutsel: int | None = None,
+    bench_kind: str = "auto",
 ) -> VerifyResult:
     """Simulate the Verilog on input volleys ``X[N, inputs]`` (NONE = -1) and compare every
     output volley with the reference interpreter's.
@@ -245,6 +248,12 @@ def run_verification(
       reset (a mutant schemata, :func:`neutnngen.verify.mutate.schemata`).
     * ``raise_on_mismatch``: raise :class:`VerificationMismatch` (message: first differing
       wave, neuron, signal, expected vs got; ``.first`` the dict) instead of returning.
+    * ``bench_kind``: ``"stream"`` (:mod:`neutnngen.verify.stream`: a plain Verilog
+      testbench reading the stimulus from memory files, no Python per cycle),
+      ``"cocotb"`` (``sim/tnn_bench.py``) or ``"auto"`` (:func:`choose_bench`: the streamed
+      bench for inference designs, cocotb for ``learn``-mode designs and mutation runs,
+      ``mutsel`` / ``stop_on_mismatch``). Both compare with the same
+      :func:`neutnngen.verify.protocol.compare`; ``VerifyResult.bench`` says which ran.
     """
     t0 = time.monotonic()
     deadline = t0 + timeout
@@ -274,14 +283,24 @@ def run_verification(
         raise ValueError(f"expected has shape {expected.shape}; need {(n, info.n_out)}")
 
     writes = weight_writes(net, names) if load_weights else []
+    kind = choose_bench(bench_kind, info, mutsel=mutsel, stop_on_mismatch=stop_on_mismatch)
     sim = default_simulator() if simulator is None else find_simulator(simulator)
     version = simulator_version(sim)
-
-    result_file = work / f"results-{sim}.json"
-    bench = work / "bench.json"
     idle, runs, extra = stream_options(info, n, backpressure, seed, gaps)
     max_cycles = (8 + len(writes) + 16 + (n + info.layers + 8) * info.wave_cycles
                   + info.latency + extra)
+    if kind == "stream":
+        from .stream import run_stream
+
+        bdir = Path(build_dir).resolve() if build_dir is not None else work / "sim_build"
+        res = run_stream(sim, version, verilog, info, _beats(info, X, prox_full, enable),
+                         idle, runs, writes, expected, int(max_cycles),
+                         bool(check_latency and not backpressure), work, bdir, waves,
+                         deadline)
+        return _result(res, names, sim, version, t0, "stream", raise_on_mismatch)
+
+    result_file = work / f"results-{sim}.json"
+    bench = work / "bench.json"
     bench.write_text(json.dumps({
         "wload": writes,
         "top": info.to_dict(), "beats": _beats(info, X, prox_full, enable), "idle": idle,
@@ -311,12 +330,43 @@ def run_verification(
                     f"({res_w['mismatches']} vs {res['mismatches']} mismatches); log {log}",
                     path=sim)
             res = res_w
+    res["build_s"], res["waveform"], res["log"] = build_s, wave_file, log
+    return _result(res, names, sim, version, t0, "cocotb", raise_on_mismatch)
+
+
+BENCHES = ("auto", "stream", "cocotb")
+
+
+def choose_bench(kind: str, info: TopInfo, *, mutsel: int | None = None,
+                 stop_on_mismatch: bool = False) -> str:
+    """The bench a verification runs: ``kind`` (``auto``, ``stream``, ``cocotb``) resolved.
+    ``auto`` picks the streamed bench unless the run needs the cocotb bench: a
+    ``learn``-mode design (its learning inputs and weight read-back are driven by the
+    cocotb bench), a mutant schemata (``mutsel``, written into a register inside the design)
+    or a mutation run that stops at the first wrong beat (``stop_on_mismatch``)."""
+    if kind not in BENCHES:
+        raise ConfigError(f"bench {kind!r}; expected one of {', '.join(BENCHES)}",
+                          path="verify.bench")
+    needs = ("a learn-mode design" if info.weights == "learn" else
+             "mutsel (a mutant schemata)" if mutsel is not None else
+             "stop_on_mismatch (mutation runs)" if stop_on_mismatch else None)
+    if kind == "stream" and needs:
+        raise ConfigError(f"the streamed bench does not support {needs}; use bench "
+                          "'cocotb' or 'auto'", path="verify.bench")
+    if kind == "auto":
+        return "cocotb" if needs else "stream"
+    return kind
+
+
+def _result(res: dict[str, Any], names: Mapping[str, Any], sim: str, version: str,
+            t0: float, bench: str, raise_on_mismatch: bool) -> VerifyResult:
     if res.get("protocol_error") and not res["mismatches"]:
-        raise VerificationMismatch(f"{sim}: {res['protocol_error']}",
+        raise VerificationMismatch(f"{sim} ({bench} bench): {res['protocol_error']}",
                                    first={"signal": res.get("protocol_signal", "in_ready")})
     first = res["first_mismatch"]
     if first and first.get("neuron"):
         first["internal_signals"] = internal_signals(names, str(first["neuron"]))
+    wave_file = res.get("waveform")
     out = VerifyResult(
         simulator=sim,
         simulator_version=version,
@@ -326,12 +376,14 @@ def run_verification(
         waveform=str(wave_file) if wave_file else None,
         cycles=int(res["cycles"]),
         wall_s=round(time.monotonic() - t0, 3),
-        log=str(log),
-        build_s=round(build_s, 3),
+        log=str(res["log"]) if res.get("log") else None,
+        build_s=round(float(res.get("build_s") or 0.0), 3),
+        bench=bench,
+        stats=res.get("stats"),
     )
     if raise_on_mismatch and out.mismatches:
         assert out.first_mismatch is not None
         msg = describe(out.first_mismatch, out.mismatches, out.waves)
-        msg += f" ({sim}; waveform {out.waveform}; log {out.log})"
+        msg += f" ({sim}, {bench} bench; waveform {out.waveform}; log {out.log})"
         raise VerificationMismatch(msg, first=out.first_mismatch)
     return out

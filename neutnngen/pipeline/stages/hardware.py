@@ -108,7 +108,7 @@ class VerifyStage(Stage):
     def describe(self, ctx: Context) -> str:
         n = len(verify_stimulus(ctx.cfg, ctx.data))
         return (f"verify: {n} waves on {_simulator(ctx.cfg) or 'the installed simulator'} "
-                "against the interpreter")
+                f"({ctx.cfg.verify.bench} bench) against the interpreter")
 
     def compute(self, ctx: Context) -> dict:
         from ...verify import describe, run_verification
@@ -120,7 +120,8 @@ class VerifyStage(Stage):
                                 verilog_path=Path(ctx.emitted["verilog"]),
                                 names_path=Path(ctx.emitted["names"]), X=X,
                                 simulator=_simulator(ctx.cfg), workdir=ctx.outdir / "verify",
-                                waves=ctx.cfg.verify.waves, timeout=ctx.cfg.verify.timeout_s)
+                                waves=ctx.cfg.verify.waves, timeout=ctx.cfg.verify.timeout_s,
+                                bench_kind=ctx.cfg.verify.bench)
             bar.update(len(X))
         out = res.to_dict()
         write_json(rfile, out)
