@@ -272,7 +272,8 @@ def cmd_verify(args) -> int:
     if args.gate_level or args.formal:
         from .flows.netlist import synth_netlist
 
-        nl = synth_netlist(verilog, args.top, Path(args.out) / "gate")
+        gate_target = args.gate_target if args.gate_level else "generic"
+        nl = synth_netlist(verilog, args.top, Path(args.out) / "gate", target=gate_target)
         d["netlist"] = {"path": nl.path, "target": nl.target, "seconds": nl.seconds}
         if args.gate_level:
             g = run_verification(net, nl.path, rtl / "names.json", X, simulator=args.simulator,
@@ -290,7 +291,10 @@ def cmd_verify(args) -> int:
         if args.formal:
             from .verify.formal import equiv_netlist
 
+            if nl.target != "generic":  # equiv_* pairs registers by name: generic gates keep them
+                nl = synth_netlist(verilog, args.top, Path(args.out) / "gate-generic")
             d["formal"] = equiv_netlist(verilog, nl.path, args.top, Path(args.out) / "formal")
+            d["formal"]["netlist_target"] = nl.target
     if args.prove_wave:
         from .verify.bounded import prove_one_wave
 
@@ -629,8 +633,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "volleys that tell a weight or threshold +/-1 apart); their share, "
                         "seed and coverage are in the output (default 0)")
     p.add_argument("--gate-level", action="store_true",
-                   help="also synthesize a gate-level netlist (Yosys generic gates) and run the "
-                        "same bench on it")
+                   help="also synthesize a gate-level netlist and run the same bench on it "
+                        "(--gate-target)")
+    p.add_argument("--gate-target", default="generic", choices=["generic", "ice40"],
+                   help="--gate-level netlist: generic (Yosys gates, default) or ice40 (LUT4, "
+                        "carry and flip-flop cells simulated with Yosys's iCE40 cell models); "
+                        "--formal always proves against the generic netlist")
     p.add_argument("--formal", action="store_true",
                    help="also prove RTL == synthesized netlist with Yosys equiv_* (prints "
                         "proven / failed / unknown and the reason)")
