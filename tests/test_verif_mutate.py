@@ -162,3 +162,27 @@ def test_survivors_are_classified_by_the_formal_check(tmp_path):
     out = mutate.classify_survivors(rep, "top", tmp_path / "cls")
     verdict = {s["change"].split(" in ")[0]: s["equivalent"] for s in out}
     assert verdict == {"& -> |": True, "+ -> -": None}, out
+
+
+@pytest.mark.requires_yosys
+def test_a_mutant_inside_a_minimum_is_proven_equivalent(tmp_path):
+    """``d < w ? d : w`` -> ``d <= w ? d : w`` changes an internal net but never the
+    minimum: proven equivalent (only ports and named registers are paired)."""
+    src = tmp_path / "top.v"
+    src.write_text("module top(clk, d, w, y);\n  input clk;\n  input [3:0] d;\n"
+                   "  input [3:0] w;\n  output reg [3:0] y = 4'h0;\n  wire \\$1 ;\n"
+                   "  wire [3:0] \\$2 ;\n  assign \\$1  = d < w;\n"
+                   "  assign \\$2  = \\$1  ? d : w;\n"
+                   "  always @(posedge clk) y <= \\$2 ;\nendmodule\n")
+    text = src.read_text()
+    sites = mutate.choose(text, 50, 0)
+    keep = [k for k, s in enumerate(sites) if s.kind == "cmp" and s.new == "<="]
+    assert len(keep) == 1
+    rep = mutate.MutationReport(
+        file=str(src), seed=0, mutants=len(sites), killed=0, survived=1, invalid=0,
+        kill_rate=0.0, by_kind={}, invalid_mutants=[], wall_s=0.0,
+        survivors=[{"mutant": k, "file": str(src), "line": sites[k].line + 1,
+                    "kind": "cmp", "change": sites[k].desc} for k in keep])
+    out = mutate.classify_survivors(rep, "top", tmp_path / "cls")
+    assert out[0]["equivalent"] is True, out
+

@@ -26,10 +26,15 @@ from ..errors import ToolchainError
 from ..flows import tools
 
 
-def _script(top: str, seq: int) -> str:
+def _script(top: str, seq: int, hide_internal: bool = False) -> str:
+    # hide_internal: wires whose names hold a "$" (Yosys's own, and the escaped \$N wires
+    # that write_verilog gives internal nets) are not paired, only ports and named registers
+    hide = ["rename -hide w:*$*"] if hide_internal else []
+
     def read(name: str, sv: str) -> list[str]:
         return [f"read_verilog {sv}{name}.v", f"prep -flatten -top {top}", "memory_map",
-                "opt_clean", "async2sync", f"rename {top} {name}", f"design -stash {name}"]
+                "opt_clean", "async2sync", *hide, f"rename {top} {name}",
+                f"design -stash {name}"]
 
     return "\n".join([
         *read("gold", "-sv "), *read("gate", ""),
@@ -41,14 +46,16 @@ def _script(top: str, seq: int) -> str:
 
 def equiv_netlist(rtl: str | os.PathLike[str], netlist: str | os.PathLike[str], top: str,
                   workdir: str | os.PathLike[str], seq: int = 4,
-                  timeout: float = 1800) -> dict[str, Any]:
+                  timeout: float = 1800, hide_internal: bool = False) -> dict[str, Any]:
     """``{"status": proven|failed|unknown, "pairs", "proven", "unproven" (names, at most
-    20), "seq", "seconds", "reason", "log"}`` of RTL ``rtl`` vs ``netlist``."""
+    20), "seq", "seconds", "reason", "log"}`` of RTL ``rtl`` vs ``netlist``.
+    ``hide_internal``: pair only the ports and the named registers (for two RTL texts of
+    one design, e.g. a mutant: a changed internal net is not a difference by itself)."""
     work = Path(workdir).resolve()
     work.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(rtl, work / "gold.v")
     shutil.copyfile(netlist, work / "gate.v")
-    (work / "equiv.ys").write_text(_script(top, seq))
+    (work / "equiv.ys").write_text(_script(top, seq, hide_internal))
     status = work / "status.txt"
     if status.exists():
         status.unlink()

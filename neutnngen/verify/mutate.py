@@ -346,7 +346,9 @@ def schemata(text: str, chosen: list[Site], top: str) -> str:
 def classify_survivors(report: MutationReport, top: str, workdir: str | Path,
                        timeout: float = 600) -> list[dict[str, Any]]:
     """Try to prove each surviving mutant equal to the original with Yosys ``equiv_*``
-    (:func:`neutnngen.verify.formal.equiv_netlist`, RTL vs RTL): ``equivalent`` ``True``
+    (:func:`neutnngen.verify.formal.equiv_netlist`, RTL vs RTL, pairing only the ports and
+    the named registers, so that the mutated internal net itself is not a pair):
+    ``equivalent`` ``True``
     when every signal pair is proven (the mutant is no bug: no bench can kill it), ``None``
     when unproven (a bug the stimulus misses, or a change hidden from the outputs). Adds
     ``equivalent`` and ``formal`` (status, reason) to each entry of ``report.survivors``."""
@@ -361,7 +363,8 @@ def classify_survivors(report: MutationReport, top: str, workdir: str | Path,
         if not mut.is_file():
             mut.parent.mkdir(parents=True, exist_ok=True)
             mut.write_text(apply(text, chosen[int(s["mutant"])]))
-        r = equiv_netlist(src, mut, top, mut.parent / "formal", timeout=timeout)
+        r = equiv_netlist(src, mut, top, mut.parent / "formal", timeout=timeout,
+                          hide_internal=True)
         s["equivalent"] = True if r["status"] == "proven" else None
         s["formal"] = {k: r.get(k) for k in ("status", "reason", "seconds")}
     return report.survivors
