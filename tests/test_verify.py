@@ -53,7 +53,7 @@ def hand_verilog(n: int, tb: int, wave: int, layers: int, ignore_ready: bool = F
     stages, each idle until its input is valid, busy for ``wave`` cycles, then latching the
     volley into its output register when that is free (else waiting), which releases its
     input (``ready``). Stage 0 carries the proximal (enable) lines to stage 1, which gates
-    the spikes with them; ``LATENCY = L * wave``. ``ignore_ready``: a broken design whose
+    the spikes with them; ``LATENCY = L * wave``. A silent output's time field is 0. ``ignore_ready``: a broken design whose
     last stage overwrites its output register regardless of ``out_ready``."""
     prox = (f"  input [{n * tb - 1}:0] prox_time,\n  input [{n - 1}:0] prox_spike,\n"
             if layers == 2 else "")
@@ -98,7 +98,7 @@ def hand_verilog(n: int, tb: int, wave: int, layers: int, ignore_ready: bool = F
 );{body}
   assign in_ready = done0;
   assign out_valid = v{last};
-  assign out_time = t{last};
+  assign out_time = t{last} & {{{", ".join(f"{{{tb}{{s{last}[{j}]}}}}" for j in reversed(range(n)))}}};
   assign out_spike = s{last};
 endmodule
 """

@@ -190,3 +190,36 @@ def _cmdline(p: Path) -> str:
         return (p / "cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+@pytest.mark.requires_sim
+def test_a_silent_neurons_time_field_must_be_zero(tmp_path):
+    """docs/rtl-contract.md: a silent neuron's ``out_time`` field is 0. A design that leaves
+    a time there (the generator's ``spikes ? t : 0`` mutated to ``: 1``) is caught on the
+    first wave with a silent output, by both benches."""
+    import re
+
+    from neutnngen.hdl import emit
+    from neutnngen.ir import Column, Interpreter, Layer, Network, SynapseBank, TimeSpec
+
+    rng = np.random.default_rng(4)
+    w = rng.integers(1, 4, size=(2, 1, 1, 4))
+    net = Network("s", TimeSpec(3, "rnl"), 4, (Layer("l0", 4, (Column(
+        "c0", 4, SynapseBank.dense(w, 2), np.maximum(1, w.sum(-1) // 2)),)),))
+    X = volleys(20, 4, seed=3)
+    res = emit(net, tmp_path / "rtl")
+    text = res.verilog.read_text()
+    assert "spikes[0] ? t_raw[" in text
+    bad = tmp_path / "bad.v"
+    bad.write_text(re.sub(r"(spikes\[0\] \? t_raw\[[^\]]*\] : )(\d+)'h0;", r"\g<1>\g<2>'h1;",
+                          text, count=1))
+    assert bad.read_text() != text
+    assert (Interpreter(net).forward(X) < 0).any()
+    ok = run_verification(net, res.verilog, res.names, X, simulator=_sim("icarus"),
+                          workdir=tmp_path / "ok", bench_kind="stream")
+    assert ok.passed, ok.first_mismatch
+    for kind in ("stream", "cocotb"):
+        r = run_verification(net, bad, res.names, X, simulator=_sim("icarus"),
+                             workdir=tmp_path / kind, bench_kind=kind)
+        assert r.mismatches > 0 and r.first_mismatch["signal"] == "out_time", r.first_mismatch
+        assert r.first_mismatch["expected"] == 0 and "silent" in r.first_mismatch["note"]

@@ -185,7 +185,8 @@ def compare(
     words) and belongs to wave ``n``; ``offers[n]`` is the first cycle in which wave ``n``
     was offered (``in_valid`` with its volley). Returns ``(mismatching waves, first
     mismatch)``; a wave mismatches when a neuron's ``out_spike`` or (both spiking)
-    ``out_time`` differs, when its beat is missing (signal ``out_valid``) or, with
+    ``out_time`` differs, when a silent neuron's ``out_time`` field is not 0 (the
+    contract zeroes it), when its beat is missing (signal ``out_valid``) or, with
     ``check_latency`` (meaningful with ``out_ready`` held high), when the beat came at
     another cycle than ``LATENCY`` after the wave was offered (signal ``latency``). Each
     beat beyond the ``N`` expected ones (signal ``out_valid``, expected 0, got 1) also
@@ -224,6 +225,17 @@ def compare(
                     "signal": sig, "expected": ev, "got": gv,
                     "expected_time": e, "got_time": g}
             break
+        if diff is None and p.time is not None and p.spike is not None:
+            # the contract zeroes a silent neuron's out_time field (docs/rtl-contract.md)
+            mask = (1 << info.tb_out) - 1
+            for i, e in enumerate(want):
+                tv = (p.time >> (i * info.tb_out)) & mask
+                if e < 0 and tv != 0:
+                    diff = {"layer": info.layer_of(i), "neuron": info.outputs[i], "bit": i,
+                            "signal": "out_time", "expected": 0, "got": tv,
+                            "expected_time": e, "got_time": NONE,
+                            "note": "a silent neuron's out_time field must be 0"}
+                    break
         if diff is None and check_latency and n < len(offers):
             lat = p.cycle - offers[n]
             if lat != info.latency:
@@ -250,7 +262,9 @@ def describe(first: Mapping[str, Any], mismatches: int, waves: int) -> str:
     where = f"wave {wave}"
     if first.get("neuron"):
         where += f", neuron {first['neuron']} (layer {first.get('layer')})"
-    if sig == "out_spike" or sig == "out_time":
+    if first.get("note"):
+        what = f"signal {sig}: expected {first['expected']}, got {first['got']} ({first['note']})"
+    elif sig == "out_spike" or sig == "out_time":
         what = (f"signal {sig}: expected {first['expected']} (time "
                 f"{_fmt_time(first.get('expected_time'))}), got {first['got']} (time "
                 f"{_fmt_time(first.get('got_time'))})")
