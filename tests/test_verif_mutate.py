@@ -154,11 +154,7 @@ def test_survivors_are_classified_by_the_formal_check(tmp_path):
     keep = [k for k, s in enumerate(sites)
             if (s.kind == "op" and s.new in "|-")]
     assert len(keep) == 2
-    rep = mutate.MutationReport(
-        file=str(src), seed=0, mutants=len(sites), killed=0, survived=2, invalid=0,
-        kill_rate=0.0, by_kind={}, invalid_mutants=[], wall_s=0.0,
-        survivors=[{"mutant": k, "file": str(src), "line": sites[k].line + 1,
-                    "kind": "op", "change": sites[k].desc} for k in keep])
+    rep = _survivors_report(src, sites, keep)
     out = mutate.classify_survivors(rep, "top", tmp_path / "cls")
     verdict = {s["change"].split(" in ")[0]: s["equivalent"] for s in out}
     assert verdict == {"& -> |": True, "+ -> -": None}, out
@@ -178,11 +174,15 @@ def test_a_mutant_inside_a_minimum_is_proven_equivalent(tmp_path):
     sites = mutate.choose(text, 50, 0)
     keep = [k for k, s in enumerate(sites) if s.kind == "cmp" and s.new == "<="]
     assert len(keep) == 1
-    rep = mutate.MutationReport(
-        file=str(src), seed=0, mutants=len(sites), killed=0, survived=1, invalid=0,
-        kill_rate=0.0, by_kind={}, invalid_mutants=[], wall_s=0.0,
-        survivors=[{"mutant": k, "file": str(src), "line": sites[k].line + 1,
-                    "kind": "cmp", "change": sites[k].desc} for k in keep])
+    rep = _survivors_report(src, sites, keep)
     out = mutate.classify_survivors(rep, "top", tmp_path / "cls")
     assert out[0]["equivalent"] is True, out
 
+
+def _survivors_report(src, sites, keep) -> mutate.MutationReport:
+    """A campaign report in which the mutants ``keep`` of ``sites`` survived."""
+    return mutate.MutationReport(
+        file=str(src), seed=0, mutants=len(sites), killed=0, survived=len(keep), invalid=0,
+        kill_rate=0.0, by_kind={}, invalid_mutants=[], wall_s=0.0,
+        survivors=[{"mutant": k, "file": str(src), "line": sites[k].line + 1,
+                    "kind": sites[k].kind, "change": sites[k].desc} for k in keep])

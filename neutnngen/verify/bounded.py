@@ -60,7 +60,7 @@ def _check(net: Network, info: dict) -> None:
 def reference_circuit(net: Network, tb_out: int):
     """The combinational reference of a one-layer network (module docstring) as an Amaranth
     elaboratable with ports ``in_time``, ``in_spike``, ``out_time``, ``out_spike``."""
-    from amaranth.hdl import Cat, Const, Elaboratable, Module, Mux, Signal
+    from amaranth.hdl import Const, Elaboratable, Module, Mux, Signal
 
     layer = net.layers[0]
     ts = net.time
@@ -108,9 +108,9 @@ def reference_circuit(net: Network, tb_out: int):
                                 v = sum(terms, Const(0, 1))
                                 z = Mux(v >= int(theta[i, d, s]), t, z)
                             seg_t.append(z)
-                        dend_t.append(_min(seg_t, Mux))
-                    neuron_t.append(_min(dend_t, Mux))
-                keep = _inhibit(neuron_t, col.column_inhibition, NONE_T, Cat, Const)
+                        dend_t.append(_min(seg_t))
+                    neuron_t.append(_min(dend_t))
+                keep = _inhibit(neuron_t, col.column_inhibition, NONE_T)
                 for t_i, k_i in zip(neuron_t, keep, strict=True):
                     outs.append((t_i, k_i))
             for i, (t_i, k_i) in enumerate(outs):
@@ -121,23 +121,27 @@ def reference_circuit(net: Network, tb_out: int):
     return Reference()
 
 
-def _min(vals: list, Mux) -> Any:
+def _min(vals: list) -> Any:
+    from amaranth.hdl import Mux
+
     out = vals[0]
     for v in vals[1:]:
         out = Mux(v < out, v, out)
     return out
 
 
-def _inhibit(times: list, inh, none_t: int, Cat, Const) -> list:
+def _inhibit(times: list, inh, none_t: int) -> list:
     """Keep bits of docs/model.md §4 with ties to the lowest index: ``none`` every valid
     neuron, ``twta`` every one at the earliest time, ``wta1``/``kwta(k)`` the ``k`` first by
     (time, index)."""
+    from amaranth.hdl import Const
+
     n = len(times)
     valid = [t != none_t for t in times]
     if inh.policy == "none":
         return valid
     if inh.policy == "twta":
-        earliest = _min(list(times), lambda c, a, b: _mux(c, a, b))
+        earliest = _min(list(times))
         return [valid[i] & (times[i] == earliest) for i in range(n)]
     k = 1 if inh.policy == "wta1" else inh.k
     keep = []
@@ -147,12 +151,6 @@ def _inhibit(times: list, inh, none_t: int, Cat, Const) -> list:
         rank = sum(ahead, Const(0, 1)) if ahead else Const(0, 1)
         keep.append(valid[i] & (rank < k))
     return keep
-
-
-def _mux(c, a, b):
-    from amaranth.hdl import Mux
-
-    return Mux(c, a, b)
 
 
 def _miter(info: dict, latency: int) -> str:

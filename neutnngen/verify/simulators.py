@@ -207,7 +207,8 @@ def _killed(exc: BaseException, deadline: float) -> bool:
             or "return code: 137" in text)
 
 
-def _tail(path: Path, lines: int = 25) -> str:
+def log_file_tail(path: Path, lines: int = 25) -> str:
+    """The last ``lines`` non-empty lines of a log file, indented (for error messages)."""
     try:
         text = path.read_text("utf-8", "replace")
     except OSError:
@@ -282,7 +283,7 @@ def build_design(runner, sim: str, verilog: Path | list[Path], top: str, build_d
         raise ToolchainError(
             f"building {verilog} "
             + ("timed out (raise the timeout argument)" if late else f"failed ({exc})")
-            + f"; log {log}:\n{_tail(log)}", path=sim) from None
+            + f"; log {log}:\n{log_file_tail(log)}", path=sim) from None
     stamp.write_text(json.dumps({"key": digest, "verilog": str(verilog), "top": top}))
     if rt_cache is not None:
         _store_runtime(rt_cache, build_dir)
@@ -351,5 +352,5 @@ def run_bench(runner, sim: str, top: str, build_dir: Path, workdir: Path, bench:
         raise ToolchainError(
             "the simulation "
             + ("timed out (raise the timeout argument)" if late else "wrote no results")
-            + f"; log {log}:\n{_tail(log)}", path=sim)
+            + f"; log {log}:\n{log_file_tail(log)}", path=sim)
     return json.loads(result.read_text()), (wave_file if waves and wave_file.exists() else None), log

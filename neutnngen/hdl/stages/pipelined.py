@@ -38,10 +38,9 @@ from amaranth.lib.wiring import In, Out
 
 from ..plan import PARALLEL_ADD_STAGES, ColumnSpec, SegmentSpec, pipelined_latency, prefix_levels
 from ..sched import wload_signature
-from ..segment import RegisterStore
 from ..specs import OVERSHOOT_CAP_BITS
 from .output import output_register
-from .parallel import ParallelLayerStage, WideColumn, add_tree, wire_columns
+from .parallel import ParallelLayerStage, WideColumn, add_tree, segment_weights, wire_columns
 
 ADD_STAGES = PARALLEL_ADD_STAGES
 
@@ -76,17 +75,12 @@ class PipelinedSegment(wiring.Component):
             members["wload"] = In(wload_signature(plan))
         super().__init__(members)
 
-    def _weights(self, m: Module) -> dict[int, Value | int]:
-        if self.plan.weights == "register":
-            return RegisterStore(self.plan, self.spec)._registers(m, self)
-        return {s.j: s.weight for s in self.spec.synapses if s.weight != 0}
-
     def elaborate(self, platform):
         p, spec, T = self.plan, self.spec, self.T
         m = Module()
         tb = p.TB_IN
         rnl = self.response == "rnl"
-        ws = self._weights(m)
+        ws = segment_weights(m, self)
         adv = self.adv
         n_x = 1 << tb
         # terms[t]: (increment term, its largest value) of every present synapse at step t
