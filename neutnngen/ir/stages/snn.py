@@ -552,6 +552,8 @@ class LIFTrace:
     v: np.ndarray
     counts: np.ndarray
     saturations: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    v_steps: np.ndarray | None = None  # ``record``: membrane after every step ``[B, T, n]``
+    i_steps: np.ndarray | None = None  # ``record``: synaptic current after every step
 
 
 def lif_leak(v: np.ndarray, node: LIF) -> np.ndarray:
@@ -562,8 +564,10 @@ def lif_leak(v: np.ndarray, node: LIF) -> np.ndarray:
     return v
 
 
-def lif_run(cur: np.ndarray, node: LIF) -> tuple[np.ndarray, LIFTrace]:
-    """Spike trains ``[B, T, n]`` of currents ``cur[B, T, n]`` and the :class:`LIFTrace`."""
+def lif_run(cur: np.ndarray, node: LIF, record: bool = False) -> tuple[np.ndarray, LIFTrace]:
+    """Spike trains ``[B, T, n]`` of currents ``cur[B, T, n]`` and the :class:`LIFTrace`
+    (with ``record``, the membrane and synaptic current after every step as well: what the
+    RTL bench compares step by step)."""
     cur = _temporal(cur, f"lif {node.name!r}")
     B, T, n = cur.shape
     lo, hi = -(1 << (node.mem_bits - 1)), (1 << (node.mem_bits - 1)) - 1
@@ -575,6 +579,8 @@ def lif_run(cur: np.ndarray, node: LIF) -> tuple[np.ndarray, LIFTrace]:
     th = int(node.threshold)
     syn = np.zeros((B, n), dtype=np.int64)
     F = node.frac_bits
+    vs = np.zeros((B, T, n), dtype=np.int64) if record else None
+    isy = np.zeros((B, T, n), dtype=np.int64) if record else None
     for t in range(T):
         x = np.where(c > 0, 0, cur[:, t])
         if node.alpha_q >= 0:  # synaptic current (snnTorch's Synaptic), one rounding per state
@@ -599,7 +605,10 @@ def lif_run(cur: np.ndarray, node: LIF) -> tuple[np.ndarray, LIFTrace]:
         s = ((v > th) & (c == 0)).astype(np.int64)
         c = np.where(s > 0, node.refractory, np.maximum(c - 1, 0))
         out[:, t] = s
-    return out, LIFTrace(v, out.sum(axis=1), sat)
+        if record:
+            vs[:, t] = v
+            isy[:, t] = syn
+    return out, LIFTrace(v, out.sum(axis=1), sat, vs, isy)
 
 
 def readout(spikes: np.ndarray, trace: LIFTrace, mode: str) -> np.ndarray:

@@ -1,0 +1,757 @@
+"""RTL of clock-driven SNN networks (docs/model.md §11): a time-multiplexed MAC per layer.
+
+A network of SNN stages (``encoder``, then groups of linear stages each ending in a ``lif``)
+is lowered to *segments*: one per ``lif`` stage, holding the composed integer linear map
+that feeds it. Between two ``lif`` stages (or the encoder and the first ``lif``) the linear
+stages may be ``sumpool`` and ``flatten`` stages, then at most one ``dense`` or ``conv2d``
+(the only stage with a bias and an accumulator shift), then ``flatten`` stages: the
+accumulator is exact, so ``dense(sumpool(x)) = (W P) x`` holds bit for bit and the whole
+group is one sparse integer matrix ``M`` (``n_out x n_in``), a bias and a shift. A
+``maxpool``, or a ``sumpool`` after the shifting stage, is not linear in that sense and is
+refused with a :class:`~neutnngen.errors.ConfigError` naming the stage.
+
+Microarchitecture (:class:`SnnTop`), one sample at a time:
+
+1. *load*: the input stream delivers one input integer per beat (``in_data``, ``n_in``
+   beats a sample) into the input buffer;
+2. for every time step ``t``: an *encoder pass* for ``latency``/``times``/``rate`` encoders
+   (one input line per cycle: the step's spike of every line into a 1-bit buffer; ``rate``
+   keeps one 16-bit LFSR per line in a memory), then every segment in order. A segment
+   walks its neurons ``o``; for each it streams its synapse entries (input index, weight;
+   ``hardwired``: the nonzero entries of ``M``, ``register``: every structural entry,
+   loadable) from a memory, one per cycle, through a 3-stage pipeline (entry read, input
+   read, multiply-accumulate into an exact accumulator that starts at the bias), then
+   updates the neuron (the §11 update order: reset, leak, input, subtract, saturate, fire,
+   refractory, synaptic current) and writes its state and its spike for the next segment;
+3. *output*: one beat per neuron of the last segment (``out_count``, ``out_first`` -- all
+   ones when it never fired --, ``out_mem`` the final membrane, ``out_index``,
+   ``out_last``), with backpressure (``out_ready``).
+
+A segment spends ``entries + 5 * n_out`` cycles a step (:attr:`SnnPlan.cycles_per_sample`).
+Every neuron update is also reported on the ``trace_*`` ports (segment, neuron, new
+membrane, spike, synaptic current) in the cycle it is written: the verifier compares every
+layer's membrane and spikes at every step with the interpreter.
+
+``register`` weights: ``wload_en``/``wload_addr``/``wload_data`` write one entry weight
+(addresses: segment ``k``'s entries from ``names.json["segments"][k]["wbase"]``, its biases
+from ``"bbase"``), to be done between samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+
+NONE_FIRST = "all ones"
+
+
+def _sbits(lo: int, hi: int) -> int:
+    """Bits of a signed number holding every value of ``lo .. hi``."""
+    b = 1
+    while not (-(1 << (b - 1)) <= lo and hi <= (1 << (b - 1)) - 1):
+        b += 1
+    return b
+
+
+def _ubits(hi: int) -> int:
+    return max(1, int(hi).bit_length())
+
+
+@dataclass(frozen=True, eq=False)
+class SnnSegment:
+    index: int
+    name: str  # the lif stage
+    lif: Any  # the LIF node
+    n_in: int
+    n_out: int
+    xb: int  # bits of an input value (unsigned; 1 for spikes)
+    src: str  # "input" (the encoder's values) or "spikes"
+    idx: np.ndarray  # entry -> input line
+    w: np.ndarray  # entry -> weight
+    ends: np.ndarray  # neuron -> end of its entries (exclusive)
+    bias: np.ndarray
+    shift: int
+    wb: int  # signed bits of an entry weight
+    bb: int  # signed bits of a bias
+    aw: int  # signed accumulator bits
+    linear: tuple[str, ...]  # the IR stages composed into this segment's map
+    wbase: int = 0  # register mode: address of entry 0
+    bbase: int = 0  # register mode: address of bias 0
+
+    @property
+    def entries(self) -> int:
+        return int(len(self.idx))
+
+    @property
+    def cycles_per_step(self) -> int:
+        return self.entries + 5 * self.n_out
+
+
+@dataclass(frozen=True, eq=False)
+class SnnPlan:
+    net: Any
+    name: str
+    weights: str
+    encoder: Any
+    n_in: int
+    in_width: int  # bits of in_data
+    segments: tuple[SnnSegment, ...]
+    steps: int
+    tb: int  # bits of a time step (out_first; all ones = never fired)
+    cb: int  # bits of a spike count
+    wa: int = 0  # register mode: address bits
+    wd: int = 0  # register mode: data bits
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def enc_pass(self) -> int:
+        return 0 if self.encoder.mode == "direct" else self.n_in + 2
+
+    @property
+    def cycles_per_sample(self) -> int:
+        """Cycles from the sample's last input beat to its first output beat (no stalls)."""
+        per_step = self.enc_pass + sum(s.cycles_per_step + 1 for s in self.segments) + 1
+        return self.steps * per_step + 1
+
+    @property
+    def n_out(self) -> int:
+        return self.segments[-1].n_out
+
+    def info(self) -> dict:
+        return {
+            "name": self.name, "kind": "snn", "weights": self.weights,
+            "inputs": self.n_in, "in_width": self.in_width, "encoder": self.encoder.mode,
+            "steps": self.steps, "outputs": self.n_out,
+            "out_first_bits": self.tb, "out_count_bits": self.cb,
+            "mem_bits": self.segments[-1].lif.mem_bits,
+            "readout": self.segments[-1].lif.output,
+            "cycles_per_sample": self.cycles_per_sample,
+            "load_cycles": self.n_in, "synapse_entries": sum(s.entries for s in self.segments),
+            "wload_addr_bits": self.wa, "wload_data_bits": self.wd,
+        }
+
+    def names(self) -> dict:
+        segs = []
+        for s in self.segments:
+            segs.append({"index": s.index, "lif": s.name, "linear": list(s.linear),
+                         "n_in": s.n_in, "n_out": s.n_out, "entries": s.entries,
+                         "input_bits": s.xb, "weight_bits": s.wb, "bias_bits": s.bb,
+                         "acc_bits": s.aw, "shift": s.shift, "mem_bits": s.lif.mem_bits,
+                         "cycles_per_step": s.cycles_per_step,
+                         **({"wbase": s.wbase, "bbase": s.bbase,
+                             "entry_neuron": np.repeat(np.arange(s.n_out), np.diff(
+                                 np.concatenate([[0], s.ends]))).tolist(),
+                             "entry_line": s.idx.tolist()}
+                            if self.weights == "register" else {})})
+        return {"top": self.info(), "segments": segs,
+                "trace": {"ports": ["trace_valid", "trace_seg", "trace_idx", "trace_v",
+                                    "trace_s", "trace_i"],
+                          "order": "sample, step, segment, neuron"}}
+
+
+# ----------------------------------------------------------------------------- planning
+def _linear_matrix(st, kind: str, n_in: int, structure: bool) -> np.ndarray:
+    """The ``[n_out, n_in]`` integer matrix of a linear stage (``structure``: 1 where a
+    synapse exists, whatever its weight)."""
+    from ..ir.stages.snn import conv2d_forward, pool_forward
+
+    if kind == "dense":
+        W = np.asarray(st.weights, dtype=np.int64)
+        return np.ones_like(W) if structure else W
+    if kind in ("conv2d", "sumpool"):
+        # The map is linear: its columns are the responses to unit inputs.
+        eye = np.eye(n_in, dtype=np.int64)[:, None, :]  # [n_in (batch), 1 step, n_in]
+        if kind == "conv2d":
+            node = st
+            if structure:
+                from dataclasses import replace
+
+                node = replace(st, weights=np.ones_like(st.weights), bias=np.zeros_like(st.bias),
+                               shift=0)
+            else:
+                from dataclasses import replace
+
+                node = replace(st, bias=np.zeros_like(st.bias), shift=0)
+            out = conv2d_forward(eye, node)
+        else:
+            out = pool_forward(eye, st)
+        return np.ascontiguousarray(out[:, 0, :].T)
+    raise AssertionError(kind)
+
+
+def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top") -> SnnPlan:
+    """The static plan of an SNN network; :class:`ConfigError` for what the RTL does not
+    build (naming the stage and what is accepted)."""
+    from ..ir import check
+    from ..ir.kinds import kind_of
+
+    if weights not in ("hardwired", "register"):
+        raise ConfigError(f"weights={weights!r} for an SNN network; accepted: hardwired, "
+                          f"register (SNN stages do not learn on chip)")
+    check(net)
+    kinds = [kind_of(st).name for st in net.stages]
+    if not kinds or kinds[0] != "encoder":
+        raise ConfigError(f"network {net.name!r}: the SNN RTL needs an encoder as the first "
+                          f"stage; got {kinds[0] if kinds else 'no stages'}")
+    tnn = [f"{st.name} ({k})" for st, k in zip(net.stages, kinds, strict=True)
+           if k in ("layer", "retime")]
+    if tnn:
+        raise ConfigError(f"network {net.name!r} mixes TNN stages ({', '.join(tnn[:3])}) with "
+                          f"SNN stages; the RTL builds all-SNN networks only (the interpreter "
+                          f"runs mixed ones)")
+    enc = net.stages[0]
+    if enc.mode not in ("direct", "latency", "times", "rate"):
+        raise ConfigError(f"encoder {enc.name!r}: mode={enc.mode!r}; the RTL builds direct, "
+                          f"latency, times, rate")
+    n_in = net.inputs
+    width = n_in
+    segs: list[SnnSegment] = []
+    M = S = None
+    bias = None
+    shift = 0
+    shifted = False
+    linear: list[str] = []
+    src = "input"
+    xb = enc.in_bits if enc.mode == "direct" else 1
+    seg_in = n_in
+    wbits = 2
+
+    def eye(n):
+        return np.eye(n, dtype=np.int64)
+
+    for st, k in zip(net.stages[1:], kinds[1:], strict=True):
+        if M is None:
+            M, S, bias, shift, shifted, linear = (eye(width), eye(width),
+                                                  np.zeros(width, np.int64), 0, False, [])
+            wbits = 2
+        if k == "flatten":
+            linear.append(st.name)
+            continue
+        if k == "maxpool":
+            raise ConfigError(f"stage {st.name!r} (maxpool) has no RTL yet; the SNN RTL builds "
+                              f"encoder, dense, conv2d, sumpool, flatten, lif")
+        if k in ("dense", "conv2d", "sumpool"):
+            if shifted:
+                raise ConfigError(f"stage {st.name!r} ({k}) follows the shifting stage "
+                                  f"{linear[-1]!r} before a lif; the SNN RTL composes at most "
+                                  f"one dense/conv2d per lif, after any sumpool")
+            A = _linear_matrix(st, k, width, False)
+            As = _linear_matrix(st, k, width, True)
+            M, S = A @ M, (As @ S != 0).astype(np.int64)
+            if k != "sumpool":
+                b = np.asarray(st.bias, dtype=np.int64).reshape(-1)
+                if k == "conv2d":  # one bias per output channel, over its positions
+                    b = np.repeat(b, A.shape[0] // max(1, b.size))
+                bias, shift, shifted = b, st.shift, True
+                wbits = st.weight_bits
+            else:
+                bias = np.zeros(A.shape[0], dtype=np.int64)
+            width = A.shape[0]
+            linear.append(st.name)
+            continue
+        if k != "lif":
+            raise ConfigError(f"stage {st.name!r} ({k}) has no SNN RTL; accepted: encoder, "
+                              f"dense, conv2d, sumpool, flatten, lif")
+        keep = (M != 0) if weights == "hardwired" else (S != 0)
+        idx, w, ends = [], [], []
+        for o in range(width):
+            cols = np.flatnonzero(keep[o])
+            if cols.size == 0:  # every neuron walks at least one entry (weight 0)
+                cols = np.array([0])
+            idx.extend(cols.tolist())
+            w.extend(M[o, cols].tolist())
+            ends.append(len(idx))
+        idx_a, w_a = np.asarray(idx, np.int64), np.asarray(w, np.int64)
+        xmax = (1 << xb) - 1
+        if weights == "register":
+            # loadable weights: the IR's weight_bits range (or wider composed entries)
+            wb = max(_sbits(int(w_a.min()), int(w_a.max())), wbits)
+            lim = 1 << (wb - 1)
+            per = np.diff(np.concatenate([[0], ends])) * lim * xmax
+            bb = _sbits(int(bias.min()), int(bias.max()))
+            blim = 1 << (bb - 1)
+            aw = _sbits(int(-(per.max() + blim)), int(per.max() + blim))
+        else:
+            wb = _sbits(int(w_a.min()), int(w_a.max()))
+            bb = _sbits(int(bias.min()), int(bias.max()))
+            pos = np.zeros(width, np.int64)
+            neg = np.zeros(width, np.int64)
+            np.add.at(pos, np.repeat(np.arange(width), np.diff(np.concatenate([[0], ends]))),
+                      np.maximum(w_a, 0) * xmax)
+            np.add.at(neg, np.repeat(np.arange(width), np.diff(np.concatenate([[0], ends]))),
+                      np.minimum(w_a, 0) * xmax)
+            aw = _sbits(int((neg + np.minimum(bias, 0)).min()),
+                        int((pos + np.maximum(bias, 0)).max()))
+        aw = max(aw, shift + 2)
+        segs.append(SnnSegment(len(segs), st.name, st, seg_in, width, xb, src, idx_a, w_a,
+                               np.asarray(ends, np.int64), bias.copy(), int(shift), wb, bb, aw,
+                               tuple(linear)))
+        M = None
+        src, xb, seg_in = "spikes", 1, width
+    if M is not None:
+        raise ConfigError(f"network {net.name!r} ends in linear stages ({', '.join(linear) or 'flatten'}); "
+                          f"the SNN RTL needs a lif as the last stage")
+    if not segs:
+        raise ConfigError(f"network {net.name!r} has no lif stage; the SNN RTL needs at least one")
+    steps = enc.steps
+    wa = wd = 0
+    if weights == "register":
+        base = 0
+        placed = []
+        for s in segs:
+            s2 = SnnSegment(**{**s.__dict__, "wbase": base, "bbase": base + s.entries})
+            base += s.entries + s.n_out
+            placed.append(s2)
+        segs = placed
+        wa = _ubits(base - 1)
+        wd = max(max(s.wb for s in segs), max(s.bb for s in segs))
+    in_width = enc.in_bits + (1 if enc.mode == "times" else 0)
+    return SnnPlan(net, name, weights, enc, n_in, in_width, tuple(segs), steps,
+                   _ubits(steps), _ubits(steps), wa, wd)
+
+
+# ----------------------------------------------------------------------------- RTL
+def _lfsr_steps(state, width: int, taps: tuple[int, ...], n: int):
+    from amaranth.hdl import Cat
+
+    for _ in range(n):
+        fb = state[taps[0] - 1]
+        for t in taps[1:]:
+            fb = fb ^ state[t - 1]
+        state = Cat(fb, state[:width - 1])
+    return state
+
+
+def _neuron(m, lif, cur, V, s, c, isyn, pre: str):
+    """The §11 update of one neuron (combinational); returns ``(V', s', c', I')``."""
+    from amaranth.hdl import Mux, Signal, signed
+
+    M = lif.mem_bits
+    lo, hi = -(1 << (M - 1)), (1 << (M - 1)) - 1
+    th = lif.threshold
+    F = lif.frac_bits
+    x = Signal(signed(len(cur) + 1), name=f"{pre}_x")
+    m.d.comb += x.eq(Mux(c != 0, 0, cur))
+    syn = lif.alpha_q >= 0
+    In = None
+    if syn:
+        a = Signal(signed(M + F + len(x) + 4), name=f"{pre}_a")
+        m.d.comb += a.eq(isyn * lif.alpha_q + (x << F))
+        if lif.reset == "zero":
+            vr = Mux(s, 0, (V * lif.beta_q + a) >> F)
+        else:
+            vr = (V * lif.beta_q + a - Mux(s, th << F, 0)) >> F
+        ir = Signal(signed(len(a)), name=f"{pre}_ir")
+        m.d.comb += ir.eq(a >> F)
+        In = Signal(signed(M), name=f"{pre}_in")
+        m.d.comb += In.eq(Mux(ir < lo, lo, Mux(ir > hi, hi, ir)))
+    else:
+        vz = Mux(s, 0, V) if lif.reset == "zero" else V
+        if lif.leak == "shift":
+            vl = vz - (vz >> lif.leak_shift)
+        elif lif.leak == "mul":
+            vl = (vz * lif.beta_q) >> F
+        else:
+            vl = vz
+        vr = vl + x
+        if lif.reset == "subtract":
+            vr = vr - Mux(s, th, 0)
+    vraw = Signal(signed(max(M, len(x)) + F + 12), name=f"{pre}_vraw")
+    m.d.comb += vraw.eq(vr)
+    Vn = Signal(signed(M), name=f"{pre}_vn")
+    m.d.comb += Vn.eq(Mux(vraw < lo, lo, Mux(vraw > hi, hi, vraw)))
+    sn = Signal(name=f"{pre}_sn")
+    m.d.comb += sn.eq((Vn > th) & (c == 0))
+    cn = None
+    if lif.refractory:
+        cn = Signal(len(c), name=f"{pre}_cn")
+        m.d.comb += cn.eq(Mux(sn, lif.refractory, Mux(c == 0, 0, c - 1)))
+    return Vn, sn, cn, In
+
+
+def build_snn(plan: SnnPlan):
+    """The Amaranth component of ``plan`` (:class:`SnnTop`)."""
+    return SnnTop(plan)
+
+
+def _make_top_class():
+    from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+    from amaranth.lib import wiring
+    from amaranth.lib.memory import Memory
+    from amaranth.lib.wiring import In, Out
+
+    class _SnnTop(wiring.Component):
+        _MustUse__silence = True
+
+        def __init__(self, plan: SnnPlan):
+            self.plan = plan
+            last = plan.segments[-1]
+            vb = max(s.lif.mem_bits for s in plan.segments)
+            members = {
+                "in_valid": In(1), "in_ready": Out(1), "in_data": In(plan.in_width),
+                "out_valid": Out(1), "out_ready": In(1),
+                "out_count": Out(plan.cb), "out_first": Out(plan.tb),
+                "out_mem": Out(last.lif.mem_bits), "out_index": Out(_ubits(last.n_out - 1)),
+                "out_last": Out(1),
+                "trace_valid": Out(1), "trace_seg": Out(_ubits(len(plan.segments) - 1)),
+                "trace_idx": Out(_ubits(max(s.n_out for s in plan.segments) - 1)),
+                "trace_v": Out(vb), "trace_s": Out(1), "trace_i": Out(vb),
+            }
+            if plan.weights == "register":
+                members.update({"wload_en": In(1), "wload_addr": In(plan.wa),
+                                "wload_data": In(plan.wd)})
+            super().__init__(members)
+            self.info = plan.info()
+
+        def elaborate(self, platform):
+            p = self.plan
+            m = Module()
+            enc = p.encoder
+            T = p.steps
+            tb = _ubits(T)
+            t = Signal(tb, name="step")
+            t_zero = Signal(name="step_zero")
+            m.d.comb += t_zero.eq(t == 0)
+
+            # ---- input buffer
+            in_shape = unsigned(p.in_width)
+            xin = Memory(shape=in_shape, depth=p.n_in, init=[])
+            m.submodules.xin = xin
+            xin_w = xin.write_port()
+            ld = Signal(_ubits(p.n_in), name="load_count")
+
+            # ---- encoder pass buffer (1 bit per line) for the non-direct encoders
+            direct = enc.mode == "direct"
+            if not direct:
+                ebuf = Memory(shape=unsigned(1), depth=p.n_in, init=[])
+                m.submodules.ebuf = ebuf
+                ebuf_w = ebuf.write_port()
+                xin_re = xin.read_port()
+                if enc.mode == "rate":
+                    from ..ir.common import default_seeds
+                    from ..ir.stages.snn import RATE_SALT, RATE_TAPS, RATE_WIDTH
+
+                    seeds = default_seeds(p.n_in, enc.seed, RATE_WIDTH, salt=RATE_SALT)
+                    seedm = Memory(shape=unsigned(RATE_WIDTH), depth=p.n_in,
+                                   init=[int(v) for v in seeds])
+                    lfsr = Memory(shape=unsigned(RATE_WIDTH), depth=p.n_in, init=[])
+                    m.submodules.seeds = seedm
+                    m.submodules.lfsr = lfsr
+                    seed_r = seedm.read_port()
+                    lfsr_r = lfsr.read_port()
+                    lfsr_w = lfsr.write_port()
+
+            # ---- segments
+            n_seg = len(p.segments)
+            go = [Signal(name=f"seg{k}_go") for k in range(n_seg)]
+            done = [Signal(name=f"seg{k}_done") for k in range(n_seg)]
+            outbufs: list[Any] = []
+            tr = []  # (valid, idx, V, s, I) of each segment
+            last_state = None
+            for seg in p.segments:
+                k = seg.index
+                lif = seg.lif
+                Mb = lif.mem_bits
+                # input reader of this segment
+                if seg.src == "input":
+                    if direct:
+                        xr = xin.read_port()
+                    else:
+                        xr = ebuf.read_port()
+                else:
+                    xr = outbufs[-1].read_port()
+                # entry memory: Cat(idx, w)
+                ib = _ubits(seg.n_in - 1)
+                ent_shape = unsigned(ib + seg.wb)
+                init = [int(i) | ((int(w) & ((1 << seg.wb) - 1)) << ib)
+                        for i, w in zip(seg.idx, seg.w, strict=True)]
+                ent = Memory(shape=ent_shape, depth=seg.entries, init=init)
+                eb = _ubits(seg.entries)
+                ends = Memory(shape=unsigned(eb), depth=seg.n_out, init=[int(v) for v in seg.ends])
+                bmem = Memory(shape=unsigned(seg.bb), depth=seg.n_out,
+                              init=[int(v) & ((1 << seg.bb) - 1) for v in seg.bias])
+                m.submodules[f"seg{k}_entries"] = ent
+                m.submodules[f"seg{k}_ends"] = ends
+                m.submodules[f"seg{k}_bias"] = bmem
+                ent_r, ends_r, b_r = ent.read_port(), ends.read_port(), bmem.read_port()
+                if p.weights == "register":
+                    ew, bw = ent.write_port(), bmem.write_port()
+                    a = self.wload_addr
+                    in_e = (a >= seg.wbase) & (a < seg.wbase + seg.entries)
+                    in_b = (a >= seg.bbase) & (a < seg.bbase + seg.n_out)
+                    # the index field of an entry is structural: a write keeps it
+                    m.d.comb += [
+                        ew.addr.eq(a - seg.wbase), ew.en.eq(self.wload_en & in_e),
+                        ew.data.eq(Cat(Const(0, ib), self.wload_data[:seg.wb])),
+                        bw.addr.eq(a - seg.bbase), bw.en.eq(self.wload_en & in_b),
+                        bw.data.eq(self.wload_data[:seg.bb]),
+                    ]
+                    # keep the index: a second, hardwired index memory
+                    imem = Memory(shape=unsigned(ib), depth=seg.entries,
+                                  init=[int(i) for i in seg.idx])
+                    m.submodules[f"seg{k}_index"] = imem
+                    idx_r = imem.read_port()
+                else:
+                    idx_r = None
+                # neuron state memory: V, s, [c], [I], [count, fired, first]
+                cbits = _ubits(lif.refractory) if lif.refractory else 0
+                final = k == n_seg - 1
+                fields = [("v", Mb), ("s", 1)]
+                if cbits:
+                    fields.append(("c", cbits))
+                if lif.alpha_q >= 0:
+                    fields.append(("i", Mb))
+                if final:
+                    fields += [("cnt", p.cb), ("fired", 1), ("first", tb)]
+                sw = sum(b for _, b in fields)
+                smem = Memory(shape=unsigned(sw), depth=seg.n_out, init=[])
+                m.submodules[f"seg{k}_state"] = smem
+                s_r, s_w = smem.read_port(), smem.write_port()
+                if final:
+                    s_out = smem.read_port()
+                    last_state = (s_out, fields)
+                if not final:
+                    ob = Memory(shape=unsigned(1), depth=seg.n_out, init=[])
+                    m.submodules[f"seg{k}_spikes"] = ob
+                    ob_w = ob.write_port()
+                    outbufs.append(ob)
+
+                # --- sequencer
+                o = Signal(_ubits(seg.n_out - 1), name=f"seg{k}_o")
+                e = Signal(eb, name=f"seg{k}_e")
+                e_end = Signal(eb, name=f"seg{k}_end")
+                acc = Signal(signed(seg.aw), name=f"seg{k}_acc")
+                v1 = Signal(name=f"seg{k}_v1")
+                v2 = Signal(name=f"seg{k}_v2")
+                first = Signal(name=f"seg{k}_first")
+                wreg = Signal(signed(seg.wb), name=f"seg{k}_w")
+                st_reg = Signal(sw, name=f"seg{k}_st")
+                issue = Signal(name=f"seg{k}_issue")
+                end_now = Signal(eb, name=f"seg{k}_end_now")
+                m.d.comb += end_now.eq(Mux(first, ends_r.data, e_end))
+
+                def fld(word, name, fields=fields):
+                    off = 0
+                    for n_, b_ in fields:
+                        if n_ == name:
+                            return word[off:off + b_]
+                        off += b_
+                    raise KeyError(name)
+
+                # pipeline: entry read (issue) -> input read -> multiply-accumulate
+                m.d.comb += [ent_r.addr.eq(e), ent_r.en.eq(1)]
+                if idx_r is not None:
+                    m.d.comb += [idx_r.addr.eq(e), idx_r.en.eq(1)]
+                    line = idx_r.data
+                else:
+                    line = ent_r.data[:ib]
+                m.d.comb += [xr.addr.eq(line), xr.en.eq(1)]
+                m.d.sync += wreg.eq(ent_r.data[ib:].as_signed())
+                xval = xr.data
+                prod = Signal(signed(seg.wb + seg.xb + 1), name=f"seg{k}_prod")
+                if seg.xb == 1:
+                    m.d.comb += prod.eq(Mux(xval[0], wreg, 0))
+                else:
+                    m.d.comb += prod.eq(wreg * xval.as_unsigned())
+                m.d.comb += [ends_r.addr.eq(o), ends_r.en.eq(1), b_r.addr.eq(o), b_r.en.eq(1),
+                             s_r.addr.eq(o), s_r.en.eq(1)]
+                # neuron update from the registered state and the final accumulator
+                V = fld(st_reg, "v").as_signed()
+                sp = fld(st_reg, "s")
+                c = fld(st_reg, "c") if cbits else Const(0, 1)
+                Ist = fld(st_reg, "i").as_signed() if lif.alpha_q >= 0 else None
+                cur = Signal(signed(max(seg.aw - seg.shift, 2)), name=f"seg{k}_cur")
+                m.d.comb += cur.eq(acc >> seg.shift)
+                Vn, sn, cn, In_ = _neuron(m, lif, cur, V, sp, c, Ist, f"seg{k}")
+                parts = {"v": Vn, "s": sn}
+                if cbits:
+                    parts["c"] = cn
+                if lif.alpha_q >= 0:
+                    parts["i"] = In_
+                if final:
+                    cnt = fld(st_reg, "cnt")
+                    fired = fld(st_reg, "fired")
+                    fst = fld(st_reg, "first")
+                    parts["cnt"] = cnt + sn
+                    parts["fired"] = fired | sn
+                    parts["first"] = Mux(fired, fst, t)
+                packed = []
+                for n_, b_ in fields:
+                    f_ = Signal(b_, name=f"seg{k}_new_{n_}")
+                    m.d.comb += f_.eq(parts[n_])
+                    packed.append(f_)
+                new_word = Cat(*packed)
+                upd = Signal(name=f"seg{k}_upd")
+                m.d.comb += [s_w.addr.eq(o), s_w.data.eq(new_word), s_w.en.eq(upd)]
+                if not final:
+                    m.d.comb += [ob_w.addr.eq(o), ob_w.data.eq(sn), ob_w.en.eq(upd)]
+                tr.append((upd, o, Vn, sn, In_))
+
+                with m.FSM(name=f"seg{k}_fsm"):
+                    with m.State("IDLE"):
+                        with m.If(go[k]):
+                            m.d.sync += [o.eq(0), e.eq(0)]
+                            m.next = "START"
+                    with m.State("START"):
+                        # addresses of neuron o are on the read ports; entry e is issued
+                        m.d.sync += [e.eq(e + 1), v1.eq(1), v2.eq(0), first.eq(1)]
+                        m.next = "RUN"
+                    with m.State("RUN"):
+                        m.d.comb += issue.eq(e != end_now)
+                        m.d.sync += [first.eq(0), v1.eq(issue), v2.eq(v1)]
+                        with m.If(first):
+                            m.d.sync += [e_end.eq(ends_r.data),
+                                         acc.eq(b_r.data.as_signed()),
+                                         st_reg.eq(Mux(t_zero, 0, s_r.data))]
+                        with m.Elif(v2):
+                            m.d.sync += acc.eq(acc + prod)
+                        with m.If(issue):
+                            m.d.sync += e.eq(e + 1)
+                        with m.If(~issue & ~v1 & ~v2 & ~first):
+                            m.next = "UPD"
+                    with m.State("UPD"):
+                        m.d.comb += upd.eq(1)
+                        m.d.sync += o.eq(o + 1)
+                        with m.If(o == seg.n_out - 1):
+                            m.d.comb += done[k].eq(1)
+                            m.next = "IDLE"
+                        with m.Else():
+                            m.next = "START"
+                # while idle the address of entry e must stay that of the next neuron: e is
+                # only advanced by an issue, so the START of neuron o issues its first entry.
+                _ = st_reg
+
+            # ---- trace ports
+            for k, (upd, o, Vn, sn, In_) in enumerate(tr):
+                with m.If(upd):
+                    m.d.comb += [self.trace_valid.eq(1), self.trace_seg.eq(k),
+                                 self.trace_idx.eq(o), self.trace_v.eq(Vn),
+                                 self.trace_s.eq(sn)]
+                    if In_ is not None:
+                        m.d.comb += self.trace_i.eq(In_)
+
+            # ---- top sequencer
+            seg_i = Signal(_ubits(n_seg), name="seg_index")
+            ei = Signal(_ubits(p.n_in + 1), name="enc_line")
+            ev = Signal(name="enc_valid")
+            ea = Signal(_ubits(p.n_in), name="enc_addr")
+            oi = Signal(_ubits(p.n_out), name="out_i")
+            m.d.comb += [xin_w.addr.eq(ld), xin_w.data.eq(self.in_data)]
+            if not direct:
+                m.d.comb += [xin_re.addr.eq(ei), xin_re.en.eq(1), ebuf_w.addr.eq(ea)]
+                raw = xin_re.data
+                if enc.mode == "latency":
+                    mx = (1 << enc.in_bits) - 1
+                    at = ((mx - raw) * T) >> enc.in_bits
+                    spk = (t == at) & (raw != 0)
+                elif enc.mode == "times":
+                    spk = ~raw[-1] & (raw == t)
+                else:
+                    m.d.comb += [seed_r.addr.eq(ei), seed_r.en.eq(1), lfsr_r.addr.eq(ei),
+                                 lfsr_r.en.eq(1), lfsr_w.addr.eq(ea)]
+                    cur_state = Mux(t_zero, seed_r.data, lfsr_r.data)
+                    nxt = Signal(RATE_WIDTH, name="rate_next")
+                    m.d.comb += nxt.eq(_lfsr_steps(cur_state, RATE_WIDTH, RATE_TAPS, enc.in_bits))
+                    spk = nxt[:enc.in_bits] < raw
+                    m.d.comb += [lfsr_w.data.eq(nxt), lfsr_w.en.eq(ev)]
+                m.d.comb += [ebuf_w.data.eq(spk), ebuf_w.en.eq(ev)]
+            so, fields = last_state
+            m.d.comb += [so.addr.eq(oi), so.en.eq(1)]
+
+            def ofld(name):
+                off = 0
+                for n_, b_ in fields:
+                    if n_ == name:
+                        return so.data[off:off + b_]
+                    off += b_
+                raise KeyError(name)
+
+            with m.FSM(name="top_fsm"):
+                with m.State("LOAD"):
+                    m.d.comb += [self.in_ready.eq(1), xin_w.en.eq(self.in_valid)]
+                    with m.If(self.in_valid):
+                        m.d.sync += ld.eq(ld + 1)
+                        with m.If(ld == p.n_in - 1):
+                            m.d.sync += [ld.eq(0), t.eq(0)]
+                            m.next = "STEP"
+                with m.State("STEP"):
+                    m.d.sync += [seg_i.eq(0), ei.eq(0), ev.eq(0)]
+                    m.next = "SEG" if direct else "ENC"
+                if not direct:
+                    with m.State("ENC"):
+                        # line ei is read this cycle, written (ea) the next
+                        m.d.sync += [ev.eq(ei < p.n_in), ea.eq(ei)]
+                        with m.If(ei < p.n_in):
+                            m.d.sync += ei.eq(ei + 1)
+                        with m.Elif(~ev):
+                            m.next = "SEG"
+                with m.State("SEG"):
+                    for k in range(n_seg):
+                        m.d.comb += go[k].eq(seg_i == k)
+                    m.next = "WAIT"
+                with m.State("WAIT"):
+                    for k in range(n_seg):
+                        with m.If(done[k]):
+                            with m.If(seg_i == n_seg - 1):
+                                with m.If(t == T - 1):
+                                    m.d.sync += oi.eq(0)
+                                    m.next = "OUTRD"
+                                with m.Else():
+                                    m.d.sync += t.eq(t + 1)
+                                    m.next = "STEP"
+                            with m.Else():
+                                m.d.sync += seg_i.eq(seg_i + 1)
+                                m.next = "SEG"
+                with m.State("OUTRD"):  # the state word of neuron oi is read
+                    m.next = "OUT"
+                with m.State("OUT"):
+                    last = p.segments[-1]
+                    m.d.comb += [self.out_valid.eq(1),
+                                 self.out_count.eq(ofld("cnt")),
+                                 self.out_first.eq(Mux(ofld("fired"), ofld("first"),
+                                                       (1 << p.tb) - 1)),
+                                 self.out_mem.eq(ofld("v")),
+                                 self.out_index.eq(oi),
+                                 self.out_last.eq(oi == last.n_out - 1)]
+                    with m.If(self.out_ready):
+                        m.d.sync += oi.eq(oi + 1)
+                        with m.If(oi == last.n_out - 1):
+                            m.next = "LOAD"
+                        with m.Else():
+                            m.next = "OUTRD"
+            return m
+
+    return _SnnTop
+
+
+_TOP_CLASS = None
+
+
+def SnnTop(plan: SnnPlan):  # noqa: N802 (a class, built lazily so that Amaranth loads late)
+    global _TOP_CLASS
+    if _TOP_CLASS is None:
+        _TOP_CLASS = _make_top_class()
+    return _TOP_CLASS(plan)
+
+
+def emit_snn(net, outdir, weights: str = "hardwired", name: str = "neutnngen_top"):
+    """Write ``outdir/NAME.v``, ``NAME.il`` and ``names.json`` of an SNN network."""
+    import json
+    from pathlib import Path
+
+    from .emit import EmitResult, _texts, _write_all
+
+    plan = plan_snn(net, weights=weights, name=name)
+    top = SnnTop(plan)
+    il, v = _texts(top)
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"verilog": out / f"{name}.v", "rtlil": out / f"{name}.il",
+             "names": out / "names.json"}
+    _write_all({paths["verilog"]: v, paths["rtlil"]: il,
+                paths["names"]: json.dumps(plan.names(), indent=1) + "\n"})
+    return EmitResult(paths["verilog"], paths["rtlil"], paths["names"], plan.info())

@@ -1,0 +1,326 @@
+"""Verification of a generated SNN design (:mod:`neutnngen.hdl.snn`) against the interpreter.
+
+A plain Verilog testbench (built and cached like the streamed TNN bench,
+:mod:`neutnngen.verify.stream`) loads every sample's input integers through the input
+stream (with seeded source gaps), collects the output beats under seeded ``out_ready``
+backpressure and writes every neuron update of the ``trace_*`` ports: segment, neuron,
+membrane, spike, synaptic current, in the order sample, step, segment, neuron. The host
+compares *every layer's membrane, spike and synaptic current at every time step* of every
+sample with the interpreter (docs/model.md §11), and the output beats (spike count, first
+spike step, final membrane) with its readout; the first divergence names the sample, the
+time step, the layer (the ``lif`` stage), the neuron and the field.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, ToolchainError
+from ..hdl.snn import SnnPlan, plan_snn
+
+FIELDS = ("v", "s", "i")
+
+
+def reference(net, X: np.ndarray) -> dict[str, Any]:
+    """Per ``lif`` stage (segment order): membranes, spikes and synaptic currents after
+    every step ``[B, T, n]``, from the interpreter's kernels; and the last stage's counts,
+    first-spike steps (-1: none) and final membranes."""
+    from ..ir.kinds import kind_of
+    from ..ir.stages.snn import lif_run
+
+    x = np.asarray(X, dtype=np.int64)
+    segs = []
+    spikes = trace = None
+    for st in net.stages:
+        k = kind_of(st).name
+        if k == "lif":
+            spikes, trace = lif_run(x, st, record=True)
+            segs.append({"name": st.name, "v": trace.v_steps, "s": spikes, "i": trace.i_steps})
+            x = spikes
+        else:
+            x, _ = kind_of(st).init_state(st, net.time).forward(x, None)
+    assert spikes is not None and trace is not None
+    fired = spikes.any(axis=1)
+    first = np.where(fired, spikes.argmax(axis=1), -1)
+    return {"segments": segs, "count": trace.counts, "first": first, "v": trace.v}
+
+
+def testbench(plan: SnnPlan, depth: int, wdepth: int) -> str:
+    from .stream import TB_NAME
+
+    i = plan.info()
+    vb = max(s.lif.mem_bits for s in plan.segments)
+    segw = max(1, (len(plan.segments) - 1).bit_length())
+    idxw = max(1, (max(s.n_out for s in plan.segments) - 1).bit_length())
+    reg = plan.weights == "register"
+    wl = ""
+    if reg:
+        wl = (f"  reg wload_en; reg [{plan.wa - 1}:0] wload_addr; reg [{plan.wd - 1}:0] wload_data;\n"
+              f"  reg [{plan.wa - 1}:0] waddr [0:{wdepth - 1}];\n"
+              f"  reg [{plan.wd - 1}:0] wdata [0:{wdepth - 1}];\n")
+    wports = ".wload_en(wload_en), .wload_addr(wload_addr), .wload_data(wload_data)," if reg else ""
+    wdrive = ""
+    if reg:
+        wdrive = """
+    wload_en <= 0;
+    if (!rst && wi < nw) begin
+      wload_en <= 1; wload_addr <= waddr[wi]; wload_data <= wdata[wi]; wi <= wi + 1;
+    end"""
+    return f"""`timescale 1ns/1ps
+module {TB_NAME};
+  reg clk = 0;
+  reg rst = 1;
+  wire in_ready, out_valid, out_last, trace_valid, trace_s;
+  wire [{i['in_width'] - 1}:0] in_data;
+  wire [{plan.cb - 1}:0] out_count;
+  wire [{plan.tb - 1}:0] out_first;
+  wire [{plan.segments[-1].lif.mem_bits - 1}:0] out_mem;
+  wire [{max(1, (plan.n_out - 1).bit_length()) - 1}:0] out_index;
+  wire [{segw - 1}:0] trace_seg;
+  wire [{idxw - 1}:0] trace_idx;
+  wire [{vb - 1}:0] trace_v, trace_i;
+  reg out_ready = 0;
+  reg gap = 0;
+{wl}  reg [{i['in_width'] - 1}:0] stim [0:{depth - 1}];
+  reg [31:0] cfg [0:7];
+  reg [31:0] nwords, nout, nw, maxc, wi, k, got, cyc, stall, waits;
+  reg [31:0] lf;
+  integer ft, fo, fs;
+  wire in_valid = !rst && (wi >= nw) && (k < nwords) && !gap;
+  assign in_data = stim[k];
+  {plan.name} dut(.clk(clk), .rst(rst), .in_valid(in_valid), .in_ready(in_ready),
+    .in_data(in_data), .out_valid(out_valid), .out_ready(out_ready), .out_count(out_count),
+    .out_first(out_first), .out_mem(out_mem), .out_index(out_index), .out_last(out_last),
+    {wports}
+    .trace_valid(trace_valid), .trace_seg(trace_seg), .trace_idx(trace_idx),
+    .trace_v(trace_v), .trace_s(trace_s), .trace_i(trace_i));
+  always #5 clk = ~clk;
+  initial begin
+    $readmemh("snn_cfg.hex", cfg);
+    $readmemh("snn_stim.hex", stim);
+{'    $readmemh("snn_waddr.hex", waddr); $readmemh("snn_wdata.hex", wdata);' if reg else ''}
+    nwords = cfg[0]; nout = cfg[1]; nw = cfg[2]; maxc = cfg[3]; lf = cfg[4] | 1;
+    k = 0; got = 0; cyc = 0; wi = 0; stall = 0; waits = 0;
+    ft = $fopen("snn_trace.txt", "w");
+    fo = $fopen("snn_out.txt", "w");
+`ifdef NEUTNNGEN_DUMP
+    if ($test$plusargs("dumpfile")) begin : dump
+      reg [8*256-1:0] fn;
+      if ($value$plusargs("dumpfile=%s", fn)) $dumpfile(fn);
+      $dumpvars(0, {TB_NAME});
+    end
+`endif
+  end
+  always @(posedge clk) begin
+    cyc <= cyc + 1;
+    if (cyc == 3) rst <= 0;
+    lf <= {{lf[30:0], lf[31] ^ lf[21] ^ lf[1] ^ lf[0]}};
+    gap <= cfg[5] != 0 && lf[3:0] == 0;
+    out_ready <= cfg[6] == 0 || lf[7:5] != 0;{wdrive}
+    if (in_valid && in_ready) k <= k + 1;
+    if (in_valid && !in_ready) waits <= waits + 1;
+    if (out_valid && !out_ready) stall <= stall + 1;
+    if (trace_valid)
+      $fwrite(ft, "%0d %0d %0d %0d %0d\\n", trace_seg, trace_idx, $signed(trace_v), trace_s,
+              $signed(trace_i));
+    if (out_valid && out_ready) begin
+      $fwrite(fo, "%0d %0d %0d %0d %0d\\n", out_index, out_count, out_first, $signed(out_mem),
+              out_last);
+      got <= got + 1;
+    end
+    if (got == nout || cyc >= maxc) begin
+      fs = $fopen("snn_summary.txt", "w");
+      $fwrite(fs, "%0d %0d %0d %0d %0d\\n", got == nout ? 1 : 2, cyc, k, stall, waits);
+      $fclose(fs); $fclose(ft); $fclose(fo);
+      $finish;
+    end
+  end
+endmodule
+"""
+
+
+def _readints(path: Path, cols: int) -> np.ndarray:
+    text = path.read_text()
+    a = np.array(text.split(), dtype=np.int64) if text.strip() else np.zeros(0, np.int64)
+    return a.reshape(-1, cols)
+
+
+def expected_rows(plan: SnnPlan, ref: dict) -> np.ndarray:
+    """The trace rows ``(segment, neuron, V, s, I)`` in the RTL's order."""
+    parts = []
+    for k, sg in enumerate(ref["segments"]):
+        B, T, n = sg["v"].shape
+        cols = [np.full((B, T, n), k), np.broadcast_to(np.arange(n), (B, T, n)), sg["v"], sg["s"],
+                sg["i"] if plan.segments[k].lif.alpha_q >= 0 else np.zeros((B, T, n), np.int64)]
+        parts.append(np.stack(cols, axis=-1))
+    return np.concatenate(parts, axis=2).reshape(-1, 5)
+
+
+def register_writes(plan: SnnPlan) -> list[tuple[int, int]]:
+    """The ``wload`` writes that load the IR's weights and biases into a register design."""
+    out = []
+    for s in plan.segments:
+        for j, w in enumerate(s.w):
+            out.append((s.wbase + j, int(w) & ((1 << plan.wd) - 1)))
+        for j, b in enumerate(s.bias):
+            out.append((s.bbase + j, int(b) & ((1 << plan.wd) - 1)))
+    return out
+
+
+def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str = "hardwired",
+               name: str | None = None, simulator: str | None = None, workdir: Path,
+               y: np.ndarray | None = None, backpressure: bool = True,
+               writes: list[tuple[int, int]] | None = None, timeout: float = 3600.0,
+               seed: int = 1) -> dict[str, Any]:
+    """Simulate ``verilog`` (written by :func:`neutnngen.hdl.snn.emit_snn` for ``net``) on
+    the input integers ``X`` and compare every layer, step and neuron with the interpreter.
+    Returns a JSON-able dict (``mismatches``, ``first_mismatch``, ``samples``, ``cycles``,
+    ``rtl_accuracy`` when ``y`` is given, ...)."""
+    from ..flows.sim import find_simulator, simulator_version
+    from ..ir.stages.snn import predict
+    from .stream import _call, _hexfile, build
+
+    X = np.asarray(X, dtype=np.int64)
+    if X.ndim != 2 or X.shape[1] != net.inputs:
+        raise ConfigError(f"stimulus of shape {X.shape}; expected [samples, {net.inputs}]")
+    verilog = Path(verilog)
+    top = name or _top_name(verilog)
+    plan = plan_snn(net, weights=weights, name=top)
+    sim = find_simulator(simulator)
+    version = simulator_version(sim)
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout
+    B = len(X)
+    depth = max(16, 1 << max(0, B * plan.n_in - 1).bit_length())
+    if plan.weights == "register" and writes is None:
+        writes = register_writes(plan)
+    writes = writes or []
+    wdepth = max(1, 1 << max(0, len(writes) - 1).bit_length())
+    tb = testbench(plan, depth, wdepth)
+    stim = X.copy()
+    if plan.encoder.mode == "times":
+        stim = np.where(stim < 0, (1 << plan.in_width) - 1, stim)
+    _hexfile(workdir / "snn_stim.hex", stim.reshape(-1).tolist(), plan.in_width)
+    if plan.weights == "register":
+        _hexfile(workdir / "snn_waddr.hex", [a for a, _ in writes], plan.wa)
+        _hexfile(workdir / "snn_wdata.hex", [d for _, d in writes], plan.wd)
+    per = plan.cycles_per_sample + plan.n_in + 4 * plan.n_out + 8
+    maxc = 3 * (per * B + len(writes)) + 1000
+    _hexfile(workdir / "snn_cfg.hex", [B * plan.n_in, B * plan.n_out, len(writes), maxc,
+                                       seed * 2654435761 & 0xFFFFFFFF, int(backpressure),
+                                       int(backpressure), 0], 32)
+    t0 = time.monotonic()
+    exe, built = build(sim, verilog, tb, workdir / f"build-{sim}", version,
+                       workdir / f"build-{sim}.log", deadline)
+    build_s = time.monotonic() - t0 if built else 0.0
+    log = workdir / f"sim-{sim}.log"
+    for f in ("snn_summary.txt", "snn_trace.txt", "snn_out.txt"):
+        (workdir / f).unlink(missing_ok=True)
+    argv = [str(exe)] if sim != "icarus" else [_vvp(), "-n", str(exe)]
+    t1 = time.monotonic()
+    rc, late = _call(argv, workdir, log, deadline)
+    sim_s = time.monotonic() - t1
+    summ = workdir / "snn_summary.txt"
+    if late or not summ.is_file():
+        from .simulators import log_file_tail
+
+        raise ToolchainError("the SNN bench " + ("timed out" if late else
+                                                 f"wrote no summary (exit {rc})")
+                             + f"; log {log}:\n{log_file_tail(log)}", path=sim)
+    status, cycles, taken, stall, waits = (int(v) for v in summ.read_text().split())
+    ref = reference(net, X)
+    exp = expected_rows(plan, ref)
+    got = _readints(workdir / "snn_trace.txt", 5)
+    outs = _readints(workdir / "snn_out.txt", 5)
+    res: dict[str, Any] = {
+        "samples": B, "simulator": sim, "weights": plan.weights, "cycles": cycles,
+        "cycles_per_sample": plan.cycles_per_sample, "build_s": round(build_s, 2),
+        "sim_s": round(sim_s, 2), "samples_per_s": round(B / max(sim_s, 1e-9), 2),
+        "trace_rows": int(len(got)), "trace_rows_expected": int(len(exp)),
+        "backpressure": {"stalled_output_cycles": stall, "input_wait_cycles": waits},
+        "timed_out": status == 2, "log": str(log),
+    }
+    first = None
+    mism = 0
+    n = min(len(got), len(exp))
+    diff = np.flatnonzero((got[:n] != exp[:n]).any(axis=1))
+    mism += int(diff.size)
+    per_sample = len(exp) // max(B, 1)
+    if diff.size:
+        r = int(diff[0])
+        b, rem = divmod(r, per_sample)
+        T = plan.steps
+        t, rem = divmod(rem, per_sample // T)
+        seg, neuron = int(exp[r, 0]), int(exp[r, 1])
+        fld = next(f for c, f in zip((2, 3, 4), FIELDS, strict=True) if got[r, c] != exp[r, c]) \
+            if (got[r, :2] == exp[r, :2]).all() else "order"
+        col = {"v": 2, "s": 3, "i": 4}.get(fld)
+        first = {"sample": int(b), "step": int(t), "layer": plan.segments[seg].name,
+                 "segment": seg, "neuron": neuron, "field": fld,
+                 "expected": int(exp[r, col]) if col else exp[r, :2].tolist(),
+                 "got": int(got[r, col]) if col else got[r, :2].tolist()}
+    if len(got) != len(exp):
+        mism += abs(len(got) - len(exp))
+        if first is None:
+            first = {"sample": int(n // max(per_sample, 1)), "field": "trace rows",
+                     "expected": int(len(exp)), "got": int(len(got))}
+    # the output beats
+    nl = plan.n_out
+    eo = np.stack([np.tile(np.arange(nl), B), ref["count"].reshape(-1),
+                   np.where(ref["first"] < 0, (1 << plan.tb) - 1, ref["first"]).reshape(-1),
+                   ref["v"].reshape(-1), np.tile((np.arange(nl) == nl - 1).astype(int), B)], 1)
+    m2 = min(len(outs), len(eo))
+    od = np.flatnonzero((outs[:m2] != eo[:m2]).any(axis=1))
+    res["output_mismatches"] = int(od.size) + abs(len(outs) - len(eo))
+    mism += res["output_mismatches"]
+    if first is None and res["output_mismatches"]:
+        r = int(od[0]) if od.size else m2
+        first = {"sample": r // nl, "neuron": r % nl, "field": "output beat",
+                 "expected": eo[r].tolist() if r < len(eo) else None,
+                 "got": outs[r].tolist() if r < len(outs) else None}
+    res["mismatches"] = mism
+    res["first_mismatch"] = first
+    if len(outs) == len(eo):
+        mode = plan.segments[-1].lif.output
+        o3 = outs.reshape(B, nl, 5)
+        from ..ir.stages.snn import LIFTrace
+
+        tr = LIFTrace(o3[:, :, 3], o3[:, :, 1])
+        key = {"count": o3[:, :, 1], "membrane": o3[:, :, 3],
+               "first": np.where(o3[:, :, 2] == (1 << plan.tb) - 1, -1, o3[:, :, 2])}
+        pred = predict(key.get(mode, o3[:, :, 1]), tr, mode if mode in key else "count")
+        res["rtl_predictions"] = pred.tolist()
+        if y is not None:
+            res["rtl_accuracy"] = float((pred == np.asarray(y)).mean())
+    res["message"] = describe(first, mism, B) if first else ""
+    return res
+
+
+def describe(first: dict, mism: int, samples: int) -> str:
+    if "step" in first:
+        return (f"{mism} mismatching rows; first at sample {first['sample']}, step "
+                f"{first['step']}, layer {first['layer']!r} neuron {first['neuron']}: "
+                f"{first['field']} expected {first['expected']}, got {first['got']}")
+    return (f"{mism} mismatches over {samples} samples; first at sample {first.get('sample')}: "
+            f"{first['field']} expected {first['expected']}, got {first['got']}")
+
+
+def _vvp() -> str:
+    from ..flows.tools import find_tool
+
+    return find_tool("vvp")
+
+
+def _top_name(verilog: Path) -> str:
+    """The top name from ``names.json`` next to the Verilog, else the file's stem."""
+    import json
+
+    try:
+        return str(json.loads((verilog.parent / "names.json").read_text())["top"]["name"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return verilog.stem
