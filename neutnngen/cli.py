@@ -57,9 +57,10 @@ def _config(args, stages: tuple[str, ...] | None = None):
 
     path = in_file(args.config, "config")
     if is_snn_config(load_dict(path, args.overrides)):
-        raise ConfigError(f"{args.config} is an SNN config ([snn] table): '{args.command}' needs "
-                          f"the RTL of the SNN stage kinds, which does not exist yet; SNN configs "
-                          f"run with 'neutnngen run' (import, quantize, evaluate)", path="snn")
+        raise ConfigError(f"{args.config} is an SNN config ([snn] table): '{args.command}' takes "
+                          f"TNN configs; SNN configs run with 'neutnngen run' (import, quantize, "
+                          f"evaluate, prune, compile, verify, synth), and 'neutnngen compile' / "
+                          f"'verify' take an SNN IR", path="snn")
     cfg = load_config(path, args.overrides)
     check(cfg, ALL_STAGES if stages is None else stages)
     return cfg
@@ -208,15 +209,70 @@ def cmd_opt(args) -> int:
 def cmd_compile(args) -> int:
     from .hdl import emit
     from .ir import load
-    from .ir.stages.snn import refuse_snn
+    from .ir.stages.snn import is_snn
 
     check_top(args.top, "--top")
     net = load(args.ir)
-    refuse_snn(net, "compile")
+    if is_snn(net):
+        return _compile_snn(args, net)
     res = emit(net, out_dir(args.out, "--out"), weights=args.weights, name=args.top,
                architecture=args.architecture, interface=args.interface)
     print(json.dumps({"verilog": str(res.verilog), "rtlil": str(res.rtlil),
                       "names": str(res.names), **res.info}, indent=1))
+    return 0
+
+
+def _compile_snn(args, net) -> int:
+    """``compile`` of an SNN network (:mod:`neutnngen.hdl.snn`)."""
+    from .hdl.snn import emit_snn
+
+    if args.architecture != "serial" or args.interface != "stream":
+        raise ConfigError(f"--architecture {args.architecture} --interface {args.interface} for "
+                          f"the SNN network {net.name!r}; the SNN RTL is one time-multiplexed "
+                          f"architecture with stream ports: use --architecture serial "
+                          f"--interface stream (the defaults)", path="--architecture")
+    res = emit_snn(net, out_dir(args.out, "--out"), weights=args.weights, name=args.top)
+    print(json.dumps({"verilog": str(res.verilog), "rtlil": str(res.rtlil),
+                      "names": str(res.names), **res.info}, indent=1))
+    return 0
+
+
+def _verify_snn(args, net) -> int:
+    """``verify`` of an SNN design: the SNN config's test digits through
+    :func:`neutnngen.verify.snn.verify_snn`."""
+    from .config import load_dict
+    from .pipeline.tasks import snn
+
+    extra = [f for f, on in (("--mutants", args.mutants), ("--corner", args.corner),
+                             ("--formal", args.formal), ("--prove-wave", args.prove_wave),
+                             ("--bench cocotb", args.bench == "cocotb")) if on]
+    if extra:
+        raise ConfigError(f"{extra[0]} is not available for SNN designs yet; they verify with "
+                          f"the streamed SNN bench (every layer, step and neuron) and "
+                          f"--gate-level", path=extra[0].split()[0])
+    path = in_file(args.config, "--config")
+    raw = load_dict(path, args.overrides)
+    if not snn.is_snn_config(raw):
+        raise ConfigError(f"{args.config} is not an SNN config (no [snn] table), but "
+                          f"{args.ir} is an SNN network; pass the SNN config it came from",
+                          path=args.config)
+    cfg = snn.resolve_paths(snn.parse(raw), Path(args.config).parent)
+    rtl = Path(args.rtl)
+    names = rtl / "names.json"
+    try:
+        top = json.loads(names.read_text())["top"]
+    except (OSError, ValueError, KeyError):
+        raise ConfigError(f"no SNN names.json in {args.rtl!r}; expected the folder written by "
+                          f"'neutnngen compile'", path=str(names)) from None
+    verilog = rtl / f"{top.get('name', args.top)}.v"
+    if top.get("kind") != "snn" or not verilog.is_file():
+        raise ConfigError(f"{args.rtl!r} holds no SNN design (names.json kind "
+                          f"{top.get('kind', 'tnn')!r}); compile {args.ir} first",
+                          path=str(names))
+    workdir = out_dir(args.out, "--out")
+    rep = snn.verify_stage(cfg, net, verilog, top.get("weights", "hardwired"), workdir,
+                           simulator=args.simulator, gate_level=args.gate_level)
+    print(json.dumps(rep, indent=1, default=str))
     return 0
 
 
@@ -232,9 +288,13 @@ def cmd_verify(args) -> int:
         raise ConfigError(f"--prove-timeout {args.prove_timeout}; expected seconds > 0")
     if args.corner < 0:
         raise ConfigError(f"--corner {args.corner}; expected a number of volleys >= 0")
+    net = load(args.ir)
+    from .ir.stages.snn import is_snn
+
+    if is_snn(net):
+        return _verify_snn(args, net)
     cfg = load_config(in_file(args.config, "--config"), args.overrides)
     get_task(cfg).check(cfg)
-    net = load(args.ir)
     rtl = Path(args.rtl)
     if not rtl.is_dir():
         raise ConfigError(f"--rtl {args.rtl!r} is not a folder; expected the folder written by "

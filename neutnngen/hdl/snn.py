@@ -27,7 +27,7 @@ Microarchitecture (:class:`SnnTop`), one sample at a time:
    ones when it never fired --, ``out_mem`` the final membrane, ``out_index``,
    ``out_last``), with backpressure (``out_ready``).
 
-A segment spends ``entries + 5 * n_out`` cycles a step (:attr:`SnnPlan.cycles_per_sample`).
+A segment spends ``entries + 4 * n_out`` cycles a step (:attr:`SnnPlan.cycles_per_sample`).
 Every neuron update is also reported on the ``trace_*`` ports (segment, neuron, new
 membrane, spike, synaptic current) in the cycle it is written: the verifier compares every
 layer's membrane and spikes at every step with the interpreter.
@@ -88,7 +88,7 @@ class SnnSegment:
 
     @property
     def cycles_per_step(self) -> int:
-        return self.entries + 5 * self.n_out
+        return self.entries + 4 * self.n_out
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,8 +114,8 @@ class SnnPlan:
     @property
     def cycles_per_sample(self) -> int:
         """Cycles from the sample's last input beat to its first output beat (no stalls)."""
-        per_step = self.enc_pass + sum(s.cycles_per_step + 1 for s in self.segments) + 1
-        return self.steps * per_step + 1
+        per_step = 1 + self.enc_pass + sum(s.cycles_per_step + 1 for s in self.segments)
+        return self.steps * per_step
 
     @property
     def n_out(self) -> int:
@@ -256,6 +256,9 @@ def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top") -> Sn
         if k != "lif":
             raise ConfigError(f"stage {st.name!r} ({k}) has no SNN RTL; accepted: encoder, "
                               f"dense, conv2d, sumpool, flatten, lif")
+        if st is not net.stages[-1] and st.output != "spikes":
+            raise ConfigError(f"lif {st.name!r} has output={st.output} but feeds later stages; "
+                              f"the SNN RTL passes spikes between layers (output=spikes)")
         keep = (M != 0) if weights == "hardwired" else (S != 0)
         idx, w, ends = [], [], []
         for o in range(width):

@@ -120,7 +120,7 @@ module {TB_NAME};
     if (cyc == 3) rst <= 0;
     lf <= {{lf[30:0], lf[31] ^ lf[21] ^ lf[1] ^ lf[0]}};
     gap <= cfg[5] != 0 && lf[3:0] == 0;
-    out_ready <= cfg[6] == 0 || lf[7:5] != 0;{wdrive}
+    out_ready <= cfg[6] == 0 || lf[6];{wdrive}
     if (in_valid && in_ready) k <= k + 1;
     if (in_valid && !in_ready) waits <= waits + 1;
     if (out_valid && !out_ready) stall <= stall + 1;

@@ -13,8 +13,13 @@ small schema (:data:`SCHEMA`) and does not go through the TNN pipeline's train s
 4. *evaluate*: float and integer accuracy on the held-out test digits, saturation counts;
    writes ``OUT/ir/model.{json,npz,txt}``, ``OUT/metrics.json``, ``OUT/report.{json,md}``.
 
-``compile``, ``verify`` and ``synth`` need the RTL of the SNN stage kinds, which does not
-exist yet: asking for them (``run.stages``) is a :class:`ConfigError` naming the kinds.
+5. *prune*: magnitude pruning sweep of the integer weights;
+6. *compile* (:mod:`neutnngen.hdl.snn`): ``OUT/rtl/TOP.v`` (``hdl.weights`` hardwired or
+   register);
+7. *verify* (:mod:`neutnngen.verify.snn`): the RTL on the held-out digits (``verify.samples``,
+   0 = all), every layer's membrane and spikes at every step compared with the interpreter;
+   the RTL's own predictions give the RTL accuracy next to the float and integer ones;
+8. *synth*: Yosys (+ nextpnr for ``ecp5``/``ice40``) cost of the design.
 """
 
 from __future__ import annotations
@@ -40,9 +45,12 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "quant": {"weight_bits": 8, "mem_bits": 16, "frac_bits": 8, "pow2": True, "vclip": 0.0},
     "run": {"stages": ["import", "quantize", "evaluate"]},
     "prune": {"fractions": []},
+    "hdl": {"weights": "hardwired", "top": "snn_top"},
+    "verify": {"samples": 0, "simulator": "", "backpressure": True, "timeout_s": 3600.0},
+    "synth": {"target": "ecp5", "device": ""},
 }
-STAGES = ("import", "quantize", "evaluate", "prune")
 HDL_STAGES = ("compile", "verify", "synth")
+STAGES = ("import", "quantize", "evaluate", "prune", *HDL_STAGES)
 
 
 def is_snn_config(raw: dict) -> bool:
@@ -80,10 +88,6 @@ def parse(raw: dict) -> dict:
         cfg[sec] = out
     st = cfg["run"]["stages"]
     for s in st:
-        if s in HDL_STAGES:
-            raise ConfigError(f"run.stages has {s!r}, but the SNN stage kinds (encoder, dense, "
-                              f"conv2d, sumpool, maxpool, flatten, lif) have no RTL yet; "
-                              f"accepted: {', '.join(STAGES)}", path="run.stages")
         if s not in STAGES:
             raise ConfigError(f"run.stages has {s!r}; accepted: {', '.join(STAGES)}",
                               path="run.stages")
@@ -103,6 +107,30 @@ def parse(raw: dict) -> dict:
     if cfg["snn"]["readout"] not in ("count", "first", "membrane"):
         raise ConfigError(f"snn.readout={cfg['snn']['readout']!r}; accepted: count, first, "
                           f"membrane", path="snn.readout")
+    h, v, sy = cfg["hdl"], cfg["verify"], cfg["synth"]
+    if h["weights"] not in ("hardwired", "register"):
+        raise ConfigError(f"hdl.weights={h['weights']!r}; SNN designs accept hardwired, register "
+                          f"(no on-chip learning)", path="hdl.weights")
+    if not h["top"].isidentifier() or h["top"].startswith("_"):
+        raise ConfigError(f"hdl.top={h['top']!r}; expected a Verilog identifier", path="hdl.top")
+    if v["samples"] < 0:
+        raise ConfigError(f"verify.samples={v['samples']}; expected >= 0 (0: every test digit)",
+                          path="verify.samples")
+    if v["simulator"] not in ("", "icarus", "verilator"):
+        raise ConfigError(f"verify.simulator={v['simulator']!r}; accepted: icarus, verilator "
+                          f"(empty: whichever is installed)", path="verify.simulator")
+    if not v["timeout_s"] > 0:
+        raise ConfigError(f"verify.timeout_s={v['timeout_s']}; expected seconds > 0",
+                          path="verify.timeout_s")
+    if sy["target"] not in ("generic", "ecp5", "ice40"):
+        raise ConfigError(f"synth.target={sy['target']!r}; accepted: generic, ecp5, ice40",
+                          path="synth.target")
+    if ("verify" in st or "synth" in st) and "compile" not in st:
+        raise ConfigError("run.stages has verify or synth without compile; add 'compile'",
+                          path="run.stages")
+    if "compile" in st and "quantize" not in st:
+        raise ConfigError("run.stages has compile without quantize (the RTL is built from the "
+                          "integer network); add 'quantize'", path="run.stages")
     if cfg["data"]["calibration"] > cfg["data"]["n_train"]:
         raise ConfigError(f"data.calibration={cfg['data']['calibration']} exceeds data.n_train="
                           f"{cfg['data']['n_train']}", path="data.calibration")
@@ -248,8 +276,23 @@ def run_snn(cfg: dict, outdir: Path, *, show: bool = True, command: str | None =
                               "agrees_with_float": float((ip == fp).mean())}
         if "prune" in stages:
             rep["prune"] = prune_sweep(qnet, data, cfg["prune"]["fractions"])
-    rep["hdl"] = ("not built: the SNN stage kinds have no RTL yet (compile/verify/synth refuse "
-                  "SNN networks)")
+        if "compile" in stages:
+            t = time.perf_counter()
+            rep["rtl"] = compile_stage(cfg, qnet, outdir / "rtl")
+            timing["compile"] = time.perf_counter() - t
+            verilog = Path(rep["rtl"]["verilog"])
+            if "verify" in stages:
+                t = time.perf_counter()
+                rep["verify"] = verify_stage(cfg, qnet, verilog, cfg["hdl"]["weights"],
+                                             outdir / "verify", data=data, show=show)
+                timing["verify"] = time.perf_counter() - t
+            if "synth" in stages:
+                t = time.perf_counter()
+                rep["synth"] = synth_stage(cfg, verilog, outdir / "synth")
+                timing["synth"] = time.perf_counter() - t
+    rep["hdl"] = (f"{rep['rtl']['verilog']} ({rep['rtl']['weights']} weights, "
+                  f"{rep['rtl']['cycles_per_sample']} cycles a sample)" if "rtl" in rep else
+                  "not built (run.stages has no compile)")
     rep["baseline"] = _baseline(data)
     rep["timing_s"] = timing
     write_json(outdir / "metrics.json", {k: rep[k] for k in ("float", "integer", "quant",
@@ -257,6 +300,68 @@ def run_snn(cfg: dict, outdir: Path, *, show: bool = True, command: str | None =
     write_json(outdir / "report.json", rep)
     atomic_write_text(outdir / "report.md", report_markdown(rep))
     return rep
+
+
+def compile_stage(cfg: dict, qnet, rtl_dir: Path) -> dict:
+    from ...hdl.snn import emit_snn
+
+    res = emit_snn(qnet, rtl_dir, weights=cfg["hdl"]["weights"], name=cfg["hdl"]["top"])
+    return {"verilog": str(res.verilog), "names": str(res.names), **res.info}
+
+
+def verify_stage(cfg: dict, qnet, verilog: Path, weights: str, workdir: Path, *,
+                 data: dict | None = None, simulator: str | None = None,
+                 gate_level: bool = False, show: bool = False) -> dict:
+    """The RTL on the first ``verify.samples`` held-out digits (0: all); a mismatch raises
+    :class:`~neutnngen.errors.VerificationMismatch` naming sample, step, layer and neuron."""
+    from ...errors import VerificationMismatch
+    from ...verify.snn import verify_snn
+
+    data = data if data is not None else mnist_ints(cfg)
+    v = cfg["verify"]
+    n = v["samples"] or len(data["y_test"])
+    X, y = data["X_test"][:n], data["y_test"][:n]
+    sim = simulator or v["simulator"] or None
+    if show:
+        print(f"[snn] verifying the RTL on {len(X)} digits", flush=True)
+    res = verify_snn(qnet, verilog, X, weights=weights, y=y, simulator=sim,
+                     workdir=workdir, backpressure=v["backpressure"], timeout=v["timeout_s"])
+    res.pop("rtl_predictions", None)
+    if res["mismatches"]:
+        raise VerificationMismatch(f"SNN RTL {verilog}: {res['message']} (log {res['log']})",
+                                   first=res["first_mismatch"])
+    if gate_level:
+        from ...flows.netlist import synth_netlist
+
+        nl = synth_netlist(verilog, verilog.stem, workdir / "gate", target="generic")
+        g = verify_snn(qnet, Path(nl.path), X, weights=weights, name=verilog.stem, y=y,
+                       simulator=sim, workdir=workdir / "gate" / "sim",
+                       backpressure=v["backpressure"], timeout=v["timeout_s"])
+        g.pop("rtl_predictions", None)
+        res["gate_level"] = {**g, "netlist": nl.path}
+        if g["mismatches"]:
+            raise VerificationMismatch(f"gate-level netlist {nl.path}: {g['message']}",
+                                       first=g["first_mismatch"])
+    return res
+
+
+def synth_stage(cfg: dict, verilog: Path, workdir: Path) -> dict:
+    """Yosys cost of the design (generic cells and transistors; ``ecp5``/``ice40``: LUTs,
+    flip-flops, block RAMs, multipliers and nextpnr's Fmax)."""
+    from ... import flows
+
+    sy = cfg["synth"]
+    src = verilog.read_text()
+    top = verilog.stem
+    t = sy["target"]
+    if t == "generic":
+        r = flows.synth_generic(src, top)
+    else:
+        dev = sy["device"] or flows.DEFAULT_DEVICE[t]
+        flows.check_device(t, dev, "synth.device")
+        fn = flows.synth_ecp5 if t == "ecp5" else flows.synth_ice40
+        r = fn(src, top, device=dev)
+    return {"target": t, **r.to_dict()}
 
 
 def prune_sweep(qnet, data: dict, fractions: list) -> list[dict]:
@@ -296,6 +401,10 @@ def headline(rep: dict) -> str:
         parts.append(f"integer {rep['integer']['test_accuracy']:.3f} ({q['weight_bits']}-bit "
                      f"weights, {q['mem_bits']}-bit membranes, "
                      f"{sum(rep['integer']['saturations_test'])} saturations)")
+    if "verify" in rep:
+        v = rep["verify"]
+        parts.append(f"RTL {v['rtl_accuracy']:.3f} on {v['samples']} digits "
+                     f"({v['mismatches']} mismatches, every layer and step compared)")
     b = rep["baseline"]["nearest_centroid"]["test_accuracy"]
     return (f"test accuracy on {rep['dataset']['n_test']} digits: " + ", ".join(parts)
             + f"; nearest class centroid {b:.3f}")
@@ -312,7 +421,26 @@ def report_markdown(rep: dict) -> str:
         L.append(f"| saturations (test, per layer) | {rep['integer']['saturations_test']} |")
     L.append(f"| nearest class centroid test accuracy | "
              f"{rep['baseline']['nearest_centroid']['test_accuracy']:.4f} |")
+    if "verify" in rep:
+        v = rep["verify"]
+        L.append(f"| RTL test accuracy ({v['samples']} digits, {v['simulator']}) | "
+                 f"{v['rtl_accuracy']:.4f} |")
+        L.append(f"| RTL vs interpreter | {v['mismatches']} mismatches in {v['trace_rows']} "
+                 f"neuron updates (every layer, step and neuron) and {v['samples']} output "
+                 f"readouts |")
+        L.append(f"| simulation | {v['samples_per_s']} digits/s ({v['sim_s']} s, build "
+                 f"{v['build_s']} s) |")
     L.append(f"| RTL | {rep['hdl']} |")
+    if "rtl" in rep:
+        r = rep["rtl"]
+        L.append(f"| cycles per sample | {r['cycles_per_sample']} (+ {r['load_cycles']} load "
+                 f"cycles; {r['synapse_entries']} synapse entries) |")
+    if "synth" in rep:
+        sy = rep["synth"]
+        keys = ("luts", "ffs", "brams", "dsps", "cells", "transistors", "fmax_mhz", "device",
+                "fits")
+        L.append("| synthesis (" + sy["target"] + ") | "
+                 + ", ".join(f"{k} {sy[k]}" for k in keys if sy.get(k) is not None) + " |")
     if rep.get("prune"):
         L += ["", "## Magnitude pruning (integer weights)", "",
               "| fraction | synapses | integer test accuracy |", "|---|---|---|"]

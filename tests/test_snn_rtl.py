@@ -1,0 +1,215 @@
+"""RTL of the clock-driven SNN stages (neutnngen.hdl.snn) against the interpreter.
+
+Random integer networks cover every encoder (direct, latency, times, rate), every leak
+(none, shift, mul), both resets, refractory steps, the synaptic current, conv2d and sumpool
+composed into the next synapses, saturating membranes; the bench (neutnngen.verify.snn)
+compares every layer's membrane, spike and synaptic current at every step, and the output
+beats, under seeded source gaps and output backpressure. A changed constant in the Verilog
+and wrong loaded weights are caught and named (sample, step, layer, neuron, field).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neutnngen.errors import ConfigError
+from neutnngen.hdl.snn import emit_snn, plan_snn
+from neutnngen.ir import Network
+from neutnngen.ir.common import TimeSpec
+from neutnngen.ir.stages.snn import LIF, Conv2d, Dense, Encoder, Flatten, MaxPool, SumPool
+from neutnngen.verify.snn import reference, register_writes, verify_snn
+
+SIM = "icarus"
+
+
+def rand_net(seed: int, conv: bool = False, mode: str | None = None) -> Network:
+    rng = np.random.default_rng(seed)
+    mode = mode or ["direct", "latency", "times", "rate"][seed % 4]
+    steps = 8 if mode == "times" else int(rng.integers(4, 9))  # times: inputs reach 7
+    leak = ["none", "shift", "mul"][seed % 3]
+    reset = ["zero", "subtract"][(seed // 3) % 2]
+    out = ["count", "first", "membrane", "spikes"][(seed // 2) % 4]
+    mb = int(rng.integers(7, 12))
+    th = int(rng.integers(2, 12))
+    lif = dict(mem_bits=mb, leak=leak, leak_shift=int(rng.integers(1, 5)),
+               beta_q=int(rng.integers(100, 257)), frac_bits=8, reset=reset,
+               refractory=int(rng.integers(0, 3)))
+    in_bits = 3 if mode == "times" else 4
+    st: list = [Encoder("enc", mode, steps, in_bits, seed + 3)]
+    if conv:
+        st += [Conv2d("c1", (1, 6, 6), rng.integers(-3, 8, (2, 1, 3, 3)), rng.integers(-2, 9, 2),
+                      1, int(rng.integers(0, 2)), 4, int(rng.integers(0, 3)))]
+        co, ho, wo = st[-1].out_shape
+        st += [LIF("l1", co * ho * wo, th, **lif), SumPool("p", (co, ho, wo), 2, 2), Flatten("f")]
+        n_in = int(np.prod(st[-2].out_shape))
+    else:
+        st += [Flatten("f0"), Dense("d0", rng.integers(-7, 16, (12, 36)), rng.integers(-20, 40, 12),
+                                    5, int(rng.integers(0, 4))), LIF("l1", 12, th, **lif)]
+        n_in = 12
+    out_lif = {**lif, "output": out}
+    if seed % 3 == 2:  # a synaptic current (needs the multiply leak)
+        out_lif.update(leak="mul", alpha_q=int(rng.integers(0, 257)))
+    W1 = rng.integers(-31, 32, (5, n_in))
+    W1[:, ::3] = 0  # pruned synapses: no entries in a hardwired design
+    st += [Dense("d1", W1, rng.integers(-9, 9, 5), 6, 0),
+           LIF("out", 5, max(th // 2, 1), **out_lif)]
+    return Network("rand", TimeSpec(), 36, tuple(st))
+
+
+def stimulus(net: Network, n: int, seed: int) -> np.ndarray:
+    enc = net.stages[0]
+    rng = np.random.default_rng(seed + 100)
+    if enc.mode == "times":
+        X = rng.integers(-1, enc.steps, (n, net.inputs))
+    else:
+        X = rng.integers(0, 1 << enc.in_bits, (n, net.inputs))
+        X[0] = 0  # an all-silent sample
+    return X
+
+
+@pytest.mark.parametrize("seed,conv", [(0, False), (1, False), (2, False), (3, False),
+                                       (4, False), (5, False), (6, True), (7, True)])
+def test_random_networks_equal_the_interpreter_every_layer_and_step(seed, conv, tmp_path):
+    net = rand_net(seed, conv)
+    res = emit_snn(net, tmp_path / "rtl", name="snn_top")
+    X = stimulus(net, 5, seed)
+    r = verify_snn(net, res.verilog, X, simulator=SIM, workdir=tmp_path / "v")
+    assert r["mismatches"] == 0, r["message"]
+    ref = reference(net, X)
+    rows = sum(sg["v"].size for sg in ref["segments"])
+    assert r["trace_rows"] == rows  # every neuron of every layer at every step
+    spikes = [int(sg["s"].sum()) for sg in ref["segments"]]
+    sizes = [sg["s"].size for sg in ref["segments"]]
+    assert all(0 < s < n for s, n in zip(spikes, sizes, strict=True))  # a live network
+    assert r["backpressure"]["stalled_output_cycles"] > 0
+    # the RTL's own classifications are the integer model's
+    from neutnngen.frontend.snn_quant import predict_int
+
+    if net.stages[-1].output != "spikes":  # a spike-train output has no class readout
+        assert r["rtl_predictions"] == predict_int(net, X)[0].tolist()
+
+
+def test_hardwired_design_drops_pruned_synapses_and_times_as_planned(tmp_path):
+    net = rand_net(0)
+    hw, rg = plan_snn(net, "hardwired"), plan_snn(net, "register")
+    W1 = net.stages[4].weights
+    assert hw.segments[1].entries == int((W1 != 0).sum())
+    assert rg.segments[1].entries == W1.size  # register: every structural synapse
+    res = emit_snn(net, tmp_path / "rtl", name="snn_top")
+    X = stimulus(net, 3, 0)
+    r = verify_snn(net, res.verilog, X, simulator=SIM, workdir=tmp_path / "v",
+                   backpressure=False)
+    assert r["mismatches"] == 0
+    # without stalls a sample takes the documented cycles: load, steps, output beats
+    per = hw.n_in + hw.cycles_per_sample + 2 * hw.n_out
+    assert r["cycles"] - 3 * per in range(0, 8)  # + reset cycles
+
+
+def test_register_weights_load_and_wrong_weights_are_named(tmp_path):
+    net = rand_net(2)
+    res = emit_snn(net, tmp_path / "rtl", weights="register", name="snn_top")
+    X = stimulus(net, 3, 2)
+    r = verify_snn(net, res.verilog, X, weights="register", simulator=SIM,
+                   workdir=tmp_path / "v")
+    assert r["mismatches"] == 0, r["message"]
+    plan = plan_snn(net, "register")
+    writes = register_writes(plan)
+    # one weight of layer d0 / neuron 3 loaded as 0: the bench names that layer and neuron
+    seg = plan.segments[0]
+    j = int(seg.ends[2]) + int(np.flatnonzero(seg.w[seg.ends[2]:seg.ends[3]])[0])
+    bad = [(a, 0 if a == seg.wbase + j else d) for a, d in writes]
+    r2 = verify_snn(net, res.verilog, X, weights="register", simulator=SIM,
+                    workdir=tmp_path / "v2", writes=bad)
+    assert r2["mismatches"] > 0
+    f = r2["first_mismatch"]
+    assert f["layer"] == "l1" and f["neuron"] == 3 and f["field"] in ("v", "s")
+
+
+def test_a_changed_constant_in_the_verilog_is_caught_and_located(tmp_path):
+    net = rand_net(4)
+    res = emit_snn(net, tmp_path / "rtl", name="snn_top")
+    text = res.verilog.read_text()
+    line = next(ln for ln in text.splitlines() if "seg0_bias[7] = " in ln)
+    val = line.split("'h")[1].rstrip(";")
+    bits = int(line.split("= ")[1].split("'")[0])
+    new = format((int(val, 16) + (1 << (net.stages[2].shift + 2))) % (1 << bits), "x")
+    (tmp_path / "rtl" / "snn_top.v").write_text(text.replace(line, line.replace(val, new)))
+    r = verify_snn(net, res.verilog, stimulus(net, 3, 4), simulator=SIM, workdir=tmp_path / "v")
+    assert r["mismatches"] > 0
+    f = r["first_mismatch"]
+    assert f["layer"] == "l1" and f["neuron"] == 7 and f["step"] == 0
+    assert "layer 'l1' neuron 7" in r["message"]
+
+
+def test_emit_is_deterministic(tmp_path):
+    net = rand_net(6, conv=True)
+    a = emit_snn(net, tmp_path / "a", name="snn_top")
+    b = emit_snn(net, tmp_path / "b", name="snn_top")
+    for x, y in ((a.verilog, b.verilog), (a.names, b.names)):
+        assert x.read_bytes() == y.read_bytes()
+
+
+def _net(*stages, inputs=4):
+    return Network("n", TimeSpec(), inputs, tuple(stages))
+
+
+@pytest.mark.parametrize("stages,weights,msg", [
+    ((Encoder("e", "direct", 4, 4), Dense("d", np.ones((4, 4)), np.zeros(4), 4, 0),
+      LIF("l", 4, 3, output="count")), "learn", "accepted: hardwired, register"),
+    ((Encoder("e", "direct", 4, 4), Dense("d", np.ones((4, 4)), np.zeros(4), 4, 0),
+      LIF("l", 4, 3), Flatten("f"), Dense("d2", np.ones((2, 4)), np.zeros(2), 4, 0)),
+     "hardwired", "needs a lif as the last stage"),
+    ((Encoder("e", "direct", 4, 4), Dense("d", np.ones((4, 4)), np.zeros(4), 4, 0),
+      LIF("l", 4, 3), MaxPool("m", (1, 2, 2), 2, 2), Flatten("f"),
+      Dense("d2", np.ones((1, 1)), np.zeros(1), 4, 0), LIF("o", 1, 3)),
+     "hardwired", "stage 'm' (maxpool) has no RTL yet"),
+    ((Encoder("e", "direct", 4, 4), Dense("d", np.ones((4, 4)), np.zeros(4), 4, 1),
+      SumPool("s", (1, 2, 2), 2, 2), LIF("l", 1, 3)),
+     "hardwired", "follows the shifting stage 'd'"),
+    ((Encoder("e", "direct", 4, 4), Dense("d", np.ones((4, 4)), np.zeros(4), 4, 0),
+      LIF("l", 4, 3, output="count"), Dense("d2", np.ones((2, 4)), np.zeros(2), 4, 0),
+      LIF("o", 2, 3)), "hardwired", "lif 'l' has output=count"),
+])
+def test_unsupported_networks_are_one_line_errors(stages, weights, msg):
+    with pytest.raises(ConfigError) as e:
+        plan_snn(_net(*stages), weights)
+    assert msg in str(e.value) and "\n" not in str(e.value)
+
+
+def test_single_neuron_by_hand(tmp_path):
+    """IF neuron, threshold 5, weight 2 on a direct input of 2: V = 4, 8 -> spike, 8-5+4=7
+    -> spike, 6 -> spike, 5, 9 -> spike: counts and first step by hand."""
+    net = _net(Encoder("e", "direct", 6, 2), Dense("d", np.array([[2]]), np.array([0]), 4, 0),
+               LIF("l", 1, 5, mem_bits=8, leak="none", reset="subtract", output="count"),
+               inputs=1)
+    ref = reference(net, np.array([[2]]))
+    assert ref["segments"][0]["v"][0, :, 0].tolist() == [4, 8, 7, 6, 5, 9]
+    assert ref["count"].tolist() == [[4]] and ref["first"].tolist() == [[1]]
+    res = emit_snn(net, tmp_path / "rtl", name="snn_top")
+    r = verify_snn(net, res.verilog, np.array([[2], [0], [3]]), simulator=SIM,
+                   workdir=tmp_path / "v")
+    assert r["mismatches"] == 0 and r["trace_rows"] == 18
+    assert r["rtl_predictions"] == [0, 0, 0]
+
+
+def test_other_simulator_agrees(tmp_path):
+    from neutnngen.verify.simulators import available_simulators
+
+    if "verilator" not in available_simulators():
+        pytest.skip("verilator is not installed")
+    net = rand_net(5)
+    res = emit_snn(net, tmp_path / "rtl", name="snn_top")
+    r = verify_snn(net, res.verilog, stimulus(net, 4, 5), simulator="verilator",
+                   workdir=tmp_path / "v")
+    assert r["mismatches"] == 0 and r["simulator"] == "verilator"
+
+
+def test_register_plan_addresses_are_disjoint():
+    plan = plan_snn(rand_net(1), "register")
+    spans = []
+    for s in plan.segments:
+        spans += [(s.wbase, s.wbase + s.entries), (s.bbase, s.bbase + s.n_out)]
+    spans.sort()
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+    assert (1 << plan.wa) >= spans[-1][1]
