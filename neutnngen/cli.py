@@ -215,8 +215,9 @@ def cmd_compile(args) -> int:
     net = load(args.ir)
     if is_snn(net):
         return _compile_snn(args, net)
+    extra = {} if args.lanes is None else {"lanes": args.lanes}
     res = emit(net, out_dir(args.out, "--out"), weights=args.weights, name=args.top,
-               architecture=args.architecture, interface=args.interface)
+               architecture=args.architecture, interface=args.interface, **extra)
     print(json.dumps({"verilog": str(res.verilog), "rtlil": str(res.rtlil),
                       "names": str(res.names), **res.info}, indent=1))
     return 0
@@ -231,7 +232,8 @@ def _compile_snn(args, net) -> int:
                           f"the SNN network {net.name!r}; the SNN RTL is one time-multiplexed "
                           f"architecture with stream ports: use --architecture serial "
                           f"--interface stream (the defaults)", path="--architecture")
-    res = emit_snn(net, out_dir(args.out, "--out"), weights=args.weights, name=args.top)
+    res = emit_snn(net, out_dir(args.out, "--out"), weights=args.weights, name=args.top,
+                   lanes=args.lanes or 1)
     print(json.dumps({"verilog": str(res.verilog), "rtlil": str(res.rtlil),
                       "names": str(res.names), **res.info}, indent=1))
     return 0
@@ -658,6 +660,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "of every synapse at once, a new wave every cycle (parallel and "
                         "pipelined: hardwired and register weights)")
     p.add_argument("--top", default="neutnngen_top", help="top module name (default neutnngen_top)")
+    p.add_argument("--lanes", type=int, default=None, metavar="N",
+                   help="serial TNN layers: input lines streamed per cycle; SNN networks: "
+                        "neurons updated together (1, 2, 4, ... 64); default 1")
     p.add_argument("--interface", default="stream", choices=["stream", "axis"],
                    help="stream: valid/ready ports of docs/rtl-contract.md (default); axis: the "
                         "same core behind 8-bit AXI4-Stream ports (packing in the same doc)")

@@ -213,3 +213,27 @@ def test_register_plan_addresses_are_disjoint():
     spans.sort()
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
     assert (1 << plan.wa) >= spans[-1][1]
+
+
+@pytest.mark.parametrize("seed,conv,lanes,weights", [
+    (0, False, 2, "hardwired"), (1, False, 4, "hardwired"), (2, False, 8, "register"),
+    (3, False, 4, "register"), (6, True, 4, "hardwired"), (7, True, 2, "register"),
+    (5, False, 16, "hardwired"),
+])
+def test_lanes_update_neuron_groups_bit_exactly_and_cut_cycles(seed, conv, lanes, weights,
+                                                               tmp_path):
+    net = rand_net(seed, conv)
+    res = emit_snn(net, tmp_path / "rtl", weights=weights, name="snn_top", lanes=lanes)
+    X = stimulus(net, 4, seed)
+    r = verify_snn(net, res.verilog, X, simulator=SIM, workdir=tmp_path / "v")
+    assert r["mismatches"] == 0, r["message"]
+    assert r["weights"] == weights  # read from names.json
+    one = plan_snn(net, weights)
+    assert res.info["lanes"] == lanes
+    assert res.info["cycles_per_sample"] < one.cycles_per_sample
+    assert res.info["synapses"] == one.info()["synapses"] or weights == "register"
+
+
+def test_lanes_other_than_powers_of_two_are_refused():
+    with pytest.raises(ConfigError, match="lanes=3; the SNN RTL accepts 1, 2, 4"):
+        plan_snn(rand_net(0), lanes=3)

@@ -71,24 +71,35 @@ class SnnSegment:
     xb: int  # bits of an input value (unsigned; 1 for spikes)
     src: str  # "input" (the encoder's values) or "spikes"
     idx: np.ndarray  # entry -> input line
-    w: np.ndarray  # entry -> weight
-    ends: np.ndarray  # neuron -> end of its entries (exclusive)
-    bias: np.ndarray
+    w: np.ndarray  # [entry, lane] -> weight of neuron group * lanes + lane
+    ends: np.ndarray  # neuron group -> end of its entries (exclusive)
+    bias: np.ndarray  # [groups * lanes] (0 for the lanes past n_out)
     shift: int
     wb: int  # signed bits of an entry weight
     bb: int  # signed bits of a bias
     aw: int  # signed accumulator bits
     linear: tuple[str, ...]  # the IR stages composed into this segment's map
-    wbase: int = 0  # register mode: address of entry 0
+    lanes: int = 1  # neurons updated together (a group)
+    wbase: int = 0  # register mode: address of entry 0, lane 0
     bbase: int = 0  # register mode: address of bias 0
 
     @property
     def entries(self) -> int:
+        """Entry words (input line + one weight per lane)."""
         return int(len(self.idx))
 
     @property
+    def groups(self) -> int:
+        return -(-self.n_out // self.lanes)
+
+    @property
+    def synapses(self) -> int:
+        """Nonzero weights held by the entries."""
+        return int(np.count_nonzero(self.w))
+
+    @property
     def cycles_per_step(self) -> int:
-        return self.entries + 4 * self.n_out
+        return self.entries + 4 * self.groups
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,6 +116,7 @@ class SnnPlan:
     cb: int  # bits of a spike count
     wa: int = 0  # register mode: address bits
     wd: int = 0  # register mode: data bits
+    lanes: int = 1
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -130,7 +142,9 @@ class SnnPlan:
             "mem_bits": self.segments[-1].lif.mem_bits,
             "readout": self.segments[-1].lif.output,
             "cycles_per_sample": self.cycles_per_sample,
-            "load_cycles": self.n_in, "synapse_entries": sum(s.entries for s in self.segments),
+            "load_cycles": self.n_in, "lanes": self.lanes,
+            "synapse_entries": sum(s.entries for s in self.segments),
+            "synapses": sum(s.synapses for s in self.segments),
             "wload_addr_bits": self.wa, "wload_data_bits": self.wd,
         }
 
@@ -141,16 +155,18 @@ class SnnPlan:
                          "n_in": s.n_in, "n_out": s.n_out, "entries": s.entries,
                          "input_bits": s.xb, "weight_bits": s.wb, "bias_bits": s.bb,
                          "acc_bits": s.aw, "shift": s.shift, "mem_bits": s.lif.mem_bits,
-                         "cycles_per_step": s.cycles_per_step,
+                         "cycles_per_step": s.cycles_per_step, "lanes": s.lanes,
+                         "groups": s.groups, "synapses": s.synapses,
                          **({"wbase": s.wbase, "bbase": s.bbase,
-                             "entry_neuron": np.repeat(np.arange(s.n_out), np.diff(
+                             "entry_group": np.repeat(np.arange(s.groups), np.diff(
                                  np.concatenate([[0], s.ends]))).tolist(),
                              "entry_line": s.idx.tolist()}
                             if self.weights == "register" else {})})
         return {"top": self.info(), "segments": segs,
-                "trace": {"ports": ["trace_valid", "trace_seg", "trace_idx", "trace_v",
-                                    "trace_s", "trace_i"],
-                          "order": "sample, step, segment, neuron"}}
+                "trace": {"ports": ["trace_valid", "trace_seg", "trace_idx", "trace_n",
+                                    "trace_v", "trace_s", "trace_i"],
+                          "lanes": self.lanes,
+                          "order": "sample, step, segment, neuron group, lane"}}
 
 
 # ----------------------------------------------------------------------------- planning
@@ -183,7 +199,11 @@ def _linear_matrix(st, kind: str, n_in: int, structure: bool) -> np.ndarray:
     raise AssertionError(kind)
 
 
-def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top") -> SnnPlan:
+LANES = (1, 2, 4, 8, 16, 32, 64)
+
+
+def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top",
+             lanes: int = 1) -> SnnPlan:
     """The static plan of an SNN network; :class:`ConfigError` for what the RTL does not
     build (naming the stage and what is accepted)."""
     from ..ir import check
@@ -192,6 +212,9 @@ def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top") -> Sn
     if weights not in ("hardwired", "register"):
         raise ConfigError(f"weights={weights!r} for an SNN network; accepted: hardwired, "
                           f"register (SNN stages do not learn on chip)")
+    if lanes not in LANES:
+        raise ConfigError(f"lanes={lanes!r}; the SNN RTL accepts {', '.join(map(str, LANES))} "
+                          f"(neurons updated together)")
     check(net)
     kinds = [kind_of(st).name for st in net.stages]
     if not kinds or kinds[0] != "encoder":
@@ -260,39 +283,48 @@ def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top") -> Sn
             raise ConfigError(f"lif {st.name!r} has output={st.output} but feeds later stages; "
                               f"the SNN RTL passes spikes between layers (output=spikes)")
         keep = (M != 0) if weights == "hardwired" else (S != 0)
-        idx, w, ends = [], [], []
-        for o in range(width):
-            cols = np.flatnonzero(keep[o])
-            if cols.size == 0:  # every neuron walks at least one entry (weight 0)
+        P = lanes
+        G = -(-width // P)
+        Mp = np.zeros((G * P, M.shape[1]), np.int64)
+        Mp[:width] = M
+        kp = np.zeros((G * P, M.shape[1]), bool)
+        kp[:width] = keep
+        bp = np.zeros(G * P, np.int64)
+        bp[:width] = bias
+        idx, ends = [], []
+        wrows = []
+        for g in range(G):
+            cols = np.flatnonzero(kp[g * P:(g + 1) * P].any(axis=0))
+            if cols.size == 0:  # every group walks at least one entry (weights 0)
                 cols = np.array([0])
             idx.extend(cols.tolist())
-            w.extend(M[o, cols].tolist())
+            wrows.append(Mp[g * P:(g + 1) * P][:, cols].T)
             ends.append(len(idx))
-        idx_a, w_a = np.asarray(idx, np.int64), np.asarray(w, np.int64)
+        idx_a = np.asarray(idx, np.int64)
+        w_a = np.concatenate(wrows, axis=0)  # [entries, lanes]
+        grp = np.repeat(np.arange(G), np.diff(np.concatenate([[0], ends])))
         xmax = (1 << xb) - 1
+        bb = _sbits(int(bp.min()), int(bp.max()))
         if weights == "register":
             # loadable weights: the IR's weight_bits range (or wider composed entries)
             wb = max(_sbits(int(w_a.min()), int(w_a.max())), wbits)
             lim = 1 << (wb - 1)
-            per = np.diff(np.concatenate([[0], ends])) * lim * xmax
-            bb = _sbits(int(bias.min()), int(bias.max()))
+            per = np.bincount(grp, minlength=G).max() * lim * xmax
             blim = 1 << (bb - 1)
-            aw = _sbits(int(-(per.max() + blim)), int(per.max() + blim))
+            aw = _sbits(int(-(per + blim)), int(per + blim))
         else:
             wb = _sbits(int(w_a.min()), int(w_a.max()))
-            bb = _sbits(int(bias.min()), int(bias.max()))
-            pos = np.zeros(width, np.int64)
-            neg = np.zeros(width, np.int64)
-            np.add.at(pos, np.repeat(np.arange(width), np.diff(np.concatenate([[0], ends]))),
-                      np.maximum(w_a, 0) * xmax)
-            np.add.at(neg, np.repeat(np.arange(width), np.diff(np.concatenate([[0], ends]))),
-                      np.minimum(w_a, 0) * xmax)
-            aw = _sbits(int((neg + np.minimum(bias, 0)).min()),
-                        int((pos + np.maximum(bias, 0)).max()))
+            pos = np.zeros(G * P, np.int64)
+            neg = np.zeros(G * P, np.int64)
+            for lane in range(P):
+                np.add.at(pos, grp * P + lane, np.maximum(w_a[:, lane], 0) * xmax)
+                np.add.at(neg, grp * P + lane, np.minimum(w_a[:, lane], 0) * xmax)
+            aw = _sbits(int((neg + np.minimum(bp, 0)).min()),
+                        int((pos + np.maximum(bp, 0)).max()))
         aw = max(aw, shift + 2)
         segs.append(SnnSegment(len(segs), st.name, st, seg_in, width, xb, src, idx_a, w_a,
-                               np.asarray(ends, np.int64), bias.copy(), int(shift), wb, bb, aw,
-                               tuple(linear)))
+                               np.asarray(ends, np.int64), bp, int(shift), wb, bb, aw,
+                               tuple(linear), lanes))
         M = None
         src, xb, seg_in = "spikes", 1, width
     if M is not None:
@@ -306,15 +338,16 @@ def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top") -> Sn
         base = 0
         placed = []
         for s in segs:
-            s2 = SnnSegment(**{**s.__dict__, "wbase": base, "bbase": base + s.entries})
-            base += s.entries + s.n_out
+            s2 = SnnSegment(**{**s.__dict__, "wbase": base,
+                               "bbase": base + s.entries * s.lanes})
+            base += (s.entries + s.groups) * s.lanes
             placed.append(s2)
         segs = placed
         wa = _ubits(base - 1)
         wd = max(max(s.wb for s in segs), max(s.bb for s in segs))
     in_width = enc.in_bits + (1 if enc.mode == "times" else 0)
     return SnnPlan(net, name, weights, enc, n_in, in_width, tuple(segs), steps,
-                   _ubits(steps), _ubits(steps), wa, wd)
+                   _ubits(steps), _ubits(steps), wa, wd, lanes)
 
 
 # ----------------------------------------------------------------------------- RTL
@@ -401,8 +434,10 @@ def _make_top_class():
                 "out_mem": Out(last.lif.mem_bits), "out_index": Out(_ubits(last.n_out - 1)),
                 "out_last": Out(1),
                 "trace_valid": Out(1), "trace_seg": Out(_ubits(len(plan.segments) - 1)),
-                "trace_idx": Out(_ubits(max(s.n_out for s in plan.segments) - 1)),
-                "trace_v": Out(vb), "trace_s": Out(1), "trace_i": Out(vb),
+                "trace_idx": Out(_ubits(max(s.groups for s in plan.segments) * plan.lanes - 1)),
+                "trace_n": Out(_ubits(plan.lanes)),
+                "trace_v": Out(vb * plan.lanes), "trace_s": Out(plan.lanes),
+                "trace_i": Out(vb * plan.lanes),
             }
             if plan.weights == "register":
                 members.update({"wload_en": In(1), "wload_addr": In(plan.wa),
@@ -448,59 +483,69 @@ def _make_top_class():
                     lfsr_r = lfsr.read_port()
                     lfsr_w = lfsr.write_port()
 
+            vbits = max(s.lif.mem_bits for s in p.segments)
             # ---- segments
             n_seg = len(p.segments)
+            P = p.lanes
+            lb = (P - 1).bit_length()  # lane bits of a neuron index
             go = [Signal(name=f"seg{k}_go") for k in range(n_seg)]
             done = [Signal(name=f"seg{k}_done") for k in range(n_seg)]
             outbufs: list[Any] = []
-            tr = []  # (valid, idx, V, s, I) of each segment
+            tr = []  # (valid, group, lanes valid, [V], [s], [I]) of each segment
             last_state = None
             for seg in p.segments:
                 k = seg.index
                 lif = seg.lif
                 Mb = lif.mem_bits
-                # input reader of this segment
-                if seg.src == "input":
-                    if direct:
-                        xr = xin.read_port()
-                    else:
-                        xr = ebuf.read_port()
-                else:
-                    xr = outbufs[-1].read_port()
-                # entry memory: Cat(idx, w)
+                G = seg.groups
                 ib = _ubits(seg.n_in - 1)
-                ent_shape = unsigned(ib + seg.wb)
-                init = [int(i) | ((int(w) & ((1 << seg.wb) - 1)) << ib)
-                        for i, w in zip(seg.idx, seg.w, strict=True)]
-                ent = Memory(shape=ent_shape, depth=seg.entries, init=init)
                 eb = _ubits(seg.entries)
-                ends = Memory(shape=unsigned(eb), depth=seg.n_out, init=[int(v) for v in seg.ends])
-                bmem = Memory(shape=unsigned(seg.bb), depth=seg.n_out,
-                              init=[int(v) & ((1 << seg.bb) - 1) for v in seg.bias])
-                m.submodules[f"seg{k}_entries"] = ent
+                gb = _ubits(G - 1)
+                # memories: input line and lane weights of every entry, group ends, biases
+                imem = Memory(shape=unsigned(ib), depth=seg.entries,
+                              init=[int(i) for i in seg.idx])
+                wmask = (1 << seg.wb) - 1
+                wmem = Memory(shape=unsigned(P * seg.wb), depth=seg.entries,
+                              init=[sum((int(w) & wmask) << (seg.wb * ln)
+                                        for ln, w in enumerate(row)) for row in seg.w])
+                ends = Memory(shape=unsigned(eb), depth=G, init=[int(v) for v in seg.ends])
+                bmask = (1 << seg.bb) - 1
+                bmem = Memory(shape=unsigned(P * seg.bb), depth=G,
+                              init=[sum((int(seg.bias[g * P + ln]) & bmask) << (seg.bb * ln)
+                                        for ln in range(P)) for g in range(G)])
+                m.submodules[f"seg{k}_index"] = imem
+                m.submodules[f"seg{k}_weights"] = wmem
                 m.submodules[f"seg{k}_ends"] = ends
                 m.submodules[f"seg{k}_bias"] = bmem
-                ent_r, ends_r, b_r = ent.read_port(), ends.read_port(), bmem.read_port()
+                idx_r, w_r = imem.read_port(), wmem.read_port()
+                ends_r, b_r = ends.read_port(), bmem.read_port()
                 if p.weights == "register":
-                    ew, bw = ent.write_port(), bmem.write_port()
+                    ww = wmem.write_port(granularity=seg.wb)
+                    bw = bmem.write_port(granularity=seg.bb)
                     a = self.wload_addr
-                    in_e = (a >= seg.wbase) & (a < seg.wbase + seg.entries)
-                    in_b = (a >= seg.bbase) & (a < seg.bbase + seg.n_out)
-                    # the index field of an entry is structural: a write keeps it
+                    in_e = (a >= seg.wbase) & (a < seg.wbase + seg.entries * P)
+                    in_b = (a >= seg.bbase) & (a < seg.bbase + G * P)
+                    ea_ = Signal(range(seg.entries * P + 1), name=f"seg{k}_wl_e")
+                    ba_ = Signal(range(G * P + 1), name=f"seg{k}_wl_b")
+                    m.d.comb += [ea_.eq(a - seg.wbase), ba_.eq(a - seg.bbase)]
                     m.d.comb += [
-                        ew.addr.eq(a - seg.wbase), ew.en.eq(self.wload_en & in_e),
-                        ew.data.eq(Cat(Const(0, ib), self.wload_data[:seg.wb])),
-                        bw.addr.eq(a - seg.bbase), bw.en.eq(self.wload_en & in_b),
-                        bw.data.eq(self.wload_data[:seg.bb]),
+                        ww.addr.eq(ea_ >> lb), ww.data.eq(self.wload_data[:seg.wb].replicate(P)),
+                        bw.addr.eq(ba_ >> lb), bw.data.eq(self.wload_data[:seg.bb].replicate(P)),
                     ]
-                    # keep the index: a second, hardwired index memory
-                    imem = Memory(shape=unsigned(ib), depth=seg.entries,
-                                  init=[int(i) for i in seg.idx])
-                    m.submodules[f"seg{k}_index"] = imem
-                    idx_r = imem.read_port()
+                    for ln in range(P):
+                        m.d.comb += [
+                            ww.en[ln].eq(self.wload_en & in_e & ((ea_[:lb] == ln) if lb else 1)),
+                            bw.en[ln].eq(self.wload_en & in_b & ((ba_[:lb] == ln) if lb else 1)),
+                        ]
+                # input reader of this segment
+                if seg.src == "input":
+                    xr = (xin if direct else ebuf).read_port()
+                    packed = False
                 else:
-                    idx_r = None
-                # neuron state memory: V, s, [c], [I], [count, fired, first]
+                    xr = outbufs[-1].read_port()
+                    packed = True
+                # neuron state memory, one word per group: per lane V, s, [c], [I],
+                # [count, fired, first]
                 cbits = _ubits(lif.refractory) if lif.refractory else 0
                 final = k == n_seg - 1
                 fields = [("v", Mb), ("s", 1)]
@@ -511,34 +556,33 @@ def _make_top_class():
                 if final:
                     fields += [("cnt", p.cb), ("fired", 1), ("first", tb)]
                 sw = sum(b for _, b in fields)
-                smem = Memory(shape=unsigned(sw), depth=seg.n_out, init=[])
+                smem = Memory(shape=unsigned(P * sw), depth=G, init=[])
                 m.submodules[f"seg{k}_state"] = smem
                 s_r, s_w = smem.read_port(), smem.write_port()
                 if final:
-                    s_out = smem.read_port()
-                    last_state = (s_out, fields)
-                if not final:
-                    ob = Memory(shape=unsigned(1), depth=seg.n_out, init=[])
+                    last_state = (smem.read_port(), fields, sw)
+                else:
+                    ob = Memory(shape=unsigned(P), depth=G, init=[])
                     m.submodules[f"seg{k}_spikes"] = ob
                     ob_w = ob.write_port()
                     outbufs.append(ob)
 
                 # --- sequencer
-                o = Signal(_ubits(seg.n_out - 1), name=f"seg{k}_o")
+                g = Signal(gb, name=f"seg{k}_g")
                 e = Signal(eb, name=f"seg{k}_e")
                 e_end = Signal(eb, name=f"seg{k}_end")
-                acc = Signal(signed(seg.aw), name=f"seg{k}_acc")
+                accs = [Signal(signed(seg.aw), name=f"seg{k}_acc{ln}") for ln in range(P)]
                 v1 = Signal(name=f"seg{k}_v1")
                 v2 = Signal(name=f"seg{k}_v2")
                 first = Signal(name=f"seg{k}_first")
-                wreg = Signal(signed(seg.wb), name=f"seg{k}_w")
-                st_reg = Signal(sw, name=f"seg{k}_st")
+                wreg = Signal(P * seg.wb, name=f"seg{k}_w")
+                st_reg = Signal(P * sw, name=f"seg{k}_st")
                 issue = Signal(name=f"seg{k}_issue")
                 end_now = Signal(eb, name=f"seg{k}_end_now")
                 m.d.comb += end_now.eq(Mux(first, ends_r.data, e_end))
 
-                def fld(word, name, fields=fields):
-                    off = 0
+                def fld(word, name, lane, fields=fields, sw=sw):
+                    off = lane * sw
                     for n_, b_ in fields:
                         if n_ == name:
                             return word[off:off + b_]
@@ -546,61 +590,71 @@ def _make_top_class():
                     raise KeyError(name)
 
                 # pipeline: entry read (issue) -> input read -> multiply-accumulate
-                m.d.comb += [ent_r.addr.eq(e), ent_r.en.eq(1)]
-                if idx_r is not None:
-                    m.d.comb += [idx_r.addr.eq(e), idx_r.en.eq(1)]
-                    line = idx_r.data
+                m.d.comb += [idx_r.addr.eq(e), idx_r.en.eq(1), w_r.addr.eq(e), w_r.en.eq(1)]
+                line = idx_r.data
+                if packed:  # the previous segment's spikes, one word per group
+                    sel = Signal(max(lb, 1), name=f"seg{k}_lane_sel")
+                    m.d.comb += [xr.addr.eq(line >> lb), xr.en.eq(1)]
+                    m.d.sync += sel.eq(line[:lb] if lb else 0)
+                    xval = xr.data.bit_select(sel, 1) if lb else xr.data[0]
                 else:
-                    line = ent_r.data[:ib]
-                m.d.comb += [xr.addr.eq(line), xr.en.eq(1)]
-                m.d.sync += wreg.eq(ent_r.data[ib:].as_signed())
-                xval = xr.data
-                prod = Signal(signed(seg.wb + seg.xb + 1), name=f"seg{k}_prod")
-                if seg.xb == 1:
-                    m.d.comb += prod.eq(Mux(xval[0], wreg, 0))
-                else:
-                    m.d.comb += prod.eq(wreg * xval.as_unsigned())
-                m.d.comb += [ends_r.addr.eq(o), ends_r.en.eq(1), b_r.addr.eq(o), b_r.en.eq(1),
-                             s_r.addr.eq(o), s_r.en.eq(1)]
-                # neuron update from the registered state and the final accumulator
-                V = fld(st_reg, "v").as_signed()
-                sp = fld(st_reg, "s")
-                c = fld(st_reg, "c") if cbits else Const(0, 1)
-                Ist = fld(st_reg, "i").as_signed() if lif.alpha_q >= 0 else None
-                cur = Signal(signed(max(seg.aw - seg.shift, 2)), name=f"seg{k}_cur")
-                m.d.comb += cur.eq(acc >> seg.shift)
-                Vn, sn, cn, In_ = _neuron(m, lif, cur, V, sp, c, Ist, f"seg{k}")
-                parts = {"v": Vn, "s": sn}
-                if cbits:
-                    parts["c"] = cn
-                if lif.alpha_q >= 0:
-                    parts["i"] = In_
-                if final:
-                    cnt = fld(st_reg, "cnt")
-                    fired = fld(st_reg, "fired")
-                    fst = fld(st_reg, "first")
-                    parts["cnt"] = cnt + sn
-                    parts["fired"] = fired | sn
-                    parts["first"] = Mux(fired, fst, t)
-                packed = []
-                for n_, b_ in fields:
-                    f_ = Signal(b_, name=f"seg{k}_new_{n_}")
-                    m.d.comb += f_.eq(parts[n_])
-                    packed.append(f_)
-                new_word = Cat(*packed)
+                    m.d.comb += [xr.addr.eq(line), xr.en.eq(1)]
+                    xval = xr.data
+                m.d.sync += wreg.eq(w_r.data)
+                prods = []
+                for ln in range(P):
+                    wl = wreg[ln * seg.wb:(ln + 1) * seg.wb].as_signed()
+                    prod = Signal(signed(seg.wb + seg.xb + 1), name=f"seg{k}_prod{ln}")
+                    if seg.xb == 1:
+                        m.d.comb += prod.eq(Mux(xval[0] if not packed else xval, wl, 0))
+                    else:
+                        m.d.comb += prod.eq(wl * xval.as_unsigned())
+                    prods.append(prod)
+                m.d.comb += [ends_r.addr.eq(g), ends_r.en.eq(1), b_r.addr.eq(g), b_r.en.eq(1),
+                             s_r.addr.eq(g), s_r.en.eq(1)]
+                # neuron updates from the registered state and the final accumulators
+                new_words, spikes, vs, iss = [], [], [], []
+                for ln in range(P):
+                    V = fld(st_reg, "v", ln).as_signed()
+                    sp = fld(st_reg, "s", ln)
+                    c = fld(st_reg, "c", ln) if cbits else Const(0, 1)
+                    Ist = fld(st_reg, "i", ln).as_signed() if lif.alpha_q >= 0 else None
+                    cur = Signal(signed(max(seg.aw - seg.shift, 2)), name=f"seg{k}_cur{ln}")
+                    m.d.comb += cur.eq(accs[ln] >> seg.shift)
+                    Vn, sn, cn, In_ = _neuron(m, lif, cur, V, sp, c, Ist, f"seg{k}_l{ln}")
+                    parts = {"v": Vn, "s": sn}
+                    if cbits:
+                        parts["c"] = cn
+                    if lif.alpha_q >= 0:
+                        parts["i"] = In_
+                    if final:
+                        fired = fld(st_reg, "fired", ln)
+                        parts["cnt"] = fld(st_reg, "cnt", ln) + sn
+                        parts["fired"] = fired | sn
+                        parts["first"] = Mux(fired, fld(st_reg, "first", ln), t)
+                    for n_, b_ in fields:
+                        f_ = Signal(b_, name=f"seg{k}_new{ln}_{n_}")
+                        m.d.comb += f_.eq(parts[n_])
+                        new_words.append(f_)
+                    spikes.append(sn)
+                    vs.append(Vn)
+                    iss.append(In_)
                 upd = Signal(name=f"seg{k}_upd")
-                m.d.comb += [s_w.addr.eq(o), s_w.data.eq(new_word), s_w.en.eq(upd)]
+                m.d.comb += [s_w.addr.eq(g), s_w.data.eq(Cat(*new_words)), s_w.en.eq(upd)]
                 if not final:
-                    m.d.comb += [ob_w.addr.eq(o), ob_w.data.eq(sn), ob_w.en.eq(upd)]
-                tr.append((upd, o, Vn, sn, In_))
+                    m.d.comb += [ob_w.addr.eq(g), ob_w.data.eq(Cat(*spikes)), ob_w.en.eq(upd)]
+                nvalid = Signal(range(P + 1), name=f"seg{k}_lanes")
+                last_n = seg.n_out - (G - 1) * P
+                m.d.comb += nvalid.eq(Mux(g == G - 1, last_n, P))
+                tr.append((upd, g, nvalid, vs, spikes, iss))
 
                 with m.FSM(name=f"seg{k}_fsm"):
                     with m.State("IDLE"):
                         with m.If(go[k]):
-                            m.d.sync += [o.eq(0), e.eq(0)]
+                            m.d.sync += [g.eq(0), e.eq(0)]
                             m.next = "START"
                     with m.State("START"):
-                        # addresses of neuron o are on the read ports; entry e is issued
+                        # the addresses of group g are on the read ports; entry e is issued
                         m.d.sync += [e.eq(e + 1), v1.eq(1), v2.eq(0), first.eq(1)]
                         m.next = "RUN"
                     with m.State("RUN"):
@@ -608,34 +662,34 @@ def _make_top_class():
                         m.d.sync += [first.eq(0), v1.eq(issue), v2.eq(v1)]
                         with m.If(first):
                             m.d.sync += [e_end.eq(ends_r.data),
-                                         acc.eq(b_r.data.as_signed()),
                                          st_reg.eq(Mux(t_zero, 0, s_r.data))]
+                            m.d.sync += [accs[ln].eq(b_r.data[ln * seg.bb:(ln + 1) * seg.bb]
+                                                     .as_signed()) for ln in range(P)]
                         with m.Elif(v2):
-                            m.d.sync += acc.eq(acc + prod)
+                            m.d.sync += [accs[ln].eq(accs[ln] + prods[ln]) for ln in range(P)]
                         with m.If(issue):
                             m.d.sync += e.eq(e + 1)
                         with m.If(~issue & ~v1 & ~v2 & ~first):
                             m.next = "UPD"
                     with m.State("UPD"):
                         m.d.comb += upd.eq(1)
-                        m.d.sync += o.eq(o + 1)
-                        with m.If(o == seg.n_out - 1):
+                        m.d.sync += g.eq(g + 1)
+                        with m.If(g == G - 1):
                             m.d.comb += done[k].eq(1)
                             m.next = "IDLE"
                         with m.Else():
                             m.next = "START"
-                # while idle the address of entry e must stay that of the next neuron: e is
-                # only advanced by an issue, so the START of neuron o issues its first entry.
-                _ = st_reg
 
             # ---- trace ports
-            for k, (upd, o, Vn, sn, In_) in enumerate(tr):
+            for k, (upd, g, nvalid, vs, spikes, iss) in enumerate(tr):
                 with m.If(upd):
                     m.d.comb += [self.trace_valid.eq(1), self.trace_seg.eq(k),
-                                 self.trace_idx.eq(o), self.trace_v.eq(Vn),
-                                 self.trace_s.eq(sn)]
-                    if In_ is not None:
-                        m.d.comb += self.trace_i.eq(In_)
+                                 self.trace_idx.eq(g << lb), self.trace_n.eq(nvalid)]
+                    for ln in range(P):
+                        m.d.comb += [self.trace_v[ln * vbits:(ln + 1) * vbits].eq(vs[ln]),
+                                     self.trace_s[ln].eq(spikes[ln])]
+                        if iss[ln] is not None:
+                            m.d.comb += self.trace_i[ln * vbits:(ln + 1) * vbits].eq(iss[ln])
 
             # ---- top sequencer
             seg_i = Signal(_ubits(n_seg), name="seg_index")
@@ -662,14 +716,15 @@ def _make_top_class():
                     spk = nxt[:enc.in_bits] < raw
                     m.d.comb += [lfsr_w.data.eq(nxt), lfsr_w.en.eq(ev)]
                 m.d.comb += [ebuf_w.data.eq(spk), ebuf_w.en.eq(ev)]
-            so, fields = last_state
-            m.d.comb += [so.addr.eq(oi), so.en.eq(1)]
+            so, fields, osw = last_state
+            m.d.comb += [so.addr.eq(oi >> lb), so.en.eq(1)]
+            lane_word = so.data.word_select(oi[:lb], osw) if lb else so.data
 
             def ofld(name):
                 off = 0
                 for n_, b_ in fields:
                     if n_ == name:
-                        return so.data[off:off + b_]
+                        return lane_word[off:off + b_]
                     off += b_
                 raise KeyError(name)
 
@@ -741,14 +796,15 @@ def SnnTop(plan: SnnPlan):  # noqa: N802 (a class, built lazily so that Amaranth
     return _TOP_CLASS(plan)
 
 
-def emit_snn(net, outdir, weights: str = "hardwired", name: str = "neutnngen_top"):
+def emit_snn(net, outdir, weights: str = "hardwired", name: str = "neutnngen_top",
+             lanes: int = 1):
     """Write ``outdir/NAME.v``, ``NAME.il`` and ``names.json`` of an SNN network."""
     import json
     from pathlib import Path
 
     from .emit import EmitResult, _texts, _write_all
 
-    plan = plan_snn(net, weights=weights, name=name)
+    plan = plan_snn(net, weights=weights, name=name, lanes=lanes)
     top = SnnTop(plan)
     il, v = _texts(top)
     out = Path(outdir)

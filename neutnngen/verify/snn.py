@@ -55,7 +55,13 @@ def testbench(plan: SnnPlan, depth: int, wdepth: int) -> str:
     i = plan.info()
     vb = max(s.lif.mem_bits for s in plan.segments)
     segw = max(1, (len(plan.segments) - 1).bit_length())
-    idxw = max(1, (max(s.n_out for s in plan.segments) - 1).bit_length())
+    P = plan.lanes
+    idxw = max(1, (max(s.groups for s in plan.segments) * P - 1).bit_length())
+    nw_ = max(1, P.bit_length())
+    lanes = "\n".join(
+        f"      if (trace_n > {ln}) $fwrite(ft, \"%0d %0d %0d %0d %0d\\n\", trace_seg, "
+        f"trace_idx + {ln}, $signed(trace_v[{ln * vb} +: {vb}]), trace_s[{ln}], "
+        f"$signed(trace_i[{ln * vb} +: {vb}]));" for ln in range(P))
     reg = plan.weights == "register"
     wl = ""
     if reg:
@@ -74,7 +80,7 @@ def testbench(plan: SnnPlan, depth: int, wdepth: int) -> str:
 module {TB_NAME};
   reg clk = 0;
   reg rst = 1;
-  wire in_ready, out_valid, out_last, trace_valid, trace_s;
+  wire in_ready, out_valid, out_last, trace_valid;
   wire [{i['in_width'] - 1}:0] in_data;
   wire [{plan.cb - 1}:0] out_count;
   wire [{plan.tb - 1}:0] out_first;
@@ -82,7 +88,9 @@ module {TB_NAME};
   wire [{max(1, (plan.n_out - 1).bit_length()) - 1}:0] out_index;
   wire [{segw - 1}:0] trace_seg;
   wire [{idxw - 1}:0] trace_idx;
-  wire [{vb - 1}:0] trace_v, trace_i;
+  wire [{nw_ - 1}:0] trace_n;
+  wire [{P - 1}:0] trace_s_l;
+  wire [{vb * P - 1}:0] trace_v, trace_i;
   reg out_ready = 0;
   reg gap = 0;
 {wl}  reg [{i['in_width'] - 1}:0] stim [0:{depth - 1}];
@@ -97,7 +105,8 @@ module {TB_NAME};
     .out_first(out_first), .out_mem(out_mem), .out_index(out_index), .out_last(out_last),
     {wports}
     .trace_valid(trace_valid), .trace_seg(trace_seg), .trace_idx(trace_idx),
-    .trace_v(trace_v), .trace_s(trace_s), .trace_i(trace_i));
+    .trace_n(trace_n), .trace_v(trace_v), .trace_s(trace_s_l), .trace_i(trace_i));
+  wire [{P - 1}:0] trace_s = trace_s_l;
   always #5 clk = ~clk;
   initial begin
     $readmemh("snn_cfg.hex", cfg);
@@ -124,9 +133,9 @@ module {TB_NAME};
     if (in_valid && in_ready) k <= k + 1;
     if (in_valid && !in_ready) waits <= waits + 1;
     if (out_valid && !out_ready) stall <= stall + 1;
-    if (trace_valid)
-      $fwrite(ft, "%0d %0d %0d %0d %0d\\n", trace_seg, trace_idx, $signed(trace_v), trace_s,
-              $signed(trace_i));
+    if (trace_valid) begin
+{lanes}
+    end
     if (out_valid && out_ready) begin
       $fwrite(fo, "%0d %0d %0d %0d %0d\\n", out_index, out_count, out_first, $signed(out_mem),
               out_last);
@@ -163,16 +172,17 @@ def expected_rows(plan: SnnPlan, ref: dict) -> np.ndarray:
 def register_writes(plan: SnnPlan) -> list[tuple[int, int]]:
     """The ``wload`` writes that load the IR's weights and biases into a register design."""
     out = []
+    mask = (1 << plan.wd) - 1
     for s in plan.segments:
-        for j, w in enumerate(s.w):
-            out.append((s.wbase + j, int(w) & ((1 << plan.wd) - 1)))
+        for j, w in enumerate(s.w.reshape(-1)):  # entry j // lanes, lane j % lanes
+            out.append((s.wbase + j, int(w) & mask))
         for j, b in enumerate(s.bias):
-            out.append((s.bbase + j, int(b) & ((1 << plan.wd) - 1)))
+            out.append((s.bbase + j, int(b) & mask))
     return out
 
 
-def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str = "hardwired",
-               name: str | None = None, simulator: str | None = None, workdir: Path,
+def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
+               lanes: int | None = None, name: str | None = None, simulator: str | None = None, workdir: Path,
                y: np.ndarray | None = None, backpressure: bool = True,
                writes: list[tuple[int, int]] | None = None, timeout: float = 3600.0,
                seed: int = 1) -> dict[str, Any]:
@@ -188,8 +198,14 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str = "hardwired",
     if X.ndim != 2 or X.shape[1] != net.inputs:
         raise ConfigError(f"stimulus of shape {X.shape}; expected [samples, {net.inputs}]")
     verilog = Path(verilog)
-    top = name or _top_name(verilog)
-    plan = plan_snn(net, weights=weights, name=top)
+    info = design_info(verilog)
+    top = name or str(info.get("name", verilog.stem))
+    plan = plan_snn(net, weights=weights or info.get("weights", "hardwired"), name=top,
+                    lanes=lanes or int(info.get("lanes", 1)))
+    if simulator is None:  # these designs run ~10**5 cycles a sample: Verilator if present
+        from .simulators import available_simulators
+
+        simulator = "verilator" if "verilator" in available_simulators() else None
     sim = find_simulator(simulator)
     version = simulator_version(sim)
     workdir = Path(workdir)
@@ -316,11 +332,12 @@ def _vvp() -> str:
     return find_tool("vvp")
 
 
-def _top_name(verilog: Path) -> str:
-    """The top name from ``names.json`` next to the Verilog, else the file's stem."""
+def design_info(verilog: Path) -> dict:
+    """The ``"top"`` entry of the ``names.json`` next to the Verilog (empty if none)."""
     import json
 
     try:
-        return str(json.loads((verilog.parent / "names.json").read_text())["top"]["name"])
+        top = json.loads((verilog.parent / "names.json").read_text())["top"]
+        return top if isinstance(top, dict) and top.get("kind") == "snn" else {}
     except (OSError, ValueError, KeyError, TypeError):
-        return verilog.stem
+        return {}

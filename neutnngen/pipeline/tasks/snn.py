@@ -45,7 +45,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "quant": {"weight_bits": 8, "mem_bits": 16, "frac_bits": 8, "pow2": True, "vclip": 0.0},
     "run": {"stages": ["import", "quantize", "evaluate"]},
     "prune": {"fractions": []},
-    "hdl": {"weights": "hardwired", "top": "snn_top"},
+    "hdl": {"weights": "hardwired", "top": "snn_top", "lanes": 1},
     "verify": {"samples": 0, "simulator": "", "backpressure": True, "timeout_s": 3600.0},
     "synth": {"target": "ecp5", "device": ""},
 }
@@ -111,6 +111,11 @@ def parse(raw: dict) -> dict:
     if h["weights"] not in ("hardwired", "register"):
         raise ConfigError(f"hdl.weights={h['weights']!r}; SNN designs accept hardwired, register "
                           f"(no on-chip learning)", path="hdl.weights")
+    from ...hdl.snn import LANES
+
+    if h["lanes"] not in LANES:
+        raise ConfigError(f"hdl.lanes={h['lanes']}; accepted: {', '.join(map(str, LANES))} "
+                          f"(neurons updated together)", path="hdl.lanes")
     if not h["top"].isidentifier() or h["top"].startswith("_"):
         raise ConfigError(f"hdl.top={h['top']!r}; expected a Verilog identifier", path="hdl.top")
     if v["samples"] < 0:
@@ -305,7 +310,8 @@ def run_snn(cfg: dict, outdir: Path, *, show: bool = True, command: str | None =
 def compile_stage(cfg: dict, qnet, rtl_dir: Path) -> dict:
     from ...hdl.snn import emit_snn
 
-    res = emit_snn(qnet, rtl_dir, weights=cfg["hdl"]["weights"], name=cfg["hdl"]["top"])
+    res = emit_snn(qnet, rtl_dir, weights=cfg["hdl"]["weights"], name=cfg["hdl"]["top"],
+                   lanes=cfg["hdl"]["lanes"])
     return {"verilog": str(res.verilog), "names": str(res.names), **res.info}
 
 
@@ -334,7 +340,10 @@ def verify_stage(cfg: dict, qnet, verilog: Path, weights: str, workdir: Path, *,
         from ...flows.netlist import synth_netlist
 
         nl = synth_netlist(verilog, verilog.stem, workdir / "gate", target="generic")
+        from ...verify.snn import design_info
+
         g = verify_snn(qnet, Path(nl.path), X, weights=weights, name=verilog.stem, y=y,
+                       lanes=int(design_info(verilog).get("lanes", 1)),
                        simulator=sim, workdir=workdir / "gate" / "sim",
                        backpressure=v["backpressure"], timeout=v["timeout_s"])
         g.pop("rtl_predictions", None)
