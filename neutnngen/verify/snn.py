@@ -341,3 +341,42 @@ def design_info(verilog: Path) -> dict:
         return top if isinstance(top, dict) and top.get("kind") == "snn" else {}
     except (OSError, ValueError, KeyError, TypeError):
         return {}
+
+
+def activity(plan: SnnPlan, net, X: np.ndarray) -> dict[str, float]:
+    """Per-sample activity of the design on ``X`` (means over the samples), an energy proxy
+    that needs no cell library: ``cycles``; ``entry_reads`` (synapse entry words read, each
+    with its input value); ``macs`` (multiply-accumulates with a nonzero input and a nonzero
+    weight: the adds that toggle the accumulators); ``neuron_updates``; ``spikes``; and
+    ``state_accesses`` (neuron state reads + writes). Exact for the RTL, which equals the
+    interpreter, so it is computed from the interpreter's values of every step."""
+    from ..ir.kinds import kind_of
+
+    X = np.asarray(X, dtype=np.int64)
+    B = len(X)
+    ref = reference(net, X)
+    x = X
+    inputs = []  # the input train [B, T, n_in] of every segment
+    for st in net.stages:
+        k = kind_of(st).name
+        if k == "encoder":
+            x, _ = kind_of(st).init_state(st, net.time).forward(x, None)
+            inputs.append(x)
+        elif k == "lif":
+            x = ref["segments"][len(inputs) - 1]["s"]
+            inputs.append(x)
+    macs = 0
+    for seg, xin in zip(plan.segments, inputs, strict=False):
+        nz = (xin != 0).sum(axis=(0, 1))  # per input line: samples x steps with a nonzero value
+        wnz = (seg.w != 0).sum(axis=1)  # per entry: lanes with a nonzero weight
+        macs += int((nz[seg.idx] * wnz).sum())
+    T = plan.steps
+    updates = sum(s.n_out for s in plan.segments) * T
+    return {
+        "cycles": float(plan.cycles_per_sample + plan.n_in + 2 * plan.n_out),
+        "entry_reads": float(sum(s.entries for s in plan.segments) * T),
+        "macs": macs / max(B, 1),
+        "neuron_updates": float(updates),
+        "state_accesses": float(2 * sum(s.groups for s in plan.segments) * T),
+        "spikes": float(sum(int(sg["s"].sum()) for sg in ref["segments"]) / max(B, 1)),
+    }

@@ -336,6 +336,11 @@ def verify_stage(cfg: dict, qnet, verilog: Path, weights: str, workdir: Path, *,
     if res["mismatches"]:
         raise VerificationMismatch(f"SNN RTL {verilog}: {res['message']} (log {res['log']})",
                                    first=res["first_mismatch"])
+    from ...hdl.snn import plan_snn
+    from ...verify.snn import activity, design_info
+
+    info = design_info(verilog)
+    res["activity"] = activity(plan_snn(qnet, weights, lanes=int(info.get("lanes", 1))), qnet, X)
     if gate_level:
         from ...flows.netlist import synth_netlist
 
@@ -444,12 +449,22 @@ def report_markdown(rep: dict) -> str:
         r = rep["rtl"]
         L.append(f"| cycles per sample | {r['cycles_per_sample']} (+ {r['load_cycles']} load "
                  f"cycles; {r['synapse_entries']} synapse entries) |")
+    if "verify" in rep and "activity" in rep["verify"]:
+        a = rep["verify"]["activity"]
+        L.append(f"| activity per sample (energy proxy, no cell library) | "
+                 f"{a['macs']:.0f} multiply-accumulates with nonzero operands, "
+                 f"{a['entry_reads']:.0f} synapse entry reads, {a['state_accesses']:.0f} "
+                 f"state reads/writes, {a['spikes']:.1f} spikes, {a['cycles']:.0f} cycles |")
     if "synth" in rep:
         sy = rep["synth"]
-        keys = ("luts", "ffs", "brams", "dsps", "cells", "transistors", "fmax_mhz", "device",
-                "fits")
+        keys = ("device", "luts", "flip_flops", "cells", "transistors", "fmax_mhz", "fits")
+        ct = sy.get("cell_types") or {}
+        mem = {k: v for k, v in ct.items() if k in ("DP16KD", "TRELLIS_DPR16X4", "SB_RAM40_4K",
+                                                    "MULT18X18D", "SB_MAC16")}
         L.append("| synthesis (" + sy["target"] + ") | "
-                 + ", ".join(f"{k} {sy[k]}" for k in keys if sy.get(k) is not None) + " |")
+                 + ", ".join(f"{k} {round(sy[k], 1) if isinstance(sy[k], float) else sy[k]}"
+                             for k in keys if sy.get(k) is not None)
+                 + "".join(f", {k} {v}" for k, v in mem.items()) + " |")
     if rep.get("prune"):
         L += ["", "## Magnitude pruning (integer weights)", "",
               "| fraction | synapses | integer test accuracy |", "|---|---|---|"]

@@ -1,0 +1,99 @@
+"""SNN RTL benchmark: the MNIST example's integer network as hardware, written to JSON.
+
+    .venv/bin/python benchmarks/bench_snn_rtl.py [--model runs/snn_mnist/model.pt]
+        [--lanes 1,8] [--samples 0] [--target ecp5] [--out benchmarks/results/snn_rtl.json]
+
+The model is ``examples/snn_mnist`` (196-128-10 LIF, direct current, 16 steps; trained by the
+example script when missing), quantized as the example does (8-bit weights, 16-bit
+membranes, 1,000 calibration digits from the training split). For every lane count the
+design is compiled (hardwired), verified on the held-out digits (``--samples``, 0 = all
+1,000) with every layer's membranes and spikes compared at every step (Verilator), and
+synthesized (``--target``, ECP5 25k by default: LUTs, flip-flops, block RAMs, multipliers,
+nextpnr Fmax). Recorded: float, integer and RTL accuracy, mismatches, cycles per sample,
+simulation speed, cost, throughput at Fmax, and the activity per sample (the energy proxy:
+multiply-accumulates with nonzero operands, entry and state accesses, spikes).
+
+Targets (issue 12): RTL == integer model on all 1,000 digits (0 mismatches, every step).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main(argv=None) -> int:
+    import tomllib
+
+    from neutnngen.frontend.snn_float import float_predict, float_run
+    from neutnngen.frontend.snn_quant import predict_int, quantize
+    from neutnngen.pipeline.tasks import snn as task
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default=str(ROOT / "runs" / "snn_mnist" / "model.pt"))
+    ap.add_argument("--lanes", default="1,8")
+    ap.add_argument("--samples", type=int, default=0)
+    ap.add_argument("--target", default="ecp5", choices=["ecp5", "ice40", "generic"])
+    ap.add_argument("--work", default=str(ROOT / "out" / "bench_snn_rtl"))
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "snn_rtl.json"))
+    args = ap.parse_args(argv)
+    raw = tomllib.loads((ROOT / "examples" / "snn_mnist.toml").read_text())
+    raw["model"]["path"] = str(Path(args.model).resolve())
+    cfg = task.resolve_paths(task.parse(raw), ROOT / "examples")
+    cfg["verify"]["samples"] = args.samples
+    cfg["synth"]["target"] = args.target
+    task.ensure_model(cfg)
+    data = task.mnist_ints(cfg)
+    fnet = task.import_model(cfg, data)
+    q = cfg["quant"]
+    qnet, _ = quantize(fnet, data["X_train"][:cfg["data"]["calibration"]],
+                       weight_bits=q["weight_bits"], mem_bits=q["mem_bits"],
+                       frac_bits=q["frac_bits"], pow2=q["pow2"], vclip=q["vclip"] or None,
+                       name="snn_mnist")
+    yte = data["y_test"]
+    res: dict = {"host": platform.node(), "python": platform.python_version(),
+                 "model": str(args.model), "target": args.target,
+                 "float_test_accuracy": float((float_predict(fnet, float_run(fnet, data["X_test"]))
+                                               == yte).mean()),
+                 "integer_test_accuracy": float((predict_int(qnet, data["X_test"])[0]
+                                                 == yte).mean()),
+                 "designs": []}
+    work = Path(args.work)
+    for lanes in [int(v) for v in args.lanes.split(",")]:
+        cfg["hdl"]["lanes"] = lanes
+        d: dict = {"lanes": lanes}
+        t = time.perf_counter()
+        rtl = task.compile_stage(cfg, qnet, work / f"lanes{lanes}" / "rtl")
+        d["compile_s"] = round(time.perf_counter() - t, 2)
+        d["rtl"] = {k: rtl[k] for k in ("cycles_per_sample", "load_cycles", "synapse_entries",
+                                        "synapses")}
+        v = task.verify_stage(cfg, qnet, Path(rtl["verilog"]), "hardwired",
+                              work / f"lanes{lanes}" / "verify", data=data)
+        d["verify"] = {k: v[k] for k in ("samples", "simulator", "mismatches",
+                                         "output_mismatches", "trace_rows", "rtl_accuracy",
+                                         "build_s", "sim_s", "samples_per_s", "activity")}
+        t = time.perf_counter()
+        sy = task.synth_stage(cfg, Path(rtl["verilog"]), work / f"lanes{lanes}" / "synth")
+        d["synth_s"] = round(time.perf_counter() - t, 2)
+        d["synth"] = {k: sy.get(k) for k in ("device", "luts", "carries", "flip_flops",
+                                            "comb_cells", "cells", "transistors", "fmax_mhz",
+                                            "fits", "cell_types")}
+        per = d["verify"]["activity"]["cycles"]
+        if sy.get("fmax_mhz"):
+            d["samples_per_s_at_fmax"] = round(sy["fmax_mhz"] * 1e6 / per, 1)
+        res["designs"].append(d)
+        print(json.dumps(d), flush=True)
+    Path(args.out).write_text(json.dumps(res, indent=1) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
