@@ -27,7 +27,7 @@ Microarchitecture (:class:`SnnTop`), one sample at a time:
    ones when it never fired --, ``out_mem`` the final membrane, ``out_index``,
    ``out_last``), with backpressure (``out_ready``).
 
-A segment spends ``entries + 4 * n_out`` cycles a step (:attr:`SnnPlan.cycles_per_sample`).
+A segment spends ``entries + 6 * groups`` cycles a step (:attr:`SnnPlan.cycles_per_sample`).
 Every neuron update is also reported on the ``trace_*`` ports (segment, neuron, new
 membrane, spike, synaptic current) in the cycle it is written: the verifier compares every
 layer's membrane and spikes at every step with the interpreter.
@@ -99,7 +99,7 @@ class SnnSegment:
 
     @property
     def cycles_per_step(self) -> int:
-        return self.entries + 4 * self.groups
+        return self.entries + 6 * self.groups
 
 
 @dataclass(frozen=True, eq=False)
@@ -574,6 +574,8 @@ def _make_top_class():
                 accs = [Signal(signed(seg.aw), name=f"seg{k}_acc{ln}") for ln in range(P)]
                 v1 = Signal(name=f"seg{k}_v1")
                 v2 = Signal(name=f"seg{k}_v2")
+                v3 = Signal(name=f"seg{k}_v3")
+                v4 = Signal(name=f"seg{k}_v4")
                 first = Signal(name=f"seg{k}_first")
                 wreg = Signal(P * seg.wb, name=f"seg{k}_w")
                 st_reg = Signal(P * sw, name=f"seg{k}_st")
@@ -600,15 +602,20 @@ def _make_top_class():
                 else:
                     m.d.comb += [xr.addr.eq(line), xr.en.eq(1)]
                     xval = xr.data
-                m.d.sync += wreg.eq(w_r.data)
+                # entry read -> (input read, weights registered) -> (input and weights
+                # registered: the block RAM's clock-to-out is long) -> product registered ->
+                # accumulate
+                w2 = Signal(P * seg.wb, name=f"seg{k}_w2")
+                xreg = Signal(seg.xb, name=f"seg{k}_x")
+                m.d.sync += [wreg.eq(w_r.data), w2.eq(wreg), xreg.eq(xval)]
                 prods = []
                 for ln in range(P):
-                    wl = wreg[ln * seg.wb:(ln + 1) * seg.wb].as_signed()
+                    wl = w2[ln * seg.wb:(ln + 1) * seg.wb].as_signed()
                     prod = Signal(signed(seg.wb + seg.xb + 1), name=f"seg{k}_prod{ln}")
                     if seg.xb == 1:
-                        m.d.comb += prod.eq(Mux(xval[0] if not packed else xval, wl, 0))
+                        m.d.sync += prod.eq(Mux(xreg[0], wl, 0))
                     else:
-                        m.d.comb += prod.eq(wl * xval.as_unsigned())
+                        m.d.sync += prod.eq(wl * xreg.as_unsigned())
                     prods.append(prod)
                 m.d.comb += [ends_r.addr.eq(g), ends_r.en.eq(1), b_r.addr.eq(g), b_r.en.eq(1),
                              s_r.addr.eq(g), s_r.en.eq(1)]
@@ -655,21 +662,22 @@ def _make_top_class():
                             m.next = "START"
                     with m.State("START"):
                         # the addresses of group g are on the read ports; entry e is issued
-                        m.d.sync += [e.eq(e + 1), v1.eq(1), v2.eq(0), first.eq(1)]
+                        m.d.sync += [e.eq(e + 1), v1.eq(1), v2.eq(0), v3.eq(0), v4.eq(0),
+                                     first.eq(1)]
                         m.next = "RUN"
                     with m.State("RUN"):
                         m.d.comb += issue.eq(e != end_now)
-                        m.d.sync += [first.eq(0), v1.eq(issue), v2.eq(v1)]
+                        m.d.sync += [first.eq(0), v1.eq(issue), v2.eq(v1), v3.eq(v2), v4.eq(v3)]
                         with m.If(first):
                             m.d.sync += [e_end.eq(ends_r.data),
                                          st_reg.eq(Mux(t_zero, 0, s_r.data))]
                             m.d.sync += [accs[ln].eq(b_r.data[ln * seg.bb:(ln + 1) * seg.bb]
                                                      .as_signed()) for ln in range(P)]
-                        with m.Elif(v2):
+                        with m.Elif(v4):
                             m.d.sync += [accs[ln].eq(accs[ln] + prods[ln]) for ln in range(P)]
                         with m.If(issue):
                             m.d.sync += e.eq(e + 1)
-                        with m.If(~issue & ~v1 & ~v2 & ~first):
+                        with m.If(~issue & ~v1 & ~v2 & ~v3 & ~v4 & ~first):
                             m.next = "UPD"
                     with m.State("UPD"):
                         m.d.comb += upd.eq(1)
