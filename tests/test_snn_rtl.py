@@ -237,3 +237,24 @@ def test_lanes_update_neuron_groups_bit_exactly_and_cut_cycles(seed, conv, lanes
 def test_lanes_other_than_powers_of_two_are_refused():
     with pytest.raises(ConfigError, match="lanes=3; the SNN RTL accepts 1, 2, 4"):
         plan_snn(rand_net(0), lanes=3)
+
+
+def test_rtl_spike_trains_are_returned_and_written_as_nir_data(tmp_path):
+    nir = pytest.importorskip("nir")
+    from neutnngen.frontend.snn_import import spike_trains_nirdata
+
+    net = rand_net(1)
+    res = emit_snn(net, tmp_path / "rtl", name="snn_top", lanes=2)
+    X = stimulus(net, 3, 1)
+    r = verify_snn(net, res.verilog, X, simulator=SIM, workdir=tmp_path / "v")
+    ref = reference(net, X)
+    assert len(r["rtl_spikes"]) == 2
+    for got, sg in zip(r["rtl_spikes"], ref["segments"], strict=True):
+        assert np.array_equal(got, sg["s"])
+    path = tmp_path / "rtl.nir"
+    nir.write_data(str(path), spike_trains_nirdata(net, X, spikes=r["rtl_spikes"]))
+    back = nir.read_data(str(path))
+    lif_ids = [str(i) for i, st in enumerate(net.stages) if type(st).__name__ == "LIF"]
+    for key, sg in zip(lif_ids, ref["segments"], strict=True):
+        assert np.array_equal(np.asarray(back.nodes[key].observables["spikes"].data),
+                              sg["s"].astype(bool))

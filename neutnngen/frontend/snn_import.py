@@ -448,12 +448,14 @@ def to_nir(net: Any, scales: dict[str, float] | None = None, dt: float = SNNTORC
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=graph_meta, type_check=False)
 
 
-def spike_trains_nirdata(net: Any, X: np.ndarray, dt: float = SNNTORCH_DT) -> Any:
+def spike_trains_nirdata(net: Any, X: np.ndarray, dt: float = SNNTORCH_DT,
+                         spikes: list[np.ndarray] | None = None) -> Any:
     """The integer network's spike trains for input integers ``X`` as NIR data
     (``nir.NIRGraphData``): node ``"input"`` holds the encoder's trains, each ``lif`` stage
     (named by its stage index, as in :func:`to_nir`) its spikes, both as boolean
     ``TimeGriddedData [samples, steps, neurons]`` with time step ``dt``; ``nir.write_data``
-    stores it."""
+    stores it. ``spikes`` (one ``[samples, steps, neurons]`` array per ``lif`` stage, in
+    order) replaces the computed trains: the RTL's, as the SNN bench reads them."""
     import nir
 
     from ..ir.interp import Interpreter
@@ -462,9 +464,10 @@ def spike_trains_nirdata(net: Any, X: np.ndarray, dt: float = SNNTORCH_DT) -> An
     it = Interpreter(net)
     h = np.asarray(X, dtype=np.int64)
     nodes: dict[str, Any] = {}
+    given = list(spikes) if spikes is not None else None
     for i, (st, state) in enumerate(zip(net.stages, it.states, strict=True)):
         if isinstance(st, LIF):
-            h, _ = lif_run(h, st)
+            h = given.pop(0) if given else lif_run(h, st)[0]
             nodes[str(i)] = nir.NIRNodeData({"spikes": nir.TimeGriddedData(h.astype(bool), dt)})
             continue
         h, _ = state.forward(h, None)

@@ -301,6 +301,10 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
                  "got": outs[r].tolist() if r < len(outs) else None}
     res["mismatches"] = mism
     res["first_mismatch"] = first
+    if len(got) == len(exp):  # the RTL's spike trains, one [B, T, n] array per lif stage
+        rows = got[:, 3].reshape(B, plan.steps, -1)
+        cuts = np.cumsum([0] + [s.n_out for s in plan.segments])
+        res["rtl_spikes"] = [rows[:, :, a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
     if len(outs) == len(eo):
         mode = plan.segments[-1].lif.output
         o3 = outs.reshape(B, nl, 5)

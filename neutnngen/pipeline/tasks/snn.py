@@ -333,9 +333,18 @@ def verify_stage(cfg: dict, qnet, verilog: Path, weights: str, workdir: Path, *,
     res = verify_snn(qnet, verilog, X, weights=weights, y=y, simulator=sim,
                      workdir=workdir, backpressure=v["backpressure"], timeout=v["timeout_s"])
     res.pop("rtl_predictions", None)
+    trains = res.pop("rtl_spikes", None)
     if res["mismatches"]:
         raise VerificationMismatch(f"SNN RTL {verilog}: {res['message']} (log {res['log']})",
                                    first=res["first_mismatch"])
+    if trains is not None:  # the RTL's spike trains as NIR data (nir.read_data reads them)
+        import nir
+
+        from ...frontend.snn_import import spike_trains_nirdata
+
+        path = workdir / "rtl_spikes.nir"
+        nir.write_data(str(path), spike_trains_nirdata(qnet, X, spikes=trains))
+        res["spike_trains_nir"] = str(path)
     from ...hdl.snn import plan_snn
     from ...verify.snn import activity, design_info
 
@@ -352,6 +361,7 @@ def verify_stage(cfg: dict, qnet, verilog: Path, weights: str, workdir: Path, *,
                        simulator=sim, workdir=workdir / "gate" / "sim",
                        backpressure=v["backpressure"], timeout=v["timeout_s"])
         g.pop("rtl_predictions", None)
+        g.pop("rtl_spikes", None)
         res["gate_level"] = {**g, "netlist": nl.path}
         if g["mismatches"]:
             raise VerificationMismatch(f"gate-level netlist {nl.path}: {g['message']}",
