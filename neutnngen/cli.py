@@ -232,6 +232,9 @@ def _compile_snn(args, net) -> int:
                           f"the SNN network {net.name!r}; the SNN RTL is one time-multiplexed "
                           f"architecture with stream ports: use --architecture serial "
                           f"--interface stream (the defaults)", path="--architecture")
+    from .hdl.snn import plan_snn
+
+    plan_snn(net, weights=args.weights, name=args.top, lanes=args.lanes or 1)  # errors first
     res = emit_snn(net, out_dir(args.out, "--out"), weights=args.weights, name=args.top,
                    lanes=args.lanes or 1)
     print(json.dumps({"verilog": str(res.verilog), "rtlil": str(res.rtlil),

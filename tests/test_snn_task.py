@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("snntorch")
@@ -64,6 +65,15 @@ def test_reduced_run_imports_quantizes_and_evaluates(run_dir):
     sy = rep["synth"]
     assert sy["target"] == "ecp5" and sy["fits"] and sy["luts"] > 100 and sy["fmax_mhz"] > 10
     assert "RTL test accuracy" in (run_dir / "out" / "report.md").read_text()
+    a = v["activity"]  # the energy proxy: activity of the real digits
+    assert 0 < a["macs"] <= a["entry_reads"] and a["spikes"] > 0  # lanes = 1
+    import nir
+
+    trains = nir.read_data(v["spike_trains_nir"])  # the RTL's spike trains as NIR data
+    hidden = np.asarray(trains.nodes["3"].observables["spikes"].data)
+    out = np.asarray(trains.nodes["5"].observables["spikes"].data)
+    assert hidden.shape == (60, 8, 48) and out.shape == (60, 8, 10)
+    assert out.sum() == a["spikes"] * 60 - hidden.sum()
     pr = rep["prune"]
     assert [r["fraction"] for r in pr] == [0.0, 0.25, 0.5, 0.75, 0.9]
     assert pr[0]["test_accuracy"] == it and pr[0]["synapses"] > pr[2]["synapses"] > pr[4]["synapses"]
@@ -88,7 +98,9 @@ def test_compile_and_verify_commands_take_the_snn_ir(run_dir, capsys):
                  "parallel"]) == 2
     err = capsys.readouterr().err
     assert "--architecture parallel" in err and len(err.strip().splitlines()) == 1
-    assert not (run_dir / "rtl2").exists() or not any((run_dir / "rtl2").iterdir())
+    assert main(["compile", ir, "--out", str(run_dir / "rtl3"), "--weights", "learn"]) == 2
+    assert "SNN stages do not learn on chip" in capsys.readouterr().err
+    assert not (run_dir / "rtl2").exists() and not (run_dir / "rtl3").exists()
     assert main(["verify", ir, "--rtl", str(run_dir / "rtl"), "--config",
                  str(run_dir / "snn.toml"), "--mutants", "3", "--out",
                  str(run_dir / "vout2")]) == 2
