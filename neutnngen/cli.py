@@ -248,13 +248,13 @@ def _verify_snn(args, net) -> int:
     from .config import load_dict
     from .pipeline.tasks import snn
 
-    extra = [f for f, on in (("--mutants", args.mutants), ("--corner", args.corner),
+    extra = [f for f, on in (("--corner", args.corner),
                              ("--formal", args.formal), ("--prove-wave", args.prove_wave),
                              ("--bench cocotb", args.bench == "cocotb")) if on]
     if extra:
         raise ConfigError(f"{extra[0]} is not available for SNN designs yet; they verify with "
-                          f"the streamed SNN bench (every layer, step and neuron) and "
-                          f"--gate-level", path=extra[0].split()[0])
+                          f"the streamed SNN bench (every layer, step and neuron), "
+                          f"--gate-level and --mutants", path=extra[0].split()[0])
     path = in_file(args.config, "--config")
     raw = load_dict(path, args.overrides)
     if not snn.is_snn_config(raw):
@@ -277,6 +277,15 @@ def _verify_snn(args, net) -> int:
     workdir = out_dir(args.out, "--out")
     rep = snn.verify_stage(cfg, net, verilog, top.get("weights", "hardwired"), workdir,
                            simulator=args.simulator, gate_level=args.gate_level)
+    if args.mutants:
+        from .verify.snn import mutation_campaign
+
+        data = snn.mnist_ints(cfg)
+        X = data["X_test"][:cfg["verify"]["samples"] or len(data["y_test"])]
+        mrep = mutation_campaign(net, verilog, X, n=args.mutants, seed=args.mutant_seed,
+                                 simulator=args.simulator, workdir=workdir / "mutants")
+        rep["mutation"] = {k: v for k, v in mrep.to_dict().items() if k != "results"}
+        rep["mutation"]["details"] = str(workdir / "mutants" / "report.json")
     print(json.dumps(rep, indent=1, default=str))
     return 0
 

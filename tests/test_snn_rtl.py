@@ -258,3 +258,27 @@ def test_rtl_spike_trains_are_returned_and_written_as_nir_data(tmp_path):
     for key, sg in zip(lif_ids, ref["segments"], strict=True):
         assert np.array_equal(np.asarray(back.nodes[key].observables["spikes"].data),
                               sg["s"].astype(bool))
+
+
+def test_mutation_campaign_kills_changed_weights_and_logic(tmp_path):
+    from neutnngen.verify.snn import mutation_campaign
+
+    net = rand_net(1)
+    res = emit_snn(net, tmp_path / "rtl", name="snn_top", lanes=2)
+    rep = mutation_campaign(net, res.verilog, stimulus(net, 12, 1), n=16, seed=0,
+                            simulator=SIM, workdir=tmp_path / "m").to_dict()
+    assert rep["mutants"] == 16 and rep["invalid"] == 0
+    assert rep["by_kind"]["rom"][0] >= 1  # a changed weight/bias/index word is caught
+    assert rep["killed"] >= 10, rep["survivors"]
+    assert (tmp_path / "m" / "report.json").is_file()
+    # RAM initial words (always written before read) are never drawn: no equivalent mutants
+    from neutnngen.verify.mutate import choose
+
+    text = res.verilog.read_text()
+    lines = text.split("\n")
+    drawn = [lines[s.line].strip().split("[")[0] for s in choose(text, 400, 0)
+             if s.kind == "rom"]
+    assert any(d.startswith("seg0_state") or d.startswith("xin") for d in drawn)  # unfiltered
+    roms = [r["change"] for r in rep["results"] if r["kind"] == "rom"]
+    assert roms and all(("_index[" in c or "_ends[" in c or "_weights[" in c or "_bias[" in c)
+                        for c in roms)

@@ -102,9 +102,9 @@ def test_compile_and_verify_commands_take_the_snn_ir(run_dir, capsys):
     assert "SNN stages do not learn on chip" in capsys.readouterr().err
     assert not (run_dir / "rtl2").exists() and not (run_dir / "rtl3").exists()
     assert main(["verify", ir, "--rtl", str(run_dir / "rtl"), "--config",
-                 str(run_dir / "snn.toml"), "--mutants", "3", "--out",
+                 str(run_dir / "snn.toml"), "--corner", "3", "--out",
                  str(run_dir / "vout2")]) == 2
-    assert "--mutants is not available for SNN designs" in capsys.readouterr().err
+    assert "--corner is not available for SNN designs" in capsys.readouterr().err
 
 
 def test_import_command_snntorch_and_nir(run_dir, capsys):

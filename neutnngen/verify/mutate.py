@@ -6,7 +6,9 @@ does it catch?
 makes: a comparison off by one or inverted (``<`` / ``<=``, ``==`` / ``!=``), an operator
 swapped (``+``/``-``, ``&``/``|``), a constant +/- 1 (thresholds, reset values, sequencer
 line tokens), a hardwired weight (a case value) changed by one, a weight table entry moved
-to the neighbouring line (a case label), swapped multiplexer arms, an inverted condition.
+to the neighbouring line (a case label), a memory initializer word +/- 1 (``rom``: the
+weights, biases and indices of an SNN design), swapped multiplexer arms, an inverted
+condition.
 :func:`choose` draws ``n`` of them, seeded, round-robin over the kinds present (so the
 many weight-table entries do not drown the rare kinds). :func:`run_mutants` writes each
 mutant next to the original, runs a check on it (``check(verilog_path, workdir) -> caught``)
@@ -37,10 +39,11 @@ _MUX = re.compile(r"^(.*?\?\s*)([^:?]+?)(\s*:\s*)([^:?;]+)$")
 _CASE_VAL = re.compile(r"^(\s*\\\$\d+\s*=\s*)(\d+)'h([0-9a-fA-F]+);\s*$")
 _CASE_LBL = re.compile(r"^(\s*)(\d+)'h([0-9a-fA-F]+):\s*$")
 _NB_CONST = re.compile(r"^(\s*\S+\s*<=\s*)(\d+)'h([0-9a-fA-F]+);\s*$")  # reset values
+_MEM_INIT = re.compile(r"^(\s*\S+\[\d+\]\s*=\s*)(\d+)'h([0-9a-fA-F]+);\s*$")  # memory words
 
 SWAP_CMP = {"<": "<=", "<=": "<", ">": ">=", ">=": ">", "==": "!=", "!=": "=="}
 SWAP_OP = {"+": "-", "-": "+", "&": "|", "|": "&", "^": "|"}
-KINDS = ("cmp", "const", "invert", "mux", "op", "reset", "weight", "wline")
+KINDS = ("cmp", "const", "invert", "mux", "op", "reset", "rom", "weight", "wline")
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,23 @@ def _bump(width: int, hexv: str, d: int) -> str | None:
 def sites(text: str) -> list[Site]:
     """Every mutable place of a generated Verilog text, in file order."""
     out: list[Site] = []
-    in_comb = in_seq = False
+    in_comb = in_seq = in_init = False
     for n, ln in enumerate(text.split("\n")):
         s = ln.strip()
+        if s.startswith("initial begin"):
+            in_init = True
+        elif in_init and s == "end":
+            in_init = False
+        elif in_init:
+            m = _MEM_INIT.match(ln)
+            if m:
+                w = int(m.group(2))
+                old = f"{m.group(2)}'h{m.group(3)}"
+                nv = _bump(w, m.group(3), +1) or _bump(w, m.group(3), -1)
+                if nv:
+                    out.append(Site(n, "rom", m.end(1), m.end(1) + len(old), nv,
+                                    f"memory word {old} -> {nv} in `{s}`"))
+            continue
         if s.startswith("always @*"):
             in_comb, in_seq = True, False
         elif s.startswith("always @(posedge"):
@@ -143,12 +160,18 @@ def apply(text: str, site: Site) -> str:
     return "\n".join(lines)
 
 
-def choose(text: str, n: int, seed: int) -> list[Site]:
+def choose(text: str, n: int, seed: int,
+           accept: Callable[[Site, str], bool] | None = None) -> list[Site]:
     """``n`` sites (fewer when the text has fewer), seeded, without replacement, taken
-    round-robin over the kinds present in :data:`KINDS` order."""
+    round-robin over the kinds present in :data:`KINDS` order; ``accept(site, line)``
+    filters the sites first (e.g. memory words that are always written before they are
+    read: their mutants are equivalent)."""
     rng = random.Random(seed)
     by: dict[str, list[Site]] = {}
+    lines = text.split("\n") if accept is not None else []
     for s in sites(text):
+        if accept is not None and not accept(s, lines[s.line]):
+            continue
         by.setdefault(s.kind, []).append(s)
     for v in by.values():
         rng.shuffle(v)
@@ -188,7 +211,8 @@ Check = Callable[[Path, Path], bool]  # (mutated Verilog, work dir) -> caught
 
 
 def run_mutants(verilog: str | Path, n: int, seed: int, check: Check, workdir: str | Path,
-                progress: Callable[[int, int], None] | None = None) -> MutationReport:
+                progress: Callable[[int, int], None] | None = None,
+                accept: Callable[[Site, str], bool] | None = None) -> MutationReport:
     """Apply ``n`` seeded mutations (:func:`choose`) one at a time to the Verilog file
     ``verilog`` and run ``check(path, workdir)`` on each: ``True`` when the bench caught
     the mutant (a mismatch or a protocol error). A :class:`VerificationMismatch` raised by
@@ -199,7 +223,7 @@ def run_mutants(verilog: str | Path, n: int, seed: int, check: Check, workdir: s
     t0 = time.monotonic()
     src = Path(verilog)
     text = src.read_text()
-    chosen = choose(text, n, seed)
+    chosen = choose(text, n, seed, accept)
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
     results: list[dict[str, Any]] = []

@@ -152,10 +152,17 @@ endmodule
 """
 
 
+UNKNOWN = np.iinfo(np.int64).min  # an x/z value printed by the simulator: never expected
+
+
 def _readints(path: Path, cols: int) -> np.ndarray:
-    text = path.read_text()
-    a = np.array(text.split(), dtype=np.int64) if text.strip() else np.zeros(0, np.int64)
-    return a.reshape(-1, cols)
+    toks = path.read_text().split()
+    try:
+        a = np.array(toks, dtype=np.int64) if toks else np.zeros(0, np.int64)
+    except ValueError:  # x or z digits in a value (Icarus prints them as 'x'/'z')
+        a = np.array([int(t) if t.lstrip("-").isdigit() else UNKNOWN for t in toks],
+                     dtype=np.int64)
+    return a[:len(a) - len(a) % cols].reshape(-1, cols)
 
 
 def expected_rows(plan: SnnPlan, ref: dict) -> np.ndarray:
@@ -384,3 +391,58 @@ def activity(plan: SnnPlan, net, X: np.ndarray) -> dict[str, float]:
         "state_accesses": float(2 * sum(s.groups for s in plan.segments) * T),
         "spikes": float(sum(int(sg["s"].sum()) for sg in ref["segments"]) / max(B, 1)),
     }
+
+
+def rom_names(plan: SnnPlan) -> tuple[str, ...]:
+    """Memories of the design whose initial words are read as they are (its ROMs): the
+    entry indices and group ends, and in ``hardwired`` mode the weights and biases (in
+    ``register`` mode the bench loads those), and the ``rate`` encoder's seeds. Every other
+    memory is written before it is read: a changed initial word there is no bug."""
+    names = ["seeds"]
+    for s in plan.segments:
+        names += [f"seg{s.index}_index", f"seg{s.index}_ends"]
+        if plan.weights == "hardwired":
+            names += [f"seg{s.index}_weights", f"seg{s.index}_bias"]
+    return tuple(names)
+
+
+def mutation_campaign(net, verilog: Path, X: np.ndarray, *, n: int, seed: int = 0,
+                      simulator: str | None = None, workdir: Path, timeout: float = 600,
+                      weights: str | None = None, lanes: int | None = None):
+    """Seeded mutants of an SNN design (:func:`neutnngen.verify.mutate.run_mutants`: one
+    small change to the Verilog each, memory words of the ROMs included), each run through
+    :func:`verify_snn` on ``X``: caught when any layer, step, neuron or output beat differs
+    or the design stops making progress. Returns the
+    :class:`~neutnngen.verify.mutate.MutationReport`; ``workdir/report.json`` has every
+    mutant."""
+    import json
+
+    from .mutate import run_mutants
+
+    verilog = Path(verilog)
+    info = design_info(verilog)
+    weights = weights or info.get("weights", "hardwired")
+    lanes = lanes or int(info.get("lanes", 1))
+    top = str(info.get("name", verilog.stem))
+    plan = plan_snn(net, weights=weights, name=top, lanes=lanes)
+    roms = rom_names(plan)
+
+    def accept(site, line: str) -> bool:
+        if site.kind != "rom":
+            return True
+        return line.strip().split("[", 1)[0] in roms
+
+    def check(path: Path, mdir: Path) -> bool:
+        try:
+            r = verify_snn(net, path, X, weights=weights, lanes=lanes, name=top,
+                           simulator=simulator, workdir=mdir, timeout=timeout)
+        except ToolchainError as exc:
+            if "timed out" in str(exc) or "wrote no summary" in str(exc):
+                return True  # the mutant hangs or kills the simulation: the bench notices
+            raise
+        return r["mismatches"] > 0 or r["timed_out"]
+
+    work = Path(workdir)
+    rep = run_mutants(verilog, n, seed, check, work, accept=accept)
+    (work / "report.json").write_text(json.dumps(rep.to_dict(), indent=1))
+    return rep
