@@ -23,7 +23,8 @@ from neutnngen.verify.snn import reference, register_writes, verify_snn
 SIM = "icarus"
 
 
-def rand_net(seed: int, conv: bool = False, mode: str | None = None) -> Network:
+def rand_net(seed: int, conv: bool = False, mode: str | None = None,
+             maxpool: bool = False) -> Network:
     rng = np.random.default_rng(seed)
     mode = mode or ["direct", "latency", "times", "rate"][seed % 4]
     steps = 8 if mode == "times" else int(rng.integers(4, 9))  # times: inputs reach 7
@@ -41,6 +42,10 @@ def rand_net(seed: int, conv: bool = False, mode: str | None = None) -> Network:
         st += [Conv2d("c1", (1, 6, 6), rng.integers(-3, 8, (2, 1, 3, 3)), rng.integers(-2, 9, 2),
                       1, int(rng.integers(0, 2)), 4, int(rng.integers(0, 3)))]
         co, ho, wo = st[-1].out_shape
+        if maxpool:  # snnTorch's conv -> MaxPool2d -> Leaky: a max of currents
+            mp = MaxPool("mp", (co, ho, wo), 2, 2)
+            co, ho, wo = mp.out_shape
+            st += [mp, Flatten("fm")]
         st += [LIF("l1", co * ho * wo, th, **lif), SumPool("p", (co, ho, wo), 2, 2), Flatten("f")]
         n_in = int(np.prod(st[-2].out_shape))
     else:
@@ -163,7 +168,7 @@ def _net(*stages, inputs=4):
     ((Encoder("e", "direct", 4, 4), Dense("d", np.ones((4, 4)), np.zeros(4), 4, 0),
       LIF("l", 4, 3), MaxPool("m", (1, 2, 2), 2, 2), Flatten("f"),
       Dense("d2", np.ones((1, 1)), np.zeros(1), 4, 0), LIF("o", 1, 3)),
-     "hardwired", "stage 'm' (maxpool) has no RTL yet"),
+     "hardwired", "stage 'm' (maxpool) is not directly after the one dense/conv2d"),
     ((Encoder("e", "direct", 4, 4), Dense("d", np.ones((4, 4)), np.zeros(4), 4, 1),
       SumPool("s", (1, 2, 2), 2, 2), LIF("l", 1, 3)),
      "hardwired", "follows the shifting stage 'd'"),
@@ -282,3 +287,18 @@ def test_mutation_campaign_kills_changed_weights_and_logic(tmp_path):
     roms = [r["change"] for r in rep["results"] if r["kind"] == "rom"]
     assert roms and all(("_index[" in c or "_ends[" in c or "_weights[" in c or "_bias[" in c)
                         for c in roms)
+
+
+@pytest.mark.parametrize("seed,lanes,weights", [(8, 1, "hardwired"), (9, 4, "hardwired"),
+                                                (10, 2, "register"), (11, 8, "hardwired")])
+def test_max_pooled_currents_conv_maxpool_lif(seed, lanes, weights, tmp_path):
+    net = rand_net(seed, conv=True, maxpool=True)
+    plan = plan_snn(net, weights, lanes=lanes)
+    assert plan.segments[0].windows == 4 and plan.segments[0].linear == ("c1", "mp", "fm")
+    res = emit_snn(net, tmp_path / "rtl", weights=weights, name="snn_top", lanes=lanes)
+    X = stimulus(net, 5, seed)
+    r = verify_snn(net, res.verilog, X, simulator=SIM, workdir=tmp_path / "v")
+    assert r["mismatches"] == 0, r["message"]
+    ref = reference(net, X)
+    s0 = ref["segments"][0]["s"]
+    assert 0 < s0.sum() < s0.size

@@ -80,6 +80,8 @@ class SnnSegment:
     aw: int  # signed accumulator bits
     linear: tuple[str, ...]  # the IR stages composed into this segment's map
     lanes: int = 1  # neurons updated together (a group)
+    windows: int = 1  # maxpool: pooling windows per neuron (its current is their maximum)
+    wend: np.ndarray | None = None  # entry -> 1 on the last entry of a window
     wbase: int = 0  # register mode: address of entry 0, lane 0
     bbase: int = 0  # register mode: address of bias 0
 
@@ -242,6 +244,7 @@ def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top",
     xb = enc.in_bits if enc.mode == "direct" else 1
     seg_in = n_in
     wbits = 2
+    pool = None
 
     def eye(n):
         return np.eye(n, dtype=np.int64)
@@ -251,14 +254,33 @@ def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top",
             M, S, bias, shift, shifted, linear = (eye(width), eye(width),
                                                   np.zeros(width, np.int64), 0, False, [])
             wbits = 2
+            pool = None
         if k == "flatten":
             linear.append(st.name)
             continue
         if k == "maxpool":
-            raise ConfigError(f"stage {st.name!r} (maxpool) has no RTL yet; the SNN RTL builds "
-                              f"encoder, dense, conv2d, sumpool, flatten, lif")
+            if not shifted or pool is not None:
+                raise ConfigError(f"stage {st.name!r} (maxpool) is not directly after the one "
+                                  f"dense/conv2d before a lif; the SNN RTL builds a max pool of "
+                                  f"synaptic currents (conv2d -> maxpool -> lif), not of spikes or "
+                                  f"inputs (use sumpool there)")
+            C, H, W = st.in_shape
+            if C * H * W != width:
+                raise ConfigError(f"maxpool {st.name!r}: in_shape {st.in_shape} has {C * H * W} "
+                                  f"lines; expected {width}")
+            img = np.arange(width).reshape(C, H, W)
+            from ..ir.stages.snn import _windows
+
+            win = _windows(img, st.kernel, st.kernel, max(st.stride, 1))  # [C, Ho, Wo, k, k]
+            pool = win.reshape(-1, st.kernel * st.kernel)
+            if (bias[pool] != bias[pool[:, :1]]).any():
+                raise ConfigError(f"maxpool {st.name!r} pools currents with different biases; "
+                                  f"the SNN RTL needs one bias per pooling window")
+            width = pool.shape[0]
+            linear.append(st.name)
+            continue
         if k in ("dense", "conv2d", "sumpool"):
-            if shifted:
+            if shifted or pool is not None:
                 raise ConfigError(f"stage {st.name!r} ({k}) follows the shifting stage "
                                   f"{linear[-1]!r} before a lif; the SNN RTL composes at most "
                                   f"one dense/conv2d per lif, after any sumpool")
@@ -285,20 +307,29 @@ def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top",
         keep = (M != 0) if weights == "hardwired" else (S != 0)
         P = lanes
         G = -(-width // P)
-        Mp = np.zeros((G * P, M.shape[1]), np.int64)
-        Mp[:width] = M
-        kp = np.zeros((G * P, M.shape[1]), bool)
-        kp[:width] = keep
+        # pre-pool rows of every neuron: its pooling window (maxpool), else the row itself
+        rows = pool if pool is not None else np.arange(width)[:, None]
+        nwin = rows.shape[1]
+        rows_p = np.full((G * P, nwin), -1, np.int64)
+        rows_p[:width] = rows
         bp = np.zeros(G * P, np.int64)
-        bp[:width] = bias
-        idx, ends = [], []
+        bp[:width] = bias[rows[:, 0]]
+        idx, ends, wend = [], [], []
         wrows = []
         for g in range(G):
-            cols = np.flatnonzero(kp[g * P:(g + 1) * P].any(axis=0))
-            if cols.size == 0:  # every group walks at least one entry (weights 0)
-                cols = np.array([0])
-            idx.extend(cols.tolist())
-            wrows.append(Mp[g * P:(g + 1) * P][:, cols].T)
+            for wi in range(nwin):
+                rr = rows_p[g * P:(g + 1) * P, wi]
+                live = rr >= 0
+                km = np.zeros((P, M.shape[1]), bool)
+                km[live] = keep[rr[live]]
+                cols = np.flatnonzero(km.any(axis=0))
+                if cols.size == 0:  # every window walks at least one entry (weights 0)
+                    cols = np.array([0])
+                wm = np.zeros((P, cols.size), np.int64)
+                wm[live] = M[rr[live]][:, cols]
+                idx.extend(cols.tolist())
+                wrows.append(wm.T)
+                wend.extend([0] * (cols.size - 1) + [1])
             ends.append(len(idx))
         idx_a = np.asarray(idx, np.int64)
         w_a = np.concatenate(wrows, axis=0)  # [entries, lanes]
@@ -324,7 +355,8 @@ def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top",
         aw = max(aw, shift + 2)
         segs.append(SnnSegment(len(segs), st.name, st, seg_in, width, xb, src, idx_a, w_a,
                                np.asarray(ends, np.int64), bp, int(shift), wb, bb, aw,
-                               tuple(linear), lanes))
+                               tuple(linear), lanes, windows=nwin,
+                               wend=np.asarray(wend, np.int64)))
         M = None
         src, xb, seg_in = "spikes", 1, width
     if M is not None:
@@ -502,8 +534,11 @@ def _make_top_class():
                 eb = _ubits(seg.entries)
                 gb = _ubits(G - 1)
                 # memories: input line and lane weights of every entry, group ends, biases
-                imem = Memory(shape=unsigned(ib), depth=seg.entries,
-                              init=[int(i) for i in seg.idx])
+                pooled = seg.windows > 1
+                # an entry's input line, and with max pooling a window-end bit above it
+                imem = Memory(shape=unsigned(ib + pooled), depth=seg.entries,
+                              init=[int(i) | ((int(we) << ib) if pooled else 0)
+                                    for i, we in zip(seg.idx, seg.wend, strict=True)])
                 wmask = (1 << seg.wb) - 1
                 wmem = Memory(shape=unsigned(P * seg.wb), depth=seg.entries,
                               init=[sum((int(w) & wmask) << (seg.wb * ln)
@@ -572,6 +607,10 @@ def _make_top_class():
                 e = Signal(eb, name=f"seg{k}_e")
                 e_end = Signal(eb, name=f"seg{k}_end")
                 accs = [Signal(signed(seg.aw), name=f"seg{k}_acc{ln}") for ln in range(P)]
+                cw = max(seg.aw - seg.shift, 2)
+                mxs = [Signal(signed(cw), name=f"seg{k}_max{ln}") for ln in range(P)]
+                bregs = [Signal(signed(seg.bb), name=f"seg{k}_b{ln}") for ln in range(P)]
+                wfirst = Signal(name=f"seg{k}_wfirst")
                 v1 = Signal(name=f"seg{k}_v1")
                 v2 = Signal(name=f"seg{k}_v2")
                 v3 = Signal(name=f"seg{k}_v3")
@@ -593,7 +632,7 @@ def _make_top_class():
 
                 # pipeline: entry read (issue) -> input read -> multiply-accumulate
                 m.d.comb += [idx_r.addr.eq(e), idx_r.en.eq(1), w_r.addr.eq(e), w_r.en.eq(1)]
-                line = idx_r.data
+                line = idx_r.data[:ib]
                 if packed:  # the previous segment's spikes, one word per group
                     sel = Signal(max(lb, 1), name=f"seg{k}_lane_sel")
                     m.d.comb += [xr.addr.eq(line >> lb), xr.en.eq(1)]
@@ -608,6 +647,11 @@ def _make_top_class():
                 w2 = Signal(P * seg.wb, name=f"seg{k}_w2")
                 xreg = Signal(seg.xb, name=f"seg{k}_x")
                 m.d.sync += [wreg.eq(w_r.data), w2.eq(wreg), xreg.eq(xval)]
+                if pooled:  # the window-end bit travels with its entry to the accumulator
+                    we2 = Signal(name=f"seg{k}_we2")
+                    we3 = Signal(name=f"seg{k}_we3")
+                    we4 = Signal(name=f"seg{k}_we4")
+                    m.d.sync += [we2.eq(idx_r.data[ib]), we3.eq(we2), we4.eq(we3)]
                 prods = []
                 for ln in range(P):
                     wl = w2[ln * seg.wb:(ln + 1) * seg.wb].as_signed()
@@ -627,7 +671,7 @@ def _make_top_class():
                     c = fld(st_reg, "c", ln) if cbits else Const(0, 1)
                     Ist = fld(st_reg, "i", ln).as_signed() if lif.alpha_q >= 0 else None
                     cur = Signal(signed(max(seg.aw - seg.shift, 2)), name=f"seg{k}_cur{ln}")
-                    m.d.comb += cur.eq(accs[ln] >> seg.shift)
+                    m.d.comb += cur.eq(mxs[ln] if pooled else accs[ln] >> seg.shift)
                     Vn, sn, cn, In_ = _neuron(m, lif, cur, V, sp, c, Ist, f"seg{k}_l{ln}")
                     parts = {"v": Vn, "s": sn}
                     if cbits:
@@ -669,12 +713,27 @@ def _make_top_class():
                         m.d.comb += issue.eq(e != end_now)
                         m.d.sync += [first.eq(0), v1.eq(issue), v2.eq(v1), v3.eq(v2), v4.eq(v3)]
                         with m.If(first):
-                            m.d.sync += [e_end.eq(ends_r.data),
+                            m.d.sync += [e_end.eq(ends_r.data), wfirst.eq(1),
                                          st_reg.eq(Mux(t_zero, 0, s_r.data))]
-                            m.d.sync += [accs[ln].eq(b_r.data[ln * seg.bb:(ln + 1) * seg.bb]
-                                                     .as_signed()) for ln in range(P)]
-                        with m.Elif(v4):
-                            m.d.sync += [accs[ln].eq(accs[ln] + prods[ln]) for ln in range(P)]
+                            for ln in range(P):
+                                bv = b_r.data[ln * seg.bb:(ln + 1) * seg.bb].as_signed()
+                                m.d.sync += [accs[ln].eq(bv), bregs[ln].eq(bv)]
+                        with m.Elif(v4 & we4 if pooled else v4):
+                            if pooled:  # a window ends: its current joins the maximum
+                                m.d.sync += wfirst.eq(0)
+                                for ln in range(P):
+                                    cand = Signal(signed(cw), name=f"seg{k}_cand{ln}")
+                                    m.d.comb += cand.eq((accs[ln] + prods[ln]) >> seg.shift)
+                                    m.d.sync += [mxs[ln].eq(Mux(wfirst | (cand > mxs[ln]), cand,
+                                                                mxs[ln])),
+                                                 accs[ln].eq(bregs[ln])]
+                            else:
+                                m.d.sync += [accs[ln].eq(accs[ln] + prods[ln])
+                                             for ln in range(P)]
+                        if pooled:
+                            with m.Elif(v4):
+                                m.d.sync += [accs[ln].eq(accs[ln] + prods[ln])
+                                             for ln in range(P)]
                         with m.If(issue):
                             m.d.sync += e.eq(e + 1)
                         with m.If(~issue & ~v1 & ~v2 & ~v3 & ~v4 & ~first):
