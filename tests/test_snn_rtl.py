@@ -203,11 +203,12 @@ def test_other_simulator_agrees(tmp_path):
 
     if "verilator" not in available_simulators():
         pytest.skip("verilator is not installed")
-    net = rand_net(5)
-    res = emit_snn(net, tmp_path / "rtl", name="snn_top")
+    net = rand_net(9, conv=True, maxpool=True)  # lanes and negative membranes
+    res = emit_snn(net, tmp_path / "rtl", name="snn_top", lanes=4)
     r = verify_snn(net, res.verilog, stimulus(net, 4, 5), simulator="verilator",
                    workdir=tmp_path / "v")
-    assert r["mismatches"] == 0 and r["simulator"] == "verilator"
+    assert r["mismatches"] == 0 and r["simulator"] == "verilator", r["message"]
+    assert (reference(net, stimulus(net, 4, 5))["segments"][0]["v"] < 0).any()
 
 
 def test_register_plan_addresses_are_disjoint():

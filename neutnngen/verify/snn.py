@@ -58,10 +58,14 @@ def testbench(plan: SnnPlan, depth: int, wdepth: int) -> str:
     P = plan.lanes
     idxw = max(1, (max(s.groups for s in plan.segments) * P - 1).bit_length())
     nw_ = max(1, P.bit_length())
+    # one unsigned wire per lane, printed as a plain number and read back as two's complement
+    # by the host (Verilator 5.048 prints narrow signed wires cut from a wider bus wrongly)
+    lane_wires = "\n".join(
+        f"  wire [{vb - 1}:0] tv{ln} = trace_v[{ln * vb} +: {vb}];\n"
+        f"  wire [{vb - 1}:0] ti{ln} = trace_i[{ln * vb} +: {vb}];" for ln in range(P))
     lanes = "\n".join(
         f"      if (trace_n > {ln}) $fwrite(ft, \"%0d %0d %0d %0d %0d\\n\", trace_seg, "
-        f"trace_idx + {ln}, $signed(trace_v[{ln * vb} +: {vb}]), trace_s[{ln}], "
-        f"$signed(trace_i[{ln * vb} +: {vb}]));" for ln in range(P))
+        f"trace_idx + {ln}, tv{ln}, trace_s[{ln}], ti{ln});" for ln in range(P))
     reg = plan.weights == "register"
     wl = ""
     if reg:
@@ -107,6 +111,7 @@ module {TB_NAME};
     .trace_valid(trace_valid), .trace_seg(trace_seg), .trace_idx(trace_idx),
     .trace_n(trace_n), .trace_v(trace_v), .trace_s(trace_s_l), .trace_i(trace_i));
   wire [{P - 1}:0] trace_s = trace_s_l;
+{lane_wires}
   always #5 clk = ~clk;
   initial begin
     $readmemh("snn_cfg.hex", cfg);
@@ -137,7 +142,7 @@ module {TB_NAME};
 {lanes}
     end
     if (out_valid && out_ready) begin
-      $fwrite(fo, "%0d %0d %0d %0d %0d\\n", out_index, out_count, out_first, $signed(out_mem),
+      $fwrite(fo, "%0d %0d %0d %0d %0d\\n", out_index, out_count, out_first, out_mem,
               out_last);
       got <= got + 1;
     end
@@ -153,6 +158,18 @@ endmodule
 
 
 UNKNOWN = np.iinfo(np.int64).min  # an x/z value printed by the simulator: never expected
+
+
+def _signed_cols(a: np.ndarray, cols: tuple[int, ...], bits: int) -> np.ndarray:
+    """Columns ``cols`` of ``a`` (printed as unsigned ``bits``-bit numbers) as two's
+    complement values; a value outside ``0 .. 2**bits - 1`` becomes :data:`UNKNOWN`."""
+    a = a.copy()
+    for c in cols:
+        v = a[:, c]
+        bad = (v < 0) | (v >= 1 << bits)
+        v = np.where(v >= 1 << (bits - 1), v - (1 << bits), v)
+        a[:, c] = np.where(bad, UNKNOWN, v)
+    return a
 
 
 def _readints(path: Path, cols: int) -> np.ndarray:
@@ -258,8 +275,10 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     status, cycles, taken, stall, waits = (int(v) for v in summ.read_text().split())
     ref = reference(net, X)
     exp = expected_rows(plan, ref)
-    got = _readints(workdir / "snn_trace.txt", 5)
-    outs = _readints(workdir / "snn_out.txt", 5)
+    vb = max(sg.lif.mem_bits for sg in plan.segments)
+    got = _signed_cols(_readints(workdir / "snn_trace.txt", 5), (2, 4), vb)
+    outs = _signed_cols(_readints(workdir / "snn_out.txt", 5), (3,),
+                        plan.segments[-1].lif.mem_bits)
     res: dict[str, Any] = {
         "samples": B, "simulator": sim, "weights": plan.weights, "cycles": cycles,
         "cycles_per_sample": plan.cycles_per_sample, "build_s": round(build_s, 2),
