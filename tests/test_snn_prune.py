@@ -116,8 +116,10 @@ def test_rerun_reuses_finished_points(sweep, capsys):
     old = {p["slug"]: p for p in sweep["doc"]["points"]}
     for p in doc["points"]:
         for k in ("synapses", "synapse_entries", "cycles_per_sample", "integer_test_accuracy",
-                  "digest", "verify"):
+                  "digest", "cost"):
             assert p[k] == old[p["slug"]][k]
+        for k in ("samples", "mismatches", "trace_rows", "rtl_accuracy"):  # not the speed
+            assert p["verify"][k] == old[p["slug"]]["verify"][k]
     assert again_s < sweep["first_s"]
     # a different setting is a different point: nothing is reused
     from neutnngen.pipeline.tasks.snn_prune import settings_digest
