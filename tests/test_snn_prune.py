@@ -149,3 +149,24 @@ def test_bad_flag_is_one_line(args, msg, capsys, tmp_path):
     err = capsys.readouterr().err.strip()
     assert msg in err and len(err.splitlines()) == 1
     assert not (tmp_path / "o").exists()  # refused before any work
+
+
+def test_mismatch_stops_the_sweep(sweep, monkeypatch, capsys):
+    """A point whose RTL differs from the interpreter is an error (exit status 3) and leaves
+    no result, so a rerun redoes it."""
+    from neutnngen.errors import VerificationMismatch
+    from neutnngen.pipeline.tasks import snn_prune
+
+    calls = []
+
+    def bad_verify(cfg, net, verilog, weights, workdir, **kw):
+        calls.append(Path(verilog))
+        raise VerificationMismatch("SNN RTL: sample 3 step 2 layer 0 neuron 5 differs")
+
+    monkeypatch.setattr(snn_prune.snn, "verify_stage", bad_verify)
+    out = sweep["tmp"] / "prune_bad"
+    assert main(["prune", str(sweep["cfg"]), "--sweep", "0.9", "--out", str(out), "-q"]) == 3
+    err = capsys.readouterr().err.strip()
+    assert "verification FAILED" in err and "neuron 5" in err and len(err.splitlines()) == 1
+    assert len(calls) == 1 and calls[0].is_file()
+    assert not (out / "points" / "f90" / "point.json").exists()
