@@ -59,8 +59,8 @@ def _config(args, stages: tuple[str, ...] | None = None):
     if is_snn_config(load_dict(path, args.overrides)):
         raise ConfigError(f"{args.config} is an SNN config ([snn] table): '{args.command}' takes "
                           f"TNN configs; SNN configs run with 'neutnngen run' (import, quantize, "
-                          f"evaluate, prune, compile, verify, synth), and 'neutnngen compile' / "
-                          f"'verify' take an SNN IR", path="snn")
+                          f"evaluate, prune, compile, verify, synth), 'neutnngen prune' takes them "
+                          f"(--sweep), and 'neutnngen compile' / 'verify' take an SNN IR", path="snn")
     cfg = load_config(path, args.overrides)
     check(cfg, ALL_STAGES if stages is None else stages)
     return cfg
@@ -524,6 +524,60 @@ def cmd_dse(args) -> int:
     return 0
 
 
+PRUNE_DEFAULTS = {"tolerance": 0.01, "retrain_epochs": 0, "weights": "hardwired,register",
+                  "breakdown_modules": 64}
+
+
+def _snn_prune(args) -> int | None:
+    """``prune`` of an SNN config (:mod:`neutnngen.pipeline.tasks.snn_prune`); None for any
+    other config. Options of the TNN sweep only are a one-line error naming the flag."""
+    import shlex
+
+    from . import prune
+    from .config import load_dict
+    from .pipeline.tasks import snn, snn_prune
+
+    raw = load_dict(in_file(args.config, "config"), args.overrides)
+    if not snn.is_snn_config(raw):
+        return None
+    for flag, val in (("--passes", args.passes), ("--retrain-epochs", args.retrain_epochs),
+                      ("--best-by", args.best_by),
+                      ("--breakdown-modules", args.breakdown_modules)):
+        if val is not None:
+            raise ConfigError(f"{flag} is not available for SNN configs ({args.config} has an "
+                              f"[snn] table); an SNN sweep takes --sweep, --weights hardwired|"
+                              f"register, --tolerance, --out and --set", path=flag)
+    if args.sweep is None:
+        raise ConfigError("give --sweep 0,0.25,0.5,... (the shares of the nonzero integer "
+                          "weights to prune) for an SNN config", path="--sweep")
+    fractions = snn_prune.check_fractions(prune.parse_sweep(args.sweep))
+    weights = args.weights if args.weights is not None else "hardwired"
+    if weights not in ("hardwired", "register"):
+        raise ConfigError(f"--weights {weights!r}; an SNN sweep builds one design per point: "
+                          f"hardwired (pruned synapses cost neither memory nor cycles) or "
+                          f"register", path="--weights")
+    tol = PRUNE_DEFAULTS["tolerance"] if args.tolerance is None else args.tolerance
+    prune.check_options(["x"], ("hardwired",), tolerance=tol, retrain_epochs=0, best_by=None,
+                        breakdown_modules=0)
+    cfg = snn.resolve_paths(snn.parse(raw), Path(args.config).parent)
+    out = (out_dir(args.out, "--out") if args.out is not None else
+           out_dir(str(Path("out") / f"prune-{cfg['experiment']['name']}"), "experiment.name"))
+    cmd = _command(args) + f" --sweep {shlex.quote(args.sweep)}"
+    for flag, val in (("--weights", args.weights), ("--tolerance", args.tolerance)):
+        if val is not None:
+            cmd += f" {flag} {shlex.quote(str(val))}"
+    doc = snn_prune.run_prune(cfg, fractions, out, weights=weights, tolerance=tol,
+                              show=not args.quiet, command=cmd)
+    head, rows = snn_prune.summary_rows(doc)
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
+    for r in [head, *rows]:
+        print("  ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)))
+    b = doc["baseline"]["nearest_centroid"]["test_accuracy"]
+    print(f"float {doc['float']['test_accuracy']:.4f}, integer {doc['integer']['test_accuracy']:.4f}"
+          f", nearest class centroid {b:.4f}; report: {out / 'prune.md'} ({out / 'prune.json'})")
+    return 0
+
+
 def cmd_prune(args) -> int:
     import shlex
 
@@ -539,6 +593,12 @@ def cmd_prune(args) -> int:
     if args.config is None:
         raise ConfigError("neutnngen prune needs a config, e.g. examples/ucr_gunpoint.toml")
     in_file(args.config, "config")
+    rc = _snn_prune(args)
+    if rc is not None:
+        return rc
+    for attr, default in PRUNE_DEFAULTS.items():  # None: not given (SNN sweeps refuse them)
+        if getattr(args, attr) is None:
+            setattr(args, attr, default)
     if args.sweep is not None:
         specs = prune.sweep_specs(prune.parse_sweep(args.sweep))
     else:
@@ -786,15 +846,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="prune-fraction targets, e.g. 0,0.1,...,0.7 ('...' continues the step)")
     p.add_argument("--passes", default=None, metavar="SPEC;SPEC;...",
                    help="one pass pipeline per point, e.g. 'prune-weight{max=0};prune-inactive{min-captures=1}'")
-    p.add_argument("--tolerance", type=float, default=0.01,
+    p.add_argument("--tolerance", type=float, default=None,
                    help="largest metric loss (absolute, metric units) for best_within_tolerance (default 0.01)")
-    p.add_argument("--retrain-epochs", type=int, default=0,
+    p.add_argument("--retrain-epochs", type=int, default=None,
                    help="retrain N epochs after pruning, the pruned mask fixed (default 0)")
-    p.add_argument("--weights", default="hardwired,register", help="weight modes (default hardwired,register)")
+    p.add_argument("--weights", default=None,
+                   help="weight modes (default hardwired,register; SNN configs: hardwired or "
+                        "register, default hardwired)")
     p.add_argument("--best-by", default=None, metavar="MODE.TARGET.FIELD",
                    help="cost best_within_tolerance maximises the saving of (default: the first "
                         "mode and target, e.g. hardwired.generic.transistors)")
-    p.add_argument("--breakdown-modules", type=int, default=64, metavar="N",
+    p.add_argument("--breakdown-modules", type=int, default=None, metavar="N",
                    help="synthesize up to N column/neuron modules per design for the cost "
                         "breakdown (0: synapse breakdown only; default 64)")
     p.add_argument("--list-passes", action="store_true", help="list the passes and their options")

@@ -170,9 +170,10 @@ def test_interpreter_equals_torch_on_the_mnist_model(run_dir):
     assert res.traces[0].counts.sum() > 0 and res.outputs[-1].sum() > 0
 
 
-def test_tnn_only_commands_refuse_snn_configs(capsys):
+def test_tnn_only_prune_options_refuse_snn_configs(capsys):
+    # 'prune' takes SNN configs (tests/test_snn_prune.py); its TNN-only options do not
     cfg = str(ROOT / "examples" / "snn_mnist.toml")
-    assert main(["prune", cfg, "--sweep", "0,0.5"]) == 2
+    assert main(["prune", cfg, "--passes", "prune-weight{max=0}"]) == 2
     err = capsys.readouterr().err.strip()
-    assert "is an SNN config" in err and "'prune' takes TNN configs" in err
+    assert "--passes is not available for SNN configs" in err
     assert len(err.splitlines()) == 1
