@@ -60,8 +60,8 @@ def test_points_shrink_and_verify(sweep):
     assert abs(syn[1] - syn[0] / 2) <= 2 and syn[2] <= 0.11 * syn[0]
     # hardwired: one entry per nonzero synapse (a neuron left without any may keep one)
     assert all(s <= e <= s + 58 for s, e in zip(syn, ent, strict=True))
-    # a step is entries + 4 cycles a neuron (+1 a segment, +1 a step): cycles follow entries
-    assert all(c == 8 * (e + 4 * 58 + 2 + 1) for c, e in zip(cyc, ent, strict=True))
+    # a step is entries + 6 cycles a neuron group (+1 a segment, +1 a step): cycles follow entries
+    assert all(c == 8 * (e + 6 * 58 + 2 + 1) for c, e in zip(cyc, ent, strict=True))
     for p in pts:
         v = p["verify"]
         assert v["samples"] == 20 and v["mismatches"] == 0 and v["output_mismatches"] == 0

@@ -78,12 +78,7 @@ def sites(text: str) -> list[Site]:
         elif in_init:
             m = _MEM_INIT.match(ln)
             if m:
-                w = int(m.group(2))
-                old = f"{m.group(2)}'h{m.group(3)}"
-                nv = _bump(w, m.group(3), +1) or _bump(w, m.group(3), -1)
-                if nv:
-                    out.append(Site(n, "rom", m.end(1), m.end(1) + len(old), nv,
-                                    f"memory word {old} -> {nv} in `{s}`"))
+                _word_site(out, n, "rom", m, m.end(1), +1, f"memory word {{}} -> {{}} in `{s}`")
             continue
         if s.startswith("always @*"):
             in_comb, in_seq = True, False
@@ -125,31 +120,28 @@ def sites(text: str) -> list[Site]:
         if in_comb:
             m = _CASE_VAL.match(ln)
             if m:
-                w = int(m.group(2))
-                old = f"{m.group(2)}'h{m.group(3)}"
-                nv = _bump(w, m.group(3), -1) or _bump(w, m.group(3), +1)
-                if nv:
-                    out.append(Site(n, "weight", m.end(1), m.end(1) + len(old), nv,
-                                    f"case value {old} -> {nv} in `{s}`"))
+                _word_site(out, n, "weight", m, m.end(1), -1, f"case value {{}} -> {{}} in `{s}`")
             m = _CASE_LBL.match(ln)
             if m:
-                w = int(m.group(2))
-                old = f"{m.group(2)}'h{m.group(3)}"
-                nv = _bump(w, m.group(3), +1) or _bump(w, m.group(3), -1)
-                if nv:
-                    st = len(m.group(1))
-                    out.append(Site(n, "wline", st, st + len(old), nv,
-                                    f"case label {old} -> {nv}"))
+                _word_site(out, n, "wline", m, len(m.group(1)), +1, "case label {} -> {}")
         elif in_seq:
             m = _NB_CONST.match(ln)
             if m:
-                w = int(m.group(2))
-                old = f"{m.group(2)}'h{m.group(3)}"
-                nv = _bump(w, m.group(3), +1) or _bump(w, m.group(3), -1)
-                if nv:
-                    out.append(Site(n, "reset", m.end(1), m.end(1) + len(old), nv,
-                                    f"register value {old} -> {nv} in `{s}`"))
+                _word_site(out, n, "reset", m, m.end(1), +1,
+                           f"register value {{}} -> {{}} in `{s}`")
     return out
+
+
+def _word_site(out: list[Site], n: int, kind: str, m: re.Match, start: int, d: int,
+               desc: str) -> None:
+    """Append the site that moves the sized constant of ``m`` (groups 2: width, 3: hex
+    digits; at column ``start``) by ``d``, or by ``-d`` at the end of its range; ``desc``
+    gets the old and new constant."""
+    w = int(m.group(2))
+    old = f"{m.group(2)}'h{m.group(3)}"
+    nv = _bump(w, m.group(3), d) or _bump(w, m.group(3), -d)
+    if nv:
+        out.append(Site(n, kind, start, start + len(old), nv, desc.format(old, nv)))
 
 
 def apply(text: str, site: Site) -> str:
