@@ -6,9 +6,11 @@ that feeds it. Between two ``lif`` stages (or the encoder and the first ``lif``)
 stages may be ``sumpool`` and ``flatten`` stages, then at most one ``dense`` or ``conv2d``
 (the only stage with a bias and an accumulator shift), then ``flatten`` stages: the
 accumulator is exact, so ``dense(sumpool(x)) = (W P) x`` holds bit for bit and the whole
-group is one sparse integer matrix ``M`` (``n_out x n_in``), a bias and a shift. A
-``maxpool``, or a ``sumpool`` after the shifting stage, is not linear in that sense and is
-refused with a :class:`~neutnngen.errors.ConfigError` naming the stage.
+group is one sparse integer matrix ``M`` (``n_out x n_in``), a bias and a shift. One
+``maxpool`` may follow the ``dense``/``conv2d`` (snnTorch's conv -> ``MaxPool2d`` ->
+``Leaky``): a neuron's current is then the maximum over its pooling *windows* of their
+shifted sums. A ``maxpool`` of spikes or inputs, or a ``sumpool`` after the shifting stage,
+is refused with a :class:`~neutnngen.errors.ConfigError` naming the stage.
 
 Microarchitecture (:class:`SnnTop`), one sample at a time:
 
@@ -17,36 +19,38 @@ Microarchitecture (:class:`SnnTop`), one sample at a time:
 2. for every time step ``t``: an *encoder pass* for ``latency``/``times``/``rate`` encoders
    (one input line per cycle: the step's spike of every line into a 1-bit buffer; ``rate``
    keeps one 16-bit LFSR per line in a memory), then every segment in order. A segment
-   walks its neurons ``o``; for each it streams its synapse entries (input index, weight;
-   ``hardwired``: the nonzero entries of ``M``, ``register``: every structural entry,
-   loadable) from a memory, one per cycle, through a 3-stage pipeline (entry read, input
-   read, multiply-accumulate into an exact accumulator that starts at the bias), then
-   updates the neuron (the §11 update order: reset, leak, input, subtract, saturate, fire,
-   refractory, synaptic current) and writes its state and its spike for the next segment;
+   walks its neuron *groups* (``lanes`` neurons, 1..64); for each it streams the group's
+   synapse entries (input index and one weight per lane; ``hardwired``: the nonzero
+   entries of ``M``, ``register``: every structural entry, loadable) from memories, one per
+   cycle, through a 5-stage pipeline (entry read, input read, input and weights registered,
+   product registered, accumulate into exact accumulators that start at the biases), then
+   updates the group's neurons (the §11 update order: reset, leak, input, subtract,
+   saturate, fire, refractory, synaptic current) and writes their state and spikes for the
+   next segment;
 3. *output*: one beat per neuron of the last segment (``out_count``, ``out_first`` -- all
    ones when it never fired --, ``out_mem`` the final membrane, ``out_index``,
    ``out_last``), with backpressure (``out_ready``).
 
 A segment spends ``entries + 6 * groups`` cycles a step (:attr:`SnnPlan.cycles_per_sample`).
-Every neuron update is also reported on the ``trace_*`` ports (segment, neuron, new
-membrane, spike, synaptic current) in the cycle it is written: the verifier compares every
-layer's membrane and spikes at every step with the interpreter.
+Every group update is also reported on the ``trace_*`` ports (segment, first neuron, valid
+lanes, and per lane the new membrane, spike and synaptic current) in the cycle it is
+written: the verifier compares every layer's membrane and spikes at every step with the
+interpreter.
 
-``register`` weights: ``wload_en``/``wload_addr``/``wload_data`` write one entry weight
-(addresses: segment ``k``'s entries from ``names.json["segments"][k]["wbase"]``, its biases
-from ``"bbase"``), to be done between samples.
+``register`` weights: ``wload_en``/``wload_addr``/``wload_data`` write one lane weight of
+one entry or one bias (addresses: segment ``k``'s entry ``j`` lane ``l`` at
+``names.json["segments"][k]["wbase"] + j * lanes + l``, its biases from ``"bbase"``), to be
+done between samples.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError
-
-NONE_FIRST = "all ones"
 
 
 def _sbits(lo: int, hi: int) -> int:
@@ -119,7 +123,6 @@ class SnnPlan:
     wa: int = 0  # register mode: address bits
     wd: int = 0  # register mode: data bits
     lanes: int = 1
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def enc_pass(self) -> int:
@@ -439,11 +442,6 @@ def _neuron(m, lif, cur, V, s, c, isyn, pre: str):
         cn = Signal(len(c), name=f"{pre}_cn")
         m.d.comb += cn.eq(Mux(sn, lif.refractory, Mux(c == 0, 0, c - 1)))
     return Vn, sn, cn, In
-
-
-def build_snn(plan: SnnPlan):
-    """The Amaranth component of ``plan`` (:class:`SnnTop`)."""
-    return SnnTop(plan)
 
 
 def _make_top_class():
