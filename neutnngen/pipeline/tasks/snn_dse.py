@@ -131,7 +131,8 @@ def _parse_param(cfg: dict, key: str, spec: Any):
 
     where = f"dse.params.{key}"
     if key not in PARAM_KEYS:
-        raise _err(f"unknown SNN DSE parameter {key!r}; accepted: {', '.join(PARAM_KEYS)}", where)
+        raise _err(f"{where}: unknown SNN DSE parameter {key!r}; accepted: "
+                   f"{', '.join(PARAM_KEYS)}", where)
     typ = PARAM_KEYS[key]
     if isinstance(spec, list):
         if not spec:
@@ -577,7 +578,7 @@ def write_reports(out: Path, study, spec: SnnDseSpec, ctx: Context, url: str, ta
         "sampler": spec.sampler, "seed": spec.seed, "target_trials": target,
         "synth": spec.synth, "synth_target": spec.cfg["synth"]["target"] if spec.synth else None,
         "space": {p.key: p.describe() for p in spec.params},
-        "objectives": dict(zip(spec.objectives, spec.directions, strict=True)),
+        "objectives": list(spec.objectives), "directions": list(spec.directions),
         "split": {"validation": {"n": int(len(sp["validation"])), "source": sp["source"],
                                  "maybe_fitted": sp["maybe_fitted"],
                                  "indices": sp["validation"].tolist()},
@@ -619,13 +620,14 @@ def _fmt(v: Any) -> str:
 
 
 def markdown(doc: dict) -> str:
-    objs = list(doc["objectives"])
+    objs = doc["objectives"]
     keys = list(doc["space"])
     sv = doc["split"]["validation"]
     L = [f"# SNN design-space exploration {doc['study']}", "",
          f"{doc['counts']['complete']} of {doc['target_trials']} trial(s) complete "
          f"({doc['counts']['fail']} failed), sampler {doc['sampler']} (seed {doc['seed']}); "
-         f"objectives: " + ", ".join(f"{o} ({d})" for o, d in doc["objectives"].items()), "",
+         f"objectives: " + ", ".join(f"{o} ({d})" for o, d in zip(objs, doc["directions"],
+                                                                   strict=True)), "",
          f"Accuracy objective: the integer model on {sv['n']} validation digits: "
          f"{sv['source']}. Calibration: {doc['split']['calibration']['n']} other training "
          f"digits. Hardware cost from the RTL plan"
