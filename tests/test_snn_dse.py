@@ -230,3 +230,17 @@ def test_bad_dse_table_is_one_line_error(tmp_path, capsys, old, new, needles):
     assert main(["dse", str(_config(tmp_path)), "--workers", "2", "--out",
                  str(tmp_path / "o")]) == 2
     assert "--workers is not available for SNN configs" in capsys.readouterr().err
+
+
+def test_example_config_parses():
+    """examples/dse_snn.toml: the snn_mnist model, 8 trials, no synthesis (parsed only: its
+    model takes minutes to train)."""
+    from neutnngen.pipeline.tasks import snn_dse
+
+    path = ROOT / "examples" / "dse_snn.toml"
+    spec = snn_dse.load_spec(tomllib.loads(path.read_text()), path.parent)
+    assert spec.trials == 8 and spec.synth is False and spec.sampler == "tpe"
+    assert spec.objectives == OBJ
+    assert {p.key for p in spec.params} == {"quant.weight_bits", "quant.mem_bits",
+                                            "quant.vclip", "hdl.lanes", "prune.fraction"}
+    assert Path(spec.cfg["model"]["path"]).resolve() == ROOT / "runs" / "snn_mnist" / "model.pt"
