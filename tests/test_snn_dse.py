@@ -244,3 +244,37 @@ def test_example_config_parses():
     assert {p.key for p in spec.params} == {"quant.weight_bits", "quant.mem_bits",
                                             "quant.vclip", "hdl.lanes", "prune.fraction"}
     assert Path(spec.cfg["model"]["path"]).resolve() == ROOT / "runs" / "snn_mnist" / "model.pt"
+
+
+def test_failed_trial_is_recorded_and_the_study_ends(study, capsys, monkeypatch):
+    """A trial whose evaluation fails (a tool error) is recorded as failed with its message;
+    the others complete, and a study whose every trial fails stops (exit 2, as the TNN engine), not loops."""
+    from neutnngen.errors import ToolchainError
+    from neutnngen.pipeline.tasks import snn_dse
+
+    real = snn_dse.evaluate
+
+    def flaky(ctx, spec, params, workdir):
+        if params["prune.fraction"] == 0.5 or spec.study == "never":
+            raise ToolchainError("yosys exploded")
+        return real(ctx, spec, params, workdir)
+
+    monkeypatch.setattr(snn_dse, "evaluate", flaky)
+    dse = DSE.replace('sampler = "tpe"', 'sampler = "grid"').replace("trials = 5\n", "")
+    dse = dse.split("[dse.params]")[0] + ('[dse.params]\n"quant.weight_bits" = [4, 8]\n'
+                                          '"prune.fraction" = [0.0, 0.5]\n')
+    (study / "f").mkdir()
+    cfg = _config(study / "f", dse, model=study / "model" / "model.pt")
+    assert main(["dse", str(cfg), "--out", str(study / "fail"), "-q"]) == 0
+    d = json.loads((study / "fail" / "dse.json").read_text())
+    st = {(t["params"]["quant.weight_bits"], t["params"]["prune.fraction"]): t
+          for t in d["trials"]}
+    assert len(d["trials"]) == 4 and d["counts"] == {"complete": 2, "fail": 2, "running": 0}
+    assert st[(8, 0.5)]["state"] == "fail" and "yosys exploded" in st[(8, 0.5)]["error"]
+    assert st[(8, 0.0)]["state"] == "complete" and set(d["front"]) <= {
+        t["number"] for t in d["trials"] if t["state"] == "complete"}
+    capsys.readouterr()
+    assert main(["dse", str(cfg), "--set", 'dse.study="never"', "--set", "dse.sampler=\"tpe\"",
+                 "--set", "dse.trials=2", "--out", str(study / "fail2"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "no trial of the SNN study completed (3 failed)" in err

@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import ConfigError
+from ...errors import ConfigError, NeutnngenError
 from . import snn
 
 KIND = "snn-dse"
@@ -504,30 +504,42 @@ def run_dse(spec: SnnDseSpec, out: Path, *, resume: bool = False, trials: int | 
         print(f"[snn-dse] {spec.study_name}: {target} trial(s), sampler {spec.sampler}, "
               f"objectives {', '.join(spec.objectives)}; validation: {len(ctx.y_val)} digits",
               flush=True)
+    failed_now = 0
     while True:
         done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if len(done) >= target:
             break
         if grid is not None:
-            seen = {json.dumps(t.params, sort_keys=True) for t in done}
+            ended = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,
+                                                             TrialState.FAIL))
+            seen = {json.dumps(clean_params(t.params), sort_keys=True) for t in ended}
             if all(json.dumps(g, sort_keys=True) in seen for g in grid):
                 break
+        if failed_now >= max(3, target):  # a broken setup fails every trial: stop asking
+            if show:
+                print(f"[snn-dse] {failed_now} trial(s) failed in this run; stopping",
+                      flush=True)
+            break
         trial = study.ask(dists)
         params = clean_params(trial.params)
         tp = time.perf_counter()
         try:
             rec = evaluate(ctx, spec, params, out / "trials" / f"{trial.number:04d}")
-        except ConfigError as e:  # a combination the design does not accept
-            trial.set_user_attr("error", e.message)
+        except NeutnngenError as e:  # a combination the design does not accept, a tool error
+            trial.set_user_attr("error", str(e))
             study.tell(trial, state=TrialState.FAIL)
+            failed_now += 1
             if show:
-                print(f"[snn-dse] trial {trial.number}: failed: {e.message}", flush=True)
+                print(f"[snn-dse] trial {trial.number}: failed: {e}", flush=True)
             write_reports(out, study, spec, ctx, url, target, setup_s, command, final=False)
             continue
         vals = _values(rec, spec)
         trial.set_user_attr(A_REC, rec)
         if vals is None:
+            trial.set_user_attr("error", "an objective was not measured: " + ", ".join(
+                o for o in spec.objectives if rec.get(o) is None))
             study.tell(trial, state=TrialState.FAIL)
+            failed_now += 1
         else:
             study.tell(trial, vals)
         if show:
@@ -688,8 +700,6 @@ def cli_dse(args) -> int | None:
     doc = run_dse(spec, out, resume=args.resume, trials=args.trials, show=not args.quiet,
                   command=cmd)
     if not doc["counts"]["complete"]:
-        from ...errors import NeutnngenError
-
         raise NeutnngenError(f"no trial of the SNN study completed ({doc['counts']['fail']} "
                              f"failed); see {out / 'dse.md'}", path="dse")
     b = doc["baseline"]["nearest_centroid"]["test_accuracy"]
