@@ -278,3 +278,15 @@ def test_failed_trial_is_recorded_and_the_study_ends(study, capsys, monkeypatch)
                  "--set", "dse.trials=2", "--out", str(study / "fail2"), "-q"]) == 2
     err = capsys.readouterr().err
     assert "no trial of the SNN study completed (3 failed)" in err
+
+
+def test_resume_with_another_space_is_refused(study, capsys):
+    out = study / "out"
+    (study / "other").mkdir(exist_ok=True)
+    cfg = _config(study / "other", DSE.replace("[3, 4, 8]", "[3, 4]"),
+                  model=study / "model" / "model.pt")
+    before = (out / "dse.json").read_text()
+    assert main(["dse", str(cfg), "--out", str(out), "--resume", "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "another search space" in err and len(err.splitlines()) == 1
+    assert (out / "dse.json").read_text() == before
