@@ -89,8 +89,12 @@ def test_trials_recorded_in_order_with_objectives_and_front(study, capsys):
         assert not any(_dominates(pts[o], pts[f]) for o in pts)
     for n in set(pts) - set(front):
         assert any(_dominates(pts[f], pts[n]) or pts[f] == pts[n] for f in front)
+    base = d["base"]  # the config's own design (8-bit weights, no pruning): most synapses
+    assert base["synapses"] >= max(t["record"]["synapses"] for t in d["trials"])
+    assert 0 <= base["val_error"] < 0.5 and base["test_accuracy"] > 0.5
     md = (study / "out" / "dse.md").read_text()
     assert "## Pareto front" in md and md.count("| complete |") == 5
+    assert "the base config's own design" in md
     assert "nearest class centroid" in md
 
 
@@ -254,10 +258,10 @@ def test_failed_trial_is_recorded_and_the_study_ends(study, capsys, monkeypatch)
 
     real = snn_dse.evaluate
 
-    def flaky(ctx, spec, params, workdir):
-        if params["prune.fraction"] == 0.5 or spec.study == "never":
+    def flaky(ctx, spec, params, workdir, **kw):
+        if params.get("prune.fraction") == 0.5 or spec.study == "never":
             raise ToolchainError("yosys exploded")
-        return real(ctx, spec, params, workdir)
+        return real(ctx, spec, params, workdir, **kw)
 
     monkeypatch.setattr(snn_dse, "evaluate", flaky)
     dse = DSE.replace('sampler = "tpe"', 'sampler = "grid"').replace("trials = 5\n", "")

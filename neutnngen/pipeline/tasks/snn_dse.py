@@ -381,8 +381,10 @@ def trial_network(ctx: Context, spec: SnnDseSpec, params: dict[str, Any]):
     return cfg, (prune_magnitude(qnet, fr) if fr else qnet)
 
 
-def evaluate(ctx: Context, spec: SnnDseSpec, params: dict[str, Any], workdir: Path) -> dict:
-    """One trial's record: the objectives and what they came from."""
+def evaluate(ctx: Context, spec: SnnDseSpec, params: dict[str, Any], workdir: Path, *,
+             synth: bool | None = None) -> dict:
+    """One trial's record: the objectives and what they came from (``synth``: override
+    ``dse.synth``)."""
     from ...frontend.snn_quant import predict_int
     from ...hdl.snn import plan_snn
 
@@ -400,7 +402,7 @@ def evaluate(ctx: Context, spec: SnnDseSpec, params: dict[str, Any], workdir: Pa
         "memory_bits": _net_memory_bits(plan),
         "cycles_per_sample": int(plan.cycles_per_sample),
     }
-    if spec.synth:
+    if spec.synth if synth is None else synth:
         from .snn_prune import synth_cost
 
         rtl = snn.compile_stage(cfg, net, workdir / "rtl")
@@ -618,6 +620,17 @@ def write_reports(out: Path, study, spec: SnnDseSpec, ctx: Context, url: str, ta
             pareto.append({"number": r["number"], "params": r["params"], "values": r["values"],
                            "test_accuracy": float((pred == y).mean())})
         doc["pareto"] = pareto
+        # the base config's own design (no [dse.params] applied, no pruning), plan only
+        try:
+            base = evaluate(ctx, spec, {}, out / "base", synth=False)
+        except NeutnngenError as e:
+            doc["base"] = {"error": str(e)}
+        else:
+            _, net = trial_network(ctx, spec, {})
+            pred, _ = predict_int(net, X)
+            doc["base"] = {k: base[k] for k in ("val_error", "synapses", "synapse_entries",
+                                                "memory_bits", "cycles_per_sample")}
+            doc["base"]["test_accuracy"] = float((pred == y).mean())
     write_json(out / "dse.json", doc)
     atomic_write_text(out / "dse.md", markdown(doc))
     return doc
@@ -657,7 +670,12 @@ def markdown(doc: dict) -> str:
             L.append("| " + " | ".join([str(p["number"]), *(_fmt(p["params"].get(k)) for k in keys),
                                         *(_fmt(p["values"][o]) for o in objs),
                                         f"{p['test_accuracy']:.4f}"]) + " |")
-        L.append("")
+        bd = doc["base"]
+        L += ["", f"the base config's own design: {bd['error']}", ""] if "error" in bd else [
+            "", f"the base config's own design (its [quant] and [hdl], no pruning): validation "
+                  f"error {bd['val_error']:.4g}, {bd['memory_bits']} synapse-memory bits, "
+                  f"{bd['cycles_per_sample']} cycles a sample, test accuracy "
+                  f"{bd['test_accuracy']:.4f}", ""]
     L += ["## Trials", ""]
     front = set(doc["front"])
     head = ["trial", "state", *keys, *objs, "front"]
