@@ -294,3 +294,25 @@ def test_resume_with_another_space_is_refused(study, capsys):
     err = capsys.readouterr().err.strip()
     assert "another search space" in err and len(err.splitlines()) == 1
     assert (out / "dse.json").read_text() == before
+
+
+@pytest.mark.parametrize("sampler", ["nsga2", "random"])
+def test_other_samplers_and_objective_table(study, sampler):
+    """nsga2 and random run too; objectives as a table with directions (a maximized one)."""
+    dse = DSE.replace('sampler = "tpe"', f'sampler = "{sampler}"').replace(
+        "trials = 5", "trials = 3").replace(
+        'objectives = ["val_error", "memory_bits", "cycles_per_sample"]\n', "")
+    dse += '\n[dse.objectives]\nval_accuracy = "maximize"\nmemory_bits = "minimize"\n'
+    (study / sampler).mkdir()
+    cfg = _config(study / sampler, dse, model=study / "model" / "model.pt")
+    out = study / f"out-{sampler}"
+    assert main(["dse", str(cfg), "--out", str(out), "-q"]) == 0
+    d = json.loads((out / "dse.json").read_text())
+    assert d["sampler"] == sampler and d["counts"]["complete"] == 3
+    assert d["objectives"] == ["val_accuracy", "memory_bits"]
+    assert d["directions"] == ["maximize", "minimize"]
+    pts = {t["number"]: (t["values"]["val_accuracy"], t["values"]["memory_bits"])
+           for t in d["trials"]}
+    for f in d["front"]:  # nothing is more accurate and smaller
+        assert not any(a >= pts[f][0] and m <= pts[f][1] and (a, m) != pts[f]
+                       for a, m in pts.values())
