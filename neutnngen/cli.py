@@ -502,6 +502,11 @@ def cmd_export(args) -> int:
 
 def cmd_dse(args) -> int:
     from . import dse
+    from .pipeline.tasks.snn_dse import cli_dse
+
+    rc = cli_dse(args)  # an SNN config ([snn] table): its own in-process study
+    if rc is not None:
+        return rc
 
     for flag, val in (("--workers", args.workers), ("--trials", args.trials)):
         if val is not None and val < 1:
