@@ -450,8 +450,9 @@ def report_markdown(rep: dict) -> str:
         L.append(f"| RTL test accuracy ({v['samples']} digits, {v['simulator']}) | "
                  f"{v['rtl_accuracy']:.4f} |")
         L.append(f"| RTL vs interpreter | {v['mismatches']} mismatches in {v['trace_rows']} "
-                 f"neuron updates (every layer, step and neuron) and {v['samples']} output "
-                 f"readouts |")
+                 f"neuron updates (every layer, step and neuron) and the output beats "
+                 f"(count, first step, final membrane) of every neuron of the "
+                 f"{v['samples']} digits |")
         L.append(f"| simulation | {v['samples_per_s']} digits/s ({v['sim_s']} s, build "
                  f"{v['build_s']} s) |")
     L.append(f"| RTL | {rep['hdl']} |")
