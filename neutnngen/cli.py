@@ -59,8 +59,9 @@ def _config(args, stages: tuple[str, ...] | None = None):
     if is_snn_config(load_dict(path, args.overrides)):
         raise ConfigError(f"{args.config} is an SNN config ([snn] table): '{args.command}' takes "
                           f"TNN configs; SNN configs run with 'neutnngen run' (import, quantize, "
-                          f"evaluate, prune, compile, verify, synth), 'neutnngen prune' takes them "
-                          f"(--sweep), and 'neutnngen compile' / 'verify' take an SNN IR", path="snn")
+                          f"evaluate, prune, compile, verify, synth), 'neutnngen prune' (--sweep) "
+                          f"and 'neutnngen dse' take them, and 'neutnngen compile' / 'verify' "
+                          f"take an SNN IR", path="snn")
     cfg = load_config(path, args.overrides)
     check(cfg, ALL_STAGES if stages is None else stages)
     return cfg
