@@ -503,7 +503,7 @@ def cmd_export(args) -> int:
 
 def cmd_dse(args) -> int:
     from . import dse
-    from .pipeline.tasks.snn_dse import cli_dse
+    from .dse.snn import cli_dse
 
     rc = cli_dse(args)  # an SNN config ([snn] table): its own in-process study
     if rc is not None:

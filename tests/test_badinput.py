@@ -864,8 +864,12 @@ def test_ctrl_c_during_verification_stops_children_and_resumes(tmp_path, sig, co
             "--set", "train.epochs=1", "--set", "synth.targets=generic",
             "--set", "verify.samples=10"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # a shell that starts the test suite in the background (``cmd &``) ignores SIGINT, and
+    # a Python started with SIGINT ignored keeps ignoring it: give the run a terminal's
+    # default disposition, as a user pressing Ctrl-C has
     p = subprocess.Popen([str(a) for a in argv], cwd=ROOT, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+                         stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         seen = []

@@ -104,8 +104,8 @@ def test_accuracy_objective_uses_held_out_validation_digits(study):
     objective is the integer model's error on them, the test accuracy of the front is on the
     test digits."""
     from neutnngen.data.mnist import load_mnist
+    from neutnngen.dse import snn as snn_dse
     from neutnngen.frontend.snn_quant import predict_int
-    from neutnngen.pipeline.tasks import snn_dse
 
     d = json.loads((study / "out" / "dse.json").read_text())
     val = np.array(d["split"]["validation"]["indices"])
@@ -158,8 +158,8 @@ def test_resume_reuses_trials_and_redoes_a_crashed_one(study, capsys):
     assert "--resume" in err and len(err.splitlines()) == 1
     # a trial left running, as after a crash
     st = optuna.load_study(study_name="snn_mnist", storage=f"sqlite:///{out / 'study.db'}")
+    from neutnngen.dse import snn as snn_dse
     from neutnngen.dse.storage import distributions
-    from neutnngen.pipeline.tasks import snn_dse
 
     spec = snn_dse.load_spec(tomllib.loads(cfg.read_text()), study)
     crashed = st.ask(distributions(spec))
@@ -239,7 +239,7 @@ def test_bad_dse_table_is_one_line_error(tmp_path, capsys, old, new, needles):
 def test_example_config_parses():
     """examples/dse_snn.toml: the snn_mnist model, 8 trials, no synthesis (parsed only: its
     model takes minutes to train)."""
-    from neutnngen.pipeline.tasks import snn_dse
+    from neutnngen.dse import snn as snn_dse
 
     path = ROOT / "examples" / "dse_snn.toml"
     spec = snn_dse.load_spec(tomllib.loads(path.read_text()), path.parent)
@@ -253,8 +253,8 @@ def test_example_config_parses():
 def test_failed_trial_is_recorded_and_the_study_ends(study, capsys, monkeypatch):
     """A trial whose evaluation fails (a tool error) is recorded as failed with its message;
     the others complete, and a study whose every trial fails stops (exit 2, as the TNN engine), not loops."""
+    from neutnngen.dse import snn as snn_dse
     from neutnngen.errors import ToolchainError
-    from neutnngen.pipeline.tasks import snn_dse
 
     real = snn_dse.evaluate
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, ToolchainError
-from ..hdl.snn import SnnPlan, plan_snn
+from ..ir.snn_plan import SnnPlan, plan_snn
 
 FIELDS = ("v", "s", "i")
 

@@ -43,8 +43,8 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import ConfigError, NeutnngenError
-from . import snn
+from ..errors import ConfigError, NeutnngenError
+from ..pipeline.tasks import snn
 
 KIND = "snn-dse"
 SAMPLERS = ("tpe", "nsga2", "random", "grid")
@@ -127,7 +127,7 @@ def _check_param_value(cfg: dict, key: str, value: Any, where: str) -> Any:
 
 
 def _parse_param(cfg: dict, key: str, spec: Any):
-    from ...dse.space import RANGE_KEYS, Param
+    from .space import RANGE_KEYS, Param
 
     where = f"dse.params.{key}"
     if key not in PARAM_KEYS:
@@ -237,7 +237,7 @@ def load_spec(raw: dict, base: Path) -> SnnDseSpec:
     if not isinstance(params_raw, dict) or not params_raw:
         raise _err("[dse.params] is missing or empty; accepted keys: " + ", ".join(PARAM_KEYS),
                    "dse.params")
-    from ...dse.space import flatten
+    from .space import flatten
 
     flat = flatten(params_raw, "dse.params", lambda v: set(v) <= {"low", "high", "step", "log"})
     params = [_parse_param(cfg, k, v) for k, v in flat.items()]
@@ -293,7 +293,7 @@ def _file_digest(path: Path) -> str:
 
 def split_indices(cfg: dict, y_train: np.ndarray, n_val: int, seed: int) -> dict:
     """Validation and calibration indices into the training digits (module docstring)."""
-    from ...data.mnist import stratified_split
+    from ..data.mnist import stratified_split
 
     metrics = Path(cfg["model"]["path"]).parent / "metrics.json"
     d = cfg["data"]
@@ -343,7 +343,7 @@ def split_indices(cfg: dict, y_train: np.ndarray, n_val: int, seed: int) -> dict
 def _net_memory_bits(plan) -> int:
     """Synapse-memory bits of the plan: every entry word holds its input line
     (``ceil(log2 n_in)`` bits) and one weight per lane."""
-    from ...hdl.snn import _ubits
+    from ..hdl.snn import _ubits
 
     return int(sum(s.entries * (_ubits(s.n_in - 1) + s.lanes * s.wb) for s in plan.segments))
 
@@ -352,7 +352,7 @@ class Context:
     """What every trial shares: the data, the float model and the splits."""
 
     def __init__(self, spec: SnnDseSpec, show: bool):
-        from ...frontend.snn_float import float_predict, float_run
+        from ..frontend.snn_float import float_predict, float_run
 
         cfg = spec.cfg
         self.model_info = snn.ensure_model(cfg, show)
@@ -370,7 +370,7 @@ class Context:
 
 
 def trial_network(ctx: Context, spec: SnnDseSpec, params: dict[str, Any]):
-    from ...frontend.snn_quant import prune_magnitude, quantize
+    from ..frontend.snn_quant import prune_magnitude, quantize
 
     cfg = apply_params(spec.cfg, params)
     q = cfg["quant"]
@@ -385,8 +385,8 @@ def evaluate(ctx: Context, spec: SnnDseSpec, params: dict[str, Any], workdir: Pa
              synth: bool | None = None) -> dict:
     """One trial's record: the objectives and what they came from (``synth``: override
     ``dse.synth``)."""
-    from ...frontend.snn_quant import predict_int
-    from ...hdl.snn import plan_snn
+    from ..frontend.snn_quant import predict_int
+    from ..hdl.snn import plan_snn
 
     t0 = time.perf_counter()
     cfg, net = trial_network(ctx, spec, params)
@@ -416,8 +416,8 @@ def evaluate(ctx: Context, spec: SnnDseSpec, params: dict[str, Any], workdir: Pa
 
 
 def make_sampler(spec: SnnDseSpec):
-    from ...dse.storage import make_sampler as tnn_sampler
-    from ...dse.trials import load_optuna
+    from .storage import make_sampler as tnn_sampler
+    from .trials import load_optuna
 
     optuna = load_optuna()
     if spec.sampler == "tpe":
@@ -436,8 +436,8 @@ def _values(rec: dict, spec: SnnDseSpec) -> list[float] | None:
 
 
 def open_study(spec: SnnDseSpec, out: Path, resume: bool):
-    from ...dse.storage import _jsonable, default_storage, open_storage
-    from ...dse.trials import load_optuna
+    from .storage import _jsonable, default_storage, open_storage
+    from .trials import load_optuna
 
     optuna = load_optuna()
     url = default_storage(out)
@@ -480,7 +480,7 @@ def run_dse(spec: SnnDseSpec, out: Path, *, resume: bool = False, trials: int | 
     """The study (module docstring); returns the ``dse.json`` document."""
     from optuna.trial import TrialState
 
-    from ...dse.storage import distributions
+    from .storage import distributions
 
     out.mkdir(parents=True, exist_ok=True)
     target = trials if trials is not None else spec.trials
@@ -569,7 +569,7 @@ def trial_rows(study, spec: SnnDseSpec) -> list[dict]:
 
 
 def pareto_rows(rows: list[dict], spec: SnnDseSpec) -> list[dict]:
-    from ...dse.pareto import front
+    from .pareto import front
 
     ok = [r for r in rows if r["state"] == "complete"]
     pts = [[r["values"][o] for o in spec.objectives] for r in ok]
@@ -578,8 +578,8 @@ def pareto_rows(rows: list[dict], spec: SnnDseSpec) -> list[dict]:
 
 def write_reports(out: Path, study, spec: SnnDseSpec, ctx: Context, url: str, target: int,
                   setup_s: float, command: str | None, *, final: bool) -> dict:
-    from ..._io import atomic_write_text, write_json
-    from ...frontend.snn_quant import predict_int
+    from .._io import atomic_write_text, write_json
+    from ..frontend.snn_quant import predict_int
 
     rows = trial_rows(study, spec)
     par = pareto_rows(rows, spec)
@@ -695,8 +695,9 @@ def cli_dse(args) -> int | None:
     """``neutnngen dse`` of an SNN config; None for any other config (the TNN engine)."""
     import shlex
 
-    from ...cli import in_file, out_dir
-    from ...config import load_dict
+    from .._io import check_in_file as in_file
+    from .._io import check_out_dir as out_dir
+    from ..config import load_dict
 
     path = in_file(args.config, "config")
     raw = load_dict(path, args.overrides)
