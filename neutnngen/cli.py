@@ -249,7 +249,7 @@ def _verify_snn(args, net) -> int:
     from .config import load_dict
     from .pipeline.tasks import snn
 
-    extra = [f for f, on in (("--corner", args.corner),
+    extra = [f for f, on in (
                              ("--formal", args.formal), ("--prove-wave", args.prove_wave),
                              ("--bench cocotb", args.bench == "cocotb")) if on]
     if extra:
@@ -278,6 +278,20 @@ def _verify_snn(args, net) -> int:
     workdir = out_dir(args.out, "--out")
     rep = snn.verify_stage(cfg, net, verilog, top.get("weights", "hardwired"), workdir,
                            simulator=args.simulator, gate_level=args.gate_level)
+    if args.corner:
+        from .verify.snn import corner_inputs, verify_snn
+
+        data = snn.mnist_ints(cfg)
+        C, info = corner_inputs(net, args.corner, seed=args.corner_seed, real=data["X_train"])
+        rc = verify_snn(net, verilog, C, simulator=args.simulator or None,
+                        workdir=workdir / "corner")
+        rep["corner"] = {**info, **{k: rc[k] for k in ("mismatches", "first_mismatch",
+                                                       "message", "trace_rows", "sim_s",
+                                                       "saturations")}}
+        if rc["mismatches"]:
+            print(json.dumps(rep, indent=1, default=str))
+            raise VerificationMismatch(f"SNN RTL on corner inputs: {rc['message']}",
+                                       first=rc["first_mismatch"])
     if args.mutants:
         from .verify.snn import mutation_campaign
 

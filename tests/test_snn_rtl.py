@@ -303,3 +303,20 @@ def test_max_pooled_currents_conv_maxpool_lif(seed, lanes, weights, tmp_path):
     ref = reference(net, X)
     s0 = ref["segments"][0]["s"]
     assert 0 < s0.sum() < s0.size
+
+
+def test_corner_inputs_reach_saturation_and_match(tmp_path):
+    from neutnngen.verify.snn import corner_inputs
+
+    net = rand_net(4)
+    X, info = corner_inputs(net, 12, seed=3, real=stimulus(net, 5, 4))
+    Y, _ = corner_inputs(net, 12, seed=3, real=stimulus(net, 5, 4))
+    assert np.array_equal(X, Y) and X.shape == (12, 36)  # seeded
+    assert info["kinds"]["all max"] == 1 and info["kinds"]["one line"] == 3
+    assert X.min() >= 0 and X.max() == (1 << net.stages[0].in_bits) - 1
+    res = emit_snn(net, tmp_path / "rtl", name="snn_top")
+    r = verify_snn(net, res.verilog, X, simulator=SIM, workdir=tmp_path / "v")
+    assert r["mismatches"] == 0, r["message"]
+    assert sum(r["saturations"]) > 0  # the clamps are exercised and equal
+    with pytest.raises(ConfigError, match="--corner -1"):
+        corner_inputs(net, -1)

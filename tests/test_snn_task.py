@@ -102,9 +102,15 @@ def test_compile_and_verify_commands_take_the_snn_ir(run_dir, capsys):
     assert "SNN stages do not learn on chip" in capsys.readouterr().err
     assert not (run_dir / "rtl2").exists() and not (run_dir / "rtl3").exists()
     assert main(["verify", ir, "--rtl", str(run_dir / "rtl"), "--config",
-                 str(run_dir / "snn.toml"), "--corner", "3", "--out",
-                 str(run_dir / "vout2")]) == 2
-    assert "--corner is not available for SNN designs" in capsys.readouterr().err
+                 str(run_dir / "snn.toml"), "--set", "verify.samples=2", "--corner", "6",
+                 "--simulator", "icarus", "--out", str(run_dir / "vout2")]) == 0
+    c = json.loads(capsys.readouterr().out)["corner"]
+    assert c["samples"] == 6 and c["mismatches"] == 0 and c["trace_rows"] == 6 * 8 * 58
+    assert c["kinds"]["all max"] == 1 and c["kinds"]["all silent"] == 1
+    assert main(["verify", ir, "--rtl", str(run_dir / "rtl"), "--config",
+                 str(run_dir / "snn.toml"), "--formal", "--out",
+                 str(run_dir / "vout3")]) == 2
+    assert "--formal is not available for SNN designs" in capsys.readouterr().err
 
 
 def test_import_command_snntorch_and_nir(run_dir, capsys):

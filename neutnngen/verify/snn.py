@@ -39,7 +39,8 @@ def reference(net, X: np.ndarray) -> dict[str, Any]:
         k = kind_of(st).name
         if k == "lif":
             spikes, trace = lif_run(x, st, record=True)
-            segs.append({"name": st.name, "v": trace.v_steps, "s": spikes, "i": trace.i_steps})
+            segs.append({"name": st.name, "v": trace.v_steps, "s": spikes, "i": trace.i_steps,
+                         "saturations": int(trace.saturations.sum())})
             x = spikes
         else:
             x, _ = kind_of(st).init_state(st, net.time).forward(x, None)
@@ -281,6 +282,7 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
                         plan.segments[-1].lif.mem_bits)
     res: dict[str, Any] = {
         "samples": B, "simulator": sim, "weights": plan.weights, "cycles": cycles,
+        "saturations": [sg["saturations"] for sg in ref["segments"]],
         "cycles_per_sample": plan.cycles_per_sample, "build_s": round(build_s, 2),
         "sim_s": round(sim_s, 2), "samples_per_s": round(B / max(sim_s, 1e-9), 2),
         "trace_rows": int(len(got)), "trace_rows_expected": int(len(exp)),
@@ -465,3 +467,49 @@ def mutation_campaign(net, verilog: Path, X: np.ndarray, *, n: int, seed: int = 
     rep = run_mutants(verilog, n, seed, check, work, accept=accept)
     (work / "report.json").write_text(json.dumps(rep.to_dict(), indent=1))
     return rep
+
+
+def corner_inputs(net, n: int, seed: int = 0, real: np.ndarray | None = None) -> tuple[
+        np.ndarray, dict[str, Any]]:
+    """Up to ``n`` seeded adversarial input samples for an SNN design (the share of each
+    kind is in the returned dict): every line at its largest value (drives membranes into
+    saturation where the weights allow), every line silent, one line at a time at its
+    largest value (a single synapse column), random values over the whole input range
+    (real data rarely uses it), and real samples scaled up to the largest value (when
+    ``real`` is given). ``times`` encoders get spikes at the first and the last step and
+    no spike."""
+    if n < 0:
+        raise ConfigError(f"--corner {n}; expected a number of samples >= 0")
+    enc = net.stages[0]
+    rng = np.random.default_rng(seed)
+    n_in = net.inputs
+    if enc.mode == "times":
+        hi, lo, none = enc.steps - 1, 0, -1
+        pool = [np.full(n_in, hi), np.full(n_in, lo), np.full(n_in, none)]
+        kinds = ["last step", "first step", "no spike"]
+        rand = lambda: rng.integers(-1, enc.steps, n_in)  # noqa: E731
+    else:
+        hi = (1 << enc.in_bits) - 1
+        pool = [np.full(n_in, hi), np.zeros(n_in, np.int64)]
+        kinds = ["all max", "all silent"]
+        rand = lambda: rng.integers(0, hi + 1, n_in)  # noqa: E731
+    order = rng.permutation(n_in)
+    for j in order[:max(0, n // 4)]:
+        v = np.zeros(n_in, np.int64) if enc.mode != "times" else np.full(n_in, -1)
+        v[j] = hi
+        pool.append(v)
+        kinds.append("one line")
+    if real is not None and len(real) and enc.mode != "times":
+        R = np.asarray(real, dtype=np.int64)
+        for i in rng.choice(len(R), size=min(len(R), max(1, n // 4)), replace=False):
+            m = max(int(R[i].max()), 1)
+            pool.append(np.minimum(R[i] * hi // m, hi))
+            kinds.append("real scaled to max")
+    while len(pool) < n:
+        pool.append(rand())
+        kinds.append("random full range")
+    X = np.stack(pool[:n]).astype(np.int64) if n else np.zeros((0, n_in), np.int64)
+    share: dict[str, int] = {}
+    for k in kinds[:n]:
+        share[k] = share.get(k, 0) + 1
+    return X, {"seed": seed, "samples": int(len(X)), "kinds": share}
