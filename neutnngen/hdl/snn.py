@@ -47,6 +47,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
 from ..ir.snn_plan import (  # noqa: F401 (re-exported: the plan of a design)
     LANES,
     SnnPlan,
@@ -59,8 +64,6 @@ from ..ir.snn_plan import (  # noqa: F401 (re-exported: the plan of a design)
 
 # ----------------------------------------------------------------------------- RTL
 def _lfsr_steps(state, width: int, taps: tuple[int, ...], n: int):
-    from amaranth.hdl import Cat
-
     for _ in range(n):
         fb = state[taps[0] - 1]
         for t in taps[1:]:
@@ -71,8 +74,6 @@ def _lfsr_steps(state, width: int, taps: tuple[int, ...], n: int):
 
 def _neuron(m, lif, cur, V, s, c, isyn, pre: str):
     """The §11 update of one neuron (combinational); returns ``(V', s', c', I')``."""
-    from amaranth.hdl import Mux, Signal, signed
-
     M = lif.mem_bits
     lo, hi = -(1 << (M - 1)), (1 << (M - 1)) - 1
     th = lif.threshold
@@ -116,421 +117,406 @@ def _neuron(m, lif, cur, V, s, c, isyn, pre: str):
     return Vn, sn, cn, In
 
 
-def _make_top_class():
-    from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
-    from amaranth.lib import wiring
-    from amaranth.lib.memory import Memory
-    from amaranth.lib.wiring import In, Out
+class SnnTop(wiring.Component):
+    """The SNN design of a :class:`SnnPlan` (module docstring)."""
 
-    class _SnnTop(wiring.Component):
-        _MustUse__silence = True
+    # often built only for its ``info``; do not warn when it is never elaborated
+    _MustUse__silence = True
 
-        def __init__(self, plan: SnnPlan):
-            self.plan = plan
-            last = plan.segments[-1]
-            vb = max(s.lif.mem_bits for s in plan.segments)
-            members = {
-                "in_valid": In(1), "in_ready": Out(1), "in_data": In(plan.in_width),
-                "out_valid": Out(1), "out_ready": In(1),
-                "out_count": Out(plan.cb), "out_first": Out(plan.tb),
-                "out_mem": Out(last.lif.mem_bits), "out_index": Out(_ubits(last.n_out - 1)),
-                "out_last": Out(1),
-                "trace_valid": Out(1), "trace_seg": Out(_ubits(len(plan.segments) - 1)),
-                "trace_idx": Out(_ubits(max(s.groups for s in plan.segments) * plan.lanes - 1)),
-                "trace_n": Out(_ubits(plan.lanes)),
-                "trace_v": Out(vb * plan.lanes), "trace_s": Out(plan.lanes),
-                "trace_i": Out(vb * plan.lanes),
-            }
-            if plan.weights == "register":
-                members.update({"wload_en": In(1), "wload_addr": In(plan.wa),
-                                "wload_data": In(plan.wd)})
-            super().__init__(members)
-            self.info = plan.info()
+    def __init__(self, plan: SnnPlan):
+        self.plan = plan
+        last = plan.segments[-1]
+        vb = max(s.lif.mem_bits for s in plan.segments)
+        members = {
+            "in_valid": In(1), "in_ready": Out(1), "in_data": In(plan.in_width),
+            "out_valid": Out(1), "out_ready": In(1),
+            "out_count": Out(plan.cb), "out_first": Out(plan.tb),
+            "out_mem": Out(last.lif.mem_bits), "out_index": Out(_ubits(last.n_out - 1)),
+            "out_last": Out(1),
+            "trace_valid": Out(1), "trace_seg": Out(_ubits(len(plan.segments) - 1)),
+            "trace_idx": Out(_ubits(max(s.groups for s in plan.segments) * plan.lanes - 1)),
+            "trace_n": Out(_ubits(plan.lanes)),
+            "trace_v": Out(vb * plan.lanes), "trace_s": Out(plan.lanes),
+            "trace_i": Out(vb * plan.lanes),
+        }
+        if plan.weights == "register":
+            members.update({"wload_en": In(1), "wload_addr": In(plan.wa),
+                            "wload_data": In(plan.wd)})
+        super().__init__(members)
+        self.info = plan.info()
 
-        def elaborate(self, platform):
-            p = self.plan
-            m = Module()
-            enc = p.encoder
-            T = p.steps
-            tb = _ubits(T)
-            t = Signal(tb, name="step")
-            t_zero = Signal(name="step_zero")
-            m.d.comb += t_zero.eq(t == 0)
+    def elaborate(self, platform):
+        p = self.plan
+        m = Module()
+        enc = p.encoder
+        T = p.steps
+        tb = _ubits(T)
+        t = Signal(tb, name="step")
+        t_zero = Signal(name="step_zero")
+        m.d.comb += t_zero.eq(t == 0)
 
-            # ---- input buffer
-            in_shape = unsigned(p.in_width)
-            xin = Memory(shape=in_shape, depth=p.n_in, init=[])
-            m.submodules.xin = xin
-            xin_w = xin.write_port()
-            ld = Signal(_ubits(p.n_in), name="load_count")
+        # ---- input buffer
+        in_shape = unsigned(p.in_width)
+        xin = Memory(shape=in_shape, depth=p.n_in, init=[])
+        m.submodules.xin = xin
+        xin_w = xin.write_port()
+        ld = Signal(_ubits(p.n_in), name="load_count")
 
-            # ---- encoder pass buffer (1 bit per line) for the non-direct encoders
-            direct = enc.mode == "direct"
-            if not direct:
-                ebuf = Memory(shape=unsigned(1), depth=p.n_in, init=[])
-                m.submodules.ebuf = ebuf
-                ebuf_w = ebuf.write_port()
-                xin_re = xin.read_port()
-                if enc.mode == "rate":
-                    from ..ir.common import default_seeds
-                    from ..ir.stages.snn import RATE_SALT, RATE_TAPS, RATE_WIDTH
+        # ---- encoder pass buffer (1 bit per line) for the non-direct encoders
+        direct = enc.mode == "direct"
+        if not direct:
+            ebuf = Memory(shape=unsigned(1), depth=p.n_in, init=[])
+            m.submodules.ebuf = ebuf
+            ebuf_w = ebuf.write_port()
+            xin_re = xin.read_port()
+            if enc.mode == "rate":
+                from ..ir.common import default_seeds
+                from ..ir.stages.snn import RATE_SALT, RATE_TAPS, RATE_WIDTH
 
-                    seeds = default_seeds(p.n_in, enc.seed, RATE_WIDTH, salt=RATE_SALT)
-                    seedm = Memory(shape=unsigned(RATE_WIDTH), depth=p.n_in,
-                                   init=[int(v) for v in seeds])
-                    lfsr = Memory(shape=unsigned(RATE_WIDTH), depth=p.n_in, init=[])
-                    m.submodules.seeds = seedm
-                    m.submodules.lfsr = lfsr
-                    seed_r = seedm.read_port()
-                    lfsr_r = lfsr.read_port()
-                    lfsr_w = lfsr.write_port()
+                seeds = default_seeds(p.n_in, enc.seed, RATE_WIDTH, salt=RATE_SALT)
+                seedm = Memory(shape=unsigned(RATE_WIDTH), depth=p.n_in,
+                               init=[int(v) for v in seeds])
+                lfsr = Memory(shape=unsigned(RATE_WIDTH), depth=p.n_in, init=[])
+                m.submodules.seeds = seedm
+                m.submodules.lfsr = lfsr
+                seed_r = seedm.read_port()
+                lfsr_r = lfsr.read_port()
+                lfsr_w = lfsr.write_port()
 
-            vbits = max(s.lif.mem_bits for s in p.segments)
-            # ---- segments
-            n_seg = len(p.segments)
-            P = p.lanes
-            lb = (P - 1).bit_length()  # lane bits of a neuron index
-            go = [Signal(name=f"seg{k}_go") for k in range(n_seg)]
-            done = [Signal(name=f"seg{k}_done") for k in range(n_seg)]
-            outbufs: list[Any] = []
-            tr = []  # (valid, group, lanes valid, [V], [s], [I]) of each segment
-            last_state = None
-            for seg in p.segments:
-                k = seg.index
-                lif = seg.lif
-                Mb = lif.mem_bits
-                G = seg.groups
-                ib = _ubits(seg.n_in - 1)
-                eb = _ubits(seg.entries)
-                gb = _ubits(G - 1)
-                # memories: input line and lane weights of every entry, group ends, biases
-                pooled = seg.windows > 1
-                # an entry's input line, and with max pooling a window-end bit above it
-                imem = Memory(shape=unsigned(ib + pooled), depth=seg.entries,
-                              init=[int(i) | ((int(we) << ib) if pooled else 0)
-                                    for i, we in zip(seg.idx, seg.wend, strict=True)])
-                wmask = (1 << seg.wb) - 1
-                wmem = Memory(shape=unsigned(P * seg.wb), depth=seg.entries,
-                              init=[sum((int(w) & wmask) << (seg.wb * ln)
-                                        for ln, w in enumerate(row)) for row in seg.w])
-                ends = Memory(shape=unsigned(eb), depth=G, init=[int(v) for v in seg.ends])
-                bmask = (1 << seg.bb) - 1
-                bmem = Memory(shape=unsigned(P * seg.bb), depth=G,
-                              init=[sum((int(seg.bias[g * P + ln]) & bmask) << (seg.bb * ln)
-                                        for ln in range(P)) for g in range(G)])
-                m.submodules[f"seg{k}_index"] = imem
-                m.submodules[f"seg{k}_weights"] = wmem
-                m.submodules[f"seg{k}_ends"] = ends
-                m.submodules[f"seg{k}_bias"] = bmem
-                idx_r, w_r = imem.read_port(), wmem.read_port()
-                ends_r, b_r = ends.read_port(), bmem.read_port()
-                if p.weights == "register":
-                    ww = wmem.write_port(granularity=seg.wb)
-                    bw = bmem.write_port(granularity=seg.bb)
-                    a = self.wload_addr
-                    in_e = (a >= seg.wbase) & (a < seg.wbase + seg.entries * P)
-                    in_b = (a >= seg.bbase) & (a < seg.bbase + G * P)
-                    ea_ = Signal(range(seg.entries * P + 1), name=f"seg{k}_wl_e")
-                    ba_ = Signal(range(G * P + 1), name=f"seg{k}_wl_b")
-                    m.d.comb += [ea_.eq(a - seg.wbase), ba_.eq(a - seg.bbase)]
+        vbits = max(s.lif.mem_bits for s in p.segments)
+        # ---- segments
+        n_seg = len(p.segments)
+        P = p.lanes
+        lb = (P - 1).bit_length()  # lane bits of a neuron index
+        go = [Signal(name=f"seg{k}_go") for k in range(n_seg)]
+        done = [Signal(name=f"seg{k}_done") for k in range(n_seg)]
+        outbufs: list[Any] = []
+        tr = []  # (valid, group, lanes valid, [V], [s], [I]) of each segment
+        last_state = None
+        for seg in p.segments:
+            k = seg.index
+            lif = seg.lif
+            Mb = lif.mem_bits
+            G = seg.groups
+            ib = _ubits(seg.n_in - 1)
+            eb = _ubits(seg.entries)
+            gb = _ubits(G - 1)
+            # memories: input line and lane weights of every entry, group ends, biases
+            pooled = seg.windows > 1
+            # an entry's input line, and with max pooling a window-end bit above it
+            imem = Memory(shape=unsigned(ib + pooled), depth=seg.entries,
+                          init=[int(i) | ((int(we) << ib) if pooled else 0)
+                                for i, we in zip(seg.idx, seg.wend, strict=True)])
+            wmask = (1 << seg.wb) - 1
+            wmem = Memory(shape=unsigned(P * seg.wb), depth=seg.entries,
+                          init=[sum((int(w) & wmask) << (seg.wb * ln)
+                                    for ln, w in enumerate(row)) for row in seg.w])
+            ends = Memory(shape=unsigned(eb), depth=G, init=[int(v) for v in seg.ends])
+            bmask = (1 << seg.bb) - 1
+            bmem = Memory(shape=unsigned(P * seg.bb), depth=G,
+                          init=[sum((int(seg.bias[g * P + ln]) & bmask) << (seg.bb * ln)
+                                    for ln in range(P)) for g in range(G)])
+            m.submodules[f"seg{k}_index"] = imem
+            m.submodules[f"seg{k}_weights"] = wmem
+            m.submodules[f"seg{k}_ends"] = ends
+            m.submodules[f"seg{k}_bias"] = bmem
+            idx_r, w_r = imem.read_port(), wmem.read_port()
+            ends_r, b_r = ends.read_port(), bmem.read_port()
+            if p.weights == "register":
+                ww = wmem.write_port(granularity=seg.wb)
+                bw = bmem.write_port(granularity=seg.bb)
+                a = self.wload_addr
+                in_e = (a >= seg.wbase) & (a < seg.wbase + seg.entries * P)
+                in_b = (a >= seg.bbase) & (a < seg.bbase + G * P)
+                ea_ = Signal(range(seg.entries * P + 1), name=f"seg{k}_wl_e")
+                ba_ = Signal(range(G * P + 1), name=f"seg{k}_wl_b")
+                m.d.comb += [ea_.eq(a - seg.wbase), ba_.eq(a - seg.bbase)]
+                m.d.comb += [
+                    ww.addr.eq(ea_ >> lb), ww.data.eq(self.wload_data[:seg.wb].replicate(P)),
+                    bw.addr.eq(ba_ >> lb), bw.data.eq(self.wload_data[:seg.bb].replicate(P)),
+                ]
+                for ln in range(P):
                     m.d.comb += [
-                        ww.addr.eq(ea_ >> lb), ww.data.eq(self.wload_data[:seg.wb].replicate(P)),
-                        bw.addr.eq(ba_ >> lb), bw.data.eq(self.wload_data[:seg.bb].replicate(P)),
+                        ww.en[ln].eq(self.wload_en & in_e & ((ea_[:lb] == ln) if lb else 1)),
+                        bw.en[ln].eq(self.wload_en & in_b & ((ba_[:lb] == ln) if lb else 1)),
                     ]
-                    for ln in range(P):
-                        m.d.comb += [
-                            ww.en[ln].eq(self.wload_en & in_e & ((ea_[:lb] == ln) if lb else 1)),
-                            bw.en[ln].eq(self.wload_en & in_b & ((ba_[:lb] == ln) if lb else 1)),
-                        ]
-                # input reader of this segment
-                if seg.src == "input":
-                    xr = (xin if direct else ebuf).read_port()
-                    packed = False
-                else:
-                    xr = outbufs[-1].read_port()
-                    packed = True
-                # neuron state memory, one word per group: per lane V, s, [c], [I],
-                # [count, fired, first]
-                cbits = _ubits(lif.refractory) if lif.refractory else 0
-                final = k == n_seg - 1
-                fields = [("v", Mb), ("s", 1)]
-                if cbits:
-                    fields.append(("c", cbits))
-                if lif.alpha_q >= 0:
-                    fields.append(("i", Mb))
-                if final:
-                    fields += [("cnt", p.cb), ("fired", 1), ("first", tb)]
-                sw = sum(b for _, b in fields)
-                smem = Memory(shape=unsigned(P * sw), depth=G, init=[])
-                m.submodules[f"seg{k}_state"] = smem
-                s_r, s_w = smem.read_port(), smem.write_port()
-                if final:
-                    last_state = (smem.read_port(), fields, sw)
-                else:
-                    ob = Memory(shape=unsigned(P), depth=G, init=[])
-                    m.submodules[f"seg{k}_spikes"] = ob
-                    ob_w = ob.write_port()
-                    outbufs.append(ob)
+            # input reader of this segment
+            if seg.src == "input":
+                xr = (xin if direct else ebuf).read_port()
+                packed = False
+            else:
+                xr = outbufs[-1].read_port()
+                packed = True
+            # neuron state memory, one word per group: per lane V, s, [c], [I],
+            # [count, fired, first]
+            cbits = _ubits(lif.refractory) if lif.refractory else 0
+            final = k == n_seg - 1
+            fields = [("v", Mb), ("s", 1)]
+            if cbits:
+                fields.append(("c", cbits))
+            if lif.alpha_q >= 0:
+                fields.append(("i", Mb))
+            if final:
+                fields += [("cnt", p.cb), ("fired", 1), ("first", tb)]
+            sw = sum(b for _, b in fields)
+            smem = Memory(shape=unsigned(P * sw), depth=G, init=[])
+            m.submodules[f"seg{k}_state"] = smem
+            s_r, s_w = smem.read_port(), smem.write_port()
+            if final:
+                last_state = (smem.read_port(), fields, sw)
+            else:
+                ob = Memory(shape=unsigned(P), depth=G, init=[])
+                m.submodules[f"seg{k}_spikes"] = ob
+                ob_w = ob.write_port()
+                outbufs.append(ob)
 
-                # --- sequencer
-                g = Signal(gb, name=f"seg{k}_g")
-                e = Signal(eb, name=f"seg{k}_e")
-                e_end = Signal(eb, name=f"seg{k}_end")
-                accs = [Signal(signed(seg.aw), name=f"seg{k}_acc{ln}") for ln in range(P)]
-                cw = max(seg.aw - seg.shift, 2)
-                mxs = [Signal(signed(cw), name=f"seg{k}_max{ln}") for ln in range(P)]
-                bregs = [Signal(signed(seg.bb), name=f"seg{k}_b{ln}") for ln in range(P)]
-                wfirst = Signal(name=f"seg{k}_wfirst")
-                v1 = Signal(name=f"seg{k}_v1")
-                v2 = Signal(name=f"seg{k}_v2")
-                v3 = Signal(name=f"seg{k}_v3")
-                v4 = Signal(name=f"seg{k}_v4")
-                first = Signal(name=f"seg{k}_first")
-                wreg = Signal(P * seg.wb, name=f"seg{k}_w")
-                st_reg = Signal(P * sw, name=f"seg{k}_st")
-                issue = Signal(name=f"seg{k}_issue")
-                end_now = Signal(eb, name=f"seg{k}_end_now")
-                m.d.comb += end_now.eq(Mux(first, ends_r.data, e_end))
+            # --- sequencer
+            g = Signal(gb, name=f"seg{k}_g")
+            e = Signal(eb, name=f"seg{k}_e")
+            e_end = Signal(eb, name=f"seg{k}_end")
+            accs = [Signal(signed(seg.aw), name=f"seg{k}_acc{ln}") for ln in range(P)]
+            cw = max(seg.aw - seg.shift, 2)
+            mxs = [Signal(signed(cw), name=f"seg{k}_max{ln}") for ln in range(P)]
+            bregs = [Signal(signed(seg.bb), name=f"seg{k}_b{ln}") for ln in range(P)]
+            wfirst = Signal(name=f"seg{k}_wfirst")
+            v1 = Signal(name=f"seg{k}_v1")
+            v2 = Signal(name=f"seg{k}_v2")
+            v3 = Signal(name=f"seg{k}_v3")
+            v4 = Signal(name=f"seg{k}_v4")
+            first = Signal(name=f"seg{k}_first")
+            wreg = Signal(P * seg.wb, name=f"seg{k}_w")
+            st_reg = Signal(P * sw, name=f"seg{k}_st")
+            issue = Signal(name=f"seg{k}_issue")
+            end_now = Signal(eb, name=f"seg{k}_end_now")
+            m.d.comb += end_now.eq(Mux(first, ends_r.data, e_end))
 
-                def fld(word, name, lane, fields=fields, sw=sw):
-                    off = lane * sw
-                    for n_, b_ in fields:
-                        if n_ == name:
-                            return word[off:off + b_]
-                        off += b_
-                    raise KeyError(name)
-
-                # pipeline: entry read (issue) -> input read -> multiply-accumulate
-                m.d.comb += [idx_r.addr.eq(e), idx_r.en.eq(1), w_r.addr.eq(e), w_r.en.eq(1)]
-                line = idx_r.data[:ib]
-                if packed:  # the previous segment's spikes, one word per group
-                    sel = Signal(max(lb, 1), name=f"seg{k}_lane_sel")
-                    m.d.comb += [xr.addr.eq(line >> lb), xr.en.eq(1)]
-                    m.d.sync += sel.eq(line[:lb] if lb else 0)
-                    xval = xr.data.bit_select(sel, 1) if lb else xr.data[0]
-                else:
-                    m.d.comb += [xr.addr.eq(line), xr.en.eq(1)]
-                    xval = xr.data
-                # entry read -> (input read, weights registered) -> (input and weights
-                # registered: the block RAM's clock-to-out is long) -> product registered ->
-                # accumulate
-                w2 = Signal(P * seg.wb, name=f"seg{k}_w2")
-                xreg = Signal(seg.xb, name=f"seg{k}_x")
-                m.d.sync += [wreg.eq(w_r.data), w2.eq(wreg), xreg.eq(xval)]
-                if pooled:  # the window-end bit travels with its entry to the accumulator
-                    we2 = Signal(name=f"seg{k}_we2")
-                    we3 = Signal(name=f"seg{k}_we3")
-                    we4 = Signal(name=f"seg{k}_we4")
-                    m.d.sync += [we2.eq(idx_r.data[ib]), we3.eq(we2), we4.eq(we3)]
-                prods = []
-                for ln in range(P):
-                    wl = w2[ln * seg.wb:(ln + 1) * seg.wb].as_signed()
-                    prod = Signal(signed(seg.wb + seg.xb + 1), name=f"seg{k}_prod{ln}")
-                    if seg.xb == 1:
-                        m.d.sync += prod.eq(Mux(xreg[0], wl, 0))
-                    else:
-                        m.d.sync += prod.eq(wl * xreg.as_unsigned())
-                    prods.append(prod)
-                m.d.comb += [ends_r.addr.eq(g), ends_r.en.eq(1), b_r.addr.eq(g), b_r.en.eq(1),
-                             s_r.addr.eq(g), s_r.en.eq(1)]
-                # neuron updates from the registered state and the final accumulators
-                new_words, spikes, vs, iss = [], [], [], []
-                for ln in range(P):
-                    V = fld(st_reg, "v", ln).as_signed()
-                    sp = fld(st_reg, "s", ln)
-                    c = fld(st_reg, "c", ln) if cbits else Const(0, 1)
-                    Ist = fld(st_reg, "i", ln).as_signed() if lif.alpha_q >= 0 else None
-                    cur = Signal(signed(max(seg.aw - seg.shift, 2)), name=f"seg{k}_cur{ln}")
-                    m.d.comb += cur.eq(mxs[ln] if pooled else accs[ln] >> seg.shift)
-                    Vn, sn, cn, In_ = _neuron(m, lif, cur, V, sp, c, Ist, f"seg{k}_l{ln}")
-                    parts = {"v": Vn, "s": sn}
-                    if cbits:
-                        parts["c"] = cn
-                    if lif.alpha_q >= 0:
-                        parts["i"] = In_
-                    if final:
-                        fired = fld(st_reg, "fired", ln)
-                        parts["cnt"] = fld(st_reg, "cnt", ln) + sn
-                        parts["fired"] = fired | sn
-                        parts["first"] = Mux(fired, fld(st_reg, "first", ln), t)
-                    for n_, b_ in fields:
-                        f_ = Signal(b_, name=f"seg{k}_new{ln}_{n_}")
-                        m.d.comb += f_.eq(parts[n_])
-                        new_words.append(f_)
-                    spikes.append(sn)
-                    vs.append(Vn)
-                    iss.append(In_)
-                upd = Signal(name=f"seg{k}_upd")
-                m.d.comb += [s_w.addr.eq(g), s_w.data.eq(Cat(*new_words)), s_w.en.eq(upd)]
-                if not final:
-                    m.d.comb += [ob_w.addr.eq(g), ob_w.data.eq(Cat(*spikes)), ob_w.en.eq(upd)]
-                nvalid = Signal(range(P + 1), name=f"seg{k}_lanes")
-                last_n = seg.n_out - (G - 1) * P
-                m.d.comb += nvalid.eq(Mux(g == G - 1, last_n, P))
-                tr.append((upd, g, nvalid, vs, spikes, iss))
-
-                with m.FSM(name=f"seg{k}_fsm"):
-                    with m.State("IDLE"):
-                        with m.If(go[k]):
-                            m.d.sync += [g.eq(0), e.eq(0)]
-                            m.next = "START"
-                    with m.State("START"):
-                        # the addresses of group g are on the read ports; entry e is issued
-                        m.d.sync += [e.eq(e + 1), v1.eq(1), v2.eq(0), v3.eq(0), v4.eq(0),
-                                     first.eq(1)]
-                        m.next = "RUN"
-                    with m.State("RUN"):
-                        m.d.comb += issue.eq(e != end_now)
-                        m.d.sync += [first.eq(0), v1.eq(issue), v2.eq(v1), v3.eq(v2), v4.eq(v3)]
-                        with m.If(first):
-                            m.d.sync += [e_end.eq(ends_r.data), wfirst.eq(1),
-                                         st_reg.eq(Mux(t_zero, 0, s_r.data))]
-                            for ln in range(P):
-                                bv = b_r.data[ln * seg.bb:(ln + 1) * seg.bb].as_signed()
-                                m.d.sync += [accs[ln].eq(bv), bregs[ln].eq(bv)]
-                        with m.Elif(v4 & we4 if pooled else v4):
-                            if pooled:  # a window ends: its current joins the maximum
-                                m.d.sync += wfirst.eq(0)
-                                for ln in range(P):
-                                    cand = Signal(signed(cw), name=f"seg{k}_cand{ln}")
-                                    m.d.comb += cand.eq((accs[ln] + prods[ln]) >> seg.shift)
-                                    m.d.sync += [mxs[ln].eq(Mux(wfirst | (cand > mxs[ln]), cand,
-                                                                mxs[ln])),
-                                                 accs[ln].eq(bregs[ln])]
-                            else:
-                                m.d.sync += [accs[ln].eq(accs[ln] + prods[ln])
-                                             for ln in range(P)]
-                        if pooled:
-                            with m.Elif(v4):
-                                m.d.sync += [accs[ln].eq(accs[ln] + prods[ln])
-                                             for ln in range(P)]
-                        with m.If(issue):
-                            m.d.sync += e.eq(e + 1)
-                        with m.If(~issue & ~v1 & ~v2 & ~v3 & ~v4 & ~first):
-                            m.next = "UPD"
-                    with m.State("UPD"):
-                        m.d.comb += upd.eq(1)
-                        m.d.sync += g.eq(g + 1)
-                        with m.If(g == G - 1):
-                            m.d.comb += done[k].eq(1)
-                            m.next = "IDLE"
-                        with m.Else():
-                            m.next = "START"
-
-            # ---- trace ports
-            for k, (upd, g, nvalid, vs, spikes, iss) in enumerate(tr):
-                with m.If(upd):
-                    m.d.comb += [self.trace_valid.eq(1), self.trace_seg.eq(k),
-                                 self.trace_idx.eq(g << lb), self.trace_n.eq(nvalid)]
-                    for ln in range(P):
-                        m.d.comb += [self.trace_v[ln * vbits:(ln + 1) * vbits].eq(vs[ln]),
-                                     self.trace_s[ln].eq(spikes[ln])]
-                        if iss[ln] is not None:
-                            m.d.comb += self.trace_i[ln * vbits:(ln + 1) * vbits].eq(iss[ln])
-
-            # ---- top sequencer
-            seg_i = Signal(_ubits(n_seg), name="seg_index")
-            ei = Signal(_ubits(p.n_in + 1), name="enc_line")
-            ev = Signal(name="enc_valid")
-            ea = Signal(_ubits(p.n_in), name="enc_addr")
-            oi = Signal(_ubits(p.n_out), name="out_i")
-            m.d.comb += [xin_w.addr.eq(ld), xin_w.data.eq(self.in_data)]
-            if not direct:
-                m.d.comb += [xin_re.addr.eq(ei), xin_re.en.eq(1), ebuf_w.addr.eq(ea)]
-                raw = xin_re.data
-                if enc.mode == "latency":
-                    mx = (1 << enc.in_bits) - 1
-                    at = ((mx - raw) * T) >> enc.in_bits
-                    spk = (t == at) & (raw != 0)
-                elif enc.mode == "times":
-                    spk = ~raw[-1] & (raw == t)
-                else:
-                    m.d.comb += [seed_r.addr.eq(ei), seed_r.en.eq(1), lfsr_r.addr.eq(ei),
-                                 lfsr_r.en.eq(1), lfsr_w.addr.eq(ea)]
-                    cur_state = Mux(t_zero, seed_r.data, lfsr_r.data)
-                    nxt = Signal(RATE_WIDTH, name="rate_next")
-                    m.d.comb += nxt.eq(_lfsr_steps(cur_state, RATE_WIDTH, RATE_TAPS, enc.in_bits))
-                    spk = nxt[:enc.in_bits] < raw
-                    m.d.comb += [lfsr_w.data.eq(nxt), lfsr_w.en.eq(ev)]
-                m.d.comb += [ebuf_w.data.eq(spk), ebuf_w.en.eq(ev)]
-            so, fields, osw = last_state
-            m.d.comb += [so.addr.eq(oi >> lb), so.en.eq(1)]
-            lane_word = so.data.word_select(oi[:lb], osw) if lb else so.data
-
-            def ofld(name):
-                off = 0
+            def fld(word, name, lane, fields=fields, sw=sw):
+                off = lane * sw
                 for n_, b_ in fields:
                     if n_ == name:
-                        return lane_word[off:off + b_]
+                        return word[off:off + b_]
                     off += b_
                 raise KeyError(name)
 
-            with m.FSM(name="top_fsm"):
-                with m.State("LOAD"):
-                    m.d.comb += [self.in_ready.eq(1), xin_w.en.eq(self.in_valid)]
-                    with m.If(self.in_valid):
-                        m.d.sync += ld.eq(ld + 1)
-                        with m.If(ld == p.n_in - 1):
-                            m.d.sync += [ld.eq(0), t.eq(0)]
-                            m.next = "STEP"
-                with m.State("STEP"):
-                    m.d.sync += [seg_i.eq(0), ei.eq(0), ev.eq(0)]
-                    m.next = "SEG" if direct else "ENC"
-                if not direct:
-                    with m.State("ENC"):
-                        # line ei is read this cycle, written (ea) the next
-                        m.d.sync += [ev.eq(ei < p.n_in), ea.eq(ei)]
-                        with m.If(ei < p.n_in):
-                            m.d.sync += ei.eq(ei + 1)
-                        with m.Elif(~ev):
-                            m.next = "SEG"
-                with m.State("SEG"):
-                    for k in range(n_seg):
-                        m.d.comb += go[k].eq(seg_i == k)
-                    m.next = "WAIT"
-                with m.State("WAIT"):
-                    for k in range(n_seg):
-                        with m.If(done[k]):
-                            with m.If(seg_i == n_seg - 1):
-                                with m.If(t == T - 1):
-                                    m.d.sync += oi.eq(0)
-                                    m.next = "OUTRD"
-                                with m.Else():
-                                    m.d.sync += t.eq(t + 1)
-                                    m.next = "STEP"
+            # pipeline: entry read (issue) -> input read -> multiply-accumulate
+            m.d.comb += [idx_r.addr.eq(e), idx_r.en.eq(1), w_r.addr.eq(e), w_r.en.eq(1)]
+            line = idx_r.data[:ib]
+            if packed:  # the previous segment's spikes, one word per group
+                sel = Signal(max(lb, 1), name=f"seg{k}_lane_sel")
+                m.d.comb += [xr.addr.eq(line >> lb), xr.en.eq(1)]
+                m.d.sync += sel.eq(line[:lb] if lb else 0)
+                xval = xr.data.bit_select(sel, 1) if lb else xr.data[0]
+            else:
+                m.d.comb += [xr.addr.eq(line), xr.en.eq(1)]
+                xval = xr.data
+            # entry read -> (input read, weights registered) -> (input and weights
+            # registered: the block RAM's clock-to-out is long) -> product registered ->
+            # accumulate
+            w2 = Signal(P * seg.wb, name=f"seg{k}_w2")
+            xreg = Signal(seg.xb, name=f"seg{k}_x")
+            m.d.sync += [wreg.eq(w_r.data), w2.eq(wreg), xreg.eq(xval)]
+            if pooled:  # the window-end bit travels with its entry to the accumulator
+                we2 = Signal(name=f"seg{k}_we2")
+                we3 = Signal(name=f"seg{k}_we3")
+                we4 = Signal(name=f"seg{k}_we4")
+                m.d.sync += [we2.eq(idx_r.data[ib]), we3.eq(we2), we4.eq(we3)]
+            prods = []
+            for ln in range(P):
+                wl = w2[ln * seg.wb:(ln + 1) * seg.wb].as_signed()
+                prod = Signal(signed(seg.wb + seg.xb + 1), name=f"seg{k}_prod{ln}")
+                if seg.xb == 1:
+                    m.d.sync += prod.eq(Mux(xreg[0], wl, 0))
+                else:
+                    m.d.sync += prod.eq(wl * xreg.as_unsigned())
+                prods.append(prod)
+            m.d.comb += [ends_r.addr.eq(g), ends_r.en.eq(1), b_r.addr.eq(g), b_r.en.eq(1),
+                         s_r.addr.eq(g), s_r.en.eq(1)]
+            # neuron updates from the registered state and the final accumulators
+            new_words, spikes, vs, iss = [], [], [], []
+            for ln in range(P):
+                V = fld(st_reg, "v", ln).as_signed()
+                sp = fld(st_reg, "s", ln)
+                c = fld(st_reg, "c", ln) if cbits else Const(0, 1)
+                Ist = fld(st_reg, "i", ln).as_signed() if lif.alpha_q >= 0 else None
+                cur = Signal(signed(max(seg.aw - seg.shift, 2)), name=f"seg{k}_cur{ln}")
+                m.d.comb += cur.eq(mxs[ln] if pooled else accs[ln] >> seg.shift)
+                Vn, sn, cn, In_ = _neuron(m, lif, cur, V, sp, c, Ist, f"seg{k}_l{ln}")
+                parts = {"v": Vn, "s": sn}
+                if cbits:
+                    parts["c"] = cn
+                if lif.alpha_q >= 0:
+                    parts["i"] = In_
+                if final:
+                    fired = fld(st_reg, "fired", ln)
+                    parts["cnt"] = fld(st_reg, "cnt", ln) + sn
+                    parts["fired"] = fired | sn
+                    parts["first"] = Mux(fired, fld(st_reg, "first", ln), t)
+                for n_, b_ in fields:
+                    f_ = Signal(b_, name=f"seg{k}_new{ln}_{n_}")
+                    m.d.comb += f_.eq(parts[n_])
+                    new_words.append(f_)
+                spikes.append(sn)
+                vs.append(Vn)
+                iss.append(In_)
+            upd = Signal(name=f"seg{k}_upd")
+            m.d.comb += [s_w.addr.eq(g), s_w.data.eq(Cat(*new_words)), s_w.en.eq(upd)]
+            if not final:
+                m.d.comb += [ob_w.addr.eq(g), ob_w.data.eq(Cat(*spikes)), ob_w.en.eq(upd)]
+            nvalid = Signal(range(P + 1), name=f"seg{k}_lanes")
+            last_n = seg.n_out - (G - 1) * P
+            m.d.comb += nvalid.eq(Mux(g == G - 1, last_n, P))
+            tr.append((upd, g, nvalid, vs, spikes, iss))
+
+            with m.FSM(name=f"seg{k}_fsm"):
+                with m.State("IDLE"):
+                    with m.If(go[k]):
+                        m.d.sync += [g.eq(0), e.eq(0)]
+                        m.next = "START"
+                with m.State("START"):
+                    # the addresses of group g are on the read ports; entry e is issued
+                    m.d.sync += [e.eq(e + 1), v1.eq(1), v2.eq(0), v3.eq(0), v4.eq(0),
+                                 first.eq(1)]
+                    m.next = "RUN"
+                with m.State("RUN"):
+                    m.d.comb += issue.eq(e != end_now)
+                    m.d.sync += [first.eq(0), v1.eq(issue), v2.eq(v1), v3.eq(v2), v4.eq(v3)]
+                    with m.If(first):
+                        m.d.sync += [e_end.eq(ends_r.data), wfirst.eq(1),
+                                     st_reg.eq(Mux(t_zero, 0, s_r.data))]
+                        for ln in range(P):
+                            bv = b_r.data[ln * seg.bb:(ln + 1) * seg.bb].as_signed()
+                            m.d.sync += [accs[ln].eq(bv), bregs[ln].eq(bv)]
+                    with m.Elif(v4 & we4 if pooled else v4):
+                        if pooled:  # a window ends: its current joins the maximum
+                            m.d.sync += wfirst.eq(0)
+                            for ln in range(P):
+                                cand = Signal(signed(cw), name=f"seg{k}_cand{ln}")
+                                m.d.comb += cand.eq((accs[ln] + prods[ln]) >> seg.shift)
+                                m.d.sync += [mxs[ln].eq(Mux(wfirst | (cand > mxs[ln]), cand,
+                                                            mxs[ln])),
+                                             accs[ln].eq(bregs[ln])]
+                        else:
+                            m.d.sync += [accs[ln].eq(accs[ln] + prods[ln])
+                                         for ln in range(P)]
+                    if pooled:
+                        with m.Elif(v4):
+                            m.d.sync += [accs[ln].eq(accs[ln] + prods[ln])
+                                         for ln in range(P)]
+                    with m.If(issue):
+                        m.d.sync += e.eq(e + 1)
+                    with m.If(~issue & ~v1 & ~v2 & ~v3 & ~v4 & ~first):
+                        m.next = "UPD"
+                with m.State("UPD"):
+                    m.d.comb += upd.eq(1)
+                    m.d.sync += g.eq(g + 1)
+                    with m.If(g == G - 1):
+                        m.d.comb += done[k].eq(1)
+                        m.next = "IDLE"
+                    with m.Else():
+                        m.next = "START"
+
+        # ---- trace ports
+        for k, (upd, g, nvalid, vs, spikes, iss) in enumerate(tr):
+            with m.If(upd):
+                m.d.comb += [self.trace_valid.eq(1), self.trace_seg.eq(k),
+                             self.trace_idx.eq(g << lb), self.trace_n.eq(nvalid)]
+                for ln in range(P):
+                    m.d.comb += [self.trace_v[ln * vbits:(ln + 1) * vbits].eq(vs[ln]),
+                                 self.trace_s[ln].eq(spikes[ln])]
+                    if iss[ln] is not None:
+                        m.d.comb += self.trace_i[ln * vbits:(ln + 1) * vbits].eq(iss[ln])
+
+        # ---- top sequencer
+        seg_i = Signal(_ubits(n_seg), name="seg_index")
+        ei = Signal(_ubits(p.n_in + 1), name="enc_line")
+        ev = Signal(name="enc_valid")
+        ea = Signal(_ubits(p.n_in), name="enc_addr")
+        oi = Signal(_ubits(p.n_out), name="out_i")
+        m.d.comb += [xin_w.addr.eq(ld), xin_w.data.eq(self.in_data)]
+        if not direct:
+            m.d.comb += [xin_re.addr.eq(ei), xin_re.en.eq(1), ebuf_w.addr.eq(ea)]
+            raw = xin_re.data
+            if enc.mode == "latency":
+                mx = (1 << enc.in_bits) - 1
+                at = ((mx - raw) * T) >> enc.in_bits
+                spk = (t == at) & (raw != 0)
+            elif enc.mode == "times":
+                spk = ~raw[-1] & (raw == t)
+            else:
+                m.d.comb += [seed_r.addr.eq(ei), seed_r.en.eq(1), lfsr_r.addr.eq(ei),
+                             lfsr_r.en.eq(1), lfsr_w.addr.eq(ea)]
+                cur_state = Mux(t_zero, seed_r.data, lfsr_r.data)
+                nxt = Signal(RATE_WIDTH, name="rate_next")
+                m.d.comb += nxt.eq(_lfsr_steps(cur_state, RATE_WIDTH, RATE_TAPS, enc.in_bits))
+                spk = nxt[:enc.in_bits] < raw
+                m.d.comb += [lfsr_w.data.eq(nxt), lfsr_w.en.eq(ev)]
+            m.d.comb += [ebuf_w.data.eq(spk), ebuf_w.en.eq(ev)]
+        so, fields, osw = last_state
+        m.d.comb += [so.addr.eq(oi >> lb), so.en.eq(1)]
+        lane_word = so.data.word_select(oi[:lb], osw) if lb else so.data
+
+        def ofld(name):
+            off = 0
+            for n_, b_ in fields:
+                if n_ == name:
+                    return lane_word[off:off + b_]
+                off += b_
+            raise KeyError(name)
+
+        with m.FSM(name="top_fsm"):
+            with m.State("LOAD"):
+                m.d.comb += [self.in_ready.eq(1), xin_w.en.eq(self.in_valid)]
+                with m.If(self.in_valid):
+                    m.d.sync += ld.eq(ld + 1)
+                    with m.If(ld == p.n_in - 1):
+                        m.d.sync += [ld.eq(0), t.eq(0)]
+                        m.next = "STEP"
+            with m.State("STEP"):
+                m.d.sync += [seg_i.eq(0), ei.eq(0), ev.eq(0)]
+                m.next = "SEG" if direct else "ENC"
+            if not direct:
+                with m.State("ENC"):
+                    # line ei is read this cycle, written (ea) the next
+                    m.d.sync += [ev.eq(ei < p.n_in), ea.eq(ei)]
+                    with m.If(ei < p.n_in):
+                        m.d.sync += ei.eq(ei + 1)
+                    with m.Elif(~ev):
+                        m.next = "SEG"
+            with m.State("SEG"):
+                for k in range(n_seg):
+                    m.d.comb += go[k].eq(seg_i == k)
+                m.next = "WAIT"
+            with m.State("WAIT"):
+                for k in range(n_seg):
+                    with m.If(done[k]):
+                        with m.If(seg_i == n_seg - 1):
+                            with m.If(t == T - 1):
+                                m.d.sync += oi.eq(0)
+                                m.next = "OUTRD"
                             with m.Else():
-                                m.d.sync += seg_i.eq(seg_i + 1)
-                                m.next = "SEG"
-                with m.State("OUTRD"):  # the state word of neuron oi is read
-                    m.next = "OUT"
-                with m.State("OUT"):
-                    last = p.segments[-1]
-                    m.d.comb += [self.out_valid.eq(1),
-                                 self.out_count.eq(ofld("cnt")),
-                                 self.out_first.eq(Mux(ofld("fired"), ofld("first"),
-                                                       (1 << p.tb) - 1)),
-                                 self.out_mem.eq(ofld("v")),
-                                 self.out_index.eq(oi),
-                                 self.out_last.eq(oi == last.n_out - 1)]
-                    with m.If(self.out_ready):
-                        m.d.sync += oi.eq(oi + 1)
-                        with m.If(oi == last.n_out - 1):
-                            m.next = "LOAD"
+                                m.d.sync += t.eq(t + 1)
+                                m.next = "STEP"
                         with m.Else():
-                            m.next = "OUTRD"
-            return m
-
-    return _SnnTop
-
-
-_TOP_CLASS = None
-
-
-def SnnTop(plan: SnnPlan):  # noqa: N802 (a class, built lazily so that Amaranth loads late)
-    global _TOP_CLASS
-    if _TOP_CLASS is None:
-        _TOP_CLASS = _make_top_class()
-    return _TOP_CLASS(plan)
+                            m.d.sync += seg_i.eq(seg_i + 1)
+                            m.next = "SEG"
+            with m.State("OUTRD"):  # the state word of neuron oi is read
+                m.next = "OUT"
+            with m.State("OUT"):
+                last = p.segments[-1]
+                m.d.comb += [self.out_valid.eq(1),
+                             self.out_count.eq(ofld("cnt")),
+                             self.out_first.eq(Mux(ofld("fired"), ofld("first"),
+                                                   (1 << p.tb) - 1)),
+                             self.out_mem.eq(ofld("v")),
+                             self.out_index.eq(oi),
+                             self.out_last.eq(oi == last.n_out - 1)]
+                with m.If(self.out_ready):
+                    m.d.sync += oi.eq(oi + 1)
+                    with m.If(oi == last.n_out - 1):
+                        m.next = "LOAD"
+                    with m.Else():
+                        m.next = "OUTRD"
+        return m
 
 
 def emit_snn(net, outdir, weights: str = "hardwired", name: str = "neutnngen_top",
