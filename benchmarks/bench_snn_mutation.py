@@ -23,14 +23,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def main(argv=None) -> int:
-    import tomllib
+    from bench_snn_rtl import example_network  # the same network as the RTL benchmark
 
-    from neutnngen.frontend.snn_quant import quantize
     from neutnngen.hdl.snn import emit_snn
-    from neutnngen.pipeline.tasks import snn as task
     from neutnngen.verify.snn import mutation_campaign, verify_snn
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -43,16 +42,7 @@ def main(argv=None) -> int:
     ap.add_argument("--work", default=str(ROOT / "out" / "bench_snn_mutation"))
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "mutation_snn.json"))
     args = ap.parse_args(argv)
-    raw = tomllib.loads((ROOT / "examples" / "snn_mnist.toml").read_text())
-    raw["model"]["path"] = str(Path(args.model).resolve())
-    cfg = task.resolve_paths(task.parse(raw), ROOT / "examples")
-    task.ensure_model(cfg)
-    data = task.mnist_ints(cfg)
-    q = cfg["quant"]
-    qnet, _ = quantize(task.import_model(cfg, data), data["X_train"][:cfg["data"]["calibration"]],
-                       weight_bits=q["weight_bits"], mem_bits=q["mem_bits"],
-                       frac_bits=q["frac_bits"], pow2=q["pow2"], vclip=q["vclip"] or None,
-                       name="snn_mnist")
+    _, data, _, qnet = example_network(args.model)
     work = Path(args.work)
     res = emit_snn(qnet, work / "rtl", name="snn_mnist", lanes=args.lanes)
     X = data["X_test"][:args.samples]

@@ -29,11 +29,27 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def main(argv=None) -> int:
+def example_network(model: str):
+    """The example's config (``examples/snn_mnist.toml`` with ``model``; trained when missing),
+    its digits, the imported float network and the integer network, quantized as the
+    example's run does: ``(cfg, data, fnet, qnet)``."""
     import tomllib
 
+    from neutnngen.pipeline.tasks import snn as task
+
+    raw = tomllib.loads((ROOT / "examples" / "snn_mnist.toml").read_text())
+    raw["model"]["path"] = str(Path(model).resolve())
+    cfg = task.resolve_paths(task.parse(raw), ROOT / "examples")
+    task.ensure_model(cfg)
+    data = task.mnist_ints(cfg)
+    fnet = task.import_model(cfg, data)
+    qnet, _ = task.quantize_config(cfg, fnet, data["X_train"][:cfg["data"]["calibration"]])
+    return cfg, data, fnet, qnet
+
+
+def main(argv=None) -> int:
     from neutnngen.frontend.snn_float import float_predict, float_run
-    from neutnngen.frontend.snn_quant import predict_int, quantize
+    from neutnngen.frontend.snn_quant import predict_int
     from neutnngen.pipeline.tasks import snn as task
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -44,19 +60,9 @@ def main(argv=None) -> int:
     ap.add_argument("--work", default=str(ROOT / "out" / "bench_snn_rtl"))
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "snn_rtl.json"))
     args = ap.parse_args(argv)
-    raw = tomllib.loads((ROOT / "examples" / "snn_mnist.toml").read_text())
-    raw["model"]["path"] = str(Path(args.model).resolve())
-    cfg = task.resolve_paths(task.parse(raw), ROOT / "examples")
+    cfg, data, fnet, qnet = example_network(args.model)
     cfg["verify"]["samples"] = args.samples
     cfg["synth"]["target"] = args.target
-    task.ensure_model(cfg)
-    data = task.mnist_ints(cfg)
-    fnet = task.import_model(cfg, data)
-    q = cfg["quant"]
-    qnet, _ = quantize(fnet, data["X_train"][:cfg["data"]["calibration"]],
-                       weight_bits=q["weight_bits"], mem_bits=q["mem_bits"],
-                       frac_bits=q["frac_bits"], pow2=q["pow2"], vclip=q["vclip"] or None,
-                       name="snn_mnist")
     yte = data["y_test"]
     res: dict = {"host": platform.node(), "python": platform.python_version(),
                  "model": str(args.model), "target": args.target,

@@ -276,12 +276,12 @@ def _verify_snn(args, net) -> int:
                           f"{top.get('kind', 'tnn')!r}); compile {args.ir} first",
                           path=str(names))
     workdir = out_dir(args.out, "--out")
+    data = snn.mnist_ints(cfg)
     rep = snn.verify_stage(cfg, net, verilog, top.get("weights", "hardwired"), workdir,
-                           simulator=args.simulator, gate_level=args.gate_level)
+                           data=data, simulator=args.simulator, gate_level=args.gate_level)
     if args.corner:
         from .verify.snn import corner_inputs, verify_snn
 
-        data = snn.mnist_ints(cfg)
         C, info = corner_inputs(net, args.corner, seed=args.corner_seed, real=data["X_train"])
         rc = verify_snn(net, verilog, C, simulator=args.simulator or None,
                         workdir=workdir / "corner")
@@ -295,7 +295,6 @@ def _verify_snn(args, net) -> int:
     if args.mutants:
         from .verify.snn import mutation_campaign
 
-        data = snn.mnist_ints(cfg)
         X = data["X_test"][:cfg["verify"]["samples"] or len(data["y_test"])]
         mrep = mutation_campaign(net, verilog, X, n=args.mutants, seed=args.mutant_seed,
                                  simulator=args.simulator, workdir=workdir / "mutants")

@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from .._io import sha256_file
 from ..errors import ConfigError, NeutnngenError
 from ..pipeline.tasks import snn
 
@@ -283,14 +284,6 @@ def apply_params(cfg: dict, params: dict[str, Any]) -> dict:
 
 
 # ------------------------------------------------------------------------------ data
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def split_indices(cfg: dict, y_train: np.ndarray, n_val: int, seed: int) -> dict:
     """Validation and calibration indices into the training digits (module docstring)."""
     from ..data.mnist import stratified_split
@@ -343,7 +336,7 @@ def split_indices(cfg: dict, y_train: np.ndarray, n_val: int, seed: int) -> dict
 def _net_memory_bits(plan) -> int:
     """Synapse-memory bits of the plan: every entry word holds its input line
     (``ceil(log2 n_in)`` bits) and one weight per lane."""
-    from ..hdl.snn import _ubits
+    from ..ir.snn_plan import _ubits
 
     return int(sum(s.entries * (_ubits(s.n_in - 1) + s.lanes * s.wb) for s in plan.segments))
 
@@ -356,7 +349,7 @@ class Context:
 
         cfg = spec.cfg
         self.model_info = snn.ensure_model(cfg, show)
-        self.model_digest = _file_digest(Path(cfg["model"]["path"]))
+        self.model_digest = sha256_file(cfg["model"]["path"])
         self.data = snn.mnist_ints(cfg)
         self.fnet = snn.import_model(cfg, self.data)
         self.split = split_indices(cfg, self.data["y_train"], spec.validation, spec.seed)
@@ -370,13 +363,10 @@ class Context:
 
 
 def trial_network(ctx: Context, spec: SnnDseSpec, params: dict[str, Any]):
-    from ..frontend.snn_quant import prune_magnitude, quantize
+    from ..frontend.snn_quant import prune_magnitude
 
     cfg = apply_params(spec.cfg, params)
-    q = cfg["quant"]
-    qnet, _ = quantize(ctx.fnet, ctx.X_cal, weight_bits=q["weight_bits"], mem_bits=q["mem_bits"],
-                       frac_bits=q["frac_bits"], pow2=q["pow2"], vclip=q["vclip"] or None,
-                       name=cfg["experiment"]["name"])
+    qnet, _ = snn.quantize_config(cfg, ctx.fnet, ctx.X_cal)
     fr = float(params.get("prune.fraction", 0.0))
     return cfg, (prune_magnitude(qnet, fr) if fr else qnet)
 
@@ -386,7 +376,7 @@ def evaluate(ctx: Context, spec: SnnDseSpec, params: dict[str, Any], workdir: Pa
     """One trial's record: the objectives and what they came from (``synth``: override
     ``dse.synth``)."""
     from ..frontend.snn_quant import predict_int
-    from ..hdl.snn import plan_snn
+    from ..ir.snn_plan import plan_snn
 
     t0 = time.perf_counter()
     cfg, net = trial_network(ctx, spec, params)

@@ -217,7 +217,7 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     ``rtl_accuracy`` when ``y`` is given, ...)."""
     from ..flows.sim import find_simulator, simulator_version
     from ..ir.stages.snn import predict
-    from .stream import _call, _hexfile, build
+    from .stream import MIN_DEPTH, _call, _hexfile, _pow2, build
 
     X = np.asarray(X, dtype=np.int64)
     if X.ndim != 2 or X.shape[1] != net.inputs:
@@ -237,11 +237,12 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     workdir.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout
     B = len(X)
-    depth = max(16, 1 << max(0, B * plan.n_in - 1).bit_length())
+    depth = _pow2(B * plan.n_in, MIN_DEPTH)  # as the TNN stream bench: one build serves
+    # every stimulus up to that size
     if plan.weights == "register" and writes is None:
         writes = register_writes(plan)
     writes = writes or []
-    wdepth = max(1, 1 << max(0, len(writes) - 1).bit_length())
+    wdepth = _pow2(len(writes), 1)
     tb = testbench(plan, depth, wdepth)
     stim = X.copy()
     if plan.encoder.mode == "times":
@@ -329,6 +330,7 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
                  "got": outs[r].tolist() if r < len(outs) else None}
     res["mismatches"] = mism
     res["first_mismatch"] = first
+    res["activity"] = activity(plan, net, X, ref)
     if len(got) == len(exp):  # the RTL's spike trains, one [B, T, n] array per lif stage
         rows = got[:, 3].reshape(B, plan.steps, -1)
         cuts = np.cumsum([0] + [s.n_out for s in plan.segments])
@@ -375,18 +377,19 @@ def design_info(verilog: Path) -> dict:
         return {}
 
 
-def activity(plan: SnnPlan, net, X: np.ndarray) -> dict[str, float]:
+def activity(plan: SnnPlan, net, X: np.ndarray, ref: dict | None = None) -> dict[str, float]:
     """Per-sample activity of the design on ``X`` (means over the samples), an energy proxy
     that needs no cell library: ``cycles``; ``entry_reads`` (synapse entry words read, each
     with its input value); ``macs`` (multiply-accumulates with a nonzero input and a nonzero
     weight: the adds that toggle the accumulators); ``neuron_updates``; ``spikes``; and
     ``state_accesses`` (neuron state reads + writes). Exact for the RTL, which equals the
-    interpreter, so it is computed from the interpreter's values of every step."""
+    interpreter, so it is computed from the interpreter's values of every step (``ref``:
+    :func:`reference` of ``X`` when already at hand)."""
     from ..ir.kinds import kind_of
 
     X = np.asarray(X, dtype=np.int64)
     B = len(X)
-    ref = reference(net, X)
+    ref = ref if ref is not None else reference(net, X)
     x = X
     inputs = []  # the input train [B, T, n_in] of every segment
     for st in net.stages:

@@ -224,11 +224,22 @@ def import_model(cfg: dict, data: dict):
     return from_snntorch(net, shape, **opts)
 
 
+def quantize_config(cfg: dict, fnet, calib: np.ndarray):
+    """:func:`~neutnngen.frontend.snn_quant.quantize` with the config's ``[quant]`` table on
+    the calibration inputs ``calib``: ``(integer network, quantization report)``."""
+    from ...frontend.snn_quant import quantize
+
+    q = cfg["quant"]
+    return quantize(fnet, calib, weight_bits=q["weight_bits"], mem_bits=q["mem_bits"],
+                    frac_bits=q["frac_bits"], pow2=q["pow2"], vclip=q["vclip"] or None,
+                    name=cfg["experiment"]["name"])
+
+
 # ------------------------------------------------------------------------------ run
 def run_snn(cfg: dict, outdir: Path, *, show: bool = True, command: str | None = None) -> dict:
     from ..._io import atomic_write_text, write_json
     from ...frontend.snn_float import float_predict, float_run
-    from ...frontend.snn_quant import predict_int, quantize
+    from ...frontend.snn_quant import predict_int
     from ...ir import save, to_text
 
     outdir.mkdir(parents=True, exist_ok=True)
@@ -261,12 +272,8 @@ def run_snn(cfg: dict, outdir: Path, *, show: bool = True, command: str | None =
         rep["float"] = {"test_accuracy": float((fp == yte).mean())}
         timing["float_eval"] = time.perf_counter() - t
     if "quantize" in stages:
-        q = cfg["quant"]
         t = time.perf_counter()
-        calib = data["X_train"][:cfg["data"]["calibration"]]
-        qnet, qrep = quantize(fnet, calib, weight_bits=q["weight_bits"], mem_bits=q["mem_bits"],
-                              frac_bits=q["frac_bits"], pow2=q["pow2"],
-                              vclip=q["vclip"] or None, name=cfg["experiment"]["name"])
+        qnet, qrep = quantize_config(cfg, fnet, data["X_train"][:cfg["data"]["calibration"]])
         timing["quantize"] = time.perf_counter() - t
         (outdir / "ir").mkdir(exist_ok=True)
         save(qnet, outdir / "ir" / "model.json")
@@ -345,11 +352,6 @@ def verify_stage(cfg: dict, qnet, verilog: Path, weights: str, workdir: Path, *,
         path = workdir / "rtl_spikes.nir"
         nir.write_data(str(path), spike_trains_nirdata(qnet, X, spikes=trains))
         res["spike_trains_nir"] = str(path)
-    from ...hdl.snn import plan_snn
-    from ...verify.snn import activity, design_info
-
-    info = design_info(verilog)
-    res["activity"] = activity(plan_snn(qnet, weights, lanes=int(info.get("lanes", 1))), qnet, X)
     if gate_level:
         from ...flows.netlist import synth_netlist
 

@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..._io import sha256_file
 from ...errors import ConfigError
 from . import snn
 
@@ -58,14 +59,6 @@ def check_fractions(fractions: list[float]) -> list[float]:
     return sorted(out)
 
 
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def settings_digest(cfg: dict, model_digest: str, fraction: float, weights: str) -> str:
     """What a point depends on: the config (less ``run`` and ``prune``, which pick stages and
     the run's own sweep), the model file, the fraction and the weight mode."""
@@ -88,7 +81,7 @@ def run_prune(cfg: dict, fractions: list[float], outdir: Path, *, weights: str =
     """The sweep (module docstring); returns the ``prune.json`` document."""
     from ..._io import write_json
     from ...frontend.snn_float import float_predict, float_run
-    from ...frontend.snn_quant import predict_int, prune_magnitude, quantize
+    from ...frontend.snn_quant import predict_int, prune_magnitude
 
     fractions = check_fractions(fractions)
     if weights not in ("hardwired", "register"):
@@ -99,16 +92,12 @@ def run_prune(cfg: dict, fractions: list[float], outdir: Path, *, weights: str =
     cfg["hdl"]["weights"] = weights
     t0 = time.perf_counter()
     model_info = snn.ensure_model(cfg, show)
-    model_digest = _file_digest(Path(cfg["model"]["path"]))
+    model_digest = sha256_file(cfg["model"]["path"])
     data = snn.mnist_ints(cfg)
     fnet = snn.import_model(cfg, data)
     yte = data["y_test"]
     fp = float_predict(fnet, float_run(fnet, data["X_test"]))
-    q = cfg["quant"]
-    qnet, _ = quantize(fnet, data["X_train"][:cfg["data"]["calibration"]],
-                       weight_bits=q["weight_bits"], mem_bits=q["mem_bits"],
-                       frac_bits=q["frac_bits"], pow2=q["pow2"], vclip=q["vclip"] or None,
-                       name=cfg["experiment"]["name"])
+    qnet, _ = snn.quantize_config(cfg, fnet, data["X_train"][:cfg["data"]["calibration"]])
     ip, _ = predict_int(qnet, data["X_test"])
     n_verify = cfg["verify"]["samples"] or len(yte)
     doc: dict[str, Any] = {
