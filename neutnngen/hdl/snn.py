@@ -126,19 +126,19 @@ class SnnTop(wiring.Component):
     def __init__(self, plan: SnnPlan):
         self.plan = plan
         last = plan.segments[-1]
-        vb = max(s.lif.mem_bits for s in plan.segments)
         members = {
             "in_valid": In(1), "in_ready": Out(1), "in_data": In(plan.in_width),
             "out_valid": Out(1), "out_ready": In(1),
             "out_count": Out(plan.cb), "out_first": Out(plan.tb),
             "out_mem": Out(last.lif.mem_bits), "out_index": Out(_ubits(last.n_out - 1)),
             "out_last": Out(1),
-            "trace_valid": Out(1), "trace_seg": Out(_ubits(len(plan.segments) - 1)),
-            "trace_idx": Out(_ubits(max(s.groups for s in plan.segments) * plan.lanes - 1)),
-            "trace_n": Out(_ubits(plan.lanes)),
-            "trace_v": Out(vb * plan.lanes), "trace_s": Out(plan.lanes),
-            "trace_i": Out(vb * plan.lanes),
         }
+        for s in plan.segments:  # every segment reports its neuron updates on its own ports
+            k, mb = s.index, s.lif.mem_bits
+            members.update({
+                f"trace{k}_valid": Out(1), f"trace{k}_idx": Out(_ubits(s.groups * plan.lanes - 1)),
+                f"trace{k}_n": Out(_ubits(plan.lanes)), f"trace{k}_v": Out(mb * plan.lanes),
+                f"trace{k}_s": Out(plan.lanes), f"trace{k}_i": Out(mb * plan.lanes)})
         if plan.weights == "register":
             members.update({"wload_en": In(1), "wload_addr": In(plan.wa),
                             "wload_data": In(plan.wd)})
@@ -152,8 +152,11 @@ class SnnTop(wiring.Component):
         T = p.steps
         tb = _ubits(T)
         t = Signal(tb, name="step")
-        t_zero = Signal(name="step_zero")
-        m.d.comb += t_zero.eq(t == 0)
+        pipe = p.architecture == "pipelined"
+        n_seg = len(p.segments)
+        # the step each stage works on: one global step (serial), or each stage's own count
+        # of finished steps (pipelined: the stages overlap, joined by double buffers)
+        tk = [Signal(tb, name=f"seg{k}_step") for k in range(n_seg)] if pipe else [t] * n_seg
 
         # ---- input buffer
         in_shape = unsigned(p.in_width)
@@ -164,8 +167,10 @@ class SnnTop(wiring.Component):
 
         # ---- encoder pass buffer (1 bit per line) for the non-direct encoders
         direct = enc.mode == "direct"
+        nb = _ubits(p.n_in - 1)
+        te = Signal(tb, name="enc_step") if pipe and not direct else t
         if not direct:
-            ebuf = Memory(shape=unsigned(1), depth=p.n_in, init=[])
+            ebuf = Memory(shape=unsigned(1), depth=(2 << nb) if pipe else p.n_in, init=[])
             m.submodules.ebuf = ebuf
             ebuf_w = ebuf.write_port()
             xin_re = xin.read_port()
@@ -183,15 +188,12 @@ class SnnTop(wiring.Component):
                 lfsr_r = lfsr.read_port()
                 lfsr_w = lfsr.write_port()
 
-        vbits = max(s.lif.mem_bits for s in p.segments)
         # ---- segments
-        n_seg = len(p.segments)
         P = p.lanes
         lb = (P - 1).bit_length()  # lane bits of a neuron index
         go = [Signal(name=f"seg{k}_go") for k in range(n_seg)]
         done = [Signal(name=f"seg{k}_done") for k in range(n_seg)]
-        outbufs: list[Any] = []
-        tr = []  # (valid, group, lanes valid, [V], [s], [I]) of each segment
+        outbufs: list[Any] = []  # (spike buffer, its group bits) of each segment but the last
         last_state = None
         for seg in p.segments:
             k = seg.index
@@ -245,8 +247,9 @@ class SnnTop(wiring.Component):
                 xr = (xin if direct else ebuf).read_port()
                 packed = False
             else:
-                xr = outbufs[-1].read_port()
+                xr = outbufs[-1][0].read_port()
                 packed = True
+            slot = tk[k][0]  # pipelined: the half of the double buffers of this step
             # neuron state memory, one word per group: per lane V, s, [c], [I],
             # [count, fired, first]
             cbits = _ubits(lif.refractory) if lif.refractory else 0
@@ -265,10 +268,10 @@ class SnnTop(wiring.Component):
             if final:
                 last_state = (smem.read_port(), fields, sw)
             else:
-                ob = Memory(shape=unsigned(P), depth=G, init=[])
+                ob = Memory(shape=unsigned(P), depth=(2 << gb) if pipe else G, init=[])
                 m.submodules[f"seg{k}_spikes"] = ob
                 ob_w = ob.write_port()
-                outbufs.append(ob)
+                outbufs.append((ob, gb))
 
             # --- sequencer
             g = Signal(gb, name=f"seg{k}_g")
@@ -303,11 +306,13 @@ class SnnTop(wiring.Component):
             line = idx_r.data[:ib]
             if packed:  # the previous segment's spikes, one word per group
                 sel = Signal(max(lb, 1), name=f"seg{k}_lane_sel")
-                m.d.comb += [xr.addr.eq(line >> lb), xr.en.eq(1)]
+                grp_addr = (line >> lb)[:outbufs[-1][1]]
+                m.d.comb += [xr.addr.eq(Cat(grp_addr, slot) if pipe else grp_addr), xr.en.eq(1)]
                 m.d.sync += sel.eq(line[:lb] if lb else 0)
                 xval = xr.data.bit_select(sel, 1) if lb else xr.data[0]
             else:
-                m.d.comb += [xr.addr.eq(line), xr.en.eq(1)]
+                m.d.comb += [xr.addr.eq(Cat(line[:nb], slot) if pipe and not direct else line),
+                             xr.en.eq(1)]
                 xval = xr.data
             # entry read -> (input read, weights registered) -> (input and weights
             # registered: the block RAM's clock-to-out is long) -> product registered ->
@@ -350,7 +355,7 @@ class SnnTop(wiring.Component):
                     fired = fld(st_reg, "fired", ln)
                     parts["cnt"] = fld(st_reg, "cnt", ln) + sn
                     parts["fired"] = fired | sn
-                    parts["first"] = Mux(fired, fld(st_reg, "first", ln), t)
+                    parts["first"] = Mux(fired, fld(st_reg, "first", ln), tk[k])
                 for n_, b_ in fields:
                     f_ = Signal(b_, name=f"seg{k}_new{ln}_{n_}")
                     m.d.comb += f_.eq(parts[n_])
@@ -361,11 +366,18 @@ class SnnTop(wiring.Component):
             upd = Signal(name=f"seg{k}_upd")
             m.d.comb += [s_w.addr.eq(g), s_w.data.eq(Cat(*new_words)), s_w.en.eq(upd)]
             if not final:
-                m.d.comb += [ob_w.addr.eq(g), ob_w.data.eq(Cat(*spikes)), ob_w.en.eq(upd)]
-            nvalid = Signal(range(P + 1), name=f"seg{k}_lanes")
+                m.d.comb += [ob_w.addr.eq(Cat(g, slot) if pipe else g),
+                             ob_w.data.eq(Cat(*spikes)), ob_w.en.eq(upd)]
+            # the trace ports of this segment
             last_n = seg.n_out - (G - 1) * P
-            m.d.comb += nvalid.eq(Mux(g == G - 1, last_n, P))
-            tr.append((upd, g, nvalid, vs, spikes, iss))
+            m.d.comb += [getattr(self, f"trace{k}_valid").eq(upd),
+                         getattr(self, f"trace{k}_idx").eq(g << lb),
+                         getattr(self, f"trace{k}_n").eq(Mux(g == G - 1, last_n, P))]
+            for ln in range(P):
+                m.d.comb += [getattr(self, f"trace{k}_v")[ln * Mb:(ln + 1) * Mb].eq(vs[ln]),
+                             getattr(self, f"trace{k}_s")[ln].eq(spikes[ln])]
+                if iss[ln] is not None:
+                    m.d.comb += getattr(self, f"trace{k}_i")[ln * Mb:(ln + 1) * Mb].eq(iss[ln])
 
             with m.FSM(name=f"seg{k}_fsm"):
                 with m.State("IDLE"):
@@ -382,7 +394,7 @@ class SnnTop(wiring.Component):
                     m.d.sync += [first.eq(0), v1.eq(issue), v2.eq(v1), v3.eq(v2), v4.eq(v3)]
                     with m.If(first):
                         m.d.sync += [e_end.eq(ends_r.data), wfirst.eq(1),
-                                     st_reg.eq(Mux(t_zero, 0, s_r.data))]
+                                     st_reg.eq(Mux(tk[k] == 0, 0, s_r.data))]
                         for ln in range(P):
                             bv = b_r.data[ln * seg.bb:(ln + 1) * seg.bb].as_signed()
                             m.d.sync += [accs[ln].eq(bv), bregs[ln].eq(bv)]
@@ -415,16 +427,6 @@ class SnnTop(wiring.Component):
                     with m.Else():
                         m.next = "START"
 
-        # ---- trace ports
-        for k, (upd, g, nvalid, vs, spikes, iss) in enumerate(tr):
-            with m.If(upd):
-                m.d.comb += [self.trace_valid.eq(1), self.trace_seg.eq(k),
-                             self.trace_idx.eq(g << lb), self.trace_n.eq(nvalid)]
-                for ln in range(P):
-                    m.d.comb += [self.trace_v[ln * vbits:(ln + 1) * vbits].eq(vs[ln]),
-                                 self.trace_s[ln].eq(spikes[ln])]
-                    if iss[ln] is not None:
-                        m.d.comb += self.trace_i[ln * vbits:(ln + 1) * vbits].eq(iss[ln])
 
         # ---- top sequencer
         seg_i = Signal(_ubits(n_seg), name="seg_index")
@@ -434,18 +436,19 @@ class SnnTop(wiring.Component):
         oi = Signal(_ubits(p.n_out), name="out_i")
         m.d.comb += [xin_w.addr.eq(ld), xin_w.data.eq(self.in_data)]
         if not direct:
-            m.d.comb += [xin_re.addr.eq(ei), xin_re.en.eq(1), ebuf_w.addr.eq(ea)]
+            m.d.comb += [xin_re.addr.eq(ei), xin_re.en.eq(1),
+                         ebuf_w.addr.eq(Cat(ea[:nb], te[0]) if pipe else ea)]
             raw = xin_re.data
             if enc.mode == "latency":
                 mx = (1 << enc.in_bits) - 1
                 at = ((mx - raw) * T) >> enc.in_bits
-                spk = (t == at) & (raw != 0)
+                spk = (te == at) & (raw != 0)
             elif enc.mode == "times":
-                spk = ~raw[-1] & (raw == t)
+                spk = ~raw[-1] & (raw == te)
             else:
                 m.d.comb += [seed_r.addr.eq(ei), seed_r.en.eq(1), lfsr_r.addr.eq(ei),
                              lfsr_r.en.eq(1), lfsr_w.addr.eq(ea)]
-                cur_state = Mux(t_zero, seed_r.data, lfsr_r.data)
+                cur_state = Mux(te == 0, seed_r.data, lfsr_r.data)
                 nxt = Signal(RATE_WIDTH, name="rate_next")
                 m.d.comb += nxt.eq(_lfsr_steps(cur_state, RATE_WIDTH, RATE_TAPS, enc.in_bits))
                 spk = nxt[:enc.in_bits] < raw
@@ -463,6 +466,43 @@ class SnnTop(wiring.Component):
                 off += b_
             raise KeyError(name)
 
+        def enc_pass(m, done_next):
+            """One encoder pass: line ``ei`` is read this cycle, written (``ea``) the next."""
+            m.d.sync += [ev.eq(ei < p.n_in), ea.eq(ei)]
+            with m.If(ei < p.n_in):
+                m.d.sync += ei.eq(ei + 1)
+            with m.Elif(~ev):
+                done_next()
+
+        run = Signal(name="run")  # pipelined: the stages work on the loaded sample
+        if pipe:
+            # Every stage starts its next step when it has finished the previous one, its
+            # producer has finished this one and its consumer the one before the previous
+            # (the spike buffers between are double buffers indexed by the step's parity).
+            counts = ([te] if not direct else []) + tk
+            for j, c in enumerate(counts):
+                ok = run & (c != T)
+                if j:
+                    ok = ok & (counts[j - 1] > c)
+                if j + 1 < len(counts):
+                    ok = ok & (counts[j + 1] + 1 >= c)
+                if j >= len(counts) - n_seg:
+                    k = j - (len(counts) - n_seg)
+                    m.d.comb += go[k].eq(ok)
+                    with m.If(done[k]):
+                        m.d.sync += tk[k].eq(tk[k] + 1)
+                else:  # the encoder pass
+                    with m.FSM(name="enc_fsm"):
+                        with m.State("IDLE"):
+                            with m.If(ok):
+                                m.d.sync += [ei.eq(0), ev.eq(0)]
+                                m.next = "PASS"
+                        with m.State("PASS"):
+                            def fin():
+                                m.d.sync += te.eq(te + 1)
+                                m.next = "IDLE"
+                            enc_pass(m, fin)
+
         with m.FSM(name="top_fsm"):
             with m.State("LOAD"):
                 m.d.comb += [self.in_ready.eq(1), xin_w.en.eq(self.in_valid)]
@@ -470,35 +510,45 @@ class SnnTop(wiring.Component):
                     m.d.sync += ld.eq(ld + 1)
                     with m.If(ld == p.n_in - 1):
                         m.d.sync += [ld.eq(0), t.eq(0)]
-                        m.next = "STEP"
-            with m.State("STEP"):
-                m.d.sync += [seg_i.eq(0), ei.eq(0), ev.eq(0)]
-                m.next = "SEG" if direct else "ENC"
-            if not direct:
-                with m.State("ENC"):
-                    # line ei is read this cycle, written (ea) the next
-                    m.d.sync += [ev.eq(ei < p.n_in), ea.eq(ei)]
-                    with m.If(ei < p.n_in):
-                        m.d.sync += ei.eq(ei + 1)
-                    with m.Elif(~ev):
-                        m.next = "SEG"
-            with m.State("SEG"):
-                for k in range(n_seg):
-                    m.d.comb += go[k].eq(seg_i == k)
-                m.next = "WAIT"
-            with m.State("WAIT"):
-                for k in range(n_seg):
-                    with m.If(done[k]):
-                        with m.If(seg_i == n_seg - 1):
-                            with m.If(t == T - 1):
-                                m.d.sync += oi.eq(0)
-                                m.next = "OUTRD"
-                            with m.Else():
-                                m.d.sync += t.eq(t + 1)
-                                m.next = "STEP"
-                        with m.Else():
-                            m.d.sync += seg_i.eq(seg_i + 1)
+                        if pipe:
+                            m.d.sync += [c.eq(0) for c in tk]
+                            if not direct:
+                                m.d.sync += te.eq(0)
+                            m.next = "RUN"
+                        else:
+                            m.next = "STEP"
+            if pipe:
+                with m.State("RUN"):
+                    m.d.comb += run.eq(1)
+                    with m.If(tk[-1] == T):
+                        m.d.sync += oi.eq(0)
+                        m.next = "OUTRD"
+            else:
+                with m.State("STEP"):
+                    m.d.sync += [seg_i.eq(0), ei.eq(0), ev.eq(0)]
+                    m.next = "SEG" if direct else "ENC"
+                if not direct:
+                    with m.State("ENC"):
+                        def to_seg():
                             m.next = "SEG"
+                        enc_pass(m, to_seg)
+                with m.State("SEG"):
+                    for k in range(n_seg):
+                        m.d.comb += go[k].eq(seg_i == k)
+                    m.next = "WAIT"
+                with m.State("WAIT"):
+                    for k in range(n_seg):
+                        with m.If(done[k]):
+                            with m.If(seg_i == n_seg - 1):
+                                with m.If(t == T - 1):
+                                    m.d.sync += oi.eq(0)
+                                    m.next = "OUTRD"
+                                with m.Else():
+                                    m.d.sync += t.eq(t + 1)
+                                    m.next = "STEP"
+                            with m.Else():
+                                m.d.sync += seg_i.eq(seg_i + 1)
+                                m.next = "SEG"
             with m.State("OUTRD"):  # the state word of neuron oi is read
                 m.next = "OUT"
             with m.State("OUT"):
@@ -520,14 +570,14 @@ class SnnTop(wiring.Component):
 
 
 def emit_snn(net, outdir, weights: str = "hardwired", name: str = "neutnngen_top",
-             lanes: int = 1):
+             lanes: int = 1, architecture: str = "serial"):
     """Write ``outdir/NAME.v``, ``NAME.il`` and ``names.json`` of an SNN network."""
     import json
     from pathlib import Path
 
     from .emit import EmitResult, _texts, _write_all
 
-    plan = plan_snn(net, weights=weights, name=name, lanes=lanes)
+    plan = plan_snn(net, weights=weights, name=name, lanes=lanes, architecture=architecture)
     top = SnnTop(plan)
     il, v = _texts(top)
     out = Path(outdir)

@@ -85,16 +85,43 @@ class SnnPlan:
     wa: int = 0  # register mode: address bits
     wd: int = 0  # register mode: data bits
     lanes: int = 1
+    architecture: str = "serial"  # serial: one stage at a time; pipelined: stages overlap
 
     @property
     def enc_pass(self) -> int:
         return 0 if self.encoder.mode == "direct" else self.n_in + 2
 
+    def stage_cycles(self) -> list[int]:
+        """Cycles one step takes in each stage (the encoder pass first when there is one,
+        then every segment), the cycle in which it is started included."""
+        enc = [1 + self.enc_pass] if self.enc_pass else []
+        return enc + [1 + s.cycles_per_step for s in self.segments]
+
     @property
     def cycles_per_sample(self) -> int:
         """Cycles from the sample's last input beat to its first output beat (no stalls)."""
-        per_step = 1 + self.enc_pass + sum(s.cycles_per_step + 1 for s in self.segments)
-        return self.steps * per_step
+        if self.architecture == "serial":
+            return self.steps * (1 + self.enc_pass + sum(1 + s.cycles_per_step
+                                                          for s in self.segments))
+        # pipelined: stage j starts step t when it has finished step t-1, its producer has
+        # finished step t and its consumer step t-2 (a double-buffered spike buffer between)
+        d = self.stage_cycles()
+        S = len(d)
+        end = [[0] * self.steps for _ in range(S)]
+        for t in range(self.steps):
+            for j in range(S):
+                start = max(end[j][t - 1] if t else 0, end[j - 1][t] if j else 0,
+                            end[j + 1][t - 2] if j + 1 < S and t >= 2 else 0)
+                end[j][t] = start + d[j]
+        # the top sees the last stage's count one cycle later
+        return end[-1][-1] + 1
+
+    @property
+    def interval(self) -> int:
+        """Cycles per step at full rate: the slowest stage's (pipelined), their sum (serial)."""
+        if self.architecture == "serial":
+            return self.cycles_per_sample // self.steps
+        return max(self.stage_cycles())
 
     @property
     def n_out(self) -> int:
@@ -110,6 +137,7 @@ class SnnPlan:
             "readout": self.segments[-1].lif.output,
             "cycles_per_sample": self.cycles_per_sample,
             "load_cycles": self.n_in, "lanes": self.lanes,
+            "architecture": self.architecture, "step_interval": self.interval,
             "synapse_entries": sum(s.entries for s in self.segments),
             "synapses": sum(s.synapses for s in self.segments),
             "wload_addr_bits": self.wa, "wload_data_bits": self.wd,
@@ -130,10 +158,13 @@ class SnnPlan:
                              "entry_line": s.idx.tolist()}
                             if self.weights == "register" else {})})
         return {"top": self.info(), "segments": segs,
-                "trace": {"ports": ["trace_valid", "trace_seg", "trace_idx", "trace_n",
-                                    "trace_v", "trace_s", "trace_i"],
+                "trace": {"ports": [f"trace{s.index}_{f}" for s in self.segments
+                                    for f in TRACE_FIELDS],
                           "lanes": self.lanes,
-                          "order": "sample, step, segment, neuron group, lane"}}
+                          "order": "per segment: sample, step, neuron group, lane"}}
+
+
+TRACE_FIELDS = ("valid", "idx", "n", "v", "s", "i")  # the trace ports of every segment
 
 
 # ----------------------------------------------------------------------------- planning
@@ -169,8 +200,11 @@ def _linear_matrix(st, kind: str, n_in: int, structure: bool) -> np.ndarray:
 LANES = (1, 2, 4, 8, 16, 32, 64)
 
 
+ARCHITECTURES = ("serial", "pipelined")
+
+
 def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top",
-             lanes: int = 1) -> SnnPlan:
+             lanes: int = 1, architecture: str = "serial") -> SnnPlan:
     """The static plan of an SNN network; :class:`ConfigError` for what the RTL does not
     build (naming the stage and what is accepted)."""
     from ..ir import check
@@ -182,6 +216,9 @@ def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top",
     if lanes not in LANES:
         raise ConfigError(f"lanes={lanes!r}; the SNN RTL accepts {', '.join(map(str, LANES))} "
                           f"(neurons updated together)")
+    if architecture not in ARCHITECTURES:
+        raise ConfigError(f"architecture={architecture!r} for an SNN network; accepted: "
+                          f"{', '.join(ARCHITECTURES)}")
     check(net)
     kinds = [kind_of(st).name for st in net.stages]
     if not kinds or kinds[0] != "encoder":
@@ -344,4 +381,4 @@ def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top",
         wd = max(max(s.wb for s in segs), max(s.bb for s in segs))
     in_width = enc.in_bits + (1 if enc.mode == "times" else 0)
     return SnnPlan(net, name, weights, enc, n_in, in_width, tuple(segs), steps,
-                   _ubits(steps), _ubits(steps), wa, wd, lanes)
+                   _ubits(steps), _ubits(steps), wa, wd, lanes, architecture)

@@ -54,19 +54,28 @@ def testbench(plan: SnnPlan, depth: int, wdepth: int) -> str:
     from .stream import TB_NAME
 
     i = plan.info()
-    vb = max(s.lif.mem_bits for s in plan.segments)
-    segw = max(1, (len(plan.segments) - 1).bit_length())
     P = plan.lanes
-    idxw = max(1, (max(s.groups for s in plan.segments) * P - 1).bit_length())
     nw_ = max(1, P.bit_length())
-    # one unsigned wire per lane, printed as a plain number and read back as two's complement
-    # by the host (Verilator 5.048 prints narrow signed wires cut from a wider bus wrongly)
-    lane_wires = "\n".join(
-        f"  wire [{vb - 1}:0] tv{ln} = trace_v[{ln * vb} +: {vb}];\n"
-        f"  wire [{vb - 1}:0] ti{ln} = trace_i[{ln * vb} +: {vb}];" for ln in range(P))
-    lanes = "\n".join(
-        f"      if (trace_n > {ln}) $fwrite(ft, \"%0d %0d %0d %0d %0d\\n\", trace_seg, "
-        f"trace_idx + {ln}, tv{ln}, trace_s[{ln}], ti{ln});" for ln in range(P))
+    # every segment's trace ports; one unsigned wire per lane, printed as a plain number and
+    # read back as two's complement by the host (Verilator 5.048 prints narrow signed wires
+    # cut from a wider bus wrongly)
+    decl, conn, rows = [], [], []
+    for sg in plan.segments:
+        k, vb = sg.index, sg.lif.mem_bits
+        idxw = max(1, (sg.groups * P - 1).bit_length())
+        decl.append(f"  wire tr{k}_valid; wire [{idxw - 1}:0] tr{k}_idx; "
+                    f"wire [{nw_ - 1}:0] tr{k}_n; wire [{P - 1}:0] tr{k}_s;\n"
+                    f"  wire [{vb * P - 1}:0] tr{k}_v, tr{k}_i;")
+        conn.append(", ".join(f".trace{k}_{f}(tr{k}_{f})"
+                              for f in ("valid", "idx", "n", "v", "s", "i")))
+        for ln in range(P):
+            decl.append(f"  wire [{vb - 1}:0] tv{k}_{ln} = tr{k}_v[{ln * vb} +: {vb}];\n"
+                        f"  wire [{vb - 1}:0] ti{k}_{ln} = tr{k}_i[{ln * vb} +: {vb}];")
+        rows.append(f"    if (tr{k}_valid) begin\n" + "\n".join(
+            f"      if (tr{k}_n > {ln}) $fwrite(ft, \"{k} %0d %0d %0d %0d\\n\", "
+            f"tr{k}_idx + {ln}, tv{k}_{ln}, tr{k}_s[{ln}], ti{k}_{ln});" for ln in range(P))
+            + "\n    end")
+    trace_decl, trace_conn, lanes = "\n".join(decl), ",\n    ".join(conn), "\n".join(rows)
     reg = plan.weights == "register"
     wl = ""
     if reg:
@@ -85,17 +94,13 @@ def testbench(plan: SnnPlan, depth: int, wdepth: int) -> str:
 module {TB_NAME};
   reg clk = 0;
   reg rst = 1;
-  wire in_ready, out_valid, out_last, trace_valid;
+  wire in_ready, out_valid, out_last;
   wire [{i['in_width'] - 1}:0] in_data;
   wire [{plan.cb - 1}:0] out_count;
   wire [{plan.tb - 1}:0] out_first;
   wire [{plan.segments[-1].lif.mem_bits - 1}:0] out_mem;
   wire [{max(1, (plan.n_out - 1).bit_length()) - 1}:0] out_index;
-  wire [{segw - 1}:0] trace_seg;
-  wire [{idxw - 1}:0] trace_idx;
-  wire [{nw_ - 1}:0] trace_n;
-  wire [{P - 1}:0] trace_s_l;
-  wire [{vb * P - 1}:0] trace_v, trace_i;
+{trace_decl}
   reg out_ready = 0;
   reg gap = 0;
 {wl}  reg [{i['in_width'] - 1}:0] stim [0:{depth - 1}];
@@ -109,10 +114,7 @@ module {TB_NAME};
     .in_data(in_data), .out_valid(out_valid), .out_ready(out_ready), .out_count(out_count),
     .out_first(out_first), .out_mem(out_mem), .out_index(out_index), .out_last(out_last),
     {wports}
-    .trace_valid(trace_valid), .trace_seg(trace_seg), .trace_idx(trace_idx),
-    .trace_n(trace_n), .trace_v(trace_v), .trace_s(trace_s_l), .trace_i(trace_i));
-  wire [{P - 1}:0] trace_s = trace_s_l;
-{lane_wires}
+    {trace_conn});
   always #5 clk = ~clk;
   initial begin
     $readmemh("snn_cfg.hex", cfg);
@@ -139,9 +141,7 @@ module {TB_NAME};
     if (in_valid && in_ready) k <= k + 1;
     if (in_valid && !in_ready) waits <= waits + 1;
     if (out_valid && !out_ready) stall <= stall + 1;
-    if (trace_valid) begin
 {lanes}
-    end
     if (out_valid && out_ready) begin
       $fwrite(fo, "%0d %0d %0d %0d %0d\\n", out_index, out_count, out_first, out_mem,
               out_last);
@@ -183,15 +183,56 @@ def _readints(path: Path, cols: int) -> np.ndarray:
     return a[:len(a) - len(a) % cols].reshape(-1, cols)
 
 
-def expected_rows(plan: SnnPlan, ref: dict) -> np.ndarray:
-    """The trace rows ``(segment, neuron, V, s, I)`` in the RTL's order."""
+def expected_rows(plan: SnnPlan, ref: dict) -> list[np.ndarray]:
+    """Per segment, its trace rows ``(segment, neuron, V, s, I)`` in the RTL's order
+    (sample, step, neuron)."""
     parts = []
     for k, sg in enumerate(ref["segments"]):
         B, T, n = sg["v"].shape
         cols = [np.full((B, T, n), k), np.broadcast_to(np.arange(n), (B, T, n)), sg["v"], sg["s"],
                 sg["i"] if plan.segments[k].lif.alpha_q >= 0 else np.zeros((B, T, n), np.int64)]
-        parts.append(np.stack(cols, axis=-1))
-    return np.concatenate(parts, axis=2).reshape(-1, 5)
+        parts.append(np.stack(cols, axis=-1).reshape(-1, 5))
+    return parts
+
+
+def compare_trace(plan: SnnPlan, got: np.ndarray,
+                  exp: list[np.ndarray]) -> tuple[int, dict | None]:
+    """Mismatching trace rows of every segment (each segment's rows in its own order; the
+    segments may interleave in time) and the first divergence: the earliest sample and
+    step, then the earliest layer, with its neuron and field."""
+    mism = 0
+    cands = []
+    T = plan.steps
+    for k, ek in enumerate(exp):
+        gk = got[got[:, 0] == k]
+        n_k = plan.segments[k].n_out
+        n = min(len(gk), len(ek))
+        diff = np.flatnonzero((gk[:n] != ek[:n]).any(axis=1))
+        mism += int(diff.size) + abs(len(gk) - len(ek))
+        if diff.size:
+            r = int(diff[0])
+            b, rem = divmod(r, T * n_k)
+            t, neuron = divmod(rem, n_k)
+            fld = next(f for c, f in zip((2, 3, 4), FIELDS, strict=True)
+                       if gk[r, c] != ek[r, c]) if gk[r, 1] == ek[r, 1] else "order"
+            col = {"v": 2, "s": 3, "i": 4}.get(fld)
+            cands.append(((b, t, k), {
+                "sample": int(b), "step": int(t), "layer": plan.segments[k].name,
+                "segment": k, "neuron": neuron, "field": fld,
+                "expected": int(ek[r, col]) if col else int(ek[r, 1]),
+                "got": int(gk[r, col]) if col else int(gk[r, 1])}))
+        elif len(gk) != len(ek):
+            b, rem = divmod(n, T * n_k)
+            cands.append(((b, rem // n_k, k), {
+                "sample": int(b), "layer": plan.segments[k].name, "segment": k,
+                "field": "trace rows", "expected": int(len(ek)), "got": int(len(gk))}))
+    rows = got[~np.isin(got[:, 0], np.arange(len(exp)))]
+    mism += len(rows)  # rows of no segment (a broken segment number)
+    first = min(cands, key=lambda c: c[0])[1] if cands else None
+    if first is None and len(rows):
+        first = {"sample": 0, "field": "trace rows", "expected": "segments "
+                 f"0..{len(exp) - 1}", "got": f"segment {int(rows[0, 0])}"}
+    return mism, first
 
 
 def register_writes(plan: SnnPlan) -> list[tuple[int, int]]:
@@ -226,7 +267,8 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     info = design_info(verilog)
     top = name or str(info.get("name", verilog.stem))
     plan = plan_snn(net, weights=weights or info.get("weights", "hardwired"), name=top,
-                    lanes=lanes or int(info.get("lanes", 1)))
+                    lanes=lanes or int(info.get("lanes", 1)),
+                    architecture=str(info.get("architecture", "serial")))
     if simulator is None:  # these designs run ~10**5 cycles a sample: Verilator if present
         from .simulators import available_simulators
 
@@ -277,8 +319,11 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     status, cycles, taken, stall, waits = (int(v) for v in summ.read_text().split())
     ref = reference(net, X)
     exp = expected_rows(plan, ref)
-    vb = max(sg.lif.mem_bits for sg in plan.segments)
-    got = _signed_cols(_readints(workdir / "snn_trace.txt", 5), (2, 4), vb)
+    raw = _readints(workdir / "snn_trace.txt", 5)
+    got = raw.copy()
+    for sg in plan.segments:  # every segment's membranes have its own width
+        sel = raw[:, 0] == sg.index
+        got[sel] = _signed_cols(raw[sel], (2, 4), sg.lif.mem_bits)
     outs = _signed_cols(_readints(workdir / "snn_out.txt", 5), (3,),
                         plan.segments[-1].lif.mem_bits)
     res: dict[str, Any] = {
@@ -286,34 +331,11 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
         "saturations": [sg["saturations"] for sg in ref["segments"]],
         "cycles_per_sample": plan.cycles_per_sample, "build_s": round(build_s, 2),
         "sim_s": round(sim_s, 2), "samples_per_s": round(B / max(sim_s, 1e-9), 2),
-        "trace_rows": int(len(got)), "trace_rows_expected": int(len(exp)),
+        "trace_rows": int(len(got)), "trace_rows_expected": int(sum(map(len, exp))),
         "backpressure": {"stalled_output_cycles": stall, "input_wait_cycles": waits},
         "timed_out": status == 2, "log": str(log),
     }
-    first = None
-    mism = 0
-    n = min(len(got), len(exp))
-    diff = np.flatnonzero((got[:n] != exp[:n]).any(axis=1))
-    mism += int(diff.size)
-    per_sample = len(exp) // max(B, 1)
-    if diff.size:
-        r = int(diff[0])
-        b, rem = divmod(r, per_sample)
-        T = plan.steps
-        t, rem = divmod(rem, per_sample // T)
-        seg, neuron = int(exp[r, 0]), int(exp[r, 1])
-        fld = next(f for c, f in zip((2, 3, 4), FIELDS, strict=True) if got[r, c] != exp[r, c]) \
-            if (got[r, :2] == exp[r, :2]).all() else "order"
-        col = {"v": 2, "s": 3, "i": 4}.get(fld)
-        first = {"sample": int(b), "step": int(t), "layer": plan.segments[seg].name,
-                 "segment": seg, "neuron": neuron, "field": fld,
-                 "expected": int(exp[r, col]) if col else exp[r, :2].tolist(),
-                 "got": int(got[r, col]) if col else got[r, :2].tolist()}
-    if len(got) != len(exp):
-        mism += abs(len(got) - len(exp))
-        if first is None:
-            first = {"sample": int(n // max(per_sample, 1)), "field": "trace rows",
-                     "expected": int(len(exp)), "got": int(len(got))}
+    mism, first = compare_trace(plan, got, exp)
     # the output beats
     nl = plan.n_out
     eo = np.stack([np.tile(np.arange(nl), B), ref["count"].reshape(-1),
@@ -331,10 +353,10 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     res["mismatches"] = mism
     res["first_mismatch"] = first
     res["activity"] = activity(plan, net, X, ref)
-    if len(got) == len(exp):  # the RTL's spike trains, one [B, T, n] array per lif stage
-        rows = got[:, 3].reshape(B, plan.steps, -1)
-        cuts = np.cumsum([0] + [s.n_out for s in plan.segments])
-        res["rtl_spikes"] = [rows[:, :, a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+    per_seg = [got[got[:, 0] == k] for k in range(len(exp))]
+    if all(len(g_) == len(e_) for g_, e_ in zip(per_seg, exp, strict=True)):
+        # the RTL's spike trains, one [B, T, n] array per lif stage
+        res["rtl_spikes"] = [g_[:, 3].reshape(B, plan.steps, -1) for g_ in per_seg]
     if len(outs) == len(eo):
         mode = plan.segments[-1].lif.output
         o3 = outs.reshape(B, nl, 5)
@@ -448,7 +470,8 @@ def mutation_campaign(net, verilog: Path, X: np.ndarray, *, n: int, seed: int = 
     weights = weights or info.get("weights", "hardwired")
     lanes = lanes or int(info.get("lanes", 1))
     top = str(info.get("name", verilog.stem))
-    plan = plan_snn(net, weights=weights, name=top, lanes=lanes)
+    plan = plan_snn(net, weights=weights, name=top, lanes=lanes,
+                    architecture=str(info.get("architecture", "serial")))
     roms = rom_names(plan)
 
     def accept(site, line: str) -> bool:
