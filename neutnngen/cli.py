@@ -227,17 +227,20 @@ def cmd_compile(args) -> int:
 def _compile_snn(args, net) -> int:
     """``compile`` of an SNN network (:mod:`neutnngen.hdl.snn`)."""
     from .hdl.snn import emit_snn
+    from .ir.snn_plan import ARCHITECTURES
 
-    if args.architecture != "serial" or args.interface != "stream":
+    if args.architecture not in ARCHITECTURES or args.interface != "stream":
         raise ConfigError(f"--architecture {args.architecture} --interface {args.interface} for "
-                          f"the SNN network {net.name!r}; the SNN RTL is one time-multiplexed "
-                          f"architecture with stream ports: use --architecture serial "
-                          f"--interface stream (the defaults)", path="--architecture")
+                          f"the SNN network {net.name!r}; the SNN RTL builds --architecture "
+                          f"{' or '.join(ARCHITECTURES)} with stream ports (--interface stream)",
+                          path="--architecture" if args.architecture not in ARCHITECTURES
+                          else "--interface")
     from .hdl.snn import plan_snn
 
-    plan_snn(net, weights=args.weights, name=args.top, lanes=args.lanes or 1)  # errors first
+    plan_snn(net, weights=args.weights, name=args.top, lanes=args.lanes or 1,
+             architecture=args.architecture)  # errors first
     res = emit_snn(net, out_dir(args.out, "--out"), weights=args.weights, name=args.top,
-                   lanes=args.lanes or 1)
+                   lanes=args.lanes or 1, architecture=args.architecture)
     print(json.dumps({"verilog": str(res.verilog), "rtlil": str(res.rtlil),
                       "names": str(res.names), **res.info}, indent=1))
     return 0

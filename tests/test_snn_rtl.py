@@ -320,3 +320,105 @@ def test_corner_inputs_reach_saturation_and_match(tmp_path):
     assert sum(r["saturations"]) > 0  # the clamps are exercised and equal
     with pytest.raises(ConfigError, match="--corner -1"):
         corner_inputs(net, -1)
+
+
+def deep_net(seed: int, mode: str = "direct", sizes=(6, 24, 4, 5)) -> Network:
+    """Four lif layers of unequal cost (the second the slowest), so a pipelined design's
+    faster stages wait on both their producer and their consumer."""
+    rng = np.random.default_rng(seed)
+    steps = 8 if mode == "times" else 7
+    st: list = [Encoder("enc", mode, steps, 3 if mode == "times" else 4, seed + 1),
+                Flatten("f0")]
+    n_in = 16
+    for i, n in enumerate(sizes):
+        W = rng.integers(-7, 16, (n, n_in))
+        W[:, ::4] = 0
+        st += [Dense(f"d{i}", W, rng.integers(-9, 20, n), 5, int(i == 0)),
+               LIF(f"l{i}", n, 3, mem_bits=9, leak=["none", "shift", "mul"][i % 3],
+                   leak_shift=2, beta_q=200, frac_bits=8, reset=["zero", "subtract"][i % 2],
+                   refractory=i % 2, output="count" if i == len(sizes) - 1 else "spikes")]
+        n_in = n
+    return Network("deep", TimeSpec(), 16, tuple(st))
+
+
+@pytest.mark.parametrize("net_fn,lanes,weights", [
+    (lambda: deep_net(0), 1, "hardwired"),
+    (lambda: deep_net(1, "rate"), 2, "register"),
+    (lambda: deep_net(2, "latency", (12, 3, 20, 6)), 4, "hardwired"),
+    (lambda: rand_net(6, conv=True, maxpool=True), 2, "hardwired"),
+    (lambda: rand_net(2, mode="times"), 1, "register"),
+])
+def test_pipelined_layers_equal_the_interpreter_and_take_the_planned_cycles(
+        net_fn, lanes, weights, tmp_path):
+    """hdl.architecture = pipelined: every stage works on its own step, joined by double
+    buffers; the result is the interpreter's at every layer, step and neuron (with and
+    without backpressure), and the cycle count is the plan's, below the serial one."""
+    net = net_fn()
+    X = stimulus(net, 4, 3)
+    cycles = {}
+    for arch in ("serial", "pipelined"):
+        res = emit_snn(net, tmp_path / arch, weights=weights, name="snn_top", lanes=lanes,
+                       architecture=arch)
+        assert res.info["architecture"] == arch
+        r = verify_snn(net, res.verilog, X, simulator=SIM, workdir=tmp_path / f"v{arch}",
+                       backpressure=False)
+        assert r["mismatches"] == 0, r["message"]
+        i = res.info
+        # reset (4 cycles), the weight loads (one a cycle), then per sample: load, steps,
+        # two cycles per output beat
+        plan = plan_snn(net, weights, lanes=lanes, architecture=arch)
+        loads = len(register_writes(plan)) if weights == "register" else 0
+        assert r["cycles"] == 4 + loads + len(X) * (i["load_cycles"] + i["cycles_per_sample"]
+                                                    + 2 * i["outputs"])
+        cycles[arch] = i["cycles_per_sample"]
+        if arch == "pipelined":
+            assert i["step_interval"] == max(plan.stage_cycles())
+            r = verify_snn(net, res.verilog, X, simulator=SIM, workdir=tmp_path / "vbp")
+            assert r["mismatches"] == 0 and r["backpressure"]["stalled_output_cycles"] > 0
+            if net.stages[-1].output != "spikes":  # a spike train has no class readout
+                assert r["rtl_predictions"] == reference_predictions(net, X)
+    assert cycles["pipelined"] < cycles["serial"]
+
+
+def reference_predictions(net, X):
+    from neutnngen.frontend.snn_quant import predict_int
+
+    return predict_int(net, X)[0].tolist()
+
+
+def test_pipelined_cycles_reach_the_slowest_stage_per_step():
+    """At many steps a pipelined sample costs about steps x the slowest stage."""
+    from dataclasses import replace
+
+    net = deep_net(0)
+    enc = replace(net.stages[0], steps=400)
+    net = Network("deep", TimeSpec(), 16, (enc, *net.stages[1:]))
+    ser = plan_snn(net)
+    pip = plan_snn(net, architecture="pipelined")
+    d = pip.stage_cycles()
+    assert ser.cycles_per_sample == 400 * (1 + sum(d))
+    assert 400 * max(d) <= pip.cycles_per_sample <= 400 * max(d) + sum(d) + 1
+
+
+def test_a_wrong_step_parity_in_the_pipelined_design_is_named(tmp_path):
+    """The double buffer's half is the step's parity: reading the other half gives another
+    step's spikes, which the bench names (the reading layer, step, neuron, field)."""
+    net = deep_net(0)
+    res = emit_snn(net, tmp_path / "rtl", name="snn_top", architecture="pipelined")
+    v = res.verilog.read_text()
+    # the second segment's read of the first one's spike buffer: flip its half
+    read = "seg0_spikes[{ seg1_step[0],"
+    assert v.count(read) == 1
+    res.verilog.write_text(v.replace(read, "seg0_spikes[{ ~seg1_step[0],"))
+    r = verify_snn(net, res.verilog, stimulus(net, 3, 0), simulator=SIM,
+                   workdir=tmp_path / "v")
+    assert r["mismatches"] > 0
+    f = r["first_mismatch"]
+    assert f["layer"] == "l1" and f["field"] in ("v", "s") and 0 <= f["neuron"] < 24
+    assert r["message"].startswith(f"{r['mismatches']} mismatching rows; first at sample")
+
+
+def test_snn_architectures_other_than_serial_and_pipelined_are_refused():
+    with pytest.raises(ConfigError, match="architecture='parallel' for an SNN network; "
+                                          "accepted: serial, pipelined"):
+        plan_snn(rand_net(0), architecture="parallel")

@@ -93,6 +93,17 @@ def test_compile_and_verify_commands_take_the_snn_ir(run_dir, capsys):
                  "--simulator", "icarus", "--out", str(run_dir / "vout")]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["mismatches"] == 0 and d["samples"] == 5 and d["weights"] == "register"
+    # the layers pipelined over the time steps: the same results in fewer cycles
+    assert main(["compile", ir, "--out", str(run_dir / "rtlp"), "--architecture", "pipelined",
+                 "--lanes", "4"]) == 0
+    pinfo = json.loads(capsys.readouterr().out)
+    assert pinfo["architecture"] == "pipelined"
+    assert pinfo["cycles_per_sample"] < info["cycles_per_sample"] // 3
+    assert main(["verify", ir, "--rtl", str(run_dir / "rtlp"), "--config",
+                 str(run_dir / "snn.toml"), "--set", "verify.samples=3",
+                 "--simulator", "icarus", "--out", str(run_dir / "voutp")]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["mismatches"] == 0 and d["samples"] == 3
     # what SNN designs do not have is a one-line error, and nothing is written
     assert main(["compile", ir, "--out", str(run_dir / "rtl2"), "--architecture",
                  "parallel"]) == 2

@@ -55,6 +55,7 @@ DSE_KEYS = ("trials", "seed", "sampler", "population", "objectives", "params", "
 PARAM_KEYS: dict[str, type] = {
     "quant.weight_bits": int, "quant.mem_bits": int, "quant.frac_bits": int,
     "quant.vclip": float, "quant.pow2": bool, "hdl.lanes": int, "hdl.weights": str,
+    "hdl.architecture": str,
     "prune.fraction": float,
 }
 # objective -> (default direction, needs synthesis)
@@ -383,7 +384,8 @@ def evaluate(ctx: Context, spec: SnnDseSpec, params: dict[str, Any], workdir: Pa
     pred, sat = predict_int(net, ctx.X_val)
     acc = float((pred == ctx.y_val).mean())
     h = cfg["hdl"]
-    plan = plan_snn(net, h["weights"], name=h["top"], lanes=h["lanes"])
+    plan = plan_snn(net, h["weights"], name=h["top"], lanes=h["lanes"],
+                    architecture=h["architecture"])
     rec: dict[str, Any] = {
         "val_accuracy": acc, "val_error": 1.0 - acc, "n_val": int(len(ctx.y_val)),
         "saturations_val": sat,

@@ -248,6 +248,7 @@ class SnnTop(wiring.Component):
                 packed = False
             else:
                 xr = outbufs[-1][0].read_port()
+                src_gb = outbufs[-1][1]  # the producer's group bits
                 packed = True
             slot = tk[k][0]  # pipelined: the half of the double buffers of this step
             # neuron state memory, one word per group: per lane V, s, [c], [I],
@@ -306,7 +307,7 @@ class SnnTop(wiring.Component):
             line = idx_r.data[:ib]
             if packed:  # the previous segment's spikes, one word per group
                 sel = Signal(max(lb, 1), name=f"seg{k}_lane_sel")
-                grp_addr = (line >> lb)[:outbufs[-1][1]]
+                grp_addr = (line >> lb)[:src_gb]
                 m.d.comb += [xr.addr.eq(Cat(grp_addr, slot) if pipe else grp_addr), xr.en.eq(1)]
                 m.d.sync += sel.eq(line[:lb] if lb else 0)
                 xval = xr.data.bit_select(sel, 1) if lb else xr.data[0]

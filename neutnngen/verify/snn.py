@@ -248,7 +248,8 @@ def register_writes(plan: SnnPlan) -> list[tuple[int, int]]:
 
 
 def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
-               lanes: int | None = None, name: str | None = None, simulator: str | None = None, workdir: Path,
+               lanes: int | None = None, name: str | None = None, simulator: str | None = None,
+               workdir: Path, architecture: str | None = None,
                y: np.ndarray | None = None, backpressure: bool = True,
                writes: list[tuple[int, int]] | None = None, timeout: float = 3600.0,
                seed: int = 1) -> dict[str, Any]:
@@ -268,7 +269,7 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     top = name or str(info.get("name", verilog.stem))
     plan = plan_snn(net, weights=weights or info.get("weights", "hardwired"), name=top,
                     lanes=lanes or int(info.get("lanes", 1)),
-                    architecture=str(info.get("architecture", "serial")))
+                    architecture=architecture or str(info.get("architecture", "serial")))
     if simulator is None:  # these designs run ~10**5 cycles a sample: Verilator if present
         from .simulators import available_simulators
 
@@ -470,8 +471,8 @@ def mutation_campaign(net, verilog: Path, X: np.ndarray, *, n: int, seed: int = 
     weights = weights or info.get("weights", "hardwired")
     lanes = lanes or int(info.get("lanes", 1))
     top = str(info.get("name", verilog.stem))
-    plan = plan_snn(net, weights=weights, name=top, lanes=lanes,
-                    architecture=str(info.get("architecture", "serial")))
+    arch = str(info.get("architecture", "serial"))
+    plan = plan_snn(net, weights=weights, name=top, lanes=lanes, architecture=arch)
     roms = rom_names(plan)
 
     def accept(site, line: str) -> bool:
@@ -482,7 +483,8 @@ def mutation_campaign(net, verilog: Path, X: np.ndarray, *, n: int, seed: int = 
     def check(path: Path, mdir: Path) -> bool:
         try:
             r = verify_snn(net, path, X, weights=weights, lanes=lanes, name=top,
-                           simulator=simulator, workdir=mdir, timeout=timeout)
+                           simulator=simulator, workdir=mdir, timeout=timeout,
+                           architecture=arch)
         except ToolchainError as exc:
             if "timed out" in str(exc) or "wrote no summary" in str(exc):
                 return True  # the mutant hangs or kills the simulation: the bench notices

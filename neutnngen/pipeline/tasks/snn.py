@@ -45,7 +45,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "quant": {"weight_bits": 8, "mem_bits": 16, "frac_bits": 8, "pow2": True, "vclip": 0.0},
     "run": {"stages": ["import", "quantize", "evaluate"]},
     "prune": {"fractions": []},
-    "hdl": {"weights": "hardwired", "top": "snn_top", "lanes": 1},
+    "hdl": {"weights": "hardwired", "top": "snn_top", "lanes": 1, "architecture": "serial"},
     "verify": {"samples": 0, "simulator": "", "backpressure": True, "timeout_s": 3600.0},
     "synth": {"target": "ecp5", "device": ""},
 }
@@ -116,6 +116,12 @@ def parse(raw: dict) -> dict:
     if h["lanes"] not in LANES:
         raise ConfigError(f"hdl.lanes={h['lanes']}; accepted: {', '.join(map(str, LANES))} "
                           f"(neurons updated together)", path="hdl.lanes")
+    from ...ir.snn_plan import ARCHITECTURES
+
+    if h["architecture"] not in ARCHITECTURES:
+        raise ConfigError(f"hdl.architecture={h['architecture']!r}; SNN designs accept "
+                          f"{', '.join(ARCHITECTURES)} (pipelined: the layers work on "
+                          f"successive time steps at once)", path="hdl.architecture")
     if not h["top"].isidentifier() or h["top"].startswith("_"):
         raise ConfigError(f"hdl.top={h['top']!r}; expected a Verilog identifier", path="hdl.top")
     if v["samples"] < 0:
@@ -318,7 +324,7 @@ def compile_stage(cfg: dict, qnet, rtl_dir: Path) -> dict:
     from ...hdl.snn import emit_snn
 
     res = emit_snn(qnet, rtl_dir, weights=cfg["hdl"]["weights"], name=cfg["hdl"]["top"],
-                   lanes=cfg["hdl"]["lanes"])
+                   lanes=cfg["hdl"]["lanes"], architecture=cfg["hdl"]["architecture"])
     return {"verilog": str(res.verilog), "names": str(res.names), **res.info}
 
 
@@ -358,8 +364,10 @@ def verify_stage(cfg: dict, qnet, verilog: Path, weights: str, workdir: Path, *,
         nl = synth_netlist(verilog, verilog.stem, workdir / "gate", target="generic")
         from ...verify.snn import design_info
 
+        info = design_info(verilog)
         g = verify_snn(qnet, Path(nl.path), X, weights=weights, name=verilog.stem, y=y,
-                       lanes=int(design_info(verilog).get("lanes", 1)),
+                       lanes=int(info.get("lanes", 1)),
+                       architecture=str(info.get("architecture", "serial")),
                        simulator=sim, workdir=workdir / "gate" / "sim",
                        backpressure=v["backpressure"], timeout=v["timeout_s"])
         g.pop("rtl_predictions", None)
