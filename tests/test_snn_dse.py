@@ -36,6 +36,7 @@ objectives = ["val_error", "memory_bits", "cycles_per_sample"]
 "quant.mem_bits" = [12, 16]
 "quant.vclip" = [0.0, 4.0]
 "hdl.lanes" = [1, 4]
+"hdl.architecture" = ["serial", "pipelined"]
 "prune.fraction" = {low = 0.0, high = 0.6, step = 0.2}
 """
 
@@ -60,6 +61,22 @@ def study(tmp_path_factory):
     return tmp
 
 
+_CTX: dict = {}
+
+
+def net_of(study: Path, params: dict):
+    """The integer network of a trial's parameters (the study's data and model)."""
+    import tomllib
+
+    from neutnngen.dse import snn as snn_dse
+
+    if study not in _CTX:
+        spec = snn_dse.load_spec(tomllib.loads((study / "dse_snn.toml").read_text()), study)
+        _CTX[study] = (spec, snn_dse.Context(spec, show=False))
+    spec, ctx = _CTX[study]
+    return snn_dse.trial_network(ctx, spec, params)[1]
+
+
 def _dominates(a, b) -> bool:  # every objective here is minimized
     return all(x <= y for x, y in zip(a, b, strict=True)) and any(x < y for x, y in zip(a, b, strict=True))
 
@@ -70,7 +87,8 @@ def test_trials_recorded_in_order_with_objectives_and_front(study, capsys):
     assert [t["number"] for t in d["trials"]] == list(range(5))
     assert all(t["state"] == "complete" for t in d["trials"])
     assert d["objectives"] == OBJ and d["directions"] == ["minimize"] * 3
-    keys = {"quant.weight_bits", "quant.mem_bits", "quant.vclip", "hdl.lanes", "prune.fraction"}
+    keys = {"quant.weight_bits", "quant.mem_bits", "quant.vclip", "hdl.lanes",
+            "hdl.architecture", "prune.fraction"}
     for t in d["trials"]:
         assert set(t["params"]) == keys
         rec = t["record"]
@@ -79,6 +97,14 @@ def test_trials_recorded_in_order_with_objectives_and_front(study, capsys):
         assert rec["val_error"] == pytest.approx(1 - rec["val_accuracy"])
         assert rec["synapse_entries"] > 0 and rec["cycles_per_sample"] > 0
         assert "luts" not in rec  # no synthesis by default
+        # the cycle objective is the plan of the trial's architecture and lanes
+        from neutnngen.ir.snn_plan import plan_snn
+
+        for arch in ("serial", "pipelined"):
+            p = plan_snn(net_of(study, t["params"]), lanes=t["params"]["hdl.lanes"],
+                         architecture=arch)
+            assert (rec["cycles_per_sample"] == p.cycles_per_sample) == (
+                arch == t["params"]["hdl.architecture"])
     # a different design costs differently: the plan's numbers follow the parameters
     assert len({t["values"]["memory_bits"] for t in d["trials"]}) > 1
     # the front: no trial dominates a front point, and every other trial is dominated
@@ -246,7 +272,8 @@ def test_example_config_parses():
     assert spec.trials == 8 and spec.synth is False and spec.sampler == "tpe"
     assert spec.objectives == OBJ
     assert {p.key for p in spec.params} == {"quant.weight_bits", "quant.mem_bits",
-                                            "quant.vclip", "hdl.lanes", "prune.fraction"}
+                                            "quant.vclip", "hdl.lanes", "hdl.architecture",
+                                            "prune.fraction"}
     assert Path(spec.cfg["model"]["path"]).resolve() == ROOT / "runs" / "snn_mnist" / "model.pt"
 
 
