@@ -1,12 +1,14 @@
 """SNN RTL benchmark: the MNIST example's integer network as hardware, written to JSON.
 
     .venv/bin/python benchmarks/bench_snn_rtl.py [--model runs/snn_mnist/model.pt]
-        [--lanes 1,8] [--samples 0] [--target ecp5] [--out benchmarks/results/snn_rtl.json]
+        [--designs serial:1,serial:8,pipelined:8] [--samples 0] [--target ecp5]
+        [--out benchmarks/results/snn_rtl.json]
 
 The model is ``examples/snn_mnist`` (196-128-10 LIF, direct current, 16 steps; trained by the
 example script when missing), quantized as the example does (8-bit weights, 16-bit
-membranes, 1,000 calibration digits from the training split). For every lane count the
-design is compiled (hardwired), verified on the held-out digits (``--samples``, 0 = all
+membranes, 1,000 calibration digits from the training split). For every design
+(``architecture:lanes``; pipelined: the two layers work on successive time steps at once) the
+network is compiled (hardwired), verified on the held-out digits (``--samples``, 0 = all
 1,000) with every layer's membranes and spikes compared at every step (Verilator), and
 synthesized (``--target``, ECP5 25k by default: LUTs, flip-flops, block RAMs, multipliers,
 nextpnr Fmax). Recorded: float, integer and RTL accuracy, mismatches, cycles per sample,
@@ -54,7 +56,8 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default=str(ROOT / "runs" / "snn_mnist" / "model.pt"))
-    ap.add_argument("--lanes", default="1,8")
+    ap.add_argument("--designs", default="serial:1,serial:8,pipelined:8",
+                    help="architecture:lanes, comma separated")
     ap.add_argument("--samples", type=int, default=0)
     ap.add_argument("--target", default="ecp5", choices=["ecp5", "ice40", "generic"])
     ap.add_argument("--work", default=str(ROOT / "out" / "bench_snn_rtl"))
@@ -72,21 +75,24 @@ def main(argv=None) -> int:
                                                  == yte).mean()),
                  "designs": []}
     work = Path(args.work)
-    for lanes in [int(v) for v in args.lanes.split(",")]:
-        cfg["hdl"]["lanes"] = lanes
-        d: dict = {"lanes": lanes}
+    for spec in args.designs.split(","):
+        arch, lanes_s = spec.split(":")
+        lanes = int(lanes_s)
+        cfg["hdl"].update(lanes=lanes, architecture=arch)
+        d: dict = {"architecture": arch, "lanes": lanes}
         t = time.perf_counter()
-        rtl = task.compile_stage(cfg, qnet, work / f"lanes{lanes}" / "rtl")
+        here = work / f"{arch}{lanes}"
+        rtl = task.compile_stage(cfg, qnet, here / "rtl")
         d["compile_s"] = round(time.perf_counter() - t, 2)
-        d["rtl"] = {k: rtl[k] for k in ("cycles_per_sample", "load_cycles", "synapse_entries",
-                                        "synapses")}
-        v = task.verify_stage(cfg, qnet, Path(rtl["verilog"]), "hardwired",
-                              work / f"lanes{lanes}" / "verify", data=data)
+        d["rtl"] = {k: rtl[k] for k in ("cycles_per_sample", "step_interval", "load_cycles",
+                                        "synapse_entries", "synapses")}
+        v = task.verify_stage(cfg, qnet, Path(rtl["verilog"]), "hardwired", here / "verify",
+                              data=data)
         d["verify"] = {k: v[k] for k in ("samples", "simulator", "mismatches",
                                          "output_mismatches", "trace_rows", "rtl_accuracy",
                                          "build_s", "sim_s", "samples_per_s", "activity")}
         t = time.perf_counter()
-        sy = task.synth_stage(cfg, Path(rtl["verilog"]), work / f"lanes{lanes}" / "synth")
+        sy = task.synth_stage(cfg, Path(rtl["verilog"]), here / "synth")
         d["synth_s"] = round(time.perf_counter() - t, 2)
         d["synth"] = {k: sy.get(k) for k in ("device", "luts", "carries", "flip_flops",
                                             "comb_cells", "cells", "transistors", "fmax_mhz",
