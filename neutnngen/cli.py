@@ -207,6 +207,16 @@ def cmd_opt(args) -> int:
     return 0
 
 
+def _lanes_arg(text: str):
+    """``--lanes``: a number, or comma-separated numbers (one per SNN lif stage)."""
+    try:
+        vals = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number or numbers separated "
+                                         f"by commas (e.g. 8 or 8,1)") from None
+    return vals[0] if len(vals) == 1 else vals
+
+
 def cmd_compile(args) -> int:
     from .hdl import emit
     from .ir import load
@@ -216,6 +226,10 @@ def cmd_compile(args) -> int:
     net = load(args.ir)
     if is_snn(net):
         return _compile_snn(args, net)
+    if isinstance(args.lanes, list):
+        raise ConfigError(f"--lanes {','.join(map(str, args.lanes))}: a list of lane counts is for "
+                          f"SNN networks (one per lif stage); a TNN design takes one number",
+                          path="--lanes")
     extra = {} if args.lanes is None else {"lanes": args.lanes}
     res = emit(net, out_dir(args.out, "--out"), weights=args.weights, name=args.top,
                architecture=args.architecture, interface=args.interface, **extra)
@@ -754,9 +768,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "of every synapse at once, a new wave every cycle (parallel and "
                         "pipelined: hardwired and register weights)")
     p.add_argument("--top", default="neutnngen_top", help="top module name (default neutnngen_top)")
-    p.add_argument("--lanes", type=int, default=None, metavar="N",
+    p.add_argument("--lanes", type=_lanes_arg, default=None, metavar="N",
                    help="serial TNN layers: input lines streamed per cycle; SNN networks: "
-                        "neurons updated together (1, 2, 4, ... 64); default 1")
+                        "neurons updated together (1, 2, 4, ... 64), or one count per lif "
+                        "stage (e.g. 8,1); default 1")
     p.add_argument("--interface", default="stream", choices=["stream", "axis"],
                    help="stream: valid/ready ports of docs/rtl-contract.md (default); axis: the "
                         "same core behind 8-bit AXI4-Stream ports (packing in the same doc)")

@@ -343,7 +343,8 @@ def deep_net(seed: int, mode: str = "direct", sizes=(6, 24, 4, 5)) -> Network:
 
 @pytest.mark.parametrize("net_fn,lanes,weights", [
     (lambda: deep_net(0), 1, "hardwired"),
-    (lambda: deep_net(1, "rate"), 2, "register"),
+    (lambda: deep_net(0), [1, 8, 2, 4], "hardwired"),  # lanes per layer
+    (lambda: deep_net(1, "rate"), [4, 1, 2, 1], "register"),
     (lambda: deep_net(2, "latency", (12, 3, 20, 6)), 4, "hardwired"),
     (lambda: rand_net(6, conv=True, maxpool=True), 2, "hardwired"),
     (lambda: rand_net(2, mode="times"), 1, "register"),
@@ -416,6 +417,22 @@ def test_a_wrong_step_parity_in_the_pipelined_design_is_named(tmp_path):
     f = r["first_mismatch"]
     assert f["layer"] == "l1" and f["field"] in ("v", "s") and 0 <= f["neuron"] < 24
     assert r["message"].startswith(f"{r['mismatches']} mismatching rows; first at sample")
+
+
+def test_lanes_per_layer_balance_a_pipelined_design():
+    """One lane count per lif stage: the slow layer gets lanes, the fast ones few; a uniform
+    list is the plain number; a wrong count or value is refused naming it."""
+    net = deep_net(0)  # its second layer (24 neurons x 12 inputs) costs the most
+    uni = plan_snn(net, lanes=1, architecture="pipelined")
+    bal = plan_snn(net, lanes=[1, 4, 1, 1], architecture="pipelined")
+    assert [s.lanes for s in bal.segments] == [1, 4, 1, 1] and bal.info()["lanes"] == [1, 4, 1, 1]
+    assert bal.interval < uni.interval and bal.cycles_per_sample < uni.cycles_per_sample
+    assert plan_snn(net, lanes=[2, 2, 2, 2]).lanes == 2
+    with pytest.raises(ConfigError, match=r"lanes=\[1, 4\] gives 2 lane counts; network 'deep' "
+                                          r"has 4 lif stages"):
+        plan_snn(net, lanes=[1, 4])
+    with pytest.raises(ConfigError, match=r"lanes=\[1, 4, 3, 1\]; the SNN RTL accepts 1, 2, 4"):
+        plan_snn(net, lanes=[1, 4, 3, 1])
 
 
 def test_snn_architectures_other_than_serial_and_pipelined_are_refused():

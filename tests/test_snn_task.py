@@ -95,9 +95,9 @@ def test_compile_and_verify_commands_take_the_snn_ir(run_dir, capsys):
     assert d["mismatches"] == 0 and d["samples"] == 5 and d["weights"] == "register"
     # the layers pipelined over the time steps: the same results in fewer cycles
     assert main(["compile", ir, "--out", str(run_dir / "rtlp"), "--architecture", "pipelined",
-                 "--lanes", "4"]) == 0
+                 "--lanes", "4,1"]) == 0  # lanes per layer: the hidden layer costs the most
     pinfo = json.loads(capsys.readouterr().out)
-    assert pinfo["architecture"] == "pipelined"
+    assert pinfo["architecture"] == "pipelined" and pinfo["lanes"] == [4, 1]
     assert pinfo["cycles_per_sample"] < info["cycles_per_sample"] // 3
     assert main(["verify", ir, "--rtl", str(run_dir / "rtlp"), "--config",
                  str(run_dir / "snn.toml"), "--set", "verify.samples=3",
@@ -156,6 +156,9 @@ def test_import_command_snntorch_and_nir(run_dir, capsys):
     ("quant.mem_bits=99", "quant.mem_bits=99; expected 4..32"),
     ("model.path='missing/model.pt'", "does not exist"),
     ("snn.bogus=1", "unknown key snn.bogus"),
+    ("hdl.lanes=[8,3]", "hdl.lanes=[8, 3]; accepted: 1, 2, 4, 8, 16, 32, 64"),
+    ("hdl.architecture='parallel'", "hdl.architecture='parallel'; SNN designs accept serial, "
+                                    "pipelined"),
 ])
 def test_bad_snn_config_is_one_line(override, msg, capsys, tmp_path):
     cfg = ROOT / "examples" / "snn_mnist.toml"

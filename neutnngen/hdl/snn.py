@@ -134,11 +134,11 @@ class SnnTop(wiring.Component):
             "out_last": Out(1),
         }
         for s in plan.segments:  # every segment reports its neuron updates on its own ports
-            k, mb = s.index, s.lif.mem_bits
+            k, mb, P = s.index, s.lif.mem_bits, s.lanes
             members.update({
-                f"trace{k}_valid": Out(1), f"trace{k}_idx": Out(_ubits(s.groups * plan.lanes - 1)),
-                f"trace{k}_n": Out(_ubits(plan.lanes)), f"trace{k}_v": Out(mb * plan.lanes),
-                f"trace{k}_s": Out(plan.lanes), f"trace{k}_i": Out(mb * plan.lanes)})
+                f"trace{k}_valid": Out(1), f"trace{k}_idx": Out(_ubits(s.groups * P - 1)),
+                f"trace{k}_n": Out(_ubits(P)), f"trace{k}_v": Out(mb * P),
+                f"trace{k}_s": Out(P), f"trace{k}_i": Out(mb * P)})
         if plan.weights == "register":
             members.update({"wload_en": In(1), "wload_addr": In(plan.wa),
                             "wload_data": In(plan.wd)})
@@ -189,14 +189,14 @@ class SnnTop(wiring.Component):
                 lfsr_w = lfsr.write_port()
 
         # ---- segments
-        P = p.lanes
-        lb = (P - 1).bit_length()  # lane bits of a neuron index
         go = [Signal(name=f"seg{k}_go") for k in range(n_seg)]
         done = [Signal(name=f"seg{k}_done") for k in range(n_seg)]
-        outbufs: list[Any] = []  # (spike buffer, its group bits) of each segment but the last
+        outbufs: list[Any] = []  # (spike buffer, group bits, lane bits) of each segment but the last
         last_state = None
         for seg in p.segments:
             k = seg.index
+            P = seg.lanes
+            lb = (P - 1).bit_length()  # lane bits of a neuron index
             lif = seg.lif
             Mb = lif.mem_bits
             G = seg.groups
@@ -248,7 +248,7 @@ class SnnTop(wiring.Component):
                 packed = False
             else:
                 xr = outbufs[-1][0].read_port()
-                src_gb = outbufs[-1][1]  # the producer's group bits
+                _, src_gb, src_lb = outbufs[-1]  # the producer's group and lane bits
                 packed = True
             slot = tk[k][0]  # pipelined: the half of the double buffers of this step
             # neuron state memory, one word per group: per lane V, s, [c], [I],
@@ -272,7 +272,7 @@ class SnnTop(wiring.Component):
                 ob = Memory(shape=unsigned(P), depth=(2 << gb) if pipe else G, init=[])
                 m.submodules[f"seg{k}_spikes"] = ob
                 ob_w = ob.write_port()
-                outbufs.append((ob, gb))
+                outbufs.append((ob, gb, lb))
 
             # --- sequencer
             g = Signal(gb, name=f"seg{k}_g")
@@ -306,11 +306,11 @@ class SnnTop(wiring.Component):
             m.d.comb += [idx_r.addr.eq(e), idx_r.en.eq(1), w_r.addr.eq(e), w_r.en.eq(1)]
             line = idx_r.data[:ib]
             if packed:  # the previous segment's spikes, one word per group
-                sel = Signal(max(lb, 1), name=f"seg{k}_lane_sel")
-                grp_addr = (line >> lb)[:src_gb]
+                sel = Signal(max(src_lb, 1), name=f"seg{k}_lane_sel")
+                grp_addr = (line >> src_lb)[:src_gb]
                 m.d.comb += [xr.addr.eq(Cat(grp_addr, slot) if pipe else grp_addr), xr.en.eq(1)]
-                m.d.sync += sel.eq(line[:lb] if lb else 0)
-                xval = xr.data.bit_select(sel, 1) if lb else xr.data[0]
+                m.d.sync += sel.eq(line[:src_lb] if src_lb else 0)
+                xval = xr.data.bit_select(sel, 1) if src_lb else xr.data[0]
             else:
                 m.d.comb += [xr.addr.eq(Cat(line[:nb], slot) if pipe and not direct else line),
                              xr.en.eq(1)]
@@ -456,6 +456,7 @@ class SnnTop(wiring.Component):
                 m.d.comb += [lfsr_w.data.eq(nxt), lfsr_w.en.eq(ev)]
             m.d.comb += [ebuf_w.data.eq(spk), ebuf_w.en.eq(ev)]
         so, fields, osw = last_state
+        lb = (p.segments[-1].lanes - 1).bit_length()
         m.d.comb += [so.addr.eq(oi >> lb), so.en.eq(1)]
         lane_word = so.data.word_select(oi[:lb], osw) if lb else so.data
 

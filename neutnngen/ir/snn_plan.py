@@ -84,7 +84,7 @@ class SnnPlan:
     cb: int  # bits of a spike count
     wa: int = 0  # register mode: address bits
     wd: int = 0  # register mode: data bits
-    lanes: int = 1
+    lanes: Any = 1  # neurons updated together: one number, or one per segment (a tuple)
     architecture: str = "serial"  # serial: one stage at a time; pipelined: stages overlap
 
     @property
@@ -136,7 +136,8 @@ class SnnPlan:
             "mem_bits": self.segments[-1].lif.mem_bits,
             "readout": self.segments[-1].lif.output,
             "cycles_per_sample": self.cycles_per_sample,
-            "load_cycles": self.n_in, "lanes": self.lanes,
+            "load_cycles": self.n_in,
+            "lanes": list(self.lanes) if isinstance(self.lanes, tuple) else self.lanes,
             "architecture": self.architecture, "step_interval": self.interval,
             "synapse_entries": sum(s.entries for s in self.segments),
             "synapses": sum(s.synapses for s in self.segments),
@@ -160,7 +161,7 @@ class SnnPlan:
         return {"top": self.info(), "segments": segs,
                 "trace": {"ports": [f"trace{s.index}_{f}" for s in self.segments
                                     for f in TRACE_FIELDS],
-                          "lanes": self.lanes,
+                          "lanes": [s.lanes for s in self.segments],
                           "order": "per segment: sample, step, neuron group, lane"}}
 
 
@@ -204,7 +205,7 @@ ARCHITECTURES = ("serial", "pipelined")
 
 
 def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top",
-             lanes: int = 1, architecture: str = "serial") -> SnnPlan:
+             lanes: Any = 1, architecture: str = "serial") -> SnnPlan:
     """The static plan of an SNN network; :class:`ConfigError` for what the RTL does not
     build (naming the stage and what is accepted)."""
     from ..ir import check
@@ -213,9 +214,12 @@ def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top",
     if weights not in ("hardwired", "register"):
         raise ConfigError(f"weights={weights!r} for an SNN network; accepted: hardwired, "
                           f"register (SNN stages do not learn on chip)")
-    if lanes not in LANES:
-        raise ConfigError(f"lanes={lanes!r}; the SNN RTL accepts {', '.join(map(str, LANES))} "
-                          f"(neurons updated together)")
+    per_seg = isinstance(lanes, (list, tuple))
+    for v in (lanes if per_seg else [lanes]):
+        if isinstance(v, bool) or v not in LANES:
+            raise ConfigError(f"lanes={lanes!r}; the SNN RTL accepts {', '.join(map(str, LANES))} "
+                              f"(neurons updated together), or a list of them, one per lif "
+                              f"stage")
     if architecture not in ARCHITECTURES:
         raise ConfigError(f"architecture={architecture!r} for an SNN network; accepted: "
                           f"{', '.join(ARCHITECTURES)}")
@@ -307,7 +311,11 @@ def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top",
             raise ConfigError(f"lif {st.name!r} has output={st.output} but feeds later stages; "
                               f"the SNN RTL passes spikes between layers (output=spikes)")
         keep = (M != 0) if weights == "hardwired" else (S != 0)
-        P = lanes
+        if per_seg and len(segs) >= len(lanes):
+            n_lif = sum(k_ == "lif" for k_ in kinds)
+            raise ConfigError(f"lanes={list(lanes)} gives {len(lanes)} lane counts; network "
+                              f"{net.name!r} has {n_lif} lif stages (one count per lif stage)")
+        P = int(lanes[len(segs)]) if per_seg else int(lanes)
         G = -(-width // P)
         # pre-pool rows of every neuron: its pooling window (maxpool), else the row itself
         rows = pool if pool is not None else np.arange(width)[:, None]
@@ -357,7 +365,7 @@ def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top",
         aw = max(aw, shift + 2)
         segs.append(SnnSegment(len(segs), st.name, st, seg_in, width, xb, src, idx_a, w_a,
                                np.asarray(ends, np.int64), bp, int(shift), wb, bb, aw,
-                               tuple(linear), lanes, windows=nwin,
+                               tuple(linear), P, windows=nwin,
                                wend=np.asarray(wend, np.int64)))
         M = None
         src, xb, seg_in = "spikes", 1, width
@@ -366,6 +374,11 @@ def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top",
                           f"the SNN RTL needs a lif as the last stage")
     if not segs:
         raise ConfigError(f"network {net.name!r} has no lif stage; the SNN RTL needs at least one")
+    if per_seg and len(lanes) != len(segs):
+        raise ConfigError(f"lanes={list(lanes)} gives {len(lanes)} lane counts; network "
+                          f"{net.name!r} has {len(segs)} lif stages (one count per lif stage)")
+    if per_seg:  # one count for all: a plain number, as the uniform form
+        lanes = int(lanes[0]) if len(set(lanes)) == 1 else tuple(int(v) for v in lanes)
     steps = enc.steps
     wa = wd = 0
     if weights == "register":

@@ -54,14 +54,13 @@ def testbench(plan: SnnPlan, depth: int, wdepth: int) -> str:
     from .stream import TB_NAME
 
     i = plan.info()
-    P = plan.lanes
-    nw_ = max(1, P.bit_length())
     # every segment's trace ports; one unsigned wire per lane, printed as a plain number and
     # read back as two's complement by the host (Verilator 5.048 prints narrow signed wires
     # cut from a wider bus wrongly)
     decl, conn, rows = [], [], []
     for sg in plan.segments:
-        k, vb = sg.index, sg.lif.mem_bits
+        k, vb, P = sg.index, sg.lif.mem_bits, sg.lanes
+        nw_ = max(1, P.bit_length())
         idxw = max(1, (sg.groups * P - 1).bit_length())
         decl.append(f"  wire tr{k}_valid; wire [{idxw - 1}:0] tr{k}_idx; "
                     f"wire [{nw_ - 1}:0] tr{k}_n; wire [{P - 1}:0] tr{k}_s;\n"
@@ -248,7 +247,7 @@ def register_writes(plan: SnnPlan) -> list[tuple[int, int]]:
 
 
 def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
-               lanes: int | None = None, name: str | None = None, simulator: str | None = None,
+               lanes: Any = None, name: str | None = None, simulator: str | None = None,
                workdir: Path, architecture: str | None = None,
                y: np.ndarray | None = None, backpressure: bool = True,
                writes: list[tuple[int, int]] | None = None, timeout: float = 3600.0,
@@ -268,7 +267,7 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     info = design_info(verilog)
     top = name or str(info.get("name", verilog.stem))
     plan = plan_snn(net, weights=weights or info.get("weights", "hardwired"), name=top,
-                    lanes=lanes or int(info.get("lanes", 1)),
+                    lanes=lanes or info.get("lanes", 1),
                     architecture=architecture or str(info.get("architecture", "serial")))
     if simulator is None:  # these designs run ~10**5 cycles a sample: Verilator if present
         from .simulators import available_simulators
@@ -455,7 +454,7 @@ def rom_names(plan: SnnPlan) -> tuple[str, ...]:
 
 def mutation_campaign(net, verilog: Path, X: np.ndarray, *, n: int, seed: int = 0,
                       simulator: str | None = None, workdir: Path, timeout: float = 600,
-                      weights: str | None = None, lanes: int | None = None):
+                      weights: str | None = None, lanes: Any = None):
     """Seeded mutants of an SNN design (:func:`neutnngen.verify.mutate.run_mutants`: one
     small change to the Verilog each, memory words of the ROMs included), each run through
     :func:`verify_snn` on ``X``: caught when any layer, step, neuron or output beat differs
@@ -469,7 +468,7 @@ def mutation_campaign(net, verilog: Path, X: np.ndarray, *, n: int, seed: int = 
     verilog = Path(verilog)
     info = design_info(verilog)
     weights = weights or info.get("weights", "hardwired")
-    lanes = lanes or int(info.get("lanes", 1))
+    lanes = lanes or info.get("lanes", 1)
     top = str(info.get("name", verilog.stem))
     arch = str(info.get("architecture", "serial"))
     plan = plan_snn(net, weights=weights, name=top, lanes=lanes, architecture=arch)

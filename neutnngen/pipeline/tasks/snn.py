@@ -81,6 +81,8 @@ def parse(raw: dict) -> dict:
                   if isinstance(d, float) else
                   isinstance(v, int) and not isinstance(v, bool) if isinstance(d, int) else
                   isinstance(v, list) if isinstance(d, list) else isinstance(v, str))
+            if (sec, k) == ("hdl", "lanes") and isinstance(v, list):
+                ok = True  # one lane count per lif stage (checked below)
             if not ok:
                 raise ConfigError(f"{sec}.{k}={v!r}; expected a {type(d).__name__}",
                                   path=f"{sec}.{k}")
@@ -113,9 +115,11 @@ def parse(raw: dict) -> dict:
                           f"(no on-chip learning)", path="hdl.weights")
     from ...hdl.snn import LANES
 
-    if h["lanes"] not in LANES:
+    lanes = h["lanes"] if isinstance(h["lanes"], list) else [h["lanes"]]
+    if not lanes or any(isinstance(v, bool) or v not in LANES for v in lanes):
         raise ConfigError(f"hdl.lanes={h['lanes']}; accepted: {', '.join(map(str, LANES))} "
-                          f"(neurons updated together)", path="hdl.lanes")
+                          f"(neurons updated together), or a list of them, one per lif stage",
+                          path="hdl.lanes")
     from ...ir.snn_plan import ARCHITECTURES
 
     if h["architecture"] not in ARCHITECTURES:
@@ -366,7 +370,7 @@ def verify_stage(cfg: dict, qnet, verilog: Path, weights: str, workdir: Path, *,
 
         info = design_info(verilog)
         g = verify_snn(qnet, Path(nl.path), X, weights=weights, name=verilog.stem, y=y,
-                       lanes=int(info.get("lanes", 1)),
+                       lanes=info.get("lanes", 1),
                        architecture=str(info.get("architecture", "serial")),
                        simulator=sim, workdir=workdir / "gate" / "sim",
                        backpressure=v["backpressure"], timeout=v["timeout_s"])
