@@ -1,13 +1,14 @@
 """SNN RTL benchmark: the MNIST example's integer network as hardware, written to JSON.
 
     .venv/bin/python benchmarks/bench_snn_rtl.py [--model runs/snn_mnist/model.pt]
-        [--designs serial:1,serial:8,pipelined:8] [--samples 0] [--target ecp5]
+        [--designs serial:1,serial:8,pipelined:8,pipelined:8/1] [--samples 0] [--target ecp5]
         [--out benchmarks/results/snn_rtl.json]
 
 The model is ``examples/snn_mnist`` (196-128-10 LIF, direct current, 16 steps; trained by the
 example script when missing), quantized as the example does (8-bit weights, 16-bit
 membranes, 1,000 calibration digits from the training split). For every design
-(``architecture:lanes``; pipelined: the two layers work on successive time steps at once) the
+(``architecture:lanes``, lanes one number or one per layer as ``8/1``; pipelined: the two
+layers work on successive time steps at once) the
 network is compiled (hardwired), verified on the held-out digits (``--samples``, 0 = all
 1,000) with every layer's membranes and spikes compared at every step (Verilator), and
 synthesized (``--target``, ECP5 25k by default: LUTs, flip-flops, block RAMs, multipliers,
@@ -56,7 +57,7 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default=str(ROOT / "runs" / "snn_mnist" / "model.pt"))
-    ap.add_argument("--designs", default="serial:1,serial:8,pipelined:8",
+    ap.add_argument("--designs", default="serial:1,serial:8,pipelined:8,pipelined:8/1",
                     help="architecture:lanes, comma separated")
     ap.add_argument("--samples", type=int, default=0)
     ap.add_argument("--target", default="ecp5", choices=["ecp5", "ice40", "generic"])
@@ -77,11 +78,12 @@ def main(argv=None) -> int:
     work = Path(args.work)
     for spec in args.designs.split(","):
         arch, lanes_s = spec.split(":")
-        lanes = int(lanes_s)
+        counts = [int(v) for v in lanes_s.split("/")]
+        lanes = counts[0] if len(counts) == 1 else counts
         cfg["hdl"].update(lanes=lanes, architecture=arch)
         d: dict = {"architecture": arch, "lanes": lanes}
         t = time.perf_counter()
-        here = work / f"{arch}{lanes}"
+        here = work / f"{arch}{lanes_s.replace('/', '_')}"
         rtl = task.compile_stage(cfg, qnet, here / "rtl")
         d["compile_s"] = round(time.perf_counter() - t, 2)
         d["rtl"] = {k: rtl[k] for k in ("cycles_per_sample", "step_interval", "load_cycles",

@@ -250,13 +250,74 @@ def _compile_snn(args, net) -> int:
                           path="--architecture" if args.architecture not in ARCHITECTURES
                           else "--interface")
     from .hdl.snn import plan_snn
+    from .ir.snn_plan import split_mixed
 
-    plan_snn(net, weights=args.weights, name=args.top, lanes=args.lanes or 1,
-             architecture=args.architecture)  # errors first
+    parts = split_mixed(net)  # a TNN front feeding the SNN: its SNN part is planned here
+    if parts and args.weights != "hardwired":
+        raise ConfigError(f"--weights {args.weights} for the TNN -> SNN network {net.name!r}; "
+                          f"a mixed design is built with hardwired weights", path="--weights")
+    plan_snn(parts[1] if parts else net, weights=args.weights, name=args.top,
+             lanes=args.lanes or 1, architecture=args.architecture)  # errors first
     res = emit_snn(net, out_dir(args.out, "--out"), weights=args.weights, name=args.top,
                    lanes=args.lanes or 1, architecture=args.architecture)
     print(json.dumps({"verilog": str(res.verilog), "rtlil": str(res.rtlil),
                       "names": str(res.names), **res.info}, indent=1))
+    return 0
+
+
+def _verify_mixed(args, net) -> int:
+    """``verify`` of a TNN front feeding an SNN: the input volleys of the TNN config's test
+    data (and ``--corner`` volleys of the front) through
+    :func:`neutnngen.verify.snn.verify_snn`."""
+    import numpy as np
+
+    from .ir.snn_plan import split_mixed
+    from .pipeline import get_task, load_config, prepare_data, verify_stimulus
+
+    extra = [f for f, on in (("--formal", args.formal), ("--prove-wave", args.prove_wave),
+                             ("--gate-level", args.gate_level),
+                             ("--mutants", args.mutants is not None),
+                             ("--bench cocotb", args.bench == "cocotb")) if on]
+    if extra:
+        raise ConfigError(f"{extra[0]} is not available for TNN -> SNN designs yet; they verify "
+                          f"with the streamed SNN bench (every SNN layer, step and neuron, and "
+                          f"every volley the front hands over)", path=extra[0].split()[0])
+    cfg = load_config(in_file(args.config, "--config"), args.overrides)
+    get_task(cfg).check(cfg)
+    rtl = Path(args.rtl)
+    try:
+        top = json.loads((rtl / "names.json").read_text())["top"]
+    except (OSError, ValueError, KeyError):
+        raise ConfigError(f"no names.json in {args.rtl!r}; expected the folder written by "
+                          f"'neutnngen compile'", path=str(rtl / "names.json")) from None
+    verilog = rtl / f"{top.get('name', args.top)}.v"
+    if "front" not in top or not verilog.is_file():
+        raise ConfigError(f"{args.rtl!r} holds no TNN -> SNN design (names.json has no "
+                          f"'front'); compile {args.ir} into it first", path=args.rtl)
+    X = np.asarray(verify_stimulus(cfg, prepare_data(cfg)), dtype=np.int64)
+    if X.ndim != 2 or X.shape[1] != net.inputs:
+        raise ConfigError(f"the config's test volleys have {X.shape[-1]} lines; the network "
+                          f"{net.name!r} takes {net.inputs}", path=args.config)
+    corner = None
+    if args.corner:
+        from .verify.corner import corner_volleys
+
+        C, corner = corner_volleys(split_mixed(net)[0], args.corner, seed=args.corner_seed,
+                                   real=X)
+        X = np.concatenate([X, C])
+    if args.waves:
+        X = X[:args.waves]
+    from .verify.snn import describe, verify_snn
+
+    d = verify_snn(net, verilog, X, simulator=args.simulator,
+                   workdir=out_dir(args.out, "--out"))
+    d.pop("rtl_spikes", None)
+    if corner is not None:
+        d["corner"] = corner
+    print(json.dumps(d, indent=1, default=str))
+    if d["mismatches"]:
+        raise VerificationMismatch(describe(d["first_mismatch"], d["mismatches"], d["samples"]),
+                                   first=d["first_mismatch"])
     return 0
 
 
@@ -337,6 +398,10 @@ def cmd_verify(args) -> int:
     from .ir.stages.snn import is_snn
 
     if is_snn(net):
+        from .ir.snn_plan import split_mixed
+
+        if split_mixed(net) is not None:
+            return _verify_mixed(args, net)
         return _verify_snn(args, net)
     cfg = load_config(in_file(args.config, "--config"), args.overrides)
     get_task(cfg).check(cfg)

@@ -10,6 +10,8 @@ and wrong loaded weights are caught and named (sample, step, layer, neuron, fiel
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -439,3 +441,118 @@ def test_snn_architectures_other_than_serial_and_pipelined_are_refused():
     with pytest.raises(ConfigError, match="architecture='parallel' for an SNN network; "
                                           "accepted: serial, pipelined"):
         plan_snn(rand_net(0), architecture="parallel")
+
+
+def mixed_net(seed: int = 3, q: int = 4, lif_out: str = "first") -> Network:
+    """A TNN column (12 lines, 3-bit times) -> times encoder -> dense -> LIF: docs/model.md
+    §11's TNN -> SNN interface."""
+    from conftest import make_column_net
+
+    from neutnngen.ir.kinds import kind_of
+
+    tnn = make_column_net(p=12, q=q, seed=seed, learning=False)
+    layer = tnn.layers[0]
+    top = kind_of(layer).max_time(layer, tnn.time, tnn.time.t_max_in)
+    rng = np.random.default_rng(seed)
+    return Network("mix", tnn.time, 12, (
+        layer, Encoder("enc", "times", top + 1, 4),
+        Dense("fc", rng.integers(-2, 8, (6, q)), rng.integers(-2, 3, 6), 4),
+        LIF("hid", 6, 3, 8, "shift", leak_shift=2),
+        Dense("fc2", rng.integers(-3, 8, (3, 6)), np.zeros(3, np.int64), 4),
+        LIF("out", 3, 2, 8, "none", output=lif_out)))
+
+
+@pytest.mark.parametrize("arch", ["serial", "pipelined"])
+def test_tnn_front_into_snn_rtl_equals_the_interpreter(arch, tmp_path):
+    """One design: the TNN column's output volleys enter the SNN as one spike per line at
+    its time (-1: none); every volley handed over, every SNN layer, step and neuron and the
+    readout equal the interpreter's on the whole network."""
+    from neutnngen.ir.interp import Interpreter
+    from neutnngen.ir.snn_plan import split_mixed
+
+    net = mixed_net()
+    rng = np.random.default_rng(1)
+    X = rng.integers(-1, 8, (24, 12))
+    X[0] = -1  # a silent volley
+    res = emit_snn(net, tmp_path / "rtl", name="mix_top", architecture=arch)
+    assert res.info["front"]["N_IN"] == 12 and res.info["inputs"] == 4
+    r = verify_snn(net, res.verilog, X, simulator=SIM, workdir=tmp_path / "v")
+    assert r["mismatches"] == 0 and r["bridge_mismatches"] == 0, r["message"]
+    front, back = split_mixed(net)
+    V = Interpreter(front).forward(X)
+    assert (V >= 0).any() and (V < 0).any()  # the front fires and stays silent
+    ref = reference(back, V)
+    assert r["trace_rows"] == sum(sg["v"].size for sg in ref["segments"])
+    assert all(sg["s"].any() for sg in ref["segments"])  # spikes in every SNN layer
+    whole = Interpreter(net).forward(X)  # the SNN's readout of the whole network
+    from neutnngen.frontend.snn_quant import predict_int
+
+    assert r["rtl_predictions"] == predict_int(back, V)[0].tolist()
+    assert np.array_equal(np.where(ref["first"] < 0, -1, ref["first"]), whole)
+
+
+def test_a_wrong_tnn_to_snn_hand_over_is_named(tmp_path):
+    """The front's volley released one line early: the beats the SNN takes differ and the
+    first divergence names the sample and the front's output line."""
+    net = mixed_net()
+    res = emit_snn(net, tmp_path / "rtl", name="mix_top")
+    v = res.verilog.read_text()
+    pat = re.compile(r"bridge_line == 2'h3")  # the last of the front's 4 output lines
+    assert pat.search(v)
+    res.verilog.write_text(pat.sub("bridge_line == 2'h2", v))
+    X = np.random.default_rng(2).integers(-1, 8, (6, 12))
+    r = verify_snn(net, res.verilog, X, simulator=SIM, workdir=tmp_path / "v")
+    assert r["bridge_mismatches"] > 0 and r["mismatches"] > 0
+    f = r["first_mismatch"]
+    assert f["layer"] == "TNN front" and 0 <= f["line"] < 4
+    assert "TNN front output line" in r["message"]
+
+
+@pytest.mark.parametrize("stages,msg", [
+    (lambda n: (n.stages[1], n.stages[0], *n.stages[2:]),
+     "the RTL builds TNN stages first, then SNN stages from a times encoder"),
+    (lambda n: (n.stages[0], Encoder("enc", "direct", 8, 4), *n.stages[2:]),
+     "mode=direct) follows the TNN stages; the RTL joins a TNN front to SNN stages through "
+     "an encoder with mode=times"),
+    (lambda n: (n.stages[0], Encoder("enc", "times", 8, 2), *n.stages[2:]),
+     "in_bits=2 holds times up to 3, the TNN front emits times up to"),
+])
+def test_mixtures_the_rtl_does_not_build_are_named(stages, msg):
+    from neutnngen.ir.snn_plan import split_mixed
+
+    net = mixed_net()
+    bad = Network("mix", net.time, 12, tuple(stages(net)))
+    with pytest.raises(ConfigError, match=re.escape(msg)):
+        split_mixed(bad)
+
+
+def test_compile_and_verify_commands_take_a_tnn_to_snn_ir(tmp_path, capsys):
+    """compile writes the mixed design (hardwired only), verify drives it with the test
+    volleys of a TNN config (here a files task of 12 series) plus corner volleys."""
+    import json
+
+    from neutnngen.cli import main
+    from neutnngen.ir import save
+
+    save(mixed_net(), tmp_path / "mix.json")
+    ir = str(tmp_path / "mix.json")
+    assert main(["compile", ir, "--out", str(tmp_path / "rtl"), "--top", "mix_top",
+                 "--architecture", "pipelined"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["front"]["N_IN"] == 12 and info["architecture"] == "pipelined"
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", X=rng.normal(size=(30, 12)), y=rng.integers(0, 2, 30))
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[data]\nkind = "files"\ntrain = "d.npz"\ntest = ""\n'
+                   'test_fraction = 0.3\n[network]\ntimeres = 3\n')
+    assert main(["verify", ir, "--rtl", str(tmp_path / "rtl"), "--config", str(cfg),
+                 "--corner", "5", "--simulator", "icarus", "--out", str(tmp_path / "v")]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["mismatches"] == 0 and d["samples"] == 9 + 5 and d["corner"]["volleys"] == 5
+    assert main(["compile", ir, "--out", str(tmp_path / "rtl2"), "--weights", "register"]) == 2
+    err = capsys.readouterr().err
+    assert "a mixed design is built with hardwired weights" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "rtl2").exists()
+    assert main(["verify", ir, "--rtl", str(tmp_path / "rtl"), "--config", str(cfg),
+                 "--gate-level", "--out", str(tmp_path / "v2")]) == 2
+    assert "--gate-level is not available for TNN -> SNN designs" in capsys.readouterr().err

@@ -571,21 +571,95 @@ class SnnTop(wiring.Component):
         return m
 
 
+class MixedTop(wiring.Component):
+    """A TNN front (:class:`~neutnngen.hdl.top.Top`) joined to an SNN (:class:`SnnTop`) by the
+    ``times`` interface of docs/model.md §11: the front's input stream is the design's; each
+    output volley of the front becomes ``n`` input beats of the SNN (line ``j``: its spike
+    time, or -1 when silent), the front's output register is released with the last beat;
+    the SNN's output stream and trace ports are the design's. ``bridge_valid`` /
+    ``bridge_data`` show every beat the SNN takes (the verifier compares them with the
+    front's volleys)."""
+
+    _MustUse__silence = True
+
+    def __init__(self, front, plan: SnnPlan):
+        self.front, self.plan = front, plan
+        self.snn = SnnTop(plan)
+        members: dict[str, Any] = {"in_valid": In(1), "in_ready": Out(1),
+                                   "in_time": In(len(front.in_time)),
+                                   "in_spike": In(len(front.in_spike))}
+        self._passed = [n for n in self.snn.signature.members
+                        if n not in ("in_valid", "in_ready", "in_data")]
+        for n in self._passed:
+            members[n] = self.snn.signature.members[n]
+        members.update({"bridge_valid": Out(1), "bridge_data": Out(plan.in_width)})
+        super().__init__(members)
+        self.info = {**plan.info(), "front": front.info}
+
+    def elaborate(self, platform):
+        m = Module()
+        f, s = self.front, self.snn
+        m.submodules.front = f
+        m.submodules.snn = s
+        fp = f.plan
+        m.d.comb += [f.in_valid.eq(self.in_valid), self.in_ready.eq(f.in_ready),
+                     f.in_time.eq(self.in_time), f.in_spike.eq(self.in_spike)]
+        n, TB, W = fp.net.outputs, fp.TB_OUT, self.plan.in_width
+        j = Signal(range(max(n, 2)), name="bridge_line")
+        tj = f.out_time.word_select(j, TB)[:min(TB, W - 1)]
+        data = Signal(W, name="bridge_word")
+        m.d.comb += data.eq(Mux(f.out_spike.bit_select(j, 1), tj, (1 << W) - 1))
+        hs = Signal(name="bridge_take")
+        m.d.comb += [s.in_valid.eq(f.out_valid), s.in_data.eq(data),
+                     hs.eq(f.out_valid & s.in_ready),
+                     f.out_ready.eq(hs & (j == n - 1)),
+                     self.bridge_valid.eq(hs), self.bridge_data.eq(data)]
+        with m.If(hs):
+            m.d.sync += j.eq(Mux(j == n - 1, 0, j + 1))
+        for name in self._passed:
+            mine, theirs = getattr(self, name), getattr(s, name)
+            if s.signature.members[name].flow == wiring.Out:
+                m.d.comb += mine.eq(theirs)
+            else:
+                m.d.comb += theirs.eq(mine)
+        return m
+
+
 def emit_snn(net, outdir, weights: str = "hardwired", name: str = "neutnngen_top",
-             lanes: int = 1, architecture: str = "serial"):
-    """Write ``outdir/NAME.v``, ``NAME.il`` and ``names.json`` of an SNN network."""
+             lanes: Any = 1, architecture: str = "serial"):
+    """Write ``outdir/NAME.v``, ``NAME.il`` and ``names.json`` of an SNN network, or of a
+    TNN front feeding an SNN (:class:`MixedTop`: hardwired weights, the front serial)."""
     import json
     from pathlib import Path
 
+    from ..errors import ConfigError
+    from ..ir.snn_plan import split_mixed
     from .emit import EmitResult, _texts, _write_all
 
-    plan = plan_snn(net, weights=weights, name=name, lanes=lanes, architecture=architecture)
-    top = SnnTop(plan)
+    parts = split_mixed(net)
+    snn_net = parts[1] if parts else net
+    if parts and weights != "hardwired":
+        raise ConfigError(f"weights={weights!r} for the TNN -> SNN network {net.name!r}; a "
+                          f"mixed design is built with hardwired weights")
+    plan = plan_snn(snn_net, weights=weights, name=name, lanes=lanes, architecture=architecture)
+    names = plan.names()
+    if parts:
+        from . import build_top, names_json
+
+        front = build_top(parts[0], weights="hardwired", name=f"{name}_front")
+        if front.plan.N_PROX:
+            raise ConfigError(f"the TNN front of {net.name!r} has proximal lines; a mixed "
+                              f"design takes the front's input volleys only")
+        top: Any = MixedTop(front, plan)
+        names["top"] = top.info
+        names["front"] = names_json(front.plan)
+    else:
+        top = SnnTop(plan)
     il, v = _texts(top)
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"verilog": out / f"{name}.v", "rtlil": out / f"{name}.il",
              "names": out / "names.json"}
     _write_all({paths["verilog"]: v, paths["rtlil"]: il,
-                paths["names"]: json.dumps(plan.names(), indent=1) + "\n"})
-    return EmitResult(paths["verilog"], paths["rtlil"], paths["names"], plan.info())
+                paths["names"]: json.dumps(names, indent=1) + "\n"})
+    return EmitResult(paths["verilog"], paths["rtlil"], paths["names"], top.info)

@@ -202,6 +202,48 @@ LANES = (1, 2, 4, 8, 16, 32, 64)
 
 
 ARCHITECTURES = ("serial", "pipelined")
+TNN_KINDS = ("layer", "retime")  # the stage kinds of a TNN front
+
+
+def split_mixed(net) -> tuple[Any, Any] | None:
+    """``(tnn, snn)`` of a network whose TNN stages (layers, retimes) feed SNN stages through
+    a ``times`` encoder (docs/model.md §11, the TNN -> SNN interface): the front as its own
+    network, and the SNN part as a network over the front's output lines. ``None`` for a
+    network without TNN stages; :class:`ConfigError` for a mixture the RTL does not build
+    (SNN stages before TNN ones, another encoder, a time the encoder cannot hold)."""
+    from ..ir import Network
+    from ..ir.common import TimeSpec
+    from ..ir.kinds import kind_of
+
+    kinds = [kind_of(st).name for st in net.stages]
+    tnn = [i for i, k in enumerate(kinds) if k in TNN_KINDS]
+    if not tnn:
+        return None
+    cut = tnn[-1] + 1
+    if tnn != list(range(cut)) or cut == len(kinds):
+        first_snn = next((st for st, k in zip(net.stages, kinds, strict=True)
+                          if k not in TNN_KINDS), None)
+        raise ConfigError(f"network {net.name!r} mixes TNN and SNN stages as "
+                          f"{' -> '.join(kinds)}; the RTL builds TNN stages first, then SNN "
+                          f"stages from a times encoder"
+                          + (f" (stage {first_snn.name!r} comes before a TNN stage)"
+                             if first_snn is not None and cut < len(kinds) else ""))
+    enc = net.stages[cut]
+    if kinds[cut] != "encoder" or enc.mode != "times":
+        raise ConfigError(f"stage {enc.name!r} ({kinds[cut]}"
+                          f"{', mode=' + enc.mode if kinds[cut] == 'encoder' else ''}) follows "
+                          f"the TNN stages; the RTL joins a TNN front to SNN stages through an "
+                          f"encoder with mode=times (one spike per line at its TNN time)")
+    front = Network(f"{net.name}_front", net.time, net.inputs, tuple(net.stages[:cut]))
+    top = net.time.t_max_in
+    for st in front.stages:
+        top = kind_of(st).max_time(st, front.time, top)
+    if top >= 1 << enc.in_bits:
+        raise ConfigError(f"encoder {enc.name!r}: in_bits={enc.in_bits} holds times up to "
+                          f"{(1 << enc.in_bits) - 1}, the TNN front emits times up to {top}; "
+                          f"expected in_bits >= {int(top).bit_length()}")
+    back = Network(f"{net.name}_snn", TimeSpec(), front.outputs, tuple(net.stages[cut:]))
+    return front, back
 
 
 def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top",

@@ -50,7 +50,10 @@ def reference(net, X: np.ndarray) -> dict[str, Any]:
     return {"segments": segs, "count": trace.counts, "first": first, "v": trace.v}
 
 
-def testbench(plan: SnnPlan, depth: int, wdepth: int) -> str:
+def testbench(plan: SnnPlan, depth: int, wdepth: int, front: dict | None = None) -> str:
+    """The Verilog bench of an SNN design; ``front``: the ``"top"`` info of the TNN front of a
+    mixed design (its input beats are volleys ``{in_spike, in_time}``, and the bench logs
+    the beats the SNN takes from the front)."""
     from .stream import TB_NAME
 
     i = plan.info()
@@ -89,6 +92,20 @@ def testbench(plan: SnnPlan, depth: int, wdepth: int) -> str:
     if (!rst && wi < nw) begin
       wload_en <= 1; wload_addr <= waddr[wi]; wload_data <= wdata[wi]; wi <= wi + 1;
     end"""
+    if front:
+        nt = front["N_IN"] * front["TB_IN"]
+        sw = nt + front["N_IN"]
+        in_decl = (f"  wire [{nt - 1}:0] in_time = stim[k][{nt - 1}:0];\n"
+                   f"  wire [{front['N_IN'] - 1}:0] in_spike = stim[k][{sw - 1}:{nt}];\n"
+                   f"  wire bridge_valid; wire [{i['in_width'] - 1}:0] bridge_data;")
+        in_conn = (".in_time(in_time), .in_spike(in_spike), .bridge_valid(bridge_valid), "
+                   ".bridge_data(bridge_data),")
+        bridge = '    if (bridge_valid) $fwrite(fb, "%0d\\n", bridge_data);\n'
+    else:
+        sw = i["in_width"]
+        in_decl = "  assign in_data = stim[k];"
+        in_conn = ".in_data(in_data),"
+        bridge = ""
     return f"""`timescale 1ns/1ps
 module {TB_NAME};
   reg clk = 0;
@@ -102,15 +119,16 @@ module {TB_NAME};
 {trace_decl}
   reg out_ready = 0;
   reg gap = 0;
-{wl}  reg [{i['in_width'] - 1}:0] stim [0:{depth - 1}];
+{wl}  reg [{sw - 1}:0] stim [0:{depth - 1}];
   reg [31:0] cfg [0:7];
   reg [31:0] nwords, nout, nw, maxc, wi, k, got, cyc, stall, waits;
   reg [31:0] lf;
-  integer ft, fo, fs;
-  wire in_valid = !rst && (wi >= nw) && (k < nwords) && !gap;
-  assign in_data = stim[k];
+  integer ft, fo, fs, fb;
+  reg hold = 0;  // an offered beat stays offered until it is taken
+  wire in_valid = !rst && (wi >= nw) && (k < nwords) && (!gap || hold);
+{in_decl}
   {plan.name} dut(.clk(clk), .rst(rst), .in_valid(in_valid), .in_ready(in_ready),
-    .in_data(in_data), .out_valid(out_valid), .out_ready(out_ready), .out_count(out_count),
+    {in_conn} .out_valid(out_valid), .out_ready(out_ready), .out_count(out_count),
     .out_first(out_first), .out_mem(out_mem), .out_index(out_index), .out_last(out_last),
     {wports}
     {trace_conn});
@@ -123,6 +141,7 @@ module {TB_NAME};
     k = 0; got = 0; cyc = 0; wi = 0; stall = 0; waits = 0;
     ft = $fopen("snn_trace.txt", "w");
     fo = $fopen("snn_out.txt", "w");
+    fb = $fopen("snn_bridge.txt", "w");
 `ifdef NEUTNNGEN_DUMP
     if ($test$plusargs("dumpfile")) begin : dump
       reg [8*256-1:0] fn;
@@ -137,10 +156,11 @@ module {TB_NAME};
     lf <= {{lf[30:0], lf[31] ^ lf[21] ^ lf[1] ^ lf[0]}};
     gap <= cfg[5] != 0 && lf[3:0] == 0;
     out_ready <= cfg[6] == 0 || lf[6];{wdrive}
+    hold <= in_valid && !in_ready;
     if (in_valid && in_ready) k <= k + 1;
     if (in_valid && !in_ready) waits <= waits + 1;
     if (out_valid && !out_ready) stall <= stall + 1;
-{lanes}
+{bridge}{lanes}
     if (out_valid && out_ready) begin
       $fwrite(fo, "%0d %0d %0d %0d %0d\\n", out_index, out_count, out_first, out_mem,
               out_last);
@@ -149,7 +169,7 @@ module {TB_NAME};
     if (got == nout || cyc >= maxc) begin
       fs = $fopen("snn_summary.txt", "w");
       $fwrite(fs, "%0d %0d %0d %0d %0d\\n", got == nout ? 1 : 2, cyc, k, stall, waits);
-      $fclose(fs); $fclose(ft); $fclose(fo);
+      $fclose(fs); $fclose(ft); $fclose(fo); $fclose(fb);
       $finish;
     end
   end
@@ -255,8 +275,14 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     """Simulate ``verilog`` (written by :func:`neutnngen.hdl.snn.emit_snn` for ``net``) on
     the input integers ``X`` and compare every layer, step and neuron with the interpreter.
     Returns a JSON-able dict (``mismatches``, ``first_mismatch``, ``samples``, ``cycles``,
-    ``rtl_accuracy`` when ``y`` is given, ...)."""
+    ``rtl_accuracy`` when ``y`` is given, ...).
+
+    A TNN front feeding the SNN (:class:`~neutnngen.hdl.snn.MixedTop`): ``X`` are the
+    front's input volleys (-1: silent line); the SNN part is compared as above on the
+    interpreter's volleys of the front, and every beat the SNN takes from the front (line
+    ``j``'s time or -1) with those volleys."""
     from ..flows.sim import find_simulator, simulator_version
+    from ..ir.snn_plan import split_mixed
     from ..ir.stages.snn import predict
     from .stream import MIN_DEPTH, _call, _hexfile, _pow2, build
 
@@ -266,6 +292,15 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     verilog = Path(verilog)
     info = design_info(verilog)
     top = name or str(info.get("name", verilog.stem))
+    parts = split_mixed(net)
+    X_all = X
+    front = None
+    if parts:  # the SNN part runs on the front's output volleys
+        from ..ir.interp import Interpreter
+
+        front = info.get("front") or _front_info(parts[0], top)
+        net = parts[1]
+        X = np.asarray(Interpreter(parts[0]).forward(X_all), dtype=np.int64)
     plan = plan_snn(net, weights=weights or info.get("weights", "hardwired"), name=top,
                     lanes=lanes or info.get("lanes", 1),
                     architecture=architecture or str(info.get("architecture", "serial")))
@@ -279,23 +314,39 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     workdir.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout
     B = len(X)
-    depth = _pow2(B * plan.n_in, MIN_DEPTH)  # as the TNN stream bench: one build serves
-    # every stimulus up to that size
+    words = B if front else B * plan.n_in
+    depth = _pow2(words, MIN_DEPTH)  # as the TNN stream bench: one build serves every
+    # stimulus up to that size
     if plan.weights == "register" and writes is None:
         writes = register_writes(plan)
     writes = writes or []
     wdepth = _pow2(len(writes), 1)
-    tb = testbench(plan, depth, wdepth)
-    stim = X.copy()
-    if plan.encoder.mode == "times":
-        stim = np.where(stim < 0, (1 << plan.in_width) - 1, stim)
-    _hexfile(workdir / "snn_stim.hex", stim.reshape(-1).tolist(), plan.in_width)
+    tb = testbench(plan, depth, wdepth, front)
+    bridge_exp = None
+    if front:  # one volley word {in_spike, in_time} per sample
+        tbi, n_in = int(front["TB_IN"]), int(front["N_IN"])
+        on = X_all >= 0
+        words_ = []
+        for row, sp in zip(np.where(on, X_all, 0).tolist(), on.tolist(), strict=True):
+            w_ = 0
+            for j, (v_, s_) in enumerate(zip(row, sp, strict=True)):
+                w_ |= (int(v_) << (j * tbi)) | (int(s_) << (n_in * tbi + j))
+            words_.append(w_)
+        _hexfile(workdir / "snn_stim.hex", words_, n_in * tbi + n_in)
+        bridge_exp = np.where(X < 0, (1 << plan.in_width) - 1, X).reshape(-1)
+    else:
+        stim = X.copy()
+        if plan.encoder.mode == "times":
+            stim = np.where(stim < 0, (1 << plan.in_width) - 1, stim)
+        _hexfile(workdir / "snn_stim.hex", stim.reshape(-1).tolist(), plan.in_width)
     if plan.weights == "register":
         _hexfile(workdir / "snn_waddr.hex", [a for a, _ in writes], plan.wa)
         _hexfile(workdir / "snn_wdata.hex", [d for _, d in writes], plan.wd)
-    per = plan.cycles_per_sample + plan.n_in + 4 * plan.n_out + 8
+    per = plan.cycles_per_sample + 2 * plan.n_in + 4 * plan.n_out + 8
+    if front:
+        per += int(front["LATENCY"]) + int(front["WAVE_CYCLES"])
     maxc = 3 * (per * B + len(writes)) + 1000
-    _hexfile(workdir / "snn_cfg.hex", [B * plan.n_in, B * plan.n_out, len(writes), maxc,
+    _hexfile(workdir / "snn_cfg.hex", [words, B * plan.n_out, len(writes), maxc,
                                        seed * 2654435761 & 0xFFFFFFFF, int(backpressure),
                                        int(backpressure), 0], 32)
     t0 = time.monotonic()
@@ -303,7 +354,7 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
                        workdir / f"build-{sim}.log", deadline)
     build_s = time.monotonic() - t0 if built else 0.0
     log = workdir / f"sim-{sim}.log"
-    for f in ("snn_summary.txt", "snn_trace.txt", "snn_out.txt"):
+    for f in ("snn_summary.txt", "snn_trace.txt", "snn_out.txt", "snn_bridge.txt"):
         (workdir / f).unlink(missing_ok=True)
     argv = [str(exe)] if sim != "icarus" else [_vvp(), "-n", str(exe)]
     t1 = time.monotonic()
@@ -336,6 +387,22 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
         "timed_out": status == 2, "log": str(log),
     }
     mism, first = compare_trace(plan, got, exp)
+    if bridge_exp is not None:  # the beats the SNN took from the TNN front
+        gb_ = _readints(workdir / "snn_bridge.txt", 1).reshape(-1)
+        m_ = min(len(gb_), len(bridge_exp))
+        bd = np.flatnonzero(gb_[:m_] != bridge_exp[:m_])
+        res["bridge_mismatches"] = int(bd.size) + abs(len(gb_) - len(bridge_exp))
+        mism += res["bridge_mismatches"]
+        if res["bridge_mismatches"]:
+            r_ = int(bd[0]) if bd.size else m_
+            b_, j_ = divmod(r_, plan.n_in)
+            if first is None or b_ <= first.get("sample", B):
+                def val(a, r):
+                    return (-1 if int(a[r]) == (1 << plan.in_width) - 1 else int(a[r])) \
+                        if r < len(a) else None
+                first = {"sample": b_, "layer": "TNN front", "line": j_,
+                         "field": "front output time (-1: silent)",
+                         "expected": val(bridge_exp, r_), "got": val(gb_, r_)}
     # the output beats
     nl = plan.n_out
     eo = np.stack([np.tile(np.arange(nl), B), ref["count"].reshape(-1),
@@ -353,6 +420,8 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     res["mismatches"] = mism
     res["first_mismatch"] = first
     res["activity"] = activity(plan, net, X, ref)
+    if front:
+        res["front"] = {"layers": int(front["L"]), "wave_cycles": int(front["WAVE_CYCLES"])}
     per_seg = [got[got[:, 0] == k] for k in range(len(exp))]
     if all(len(g_) == len(e_) for g_, e_ in zip(per_seg, exp, strict=True)):
         # the RTL's spike trains, one [B, T, n] array per lif stage
@@ -373,7 +442,17 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     return res
 
 
+def _front_info(front_net, top: str) -> dict:  # noqa: ARG001
+    """The ``"top"`` info of the TNN front of a mixed design: it is in the names.json that
+    compile writes next to the design; without it the bench cannot pack the volleys."""
+    raise ConfigError(f"no names.json with the TNN front's parameters next to the design "
+                      f"{top!r}; verify the folder written by compile")
+
+
 def describe(first: dict, mism: int, samples: int) -> str:
+    if "line" in first:
+        return (f"{mism} mismatches; first at sample {first['sample']}, TNN front output "
+                f"line {first['line']}: expected {first['expected']}, got {first['got']}")
     if "step" in first:
         return (f"{mism} mismatching rows; first at sample {first['sample']}, step "
                 f"{first['step']}, layer {first['layer']!r} neuron {first['neuron']}: "
