@@ -252,11 +252,12 @@ def _compile_snn(args, net) -> int:
     from .hdl.snn import plan_snn
     from .ir.snn_plan import split_mixed
 
-    parts = split_mixed(net)  # a TNN front feeding the SNN: its SNN part is planned here
-    if parts and args.weights != "hardwired":
-        raise ConfigError(f"--weights {args.weights} for the TNN -> SNN network {net.name!r}; "
-                          f"a mixed design is built with hardwired weights", path="--weights")
-    plan_snn(parts[1] if parts else net, weights=args.weights, name=args.top,
+    mix = split_mixed(net)  # SNN stages joined to TNN ones: the SNN part is planned here
+    if mix and args.weights != "hardwired":
+        raise ConfigError(f"--weights {args.weights} for the network {net.name!r} of TNN and "
+                          f"SNN stages; a mixed design is built with hardwired weights",
+                          path="--weights")
+    plan_snn(mix.snn if mix else net, weights=args.weights, name=args.top,
              lanes=args.lanes or 1, architecture=args.architecture)  # errors first
     res = emit_snn(net, out_dir(args.out, "--out"), weights=args.weights, name=args.top,
                    lanes=args.lanes or 1, architecture=args.architecture)
@@ -302,7 +303,7 @@ def _verify_mixed(args, net) -> int:
     if args.corner:
         from .verify.corner import corner_volleys
 
-        C, corner = corner_volleys(split_mixed(net)[0], args.corner, seed=args.corner_seed,
+        C, corner = corner_volleys(split_mixed(net).front, args.corner, seed=args.corner_seed,
                                    real=X)
         X = np.concatenate([X, C])
     if args.waves:
@@ -325,11 +326,15 @@ def _verify_snn(args, net) -> int:
     """``verify`` of an SNN design: the SNN config's test digits through
     :func:`neutnngen.verify.snn.verify_snn`."""
     from .config import load_dict
+    from .ir.snn_plan import split_mixed
     from .pipeline.tasks import snn
 
+    mixed = split_mixed(net) is not None  # an SNN feeding TNN stages
     extra = [f for f, on in (
                              ("--formal", args.formal), ("--prove-wave", args.prove_wave),
-                             ("--bench cocotb", args.bench == "cocotb")) if on]
+                             ("--bench cocotb", args.bench == "cocotb"),
+                             ("--gate-level", mixed and args.gate_level),
+                             ("--mutants", mixed and args.mutants is not None)) if on]
     if extra:
         raise ConfigError(f"{extra[0]} is not available for SNN designs yet; they verify with "
                           f"the streamed SNN bench (every layer, step and neuron), "
@@ -400,7 +405,8 @@ def cmd_verify(args) -> int:
     if is_snn(net):
         from .ir.snn_plan import split_mixed
 
-        if split_mixed(net) is not None:
+        mix = split_mixed(net)
+        if mix is not None and mix.front is not None:  # a TNN config gives the volleys
             return _verify_mixed(args, net)
         return _verify_snn(args, net)
     cfg = load_config(in_file(args.config, "--config"), args.overrides)

@@ -478,16 +478,17 @@ def test_tnn_front_into_snn_rtl_equals_the_interpreter(arch, tmp_path):
     assert res.info["front"]["N_IN"] == 12 and res.info["inputs"] == 4
     r = verify_snn(net, res.verilog, X, simulator=SIM, workdir=tmp_path / "v")
     assert r["mismatches"] == 0 and r["bridge_mismatches"] == 0, r["message"]
-    front, back = split_mixed(net)
-    V = Interpreter(front).forward(X)
+    mix = split_mixed(net)
+    assert mix.back is None
+    V = Interpreter(mix.front).forward(X)
     assert (V >= 0).any() and (V < 0).any()  # the front fires and stays silent
-    ref = reference(back, V)
+    ref = reference(mix.snn, V)
     assert r["trace_rows"] == sum(sg["v"].size for sg in ref["segments"])
     assert all(sg["s"].any() for sg in ref["segments"])  # spikes in every SNN layer
     whole = Interpreter(net).forward(X)  # the SNN's readout of the whole network
     from neutnngen.frontend.snn_quant import predict_int
 
-    assert r["rtl_predictions"] == predict_int(back, V)[0].tolist()
+    assert r["rtl_predictions"] == predict_int(mix.snn, V)[0].tolist()
     assert np.array_equal(np.where(ref["first"] < 0, -1, ref["first"]), whole)
 
 
@@ -509,8 +510,11 @@ def test_a_wrong_tnn_to_snn_hand_over_is_named(tmp_path):
 
 
 @pytest.mark.parametrize("stages,msg", [
-    (lambda n: (n.stages[1], n.stages[0], *n.stages[2:]),
-     "the RTL builds TNN stages first, then SNN stages from a times encoder"),
+    (lambda n: (n.stages[0], *n.stages[1:4], n.stages[0], *n.stages[4:]),
+     "the RTL builds at most one SNN run, between a TNN front and a TNN back"),
+    (lambda n: n.stages[:4] + (n.stages[0],),
+     "stage 'hid' (lif) feeds the TNN stage 'layer0'; the RTL joins SNN stages to a TNN "
+     "back through a lif with output=first"),
     (lambda n: (n.stages[0], Encoder("enc", "direct", 8, 4), *n.stages[2:]),
      "mode=direct) follows the TNN stages; the RTL joins a TNN front to SNN stages through "
      "an encoder with mode=times"),
@@ -556,3 +560,78 @@ def test_compile_and_verify_commands_take_a_tnn_to_snn_ir(tmp_path, capsys):
     assert main(["verify", ir, "--rtl", str(tmp_path / "rtl"), "--config", str(cfg),
                  "--gate-level", "--out", str(tmp_path / "v2")]) == 2
     assert "--gate-level is not available for TNN -> SNN designs" in capsys.readouterr().err
+
+
+def snn_to_tnn_net(seed: int = 0) -> Network:
+    """An SNN (direct encoder, 7 steps) whose first-spike volley feeds a TNN column
+    (docs/model.md §11's SNN -> TNN interface)."""
+    from conftest import make_column_net
+
+    rng = np.random.default_rng(seed)
+    back = make_column_net(p=5, q=3, theta=4, seed=seed, learning=False)
+    st = (Encoder("enc", "direct", 7, 3), Flatten("f0"),
+          Dense("d0", rng.integers(-2, 8, (5, 10)), rng.integers(0, 6, 5), 5),
+          LIF("first", 5, 6, 9, "shift", leak_shift=3, output="first"), back.layers[0])
+    return Network("s2t", back.time, 10, st)
+
+
+@pytest.mark.parametrize("arch", ["serial", "pipelined"])
+def test_snn_into_tnn_back_equals_the_interpreter(arch, tmp_path):
+    """The last lif's first-spike volley is collected and handed to a TNN column whose
+    output volleys are the design's; both equal the interpreter's on the whole network,
+    with every SNN layer, step and neuron, under output backpressure."""
+    from neutnngen.ir.interp import Interpreter
+    from neutnngen.ir.snn_plan import split_mixed
+
+    net = snn_to_tnn_net()
+    X = np.random.default_rng(4).integers(0, 8, (20, 10))
+    X[0] = 0
+    res = emit_snn(net, tmp_path / "rtl", name="s2t_top", architecture=arch)
+    assert res.info["back"]["N_IN"] == 5 and "front" not in res.info
+    r = verify_snn(net, res.verilog, X, simulator=SIM, workdir=tmp_path / "v")
+    assert r["mismatches"] == 0 and r["output_mismatches"] == 0, r["message"]
+    assert r["backpressure"]["stalled_output_cycles"] > 0
+    out = Interpreter(net).forward(X)
+    assert (out >= 0).any() and (out < 0).any()  # the back fires and stays silent
+    first = reference(split_mixed(net).snn, X)["first"]
+    assert (first >= 0).any() and (first < 0).any()  # silent SNN neurons cross the bridge
+
+
+def test_a_wrong_snn_to_tnn_collector_is_named(tmp_path):
+    """The collector's silent-line test inverted (silent SNN neurons handed over as spikes
+    and the others as silent): the back's output volleys differ and the first divergence
+    names the TNN back."""
+    net = snn_to_tnn_net()
+    res = emit_snn(net, tmp_path / "rtl", name="s2t_top")
+    v = res.verilog.read_text()
+    assert v.count("out_first != 3'h7") == 1
+    res.verilog.write_text(v.replace("out_first != 3'h7", "out_first == 3'h7"))
+    X = np.random.default_rng(4).integers(0, 8, (12, 10))
+    r = verify_snn(net, res.verilog, X, simulator=SIM, workdir=tmp_path / "v")
+    assert r["output_mismatches"] > 0 and r["first_mismatch"]["layer"] == "TNN back"
+
+
+def test_tnn_snn_tnn_sandwich_is_refused_when_times_cannot_fit(tmp_path):
+    """A TNN front, the SNN, a TNN back in one time spec: the SNN needs more steps than the
+    front's latest time, so its first-spike steps can exceed the back's input times; the
+    RTL refuses it naming both numbers (the interpreter still runs it)."""
+    from conftest import make_column_net
+
+    from neutnngen.ir.kinds import kind_of
+    from neutnngen.ir.snn_plan import split_mixed
+
+    tnn = make_column_net(p=10, q=4, seed=5, learning=False)
+    layer = tnn.layers[0]
+    top = kind_of(layer).max_time(layer, tnn.time, tnn.time.t_max_in)
+    back = make_column_net(p=3, q=2, theta=3, seed=6, learning=False)
+    rng = np.random.default_rng(5)
+    net = Network("sand", tnn.time, 10, (
+        layer, Encoder("enc", "times", top + 1, 4),
+        Dense("fc", rng.integers(0, 8, (3, 4)), rng.integers(0, 3, 3), 4),
+        LIF("mid", 3, 3, 8, "none", output="first"), back.layers[0]))
+    with pytest.raises(ConfigError, match=f"the SNN's {top + 1} steps give first-spike times "
+                                          f"up to {top}; the TNN back takes times up to 7"):
+        split_mixed(net)
+    with pytest.raises(ConfigError, match="first-spike times"):
+        emit_snn(net, tmp_path / "rtl", name="sand_top")
+    assert not (tmp_path / "rtl").exists()

@@ -572,35 +572,67 @@ class SnnTop(wiring.Component):
 
 
 class MixedTop(wiring.Component):
-    """A TNN front (:class:`~neutnngen.hdl.top.Top`) joined to an SNN (:class:`SnnTop`) by the
-    ``times`` interface of docs/model.md §11: the front's input stream is the design's; each
-    output volley of the front becomes ``n`` input beats of the SNN (line ``j``: its spike
-    time, or -1 when silent), the front's output register is released with the last beat;
-    the SNN's output stream and trace ports are the design's. ``bridge_valid`` /
-    ``bridge_data`` show every beat the SNN takes (the verifier compares them with the
-    front's volleys)."""
+    """An SNN (:class:`SnnTop`) joined to TNN stages (:class:`~neutnngen.hdl.top.Top`) by
+    the interfaces of docs/model.md §11, one design:
+
+    * a TNN ``front`` (or None) feeds the SNN through its ``times`` encoder: the front's
+      input stream is the design's; each output volley of the front becomes ``n`` input
+      beats of the SNN (line ``j``: its spike time, or -1 when silent), and the front's
+      output register is released with the last beat. ``bridge_valid`` / ``bridge_data``
+      show every beat the SNN takes (the verifier compares them with the front's volleys);
+    * a TNN ``back`` (or None) reads the last ``lif``'s first-spike volley: a collector
+      gathers the SNN's output beats (``out_first``; all ones: silent) into one volley,
+      offers it to the back's input stream and holds it until taken (the SNN's
+      ``out_ready`` is low meanwhile); the back's output stream is the design's.
+
+    The SNN's trace ports are the design's."""
 
     _MustUse__silence = True
 
-    def __init__(self, front, plan: SnnPlan):
-        self.front, self.plan = front, plan
+    def __init__(self, front, plan: SnnPlan, back=None):
+        self.front, self.plan, self.back = front, plan, back
         self.snn = SnnTop(plan)
-        members: dict[str, Any] = {"in_valid": In(1), "in_ready": Out(1),
-                                   "in_time": In(len(front.in_time)),
-                                   "in_spike": In(len(front.in_spike))}
-        self._passed = [n for n in self.snn.signature.members
-                        if n not in ("in_valid", "in_ready", "in_data")]
+        sm = self.snn.signature.members
+        members: dict[str, Any] = {}
+        taken = set()
+        if front is not None:
+            members.update({"in_valid": In(1), "in_ready": Out(1),
+                            "in_time": In(len(front.in_time)),
+                            "in_spike": In(len(front.in_spike))})
+            taken |= {"in_valid", "in_ready", "in_data"}
+        if back is not None:
+            members.update({"out_valid": Out(1), "out_ready": In(1),
+                            "out_time": Out(len(back.out_time)),
+                            "out_spike": Out(len(back.out_spike))})
+            taken |= {n for n in sm if n.startswith("out_")}
+        self._passed = [n for n in sm if n not in taken]
         for n in self._passed:
-            members[n] = self.snn.signature.members[n]
-        members.update({"bridge_valid": Out(1), "bridge_data": Out(plan.in_width)})
+            members[n] = sm[n]
+        if front is not None:
+            members.update({"bridge_valid": Out(1), "bridge_data": Out(plan.in_width)})
         super().__init__(members)
-        self.info = {**plan.info(), "front": front.info}
+        self.info = {**plan.info(), **({"front": front.info} if front is not None else {}),
+                     **({"back": back.info} if back is not None else {})}
 
     def elaborate(self, platform):
         m = Module()
+        s = self.snn
+        m.submodules.snn = s
+        if self.front is not None:
+            self._front(m)
+        if self.back is not None:
+            self._back(m)
+        for name in self._passed:
+            mine, theirs = getattr(self, name), getattr(s, name)
+            if s.signature.members[name].flow == wiring.Out:
+                m.d.comb += mine.eq(theirs)
+            else:
+                m.d.comb += theirs.eq(mine)
+        return m
+
+    def _front(self, m):
         f, s = self.front, self.snn
         m.submodules.front = f
-        m.submodules.snn = s
         fp = f.plan
         m.d.comb += [f.in_valid.eq(self.in_valid), self.in_ready.eq(f.in_ready),
                      f.in_time.eq(self.in_time), f.in_spike.eq(self.in_spike)]
@@ -616,19 +648,38 @@ class MixedTop(wiring.Component):
                      self.bridge_valid.eq(hs), self.bridge_data.eq(data)]
         with m.If(hs):
             m.d.sync += j.eq(Mux(j == n - 1, 0, j + 1))
-        for name in self._passed:
-            mine, theirs = getattr(self, name), getattr(s, name)
-            if s.signature.members[name].flow == wiring.Out:
-                m.d.comb += mine.eq(theirs)
-            else:
-                m.d.comb += theirs.eq(mine)
-        return m
+
+    def _back(self, m):
+        b, s = self.back, self.snn
+        m.submodules.back = b
+        bp = b.plan
+        n, TB = bp.net.inputs, bp.TB_IN
+        times = Signal(n * TB, name="collect_time")
+        spikes = Signal(n, name="collect_spike")
+        full = Signal(name="collect_full")
+        never = (1 << self.plan.tb) - 1
+        take = Signal(name="collect_take")
+        m.d.comb += [s.out_ready.eq(~full), take.eq(s.out_valid & ~full),
+                     b.in_valid.eq(full), b.in_time.eq(times), b.in_spike.eq(spikes),
+                     self.out_valid.eq(b.out_valid), b.out_ready.eq(self.out_ready),
+                     self.out_time.eq(b.out_time), self.out_spike.eq(b.out_spike)]
+        fired = Signal(name="collect_fired")
+        m.d.comb += fired.eq(s.out_first != never)
+        with m.If(take):
+            for i in range(n):
+                with m.If(s.out_index == i):
+                    m.d.sync += [times[i * TB:(i + 1) * TB].eq(s.out_first[:TB]),
+                                 spikes[i].eq(fired)]
+            with m.If(s.out_last):
+                m.d.sync += full.eq(1)
+        with m.If(full & b.in_ready):
+            m.d.sync += full.eq(0)
 
 
 def emit_snn(net, outdir, weights: str = "hardwired", name: str = "neutnngen_top",
              lanes: Any = 1, architecture: str = "serial"):
-    """Write ``outdir/NAME.v``, ``NAME.il`` and ``names.json`` of an SNN network, or of a
-    TNN front feeding an SNN (:class:`MixedTop`: hardwired weights, the front serial)."""
+    """Write ``outdir/NAME.v``, ``NAME.il`` and ``names.json`` of an SNN network, or of one
+    joined to TNN stages (:class:`MixedTop`: hardwired weights, the TNN parts serial)."""
     import json
     from pathlib import Path
 
@@ -636,23 +687,28 @@ def emit_snn(net, outdir, weights: str = "hardwired", name: str = "neutnngen_top
     from ..ir.snn_plan import split_mixed
     from .emit import EmitResult, _texts, _write_all
 
-    parts = split_mixed(net)
-    snn_net = parts[1] if parts else net
-    if parts and weights != "hardwired":
-        raise ConfigError(f"weights={weights!r} for the TNN -> SNN network {net.name!r}; a "
-                          f"mixed design is built with hardwired weights")
-    plan = plan_snn(snn_net, weights=weights, name=name, lanes=lanes, architecture=architecture)
+    mix = split_mixed(net)
+    if mix and weights != "hardwired":
+        raise ConfigError(f"weights={weights!r} for the network {net.name!r} of TNN and SNN "
+                          f"stages; a mixed design is built with hardwired weights")
+    plan = plan_snn(mix.snn if mix else net, weights=weights, name=name, lanes=lanes,
+                    architecture=architecture)
     names = plan.names()
-    if parts:
+    if mix:
         from . import build_top, names_json
 
-        front = build_top(parts[0], weights="hardwired", name=f"{name}_front")
-        if front.plan.N_PROX:
-            raise ConfigError(f"the TNN front of {net.name!r} has proximal lines; a mixed "
-                              f"design takes the front's input volleys only")
-        top: Any = MixedTop(front, plan)
+        tnn = {}
+        for part in ("front", "back"):
+            sub = getattr(mix, part)
+            if sub is None:
+                continue
+            tnn[part] = build_top(sub, weights="hardwired", name=f"{name}_{part}")
+            if tnn[part].plan.N_PROX:
+                raise ConfigError(f"the TNN {part} of {net.name!r} has proximal lines; a mixed "
+                                  f"design takes the TNN stages' volleys only")
+            names[part] = names_json(tnn[part].plan)
+        top: Any = MixedTop(tnn.get("front"), plan, tnn.get("back"))
         names["top"] = top.info
-        names["front"] = names_json(front.plan)
     else:
         top = SnnTop(plan)
     il, v = _texts(top)

@@ -205,45 +205,71 @@ ARCHITECTURES = ("serial", "pipelined")
 TNN_KINDS = ("layer", "retime")  # the stage kinds of a TNN front
 
 
-def split_mixed(net) -> tuple[Any, Any] | None:
-    """``(tnn, snn)`` of a network whose TNN stages (layers, retimes) feed SNN stages through
-    a ``times`` encoder (docs/model.md §11, the TNN -> SNN interface): the front as its own
-    network, and the SNN part as a network over the front's output lines. ``None`` for a
-    network without TNN stages; :class:`ConfigError` for a mixture the RTL does not build
-    (SNN stages before TNN ones, another encoder, a time the encoder cannot hold)."""
+@dataclass(frozen=True)
+class MixedSplit:
+    """A network of TNN and SNN stages cut at the §11 interfaces: ``front`` (TNN stages
+    feeding the SNN through a ``times`` encoder, or None), ``snn`` (the SNN stages, a
+    network over the front's output lines), ``back`` (TNN stages reading the last ``lif``'s
+    ``first`` volley, or None)."""
+
+    front: Any
+    snn: Any
+    back: Any
+
+
+def split_mixed(net) -> MixedSplit | None:
+    """The :class:`MixedSplit` of a network that mixes TNN stages (layers, retimes) and SNN
+    stages as ``[TNN ->] encoder mode=times ... lif [output=first -> TNN]`` (docs/model.md
+    §11: the TNN <-> SNN interfaces); ``None`` for a network without TNN stages;
+    :class:`ConfigError` for a mixture the RTL does not build (naming the stage)."""
     from ..ir import Network
     from ..ir.common import TimeSpec
     from ..ir.kinds import kind_of
 
     kinds = [kind_of(st).name for st in net.stages]
-    tnn = [i for i, k in enumerate(kinds) if k in TNN_KINDS]
-    if not tnn:
+    is_tnn = [k in TNN_KINDS for k in kinds]
+    if not any(is_tnn):
         return None
-    cut = tnn[-1] + 1
-    if tnn != list(range(cut)) or cut == len(kinds):
-        first_snn = next((st for st, k in zip(net.stages, kinds, strict=True)
-                          if k not in TNN_KINDS), None)
+    a = is_tnn.index(False) if False in is_tnn else len(kinds)  # first SNN stage
+    b = a
+    while b < len(kinds) and not is_tnn[b]:
+        b += 1  # the SNN run is stages a .. b-1
+    if a == len(kinds) or any(not t for t in is_tnn[b:]):
         raise ConfigError(f"network {net.name!r} mixes TNN and SNN stages as "
-                          f"{' -> '.join(kinds)}; the RTL builds TNN stages first, then SNN "
-                          f"stages from a times encoder"
-                          + (f" (stage {first_snn.name!r} comes before a TNN stage)"
-                             if first_snn is not None and cut < len(kinds) else ""))
-    enc = net.stages[cut]
-    if kinds[cut] != "encoder" or enc.mode != "times":
-        raise ConfigError(f"stage {enc.name!r} ({kinds[cut]}"
-                          f"{', mode=' + enc.mode if kinds[cut] == 'encoder' else ''}) follows "
+                          f"{' -> '.join(kinds)}; the RTL builds at most one SNN run, between "
+                          f"a TNN front and a TNN back")
+    enc = net.stages[a]
+    if a and (kinds[a] != "encoder" or enc.mode != "times"):
+        raise ConfigError(f"stage {enc.name!r} ({kinds[a]}"
+                          f"{', mode=' + enc.mode if kinds[a] == 'encoder' else ''}) follows "
                           f"the TNN stages; the RTL joins a TNN front to SNN stages through an "
                           f"encoder with mode=times (one spike per line at its TNN time)")
-    front = Network(f"{net.name}_front", net.time, net.inputs, tuple(net.stages[:cut]))
-    top = net.time.t_max_in
-    for st in front.stages:
-        top = kind_of(st).max_time(st, front.time, top)
-    if top >= 1 << enc.in_bits:
-        raise ConfigError(f"encoder {enc.name!r}: in_bits={enc.in_bits} holds times up to "
-                          f"{(1 << enc.in_bits) - 1}, the TNN front emits times up to {top}; "
-                          f"expected in_bits >= {int(top).bit_length()}")
-    back = Network(f"{net.name}_snn", TimeSpec(), front.outputs, tuple(net.stages[cut:]))
-    return front, back
+    front = None
+    width = net.inputs
+    if a:
+        front = Network(f"{net.name}_front", net.time, net.inputs, tuple(net.stages[:a]))
+        top = net.time.t_max_in
+        for st in front.stages:
+            top = kind_of(st).max_time(st, front.time, top)
+        if top >= 1 << enc.in_bits:
+            raise ConfigError(f"encoder {enc.name!r}: in_bits={enc.in_bits} holds times up to "
+                              f"{(1 << enc.in_bits) - 1}, the TNN front emits times up to "
+                              f"{top}; expected in_bits >= {int(top).bit_length()}")
+        width = front.outputs
+    snn = Network(f"{net.name}_snn", TimeSpec(), width, tuple(net.stages[a:b]))
+    back = None
+    if b < len(kinds):
+        last = net.stages[b - 1]
+        if kinds[b - 1] != "lif" or last.output != "first":
+            raise ConfigError(f"stage {last.name!r} ({kinds[b - 1]}) feeds the TNN stage "
+                              f"{net.stages[b].name!r}; the RTL joins SNN stages to a TNN back "
+                              f"through a lif with output=first (its first-spike volley)")
+        if net.stages[a].steps - 1 > net.time.t_max_in:
+            raise ConfigError(f"the SNN's {net.stages[a].steps} steps give first-spike times up "
+                              f"to {net.stages[a].steps - 1}; the TNN back takes times up to "
+                              f"{net.time.t_max_in}")
+        back = Network(f"{net.name}_back", net.time, snn.outputs, tuple(net.stages[b:]))
+    return MixedSplit(front, snn, back)
 
 
 def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top",
@@ -274,8 +300,8 @@ def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top",
            if k in ("layer", "retime")]
     if tnn:
         raise ConfigError(f"network {net.name!r} mixes TNN stages ({', '.join(tnn[:3])}) with "
-                          f"SNN stages; the RTL builds all-SNN networks only (the interpreter "
-                          f"runs mixed ones)")
+                          f"SNN stages; this step takes all-SNN networks (compile and verify "
+                          f"build and check a mixed design as a whole)")
     enc = net.stages[0]
     if enc.mode not in ("direct", "latency", "times", "rate"):
         raise ConfigError(f"encoder {enc.name!r}: mode={enc.mode!r}; the RTL builds direct, "

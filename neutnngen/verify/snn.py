@@ -50,10 +50,12 @@ def reference(net, X: np.ndarray) -> dict[str, Any]:
     return {"segments": segs, "count": trace.counts, "first": first, "v": trace.v}
 
 
-def testbench(plan: SnnPlan, depth: int, wdepth: int, front: dict | None = None) -> str:
-    """The Verilog bench of an SNN design; ``front``: the ``"top"`` info of the TNN front of a
-    mixed design (its input beats are volleys ``{in_spike, in_time}``, and the bench logs
-    the beats the SNN takes from the front)."""
+def testbench(plan: SnnPlan, depth: int, wdepth: int, front: dict | None = None,
+              back: dict | None = None) -> str:
+    """The Verilog bench of an SNN design; ``front``/``back``: the ``"top"`` infos of the TNN
+    stages of a mixed design (a front: the input beats are volleys ``{in_spike, in_time}``
+    and the bench logs the beats the SNN takes from it; a back: the output beats are its
+    volleys, logged as ``out_spike out_time`` in hex)."""
     from .stream import TB_NAME
 
     i = plan.info()
@@ -106,16 +108,30 @@ def testbench(plan: SnnPlan, depth: int, wdepth: int, front: dict | None = None)
         in_decl = "  assign in_data = stim[k];"
         in_conn = ".in_data(in_data),"
         bridge = ""
+    if back:
+        nto = back["N_OUT"] * back["TB_OUT"]
+        out_decl = (f"  wire out_valid; wire [{nto - 1}:0] out_time; "
+                    f"wire [{back['N_OUT'] - 1}:0] out_spike;")
+        out_conn = ".out_valid(out_valid), .out_ready(out_ready), .out_time(out_time), " \
+                   ".out_spike(out_spike),"
+        out_log = '$fwrite(fo, "%h %h\\n", out_spike, out_time);'
+    else:
+        out_decl = f"""  wire out_valid, out_last;
+  wire [{plan.cb - 1}:0] out_count;
+  wire [{plan.tb - 1}:0] out_first;
+  wire [{plan.segments[-1].lif.mem_bits - 1}:0] out_mem;
+  wire [{max(1, (plan.n_out - 1).bit_length()) - 1}:0] out_index;"""
+        out_conn = """.out_valid(out_valid), .out_ready(out_ready), .out_count(out_count),
+    .out_first(out_first), .out_mem(out_mem), .out_index(out_index), .out_last(out_last),"""
+        out_log = """$fwrite(fo, "%0d %0d %0d %0d %0d\\n", out_index, out_count, out_first, out_mem,
+              out_last);"""
     return f"""`timescale 1ns/1ps
 module {TB_NAME};
   reg clk = 0;
   reg rst = 1;
-  wire in_ready, out_valid, out_last;
+  wire in_ready;
   wire [{i['in_width'] - 1}:0] in_data;
-  wire [{plan.cb - 1}:0] out_count;
-  wire [{plan.tb - 1}:0] out_first;
-  wire [{plan.segments[-1].lif.mem_bits - 1}:0] out_mem;
-  wire [{max(1, (plan.n_out - 1).bit_length()) - 1}:0] out_index;
+{out_decl}
 {trace_decl}
   reg out_ready = 0;
   reg gap = 0;
@@ -128,8 +144,7 @@ module {TB_NAME};
   wire in_valid = !rst && (wi >= nw) && (k < nwords) && (!gap || hold);
 {in_decl}
   {plan.name} dut(.clk(clk), .rst(rst), .in_valid(in_valid), .in_ready(in_ready),
-    {in_conn} .out_valid(out_valid), .out_ready(out_ready), .out_count(out_count),
-    .out_first(out_first), .out_mem(out_mem), .out_index(out_index), .out_last(out_last),
+    {in_conn} {out_conn}
     {wports}
     {trace_conn});
   always #5 clk = ~clk;
@@ -162,8 +177,7 @@ module {TB_NAME};
     if (out_valid && !out_ready) stall <= stall + 1;
 {bridge}{lanes}
     if (out_valid && out_ready) begin
-      $fwrite(fo, "%0d %0d %0d %0d %0d\\n", out_index, out_count, out_first, out_mem,
-              out_last);
+      {out_log}
       got <= got + 1;
     end
     if (got == nout || cyc >= maxc) begin
@@ -292,15 +306,18 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     verilog = Path(verilog)
     info = design_info(verilog)
     top = name or str(info.get("name", verilog.stem))
-    parts = split_mixed(net)
-    X_all = X
-    front = None
-    if parts:  # the SNN part runs on the front's output volleys
+    mix = split_mixed(net)
+    X_all, net_all = X, net
+    front = back = None
+    if mix:  # the SNN part runs on the front's output volleys
         from ..ir.interp import Interpreter
 
-        front = info.get("front") or _front_info(parts[0], top)
-        net = parts[1]
-        X = np.asarray(Interpreter(parts[0]).forward(X_all), dtype=np.int64)
+        if mix.front is not None:
+            front = info.get("front") or _front_info(top)
+            X = np.asarray(Interpreter(mix.front).forward(X_all), dtype=np.int64)
+        if mix.back is not None:
+            back = info.get("back") or _front_info(top)
+        net = mix.snn
     plan = plan_snn(net, weights=weights or info.get("weights", "hardwired"), name=top,
                     lanes=lanes or info.get("lanes", 1),
                     architecture=architecture or str(info.get("architecture", "serial")))
@@ -321,7 +338,7 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
         writes = register_writes(plan)
     writes = writes or []
     wdepth = _pow2(len(writes), 1)
-    tb = testbench(plan, depth, wdepth, front)
+    tb = testbench(plan, depth, wdepth, front, back)
     bridge_exp = None
     if front:  # one volley word {in_spike, in_time} per sample
         tbi, n_in = int(front["TB_IN"]), int(front["N_IN"])
@@ -346,7 +363,9 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     if front:
         per += int(front["LATENCY"]) + int(front["WAVE_CYCLES"])
     maxc = 3 * (per * B + len(writes)) + 1000
-    _hexfile(workdir / "snn_cfg.hex", [words, B * plan.n_out, len(writes), maxc,
+    if back:
+        per += int(back["LATENCY"]) + int(back["WAVE_CYCLES"])
+    _hexfile(workdir / "snn_cfg.hex", [words, B if back else B * plan.n_out, len(writes), maxc,
                                        seed * 2654435761 & 0xFFFFFFFF, int(backpressure),
                                        int(backpressure), 0], 32)
     t0 = time.monotonic()
@@ -375,8 +394,6 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     for sg in plan.segments:  # every segment's membranes have its own width
         sel = raw[:, 0] == sg.index
         got[sel] = _signed_cols(raw[sel], (2, 4), sg.lif.mem_bits)
-    outs = _signed_cols(_readints(workdir / "snn_out.txt", 5), (3,),
-                        plan.segments[-1].lif.mem_bits)
     res: dict[str, Any] = {
         "samples": B, "simulator": sim, "weights": plan.weights, "cycles": cycles,
         "saturations": [sg["saturations"] for sg in ref["segments"]],
@@ -403,7 +420,29 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
                 first = {"sample": b_, "layer": "TNN front", "line": j_,
                          "field": "front output time (-1: silent)",
                          "expected": val(bridge_exp, r_), "got": val(gb_, r_)}
+    if back:  # the TNN back's output volleys, against the whole network's
+        from ..ir.interp import Interpreter
+
+        ev = np.asarray(Interpreter(net_all).forward(X_all), dtype=np.int64)
+        gv = _volleys(workdir / "snn_out.txt", int(back["N_OUT"]), int(back["TB_OUT"]))
+        m2 = min(len(gv), len(ev))
+        od = np.flatnonzero((gv[:m2] != ev[:m2]).any(axis=1))
+        res["output_mismatches"] = int(od.size) + abs(len(gv) - len(ev))
+        mism += res["output_mismatches"]
+        if first is None and res["output_mismatches"]:
+            r = int(od[0]) if od.size else m2
+            first = {"sample": r, "layer": "TNN back", "field": "output volley (-1: silent)",
+                     "expected": ev[r].tolist() if r < len(ev) else None,
+                     "got": gv[r].tolist() if r < len(gv) else None}
+        res["mismatches"] = mism
+        res["first_mismatch"] = first
+        res["activity"] = activity(plan, net, X, ref)
+        res["back"] = {"layers": int(back["L"]), "wave_cycles": int(back["WAVE_CYCLES"])}
+        res["message"] = describe(first, mism, B) if first else ""
+        return res
     # the output beats
+    outs = _signed_cols(_readints(workdir / "snn_out.txt", 5), (3,),
+                        plan.segments[-1].lif.mem_bits)
     nl = plan.n_out
     eo = np.stack([np.tile(np.arange(nl), B), ref["count"].reshape(-1),
                    np.where(ref["first"] < 0, (1 << plan.tb) - 1, ref["first"]).reshape(-1),
@@ -442,10 +481,25 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     return res
 
 
-def _front_info(front_net, top: str) -> dict:  # noqa: ARG001
-    """The ``"top"`` info of the TNN front of a mixed design: it is in the names.json that
+def _volleys(path: Path, n: int, tb: int) -> np.ndarray:
+    """The output volleys a TNN back wrote (``out_spike out_time`` in hex per line) as
+    ``[volleys, n]`` times, -1 for a silent line, :data:`UNKNOWN` for x/z."""
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            sp, tm = (int(v, 16) for v in line.split())
+        except ValueError:  # x or z digits
+            rows.append([UNKNOWN] * n)
+            continue
+        rows.append([(tm >> (j * tb)) & ((1 << tb) - 1) if (sp >> j) & 1 else -1
+                     for j in range(n)])
+    return np.asarray(rows, dtype=np.int64).reshape(-1, n)
+
+
+def _front_info(top: str) -> dict:
+    """The ``"top"`` info of the TNN part of a mixed design: it is in the names.json that
     compile writes next to the design; without it the bench cannot pack the volleys."""
-    raise ConfigError(f"no names.json with the TNN front's parameters next to the design "
+    raise ConfigError(f"no names.json with the TNN stages' parameters next to the design "
                       f"{top!r}; verify the folder written by compile")
 
 
