@@ -324,8 +324,10 @@ def _store_runtime(cache: Path, build_dir: Path) -> None:
 
 
 def run_bench(runner, sim: str, top: str, build_dir: Path, workdir: Path, bench: Path,
-              result: Path, waves: bool, deadline: float) -> tuple[dict[str, Any], Path | None,
-                                                                 Path]:
+              result: Path, waves: bool, deadline: float, module: str = _BENCH_MODULE
+              ) -> tuple[dict[str, Any], Path | None, Path]:
+    """Run the bench ``sim/<module>.py`` (default the TNN bench) on a build; the bench reads
+    its JSON config ``bench`` and writes ``result``, which is returned."""
     log = workdir / f"sim-{sim}{'-waves' if waves else ''}.log"
     wave_file = workdir / f"waves-{sim}.{'fst' if sim == 'icarus' else 'vcd'}"
     if result.exists():
@@ -338,7 +340,7 @@ def run_bench(runner, sim: str, top: str, build_dir: Path, workdir: Path, bench:
     else:
         test_args = ["--trace-file", str(wave_file)]
     try:
-        runner.test(test_module=_BENCH_MODULE, hdl_toplevel=top, hdl_toplevel_lang="verilog",
+        runner.test(test_module=module, hdl_toplevel=top, hdl_toplevel_lang="verilog",
                     build_dir=build_dir,
                     test_dir=workdir, results_xml=str(workdir / f"results-{sim}.xml"),
                     extra_env={"NEUTNNGEN_BENCH": str(bench)}, waves=waves,

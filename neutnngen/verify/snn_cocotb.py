@@ -1,0 +1,233 @@
+"""The cocotb bench of a generated SNN design (``sim/snn_bench.py``), checked against the
+interpreter like :func:`neutnngen.verify.snn.verify_snn` (the plain Verilog bench).
+
+:func:`verify_snn_cocotb` writes the bench config (the input words, seeded source gaps and
+``out_ready`` stalls, the ``register`` weight writes), builds the design with Icarus or
+Verilator through ``cocotb_tools.runner`` (cached like the TNN cocotb bench,
+:mod:`neutnngen.verify.simulators`) and runs the bench, which records every segment's trace
+records and every output beat, and checks the output handshake (``out_*`` stable while
+``out_valid & ~out_ready``). The host then compares *every layer's membrane, spike and
+synaptic current at every time step* of every sample, and the output beats (spike count,
+first spike step, final membrane), in bulk with the same helpers as the Verilog bench
+(:func:`~neutnngen.verify.snn.expected_rows`, :func:`~neutnngen.verify.snn.compare_trace`);
+the first divergence names the sample, the time step, the layer, the neuron and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, ToolchainError
+from ..ir.snn_plan import SnnPlan, plan_snn
+from .snn import (
+    UNKNOWN,
+    _signed_cols,
+    activity,
+    compare_trace,
+    describe,
+    design_info,
+    expected_rows,
+    reference,
+    register_writes,
+)
+
+BENCH_MODULE = "snn_bench"
+GAP_SHARE = 1 / 8  # input beats preceded by 1 .. 3 idle cycles (with backpressure)
+STALL_SHARE = 1 / 2  # output beats that wait 1 .. 4 cycles with out_ready low
+
+
+def stream_behaviour(n_inputs: int, n_beats: int, backpressure: bool,
+                     seed: int) -> tuple[list[int], list[int]]:
+    """Seeded idle cycles before every input beat and ``out_ready``-low cycles before every
+    output beat (all 0 without ``backpressure``)."""
+    if not backpressure:
+        return [0] * n_inputs, [0] * n_beats
+    rng = np.random.default_rng(seed)
+    idle = np.where(rng.random(n_inputs) < GAP_SHARE, rng.integers(1, 4, n_inputs), 0)
+    stall = np.where(rng.random(n_beats) < STALL_SHARE, rng.integers(1, 5, n_beats), 0)
+    return idle.tolist(), stall.tolist()
+
+
+def trace_rows(plan: SnnPlan, traces: list[list]) -> np.ndarray:
+    """The bench's trace records (per segment ``[idx, n, v, s, i]`` raw port words, ``None``
+    for X/Z) as rows ``(segment, neuron, V, s, I)`` (two's complement values; an X/Z value
+    is :data:`~neutnngen.verify.snn.UNKNOWN`), one per lane holding a neuron, each
+    segment's rows in the order it wrote them."""
+    P = plan.lanes
+    parts = []
+    for sg, recs in zip(plan.segments, traces, strict=True):
+        if not recs:
+            continue
+        mb = sg.lif.mem_bits
+        mask = (1 << mb) - 1
+        idx, n, v, s, i = (list(c) for c in zip(*recs, strict=True))
+
+        def lane(col: list, shift: int, m: int) -> np.ndarray:
+            return np.array([-1 if w is None else (w >> shift) & m for w in col], np.int64)
+
+        cols = []
+        for ln in range(P):  # [records, 5] per lane
+            cols.append(np.stack([
+                np.full(len(recs), sg.index, np.int64),
+                np.array([UNKNOWN if w is None else w + ln for w in idx], np.int64),
+                lane(v, ln * mb, mask), lane(s, ln, 1), lane(i, ln * mb, mask)], axis=1))
+        rows = np.stack(cols, axis=1)  # [records, lanes, 5]: record order, then lane
+        held = np.array([0 if w is None else min(w, P) for w in n], np.int64)
+        rows = rows[np.arange(P)[None, :] < held[:, None]]
+        s_col = rows[:, 3].copy()
+        rows = _signed_cols(rows, (2, 4), mb)  # -1 (X/Z) is out of range: UNKNOWN
+        rows[:, 3] = np.where(s_col < 0, UNKNOWN, s_col)
+        parts.append(rows)
+    return np.concatenate(parts) if parts else np.zeros((0, 5), np.int64)
+
+
+def verify_snn_cocotb(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
+                      lanes: int | None = None, name: str | None = None,
+                      architecture: str | None = None, simulator: str | None = None,
+                      workdir: Path, y: np.ndarray | None = None, backpressure: bool = True,
+                      writes: list[tuple[int, int]] | None = None, timeout: float = 3600.0,
+                      seed: int = 1, waves: bool = False,
+                      build_dir: Path | None = None) -> dict[str, Any]:
+    """Simulate ``verilog`` (written by :func:`neutnngen.hdl.snn.emit_snn` for ``net``) in the
+    cocotb bench on the input integers ``X`` and compare every layer, step and neuron, and
+    every output beat, with the interpreter. The design's name, weights mode, lanes and
+    architecture come from the ``names.json`` next to ``verilog`` unless given. Returns a
+    JSON-able dict like :func:`~neutnngen.verify.snn.verify_snn` (``bench: "cocotb"``,
+    ``mismatches``, ``output_mismatches``, ``first_mismatch``, ``message``, ``trace_rows``,
+    ``cycles``, ``sim_s``, ``build_s``, ``protocol_error``, ``rtl_accuracy`` when ``y`` is
+    given, ...)."""
+    from ..flows.sim import find_simulator, simulator_version
+    from ..ir.stages.snn import LIFTrace, predict
+    from .simulators import (
+        available_simulators,
+        build_design,
+        run_bench,
+        runner_environment,
+        timed_runner,
+    )
+
+    X = np.asarray(X, dtype=np.int64)
+    if X.ndim != 2 or X.shape[1] != net.inputs:
+        raise ConfigError(f"stimulus of shape {X.shape}; expected [samples, {net.inputs}]")
+    verilog = Path(verilog).resolve()
+    if not verilog.is_file():
+        raise ConfigError(f"no Verilog at {verilog}", path=str(verilog))
+    if timeout <= 0:
+        raise ConfigError(f"timeout {timeout}; expected seconds > 0", path="timeout")
+    info = design_info(verilog)
+    top = name or str(info.get("name", verilog.stem))
+    plan = plan_snn(net, weights=weights or info.get("weights", "hardwired"), name=top,
+                    lanes=lanes or int(info.get("lanes", 1)),
+                    architecture=architecture or str(info.get("architecture", "serial")))
+    stim = X.copy()
+    if plan.encoder.mode == "times":
+        stim = np.where(stim < 0, (1 << plan.in_width) - 1, stim)
+    bad = (stim < 0) | (stim >= 1 << plan.in_width)
+    if bad.any():
+        b, j = (int(a[0]) for a in np.nonzero(bad))
+        raise ConfigError(f"stimulus value {int(X[b, j])} (sample {b}, line {j}) does not fit "
+                          f"the {plan.in_width}-bit in_data of the {plan.encoder.mode} encoder")
+    if simulator is None:  # these designs run ~10**5 cycles a sample: Verilator if present
+        simulator = "verilator" if "verilator" in available_simulators() else None
+    sim = find_simulator(simulator)
+    version = simulator_version(sim)
+    work = Path(workdir).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout
+    B = len(X)
+    if plan.weights == "register" and writes is None:
+        writes = register_writes(plan)
+    writes = list(writes or [])
+    idle, stalls = stream_behaviour(B * plan.n_in, B * plan.n_out, backpressure, seed)
+    per = plan.cycles_per_sample + plan.n_in + 4 * plan.n_out + 8
+    max_cycles = 3 * (per * B + len(writes)) + 1000 + sum(idle) + sum(stalls)
+    result_file = work / f"snn-results-{sim}.json"
+    bench = work / "snn_bench.json"
+    bench.write_text(json.dumps({
+        "inputs": stim.reshape(-1).tolist(), "idle": idle, "stalls": stalls,
+        "wload": [[int(a), int(d)] for a, d in writes], "beats": B * plan.n_out,
+        "segments": len(plan.segments), "max_cycles": int(max_cycles),
+        "tail": 4 * plan.n_out + 16, "result": str(result_file)}))
+    bdir = (Path(build_dir).resolve() if build_dir is not None else work / "sim_build") / sim
+    build_s = 0.0
+    with runner_environment():
+        runner = timed_runner(sim, deadline)
+        t0 = time.monotonic()
+        if build_design(runner, sim, verilog, top, bdir, version, work / f"build-{sim}.log",
+                        deadline):
+            build_s = time.monotonic() - t0
+        t1 = time.monotonic()
+        raw, wave_file, log = run_bench(runner, sim, top, bdir, work, bench, result_file,
+                                        waves, deadline, module=BENCH_MODULE)
+        sim_s = time.monotonic() - t1
+    if len(raw["traces"]) != len(plan.segments):
+        raise ToolchainError(f"the SNN cocotb bench recorded {len(raw['traces'])} segments; the "
+                             f"design has {len(plan.segments)}; log {log}", path=sim)
+
+    ref = reference(net, X)
+    exp = expected_rows(plan, ref)
+    got = trace_rows(plan, raw["traces"])
+    mism, first = compare_trace(plan, got, exp)
+    beats = [[UNKNOWN if w is None else w for w in b[1:]] for b in raw["beats"]]
+    outs = _signed_cols(np.array(beats, np.int64).reshape(-1, 5), (3,),
+                        plan.segments[-1].lif.mem_bits)
+    nl = plan.n_out
+    eo = np.stack([np.tile(np.arange(nl), B), ref["count"].reshape(-1),
+                   np.where(ref["first"] < 0, (1 << plan.tb) - 1, ref["first"]).reshape(-1),
+                   ref["v"].reshape(-1), np.tile((np.arange(nl) == nl - 1).astype(int), B)], 1)
+    m2 = min(len(outs), len(eo))
+    od = np.flatnonzero((outs[:m2] != eo[:m2]).any(axis=1))
+    out_mism = int(od.size) + abs(len(outs) - len(eo))
+    mism += out_mism
+    if first is None and out_mism:
+        r = int(od[0]) if od.size else m2
+        first = {"sample": r // nl, "neuron": r % nl, "field": "output beat",
+                 "expected": eo[r].tolist() if r < len(eo) else None,
+                 "got": outs[r].tolist() if r < len(outs) else None}
+    perr = raw.get("protocol_error")
+    if perr and not raw["timed_out"]:
+        mism += 1  # a handshake violation is a mismatch even where the words end up equal
+        if first is None:
+            nb = len(raw["beats"])
+            first = {"sample": nb // nl, "neuron": nb % nl, "field": "protocol",
+                     "signal": raw.get("protocol_signal"),
+                     "expected": "out_* stable while out_valid & ~out_ready", "got": perr}
+    res: dict[str, Any] = {
+        "samples": B, "simulator": sim, "simulator_version": version, "bench": "cocotb",
+        "weights": plan.weights, "lanes": plan.lanes, "architecture": plan.architecture,
+        "cycles": int(raw["cycles"]),
+        "saturations": [sg["saturations"] for sg in ref["segments"]],
+        "cycles_per_sample": plan.cycles_per_sample, "build_s": round(build_s, 2),
+        "sim_s": round(sim_s, 2), "samples_per_s": round(B / max(sim_s, 1e-9), 2),
+        "trace_rows": int(len(got)), "trace_rows_expected": int(sum(map(len, exp))),
+        "backpressure": {"stalled_output_cycles": int(raw["stalled_cycles"]),
+                         "input_wait_cycles": int(raw["input_wait_cycles"]),
+                         "input_gap_cycles": int(sum(idle))},
+        "timed_out": bool(raw["timed_out"]), "protocol_error": perr,
+        "output_mismatches": out_mism, "mismatches": mism, "first_mismatch": first,
+        "log": str(log), "waveform": str(wave_file) if wave_file else None,
+    }
+    res["activity"] = activity(plan, net, X, ref)
+    per_seg = [got[got[:, 0] == k] for k in range(len(exp))]
+    if all(len(g_) == len(e_) for g_, e_ in zip(per_seg, exp, strict=True)):
+        res["rtl_spikes"] = [g_[:, 3].reshape(B, plan.steps, -1) for g_ in per_seg]
+    if len(outs) == len(eo):
+        mode = plan.segments[-1].lif.output
+        o3 = outs.reshape(B, nl, 5)
+        tr = LIFTrace(o3[:, :, 3], o3[:, :, 1])
+        key = {"count": o3[:, :, 1], "membrane": o3[:, :, 3],
+               "first": np.where(o3[:, :, 2] == (1 << plan.tb) - 1, -1, o3[:, :, 2])}
+        pred = predict(key.get(mode, o3[:, :, 1]), tr, mode if mode in key else "count")
+        res["rtl_predictions"] = pred.tolist()
+        if y is not None:
+            res["rtl_accuracy"] = float((pred == np.asarray(y)).mean())
+    msg = describe(first, mism, B) if first else ""
+    if perr and first and first.get("field") != "protocol":
+        msg = f"{perr}; {msg}"
+    res["message"] = msg
+    return res

@@ -1,0 +1,251 @@
+"""cocotb bench of a generated SNN top level (docs/rtl-contract.md, "SNN designs").
+
+Run by :func:`neutnngen.verify.snn_cocotb.verify_snn_cocotb` through
+``cocotb_tools.runner``; the environment variable ``NEUTNNGEN_BENCH`` names the JSON file
+with everything the bench needs: the input words (``n_in`` beats a sample, already in
+``in_data``'s unsigned encoding), the seeded source gaps and sink stalls, the ``register``
+weight writes, the number of segments, the expected number of output beats, the cycle limit
+and where to write the results. The bench only drives and records; the host compares every
+layer, step and neuron with the interpreter in bulk.
+
+Timing as in ``sim/tnn_bench.py``: one clock period = 2 simulator steps, rising edges at odd
+steps; cycle ``k`` lies between rising edges ``k`` and ``k + 1``; inputs are written at
+falling edges and handshakes evaluated in the read-only phase of falling edges (every input
+of the cycle settled: what rising edge ``k + 1`` samples). The clock is cocotb's GPI clock,
+so no Python runs per cycle:
+
+* reset for a few cycles; in ``register`` mode one ``wload_*`` write per cycle after it;
+* driver: before input beat ``n`` it holds ``in_valid`` low for ``idle[n]`` cycles, then
+  presents the word and holds it until a cycle with ``in_ready`` high (waiting on
+  ``in_ready`` edges);
+* sink: before output beat ``n`` ``out_ready`` is low for ``stall[n]`` cycles once
+  ``out_valid`` is up, then high for the handshake; while ``out_valid & ~out_ready`` every
+  ``out_*`` port is watched (value-change triggers) and must not change, nor ``out_valid``
+  drop (a protocol error ends the run);
+* trace monitors, one per segment: wait on rising edges of ``trace{k}_valid`` and record
+  ``[idx, n, v, s, i]`` (raw port words; ``None`` for X/Z) of every cycle it is high;
+* after the last expected output beat ``tail`` more cycles catch extra beats or rows.
+
+The results JSON: ``beats`` (``[cycle, index, count, first, mem, last]``), ``traces`` (per
+segment its records), ``cycles``, ``timed_out``, ``protocol_error``, ``stalled_cycles``,
+``input_wait_cycles``. The cocotb test fails on a protocol error or a timeout only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.simtime import get_sim_time
+from cocotb.triggers import Event, First, ReadOnly, RisingEdge, Timer
+
+PERIOD = 2  # simulator steps per clock cycle
+RESET_CYCLES = 4
+OUT_PORTS = ("out_index", "out_count", "out_first", "out_mem", "out_last")
+
+
+def _now() -> int:
+    return int(get_sim_time("step"))
+
+
+def _cycle() -> int:
+    """Index of the current cycle (rising edge ``k`` is at step ``2k + 1``)."""
+    return (_now() - 1) // PERIOD
+
+
+async def _at(step: int) -> None:
+    if step > _now():
+        await Timer(step - _now(), unit="step")
+    await ReadOnly()
+
+
+async def _at_fall(k: int) -> None:
+    """Settled values at the falling edge of cycle ``k`` (what rising edge ``k + 1``
+    samples)."""
+    await _at(PERIOD * k + 2)
+
+
+async def _to_fall(k: int) -> None:
+    """The falling edge of cycle ``k`` (to write inputs)."""
+    await Timer(PERIOD * k + 2 - _now(), unit="step")
+
+
+def _int(handle) -> int | None:
+    """The unsigned integer on a port, or ``None`` if any bit is X/Z."""
+    try:
+        return int(handle.value)
+    except ValueError:
+        return None
+
+
+def _high(handle) -> bool:
+    return str(handle.value) == "1"
+
+
+@cocotb.test()
+async def snn_bench(dut) -> None:
+    cfg = json.loads(Path(os.environ["NEUTNNGEN_BENCH"]).read_text())
+    words = [int(w) for w in cfg["inputs"]]
+    idle = [int(v) for v in cfg["idle"]]
+    stalls = [int(v) for v in cfg["stalls"]]
+    writes = cfg.get("wload") or []
+    n_beats = int(cfg["beats"])
+    n_seg = int(cfg["segments"])
+    max_cycles = int(cfg["max_cycles"])
+    tail = int(cfg["tail"])
+
+    beats: list[list] = []
+    traces: list[list] = [[] for _ in range(n_seg)]
+    state: dict = {"error": None, "signal": None, "taken": 0, "stalled": 0, "waits": 0}
+    done = Event()
+    if n_beats == 0:
+        done.set()
+
+    def protocol_error(msg: str, signal: str) -> None:
+        if state["error"] is None:
+            state["error"], state["signal"] = msg, signal
+        done.set()
+
+    dut.rst.value = 1
+    dut.in_valid.value = 0
+    dut.in_data.value = 0
+    ready = not stalls or stalls[0] == 0
+    dut.out_ready.value = int(ready)
+    if writes or hasattr(dut, "wload_en"):
+        dut.wload_en.value = 0
+        dut.wload_addr.value = 0
+        dut.wload_data.value = 0
+    Clock(dut.clk, PERIOD, unit="step", impl="gpi").start(start_high=False)
+    await Timer(PERIOD * RESET_CYCLES, unit="step")  # falling edge of cycle RESET_CYCLES - 1
+    dut.rst.value = 0
+    for addr, data in writes:  # one write per cycle, before the first sample
+        dut.wload_en.value = 1
+        dut.wload_addr.value = int(addr)
+        dut.wload_data.value = int(data)
+        await Timer(PERIOD, unit="step")
+    if writes:
+        dut.wload_en.value = 0
+    first_cycle = RESET_CYCLES + len(writes)
+
+    async def driver() -> None:
+        k = first_cycle  # the cycle whose falling edge comes next
+        for n, word in enumerate(words):
+            if idle[n]:
+                await _to_fall(k)
+                dut.in_valid.value = 0
+                k += idle[n]
+            await _to_fall(k)
+            dut.in_data.value = word
+            dut.in_valid.value = 1
+            while True:  # the handshake: in_ready high at the end of a cycle
+                await _at_fall(k)
+                if _high(dut.in_ready):
+                    break
+                await RisingEdge(dut.in_ready)
+                c = (_now() - 1) // PERIOD
+                state["waits"] += c - k
+                k = c
+            state["taken"] += 1
+            k += 1
+        await _to_fall(k)
+        dut.in_valid.value = 0
+
+    outs = [getattr(dut, p) for p in OUT_PORTS]
+
+    def read_out() -> tuple:
+        return tuple(_int(h) for h in outs)
+
+    async def sink() -> None:
+        nonlocal ready
+        k = first_cycle
+        while True:
+            await _at_fall(k)
+            if not _high(dut.out_valid):
+                await RisingEdge(dut.out_valid)
+                k = _cycle()
+                continue
+            seen = read_out()
+            if not ready:  # hold out_ready low for stall[n] cycles: cycles k .. k + lo - 1
+                lo = stalls[len(beats)] if len(beats) < len(stalls) else 1
+                end = PERIOD * (k + lo) + 2  # the falling edge that raises out_ready
+                watch = [h.value_change for h in (*outs, dut.out_valid)]
+                while _now() < end:
+                    await First(Timer(end - _now(), unit="step"), *watch)
+                    if _now() >= end:
+                        break
+                    await ReadOnly()
+                    if not _high(dut.out_valid):
+                        return protocol_error(
+                            f"out_valid dropped in cycle {_cycle()} while out_ready was low "
+                            f"(output beat {len(beats)})", "out_valid")
+                    if read_out() != seen:
+                        return protocol_error(
+                            f"out_* changed in cycle {_cycle()} while out_valid was high and "
+                            f"out_ready low (output beat {len(beats)})", "out_mem")
+                dut.out_ready.value = 1  # the write phase of that falling edge
+                ready = True
+                state["stalled"] += lo
+                k += lo
+                await ReadOnly()
+                if not _high(dut.out_valid):
+                    return protocol_error(f"out_valid dropped in cycle {k} while out_ready was "
+                                          f"low (output beat {len(beats)})", "out_valid")
+                if read_out() != seen:
+                    return protocol_error(f"out_* changed by cycle {k} while out_valid was high "
+                                          f"and out_ready low (output beat {len(beats)})",
+                                          "out_mem")
+            beats.append([k, *seen])  # valid & ready: taken at rising edge k + 1
+            if len(beats) == n_beats:
+                done.set()
+            nxt = stalls[len(beats)] if len(beats) < len(stalls) else 0
+            if (nxt == 0) != ready:
+                await _to_fall(k + 1)
+                ready = nxt == 0
+                dut.out_ready.value = int(ready)
+            k += 1
+
+    async def trace_monitor(seg: int) -> None:
+        valid = getattr(dut, f"trace{seg}_valid")
+        ports = [getattr(dut, f"trace{seg}_{f}") for f in ("idx", "n", "v", "s", "i")]
+        rows = traces[seg]
+        k = first_cycle
+        while True:
+            await _at_fall(k)
+            if not _high(valid):
+                await RisingEdge(valid)
+                k = _cycle()
+                continue
+            rows.append([_int(h) for h in ports])
+            k += 1
+
+    tasks = [cocotb.start_soon(trace_monitor(s)) for s in range(n_seg)]
+    tasks += [cocotb.start_soon(sink()), cocotb.start_soon(driver())]
+    await First(done.wait(), Timer(PERIOD * max_cycles, unit="step"))
+    timed_out = not done.is_set()
+    if not timed_out and state["error"] is None:
+        await Timer(PERIOD * tail, unit="step")  # an extra beat or trace row shows up here
+    for t in tasks:
+        t.cancel()
+    if timed_out:
+        state["error"] = (f"no progress: {state['taken']} of {len(words)} input beats taken "
+                          f"(in_ready), {len(beats)} of {n_beats} output beats after "
+                          f"{max_cycles} cycles")
+        state["signal"] = "in_ready" if state["taken"] < len(words) else "out_valid"
+    result = {
+        "cycles": _cycle() + 1,
+        "timed_out": timed_out,
+        "protocol_error": state["error"],
+        "protocol_signal": state["signal"],
+        "inputs_taken": state["taken"],
+        "stalled_cycles": state["stalled"],
+        "input_wait_cycles": state["waits"],
+        "beats": beats,
+        "traces": traces,
+    }
+    Path(cfg["result"]).write_text(json.dumps(result))
+    dut._log.info("%d output beats, %d trace records, %d cycles", len(beats),
+                  sum(map(len, traces)), result["cycles"])
+    assert not state["error"], state["error"]
