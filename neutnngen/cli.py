@@ -324,7 +324,9 @@ def _verify_mixed(args, net) -> int:
 
 def _verify_snn(args, net) -> int:
     """``verify`` of an SNN design: the SNN config's test digits through
-    :func:`neutnngen.verify.snn.verify_snn`."""
+    :func:`neutnngen.verify.snn.verify_snn` (the Verilog bench) or, with ``--bench cocotb``,
+    :func:`neutnngen.verify.snn_cocotb.verify_snn_cocotb` (the cocotb bench; also for
+    ``--gate-level`` and ``--corner``; ``--mutants`` always run the Verilog bench)."""
     from .config import load_dict
     from .ir.snn_plan import split_mixed
     from .pipeline.tasks import snn
@@ -332,13 +334,53 @@ def _verify_snn(args, net) -> int:
     mixed = split_mixed(net) is not None  # an SNN feeding TNN stages
     extra = [f for f, on in (
                              ("--formal", args.formal), ("--prove-wave", args.prove_wave),
-                             ("--bench cocotb", args.bench == "cocotb"),
+                             ("--bench cocotb", mixed and args.bench == "cocotb"),
                              ("--gate-level", mixed and args.gate_level),
                              ("--mutants", mixed and args.mutants is not None)) if on]
     if extra:
+        if mixed:
+            raise ConfigError(f"{extra[0]} is not available for SNN -> TNN designs yet; they "
+                              f"verify with the Verilog SNN bench (every layer, step and neuron, "
+                              f"every output volley)", path=extra[0].split()[0])
         raise ConfigError(f"{extra[0]} is not available for SNN designs yet; they verify with "
-                          f"the streamed SNN bench (every layer, step and neuron), "
-                          f"--gate-level and --mutants", path=extra[0].split()[0])
+                          f"the SNN benches (--bench stream or cocotb: every layer, step and "
+                          f"neuron), --gate-level and --mutants", path=extra[0].split()[0])
+    cocotb = args.bench == "cocotb"
+
+    def on_cocotb(cfg: dict, verilog: Path, top: dict, workdir: Path, data: dict) -> dict:
+        """The SNN config's verify stage on the cocotb bench: the first ``verify.samples``
+        held-out digits (0: all), under its ``verify.backpressure`` and ``timeout_s``; with
+        ``--gate-level`` the generic Yosys netlist too. A mismatch raises
+        :class:`VerificationMismatch` naming sample, step, layer and neuron."""
+        from .verify.snn_cocotb import verify_snn_cocotb
+
+        v = cfg["verify"]
+        n = v["samples"] or len(data["y_test"])
+        X, y = data["X_test"][:n], data["y_test"][:n]
+        sim = args.simulator or v["simulator"] or None
+        kw = dict(y=y, simulator=sim, backpressure=v["backpressure"], timeout=v["timeout_s"])
+        res = verify_snn_cocotb(net, verilog, X, workdir=workdir, **kw)
+        for k in ("rtl_predictions", "rtl_spikes"):
+            res.pop(k, None)
+        if res["mismatches"]:
+            raise VerificationMismatch(f"SNN RTL {verilog} (cocotb bench): {res['message']} "
+                                       f"(log {res['log']})", first=res["first_mismatch"])
+        if args.gate_level:
+            from .flows.netlist import synth_netlist
+
+            nl = synth_netlist(verilog, verilog.stem, workdir / "gate", target="generic")
+            g = verify_snn_cocotb(net, Path(nl.path), X, weights=top.get("weights", "hardwired"),
+                                  name=verilog.stem, lanes=top.get("lanes", 1),
+                                  architecture=str(top.get("architecture", "serial")),
+                                  workdir=workdir / "gate" / "sim", **kw)
+            for k in ("rtl_predictions", "rtl_spikes"):
+                g.pop(k, None)
+            res["gate_level"] = {**g, "netlist": nl.path}
+            if g["mismatches"]:
+                raise VerificationMismatch(f"gate-level netlist {nl.path} (cocotb bench): "
+                                           f"{g['message']}", first=g["first_mismatch"])
+        return res
+
     path = in_file(args.config, "--config")
     raw = load_dict(path, args.overrides)
     if not snn.is_snn_config(raw):
@@ -360,14 +402,18 @@ def _verify_snn(args, net) -> int:
                           path=str(names))
     workdir = out_dir(args.out, "--out")
     data = snn.mnist_ints(cfg)
-    rep = snn.verify_stage(cfg, net, verilog, top.get("weights", "hardwired"), workdir,
-                           data=data, simulator=args.simulator, gate_level=args.gate_level)
+    if cocotb:
+        rep = on_cocotb(cfg, verilog, top, workdir, data)
+    else:
+        rep = snn.verify_stage(cfg, net, verilog, top.get("weights", "hardwired"), workdir,
+                               data=data, simulator=args.simulator, gate_level=args.gate_level)
     if args.corner:
         from .verify.snn import corner_inputs, verify_snn
+        from .verify.snn_cocotb import verify_snn_cocotb
 
         C, info = corner_inputs(net, args.corner, seed=args.corner_seed, real=data["X_train"])
-        rc = verify_snn(net, verilog, C, simulator=args.simulator or None,
-                        workdir=workdir / "corner")
+        rc = (verify_snn_cocotb if cocotb else verify_snn)(
+            net, verilog, C, simulator=args.simulator or None, workdir=workdir / "corner")
         rep["corner"] = {**info, **{k: rc[k] for k in ("mismatches", "first_mismatch",
                                                        "message", "trace_rows", "sim_s",
                                                        "saturations")}}
@@ -864,7 +910,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "cocotb: the Python bench; auto: stream for inference designs, cocotb "
                         "for learn-mode designs and mutants (default: the config's "
                         "verify.bench, auto); --gate-level uses the same bench, --mutants "
-                        "always cocotb")
+                        "always cocotb. SNN designs: the Verilog SNN bench unless cocotb "
+                        "(also for --gate-level and --corner; --mutants the Verilog bench)")
     p.add_argument("--out", default="out/verify", help="work directory")
     p.add_argument("--mutants", type=int, default=None, metavar="N",
                    help="after a passing run, apply N seeded mutations to the Verilog one at a "

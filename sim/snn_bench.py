@@ -21,13 +21,14 @@ so no Python runs per cycle:
 * sink: before output beat ``n`` ``out_ready`` is low for ``stall[n]`` cycles once
   ``out_valid`` is up, then high for the handshake; while ``out_valid & ~out_ready`` every
   ``out_*`` port is watched (value-change triggers) and must not change, nor ``out_valid``
-  drop (a protocol error ends the run);
+  drop (the first protocol error is recorded; the run goes on);
 * trace monitors, one per segment: wait on rising edges of ``trace{k}_valid`` and record
   ``[idx, n, v, s, i]`` (raw port words; ``None`` for X/Z) of every cycle it is high;
 * after the last expected output beat ``tail`` more cycles catch extra beats or rows.
 
 The results JSON: ``beats`` (``[cycle, index, count, first, mem, last]``), ``traces`` (per
-segment its records), ``cycles``, ``timed_out``, ``protocol_error``, ``stalled_cycles``,
+segment its records), ``cycles`` (up to the last expected beat), ``timed_out`` and
+``no_progress``, ``protocol_error`` (the first) and ``protocol_signal``, ``stalled_cycles``,
 ``input_wait_cycles``. The cocotb test fails on a protocol error or a timeout only.
 """
 
@@ -105,9 +106,9 @@ async def snn_bench(dut) -> None:
         done.set()
 
     def protocol_error(msg: str, signal: str) -> None:
+        """The first handshake violation (the run goes on: every row is still compared)."""
         if state["error"] is None:
             state["error"], state["signal"] = msg, signal
-        done.set()
 
     dut.rst.value = 1
     dut.in_valid.value = 0
@@ -158,6 +159,19 @@ async def snn_bench(dut) -> None:
     def read_out() -> tuple:
         return tuple(_int(h) for h in outs)
 
+    def violation(seen: tuple, nb: int) -> None:
+        """Note a protocol error if ``out_valid`` dropped or an ``out_*`` word changed since
+        ``seen`` (while ``out_valid & ~out_ready``)."""
+        if not _high(dut.out_valid):
+            protocol_error(f"out_valid dropped in cycle {_cycle()} while out_ready was low "
+                           f"(output beat {nb})", "out_valid")
+            return
+        for p, a, b in zip(OUT_PORTS, seen, read_out(), strict=True):
+            if a != b:
+                protocol_error(f"{p} changed in cycle {_cycle()} while out_valid was high and "
+                               f"out_ready low (output beat {nb}: {a} -> {b})", p)
+                return
+
     async def sink() -> None:
         nonlocal ready
         k = first_cycle
@@ -167,37 +181,27 @@ async def snn_bench(dut) -> None:
                 await RisingEdge(dut.out_valid)
                 k = _cycle()
                 continue
-            seen = read_out()
             if not ready:  # hold out_ready low for stall[n] cycles: cycles k .. k + lo - 1
-                lo = stalls[len(beats)] if len(beats) < len(stalls) else 1
+                seen, nb = read_out(), len(beats)
+                lo = stalls[nb] if nb < len(stalls) else 1
                 end = PERIOD * (k + lo) + 2  # the falling edge that raises out_ready
                 watch = [h.value_change for h in (*outs, dut.out_valid)]
-                while _now() < end:
+                while _now() < end:  # woken only when a watched port changes
                     await First(Timer(end - _now(), unit="step"), *watch)
                     if _now() >= end:
                         break
                     await ReadOnly()
-                    if not _high(dut.out_valid):
-                        return protocol_error(
-                            f"out_valid dropped in cycle {_cycle()} while out_ready was low "
-                            f"(output beat {len(beats)})", "out_valid")
-                    if read_out() != seen:
-                        return protocol_error(
-                            f"out_* changed in cycle {_cycle()} while out_valid was high and "
-                            f"out_ready low (output beat {len(beats)})", "out_mem")
+                    violation(seen, nb)
                 dut.out_ready.value = 1  # the write phase of that falling edge
                 ready = True
                 state["stalled"] += lo
                 k += lo
                 await ReadOnly()
-                if not _high(dut.out_valid):
-                    return protocol_error(f"out_valid dropped in cycle {k} while out_ready was "
-                                          f"low (output beat {len(beats)})", "out_valid")
-                if read_out() != seen:
-                    return protocol_error(f"out_* changed by cycle {k} while out_valid was high "
-                                          f"and out_ready low (output beat {len(beats)})",
-                                          "out_mem")
-            beats.append([k, *seen])  # valid & ready: taken at rising edge k + 1
+                violation(seen, nb)
+                if not _high(dut.out_valid):  # no beat this cycle
+                    k += 1
+                    continue
+            beats.append([k, *read_out()])  # valid & ready: taken at rising edge k + 1
             if len(beats) == n_beats:
                 done.set()
             nxt = stalls[len(beats)] if len(beats) < len(stalls) else 0
@@ -225,18 +229,20 @@ async def snn_bench(dut) -> None:
     tasks += [cocotb.start_soon(sink()), cocotb.start_soon(driver())]
     await First(done.wait(), Timer(PERIOD * max_cycles, unit="step"))
     timed_out = not done.is_set()
-    if not timed_out and state["error"] is None:
+    cycles = _cycle() + 1  # up to the last output beat (or the limit)
+    if not timed_out:
         await Timer(PERIOD * tail, unit="step")  # an extra beat or trace row shows up here
     for t in tasks:
         t.cancel()
+    stuck = None
     if timed_out:
-        state["error"] = (f"no progress: {state['taken']} of {len(words)} input beats taken "
-                          f"(in_ready), {len(beats)} of {n_beats} output beats after "
-                          f"{max_cycles} cycles")
-        state["signal"] = "in_ready" if state["taken"] < len(words) else "out_valid"
+        stuck = (f"no progress: {state['taken']} of {len(words)} input beats taken "
+                 f"(in_ready), {len(beats)} of {n_beats} output beats after {max_cycles} "
+                 "cycles")
     result = {
-        "cycles": _cycle() + 1,
+        "cycles": cycles,
         "timed_out": timed_out,
+        "no_progress": stuck,
         "protocol_error": state["error"],
         "protocol_signal": state["signal"],
         "inputs_taken": state["taken"],
@@ -247,5 +253,6 @@ async def snn_bench(dut) -> None:
     }
     Path(cfg["result"]).write_text(json.dumps(result))
     dut._log.info("%d output beats, %d trace records, %d cycles", len(beats),
-                  sum(map(len, traces)), result["cycles"])
+                  sum(map(len, traces)), cycles)
+    assert not stuck, stuck
     assert not state["error"], state["error"]

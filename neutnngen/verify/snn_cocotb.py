@@ -190,7 +190,7 @@ def verify_snn_cocotb(net, verilog: Path, X: np.ndarray, *, weights: str | None 
                  "expected": eo[r].tolist() if r < len(eo) else None,
                  "got": outs[r].tolist() if r < len(outs) else None}
     perr = raw.get("protocol_error")
-    if perr and not raw["timed_out"]:
+    if perr:
         mism += 1  # a handshake violation is a mismatch even where the words end up equal
         if first is None:
             nb = len(raw["beats"])
@@ -229,5 +229,7 @@ def verify_snn_cocotb(net, verilog: Path, X: np.ndarray, *, weights: str | None 
     msg = describe(first, mism, B) if first else ""
     if perr and first and first.get("field") != "protocol":
         msg = f"{perr}; {msg}"
+    if raw.get("no_progress"):
+        msg = f"{raw['no_progress']}; {msg}"
     res["message"] = msg
     return res
