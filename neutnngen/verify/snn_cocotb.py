@@ -37,6 +37,13 @@ from .snn import (
 )
 
 BENCH_MODULE = "snn_bench"
+# Verilator make variables of long runs: the model at -Os. cocotb's Verilator costs ~5-10 us
+# a cycle (every signal public, VPI per clock edge); the -O0 model of the TNN bench builds
+# in ~10 s, the -Os one in ~45 s but runs ~1.7x faster (measured: 5 MNIST-sized samples,
+# 1.15M cycles, 10-15 s at -O0, 6-9 s at -Os on a loaded 2-core machine). Worth it from
+# about OPTIMIZE_CYCLES simulated cycles on.
+MAKE_OPT = {"OPT_FAST": "-Os"}
+OPTIMIZE_CYCLES = 10_000_000
 GAP_SHARE = 1 / 8  # input beats preceded by 1 .. 3 idle cycles (with backpressure)
 STALL_SHARE = 1 / 2  # output beats that wait 1 .. 4 cycles with out_ready low
 
@@ -91,8 +98,8 @@ def verify_snn_cocotb(net, verilog: Path, X: np.ndarray, *, weights: str | None 
                       architecture: str | None = None, simulator: str | None = None,
                       workdir: Path, y: np.ndarray | None = None, backpressure: bool = True,
                       writes: list[tuple[int, int]] | None = None, timeout: float = 3600.0,
-                      seed: int = 1, waves: bool = False,
-                      build_dir: Path | None = None) -> dict[str, Any]:
+                      seed: int = 1, waves: bool = False, build_dir: Path | None = None,
+                      optimize: bool | None = None) -> dict[str, Any]:
     """Simulate ``verilog`` (written by :func:`neutnngen.hdl.snn.emit_snn` for ``net``) in the
     cocotb bench on the input integers ``X`` and compare every layer, step and neuron, and
     every output beat, with the interpreter. The design's name, weights mode, lanes and
@@ -100,7 +107,8 @@ def verify_snn_cocotb(net, verilog: Path, X: np.ndarray, *, weights: str | None 
     JSON-able dict like :func:`~neutnngen.verify.snn.verify_snn` (``bench: "cocotb"``,
     ``mismatches``, ``output_mismatches``, ``first_mismatch``, ``message``, ``trace_rows``,
     ``cycles``, ``sim_s``, ``build_s``, ``protocol_error``, ``rtl_accuracy`` when ``y`` is
-    given, ...)."""
+    given, ...). ``optimize``: build a Verilator model at -Os (:data:`MAKE_OPT`; default:
+    when the run is expected to take :data:`OPTIMIZE_CYCLES` cycles or more)."""
     from ..flows.sim import find_simulator, simulator_version
     from ..ir.stages.snn import LIFTrace, predict
     from .simulators import (
@@ -146,6 +154,8 @@ def verify_snn_cocotb(net, verilog: Path, X: np.ndarray, *, weights: str | None 
     idle, stalls = stream_behaviour(B * plan.n_in, B * plan.n_out, backpressure, seed)
     per = plan.cycles_per_sample + plan.n_in + 4 * plan.n_out + 8
     max_cycles = 3 * (per * B + len(writes)) + 1000 + sum(idle) + sum(stalls)
+    if optimize is None:
+        optimize = per * B + len(writes) >= OPTIMIZE_CYCLES
     result_file = work / f"snn-results-{sim}.json"
     bench = work / "snn_bench.json"
     bench.write_text(json.dumps({
@@ -159,7 +169,7 @@ def verify_snn_cocotb(net, verilog: Path, X: np.ndarray, *, weights: str | None 
         runner = timed_runner(sim, deadline)
         t0 = time.monotonic()
         if build_design(runner, sim, verilog, top, bdir, version, work / f"build-{sim}.log",
-                        deadline):
+                        deadline, make_opt=MAKE_OPT if optimize else None):
             build_s = time.monotonic() - t0
         t1 = time.monotonic()
         raw, wave_file, log = run_bench(runner, sim, top, bdir, work, bench, result_file,
@@ -203,6 +213,7 @@ def verify_snn_cocotb(net, verilog: Path, X: np.ndarray, *, weights: str | None 
         "cycles": int(raw["cycles"]),
         "saturations": [sg["saturations"] for sg in ref["segments"]],
         "cycles_per_sample": plan.cycles_per_sample, "build_s": round(build_s, 2),
+        "optimized_build": bool(optimize and sim == "verilator"),
         "sim_s": round(sim_s, 2), "samples_per_s": round(B / max(sim_s, 1e-9), 2),
         "trace_rows": int(len(got)), "trace_rows_expected": int(sum(map(len, exp))),
         "backpressure": {"stalled_output_cycles": int(raw["stalled_cycles"]),
