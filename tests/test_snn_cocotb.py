@@ -110,27 +110,28 @@ def test_a_changed_bias_word_is_caught_and_named_like_the_verilog_bench(tmp_path
     assert v["first_mismatch"] == f and v["mismatches"] == r["mismatches"]
 
 
-def _stall_breaker(verilog, top: str) -> None:
-    """Rename the design's module and wrap it in one of the same name and ports whose
-    ``out_mem`` toggles its low bit every cycle while ``out_ready`` is low."""
+def _wrap(verilog, top: str, port: str, expr: str) -> None:
+    """Rename the design's module and wrap it in one of the same name and ports that drives
+    output ``port`` with ``expr`` of the inner design's ``port_i`` (and a register ``flip``
+    that toggles every cycle)."""
     text = verilog.read_text()
     head = re.search(rf"module {top}\(([^)]*)\);", text)
     decls = re.findall(r"^\s*(input|output)\s+(\[[^\]]+\]\s+)?(\w+);", text, re.M)
-    conns = ", ".join(f".{n}({'mem_i' if n == 'out_mem' else n})" for _, _, n in decls)
-    width = next(w for _, w, n in decls if n == "out_mem").strip()
+    conns = ", ".join(f".{n}({n + '_i' if n == port else n})" for _, _, n in decls)
+    width = next(w for _, w, n in decls if n == port).strip()
     wrap = "\n".join([
         f"module {top}({head.group(1)});",
         *(f"  {d} {w}{n};" for d, w, n in decls),
-        f"  wire {width} mem_i;", "  reg flip = 0;", "  always @(posedge clk) flip <= ~flip;",
-        f"  {top}_inner u({conns});",
-        "  assign out_mem = out_ready ? mem_i : mem_i ^ flip;", "endmodule", ""])
+        f"  wire {width} {port}_i;", "  reg flip = 0;", "  always @(posedge clk) flip <= ~flip;",
+        f"  {top}_inner u({conns});", f"  assign {port} = {expr};", "endmodule", ""])
     verilog.write_text(text.replace(f"module {top}(", f"module {top}_inner(") + wrap)
 
 
 def test_outputs_changing_while_stalled_are_a_protocol_error(tmp_path):
     net = rand_net(0)
     res = emit_snn(net, tmp_path / "rtl", name="snn_top")
-    _stall_breaker(res.verilog, "snn_top")
+    # out_mem toggles its low bit every cycle while out_ready is low
+    _wrap(res.verilog, "snn_top", "out_mem", "out_ready ? out_mem_i : out_mem_i ^ flip")
     X = stimulus(net, 2, 0)
     r = verify_snn_cocotb(net, res.verilog, X, simulator=SIM, workdir=tmp_path / "c")
     # every row and every taken beat is right: only the handshake check sees it
@@ -140,6 +141,20 @@ def test_outputs_changing_while_stalled_are_a_protocol_error(tmp_path):
     ok = verify_snn_cocotb(net, res.verilog, X, simulator=SIM, workdir=tmp_path / "c",
                            backpressure=False)  # never stalled: nothing to see
     assert ok["mismatches"] == 0 and ok["protocol_error"] is None
+
+
+def test_a_design_that_never_offers_output_times_out_and_says_so(tmp_path):
+    net = rand_net(0)
+    res = emit_snn(net, tmp_path / "rtl", name="snn_top")
+    _wrap(res.verilog, "snn_top", "out_valid", "1'b0")  # the beats never show
+    X = stimulus(net, 2, 0)
+    r = verify_snn_cocotb(net, res.verilog, X, simulator=SIM, workdir=tmp_path / "c",
+                          timeout=120)
+    assert r["timed_out"] and r["trace_rows"] == _rows(net, X)
+    assert r["output_mismatches"] == r["mismatches"] == 2 * net.outputs
+    assert r["message"].startswith("no progress: 72 of 72 input beats taken (in_ready), 0 of "
+                                   "10 output beats"), r["message"]
+    assert r["first_mismatch"]["field"] == "output beat"
 
 
 def test_bad_stimulus_is_a_one_line_error(tmp_path):
@@ -175,11 +190,14 @@ def test_verify_command_runs_the_cocotb_bench_on_an_snn_design(tmp_path, capsys)
     cfg.write_text('[snn]\n[model]\npath = "model.pt"\n[verify]\nsamples = 3\n')
     argv = ["verify", str(ir), "--rtl", str(tmp_path / "rtl"), "--config", str(cfg),
             "--simulator", SIM, "--bench", "cocotb", "--out", str(tmp_path / "v")]
-    assert main(argv) == 0
+    assert main([*argv, "--corner", "2"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["bench"] == "cocotb" and d["mismatches"] == 0 and d["samples"] == 3
     assert d["trace_rows"] == 3 * 3 * (6 + 10) and d["lanes"] == 2
     assert 0 <= d["rtl_accuracy"] <= 1 and "rtl_spikes" not in d
+    c = d["corner"]  # the corner inputs on the cocotb bench too
+    assert c["samples"] == 2 and c["mismatches"] == 0 and c["trace_rows"] == 2 * 3 * 16
+    assert (tmp_path / "v" / "corner" / "snn_bench.json").is_file()
     assert main([*argv, "--formal"]) == 2  # still refused, one line
     err = capsys.readouterr().err
     assert "--formal is not available for SNN designs" in err
