@@ -53,6 +53,17 @@ def test_serial_hardwired_design_equals_the_interpreter(tmp_path):
     assert abs(r3["cycles"] - v["cycles"]) <= 8
 
 
+@pytest.mark.parametrize("seed,lanes", [(1, 4), (3, 1)])
+def test_latency_and_times_encoders(seed, lanes, tmp_path):
+    net = rand_net(seed)  # 1: latency encoder, 3: times (inputs -1 = no spike)
+    res = emit_snn(net, tmp_path / "rtl", name="snn_top", lanes=lanes)
+    X = stimulus(net, 3, seed)
+    assert net.stages[0].mode != "times" or (X < 0).any()
+    r = verify_snn_cocotb(net, res.verilog, X, simulator=SIM, workdir=tmp_path / "c")
+    assert r["mismatches"] == 0, r["message"]
+    assert r["trace_rows"] == _rows(net, X) and r["lanes"] == lanes
+
+
 def test_pipelined_design_segments_overlap_and_match(tmp_path):
     net = rand_net(6, conv=True)  # conv -> lif -> sumpool -> dense -> lif
     res = emit_snn(net, tmp_path / "rtl", name="snn_pipe", architecture="pipelined")
