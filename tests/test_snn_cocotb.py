@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 import pytest
-from test_snn_rtl import rand_net, stimulus
+from test_snn_rtl import mixed_net, rand_net, stimulus
 
 from neutnngen.errors import ConfigError
 from neutnngen.frontend.snn_quant import predict_int
@@ -66,14 +66,16 @@ def test_latency_and_times_encoders(seed, lanes, tmp_path):
 
 def test_pipelined_design_segments_overlap_and_match(tmp_path):
     net = rand_net(6, conv=True)  # conv -> lif -> sumpool -> dense -> lif
-    res = emit_snn(net, tmp_path / "rtl", name="snn_pipe", architecture="pipelined")
+    res = emit_snn(net, tmp_path / "rtl", name="snn_pipe", architecture="pipelined",
+                   lanes=[4, 1])  # lanes per lif stage
     X = stimulus(net, 3, 6)
     sim = "verilator" if "verilator" in available_simulators() else SIM
     r = verify_snn_cocotb(net, res.verilog, X, simulator=sim, workdir=tmp_path / "c")
     assert r["mismatches"] == 0, r["message"]
     assert r["architecture"] == "pipelined" and r["simulator"] == sim  # from names.json
+    assert r["lanes"] == [4, 1]
     assert r["trace_rows"] == _rows(net, X)
-    serial = plan_snn(net, "hardwired")
+    serial = plan_snn(net, "hardwired", lanes=[4, 1])
     assert r["cycles"] < 3 * (serial.cycles_per_sample + serial.n_in)  # stages overlapped
     ref = reference(net, X)
     for got, sg in zip(r["rtl_spikes"], ref["segments"], strict=True):
@@ -178,6 +180,10 @@ def test_bad_stimulus_is_a_one_line_error(tmp_path):
     assert "\n" not in str(e.value)
     with pytest.raises(ConfigError, match="stimulus of shape"):
         verify_snn_cocotb(net, res.verilog, X[:, :5], simulator=SIM, workdir=tmp_path / "c")
+    mixed = mixed_net()  # a TNN front into the SNN: the Verilog bench's job
+    with pytest.raises(ConfigError, match="mixes TNN and SNN stages"):
+        verify_snn_cocotb(mixed, res.verilog, np.zeros((1, mixed.inputs), np.int64),
+                          simulator=SIM, workdir=tmp_path / "m")
 
 
 def test_verify_command_runs_the_cocotb_bench_on_an_snn_design(tmp_path, capsys):

@@ -64,13 +64,12 @@ def trace_rows(plan: SnnPlan, traces: list[list]) -> np.ndarray:
     """The bench's trace records (per segment ``[idx, n, v, s, i]`` raw port words, ``None``
     for X/Z) as rows ``(segment, neuron, V, s, I)`` (two's complement values; an X/Z value
     is :data:`~neutnngen.verify.snn.UNKNOWN`), one per lane holding a neuron, each
-    segment's rows in the order it wrote them."""
-    P = plan.lanes
+    segment's rows in the order it wrote them (each segment has its own lanes)."""
     parts = []
     for sg, recs in zip(plan.segments, traces, strict=True):
         if not recs:
             continue
-        mb = sg.lif.mem_bits
+        P, mb = sg.lanes, sg.lif.mem_bits
         mask = (1 << mb) - 1
         idx, n, v, s, i = (list(c) for c in zip(*recs, strict=True))
 
@@ -94,7 +93,7 @@ def trace_rows(plan: SnnPlan, traces: list[list]) -> np.ndarray:
 
 
 def verify_snn_cocotb(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
-                      lanes: int | None = None, name: str | None = None,
+                      lanes: Any = None, name: str | None = None,
                       architecture: str | None = None, simulator: str | None = None,
                       workdir: Path, y: np.ndarray | None = None, backpressure: bool = True,
                       writes: list[tuple[int, int]] | None = None, timeout: float = 3600.0,
@@ -102,14 +101,15 @@ def verify_snn_cocotb(net, verilog: Path, X: np.ndarray, *, weights: str | None 
                       optimize: bool | None = None) -> dict[str, Any]:
     """Simulate ``verilog`` (written by :func:`neutnngen.hdl.snn.emit_snn` for ``net``) in the
     cocotb bench on the input integers ``X`` and compare every layer, step and neuron, and
-    every output beat, with the interpreter. The design's name, weights mode, lanes and
-    architecture come from the ``names.json`` next to ``verilog`` unless given. Returns a
+    every output beat, with the interpreter. The design's name, weights mode, lanes (one
+    number, or one per ``lif`` stage) and architecture come from the ``names.json`` next to ``verilog`` unless given. Returns a
     JSON-able dict like :func:`~neutnngen.verify.snn.verify_snn` (``bench: "cocotb"``,
     ``mismatches``, ``output_mismatches``, ``first_mismatch``, ``message``, ``trace_rows``,
     ``cycles``, ``sim_s``, ``build_s``, ``protocol_error``, ``rtl_accuracy`` when ``y`` is
     given, ...). ``optimize``: build a Verilator model at -Os (:data:`MAKE_OPT`; default:
     when the run is expected to take :data:`OPTIMIZE_CYCLES` cycles or more)."""
     from ..flows.sim import find_simulator, simulator_version
+    from ..ir.snn_plan import split_mixed
     from ..ir.stages.snn import LIFTrace, predict
     from .simulators import (
         available_simulators,
@@ -119,6 +119,9 @@ def verify_snn_cocotb(net, verilog: Path, X: np.ndarray, *, weights: str | None 
         timed_runner,
     )
 
+    if split_mixed(net) is not None:
+        raise ConfigError(f"the cocotb SNN bench takes SNN designs only; {net.name!r} mixes TNN "
+                          "and SNN stages: verify it with the Verilog SNN bench (verify_snn)")
     X = np.asarray(X, dtype=np.int64)
     if X.ndim != 2 or X.shape[1] != net.inputs:
         raise ConfigError(f"stimulus of shape {X.shape}; expected [samples, {net.inputs}]")
@@ -130,7 +133,7 @@ def verify_snn_cocotb(net, verilog: Path, X: np.ndarray, *, weights: str | None 
     info = design_info(verilog)
     top = name or str(info.get("name", verilog.stem))
     plan = plan_snn(net, weights=weights or info.get("weights", "hardwired"), name=top,
-                    lanes=lanes or int(info.get("lanes", 1)),
+                    lanes=lanes or info.get("lanes", 1),
                     architecture=architecture or str(info.get("architecture", "serial")))
     stim = X.copy()
     if plan.encoder.mode == "times":
@@ -152,7 +155,7 @@ def verify_snn_cocotb(net, verilog: Path, X: np.ndarray, *, weights: str | None 
         writes = register_writes(plan)
     writes = list(writes or [])
     idle, stalls = stream_behaviour(B * plan.n_in, B * plan.n_out, backpressure, seed)
-    per = plan.cycles_per_sample + plan.n_in + 4 * plan.n_out + 8
+    per = plan.cycles_per_sample + 2 * plan.n_in + 4 * plan.n_out + 8
     max_cycles = 3 * (per * B + len(writes)) + 1000 + sum(idle) + sum(stalls)
     if optimize is None:
         optimize = per * B + len(writes) >= OPTIMIZE_CYCLES
@@ -209,7 +212,8 @@ def verify_snn_cocotb(net, verilog: Path, X: np.ndarray, *, weights: str | None 
                      "expected": "out_* stable while out_valid & ~out_ready", "got": perr}
     res: dict[str, Any] = {
         "samples": B, "simulator": sim, "simulator_version": version, "bench": "cocotb",
-        "weights": plan.weights, "lanes": plan.lanes, "architecture": plan.architecture,
+        "weights": plan.weights, "architecture": plan.architecture,
+        "lanes": list(plan.lanes) if isinstance(plan.lanes, tuple) else plan.lanes,
         "cycles": int(raw["cycles"]),
         "saturations": [sg["saturations"] for sg in ref["segments"]],
         "cycles_per_sample": plan.cycles_per_sample, "build_s": round(build_s, 2),
