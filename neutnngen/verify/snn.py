@@ -297,7 +297,6 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     ``j``'s time or -1) with those volleys."""
     from ..flows.sim import find_simulator, simulator_version
     from ..ir.snn_plan import split_mixed
-    from ..ir.stages.snn import predict
     from .stream import MIN_DEPTH, _call, _hexfile, _pow2, build
 
     X = np.asarray(X, dtype=np.int64)
@@ -443,33 +442,58 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     # the output beats
     outs = _signed_cols(_readints(workdir / "snn_out.txt", 5), (3,),
                         plan.segments[-1].lif.mem_bits)
-    nl = plan.n_out
-    eo = np.stack([np.tile(np.arange(nl), B), ref["count"].reshape(-1),
-                   np.where(ref["first"] < 0, (1 << plan.tb) - 1, ref["first"]).reshape(-1),
-                   ref["v"].reshape(-1), np.tile((np.arange(nl) == nl - 1).astype(int), B)], 1)
-    m2 = min(len(outs), len(eo))
-    od = np.flatnonzero((outs[:m2] != eo[:m2]).any(axis=1))
-    res["output_mismatches"] = int(od.size) + abs(len(outs) - len(eo))
+    ob = compare_beats(plan, ref, outs, B, y)
+    res["output_mismatches"] = ob.pop("output_mismatches")
     mism += res["output_mismatches"]
-    if first is None and res["output_mismatches"]:
-        r = int(od[0]) if od.size else m2
-        first = {"sample": r // nl, "neuron": r % nl, "field": "output beat",
-                 "expected": eo[r].tolist() if r < len(eo) else None,
-                 "got": outs[r].tolist() if r < len(outs) else None}
+    first = first or ob.pop("first_mismatch")
+    ob.pop("first_mismatch", None)
     res["mismatches"] = mism
     res["first_mismatch"] = first
     res["activity"] = activity(plan, net, X, ref)
     if front:
         res["front"] = {"layers": int(front["L"]), "wave_cycles": int(front["WAVE_CYCLES"])}
+    spikes = rtl_spike_trains(plan, got, exp, B)
+    if spikes is not None:
+        res["rtl_spikes"] = spikes
+    res.update(ob)  # rtl_predictions, rtl_accuracy
+    res["message"] = describe(first, mism, B) if first else ""
+    return res
+
+
+def rtl_spike_trains(plan: SnnPlan, got: np.ndarray, exp: list[np.ndarray],
+                     samples: int) -> list[np.ndarray] | None:
+    """The RTL's spike trains, one ``[samples, steps, n]`` array per ``lif`` stage, from the
+    trace rows (None when a segment's row count is off)."""
     per_seg = [got[got[:, 0] == k] for k in range(len(exp))]
-    if all(len(g_) == len(e_) for g_, e_ in zip(per_seg, exp, strict=True)):
-        # the RTL's spike trains, one [B, T, n] array per lif stage
-        res["rtl_spikes"] = [g_[:, 3].reshape(B, plan.steps, -1) for g_ in per_seg]
+    if not all(len(g_) == len(e_) for g_, e_ in zip(per_seg, exp, strict=True)):
+        return None
+    return [g_[:, 3].reshape(samples, plan.steps, -1) for g_ in per_seg]
+
+
+def compare_beats(plan: SnnPlan, ref: dict, outs: np.ndarray, samples: int,
+                  y: np.ndarray | None = None) -> dict[str, Any]:
+    """The output beats ``outs`` (rows ``index, count, first, membrane, last``; membranes
+    two's complement) against the interpreter's readout ``ref``: ``output_mismatches``,
+    ``first_mismatch`` (or None) and, when every beat came, the RTL's own
+    ``rtl_predictions`` (and ``rtl_accuracy`` against ``y``)."""
+    from ..ir.stages.snn import LIFTrace, predict
+
+    B, nl = samples, plan.n_out
+    eo = np.stack([np.tile(np.arange(nl), B), ref["count"].reshape(-1),
+                   np.where(ref["first"] < 0, (1 << plan.tb) - 1, ref["first"]).reshape(-1),
+                   ref["v"].reshape(-1), np.tile((np.arange(nl) == nl - 1).astype(int), B)], 1)
+    m2 = min(len(outs), len(eo))
+    od = np.flatnonzero((outs[:m2] != eo[:m2]).any(axis=1))
+    res: dict[str, Any] = {"output_mismatches": int(od.size) + abs(len(outs) - len(eo)),
+                           "first_mismatch": None}
+    if res["output_mismatches"]:
+        r = int(od[0]) if od.size else m2
+        res["first_mismatch"] = {"sample": r // nl, "neuron": r % nl, "field": "output beat",
+                                 "expected": eo[r].tolist() if r < len(eo) else None,
+                                 "got": outs[r].tolist() if r < len(outs) else None}
     if len(outs) == len(eo):
         mode = plan.segments[-1].lif.output
         o3 = outs.reshape(B, nl, 5)
-        from ..ir.stages.snn import LIFTrace
-
         tr = LIFTrace(o3[:, :, 3], o3[:, :, 1])
         key = {"count": o3[:, :, 1], "membrane": o3[:, :, 3],
                "first": np.where(o3[:, :, 2] == (1 << plan.tb) - 1, -1, o3[:, :, 2])}
@@ -477,7 +501,6 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
         res["rtl_predictions"] = pred.tolist()
         if y is not None:
             res["rtl_accuracy"] = float((pred == np.asarray(y)).mean())
-    res["message"] = describe(first, mism, B) if first else ""
     return res
 
 

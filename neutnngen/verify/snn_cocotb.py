@@ -28,12 +28,14 @@ from .snn import (
     UNKNOWN,
     _signed_cols,
     activity,
+    compare_beats,
     compare_trace,
     describe,
     design_info,
     expected_rows,
     reference,
     register_writes,
+    rtl_spike_trains,
 )
 
 BENCH_MODULE = "snn_bench"
@@ -110,7 +112,6 @@ def verify_snn_cocotb(net, verilog: Path, X: np.ndarray, *, weights: str | None 
     when the run is expected to take :data:`OPTIMIZE_CYCLES` cycles or more)."""
     from ..flows.sim import find_simulator, simulator_version
     from ..ir.snn_plan import split_mixed
-    from ..ir.stages.snn import LIFTrace, predict
     from .simulators import (
         available_simulators,
         build_design,
@@ -190,18 +191,11 @@ def verify_snn_cocotb(net, verilog: Path, X: np.ndarray, *, weights: str | None 
     outs = _signed_cols(np.array(beats, np.int64).reshape(-1, 5), (3,),
                         plan.segments[-1].lif.mem_bits)
     nl = plan.n_out
-    eo = np.stack([np.tile(np.arange(nl), B), ref["count"].reshape(-1),
-                   np.where(ref["first"] < 0, (1 << plan.tb) - 1, ref["first"]).reshape(-1),
-                   ref["v"].reshape(-1), np.tile((np.arange(nl) == nl - 1).astype(int), B)], 1)
-    m2 = min(len(outs), len(eo))
-    od = np.flatnonzero((outs[:m2] != eo[:m2]).any(axis=1))
-    out_mism = int(od.size) + abs(len(outs) - len(eo))
+    ob = compare_beats(plan, ref, outs, B, y)
+    out_mism = ob.pop("output_mismatches")
     mism += out_mism
-    if first is None and out_mism:
-        r = int(od[0]) if od.size else m2
-        first = {"sample": r // nl, "neuron": r % nl, "field": "output beat",
-                 "expected": eo[r].tolist() if r < len(eo) else None,
-                 "got": outs[r].tolist() if r < len(outs) else None}
+    first = first or ob.pop("first_mismatch")
+    ob.pop("first_mismatch", None)
     perr = raw.get("protocol_error")
     if perr:
         mism += 1  # a handshake violation is a mismatch even where the words end up equal
@@ -228,19 +222,10 @@ def verify_snn_cocotb(net, verilog: Path, X: np.ndarray, *, weights: str | None 
         "log": str(log), "waveform": str(wave_file) if wave_file else None,
     }
     res["activity"] = activity(plan, net, X, ref)
-    per_seg = [got[got[:, 0] == k] for k in range(len(exp))]
-    if all(len(g_) == len(e_) for g_, e_ in zip(per_seg, exp, strict=True)):
-        res["rtl_spikes"] = [g_[:, 3].reshape(B, plan.steps, -1) for g_ in per_seg]
-    if len(outs) == len(eo):
-        mode = plan.segments[-1].lif.output
-        o3 = outs.reshape(B, nl, 5)
-        tr = LIFTrace(o3[:, :, 3], o3[:, :, 1])
-        key = {"count": o3[:, :, 1], "membrane": o3[:, :, 3],
-               "first": np.where(o3[:, :, 2] == (1 << plan.tb) - 1, -1, o3[:, :, 2])}
-        pred = predict(key.get(mode, o3[:, :, 1]), tr, mode if mode in key else "count")
-        res["rtl_predictions"] = pred.tolist()
-        if y is not None:
-            res["rtl_accuracy"] = float((pred == np.asarray(y)).mean())
+    spikes = rtl_spike_trains(plan, got, exp, B)
+    if spikes is not None:
+        res["rtl_spikes"] = spikes
+    res.update(ob)  # rtl_predictions, rtl_accuracy
     msg = describe(first, mism, B) if first else ""
     if perr and first and first.get("field") != "protocol":
         msg = f"{perr}; {msg}"
