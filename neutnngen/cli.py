@@ -345,42 +345,6 @@ def _verify_snn(args, net) -> int:
         raise ConfigError(f"{extra[0]} is not available for SNN designs yet; they verify with "
                           f"the SNN benches (--bench stream or cocotb: every layer, step and "
                           f"neuron), --gate-level and --mutants", path=extra[0].split()[0])
-    cocotb = args.bench == "cocotb"
-
-    def on_cocotb(cfg: dict, verilog: Path, top: dict, workdir: Path, data: dict) -> dict:
-        """The SNN config's verify stage on the cocotb bench: the first ``verify.samples``
-        held-out digits (0: all), under its ``verify.backpressure`` and ``timeout_s``; with
-        ``--gate-level`` the generic Yosys netlist too. A mismatch raises
-        :class:`VerificationMismatch` naming sample, step, layer and neuron."""
-        from .verify.snn_cocotb import verify_snn_cocotb
-
-        v = cfg["verify"]
-        n = v["samples"] or len(data["y_test"])
-        X, y = data["X_test"][:n], data["y_test"][:n]
-        sim = args.simulator or v["simulator"] or None
-        kw = dict(y=y, simulator=sim, backpressure=v["backpressure"], timeout=v["timeout_s"])
-        res = verify_snn_cocotb(net, verilog, X, workdir=workdir, **kw)
-        for k in ("rtl_predictions", "rtl_spikes"):
-            res.pop(k, None)
-        if res["mismatches"]:
-            raise VerificationMismatch(f"SNN RTL {verilog} (cocotb bench): {res['message']} "
-                                       f"(log {res['log']})", first=res["first_mismatch"])
-        if args.gate_level:
-            from .flows.netlist import synth_netlist
-
-            nl = synth_netlist(verilog, verilog.stem, workdir / "gate", target="generic")
-            g = verify_snn_cocotb(net, Path(nl.path), X, weights=top.get("weights", "hardwired"),
-                                  name=verilog.stem, lanes=top.get("lanes", 1),
-                                  architecture=str(top.get("architecture", "serial")),
-                                  workdir=workdir / "gate" / "sim", **kw)
-            for k in ("rtl_predictions", "rtl_spikes"):
-                g.pop(k, None)
-            res["gate_level"] = {**g, "netlist": nl.path}
-            if g["mismatches"]:
-                raise VerificationMismatch(f"gate-level netlist {nl.path} (cocotb bench): "
-                                           f"{g['message']}", first=g["first_mismatch"])
-        return res
-
     path = in_file(args.config, "--config")
     raw = load_dict(path, args.overrides)
     if not snn.is_snn_config(raw):
@@ -402,11 +366,11 @@ def _verify_snn(args, net) -> int:
                           path=str(names))
     workdir = out_dir(args.out, "--out")
     data = snn.mnist_ints(cfg)
-    if cocotb:
-        rep = on_cocotb(cfg, verilog, top, workdir, data)
-    else:
-        rep = snn.verify_stage(cfg, net, verilog, top.get("weights", "hardwired"), workdir,
-                               data=data, simulator=args.simulator, gate_level=args.gate_level)
+    if args.bench in ("stream", "cocotb"):  # the command line over the config's verify.bench
+        cfg["verify"]["bench"] = args.bench
+    cocotb = cfg["verify"]["bench"] == "cocotb"
+    rep = snn.verify_stage(cfg, net, verilog, top.get("weights", "hardwired"), workdir,
+                           data=data, simulator=args.simulator, gate_level=args.gate_level)
     if args.corner:
         from .verify.snn import corner_inputs, verify_snn
         from .verify.snn_cocotb import verify_snn_cocotb

@@ -215,6 +215,10 @@ def test_verify_command_runs_the_cocotb_bench_on_an_snn_design(tmp_path, capsys)
     c = d["corner"]  # the corner inputs on the cocotb bench too
     assert c["samples"] == 2 and c["mismatches"] == 0 and c["trace_rows"] == 2 * 3 * 16
     assert (tmp_path / "v" / "corner" / "snn_bench.json").is_file()
+    # the config's verify.bench picks the bench when --bench is not given
+    argv2 = [a for a in argv if a not in ("--bench", "cocotb")]
+    assert main([*argv2, "--set", "verify.bench='cocotb'", "--out", str(tmp_path / "v2")]) == 0
+    assert json.loads(capsys.readouterr().out)["bench"] == "cocotb"
     assert main([*argv, "--formal"]) == 2  # still refused, one line
     err = capsys.readouterr().err
     assert "--formal is not available for SNN designs" in err

@@ -157,6 +157,7 @@ def test_import_command_snntorch_and_nir(run_dir, capsys):
     ("model.path='missing/model.pt'", "does not exist"),
     ("snn.bogus=1", "unknown key snn.bogus"),
     ("hdl.lanes=[8,3]", "hdl.lanes=[8, 3]; accepted: 1, 2, 4, 8, 16, 32, 64"),
+    ("verify.bench='verilog'", "verify.bench='verilog'; accepted: stream, cocotb"),
     ("hdl.architecture='parallel'", "hdl.architecture='parallel'; SNN designs accept serial, "
                                     "pipelined"),
 ])

@@ -46,10 +46,12 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "run": {"stages": ["import", "quantize", "evaluate"]},
     "prune": {"fractions": []},
     "hdl": {"weights": "hardwired", "top": "snn_top", "lanes": 1, "architecture": "serial"},
-    "verify": {"samples": 0, "simulator": "", "backpressure": True, "timeout_s": 3600.0},
+    "verify": {"samples": 0, "simulator": "", "backpressure": True, "timeout_s": 3600.0,
+               "bench": "stream"},
     "synth": {"target": "ecp5", "device": ""},
 }
 HDL_STAGES = ("compile", "verify", "synth")
+SNN_BENCHES = ("stream", "cocotb")
 STAGES = ("import", "quantize", "evaluate", "prune", *HDL_STAGES)
 
 
@@ -134,6 +136,10 @@ def parse(raw: dict) -> dict:
     if v["simulator"] not in ("", "icarus", "verilator"):
         raise ConfigError(f"verify.simulator={v['simulator']!r}; accepted: icarus, verilator "
                           f"(empty: whichever is installed)", path="verify.simulator")
+    if v["bench"] not in SNN_BENCHES:
+        raise ConfigError(f"verify.bench={v['bench']!r}; accepted: {', '.join(SNN_BENCHES)} "
+                          f"(stream: the Verilog bench, fast; cocotb: the Python bench)",
+                          path="verify.bench")
     if not v["timeout_s"] > 0:
         raise ConfigError(f"verify.timeout_s={v['timeout_s']}; expected seconds > 0",
                           path="verify.timeout_s")
@@ -334,11 +340,18 @@ def compile_stage(cfg: dict, qnet, rtl_dir: Path) -> dict:
 
 def verify_stage(cfg: dict, qnet, verilog: Path, weights: str, workdir: Path, *,
                  data: dict | None = None, simulator: str | None = None,
-                 gate_level: bool = False, show: bool = False) -> dict:
-    """The RTL on the first ``verify.samples`` held-out digits (0: all); a mismatch raises
+                 gate_level: bool = False, show: bool = False, bench: str | None = None) -> dict:
+    """The RTL on the first ``verify.samples`` held-out digits (0: all), on the bench
+    ``bench`` (default ``verify.bench``: ``stream``, the Verilog bench, or ``cocotb``), with
+    ``gate_level`` also Yosys's generic netlist; a mismatch raises
     :class:`~neutnngen.errors.VerificationMismatch` naming sample, step, layer and neuron."""
     from ...errors import VerificationMismatch
     from ...verify.snn import verify_snn
+    from ...verify.snn_cocotb import verify_snn_cocotb
+
+    bench = bench or cfg["verify"]["bench"]
+    run = verify_snn_cocotb if bench == "cocotb" else verify_snn
+    where = " (cocotb bench)" if bench == "cocotb" else ""
 
     data = data if data is not None else mnist_ints(cfg)
     v = cfg["verify"]
@@ -347,13 +360,13 @@ def verify_stage(cfg: dict, qnet, verilog: Path, weights: str, workdir: Path, *,
     sim = simulator or v["simulator"] or None
     if show:
         print(f"[snn] verifying the RTL on {len(X)} digits", flush=True)
-    res = verify_snn(qnet, verilog, X, weights=weights, y=y, simulator=sim,
-                     workdir=workdir, backpressure=v["backpressure"], timeout=v["timeout_s"])
+    res = run(qnet, verilog, X, weights=weights, y=y, simulator=sim,
+              workdir=workdir, backpressure=v["backpressure"], timeout=v["timeout_s"])
     res.pop("rtl_predictions", None)
     trains = res.pop("rtl_spikes", None)
     if res["mismatches"]:
-        raise VerificationMismatch(f"SNN RTL {verilog}: {res['message']} (log {res['log']})",
-                                   first=res["first_mismatch"])
+        raise VerificationMismatch(f"SNN RTL {verilog}{where}: {res['message']} "
+                                   f"(log {res['log']})", first=res["first_mismatch"])
     if trains is not None:  # the RTL's spike trains as NIR data (nir.read_data reads them)
         import nir
 
@@ -369,16 +382,16 @@ def verify_stage(cfg: dict, qnet, verilog: Path, weights: str, workdir: Path, *,
         from ...verify.snn import design_info
 
         info = design_info(verilog)
-        g = verify_snn(qnet, Path(nl.path), X, weights=weights, name=verilog.stem, y=y,
-                       lanes=info.get("lanes", 1),
-                       architecture=str(info.get("architecture", "serial")),
-                       simulator=sim, workdir=workdir / "gate" / "sim",
-                       backpressure=v["backpressure"], timeout=v["timeout_s"])
+        g = run(qnet, Path(nl.path), X, weights=weights, name=verilog.stem, y=y,
+                lanes=info.get("lanes", 1),
+                architecture=str(info.get("architecture", "serial")),
+                simulator=sim, workdir=workdir / "gate" / "sim",
+                backpressure=v["backpressure"], timeout=v["timeout_s"])
         g.pop("rtl_predictions", None)
         g.pop("rtl_spikes", None)
         res["gate_level"] = {**g, "netlist": nl.path}
         if g["mismatches"]:
-            raise VerificationMismatch(f"gate-level netlist {nl.path}: {g['message']}",
+            raise VerificationMismatch(f"gate-level netlist {nl.path}{where}: {g['message']}",
                                        first=g["first_mismatch"])
     return res
 
