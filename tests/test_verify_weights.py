@@ -159,3 +159,38 @@ def test_weight_storage_mutants_survive_trained_weights_and_die_with_random(regi
     bad.write_text(mutate.apply(text, site))
     with pytest.raises(VerificationMismatch, match="unmutated design .* random weight set 0"):
         mutate.mutation_campaign(net, bad, res.names, X, workdir=tmp_path / "mb", **kw)
+
+
+@pytest.mark.requires_sim
+def test_cli_verify_runs_a_random_set_on_register_designs(register_equal, tmp_path, capsys):
+    """``neutnngen verify``: one random set by default on a register design (in the JSON
+    output), none with ``--random-weights 0``; a hardwired design refuses a set."""
+    from neutnngen.cli import main
+    from neutnngen.ir import save
+
+    net = register_equal[0]
+    save(net, tmp_path / "net.json")
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", X=rng.normal(size=(30, 12)), y=rng.integers(0, 2, 30))
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[data]\nkind = "files"\ntrain = "d.npz"\ntest = ""\n'
+                   'test_fraction = 0.3\n[network]\ntimeres = 2\n')
+    ir = str(tmp_path / "net.json")
+    for mode in ("register", "hardwired"):
+        assert main(["compile", ir, "--out", str(tmp_path / mode), "--weights", mode]) == 0
+    capsys.readouterr()
+    base = ["verify", ir, "--config", str(cfg), "--out", str(tmp_path / "v"),
+            "--simulator", "icarus", "--rtl"]
+    assert main([*base, str(tmp_path / "register")]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["mismatches"] == 0 and len(d["random_weights"]) == 1, d
+    rw = d["random_weights"][0]
+    assert rw["mismatches"] == 0 and rw["seed"] == 0 and rw["waves"] == d["waves"] + rw["corner"]
+    assert main([*base, str(tmp_path / "register"), "--random-weights", "0"]) == 0
+    assert "random_weights" not in json.loads(capsys.readouterr().out)
+    assert main([*base, str(tmp_path / "hardwired"), "--random-weights", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "random weight sets 1" in err and "register-mode" in err
+    assert main([*base, str(tmp_path / "register"), "--random-weights", "-1"]) == 2
+    assert "--random-weights -1; expected a number of weight sets >= 0" in \
+        capsys.readouterr().err
