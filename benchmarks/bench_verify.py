@@ -20,8 +20,12 @@ writing the stimulus, the simulation and the comparison. ``--bench`` picks the b
 (``gunpoint_stream``, ``gunpoint_stream_icarus``, ``mnist_stream``; ``cocotb`` keeps the
 old ``gunpoint`` / ``mnist`` keys). Mutation (``--mutants N``):
 ``neutnngen.verify.mutate.mutation_campaign`` on the GunPoint design in the hardwired,
-register and learn weight modes (inference bench; real test volleys plus ``--corner``
-corner-case volleys), kill rate and every survivor.
+register and learn weight modes (``--modes``; inference bench; real test volleys plus
+``--corner`` corner-case volleys), kill rate and every survivor. Register mode also runs
+``--random-weights N`` seeded random weight sets per mutant (default 1;
+``neutnngen.verify.weights``). ``--classify`` tries to prove each survivor equivalent
+(``classify_survivors``); ``--per-mode-out DIR`` writes ``DIR/mutation_<mode>.json``
+(the format of ``benchmarks/results/mutation_register.json``).
 """
 
 from __future__ import annotations
@@ -92,10 +96,12 @@ def throughput(run_dir: Path, sim: str, repeat: int, scale: int, bench: str = "c
     return out
 
 
-def mutation(run_dir: Path, n: int, seed: int, sim: str, corner: int, modes: list[str]) -> dict:
+def mutation(run_dir: Path, n: int, seed: int, sim: str, corner: int, modes: list[str],
+             random_weights: int | None = None, classify: bool = False,
+             per_mode: Path | None = None) -> dict:
     from neutnngen.hdl import emit
     from neutnngen.verify.corner import corner_volleys
-    from neutnngen.verify.mutate import mutation_campaign
+    from neutnngen.verify.mutate import classify_survivors, mutation_campaign
 
     cfg = load_config(str(run_dir / "config.toml"), [])
     net = load(run_dir / "ir" / "model.json")
@@ -109,8 +115,11 @@ def mutation(run_dir: Path, n: int, seed: int, sim: str, corner: int, modes: lis
         for mode in modes:
             d = Path(tmp) / mode
             e = emit(net, d / "rtl", weights=mode)
+            rw = random_weights if mode == "register" else None
             rep = mutation_campaign(net, e.verilog, e.names, X, n=n, seed=seed, simulator=sim,
-                                    workdir=d / "mutants")
+                                    workdir=d / "mutants", random_weights=rw)
+            if classify:
+                classify_survivors(rep, "neutnngen_top", d / "mutants")
             r = rep.to_dict()
             r.pop("results")
             r["file"] = f"<{mode}>/neutnngen_top.v"
@@ -119,7 +128,34 @@ def mutation(run_dir: Path, n: int, seed: int, sim: str, corner: int, modes: lis
             res[mode] = r
             print(json.dumps({mode: {k: r[k] for k in ("killed", "survived", "invalid",
                                                        "kill_rate", "wall_s")}}), flush=True)
+            if per_mode is not None:
+                _write_mode(per_mode / f"mutation_{mode}.json", r, mode, n, seed, sim, corner,
+                            len(X), classify)
     return res
+
+
+def _write_mode(path: Path, r: dict, mode: str, n: int, seed: int, sim: str, corner: int,
+                waves: int, classify: bool) -> None:
+    """One mode's campaign in the format of ``benchmarks/results/mutation_<mode>.json``."""
+    eq = sum(bool(s.get("equivalent")) for s in r["survivors"])
+    valid = r["killed"] + r["survived"]
+    out = {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "seed": seed, "simulator": sim, "corner": corner,
+        "mutants": r["mutants"], "killed": r["killed"], "survived": r["survived"],
+        "invalid": r["invalid"], "equivalent": eq if classify else None,
+        "kill_rate": r["kill_rate"],
+        "kill_rate_excluding_equivalent": (round(r["killed"] / (valid - eq), 4)
+                                           if classify and valid - eq else None),
+        "by_kind": r["by_kind"], "waves": waves, "wall_s": r["wall_s"],
+        "random_weights": r.get("random_weights"),
+        "survivors": [{k: s.get(k) for k in ("mutant", "line", "kind", "change", "equivalent",
+                                              "formal") if k in s} for s in r["survivors"]],
+        "invalid_mutants": r["invalid_mutants"],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=1, default=str) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,6 +172,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mutant-sim", default="icarus")
     ap.add_argument("--modes", default="hardwired,register,learn")
     ap.add_argument("--corner", type=int, default=0)
+    ap.add_argument("--random-weights", type=int, default=None, metavar="N",
+                    help="register mode: random weight sets per mutant (default: the "
+                         "campaign's, 1; 0: trained weights only)")
+    ap.add_argument("--mutation-only", action="store_true",
+                    help="skip the throughput measurement of --gunpoint")
+    ap.add_argument("--classify", action="store_true",
+                    help="try to prove each survivor equivalent (Yosys equiv_*)")
+    ap.add_argument("--per-mode-out", type=Path, default=None, metavar="DIR",
+                    help="also write DIR/mutation_<mode>.json per mode")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "verify.json")
     a = ap.parse_args(argv)
     try:
@@ -149,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     result["date"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     sfx = "" if a.bench == "cocotb" else f"_{a.bench}" + (
         "" if a.simulator == "verilator" else f"_{a.simulator}")
-    if a.gunpoint:
+    if a.gunpoint and not a.mutation_only:
         key = f"gunpoint{sfx}"
         result[key] = throughput(a.gunpoint, a.simulator, a.repeat, a.scale, a.bench)
         print(json.dumps({key: {k: v for k, v in result[key].items()
@@ -161,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.mutants and a.gunpoint:
         key = "mutation_corner" if a.corner else "mutation"
         result[key] = mutation(a.gunpoint, a.mutants, a.mutant_seed, a.mutant_sim, a.corner,
-                               a.modes.split(","))
+                               a.modes.split(","), a.random_weights, a.classify,
+                               a.per_mode_out)
     result["command"] = " ".join([Path(sys.executable).name, *sys.argv])
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(result, indent=1, default=str) + "\n")

@@ -409,6 +409,9 @@ def cmd_verify(args) -> int:
         raise ConfigError(f"--prove-timeout {args.prove_timeout}; expected seconds > 0")
     if args.corner < 0:
         raise ConfigError(f"--corner {args.corner}; expected a number of volleys >= 0")
+    if args.random_weights is not None and args.random_weights < 0:
+        raise ConfigError(f"--random-weights {args.random_weights}; expected a number of "
+                          "weight sets >= 0")
     net = load(args.ir)
     from .ir.stages.snn import is_snn
 
@@ -455,6 +458,13 @@ def cmd_verify(args) -> int:
 
         raise VerificationMismatch(describe(d["first_mismatch"] or {}, d["mismatches"], d["waves"]),
                                    first=d["first_mismatch"])
+    from .verify.weights import verify_random_weights
+
+    rw = verify_random_weights(net, verilog, rtl / "names.json", X, args.random_weights,
+                               seed=args.weight_seed, workdir=workdir / "weights",
+                               simulator=args.simulator, bench_kind=bench)
+    if rw:
+        d["random_weights"] = rw
     if args.gate_level or args.formal:
         from .flows.netlist import synth_netlist
 
@@ -497,7 +507,8 @@ def cmd_verify(args) -> int:
 
         rep = mutation_campaign(net, verilog, rtl / "names.json", X, n=args.mutants,
                                 seed=args.mutant_seed, simulator=res.simulator,
-                                workdir=Path(args.out) / "mutants")
+                                workdir=Path(args.out) / "mutants",
+                                random_weights=args.random_weights, weight_seed=args.weight_seed)
         d["mutation"] = {k: v for k, v in rep.to_dict().items() if k != "results"}
         d["mutation"]["details"] = str(Path(args.out) / "mutants" / "report.json")
     print(json.dumps(d, indent=1, default=str))
@@ -907,6 +918,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds for --prove-wave before it reports unknown (default 600)")
     p.add_argument("--corner-seed", type=int, default=0, metavar="S",
                    help="seed of the corner-case volleys (default 0)")
+    p.add_argument("--random-weights", type=int, default=None, metavar="N",
+                   help="register-mode designs: also run N seeded random weight sets, loaded "
+                        "through wload_* (plus 32 corner volleys chosen for each), after the "
+                        "trained weights, and in every --mutants run (default 1 for "
+                        "register designs, 0 otherwise; 0: off); docs/verification.md")
+    p.add_argument("--weight-seed", type=int, default=0, metavar="S",
+                   help="seed of the --random-weights sets (default 0)")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("synth", help="synthesize a Verilog file and print the measured cost")

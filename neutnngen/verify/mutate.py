@@ -194,12 +194,16 @@ class MutationReport:
     invalid_mutants: list[dict[str, Any]]
     wall_s: float
     results: list[dict[str, Any]] = field(default_factory=list)  # one per mutant
+    # register-mode campaigns: the random weight sets run after the trained weights
+    # (sets, seed, corner volleys, waves per set, mutants only they killed)
+    random_weights: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-Check = Callable[[Path, Path], bool]  # (mutated Verilog, work dir) -> caught
+# (mutated Verilog, work dir) -> caught; a str (truthy) names the run that caught it
+Check = Callable[[Path, Path], "bool | str"]
 
 
 def run_mutants(verilog: str | Path, n: int, seed: int, check: Check, workdir: str | Path,
@@ -207,7 +211,8 @@ def run_mutants(verilog: str | Path, n: int, seed: int, check: Check, workdir: s
                 accept: Callable[[Site, str], bool] | None = None) -> MutationReport:
     """Apply ``n`` seeded mutations (:func:`choose`) one at a time to the Verilog file
     ``verilog`` and run ``check(path, workdir)`` on each: ``True`` when the bench caught
-    the mutant (a mismatch or a protocol error). A :class:`VerificationMismatch` raised by
+    the mutant (a mismatch or a protocol error; a string: caught, by the run it names, kept
+    as the entry's ``killed_by``). A :class:`VerificationMismatch` raised by
     ``check`` counts as caught, a :class:`ToolchainError` (the mutant did not build) as
     invalid. The mutant files are written as ``workdir/mNNN/<name>``."""
     if n < 1:
@@ -231,7 +236,10 @@ def run_mutants(verilog: str | Path, n: int, seed: int, check: Check, workdir: s
                  "change": site.desc, "original": lines[site.line].strip()}
         tm = time.monotonic()
         try:
-            entry["status"] = "killed" if check(path, mdir) else "survived"
+            caught = check(path, mdir)
+            entry["status"] = "killed" if caught else "survived"
+            if isinstance(caught, str):
+                entry["killed_by"] = caught
         except VerificationMismatch as exc:
             entry["status"], entry["reason"] = "killed", str(exc)[:300]
         except ToolchainError as exc:
@@ -262,6 +270,9 @@ def run_mutants(verilog: str | Path, n: int, seed: int, check: Check, workdir: s
 def mutation_campaign(net, verilog: str | Path, names: str | Path, X, *, n: int, seed: int = 0,
                       simulator: str | None = None, workdir: str | Path,
                       timeout: float = 600, schemata_build: bool | None = None,
+                      random_weights: int | None = None, weight_seed: int = 0,
+                      weight_corner: int | None = None,
+                      accept: Callable[[Site, str], bool] | None = None,
                       **bench: Any) -> MutationReport:
     """:func:`run_mutants` with the inference bench (:func:`neutnngen.verify.run_verification`
     on the volleys ``X``, stopping at the first wrong output beat; ``bench``: its other
@@ -271,11 +282,24 @@ def mutation_campaign(net, verilog: str | Path, names: str | Path, X, *, n: int,
     ``schemata_build`` (default: on for Verilator, whose builds are slow, off for Icarus):
     build one :func:`schemata` of all drawn mutants and select each with ``mutsel``; its
     ``mutsel = 0`` run must pass first (else :class:`VerificationMismatch`). A mutant that
-    breaks the schemata build makes the campaign fall back to one build per mutant."""
+    breaks the schemata build makes the campaign fall back to one build per mutant.
+
+    ``random_weights``: the number of seeded random weight sets
+    (:func:`neutnngen.verify.weights.weight_sets`, seed ``weight_seed``, each with up to
+    ``weight_corner`` (default :data:`~neutnngen.verify.weights.CORNER`) corner volleys
+    chosen for it) loaded through ``wload_*`` and run after the trained weights; default 1
+    for a ``register``-mode design, 0 otherwise. A mutant is killed when the trained run
+    or any set's run mismatches (``killed_by``: ``trained`` or ``random weights <i>``); a
+    set runs only on mutants the runs before it missed. The original design must pass
+    every set first (else :class:`VerificationMismatch`: every mutant would count as
+    killed). The report's ``random_weights`` says what ran and what only it killed.
+    ``accept``: as for :func:`choose` (only the sites it accepts are drawn)."""
     import json
 
+    from .protocol import TopInfo
     from .run import run_verification
     from .simulators import default_simulator
+    from .weights import CORNER, sets_for, verify_weight_sets, weight_sets
 
     work = Path(workdir).resolve()
     build = work / "sim_build"
@@ -283,10 +307,27 @@ def mutation_campaign(net, verilog: str | Path, names: str | Path, X, *, n: int,
     if schemata_build is None:
         schemata_build = sim == "verilator"
     src = Path(verilog)
-    top = json.loads(Path(names).read_text())["top"].get("name", "neutnngen_top")
+    names_d = json.loads(Path(names).read_text())
+    top = names_d["top"].get("name", "neutnngen_top")
+    n_sets = sets_for(TopInfo.from_names(names_d).weights, random_weights)
+    sets = weight_sets(net, X, n_sets, weight_seed,
+                       CORNER if weight_corner is None else weight_corner,
+                       prox=bench.get("prox"))
+
+    def baseline(path: Path, mdir: Path, **kw: Any) -> None:
+        """The unmutated design (``path``) must pass every random weight set."""
+        for r, ws in zip(verify_weight_sets(sets, path, names, workdir=mdir, simulator=sim,
+                                            build_dir=build, timeout=timeout, **kw, **bench),
+                         sets, strict=False):
+            if r.mismatches:
+                raise VerificationMismatch(
+                    f"the unmutated design {path} fails random weight set {ws.index} (seed "
+                    f"{ws.seed}): {r.first_mismatch}; the mutants cannot be judged with it",
+                    first=r.first_mismatch)
+
     schem: Path | None = None
     if schemata_build:
-        chosen = choose(src.read_text(), n, seed)
+        chosen = choose(src.read_text(), n, seed, accept)
         schem = work / "schemata" / src.name
         schem.parent.mkdir(parents=True, exist_ok=True)
         schem.write_text(schemata(src.read_text(), chosen, top))
@@ -300,21 +341,38 @@ def mutation_campaign(net, verilog: str | Path, names: str | Path, X, *, n: int,
                 raise VerificationMismatch(
                     f"the mutant schemata {schem} with mutsel=0 (no mutant) fails the bench: "
                     f"{r0.first_mismatch}", first=r0.first_mismatch)
+            baseline(schem, schem.parent, mutsel=0)
+    if sets and schem is None:
+        baseline(src, work / "original")
     index = {}
 
-    def check(path: Path, mdir: Path) -> bool:
+    def check(path: Path, mdir: Path) -> bool | str:
+        kw: dict[str, Any] = {}
         if schem is not None:
-            k = index.setdefault(mdir.name, len(index) + 1)
-            r = run_verification(net, schem, names, X, simulator=sim, workdir=mdir,
-                                 build_dir=build, timeout=timeout, stop_on_mismatch=True,
-                                 mutsel=k, **bench)
-        else:
-            r = run_verification(net, path, names, X, simulator=sim, workdir=mdir,
-                                 build_dir=build, timeout=timeout, stop_on_mismatch=True,
-                                 **bench)
-        return r.mismatches > 0
+            kw["mutsel"] = index.setdefault(mdir.name, len(index) + 1)
+            path = schem
+        run = dict(simulator=sim, build_dir=build, timeout=timeout, stop_on_mismatch=True,
+                   **kw, **bench)
+        r = run_verification(net, path, names, X, workdir=mdir, **run)
+        if r.mismatches:
+            return "trained" if sets else True
+        for ws in sets:
+            try:
+                rs = verify_weight_sets([ws], path, names, workdir=mdir, **run)[0]
+            except VerificationMismatch:  # a protocol error: caught, by this set
+                return f"random weights {ws.index}"
+            if rs.mismatches:
+                return f"random weights {ws.index}"
+        return False
 
-    rep = run_mutants(verilog, n, seed, check, work)
+    rep = run_mutants(verilog, n, seed, check, work, accept=accept)
+    if sets:
+        only = [r["mutant"] for r in rep.results if r.get("killed_by", "trained") != "trained"
+                and r["status"] == "killed"]
+        rep.random_weights = {"sets": len(sets), "seed": weight_seed,
+                              "corner": [ws.corner for ws in sets],
+                              "waves": [len(ws.X) for ws in sets],
+                              "killed_only_by_random_weights": len(only), "mutants": only}
     (work / "report.json").write_text(json.dumps(rep.to_dict(), indent=1))
     return rep
 

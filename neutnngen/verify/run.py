@@ -240,7 +240,9 @@ def run_verification(
       ``WAVE_CYCLES`` cycles; both seeded by ``seed``. The outputs must not change.
     * ``load_weights``: ``register``-mode designs only: write every weight of ``net``
       through ``wload_*`` after reset (addresses from ``names.json``), so a design can be
-      checked against a network with other weights than the ones it was generated with.
+      checked against a network with other weights than the ones it was generated with
+      (:mod:`neutnngen.verify.weights`: seeded random weight sets that exercise the weight
+      storage).
     * ``stop_on_mismatch``: end the simulation at the first output beat that differs (the
       mismatch count then covers the waves up to it; no waveform rerun): for mutation runs,
       where only "caught or not" matters.
