@@ -39,39 +39,10 @@ import os
 from pathlib import Path
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.simtime import get_sim_time
+from bench_common import PERIOD, at_fall, cycle, high, now, reset_and_load, to_fall
 from cocotb.triggers import Event, First, ReadOnly, RisingEdge, Timer
 
-PERIOD = 2  # simulator steps per clock cycle
-RESET_CYCLES = 4
 OUT_PORTS = ("out_index", "out_count", "out_first", "out_mem", "out_last")
-
-
-def _now() -> int:
-    return int(get_sim_time("step"))
-
-
-def _cycle() -> int:
-    """Index of the current cycle (rising edge ``k`` is at step ``2k + 1``)."""
-    return (_now() - 1) // PERIOD
-
-
-async def _at(step: int) -> None:
-    if step > _now():
-        await Timer(step - _now(), unit="step")
-    await ReadOnly()
-
-
-async def _at_fall(k: int) -> None:
-    """Settled values at the falling edge of cycle ``k`` (what rising edge ``k + 1``
-    samples)."""
-    await _at(PERIOD * k + 2)
-
-
-async def _to_fall(k: int) -> None:
-    """The falling edge of cycle ``k`` (to write inputs)."""
-    await Timer(PERIOD * k + 2 - _now(), unit="step")
 
 
 def _int(handle) -> int | None:
@@ -80,10 +51,6 @@ def _int(handle) -> int | None:
         return int(handle.value)
     except ValueError:
         return None
-
-
-def _high(handle) -> bool:
-    return str(handle.value) == "1"
 
 
 @cocotb.test()
@@ -119,39 +86,29 @@ async def snn_bench(dut) -> None:
         dut.wload_en.value = 0
         dut.wload_addr.value = 0
         dut.wload_data.value = 0
-    Clock(dut.clk, PERIOD, unit="step", impl="gpi").start(start_high=False)
-    await Timer(PERIOD * RESET_CYCLES, unit="step")  # falling edge of cycle RESET_CYCLES - 1
-    dut.rst.value = 0
-    for addr, data in writes:  # one write per cycle, before the first sample
-        dut.wload_en.value = 1
-        dut.wload_addr.value = int(addr)
-        dut.wload_data.value = int(data)
-        await Timer(PERIOD, unit="step")
-    if writes:
-        dut.wload_en.value = 0
-    first_cycle = RESET_CYCLES + len(writes)
+    first_cycle = await reset_and_load(dut, writes)
 
     async def driver() -> None:
         k = first_cycle  # the cycle whose falling edge comes next
         for n, word in enumerate(words):
             if idle[n]:
-                await _to_fall(k)
+                await to_fall(k)
                 dut.in_valid.value = 0
                 k += idle[n]
-            await _to_fall(k)
+            await to_fall(k)
             dut.in_data.value = word
             dut.in_valid.value = 1
             while True:  # the handshake: in_ready high at the end of a cycle
-                await _at_fall(k)
-                if _high(dut.in_ready):
+                await at_fall(k)
+                if high(dut.in_ready):
                     break
                 await RisingEdge(dut.in_ready)
-                c = (_now() - 1) // PERIOD
+                c = (now() - 1) // PERIOD
                 state["waits"] += c - k
                 k = c
             state["taken"] += 1
             k += 1
-        await _to_fall(k)
+        await to_fall(k)
         dut.in_valid.value = 0
 
     outs = [getattr(dut, p) for p in OUT_PORTS]
@@ -162,13 +119,13 @@ async def snn_bench(dut) -> None:
     def violation(seen: tuple, nb: int) -> None:
         """Note a protocol error if ``out_valid`` dropped or an ``out_*`` word changed since
         ``seen`` (while ``out_valid & ~out_ready``)."""
-        if not _high(dut.out_valid):
-            protocol_error(f"out_valid dropped in cycle {_cycle()} while out_ready was low "
+        if not high(dut.out_valid):
+            protocol_error(f"out_valid dropped in cycle {cycle()} while out_ready was low "
                            f"(output beat {nb})", "out_valid")
             return
         for p, a, b in zip(OUT_PORTS, seen, read_out(), strict=True):
             if a != b:
-                protocol_error(f"{p} changed in cycle {_cycle()} while out_valid was high and "
+                protocol_error(f"{p} changed in cycle {cycle()} while out_valid was high and "
                                f"out_ready low (output beat {nb}: {a} -> {b})", p)
                 return
 
@@ -176,19 +133,19 @@ async def snn_bench(dut) -> None:
         nonlocal ready
         k = first_cycle
         while True:
-            await _at_fall(k)
-            if not _high(dut.out_valid):
+            await at_fall(k)
+            if not high(dut.out_valid):
                 await RisingEdge(dut.out_valid)
-                k = _cycle()
+                k = cycle()
                 continue
             if not ready:  # hold out_ready low for stall[n] cycles: cycles k .. k + lo - 1
                 seen, nb = read_out(), len(beats)
                 lo = stalls[nb] if nb < len(stalls) else 1
                 end = PERIOD * (k + lo) + 2  # the falling edge that raises out_ready
                 watch = [h.value_change for h in (*outs, dut.out_valid)]
-                while _now() < end:  # woken only when a watched port changes
-                    await First(Timer(end - _now(), unit="step"), *watch)
-                    if _now() >= end:
+                while now() < end:  # woken only when a watched port changes
+                    await First(Timer(end - now(), unit="step"), *watch)
+                    if now() >= end:
                         break
                     await ReadOnly()
                     violation(seen, nb)
@@ -198,7 +155,7 @@ async def snn_bench(dut) -> None:
                 k += lo
                 await ReadOnly()
                 violation(seen, nb)
-                if not _high(dut.out_valid):  # no beat this cycle
+                if not high(dut.out_valid):  # no beat this cycle
                     k += 1
                     continue
             beats.append([k, *read_out()])  # valid & ready: taken at rising edge k + 1
@@ -206,7 +163,7 @@ async def snn_bench(dut) -> None:
                 done.set()
             nxt = stalls[len(beats)] if len(beats) < len(stalls) else 0
             if (nxt == 0) != ready:
-                await _to_fall(k + 1)
+                await to_fall(k + 1)
                 ready = nxt == 0
                 dut.out_ready.value = int(ready)
             k += 1
@@ -217,10 +174,10 @@ async def snn_bench(dut) -> None:
         rows = traces[seg]
         k = first_cycle
         while True:
-            await _at_fall(k)
-            if not _high(valid):
+            await at_fall(k)
+            if not high(valid):
                 await RisingEdge(valid)
-                k = _cycle()
+                k = cycle()
                 continue
             rows.append([_int(h) for h in ports])
             k += 1
@@ -229,7 +186,7 @@ async def snn_bench(dut) -> None:
     tasks += [cocotb.start_soon(sink()), cocotb.start_soon(driver())]
     await First(done.wait(), Timer(PERIOD * max_cycles, unit="step"))
     timed_out = not done.is_set()
-    cycles = _cycle() + 1  # up to the last output beat (or the limit)
+    cycles = cycle() + 1  # up to the last output beat (or the limit)
     if not timed_out:
         await Timer(PERIOD * tail, unit="step")  # an extra beat or trace row shows up here
     for t in tasks:

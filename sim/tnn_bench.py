@@ -49,54 +49,23 @@ from pathlib import Path
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.simtime import get_sim_time
-from cocotb.triggers import Event, First, ReadOnly, RisingEdge, Timer
+from bench_common import PERIOD, at, at_fall, cycle, high, now, reset_and_load, to_fall
+from cocotb.triggers import Event, First, RisingEdge, Timer
 
 from neutnngen.verify.protocol import Pulse, TopInfo, compare, describe, unpack
-
-PERIOD = 2  # simulator steps per clock cycle
-RESET_CYCLES = 4
-
-
-def _now() -> int:
-    return int(get_sim_time("step"))
-
-
-def _cycle() -> int:
-    """Index of the current cycle (rising edge ``k`` is at step ``2k + 1``)."""
-    return (_now() - 1) // PERIOD
-
-
-async def _at(step: int) -> None:
-    """Read-only phase of simulator step ``step`` (now or later)."""
-    if step > _now():
-        await Timer(step - _now(), unit="step")
-    await ReadOnly()
 
 
 async def _at_cycle(k: int) -> None:
     """Settled values of cycle ``k`` just after its rising edge."""
-    await _at(PERIOD * k + 1)
-
-
-async def _at_fall(k: int) -> None:
-    """Settled values at the falling edge of cycle ``k`` (every input of the cycle written:
-    what the rising edge ``k + 1`` will sample)."""
-    await _at(PERIOD * k + 2)
-
-
-async def _to_fall(k: int) -> None:
-    """The falling edge of cycle ``k`` (to write inputs)."""
-    await Timer(PERIOD * k + 2 - _now(), unit="step")
+    await at(PERIOD * k + 1)
 
 
 async def _next_fall() -> int:
     """The next falling edge (strictly after now); returns its cycle."""
-    k = _cycle()
-    if PERIOD * k + 2 <= _now():
+    k = cycle()
+    if PERIOD * k + 2 <= now():
         k += 1
-    await _to_fall(k)
+    await to_fall(k)
     return k
 
 
@@ -114,10 +83,6 @@ def _hexword(handle) -> str | None:
         return hex(int(handle.value))
     except ValueError:
         return None
-
-
-def _high(handle) -> bool:
-    return str(handle.value) == "1"
 
 
 @cocotb.test()
@@ -175,28 +140,18 @@ async def tnn_bench(dut) -> None:
         dut.wload_en.value = 0
         dut.wload_addr.value = 0
         dut.wload_data.value = 0
-    Clock(dut.clk, PERIOD, unit="step", impl="gpi").start(start_high=False)
-    await Timer(PERIOD * RESET_CYCLES, unit="step")  # falling edge of cycle RESET_CYCLES - 1
-    dut.rst.value = 0
     writes = cfg.get("wload") or []
     assert has_wload or not writes, "weight writes requested but the design has no wload_* ports"
-    for addr, data in writes:  # one weight per cycle, before the first wave
-        dut.wload_en.value = 1
-        dut.wload_addr.value = int(addr)
-        dut.wload_data.value = int(data)
-        await Timer(PERIOD, unit="step")
-    if writes:
-        dut.wload_en.value = 0
-    first_cycle = RESET_CYCLES + len(writes)
+    first_cycle = await reset_and_load(dut, writes)
 
     async def driver() -> None:
         k = first_cycle  # the cycle whose falling edge comes next
         for n, beat in enumerate(beats):
             if idle[n]:
-                await _to_fall(k)
+                await to_fall(k)
                 dut.in_valid.value = 0
                 k += idle[n]
-            await _to_fall(k)
+            await to_fall(k)
             t_word, s_word, pt_word, ps_word = beat[:4]
             dut.in_time.value = t_word
             dut.in_spike.value = s_word
@@ -211,42 +166,42 @@ async def tnn_bench(dut) -> None:
             dut.in_valid.value = 1
             offers.append(k)
             while True:  # the handshake: in_ready high at the end of a cycle
-                await _at_fall(k)
-                if _high(dut.in_ready):
+                await at_fall(k)
+                if high(dut.in_ready):
                     break
                 await RisingEdge(dut.in_ready)
-                k = _cycle()
+                k = cycle()
             handshakes.append(k)
             k += 1
-        await _to_fall(k)
+        await to_fall(k)
         dut.in_valid.value = 0
 
     async def sink() -> None:
         k = first_cycle
         for hi, lo in runs:
-            await _to_fall(k)
+            await to_fall(k)
             dut.out_ready.value = 1
             k += hi
-            await _to_fall(k)
+            await to_fall(k)
             dut.out_ready.value = 0
             k += lo
-        await _to_fall(k)
+        await to_fall(k)
         dut.out_ready.value = 1
 
     async def monitor() -> None:
         k = first_cycle
         while True:
-            await _at_fall(k)
-            if not _high(dut.out_valid):
+            await at_fall(k)
+            if not high(dut.out_valid):
                 await RisingEdge(dut.out_valid)
-                k = _cycle()
+                k = cycle()
                 continue
             words = (_word(dut.out_time), _word(dut.out_spike))
-            if not _high(dut.out_ready):
+            if not high(dut.out_ready):
                 await RisingEdge(dut.out_ready)  # written at a falling edge
-                k = _cycle()
-                await _at_fall(k)
-                if not _high(dut.out_valid):
+                k = cycle()
+                await at_fall(k)
+                if not high(dut.out_valid):
                     protocol_error(f"out_valid dropped in cycle {k} before out_ready",
                                    "out_valid")
                     return
@@ -254,7 +209,7 @@ async def tnn_bench(dut) -> None:
                     protocol_error(f"out_time/out_spike changed by cycle {k} while out_valid "
                                    "was high and out_ready low", "out_time")
                     return
-                if not _high(dut.out_ready):
+                if not high(dut.out_ready):
                     continue
             pulses.append(Pulse(k, *words))
             n = len(pulses) - 1
@@ -270,11 +225,11 @@ async def tnn_bench(dut) -> None:
         """``[done bits, dbg]`` in the cycle after each stage ``done``."""
         k = first_cycle
         while True:
-            await _at_fall(k)
+            await at_fall(k)
             d = _word(dut.dbg_done)
             if not d:
                 await dut.dbg_done.value_change
-                k = _cycle()
+                k = cycle()
                 continue
             await _at_cycle(k + 1)
             samples.append([d, _hexword(dut.dbg)])
@@ -307,7 +262,7 @@ async def tnn_bench(dut) -> None:
             k = await _next_fall()
             dut.wread_addr.value = int(addr)
             await _at_cycle(k + lat)
-            readout.append(_word(dut.wread_data) if _high(dut.wread_valid) else None)
+            readout.append(_word(dut.wread_data) if high(dut.wread_valid) else None)
         await _next_fall()
         dut.wread_en.value = 0
 
@@ -321,7 +276,7 @@ async def tnn_bench(dut) -> None:
         "mismatches": mismatches,
         "first_mismatch": first,
         "message": message,
-        "cycles": _cycle() + 1,
+        "cycles": cycle() + 1,
         "timed_out": timed_out,
         "stopped_at": state["stopped"],
         "protocol_error": state["error"],
