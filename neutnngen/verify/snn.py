@@ -312,10 +312,10 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
         from ..ir.interp import Interpreter
 
         if mix.front is not None:
-            front = info.get("front") or _front_info(top)
+            front = info.get("front") or _tnn_info_missing(top)
             X = np.asarray(Interpreter(mix.front).forward(X_all), dtype=np.int64)
         if mix.back is not None:
-            back = info.get("back") or _front_info(top)
+            back = info.get("back") or _tnn_info_missing(top)
         net = mix.snn
     plan = plan_snn(net, weights=weights or info.get("weights", "hardwired"), name=top,
                     lanes=lanes or info.get("lanes", 1),
@@ -420,33 +420,16 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
                          "field": "front output time (-1: silent)",
                          "expected": val(bridge_exp, r_), "got": val(gb_, r_)}
     if back:  # the TNN back's output volleys, against the whole network's
-        from ..ir.interp import Interpreter
-
-        ev = np.asarray(Interpreter(net_all).forward(X_all), dtype=np.int64)
-        gv = _volleys(workdir / "snn_out.txt", int(back["N_OUT"]), int(back["TB_OUT"]))
-        m2 = min(len(gv), len(ev))
-        od = np.flatnonzero((gv[:m2] != ev[:m2]).any(axis=1))
-        res["output_mismatches"] = int(od.size) + abs(len(gv) - len(ev))
-        mism += res["output_mismatches"]
-        if first is None and res["output_mismatches"]:
-            r = int(od[0]) if od.size else m2
-            first = {"sample": r, "layer": "TNN back", "field": "output volley (-1: silent)",
-                     "expected": ev[r].tolist() if r < len(ev) else None,
-                     "got": gv[r].tolist() if r < len(gv) else None}
-        res["mismatches"] = mism
-        res["first_mismatch"] = first
-        res["activity"] = activity(plan, net, X, ref)
+        ob = _compare_back(workdir / "snn_out.txt", back, net_all, X_all)
         res["back"] = {"layers": int(back["L"]), "wave_cycles": int(back["WAVE_CYCLES"])}
-        res["message"] = describe(first, mism, B) if first else ""
-        return res
-    # the output beats
-    outs = _signed_cols(_readints(workdir / "snn_out.txt", 5), (3,),
-                        plan.segments[-1].lif.mem_bits)
-    ob = compare_beats(plan, ref, outs, B, y)
+    else:  # the SNN's output beats
+        outs = _signed_cols(_readints(workdir / "snn_out.txt", 5), (3,),
+                            plan.segments[-1].lif.mem_bits)
+        ob = compare_beats(plan, ref, outs, B, y)
     res["output_mismatches"] = ob.pop("output_mismatches")
     mism += res["output_mismatches"]
-    first = first or ob.pop("first_mismatch")
-    ob.pop("first_mismatch", None)
+    out_first = ob.pop("first_mismatch")
+    first = first or out_first
     res["mismatches"] = mism
     res["first_mismatch"] = first
     res["activity"] = activity(plan, net, X, ref)
@@ -504,6 +487,26 @@ def compare_beats(plan: SnnPlan, ref: dict, outs: np.ndarray, samples: int,
     return res
 
 
+def _compare_back(path: Path, back: dict, net_all, X_all: np.ndarray) -> dict[str, Any]:
+    """The output volleys a TNN back wrote against the whole network's interpreter output:
+    ``output_mismatches`` and ``first_mismatch`` (or None), as :func:`compare_beats`."""
+    from ..ir.interp import Interpreter
+
+    ev = np.asarray(Interpreter(net_all).forward(X_all), dtype=np.int64)
+    gv = _volleys(path, int(back["N_OUT"]), int(back["TB_OUT"]))
+    m2 = min(len(gv), len(ev))
+    od = np.flatnonzero((gv[:m2] != ev[:m2]).any(axis=1))
+    res: dict[str, Any] = {"output_mismatches": int(od.size) + abs(len(gv) - len(ev)),
+                           "first_mismatch": None}
+    if res["output_mismatches"]:
+        r = int(od[0]) if od.size else m2
+        res["first_mismatch"] = {"sample": r, "layer": "TNN back",
+                                 "field": "output volley (-1: silent)",
+                                 "expected": ev[r].tolist() if r < len(ev) else None,
+                                 "got": gv[r].tolist() if r < len(gv) else None}
+    return res
+
+
 def _volleys(path: Path, n: int, tb: int) -> np.ndarray:
     """The output volleys a TNN back wrote (``out_spike out_time`` in hex per line) as
     ``[volleys, n]`` times, -1 for a silent line, :data:`UNKNOWN` for x/z."""
@@ -519,7 +522,7 @@ def _volleys(path: Path, n: int, tb: int) -> np.ndarray:
     return np.asarray(rows, dtype=np.int64).reshape(-1, n)
 
 
-def _front_info(top: str) -> dict:
+def _tnn_info_missing(top: str) -> dict:
     """The ``"top"`` info of the TNN part of a mixed design: it is in the names.json that
     compile writes next to the design; without it the bench cannot pack the volleys."""
     raise ConfigError(f"no names.json with the TNN stages' parameters next to the design "

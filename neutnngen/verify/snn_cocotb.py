@@ -194,8 +194,8 @@ def verify_snn_cocotb(net, verilog: Path, X: np.ndarray, *, weights: str | None 
     ob = compare_beats(plan, ref, outs, B, y)
     out_mism = ob.pop("output_mismatches")
     mism += out_mism
-    first = first or ob.pop("first_mismatch")
-    ob.pop("first_mismatch", None)
+    out_first = ob.pop("first_mismatch")
+    first = first or out_first
     perr = raw.get("protocol_error")
     if perr:
         mism += 1  # a handshake violation is a mismatch even where the words end up equal
