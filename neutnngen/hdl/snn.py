@@ -52,7 +52,6 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..ir.stages.act import Act
 from ..ir.snn_plan import (  # noqa: F401 (re-exported: the plan of a design)
     LANES,
     SnnPlan,
@@ -61,6 +60,7 @@ from ..ir.snn_plan import (  # noqa: F401 (re-exported: the plan of a design)
     _ubits,
     plan_snn,
 )
+from ..ir.stages.act import Act
 
 
 # ----------------------------------------------------------------------------- RTL

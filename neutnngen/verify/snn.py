@@ -30,10 +30,8 @@ def reference(net, X: np.ndarray) -> dict[str, Any]:
     every step ``[B, T, n]``, from the interpreter's kernels; and the last stage's counts,
     first-spike steps (-1: none) and final membranes."""
     from ..ir.kinds import kind_of
-    from ..ir.stages.snn import lif_run
-
     from ..ir.stages.act import act_forward, act_saturations
-    from ..ir.stages.snn import LIFTrace
+    from ..ir.stages.snn import LIFTrace, lif_run
 
     x = np.asarray(X, dtype=np.int64)
     segs = []
