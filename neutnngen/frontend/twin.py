@@ -1,5 +1,5 @@
 """The integer ANN twin of an SNN: the same topology with ReLU neurons instead of spiking
-ones, trained in float on the same data and quantized to an integer network of ``dense`` /
+ones, trained in float on the same data (with the SNN example's recipe) and quantized to an integer network of ``dense`` /
 ``conv2d`` / pooling and ``act`` stages (docs/model.md §11, "act") that the same RTL
 generator builds behind the same stream interface (``neutnngen twin``).
 
@@ -47,12 +47,13 @@ class TwinOptions:
     lr: float = 1e-3
     batch: int = 32
     validation: float = 0.1
+    augment: int = 1
     seed: int = 0
     percentile: float = 99.99
 
     def check(self) -> None:
         for k, lo, hi in (("weight_bits", 2, 16), ("act_bits", 1, 16), ("out_bits", 4, 24),
-                          ("epochs", 1, 1000), ("batch", 1, 1 << 16)):
+                          ("epochs", 1, 1000), ("batch", 1, 1 << 16), ("augment", 0, 8)):
             v = getattr(self, k)
             if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
                 raise ConfigError(f"twin.{k}={v!r}; expected an integer {lo}..{hi}",
@@ -133,32 +134,64 @@ def _split(n: int, frac: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return perm[nv:], perm[:nv]
 
 
+def shift_images(X: np.ndarray, side: int, rng: np.random.Generator, a: int) -> np.ndarray:
+    """Each flat ``side x side`` image moved by a random ``(dy, dx)`` in ``-a .. a``, zero
+    fill (the SNN example's augmentation, on the pooled image)."""
+    img = X.reshape(len(X), side, side)
+    out = np.zeros_like(img)
+    for i, (dy, dx) in enumerate(rng.integers(-a, a + 1, size=(len(X), 2))):
+        ys, yd = (slice(0, side - dy), slice(dy, side)) if dy >= 0 else \
+            (slice(-dy, side), slice(0, side + dy))
+        xs, xd = (slice(0, side - dx), slice(dx, side)) if dx >= 0 else \
+            (slice(-dx, side), slice(0, side + dx))
+        out[i, yd, xd] = img[i, ys, xs]
+    return out.reshape(len(X), -1)
+
+
 def train_float(net: Network, X: np.ndarray, y: np.ndarray, in_unit: float,
                 opt: TwinOptions) -> tuple[nn.Sequential, dict]:
-    """Train :func:`float_model` on ``X * in_unit``; ``(model, {validation accuracy, ...})``."""
+    """Train :func:`float_model` on ``X * in_unit`` with the SNN example's recipe: Adam with a
+    cosine learning-rate schedule, ``opt.augment``-pixel random shifts of square inputs, the
+    epoch with the best validation accuracy kept; ``(model, {validation accuracy, ...})``."""
     torch.manual_seed(opt.seed)
     model = float_model(net).double()
     tr, va = _split(len(X), opt.validation, opt.seed)
-    Xf = torch.as_tensor(np.asarray(X, np.float64) * in_unit)
+    X = np.asarray(X, np.float64)
+    side = int(round(np.sqrt(X.shape[1])))
+    augment = opt.augment if side * side == X.shape[1] else 0
+    Xf = torch.as_tensor(X * in_unit)
     yt = torch.as_tensor(np.array(y, np.int64))
     optim = torch.optim.Adam(model.parameters(), lr=opt.lr)
-    g = torch.Generator().manual_seed(opt.seed)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(optim, T_max=opt.epochs)
+    rng = np.random.default_rng(opt.seed)
     loss_fn = nn.CrossEntropyLoss()
-    for _ in range(opt.epochs):
-        order = torch.as_tensor(tr)[torch.randperm(len(tr), generator=g)]
+    best: tuple[float, Any, int] = (-1.0, None, 0)
+    for ep in range(opt.epochs):
+        model.train()
+        order = rng.permutation(tr)
+        Xe = (torch.as_tensor(shift_images(X[order], side, rng, augment) * in_unit)
+              if augment else Xf[order])
+        ye = yt[order]
         for i in range(0, len(order), opt.batch):
-            b = order[i:i + opt.batch]
             optim.zero_grad()
-            loss = loss_fn(model(Xf[b]), yt[b])
+            loss = loss_fn(model(Xe[i:i + opt.batch]), ye[i:i + opt.batch])
             loss.backward()
             optim.step()
+        sched.step()
+        if len(va):
+            model.eval()
+            with torch.no_grad():
+                acc = float((model(Xf[va]).argmax(1) == yt[va]).double().mean())
+            if acc > best[0]:
+                best = (acc, {k: v.clone() for k, v in model.state_dict().items()}, ep + 1)
+    if best[1] is not None:
+        model.load_state_dict(best[1])
     model.eval()
     info: dict[str, Any] = {"train": int(len(tr)), "validation": int(len(va)),
-                            "epochs": opt.epochs, "lr": opt.lr, "batch": opt.batch}
-    with torch.no_grad():
-        if len(va):
-            info["validation_accuracy"] = float(
-                (model(Xf[va]).argmax(1) == yt[va]).double().mean())
+                            "epochs": opt.epochs, "lr": opt.lr, "batch": opt.batch,
+                            "augment": augment}
+    if len(va):
+        info.update(validation_accuracy=best[0], kept_epoch=best[2])
     return model, info
 
 

@@ -15,7 +15,9 @@ and the same tools, and the report puts them side by side:
    inference, the mean activity (flips per signal bit per cycle) and an energy proxy,
    activity x cells x cycles per inference (cells: the synthesized cells, or LUTs +
    carries + flip-flops on an FPGA target; block RAMs are listed, not weighed). A proxy,
-   not joules: no cell library or capacitance enters it.
+   not joules: no cell library or capacitance enters it;
+4. with ``twin.transistors`` (default) and an FPGA target, both designs also go through
+   Yosys's generic CMOS flow for cells and transistors (ROMs become logic there).
 
 ``OUT/twin.json`` and ``OUT/twin.md`` hold the comparison; a second run with the same config
 resumes from what is on disk (the SNN run, the twin's IR).
@@ -90,6 +92,7 @@ def run_twin(cfg: dict, outdir: Path, *, show: bool = True, command: str | None 
 
     tw = dict(cfg["twin"])
     n_energy = tw.pop("energy_samples")
+    generic = tw.pop("transistors") and cfg["synth"]["target"] != "generic"
     if n_energy < 1:
         raise ConfigError(f"twin.energy_samples={n_energy}; expected >= 1 (test digits run "
                           f"with toggle counting)", path="twin.energy_samples")
@@ -174,11 +177,25 @@ def run_twin(cfg: dict, outdir: Path, *, show: bool = True, command: str | None 
                                        first=r["first_mismatch"])
     timing["toggles"] = time.perf_counter() - t
 
+    gen = [None, None]
+    if generic:  # the project's transistor yardstick: Yosys's generic CMOS cells
+        from .. import flows
+
+        t = time.perf_counter()
+        say("generic CMOS synthesis of both designs (cells, transistors)")
+        for i, v in enumerate((Path(srep["rtl"]["verilog"]), Path(res.verilog))):
+            gen[i] = flows.synth_generic(v.read_text(), v.stem).to_dict()
+        timing["generic_synth"] = time.perf_counter() - t
+
     snn_acc = srep["integer"]["test_accuracy"]
     rows = [_design("SNN", snn_acc, srep["rtl"], srep["verify"], srep.get("synth"),
                     stog["toggles"]),
             _design(f"ANN twin (int{opt.weight_bits} weights, {opt.act_bits}-bit activations)",
                     float((ip == yte).mean()), trtl, tver, tsy, ttog["toggles"])]
+    for row, g in zip(rows, gen, strict=True):
+        if g:
+            row.update({"cells": g.get("cells"), "transistors": g.get("transistors"),
+                        "generic_flip_flops": g.get("flip_flops")})
     rep: dict[str, Any] = {
         "kind": "twin", "experiment": cfg["experiment"], "command": command,
         "dataset": srep["dataset"], "designs": rows,
@@ -238,8 +255,8 @@ def report_markdown(rep: dict) -> str:
             ("verified digits / mismatches", None, None),
             ("cycles per inference (with input load)", "cycles_per_inference", "{:,}"),
             ("synapses", "synapses", "{:,}"), ("LUTs", "luts", "{:,}"),
-            ("flip-flops", "flip_flops", "{:,}"), ("cells", "cells", "{:,}"),
-            ("transistors", "transistors", "{:,}"), ("memories", "block_rams", "{}"),
+            ("flip-flops", "flip_flops", "{:,}"), ("cells (generic CMOS)", "cells", "{:,}"),
+            ("transistors (generic CMOS)", "transistors", "{:,}"), ("memories", "block_rams", "{}"),
             ("multipliers", "multipliers", "{}"), ("Fmax (MHz)", "fmax_mhz", "{:.1f}"),
             ("inferences/s at Fmax", "inferences_per_s_at_fmax", "{:,.0f}"),
             ("multiply-accumulates per inference (nonzero operands)", "macs_per_inference",
