@@ -139,12 +139,15 @@ def shift_images(X: np.ndarray, side: int, rng: np.random.Generator, a: int) -> 
     fill (the SNN example's augmentation, on the pooled image)."""
     img = X.reshape(len(X), side, side)
     out = np.zeros_like(img)
-    for i, (dy, dx) in enumerate(rng.integers(-a, a + 1, size=(len(X), 2))):
-        ys, yd = (slice(0, side - dy), slice(dy, side)) if dy >= 0 else \
-            (slice(-dy, side), slice(0, side + dy))
-        xs, xd = (slice(0, side - dx), slice(dx, side)) if dx >= 0 else \
-            (slice(-dx, side), slice(0, side + dx))
-        out[i, yd, xd] = img[i, ys, xs]
+    d = rng.integers(-a, a + 1, size=(len(X), 2))
+    for dy in range(-a, a + 1):  # one slice per shift, over the images that drew it
+        for dx in range(-a, a + 1):
+            sel = np.flatnonzero((d[:, 0] == dy) & (d[:, 1] == dx))
+            ys, yd = (slice(0, side - dy), slice(dy, side)) if dy >= 0 else \
+                (slice(-dy, side), slice(0, side + dy))
+            xs, xd = (slice(0, side - dx), slice(dx, side)) if dx >= 0 else \
+                (slice(-dx, side), slice(0, side + dx))
+            out[sel, yd, xd] = img[sel, ys, xs]
     return out.reshape(len(X), -1)
 
 
