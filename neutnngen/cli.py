@@ -116,6 +116,25 @@ def _snn_run(args, stages: tuple[str, ...] | None = None) -> int | None:
     return 0
 
 
+def cmd_twin(args) -> int:
+    """The SNN of an SNN config next to its integer ANN twin (:mod:`neutnngen.pipeline.twin`)."""
+    from .config import load_dict
+    from .pipeline.tasks import snn
+    from .pipeline.twin import run_twin
+
+    raw = load_dict(in_file(args.config, "config"), args.overrides)
+    if not snn.is_snn_config(raw):
+        raise ConfigError(f"{args.config} has no [snn] table: 'twin' compares an SNN config's "
+                          f"design with its integer ANN twin (examples/snn_mnist.toml); TNN "
+                          f"configs have no twin yet", path="snn")
+    cfg = snn.resolve_paths(snn.parse(raw), Path(args.config).parent)
+    out = (out_dir(args.out, "--out") if args.out is not None else
+           out_dir(str(Path("out") / f"twin_{cfg['experiment']['name']}"), "experiment.name"))
+    rep = run_twin(cfg, out, show=not args.quiet, command=_command(args))
+    print("\n".join(rep["verdict"]) + f"\nwrote {out / 'twin.md'}, {out / 'twin.json'}")
+    return 0
+
+
 def cmd_run(args) -> int:
     from . import pipeline
 
@@ -819,6 +838,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "Verilog testbench, fast; cocotb: the Python bench; auto (default): "
                         "stream for inference designs, cocotb for learn-mode designs")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("twin", help="an SNN config's design next to its integer ANN twin (same "
+                                    "topology, ReLU, int8/int4): accuracy, LUTs, cells, Fmax, "
+                                    "cycles, toggle-count energy proxy; twin.json / twin.md")
+    _common(p)
+    p.set_defaults(func=cmd_twin)
 
     p = sub.add_parser("train", help="train and evaluate; writes the IR, weights and metrics.json")
     _common(p)

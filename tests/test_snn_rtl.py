@@ -166,7 +166,7 @@ def _net(*stages, inputs=4):
       LIF("l", 4, 3, output="count")), "learn", "accepted: hardwired, register"),
     ((Encoder("e", "direct", 4, 4), Dense("d", np.ones((4, 4)), np.zeros(4), 4, 0),
       LIF("l", 4, 3), Flatten("f"), Dense("d2", np.ones((2, 4)), np.zeros(2), 4, 0)),
-     "hardwired", "needs a lif as the last stage"),
+     "hardwired", "needs a lif or act as the last stage"),
     ((Encoder("e", "direct", 4, 4), Dense("d", np.ones((4, 4)), np.zeros(4), 4, 0),
       LIF("l", 4, 3), MaxPool("m", (1, 2, 2), 2, 2), Flatten("f"),
       Dense("d2", np.ones((1, 1)), np.zeros(1), 4, 0), LIF("o", 1, 3)),
@@ -431,7 +431,7 @@ def test_lanes_per_layer_balance_a_pipelined_design():
     assert bal.interval < uni.interval and bal.cycles_per_sample < uni.cycles_per_sample
     assert plan_snn(net, lanes=[2, 2, 2, 2]).lanes == 2
     with pytest.raises(ConfigError, match=r"lanes=\[1, 4\] gives 2 lane counts; network 'deep' "
-                                          r"has 4 lif stages"):
+                                          r"has 4 lif/act stages"):
         plan_snn(net, lanes=[1, 4])
     with pytest.raises(ConfigError, match=r"lanes=\[1, 4, 3, 1\]; the SNN RTL accepts 1, 2, 4"):
         plan_snn(net, lanes=[1, 4, 3, 1])

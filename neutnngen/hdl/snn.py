@@ -60,6 +60,7 @@ from ..ir.snn_plan import (  # noqa: F401 (re-exported: the plan of a design)
     _ubits,
     plan_snn,
 )
+from ..ir.stages.act import Act
 
 
 # ----------------------------------------------------------------------------- RTL
@@ -72,8 +73,19 @@ def _lfsr_steps(state, width: int, taps: tuple[int, ...], n: int):
     return state
 
 
+def _act(m, node, cur, pre: str):
+    """An ``act`` stage's value (combinational clamp of the current); returns ``(y, 0, None,
+    None)`` in the shape of :func:`_neuron`'s ``(V', s', c', I')``."""
+    lo, hi = node.range
+    y = Signal(signed(node.mem_bits), name=f"{pre}_y")
+    m.d.comb += y.eq(Mux(cur < lo, lo, Mux(cur > hi, hi, cur)))
+    return y, Const(0, 1), None, None
+
+
 def _neuron(m, lif, cur, V, s, c, isyn, pre: str):
     """The §11 update of one neuron (combinational); returns ``(V', s', c', I')``."""
+    if isinstance(lif, Act):
+        return _act(m, lif, cur, pre)
     M = lif.mem_bits
     lo, hi = -(1 << (M - 1)), (1 << (M - 1)) - 1
     th = lif.threshold
@@ -269,7 +281,8 @@ class SnnTop(wiring.Component):
             if final:
                 last_state = (smem.read_port(), fields, sw)
             else:
-                ob = Memory(shape=unsigned(P), depth=(2 << gb) if pipe else G, init=[])
+                obits = lif.bits if isinstance(lif, Act) else 1  # a value or a spike per lane
+                ob = Memory(shape=unsigned(P * obits), depth=(2 << gb) if pipe else G, init=[])
                 m.submodules[f"seg{k}_spikes"] = ob
                 ob_w = ob.write_port()
                 outbufs.append((ob, gb, lb))
@@ -310,7 +323,7 @@ class SnnTop(wiring.Component):
                 grp_addr = (line >> src_lb)[:src_gb]
                 m.d.comb += [xr.addr.eq(Cat(grp_addr, slot) if pipe else grp_addr), xr.en.eq(1)]
                 m.d.sync += sel.eq(line[:src_lb] if src_lb else 0)
-                xval = xr.data.bit_select(sel, 1) if src_lb else xr.data[0]
+                xval = xr.data.word_select(sel, seg.xb) if src_lb else xr.data[:seg.xb]
             else:
                 m.d.comb += [xr.addr.eq(Cat(line[:nb], slot) if pipe and not direct else line),
                              xr.en.eq(1)]
@@ -367,8 +380,9 @@ class SnnTop(wiring.Component):
             upd = Signal(name=f"seg{k}_upd")
             m.d.comb += [s_w.addr.eq(g), s_w.data.eq(Cat(*new_words)), s_w.en.eq(upd)]
             if not final:
+                outv = ([v_[:lif.bits] for v_ in vs] if isinstance(lif, Act) else spikes)
                 m.d.comb += [ob_w.addr.eq(Cat(g, slot) if pipe else g),
-                             ob_w.data.eq(Cat(*spikes)), ob_w.en.eq(upd)]
+                             ob_w.data.eq(Cat(*outv)), ob_w.en.eq(upd)]
             # the trace ports of this segment
             last_n = seg.n_out - (G - 1) * P
             m.d.comb += [getattr(self, f"trace{k}_valid").eq(upd),

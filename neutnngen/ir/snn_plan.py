@@ -30,7 +30,7 @@ def _ubits(hi: int) -> int:
 @dataclass(frozen=True, eq=False)
 class SnnSegment:
     index: int
-    name: str  # the lif stage
+    name: str  # the lif (or act) stage that ends the segment
     lif: Any  # the LIF node
     n_in: int
     n_out: int
@@ -202,6 +202,7 @@ LANES = (1, 2, 4, 8, 16, 32, 64)
 
 
 ARCHITECTURES = ("serial", "pipelined")
+SEGMENT_ENDS = ("lif", "act")  # the stages that end a segment (its neurons)
 TNN_KINDS = ("layer", "retime")  # the stage kinds of a TNN front
 
 
@@ -372,17 +373,20 @@ def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top",
             width = A.shape[0]
             linear.append(st.name)
             continue
-        if k != "lif":
+        if k not in SEGMENT_ENDS:
             raise ConfigError(f"stage {st.name!r} ({k}) has no SNN RTL; accepted: encoder, "
-                              f"dense, conv2d, sumpool, flatten, lif")
-        if st is not net.stages[-1] and st.output != "spikes":
+                              f"dense, conv2d, sumpool, maxpool, flatten, lif, act")
+        if k == "lif" and st is not net.stages[-1] and st.output != "spikes":
             raise ConfigError(f"lif {st.name!r} has output={st.output} but feeds later stages; "
                               f"the SNN RTL passes spikes between layers (output=spikes)")
+        if k == "act" and st is not net.stages[-1] and st.fn != "relu":
+            raise ConfigError(f"act {st.name!r} has fn={st.fn} but feeds later stages; the RTL "
+                              f"passes unsigned values between layers (fn=relu)")
         keep = (M != 0) if weights == "hardwired" else (S != 0)
         if per_seg and len(segs) >= len(lanes):
-            n_lif = sum(k_ == "lif" for k_ in kinds)
+            n_lif = sum(k_ in SEGMENT_ENDS for k_ in kinds)
             raise ConfigError(f"lanes={list(lanes)} gives {len(lanes)} lane counts; network "
-                              f"{net.name!r} has {n_lif} lif stages (one count per lif stage)")
+                              f"{net.name!r} has {n_lif} lif/act stages (one count per lif or act stage)")
         P = int(lanes[len(segs)]) if per_seg else int(lanes)
         G = -(-width // P)
         # pre-pool rows of every neuron: its pooling window (maxpool), else the row itself
@@ -436,15 +440,16 @@ def plan_snn(net, weights: str = "hardwired", name: str = "neutnngen_top",
                                tuple(linear), P, windows=nwin,
                                wend=np.asarray(wend, np.int64)))
         M = None
-        src, xb, seg_in = "spikes", 1, width
+        src, xb, seg_in = "spikes", (st.bits if k == "act" else 1), width
     if M is not None:
         raise ConfigError(f"network {net.name!r} ends in linear stages ({', '.join(linear) or 'flatten'}); "
-                          f"the SNN RTL needs a lif as the last stage")
+                          f"the SNN RTL needs a lif or act as the last stage")
     if not segs:
-        raise ConfigError(f"network {net.name!r} has no lif stage; the SNN RTL needs at least one")
+        raise ConfigError(f"network {net.name!r} has no lif or act stage; the SNN RTL needs at "
+                          f"least one")
     if per_seg and len(lanes) != len(segs):
         raise ConfigError(f"lanes={list(lanes)} gives {len(lanes)} lane counts; network "
-                          f"{net.name!r} has {len(segs)} lif stages (one count per lif stage)")
+                          f"{net.name!r} has {len(segs)} lif/act stages (one count per lif or act stage)")
     if per_seg:  # one count for all: a plain number, as the uniform form
         lanes = int(lanes[0]) if len(set(lanes)) == 1 else tuple(int(v) for v in lanes)
     steps = enc.steps

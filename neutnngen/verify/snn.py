@@ -30,7 +30,8 @@ def reference(net, X: np.ndarray) -> dict[str, Any]:
     every step ``[B, T, n]``, from the interpreter's kernels; and the last stage's counts,
     first-spike steps (-1: none) and final membranes."""
     from ..ir.kinds import kind_of
-    from ..ir.stages.snn import lif_run
+    from ..ir.stages.act import act_forward, act_saturations
+    from ..ir.stages.snn import LIFTrace, lif_run
 
     x = np.asarray(X, dtype=np.int64)
     segs = []
@@ -40,8 +41,16 @@ def reference(net, X: np.ndarray) -> dict[str, Any]:
         if k == "lif":
             spikes, trace = lif_run(x, st, record=True)
             segs.append({"name": st.name, "v": trace.v_steps, "s": spikes, "i": trace.i_steps,
-                         "saturations": int(trace.saturations.sum())})
+                         "saturations": int(trace.saturations.sum()), "out": spikes})
             x = spikes
+        elif k == "act":  # an ANN layer: its values, no spikes (the RTL's s and I are 0)
+            y = act_forward(x, st)
+            zero = np.zeros_like(y)
+            spikes = zero
+            trace = LIFTrace(y[:, -1], zero.sum(axis=1))
+            segs.append({"name": st.name, "v": y, "s": zero, "i": zero,
+                         "saturations": int(act_saturations(x, st).sum()), "out": y})
+            x = y
         else:
             x, _ = kind_of(st).init_state(st, net.time).forward(x, None)
     assert spikes is not None and trace is not None
@@ -285,7 +294,7 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
                workdir: Path, architecture: str | None = None,
                y: np.ndarray | None = None, backpressure: bool = True,
                writes: list[tuple[int, int]] | None = None, timeout: float = 3600.0,
-               seed: int = 1) -> dict[str, Any]:
+               seed: int = 1, toggles: bool = False) -> dict[str, Any]:
     """Simulate ``verilog`` (written by :func:`neutnngen.hdl.snn.emit_snn` for ``net``) on
     the input integers ``X`` and compare every layer, step and neuron with the interpreter.
     Returns a JSON-able dict (``mismatches``, ``first_mismatch``, ``samples``, ``cycles``,
@@ -294,7 +303,12 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     A TNN front feeding the SNN (:class:`~neutnngen.hdl.snn.MixedTop`): ``X`` are the
     front's input volleys (-1: silent line); the SNN part is compared as above on the
     interpreter's volleys of the front, and every beat the SNN takes from the front (line
-    ``j``'s time or -1) with those volleys."""
+    ``j``'s time or -1) with those volleys.
+
+    ``toggles``: a Verilator build with toggle coverage; ``toggles`` in the result holds
+    the design's bit flips (every signal of the design, the clock apart) over the run, per
+    sample, and the mean activity (flips per signal bit per cycle): the switching that an
+    energy estimate multiplies by a capacitance per cell (``neutnngen twin``)."""
     from ..flows.sim import find_simulator, simulator_version
     from ..ir.snn_plan import split_mixed
     from .stream import MIN_DEPTH, _call, _hexfile, _pow2, build
@@ -320,6 +334,8 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     plan = plan_snn(net, weights=weights or info.get("weights", "hardwired"), name=top,
                     lanes=lanes or info.get("lanes", 1),
                     architecture=architecture or str(info.get("architecture", "serial")))
+    if toggles:
+        simulator = "verilator"
     if simulator is None:  # these designs run ~10**5 cycles a sample: Verilator if present
         from .simulators import available_simulators
 
@@ -369,10 +385,11 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
                                        int(backpressure), 0], 32)
     t0 = time.monotonic()
     exe, built = build(sim, verilog, tb, workdir / f"build-{sim}", version,
-                       workdir / f"build-{sim}.log", deadline)
+                       workdir / f"build-{sim}.log", deadline, toggles=toggles)
     build_s = time.monotonic() - t0 if built else 0.0
     log = workdir / f"sim-{sim}.log"
-    for f in ("snn_summary.txt", "snn_trace.txt", "snn_out.txt", "snn_bridge.txt"):
+    for f in ("snn_summary.txt", "snn_trace.txt", "snn_out.txt", "snn_bridge.txt",
+              "coverage.dat"):
         (workdir / f).unlink(missing_ok=True)
     argv = [str(exe)] if sim != "icarus" else [_vvp(), "-n", str(exe)]
     t1 = time.monotonic()
@@ -433,6 +450,8 @@ def verify_snn(net, verilog: Path, X: np.ndarray, *, weights: str | None = None,
     res["mismatches"] = mism
     res["first_mismatch"] = first
     res["activity"] = activity(plan, net, X, ref)
+    if toggles:
+        res["toggles"] = _toggle_summary(workdir / "coverage.dat", cycles, B)
     if front:
         res["front"] = {"layers": int(front["L"]), "wave_cycles": int(front["WAVE_CYCLES"])}
     spikes = rtl_spike_trains(plan, got, exp, B)
@@ -451,6 +470,21 @@ def rtl_spike_trains(plan: SnnPlan, got: np.ndarray, exp: list[np.ndarray],
     if not all(len(g_) == len(e_) for g_, e_ in zip(per_seg, exp, strict=True)):
         return None
     return [g_[:, 3].reshape(samples, plan.steps, -1) for g_ in per_seg]
+
+
+def _toggle_summary(path: Path, cycles: int, samples: int) -> dict[str, Any]:
+    from .stream import TB_NAME, toggle_counts
+
+    if not path.is_file():
+        raise ToolchainError(f"the toggle-coverage run wrote no {path.name}", path=str(path))
+    per = toggle_counts(path, f"{TB_NAME}.dut")
+    logic = {k: v for k, v in per.items() if k.rsplit(".", 1)[-1] != "clk"}
+    flips = sum(f for f, _ in logic.values())
+    bits = sum(b for _, b in logic.values())
+    return {"flips": flips, "signal_bits": bits, "cycles": cycles,
+            "flips_per_sample": flips / max(samples, 1),
+            "activity": flips / max(bits * max(cycles, 1), 1),
+            "clock_flips": sum(f for k, (f, _) in per.items() if k.rsplit(".", 1)[-1] == "clk")}
 
 
 def compare_beats(plan: SnnPlan, ref: dict, outs: np.ndarray, samples: int,
@@ -578,8 +612,8 @@ def activity(plan: SnnPlan, net, X: np.ndarray, ref: dict | None = None) -> dict
         if k == "encoder":
             x, _ = kind_of(st).init_state(st, net.time).forward(x, None)
             inputs.append(x)
-        elif k == "lif":
-            x = ref["segments"][len(inputs) - 1]["s"]
+        elif k in ("lif", "act"):
+            x = ref["segments"][len(inputs) - 1]["out"]
             inputs.append(x)
     macs = 0
     for seg, xin in zip(plan.segments, inputs, strict=False):

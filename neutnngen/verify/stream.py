@@ -389,16 +389,22 @@ def _verilator_make_env(extra: Mapping[str, str]) -> dict[str, str]:
 
 
 def build(sim: str, verilog: Path, tb_text: str, build_dir: Path, version: str, log: Path,
-          deadline: float, trace: bool = False) -> tuple[Path, bool]:
+          deadline: float, trace: bool = False, toggles: bool = False) -> tuple[Path, bool]:
     """The simulation executable (Icarus: the ``.vvp`` file) of ``verilog`` with the
-    testbench ``tb_text`` in ``build_dir`` (``/trace`` for a traced Verilator build);
-    ``(path, compiled now)``. Cached under a key of the sources, flags and version."""
+    testbench ``tb_text`` in ``build_dir`` (``/trace`` for a traced Verilator build,
+    ``/toggles`` for one with Verilator's toggle coverage: the run writes ``coverage.dat``
+    in its working directory, see :func:`toggle_counts`); ``(path, compiled now)``. Cached
+    under a key of the sources, flags and version."""
+    if toggles and sim != "verilator":
+        raise ToolchainError("toggle counts need Verilator (its --coverage-toggle)", path=sim)
     if sim == "verilator" and trace:
         build_dir = build_dir / "trace"
+    if toggles:
+        build_dir = build_dir / "toggles"
     key = hashlib.sha256()
     key.update(verilog.read_bytes())
     key.update(tb_text.encode())
-    key.update(repr((sim, version, trace, VERILATOR_FLAGS, VERILATOR_MAKE_OPT,
+    key.update(repr((sim, version, trace, toggles, VERILATOR_FLAGS, VERILATOR_MAKE_OPT,
                      ICARUS_FLAGS)).encode())
     digest = key.hexdigest()
     stamp = build_dir / ".neutnngen-stream.json"
@@ -421,13 +427,15 @@ def build(sim: str, verilog: Path, tb_text: str, build_dir: Path, version: str, 
         from .simulators import _check_verilator_toolchain
 
         _check_verilator_toolchain()
-        rt_cache = _runtime_cache(version, trace)
+        rt_cache = _runtime_cache(version, trace, toggles)
         cached = sorted(rt_cache.glob("verilated*.o")) if rt_cache.is_dir() else []
         argv = [find_tool("verilator"), "--binary", *VERILATOR_FLAGS, "--top-module", TB_NAME,
                 "--Mdir", str(build_dir / "obj"), "-o", str(exe), "-j", "1", str(tb),
                 str(verilog)]
         if trace:
             argv[2:2] = ["--trace", "-DNEUTNNGEN_DUMP"]
+        if toggles:
+            argv[2:2] = ["--coverage-toggle"]
         env = _verilator_make_env({"VM_GLOBAL_FAST": "", "VM_GLOBAL_SLOW": "",
                                    "USER_LDLIBS": " ".join(map(str, cached))} if cached else {})
     rc, late = _call(argv, build_dir, log, deadline, env)
@@ -447,14 +455,15 @@ def build(sim: str, verilog: Path, tb_text: str, build_dir: Path, version: str, 
 # verilated_vcd_c.cpp with --trace: most of a small design's build) does not depend on the
 # design: its objects are kept in the user cache; a build that finds them links them in
 # (USER_LDLIBS) and compiles no run-time file (VM_GLOBAL_FAST / VM_GLOBAL_SLOW emptied).
-def _runtime_cache(version: str, trace: bool) -> Path:
+def _runtime_cache(version: str, trace: bool, toggles: bool = False) -> Path:
     from ..flows.build import default_cache_dir
 
     env = tool_env()
     cxx = shutil.which("c++", path=env.get("PATH")) or ""
     mtime = os.stat(cxx).st_mtime_ns if cxx else 0
     key = hashlib.sha256(repr((version, env.get("VERILATOR_ROOT", ""), VERILATOR_MAKE_OPT,
-                               _std_fix(env), trace, cxx, mtime)).encode()).hexdigest()[:16]
+                               _std_fix(env), trace, cxx, mtime)
+                              + (("toggles",) if toggles else ())).encode()).hexdigest()[:16]
     return default_cache_dir() / "verilator-stream-runtime" / key
 
 
@@ -604,3 +613,28 @@ def run_stream(sim: str, version: str, verilog: Path, info: TopInfo, beats: list
         "waveform": str(wave_file) if waves and wave_file.exists() else None,
         "log": str(log),
     }
+
+
+def toggle_counts(path: Path, scope: str) -> dict[str, tuple[int, int]]:
+    """Bit flips per signal under the instance path ``scope`` (e.g. ``tb.dut``) from a
+    Verilator ``coverage.dat`` written by a ``toggles`` build (:func:`build`): ``{signal:
+    (flips summed over its bits, bits)}``. Verilator counts one point per bit and
+    direction (0->1 and 1->0), so the sum of a bit's two points is its number of flips."""
+    out: dict[str, list[int]] = {}
+    pre = scope + "."
+    for line in Path(path).read_text(errors="replace").splitlines():
+        if not line.startswith("C '"):
+            continue
+        body, _, count = line[3:].rpartition("' ")
+        fields = dict(f.split("\x02", 1) for f in body.split("\x01") if "\x02" in f)
+        if fields.get("page", "").split("/")[0] != "v_toggle":
+            continue
+        hier = fields.get("h", "")
+        if hier != scope and not hier.startswith(pre):
+            continue
+        point = fields.get("o", "")
+        name = f"{hier}.{point.split('[')[0].split(':')[0]}"
+        acc = out.setdefault(name, [0, 0])
+        acc[0] += int(count)
+        acc[1] += point.endswith("0->1")  # one bit per pair of points
+    return {k: (v[0], v[1]) for k, v in out.items()}

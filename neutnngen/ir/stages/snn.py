@@ -728,7 +728,7 @@ MAXPOOL_KIND = MaxPoolKind()
 FLATTEN_KIND = FlattenKind()
 LIF_KIND = LIFKind()
 
-SNN_KINDS = ("encoder", "dense", "conv2d", "sumpool", "maxpool", "flatten", "lif")
+SNN_KINDS = ("encoder", "dense", "conv2d", "sumpool", "maxpool", "flatten", "lif", "act")
 
 
 def is_snn(net: Any) -> bool:

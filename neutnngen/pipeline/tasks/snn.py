@@ -49,6 +49,11 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "verify": {"samples": 0, "simulator": "", "backpressure": True, "timeout_s": 3600.0,
                "bench": "stream"},
     "synth": {"target": "ecp5", "device": ""},
+    # neutnngen twin: the integer ANN of the same topology (neutnngen/frontend/twin.py)
+    "twin": {"weight_bits": 8, "act_bits": 8, "out_bits": 16, "epochs": 60, "lr": 1e-3,
+             "batch": 32, "validation": 0.1, "augment": 1, "percentile": 99.99,
+             "energy_samples": 20,
+             "transistors": True},
 }
 HDL_STAGES = ("compile", "verify", "synth")
 SNN_BENCHES = ("stream", "cocotb")
