@@ -299,3 +299,27 @@ def test_reduced_circuit_activity():
     assert tr.saturations.sum() == 0
     cv = np.array(s["cv_isi"])
     assert np.nanmean(cv) > 0.3  # irregular firing, not a clock
+
+
+def test_example_config_and_config_errors():
+    import tomllib
+    from pathlib import Path
+
+    from neutnngen.frontend.pd14 import build_from_config, pd14_config
+
+    raw = tomllib.loads((Path(__file__).parents[1] / "examples" / "pd14.toml").read_text())
+    cfg = pd14_config(raw)
+    assert cfg["pd14"]["scale"] == 0.1 and cfg["pd14"]["drive"] == "poisson"
+    small = pd14_config({"pd14": {"scale": 0.002, "k_scale": 0.05, "ms": 5.0,
+                                  "stimulus": {"L4E": 10.0}}})
+    b = build_from_config(small)
+    assert b.stage.steps == 50 and b.params["stimulus"] == {"L4E": 10.0}
+    for bad, msg in [({"pd14": {"scael": 0.1}}, "unknown key pd14.scael; accepted in [pd14]"),
+                     ({"pd14": {"scale": "big"}}, "pd14.scale='big'; expected a number"),
+                     ({"pd14": {"bg_draws": 2.5}}, "pd14.bg_draws=2.5; expected an integer"),
+                     ({"network": {}}, "unknown section [network] in a PD14 config")]:
+        with pytest.raises(ConfigError) as e:
+            pd14_config(bad)
+        assert msg in str(e.value)
+    with pytest.raises(ConfigError, match=r"pd14: pd14.ms=-1.0; expected a duration > 0 ms"):
+        build_from_config(pd14_config({"pd14": {"ms": -1.0}}))

@@ -278,6 +278,55 @@ def build_pd14(scale: float = 0.1, k_scale: float = 1.0, seed: int = 1, steps: i
     return PD14Build(net, params, sizes, n_syn, quant)
 
 
+CONFIG: dict[str, dict[str, Any]] = {
+    "experiment": {"name": "pd14", "seed": 1},
+    "pd14": {"scale": 0.1, "k_scale": 1.0, "drive": "poisson", "ms": 1000.0,
+             "transient_ms": 200.0, "stimulus": {}, "v_frac": 16, "frac_bits": 20,
+             "bg_draws": 16, "bg_bits": 12, "delay_rel_sd": D_REL_SD,
+             "weight_rel_sd": W_REL_SD},
+}
+"""The tables and keys of a PD14 config file (``examples/pd14.toml``) with their defaults."""
+
+
+def pd14_config(raw: dict) -> dict[str, dict[str, Any]]:
+    """A PD14 config (parsed TOML) with defaults filled in; an unknown table or key or a value
+    of the wrong type is a one-line :class:`ConfigError` naming it (the values themselves are
+    checked by :func:`build_pd14`)."""
+    out: dict[str, dict[str, Any]] = {}
+    for sec in raw:
+        if sec not in CONFIG:
+            raise ConfigError(f"unknown section [{sec}] in a PD14 config; accepted: "
+                              f"{', '.join(CONFIG)}", path=sec)
+    for sec, defaults in CONFIG.items():
+        table = raw.get(sec, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"[{sec}] must be a table", path=sec)
+        for k, v in table.items():
+            if k not in defaults:
+                raise ConfigError(f"unknown key {sec}.{k}; accepted in [{sec}]: "
+                                  f"{', '.join(defaults)}", path=f"{sec}.{k}")
+            d = defaults[k]
+            ok = (isinstance(v, dict) if isinstance(d, dict) else
+                  isinstance(v, (int, float)) and not isinstance(v, bool)
+                  if isinstance(d, float) else
+                  isinstance(v, int) and not isinstance(v, bool) if isinstance(d, int) else
+                  isinstance(v, str))
+            if not ok:
+                want = {dict: "a table", float: "a number", int: "an integer",
+                        str: "a string"}[type(d)]
+                raise ConfigError(f"{sec}.{k}={v!r}; expected {want}", path=f"{sec}.{k}")
+        out[sec] = {**defaults, **table}
+    return out
+
+
+def build_from_config(cfg: dict[str, dict[str, Any]]) -> PD14Build:
+    """The circuit of a :func:`pd14_config` (``ms`` of 0.1 ms steps)."""
+    p = dict(cfg["pd14"])
+    ms, _ = p.pop("ms"), p.pop("transient_ms")
+    _check("pd14.ms", ms, ms > 0, "a duration > 0 ms")
+    return build_pd14(seed=cfg["experiment"]["seed"], steps=max(int(round(ms / DT)), 1), **p)
+
+
 def spike_statistics(events: np.ndarray, bounds: np.ndarray, start: int, stop: int,
                      dt_ms: float = DT, bin_ms: float = 3.0) -> dict[str, list[float]]:
     """Per population over steps ``start .. stop - 1`` of spike events ``[E, 2]`` (step,
@@ -310,5 +359,5 @@ def spike_statistics(events: np.ndarray, bounds: np.ndarray, start: int, stop: i
     return {"rate_hz": rates, "cv_isi": cvs, "synchrony": syncs}
 
 
-__all__ = ["DRIVES", "FULL_RATES", "K_EXT", "N_FULL", "POPULATIONS", "PD14Build", "build_pd14",
+__all__ = ["CONFIG", "DRIVES", "build_from_config", "pd14_config", "FULL_RATES", "K_EXT", "N_FULL", "POPULATIONS", "PD14Build", "build_pd14",
            "full_synapses", "psc_over_psp", "spike_statistics"]
