@@ -148,6 +148,7 @@ BAD = [
     (dict(targets=[1, 3, 0]), "1 target(s) outside 0..2, first targets[1]=3"),
     (dict(weights=[900, -5000, 30]), "1 weight(s) outside -2047..2047 (weight_bits=12), first weights[1]=-5000"),
     (dict(delays=[3, 0, 2]), "1 delay(s) outside 1..1024 steps, first delays[1]=0"),
+    (dict(delays=[3, 70000, 2]), "1 delay(s) outside 1..1024 steps, first delays[1]=70000"),
 ]
 
 

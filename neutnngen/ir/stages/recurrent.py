@@ -60,7 +60,14 @@ class Population:
 
 
 def _arr(a: Any, dtype: Any) -> np.ndarray:
-    out = np.array(a, dtype=dtype, copy=True)
+    """A read-only copy in ``dtype``, or in int64 when a value does not fit (so that the
+    verifier names the value as given, never a wrapped one)."""
+    src = np.asarray(a)
+    if src.size and src.dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if int(src.min()) < info.min or int(src.max()) > info.max:
+            dtype = np.int64
+    out = np.array(src, dtype=dtype, copy=True)
     out.setflags(write=False)
     return out
 
