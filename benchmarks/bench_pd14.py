@@ -3,7 +3,7 @@ time, and a hardware cost / real-time-factor forecast vs scale.
 
     .venv/bin/python benchmarks/bench_pd14.py [--runs 0.1:1:poisson,0.1:1:dc,...]
                                               [--ms 1000] [--transient 200] [--seed 1]
-                                              [--config examples/pd14.toml]
+                                              [--float] [--config examples/pd14.toml]
                                               [--out benchmarks/results/pd14]
 
 Each run builds the circuit (``neutnngen.frontend.pd14.build_pd14``, neuron scale ``N``,
@@ -12,7 +12,9 @@ with the reference interpreter (``recurrent_run``, 0.1 ms steps) and measures, a
 transient, the per-population mean rate, the mean CV of the inter-spike intervals and the
 synchrony (variance / mean of the population spike count in 3 ms bins). The reference
 rates are the full-scale ``full_mean_rates`` of the NEST PD14 model (they are *not*
-measured here). The hardware part is a FORECAST: the RTL for recurrence is not built
+measured here). ``--float`` also runs each circuit in float64 with NEST's ``iaf_psc_exp``
+semantics (:func:`float_run`), which separates what the integer contract changes from what
+the downscaling changes. The hardware part is a FORECAST: the RTL for recurrence is not built
 (``neutnngen/hdl`` has no ``recurrent`` lowering); the numbers are memory bits and cycles of
 a time-multiplexed design under the assumptions written into the JSON.
 
@@ -35,16 +37,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from neutnngen._io import to_json  # noqa: E402
 from neutnngen.frontend.pd14 import (  # noqa: E402
     FULL_RATES,
     N_FULL,
     POPULATIONS,
-    build_from_config,
     full_synapses,
     pd14_config,
     spike_statistics,
 )
-from neutnngen.ir.stages.recurrent import recurrent_run  # noqa: E402
+from neutnngen.pipeline.tasks.pd14 import measure  # noqa: E402
 
 RATES_NEST_2016 = [0.971, 2.868, 4.746, 5.396, 8.142, 9.078, 0.991, 7.523]
 REFERENCES = {
@@ -77,38 +79,77 @@ def _runs(spec: str) -> list[tuple[float, float, str]]:
     return out
 
 
-def simulate(cfg: dict) -> dict:
-    """Build and run one :func:`pd14_config` config; its statistics."""
-    p = cfg["pd14"]
-    scale, k_scale, drive, ms, transient = (p["scale"], p["k_scale"], p["drive"], p["ms"],
-                                            p["transient_ms"])
-    seed = cfg["experiment"]["seed"]
-    t0 = time.perf_counter()
-    b = build_from_config(cfg)
-    steps = b.stage.steps
-    t_build = time.perf_counter() - t0
+def float_run(b, seed: int) -> np.ndarray:
+    """The same circuit (connectivity, delays, dequantized weights and drive) in float64
+    with NEST's ``iaf_psc_exp`` semantics: exact propagators, input reaching ``V`` one step
+    after it reaches ``I``, ``V >= theta`` fires, ``V`` held at reset for the refractory
+    steps while ``I`` keeps integrating, true Poisson background counts. Spike events
+    ``[E, 2]`` (step, neuron). Not the contract: a yardstick for what the integer model's
+    quantization and §11 refractory rule cost."""
+    from neutnngen.frontend.pd14 import C_M, DT, TAU_M, TAU_SYN
+
     st = b.stage
-    t0 = time.perf_counter()
-    _, tr = recurrent_run(st, np.zeros((1, st.n), np.int64), events=True)
-    t_sim = time.perf_counter() - t0
-    start = int(round(transient / 0.1))
-    s = spike_statistics(tr.events, st.pop_bounds, start, steps)
-    ratio = [m / r for m, r in zip(s["rate_hz"], FULL_RATES, strict=True)]
-    return {
-        "scale": scale, "k_scale": k_scale, "drive": drive, "seed": seed, "ms": ms,
-        "stimulus_pa": p["stimulus"],
-        "transient_ms": transient, "neurons": st.n, "synapses": st.synapse_count,
-        "max_delay_steps": int(st.delays.max()), "weight_bits": st.weight_bits,
-        "build_s": round(t_build, 2), "sim_s": round(t_sim, 2),
-        "sim_s_per_bio_s": round(t_sim / (ms / 1000), 2),
-        "spikes": int(len(tr.events)), "saturations": int(tr.saturations.sum()),
-        "rate_hz": [round(v, 3) for v in s["rate_hz"]],
-        "rate_over_reference": [round(v, 3) for v in ratio],
-        "cv_isi": [round(v, 3) for v in s["cv_isi"]],
-        "synchrony": [round(v, 3) for v in s["synchrony"]],
-        "quantization": {k: {kk: (float(vv) if isinstance(vv, (float, np.floating)) else vv)
-                             for kk, vv in q.items()} for k, q in b.quantization.items()},
-    }
+    n, T = st.n, st.steps
+    vs = float(1 << b.params["v_frac"])
+    one = float(1 << st.frac_bits)
+    aq, bq = st.alpha_q / one, st.beta_q / one
+    kappa = TAU_M * (1 - aq) * (1 - bq) / C_M
+    spike_scale = TAU_SYN / DT * kappa * vs
+    w = st.weights.astype(float) / spike_scale  # pA
+    dc = st.dc.astype(float) / (kappa * vs)  # pA
+    pop = st.pop_of
+    lam = np.array([p.bg_u * st.bg_draws / (1 << st.bg_bits) for p in st.pops])[pop]
+    bgw = np.array([p.bg_w / spike_scale for p in st.pops])[pop]
+    p11, p22 = math.exp(-DT / TAU_SYN), math.exp(-DT / TAU_M)
+    p21 = TAU_SYN * TAU_M / (C_M * (TAU_M - TAU_SYN)) * (p22 - p11)
+    p20 = TAU_M / C_M * (1 - p22)
+    theta = st.threshold / vs
+    D = int(st.delays.max()) + 1
+    R = np.zeros((D, n))
+    v = st.v0.astype(float) / vs
+    i_syn = np.zeros(n)
+    r = np.zeros(n, dtype=np.int64)
+    rng = np.random.default_rng(seed + 1000)
+    ip, tg, dl = st.indptr, st.targets.astype(np.int64), st.delays.astype(np.int64)
+    ev = []
+    for t in range(T):
+        free = r == 0
+        v = np.where(free, v * p22 + i_syn * p21 + dc * p20, v)
+        r = np.where(free, r, r - 1)
+        arr = R[t % D].copy()
+        R[t % D] = 0
+        if st.bg_draws:
+            arr += rng.poisson(lam) * bgw
+        i_syn = i_syn * p11 + arr
+        s = v >= theta
+        if not s.any():
+            continue
+        v = np.where(s, 0.0, v)
+        r = np.where(s, st.refractory, r)
+        ni = np.flatnonzero(s)
+        ev.append(np.stack([np.full(len(ni), t), ni], axis=1))
+        starts, lens = ip[ni], ip[ni + 1] - ip[ni]
+        tot = int(lens.sum())
+        if tot:
+            off = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(tot)
+            np.add.at(R.reshape(-1), ((t + dl[off]) % D) * n + tg[off], w[off])
+    return np.concatenate(ev) if ev else np.zeros((0, 2), np.int64)
+
+
+def simulate(cfg: dict, with_float: bool = False) -> dict:
+    """Build and run one :func:`pd14_config` config (the ``run_pd14`` task's measurement);
+    with ``with_float`` also :func:`float_run` on the same circuit."""
+    b, m, _ = measure(cfg)
+    m["float_nest_semantics"] = None
+    if with_float:
+        start = min(int(round(cfg["pd14"]["transient_ms"] / 0.1)), b.stage.steps - 1)
+        t0 = time.perf_counter()
+        fs = spike_statistics(float_run(b, cfg["experiment"]["seed"]), b.stage.pop_bounds,
+                              start, b.stage.steps)
+        m["float_nest_semantics"] = {"sim_s": round(time.perf_counter() - t0, 2),
+                                     **{k: [round(v, 3) for v in vals]
+                                        for k, vals in fs.items()}}
+    return m
 
 
 def forecast(scale: float, k_scale: float = 1.0, rates=FULL_RATES) -> dict:
@@ -150,11 +191,21 @@ def _md(res: dict) -> str:
               f"{r['sim_s']} s ({r['sim_s_per_bio_s']} s per biological second); "
               f"{r['saturations']} saturations.", "",
               "| population | reference rate (Hz) | measured rate (Hz) | measured / ref | "
-              "CV ISI | synchrony |", "|---|---|---|---|---|---|"]
+              "CV ISI | synchrony |" + (" float rate (Hz) | float CV | float synchrony |"
+                                        if r["float_nest_semantics"] else ""),
+              "|---|---|---|---|---|---|" + ("---|---|---|" if r["float_nest_semantics"] else "")]
+        f = r["float_nest_semantics"]
         for i, p in enumerate(POPULATIONS):
             L.append(f"| {p} | {FULL_RATES[i]:.3f} | {r['rate_hz'][i]:.3f} | "
                      f"{r['rate_over_reference'][i]:.2f} | {r['cv_isi'][i]:.2f} | "
-                     f"{r['synchrony'][i]:.2f} |")
+                     f"{r['synchrony'][i]:.2f} |" + (
+                         f" {f['rate_hz'][i]:.3f} | {f['cv_isi'][i]:.2f} | "
+                         f"{f['synchrony'][i]:.2f} |" if f else ""))
+        if f:
+            L += ["", "Float columns: the same network in float64 with NEST's iaf_psc_exp "
+                  "semantics (exact propagators, V held at reset while refractory, true Poisson "
+                  f"background; `float_run`, {f['sim_s']} s): what the integer contract "
+                  "costs, not a reference."]
         L.append("")
     L += ["## Hardware forecast (not built)", "",
           f"Assumptions: {res['forecast_assumptions']}", "",
@@ -180,6 +231,8 @@ def main() -> None:
     ap.add_argument("--ms", type=float, default=1000.0)
     ap.add_argument("--transient", type=float, default=200.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--float", action="store_true",
+                    help="also run each circuit in float64 with NEST's neuron semantics")
     ap.add_argument("--config", help="one run from a PD14 config (examples/pd14.toml) "
                                      "instead of --runs/--ms/--transient/--seed")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/pd14"))
@@ -196,7 +249,7 @@ def main() -> None:
     for cfg in configs:
         p = cfg["pd14"]
         print(f"run N x {p['scale']}, K x {p['k_scale']}, {p['drive']} ...", flush=True)
-        runs.append(simulate(cfg))
+        runs.append(simulate(cfg, a.float))
         print(json.dumps({x: runs[-1][x] for x in ("rate_hz", "sim_s", "build_s")}), flush=True)
     res = {
         "host": f"{platform.node()} ({platform.processor() or platform.machine()}, "
@@ -218,7 +271,7 @@ def main() -> None:
     }
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(res, indent=1) + "\n")
+    out.with_suffix(".json").write_text(to_json(res))
     out.with_suffix(".md").write_text(_md(res))
     print(f"wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
 

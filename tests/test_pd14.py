@@ -237,11 +237,18 @@ def _bytes(net: Network) -> bytes:
     return json.dumps(doc, sort_keys=True).encode() + buf.getvalue()
 
 
-def test_builder_is_deterministic():
+def test_builder_is_deterministic(tmp_path):
+    from neutnngen.ir import save
+
     a, b, c = _small(seed=5), _small(seed=5), _small(seed=6)
     assert _bytes(a.network) == _bytes(b.network)
     assert to_text(a.network) == to_text(b.network)
     assert _bytes(a.network) != _bytes(c.network)
+    files = []
+    for i, x in enumerate((a, b)):
+        j = save(x.network, tmp_path / f"d{i}" / "model.json")
+        files.append((j.read_bytes(), j.with_suffix(".npz").read_bytes()))
+    assert files[0] == files[1]  # the saved IR files are byte-identical
 
 
 def test_builder_scaling_and_quantization():
@@ -324,3 +331,19 @@ def test_example_config_and_config_errors():
         assert msg in str(e.value)
     with pytest.raises(ConfigError, match=r"pd14: pd14.ms=-1.0; expected a duration > 0 ms"):
         build_from_config(pd14_config({"pd14": {"ms": -1.0}}))
+
+
+def test_run_pd14_task_writes_ir_metrics_report(tmp_path):
+    from neutnngen.ir import load
+    from neutnngen.pipeline.tasks.pd14 import is_pd14_config, run_pd14
+
+    raw = {"experiment": {"seed": 2}, "pd14": {"scale": 0.002, "k_scale": 0.05, "ms": 30.0,
+                                                "transient_ms": 10.0}}
+    assert is_pd14_config(raw) and not is_pd14_config({"snn": {}})
+    m = run_pd14(raw, tmp_path)
+    net = load(tmp_path / "ir" / "model.json")
+    assert net.stages[0].steps == 300 and verify(net) == []
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["rate_hz"] == m["rate_hz"] and len(m["rate_hz"]) == 8
+    ev = np.load(tmp_path / "spikes.npy")
+    assert len(ev) == m["spikes"] and "| L4E | 4.414 |" in (tmp_path / "report.md").read_text()
