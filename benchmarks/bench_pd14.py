@@ -168,7 +168,10 @@ def forecast(scale: float, k_scale: float = 1.0, rates=FULL_RATES) -> dict:
     out = {"scale": scale, "k_scale": k_scale, "neurons": n, "synapses": syn,
            "synapse_memory_bits": syn_bits + ptr_bits, "neuron_state_bits": state_bits,
            "ring_buffer_bits": ring_bits, "spikes_per_step": round(spikes, 2),
-           "synaptic_events_per_step": round(events, 1), "lanes": {}}
+           "synaptic_events_per_step": round(events, 1),
+           "synapse_read_gbit_s_real_time": round(
+               events * (idx_bits + WEIGHT_BITS + DELAY_BITS) / DT_S / 1e9, 1),
+           "lanes": {}}
     for L in LANES:
         for drive, per_neuron in (("dc", 1), ("poisson", 16)):
             cycles = math.ceil(n * per_neuron / L) + math.ceil(events / L) + math.ceil(spikes)
@@ -210,13 +213,15 @@ def _md(res: dict) -> str:
     L += ["## Hardware forecast (not built)", "",
           f"Assumptions: {res['forecast_assumptions']}", "",
           "| N scale | neurons | synapses | synapse memory (Mbit) | neuron state (Mbit) | "
-          "ring buffer (Mbit) | events/step | RTF 1 lane dc | RTF 8 lanes dc | RTF 64 lanes dc "
-          "| RTF 64 lanes poisson |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+          "ring buffer (Mbit) | events/step | synapse reads at RTF 1 (Gbit/s) | RTF 1 lane dc | "
+          "RTF 8 lanes dc | RTF 64 lanes dc | RTF 64 lanes poisson |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for f in res["forecast"]:
         ln = f["lanes"]
         L.append(f"| {f['scale']} | {f['neurons']:,} | {f['synapses']:,} | "
                  f"{f['synapse_memory_bits'] / 1e6:,.1f} | {f['neuron_state_bits'] / 1e6:.2f} | "
                  f"{f['ring_buffer_bits'] / 1e6:.1f} | {f['synaptic_events_per_step']:,} | "
+                 f"{f['synapse_read_gbit_s_real_time']} | "
                  f"{ln['1/dc']['rtf']} | {ln['8/dc']['rtf']} | {ln['64/dc']['rtf']} | "
                  f"{ln['64/poisson']['rtf']} |")
     L += ["", "RTF = wall time / biological time (1 = real time; < 1 faster).", "",
