@@ -225,6 +225,18 @@ def _md(res: dict) -> str:
                  f"{ln['1/dc']['rtf']} | {ln['8/dc']['rtf']} | {ln['64/dc']['rtf']} | "
                  f"{ln['64/poisson']['rtf']} |")
     L += ["", "RTF = wall time / biological time (1 = real time; < 1 faster).", "",
+          "## Notes", "",
+          "- Rates count every neuron of a population (silent ones included); the CV is the mean "
+          "over neurons with at least 3 spikes; synchrony is var/mean of the whole population's "
+          "spike count in 3 ms bins (all neurons, not a fixed-size subsample, so it grows with "
+          "the population size when spikes are correlated).",
+          "- Shrinking N while keeping the in-degree K (N x 0.1, K x 1) keeps the mean input "
+          "but raises the shared-input fraction, so correlations and synchrony are larger than "
+          "at full scale (van Albada, Helias & Diesmann 2015); the NEST reference rates are "
+          "full-scale values.",
+          "- The integer model drops input during the 20 refractory steps (docs/model.md §11/§13); "
+          "NEST keeps integrating the synaptic current. The float columns (NEST semantics, same "
+          "circuit) bound what that and the fixed point change.", "",
           "## References", ""]
     L += [f"- {k}: {v}" for k, v in res["references"].items()]
     return "\n".join(L) + "\n"
