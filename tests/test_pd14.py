@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import re
 import zipfile
 
 import numpy as np
@@ -99,7 +100,8 @@ def _put(d: dict, a: dict, key: str, value: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize("mutate, expect", [
-    (lambda d, a: d.update(output="trains"), "output"),
+    (lambda d, a: d.update(output="trains"),
+     "stages[0].output: expected one of 'spikes', 'count', got 'trains'"),
     (lambda d, a: _put(d, a, "delays", np.zeros(3, np.int16)), "expected values 1..1024, got 0"),
     (lambda d, a: d["pops"][0].update(size=5), "population sizes sum to 6; expected n=3"),
     (lambda d, a: _put(d, a, "dc", np.zeros(4, np.int64)), "one per neuron"),
@@ -109,7 +111,7 @@ def test_schema_rejects(mutate, expect):
     doc, arrays = to_dict(_net(_node()))
     arrays = dict(arrays)
     mutate(doc["stages"][0], arrays)
-    with pytest.raises(IRFormatError, match=expect.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(IRFormatError, match=re.escape(expect)):
         from_dict(doc, arrays)
 
 
