@@ -161,20 +161,33 @@ def bg_seeds(node: Recurrent) -> np.ndarray:
 class BackgroundDraws:
     """The background event counts of every step, ``k[n]`` in ``0 .. bg_draws``: each
     generator makes ``bg_draws`` draws per step (``bg_bits`` LFSR steps, then its low
-    ``bg_bits`` bits); a draw below its population's ``bg_u`` is one event."""
+    ``bg_bits`` bits); a draw below its population's ``bg_u`` is one event.
+
+    Implemented with two tables over the 2**16 generator states (built once per node): the
+    state after a whole step's draws, and for every population the step's event count from
+    each state, so a step is two lookups per neuron."""
 
     def __init__(self, node: Recurrent):
         self.node = node
         self.state = bg_seeds(node)
-        self.table = _draw_table(node.bg_bits)
-        self.u = np.array([p.bg_u for p in node.pops], dtype=np.int64)[node.pop_of]
-        self.mask = (1 << node.bg_bits) - 1
+        self.pop = node.pop_of
+        draw = _draw_table(node.bg_bits)
+        u = np.array([p.bg_u for p in node.pops], dtype=np.int64)
+        mask = (1 << node.bg_bits) - 1
+        s = np.arange(1 << RATE_WIDTH, dtype=np.int64)
+        count = np.zeros((len(u), 1 << RATE_WIDTH), dtype=np.int64)
+        for _ in range(node.bg_draws):
+            s = draw[s]
+            count += (s & mask)[None, :] < u[:, None]
+        # compact tables (counts <= 64 fit uint8) and flat indices keep the lookups in cache
+        self.next = s.astype(np.int32)
+        self.count = count.astype(np.uint8).reshape(-1)
+        self.base = self.pop.astype(np.int32) << RATE_WIDTH
+        self.state = self.state.astype(np.int32)
 
     def step(self) -> np.ndarray:
-        k = np.zeros(self.node.n, dtype=np.int64)
-        for _ in range(self.node.bg_draws):
-            self.state = self.table[self.state]
-            k += (self.state & self.mask) < self.u
+        k = self.count[self.base + self.state].astype(np.int64)
+        self.state = self.next[self.state]
         return k
 
 
