@@ -116,6 +116,30 @@ def _snn_run(args, stages: tuple[str, ...] | None = None) -> int | None:
     return 0
 
 
+def _pd14_run(args) -> int | None:
+    """A PD14 config (a ``[pd14]`` table: the Potjans-Diesmann cortical microcircuit) builds
+    and simulates the microcircuit (:mod:`neutnngen.pipeline.tasks.pd14`); None for any
+    other config."""
+    from .config import load_dict
+    from .pipeline.tasks import pd14
+
+    raw = load_dict(in_file(args.config, "config"), args.overrides)
+    if not pd14.is_pd14_config(raw):
+        return None
+    name = str((raw.get("experiment") or {}).get("name", "pd14"))
+    out = (out_dir(args.out, "--out") if args.out is not None else
+           out_dir(str(Path("out") / name), "experiment.name"))
+    if not args.quiet:
+        print("[pd14] building and simulating the microcircuit", flush=True)
+    m = pd14.run_pd14(raw, out)
+    worst = max(m["rate_over_reference"], key=lambda r: abs(r - 1))
+    print(f"PD14 N x {m['scale']}, K x {m['k_scale']}: {m['neurons']:,} neurons, "
+          f"{m['synapses']:,} synapses, {m['ms']:.0f} ms in {m['sim_s']} s; rates / reference "
+          f"{min(m['rate_over_reference']):.2f}..{max(m['rate_over_reference']):.2f} (worst "
+          f"{worst:.2f}); wrote {out / 'report.md'}, {out / 'metrics.json'}")
+    return 0
+
+
 def cmd_twin(args) -> int:
     """The SNN of an SNN config next to its integer ANN twin (:mod:`neutnngen.pipeline.twin`)."""
     from .config import load_dict
@@ -140,6 +164,9 @@ def cmd_run(args) -> int:
 
     if args.bench is not None:  # recorded as the override it is (rerun command, config.toml)
         args.overrides.append(f"verify.bench={args.bench}")
+    rc = _pd14_run(args)
+    if rc is not None:
+        return rc
     rc = _snn_run(args)
     if rc is not None:
         return rc

@@ -349,3 +349,29 @@ def test_run_pd14_task_writes_ir_metrics_report(tmp_path):
     assert saved["rate_hz"] == m["rate_hz"] and len(m["rate_hz"]) == 8
     ev = np.load(tmp_path / "spikes.npy")
     assert len(ev) == m["spikes"] and "| L4E | 4.414 |" in (tmp_path / "report.md").read_text()
+
+
+def test_run_command_builds_and_simulates_the_example(tmp_path, capsys):
+    """`neutnngen run examples/pd14.toml` at a reduced size: the IR, the spikes, the metrics
+    and the report land in the output folder; a bad value is one line, exit 2."""
+    from pathlib import Path
+
+    from neutnngen.cli import main
+
+    ex = str(Path(__file__).resolve().parents[1] / "examples" / "pd14.toml")
+    rc = main(["run", ex, "--set", "pd14.scale=0.005", "--set", "pd14.k_scale=0.1",
+               "--set", "pd14.ms=200", "--set", "pd14.transient_ms=50", "--out",
+               str(tmp_path / "o"), "-q"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "PD14 N x 0.005, K x 0.1" in out and "rates / reference" in out
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    from neutnngen.frontend.pd14 import N_FULL
+
+    assert m["neurons"] == int(np.maximum(np.round(N_FULL * 0.005), 1).sum())
+    assert len(m["rate_hz"]) == 8 and m["spikes"] > 0
+    assert (tmp_path / "o" / "ir" / "model.json").is_file()
+    assert np.load(tmp_path / "o" / "spikes.npy").shape == (m["spikes"], 2)
+    rc = main(["run", ex, "--set", "pd14.drive='laser'", "--out", str(tmp_path / "b")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "drive" in err and len(err.splitlines()) == 1
