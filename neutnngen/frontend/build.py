@@ -71,6 +71,18 @@ class LayerPlan:
     tie: str = "lowest"  # M1: lowest | overshoot
 
 
+def readout_layer(name: str, lines: int) -> Layer:
+    """A frozen winner-take-all TNN column over ``lines`` lines that passes the earliest of
+    them through (docs/model.md §12): neuron ``o`` has one synapse of weight 1 (``wres = 1``)
+    on line ``o``, ``theta = 1``, so it fires at its line's time (``rnl`` and ``snl`` alike);
+    ``wta1`` keeps the earliest (ties: the lowest line). Behind a ``lut`` stage it makes the
+    most-voted class the one output spike."""
+    eye = np.eye(lines, dtype=np.int64).reshape(lines, 1, 1, lines)
+    col = Column("c0", lines, SynapseBank(eye, eye.astype(bool), 1),
+                 np.ones((lines, 1, 1), dtype=np.int64))
+    return Layer(name, lines, (col,), learning=None)
+
+
 def layer_shape(net: Network | None, image: tuple[int, int, int] | None) -> tuple[int, int, int] | None:
     """The ``[H, W, C]`` view of the input of the next layer: the data's image shape for the
     first layer, a kernel layer's ``[grid_h, grid_w, neurons]`` after it, else ``None``."""
