@@ -31,6 +31,7 @@ from ..ir.nodes import (
     Kernel,
     Layer,
     LearningRule,
+    Lut,
     Network,
     RandomSource,
     Retime,
@@ -179,6 +180,18 @@ def append_layer(net: Network | None, layer: Layer, *, name: str, time: TimeSpec
     if rt is not None:
         stages.append(rt)
     stages.append(layer)
+    return check(replace(net, stages=tuple(stages)))
+
+
+def append_lut(net: Network | None, lut: Lut, *, readout: str, name: str, time: TimeSpec,
+               inputs: int) -> Network:
+    """``net`` followed by a ``lut`` stage and its :func:`readout_layer` (the first stages
+    of a new network called ``name`` when ``net`` is ``None``). The lut compares times, so
+    it needs no Retime before it."""
+    stages = [] if net is None else list(net.stages)
+    stages += [lut, readout_layer(readout, lut.outputs)]
+    if net is None:
+        return check(Network(name, time, inputs, tuple(stages)))
     return check(replace(net, stages=tuple(stages)))
 
 
