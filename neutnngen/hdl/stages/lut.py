@@ -45,6 +45,28 @@ class LutStage(wiring.Component):
         assert self.b_out.lines == self.node.outputs
         super().__init__({"i": In(self.b_in.signature()), "o": Out(self.b_out.signature())})
 
+    @staticmethod
+    def _adder_tree(m: Module, terms: list, hi: int, name: str):
+        """A balanced tree of adders over ``terms`` (each ``0 .. hi``); every partial sum is
+        cut to the bits its largest value needs (a chain of ``+`` would widen by a bit per
+        term)."""
+        level = [(t, hi) for t in terms]
+        n = 0
+        while len(level) > 1:
+            nxt = []
+            for j in range(0, len(level) - 1, 2):
+                (a, ha), (b, hb) = level[j], level[j + 1]
+                s = Signal(_bits(ha + hb), name=f"{name}_p{n}")
+                n += 1
+                m.d.comb += s.eq(a + b)
+                nxt.append((s, ha + hb))
+            if len(level) % 2:
+                nxt.append(level[-1])
+            level = nxt
+        out = Signal(_bits(level[0][1]), name=name)
+        m.d.comb += out.eq(level[0][0])
+        return out
+
     def elaborate(self, platform):
         m = Module()
         b, bo, node = self.b_in, self.b_out, self.node
@@ -73,11 +95,7 @@ class LutStage(wiring.Component):
             m.d.comb += entry.eq(Array(words)[code])
             for o in range(Q):
                 votes[o].append(entry[o * vb:(o + 1) * vb])
-        S = []
-        for o in range(Q):
-            s = Signal(sw, name=f"votes{o}")
-            m.d.comb += s.eq(sum(votes[o][1:], votes[o][0]))
-            S.append(s)
+        S = [self._adder_tree(m, votes[o], node.v_max, f"votes{o}") for o in range(Q)]
         top = S[0]
         for o in range(1, Q):
             nt = Signal(sw, name=f"top{o}")
