@@ -305,7 +305,7 @@ def test_bad_lut_config_values(layers, match):
 def test_the_example_config_reads():
     cfg = cfgmod.load(ROOT / "examples" / "lut_gunpoint.toml")
     (lc,) = cfg.layers
-    assert (lc.kind, lc.tables, lc.k, lc.vbits) == ("lut", 64, 3, 3)
+    assert (lc.kind, lc.tables, lc.k, lc.vbits) == ("lut", 16, 4, 3)
 
 
 def test_example_reduced_trains_compiles_and_verifies(tmp_path):
@@ -321,7 +321,7 @@ def test_example_reduced_trains_compiles_and_verifies(tmp_path):
     data = task.prepare(cfg)
     net0, net, stats = build_and_train(cfg, data, show=False)
     assert [type(s).__name__ for s in net.stages] == ["Lut", "Layer"]
-    assert stats["layers"]["0"]["table_bits"] == 8 * 8 * 2 * 3
+    assert stats["layers"]["0"]["table_bits"] == 8 * 64 * 2 * 3
     again = build_and_train(cfg, data, show=False)[1]
     assert to_text(again) == to_text(net)  # seeded
     ev = task.evaluate(net, data, cfg.experiment.seed)

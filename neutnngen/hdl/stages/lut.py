@@ -18,7 +18,7 @@ learning bits of later layers) pass through. Initiation interval 1 beat per cycl
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Const, Module, Mux, Signal
+from amaranth.hdl import Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -85,14 +85,14 @@ class LutStage(wiring.Component):
             for p, (a, bb) in enumerate(pairs(len(ls))):
                 la, lb = ls[a], ls[bb]
                 m.d.comb += code[p].eq(s_in[la] & (~s_in[lb] | (t(la) < t(lb))))
-            words = []
-            for c in range(node.table.shape[1]):
-                w = 0
-                for o in range(Q):
-                    w |= int(node.table[i, c, o]) << (o * vb)
-                words.append(Const(w, Q * vb))
             entry = Signal(Q * vb, name=f"entry{i}")
-            m.d.comb += entry.eq(Array(words)[code])
+            with m.Switch(code):  # the ROM: one case per code, the votes packed
+                for c in range(node.table.shape[1]):
+                    w = 0
+                    for o in range(Q):
+                        w |= int(node.table[i, c, o]) << (o * vb)
+                    with m.Case(c):
+                        m.d.comb += entry.eq(w)
             for o in range(Q):
                 votes[o].append(entry[o * vb:(o + 1) * vb])
         S = [self._adder_tree(m, votes[o], node.v_max, f"votes{o}") for o in range(Q)]
