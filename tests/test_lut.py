@@ -233,18 +233,19 @@ def test_kind_structure():
 
 
 # ----------------------------------------------------------------------------- HDL
+@pytest.mark.parametrize("weights", ["hardwired", "register"])
 @pytest.mark.parametrize("make", [lut_net, deep_net])
-def test_amaranth_simulator_equals_interpreter(make):
+def test_amaranth_simulator_equals_interpreter(make, weights):
     from neutnngen.hdl import make_plan, simulate
 
     net = make()
-    plan = make_plan(net)
+    plan = make_plan(net, weights)
     st = next(s for s in plan.built if s.kind == "lut")
     assert st.beat_out.lines == net.stages[st.position].outputs
     X = times(60, 12, seed=3)
     want = Interpreter(net).forward(X)
-    np.testing.assert_array_equal(simulate(net, X, "hardwired"), want)
-    np.testing.assert_array_equal(simulate(net, X, "hardwired", backpressure=0.5, seed=2), want)
+    np.testing.assert_array_equal(simulate(net, X, weights), want)
+    np.testing.assert_array_equal(simulate(net, X, weights, backpressure=0.5, seed=2), want)
 
 
 @pytest.mark.requires_sim
@@ -312,7 +313,7 @@ def test_example_reduced_trains_compiles_and_verifies(tmp_path):
     """examples/lut_gunpoint.toml with 8 tables: the built network, its metrics, a bad
     neurons value and a lut layer on data without labels, RTL == interpreter."""
     from neutnngen.hdl import emit
-    from neutnngen.pipeline.network import build_and_train
+    from neutnngen.pipeline.network import build_and_train, ir_summary
     from neutnngen.pipeline.tasks import get_task
     from neutnngen.verify import run_verification
 
@@ -322,6 +323,9 @@ def test_example_reduced_trains_compiles_and_verifies(tmp_path):
     net0, net, stats = build_and_train(cfg, data, show=False)
     assert [type(s).__name__ for s in net.stages] == ["Lut", "Layer"]
     assert stats["layers"]["0"]["table_bits"] == 8 * 64 * 2 * 3
+    summary = ir_summary(net)
+    assert (summary["lut_tables"], summary["lut_table_bits"]) == (8, 8 * 64 * 2 * 3)
+    assert "lut_tables" not in ir_summary(make_column_net())
     again = build_and_train(cfg, data, show=False)[1]
     assert to_text(again) == to_text(net)  # seeded
     ev = task.evaluate(net, data, cfg.experiment.seed)
