@@ -343,3 +343,25 @@ def test_example_reduced_trains_compiles_and_verifies(tmp_path):
     X = data.X_test[:40]
     r = run_verification(net, res.verilog, res.names, X, workdir=tmp_path / "w")
     assert r.passed and r.waves == 40 and r.mismatches == 0, r.first_mismatch
+
+
+@pytest.mark.slow
+@pytest.mark.requires_sim
+@pytest.mark.requires_yosys
+def test_example_runs_end_to_end_through_the_cli(tmp_path):
+    """``neutnngen run examples/lut_gunpoint.toml`` with 4 tables and generic synthesis:
+    train (fill the tables) -> IR -> compile -> verify on every test wave -> synth -> report."""
+    from neutnngen.cli import main
+
+    out = tmp_path / "o"
+    assert main(["run", str(ROOT / "examples" / "lut_gunpoint.toml"), "--out", str(out), "-q",
+                 "--set", "layers.0.tables=4", "--set", "synth.targets=generic"]) == 0
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["verify"]["waves"] == 150 and rep["verify"]["mismatches"] == 0
+    assert rep["ir"]["lut_tables"] == 4 and rep["ir"]["lut_table_bits"] == 4 * 64 * 2 * 3
+    assert rep["synth"]["generic"]["cells"] > 0
+    assert rep["metrics"]["test"]["purity"] > rep["baseline"]["kmeans"]["test"]["purity"]
+    md = (out / "report.md").read_text()
+    assert "| look-up tables / table bits (docs/model.md §12) | 4 / 1536 |" in md
+    assert '  lut name="lut" vbits=3 theta=1 shift=0 t_max=7 outputs=2' in (
+        out / "ir" / "model.txt").read_text()
