@@ -248,6 +248,19 @@ def test_amaranth_simulator_equals_interpreter(make, weights):
     np.testing.assert_array_equal(simulate(net, X, weights, backpressure=0.5, seed=2), want)
 
 
+@pytest.mark.parametrize("arch", ["parallel", "pipelined"])
+@pytest.mark.parametrize("make", [lut_net, deep_net])
+def test_other_layer_architectures_around_a_lut(make, arch):
+    from neutnngen.hdl import make_plan, simulate
+    from neutnngen.hdl.top import Top
+
+    net = make()
+    X = times(40, 12, seed=3)
+    top = Top(make_plan(net, "hardwired", architecture=arch))
+    np.testing.assert_array_equal(simulate(net, X, "hardwired", top=top),
+                                  Interpreter(net).forward(X))
+
+
 @pytest.mark.requires_sim
 def test_lut_verified_in_icarus(tmp_path):
     """The generated Verilog against the interpreter, at full rate (latency checked) and
