@@ -225,6 +225,27 @@ def test_interpreter_equals_torch(make):
         torch.as_tensor(h)).numpy(), lut(h, replace(node, theta=2, shift=1, t_max=5)))
 
 
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_training_a_layer_behind_a_lut_is_bit_exact(backend):
+    """The trainer runs a learning TNN layer on the lut's volleys exactly like the
+    interpreter (the lut itself does not learn online: its tables stay)."""
+    from neutnngen.ir import Column, Layer, LearningRule, RandomSource, SynapseBank, default_seeds
+    from neutnngen.model import train
+
+    lu = toy_lut(outputs=4)
+    rng = np.random.default_rng(3)
+    col = Column("c", 4, SynapseBank.dense(rng.integers(2, 8, (3, 1, 1, 4))), np.full((3, 1, 1), 6),
+                 random=RandomSource(default_seeds(3, 5)))
+    net = Network("n", TimeSpec(), 12, (lu, Layer("layer1", 4, (col,), learning=LearningRule())))
+    X = times(150, 12, seed=6)
+    res = train(net, X, epochs=1, backend=backend, device="cpu")
+    it = Interpreter(net)
+    it.run(X, learn=True)
+    assert to_text(res.network) == to_text(it.network())
+    assert (res.network.layers[0].columns[0].distal.weights != col.distal.weights).any()
+    np.testing.assert_array_equal(res.network.stages[0].table, lu.table)
+
+
 def test_kind_structure():
     k = kind_named("lut")
     node = toy_lut()
