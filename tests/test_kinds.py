@@ -43,7 +43,7 @@ from neutnngen.model import kinds as torch_kinds
 from neutnngen.passes import run_pipeline
 
 KNOWN = \
-    "known: layer, retime, encoder, dense, conv2d, sumpool, maxpool, flatten, lif, act, recurrent"
+    "known: layer, retime, encoder, dense, conv2d, sumpool, maxpool, flatten, lif, act, recurrent, lut"
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def times(n: int, lines: int, seed: int = 1) -> np.ndarray:
 # ----------------------------------------------------------------------------- registries
 def test_builtin_kinds_load_from_their_modules():
     assert kinds.BUILTIN == ("layer", "retime", "encoder", "dense", "conv2d", "sumpool",
-                             "maxpool", "flatten", "lif", "act", "recurrent")
+                             "maxpool", "flatten", "lif", "act", "recurrent", "lut")
     for name in kinds.BUILTIN:
         assert kinds.kind_named(name) is importlib.import_module(f"neutnngen.ir.stages.{name}").KIND
         assert (torch_kinds.torch_kind_named(name)
@@ -314,7 +314,7 @@ def test_unknown_kind_in_hdl_is_a_config_error(delay):
     assert "delay" in hdl_kinds.known_kinds()
     hdl_kinds.unregister("delay")  # the IR kind stays known, the HDL level does not
     with pytest.raises(ConfigError, match="stage kind 'delay' has no HDL lowering; kinds with "
-                                          "one: layer, retime"):
+                                          "one: layer, retime, lut"):
         make_plan(net)
 
 

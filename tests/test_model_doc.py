@@ -24,7 +24,8 @@ def test_version_line_sections_and_anchors():
     for n, title in enumerate(["Time and values", "Synapse response and segment firing",
                                "Hierarchy", "Lateral inhibition", "STDP", "Encoders",
                                "Pruning", "Metrics", "The RTL contract",
-                               "Published reference numbers", "Clock-driven SNN stages"],
+                               "Published reference numbers", "Clock-driven SNN stages",
+                               "Spiking look-up tables (`lut`)"],
                               start=1):
         assert re.search(rf'<a id="s{n}"></a>\n## {n}\. {re.escape(title)}', DOC), n
     assert '<a id="changelog"></a>\n## Changelog' in DOC

@@ -31,6 +31,7 @@ from ..ir.nodes import (
     Kernel,
     Layer,
     LearningRule,
+    Lut,
     Network,
     RandomSource,
     Retime,
@@ -69,6 +70,18 @@ class LayerPlan:
     wres: int = 3
     w_init: str = "uniform"
     tie: str = "lowest"  # M1: lowest | overshoot
+
+
+def readout_layer(name: str, lines: int) -> Layer:
+    """A frozen winner-take-all TNN column over ``lines`` lines that passes the earliest of
+    them through (docs/model.md §12): neuron ``o`` has one synapse of weight 1 (``wres = 1``)
+    on line ``o``, ``theta = 1``, so it fires at its line's time (``rnl`` and ``snl`` alike);
+    ``wta1`` keeps the earliest (ties: the lowest line). Behind a ``lut`` stage it makes the
+    most-voted class the one output spike."""
+    eye = np.eye(lines, dtype=np.int64).reshape(lines, 1, 1, lines)
+    col = Column("c0", lines, SynapseBank(eye, eye.astype(bool), 1),
+                 np.ones((lines, 1, 1), dtype=np.int64))
+    return Layer(name, lines, (col,), learning=None)
 
 
 def layer_shape(net: Network | None, image: tuple[int, int, int] | None) -> tuple[int, int, int] | None:
@@ -167,6 +180,18 @@ def append_layer(net: Network | None, layer: Layer, *, name: str, time: TimeSpec
     if rt is not None:
         stages.append(rt)
     stages.append(layer)
+    return check(replace(net, stages=tuple(stages)))
+
+
+def append_lut(net: Network | None, lut: Lut, *, readout: str, name: str, time: TimeSpec,
+               inputs: int) -> Network:
+    """``net`` followed by a ``lut`` stage and its :func:`readout_layer` (the first stages
+    of a new network called ``name`` when ``net`` is ``None``). The lut compares times, so
+    it needs no Retime before it."""
+    stages = [] if net is None else list(net.stages)
+    stages += [lut, readout_layer(readout, lut.outputs)]
+    if net is None:
+        return check(Network(name, time, inputs, tuple(stages)))
     return check(replace(net, stages=tuple(stages)))
 
 

@@ -425,7 +425,9 @@ def _beats(stages: list[StageSpec], net: Network, tb: int, lp: LearnPlan | None,
             ls = st.spec
             cur = replace(carried(ls.index + 1), lines=ls.outputs, tb=ls.out_bits)
         else:
-            cur = replace(cur, tb=_stream_bits(out_max[st.position], net.time.t_max_in))
+            node = net.stages[st.position]  # a stage may change the width (``lut``)
+            cur = replace(cur, lines=kind_of(node).outputs(node, cur.lines),
+                          tb=_stream_bits(out_max[st.position], net.time.t_max_in))
         out.append(replace(st, beat_in=b_in, beat_out=cur))
     return out
 

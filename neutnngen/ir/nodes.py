@@ -29,11 +29,12 @@ from .common import (
 )
 from .network import Network
 from .stages.layer.nodes import Column, Dendrite, Kernel, Layer, Neuron, Segment
+from .stages.lut import Lut
 from .stages.retime import Retime
 
 __all__ = [
     "CREDITS", "INHIBITION_POLICIES", "LEARNING_KINDS", "MU_NAMES", "MU_ONE", "NONE",
     "PROXIMAL_MODES", "RANDOM_KINDS", "RANDOM_SHARING", "RESPONSES", "Column", "Dendrite",
-    "Inhibition", "Kernel", "Layer", "LearningRule", "Network", "Neuron", "RandomSource",
+    "Inhibition", "Kernel", "Layer", "LearningRule", "Lut", "Network", "Neuron", "RandomSource",
     "Retime", "Segment", "SynapseBank", "TimeSpec", "default_seeds",
 ]

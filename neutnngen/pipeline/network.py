@@ -12,7 +12,7 @@ import numpy as np
 from .. import config as cfgmod
 from ..config import Config
 from ..errors import ConfigError
-from ..ir import LearningRule, Network, TimeSpec, check, to_text
+from ..ir import LearningRule, Network, TimeSpec, check, kind_of, to_text
 from ..progress import Progress, step
 from .tasks import Data
 from .tasks.base import check_threshold
@@ -196,6 +196,42 @@ def _train_mu_decay(cfg: Config, net: Network, X: np.ndarray, labels, layers, ep
     return res
 
 
+def _append_lut(cfg: Config, data: Data, net: Network | None, i: int, ts: TimeSpec,
+                show: bool) -> tuple[Network, dict]:
+    """``net`` followed by the ``kind = "lut"`` layer ``i`` (docs/model.md §12): its tables
+    read seeded line subsets of the volleys the layer sees and vote from the per-code class
+    counts of the training split; a frozen WTA readout column follows it."""
+    from ..frontend.build import append_lut, layer_inputs
+    from ..model.stages.lut import train_lut
+
+    lc = cfg.layers[i]
+    where = f"layers.{i}"
+    if not data.labelled:
+        raise ConfigError(f"{where}.kind='lut': the tables are filled from class labels, but "
+                          f"{data.no_classes}", path=f"{where}.kind")
+    q = _neurons(cfg, data, lc.neurons, f"{where}.neurons")
+    if q != data.n_classes:
+        raise ConfigError(f"{where}.neurons={q}: a lut layer votes for the classes, so it needs "
+                          f"one output line per class ({data.n_classes})", path=f"{where}.neurons")
+    Xin = layer_inputs(net, data.X_train)
+    if lc.k > Xin.shape[1]:
+        raise ConfigError(f"{where}.k={lc.k}: a table reads k distinct lines, but the layer sees "
+                          f"only {Xin.shape[1]}", path=f"{where}.k")
+    name = lc.name or f"layer{i}"
+    t0 = time.perf_counter()
+    lut = train_lut(name, Xin, data.y_train, outputs=q, tables=lc.tables, k=lc.k,
+                    seed=cfg.experiment.seed + i, vbits=lc.vbits, theta=lc.theta or 1,
+                    shift=lc.shift, t_max=ts.t_max_in)
+    step(f"lut layer {i} ({name}): {lc.tables} tables x {lc.k} lines, {lut.table_bits} table "
+         f"bits, filled from {len(Xin)} labelled volleys", show)
+    net = append_lut(net, lut, readout=f"{name}_wta", name=cfg.experiment.name, time=ts,
+                     inputs=data.X_train.shape[1])
+    return net, {"kind": "lut", "tables": lc.tables, "k": lc.k, "vbits": lc.vbits,
+                 "table_bits": lut.table_bits, "waves": int(len(Xin)), "epochs": 1,
+                 "rule": "lut-counts", "supervised": True,
+                 "seconds": time.perf_counter() - t0}
+
+
 def build_and_train(cfg: Config, data: Data, show: bool = True) -> tuple[Network, Network, dict]:
     """``(initial, trained, stats)``. A single column (no ``[[layers]]``) is initialised and
     trained; a ``[[layers]]`` network is grown greedily: each layer is initialised with its
@@ -216,6 +252,11 @@ def build_and_train(cfg: Config, data: Data, show: bool = True) -> tuple[Network
     waves = 0
     backend: dict[str, Any] = {}
     for i in range(len(cfg.layers)):
+        if cfg.layers[i].kind == "lut":
+            net, st = _append_lut(cfg, data, net, i, ts, show)
+            initial.append(net.layers[-1])
+            per_layer[str(i)] = st
+            continue
         plan = layer_plan(cfg, data, i)
         Xin = layer_inputs(net, data.X_train)
         layer = init_layer(plan, inputs=Xin.shape[1], shape=layer_shape(net, data.shape), time=ts,
@@ -254,4 +295,14 @@ def ir_summary(net: Network) -> dict:
         "inputs": net.inputs, "outputs": net.outputs,
         "timeres": net.time.timeres, "response": net.time.response,
         "text_sha256": hashlib.sha256(to_text(net).encode()).hexdigest(),
+        **_lut_summary(net),
     }
+
+
+def _lut_summary(net: Network) -> dict:
+    """Tables and ROM bits of the network's ``lut`` stages (none: nothing)."""
+    luts = [st for st in net.stages if kind_of(st).name == "lut"]
+    if not luts:
+        return {}
+    return {"lut_tables": sum(t.tables for t in luts),
+            "lut_table_bits": sum(t.table_bits for t in luts)}

@@ -73,7 +73,10 @@ def sections(r: dict, accuracy: str, primary_key: str) -> list[tuple[str, str]]:
     S.append(("Network and training", _table([
         ("layers / columns / neurons / segments",
          f"{ir['layers']} / {ir['columns']} / {ir['neurons']} / {ir['segments']}"),
-        ("synapses", ir["synapses"]), ("time base", f"timeres={ir['timeres']}, {ir['response']}"),
+        ("synapses", ir["synapses"]),
+        *([("look-up tables / table bits (docs/model.md §12)",
+            f"{ir['lut_tables']} / {ir['lut_table_bits']}")] if "lut_tables" in ir else []),
+        ("time base", f"timeres={ir['timeres']}, {ir['response']}"),
         ("training", (f"greedy, layer by layer: epochs per layer "
                       f"{ {k: v.get('epochs') for k, v in tr.get('layers', {}).items()} }"
                       if tr.get("greedy") else f"{tr['epochs']} epochs")
