@@ -243,6 +243,15 @@ def verdict(rows: list[dict]) -> list[str]:
     return out
 
 
+def _training(tr: dict) -> str:
+    out = (f"{tr['epochs']} epochs on {tr['train']} digits, Adam lr {tr['lr']:g}, batch "
+           f"{tr['batch']}, +-{tr.get('augment', 0)}-pixel shifts")
+    if "validation_accuracy" in tr:
+        out += (f"; validation accuracy {tr['validation_accuracy']:.4f} on {tr['validation']} "
+                f"digits, epoch {tr['kept_epoch']} kept")
+    return out
+
+
 def report_markdown(rep: dict) -> str:
     rows = rep["designs"]
     L = [f"# SNN vs ANN twin: {rep['experiment']['name']}", "",
@@ -263,6 +272,7 @@ def report_markdown(rep: dict) -> str:
              "{:,.0f}"),
             ("signal bit flips per inference", "flips_per_inference", "{:,.0f}"),
             ("activity (flips / bit / cycle)", "activity", "{:.4f}"),
+            ("cells in the energy proxy", "cells_for_energy", "{:,}"),
             ("energy proxy (activity x cells x cycles)", "energy_proxy", "{:,.0f}")]
     L += ["| | " + " | ".join(r["design"] for r in rows) + " |",
           "|---|" + "---|" * len(rows)]
@@ -282,7 +292,8 @@ def report_markdown(rep: dict) -> str:
     b = (rep.get("baseline") or {}).get("nearest_centroid", {})
     L += ["", "## Notes", "",
           f"- Float accuracy: SNN {rep['snn']['float_test_accuracy']}, ANN twin "
-          f"{t['float_test_accuracy']:.4f} (training: {t['training']}); the integer twin agrees "
+          f"{t['float_test_accuracy']:.4f} (training: {_training(t['training'])}); the "
+          f"integer twin agrees "
           f"with its float model on {t['agrees_with_float']:.4f} of the test digits; "
           f"activation saturations on the test digits per layer: {t['saturations_test']}.",
           f"- Nearest class centroid baseline on the same integers: test accuracy "
