@@ -51,3 +51,22 @@ def sim(request):
 def build_root(tmp_path_factory):
     """Builds shared by the tests of one module (a design is compiled once per simulator)."""
     return tmp_path_factory.mktemp("sim_builds")
+
+
+SNN_SMALL = ["--hidden", "48", "--epochs", "3", "--steps", "8", "--n-train", "2000",
+             "--augment", "0"]
+"""The example script's small SNN (48 hidden neurons, 3 epochs, 8 steps): well under a minute."""
+
+
+def small_snn_config(tmp) -> str:
+    """examples/snn_mnist.toml with its model in ``tmp/model/`` (trained on first use with
+    :data:`SNN_SMALL`) and the builder path made absolute: the config text."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = (root / "examples" / "snn_mnist.toml").read_text()
+    cfg = cfg.replace('path = "../runs/snn_mnist/model.pt"', f'path = "{tmp}/model/model.pt"')
+    cfg = cfg.replace('builder = "snn_mnist/model.py"',
+                      f'builder = "{root}/examples/snn_mnist/model.py"')
+    return cfg.replace("train_args = []", f"train_args = {json.dumps(SNN_SMALL)}")

@@ -18,18 +18,14 @@ pytest.importorskip("nir")
 from neutnngen.cli import main  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SMALL = ["--hidden", "48", "--epochs", "3", "--steps", "8", "--n-train", "2000", "--augment", "0"]
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("snn")
-    cfg = (ROOT / "examples" / "snn_mnist.toml").read_text()
-    cfg = cfg.replace('path = "../runs/snn_mnist/model.pt"', f'path = "{tmp}/model/model.pt"')
-    cfg = cfg.replace('builder = "snn_mnist/model.py"',
-                      f'builder = "{ROOT}/examples/snn_mnist/model.py"')
-    cfg = cfg.replace("train_args = []", f"train_args = {json.dumps(SMALL)}")
-    cfg = cfg.replace("samples = 0 ", "samples = 60 ")  # reduced: 60 digits through the RTL
+    from conftest import small_snn_config
+
+    cfg = small_snn_config(tmp).replace("samples = 0 ", "samples = 60 ")  # reduced: 60 digits through the RTL
     (tmp / "snn.toml").write_text(cfg)
     assert main(["run", str(tmp / "snn.toml"), "--out", str(tmp / "out"), "-q"]) == 0
     return tmp

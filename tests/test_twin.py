@@ -170,21 +170,15 @@ def test_twin_options_are_checked():
 
 
 # ----------------------------------------------------------------------------- the command
-SMALL = ["--hidden", "48", "--epochs", "3", "--steps", "8", "--n-train", "2000", "--augment", "0"]
-
-
 @pytest.fixture(scope="module")
 def twin_run(tmp_path_factory):
     pytest.importorskip("snntorch")
     from neutnngen.cli import main
 
     tmp = tmp_path_factory.mktemp("twin")
-    cfg = (ROOT / "examples" / "snn_mnist.toml").read_text()
-    cfg = cfg.replace('path = "../runs/snn_mnist/model.pt"', f'path = "{tmp}/model/model.pt"')
-    cfg = cfg.replace('builder = "snn_mnist/model.py"',
-                      f'builder = "{ROOT}/examples/snn_mnist/model.py"')
-    cfg = cfg.replace("train_args = []", f"train_args = {json.dumps(SMALL)}")
-    (tmp / "snn.toml").write_text(cfg)
+    from conftest import small_snn_config
+
+    (tmp / "snn.toml").write_text(small_snn_config(tmp))
     args = ["twin", str(tmp / "snn.toml"), "--out", str(tmp / "out"), "-q",
             "--set", "data.n_test=200", "--set", "verify.samples=20",
             "--set", "twin.energy_samples=3", "--set", "twin.epochs=8",
