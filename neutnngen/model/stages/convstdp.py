@@ -77,10 +77,14 @@ def potentials(node: ConvSTDP, w: torch.Tensor, tx: torch.Tensor, steps: int) ->
     C, H, W = node.in_shape
     u = torch.where(tx >= 0, steps - tx, torch.zeros_like(tx)).to(torch.float64)
     cols = Fn.unfold(u.reshape(B, C, H, W), node.kernel, padding=node.padding)  # [B, Ckk, L]
-    lim = (steps - torch.arange(steps, dtype=torch.float64))[None, :, None, None]
-    mask = (cols[:, None] >= lim).to(torch.float64)  # [B, T, Ckk, L]
-    V = torch.matmul(w.reshape(w.shape[0], -1).to(torch.float64), mask)  # [B, T, F, L]
-    return V.to(torch.int64).reshape(B, steps, *node.out_shape)
+    first = steps - 1 if node.threshold == 0 else 0  # threshold 0 reads only the last step
+    lim = (steps - torch.arange(first, steps, dtype=torch.float64))[None, :, None, None]
+    mask = (cols[:, None] >= lim).to(torch.float64)  # [B, T', Ckk, L]
+    V = torch.matmul(w.reshape(w.shape[0], -1).to(torch.float64), mask)  # [B, T', F, L]
+    V = V.to(torch.int64).reshape(B, steps - first, *node.out_shape)
+    if first:  # the steps before are never read (fire() looks at the last step only)
+        V = torch.cat([torch.zeros((B, first, *node.out_shape), dtype=torch.int64), V], dim=1)
+    return V
 
 
 def layer_fire(node: ConvSTDP, w: torch.Tensor, tx: torch.Tensor, steps: int
