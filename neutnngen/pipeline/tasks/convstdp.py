@@ -57,13 +57,18 @@ def train(cfg: ConvSTDPConfig, X: np.ndarray, y: np.ndarray, seed: int = 0,
     plan = [(li, L.epochs, None) for li, L in enumerate(cfg.layers)]
     plan.append((len(cfg.layers), cfg.decision.epochs, y))
     for li, epochs, labels in plan:
+        t0 = time.perf_counter()
         r = train_layer(net, li, X, labels, epochs=epochs, seed=seed + 1 + li)
+        wall = time.perf_counter() - t0
         net = r.net
         s = r.stats[0]
         rate = s.samples / s.seconds if s.seconds > 0 else float("inf")
         d = {"layer": li, "name": net.layers[li].name, "rule": net.layers[li].rule,
              "epochs": epochs, "samples": s.samples, "seconds": round(s.seconds, 3),
-             "digits_per_s": round(rate, 2), "winners": s.winners}
+             "digits_per_s": round(rate, 2), "winners": s.winners,
+             # with the frozen layers' forward pass over the training digits (once per layer)
+             "wall_seconds": round(wall, 3),
+             "wall_digits_per_s": round(s.samples / wall, 2) if wall > 0 else None}
         if s.train_accuracy is not None:
             d["train_accuracy"] = round(s.train_accuracy, 4)
         stats.append(d)
