@@ -107,7 +107,11 @@ def main(digits, config, out):
                            for s in range(0, len(d["X_val"]), 64)])
     acc = float(np.mean(pred == d["y_val"]))
     rep["validation"] = {"accuracy": round(acc, 4), "error": round(1 - acc, 4),
-                         "silent": int(np.sum(pred == -1)), "n": int(len(pred))}
+                         "silent": int(np.sum(pred == -1)), "n": int(len(pred)),
+                         "predicted_per_class": np.bincount(pred[pred >= 0],
+                                                            minlength=c["classes"]).tolist()}
+    k = [spyker.to_numpy(cv.kernel) for cv in [*convs, dec]]
+    rep["weights_mean_std"] = [[round(float(w.mean()), 4), round(float(w.std()), 4)] for w in k]
     with open(out, "w") as f:
         json.dump(rep, f, indent=1)
 

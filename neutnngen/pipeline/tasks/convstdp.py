@@ -125,4 +125,19 @@ def run_experiment(doc: dict, test: bool = False, log: Callable[[str], None] | N
     return rep
 
 
-__all__ = ["baselines", "load_digits", "run_experiment", "score", "train"]
+def score_saved(doc: dict, net: Network, test: bool = False) -> dict[str, Any]:
+    """Score a network trained earlier by :func:`run_experiment` on the same config (its
+    saved IR): the same digits and split, no training."""
+    d = doc.get("data", {})
+    data = load_digits(d.get("n_train", 4000), d.get("n_test", 1000), d.get("n_val", 500),
+                       d.get("seed", 0))
+    rep: dict[str, Any] = {"n_fit": int(len(data["y_fit"])),
+                           "validation": score(net, data["X_val"], data["y_val"]),
+                           "baselines_validation": baselines(data, "val")}
+    if test:
+        rep["test"] = score(net, data["X_test"], data["y_test"])
+        rep["baselines_test"] = baselines(data, "test")
+    return rep
+
+
+__all__ = ["baselines", "load_digits", "run_experiment", "score", "score_saved", "train"]
