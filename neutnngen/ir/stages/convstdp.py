@@ -335,8 +335,8 @@ def forward_layer(x: np.ndarray, weights: np.ndarray, node: ConvSTDP
                          f"shape {x.shape} (put a 'rankcode' stage first)")
     B, T, _ = x.shape
     tfs, vfs = [], []
-    for s in range(0, B, 32):  # chunks bound the potentials' memory
-        tf, vf = fire(potentials(x[s:s + 32], weights, node), node)
+    for s in range(0, B, 4):  # chunks bound the memory of the im2col matrix
+        tf, vf = fire(potentials(x[s:s + 4], weights, node), node)
         if node.inhibit:
             tf, vf = pointwise_inhibition(tf, vf)
         tfs.append(tf)
