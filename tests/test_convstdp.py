@@ -28,6 +28,7 @@ from neutnngen.ir.stages.convstdp import (
 )
 from neutnngen.ir.text import parse, to_text
 from neutnngen.ir.verify import verify
+from neutnngen.model.convert import network_from_torch, network_to_torch
 from neutnngen.model.stages import convstdp as M
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "convstdp_mnist" / "reduced.toml"
@@ -237,20 +238,27 @@ def test_interpreter_equals_trainer_bit_exact(layer):
     assert np.array_equal(wi, wt)
     trained = r.net
     outs = Interpreter(trained).forward(X, all_layers=True)
-    h = torch.as_tensor(X)
-    li = 0
-    for st in trained.stages:
-        mod = M.RANKCODE_KIND.to_torch(st, trained.time) if isinstance(st, RankCode) else (
-            M.KIND.to_torch(st, trained.time) if isinstance(st, ConvSTDP) else None)
-        if mod is None:
-            from neutnngen.model.kinds import torch_kind_of  # noqa: F401 (SNN maxpool module)
-            from neutnngen.model.stages.snn import SNNMaxPool
-            mod = SNNMaxPool(st)
-        h = mod(h, None) if isinstance(st, ConvSTDP) else mod(h)
-        if isinstance(st, ConvSTDP):
-            assert np.array_equal(h.numpy(), outs[li]), st.name
-            li += 1
+    model = network_to_torch(trained)  # the stage modules through the torch kind registry
+    touts = model(torch.as_tensor(X), all_layers=True)
+    for k, (o, t) in enumerate(zip(outs, touts, strict=True)):
+        assert np.array_equal(o, t.numpy()), trained.layers[k].name
     assert np.array_equal(M.predict(trained, X), outs[-1][:, 0])
+    assert to_text(network_from_torch(model)) == to_text(trained)
+
+
+def test_shuffled_epochs_follow_the_training_stream():
+    """Two epochs in the §5 stream order (one default_rng(seed) permutation per epoch):
+    the trainer equals the interpreter fed the same order."""
+    X, _ = _images(16, seed=5)
+    net = _small(2)
+    r = M.train_layer(net, 0, X, epochs=2, seed=7)
+    rng = np.random.default_rng(7)
+    order = np.concatenate([rng.permutation(16), rng.permutation(16)])
+    it = Interpreter(net)
+    it.run(X[order], learn=True, layers={0})
+    assert np.array_equal(it.network().layers[0].weights, r.net.layers[0].weights)
+    unshuffled = M.train_layer(net, 0, X, epochs=2, seed=7, shuffle=False).net
+    assert not np.array_equal(unshuffled.layers[0].weights, r.net.layers[0].weights)
 
 
 def test_rstdp_rewards_and_punishes():
