@@ -72,19 +72,29 @@ def potentials(node: ConvSTDP, w: torch.Tensor, tx: torch.Tensor, steps: int) ->
 
     One im2col per sample of ``u = steps - tx`` (0 for silent lines and the zero padding), so
     a window entry has spiked by step ``t`` iff ``u >= steps - t``; then a float64 matrix
-    product per step: every partial sum is an integer below 2**40, exact in any order."""
+    product per step: every partial sum is an integer below 2**40, exact in any order.
+    Entries that cannot change what :func:`layer_fire` computes are left 0 (see below)."""
     B = tx.shape[0]
     C, H, W = node.in_shape
     u = torch.where(tx >= 0, steps - tx, torch.zeros_like(tx)).to(torch.float64)
     cols = Fn.unfold(u.reshape(B, C, H, W), node.kernel, padding=node.padding)  # [B, Ckk, L]
-    first = steps - 1 if node.threshold == 0 else 0  # threshold 0 reads only the last step
-    lim = (steps - torch.arange(first, steps, dtype=torch.float64))[None, :, None, None]
-    mask = (cols[:, None] >= lim).to(torch.float64)  # [B, T', Ckk, L]
-    V = torch.matmul(w.reshape(w.shape[0], -1).to(torch.float64), mask)  # [B, T', F, L]
-    V = V.to(torch.int64).reshape(B, steps - first, *node.out_shape)
-    if first:  # the steps before are never read (fire() looks at the last step only)
-        V = torch.cat([torch.zeros((B, first, *node.out_shape), dtype=torch.int64), V], dim=1)
-    return V
+    wm = w.reshape(w.shape[0], -1).to(torch.float64)
+    if node.threshold == 0:  # threshold 0 reads only the last step (fire() looks at no other)
+        V = torch.zeros((B, steps, *node.out_shape), dtype=torch.int64)
+        V[:, -1] = torch.matmul(wm, (cols > 0).to(torch.float64)).to(torch.int64).reshape(
+            B, *node.out_shape)
+        return V
+    # V only grows over the steps: a position where no feature reaches the threshold at the
+    # last step never fires, so its steps are left 0 (fire() reads them as silent either way)
+    cand = (torch.matmul(wm, (cols > 0).to(torch.float64)) >= node.threshold).any(dim=1)
+    lim = (steps - torch.arange(steps, dtype=torch.float64))[:, None, None]
+    V = torch.zeros((B, steps, wm.shape[0], cols.shape[-1]), dtype=torch.int64)
+    for b in range(B):
+        idx = cand[b].nonzero().squeeze(1)
+        if len(idx):
+            mask = (cols[b][None, :, idx] >= lim).to(torch.float64)  # [T, Ckk, L']
+            V[b][:, :, idx] = torch.matmul(wm, mask).to(torch.int64)
+    return V.reshape(B, steps, *node.out_shape)
 
 
 def layer_fire(node: ConvSTDP, w: torch.Tensor, tx: torch.Tensor, steps: int
@@ -249,7 +259,7 @@ def _chain(net: Network) -> tuple[RankCode, list]:
     return net.stages[0], list(net.stages[1:])
 
 
-def layer_inputs(net: Network, X: np.ndarray, layer: int, batch: int = 8) -> np.ndarray:
+def layer_inputs(net: Network, X: np.ndarray, layer: int, batch: int = 1) -> np.ndarray:
     """First-spike steps ``[N, lines]`` (int16) entering ``convstdp`` layer ``layer`` (0-based
     among the network's layers; ``net.depth`` = the output of the last one, rstdp excluded)."""
     enc, rest = _chain(net)
@@ -271,7 +281,7 @@ def layer_inputs(net: Network, X: np.ndarray, layer: int, batch: int = 8) -> np.
     return torch.cat(outs).numpy()
 
 
-def predict(net: Network, X: np.ndarray, batch: int = 8) -> np.ndarray:
+def predict(net: Network, X: np.ndarray, batch: int = 1) -> np.ndarray:
     """Decided class per sample (NONE when the decision layer is silent)."""
     enc, rest = _chain(net)
     last = rest[-1] if rest else None
