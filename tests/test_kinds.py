@@ -42,8 +42,9 @@ from neutnngen.model import infer, train
 from neutnngen.model import kinds as torch_kinds
 from neutnngen.passes import run_pipeline
 
-KNOWN = \
-    "known: layer, retime, encoder, dense, conv2d, sumpool, maxpool, flatten, lif, act, recurrent, lut"
+KNOWN = (
+    "known: layer, retime, encoder, dense, conv2d, sumpool, maxpool, flatten, lif, act, "
+    "recurrent, lut, rankcode, convstdp")
 
 
 @pytest.fixture
@@ -71,7 +72,8 @@ def times(n: int, lines: int, seed: int = 1) -> np.ndarray:
 # ----------------------------------------------------------------------------- registries
 def test_builtin_kinds_load_from_their_modules():
     assert kinds.BUILTIN == ("layer", "retime", "encoder", "dense", "conv2d", "sumpool",
-                             "maxpool", "flatten", "lif", "act", "recurrent", "lut")
+                             "maxpool", "flatten", "lif", "act", "recurrent", "lut", "rankcode",
+                             "convstdp")
     for name in kinds.BUILTIN:
         assert kinds.kind_named(name) is importlib.import_module(f"neutnngen.ir.stages.{name}").KIND
         assert (torch_kinds.torch_kind_named(name)

@@ -39,7 +39,8 @@ from ..errors import IRFormatError, NeutnngenError
 from .common import TimeSpec
 
 BUILTIN: tuple[str, ...] = ("layer", "retime", "encoder", "dense", "conv2d", "sumpool", "maxpool",
-                            "flatten", "lif", "act", "recurrent", "lut")
+                            "flatten", "lif", "act", "recurrent", "lut",
+                            "rankcode", "convstdp")
 """The built-in stage kinds, in the order they are listed in messages. The one place a new
 built-in kind is registered (its modules are found by name at every level)."""
 

@@ -1,0 +1,5 @@
+"""The ``rankcode`` stage kind (implemented in :mod:`.convstdp`)."""
+
+from .convstdp import RANKCODE_KIND as KIND
+
+__all__ = ["KIND"]
