@@ -251,10 +251,11 @@ class RecurrentTop(wiring.Component):
                 for q in range(len(nd.pops)):
                     with m.Case(q):
                         m.d.comb += [u_sig.eq(bgu[q]), wsig.eq(bgw[q])]
-            for d in range(nd.bg_draws):  # a signal per draw keeps the expressions flat
-                nxt = Signal(RATE_WIDTH, name=f"bg_draw{d}")
-                m.d.comb += nxt.eq(_lfsr_steps(rs, RATE_WIDTH, RATE_TAPS, nd.bg_bits))
-                rs = nxt
+            for d in range(nd.bg_draws):
+                for b_ in range(nd.bg_bits):  # a signal per LFSR step keeps expressions flat
+                    nxt = Signal(RATE_WIDTH, name=f"bg_d{d}_s{b_}")
+                    m.d.comb += nxt.eq(_lfsr_steps(rs, RATE_WIDTH, RATE_TAPS, 1))
+                    rs = nxt
                 k_terms.append(rs[:nd.bg_bits] < u_sig)
             r_next = Signal(RATE_WIDTH, name="bg_next")
             m.d.comb += r_next.eq(rs)

@@ -83,12 +83,12 @@ def verify_recurrent(net, verilog: Path, X: np.ndarray, *, workdir: Path,
     """Simulate ``verilog`` (:func:`neutnngen.hdl.recurrent.emit_recurrent` of ``net``) on the
     stimulus currents ``X[samples, n]`` and compare every neuron, step and field with the
     interpreter; a JSON-able dict (``mismatches``, ``first_mismatch``, ``cycles``, ...)."""
+    import json
+
     from ..flows.sim import find_simulator, simulator_version
     from ..ir.stages.recurrent import recurrent_run
     from .snn import _readints, _signed_cols, _vvp
     from .stream import MIN_DEPTH, _call, _hexfile, _pow2, build
-
-    import json
 
     try:
         info = json.loads((Path(verilog).parent / "names.json").read_text())["top"]
