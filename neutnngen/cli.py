@@ -270,6 +270,10 @@ def cmd_compile(args) -> int:
 
     check_top(args.top, "--top")
     net = load(args.ir)
+    from .ir.kinds import kind_of
+
+    if any(kind_of(st).name == "recurrent" for st in net.stages):
+        return _compile_recurrent(args, net)
     if is_snn(net):
         return _compile_snn(args, net)
     if isinstance(args.lanes, list):
@@ -281,6 +285,24 @@ def cmd_compile(args) -> int:
                architecture=args.architecture, interface=args.interface, **extra)
     print(json.dumps({"verilog": str(res.verilog), "rtlil": str(res.rtlil),
                       "names": str(res.names), **res.info}, indent=1))
+    return 0
+
+
+def _compile_recurrent(args, net) -> int:
+    """``compile`` of a recurrent population network (:mod:`neutnngen.hdl.recurrent`)."""
+    from .hdl.recurrent import emit_recurrent
+
+    bad = [(f"--weights {args.weights}", "--weights", args.weights not in (None, "hardwired")),
+           (f"--lanes {args.lanes}", "--lanes", args.lanes not in (None, 1)),
+           (f"--architecture {args.architecture}", "--architecture",
+            args.architecture not in (None, "serial")),
+           (f"--interface {args.interface}", "--interface", args.interface != "stream")]
+    for what, path, is_bad in bad:
+        if is_bad:
+            raise ConfigError(f"{what} for the recurrent network {net.name!r}; its RTL is one "
+                              f"serial, hardwired, one-lane design with stream ports", path=path)
+    v, info = emit_recurrent(net, out_dir(args.out, "--out"), name=args.top)
+    print(json.dumps({"verilog": str(v), **info}, indent=1))
     return 0
 
 

@@ -138,6 +138,7 @@ class RecurrentTrace(LIFTrace):
     in step order, neurons ascending within a step)."""
 
     events: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
+    s_steps: np.ndarray | None = None  # ``record``: the spikes of every step ``[B, T, n]``
 
 
 # --------------------------------------------------------------------------- kernel
@@ -192,11 +193,14 @@ class BackgroundDraws:
 
 
 def recurrent_run(node: Recurrent, stim: np.ndarray, steps: int | None = None,
-                  events: bool = False) -> tuple[np.ndarray | None, RecurrentTrace]:
+                  events: bool = False,
+                  record: bool = False) -> tuple[np.ndarray | None, RecurrentTrace]:
     """Run ``stim[B, n]`` (one stimulus current per neuron, every step) for ``steps``
     (default ``node.steps``). Returns the spike trains ``[B, steps, n]`` int8 when the node's
     output is ``spikes`` (else ``None``) and the :class:`RecurrentTrace` (with ``events``,
-    sample 0's spike events). The background draws are the same for every sample."""
+    sample 0's spike events; with ``record``, ``v_steps``/``i_steps``/``s_steps``: the
+    membranes, synaptic currents and spikes after every step ``[B, steps, n]``, what the RTL
+    bench compares). The background draws are the same for every sample."""
     stim = np.asarray(stim, dtype=np.int64)
     if stim.ndim != 2 or stim.shape[1] != node.n:
         raise ValueError(f"recurrent {node.name!r} takes stimulus currents [B, {node.n}]; "
@@ -221,6 +225,7 @@ def recurrent_run(node: Recurrent, stim: np.ndarray, steps: int | None = None,
     indptr, tg = node.indptr, node.targets.astype(np.int64)
     w, dl = node.weights.astype(np.int64), node.delays.astype(np.int64)
     Rflat = R.reshape(-1)
+    rec = [np.zeros((B, T, n), dtype=np.int64) for _ in range(3)] if record else None
     for t in range(T):
         slot = t % D
         x = R[:, slot] + const
@@ -236,6 +241,8 @@ def recurrent_run(node: Recurrent, stim: np.ndarray, steps: int | None = None,
         v = np.clip(v, lo, hi)
         s = (v > node.threshold) & (c == 0)
         c = np.where(s, node.refractory, np.maximum(c - 1, 0))
+        if rec is not None:
+            rec[0][:, t], rec[1][:, t], rec[2][:, t] = v, syn, s
         if not s.any():
             continue
         counts += s
@@ -259,7 +266,11 @@ def recurrent_run(node: Recurrent, stim: np.ndarray, steps: int | None = None,
         idx = (b * D + (t + dl[off]) % D) * n + tg[off]
         np.add.at(Rflat, idx, w[off])
     evs = np.concatenate(ev) if ev else np.zeros((0, 2), dtype=np.int64)
-    return out, RecurrentTrace(v, counts, sat, events=evs.astype(np.int64))
+    tr = RecurrentTrace(v, counts, sat, events=evs.astype(np.int64))
+    if rec is not None:
+        tr.v_steps, tr.i_steps = rec[0], rec[1]
+        tr.s_steps = rec[2]
+    return out, tr
 
 
 class RecurrentState(StageState):
