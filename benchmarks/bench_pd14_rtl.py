@@ -38,6 +38,7 @@ def main(argv=None) -> int:
     ap.add_argument("--scales", default="0.001/0.05,0.002/0.05,0.005/0.05")
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--target", default="ecp5", choices=["ecp5", "generic"])
+    ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per synthesis")
     ap.add_argument("--work", default=str(ROOT / "out" / "bench_pd14_rtl"))
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "pd14_rtl.json"))
     a = ap.parse_args(argv)
@@ -55,8 +56,8 @@ def main(argv=None) -> int:
         verify_s = time.perf_counter() - t
         t = time.perf_counter()
         src = Path(v).read_text()
-        sy = (flows.synth_ecp5(src, "pd14_top") if a.target == "ecp5"
-              else flows.synth_generic(src, "pd14_top")).to_dict()
+        sy = (flows.synth_ecp5(src, "pd14_top", timeout=a.timeout) if a.target == "ecp5"
+              else flows.synth_generic(src, "pd14_top", timeout=a.timeout)).to_dict()
         synth_s = time.perf_counter() - t
         cps = info["cycles_per_step"]
         fmax = sy.get("fmax_mhz")
@@ -74,6 +75,12 @@ def main(argv=None) -> int:
                "real_time_factor_at_fmax": (fmax * 1e6 / cps * 1e-4) if fmax else None}
         rows.append(row)
         print(json.dumps({k: v_ for k, v_ in row.items() if k != "synth"}), flush=True)
+        write(a, rows)  # after every design: a long run keeps what it measured
+    print(f"wrote {a.out}")
+    return 0
+
+
+def write(a, rows: list[dict]) -> None:
     doc = {"host": platform.node(), "python": platform.python_version(), "target": a.target,
            "steps": a.steps, "rows": rows}
     out = Path(a.out)
@@ -101,8 +108,6 @@ def main(argv=None) -> int:
           "each step, so it falls as synapses grow (see pd14.md for the forecast at larger "
           "scales with lanes and off-chip synapse memory).", ""]
     out.with_suffix(".md").write_text("\n".join(L))
-    print(f"wrote {out}")
-    return 0
 
 
 if __name__ == "__main__":
