@@ -292,10 +292,10 @@ def test_stage_kinds_registry():
 
     net = kernel_net()
     assert [kinds.stage_kind(st) for st in net.stages] == ["layer", "retime", "layer"]
-    assert kinds.known_kinds() == ("layer", "retime")
-    with pytest.raises(ConfigError, match="'lif'.*no HDL lowering.*layer, retime"):
+    assert kinds.known_kinds() == ("layer", "retime", "lut")
+    with pytest.raises(ConfigError, match="'lif'.*no HDL lowering.*layer, retime, lut"):
         kinds.hdl_kind("lif")
-    with pytest.raises(ConfigError, match="'x' is a object.*layer, retime"):
+    with pytest.raises(ConfigError, match="'x' is a object.*layer, retime, lut"):
         kinds.stage_kind(type("object", (), {"name": "x"})())
     plan = make_plan(net)
     assert [(st.kind, st.rtl, st.fused_into) for st in plan.stages] == [
