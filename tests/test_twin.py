@@ -157,6 +157,8 @@ def test_float_model_follows_a_conv_topology():
     assert kinds == ["Encoder", "Conv2d", "MaxPool", "Act", "Flatten", "Dense", "Act"]
     assert twin.stages[0].steps == 1 and twin.stages[-1].fn == "linear"
     assert twin_predict(twin, X).shape == (50,) and len(rep["layers"]) == 2
+    ref = Interpreter(twin).forward(X)[:, -1, :].argmax(1)  # the stage walk is the interpreter's
+    assert np.array_equal(twin_predict(twin, X), ref)
 
 
 def test_twin_options_are_checked():

@@ -257,31 +257,23 @@ def quantize_twin(net: Network, model: nn.Sequential, calib: np.ndarray, in_bits
                   "out_bits": opt.out_bits, "percentile": opt.percentile}
 
 
-def twin_logits(twin: Network, X: np.ndarray) -> np.ndarray:
-    """The integer logits ``[B, classes]`` (the last ``act``'s values)."""
-    from ..ir.interp import Interpreter
-
-    out = Interpreter(twin).forward(np.asarray(X, dtype=np.int64))
-    return np.asarray(out)[:, -1, :]
+def twin_evaluate(twin: Network, X: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """One pass of the interpreter's stage kernels over ``X``: the classes (the largest
+    final logit, lowest index on ties: the ``act`` readout) and the clamps at the top of
+    each ``act`` range (per act stage)."""
+    x = np.asarray(X, dtype=np.int64)
+    sats = []
+    for st in twin.stages:
+        if kind_of(st).name == "act":
+            sats.append(int(act_saturations(x, st).sum()))
+        x, _ = kind_of(st).init_state(st, twin.time).forward(x, None)
+    return np.asarray(x)[:, -1, :].argmax(axis=1), sats
 
 
 def twin_predict(twin: Network, X: np.ndarray) -> np.ndarray:
-    """Classes: the largest logit, lowest index on ties (the ``act`` readout)."""
-    return twin_logits(twin, X).argmax(axis=1)
+    return twin_evaluate(twin, X)[0]
 
 
 def float_predict(model: nn.Sequential, X: np.ndarray, in_unit: float) -> np.ndarray:
     with torch.no_grad():
         return model(torch.as_tensor(np.asarray(X, np.float64) * in_unit)).argmax(1).numpy()
-
-
-def saturations(twin: Network, X: np.ndarray) -> list[int]:
-    """Clamps at the top of each ``act`` range on ``X`` (per act stage)."""
-    x = np.asarray(X, dtype=np.int64)
-    out = []
-    for st in twin.stages:
-        k = kind_of(st).name
-        if k == "act":
-            out.append(int(act_saturations(x, st).sum()))
-        x, _ = kind_of(st).init_state(st, twin.time).forward(x, None)
-    return out

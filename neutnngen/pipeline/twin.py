@@ -81,9 +81,8 @@ def run_twin(cfg: dict, outdir: Path, *, show: bool = True, command: str | None 
         TwinOptions,
         float_predict,
         quantize_twin,
-        saturations,
         train_float,
-        twin_predict,
+        twin_evaluate,
     )
     from ..hdl.snn import emit_snn
     from ..ir import load, save, to_text
@@ -143,7 +142,7 @@ def run_twin(cfg: dict, outdir: Path, *, show: bool = True, command: str | None 
     save(twin, tdir / "ir" / "model.json")
     atomic_write_text(tdir / "ir" / "model.txt", to_text(twin))
     yte = data["y_test"]
-    ip = twin_predict(twin, data["X_test"])
+    ip, sat_test = twin_evaluate(twin, data["X_test"])
     timing["twin_train"] = time.perf_counter() - t
     h = cfg["hdl"]
     t = time.perf_counter()
@@ -202,7 +201,7 @@ def run_twin(cfg: dict, outdir: Path, *, show: bool = True, command: str | None 
         "snn": {"float_test_accuracy": srep.get("float", {}).get("test_accuracy"),
                 "steps": int(qnet.stages[0].steps), "encoder": qnet.stages[0].mode},
         "twin": {"float_test_accuracy": float((fp == yte).mean()), "training": train_info,
-                 "quantization": qrep, "saturations_test": saturations(twin, data["X_test"]),
+                 "quantization": qrep, "saturations_test": sat_test,
                  "agrees_with_float": float((ip == fp).mean()), "ir": str(tdir / "ir")},
         "energy": {"samples": int(len(Xe)), "simulator": "verilator (--coverage-toggle)",
                    "proxy": "activity x cells x cycles per inference; activity = bit flips "
