@@ -140,6 +140,31 @@ def _pd14_run(args) -> int | None:
     return 0
 
 
+def _convstdp_run(args) -> int | None:
+    """A convolutional STDP config (a ``[convstdp]`` table) trains, compiles, verifies and
+    synthesizes the network (:mod:`neutnngen.pipeline.tasks.convstdp`); None for any other
+    config."""
+    from .config import load_dict
+    from .pipeline.tasks import convstdp
+
+    raw = load_dict(in_file(args.config, "config"), args.overrides)
+    if not convstdp.is_convstdp_config(raw):
+        return None
+    name = str((raw.get("experiment") or {}).get("name", "convstdp"))
+    out = (out_dir(args.out, "--out") if args.out is not None else
+           out_dir(str(Path("out") / name), "experiment.name"))
+    say = None if args.quiet else (lambda msg: print(msg, flush=True))
+    m = convstdp.run_convstdp(raw, out, log=say)
+    tr, ver, sy = m["training"], m["verification"], m["synthesis"]
+    hw = (f"; {sy['target']}: {sy.get('luts', sy.get('cells'))} LUTs, "
+          f"{sy.get('fmax_mhz')} MHz" if sy else "")
+    print(f"convstdp {name}: test error {tr['test']['error']:.3f} (logistic on pixels "
+          f"{tr['baselines_test']['logistic_regression']['error']:.3f}); RTL verified on "
+          f"{ver['samples']} test digits, 0 mismatches, {m['cycles_per_digit']:,.0f} "
+          f"cycles/digit{hw}\nwrote {out / 'report.md'}, {out / 'metrics.json'}")
+    return 0
+
+
 def cmd_twin(args) -> int:
     """The SNN of an SNN config next to its integer ANN twin (:mod:`neutnngen.pipeline.twin`)."""
     from .config import load_dict
@@ -165,6 +190,9 @@ def cmd_run(args) -> int:
     if args.bench is not None:  # recorded as the override it is (rerun command, config.toml)
         args.overrides.append(f"verify.bench={args.bench}")
     rc = _pd14_run(args)
+    if rc is not None:
+        return rc
+    rc = _convstdp_run(args)
     if rc is not None:
         return rc
     rc = _snn_run(args)
@@ -274,6 +302,8 @@ def cmd_compile(args) -> int:
 
     if any(kind_of(st).name == "recurrent" for st in net.stages):
         return _compile_recurrent(args, net)
+    if any(kind_of(st).name in ("rankcode", "convstdp") for st in net.stages):
+        return _compile_convstdp(args, net)
     if is_snn(net):
         return _compile_snn(args, net)
     if isinstance(args.lanes, list):
@@ -288,20 +318,37 @@ def cmd_compile(args) -> int:
     return 0
 
 
-def _compile_recurrent(args, net) -> int:
-    """``compile`` of a recurrent population network (:mod:`neutnngen.hdl.recurrent`)."""
-    from .hdl.recurrent import emit_recurrent
-
+def _serial_only(args, what: str) -> None:
+    """Refuse the ``compile`` options of the TNN/SNN generators for a design that is built
+    one way only (``what`` says which and how)."""
     bad = [(f"--weights {args.weights}", "--weights", args.weights not in (None, "hardwired")),
            (f"--lanes {args.lanes}", "--lanes", args.lanes not in (None, 1)),
            (f"--architecture {args.architecture}", "--architecture",
             args.architecture not in (None, "serial")),
            (f"--interface {args.interface}", "--interface", args.interface != "stream")]
-    for what, path, is_bad in bad:
+    for flag, path, is_bad in bad:
         if is_bad:
-            raise ConfigError(f"{what} for the recurrent network {net.name!r}; its RTL is one "
-                              f"serial, hardwired, one-lane design with stream ports", path=path)
+            raise ConfigError(f"{flag} for {what}", path=path)
+
+
+def _compile_recurrent(args, net) -> int:
+    """``compile`` of a recurrent population network (:mod:`neutnngen.hdl.recurrent`)."""
+    from .hdl.recurrent import emit_recurrent
+
+    _serial_only(args, f"the recurrent network {net.name!r}; its RTL is one serial, "
+                       f"hardwired, one-lane design with stream ports")
     v, info = emit_recurrent(net, out_dir(args.out, "--out"), name=args.top)
+    print(json.dumps({"verilog": str(v), **info}, indent=1))
+    return 0
+
+
+def _compile_convstdp(args, net) -> int:
+    """``compile`` of a convolutional STDP network (:mod:`neutnngen.hdl.convstdp`)."""
+    from .hdl.convstdp import emit_convstdp
+
+    _serial_only(args, f"the convolutional STDP network {net.name!r}; its RTL is one serial "
+                       f"design with the trained weights in ROMs and stream ports")
+    v, info = emit_convstdp(net, out_dir(args.out, "--out"), name=args.top)
     print(json.dumps({"verilog": str(v), **info}, indent=1))
     return 0
 

