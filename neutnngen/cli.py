@@ -437,6 +437,53 @@ def _verify_mixed(args, net) -> int:
     return 0
 
 
+def _verify_convstdp(args, net) -> int:
+    """``verify`` of a convolutional STDP design: the config's first ``verify.samples`` test
+    digits through :func:`neutnngen.verify.convstdp.verify_convstdp` (every line of every
+    stage and the decided class against the interpreter)."""
+    from .config import load_dict
+    from .pipeline.tasks import convstdp
+
+    extra = [f for f, on in (("--formal", args.formal), ("--prove-wave", args.prove_wave),
+                             ("--bench cocotb", args.bench == "cocotb"),
+                             ("--gate-level", args.gate_level),
+                             ("--mutants", args.mutants is not None),
+                             ("--corner", bool(args.corner)),
+                             ("--random-weights", bool(args.random_weights))) if on]
+    if extra:
+        raise ConfigError(f"{extra[0]} is not available for convolutional STDP designs yet; "
+                          f"they verify with their Verilog bench (every line of every stage, "
+                          f"every decided class)", path=extra[0].split()[0])
+    raw = load_dict(in_file(args.config, "--config"), args.overrides)
+    if not convstdp.is_convstdp_config(raw):
+        raise ConfigError(f"{args.config} is not a convstdp config (no [convstdp] table), but "
+                          f"{args.ir} is a convolutional STDP network; pass the config it came "
+                          f"from", path=args.config)
+    opts = convstdp.run_options(raw)
+    rtl = Path(args.rtl)
+    try:
+        top = json.loads((rtl / "names.json").read_text())["top"]
+        assert top["kind"] == "convstdp"
+    except (OSError, ValueError, KeyError, TypeError, AssertionError):
+        raise ConfigError(f"{args.rtl!r} holds no convolutional STDP design (no names.json of "
+                          f"one); compile {args.ir} first", path=str(rtl / "names.json")) from None
+    d = raw.get("data", {})
+    data = convstdp.load_digits(d.get("n_train", 4000), d.get("n_test", 1000),
+                                d.get("n_val", 500), d.get("seed", 0))
+    from .verify.convstdp import verify_convstdp
+
+    res = verify_convstdp(net, rtl / f"{top['name']}.v", data["X_test"][:opts["samples"]],
+                          workdir=out_dir(args.out, "--out"),
+                          simulator=args.simulator or opts["simulator"])
+    res.pop("answer_cycles", None)
+    print(json.dumps(res, indent=1))
+    if res["mismatches"]:
+        raise VerificationMismatch(f"the RTL differs from the interpreter in "
+                                   f"{res['mismatches']} value(s); first: {res['first_mismatch']}",
+                                   first=res["first_mismatch"])
+    return 0
+
+
 def _verify_snn(args, net) -> int:
     """``verify`` of an SNN design: the SNN config's test digits through
     :func:`neutnngen.verify.snn.verify_snn` (the Verilog bench) or, with ``--bench cocotb``,
@@ -528,8 +575,11 @@ def cmd_verify(args) -> int:
         raise ConfigError(f"--random-weights {args.random_weights}; expected a number of "
                           "weight sets >= 0")
     net = load(args.ir)
+    from .hdl.convstdp import is_convstdp_net
     from .ir.stages.snn import is_snn
 
+    if is_convstdp_net(net):
+        return _verify_convstdp(args, net)
     if is_snn(net):
         from .ir.snn_plan import split_mixed
 

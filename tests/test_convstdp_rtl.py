@@ -185,6 +185,16 @@ def test_run_command_trains_compiles_verifies_and_reports(tmp_path, capsys):
     assert main(["run", str(EXAMPLE), "--out", str(out), *sets]) == 0
     assert "reusing the trained network" in capsys.readouterr().out
     assert (out / "ir" / "model.json").stat().st_mtime_ns == before
+    # neutnngen verify on the run's design: the config's first verify.samples test digits
+    ir, rtl = str(out / "ir" / "model.json"), str(out / "rtl")
+    assert main(["verify", ir, "--rtl", rtl, "--config", str(EXAMPLE), *sets, "--top",
+                 "convstdp_top", "--out", str(tmp_path / "v")]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["mismatches"] == 0 and res["samples"] == 2
+    rc = main(["verify", ir, "--rtl", rtl, "--config", str(EXAMPLE), "--mutants", "3"])
+    err = capsys.readouterr().err.strip()
+    assert rc != 0 and len(err.splitlines()) == 1
+    assert "--mutants is not available for convolutional STDP designs" in err
 
 
 @pytest.mark.parametrize("key,value,msg", [

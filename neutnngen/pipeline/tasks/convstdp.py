@@ -154,7 +154,7 @@ def is_convstdp_config(raw: Any) -> bool:
     return isinstance(raw, dict) and "convstdp" in raw
 
 
-def _run_options(raw: dict) -> dict[str, Any]:
+def run_options(raw: dict) -> dict[str, Any]:
     extra = sorted(set(raw) - set(SECTIONS))
     if extra:
         raise ConfigError(f"unknown table(s) {', '.join(map(repr, extra))} in a convstdp config; "
@@ -205,7 +205,7 @@ def run_convstdp(raw: dict, out: str | Path, log: Callable[[str], None] | None =
     from ...ir import load, save, to_text
     from ...verify.convstdp import verify_convstdp
 
-    opts = _run_options(raw)
+    opts = run_options(raw)
     say = log or (lambda m: None)
     out = Path(out)
     digest = _digest(raw)
@@ -314,4 +314,4 @@ def report_md(m: dict[str, Any]) -> str:
 
 
 __all__ = ["TARGETS", "baselines", "is_convstdp_config", "load_digits", "report_md",
-           "run_convstdp", "run_experiment", "score", "score_saved", "train"]
+           "run_convstdp", "run_options", "run_experiment", "score", "score_saved", "train"]
