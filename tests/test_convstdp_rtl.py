@@ -162,7 +162,7 @@ def _reduced_doc() -> dict:
     return doc
 
 
-def test_run_command_trains_compiles_verifies_and_reports(tmp_path, capsys):
+def test_run_command_trains_compiles_verifies_and_reports(tmp_path, capsys, monkeypatch):
     """`neutnngen run` on the reduced example (fewer digits): the IR, the RTL verified on
     test digits with 0 mismatches, metrics and a report; a second run reuses the training."""
     from neutnngen.cli import main
@@ -170,8 +170,9 @@ def test_run_command_trains_compiles_verifies_and_reports(tmp_path, capsys):
     doc = _reduced_doc()
     sets = ["--set", "data.n_train=500", "--set", "data.n_val=100", "--set", "data.n_test=40",
             "--set", "verify.samples=2", "--set", "synth.target='none'"]
-    out = tmp_path / "run"
-    assert main(["run", str(EXAMPLE), "--out", str(out), "-q", *sets]) == 0
+    monkeypatch.chdir(tmp_path)  # a relative output folder, as users type it
+    out = Path("run")
+    assert main(["run", str(EXAMPLE), "--out", "run", "-q", *sets]) == 0
     line = capsys.readouterr().out
     assert "RTL verified on 2 test digits, 0 mismatches" in line
     m = json.loads((out / "metrics.json").read_text())

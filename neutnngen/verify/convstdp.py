@@ -106,8 +106,9 @@ def verify_convstdp(net, verilog: Path, X: np.ndarray, *, workdir: Path,
     from .snn import _readints, _vvp
     from .stream import MIN_DEPTH, _call, _hexfile, _pow2, build
 
+    verilog = Path(verilog).resolve()  # the simulators run in the work folder
     try:
-        info = json.loads((Path(verilog).parent / "names.json").read_text())["top"]
+        info = json.loads((verilog.parent / "names.json").read_text())["top"]
         assert info["kind"] == "convstdp"
     except (OSError, ValueError, KeyError, TypeError, AssertionError):
         raise ConfigError(f"{verilog}: no names.json of a convolutional STDP design next to "
@@ -125,7 +126,7 @@ def verify_convstdp(net, verilog: Path, X: np.ndarray, *, workdir: Path,
 
         simulator = "verilator" if "verilator" in available_simulators() else None
     sim = find_simulator(simulator)
-    workdir = Path(workdir)
+    workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout
     B = len(X)

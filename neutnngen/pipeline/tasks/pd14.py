@@ -4,11 +4,11 @@ Diesmann microcircuit as a ``recurrent`` stage -> simulated activity vs the refe
 Steps: build (:func:`neutnngen.frontend.pd14.build_from_config`), simulate with the reference
 interpreter (``ms`` of 0.1 ms steps, the stimulus lines all zero), measure per population
 the rate, the CV of the inter-spike intervals and the synchrony after ``transient_ms``, and
-write ``OUT/ir/model.{json,npz,txt}``, ``OUT/metrics.json`` and ``OUT/report.md``. There is
-no compile / verify / synth step: the ``recurrent`` kind has no RTL (``compile`` refuses it
-with an error naming the kind).
-
-The command line does not dispatch to this module yet; ``benchmarks/bench_pd14.py`` does.
+write ``OUT/ir/model.{json,npz,txt}``, ``OUT/metrics.json`` and ``OUT/report.md``.
+``neutnngen run CONFIG`` dispatches a config with a ``[pd14]`` table here; the hardware is
+separate: ``neutnngen compile OUT/ir/model.json`` builds the recurrent RTL
+(:mod:`neutnngen.hdl.recurrent`) and ``benchmarks/bench_pd14_rtl.py`` verifies and
+synthesizes it against scale.
 """
 
 from __future__ import annotations
