@@ -286,7 +286,9 @@ def report_md(m: dict[str, Any]) -> str:
         t = tr.get("baselines_test", {}).get(k)
         L.append(f"| {k.replace('_', ' ')} (pixels) | {_pct(v['error'])} | "
                  f"{_pct(t['error']) if t else '-'} |")
-    L += ["", f"{tr['n_fit']} training digits; training took {tr['train_seconds']} s.", "",
+    L += ["", f"{tr['n_fit']} training digits, {tr['validation']['n']} validation digits "
+          f"(carved from the training split), {te.get('n', 0)} test digits scored once; "
+          f"training took {tr['train_seconds']} s.", "",
           "| layer | rule | epochs | digits/s |", "|---|---|---|---|"]
     L += [f"| {s['name']} | {s['rule']} | {s['epochs']} | {s['digits_per_s']} |"
           for s in tr["layers"]]
@@ -303,11 +305,13 @@ def report_md(m: dict[str, Any]) -> str:
           f"({', '.join(f'{k}: {v}' for k, v in ver['line_mismatches'].items())}) and the "
           f"decided classes; {ver['sim_s']} s of simulation.", ""]
     if sy:
-        L += ["## Synthesis", "", "| target | LUTs | flip-flops | RAM blocks | Fmax MHz | "
-              "digits/s at Fmax |", "|---|---|---|---|---|---|",
+        fmax = sy.get("fmax_mhz")
+        L += ["## Synthesis", "", "| target | LUTs | flip-flops | RAM blocks | multipliers | "
+              "Fmax MHz | digits/s at Fmax |", "|---|---|---|---|---|---|---|",
               f"| {sy['target']} | {sy.get('luts', sy.get('cells', '-'))} | "
               f"{sy.get('flip_flops', '-')} | {sy.get('ram_blocks', '-')} | "
-              f"{sy.get('fmax_mhz', '-')} | {m.get('digits_per_s_at_fmax', '-')} |", ""]
+              f"{sy.get('multipliers', '-')} | {f'{fmax:.1f}' if fmax else '-'} | "
+              f"{m.get('digits_per_s_at_fmax', '-')} |", ""]
     else:
         L += ["Synthesis skipped (synth.target = none).", ""]
     return "\n".join(L)
