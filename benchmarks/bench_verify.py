@@ -119,7 +119,9 @@ def mutation(run_dir: Path, n: int, seed: int, sim: str, corner: int, modes: lis
             rep = mutation_campaign(net, e.verilog, e.names, X, n=n, seed=seed, simulator=sim,
                                     workdir=d / "mutants", random_weights=rw)
             if classify:
-                classify_survivors(rep, "neutnngen_top", d / "mutants")
+                classify_survivors(rep, "neutnngen_top", d / "mutants",
+                                   weights=_hardwired_weights(net) if mode == "hardwired"
+                                   else None)
             r = rep.to_dict()
             r.pop("results")
             r["file"] = f"<{mode}>/neutnngen_top.v"
@@ -134,10 +136,27 @@ def mutation(run_dir: Path, n: int, seed: int, sim: str, corner: int, modes: lis
     return res
 
 
+def _hardwired_weights(net) -> np.ndarray | None:
+    """Every segment's weights ``[G, n]`` of a single-layer, single-column network (the
+    argument of ``mutate.mux_permutation``), else ``None``."""
+    from neutnngen.ir import Layer
+
+    st = net.stages
+    if len(st) != 1 or not isinstance(st[0], Layer) or len(st[0].columns) != 1:
+        return None
+    col = st[0].columns[0]
+    if col.proximal_inputs:
+        return None
+    G = col.neurons * col.dendrites * col.segments
+    return np.where(col.distal.mask, col.distal.weights, 0).reshape(G, -1)
+
+
 def _write_mode(path: Path, r: dict, mode: str, n: int, seed: int, sim: str, corner: int,
                 waves: int, classify: bool) -> None:
     """One mode's campaign in the format of ``benchmarks/results/mutation_<mode>.json``."""
     eq = sum(bool(s.get("equivalent")) for s in r["survivors"])
+    argued = sum(bool(s.get("equivalent_by")) and not s.get("equivalent")
+                 for s in r["survivors"])
     valid = r["killed"] + r["survived"]
     out = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
@@ -148,10 +167,15 @@ def _write_mode(path: Path, r: dict, mode: str, n: int, seed: int, sim: str, cor
         "kill_rate": r["kill_rate"],
         "kill_rate_excluding_equivalent": (round(r["killed"] / (valid - eq), 4)
                                            if classify and valid - eq else None),
+        "argued_equivalent": argued if classify else None,
+        "kill_rate_excluding_proven_and_argued_equivalent": (
+            round(r["killed"] / (valid - eq - argued), 4)
+            if classify and valid - eq - argued else None),
         "by_kind": r["by_kind"], "waves": waves, "wall_s": r["wall_s"],
         "random_weights": r.get("random_weights"),
         "survivors": [{k: s.get(k) for k in ("mutant", "line", "kind", "change", "equivalent",
-                                              "formal") if k in s} for s in r["survivors"]],
+                                              "equivalent_by", "formal", "reason")
+                       if k in s} for s in r["survivors"]],
         "invalid_mutants": r["invalid_mutants"],
     }
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -240,3 +240,40 @@ def test_a_mutant_seen_only_by_a_masked_register_is_proven_at_the_ports(tmp_path
     assert lt["equivalent"] is True and lt["formal"]["status"] == "unknown", lt
     assert lt["formal"]["cone"]["unpaired"] == ["hi"], lt
     assert eq["equivalent"] is None, eq
+
+
+MUX4 = """module mux(p, sel0, sel1, clk, lane);
+  wire [3:0] \\$1 ;
+  wire [3:0] \\$2 ;
+  wire [3:0] \\$3 ;
+  assign \\$5  = { p [8], p [1:0] };
+  assign \\$6  = { p [9], p [3:2] };
+  assign \\$1  = sel0[0] ? \\$6  : \\$5 ;
+  assign \\$2  = sel0[0] ? 4'h0 : { p [10], p [5:4] };
+  assign \\$3  = sel0[1] ? \\$2  : \\$1 ;
+  always @(posedge clk)
+    lane <= \\$3 ;
+endmodule
+"""
+
+
+def test_mux_permutation_of_equal_weight_columns():
+    """Lines 0, 1, 2 (line 3 has no synapse: a constant). Swapping the arms of ``\\$1``
+    exchanges lines 0 and 1: equal for every input when their weight columns are equal,
+    not otherwise; swapping ``\\$3`` moves line 2 to steps 0 / 1: never equal."""
+    lines = MUX4.split("\n")
+    s1 = next(s for s in mutate.sites(MUX4) if s.kind == "mux" and "\\$1 " in
+              lines[s.line][:20])
+    s3 = next(s for s in mutate.sites(MUX4) if s.kind == "mux" and "\\$3 " in
+              lines[s.line][:20])
+    assert mutate._mux_lines(MUX4, s1.line, 4) == [("line", 0), ("line", 1), ("line", 2),
+                                                   ("const", 0)]
+    same = np.array([[3, 3, 1, 0], [2, 2, 0, 0]])
+    diff = np.array([[3, 2, 1, 0], [2, 2, 0, 0]])
+    m1 = mutate.apply(MUX4, s1)
+    assert mutate.mux_permutation(MUX4, m1, s1.line, same) == {"equal": True, "steps": [0, 1]}
+    assert mutate.mux_permutation(MUX4, m1, s1.line, diff)["equal"] is False
+    m3 = mutate.apply(MUX4, s3)
+    assert mutate.mux_permutation(MUX4, m3, s3.line, same)["equal"] is False
+    # the original does not pass line j at step j: no argument
+    assert mutate.mux_permutation(m1, MUX4, s1.line, diff) is None

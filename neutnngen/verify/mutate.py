@@ -501,6 +501,113 @@ def hide_names(text: str, names: list[str], tag: str = "$cone") -> str:
     return text
 
 
+_LEAF = re.compile(r"^\{\s*\S+\s*\[(\d+)\],\s*\S+\s*\[(\d+):(\d+)\]\s*\}$")
+_SEL = re.compile(r"^(sel[01])\[(\d+)\]\s*\?\s*(.+)$")
+
+
+def _arms(rest: str) -> tuple[str, str] | None:
+    """``a : b`` split at the colon outside brackets and braces."""
+    depth = 0
+    for i, c in enumerate(rest):
+        if c in "[{(":
+            depth += 1
+        elif c in "]})":
+            depth -= 1
+        elif c == ":" and depth == 0:
+            return rest[:i], rest[i + 1:]
+    return None
+
+
+def _mux_lines(text: str, line: int, n: int) -> list[tuple[str, int]] | None:
+    """The input line (``("line", i)``) or constant (``("const", v)``) that the input
+    multiplexer of the module holding ``line`` passes at each step ``j < n`` (``sel0``
+    and ``sel1`` both ``j``: the sequencer's line counter and its one-cycle delay, the
+    registers between the stages taken as wires); ``None`` when the module is not such a
+    multiplexer tree (one root; ``{spike bit, time bits}`` leaves)."""
+    lines = text.split("\n")
+    head = next((i for i in range(line, -1, -1) if lines[i].startswith("module ")), 0)
+    tail = next((i for i in range(line, len(lines)) if lines[i].startswith("endmodule")),
+                len(lines))
+    expr: dict[str, str] = {}
+    regs: dict[str, str] = {}
+    for i in range(head, tail):
+        m = _ASSIGN.match(lines[i])
+        if m:
+            expr[m.group(1).split("=", 1)[0].replace("assign", "").strip()] = m.group(2)
+        elif lines[i].strip().startswith("always @(posedge") and i + 1 < tail:
+            m2 = re.match(r"^\s*(\S+)\s*<=\s*(.*?)\s*;\s*$", lines[i + 1])
+            if m2:
+                regs[m2.group(1)] = m2.group(2)
+    mux = {k: v for k, v in expr.items() if _SEL.match(v.strip())}
+    if not mux:
+        return None
+    read: set[str] = set()
+    for v in mux.values():
+        read |= _idents(v)
+    for r in [r for r in regs if r in read]:  # a stage register between two mux stages
+        read |= _idents(regs[r])
+    roots = [k for k in mux if k not in read]
+    if len(roots) != 1:
+        return None
+
+    def ev(term: str, j: int, depth: int = 0) -> tuple[str, int] | None:
+        term = term.strip()
+        if depth > 64:
+            return None
+        m = _SEL.match(term)
+        if m:
+            arms = _arms(m.group(3))
+            if arms is None:
+                return None
+            return ev(arms[0] if (j >> int(m.group(2))) & 1 else arms[1], j, depth + 1)
+        m = _LEAF.match(term)
+        if m:
+            hi, lo = int(m.group(2)), int(m.group(3))
+            return ("line", lo // (hi - lo + 1))
+        m = _CONST.fullmatch(term)
+        if m:
+            return ("const", int(m.group(2), 16))
+        if term in expr:
+            return ev(expr[term], j, depth + 1)
+        if term in regs:
+            return ev(regs[term], j, depth + 1)
+        return None
+
+    out = [ev(roots[0], j) for j in range(n)]
+    return None if any(o is None for o in out) else out  # type: ignore[misc]
+
+
+def mux_permutation(text: str, mutant: str, line: int, weights) -> dict[str, Any] | None:
+    """Whether a mutant of the input multiplexer (module holding 0-based ``line``) only
+    permutes input lines among equal weight columns: with ``weights[G, n]`` (every
+    segment's weight of each line, e.g. a hardwired column's trained weights; step ``j``
+    of the serial sum uses column ``j``), the original must pass line ``j`` (or a constant
+    for an all-zero column) at step ``j``; the mutant is then equal for every input when
+    every line meets the same multiset of non-zero weight columns in both (the serial sum
+    and its sticky threshold test do not depend on the order of non-negative terms).
+    ``{"equal": bool, "steps": changed steps}``, or ``None`` when the module is not such a
+    multiplexer. An argument about the generated architecture, not a SAT proof."""
+    from collections import Counter
+
+    import numpy as np
+
+    W = np.asarray(weights)
+    n = W.shape[1]
+    a, b = _mux_lines(text, line, n), _mux_lines(mutant, line, n)
+    if a is None or b is None:
+        return None
+    zero = ~W.any(axis=0)
+    if any(not (a[j] == ("line", j) or (a[j][0] == "const" and zero[j])) for j in range(n)):
+        return None
+
+    def terms(m: list[tuple[str, int]]) -> Counter:
+        return Counter((m[j][1], tuple(int(v) for v in W[:, j])) for j in range(n)
+                       if m[j][0] == "line" and not zero[j])
+
+    changed = [j for j in range(n) if a[j] != b[j]]
+    return {"equal": terms(a) == terms(b), "steps": changed}
+
+
 def _cone_proof(text: str, mut: Path, line: int, top: str, work: Path, timeout: float,
                 rounds: int) -> dict[str, Any] | None:
     """The proof of :func:`classify_survivors` with the first register stage of the
@@ -537,8 +644,8 @@ def _cone_proof(text: str, mut: Path, line: int, top: str, work: Path, timeout: 
 
 
 def classify_survivors(report: MutationReport, top: str, workdir: str | Path,
-                       timeout: float = 600, cone: bool = True, rounds: int = 3
-                       ) -> list[dict[str, Any]]:
+                       timeout: float = 600, cone: bool = True, rounds: int = 3,
+                       weights=None) -> list[dict[str, Any]]:
     """Try to prove each surviving mutant equal to the original with Yosys ``equiv_*``
     (:func:`neutnngen.verify.formal.equiv_netlist`, RTL vs RTL, pairing only the ports and
     the named registers, so that the mutated internal net itself is not a pair):
@@ -552,7 +659,12 @@ def classify_survivors(report: MutationReport, top: str, workdir: str | Path,
     (:func:`hide_names`), so only the ports and the other registers are paired; when it
     proves every pair, the mutant is equivalent at the ports (``formal["cone"]`` says
     which registers were left unpaired); while registers (never ports of the top) stay
-    unproven, they are unpaired too and the proof reruns, up to ``rounds`` proofs."""
+    unproven, they are unpaired too and the proof reruns, up to ``rounds`` proofs.
+
+    ``weights[G, n]`` (a hardwired single-column design's weights): an unproven ``mux``
+    survivor in the input multiplexer that only swaps lines of equal weight columns
+    (:func:`mux_permutation`) gets ``equivalent_by`` (the argument; ``equivalent`` stays
+    ``None``: not a SAT proof)."""
     from .formal import equiv_netlist
 
     work = Path(workdir).resolve()
@@ -576,4 +688,11 @@ def classify_survivors(report: MutationReport, top: str, workdir: str | Path,
                     r = r2
         s["equivalent"] = True if r["status"] == "proven" else None
         s["formal"] = formal
+        if s["equivalent"] is None and weights is not None and s["kind"] == "mux":
+            perm = mux_permutation(text, mut.read_text(), chosen[int(s["mutant"])].line,
+                                   weights)
+            if perm is not None and perm["equal"]:
+                s["equivalent_by"] = ("input permutation: steps "
+                                      f"{perm['steps']} read lines whose weight columns "
+                                      "are equal (argued, not SAT-proven)")
     return report.survivors
