@@ -168,6 +168,7 @@ def _write_mode(path: Path, r: dict, mode: str, n: int, seed: int, sim: str, cor
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "seed": seed, "simulator": sim, "corner": corner, "corner_stats": cstats,
+        "corner_share": (round(cstats["volleys"] / waves, 4) if cstats and waves else None),
         "mutants": r["mutants"], "killed": r["killed"], "survived": r["survived"],
         "invalid": r["invalid"], "equivalent": eq if classify else None,
         "kill_rate": r["kill_rate"],
