@@ -25,7 +25,9 @@ register and learn weight modes (``--modes``; inference bench; real test volleys
 ``--random-weights N`` seeded random weight sets per mutant (default 1;
 ``neutnngen.verify.weights``). ``--classify`` tries to prove each survivor equivalent
 (``classify_survivors``); ``--per-mode-out DIR`` writes ``DIR/mutation_<mode>.json``
-(the format of ``benchmarks/results/mutation_register.json``).
+(the format of ``benchmarks/results/mutation_register.json``, with the corner statistics:
+seed, pool, threshold-exact pool, goals covered); ``--notes JSON`` (``{mode: {line:
+reason}}``) adds the analysed reason to each listed survivor of those files.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ def throughput(run_dir: Path, sim: str, repeat: int, scale: int, bench: str = "c
 
 def mutation(run_dir: Path, n: int, seed: int, sim: str, corner: int, modes: list[str],
              random_weights: int | None = None, classify: bool = False,
-             per_mode: Path | None = None) -> dict:
+             per_mode: Path | None = None, notes: dict | None = None) -> dict:
     from neutnngen.hdl import emit
     from neutnngen.verify.corner import corner_volleys
     from neutnngen.verify.mutate import classify_survivors, mutation_campaign
@@ -119,7 +121,9 @@ def mutation(run_dir: Path, n: int, seed: int, sim: str, corner: int, modes: lis
             rep = mutation_campaign(net, e.verilog, e.names, X, n=n, seed=seed, simulator=sim,
                                     workdir=d / "mutants", random_weights=rw)
             if classify:
-                classify_survivors(rep, "neutnngen_top", d / "mutants")
+                classify_survivors(rep, "neutnngen_top", d / "mutants",
+                                   weights=_hardwired_weights(net) if mode == "hardwired"
+                                   else None)
             r = rep.to_dict()
             r.pop("results")
             r["file"] = f"<{mode}>/neutnngen_top.v"
@@ -129,29 +133,56 @@ def mutation(run_dir: Path, n: int, seed: int, sim: str, corner: int, modes: lis
             print(json.dumps({mode: {k: r[k] for k in ("killed", "survived", "invalid",
                                                        "kill_rate", "wall_s")}}), flush=True)
             if per_mode is not None:
+                for sv in r["survivors"]:
+                    why = (notes or {}).get(mode, {}).get(str(sv["line"]))
+                    if why:
+                        sv["reason"] = why
                 _write_mode(per_mode / f"mutation_{mode}.json", r, mode, n, seed, sim, corner,
-                            len(X), classify)
+                            len(X), classify, cstats)
     return res
 
 
+def _hardwired_weights(net) -> np.ndarray | None:
+    """Every segment's weights ``[G, n]`` of a single-layer, single-column network (the
+    argument of ``mutate.mux_permutation``), else ``None``."""
+    from neutnngen.ir import Layer
+
+    st = net.stages
+    if len(st) != 1 or not isinstance(st[0], Layer) or len(st[0].columns) != 1:
+        return None
+    col = st[0].columns[0]
+    if col.proximal_inputs:
+        return None
+    G = col.neurons * col.dendrites * col.segments
+    return np.where(col.distal.mask, col.distal.weights, 0).reshape(G, -1)
+
+
 def _write_mode(path: Path, r: dict, mode: str, n: int, seed: int, sim: str, corner: int,
-                waves: int, classify: bool) -> None:
+                waves: int, classify: bool, cstats: dict | None = None) -> None:
     """One mode's campaign in the format of ``benchmarks/results/mutation_<mode>.json``."""
     eq = sum(bool(s.get("equivalent")) for s in r["survivors"])
+    argued = sum(bool(s.get("equivalent_by")) and not s.get("equivalent")
+                 for s in r["survivors"])
     valid = r["killed"] + r["survived"]
     out = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "seed": seed, "simulator": sim, "corner": corner,
+        "seed": seed, "simulator": sim, "corner": corner, "corner_stats": cstats,
+        "corner_share": (round(cstats["volleys"] / waves, 4) if cstats and waves else None),
         "mutants": r["mutants"], "killed": r["killed"], "survived": r["survived"],
         "invalid": r["invalid"], "equivalent": eq if classify else None,
         "kill_rate": r["kill_rate"],
         "kill_rate_excluding_equivalent": (round(r["killed"] / (valid - eq), 4)
                                            if classify and valid - eq else None),
+        "argued_equivalent": argued if classify else None,
+        "kill_rate_excluding_proven_and_argued_equivalent": (
+            round(r["killed"] / (valid - eq - argued), 4)
+            if classify and valid - eq - argued else None),
         "by_kind": r["by_kind"], "waves": waves, "wall_s": r["wall_s"],
         "random_weights": r.get("random_weights"),
         "survivors": [{k: s.get(k) for k in ("mutant", "line", "kind", "change", "equivalent",
-                                              "formal") if k in s} for s in r["survivors"]],
+                                              "equivalent_by", "formal", "reason")
+                       if k in s} for s in r["survivors"]],
         "invalid_mutants": r["invalid_mutants"],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -181,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="try to prove each survivor equivalent (Yosys equiv_*)")
     ap.add_argument("--per-mode-out", type=Path, default=None, metavar="DIR",
                     help="also write DIR/mutation_<mode>.json per mode")
+    ap.add_argument("--notes", type=Path, default=None, metavar="JSON",
+                    help="why each survivor survives, {mode: {line: reason}}: copied into "
+                         "the --per-mode-out files as the survivor's 'reason'")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "verify.json")
     a = ap.parse_args(argv)
     try:
@@ -207,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         key = "mutation_corner" if a.corner else "mutation"
         result[key] = mutation(a.gunpoint, a.mutants, a.mutant_seed, a.mutant_sim, a.corner,
                                a.modes.split(","), a.random_weights, a.classify,
-                               a.per_mode_out)
+                               a.per_mode_out,
+                               json.loads(a.notes.read_text()) if a.notes else None)
     result["command"] = " ".join([Path(sys.executable).name, *sys.argv])
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(result, indent=1, default=str) + "\n")

@@ -124,3 +124,42 @@ def test_internal_signals_of_a_neuron():
     assert internal_signals(names, "layer0/col0/n1") == {
         "layer0/col0/n1/d0/s0 time": "a.z", "layer0/col0/n1/d0/s0 potential": "a.acc"}
     assert internal_signals({}, "layer0/col0/n1") == {}
+
+
+def gunpoint_like(seed: int = 1, p: int = 40, q: int = 3) -> Network:
+    """Weights 0 / w_max in overlapping blocks and high thresholds (as trained GunPoint):
+    random volleys rarely put a segment on its threshold."""
+    rng = np.random.default_rng(seed)
+    w = np.where(rng.random((q, 1, 1, p)) < 0.6, 7, 0)
+    theta = (w.sum(-1) * 0.7).astype(np.int64)
+    col = Column("col0", p, SynapseBank.dense(w, wres=3), theta)
+    return Network("corner", TimeSpec(3, "rnl"), p, (Layer("layer0", p, (col,)),))
+
+
+def test_threshold_volleys_hit_each_threshold_exactly():
+    from neutnngen.ir.stages.layer.kernels import potentials
+    from neutnngen.verify.corner import threshold_volleys
+
+    net = gunpoint_like()
+    col = net.layers[0].columns[0]
+    E = threshold_volleys(net, seed=2)
+    assert len(E) and E.min() >= -1 and E.max() <= 7
+    assert np.array_equal(E, threshold_volleys(net, seed=2))
+    G = col.neurons
+    W = col.distal.weights.reshape(G, -1)
+    V = potentials(E, W, col.distal.mask.reshape(G, -1), "rnl", col.wave_length(net.time))
+    theta = col.theta.reshape(-1)
+    for g in range(G):
+        # V_g reaches theta_g exactly at some step t1 and is below it one step before
+        exact = (V[:, g, 1:] == theta[g]) & (V[:, g, :-1] < theta[g])
+        assert exact.any(), g
+        # ... and one below it (the near miss a threshold - 1 turns into a firing)
+        assert (V[:, g, :] == theta[g] - 1).any(), g
+    # every one-weight / one-threshold neighbour is told apart by some threshold volley,
+    # while the seeded random pool alone misses some
+    sens, n = sensitivity_goals(net, E)
+    assert len(set().union(*sens)) == n
+    _, st = corner_volleys(net, 200, seed=2, exact=False, pool_size=600)
+    _, st2 = corner_volleys(net, 200, seed=2, pool_size=600)
+    assert st["sensitivity_covered"] < n == st2["sensitivity_covered"]
+    assert st2["threshold_pool"] == len(E)

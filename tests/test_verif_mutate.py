@@ -186,3 +186,94 @@ def _survivors_report(src, sites, keep) -> mutate.MutationReport:
         kill_rate=0.0, by_kind={}, invalid_mutants=[], wall_s=0.0,
         survivors=[{"mutant": k, "file": str(src), "line": sites[k].line + 1,
                     "kind": sites[k].kind, "change": sites[k].desc} for k in keep])
+
+
+MASKED = """module top(clk, c, z, y);
+  input clk;
+  input [1:0] c;
+  input z;
+  output reg y = 1'h0;
+  reg hi = 1'h0;
+  reg oh = 1'h0;
+  wire \\$1 ;
+  wire \\$2 ;
+  wire \\$3 ;
+  wire \\$4 ;
+  assign \\$1  = c < 2'h3;
+  assign \\$2  = c == 2'h3;
+  always @(posedge clk)
+    hi <= \\$1 ;
+  always @(posedge clk)
+    oh <= \\$2 ;
+  assign \\$3  = z & hi;
+  assign \\$4  = \\$3  | oh;
+  always @(posedge clk)
+    y <= \\$4 ;
+endmodule
+"""
+
+
+def test_cone_registers_and_hide_names():
+    lines = MASKED.split("\n")
+    ln = next(i for i, s in enumerate(lines) if "c < 2'h3" in s)
+    assert mutate.cone_registers(MASKED, ln) == ["hi"]
+    ln = next(i for i, s in enumerate(lines) if "z & hi" in s)
+    assert mutate.cone_registers(MASKED, ln) == []  # y: a port of the top, never hidden
+    h = mutate.hide_names(MASKED, ["hi"])
+    assert "\\hi$cone  <= \\$1 ;" in h and "z & \\hi$cone ;" in h and "oh <=" in h
+
+
+@pytest.mark.requires_yosys
+def test_a_mutant_seen_only_by_a_masked_register_is_proven_at_the_ports(tmp_path):
+    """``c < 3`` -> ``c <= 3`` changes the register ``hi`` (so the plain proof, which pairs
+    it, stays unknown) but ``hi`` only matters where ``oh`` forces the result: the proof
+    with ``hi`` unpaired shows the ports equal. ``c == 3`` -> ``c != 3`` stays unproven."""
+    src = tmp_path / "top.v"
+    src.write_text(MASKED)
+    sites = mutate.choose(MASKED, 50, 0)
+    keep = [k for k, s in enumerate(sites) if s.kind == "cmp"]
+    assert len(keep) == 2
+    rep = _survivors_report(src, sites, keep)
+    out = mutate.classify_survivors(rep, "top", tmp_path / "cls")
+    verdict = {s["change"].split(" in ")[0]: s for s in out}
+    lt, eq = verdict["< -> <="], verdict["== -> !="]
+    assert lt["equivalent"] is True and lt["formal"]["status"] == "unknown", lt
+    assert lt["formal"]["cone"]["unpaired"] == ["hi"], lt
+    assert eq["equivalent"] is None, eq
+
+
+MUX4 = """module mux(p, sel0, sel1, clk, lane);
+  wire [3:0] \\$1 ;
+  wire [3:0] \\$2 ;
+  wire [3:0] \\$3 ;
+  assign \\$5  = { p [8], p [1:0] };
+  assign \\$6  = { p [9], p [3:2] };
+  assign \\$1  = sel0[0] ? \\$6  : \\$5 ;
+  assign \\$2  = sel0[0] ? 4'h0 : { p [10], p [5:4] };
+  assign \\$3  = sel0[1] ? \\$2  : \\$1 ;
+  always @(posedge clk)
+    lane <= \\$3 ;
+endmodule
+"""
+
+
+def test_mux_permutation_of_equal_weight_columns():
+    """Lines 0, 1, 2 (line 3 has no synapse: a constant). Swapping the arms of ``\\$1``
+    exchanges lines 0 and 1: equal for every input when their weight columns are equal,
+    not otherwise; swapping ``\\$3`` moves line 2 to steps 0 / 1: never equal."""
+    lines = MUX4.split("\n")
+    s1 = next(s for s in mutate.sites(MUX4) if s.kind == "mux" and "\\$1 " in
+              lines[s.line][:20])
+    s3 = next(s for s in mutate.sites(MUX4) if s.kind == "mux" and "\\$3 " in
+              lines[s.line][:20])
+    assert mutate._mux_lines(MUX4, s1.line, 4) == [("line", 0), ("line", 1), ("line", 2),
+                                                   ("const", 0)]
+    same = np.array([[3, 3, 1, 0], [2, 2, 0, 0]])
+    diff = np.array([[3, 2, 1, 0], [2, 2, 0, 0]])
+    m1 = mutate.apply(MUX4, s1)
+    assert mutate.mux_permutation(MUX4, m1, s1.line, same) == {"equal": True, "steps": [0, 1]}
+    assert mutate.mux_permutation(MUX4, m1, s1.line, diff)["equal"] is False
+    m3 = mutate.apply(MUX4, s3)
+    assert mutate.mux_permutation(MUX4, m3, s3.line, same)["equal"] is False
+    # the original does not pass line j at step j: no argument
+    assert mutate.mux_permutation(m1, MUX4, s1.line, diff) is None

@@ -3,7 +3,11 @@ bench tells the design from its near neighbours.
 
 :func:`corner_volleys` draws a seeded candidate pool (the all-silent volley, every line at
 the same time ``t`` for each ``t``, line ladders, uniform random volleys with silence
-densities 0 .. 0.99, perturbed and block-silenced real volleys, sparse volleys), evaluates it
+densities 0 .. 0.99, perturbed and block-silenced real volleys, sparse volleys) plus the
+threshold-exact volleys computed from the IR (:func:`threshold_volleys`: for every segment,
+and every synapse of it, volleys that put the segment's potential exactly on its threshold,
+or one below it, at a chosen step with that synapse saturated or still rising; a weight
++/- 1 or a threshold +/- 1 then moves the firing step), evaluates it
 with the reference interpreter and picks volleys by greedy set cover of two goal sets:
 
 * *sensitivity* (single-layer networks): for every present synapse weight +/- 1 and every
@@ -67,6 +71,116 @@ def pool(net: Network, seed: int, real: np.ndarray | None = None, size: int = 30
         X[r, lines] = rng.integers(0, tmax + 1, size=m)
     parts.append(X)
     return np.concatenate(parts).astype(np.int64)
+
+
+def _contrib(w: int, x: int, t: int, response: str) -> int:
+    """One synapse's share of a segment potential at step ``t`` (arrival ``x``, weight ``w``)."""
+    if x < 0 or t < x:
+        return 0
+    return min(t - x + 1, w) if response == "rnl" else w
+
+
+def _fill(wg: np.ndarray, order: list[int], v: int, t1: int, fixed: dict[int, int],
+          response: str, tmax: int) -> np.ndarray | None:
+    """Arrival times (NONE: silent) of one column's lines that bring a segment with weights
+    ``wg`` to exactly ``v`` at step ``t1``: the ``fixed`` lines at their times, then the
+    lines of ``order`` early (their whole share at ``t1``) and the last one late enough that
+    it still rises at ``t1`` (so the potential one step before is below ``v``); ``None``
+    when the lines cannot make exactly ``v`` at ``t1``."""
+    x = np.full(len(wg), NONE, dtype=np.int64)
+    rest = v
+    for j, xj in fixed.items():
+        x[j] = xj
+        rest -= _contrib(int(wg[j]), xj, t1, response)
+    if rest < 0:
+        return None
+    for k in order:
+        if rest == 0:
+            break
+        w = int(wg[k])
+        if w <= 0 or k in fixed:
+            continue
+        full = _contrib(w, 0, t1, response)
+        if rest > full:
+            x[k], rest = 0, rest - full
+        elif response == "rnl":
+            xk = t1 - rest + 1
+            if xk > tmax:
+                return None
+            x[k], rest = xk, 0
+        elif rest == w and t1 <= tmax:
+            x[k], rest = t1, 0
+    return x if rest == 0 else None
+
+
+def threshold_volleys(net: Network, seed: int = 0, per_target: int = 2) -> np.ndarray:
+    """Volleys built from the IR that put one segment's potential exactly on its threshold
+    (or one below it) at a step ``t1``, for every segment ``g`` of a single-layer network
+    (no proximal lines): ``V_g(t1) == theta_g`` and ``V_g(t1 - 1) < theta_g`` (the segment
+    fires at ``t1``; ``theta_g + 1`` or any present weight that is saturated at ``t1``
+    lowered by one delays it), ``V_g(t1) == theta_g - 1`` (``theta_g - 1`` or a weight
+    raised by one that still rises at ``t1`` makes it fire at ``t1``), and for every
+    synapse ``j`` of ``g`` the same two with line ``j`` arriving so that its share at
+    ``t1`` is saturated at ``w`` (for ``w - 1``) or still rising past ``w`` (for
+    ``w + 1``). The other lines are taken in order of how little they raise the other
+    segments of the column (so that ``g`` decides the output), the rest stay silent. Up to
+    ``per_target`` steps ``t1`` per target, seeded. ``[M, inputs]``; no volleys for
+    other networks."""
+    rng = np.random.default_rng(seed)
+    layer = _single(net)
+    if layer is None or any(c.proximal_inputs for c in layer.columns):
+        return np.zeros((0, net.inputs), dtype=np.int64)
+    tmax = _tmax(net)
+    resp = net.time.response
+    out: list[np.ndarray] = []
+    for ci, col in enumerate(layer.columns):
+        lines = np.asarray(layer.column_inputs(ci))
+        T = col.wave_length(net.time)
+        G = col.neurons * col.dendrites * col.segments
+        M = col.distal.mask.reshape(G, -1)
+        Wm = np.where(M, col.distal.weights.reshape(G, -1), 0).astype(np.int64)
+        wmax = (1 << col.distal.wres) - 1
+        theta = col.theta.reshape(-1)
+        for g in range(G):
+            others = np.delete(Wm, g, axis=0)
+            harm = (others.max(axis=0) if len(others) else np.zeros(Wm.shape[1])) - Wm[g]
+            # fewest raise of the others first; ties in a seeded random order
+            order = [int(k) for k in np.lexsort((rng.permutation(len(harm)), harm))]
+            th = int(theta[g])
+            targets: list[tuple[int | None, int, int]] = [(None, th, 0), (None, th - 1, 0)]
+            for j in np.nonzero(M[g])[0]:
+                w = int(Wm[g, j])
+                if w > 0:
+                    targets.append((int(j), th, w))  # w - 1 shows: saturated at t1
+                if w < wmax:
+                    targets.append((int(j), th - 1, w + 1))  # w + 1 shows: rising past w
+            for j, v, need in targets:
+                if v < 1:
+                    continue
+                steps = []
+                for t1 in range(T):
+                    if j is None:
+                        steps.append((t1, {}))
+                        continue
+                    xj = t1 - need + 1 if resp == "rnl" else t1
+                    if 0 <= xj <= tmax:
+                        steps.append((t1, {j: xj}))
+                pick = rng.permutation(len(steps))
+                made = 0
+                for p in pick:
+                    t1, fixed = steps[int(p)]
+                    x = _fill(Wm[g], order, v, t1, fixed, resp, tmax)
+                    if x is None:
+                        continue
+                    full = np.full(net.inputs, NONE, dtype=np.int64)
+                    full[lines] = x
+                    out.append(full)
+                    made += 1
+                    if made >= per_target:
+                        break
+    if not out:
+        return np.zeros((0, net.inputs), dtype=np.int64)
+    return np.unique(np.asarray(out, dtype=np.int64), axis=0)
 
 
 def _single(net: Network) -> Layer | None:
@@ -208,13 +322,16 @@ def _cover(goals: list[set], covered: set, k: int) -> list[int]:
 
 
 def corner_volleys(net: Network, k: int, seed: int = 0, real: np.ndarray | None = None,
-                   pool_size: int = 3000) -> tuple[np.ndarray, dict[str, Any]]:
+                   pool_size: int = 3000, exact: bool = True
+                   ) -> tuple[np.ndarray, dict[str, Any]]:
     """Up to ``k`` corner-case volleys ``[<=k, inputs]`` and their statistics (goals of
-    each set, covered by ``real`` alone, covered with the corner volleys)."""
+    each set, covered by ``real`` alone, covered with the corner volleys). ``exact``: add
+    the threshold-exact volleys of :func:`threshold_volleys` to the candidate pool."""
     if k < 0:
         raise ValueError(f"corner={k!r}; expected a number of volleys >= 0")
     real_arr = None if real is None else np.asarray(real, dtype=np.int64)
-    X = pool(net, seed, real_arr, pool_size)
+    E = threshold_volleys(net, seed) if exact else np.zeros((0, net.inputs), dtype=np.int64)
+    X = np.concatenate([pool(net, seed, real_arr, pool_size), E])
     sens, n_sens = sensitivity_goals(net, X)
     cov = coverage_goals(net, X)
     c_sens: set = set()
@@ -225,7 +342,7 @@ def corner_volleys(net: Network, k: int, seed: int = 0, real: np.ndarray | None 
         for g in coverage_goals(net, real_arr):
             c_cov |= g
     stats: dict[str, Any] = {
-        "seed": seed, "pool": len(X), "sensitivity_goals": n_sens,
+        "seed": seed, "pool": len(X), "threshold_pool": len(E), "sensitivity_goals": n_sens,
         "sensitivity_by_real": len(c_sens), "coverage_reachable": len(set().union(*cov) | c_cov),
         "coverage_by_real": len(c_cov)}
     chosen = _cover(sens, c_sens, k)

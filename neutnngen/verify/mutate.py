@@ -417,15 +417,254 @@ def schemata(text: str, chosen: list[Site], top: str) -> str:
     return "\n".join(lines)
 
 
+_IDENT = re.compile(r"\\\S+|[A-Za-z_][A-Za-z0-9_$]*")
+_KEYWORDS = {"assign", "always", "begin", "end", "if", "else", "case", "casez", "endcase",
+             "posedge", "negedge", "or", "reg", "wire", "input", "output", "full_case"}
+
+
+def _idents(text: str) -> set[str]:
+    """The identifiers of a Verilog fragment (escaped ones without the trailing space;
+    sized constants and keywords left out)."""
+    text = _CONST.sub(" ", re.sub(r"\d+'[bdh][0-9a-fA-FxzXZ_]+", " ", text))
+    return {t for t in _IDENT.findall(text) if t not in _KEYWORDS}
+
+
+def cone_registers(text: str, line: int) -> list[str]:
+    """The named registers that the net changed on 0-based ``line`` reaches through
+    combinational logic inside its module (the first register stage: ``assign`` and
+    ``always @*`` blocks followed, stopping at each ``always @(posedge`` target), ports of
+    the top module excluded. A mutant that changes such a register is told from the
+    original by it although the ports may never differ (e.g. a bit the consumer masks)."""
+    lines = text.split("\n")
+    head = next((i for i in range(line, -1, -1) if lines[i].startswith("module ")), 0)
+    tail = next((i for i in range(line, len(lines)) if lines[i].startswith("endmodule")),
+                len(lines))
+    comb: list[tuple[set[str], set[str]]] = []  # (read, written)
+    seq: list[tuple[set[str], str]] = []
+    i = head
+    while i < tail:
+        s = lines[i].strip()
+        m = _ASSIGN.match(lines[i])
+        if m:
+            lhs = _idents(m.group(1).split("=", 1)[0].replace("assign", ""))
+            comb.append((_idents(m.group(2)), lhs))
+        elif s.startswith("always @*"):
+            j, body = i + 1, []
+            while j < tail and lines[j] != "  end":
+                body.append(lines[j])
+                j += 1
+            written = {next(iter(_idents(b.split("=", 1)[0])), "") for b in body
+                       if re.match(r"^\s*\S+(\s*\[[^]]*\])?\s*=[^=]", b)}
+            comb.append((_idents("\n".join(body)) - written, written - {""}))
+            i = j
+        elif s.startswith("always @(posedge") and i + 1 < tail:
+            m2 = re.match(r"^\s*(\S+)\s*<=\s*(.*);\s*$", lines[i + 1])
+            if m2:
+                seq.append((_idents(m2.group(2)), m2.group(1)))
+        i += 1
+    start = _ASSIGN.match(lines[line])
+    if start:
+        reached = _idents(start.group(1).split("=", 1)[0].replace("assign", ""))
+    else:
+        m3 = re.match(r"^\s*(\S+)\s*(<=|=)", lines[line])
+        reached = {m3.group(1)} if m3 else set()
+        blk = next((k for k in range(line, head, -1) if lines[k].strip().startswith("always")),
+                   None)
+        if blk is not None and lines[blk].strip().startswith("always @*"):
+            j, body = blk + 1, []
+            while j < tail and lines[j] != "  end":
+                body.append(lines[j])
+                j += 1
+            reached |= {next(iter(_idents(b.split("=", 1)[0])), "") for b in body
+                        if re.match(r"^\s*\S+(\s*\[[^]]*\])?\s*=[^=]", b)} - {""}
+    changed = True
+    while changed:
+        changed = False
+        for rd, wr in comb:
+            if rd & reached and not wr <= reached:
+                reached |= wr
+                changed = True
+    regs = {r for rd, r in seq if rd & reached or r in reached}
+    top_ports: set[str] = set()
+    m4 = re.search(r"^module (\S+)\((.*)\);", text, re.M)
+    if m4:
+        top_ports = {p.strip() for p in m4.group(2).split(",")}
+    return sorted(r for r in regs if "$" not in r and r not in top_ports)
+
+
+def hide_names(text: str, names: list[str], tag: str = "$cone") -> str:
+    """``text`` with every whole-word use of each plain identifier in ``names`` renamed
+    to an escaped one holding ``$`` (``\\name$cone ``), in every module: Yosys's
+    ``rename -hide w:*$*`` (the ``hide_internal`` proof) then leaves it unpaired."""
+    for n in names:
+        text = re.sub(rf"(?<![\w$\\]){re.escape(n)}(?![\w$])", f"\\\\{n}{tag} ", text)
+    return text
+
+
+_LEAF = re.compile(r"^\{\s*\S+\s*\[(\d+)\],\s*\S+\s*\[(\d+):(\d+)\]\s*\}$")
+_SEL = re.compile(r"^(sel[01])\[(\d+)\]\s*\?\s*(.+)$")
+
+
+def _arms(rest: str) -> tuple[str, str] | None:
+    """``a : b`` split at the colon outside brackets and braces."""
+    depth = 0
+    for i, c in enumerate(rest):
+        if c in "[{(":
+            depth += 1
+        elif c in "]})":
+            depth -= 1
+        elif c == ":" and depth == 0:
+            return rest[:i], rest[i + 1:]
+    return None
+
+
+def _mux_lines(text: str, line: int, n: int) -> list[tuple[str, int]] | None:
+    """The input line (``("line", i)``) or constant (``("const", v)``) that the input
+    multiplexer of the module holding ``line`` passes at each step ``j < n`` (``sel0``
+    and ``sel1`` both ``j``: the sequencer's line counter and its one-cycle delay, the
+    registers between the stages taken as wires); ``None`` when the module is not such a
+    multiplexer tree (one root; ``{spike bit, time bits}`` leaves)."""
+    lines = text.split("\n")
+    head = next((i for i in range(line, -1, -1) if lines[i].startswith("module ")), 0)
+    tail = next((i for i in range(line, len(lines)) if lines[i].startswith("endmodule")),
+                len(lines))
+    expr: dict[str, str] = {}
+    regs: dict[str, str] = {}
+    for i in range(head, tail):
+        m = _ASSIGN.match(lines[i])
+        if m:
+            expr[m.group(1).split("=", 1)[0].replace("assign", "").strip()] = m.group(2)
+        elif lines[i].strip().startswith("always @(posedge") and i + 1 < tail:
+            m2 = re.match(r"^\s*(\S+)\s*<=\s*(.*?)\s*;\s*$", lines[i + 1])
+            if m2:
+                regs[m2.group(1)] = m2.group(2)
+    mux = {k: v for k, v in expr.items() if _SEL.match(v.strip())}
+    if not mux:
+        return None
+    read: set[str] = set()
+    for v in mux.values():
+        read |= _idents(v)
+    for r in [r for r in regs if r in read]:  # a stage register between two mux stages
+        read |= _idents(regs[r])
+    roots = [k for k in mux if k not in read]
+    if len(roots) != 1:
+        return None
+
+    def ev(term: str, j: int, depth: int = 0) -> tuple[str, int] | None:
+        term = term.strip()
+        if depth > 64:
+            return None
+        m = _SEL.match(term)
+        if m:
+            arms = _arms(m.group(3))
+            if arms is None:
+                return None
+            return ev(arms[0] if (j >> int(m.group(2))) & 1 else arms[1], j, depth + 1)
+        m = _LEAF.match(term)
+        if m:
+            hi, lo = int(m.group(2)), int(m.group(3))
+            return ("line", lo // (hi - lo + 1))
+        m = _CONST.fullmatch(term)
+        if m:
+            return ("const", int(m.group(2), 16))
+        if term in expr:
+            return ev(expr[term], j, depth + 1)
+        if term in regs:
+            return ev(regs[term], j, depth + 1)
+        return None
+
+    out = [ev(roots[0], j) for j in range(n)]
+    return None if any(o is None for o in out) else out  # type: ignore[misc]
+
+
+def mux_permutation(text: str, mutant: str, line: int, weights) -> dict[str, Any] | None:
+    """Whether a mutant of the input multiplexer (module holding 0-based ``line``) only
+    permutes input lines among equal weight columns: with ``weights[G, n]`` (every
+    segment's weight of each line, e.g. a hardwired column's trained weights; step ``j``
+    of the serial sum uses column ``j``), the original must pass line ``j`` (or a constant
+    for an all-zero column) at step ``j``; the mutant is then equal for every input when
+    every line meets the same multiset of non-zero weight columns in both (the serial sum
+    and its sticky threshold test do not depend on the order of non-negative terms).
+    ``{"equal": bool, "steps": changed steps}``, or ``None`` when the module is not such a
+    multiplexer. An argument about the generated architecture, not a SAT proof."""
+    from collections import Counter
+
+    import numpy as np
+
+    W = np.asarray(weights)
+    n = W.shape[1]
+    a, b = _mux_lines(text, line, n), _mux_lines(mutant, line, n)
+    if a is None or b is None:
+        return None
+    zero = ~W.any(axis=0)
+    if any(not (a[j] == ("line", j) or (a[j][0] == "const" and zero[j])) for j in range(n)):
+        return None
+
+    def terms(m: list[tuple[str, int]]) -> Counter:
+        return Counter((m[j][1], tuple(int(v) for v in W[:, j])) for j in range(n)
+                       if m[j][0] == "line" and not zero[j])
+
+    changed = [j for j in range(n) if a[j] != b[j]]
+    return {"equal": terms(a) == terms(b), "steps": changed}
+
+
+def _cone_proof(text: str, mut: Path, line: int, top: str, work: Path, timeout: float,
+                rounds: int) -> dict[str, Any] | None:
+    """The proof of :func:`classify_survivors` with the first register stage of the
+    mutated net (and then the registers left unproven) unpaired; ``None`` when the net
+    reaches no named register. A ``proven`` status covers every port of the top and every
+    register still paired, in every cycle: the hidden registers may differ only where no
+    port sees it."""
+    from .formal import equiv_netlist
+
+    hid = cone_registers(text, line)
+    if not hid:
+        return None
+    m = re.search(r"^module (\S+)\((.*)\);", text, re.M)
+    ports = {p.strip() for p in m.group(2).split(",")} if m else set()
+    out: dict[str, Any] = {}
+    for k in range(max(1, rounds)):
+        d = work / f"r{k}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "gold_src.v").write_text(hide_names(text, hid))
+        (d / "gate_src.v").write_text(hide_names(mut.read_text(), hid))
+        r = equiv_netlist(d / "gold_src.v", d / "gate_src.v", top, d, timeout=timeout,
+                          hide_internal=True)
+        out = {"unpaired": list(hid), "rounds": k + 1,
+               **{key: r.get(key) for key in ("status", "reason", "seconds")}}
+        if r["status"] != "unknown":
+            break
+        new = [n.strip().lstrip("\\").rsplit(".", 1)[-1].split(" ")[0]
+               for n in r.get("unproven_signals", [])]
+        if not new or any(n in ports or "$" in n or n in hid for n in new) \
+                or len(new) >= 20:
+            break
+        hid = sorted(set(hid) | set(new))
+    return out
+
+
 def classify_survivors(report: MutationReport, top: str, workdir: str | Path,
-                       timeout: float = 600) -> list[dict[str, Any]]:
+                       timeout: float = 600, cone: bool = True, rounds: int = 3,
+                       weights=None) -> list[dict[str, Any]]:
     """Try to prove each surviving mutant equal to the original with Yosys ``equiv_*``
     (:func:`neutnngen.verify.formal.equiv_netlist`, RTL vs RTL, pairing only the ports and
     the named registers, so that the mutated internal net itself is not a pair):
     ``equivalent`` ``True``
     when every signal pair is proven (the mutant is no bug: no bench can kill it), ``None``
     when unproven (a bug the stimulus misses, or a change hidden from the outputs). Adds
-    ``equivalent`` and ``formal`` (status, reason) to each entry of ``report.survivors``."""
+    ``equivalent`` and ``formal`` (status, reason) to each entry of ``report.survivors``.
+
+    ``cone``: an unproven survivor gets a second proof in which the named registers that
+    the mutated net reaches first (:func:`cone_registers`) are hidden in both texts
+    (:func:`hide_names`), so only the ports and the other registers are paired; when it
+    proves every pair, the mutant is equivalent at the ports (``formal["cone"]`` says
+    which registers were left unpaired); while registers (never ports of the top) stay
+    unproven, they are unpaired too and the proof reruns, up to ``rounds`` proofs.
+
+    ``weights[G, n]`` (a hardwired single-column design's weights): an unproven ``mux``
+    survivor in the input multiplexer that only swaps lines of equal weight columns
+    (:func:`mux_permutation`) gets ``equivalent_by`` (the argument; ``equivalent`` stays
+    ``None``: not a SAT proof)."""
     from .formal import equiv_netlist
 
     work = Path(workdir).resolve()
@@ -439,6 +678,21 @@ def classify_survivors(report: MutationReport, top: str, workdir: str | Path,
             mut.write_text(apply(text, chosen[int(s["mutant"])]))
         r = equiv_netlist(src, mut, top, mut.parent / "formal", timeout=timeout,
                           hide_internal=True)
+        formal = {k: r.get(k) for k in ("status", "reason", "seconds")}
+        if r["status"] == "unknown" and cone:
+            r2 = _cone_proof(text, mut, chosen[int(s["mutant"])].line, top,
+                             mut.parent / "formal_cone", timeout, rounds)
+            if r2 is not None:
+                formal["cone"] = r2
+                if r2["status"] == "proven":
+                    r = r2
         s["equivalent"] = True if r["status"] == "proven" else None
-        s["formal"] = {k: r.get(k) for k in ("status", "reason", "seconds")}
+        s["formal"] = formal
+        if s["equivalent"] is None and weights is not None and s["kind"] == "mux":
+            perm = mux_permutation(text, mut.read_text(), chosen[int(s["mutant"])].line,
+                                   weights)
+            if perm is not None and perm["equal"]:
+                s["equivalent_by"] = ("input permutation: steps "
+                                      f"{perm['steps']} read lines whose weight columns "
+                                      "are equal (argued, not SAT-proven)")
     return report.survivors
