@@ -11,26 +11,28 @@ the ring buffer's sums are exact, so this is bit-exact).
 Microarchitecture (:class:`RecurrentTop`), one sample at a time:
 
 1. *load*: ``n`` beats of ``in_data`` (the signed stimulus current of every neuron);
-2. every step ``t``, every neuron ``i`` in order (START, RUN, U1..U4): its synapse entries
-   (source, delay, weight) stream from ROMs one per cycle through a 3-stage pipeline (entry
-   read, history read, accumulate) during RUN; then the update
-   ``x = acc + dc + stim + k_bg * bg_w``, with ``k_bg`` the background events of the neuron's
-   16-bit LFSR (``bg_draws`` draws of ``bg_bits`` LFSR steps; the LFSR state is part of the
-   neuron state), the §11 neuron with ``leak=mul``, synaptic current, zero reset and
-   refractory, ``V = v0`` at ``t = 0``; the new spike is written to the history slot
-   ``t mod Dp``. The update is pipelined: free-running registers P1..P4 on the
-   neuron-indexed reads (which hold while ``i`` does) give the decoded state (P1), every
-   draw's event from the LFSR written as GF(2) masks and the split ``beta_q * V`` and
-   ``alpha_q * I`` products (P2, P3), the event count (P3) and ``dc + stim + k_bg * bg_w``
-   (P4) while the entries stream (RUN lasts at least 4 cycles); then U1 ``x`` (zero while
-   refractory), U2 ``A = alpha_q I + (x << F)``, U3 ``V`` and ``I`` before the clamps, U4
-   the clamps, the spike, the refractory count and the writes;
+2. every step ``t``, every neuron ``i`` in order (START, RUN, U1..U3): its synapse entries
+   (source, delay, weight) stream from ROMs one per cycle during RUN through a 5-stage
+   pipeline (entry read, entry registered, history read, history bit and weight registered,
+   accumulate); then the update ``x = acc + dc + stim + k_bg * bg_w``, with ``k_bg`` the
+   background events of the neuron's 16-bit LFSR (``bg_draws`` draws of ``bg_bits`` LFSR
+   steps; the LFSR state is part of the neuron state), the §11 neuron with ``leak=mul``,
+   synaptic current, zero reset and refractory, ``V = v0`` at ``t = 0``; the new spike is
+   written to the history slot ``t mod Dp``. The update is pipelined: free-running
+   registers P1..P4 on the neuron-indexed reads (which hold while ``i`` does) give the
+   decoded state (P1), every draw's event from the LFSR written as GF(2) masks and the split
+   ``beta_q * V`` and ``alpha_q * I`` products (P2, P3), the event count (P3) and
+   ``dc + stim + k_bg * bg_w`` (P4) while the entries stream (RUN lasts at least 5 cycles),
+   and ``x`` (zero while refractory) in the cycle after RUN; then U1
+   ``A = alpha_q I + (x << F)``, U2 ``V`` and ``I`` before the clamps, U3 the clamps, the
+   spike, the refractory count and the writes. The end of the next neuron's entries is
+   read during the update, so RUN compares registers only;
 3. *output*: one beat per neuron (``out_count`` spikes over the sample, ``out_mem`` final
    membrane, ``out_index``, ``out_last``) with backpressure.
 
 Every neuron update is reported on ``trace_valid/idx/v/s/i`` (the verifier compares every
-neuron's membrane, spike and synaptic current at every step). A neuron with ``e_i >= 1``
-entries takes ``e_i + 8`` cycles a step, one with none 9 (:attr:`RecurrentPlan.cycles_per_step`).
+neuron's membrane, spike and synaptic current at every step). A neuron with ``e_i``
+entries takes ``e_i + 9`` cycles a step (:attr:`RecurrentPlan.cycles_per_step`).
 """
 
 from __future__ import annotations
@@ -104,10 +106,9 @@ class RecurrentPlan:
 
     @property
     def cycles_per_step(self) -> int:
-        """``e_i + 8`` cycles for neuron ``i`` with ``e_i >= 1`` synapse entries, 9 with none
-        (START, RUN ``max(e_i + 3, 4)``, U1..U4)."""
-        e = np.diff(np.concatenate([[0], self.ends]))
-        return int(self.entries + 8 * self.n + np.count_nonzero(e == 0))
+        """``e_i + 9`` cycles for neuron ``i`` with ``e_i`` synapse entries (START, RUN
+        ``e_i + 5``, U1..U3)."""
+        return int(self.entries + 9 * self.n)
 
     @property
     def cycles_per_sample(self) -> int:
@@ -257,26 +258,32 @@ class RecurrentTop(wiring.Component):
         ld = Signal(_ubits(n), name="load_count")
         oi = Signal(_ubits(n), name="out_i")
         acc = Signal(signed(p.aw), name="acc")
-        v1, v2 = Signal(name="v1"), Signal(name="v2")
-        ok2 = Signal(name="ok2")
-        w2 = Signal(signed(max(p.wb, 1)), name="w2")
+        # the entry pipeline's valid bits: ROM read, ROM data registered, history read,
+        # history bit and weight registered (then accumulated)
+        v1, va, v2, v3 = (Signal(name=f"v{k}") for k in ("1", "a", "2", "3"))
         first = Signal(name="first")
         issue = Signal(name="issue")
-        upd = Signal(name="upd")  # U4: the write of neuron i's new state
-        fsm_u1, fsm_u2, fsm_u3 = (Signal(name=f"in_u{k}") for k in (1, 2, 3))
-        rc = Signal(2, name="run_cycles")  # RUN's cycles, saturating at 3
-        end_now = Signal(eb, name="end_now")
-        m.d.comb += end_now.eq(Mux(first, ends_r.data, e_end))
-        # neuron-indexed read ports follow i; the entry pipeline follows e
-        m.d.comb += [r.addr.eq(i[:nb]) for r in (ends_r, dc_r, v0_r, pop_r, seed_r, s_r,
-                                                 stim_r)]
+        upd = Signal(name="upd")  # U3: the write of neuron i's new state
+        fsm_u1, fsm_u2 = Signal(name="in_u1"), Signal(name="in_u2")
+        rc = Signal(3, name="run_cycles")  # RUN's cycles, saturating at 4
+        # neuron-indexed read ports follow i (ends: the next neuron's, for e_end at UPD); the
+        # entry pipeline follows e
+        m.d.comb += [r.addr.eq(i[:nb]) for r in (dc_r, v0_r, pop_r, seed_r, s_r, stim_r)]
+        m.d.comb += ends_r.addr.eq((i + 1)[:nb])
         m.d.comb += [r.en.eq(1) for r in (ends_r, dc_r, v0_r, pop_r, seed_r, s_r, stim_r,
                                           ent_r, w_r, h_r)]
         m.d.comb += [ent_r.addr.eq(e), w_r.addr.eq(e)]
-        src = ent_r.data[:nb]
-        dly = ent_r.data[nb:]
-        m.d.comb += h_r.addr.eq(Cat(src, (t - dly)[:sb]))
-        m.d.sync += [w2.eq(w_r.data.as_signed() if p.wb else 0), ok2.eq(t >= dly)]
+        src1 = Signal(nb, name="e_src")
+        dly1 = Signal(len(ent_r.data) - nb, name="e_dly")
+        w1 = Signal(max(p.wb, 1), name="e_w")
+        m.d.sync += [src1.eq(ent_r.data[:nb]), dly1.eq(ent_r.data[nb:]),
+                     w1.eq(w_r.data if p.wb else 0)]
+        m.d.comb += h_r.addr.eq(Cat(src1, (t - dly1)[:sb]))
+        ok2 = Signal(name="ok2")
+        w2 = Signal(signed(max(p.wb, 1)), name="w2")
+        term = Signal(signed(max(p.wb, 1)), name="e_term")
+        m.d.sync += [w2.eq(w1.as_signed()), ok2.eq(t >= dly1),
+                     term.eq(Mux(h_r.data[0] & ok2, w2, 0))]
         # ---- the update of neuron i, pipelined (module docstring). P1..P4: free-running
         # registers after the neuron-indexed reads, which hold while i does (from RUN's first
         # cycle), so P_k is valid from RUN's k-th cycle; RUN lasts >= 4 cycles.
@@ -331,15 +338,14 @@ class RecurrentTop(wiring.Component):
         pI = _mul_split(m, iq, int(nd.alpha_q), "p_ialpha")
         lo, hi = -(1 << (M - 1)), (1 << (M - 1)) - 1
         # U1..U4 (the states of the same names): x, A, V and I before the clamps, the rest
-        xq = Signal(signed(max(p.aw, len(bgx)) + 2), name="u_x")
+        xq = Signal(signed(max(p.aw, len(bgx)) + 2), name="u_x")  # free-running too
         aq = Signal(signed(max(len(pI), len(xq) + F) + 1), name="u_a")
         vr = Signal(signed(max(len(pV), len(aq)) + 1 - F), name="u_vraw")
         ir = Signal(signed(len(aq) - F), name="u_ir")
+        m.d.sync += xq.eq(Mux(cq != 0, 0, acc + bgx))
         with m.If(fsm_u1):
-            m.d.sync += xq.eq(Mux(cq != 0, 0, acc + bgx))
-        with m.If(fsm_u2):
             m.d.sync += aq.eq(pI + (xq << F))
-        with m.If(fsm_u3):
+        with m.If(fsm_u2):
             m.d.sync += [vr.eq(Mux(spq, 0, (pV + aq) >> F)), ir.eq(aq >> F)]
         Vn = Signal(signed(M), name="nrn_vn")
         In_ = Signal(signed(M), name="nrn_in")
@@ -371,34 +377,34 @@ class RecurrentTop(wiring.Component):
                 with m.If(self.in_valid):
                     m.d.sync += ld.eq(ld + 1)
                     with m.If(ld == n - 1):
-                        m.d.sync += [ld.eq(0), t.eq(0), i.eq(0), e.eq(0)]
+                        m.d.sync += [ld.eq(0), t.eq(0), i.eq(0), e.eq(0),
+                                     e_end.eq(int(p.ends[0]))]
                         m.next = "START"
             with m.State("START"):  # neuron i's reads are on the ports; entry e issued
-                m.d.sync += [first.eq(1), v1.eq(0), v2.eq(0), rc.eq(0)]
+                m.d.sync += [first.eq(1), v1.eq(0), va.eq(0), v2.eq(0), v3.eq(0), rc.eq(0)]
                 m.next = "RUN"
             with m.State("RUN"):
-                m.d.comb += issue.eq(e != end_now)
-                m.d.sync += [first.eq(0), v1.eq(issue), v2.eq(v1), rc.eq(rc + (rc != 3))]
+                m.d.comb += issue.eq(e != e_end)
+                m.d.sync += [first.eq(0), v1.eq(issue), va.eq(v1), v2.eq(va), v3.eq(v2),
+                             rc.eq(rc + (rc != 4))]
                 with m.If(first):
-                    m.d.sync += [e_end.eq(ends_r.data), acc.eq(0)]
-                with m.Elif(v2):
-                    m.d.sync += acc.eq(acc + Mux(h_r.data[0] & ok2, w2, 0))
+                    m.d.sync += acc.eq(0)
+                with m.Elif(v3):
+                    m.d.sync += acc.eq(acc + term)
                 with m.If(issue):
                     m.d.sync += e.eq(e + 1)
-                # P4 is valid from RUN's 5th cycle, U1's (RUN lasts >= 4 cycles)
-                with m.If(~issue & ~v1 & ~v2 & ~first & (rc == 3)):
+                # P4 (bgx) is valid from RUN's 5th cycle: x is right in the cycle after RUN
+                with m.If(~issue & ~v1 & ~va & ~v2 & ~v3 & ~first & (rc == 4)):
                     m.next = "U1"
             with m.State("U1"):
                 m.d.comb += fsm_u1.eq(1)
                 m.next = "U2"
             with m.State("U2"):
                 m.d.comb += fsm_u2.eq(1)
-                m.next = "U3"
-            with m.State("U3"):
-                m.d.comb += fsm_u3.eq(1)
                 m.next = "UPD"
-            with m.State("UPD"):
+            with m.State("UPD"):  # U3
                 m.d.comb += upd.eq(1)
+                m.d.sync += e_end.eq(Mux(i == n - 1, int(p.ends[0]), ends_r.data))
                 with m.If(i == n - 1):
                     m.d.sync += [i.eq(0), e.eq(0)]
                     with m.If(t == T - 1):
