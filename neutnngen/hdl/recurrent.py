@@ -286,7 +286,7 @@ class RecurrentTop(wiring.Component):
                      term.eq(Mux(h_r.data[0] & ok2, w2, 0))]
         # ---- the update of neuron i, pipelined (module docstring). P1..P4: free-running
         # registers after the neuron-indexed reads, which hold while i does (from RUN's first
-        # cycle), so P_k is valid from RUN's k-th cycle; RUN lasts >= 4 cycles.
+        # cycle), so P_k is valid k cycles into RUN; RUN lasts >= 5 cycles.
         st = s_r.data
         t0 = t == 0
         Vq = Signal(signed(M), name="p_v")
@@ -337,8 +337,9 @@ class RecurrentTop(wiring.Component):
         pV = _mul_split(m, Vq, int(nd.beta_q), "p_vbeta")  # P3
         pI = _mul_split(m, iq, int(nd.alpha_q), "p_ialpha")
         lo, hi = -(1 << (M - 1)), (1 << (M - 1)) - 1
-        # U1..U4 (the states of the same names): x, A, V and I before the clamps, the rest
-        xq = Signal(signed(max(p.aw, len(bgx)) + 2), name="u_x")  # free-running too
+        # x (free-running: right in the cycle after RUN), then U1 A, U2 V and I before the
+        # clamps, U3 (UPD) the clamps, the spike, the refractory count and the writes
+        xq = Signal(signed(max(p.aw, len(bgx)) + 2), name="u_x")
         aq = Signal(signed(max(len(pI), len(xq) + F) + 1), name="u_a")
         vr = Signal(signed(max(len(pV), len(aq)) + 1 - F), name="u_vraw")
         ir = Signal(signed(len(aq) - F), name="u_ir")
