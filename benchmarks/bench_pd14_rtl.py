@@ -80,7 +80,7 @@ def main(argv=None) -> int:
                "compile_s": round(compile_s, 2), "verify_s": round(verify_s, 2),
                "synth_s": round(synth_s, 1), "synth": {k: sy.get(k) for k in (
                    "device", "luts", "flip_flops", "cells", "transistors", "fmax_mhz", "fits",
-                   "cell_types")},
+                   "cell_types", "seconds")},  # seconds: Yosys + nextpnr (synth_s: 0 if cached)
                "real_time_factor_at_fmax": (fmax * 1e6 / cps * 1e-4) if fmax else None}
         rows.append(row)
         print(json.dumps({k: v_ for k, v_ in row.items() if k != "synth"}), flush=True)
@@ -162,6 +162,10 @@ def write(a, rows: list[dict]) -> None:
     L += ["- before (single-cycle update): 80.4 ns, 89 logic cells, state BRAM output -> the "
           "unrolled 16 x 12 background LFSR steps and comparators -> the event-count multiplier "
           "-> the adders of the update -> the state BRAM input.", "",
+          "The pipelined design's paths start at a block RAM output (5.6 ns clock-to-out, then "
+          "the multiplexers of a ROM deeper than one block) and end at the first register: "
+          "the next steps would be the block RAMs' output registers or a wider, shallower ROM "
+          "layout, and several lanes for the real-time factor.", "",
           "Spikes: the count over the verified steps (from `v0`, background only). Spike "
           "delivery through the delays is checked in `tests/test_pd14_rtl.py` (a forcing "
           "stimulus, > 20 spikes, 0 mismatches), also for neurons without synapses.", ""]
