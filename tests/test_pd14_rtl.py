@@ -81,3 +81,25 @@ def test_compile_command_builds_the_recurrent_design(tiny, tmp_path, capsys):
                  "--weights", "register"]) == 2
     err = capsys.readouterr().err.strip()
     assert "--weights register for the recurrent network" in err and len(err.splitlines()) == 1
+
+
+def test_neurons_without_synapses_and_the_cycle_count(tiny, tmp_path):
+    """The pipelined update (P1..P4 during RUN, U1..U3): a neuron with no synapse entries
+    still waits for its background count (RUN >= 5 cycles), bit-exact; cycles per step are
+    ``entries + 9 n``."""
+    _, net, _, _, X = tiny
+    nd = net.stages[0]
+    src = np.repeat(np.arange(nd.n), np.diff(nd.indptr))
+    keep = nd.targets >= 10  # neurons 0..9 get no synapses
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(src[keep], minlength=nd.n))])
+    nd2 = replace(nd, steps=40, indptr=indptr.astype(nd.indptr.dtype),
+                  targets=nd.targets[keep], weights=nd.weights[keep], delays=nd.delays[keep])
+    net2 = Network(net.name, net.time, net.inputs, (nd2,))
+    v, info = emit_recurrent(net2, tmp_path / "rtl", name="pd14_top", stim_bits=24)
+    p = plan_recurrent(net2)
+    assert info["cycles_per_step"] == p.entries + 9 * p.n
+    r = verify_recurrent(net2, v, X, workdir=tmp_path / "sim", backpressure=False)
+    assert r["mismatches"] == 0 and r["spikes"] > 20
+    # no stalls: load, the steps, then the output beats (two cycles each)
+    per = info["cycles_per_sample"] + nd.n + 2 * nd.n
+    assert 2 * per <= r["cycles"] <= 2 * per + 20

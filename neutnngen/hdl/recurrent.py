@@ -11,19 +11,28 @@ the ring buffer's sums are exact, so this is bit-exact).
 Microarchitecture (:class:`RecurrentTop`), one sample at a time:
 
 1. *load*: ``n`` beats of ``in_data`` (the signed stimulus current of every neuron);
-2. every step ``t``, every neuron ``i`` in order: its synapse entries (source, delay, weight)
-   stream from ROMs one per cycle through a 3-stage pipeline (entry read, history read,
-   accumulate); then the update: ``x = acc + dc + stim + k_bg * bg_w`` with ``k_bg`` the
+2. every step ``t``, every neuron ``i`` in order (START, RUN, U1..U3): its synapse entries
+   (source, delay, weight) stream from ROMs one per cycle during RUN through a 5-stage
+   pipeline (entry read, entry registered, history read, history bit and weight registered,
+   accumulate); then the update ``x = acc + dc + stim + k_bg * bg_w``, with ``k_bg`` the
    background events of the neuron's 16-bit LFSR (``bg_draws`` draws of ``bg_bits`` LFSR
-   steps, combinational; the LFSR state is part of the neuron state), the §11 neuron with
-   ``leak=mul``, synaptic current, zero reset and refractory (``neutnngen.hdl.snn._neuron``),
-   ``V = v0`` at ``t = 0``; the new spike is written to the history slot ``t mod Dp``;
+   steps; the LFSR state is part of the neuron state), the §11 neuron with ``leak=mul``,
+   synaptic current, zero reset and refractory, ``V = v0`` at ``t = 0``; the new spike is
+   written to the history slot ``t mod Dp``. The update is pipelined: free-running
+   registers P1..P4 on the neuron-indexed reads (which hold while ``i`` does) give the
+   decoded state (P1), every draw's event from the LFSR written as GF(2) masks and the split
+   ``beta_q * V`` and ``alpha_q * I`` products (P2, P3), the event count (P3) and
+   ``dc + stim + k_bg * bg_w`` (P4) while the entries stream (RUN lasts at least 5 cycles),
+   and ``x`` (zero while refractory) in the cycle after RUN; then U1
+   ``A = alpha_q I + (x << F)``, U2 ``V`` and ``I`` before the clamps, U3 the clamps, the
+   spike, the refractory count and the writes. The end of the next neuron's entries is
+   read during the update, so RUN compares registers only;
 3. *output*: one beat per neuron (``out_count`` spikes over the sample, ``out_mem`` final
    membrane, ``out_index``, ``out_last``) with backpressure.
 
 Every neuron update is reported on ``trace_valid/idx/v/s/i`` (the verifier compares every
-neuron's membrane, spike and synaptic current at every step). A neuron with ``e_i`` entries
-takes ``e_i + 5`` cycles a step (:attr:`RecurrentPlan.cycles_per_sample`).
+neuron's membrane, spike and synaptic current at every step). A neuron with ``e_i``
+entries takes ``e_i + 9`` cycles a step (:attr:`RecurrentPlan.cycles_per_step`).
 """
 
 from __future__ import annotations
@@ -40,7 +49,38 @@ from amaranth.lib.wiring import In, Out
 
 from ..errors import ConfigError
 from ..ir.snn_plan import _sbits, _ubits
-from .snn import _lfsr_steps, _neuron
+
+
+def _lfsr_masks(width: int, taps: tuple[int, ...], bits: int, draws: int) -> list[list[int]]:
+    """The LFSR (``neutnngen.hdl.snn._lfsr_steps``) as GF(2) masks: ``[d][b]`` the initial
+    state bits whose XOR is bit ``b`` of the state after ``(d + 1) * bits`` steps; one list
+    per draw, then the state after all the draws."""
+    st = [1 << b for b in range(width)]
+    out = []
+    for _ in range(draws):
+        for _ in range(bits):
+            fb = 0
+            for tp in taps:
+                fb ^= st[tp - 1]
+            st = [fb] + st[:width - 1]
+        out.append(list(st))
+    out.append(list(st))
+    return out
+
+
+def _mul_split(m, x, k: int, name: str):
+    """``x * k`` (``x`` signed, ``k >= 0`` a constant) in two registered steps: the products
+    of ``x``'s low 18 and high bits, then their sum (a signal valid two cycles after ``x``)."""
+    w = len(x) + max(k.bit_length(), 1) + 1
+    out = Signal(signed(w), name=name)
+    if len(x) <= 18:
+        p1 = Signal(signed(w), name=f"{name}_p")
+        m.d.sync += [p1.eq(x * k), out.eq(p1)]
+        return out
+    lo = Signal(unsigned(18 + max(k.bit_length(), 1)), name=f"{name}_lo")
+    hi = Signal(signed(w - 18), name=f"{name}_hi")
+    m.d.sync += [lo.eq(x[:18] * k), hi.eq(x[18:].as_signed() * k), out.eq((hi << 18) + lo)]
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,9 +105,15 @@ class RecurrentPlan:
         return int(len(self.src))
 
     @property
+    def cycles_per_step(self) -> int:
+        """``e_i + 9`` cycles for neuron ``i`` with ``e_i`` synapse entries (START, RUN
+        ``e_i + 5``, U1..U3)."""
+        return int(self.entries + 9 * self.n)
+
+    @property
     def cycles_per_sample(self) -> int:
         """Cycles from the last input beat to the first output beat."""
-        return int(self.node.steps) * (self.entries + 5 * self.n)
+        return int(self.node.steps) * self.cycles_per_step
 
     def info(self) -> dict:
         nd = self.node
@@ -76,7 +122,7 @@ class RecurrentPlan:
                 "synapse_entries": self.entries, "history_slots": self.slots,
                 "stim_bits": self.stim_bits, "mem_bits": nd.mem_bits,
                 "cycles_per_sample": self.cycles_per_sample, "load_cycles": self.n,
-                "cycles_per_step": self.entries + 5 * self.n}
+                "cycles_per_step": self.cycles_per_step}
 
 
 def plan_recurrent(net, name: str = "neutnngen_top", stim_bits: int = 16) -> RecurrentPlan:
@@ -149,7 +195,7 @@ class RecurrentTop(wiring.Component):
 
     def elaborate(self, platform):
         from ..ir.stages.recurrent import bg_seeds
-        from ..ir.stages.snn import LIF, RATE_TAPS, RATE_WIDTH
+        from ..ir.stages.snn import RATE_TAPS, RATE_WIDTH
 
         p = self.plan
         nd = p.node
@@ -161,8 +207,6 @@ class RecurrentTop(wiring.Component):
         tb = _ubits(T)
         cb = _ubits(nd.refractory) if nd.refractory else 1
         eb = _ubits(p.entries)
-        lif = LIF(nd.name, n, nd.threshold, M, "mul", 3, nd.beta_q, F, "zero", nd.refractory,
-                  "count", nd.alpha_q)
         # ---- memories
         stim = Memory(shape=unsigned(p.stim_bits), depth=n, init=[])
         ent = Memory(shape=unsigned(nb + _ubits(p.slots)), depth=max(p.entries, 1),
@@ -214,61 +258,107 @@ class RecurrentTop(wiring.Component):
         ld = Signal(_ubits(n), name="load_count")
         oi = Signal(_ubits(n), name="out_i")
         acc = Signal(signed(p.aw), name="acc")
-        v1, v2 = Signal(name="v1"), Signal(name="v2")
-        ok2 = Signal(name="ok2")
-        w2 = Signal(signed(max(p.wb, 1)), name="w2")
+        # the entry pipeline's valid bits: ROM read, ROM data registered, history read,
+        # history bit and weight registered (then accumulated)
+        v1, va, v2, v3 = (Signal(name=f"v{k}") for k in ("1", "a", "2", "3"))
         first = Signal(name="first")
         issue = Signal(name="issue")
-        upd = Signal(name="upd")
-        end_now = Signal(eb, name="end_now")
-        m.d.comb += end_now.eq(Mux(first, ends_r.data, e_end))
-        # neuron-indexed read ports follow i; the entry pipeline follows e
-        m.d.comb += [r.addr.eq(i[:nb]) for r in (ends_r, dc_r, v0_r, pop_r, seed_r, s_r,
-                                                 stim_r)]
+        upd = Signal(name="upd")  # U3: the write of neuron i's new state
+        fsm_u1, fsm_u2 = Signal(name="in_u1"), Signal(name="in_u2")
+        rc = Signal(3, name="run_cycles")  # RUN's cycles, saturating at 4
+        # neuron-indexed read ports follow i (ends: the next neuron's, for e_end at UPD); the
+        # entry pipeline follows e
+        m.d.comb += [r.addr.eq(i[:nb]) for r in (dc_r, v0_r, pop_r, seed_r, s_r, stim_r)]
+        m.d.comb += ends_r.addr.eq((i + 1)[:nb])
         m.d.comb += [r.en.eq(1) for r in (ends_r, dc_r, v0_r, pop_r, seed_r, s_r, stim_r,
                                           ent_r, w_r, h_r)]
         m.d.comb += [ent_r.addr.eq(e), w_r.addr.eq(e)]
-        src = ent_r.data[:nb]
-        dly = ent_r.data[nb:]
-        m.d.comb += h_r.addr.eq(Cat(src, (t - dly)[:sb]))
-        m.d.sync += [w2.eq(w_r.data.as_signed() if p.wb else 0), ok2.eq(t >= dly)]
-        # ---- the update of neuron i
+        src1 = Signal(nb, name="e_src")
+        dly1 = Signal(len(ent_r.data) - nb, name="e_dly")
+        w1 = Signal(max(p.wb, 1), name="e_w")
+        m.d.sync += [src1.eq(ent_r.data[:nb]), dly1.eq(ent_r.data[nb:]),
+                     w1.eq(w_r.data if p.wb else 0)]
+        m.d.comb += h_r.addr.eq(Cat(src1, (t - dly1)[:sb]))
+        ok2 = Signal(name="ok2")
+        w2 = Signal(signed(max(p.wb, 1)), name="w2")
+        term = Signal(signed(max(p.wb, 1)), name="e_term")
+        m.d.sync += [w2.eq(w1.as_signed()), ok2.eq(t >= dly1),
+                     term.eq(Mux(h_r.data[0] & ok2, w2, 0))]
+        # ---- the update of neuron i, pipelined (module docstring). P1..P4: free-running
+        # registers after the neuron-indexed reads, which hold while i does (from RUN's first
+        # cycle), so P_k is valid k cycles into RUN; RUN lasts >= 5 cycles.
         st = s_r.data
         t0 = t == 0
-        V = Mux(t0, v0_r.data, fld(st, "v")).as_signed()
-        sp = Mux(t0, 0, fld(st, "s"))
-        c = Mux(t0, 0, fld(st, "c"))
-        isyn = Mux(t0, 0, fld(st, "i")).as_signed()
-        r0 = Mux(t0, seed_r.data, fld(st, "r"))
-        cnt = Mux(t0, 0, fld(st, "cnt"))
-        cur = Signal(signed(p.aw + 2), name="cur")
+        Vq = Signal(signed(M), name="p_v")
+        spq = Signal(name="p_s")
+        cq = Signal(cb, name="p_c")
+        iq = Signal(signed(M), name="p_i")
+        rq = Signal(RATE_WIDTH, name="p_r")
+        cntq = Signal(self.cb, name="p_cnt")
+        dcq = Signal(signed(dcb), name="p_dc")
+        stq = Signal(signed(p.stim_bits), name="p_stim")
+        m.d.sync += [Vq.eq(Mux(t0, v0_r.data, fld(st, "v"))), spq.eq(Mux(t0, 0, fld(st, "s"))),
+                     cq.eq(Mux(t0, 0, fld(st, "c"))), iq.eq(Mux(t0, 0, fld(st, "i"))),
+                     rq.eq(Mux(t0, seed_r.data, fld(st, "r"))),
+                     cntq.eq(Mux(t0, 0, fld(st, "cnt"))),
+                     dcq.eq(dc_r.data.as_signed()), stq.eq(stim_r.data.as_signed())]
+        ds2 = Signal(signed(max(dcb, p.stim_bits) + 1), name="p_ds")
+        m.d.sync += ds2.eq(dcq + stq)
+        bgx = Signal(signed(max(dcb, p.stim_bits, bwb + _ubits(nd.bg_draws) + 1) + 2),
+                     name="p_bgx")  # dc + stim + k_bg * bg_w (P4)
         if bg:
-            rs = r0
-            k_terms = []
-            u_sig = Signal(nd.bg_bits + 1, name="bg_u")
-            wsig = Signal(signed(bwb), name="bg_w")
+            uq = Signal(nd.bg_bits + 1, name="p_bg_u")
+            wq = Signal(signed(bwb), name="p_bg_w")
             with m.Switch(pop_r.data):
                 for q in range(len(nd.pops)):
                     with m.Case(q):
-                        m.d.comb += [u_sig.eq(bgu[q]), wsig.eq(bgw[q])]
+                        m.d.sync += [uq.eq(bgu[q]), wq.eq(bgw[q])]
+            masks = _lfsr_masks(RATE_WIDTH, RATE_TAPS, nd.bg_bits, nd.bg_draws)
+
+            def xr(mask):  # one bit of a later LFSR state: a XOR of the present state's bits
+                bits_ = [rq[j] for j in range(RATE_WIDTH) if mask >> j & 1]
+                return Cat(*bits_).xor() if bits_ else Const(0, 1)
+
+            kt = Signal(nd.bg_draws, name="p_bg_draws")  # P2: every draw's event
+            r_next = Signal(RATE_WIDTH, name="p_bg_next")
             for d in range(nd.bg_draws):
-                for b_ in range(nd.bg_bits):  # a signal per LFSR step keeps expressions flat
-                    nxt = Signal(RATE_WIDTH, name=f"bg_d{d}_s{b_}")
-                    m.d.comb += nxt.eq(_lfsr_steps(rs, RATE_WIDTH, RATE_TAPS, 1))
-                    rs = nxt
-                k_terms.append(rs[:nd.bg_bits] < u_sig)
-            r_next = Signal(RATE_WIDTH, name="bg_next")
-            m.d.comb += r_next.eq(rs)
-            kbg = Signal(_ubits(nd.bg_draws), name="bg_events")
-            m.d.comb += kbg.eq(sum(k_terms))
-            m.d.comb += cur.eq(acc + dc_r.data.as_signed() + stim_r.data.as_signed()
-                               + kbg * wsig)
+                m.d.sync += kt[d].eq(Cat(*(xr(k) for k in masks[d][:nd.bg_bits])) < uq)
+            m.d.sync += r_next.eq(Cat(*(xr(k) for k in masks[-1])))
+            kbg = Signal(_ubits(nd.bg_draws), name="p_bg_events")  # P3
+            wq3 = Signal(signed(bwb), name="p_bg_w3")
+            ds3 = Signal.like(ds2, name="p_ds3")
+            m.d.sync += [kbg.eq(sum(kt[d] for d in range(nd.bg_draws))), wq3.eq(wq),
+                         ds3.eq(ds2)]
+            m.d.sync += bgx.eq(kbg * wq3 + ds3)  # P4
         else:
-            r_next = r0
-            m.d.comb += cur.eq(acc + dc_r.data.as_signed() + stim_r.data.as_signed())
-        Vn, sn, cn, In_ = _neuron(m, lif, cur, V, sp, c, isyn, "nrn")
-        parts = {"v": Vn, "s": sn, "c": cn if cn is not None else Const(0, 1), "i": In_,
-                 "r": r_next, "cnt": cnt + sn}
+            r_next = rq
+            ds3 = Signal.like(ds2, name="p_ds3")
+            m.d.sync += [ds3.eq(ds2), bgx.eq(ds3)]
+        pV = _mul_split(m, Vq, int(nd.beta_q), "p_vbeta")  # P3
+        pI = _mul_split(m, iq, int(nd.alpha_q), "p_ialpha")
+        lo, hi = -(1 << (M - 1)), (1 << (M - 1)) - 1
+        # x (free-running: right in the cycle after RUN), then U1 A, U2 V and I before the
+        # clamps, U3 (UPD) the clamps, the spike, the refractory count and the writes
+        xq = Signal(signed(max(p.aw, len(bgx)) + 2), name="u_x")
+        aq = Signal(signed(max(len(pI), len(xq) + F) + 1), name="u_a")
+        vr = Signal(signed(max(len(pV), len(aq)) + 1 - F), name="u_vraw")
+        ir = Signal(signed(len(aq) - F), name="u_ir")
+        m.d.sync += xq.eq(Mux(cq != 0, 0, acc + bgx))
+        with m.If(fsm_u1):
+            m.d.sync += aq.eq(pI + (xq << F))
+        with m.If(fsm_u2):
+            m.d.sync += [vr.eq(Mux(spq, 0, (pV + aq) >> F)), ir.eq(aq >> F)]
+        Vn = Signal(signed(M), name="nrn_vn")
+        In_ = Signal(signed(M), name="nrn_in")
+        sn = Signal(name="nrn_sn")
+        m.d.comb += [Vn.eq(Mux(vr < lo, lo, Mux(vr > hi, hi, vr))),
+                     In_.eq(Mux(ir < lo, lo, Mux(ir > hi, hi, ir))),
+                     sn.eq((vr > nd.threshold) & (cq == 0))]  # = (clamped V > threshold)
+        cn = Const(0, 1)
+        if nd.refractory:
+            cn = Signal(cb, name="nrn_cn")
+            m.d.comb += cn.eq(Mux(sn, nd.refractory, Mux(cq == 0, 0, cq - 1)))
+        parts = {"v": Vn, "s": sn, "c": cn, "i": In_, "r": r_next, "cnt": cntq + sn}
         words = []
         for n_, b_ in fields:
             f_ = Signal(b_, name=f"new_{n_}")
@@ -288,24 +378,34 @@ class RecurrentTop(wiring.Component):
                 with m.If(self.in_valid):
                     m.d.sync += ld.eq(ld + 1)
                     with m.If(ld == n - 1):
-                        m.d.sync += [ld.eq(0), t.eq(0), i.eq(0), e.eq(0)]
+                        m.d.sync += [ld.eq(0), t.eq(0), i.eq(0), e.eq(0),
+                                     e_end.eq(int(p.ends[0]))]
                         m.next = "START"
             with m.State("START"):  # neuron i's reads are on the ports; entry e issued
-                m.d.sync += [first.eq(1), v1.eq(0), v2.eq(0)]
+                m.d.sync += [first.eq(1), v1.eq(0), va.eq(0), v2.eq(0), v3.eq(0), rc.eq(0)]
                 m.next = "RUN"
             with m.State("RUN"):
-                m.d.comb += issue.eq(e != end_now)
-                m.d.sync += [first.eq(0), v1.eq(issue), v2.eq(v1)]
+                m.d.comb += issue.eq(e != e_end)
+                m.d.sync += [first.eq(0), v1.eq(issue), va.eq(v1), v2.eq(va), v3.eq(v2),
+                             rc.eq(rc + (rc != 4))]
                 with m.If(first):
-                    m.d.sync += [e_end.eq(ends_r.data), acc.eq(0)]
-                with m.Elif(v2):
-                    m.d.sync += acc.eq(acc + Mux(h_r.data[0] & ok2, w2, 0))
+                    m.d.sync += acc.eq(0)
+                with m.Elif(v3):
+                    m.d.sync += acc.eq(acc + term)
                 with m.If(issue):
                     m.d.sync += e.eq(e + 1)
-                with m.If(~issue & ~v1 & ~v2 & ~first):
-                    m.next = "UPD"
-            with m.State("UPD"):
+                # P4 (bgx) is valid from RUN's 5th cycle: x is right in the cycle after RUN
+                with m.If(~issue & ~v1 & ~va & ~v2 & ~v3 & ~first & (rc == 4)):
+                    m.next = "U1"
+            with m.State("U1"):
+                m.d.comb += fsm_u1.eq(1)
+                m.next = "U2"
+            with m.State("U2"):
+                m.d.comb += fsm_u2.eq(1)
+                m.next = "UPD"
+            with m.State("UPD"):  # U3
                 m.d.comb += upd.eq(1)
+                m.d.sync += e_end.eq(Mux(i == n - 1, int(p.ends[0]), ends_r.data))
                 with m.If(i == n - 1):
                     m.d.sync += [i.eq(0), e.eq(0)]
                     with m.If(t == T - 1):
