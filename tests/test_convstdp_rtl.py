@@ -221,3 +221,62 @@ def test_small_design_synthesizes_for_ecp5_with_block_rams(trained, tmp_path):
     assert r["luts"] > 100 and r["fmax_mhz"] > 10
     assert r["utilisation"]["DP16KD"][0] >= 1  # the step memories and ROMs: block RAM
     assert r["fits"]
+
+
+def _random_net(seed: int) -> tuple[Network, np.ndarray]:
+    """A random network the builder would not make: odd sizes, one or two channels, padding
+    0 or more, pool stride other than its kernel, thresholds 0 or random, inhibition on or
+    off, ``steps`` a power of two or not; random weights within the bounds, random images
+    with blank and saturated ones among them."""
+    from neutnngen.ir.common import TimeSpec
+    from neutnngen.ir.stages.convstdp import ConvSTDP, RankCode
+    from neutnngen.ir.stages.snn import MaxPool
+
+    rng = np.random.default_rng(seed)
+    H, W = int(rng.integers(7, 11)), int(rng.integers(7, 11))
+    steps = int(rng.choice([1, 3, 8, 16, 17]))
+    C, k0 = int(rng.integers(1, 3)), int(rng.choice([1, 3]))
+    K = rng.integers(-300, 300, (C, k0, k0))
+    in_bits = int(rng.choice([4, 8]))
+    enc = RankCode("enc", (1, H, W), K, int(rng.integers(0, k0)),
+                   int(rng.integers(0, 2000)), steps, in_bits)
+    stages: list = [enc]
+    shape = enc.out_shape
+    fb = 8
+    for li in range(2):
+        F, k = int(rng.integers(2, 5)), int(rng.choice([2, 3]))
+        w = rng.integers(0, (1 << fb) + 1, (F, shape[0], k, k))
+        thr = int(rng.choice([0, int(rng.integers(1, w.sum(axis=(1, 2, 3)).min() + 2))]))
+        node = ConvSTDP(f"conv{li + 1}", shape, w, int(rng.integers(0, k)), thr, fb,
+                        inhibit=bool(rng.integers(0, 2)), w_hi=1 << fb)
+        stages.append(node)
+        shape = node.out_shape
+        pk = int(rng.integers(1, 3))
+        if min(shape[1:]) >= pk + 1:
+            mp = MaxPool(f"pool{li + 1}", shape, pk, int(rng.integers(1, 3)))
+            stages.append(mp)
+            shape = mp.out_shape
+    classes = int(rng.choice([1, 2]))
+    F = classes * int(rng.integers(1, 4))
+    k = int(min(shape[1:]))
+    w = rng.integers(0, (1 << fb) + 1, (F, shape[0], k, k))
+    stages.append(ConvSTDP("decision", shape, w, 0, 0, fb, 1, 0, False, "rstdp",
+                           w_hi=1 << fb, classes=classes))
+    net = Network(f"random{seed}", TimeSpec(), H * W, tuple(stages))
+    top = (1 << in_bits) - 1
+    X = rng.integers(0, top + 1, (6, H * W))
+    X[0] = 0
+    X[1] = top
+    X[2] = rng.integers(0, 2, H * W) * top  # two levels: many ties in the filter values
+    return net, X
+
+
+@pytest.mark.parametrize("seed", [4, 6, 16, 22, 28])  # steps 17, 8, 17, 16, 3; some decide
+def test_random_networks_match_the_interpreter(tmp_path, seed):
+    net, X = _random_net(seed)
+    _, decided = expected(net, X)
+    assert (decided >= 0).any() and decided[0] == -1  # the blank image decides nothing
+    v, _ = emit_convstdp(net, tmp_path / "rtl", name="cs_top")
+    r = verify_convstdp(net, v, X, workdir=tmp_path / "v")
+    assert r["mismatches"] == 0, (seed, r["first_mismatch"])
+    assert not r["timed_out"]
