@@ -331,3 +331,45 @@ def test_reduced_mnist_example_learns():
     assert rep["validation"]["accuracy"] >= 0.6, rep["validation"]
     assert "test" not in rep
     assert all(s["winners"] > 0 for s in rep["layers"])
+
+
+def test_rate_schedule_sees_each_epochs_accuracy_and_identity_changes_nothing():
+    """``train_layer(rates=...)`` (a host-side schedule): called once per epoch with the
+    previous epoch's R-STDP training accuracy; a schedule returning the layer's own rates
+    trains bit for bit as no schedule; the returned layer keeps its own rates."""
+    X, y = _images(24)
+    net = _small(0)
+    for li in range(2):
+        net = M.train_layer(net, li, X, epochs=1, seed=li).net
+    d = net.layers[2]
+    seen = []
+
+    def same(e, acc):
+        seen.append((e, acc))
+        return d.a_plus, d.a_minus, d.p_plus, d.p_minus
+    a = M.train_layer(net, 2, X, y, epochs=3, seed=5, rates=same).net.layers[2]
+    b = M.train_layer(net, 2, X, y, epochs=3, seed=5).net.layers[2]
+    assert np.array_equal(a.weights, b.weights)
+    assert [e for e, _ in seen] == [0, 1, 2] and seen[0][1] is None
+    assert all(0 <= acc <= 1 for _, acc in seen[1:])
+    c = M.train_layer(net, 2, X, y, epochs=2, seed=5,
+                      rates=lambda e, acc: (0, 0, 0, 0) if e else (d.a_plus, d.a_minus,
+                                                                     d.p_plus, d.p_minus))
+    one = M.train_layer(net, 2, X, y, epochs=1, seed=5).net.layers[2]
+    assert (c.net.layers[2].a_plus, c.net.layers[2].p_minus) == (d.a_plus, d.p_minus)
+    assert not np.array_equal(one.weights, d.weights)  # epoch 0 learned; epoch 1 froze
+    assert np.array_equal(c.net.layers[2].weights, one.weights)
+    with pytest.raises(ConfigError, match=r"rate schedule gave .* at epoch 0; expected \|rate\|"):
+        M.train_layer(net, 2, X, y, epochs=1, rates=lambda e, acc: (1 << 30, 0, 0, 0))
+
+
+def test_adaptive_decision_rates_scale_with_error_and_accuracy():
+    dec = parse_config({**SMALL, "decision": {**SMALL["decision"], "adaptive": True}}).decision
+    q = lambda v: int(round(v * 2**16))  # noqa: E731
+    assert dec.rates(q, 0, None) == (q(0.01), q(-0.0075), q(-0.01), q(0.0025))
+    assert dec.rates(q, 3, 0.9) == (q(0.02 * 0.1), q(-0.015 * 0.1), q(-0.02 * 0.9),
+                                    q(0.005 * 0.9))
+    fixed = parse_config(SMALL).decision
+    assert fixed.rates(q, 3, 0.9) == (q(0.02), q(-0.015), q(-0.02), q(0.005))
+    with pytest.raises(ConfigError, match=r"convstdp.decision.adaptive='yes'; expected true"):
+        parse_config({**SMALL, "decision": {**SMALL["decision"], "adaptive": "yes"}})

@@ -51,6 +51,18 @@ class Decision:
     w_lo: float = 0.2
     w_hi: float = 0.8
     epochs: int = 1
+    # Mozafari et al. 2019's host-side schedule: each epoch the reward rates (a_plus,
+    # a_minus) are scaled by the previous epoch's training error and the punishment rates
+    # (p_plus, p_minus) by its accuracy (0.5 each in the first epoch)
+    adaptive: bool = False
+
+    def rates(self, q, epoch: int, accuracy: float | None) -> tuple[int, int, int, int]:
+        """The integer rates of one epoch (``q`` maps a real rate to weight units)."""
+        if not self.adaptive:
+            return q(self.a_plus), q(self.a_minus), q(self.p_plus), q(self.p_minus)
+        acc = 0.5 if accuracy is None else accuracy
+        return (q(self.a_plus * (1 - acc)), q(self.a_minus * (1 - acc)),
+                q(self.p_plus * acc), q(self.p_minus * acc))
 
 
 @dataclass(frozen=True)
@@ -147,6 +159,9 @@ def parse_config(d: dict) -> ConvSTDPConfig:
     _num(v["kernel"], "convstdp.decision.kernel", 1, 4096, integer=True)
     _num(v["padding"], "convstdp.decision.padding", 0, v["kernel"] - 1, integer=True)
     _num(v["epochs"], "convstdp.decision.epochs", 0, 100000, integer=True)
+    if not isinstance(v["adaptive"], bool):
+        raise ConfigError(f"convstdp.decision.adaptive={v['adaptive']!r}; expected true or "
+                          f"false")
     for k in ("a_plus", "a_minus", "p_plus", "p_minus"):
         _num(v[k], f"convstdp.decision.{k}", -1.0, 1.0)
     _num(v["w_lo"], "convstdp.decision.w_lo", 0.0, 1.0)

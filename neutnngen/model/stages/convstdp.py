@@ -297,10 +297,17 @@ def predict(net: Network, X: np.ndarray, batch: int = 1) -> np.ndarray:
 
 def train_layer(net: Network, layer: int, X: np.ndarray, labels: np.ndarray | None = None, *,
                 epochs: int = 1, seed: int = 0, shuffle: bool = True,
-                report: Callable[[int], None] | None = None) -> TrainResult:
+                report: Callable[[int], None] | None = None,
+                rates: Callable[[int, float | None], tuple[int, int, int, int]] | None = None
+                ) -> TrainResult:
     """Train ``convstdp`` layer ``layer`` online, the stages below frozen (docs/model.md §14,
     the training stream of §5: every epoch a permutation from one
-    ``np.random.default_rng(seed)``; ``shuffle=False`` keeps the order)."""
+    ``np.random.default_rng(seed)``; ``shuffle=False`` keeps the order).
+
+    ``rates(epoch, accuracy)`` is a host-side schedule (not in the contract): it gets the
+    previous epoch's training accuracy of a ``rule=rstdp`` layer (None for the first epoch or
+    another rule) and returns that epoch's ``(a_plus, a_minus, p_plus, p_minus)``; the
+    returned network keeps the layer's own rates."""
     enc, _ = _chain(net)
     node = net.layers[layer]
     if not isinstance(node, ConvSTDP):
@@ -315,8 +322,17 @@ def train_layer(net: Network, layer: int, X: np.ndarray, labels: np.ndarray | No
     N = len(tx)
     n_win = right = seen = 0
     t0 = _time.perf_counter()
-    for _ in range(epochs):
+    base, last_acc = node, None
+    for e in range(epochs):
+        if rates is not None:
+            ap, am, pp, pm = (int(v) for v in rates(e, last_acc))
+            one = 1 << node.frac_bits
+            if max(abs(ap), abs(am), abs(pp), abs(pm)) > one:
+                raise ConfigError(f"rate schedule gave {(ap, am, pp, pm)} at epoch {e}; "
+                                  f"expected |rate| <= {one} (2**frac_bits)")
+            node = replace(base, a_plus=ap, a_minus=am, p_plus=pp, p_minus=pm)
         order = rng.permutation(N) if shuffle else np.arange(N)
+        r0 = right
         for n in order:
             tf, vf = layer_fire(node, w, tx[n:n + 1], enc.steps)
             lab = None if labels is None else int(labels[n])
@@ -327,6 +343,8 @@ def train_layer(net: Network, layer: int, X: np.ndarray, labels: np.ndarray | No
             seen += 1
             if report is not None and seen % 256 == 0:
                 report(seen)
+        last_acc = (right - r0) / N if node.rule == "rstdp" and N else None
+    node = base
     secs = _time.perf_counter() - t0
     new = net.replace_layer(layer, replace(node, weights=w.numpy().copy()))
     acc = right / seen if node.rule == "rstdp" and seen else None

@@ -64,7 +64,13 @@ def train(cfg: ConvSTDPConfig, X: np.ndarray, y: np.ndarray, seed: int = 0,
     plan.append((len(cfg.layers), cfg.decision.epochs, y))
     for li, epochs, labels in plan:
         t0 = time.perf_counter()
-        r = train_layer(net, li, X, labels, epochs=epochs, seed=seed + 1 + li)
+        sched = None
+        if labels is not None and cfg.decision.adaptive:
+            one = 1 << cfg.frac_bits
+
+            def sched(e, acc, one=one):
+                return cfg.decision.rates(lambda v: int(round(v * one)), e, acc)
+        r = train_layer(net, li, X, labels, epochs=epochs, seed=seed + 1 + li, rates=sched)
         wall = time.perf_counter() - t0
         net = r.net
         s = r.stats[0]
