@@ -30,7 +30,6 @@ the interpreter. On-chip learning is not built: the weights are the trained ones
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -551,18 +550,7 @@ class ConvSTDPTop(wiring.Component):
 def emit_convstdp(net, outdir, name: str = "neutnngen_top"):
     """Write ``outdir/NAME.v`` and ``names.json`` for a convolutional STDP network; returns
     ``(verilog path, info)``."""
-    import json
+    from .emit import write_top
 
-    from amaranth.back import verilog
-
-    from .._io import atomic_write_text
-
-    plan = plan_convstdp(net, name)
-    top = ConvSTDPTop(plan)
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    text = verilog.convert(top, name=name, emit_src=False)
-    path = outdir / f"{name}.v"
-    atomic_write_text(path, text)
-    atomic_write_text(outdir / "names.json", json.dumps({"top": top.info}, indent=1) + "\n")
-    return path, top.info
+    top = ConvSTDPTop(plan_convstdp(net, name))
+    return write_top(top, outdir, name), top.info

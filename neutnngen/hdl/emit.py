@@ -117,6 +117,20 @@ def _write_all(files: dict[Path, str]) -> None:
                 pass
 
 
+def write_top(top, outdir, name: str) -> Path:
+    """Write ``outdir/NAME.v`` and ``names.json`` (``{"top": top.info}``) of a component built
+    outside the plan/stage machinery (the recurrent and convolutional STDP designs), both
+    files renamed into place together; returns the Verilog path."""
+    from amaranth.back import verilog
+
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.v"
+    _write_all({path: verilog.convert(top, name=name, emit_src=False),
+                out / "names.json": json.dumps({"top": top.info}, indent=1) + "\n"})
+    return path
+
+
 def emit(net: Network, outdir, weights: str = "hardwired", name: str = "neutnngen_top",
          **options) -> EmitResult:
     """Generate ``outdir/NAME.v``, ``outdir/NAME.il`` and ``outdir/names.json``."""

@@ -38,7 +38,6 @@ entries takes ``e_i + 9`` cycles a step (:attr:`RecurrentPlan.cycles_per_step`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -435,18 +434,7 @@ class RecurrentTop(wiring.Component):
 def emit_recurrent(net, outdir, name: str = "neutnngen_top", stim_bits: int = 16):
     """Write ``outdir/NAME.v`` and ``names.json`` for a one-``recurrent``-stage network;
     returns ``(verilog path, info)``."""
-    import json
+    from .emit import write_top
 
-    from amaranth.back import verilog
-
-    from .._io import atomic_write_text
-
-    plan = plan_recurrent(net, name, stim_bits)
-    top = RecurrentTop(plan)
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    text = verilog.convert(top, name=name, emit_src=False)
-    path = outdir / f"{name}.v"
-    atomic_write_text(path, text)
-    atomic_write_text(outdir / "names.json", json.dumps({"top": top.info}, indent=1) + "\n")
-    return path, top.info
+    top = RecurrentTop(plan_recurrent(net, name, stim_bits))
+    return write_top(top, outdir, name), top.info
