@@ -5,75 +5,12 @@ pixel beats with seeded source gaps, ``out_ready`` stalls, a cycle limit)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, ToolchainError
-
-
-def testbench(info: dict, depth: int, name: str, lb: int, sbits: int) -> str:
-    from .stream import TB_NAME
-
-    ib = int(info["in_bits"])
-    tb = max(1, int(info["steps"]).bit_length())
-    cb = max(1, (int(info["classes"]) - 1).bit_length())
-    return f"""`timescale 1ns/1ps
-module {TB_NAME};
-  reg clk = 0;
-  reg rst = 1;
-  wire in_ready, out_valid, out_none, trace_valid;
-  wire [{ib - 1}:0] in_data;
-  wire [{cb - 1}:0] out_class;
-  wire [{sbits - 1}:0] trace_stage;
-  wire [{lb - 1}:0] trace_line;
-  wire [{tb - 1}:0] trace_t;
-  reg out_ready = 0;
-  reg gap = 0;
-  reg hold = 0;
-  reg [{ib - 1}:0] pix [0:{depth - 1}];
-  reg [31:0] cfg [0:7];
-  reg [31:0] nwords, nout, maxc, k, got, cyc, lf;
-  integer ft, fo, fs;
-  wire in_valid = !rst && (k < nwords) && (!gap || hold);
-  assign in_data = pix[k];
-  {name} dut(.clk(clk), .rst(rst), .in_valid(in_valid), .in_ready(in_ready),
-    .in_data(in_data), .out_valid(out_valid), .out_ready(out_ready), .out_class(out_class),
-    .out_none(out_none), .trace_valid(trace_valid), .trace_stage(trace_stage),
-    .trace_line(trace_line), .trace_t(trace_t));
-  always #5 clk = ~clk;
-  initial begin
-    $readmemh("cs_cfg.hex", cfg);
-    $readmemh("cs_pix.hex", pix);
-    nwords = cfg[0]; nout = cfg[1]; maxc = cfg[2]; lf = cfg[3] | 1;
-    k = 0; got = 0; cyc = 0;
-    ft = $fopen("cs_trace.txt", "w");
-    fo = $fopen("cs_out.txt", "w");
-  end
-  always @(posedge clk) begin
-    cyc <= cyc + 1;
-    if (cyc == 3) rst <= 0;
-    lf <= {{lf[30:0], lf[31] ^ lf[21] ^ lf[1] ^ lf[0]}};
-    gap <= cfg[4] != 0 && lf[3:0] == 0;
-    out_ready <= cfg[4] == 0 || lf[6];
-    hold <= in_valid && !in_ready;
-    if (in_valid && in_ready) k <= k + 1;
-    if (trace_valid) $fwrite(ft, "%0d %0d %0d %0d\\n", got, trace_stage, trace_line, trace_t);
-    if (out_valid && out_ready) begin
-      $fwrite(fo, "%0d %0d %0d\\n", out_class, out_none, cyc);
-      got <= got + 1;
-    end
-    if (got == nout || cyc >= maxc) begin
-      fs = $fopen("cs_summary.txt", "w");
-      $fwrite(fs, "%0d %0d\\n", got == nout ? 1 : 2, cyc);
-      $fclose(fs); $fclose(ft); $fclose(fo);
-      $finish;
-    end
-  end
-endmodule
-"""
+from ..errors import ConfigError
 
 
 def expected(net, X: np.ndarray) -> tuple[dict[int, np.ndarray], np.ndarray]:
@@ -100,19 +37,9 @@ def verify_convstdp(net, verilog: Path, X: np.ndarray, *, workdir: Path,
     """Simulate ``verilog`` (:func:`neutnngen.hdl.convstdp.emit_convstdp` of ``net``) on the
     pixels ``X[samples, H*W]``; compare every stage's lines and the decided class with the
     interpreter; a JSON-able dict (``mismatches``, ``first_mismatch``, ``cycles``, ...)."""
-    import json
+    from .serial_bench import read_info, run_bench
 
-    from ..flows.sim import find_simulator, simulator_version
-    from .snn import _readints, _vvp
-    from .stream import MIN_DEPTH, _call, _hexfile, _pow2, build
-
-    verilog = Path(verilog).resolve()  # the simulators run in the work folder
-    try:
-        info = json.loads((verilog.parent / "names.json").read_text())["top"]
-        assert info["kind"] == "convstdp"
-    except (OSError, ValueError, KeyError, TypeError, AssertionError):
-        raise ConfigError(f"{verilog}: no names.json of a convolutional STDP design next to "
-                          f"it (write it with neutnngen compile)") from None
+    verilog, info = read_info(verilog, "convstdp", "a convolutional STDP design")
     X = np.asarray(X, dtype=np.int64)
     HW = int(info["height"]) * int(info["width"])
     if X.ndim != 2 or X.shape[1] != HW:
@@ -121,45 +48,20 @@ def verify_convstdp(net, verilog: Path, X: np.ndarray, *, workdir: Path,
     if X.size and (X.min() < 0 or X.max() > top):
         raise ConfigError(f"pixel values {int(X.min())}..{int(X.max())}; the design takes "
                           f"0..{top} ({info['in_bits']}-bit in_data)")
-    if simulator is None:
-        from .simulators import available_simulators
-
-        simulator = "verilator" if "verilator" in available_simulators() else None
-    sim = find_simulator(simulator)
-    workdir = Path(workdir).resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + timeout
     B = len(X)
-    depth = _pow2(B * HW, MIN_DEPTH)
-    _hexfile(workdir / "cs_pix.hex", X.reshape(-1).tolist(), int(info["in_bits"]))
     per = int(info["cycles_per_sample_bound"])
-    _hexfile(workdir / "cs_cfg.hex", [B * HW, B, min(3 * per * B + 1000, (1 << 32) - 1),
-                                      seed * 2654435761 & 0xFFFFFFFF, int(backpressure),
-                                      0, 0, 0], 32)
     lines = max([s["lines"] for s in info["stages"]] + [HW])
-    lb = max(1, (lines - 1).bit_length())
-    sbits = max(1, len(info["stages"]).bit_length())
-    name = str(info["name"])
-    exe, _ = build(sim, Path(verilog), testbench(info, depth, name, lb, sbits),
-                   workdir / f"build-{sim}", simulator_version(sim), workdir / f"build-{sim}.log",
-                   deadline)
-    for f in ("cs_summary.txt", "cs_trace.txt", "cs_out.txt"):
-        (workdir / f).unlink(missing_ok=True)
-    log = workdir / f"sim-{sim}.log"
-    t1 = time.monotonic()
-    rc, late = _call([str(exe)] if sim != "icarus" else [_vvp(), "-n", str(exe)], workdir, log,
-                     deadline)
-    sim_s = time.monotonic() - t1
-    summ = workdir / "cs_summary.txt"
-    if late or not summ.is_file():
-        from .simulators import log_file_tail
-
-        raise ToolchainError("the convolutional STDP bench " + ("timed out" if late else
-                             f"wrote no summary (exit {rc})") + f"; log {log}:\n"
-                             f"{log_file_tail(log)}", path=sim)
-    status, cycles = (int(v) for v in summ.read_text().split())
+    ports = {"out_class": max(1, (int(info["classes"]) - 1).bit_length()), "out_none": 1,
+             "trace_stage": max(1, len(info["stages"]).bit_length()),
+             "trace_line": max(1, (lines - 1).bit_length()),
+             "trace_t": max(1, int(info["steps"]).bit_length())}
+    run = run_bench(verilog, str(info["name"]), X, int(info["in_bits"]), B,
+                    3 * per * B + 1000, ports, ["got", "trace_stage", "trace_line", "trace_t"],
+                    ["out_class", "out_none", "cyc"], workdir=workdir, simulator=simulator,
+                    backpressure=backpressure, seed=seed, timeout=timeout,
+                    what="convolutional STDP")
     exp, decided = expected(net, X)
-    tr = _readints(workdir / "cs_trace.txt", 4)
+    tr = run.trace
     names = {s["index"]: s["name"] for s in info["stages"]}
     steps = int(info["steps"])
     mism = 0
@@ -184,7 +86,7 @@ def verify_convstdp(net, verilog: Path, X: np.ndarray, *, workdir: Path,
                 return "never written" if v < 0 else ("NONE" if v == steps else int(v))
             first = {"sample": b, "stage": names[k], "line": ln,
                      "expected": show(int(e[b, ln])), "got": show(int(got[b, ln]))}
-    outs = _readints(workdir / "cs_out.txt", 3)
+    outs = run.out
     got_cls = np.where(outs[:, 1] == 1, -1, outs[:, 0]) if len(outs) else np.zeros(0, np.int64)
     k2 = min(len(got_cls), B)
     bad = np.flatnonzero(got_cls[:k2] != decided[:k2])
@@ -195,10 +97,10 @@ def verify_convstdp(net, verilog: Path, X: np.ndarray, *, workdir: Path,
                  "expected": int(decided[b]) if b < B else None,
                  "got": int(got_cls[b]) if b < len(got_cls) else None}
     ends = outs[:, 2] if len(outs) else np.zeros(0, np.int64)
-    return {"samples": B, "simulator": sim, "cycles": cycles, "timed_out": status == 2,
-            "cycles_per_sample": round(cycles / max(B, 1), 1),
+    return {"samples": B, "simulator": run.simulator, "cycles": run.cycles,
+            "timed_out": run.timed_out, "cycles_per_sample": round(run.cycles / max(B, 1), 1),
             "cycles_per_sample_bound": per, "mismatches": mism + ob,
             "line_mismatches": per_stage, "output_mismatches": ob,
-            "first_mismatch": first, "sim_s": round(sim_s, 2),
+            "first_mismatch": first, "sim_s": run.sim_s,
             "decided": got_cls.tolist(), "silent": int(np.sum(decided == -1)),
-            "answer_cycles": ends.tolist(), "log": str(log)}
+            "answer_cycles": ends.tolist(), "log": str(run.log)}
