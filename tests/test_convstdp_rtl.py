@@ -22,36 +22,10 @@ from neutnngen.ir import Network, save
 from neutnngen.model.stages import convstdp as M
 from neutnngen.verify.convstdp import expected, verify_convstdp
 from neutnngen.verify.simulators import available_simulators
+from tests.test_convstdp import SMALL, _images
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "convstdp_mnist" / "reduced.toml"
-
-SMALL = {"height": 12, "width": 12, "dog": [[1.0, 2.0], [2.0, 1.0]], "dog_size": 3,
-         "steps": 6, "layers": [
-             {"features": 4, "kernel": 3, "padding": 1, "threshold": 3.0, "kwta": 3,
-              "radius": 1, "pool": 2, "a_plus": 0.05, "a_minus": -0.04},
-             {"features": 6, "kernel": 3, "padding": 1, "threshold": 2.0, "kwta": 2,
-              "radius": 1, "pool": 2, "a_plus": 0.05, "a_minus": -0.04}],
-         "classes": 3,
-         "decision": {"features": 6, "kernel": 3, "padding": 0, "a_plus": 0.02,
-                      "a_minus": -0.015, "p_plus": -0.02, "p_minus": 0.005}}
-
-
-def _images(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    X = np.zeros((n, 12, 12), dtype=np.int64)
-    y = rng.integers(0, 3, n)
-    for i in range(n):
-        r, c = rng.integers(2, 10, 2)
-        if y[i] == 0:
-            X[i, r, 1:11] = 255
-        elif y[i] == 1:
-            X[i, 1:11, c] = 255
-        else:
-            np.fill_diagonal(X[i], 255)
-        X[i] = np.clip(X[i] + rng.integers(0, 60, (12, 12)), 0, 255)
-    return X.reshape(n, -1), y
-
 
 def _corners() -> np.ndarray:
     """Blank (no line spikes), flat (the DoG of a flat image is ~0), a single bright pixel
