@@ -467,9 +467,7 @@ def _verify_convstdp(args, net) -> int:
     except (OSError, ValueError, KeyError, TypeError, AssertionError):
         raise ConfigError(f"{args.rtl!r} holds no convolutional STDP design (no names.json of "
                           f"one); compile {args.ir} first", path=str(rtl / "names.json")) from None
-    d = raw.get("data", {})
-    data = convstdp.load_digits(d.get("n_train", 4000), d.get("n_test", 1000),
-                                d.get("n_val", 500), d.get("seed", 0))
+    data = convstdp.config_digits(raw)
     from .verify.convstdp import verify_convstdp
 
     res = verify_convstdp(net, rtl / f"{top['name']}.v", data["X_test"][:opts["samples"]],

@@ -115,15 +115,23 @@ def baselines(data: dict[str, np.ndarray], on: str) -> dict[str, Any]:
     return out
 
 
-def run_experiment(doc: dict, test: bool = False, log: Callable[[str], None] | None = None
-                   ) -> dict[str, Any]:
-    """Train and score one configuration (see the module docstring)."""
+def config_digits(doc: dict) -> dict[str, np.ndarray]:
+    """:func:`load_digits` of a config's ``[data]`` table."""
+    d = doc.get("data", {})
+    return load_digits(d.get("n_train", 4000), d.get("n_test", 1000), d.get("n_val", 500),
+                       d.get("seed", 0))
+
+
+def run_experiment(doc: dict, test: bool = False, log: Callable[[str], None] | None = None,
+                   data: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """Train and score one configuration (see the module docstring); ``data`` is the
+    config's :func:`load_digits` when the caller has it already."""
     d = doc.get("data", {})
     seed = d.get("seed", 0)
     if not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"data.seed={seed!r}; expected an integer >= 0")
     cfg = parse_config(doc.get("convstdp", {}))
-    data = load_digits(d.get("n_train", 4000), d.get("n_test", 1000), d.get("n_val", 500), seed)
+    data = config_digits(doc) if data is None else data
     t0 = time.perf_counter()
     net, stats = train(cfg, data["X_fit"], data["y_fit"], seed, log)
     rep: dict[str, Any] = {"train_seconds": round(time.perf_counter() - t0, 2),
@@ -140,9 +148,7 @@ def run_experiment(doc: dict, test: bool = False, log: Callable[[str], None] | N
 def score_saved(doc: dict, net: Network, test: bool = False) -> dict[str, Any]:
     """Score a network trained earlier by :func:`run_experiment` on the same config (its
     saved IR): the same digits and split, no training."""
-    d = doc.get("data", {})
-    data = load_digits(d.get("n_train", 4000), d.get("n_test", 1000), d.get("n_val", 500),
-                       d.get("seed", 0))
+    data = config_digits(doc)
     rep: dict[str, Any] = {"n_fit": int(len(data["y_fit"])),
                            "validation": score(net, data["X_val"], data["y_val"]),
                            "baselines_validation": baselines(data, "val")}
@@ -216,6 +222,7 @@ def run_convstdp(raw: dict, out: str | Path, log: Callable[[str], None] | None =
     out = Path(out)
     digest = _digest(raw)
     tj = out / "train.json"
+    data = config_digits(raw)
     rep: dict[str, Any] | None = None
     if tj.is_file() and (out / "ir" / "model.json").is_file():
         try:
@@ -227,16 +234,13 @@ def run_convstdp(raw: dict, out: str | Path, log: Callable[[str], None] | None =
             rep = None
     if rep is None:
         say("[train] feature layers with STDP, the decision layer with R-STDP")
-        rep = run_experiment(raw, test=True, log=say)
+        rep = run_experiment(raw, test=True, log=say, data=data)
         net = rep.pop("network")
         save(net, out / "ir" / "model.json")
         atomic_write_text(out / "ir" / "model.txt", to_text(net))
         write_json(tj, {"digest": digest, "report": rep})  # last: marks the training done
     say("[compile] RTL of the trained network")
     v, info = emit_convstdp(net, out / "rtl", name=top)
-    d = raw.get("data", {})
-    data = load_digits(d.get("n_train", 4000), d.get("n_test", 1000), d.get("n_val", 500),
-                       d.get("seed", 0))
     n = min(opts["samples"], len(data["X_test"]))
     say(f"[verify] {n} test digits, every stage's lines and the decided class")
     ver = verify_convstdp(net, v, data["X_test"][:n], workdir=out / "verify",
@@ -256,11 +260,11 @@ def run_convstdp(raw: dict, out: str | Path, log: Callable[[str], None] | None =
         say(f"[synth] {opts['target']}")
         fn = {"ecp5": flows.synth_ecp5, "ice40": flows.synth_ice40,
               "generic": flows.synth_generic}[opts["target"]]
-        r = fn(Path(v).read_text(), top, timeout=opts["timeout"]).to_dict()
+        r = fn(v.read_text(), top, timeout=opts["timeout"]).to_dict()
         synth = {"target": opts["target"], **{k: r.get(k) for k in (
             "luts", "flip_flops", "ram_blocks", "cells", "transistors", "fmax_mhz", "device",
             "harness", "fits", "seconds") if r.get(k) is not None}}
-        used = {k: v[0] for k, v in (r.get("utilisation") or {}).items()}
+        used = {k: u[0] for k, u in (r.get("utilisation") or {}).items()}
         if "DP16KD" in used:  # ECP5 block RAMs and multipliers
             synth.update(ram_blocks=used["DP16KD"], multipliers=used.get("MULT18X18D", 0))
     cyc = float(ver["cycles_per_sample"])
@@ -323,5 +327,5 @@ def report_md(m: dict[str, Any]) -> str:
     return "\n".join(L)
 
 
-__all__ = ["TARGETS", "baselines", "is_convstdp_config", "load_digits", "report_md",
-           "run_convstdp", "run_options", "run_experiment", "score", "score_saved", "train"]
+__all__ = ["TARGETS", "baselines", "config_digits", "is_convstdp_config", "load_digits",
+           "report_md", "run_convstdp", "run_options", "run_experiment", "score", "score_saved", "train"]
