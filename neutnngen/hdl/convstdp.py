@@ -54,14 +54,14 @@ class CSStage:
     def lines(self) -> int:
         return int(np.prod(self.out_shape))
 
-    def cycles(self, steps: int, nz: int | None = None) -> int:
-        """Cycles of the stage for one sample (``rank``: with ``nz`` listed lines; ``None``
-        gives the bound ``nz = lines``)."""
+    def cycles(self, steps: int) -> int:
+        """Cycles of the stage for one sample; for ``rank`` the bound, every line listed (the
+        sort takes ``nz (nz + 2 steps + 6)`` cycles for ``nz`` listed lines)."""
         C, H, W = self.in_shape
         Co, Ho, Wo = self.out_shape
         if self.kind == "rank":
             k = self.node.kernels.shape[-1]
-            n = self.lines if nz is None else nz
+            n = self.lines
             return self.lines * (k * k + 2) + 1 + n * (n + 2 * steps + 6) + 1
         if self.kind == "pool":
             k = self.node.kernel
