@@ -373,3 +373,89 @@ def test_adaptive_decision_rates_scale_with_error_and_accuracy():
     assert fixed.rates(q, 3, 0.9) == (q(0.02), q(-0.015), q(-0.02), q(0.005))
     with pytest.raises(ConfigError, match=r"convstdp.decision.adaptive='yes'; expected true"):
         parse_config({**SMALL, "decision": {**SMALL["decision"], "adaptive": "yes"}})
+
+
+# ------------------------------------------------------------------------------ teach (v14)
+def _teaching(seed: int = 0) -> Network:
+    cfg = {**SMALL, "decision": {**SMALL["decision"], "teach": True}}
+    return build_network(parse_config(cfg), seed)
+
+
+def test_teach_interpreter_equals_trainer_bit_exact():
+    """``teach = 1``: the interpreter and the torch trainer agree after an epoch of online
+    R-STDP on which teaching happened, and teaching changes the weights."""
+    X, y = _images(24)
+    net = _teaching(0)
+    for li in range(2):
+        net = M.train_layer(net, li, X, epochs=1, seed=li).net
+    it = Interpreter(net)
+    it.run(X, labels=y, learn=True, layers={2})
+    r = M.train_layer(net, 2, X, y, epochs=1, shuffle=False)
+    assert np.array_equal(it.network().layers[2].weights, r.net.layers[2].weights)
+    plain = M.train_layer(net.replace_layer(2, replace(net.layers[2], teach=False)), 2, X, y,
+                          epochs=1, shuffle=False)
+    assert not np.array_equal(plain.net.layers[2].weights, r.net.layers[2].weights)
+
+
+def test_teach_rewards_the_labels_first_neuron_on_a_mistake():
+    X, _ = _images(12)
+    net = _teaching(0)
+    d = net.layers[2]
+    res = Interpreter(net).step(X[0], learn=False)
+    decided = int(res.outputs[-1][0, 0])
+    assert decided != NONE
+    label = (decided + 1) % 3
+    # the expected teacher: the first neuron of the label's class by the k-WTA order
+    tf, vf = M.layer_fire(d, torch.as_tensor(np.array(d.weights)),
+                          torch.as_tensor(M.layer_inputs(net, X[:1], 2).astype(np.int64)), 6)
+    per = d.features // d.classes
+    sub = M.order_key(tf[0], vf[0])[label * per:(label + 1) * per].reshape(-1)
+    teacher = label * per + int(np.unravel_index(int(sub.argmin()),
+                                                 tuple(tf[0, :per].shape))[0])
+    taught = Interpreter(net)
+    taught.step(X[0], learn=True, label=label)
+    dw = taught.network().layers[2].weights - d.weights
+    changed = set(np.flatnonzero(np.abs(dw).sum(axis=(1, 2, 3))).tolist())
+    assert teacher in changed and len(changed) == 2  # the punished winner and the teacher
+    w = d.weights[teacher]
+    new = w + dw[teacher]
+    assert np.all((new == np.clip(w + d.a_plus, d.w_lo, d.w_hi))
+                  | (new == np.clip(w + d.a_minus, d.w_lo, d.w_hi)))
+    assert np.any(new == np.clip(w + d.a_plus, d.w_lo, d.w_hi))
+    # a rewarded sample teaches nobody: only the winner moves
+    good = Interpreter(net)
+    good.step(X[0], learn=True, label=decided)
+    dwg = good.network().layers[2].weights - d.weights
+    assert len(np.flatnonzero(np.abs(dwg).sum(axis=(1, 2, 3)))) == 1
+
+
+def test_teach_is_serialised_and_old_files_read_as_off():
+    net = _teaching(0)
+    assert net.layers[2].teach
+    assert "teach=1" in to_text(net)
+    assert parse(to_text(net)).layers[2].teach
+    doc, arrays = to_dict(net)
+    assert from_dict(doc, arrays).layers[2].teach
+    for st in doc["stages"]:
+        st.pop("teach", None)
+    assert not from_dict(doc, arrays).layers[2].teach
+    txt = to_text(net).replace(" teach=1", "").replace(" teach=0", "")
+    assert "teach=" not in txt and not parse(txt).layers[2].teach
+    bad = net.replace_layer(0, replace(net.layers[0], teach=True))
+    assert any("teach=1 with rule='stdp'; expected rule=rstdp" in str(e) for e in verify(bad))
+
+
+def test_decay_schedule_and_teach_config():
+    dec = parse_config({**SMALL, "decision": {**SMALL["decision"], "decay": 0.5,
+                                              "teach": True}}).decision
+    q = lambda v: int(round(v * 2**16))  # noqa: E731
+    assert dec.scheduled and dec.teach
+    assert dec.rates(q, 0, None) == (q(0.02), q(-0.015), q(-0.02), q(0.005))
+    assert dec.rates(q, 2, 0.9) == (q(0.005), q(-0.015 / 4), q(-0.005), q(0.005 / 4))
+    assert not parse_config(SMALL).decision.scheduled
+    for bad, msg in ((0, r"decision.decay=0; expected a number in \(0, 1\]"),
+                     (1.5, r"decision.decay=1.5; expected 0.0..1.0")):
+        with pytest.raises(ConfigError, match=msg):
+            parse_config({**SMALL, "decision": {**SMALL["decision"], "decay": bad}})
+    with pytest.raises(ConfigError, match=r"decision.teach=1; expected true or false"):
+        parse_config({**SMALL, "decision": {**SMALL["decision"], "teach": 1}})

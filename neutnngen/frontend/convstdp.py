@@ -55,14 +55,26 @@ class Decision:
     # a_minus) are scaled by the previous epoch's training error and the punishment rates
     # (p_plus, p_minus) by its accuracy (0.5 each in the first epoch)
     adaptive: bool = False
+    # host-side too: every rate of epoch e is multiplied by decay**e (1.0: fixed rates)
+    decay: float = 1.0
+    # in the contract (docs/model.md §14, teach = 1): a punished sample also gives the
+    # label's first neuron the reward update
+    teach: bool = False
+
+    @property
+    def scheduled(self) -> bool:
+        """Whether the rates change over the epochs (a host-side schedule is needed)."""
+        return self.adaptive or self.decay != 1.0
 
     def rates(self, q, epoch: int, accuracy: float | None) -> tuple[int, int, int, int]:
         """The integer rates of one epoch (``q`` maps a real rate to weight units)."""
+        s = self.decay ** epoch
         if not self.adaptive:
-            return q(self.a_plus), q(self.a_minus), q(self.p_plus), q(self.p_minus)
+            return (q(self.a_plus * s), q(self.a_minus * s), q(self.p_plus * s),
+                    q(self.p_minus * s))
         acc = 0.5 if accuracy is None else accuracy
-        return (q(self.a_plus * (1 - acc)), q(self.a_minus * (1 - acc)),
-                q(self.p_plus * acc), q(self.p_minus * acc))
+        return (q(self.a_plus * (1 - acc) * s), q(self.a_minus * (1 - acc) * s),
+                q(self.p_plus * acc * s), q(self.p_minus * acc * s))
 
 
 @dataclass(frozen=True)
@@ -159,9 +171,13 @@ def parse_config(d: dict) -> ConvSTDPConfig:
     _num(v["kernel"], "convstdp.decision.kernel", 1, 4096, integer=True)
     _num(v["padding"], "convstdp.decision.padding", 0, v["kernel"] - 1, integer=True)
     _num(v["epochs"], "convstdp.decision.epochs", 0, 100000, integer=True)
-    if not isinstance(v["adaptive"], bool):
-        raise ConfigError(f"convstdp.decision.adaptive={v['adaptive']!r}; expected true or "
-                          f"false")
+    for k in ("adaptive", "teach"):
+        if not isinstance(v[k], bool):
+            raise ConfigError(f"convstdp.decision.{k}={v[k]!r}; expected true or false")
+    _num(v["decay"], "convstdp.decision.decay", 0.0, 1.0)
+    if v["decay"] <= 0:
+        raise ConfigError(f"convstdp.decision.decay={v['decay']!r}; expected a number in "
+                          f"(0, 1] (the per-epoch rate multiplier)")
     for k in ("a_plus", "a_minus", "p_plus", "p_minus"):
         _num(v[k], f"convstdp.decision.{k}", -1.0, 1.0)
     _num(v["w_lo"], "convstdp.decision.w_lo", 0.0, 1.0)
@@ -229,7 +245,8 @@ def build_network(cfg: ConvSTDPConfig, seed: int = 0, name: str = "convstdp") ->
                           f"{D.padding})")
     stages.append(ConvSTDP("decision", shape, weights(D.features, shape[0], D.kernel, lo, hi),
                            D.padding, 0, cfg.frac_bits, 1, 0, False, "rstdp", q(D.a_plus),
-                           q(D.a_minus), q(D.p_plus), q(D.p_minus), False, lo, hi, cfg.classes))
+                           q(D.a_minus), q(D.p_plus), q(D.p_minus), False, lo, hi, cfg.classes,
+                           teach=D.teach))
     return Network(name, TimeSpec(), cfg.height * cfg.width, tuple(stages),
                    meta=(("builder", "neutnngen.frontend.convstdp"), ("seed", str(seed))))
 

@@ -240,6 +240,7 @@ class ConvSTDP:
     w_hi: int = 1 << 16
     classes: int = 0  # rule=rstdp: feature f decides class f // (F // classes)
     learning: bool = True
+    teach: bool = False  # rule=rstdp: a punished sample also rewards the label's first neuron
 
     def __post_init__(self):
         object.__setattr__(self, "in_shape", tuple(int(v) for v in self.in_shape))
@@ -247,6 +248,7 @@ class ConvSTDP:
         object.__setattr__(self, "inhibit", bool(self.inhibit))
         object.__setattr__(self, "stabilize", bool(self.stabilize))
         object.__setattr__(self, "learning", bool(self.learning))
+        object.__setattr__(self, "teach", bool(self.teach))
 
     @property
     def features(self) -> int:
@@ -376,22 +378,34 @@ def learn_sample(weights: np.ndarray, x: np.ndarray, trace: ConvTrace, b: int,
     if not wins:
         return weights
     ap, am = node.a_plus, node.a_minus
+    updates = [(wins, ap, am)]
     if node.rule == "rstdp":
         if label is None:
             raise ValueError(f"convstdp {node.name!r} (rule=rstdp) learns from labels; got none")
         if node.decide(wins[0][0]) != int(label):
-            ap, am = node.p_plus, node.p_minus
+            updates = [(wins, node.p_plus, node.p_minus)]
+            if node.teach:  # the label's first neuron gets the reward it would have had
+                updates.append((teacher(trace.tf[b], trace.vf[b], node, int(label)), ap, am))
     C, H, W = node.in_shape
     p, k = node.padding, node.kernel
     tx = np.pad(first_times(x[b:b + 1])[0].reshape(C, H, W), ((0, 0), (p, p), (p, p)),
                 constant_values=NONE)
     W_ = weights.copy()
-    for f, i, j in wins:
-        patch = tx[:, i:i + k, j:j + k]
-        ltp = (patch >= 0) & (patch <= trace.tf[b, f, i, j])
-        a = np.where(ltp, ap, am).astype(np.int64)
-        W_[f] = np.clip(W_[f] + stdp_delta(W_[f], a, node), node.w_lo, node.w_hi)
+    for ws, ap, am in updates:
+        for f, i, j in ws:
+            patch = tx[:, i:i + k, j:j + k]
+            ltp = (patch >= 0) & (patch <= trace.tf[b, f, i, j])
+            a = np.where(ltp, ap, am).astype(np.int64)
+            W_[f] = np.clip(W_[f] + stdp_delta(W_[f], a, node), node.w_lo, node.w_hi)
     return W_
+
+
+def teacher(tf: np.ndarray, vf: np.ndarray, node: ConvSTDP, label: int) -> list[tuple[int, int, int]]:
+    """``teach = 1``: the first neuron (k-WTA order, k = 1) among the features of class
+    ``label`` of one sample ``[F, Ho, Wo]``; empty when none of them fired."""
+    per = node.features // node.classes
+    f0 = label * per
+    return [(f0 + f, i, j) for f, i, j in winners(tf[f0:f0 + per], vf[f0:f0 + per], 1, 0)]
 
 
 class ConvSTDPState(StageState):
@@ -414,7 +428,8 @@ class ConvSTDPState(StageState):
         return replace(self.node, weights=self.weights.copy())
 
 
-_BOOLS = ("inhibit", "stabilize", "learning")
+_BOOLS = ("inhibit", "stabilize", "learning", "teach")
+_OPTIONAL = {"teach": 0}  # fields added after v13: absent in older files
 _INTS = ("padding", "threshold", "frac_bits", "kwta", "radius", "a_plus", "a_minus", "p_plus",
          "p_minus", "w_lo", "w_hi", "classes")
 
@@ -491,6 +506,8 @@ class ConvSTDPKind(StageKind):
                 err(p, f"kwta={node.kwta}; rule=rstdp decides by one winner: expected 1")
         elif node.classes != 0:
             err(p, f"classes={node.classes}; expected 0 with rule=stdp")
+        if node.teach and node.rule != "rstdp":
+            err(p, f"teach=1 with rule={node.rule!r}; expected rule=rstdp (teaching needs labels)")
 
     def to_text(self, node: ConvSTDP) -> list[str]:
         F, C, k, _ = node.weights.shape
@@ -515,7 +532,8 @@ class ConvSTDPKind(StageKind):
         if len(seen) != F:
             raise ValueError(f"convstdp {a['name']!r}: {F - len(seen)} of {F} filters missing")
         kw = {x: a[x] for x in _INTS}
-        kw.update({x: bool(a[x]) for x in _BOOLS})
+        kw.update({x: bool(a.get(x, _OPTIONAL[x]) if x in _OPTIONAL else a[x])
+                   for x in _BOOLS})
         return ConvSTDP(a["name"], (C, H, W), w, rule=a["rule"], **kw)
 
     def to_json(self, node: ConvSTDP, prefix, arr) -> dict:
@@ -527,7 +545,8 @@ class ConvSTDPKind(StageKind):
 
     def from_json(self, doc, get):
         kw = {x: int(doc[x]) for x in _INTS}
-        kw.update({x: bool(doc[x]) for x in _BOOLS})
+        kw.update({x: bool(doc.get(x, _OPTIONAL[x]) if x in _OPTIONAL else doc[x])
+                   for x in _BOOLS})
         return ConvSTDP(doc["name"], tuple(doc["in_shape"]), get(doc["weights"]),
                         rule=doc["rule"], **kw)
 
@@ -542,6 +561,6 @@ KIND = CONVSTDP_KIND  # this module is the registry's ``neutnngen.ir.stages.conv
 __all__ = [
     "CONVSTDP_KIND", "KIND", "RANKCODE_KIND", "ConvSTDP", "ConvTrace", "RankCode", "decisions",
     "fire", "first_times", "forward_layer", "learn_sample", "order_key", "pointwise_inhibition",
-    "potentials", "rank_code", "rank_times", "rank_values", "stdp_delta", "times_to_trains",
-    "winners",
+    "potentials", "rank_code", "rank_times", "rank_values", "stdp_delta", "teacher",
+    "times_to_trains", "winners",
 ]

@@ -156,23 +156,30 @@ def learn_one(node: ConvSTDP, w: torch.Tensor, tx: torch.Tensor, tf: torch.Tenso
     wins = winners(tf, vf, node.kwta if node.rule == "stdp" else 1, node.radius)
     if not wins:
         return 0
-    ap, am = node.a_plus, node.a_minus
+    updates = [(wins, node.a_plus, node.a_minus)]
     if node.rule == "rstdp" and node.decide(wins[0][0]) != int(label):
-        ap, am = node.p_plus, node.p_minus
+        updates = [(wins, node.p_plus, node.p_minus)]
+        if node.teach:  # the label's first neuron gets the reward it would have had
+            per = node.features // node.classes
+            f0 = int(label) * per
+            updates.append(([(f0 + f, i, j) for f, i, j in
+                             winners(tf[f0:f0 + per], vf[f0:f0 + per], 1, 0)],
+                            node.a_plus, node.a_minus))
     C, H, W = node.in_shape
     p, k = node.padding, node.kernel
     txp = Fn.pad(tx.reshape(C, H, W), (p, p, p, p), value=NONE)
     F2 = 2 * node.frac_bits
-    for f, i, j in wins:
-        patch = txp[:, i:i + k, j:j + k]
-        ltp = (patch >= 0) & (patch <= tf[f, i, j])
-        a = torch.where(ltp, torch.tensor(ap), torch.tensor(am))
-        wf = w[f]
-        if node.stabilize:
-            d = (a * (wf - node.w_lo) * (node.w_hi - wf) + (1 << (F2 - 1))) >> F2
-        else:
-            d = a
-        w[f] = (wf + d).clamp(node.w_lo, node.w_hi)
+    for ws, ap, am in updates:
+        for f, i, j in ws:
+            patch = txp[:, i:i + k, j:j + k]
+            ltp = (patch >= 0) & (patch <= tf[f, i, j])
+            a = torch.where(ltp, torch.tensor(ap), torch.tensor(am))
+            wf = w[f]
+            if node.stabilize:
+                d = (a * (wf - node.w_lo) * (node.w_hi - wf) + (1 << (F2 - 1))) >> F2
+            else:
+                d = a
+            w[f] = (wf + d).clamp(node.w_lo, node.w_hi)
     return len(wins)
 
 

@@ -65,7 +65,7 @@ def train(cfg: ConvSTDPConfig, X: np.ndarray, y: np.ndarray, seed: int = 0,
     for li, epochs, labels in plan:
         t0 = time.perf_counter()
         sched = None
-        if labels is not None and cfg.decision.adaptive:
+        if labels is not None and cfg.decision.scheduled:
             one = 1 << cfg.frac_bits
 
             def sched(e, acc, one=one):
