@@ -212,8 +212,10 @@ class Plan:
         """Whether segment ``seg`` keeps its weights in a memory: ``weight_store ==
         "memory"`` and all its synapses have the same weight bits (a memory word has one
         width; a segment mixing banks of different ``wres`` keeps registers)."""
-        return (self.weight_store == "memory" and bool(seg.synapses)
-                and all(s.bits == seg.wbits for s in seg.synapses))
+        if self.weight_store != "memory" or not seg.synapses:
+            return False
+        wb = seg.wbits
+        return all(s.bits == wb for s in seg.synapses)
 
     def address(self, seg: SegmentSpec, syn: SynapseSpec) -> int:
         return (seg.seg_id << self.LBA) | syn.j
