@@ -96,7 +96,7 @@ def plot(out: Path, baseline: Path | None = None) -> Path:
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
     sets = [(series(out), "-", "")]
     if baseline is not None and baseline.exists():
-        sets.append((series(baseline), "--", " [before]"))
+        sets.append((series(baseline), "--", f" [{baseline.stem}]"))
     for by, ls, tag in sets:
         for key, rows in sorted(by.items()):
             rows = sorted(rows, key=lambda r: r["synapses"])
