@@ -311,6 +311,8 @@ def cmd_compile(args) -> int:
                           f"SNN networks (one per lif stage); a TNN design takes one number",
                           path="--lanes")
     extra = {} if args.lanes is None else {"lanes": args.lanes}
+    if args.weight_store is not None:
+        extra["weight_store"] = args.weight_store
     res = emit(net, out_dir(args.out, "--out"), weights=args.weights, name=args.top,
                architecture=args.architecture, interface=args.interface, **extra)
     print(json.dumps({"verilog": str(res.verilog), "rtlil": str(res.rtlil),
@@ -325,7 +327,9 @@ def _serial_only(args, what: str) -> None:
            (f"--lanes {args.lanes}", "--lanes", args.lanes not in (None, 1)),
            (f"--architecture {args.architecture}", "--architecture",
             args.architecture not in (None, "serial")),
-           (f"--interface {args.interface}", "--interface", args.interface != "stream")]
+           (f"--interface {args.interface}", "--interface", args.interface != "stream"),
+           (f"--weight-store {args.weight_store}", "--weight-store",
+            args.weight_store not in (None, "auto"))]
     for flag, path, is_bad in bad:
         if is_bad:
             raise ConfigError(f"{flag} for {what}", path=path)
@@ -364,6 +368,10 @@ def _compile_snn(args, net) -> int:
                           f"{' or '.join(ARCHITECTURES)} with stream ports (--interface stream)",
                           path="--architecture" if args.architecture not in ARCHITECTURES
                           else "--interface")
+    if args.weight_store not in (None, "auto"):
+        raise ConfigError(f"--weight-store {args.weight_store} for the SNN network {net.name!r}; "
+                          "it chooses the weight store of serial TNN layers",
+                          path="--weight-store")
     from .hdl.snn import plan_snn
     from .ir.snn_plan import split_mixed
 
@@ -1036,6 +1044,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interface", default="stream", choices=["stream", "axis"],
                    help="stream: valid/ready ports of docs/rtl-contract.md (default); axis: the "
                         "same core behind 8-bit AXI4-Stream ports (packing in the same doc)")
+    p.add_argument("--weight-store", default=None, choices=["registers", "memory", "auto"],
+                   help="serial register/learn weights: registers (one per synapse), memory "
+                        "(one block-RAM-mappable memory per segment; rst keeps its contents) "
+                        "or auto (default: memory from 4096 synapses)")
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("verify", help="run the emitted Verilog on the config's test set vs the reference")

@@ -150,6 +150,9 @@ class HdlConfig:
     top: str = "neutnngen_top"
     # serial (smallest) | parallel (T + 4 cycles a wave) | pipelined (a wave every cycle)
     architecture: str = "serial"
+    # serial register/learn weights: registers | memory (block RAM) | auto (memory from
+    # neutnngen.hdl.plan.AUTO_MEMORY_SYNAPSES synapses)
+    weight_store: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "train.credit": ("winner", "dendrite"),
     "hdl.weights": ("hardwired", "register", "learn"),
     "hdl.architecture": ("serial", "parallel", "pipelined"),
+    "hdl.weight_store": ("registers", "memory", "auto"),
     "verify.simulator": ("auto", "icarus", "verilator"),
     "verify.bench": ("auto", "stream", "cocotb"),
 }

@@ -56,7 +56,7 @@ from .plan import WEIGHT_MODES, Plan, make_plan
 from .sim import LearnTrace, simulate
 from .top import Top
 
-OPTIONS = ("mux_levels", "lanes", "architecture")
+OPTIONS = ("mux_levels", "lanes", "architecture", "weight_store")
 
 
 def build_top(net: Network, weights: str = "hardwired", name: str = "neutnngen_top",
@@ -70,7 +70,9 @@ def build_top(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     once, a new wave every cycle; both hardwired and register weights), ``lanes``
     (serial: lines streamed per cycle, default 1: more lanes cut ``WAVE_CYCLES`` about
     ``lanes`` times for more area), ``mux_levels`` (2:1 multiplexer levels per pipeline
-    stage, default 5).
+    stage, default 5), ``weight_store`` (serial ``register``/``learn`` weights:
+    ``registers``, ``memory`` or ``auto``, the default: memory from
+    :data:`~neutnngen.hdl.plan.AUTO_MEMORY_SYNAPSES` synapses).
     ``interface``: ``stream`` (default: the valid/ready :class:`Top`) or ``axis`` (the
     same core behind 8-bit AXI4-Stream ports, :class:`neutnngen.hdl.axis.AxisTop`)."""
     unknown = sorted(set(options) - set(OPTIONS))

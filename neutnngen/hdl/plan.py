@@ -60,6 +60,17 @@ synapse every time step, one step per cycle: ``T + 4`` cycles a wave) or ``pipel
 (every step of every synapse at once: a new wave every cycle); the last two build hardwired
 and register weights."""
 
+WEIGHT_STORE_CHOICES = ("registers", "memory", "auto")
+"""Where a ``serial`` design keeps its ``register`` / ``learn`` weights: ``registers`` (one
+register per present synapse, a multiplexer tree reads the streamed line), ``memory`` (one
+1-read/1-write memory per segment, address = line, initialised with the trained weights:
+maps to block RAM) or ``auto`` (``memory`` from :data:`AUTO_MEMORY_SYNAPSES` present
+synapses in the design, else ``registers``). Hardwired weights ignore it."""
+
+AUTO_MEMORY_SYNAPSES = 4096
+"""``weight_store = "auto"`` picks ``memory`` for designs with at least this many present
+synapses (below it the register store elaborates in seconds and needs no block RAM)."""
+
 PARALLEL_ADD_STAGES = 2
 
 
@@ -154,6 +165,7 @@ class Plan:
     learn: LearnPlan | None = None  # weights == "learn" only
     stages: tuple[StageSpec, ...] = field(default=())  # every IR stage, in order
     architecture: str = "serial"  # of the layer stages (ARCHITECTURES)
+    weight_store: str = "registers"  # registers | memory (resolved, WEIGHT_STORE_CHOICES)
 
     @property
     def NONE(self) -> int:
@@ -196,6 +208,15 @@ class Plan:
     def A(self) -> int:
         return self.SBA + self.LBA
 
+    def memory_store(self, seg: SegmentSpec) -> bool:
+        """Whether segment ``seg`` keeps its weights in a memory: ``weight_store ==
+        "memory"`` and all its synapses have the same weight bits (a memory word has one
+        width; a segment mixing banks of different ``wres`` keeps registers)."""
+        if self.weight_store != "memory" or not seg.synapses:
+            return False
+        wb = seg.wbits
+        return all(s.bits == wb for s in seg.synapses)
+
     def address(self, seg: SegmentSpec, syn: SynapseSpec) -> int:
         return (seg.seg_id << self.LBA) | syn.j
 
@@ -217,6 +238,8 @@ class Plan:
         if self.weights in ("register", "learn"):
             d["A"] = self.A
             d["WRES"] = self.WB
+            if self.weight_store == "memory":
+                d["weight_store"] = "memory"
         if self.learn is not None:
             lp = self.learn
             d["LABEL_BITS"] = lp.LBW
@@ -271,7 +294,7 @@ def _bits(n: int) -> int:
 
 def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_top",
               mux_levels: int = DEFAULT_MUX_LEVELS, lanes: int = 1,
-              architecture: str = "serial") -> Plan:
+              architecture: str = "serial", weight_store: str = "auto") -> Plan:
     from .kinds import hdl_kind, stage_kind
 
     weights = check_weights_mode(weights)
@@ -285,6 +308,9 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     if architecture != "serial" and lanes != 1:
         raise ConfigError(f"lanes={lanes!r} is a knob of the serial architecture; the "
                           f"{architecture} one reads every line every cycle (leave lanes at 1)")
+    if weight_store not in WEIGHT_STORE_CHOICES:
+        raise ConfigError(f"unknown weight_store={weight_store!r}; accepted: "
+                          f"{', '.join(WEIGHT_STORE_CHOICES)}")
     name = check_name(name)
     if not isinstance(mux_levels, int) or isinstance(mux_levels, bool) or mux_levels < 1:
         raise ConfigError(f"mux_levels={mux_levels!r}; expected an integer >= 1")
@@ -382,9 +408,15 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     lp = _learn_plan(layer_specs, B * PL + E, Lm, JS, SBA, mux_levels) if learn else None
     stages = _beats(stages, net, TB_IN, lp, out_max)
     layer_specs = [st.spec for st in stages if isinstance(st.spec, LayerSpec)]
+    store = "registers"
+    if weights in ("register", "learn") and architecture == "serial":
+        nsyn = sum(len(sp.synapses) for sp in segs)
+        if weight_store == "memory" or (weight_store == "auto"
+                                        and nsyn >= AUTO_MEMORY_SYNAPSES):
+            store = "memory"
     return Plan(net, weights, name, T, B, TB_IN, TB_OUT, J, G, JS, SW, mux_levels, Lm, RD,
                 PL, E, tuple(layer_specs), ctx.prox_offset, LBA, SBA, WB, tuple(segs), lp,
-                tuple(stages), architecture)
+                tuple(stages), architecture, store)
 
 
 def _stream_bits(max_time: int, t_max_in: int) -> int:

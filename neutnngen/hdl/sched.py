@@ -67,6 +67,8 @@ def sched_signature(plan: Plan) -> wiring.Signature:
             "lw_lo": Out(1 << lo),
             "lw_hi": Out(1 << hi),
         })
+        if plan.weight_store == "memory":  # the write line in binary (memory address)
+            members["lw_line"] = Out(plan.LBA)
     return wiring.Signature(members)
 
 
@@ -80,15 +82,19 @@ def wload_signature(plan: Plan) -> wiring.Signature:
     """Register-mode weight writes, decoded once at the top: the segment field of the
     address, the line field predecoded into two one-hot halves (``lo``, ``hi``) and the
     data. Reset is folded in (``en``, ``lo`` and ``hi`` are all set during reset) so that
-    the reset to the trained weights shares the write path."""
+    the reset to the trained weights shares the write path. With the memory weight store
+    the bus also carries the line field in binary (``line``, the memory address)."""
     lo, hi = wload_split(plan)
-    return wiring.Signature({
+    members = {
         "en": Out(1),
         "seg": Out(plan.SBA),
         "lo": Out(1 << lo),
         "hi": Out(1 << hi),
         "data": Out(plan.WB),
-    })
+    }
+    if plan.weight_store == "memory":
+        members["line"] = Out(plan.LBA)
+    return wiring.Signature(members)
 
 
 def delay(m: Module, v: Value, n: int, name: str, reset_less: bool = False) -> Value:
@@ -266,6 +272,8 @@ class Sequencer(wiring.Component):
             m.d.sync += s.lw_lo[i].eq(jd[:lo] == i)
         for i in range(1 << hi):
             m.d.sync += s.lw_hi[i].eq((jd[lo:p.LBA] == i) if hi else 1)
+        if p.weight_store == "memory":
+            m.d.sync += s.lw_line.eq(jd[:p.LBA])
 
         # Random phase: D draws of CPD cycles from cycle 1 of every wave.
         ract = Signal(name="ract")

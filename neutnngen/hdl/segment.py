@@ -171,6 +171,113 @@ class LearnStore(RegisterStore):
         return entries
 
 
+class MemoryStore:
+    """Memory-backed register / learn store (``plan.weight_store == "memory"``): one
+    1-read/1-write memory per lane (``wmem``; ``wmem_l<lane>`` with lanes), word ``j // G``
+    holding the weight of line ``j`` (0 where the segment has no synapse), initialised with
+    the trained weights. The read port takes the line select ``sel0`` (the cycle in which the
+    register store's multiplexer samples its registers; a write lands in the next cycle in
+    both) and its output is delayed to the multiplexer's latency ``Lm``; line selects past
+    the memory read 0. The write port takes ``wload`` writes to present synapses (not in
+    reset) and, for a learning segment, the learn pass (``lwe`` with ``lw_line`` and
+    ``wnew``). ``rst`` does not rewrite the memory (it keeps its contents; the trained
+    weights are its initial contents, docs/rtl-contract.md)."""
+
+    mode = "memory"
+
+    def __init__(self, plan: Plan, spec: SegmentSpec, ctx=None, lwe: Value | None = None):
+        self.plan, self.spec, self.ctx, self.lwe = plan, spec, ctx, lwe
+        self.wnew = Signal(spec.wbits, name="wnew") if lwe is not None else None
+        self.out: dict[int, Value] | None = None
+
+    def members(self) -> dict:
+        return {"wload": In(wload_signature(self.plan))}
+
+    def read(self, m: Module, seg: Segment, lane: int) -> Value:
+        if self.out is None:
+            self.out = self._build(m, seg)
+        return self.out[lane]
+
+    @staticmethod
+    def _guard(addr: Value, depth: int, present: set[int]) -> Value | None:
+        """1 where ``addr`` is a word of the memory that holds a synapse (None: always)."""
+        full = len(present) == depth
+        inr = None if (1 << len(addr)) <= depth else addr < depth
+        if full:
+            return inr
+        mask = sum(1 << a for a in present)
+        bit = Const(mask, depth).bit_select(addr[:max(1, (depth - 1).bit_length())], 1)
+        return bit if inr is None else inr & bit
+
+    def _build(self, m: Module, seg: Segment) -> dict[int, Value]:
+        from amaranth.lib.memory import Memory
+
+        p, spec = self.plan, self.spec
+        wb = spec.wbits
+        wl, sch = seg.wload, seg.sched
+        rst = ResetSignal("sync")
+        wsel = Signal(name="wmatch")
+        m.d.comb += wsel.eq(wl.en & ~rst & (wl.seg == spec.seg_id))
+        learn = self.lwe is not None
+        data = wl.data[:wb]
+        if learn:
+            data = Signal(wb, name="wdata")
+            # in learn-pass write cycles wload is blocked, so lwe alone picks the data
+            m.d.comb += data.eq(Mux(self.lwe, self.wnew, wl.data[:wb]))
+        out: dict[int, Value] = {}
+        names: dict[str, Value] = {}
+        for lane in range(p.G):
+            syns = [s for s in spec.synapses if s.j % p.G == lane]
+            if not syns:
+                out[lane] = Const(0, wb)
+                continue
+            sfx = "" if p.G == 1 else f"_l{lane}"
+            depth = max(s.j // p.G for s in syns) + 1
+            init = [0] * depth
+            for s in syns:
+                init[s.j // p.G] = s.weight
+            mem = Memory(shape=wb, depth=depth, init=init)
+            m.submodules[f"wmem{sfx}"] = mem
+            present = {s.j // p.G for s in syns}
+            abits = max(1, (depth - 1).bit_length())
+            # read: the line select (sel0) in the cycle the register store samples
+            sel = seg.sched.sel0
+            rp = mem.read_port(domain="sync", transparent_for=())
+            m.d.comb += rp.addr.eq(sel[:abits])
+            rd: Value = rp.data
+            inr = self._guard(sel, depth, set(range(depth)))
+            if inr is not None:
+                ok = Signal(name=f"wrd_ok{sfx}", reset_less=True)
+                m.d.sync += ok.eq(inr)
+                rd = Mux(ok, rp.data, 0)
+            for k in range(1, p.Lm):
+                r = Signal(wb, name=f"wrd{sfx}_q" if k == p.Lm - 1 else f"wrd{sfx}_q{k}",
+                           reset_less=True)
+                m.d.sync += r.eq(rd)
+                rd = r
+            out[lane] = rd
+            # write: wload (line j -> lane j % G, word j // G) or the learn pass (G == 1)
+            wp = mem.write_port()
+            wline = wl.line
+            wlane = Const(1, 1) if p.G == 1 else (wline % p.G == lane)
+            waddr = wline if p.G == 1 else wline // p.G
+            wok = self._guard(waddr, depth, present)
+            we = wsel & wlane if wok is None else wsel & wlane & wok
+            addr = waddr[:abits]
+            if learn:
+                lok = self._guard(sch.lw_line, depth, present)
+                le = self.lwe if lok is None else self.lwe & lok
+                we = we | le
+                addr = Mux(self.lwe, sch.lw_line[:abits], addr)
+            wen = Signal(name=f"wmem_we{sfx}")
+            m.d.comb += [wen.eq(we), wp.en.eq(wen), wp.addr.eq(addr), wp.data.eq(data)]
+            for s in syns:
+                names[s.name] = mem.data[s.j // p.G]
+        if self.ctx is not None:
+            self.ctx.regs[spec.path] = {s.name: names[s.name] for s in spec.synapses}
+        return out
+
+
 WEIGHT_STORES = {"hardwired": HardwiredStore, "register": RegisterStore}
 
 
@@ -185,7 +292,11 @@ class Segment(wiring.Component):
         self.plan, self.spec, self.ctx = plan, spec, ctx
         self.ow = ow  # overshoot bits (0: no overshoot output)
         self.lctx = None  # the segment's learning context (learn mode, learning layers)
-        if plan.weights == "learn":
+        if plan.weights in ("register", "learn") and plan.memory_store(spec):
+            self.lctx = ctx.seg.get(spec.path) if plan.weights == "learn" else None
+            self.store = MemoryStore(plan, spec, ctx,
+                                     self.lctx.lwe if self.lctx is not None else None)
+        elif plan.weights == "learn":
             self.lctx = ctx.seg.get(spec.path)
             if self.lctx is not None:
                 self.store = LearnStore(plan, spec, ctx, self.lctx.lwe)

@@ -132,6 +132,8 @@ class Top(wiring.Component):
                     c.wload.hi.eq(wl_hi),
                     c.wload.data.eq(self.wload_data),
                 ]
+                if p.weight_store == "memory":
+                    m.d.comb += c.wload.line.eq(self.wload_addr[:p.LBA])
 
         if lp is not None:
             # Weight read-out: the line field selects through every segment's weight

@@ -104,6 +104,16 @@ def timing(plan, spec: LayerSpec) -> tuple[int, int]:
 
 
 # ---------------------------------------------------------------------------- names.json
+def _weight_signal(plan, seg, syn, mem: bool) -> str:
+    """Hierarchical RTL name of a synapse's weight: its register, or (``mem``:
+    ``plan.memory_store(seg)``) the memory word that holds it
+    (:class:`neutnngen.hdl.segment.MemoryStore`)."""
+    if mem:
+        sfx = "" if plan.G == 1 else f"_l{syn.j % plan.G}"
+        return f"{seg.rtl}.wmem{sfx}[{syn.j // plan.G}]"
+    return f"{seg.rtl}.{syn.name}"
+
+
 def names(plan, spec: LayerSpec) -> dict:
     """What the verifier can observe of the layer (schema: ``docs/rtl-contract.md``)."""
     segs = [s for s in plan.segments if s.path.startswith(f"{spec.rtl}/")]
@@ -118,8 +128,10 @@ def names(plan, spec: LayerSpec) -> dict:
                 bit += 1
         doc["outputs"] = outputs
     if plan.weights in ("register", "learn"):
+        mem = {s.path: plan.memory_store(s) for s in segs}
         doc["weights"] = {f"{s.path}/{syn.name}": {"addr": plan.address(s, syn),
-                                                   "signal": f"{s.rtl}.{syn.name}",
+                                                   "signal": _weight_signal(plan, s, syn,
+                                                                            mem[s.path]),
                                                    "bits": syn.bits, "init": syn.weight}
                           for s in segs for syn in s.synapses}
     if plan.learn is not None and spec.layer.learning is not None:

@@ -71,7 +71,8 @@ class CompileStage(Stage):
         from ...hdl import emit
 
         res = emit(self.network(ctx), ctx.outdir / "rtl", weights=ctx.cfg.hdl.weights,
-                   name=ctx.cfg.hdl.top, architecture=ctx.cfg.hdl.architecture)
+                   name=ctx.cfg.hdl.top, architecture=ctx.cfg.hdl.architecture,
+                   weight_store=ctx.cfg.hdl.weight_store)
         info = {"verilog": str(res.verilog), "rtlil": str(res.rtlil), "names": str(res.names),
                 "info": res.info}
         write_json(ctx.outdir / "rtl" / "emit.json", info)
@@ -280,7 +281,7 @@ class SynthStage(Stage):
                 try:
                     with tempfile.TemporaryDirectory(prefix="neutnngen-arch-") as td:
                         res = emit(net, td, weights=cfg.hdl.weights, name=cfg.hdl.top,
-                                   architecture=arch)
+                                   architecture=arch, weight_store=cfg.hdl.weight_store)
                         step(f"synth: generic, {arch} architecture", ctx.show)
                         g = flows.synth_generic(res.verilog.read_text(), cfg.hdl.top).to_dict()
                 except ConfigError as e:  # e.g. parallel has no on-chip learning
