@@ -395,23 +395,30 @@ def test_lanes_option(lanes):
 
 
 # ----------------------------------------------------------------------------- register mode
+def weight_loads(col: Column, top) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """``wload`` writes through ``names.json``: every present weight of neuron 0 to w_max (7),
+    of neuron 1 to 0 except its first present line (5); and the distal weights they give."""
+    from neutnngen.hdl.emit import names_json
+
+    loads = []
+    w = np.array(col.distal.weights)
+    first = int(np.flatnonzero(col.distal.mask[1, 0, 0])[0])
+    for key, ent in names_json(top.plan)["weights"].items():
+        i = int(key.split("/")[2][1:])
+        j = int(key.rsplit("/w", 1)[1])
+        v = 7 if i == 0 else (5 if j == first else 0)
+        loads.append((ent["addr"], v))
+        w[i, 0, 0, j] = v
+    return loads, w
+
+
 def test_register_mode_load_port():
     rng = np.random.default_rng(15)
     col = rand_column(rng, 8, 2, absent=0.25, frac=(0.3, 0.5), inh="none")
     net = one_layer(col)
     X = rand_volleys(rng, 12, 8, silent=0.0)
     top = build_top(net, weights="register")
-    from neutnngen.hdl.emit import names_json
-    weights = names_json(top.plan)["weights"]
-    # set every present weight of neuron 0 to w_max and of neuron 1 to 0 except one
-    loads = []
-    w = np.array(col.distal.weights)
-    for key, ent in weights.items():
-        i = int(key.split("/")[2][1:])
-        j = int(key.rsplit("/w", 1)[1])
-        v = 7 if i == 0 else (5 if j == int(np.flatnonzero(col.distal.mask[1, 0, 0])[0]) else 0)
-        loads.append((ent["addr"], v))
-        w[i, 0, 0, j] = v
+    loads, w = weight_loads(col, top)
     mod = one_layer(col.with_weights(w))  # thresholds are not loadable; they stay
     expect = Interpreter(mod, validate=False).forward(X)  # neuron 1 may be unreachable now
     y = simulate(net, X, weights="register", loads=loads, top=top)

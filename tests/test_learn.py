@@ -274,14 +274,19 @@ def test_learn_mode_config_errors():
 
 
 # ----------------------------------------------------------------------------- cocotb tier
-@pytest.fixture(scope="module")
-def small(tmp_path_factory):
+def small_learning_column(waves: int):
+    """A 12x3 learning column (seed 110) and ``waves`` random volleys for it."""
     rng = np.random.default_rng(110)
     col = rand_column(rng, 12, 3, D=1, S=2, absent=0.15, inh="wta1")
-    net = learning(one_layer(col))
+    return learning(one_layer(col)), rand_volleys(rng, waves, 12)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    net, X = small_learning_column(100)
     d = tmp_path_factory.mktemp("small_learn")
     r = emit(net, d, weights="learn", name="small_learn")
-    return net, r, rand_volleys(rng, 100, 12)
+    return net, r, X
 
 
 @pytest.mark.requires_sim

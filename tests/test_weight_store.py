@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_hdl import one_layer, rand_column, rand_volleys, ref
-from test_learn import CASES, check_learning, learning
+from test_hdl import one_layer, rand_column, rand_volleys, ref, weight_loads
+from test_learn import CASES, check_learning, learning, small_learning_column
 
 from neutnngen.errors import ConfigError
 from neutnngen.hdl import build_top, emit, simulate
@@ -20,25 +20,15 @@ from neutnngen.ir.interp import Interpreter
 from neutnngen.verify import run_learning_verification
 
 
-def _loads(net, col, top, lane_absent: bool):
-    """Loads: neuron 0's present weights to 7, neuron 1's to 0 but its first present line to 5,
-    plus writes to every absent synapse's address (which must be dropped)."""
-    weights = names_json(top.plan)["weights"]
-    loads = []
-    w = np.array(col.distal.weights)
-    for key, ent in weights.items():
-        i = int(key.split("/")[2][1:])
-        j = int(key.rsplit("/w", 1)[1])
-        v = 7 if i == 0 else (5 if j == int(np.flatnonzero(col.distal.mask[1, 0, 0])[0]) else 0)
-        loads.append((ent["addr"], v))
-        w[i, 0, 0, j] = v
-    if lane_absent:
-        plan = top.plan
-        for seg in plan.segments:
-            present = {s.j for s in seg.synapses}
-            for j in range(col.inputs):
-                if j not in present:
-                    loads.append(((seg.seg_id << plan.LBA) | j, 6))
+def _loads(col, top):
+    """:func:`test_hdl.weight_loads` plus a write to every absent synapse's address (which
+    must be dropped)."""
+    loads, w = weight_loads(col, top)
+    plan = top.plan
+    for seg in plan.segments:
+        present = {s.j for s in seg.synapses}
+        loads += [((seg.seg_id << plan.LBA) | j, 6) for j in range(col.inputs)
+                  if j not in present]
     return loads, w
 
 
@@ -50,7 +40,7 @@ def test_register_mode_memory_loads_take_effect(lanes):
     X = rand_volleys(rng, 12, 8, silent=0.0)
     top = build_top(net, weights="register", weight_store="memory", lanes=lanes)
     assert top.plan.weight_store == "memory" and top.plan.memory_store(top.plan.segments[0])
-    loads, w = _loads(net, col, top, lane_absent=True)
+    loads, w = _loads(col, top)
     assert any(e["signal"].endswith("]") for e in names_json(top.plan)["weights"].values())
     expect = Interpreter(one_layer(col.with_weights(w)), validate=False).forward(X)
     y = simulate(net, X, weights="register", loads=loads, top=top)
@@ -90,12 +80,10 @@ def test_weight_store_choice_and_determinism(tmp_path):
 
 @pytest.fixture(scope="module")
 def small_mem(tmp_path_factory):
-    rng = np.random.default_rng(110)
-    col = rand_column(rng, 12, 3, D=1, S=2, absent=0.15, inh="wta1")
-    net = learning(one_layer(col))
+    net, X = small_learning_column(60)
     d = tmp_path_factory.mktemp("small_mem")
     r = emit(net, d, weights="learn", name="small_mem", weight_store="memory")
-    return net, r, rand_volleys(rng, 60, 12)
+    return net, r, X
 
 
 @pytest.mark.requires_sim

@@ -430,6 +430,12 @@ class ConvSTDPState(StageState):
 
 _BOOLS = ("inhibit", "stabilize", "learning", "teach")
 _OPTIONAL = {"teach": 0}  # fields added after v13: absent in older files
+
+
+def _flags(d: dict) -> dict[str, bool]:
+    """The boolean fields of a parsed text line or JSON object (:data:`_OPTIONAL` ones may be
+    absent)."""
+    return {x: bool(d[x] if x not in _OPTIONAL else d.get(x, _OPTIONAL[x])) for x in _BOOLS}
 _INTS = ("padding", "threshold", "frac_bits", "kwta", "radius", "a_plus", "a_minus", "p_plus",
          "p_minus", "w_lo", "w_hi", "classes")
 
@@ -532,8 +538,7 @@ class ConvSTDPKind(StageKind):
         if len(seen) != F:
             raise ValueError(f"convstdp {a['name']!r}: {F - len(seen)} of {F} filters missing")
         kw = {x: a[x] for x in _INTS}
-        kw.update({x: bool(a.get(x, _OPTIONAL[x]) if x in _OPTIONAL else a[x])
-                   for x in _BOOLS})
+        kw.update(_flags(a))
         return ConvSTDP(a["name"], (C, H, W), w, rule=a["rule"], **kw)
 
     def to_json(self, node: ConvSTDP, prefix, arr) -> dict:
@@ -545,8 +550,7 @@ class ConvSTDPKind(StageKind):
 
     def from_json(self, doc, get):
         kw = {x: int(doc[x]) for x in _INTS}
-        kw.update({x: bool(doc.get(x, _OPTIONAL[x]) if x in _OPTIONAL else doc[x])
-                   for x in _BOOLS})
+        kw.update(_flags(doc))
         return ConvSTDP(doc["name"], tuple(doc["in_shape"]), get(doc["weights"]),
                         rule=doc["rule"], **kw)
 
