@@ -50,7 +50,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from neutnngen.ir import load  # noqa: E402
-from neutnngen.pipeline import load_config, prepare_data, verify_stimulus  # noqa: E402
+from neutnngen.pipeline import (  # noqa: E402
+    load_config,
+    mutation_learning_stream,
+    prepare_data,
+    verify_stimulus,
+)
 from neutnngen.verify import run_verification  # noqa: E402
 
 
@@ -100,14 +105,16 @@ def throughput(run_dir: Path, sim: str, repeat: int, scale: int, bench: str = "c
 
 def mutation(run_dir: Path, n: int, seed: int, sim: str, corner: int, modes: list[str],
              random_weights: int | None = None, classify: bool = False,
-             per_mode: Path | None = None, notes: dict | None = None) -> dict:
+             per_mode: Path | None = None, notes: dict | None = None,
+             learn_waves: int = 0, learn_corner: int = 0, seq_timeout: float = 300) -> dict:
     from neutnngen.hdl import emit
     from neutnngen.verify.corner import corner_volleys
     from neutnngen.verify.mutate import classify_survivors, mutation_campaign
 
     cfg = load_config(str(run_dir / "config.toml"), [])
     net = load(run_dir / "ir" / "model.json")
-    X = np.asarray(verify_stimulus(cfg, prepare_data(cfg)), dtype=np.int64)
+    data = prepare_data(cfg)
+    X = np.asarray(verify_stimulus(cfg, data), dtype=np.int64)
     cstats = None
     if corner:
         C, cstats = corner_volleys(net, corner, seed=seed, real=X)
@@ -117,11 +124,15 @@ def mutation(run_dir: Path, n: int, seed: int, sim: str, corner: int, modes: lis
         for mode in modes:
             d = Path(tmp) / mode
             e = emit(net, d / "rtl", weights=mode)
-            rw = random_weights if mode == "register" else None
+            rw = random_weights if mode in ("register", "learn") else None
+            stream = None
+            if mode == "learn" and (learn_waves or learn_corner):
+                stream = mutation_learning_stream(cfg, data, net, learn_waves, learn_corner, seed)
             rep = mutation_campaign(net, e.verilog, e.names, X, n=n, seed=seed, simulator=sim,
-                                    workdir=d / "mutants", random_weights=rw)
+                                    workdir=d / "mutants", random_weights=rw,
+                                    learning=stream)
             if classify:
-                classify_survivors(rep, "neutnngen_top", d / "mutants",
+                classify_survivors(rep, "neutnngen_top", d / "mutants", seq_timeout=seq_timeout,
                                    weights=_hardwired_weights(net) if mode == "hardwired"
                                    else None)
             r = rep.to_dict()
@@ -161,8 +172,9 @@ def _write_mode(path: Path, r: dict, mode: str, n: int, seed: int, sim: str, cor
                 waves: int, classify: bool, cstats: dict | None = None) -> None:
     """One mode's campaign in the format of ``benchmarks/results/mutation_<mode>.json``."""
     eq = sum(bool(s.get("equivalent")) for s in r["survivors"])
-    argued = sum(bool(s.get("equivalent_by")) and not s.get("equivalent")
+    argued = sum(bool(s.get("equivalent_by")) and s.get("equivalent") is None
                  for s in r["survivors"])
+    differs = sum(s.get("equivalent") is False for s in r["survivors"])
     valid = r["killed"] + r["survived"]
     out = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
@@ -175,11 +187,12 @@ def _write_mode(path: Path, r: dict, mode: str, n: int, seed: int, sim: str, cor
         "kill_rate_excluding_equivalent": (round(r["killed"] / (valid - eq), 4)
                                            if classify and valid - eq else None),
         "argued_equivalent": argued if classify else None,
+        "shown_different": differs if classify else None,
         "kill_rate_excluding_proven_and_argued_equivalent": (
             round(r["killed"] / (valid - eq - argued), 4)
             if classify and valid - eq - argued else None),
         "by_kind": r["by_kind"], "waves": waves, "wall_s": r["wall_s"],
-        "random_weights": r.get("random_weights"),
+        "random_weights": r.get("random_weights"), "learning": r.get("learning"),
         "survivors": [{k: s.get(k) for k in ("mutant", "line", "kind", "change", "equivalent",
                                               "equivalent_by", "formal", "reason")
                        if k in s} for s in r["survivors"]],
@@ -206,10 +219,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--random-weights", type=int, default=None, metavar="N",
                     help="register mode: random weight sets per mutant (default: the "
                          "campaign's, 1; 0: trained weights only)")
+    ap.add_argument("--learn-waves", type=int, default=64, metavar="N",
+                    help="learn mode: training volleys run through the learning bench on "
+                         "every mutant the inference bench misses (default 64; 0 and "
+                         "--learn-corner 0: inference bench only)")
+    ap.add_argument("--learn-corner", type=int, default=48, metavar="K",
+                    help="learn mode: corner.learn_streams volleys appended to them (default 48)")
     ap.add_argument("--mutation-only", action="store_true",
                     help="skip the throughput measurement of --gunpoint")
     ap.add_argument("--classify", action="store_true",
-                    help="try to prove each survivor equivalent (Yosys equiv_*)")
+                    help="try to prove each survivor equivalent (Yosys equiv_*, then the "
+                         "sequential proof from power-on, ABC scorr + pdr)")
+    ap.add_argument("--seq-timeout", type=float, default=300, metavar="S",
+                    help="--classify: seconds of ABC pdr per survivor in the sequential proof "
+                         "(default 300; 0: off)")
     ap.add_argument("--per-mode-out", type=Path, default=None, metavar="DIR",
                     help="also write DIR/mutation_<mode>.json per mode")
     ap.add_argument("--notes", type=Path, default=None, metavar="JSON",
@@ -242,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         result[key] = mutation(a.gunpoint, a.mutants, a.mutant_seed, a.mutant_sim, a.corner,
                                a.modes.split(","), a.random_weights, a.classify,
                                a.per_mode_out,
-                               json.loads(a.notes.read_text()) if a.notes else None)
+                               json.loads(a.notes.read_text()) if a.notes else None,
+                               a.learn_waves, a.learn_corner, a.seq_timeout)
     result["command"] = " ".join([Path(sys.executable).name, *sys.argv])
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(result, indent=1, default=str) + "\n")

@@ -607,7 +607,8 @@ def cmd_verify(args) -> int:
         raise ConfigError(f"no names.json in {args.rtl!r}; expected the folder written by "
                           "'neutnngen compile'", path=str(rtl / "names.json"))
     workdir = out_dir(args.out, "--out")
-    X = verify_stimulus(cfg, prepare_data(cfg))
+    data = prepare_data(cfg)
+    X = verify_stimulus(cfg, data)
     corner = None
     if args.corner:
         import numpy as np
@@ -674,12 +675,17 @@ def cmd_verify(args) -> int:
                 "differs from the reference circuit (log: " + d["bounded"]["log"] + ")",
                 first={"signal": "out", "volley": d["bounded"].get("counterexample")})
     if args.mutants:
+        from .pipeline import mutation_learning_stream
         from .verify.mutate import mutation_campaign
 
+        learning = None
+        if json.loads((rtl / "names.json").read_text()).get("top", {}).get("weights") == "learn":
+            learning = mutation_learning_stream(cfg, data, net, seed=args.mutant_seed)
         rep = mutation_campaign(net, verilog, rtl / "names.json", X, n=args.mutants,
                                 seed=args.mutant_seed, simulator=res.simulator,
                                 workdir=Path(args.out) / "mutants",
-                                random_weights=args.random_weights, weight_seed=args.weight_seed)
+                                random_weights=args.random_weights, weight_seed=args.weight_seed,
+                                learning=learning)
         d["mutation"] = {k: v for k, v in rep.to_dict().items() if k != "results"}
         d["mutation"]["details"] = str(Path(args.out) / "mutants" / "report.json")
     print(json.dumps(d, indent=1, default=str))
@@ -1072,7 +1078,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mutants", type=int, default=None, metavar="N",
                    help="after a passing run, apply N seeded mutations to the Verilog one at a "
                         "time and rerun the bench on each: prints the kill rate and every "
-                        "surviving mutant (file, line, change); docs/verification.md")
+                        "surviving mutant (file, line, change); on a learn-mode design each "
+                        "mutant the inference bench misses also learns 64 training volleys "
+                        "plus 48 weight-bound streams, compared wave by wave with the "
+                        "interpreter; docs/verification.md")
     p.add_argument("--mutant-seed", type=int, default=0, metavar="S",
                    help="seed of the mutant draw (default 0)")
     p.add_argument("--corner", type=int, default=0, metavar="N",
@@ -1100,10 +1109,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corner-seed", type=int, default=0, metavar="S",
                    help="seed of the corner-case volleys (default 0)")
     p.add_argument("--random-weights", type=int, default=None, metavar="N",
-                   help="register-mode designs: also run N seeded random weight sets, loaded "
+                   help="register- and learn-mode designs: also run N seeded random weight "
+                        "sets, loaded "
                         "through wload_* (plus 32 corner volleys chosen for each), after the "
                         "trained weights, and in every --mutants run (default 1 for "
-                        "register designs, 0 otherwise; 0: off); docs/verification.md")
+                        "register designs and for mutants of learn designs, 0 otherwise; 0: "
+                        "off); docs/verification.md")
     p.add_argument("--weight-seed", type=int, default=0, metavar="S",
                    help="seed of the --random-weights sets (default 0)")
     p.set_defaults(func=cmd_verify)

@@ -116,7 +116,9 @@ async def tnn_bench(dut) -> None:
 
     dut.rst.value = 1
     if cfg.get("mutsel") is not None:  # a mutant schemata: which mutant is active
-        dut.mutsel.value = int(cfg["mutsel"])
+        # the design's own register; under the learn bench's wrapper, the design is `dut`
+        sel = dut.mutsel if hasattr(dut, "mutsel") else dut.dut.mutsel
+        sel.value = int(cfg["mutsel"])
     dut.in_valid.value = 0
     dut.in_time.value = 0
     dut.in_spike.value = 0

@@ -157,7 +157,10 @@ def test_survivors_are_classified_by_the_formal_check(tmp_path):
     rep = _survivors_report(src, sites, keep)
     out = mutate.classify_survivors(rep, "top", tmp_path / "cls")
     verdict = {s["change"].split(" in ")[0]: s["equivalent"] for s in out}
-    assert verdict == {"& -> |": True, "+ -> -": None}, out
+    # + -> -: no proof of equality; the sequential proof finds the input that differs
+    assert verdict == {"& -> |": True, "+ -> -": False}, out
+    minus = next(x for x in out if x["change"].startswith("+ -> -"))
+    assert minus["formal"]["seq"]["status"] == "differs", minus
 
 
 @pytest.mark.requires_yosys
@@ -239,7 +242,7 @@ def test_a_mutant_seen_only_by_a_masked_register_is_proven_at_the_ports(tmp_path
     lt, eq = verdict["< -> <="], verdict["== -> !="]
     assert lt["equivalent"] is True and lt["formal"]["status"] == "unknown", lt
     assert lt["formal"]["cone"]["unpaired"] == ["hi"], lt
-    assert eq["equivalent"] is None, eq
+    assert eq["equivalent"] is False and eq["formal"]["seq"]["status"] == "differs", eq
 
 
 MUX4 = """module mux(p, sel0, sel1, clk, lane);
@@ -277,3 +280,192 @@ def test_mux_permutation_of_equal_weight_columns():
     assert mutate.mux_permutation(MUX4, m3, s3.line, same)["equal"] is False
     # the original does not pass line j at step j: no argument
     assert mutate.mux_permutation(m1, MUX4, s1.line, diff) is None
+
+
+RESET = """module top(clk, rst, a, b, c, y, z);
+  input clk;
+  input rst;
+  input a;
+  input c;
+  input [1:0] b;
+  output y;
+  output z;
+  reg v = 1'h0;
+  reg [1:0] q = 2'h0;
+  reg [1:0] \\$1 ;
+  reg \\$2 ;
+  always @* begin
+    \\$1  = q;
+    if (a) begin
+      \\$1  = b;
+    end
+    if (rst) begin
+      \\$1  = 2'h0;
+    end
+  end
+  always @* begin
+    \\$2  = v;
+    if (a) begin
+      \\$2  = a;
+    end
+    if (rst) begin
+      \\$2  = 1'h0;
+    end
+  end
+  always @(posedge clk)
+    q <= \\$1 ;
+  always @(posedge clk)
+    v <= \\$2 ;
+  assign y = c & v & q[0];
+  assign z = v;
+endmodule
+"""
+
+
+@pytest.mark.requires_yosys
+def test_a_reset_value_hidden_by_a_valid_bit_is_proven_from_power_on(tmp_path):
+    """``q`` and ``v`` load ``b`` and 1 when ``a``; ``y`` reads ``q`` when ``c``.
+    ``q``'s reset value 0 -> 1 is never seen: ``v``, reset to 0, masks ``q`` until both
+    load, however late that is. The pairing proofs stay unknown (``q`` may differ for any
+    number of cycles, and with ``q`` unpaired ``y`` is not pinned down: induction from an
+    arbitrary state reaches ``v = 1`` with ``q`` differing); the sequential proof from
+    power-on (ABC scorr + pdr) proves it. ``v``'s reset value 0 -> 1 shows at ``z`` after a reset:
+    ``differs``."""
+    src = tmp_path / "top.v"
+    src.write_text(RESET)
+    sites = mutate.choose(RESET, 80, 0)
+    keep = [k for k, s in enumerate(sites) if s.kind == "weight"]
+    assert len(keep) == 2, [s.desc for s in sites]
+    rep = _survivors_report(src, sites, keep)
+    out = mutate.classify_survivors(rep, "top", tmp_path / "cls", seq_timeout=60)
+    by = {s["change"].split("`")[1]: s for s in out}
+    q, v = by["\\$1  = 2'h0;"], by["\\$2  = 1'h0;"]
+    assert q["formal"]["status"] == "unknown", q
+    assert q["formal"]["cone"]["status"] == "unknown", q
+    assert q["formal"]["seq"]["status"] == "proven", q
+    assert q["equivalent"] is True
+    assert v["equivalent"] is False and v["formal"]["seq"]["status"] == "differs", v
+    assert v["formal"]["seq"]["depth"] >= 1
+
+
+@pytest.mark.requires_yosys
+def test_seq_equiv_reports_yosys_errors_as_failed(tmp_path):
+    from neutnngen.verify.formal import seq_equiv
+
+    (tmp_path / "a.v").write_text(RESET)
+    (tmp_path / "b.v").write_text("module top(clk); input clk; endmodule\n")
+    r = seq_equiv(tmp_path / "a.v", tmp_path / "b.v", "nope", tmp_path / "w", timeout=10)
+    assert r["status"] == "failed" and r["reason"], r
+
+
+@pytest.mark.requires_sim
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+def test_learn_mode_mutants_are_caught_by_the_learning_stream(tmp_path, simulator):
+    """Mutants of the learn pass (``learn_pass``) leave inference alone, so the inference
+    bench and the random weight set miss them; the learning stream (outputs, weights and
+    LFSR states after every wave) kills them, ``killed_by == "learning"``. Verilator: one
+    schemata build, ``mutsel`` set through the learning bench's wrapper."""
+    from test_learn import small_learning_column
+
+    from neutnngen.flows.sim import simulator_available
+    from neutnngen.hdl import emit
+
+    if not simulator_available(simulator):
+        pytest.skip(f"{simulator} is not installed")
+    net, X = small_learning_column(40)
+    r = emit(net, tmp_path / "rtl", weights="learn", name="small_learn")
+
+    def learn_only(site, line):
+        return "learn_pass" in line
+
+    rep = mutate.mutation_campaign(net, r.verilog, r.names, X[:10], n=2, seed=0,
+                                   simulator=simulator, workdir=tmp_path / "mut",
+                                   accept=learn_only, learning={"X": X, "labels": None})
+    assert rep.mutants == 2 and rep.killed == 2, rep.results
+    assert [x["killed_by"] for x in rep.results] == ["learning", "learning"]
+    assert rep.learning == {"waves": 40, "labels": False, "killed_only_by_learning": 2,
+                            "mutants": [0, 1]}
+    assert rep.random_weights["sets"] == 1  # learn designs load weights like register ones
+    assert rep.random_weights["killed_only_by_random_weights"] == 0
+    # without the stream the same mutants survive: the inference bench cannot see them
+    rep0 = mutate.mutation_campaign(net, r.verilog, r.names, X[:10], n=2, seed=0,
+                                    simulator=simulator, workdir=tmp_path / "mut0",
+                                    accept=learn_only)
+    assert rep0.survived == 2 and rep0.learning is None
+
+
+def test_a_learning_stream_needs_a_learn_mode_design(small_column, tmp_path):
+    net, X, res = small_column
+    with pytest.raises(ValueError, match="learn-mode design"):
+        mutate.mutation_campaign(net, res.verilog, res.names, X, n=1, seed=0,
+                                 simulator="icarus", workdir=tmp_path,
+                                 learning={"X": X, "labels": None})
+
+
+HANDSHAKE = """module top(clk, rst, in_valid, in_time, in_ready, out_valid, out_time);
+  input clk;
+  input rst;
+  input in_valid;
+  input [3:0] in_time;
+  output in_ready;
+  output reg out_valid = 1'h0;
+  output reg [3:0] out_time = 4'h0;
+  reg [1:0] c = 2'h0;
+  wire go;
+  assign go = ADVANCE;
+  assign in_ready = in_valid & (c == 2'h2);
+  always @(posedge clk) begin
+    if (rst) c <= 2'h0;
+    else if (go) c <= (c == 2'h2) ? 2'h0 : c + 2'h1;
+    out_valid <= in_ready & ~rst;
+    if (in_ready) out_time <= in_time;
+  end
+endmodule
+"""
+
+
+@pytest.mark.requires_yosys
+def test_seq_equiv_under_the_stream_contract(tmp_path):
+    """A beat takes three cycles. Advancing while ``c != 0`` even with ``in_valid`` low
+    differs only for a source that drops ``in_valid`` before the handshake: not equal in
+    general, proven under rule 1 (:func:`stream_env`); a real change stays ``differs``."""
+    from neutnngen.verify.formal import seq_equiv, stream_env
+
+    gold, gate, bad = (tmp_path / f"{n}.v" for n in ("gold", "gate", "bad"))
+    gold.write_text(HANDSHAKE.replace("ADVANCE", "in_valid"))
+    gate.write_text(HANDSHAKE.replace("ADVANCE", "in_valid | (c != 2'h0)"))
+    bad.write_text(HANDSHAKE.replace("ADVANCE", "in_valid").replace(
+        "out_time <= in_time", "out_time <= in_time + 4'h1"))
+    env, name = stream_env(gold.read_text(), "top")
+    assert name == "top_env" and "h_in_time" in env and "h_out_time" not in env
+    free = seq_equiv(gold, gate, "top", tmp_path / "free", timeout=60)
+    assert free["status"] == "differs" and free["contract"] is None, free
+    kept = seq_equiv(gold, gate, "top", tmp_path / "kept", timeout=60, stream_contract=True)
+    assert kept["status"] == "proven" and kept["contract"], kept
+    wrong = seq_equiv(gold, bad, "top", tmp_path / "bad", timeout=60, stream_contract=True)
+    assert wrong["status"] == "differs", wrong
+    assert stream_env("module top(clk, a); input clk; input a; endmodule", "top") is None
+
+
+def test_mutation_learning_stream_is_the_training_order_plus_bound_streams():
+    from neutnngen.errors import ConfigError
+    from neutnngen.pipeline import (
+        init_network,
+        load_config,
+        mutation_learning_stream,
+        prepare_data,
+        training_order,
+    )
+    from neutnngen.verify.corner import learn_streams
+
+    cfg = load_config("examples/ucr_gunpoint.toml", [])
+    data = prepare_data(cfg)
+    net = init_network(cfg, data)
+    s = mutation_learning_stream(cfg, data, net, waves=20, corner=16, seed=3)
+    order = training_order(len(data.X_train), cfg.train.epochs, cfg.experiment.seed,
+                           cfg.train.shuffle)[:20]
+    np.testing.assert_array_equal(s["X"][:20], data.X_train[order])
+    np.testing.assert_array_equal(s["X"][20:], learn_streams(net, 16, seed=3))
+    assert (s["real"], s["corner"], s["labels"]) == (20, 16, None)
+    with pytest.raises(ConfigError, match="waves=-1; expected a number of volleys >= 0"):
+        mutation_learning_stream(cfg, data, net, waves=-1)

@@ -80,6 +80,7 @@ def test_unreachable_thresholds_get_weights_raised_until_valid():
 def test_set_counts_default_by_weight_mode_and_bad_input_is_named():
     assert sets_for("register", None) == 1 and sets_for("hardwired", None) == 0
     assert sets_for("learn", None) == 0 and sets_for("register", 3) == 3
+    assert sets_for("learn", 2) == 2  # learn designs load weights through wload_* too
     assert sets_for("hardwired", 0) == 0
     with pytest.raises(ConfigError, match="'hardwired'.*register-mode"):
         sets_for("hardwired", 2)

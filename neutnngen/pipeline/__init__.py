@@ -32,12 +32,13 @@ from .run import (
     run,
     version,
 )
-from .stages import Context, Stage, run_stage, verify_stimulus
+from .stages import Context, Stage, mutation_learning_stream, run_stage, verify_stimulus
 from .store import Store
 from .tasks import TASKS, Data, Task, get_task, infer
 
 __all__ = ["ALL_STAGES", "TASKS", "Context", "Data", "Stage", "Store", "Task",
            "build_and_train", "check", "get_task", "headline", "infer", "init_network", "ir_summary",
-           "layer_epochs", "layer_plan", "learning_rule", "load_config", "needs_labels", "plan",
+           "layer_epochs", "layer_plan", "learning_rule", "load_config", "mutation_learning_stream",
+           "needs_labels", "plan",
            "prepare_data", "primary_metric", "resolve_data_paths", "run", "run_stage",
            "train_network", "training_order", "verify_stimulus", "version"]

@@ -94,3 +94,158 @@ def equiv_netlist(rtl: str | os.PathLike[str], netlist: str | os.PathLike[str], 
     else:
         out.update(status="proven", reason=f"all {pairs} signal pairs proven")
     return out
+
+
+# the inputs of an input beat that rule 1 of docs/rtl-contract.md holds until the handshake
+BEAT_INPUTS = ("in_time", "in_spike", "prox_time", "prox_spike", "learn_en", "label",
+               "label_valid")
+
+
+def stream_env(text: str, top: str) -> tuple[str, str] | None:
+    """``(Verilog, module name)`` of a wrapper of ``top`` that makes every input sequence a
+    contract-conforming one (docs/rtl-contract.md rule 1): once ``in_valid`` was high
+    without ``in_ready`` (and without ``rst``), the design sees ``in_valid`` high and the
+    same beat (:data:`BEAT_INPUTS`) again in the next cycle, whatever the wrapper's own
+    inputs do; other ports pass through. The wrapped designs' input sequences are exactly
+    the conforming ones, so proving two wrapped designs equal proves them equal for every
+    source that keeps the contract. ``None`` when ``top`` has no ``in_valid`` / ``in_ready``."""
+    from ..flows.verilog_ports import parse_ports
+
+    ports = parse_ports(text, top)
+    names = {p.name for p in ports}
+    if not {"in_valid", "in_ready", "clk", "rst"} <= names:
+        return None
+    name = f"{top}_env"
+    held = [p for p in ports if p.name in BEAT_INPUTS and p.direction == "input"]
+    decl, regs, conn, latch = [], [], [], []
+    for p in ports:
+        rng = f"[{p.width - 1}:0] " if p.width > 1 else ""
+        decl.append(f"  {p.direction} {rng}{p.name};")
+        if p.name in ("in_valid", *[h.name for h in held]):
+            regs.append(f"  reg {rng}h_{p.name} = 0;")
+            regs.append(f"  wire {rng}e_{p.name} = hold ? h_{p.name} : {p.name};")
+            latch.append(f"      h_{p.name} <= e_{p.name};")
+            conn.append(f"    .{p.name}(e_{p.name})")
+        else:
+            conn.append(f"    .{p.name}({p.name})")
+    text = "\n".join([
+        "// contract environment written by neutnngen.verify.formal.stream_env: a beat offered",
+        "// without the handshake is offered again, unchanged, in the next cycle (rule 1)",
+        f"module {name}({', '.join(p.name for p in ports)});",
+        *decl, "  reg hold = 0;", *regs,
+        f"  {top} dut (", ",\n".join(conn), "  );",
+        "  always @(posedge clk) begin",
+        "    hold <= ~rst & e_in_valid & ~in_ready;",
+        *latch,
+        "  end",
+        "endmodule", ""])
+    return text, name
+
+
+def _seq_script(top: str, timeout: float) -> str:
+    def read(name: str) -> list[str]:
+        return [f"read_verilog {name}.v", f"prep -flatten -top {top}", "memory_map",
+                "opt_clean", "async2sync", f"rename {top} {name}", f"design -stash {name}"]
+
+    # ABC runs inside the Yosys `abc` pass on a one-gate dummy module: the script saves
+    # that module's netlist, loads the miter's AIGER, proves, and restores the dummy
+    abc = ";".join(["write_blif,dummy_keep.blif", "read_aiger,miter.aig", "fold", "strash",
+                    "scorr", "strash", "write_aiger,scorr.aig", f"pdr,-T,{int(timeout)}",
+                    "write_status,status.txt", "write_cex,cex.txt", "read_blif,dummy_keep.blif"])
+    return "\n".join([
+        *read("gold"), *read("gate"),
+        "design -copy-from gold -as gold gold", "design -copy-from gate -as gate gate",
+        "miter -equiv -flatten -make_assert gold gate miter", "hierarchy -top miter",
+        "flatten", "opt_clean", "async2sync", "dffunmap", "techmap",
+        "opt -fast -nosdff -nodffe", "dffunmap", "abc -g AND", "setundef -zero", "opt_clean",
+        "write_aiger -I -B -zinit -no-startoffset miter.aig",
+        "design -reset", "read_verilog dummy.v", "synth -top dummy", f"abc -script +{abc}", ""])
+
+
+def _aiger_outputs(path: Path) -> tuple[int, list[bytes]]:
+    """``(latches, output literals)`` of a binary AIGER file (header and output lines)."""
+    lines = path.read_bytes().split(b"\n")
+    hdr = lines[0].split()
+    latches, outs = int(hdr[3]), int(hdr[4])
+    return latches, lines[1 + latches:1 + latches + outs]
+
+
+def seq_equiv(gold: str | os.PathLike[str], gate: str | os.PathLike[str], top: str,
+              workdir: str | os.PathLike[str], timeout: float = 120,
+              stream_contract: bool = False) -> dict[str, Any]:
+    """Sequential equivalence of two designs with the same ports, from power-on, for every
+    input sequence (``rst`` is an input like the others, so any reset pattern is covered).
+
+    Yosys builds the miter of ``gold`` and ``gate`` (``miter -equiv``: shared inputs, an
+    assertion that every output pair is equal) and writes it as AIGER with the Verilog
+    initial values as the initial state (``-zinit``; a register without one starts free).
+    ABC, inside the Yosys ``abc`` pass, then proves the assertion: signal correspondence
+    (``scorr``: registers and nets merged where induction from the initial state shows them
+    equal; when the assertion becomes the constant 0 the designs are equal), otherwise
+    property-directed reachability (``pdr -T timeout``). Unlike :func:`equiv_netlist`, the
+    registers need not be equal in every cycle: a register that differs for a while after
+    reset or inside a wave, unseen at the ports, is fine.
+
+    ``stream_contract``: compare both designs inside :func:`stream_env`, i.e. for every
+    input sequence that keeps rule 1 of docs/rtl-contract.md (a design without the stream
+    handshake is compared as it is; ``"contract"`` says which was done).
+
+    ``{"status": proven | differs | unknown | failed, "method": scorr | pdr, "depth"
+    (pdr frames, or the counterexample's length), "contract", "seconds", "reason", "log"}``;
+    ``differs``: ABC found an input sequence that makes some output differ."""
+    work = Path(workdir).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    contract = None
+    texts = [Path(gold).read_text(), Path(gate).read_text()]
+    if stream_contract:
+        envs = [stream_env(t, top) for t in texts]
+        if envs[0] is not None and envs[1] is not None and envs[0][0] == envs[1][0]:
+            texts = [t + "\n" + e[0] for t, e in zip(texts, envs, strict=True)]
+            top, contract = envs[0][1], "rule 1 (stream_env)"
+    (work / "gold.v").write_text(texts[0])
+    (work / "gate.v").write_text(texts[1])
+    (work / "dummy.v").write_text("module dummy(input a, input b, output y);\n"
+                                  "  assign y = a & b;\nendmodule\n")
+    (work / "seq.ys").write_text(_seq_script(top, timeout))
+    for f in ("status.txt", "cex.txt", "scorr.aig", "miter.aig"):
+        (work / f).unlink(missing_ok=True)
+    t0 = time.monotonic()
+    out: dict[str, Any] = {"log": str(work / "seq.log"), "pdr_timeout": timeout,
+                           "contract": contract}
+    try:
+        run = tools.run_tool("yosys", ["-q", "-l", "seq.log", "seq.ys"], cwd=work,
+                             timeout=timeout * 2 + 300, step="sequential equivalence",
+                             check=False, log_file="seq.log")
+    except ToolchainError as exc:  # timed out
+        out.update(status="unknown", reason=str(exc).splitlines()[0],
+                   seconds=round(time.monotonic() - t0, 2))
+        return out
+    out["seconds"] = round(time.monotonic() - t0, 2)
+    if run.returncode != 0 or not (work / "scorr.aig").is_file():
+        log = (work / "seq.log").read_text(errors="replace") if (work / "seq.log").exists() \
+            else run.output
+        err = [ln for ln in log.splitlines() if "ERROR" in ln] or log.splitlines()[-1:]
+        out.update(status="failed", reason=(err[0] if err else "yosys failed").strip())
+        return out
+    latches, outs = _aiger_outputs(work / "scorr.aig")
+    if outs and all(o.strip() == b"0" for o in outs):
+        out.update(status="proven", method="scorr", depth=0,
+                   reason="signal correspondence reduces the miter's assertion to the "
+                          "constant 0 (induction from the initial state)")
+        return out
+    words = (work / "status.txt").read_text().split() if (work / "status.txt").is_file() else []
+    verdict = words[0] if words else ""
+    depth = int(words[1]) if len(words) > 1 and words[1].lstrip("-").isdigit() else None
+    out.update(method="pdr", depth=depth, latches_after_scorr=latches)
+    if verdict == "snl_UNSAT":
+        out.update(status="proven", reason=f"pdr: no reachable state breaks the assertion "
+                                           f"({depth} frames, {latches} registers after scorr)")
+    elif verdict == "snl_SAT":
+        if len(words) > 4 and words[4].isdigit():  # "snl_SAT frames engine output depth"
+            depth = out["depth"] = int(words[4])
+        out.update(status="differs", reason=f"pdr: an input sequence of {depth} cycles from "
+                                            "power-on makes an output differ")
+    else:
+        out.update(status="unknown", reason=f"pdr: no verdict within {timeout:g} s "
+                                            f"({depth} frames, {latches} registers after scorr)")
+    return out

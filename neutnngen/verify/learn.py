@@ -168,6 +168,8 @@ def run_learning_verification(
     backpressure: float = 0.0,
     gaps: float = 0.0,
     seed: int = 0,
+    mutsel: int | None = None,
+    stop_on_mismatch: bool = False,
 ) -> LearnVerifyResult:
     """Simulate a ``learn``-mode design on ``X[N, inputs]`` with ``learn_en`` (``learn``: a
     bool or one per wave) and compare, after every wave, the output volley and every weight
@@ -186,6 +188,9 @@ def run_learning_verification(
       waveform.
     * ``raise_on_mismatch``: raise :class:`VerificationMismatch` naming the first output or
       weight mismatch instead of returning.
+    * ``mutsel``: the value written into the design's ``mutsel`` register (a mutant
+      schemata, :func:`neutnngen.verify.mutate.schemata`; through the wrapper's ``dut``).
+    * ``stop_on_mismatch``: no waveform rerun after a mismatch (mutation runs).
     """
     t0 = time.monotonic()
     deadline = t0 + timeout
@@ -246,7 +251,7 @@ def run_learning_verification(
     bench.write_text(json.dumps({
         "wload": [], "top": info.to_dict(),
         "beats": _learn_beats(info, X, prox_full, enable, learn_v, labels_v), "idle": idle,
-        "ready_runs": runs, "expected": exp_out.tolist(),
+        "ready_runs": runs, "expected": exp_out.tolist(), "mutsel": mutsel,
         "result": str(result_file), "max_cycles": int(max_cycles),
         "check_latency": bool(check_latency and not backpressure),
         "learn": {"label_bits": label_bits, "readout": addrs, "wread_latency": rl},
@@ -265,7 +270,7 @@ def run_learning_verification(
                                         waves, deadline)
         ana = analyse(net, X, entries, taps, res, exp_state, init_state, learn_v, labels_v,
                        prox_full, readout)
-        if (res["mismatches"] or ana["bad"]) and not waves:
+        if (res["mismatches"] or ana["bad"]) and not waves and not stop_on_mismatch:
             res_w, wave_file, _ = run_bench(runner, sim, wname, bdir, work, bench, result_file,
                                             True, deadline)
             ana_w = analyse(net, X, entries, taps, res_w, exp_state, init_state, learn_v,

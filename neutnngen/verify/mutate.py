@@ -24,7 +24,7 @@ import random
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,6 +197,9 @@ class MutationReport:
     # register-mode campaigns: the random weight sets run after the trained weights
     # (sets, seed, corner volleys, waves per set, mutants only they killed)
     random_weights: dict[str, Any] | None = None
+    # learn-mode campaigns: the training stream run through the learning bench (waves,
+    # labels or not, mutants only it killed)
+    learning: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -273,6 +276,7 @@ def mutation_campaign(net, verilog: str | Path, names: str | Path, X, *, n: int,
                       random_weights: int | None = None, weight_seed: int = 0,
                       weight_corner: int | None = None,
                       accept: Callable[[Site, str], bool] | None = None,
+                      learning: Mapping[str, Any] | None = None,
                       **bench: Any) -> MutationReport:
     """:func:`run_mutants` with the inference bench (:func:`neutnngen.verify.run_verification`
     on the volleys ``X``, stopping at the first wrong output beat; ``bench``: its other
@@ -293,7 +297,15 @@ def mutation_campaign(net, verilog: str | Path, names: str | Path, X, *, n: int,
     set runs only on mutants the runs before it missed. The original design must pass
     every set first (else :class:`VerificationMismatch`: every mutant would count as
     killed). The report's ``random_weights`` says what ran and what only it killed.
-    ``accept``: as for :func:`choose` (only the sites it accepts are drawn)."""
+    ``accept``: as for :func:`choose` (only the sites it accepts are drawn).
+
+    ``learning`` (``learn``-mode designs): ``{"X": volleys, "labels": labels or None}``, a
+    training stream run with ``learn_en`` high through the learning bench
+    (:func:`neutnngen.verify.learn.run_learning_verification`: outputs, every weight and
+    LFSR state after every wave, the ``wread`` read-back at the end) on every mutant the
+    inference run misses (``killed_by``: ``learning``), before the random weight sets.
+    The unmutated design must pass it first. On a ``learn``-mode design ``random_weights``
+    defaults to 1 (its weights load through ``wload_*`` like a register design's)."""
     import json
 
     from .protocol import TopInfo
@@ -309,13 +321,35 @@ def mutation_campaign(net, verilog: str | Path, names: str | Path, X, *, n: int,
     src = Path(verilog)
     names_d = json.loads(Path(names).read_text())
     top = names_d["top"].get("name", "neutnngen_top")
-    n_sets = sets_for(TopInfo.from_names(names_d).weights, random_weights)
+    mode = TopInfo.from_names(names_d).weights
+    if learning is not None and mode != "learn":
+        raise ValueError(f"a learning stream was given, but the design's weights are {mode!r}; "
+                         "it needs a learn-mode design")
+    # a learn-mode design loads weights like a register-mode one (wload_*, learn_en low)
+    n_sets = sets_for(mode, 1 if random_weights is None and mode == "learn" else random_weights)
     sets = weight_sets(net, X, n_sets, weight_seed,
                        CORNER if weight_corner is None else weight_corner,
                        prox=bench.get("prox"))
 
+    def learn_run(path: Path, mdir: Path, **kw: Any):
+        from .learn import run_learning_verification
+
+        assert learning is not None
+        return run_learning_verification(
+            net, path, names, learning["X"], labels=learning.get("labels"), simulator=sim,
+            workdir=mdir / "learn", build_dir=build, timeout=timeout, **kw)
+
     def baseline(path: Path, mdir: Path, **kw: Any) -> None:
-        """The unmutated design (``path``) must pass every random weight set."""
+        """The unmutated design (``path``) must pass the learning stream and every random
+        weight set."""
+        if learning is not None:
+            r = learn_run(path, mdir, **kw)
+            if not r.passed:
+                raise VerificationMismatch(
+                    f"the unmutated design {path} fails the learning stream: "
+                    f"{r.mismatches} output, {r.weight_mismatches} weight, {r.rng_mismatches} "
+                    f"LFSR, {r.readout_mismatches} read-back mismatches; the mutants cannot "
+                    "be judged with it", first=r.first_weight_mismatch or r.first_mismatch)
         for r, ws in zip(verify_weight_sets(sets, path, names, workdir=mdir, simulator=sim,
                                             build_dir=build, timeout=timeout, **kw, **bench),
                          sets, strict=False):
@@ -342,7 +376,7 @@ def mutation_campaign(net, verilog: str | Path, names: str | Path, X, *, n: int,
                     f"the mutant schemata {schem} with mutsel=0 (no mutant) fails the bench: "
                     f"{r0.first_mismatch}", first=r0.first_mismatch)
             baseline(schem, schem.parent, mutsel=0)
-    if sets and schem is None:
+    if (sets or learning is not None) and schem is None:
         baseline(src, work / "original")
     index = {}
 
@@ -355,7 +389,14 @@ def mutation_campaign(net, verilog: str | Path, names: str | Path, X, *, n: int,
                    **kw, **bench)
         r = run_verification(net, path, names, X, workdir=mdir, **run)
         if r.mismatches:
-            return "trained" if sets else True
+            return "trained" if sets or learning is not None else True
+        if learning is not None:
+            try:
+                rl = learn_run(path, mdir, stop_on_mismatch=True, **kw)
+            except VerificationMismatch:  # a protocol error
+                return "learning"
+            if not rl.passed:
+                return "learning"
         for ws in sets:
             try:
                 rs = verify_weight_sets([ws], path, names, workdir=mdir, **run)[0]
@@ -366,8 +407,14 @@ def mutation_campaign(net, verilog: str | Path, names: str | Path, X, *, n: int,
         return False
 
     rep = run_mutants(verilog, n, seed, check, work, accept=accept)
+    if learning is not None:
+        only = [r["mutant"] for r in rep.results if r.get("killed_by") == "learning"]
+        lab = learning.get("labels")
+        rep.learning = {"waves": int(len(learning["X"])), "labels": lab is not None,
+                        "killed_only_by_learning": len(only), "mutants": only}
     if sets:
-        only = [r["mutant"] for r in rep.results if r.get("killed_by", "trained") != "trained"
+        only = [r["mutant"] for r in rep.results
+                if str(r.get("killed_by", "")).startswith("random weights")
                 and r["status"] == "killed"]
         rep.random_weights = {"sets": len(sets), "seed": weight_seed,
                               "corner": [ws.corner for ws in sets],
@@ -645,7 +692,7 @@ def _cone_proof(text: str, mut: Path, line: int, top: str, work: Path, timeout: 
 
 def classify_survivors(report: MutationReport, top: str, workdir: str | Path,
                        timeout: float = 600, cone: bool = True, rounds: int = 3,
-                       weights=None) -> list[dict[str, Any]]:
+                       weights=None, seq_timeout: float = 120) -> list[dict[str, Any]]:
     """Try to prove each surviving mutant equal to the original with Yosys ``equiv_*``
     (:func:`neutnngen.verify.formal.equiv_netlist`, RTL vs RTL, pairing only the ports and
     the named registers, so that the mutated internal net itself is not a pair):
@@ -661,11 +708,20 @@ def classify_survivors(report: MutationReport, top: str, workdir: str | Path,
     which registers were left unpaired); while registers (never ports of the top) stay
     unproven, they are unpaired too and the proof reruns, up to ``rounds`` proofs.
 
+    ``seq_timeout`` (seconds; 0: off): a survivor still unproven gets the sequential
+    proof from power-on (:func:`neutnngen.verify.formal.seq_equiv`: ABC ``scorr`` then
+    ``pdr``), which needs no register to be equal in every cycle (a reset value or an
+    in-wave difference that never reaches a port), for every input sequence that keeps
+    the stream contract (``stream_contract``: docs/rtl-contract.md rule 1, the rule every
+    bench keeps); ``formal["seq"]`` holds it. ``proven``
+    makes the mutant equivalent; ``differs`` sets ``equivalent`` to ``False``: an input
+    sequence of ``formal["seq"]["depth"]`` cycles shows the bug the bench missed.
+
     ``weights[G, n]`` (a hardwired single-column design's weights): an unproven ``mux``
     survivor in the input multiplexer that only swaps lines of equal weight columns
     (:func:`mux_permutation`) gets ``equivalent_by`` (the argument; ``equivalent`` stays
     ``None``: not a SAT proof)."""
-    from .formal import equiv_netlist
+    from .formal import equiv_netlist, seq_equiv
 
     work = Path(workdir).resolve()
     src = Path(report.file)
@@ -687,6 +743,12 @@ def classify_survivors(report: MutationReport, top: str, workdir: str | Path,
                 if r2["status"] == "proven":
                     r = r2
         s["equivalent"] = True if r["status"] == "proven" else None
+        if s["equivalent"] is None and seq_timeout:
+            rs = seq_equiv(src, mut, top, mut.parent / "formal_seq", timeout=seq_timeout,
+                           stream_contract=True)
+            formal["seq"] = {k: rs.get(k) for k in ("status", "method", "depth", "contract",
+                                                     "reason", "seconds")}
+            s["equivalent"] = {"proven": True, "differs": False}.get(rs["status"])
         s["formal"] = formal
         if s["equivalent"] is None and weights is not None and s["kind"] == "mux":
             perm = mux_permutation(text, mut.read_text(), chosen[int(s["mutant"])].line,

@@ -129,16 +129,18 @@ def random_weight_sets(net: Network, n: int, seed: int = 0) -> list[Network]:
 def sets_for(weights_mode: str, n: int | None) -> int:
     """The number of random weight sets to run on a design of ``weights_mode`` (names.json
     ``top.weights``): ``n``, or by default 1 for a ``register``-mode design and 0 for the
-    others (their weights are not loadable)."""
+    others (``hardwired`` weights are not loadable; a ``learn``-mode design loads them
+    through the same ``wload_*`` port and runs them with ``learn_en`` low when ``n`` asks)."""
     if n is None:
         return 1 if weights_mode == "register" else 0
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ConfigError(f"random weight sets {n!r}; expected a number of sets >= 0",
                           path="verify.random_weights")
-    if n and weights_mode != "register":
+    if n and weights_mode not in ("register", "learn"):
         raise ConfigError(f"random weight sets {n}: the design's weights are "
-                          f"{weights_mode!r}; random weights need a register-mode design "
-                          "(hdl.weights = 'register') or 0 sets", path="verify.random_weights")
+                          f"{weights_mode!r}; random weights need a register-mode or "
+                          "learn-mode design (hdl.weights = 'register' or 'learn') or 0 sets",
+                          path="verify.random_weights")
     return n
 
 

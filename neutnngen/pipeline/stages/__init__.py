@@ -7,6 +7,7 @@ from .hardware import (
     SynthStage,
     VerifyLearningStage,
     VerifyStage,
+    mutation_learning_stream,
     verify_stimulus,
     with_progress,
 )
@@ -14,5 +15,6 @@ from .report import ReportStage
 from .train import SCHEMA, TrainStage
 
 __all__ = ["SCHEMA", "CompileStage", "Context", "ReportStage", "Stage", "SynthStage",
-           "TrainStage", "VerifyLearningStage", "VerifyStage", "run_stage", "verify_stimulus",
+           "TrainStage", "VerifyLearningStage", "VerifyStage", "mutation_learning_stream", "run_stage",
+           "verify_stimulus",
            "with_progress"]

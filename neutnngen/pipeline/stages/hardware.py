@@ -34,6 +34,31 @@ def verify_stimulus(cfg: Config, data: Data) -> np.ndarray:
     return X
 
 
+def mutation_learning_stream(cfg: Config, data: Data, net: Network, waves: int = 64,
+                             corner: int = 48, seed: int = 0) -> dict[str, Any]:
+    """The training stream a ``learn``-mode mutation campaign runs through the learning
+    bench (:func:`neutnngen.verify.mutate.mutation_campaign` ``learning``): the first
+    ``waves`` training volleys in the trainer's seeded order (with their labels when a layer
+    reads labels), then ``corner`` volleys of :func:`neutnngen.verify.corner.learn_streams`
+    (seed ``seed``) that push weights to both bounds (labels cycled through the classes)."""
+    from ...verify.corner import learn_streams
+    from ..network import needs_labels
+
+    for name, v in (("waves", waves), ("corner", corner)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ConfigError(f"learning stream {name}={v!r}; expected a number of volleys >= 0",
+                              path=f"learning.{name}")
+    order = training_order(len(data.X_train), max(1, cfg.train.epochs), cfg.experiment.seed,
+                           cfg.train.shuffle)[:waves]
+    X = np.asarray(data.X_train[order], dtype=np.int64).reshape(-1, net.inputs)
+    C = learn_streams(net, corner, seed=seed) if corner else np.zeros((0, net.inputs), np.int64)
+    labels = None
+    if needs_labels(net):
+        y = np.asarray(data.y_train, dtype=np.int64)
+        labels = np.concatenate([y[order], np.resize(np.unique(y), len(C))])
+    return {"X": np.concatenate([X, C]), "labels": labels, "real": len(X), "corner": len(C)}
+
+
 def with_progress(fn, bar: Progress, **kw: Any):
     """Call ``fn(**kw)``, handing it ``progress=bar`` when it takes a progress hook (the
     verification runners will once the cocotb bench reports waves; until then the bar shows
