@@ -469,3 +469,30 @@ def test_mutation_learning_stream_is_the_training_order_plus_bound_streams():
     assert (s["real"], s["corner"], s["labels"]) == (20, 16, None)
     with pytest.raises(ConfigError, match="waves=-1; expected a number of volleys >= 0"):
         mutation_learning_stream(cfg, data, net, waves=-1)
+
+
+@pytest.mark.requires_sim
+def test_cli_mutants_of_a_learn_design_run_the_learning_stream(tmp_path, capsys):
+    """``neutnngen verify --mutants`` on a learn-mode design: the campaign's report says
+    how many training and weight-bound volleys the learning bench ran on the mutants."""
+    from test_learn import small_learning_column
+
+    from neutnngen.cli import main
+    from neutnngen.ir import save
+
+    net, _ = small_learning_column(1)
+    ir = str(tmp_path / "net.json")
+    save(net, ir)
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", X=rng.normal(size=(30, 12)), y=rng.integers(0, 2, 30))
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[data]\nkind = "files"\ntrain = "d.npz"\ntest = ""\n'
+                   f'test_fraction = 0.3\n[network]\ntimeres = {net.time.timeres}\n')
+    assert main(["compile", ir, "--out", str(tmp_path / "rtl"), "--weights", "learn"]) == 0
+    capsys.readouterr()
+    assert main(["verify", ir, "--config", str(cfg), "--rtl", str(tmp_path / "rtl"),
+                 "--out", str(tmp_path / "v"), "--simulator", "icarus", "--mutants", "2"]) == 0
+    m = json.loads(capsys.readouterr().out)["mutation"]
+    assert m["mutants"] == 2 and m["killed"] + m["survived"] + m["invalid"] == 2, m
+    assert m["learning"]["waves"] > 48 and m["learning"]["labels"] is False, m
+    assert m["random_weights"]["sets"] == 1, m
