@@ -144,6 +144,11 @@ def test_load_reads_dse_table_and_overrides(tmp_path):
                                             "hdl.latency_cycles"}
     full = specmod.load(ROOT / "examples" / "dse_ucr.toml")
     assert full.trials >= 30
+    # the example whose model learns: ARI on ArrowHead, architectures explored
+    ah = specmod.load(ROOT / "examples" / "dse_arrowhead.toml")
+    assert ah.base.data.name == "ArrowHead" and ah.base.train.rule == "targeted"
+    assert "metrics.test.adjusted_rand_index" in {p for p, _ in ah.objectives}
+    assert "hdl.architecture" in {p.key for p in ah.params}
 
 
 def test_reproduction_command_round_trips():
