@@ -132,9 +132,12 @@ def mutation(run_dir: Path, n: int, seed: int, sim: str, corner: int, modes: lis
                                     workdir=d / "mutants", random_weights=rw,
                                     learning=stream)
             if classify:
+                nd = json.loads(Path(e.names).read_text())
+                cut = [v["signal"] for k in ("weights", "rng")
+                       for v in (nd.get(k) or {}).values()]
                 classify_survivors(rep, "neutnngen_top", d / "mutants", seq_timeout=seq_timeout,
                                    weights=_hardwired_weights(net) if mode == "hardwired"
-                                   else None)
+                                   else None, cut=cut or None)
             r = rep.to_dict()
             r.pop("results")
             r["file"] = f"<{mode}>/neutnngen_top.v"

@@ -692,7 +692,8 @@ def _cone_proof(text: str, mut: Path, line: int, top: str, work: Path, timeout: 
 
 def classify_survivors(report: MutationReport, top: str, workdir: str | Path,
                        timeout: float = 600, cone: bool = True, rounds: int = 3,
-                       weights=None, seq_timeout: float = 120) -> list[dict[str, Any]]:
+                       weights=None, seq_timeout: float = 120,
+                       cut: list[str] | None = None) -> list[dict[str, Any]]:
     """Try to prove each surviving mutant equal to the original with Yosys ``equiv_*``
     (:func:`neutnngen.verify.formal.equiv_netlist`, RTL vs RTL, pairing only the ports and
     the named registers, so that the mutated internal net itself is not a pair):
@@ -713,7 +714,11 @@ def classify_survivors(report: MutationReport, top: str, workdir: str | Path,
     ``pdr``), which needs no register to be equal in every cycle (a reset value or an
     in-wave difference that never reaches a port), for every input sequence that keeps
     the stream contract (``stream_contract``: docs/rtl-contract.md rule 1, the rule every
-    bench keeps); ``formal["seq"]`` holds it. ``proven``
+    bench keeps); ``formal["seq"]`` holds it. ``cut`` (register names, e.g. a
+    register or learn design's weights and LFSR states from ``names.json``): that proof
+    runs first with those registers as cut points (``seq_equiv(cut=...)``: smaller, and
+    a proof still covers the design), and only when it does not prove the mutant, again
+    without them for a verdict. ``proven``
     makes the mutant equivalent; ``differs`` sets ``equivalent`` to ``False``: an input
     sequence of ``formal["seq"]["depth"]`` cycles shows the bug the bench missed.
 
@@ -744,10 +749,15 @@ def classify_survivors(report: MutationReport, top: str, workdir: str | Path,
                     r = r2
         s["equivalent"] = True if r["status"] == "proven" else None
         if s["equivalent"] is None and seq_timeout:
-            rs = seq_equiv(src, mut, top, mut.parent / "formal_seq", timeout=seq_timeout,
-                           stream_contract=True)
+            rs = {"status": "unknown"}
+            if cut:
+                rs = seq_equiv(src, mut, top, mut.parent / "formal_seq_cut",
+                               timeout=seq_timeout, stream_contract=True, cut=cut)
+            if rs["status"] != "proven":
+                rs = seq_equiv(src, mut, top, mut.parent / "formal_seq", timeout=seq_timeout,
+                               stream_contract=True)
             formal["seq"] = {k: rs.get(k) for k in ("status", "method", "depth", "contract",
-                                                     "reason", "seconds")}
+                                                     "cut", "reason", "seconds")}
             s["equivalent"] = {"proven": True, "differs": False}.get(rs["status"])
         s["formal"] = formal
         if s["equivalent"] is None and weights is not None and s["kind"] == "mux":
