@@ -23,8 +23,13 @@ old ``gunpoint`` / ``mnist`` keys). Mutation (``--mutants N``):
 register and learn weight modes (``--modes``; inference bench; real test volleys plus
 ``--corner`` corner-case volleys), kill rate and every survivor. Register mode also runs
 ``--random-weights N`` seeded random weight sets per mutant (default 1;
-``neutnngen.verify.weights``). ``--classify`` tries to prove each survivor equivalent
-(``classify_survivors``); ``--per-mode-out DIR`` writes ``DIR/mutation_<mode>.json``
+``neutnngen.verify.weights``); learn mode also runs ``--learn-waves`` training volleys plus
+``--learn-corner`` weight-bound volleys through the learning bench on every mutant the
+inference bench misses (``pipeline.mutation_learning_stream``) and one random weight set.
+``--classify`` tries to prove each survivor equivalent (``classify_survivors``: ``equiv_*``,
+the cone proof, then the sequential proof from power-on under the stream contract, ABC
+``scorr`` + ``pdr`` for ``--seq-timeout`` seconds, first with the design's weights and LFSR
+states as cut points); ``--per-mode-out DIR`` writes ``DIR/mutation_<mode>.json``
 (the format of ``benchmarks/results/mutation_register.json``, with the corner statistics:
 seed, pool, threshold-exact pool, goals covered); ``--notes JSON`` (``{mode: {line:
 reason}}``) adds the analysed reason to each listed survivor of those files.
