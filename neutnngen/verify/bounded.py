@@ -30,13 +30,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, ToolchainError
-from ..flows import tools
+from ..errors import ConfigError
 from ..ir.nodes import Network
+from .formal import run_yosys, yosys_error
 
 
 def _check(net: Network, info: dict) -> None:
@@ -218,16 +217,10 @@ def prove_one_wave(net: Network, verilog: str | Path, names: str | Path, workdir
     bits = int(info["N_IN"]) * (int(info["TB_IN"]) + 1)
     out: dict[str, Any] = {"depth": depth, "latency": latency, "inputs_bits": bits,
                            "log": str(work / "prove.log"), "solver": "yosys sat (built-in)"}
-    t0 = time.monotonic()
-    try:
-        run = tools.run_tool("yosys", ["-q", "-l", "prove.log", "prove.ys"], cwd=work,
-                             timeout=timeout, step="bounded proof RTL vs reference",
-                             check=False, log_file="prove.log")
-    except ToolchainError as exc:  # timed out
-        out.update(status="unknown", reason=str(exc).splitlines()[0],
-                   seconds=round(time.monotonic() - t0, 2))
+    run = run_yosys(work, "prove.ys", "prove.log", timeout, "bounded proof RTL vs reference",
+                    out)
+    if run is None:
         return out
-    out["seconds"] = round(time.monotonic() - t0, 2)
     text = (work / "sat.txt").read_text(errors="replace") if (work / "sat.txt").exists() else ""
     log = (work / "prove.log").read_text(errors="replace") if (work / "prove.log").exists() \
         else run.output
@@ -240,8 +233,7 @@ def prove_one_wave(net: Network, verilog: str | Path, names: str | Path, workdir
                    counterexample=_counterexample(text, int(info["N_IN"]),
                                                   int(info["TB_IN"])))
     else:
-        err = [ln for ln in log.splitlines() if "ERROR" in ln] or log.splitlines()[-1:]
-        out.update(status="unknown", reason=(err[0] if err else "yosys failed").strip())
+        out.update(status="unknown", reason=yosys_error(work, "prove.log", run))
     return out
 
 

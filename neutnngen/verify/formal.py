@@ -44,6 +44,30 @@ def _script(top: str, seq: int, hide_internal: bool = False) -> str:
         "tee -o status.txt equiv_status", ""])
 
 
+def run_yosys(work: Path, script: str, log: str, timeout: float, step: str,
+              out: dict[str, Any]):
+    """Run the Yosys script ``work/script`` (log ``work/log``) for a proof: the finished
+    process, or ``None`` when it timed out (``out`` then holds ``status: unknown``, the
+    reason and ``seconds``). Sets ``out["seconds"]`` either way."""
+    t0 = time.monotonic()
+    try:
+        run = tools.run_tool("yosys", ["-q", "-l", log, script], cwd=work, timeout=timeout,
+                             step=step, check=False, log_file=log)
+    except ToolchainError as exc:  # timed out
+        out.update(status="unknown", reason=str(exc).splitlines()[0],
+                   seconds=round(time.monotonic() - t0, 2))
+        return None
+    out["seconds"] = round(time.monotonic() - t0, 2)
+    return run
+
+
+def yosys_error(work: Path, log: str, run) -> str:
+    """The first ``ERROR`` line of the proof's log (else its last line)."""
+    text = (work / log).read_text(errors="replace") if (work / log).exists() else run.output
+    err = [ln for ln in text.splitlines() if "ERROR" in ln] or text.splitlines()[-1:]
+    return (err[0] if err else "yosys failed").strip()
+
+
 def equiv_netlist(rtl: str | os.PathLike[str], netlist: str | os.PathLike[str], top: str,
                   workdir: str | os.PathLike[str], seq: int = 4,
                   timeout: float = 1800, hide_internal: bool = False) -> dict[str, Any]:
@@ -59,25 +83,15 @@ def equiv_netlist(rtl: str | os.PathLike[str], netlist: str | os.PathLike[str], 
     status = work / "status.txt"
     if status.exists():
         status.unlink()
-    t0 = time.monotonic()
     out: dict[str, Any] = {"seq": seq, "log": str(work / "equiv.log")}
-    try:
-        run = tools.run_tool("yosys", ["-q", "-l", "equiv.log", "equiv.ys"], cwd=work,
-                             timeout=timeout, step="equivalence RTL vs netlist", check=False,
-                             log_file="equiv.log")
-    except ToolchainError as exc:  # timed out
-        out.update(status="unknown", reason=str(exc).splitlines()[0],
-                   seconds=round(time.monotonic() - t0, 2))
+    run = run_yosys(work, "equiv.ys", "equiv.log", timeout, "equivalence RTL vs netlist", out)
+    if run is None:
         return out
-    out["seconds"] = round(time.monotonic() - t0, 2)
     text = status.read_text() if status.is_file() else ""
     m = re.search(r"Found (\d+) \$equiv cells", text)
     p = re.search(r"Of those cells (\d+) are proven and (\d+) are unproven", text)
     if run.returncode != 0 or m is None:
-        log = (work / "equiv.log").read_text(errors="replace") if (work / "equiv.log").exists() \
-            else run.output
-        err = [ln for ln in log.splitlines() if "ERROR" in ln] or log.splitlines()[-1:]
-        out.update(status="failed", reason=(err[0] if err else "yosys failed").strip())
+        out.update(status="failed", reason=yosys_error(work, "equiv.log", run))
         return out
     pairs = int(m.group(1))
     proven, unproven = (int(p.group(1)), int(p.group(2))) if p else (pairs, 0)
@@ -229,23 +243,15 @@ def seq_equiv(gold: str | os.PathLike[str], gate: str | os.PathLike[str], top: s
     (work / "seq.ys").write_text(_seq_script(top, timeout, cut))
     for f in ("status.txt", "cex.txt", "scorr.aig", "miter.aig"):
         (work / f).unlink(missing_ok=True)
-    t0 = time.monotonic()
     out: dict[str, Any] = {"log": str(work / "seq.log"), "pdr_timeout": timeout,
                            "contract": contract, "cut": len(cut or [])}
-    try:
-        run = tools.run_tool("yosys", ["-q", "-l", "seq.log", "seq.ys"], cwd=work,
-                             timeout=timeout * 2 + 300, step="sequential equivalence",
-                             check=False, log_file="seq.log")
-    except ToolchainError as exc:  # timed out
-        out.update(status="unknown", reason=str(exc).splitlines()[0],
-                   seconds=round(time.monotonic() - t0, 2))
+    # pdr stops itself after `timeout`; the process limit leaves room for the rest
+    run = run_yosys(work, "seq.ys", "seq.log", timeout * 2 + 300, "sequential equivalence",
+                    out)
+    if run is None:
         return out
-    out["seconds"] = round(time.monotonic() - t0, 2)
     if run.returncode != 0 or not (work / "scorr.aig").is_file():
-        log = (work / "seq.log").read_text(errors="replace") if (work / "seq.log").exists() \
-            else run.output
-        err = [ln for ln in log.splitlines() if "ERROR" in ln] or log.splitlines()[-1:]
-        out.update(status="failed", reason=(err[0] if err else "yosys failed").strip())
+        out.update(status="failed", reason=yosys_error(work, "seq.log", run))
         return out
     latches, outs = _aiger_outputs(work / "scorr.aig")
     if outs and all(o.strip() == b"0" for o in outs):
