@@ -1039,9 +1039,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--architecture", default="serial",
                    choices=["serial", "parallel", "pipelined"],
                    help="serial: one input line per cycle, smallest (default); parallel: every "
-                        "synapse every time step, T + 4 cycles a wave; pipelined: every step "
-                        "of every synapse at once, a new wave every cycle (parallel and "
-                        "pipelined: hardwired and register weights)")
+                        "synapse every time step, T + 4 cycles a wave (learn: T + 2, every "
+                        "synapse updated at once); pipelined: every step of every synapse at "
+                        "once, a new wave every cycle (hardwired and register weights)")
     p.add_argument("--top", default="neutnngen_top", help="top module name (default neutnngen_top)")
     p.add_argument("--lanes", type=_lanes_arg, default=None, metavar="N",
                    help="serial TNN layers: input lines streamed per cycle; SNN networks: "

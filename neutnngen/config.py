@@ -492,10 +492,10 @@ def _cross_check(cfg: Config) -> None:
         raise ConfigError("hdl.weights='learn' trains every learning layer on chip at once; a "
                           "[[layers]] network is trained greedily layer by layer, which the chip "
                           "does not replay: use hardwired or register weights", path="hdl.weights")
-    if cfg.hdl.weights == "learn" and cfg.hdl.architecture != "serial":
+    if cfg.hdl.weights == "learn" and cfg.hdl.architecture == "pipelined":
         raise ConfigError(f"hdl.architecture={cfg.hdl.architecture!r} builds hardwired and "
                           "register weights; on-chip learning (hdl.weights='learn') needs "
-                          "hdl.architecture='serial'", path="hdl.architecture")
+                          "hdl.architecture='serial' or 'parallel'", path="hdl.architecture")
     if cfg.hdl.weights == "learn" and cfg.train.mode != "exact":
         raise ConfigError("hdl.weights='learn' trains on chip bit-exactly and compares with the "
                           f"software trainer, which needs train.mode='exact' (got {cfg.train.mode!r})",

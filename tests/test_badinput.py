@@ -385,7 +385,8 @@ CONFIG_SETS = [
     ("files-missing", ["data.kind=files", "data.train=/nonexistent/x.csv"], ["data.train"]),
     ("learn-fast", ["hdl.weights=learn", "train.mode=fast"], ["train.mode"]),
     ("architecture-bogus", ["hdl.architecture=fast"], ["hdl.architecture", "serial"]),
-    ("learn-parallel", ["hdl.weights=learn", "hdl.architecture=parallel"], ["hdl.architecture"]),
+    ("learn-pipelined", ["hdl.weights=learn", "hdl.architecture=pipelined"],
+     ["hdl.architecture"]),
 ]
 
 

@@ -163,7 +163,9 @@ def test_gunpoint_sized_column_is_fast():
 
 def test_options_that_do_not_apply_are_errors():
     net = kernel_net()
-    with pytest.raises(ConfigError, match="architecture='parallel'.*weights='learn'"):
+    with pytest.raises(ConfigError, match="architecture='pipelined'.*weights='learn'"):
+        build_top(net, weights="learn", architecture="pipelined")
+    with pytest.raises(ConfigError, match="learning rule"):  # parallel learns (if a layer does)
         build_top(net, weights="learn", architecture=PAR)
     with pytest.raises(ConfigError, match="lanes=2 is a knob of the serial"):
         build_top(net, architecture=PAR, lanes=2)
@@ -211,8 +213,8 @@ def test_config_key_and_its_cross_check():
     assert config.load(None).hdl.architecture == "serial"
     with pytest.raises(ConfigError, match="hdl.architecture.*'systolic'|'systolic'.*serial"):
         config.load(None, ["hdl.architecture=systolic"])
-    with pytest.raises(ConfigError, match="on-chip learning.*needs hdl.architecture='serial'"):
-        config.load(None, ["hdl.architecture=parallel", "hdl.weights=learn"])
+    both = config.load(None, ["hdl.architecture=parallel", "hdl.weights=learn"])
+    assert (both.hdl.architecture, both.hdl.weights) == ("parallel", "learn")
 
 
 def test_cli_compile_builds_the_architecture(tmp_path, capsys):

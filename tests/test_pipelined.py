@@ -128,7 +128,8 @@ def test_config_key_and_cli(tmp_path, capsys):
     from neutnngen.ir import save
 
     assert config.load(None, ["hdl.architecture=pipelined"]).hdl.architecture == PIPE
-    with pytest.raises(ConfigError, match="on-chip learning.*needs hdl.architecture='serial'"):
+    with pytest.raises(ConfigError, match="on-chip learning.*needs hdl.architecture='serial' "
+                                          "or 'parallel'"):
         config.load(None, ["hdl.architecture=pipelined", "hdl.weights=learn"])
     save(kernel_net(), tmp_path / "net.json")
     assert main(["compile", str(tmp_path / "net.json"), "--out", str(tmp_path / "o"),

@@ -66,8 +66,9 @@ def build_top(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     ``Interpreter.step(learn=True)``; ports and timing in ``docs/rtl-contract.md``); an
     unsupported value raises ``ConfigError``.
     ``options``: ``architecture`` (``serial``, the default; ``parallel``: every synapse
-    every time step, ``T + 4`` cycles a wave; ``pipelined``: every step of every synapse at
-    once, a new wave every cycle; both hardwired and register weights), ``lanes``
+    every time step, ``T + 4`` cycles a wave, all three weight modes (``learn``: ``T + 2``
+    cycles, every synapse updated at once at the wave's end); ``pipelined``: every step of
+    every synapse at once, a new wave every cycle, hardwired and register weights), ``lanes``
     (serial: lines streamed per cycle, default 1: more lanes cut ``WAVE_CYCLES`` about
     ``lanes`` times for more area), ``mux_levels`` (2:1 multiplexer levels per pipeline
     stage, default 5), ``weight_store`` (serial ``register``/``learn`` weights:

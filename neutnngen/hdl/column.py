@@ -319,28 +319,35 @@ class ColumnLearn:
         for g, gen in enumerate(self.gens):
             ctx.rng[f"{self.spec.path}/g{g}"] = gen
 
-    def elaborate_into(self, m: Module, colc: Column, nts: list[Value],
-                       keeps: list[Value]) -> None:
+    def elaborate_into(self, m: Module, colc, nts: list[Value], keeps: list[Value],
+                       ctl=None, comb: bool = False) -> None:
+        """The generators and the credit logic into the column's module ``m``. ``ctl``
+        carries the random phase (``rstep``, ``rdraw``, ``rdone``, ``rdk``; the column's
+        schedule bus by default); ``comb``: the credited flags and the reward follow
+        ``keeps`` in the same cycle (the ``parallel`` architecture updates in its decision
+        cycle) instead of one cycle later."""
         p, spec, rule = self.plan, self.spec, self.rule
         lp = p.learn
         col = spec.col
         D = col.dendrites
         NONE = p.NONE
         dcol = 5 + col.w_max + 1
+        ctl = colc.sched if ctl is None else ctl
+        dom = m.d.comb if comb else m.d.sync
         # generators: step while the random phase is on and this wave learns
         step = Signal(name="rng_step")
         done = Signal(name="rng_done")
-        m.d.comb += step.eq(colc.sched.rstep & colc.lrn
-                            & ((colc.sched.rdraw < dcol) if dcol < lp.D else 1))
-        m.d.comb += done.eq(colc.sched.rdone & colc.lrn)
+        m.d.comb += step.eq(ctl.rstep & colc.lrn
+                            & ((ctl.rdraw < dcol) if dcol < lp.D else 1))
+        m.d.comb += done.eq(ctl.rdone & colc.lrn)
         done_oh = Signal(dcol, name="rng_done_k")
         for k in range(dcol):
-            m.d.comb += done_oh[k].eq(done & (colc.sched.rdk == k))
+            m.d.comb += done_oh[k].eq(done & (ctl.rdk == k))
         # the thresholds u of each draw (two comparisons per level draw: Fup, Fdown)
         ua = Signal(11, name="rng_ua")
         ub = Signal(11, name="rng_ub")
         u_up, u_down = stabilisation_table(col.w_max)
-        with m.Switch(colc.sched.rdk):
+        with m.Switch(ctl.rdk):
             for k in range(dcol):
                 with m.Case(k):
                     if k < 5:
@@ -372,14 +379,14 @@ class ColumnLearn:
                 for s, seg in enumerate(segs):
                     won = self.dwon[(i, d)][s]
                     if rule.credit == "winner":
-                        m.d.sync += self.zf[seg.path].eq(keeps[i] & dsel[d] & won)
+                        dom += self.zf[seg.path].eq(keeps[i] & dsel[d] & won)
                     else:
-                        m.d.sync += self.zf[seg.path].eq(won)
+                        dom += self.zf[seg.path].eq(won)
             if nspec.prox is not None:
                 fired = self.pz[i] != NONE
                 if rule.credit == "winner":
                     fired = fired & keeps[i]
-                m.d.sync += self.zf[nspec.prox.path].eq(fired)
+                dom += self.zf[nspec.prox.path].eq(fired)
 
         # R-STDP reward: the column's earliest output neuron (lowest index on ties)
         if rule.kind == "rstdp":
@@ -388,7 +395,7 @@ class ColumnLearn:
             hit = Const(0, 1)
             for i, wi in enumerate(win):
                 hit = hit | (wi & (colc.label == i))
-            m.d.sync += [self.rp.eq(hit), self.rz.eq(~Cat(*keeps).any())]
+            dom += [self.rp.eq(hit), self.rz.eq(~Cat(*keeps).any())]
 
 
 class Rng(wiring.Component):

@@ -57,8 +57,9 @@ ARCHITECTURES = ("serial", "parallel", "pipelined")
 """How a layer stage computes a wave: ``serial`` (one input line per cycle, a
 successive-approximation search over the time bits; smallest), ``parallel`` (every
 synapse every time step, one step per cycle: ``T + 4`` cycles a wave) or ``pipelined``
-(every step of every synapse at once: a new wave every cycle); the last two build hardwired
-and register weights."""
+(every step of every synapse at once: a new wave every cycle); ``parallel`` builds all
+three weight modes (``learn``: ``T + 2`` cycles, every synapse updated at once at the wave's
+end), ``pipelined`` hardwired and register weights."""
 
 WEIGHT_STORE_CHOICES = ("registers", "memory", "auto")
 """Where a ``serial`` design keeps its ``register`` / ``learn`` weights: ``registers`` (one
@@ -72,6 +73,13 @@ AUTO_MEMORY_SYNAPSES = 4096
 synapses (below it the register store elaborates in seconds and needs no block RAM)."""
 
 PARALLEL_ADD_STAGES = 2
+
+
+def parallel_add_stages(weights: str) -> int:
+    """Pipeline registers in a ``parallel`` segment's increment adder: :data:`PARALLEL_ADD_STAGES`
+    (group sums, total), none in ``learn`` mode, whose wave must fit ``T + 2`` cycles
+    (the adder then feeds the accumulator in the cycle of its step)."""
+    return 0 if weights == "learn" else PARALLEL_ADD_STAGES
 
 
 def prefix_levels(steps: int) -> int:
@@ -264,7 +272,8 @@ class Plan:
         if self.architecture == "parallel":
             d["arch"] = {"kind": "parallel", "T": self.T,
                          "steps": max(ls.steps for ls in self.layers),
-                         "adder_stages": PARALLEL_ADD_STAGES, "decision_cycles": 2}
+                         "adder_stages": parallel_add_stages(self.weights),
+                         "decision_cycles": 2}
             return d
         if self.architecture == "pipelined":
             steps = max(ls.steps for ls in self.layers)
@@ -301,10 +310,10 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     if architecture not in ARCHITECTURES:
         raise ConfigError(f"unknown architecture={architecture!r}; accepted: "
                           f"{', '.join(ARCHITECTURES)}")
-    if architecture != "serial" and weights == "learn":
+    if architecture == "pipelined" and weights == "learn":
         raise ConfigError(f"architecture={architecture!r} builds hardwired and register "
                           "weights; on-chip learning (weights='learn') needs "
-                          "architecture='serial'")
+                          "architecture='serial' or 'parallel'")
     if architecture != "serial" and lanes != 1:
         raise ConfigError(f"lanes={lanes!r} is a knob of the serial architecture; the "
                           f"{architecture} one reads every line every cycle (leave lanes at 1)")
@@ -405,7 +414,8 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     WB = max(s.bits for s in (syn for sp in segs for syn in sp.synapses)) if any(
         sp.synapses for sp in segs) else 1
     PL = JS + RD + 1
-    lp = _learn_plan(layer_specs, B * PL + E, Lm, JS, SBA, mux_levels) if learn else None
+    lp = _learn_plan(layer_specs, B * PL + E, Lm, JS, SBA, mux_levels,
+                     architecture) if learn else None
     stages = _beats(stages, net, TB_IN, lp, out_max)
     layer_specs = [st.spec for st in stages if isinstance(st.spec, LayerSpec)]
     store = "registers"
@@ -465,9 +475,11 @@ def _beats(stages: list[StageSpec], net: Network, tb: int, lp: LearnPlan | None,
 
 
 def _learn_plan(layers: list[LayerSpec], search_cycles: int, Lm: int, JS: int, SBA: int,
-                R: int) -> LearnPlan:
+                R: int, architecture: str = "serial") -> LearnPlan:
     """Timing of the random phase and the learn pass (see :class:`LearnPlan`); raises
-    ``ConfigError`` for learning columns this generator cannot build."""
+    ``ConfigError`` for learning columns this generator cannot build. The ``parallel``
+    architecture makes one whole draw per cycle from the wave's first cycle and updates
+    every synapse at once in its last (no learn pass: ``W = LL = 0``)."""
     spds: set[int] = set()
     D = 0
     label_layers: list[int] = []
@@ -504,14 +516,16 @@ def _learn_plan(layers: list[LayerSpec], search_cycles: int, Lm: int, JS: int, S
     divisors = [u for u in range(1, spd + 1) if spd % u == 0]
     first_update = search_cycles + Lm  # learn pass starts right after the decision
     U = divisors[-1]
-    for u in divisors:
+    for u in divisors if architecture == "serial" else ():
         if D * (spd // u) + 2 <= first_update:
             U = u
             break
     CPD = spd // U
     NR = D * CPD
     W = max(0, NR + 2 - first_update)
+    LL = JS + Lm + 1
+    if architecture != "serial":
+        W = LL = 0
     LBW = _bits(qmax - 1) if label_layers else 0
     RS = max(1, -(-SBA // R))
-    return LearnPlan(U, spd, CPD, D, NR, W, JS + Lm + 1, LBW, tuple(label_layers), RS,
-                     Lm + 1 + RS)
+    return LearnPlan(U, spd, CPD, D, NR, W, LL, LBW, tuple(label_layers), RS, Lm + 1 + RS)

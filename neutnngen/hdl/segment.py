@@ -392,38 +392,47 @@ class Segment(wiring.Component):
         """STDP of the line at the response stage (see the module docstring)."""
         p, spec, lc = self.plan, self.spec, self.lctx
         wb = spec.wbits
-        wmax = (1 << wb) - 1
-        x = self.lane_x[:p.TB_IN]
-        xs = self.lane_s[0]
-        zf = lc.zf
-        le = Signal(name="x_le_z")
-        m.d.comb += le.eq(capture_condition(x, self.z))
-        cap, mns, srch, back = (Signal(name=n) for n in ("st_capture", "st_minus",
-                                                           "st_search", "st_backoff"))
-        m.d.comb += [cap.eq(xs & zf & le), mns.eq(xs & zf & ~le), srch.eq(xs & ~zf),
-                     back.eq(~xs & zf)]
-        g = lc.gen
-
-        def level(name: str) -> Value:
-            vec = getattr(g, name)
-            return Cat(*[vec[k] for k in range(wmax + 1)]).bit_select(w, 1)
-
-        cu, dm, db = level("cu"), level("dm"), level("db")
-        notmax = w != wmax
-        inc = Signal(name="st_inc")
-        dec = Signal(name="st_dec")
-        if lc.kind == "rstdp":
-            dc = level("dc")
-            rn = ~lc.rz & ~lc.rp
-            m.d.comb += [
-                inc.eq((lc.rz & srch & g.bs & notmax) | (lc.rp & cap & cu)),
-                dec.eq((~lc.rz & ((mns & dm) | (back & db))) | (rn & cap & dc)),
-            ]
-        else:
-            m.d.comb += [inc.eq((cap & cu) | (srch & g.bs & notmax)),
-                         dec.eq((mns & dm) | (back & db))]
+        inc, dec = stdp_decision(m, lc, self.lane_x[:p.TB_IN], self.lane_s[0], self.z, w, wb)
         inc_r = Signal(name="inc_r", reset_less=True)
         dec_r = Signal(name="dec_r", reset_less=True)
         w_r = Signal(wb, name="w_r", reset_less=True)
         m.d.sync += [inc_r.eq(inc), dec_r.eq(dec), w_r.eq(w)]
         m.d.comb += self.store.wnew.eq(Mux(inc_r, w_r + 1, Mux(dec_r, w_r - 1, w_r)))
+
+
+def stdp_decision(m: Module, lc, x: Value, xs: Value, z: Value, w: Value, wb: int,
+                  pfx: str = "") -> tuple[Signal, Signal]:
+    """The increment and decrement bits of one synapse (docs/model.md §5): input time ``x``
+    and spike bit ``xs``, its segment's time ``z`` and credited flag ``lc.zf``, weight
+    ``w``, the generator's precombined bits of level ``w`` (``lc.gen``) and, for R-STDP,
+    the reward (``lc.rz``, ``lc.rp``). Clamping is in the bits (no increment at ``w_max``,
+    no decrement at 0). ``pfx`` prefixes the signal names (one call per synapse)."""
+    wmax = (1 << wb) - 1
+    zf = lc.zf
+    le = Signal(name=f"{pfx}x_le_z")
+    m.d.comb += le.eq(capture_condition(x, z))
+    cap, mns, srch, back = (Signal(name=f"{pfx}{n}") for n in ("st_capture", "st_minus",
+                                                                 "st_search", "st_backoff"))
+    m.d.comb += [cap.eq(xs & zf & le), mns.eq(xs & zf & ~le), srch.eq(xs & ~zf),
+                 back.eq(~xs & zf)]
+    g = lc.gen
+
+    def level(name: str) -> Value:
+        vec = getattr(g, name)
+        return Cat(*[vec[k] for k in range(wmax + 1)]).bit_select(w, 1)
+
+    cu, dm, db = level("cu"), level("dm"), level("db")
+    notmax = w != wmax
+    inc = Signal(name=f"{pfx}st_inc")
+    dec = Signal(name=f"{pfx}st_dec")
+    if lc.kind == "rstdp":
+        dc = level("dc")
+        rn = ~lc.rz & ~lc.rp
+        m.d.comb += [
+            inc.eq((lc.rz & srch & g.bs & notmax) | (lc.rp & cap & cu)),
+            dec.eq((~lc.rz & ((mns & dm) | (back & db))) | (rn & cap & dc)),
+        ]
+    else:
+        m.d.comb += [inc.eq((cap & cu) | (srch & g.bs & notmax)),
+                     dec.eq((mns & dm) | (back & db))]
+    return inc, dec

@@ -179,6 +179,7 @@ def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
 
     from . import build_top
     from .stages.layer import LayerStage
+    from .stages.parallel import ParallelLayerStage
 
     X = np.asarray(X, dtype=np.int64)
     if X.ndim != 2 or X.shape[1] != net.inputs:
@@ -238,7 +239,7 @@ def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
     wrap.d.sync += cyc.eq(cyc + 1)
     sim = Simulator(wrap)
     dctx = top.ctx
-    layer_stages = [st for st in top.stages if isinstance(st, LayerStage)]
+    layer_stages = [st for st in top.stages if isinstance(st, (LayerStage, ParallelLayerStage))]
     offers: list[int] = []
     results: list[tuple[int, int, int]] = []  # (cycle, time bits, spike bits)
     samples: list[list] = [[] for _ in layer_stages]  # per layer stage, after each wave

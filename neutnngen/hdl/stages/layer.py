@@ -17,7 +17,7 @@ is "the output register is full".
 
 from __future__ import annotations
 
-from amaranth.hdl import Const, Module, Mux, Signal, Value
+from amaranth.hdl import Const, Module, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -26,6 +26,7 @@ from ..kinds import HdlKind
 from ..mux import LineMux
 from ..plan import ColumnSpec, LayerSpec, NeuronSpec, PlanContext, SegmentSpec, SynapseSpec
 from ..sched import Sequencer, wload_signature
+from .labels import learning_inputs
 from .output import output_register
 
 
@@ -205,31 +206,11 @@ class LayerStage(wiring.Component):
         lp = p.learn
         rule = spec.layer.learning if lp is not None else None
         if lp is not None:
-            lrn = ip.learn_en if bi.learn else Const(0, 1)
-            reads_label = spec.index in lp.label_layers
-            lab = ip.label if reads_label else Const(0, 1)
-            lv = ip.label_valid if reads_label else Const(0, 1)
-            lrn_eff = Signal(name="lrn_eff")
-            m.d.comb += lrn_eff.eq(0 if rule is None else
-                                   (lrn & lv if rule.kind == "rstdp" else lrn))
-            m.d.comb += [seq.lrn.eq(lrn_eff), self.lw_busy.eq(sched.lw_v),
-                         seq.rd_req.eq(self.rd_req), seq.rd_line.eq(self.rd_line),
-                         self.rd_sel.eq(seq.rd_sel)]
-            if rule is not None and any(c.col.proximal_mode == "enable" for c in spec.columns):
-                gate = Signal(name="label_gate")
-                m.d.comb += gate.eq(lrn & lv)
-                pse = Signal(max(1, P), name="ps_label")
-                off = 0
-                for c in spec.columns:
-                    Pc = c.col.proximal_inputs
-                    for k in range(Pc):
-                        if c.col.proximal_mode == "enable":
-                            v = Mux(gate, lab == k, ps[off + k])
-                        else:
-                            v = ps[off + k] & ~gate
-                        m.d.comb += pse[off + k].eq(v)
-                    off += Pc
-                ps = pse
+            lrn_eff, lab, ps = learning_inputs(
+                m, p, spec, bi, ip, ps,
+                lambda lrn_eff: [seq.lrn.eq(lrn_eff), self.lw_busy.eq(sched.lw_v),
+                                 seq.rd_req.eq(self.rd_req), seq.rd_line.eq(self.rd_line),
+                                 self.rd_sel.eq(seq.rd_sel)])
 
         # One line multiplexer per distinct line list.
         groups: dict[tuple, list[int]] = {}

@@ -27,9 +27,17 @@ Stream behaviour is the serial stage's (``docs/rtl-contract.md``): a wave starts
 in which the stage is idle and ``i.valid`` is high (that cycle is step 0), the input beat is
 read while the wave runs, and in its last cycle the stage latches the result when the output
 register is free (``~o.valid | o.ready``), raising ``i.ready`` and ``done``; otherwise it
-waits there. Weights: ``hardwired`` (constants; zero-weight synapses generate nothing) or
-``register`` (the serial design's register store, same ``wload`` addresses and reset).
-On-chip learning is not built in this architecture (a ``ConfigError`` says so).
+waits there. Weights: ``hardwired`` (constants; zero-weight synapses generate nothing),
+``register`` (the serial design's register store, same ``wload`` addresses and reset) or
+``learn``: on-chip STDP (docs/model.md §5) with every synapse updated at once. A learning
+wave takes ``T + 2`` cycles (no adder registers: step ``t`` is accumulated in its own
+cycle; then the neuron times are registered; then the decision cycle latches the output
+and, when the wave learns, writes every weight of the layer with its STDP update, computed
+from the held input volley, the segment times and the credited flags of that same cycle).
+Each generator makes one whole draw per cycle (``steps_per_draw`` LFSR steps) from the
+wave's first cycle and latches its Bernoulli bits one cycle later, so a wave waits for its
+``5 + w_max + 1`` draws when they outnumber its steps. ``wread`` reads through a
+multiplexer per segment, with the serial design's latency.
 """
 
 from __future__ import annotations
@@ -38,11 +46,13 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..column import key_inhibit, key_time, overshoot_key, tree, vmin
-from ..plan import PARALLEL_ADD_STAGES, ColumnSpec, SegmentSpec
-from ..sched import wload_signature
-from ..segment import RegisterStore
+from ..column import ColumnLearn, key_inhibit, key_time, overshoot_key, tree, vmin
+from ..mux import mux_tree
+from ..plan import PARALLEL_ADD_STAGES, ColumnSpec, SegmentSpec, parallel_add_stages
+from ..sched import delay, wload_signature
+from ..segment import RegisterStore, stdp_decision
 from ..specs import OVERSHOOT_CAP_BITS
+from .labels import learning_inputs
 from .output import output_register
 
 
@@ -70,12 +80,13 @@ def add_tree(vals: list[Value]) -> Value:
     return vals[0]
 
 
-def segment_weights(m: Module, seg) -> dict[int, Value | int]:
+def segment_weights(m: Module, seg, ctx=None) -> dict[int, Value | int]:
     """Line -> weight of a segment whose synapses are all read at once: the trained
     constants (hardwired; zero weights generate nothing) or the register store's registers
-    (``seg.wload`` writes them)."""
-    if seg.plan.weights == "register":
-        return RegisterStore(seg.plan, seg.spec)._registers(m, seg)
+    (``register`` and ``learn`` modes; ``seg.wload`` writes them; ``ctx``: the learn-mode
+    bookkeeping that lists them)."""
+    if seg.plan.weights in ("register", "learn"):
+        return RegisterStore(seg.plan, seg.spec, ctx)._registers(m, seg)
     return {s.j: s.weight for s in seg.spec.synapses if s.weight != 0}
 
 
@@ -84,12 +95,20 @@ class ParallelSegment(wiring.Component):
     ``acc_en``, ``acc_clr`` (the step accumulated this cycle, whether one is, whether it is
     step 0 of a wave: clear the state), the column's lines ``x``/``s``; ``z`` the first
     crossing (all ones = NONE), ``acc`` the potential; ``o`` (``ow > 0``) the overshoot
-    ``V(z) - theta`` latched with ``z``, capped at ``2**ow - 1``."""
+    ``V(z) - theta`` latched with ``z``, capped at ``2**ow - 1``.
 
-    def __init__(self, plan, spec: SegmentSpec, n_lines: int, tw: int, response: str,
+    ``learn`` mode adds ``rd_sel`` (the ``wread`` line select and its delayed copies: the
+    segment's read multiplexer drives its tap ``ctx.wq[seg_id]``) and, in a learning layer,
+    ``lwe``: every synapse of the segment takes its STDP update (docs/model.md §5) at the end
+    of this cycle, all at once, from its line, the segment's ``z``, its credited flag and
+    its generator's bits (:func:`~neutnngen.hdl.segment.stdp_decision`)."""
+
+    def __init__(self, plan, spec: SegmentSpec, n_lines: int, tw: int, ctx, response: str,
                  ow: int = 0):
         self.plan, self.spec, self.n_lines, self.tw = plan, spec, n_lines, tw
-        self.response, self.ow = response, ow
+        self.response, self.ow, self.ctx = response, ow, ctx
+        self.lctx = ctx.seg.get(spec.path) if ctx is not None and plan.weights == "learn" \
+            else None
         members = {
             "t": In(tw), "t_acc": In(tw), "acc_en": In(1), "acc_clr": In(1),
             "x": In(n_lines * plan.TB_IN), "s": In(n_lines),
@@ -97,12 +116,16 @@ class ParallelSegment(wiring.Component):
         }
         if ow:
             members["o"] = Out(ow)
-        if plan.weights == "register":
+        if plan.weights in ("register", "learn"):
             members["wload"] = In(wload_signature(plan))
+        if plan.learn is not None:
+            members["rd_sel"] = In(plan.SW * plan.Lm)
+        if self.lctx is not None:
+            members["lwe"] = In(1)
         super().__init__(members)
 
     def _weights(self, m: Module) -> dict[int, Value | int]:
-        return segment_weights(m, self)
+        return segment_weights(m, self, self.ctx)
 
     def elaborate(self, platform):
         p, spec = self.plan, self.spec
@@ -130,23 +153,31 @@ class ParallelSegment(wiring.Component):
                 a = Signal(name=f"up_{syn.name}")
                 m.d.comb += a.eq(spiked & rising[w].bit_select(x, 1))
                 terms.append((a, 1))
-            elif rnl:  # rising ramp: x <= t < x + w
+            elif rnl:  # rising ramp: x <= t < x + w, i.e. 0 <= t - x < w (t - x is the
+                # line's, shared by every segment that reads it)
                 a = Signal(name=f"up_{syn.name}")
-                m.d.comb += a.eq(spiked & (x <= self.t) & (self.t < x + w))
+                m.d.comb += a.eq(spiked & (x <= self.t) & ((self.t - x) < w))
                 terms.append((a, 1))
             else:  # step: the whole weight at t == x
                 a = Signal(syn.bits, name=f"up_{syn.name}")
                 m.d.comb += a.eq(Mux(spiked & (x == self.t), w, 0))
                 terms.append((a, wm))
-        # Pipelined adder: registered group sums, then the registered increment.
+        # The adder: group sums, then the increment; with parallel_add_stages() registers.
+        D = parallel_add_stages(p.weights)
         parts = []
         for g in range(0, len(terms), GROUP):
             grp = terms[g:g + GROUP]
             r = Signal(_bits(sum(mx for _, mx in grp)), name=f"part{g // GROUP}")
-            m.d.sync += r.eq(add_tree([v for v, _ in grp]))
+            if D > 1:
+                m.d.sync += r.eq(add_tree([v for v, _ in grp]))
+            else:
+                m.d.comb += r.eq(add_tree([v for v, _ in grp]))
             parts.append(r)
         inc = Signal(_bits(vmax), name="inc")
-        m.d.sync += inc.eq(add_tree(parts))
+        if D:
+            m.d.sync += inc.eq(add_tree(parts))
+        else:
+            m.d.comb += inc.eq(add_tree(parts))
         acc = Signal(_bits(vmax), name="acc")
         nxt = Signal(_bits(vmax), name="acc_next")
         fired = Signal(name="fired")
@@ -164,7 +195,25 @@ class ParallelSegment(wiring.Component):
                         if vmax - spec.theta > cap:
                             ov = Mux(ov > cap, cap, ov)
                         m.d.sync += self.o.eq(ov)
+        if p.learn is not None:
+            self._learn(m, ws)
         return m
+
+    def _learn(self, m: Module, ws: dict[int, Value]) -> None:
+        """``learn`` mode: the ``wread`` read multiplexer and (learning layers) the STDP
+        update of every synapse at once."""
+        p, spec, tb = self.plan, self.spec, self.plan.TB_IN
+        sels = [self.rd_sel[k * p.SW:(k + 1) * p.SW] for k in range(p.Lm)]
+        m.d.comb += self.ctx.wq[spec.seg_id].eq(
+            mux_tree(m, dict(ws), spec.wbits, sels, p.R, p.Lm, "wrd"))
+        if self.lctx is None:
+            return
+        for syn in spec.synapses:
+            w = ws[syn.j]
+            inc, dec = stdp_decision(m, self.lctx, self.x[syn.j * tb:(syn.j + 1) * tb],
+                                     self.s[syn.j], self.z, w, syn.bits, f"{syn.name}_")
+            with m.If(self.lwe):  # never with a wload write (the top drops those then)
+                m.d.sync += w.eq(Mux(inc, w + 1, Mux(dec, w - 1, w)))
 
 
 class WideColumn(wiring.Component):
@@ -184,7 +233,7 @@ class WideColumn(wiring.Component):
         q = spec.col.neurons
         members = {k: In(w) for k, w in controls.items()}
         members.update({"x": In(n * plan.TB_IN), "s": In(n), "en": In(q)})
-        if plan.weights == "register":
+        if plan.weights in ("register", "learn"):
             members["wload"] = In(wload_signature(plan))
         for i in range(q):
             members[f"t{i}"] = Out(plan.B)
@@ -197,8 +246,10 @@ class WideColumn(wiring.Component):
                            self.plan.net.time.response, ow)
         host.submodules[name] = seg
         m.d.comb += [getattr(seg, k).eq(getattr(self, k)) for k in self.SEG_CONTROLS]
+        m.d.comb += [getattr(seg, k).eq(getattr(self, k)) for k in ("rd_sel", "lwe")
+                     if k in seg.signature.members]
         m.d.comb += [seg.x.eq(self.x), seg.s.eq(self.s)]
-        if self.plan.weights == "register":
+        if self.plan.weights in ("register", "learn"):
             wiring.connect(m, wiring.flipped(self.wload), seg.wload)
         return overshoot_key(m, seg.z, seg.o if ow else None, ow, self.plan.NONE,
                              f"key_{spec.rtl.replace('.', '_')}")
@@ -214,23 +265,60 @@ class WideColumn(wiring.Component):
 
 class ParallelColumn(WideColumn):
     """A column of the parallel architecture: ``t`` / ``t_acc`` / ``acc_en`` / ``acc_clr``
-    drive its segments, ``reg`` registers the neuron times (``stage1``)."""
+    drive its segments, ``reg`` registers the neuron times (``stage1``). ``learn`` mode adds
+    ``rd_sel`` (the ``wread`` line selects) and, in a learning layer, ``lrn`` (the wave
+    learns), ``lwe`` (update every synapse now: the wave's decision cycle), the random
+    phase ``rstep`` / ``rdraw`` / ``rdone`` / ``rdk`` (one whole draw per cycle) and, for
+    R-STDP, ``label``; its :class:`~neutnngen.hdl.column.ColumnLearn` (generators ``g<k>``,
+    credited flags and reward) works on the registered neuron keys of the decision cycle."""
 
     SEGMENT = ParallelSegment
     SEG_CONTROLS = ("t", "t_acc", "acc_en", "acc_clr")
     REG = "reg"
 
-    def __init__(self, plan, spec: ColumnSpec, tw: int):
-        super().__init__(plan, spec, {"t": tw, "t_acc": tw, "acc_en": 1, "acc_clr": 1,
-                                      "reg": 1}, tw)
+    def __init__(self, plan, spec: ColumnSpec, tw: int, ctx=None, rule=None):
+        self.ctx = ctx
+        self.rule = rule if plan.weights == "learn" else None
+        controls = {"t": tw, "t_acc": tw, "acc_en": 1, "acc_clr": 1, "reg": 1}
+        lp = plan.learn
+        if lp is not None:
+            controls["rd_sel"] = plan.SW * plan.Lm
+        if self.rule is not None:
+            db = _bits(lp.D - 1)
+            controls.update({"lrn": 1, "lwe": 1, "rstep": 1, "rdraw": db, "rdone": 1,
+                             "rdk": db})
+            if self.rule.kind == "rstdp":
+                controls["label"] = max(1, lp.LBW)
+        super().__init__(plan, spec, controls, tw, ctx)
+
+    def elaborate(self, platform):
+        m = Module()
+        lrn = None
+        if self.rule is not None:
+            lrn = ColumnLearn(self.plan, self.spec, self.rule, self.lwe)
+            self.ctx.col[self.spec.path] = lrn
+            lrn.register_segments(self.ctx)
+        dec: dict = {}
+        times = column_decisions(m, self.plan, self.spec, self.reg, self.en,
+                                 lambda host, name, sp, ow: self._segment(m, host, name, sp, ow),
+                                 lrn, dec)
+        for i, t in enumerate(times):
+            m.d.comb += getattr(self, f"t{i}").eq(t)
+        if lrn is not None:
+            lrn.elaborate_into(m, self, dec["times"], dec["keeps"], ctl=self, comb=True)
+        return m
 
 
-def column_decisions(m: Module, p, spec: ColumnSpec, reg: Value, en: Value, segment) -> list[Value]:
+def column_decisions(m: Module, p, spec: ColumnSpec, reg: Value, en: Value, segment,
+                     lrn: ColumnLearn | None = None, out: dict | None = None) -> list[Value]:
     """The dendrite, neuron and column decisions on the segment keys of a column whose
     segments all report at once (the ``parallel`` and ``pipelined`` architectures):
     ``segment(host, name, spec, ow)`` builds a segment in the submodule ``host`` and returns
     its key; the neuron keys are registered while ``reg``; ``en`` are the ``enable`` bits.
-    Returns each neuron's time after the lateral inhibition (all ones = NONE)."""
+    Returns each neuron's time after the lateral inhibition (all ones = NONE). ``lrn``: the
+    column's learning logic, given every dendrite's key and its segments' survival of the
+    segment inhibition (and gate-mode proximal times); ``out`` receives the registered
+    neuron times (``"times"``) and the column inhibition's survivors (``"keeps"``)."""
     col = spec.col
     ow = spec.overshoot_bits(p.weights)
     knone = (1 << (p.B + ow)) - 1
@@ -244,6 +332,13 @@ def column_decisions(m: Module, p, spec: ColumnSpec, reg: Value, en: Value, segm
             nm.submodules[f"d{d}"] = dm
             zs = [segment(dm, f"s{s}", sp, ow) for s, sp in enumerate(segs)]
             ds.append(tree(zs, vmin))  # the earliest survivor = the earliest segment
+            if lrn is not None:
+                key = (n.index, d)
+                if len(zs) > 1:
+                    won = Cat(*key_inhibit(dm, zs, col.segment_inhibition, ow, p.NONE, "won"))
+                else:
+                    won = key_time(zs[0], ow) != p.NONE
+                m.d.comb += [lrn.dt[key].eq(ds[-1]), lrn.dwon[key].eq(won)]
         td = Signal(p.B + ow, name=f"t_dend{n.index}")
         m.d.comb += td.eq(tree(ds, vmin))
         t = Signal(p.B + ow, name=f"t_neuron{n.index}")
@@ -252,6 +347,8 @@ def column_decisions(m: Module, p, spec: ColumnSpec, reg: Value, en: Value, segm
         elif col.proximal_mode == "gate":
             assert n.prox is not None and not ow  # the IR check refuses it
             pz = segment(nm, "prox", n.prox, 0)
+            if lrn is not None:
+                m.d.comb += lrn.pz[n.index].eq(pz)
             m.d.comb += t.eq(Mux(pz > td, pz, td))
         else:
             m.d.comb += t.eq(td)
@@ -260,19 +357,25 @@ def column_decisions(m: Module, p, spec: ColumnSpec, reg: Value, en: Value, segm
             m.d.sync += r.eq(t)
         nt.append(r)
     keeps = key_inhibit(m, nt, col.column_inhibition, ow, p.NONE, "keep")
+    if out is not None:
+        out["times"] = [key_time(t, ow) for t in nt]
+        out["keeps"] = keeps
     return [Mux(k, key_time(t, ow), p.NONE) for t, k in zip(nt, keeps, strict=True)]
 
 
-def wire_columns(m: Module, p, spec, ip, column, en: Value, wload) -> list[Value]:
+def wire_columns(m: Module, p, spec, ip, column, en: Value, wload,
+                 ps: Value | None = None) -> list[Value]:
     """The columns of a layer stage whose columns read all their lines at once: ``column(c)``
     makes column ``c``'s component (its architecture's own inputs connected), which gets its
-    lines from the input beat ``ip`` (layer inputs and this layer's proximal lines), the
-    ``wload`` bus (register weights) and its ``enable`` bits from ``en`` (the proximal spike
-    bits of the wave it decides). Returns every neuron's output time, column by column."""
+    lines from the input beat ``ip`` (layer inputs and this layer's proximal lines; ``ps``:
+    the proximal spike bits to use instead of the beat's), the ``wload`` bus (register and
+    learn weights) and its ``enable`` bits from ``en`` (the proximal spike bits of the wave
+    it decides). Returns every neuron's output time, column by column."""
     tb = p.TB_IN
     P = spec.prox_lines
     px = ip.prox_time[:P * tb] if P else Const(0, 1)
-    ps = ip.prox_spike[:P] if P else Const(0, 1)
+    if ps is None:
+        ps = ip.prox_spike[:P] if P else Const(0, 1)
     times: list[Value] = []
     for c in spec.columns:
         col = column(c)
@@ -296,20 +399,35 @@ def wire_columns(m: Module, p, spec, ip, column, en: Value, wload) -> list[Value
 
 
 def timing(plan, spec) -> tuple[int, int]:
-    """``T`` step cycles, :data:`ADD_STAGES` until the last step is accumulated, one to
-    register the neuron times, one to decide and latch."""
-    n = spec.steps + ADD_STAGES + 2
-    return n, n
+    """``T`` step cycles, :func:`~neutnngen.hdl.plan.parallel_add_stages` until the last step
+    is accumulated, one to register the neuron times, one to decide and latch; a learning
+    layer whose draws outlast that (``learn.D > T + stages``) waits for them."""
+    return _last(plan, spec) + 3, _last(plan, spec) + 3
+
+
+def _last(plan, spec) -> int:
+    """The last value of the wave's cycle counter in phase 1 (cycle 0 is the start)."""
+    last = spec.steps - 1 + parallel_add_stages(plan.weights)
+    if plan.learn is not None and spec.layer.learning is not None:
+        last = max(last, plan.learn.D - 1)
+    return last
 
 
 class ParallelLayerStage(wiring.Component):
-    """A layer in the ``parallel`` architecture as a stream stage (module docstring)."""
+    """A layer in the ``parallel`` architecture as a stream stage (module docstring). Side
+    ports: ``wload`` (``register`` and ``learn``); ``learn`` mode adds the serial stage's
+    ``lw_busy`` (this cycle updates the weights of a learning wave: the top drops ``wload``
+    writes then), ``rd_req`` / ``rd_line`` (serve a ``wread`` read: select the line in the
+    next cycle if the stage is idle then) and ``rd_sel``."""
 
     def __init__(self, plan, stage, ctx=None):
-        self.plan, self.stage, self.spec = plan, stage, stage.spec
+        self.plan, self.stage, self.spec, self.ctx = plan, stage, stage.spec, ctx
         members = {"i": In(stage.beat_in.signature()), "o": Out(stage.beat_out.signature())}
-        if plan.weights == "register":
+        if plan.weights in ("register", "learn"):
             members["wload"] = In(wload_signature(plan))
+        if plan.learn is not None:
+            members.update({"lw_busy": Out(1), "rd_req": In(1), "rd_line": In(plan.LBA),
+                            "rd_sel": Out(1)})
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -319,26 +437,31 @@ class ParallelLayerStage(wiring.Component):
         P = spec.prox_lines
         T = spec.steps
         tw = _bits(T - 1)
+        lp = p.learn
+        rule = spec.layer.learning if lp is not None else None
         # Phase 0: idle; a wave starts in a cycle with i.valid (c = 0: step 0 enters the
-        # adder pipeline). Phase 1: c = 1 .. T - 1 + ADD_STAGES; steps c < T enter the
-        # pipeline, step c - ADD_STAGES is accumulated. Phase 2: register the neuron times.
-        # Phase 3: decide and latch (waits while the output register is full).
-        D = ADD_STAGES
-        last = T - 1 + D
+        # adder pipeline). Phase 1: c = 1 .. last; steps c < T enter the pipeline, step
+        # c - D is accumulated (a learning layer also makes draw c, c < learn.D). Phase 2:
+        # register the neuron times. Phase 3: decide and latch (waits while the output
+        # register is full); a learning wave updates every weight in the cycle it latches.
+        D = parallel_add_stages(p.weights)
+        last = _last(p, spec)
         phase = Signal(2, name="phase")
         c = Signal(_bits(last), name="c")
         start = Signal(name="start")
         issue = Signal(name="issue")
         done = Signal(name="done")
         free = Signal(name="free")
+        rd_sel = Signal(name="rd_sel_r")  # learn mode: this cycle's line select serves a read
+        begin = (phase == 0) & self.i.valid
         m.d.comb += [free.eq(~self.o.valid | self.o.ready),
-                     start.eq((phase == 0) & self.i.valid),
+                     start.eq(begin & ~rd_sel if lp is not None else begin),
                      issue.eq(start | ((phase == 1) & (c < T))),
                      done.eq((phase == 3) & free),
                      self.i.ready.eq(done)]
         with m.Switch(phase):
             with m.Case(0):
-                with m.If(self.i.valid):
+                with m.If(start if lp is not None else self.i.valid):
                     m.d.sync += [c.eq(1), phase.eq(1)]
             with m.Case(1):
                 m.d.sync += c.eq(c + 1)
@@ -357,21 +480,56 @@ class ParallelLayerStage(wiring.Component):
         step = Signal(tw, name="step")  # the step entering the pipeline (while issuing)
         m.d.comb += step.eq(c)
         t_acc, acc_en, acc_clr = step, issue, start
-        for k in range(D):  # the same flags ADD_STAGES cycles later
+        for k in range(D):  # the same flags D cycles later
             nt = Signal(tw, name=f"t_acc{k}")
             ne = Signal(name=f"acc_en{k}")
             nc = Signal(name=f"acc_clr{k}")
             m.d.sync += [nt.eq(t_acc), ne.eq(acc_en), nc.eq(acc_clr)]
             t_acc, acc_en, acc_clr = nt, ne, nc
 
+        ps = ip.prox_spike[:P] if P else Const(0, 1)
+        ctl: dict[str, Value] = {}
+        sels: list[Value] = []
+        if lp is not None:
+            lrn_eff, lab, ps = learning_inputs(
+                m, p, spec, self.stage.beat_in, ip, ps,
+                lambda lrn_eff: [self.lw_busy.eq(done & lrn_eff), self.rd_sel.eq(rd_sel)])
+            # wread: the line select is a register loaded with rd_line; it serves a read when
+            # the stage is idle in the next cycle (no wave starts in a cycle that serves one)
+            rd_next = Signal(name="rd_next")
+            m.d.comb += rd_next.eq(self.rd_req & (((phase == 0) & ~start) | done))
+            selr = Signal(p.SW, name="selr", reset_less=True)
+            m.d.sync += [selr.eq(self.rd_line), rd_sel.eq(rd_next)]
+            sels = [selr] + [delay(m, selr, k, f"selr{k}", reset_less=True)
+                             for k in range(1, p.Lm)]
+            if rule is not None:
+                # random phase: draw k is made in cycle k (one whole draw per cycle) and its
+                # bits are latched in cycle k + 1; every weight is updated in the cycle the
+                # wave's result is latched (done)
+                db = _bits(lp.D - 1)
+                rstep, rdraw = Signal(name="rstep"), Signal(db, name="rdraw")
+                rdone, rdk = Signal(name="rdone"), Signal(db, name="rdk")
+                m.d.comb += [rstep.eq(start | ((phase == 1) & (c < lp.D))),
+                             rdraw.eq(Mux(start, 0, c))]
+                m.d.sync += [rdone.eq(rstep), rdk.eq(rdraw)]
+                lwe = Signal(name="lwe")
+                m.d.comb += lwe.eq(done & lrn_eff)
+                ctl = {"lrn": lrn_eff, "lwe": lwe, "rstep": rstep, "rdraw": rdraw,
+                       "rdone": rdone, "rdk": rdk}
+                if rule.kind == "rstdp":
+                    ctl["label"] = lab
+
         def column(c: ColumnSpec) -> ParallelColumn:
-            col = ParallelColumn(p, c, tw)
+            col = ParallelColumn(p, c, tw, self.ctx, rule)
             m.d.comb += [col.t.eq(step), col.t_acc.eq(t_acc), col.acc_en.eq(acc_en),
                          col.acc_clr.eq(acc_clr), col.reg.eq(phase == 2)]
+            if sels:
+                m.d.comb += col.rd_sel.eq(Cat(*sels))
+            if col.rule is not None:
+                m.d.comb += [getattr(col, k).eq(v) for k, v in ctl.items()]
             return col
 
-        ps = ip.prox_spike[:P] if P else Const(0, 1)
-        times = wire_columns(m, p, spec, ip, column, ps, getattr(self, "wload", None))
+        times = wire_columns(m, p, spec, ip, column, ps, getattr(self, "wload", None), ps)
         output_register(m, p, spec, self.stage, times, done, self.i.payload, self.o.payload)
         return m
 

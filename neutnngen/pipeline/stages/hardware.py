@@ -309,7 +309,7 @@ class SynthStage(Stage):
                                    architecture=arch, weight_store=cfg.hdl.weight_store)
                         step(f"synth: generic, {arch} architecture", ctx.show)
                         g = flows.synth_generic(res.verilog.read_text(), cfg.hdl.top).to_dict()
-                except ConfigError as e:  # e.g. parallel has no on-chip learning
+                except ConfigError as e:  # e.g. pipelined has no on-chip learning
                     row["unavailable"] = str(e)
                     out[arch] = row
                     continue
