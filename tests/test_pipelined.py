@@ -23,7 +23,7 @@ from test_hdl import (
 
 from neutnngen.errors import ConfigError
 from neutnngen.hdl import build_top, simulate
-from neutnngen.hdl.plan import pipelined_latency, prefix_levels
+from neutnngen.hdl.plan import pipelined_add_stages, pipelined_latency, prefix_levels
 from neutnngen.ir.nodes import TimeSpec
 
 PIPE = "pipelined"
@@ -41,6 +41,11 @@ def test_prefix_levels_and_latency():
     assert [prefix_levels(t) for t in (1, 2, 3, 4, 5, 8, 9, 14, 16, 17)] == \
         [0, 1, 2, 2, 3, 3, 4, 4, 4, 5]
     assert pipelined_latency(14) == 2 + 4 + 3
+    # hardwired rnl segments register the comparisons x_j <= k and count them per weight
+    # class: two more levels
+    assert pipelined_add_stages("hardwired", "rnl") == 4
+    assert pipelined_add_stages("hardwired", "snl") == pipelined_add_stages("register", "rnl") == 2
+    assert pipelined_latency(14, 4) == 4 + 4 + 3
 
 
 @pytest.mark.parametrize("timeres,wres,response", [
@@ -56,7 +61,8 @@ def test_responses_and_resolutions(timeres, wres, response, weights):
     assert (r >= 0).any()
     T = net.layers[0].columns[0].wave_length(net.time)
     info = build_top(net, architecture=PIPE).info
-    assert info["WAVE_CYCLES"] == 1 and info["LATENCY"] == pipelined_latency(T)
+    assert info["WAVE_CYCLES"] == 1
+    assert info["LATENCY"] == pipelined_latency(T, pipelined_add_stages("hardwired", response))
 
 
 @pytest.mark.parametrize("mode", ["sum", "enable", "gate"])
@@ -107,7 +113,8 @@ def test_gunpoint_sized_column_one_wave_per_cycle():
     same(net, X)
     pipe = build_top(net, architecture=PIPE).info
     par = build_top(net, architecture="parallel").info
-    assert pipe["WAVE_CYCLES"] == 1 and pipe["LATENCY"] == 2 + 4 + 3  # T = 14
+    assert pipe["WAVE_CYCLES"] == 1 and pipe["LATENCY"] == 4 + 4 + 3  # T = 14, hardwired rnl
+    assert pipe["arch"]["adder_stages"] == 4
     assert par["WAVE_CYCLES"] == 18
     assert pipe["arch"]["kind"] == PIPE and pipe["arch"]["prefix_levels"] == 4
 

@@ -88,11 +88,19 @@ def prefix_levels(steps: int) -> int:
     return max(0, (steps - 1).bit_length())
 
 
-def pipelined_latency(steps: int) -> int:
-    """Pipeline levels of a ``pipelined`` layer: the grouped increment sums and their totals
-    (:data:`PARALLEL_ADD_STAGES`), the prefix sum, the first crossing, the neuron keys, the
+def pipelined_add_stages(weights: str, response: str) -> int:
+    """Levels of a ``pipelined`` segment before its prefix sum: the grouped increment sums and
+    their totals (:data:`PARALLEL_ADD_STAGES`), or, with hardwired weights and ``rnl``
+    responses, the comparisons ``x_j <= k``, their grouped counts per weight class, the
+    totals ``#{j : x_j <= k}`` and the increments computed from them (4)."""
+    return 4 if weights == "hardwired" and response == "rnl" else PARALLEL_ADD_STAGES
+
+
+def pipelined_latency(steps: int, add_stages: int = PARALLEL_ADD_STAGES) -> int:
+    """Pipeline levels of a ``pipelined`` layer: ``add_stages``
+    (:func:`pipelined_add_stages`), the prefix sum, the first crossing, the neuron keys, the
     decision with the output register."""
-    return PARALLEL_ADD_STAGES + prefix_levels(steps) + 3
+    return add_stages + prefix_levels(steps) + 3
 """``parallel``: pipeline registers in a segment's increment adder (group sums, total)."""
 
 DEFAULT_MUX_LEVELS = 5
@@ -277,10 +285,11 @@ class Plan:
             return d
         if self.architecture == "pipelined":
             steps = max(ls.steps for ls in self.layers)
+            add = pipelined_add_stages(self.weights, self.net.time.response)
             d["arch"] = {"kind": "pipelined", "T": self.T, "steps": steps,
-                         "adder_stages": PARALLEL_ADD_STAGES,
+                         "adder_stages": add,
                          "prefix_levels": prefix_levels(steps),
-                         "layer_latency": pipelined_latency(steps), "waves_per_cycle": 1}
+                         "layer_latency": pipelined_latency(steps, add), "waves_per_cycle": 1}
             return d
         d["arch"] = {
             "kind": "sar-serial",
