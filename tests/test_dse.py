@@ -127,6 +127,26 @@ def test_spec_errors_name_key_value_and_accepted(mutate, key, words):
         assert w in str(e), (w, str(e))
 
 
+def test_validation_objective_needs_a_validation_split_in_every_trial():
+    """metrics.val (a seeded split carved from the training data) is an objective only when
+    every trial holds one out: data.validation > 0 in the base, and no data.validation
+    parameter that reaches 0."""
+    obj = {"metrics.val.adjusted_rand_index": "maximize"}
+    e = _err(_d(objectives=obj))
+    assert e.path == "dse.objectives.metrics.val.adjusted_rand_index"
+    assert "data.validation > 0" in str(e)
+    d = _d(objectives=obj)
+    d["data"]["validation"] = 0.3
+    s = specmod.from_dict(d)
+    assert s.objectives == (("metrics.val.adjusted_rand_index", "maximize"),)
+    d["dse"]["params"]["data.validation"] = [0.0, 0.3]
+    assert "data.validation > 0" in str(_err(d))
+    d["dse"]["params"]["data.validation"] = {"low": 0.2, "high": 0.4}
+    assert specmod.from_dict(d).objectives[0][0] == "metrics.val.adjusted_rand_index"
+    d["dse"]["objectives"] = {"metrics.valid.error": "minimize"}
+    assert "train, val" in str(_err(d))
+
+
 def test_constraints_are_parsed_without_eval():
     c = specmod.parse_constraint("synth.ice40.luts <= 7680")
     assert (c.path, c.op, c.bound) == ("synth.ice40.luts", "<=", 7680.0)
@@ -147,7 +167,9 @@ def test_load_reads_dse_table_and_overrides(tmp_path):
     # the example whose model learns: ARI on ArrowHead, architectures explored
     ah = specmod.load(ROOT / "examples" / "dse_arrowhead.toml")
     assert ah.base.data.name == "ArrowHead" and ah.base.train.rule == "targeted"
-    assert "metrics.test.adjusted_rand_index" in {p for p, _ in ah.objectives}
+    # picked on a validation split carved from the training series; test only reported
+    assert "metrics.val.adjusted_rand_index" in {p for p, _ in ah.objectives}
+    assert ah.base.data.validation > 0
     assert "hdl.architecture" in {p.key for p in ah.params}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["get_path", "number_at"]
+__all__ = ["get_path", "held_out", "number_at"]
 
 
 def get_path(report: dict, path: str) -> Any:
@@ -30,3 +30,19 @@ def number_at(report: dict, path: str) -> float:
     if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
         raise ValueError(f"{path}={v!r} is not a finite number")
     return float(v)
+
+
+def held_out(report: dict, objective_paths) -> dict[str, float]:
+    """For every objective on the validation split (``metrics.val.X``), the trial's test value
+    ``metrics.test.X`` where its report has one: shown beside the front, never optimized
+    (the front is picked on the validation split, the test split is only reported)."""
+    out: dict[str, float] = {}
+    for p in objective_paths:
+        parts = p.split(".")
+        if len(parts) == 3 and parts[:2] == ["metrics", "val"]:
+            tp = f"metrics.test.{parts[2]}"
+            try:
+                out[tp] = number_at(report, tp)
+            except (KeyError, ValueError):
+                continue
+    return out

@@ -28,6 +28,7 @@ from .trials import (
     A_ERROR,
     A_FEAS,
     A_FORECAST,
+    A_HELD_OUT,
     A_OBJ,
     A_PARAMS,
     A_RETRY,
@@ -61,7 +62,8 @@ def trial_rows(study) -> list[dict]:
         rows.append({
             "number": t.number, "state": _state(t), "status": status,
             "params": ua.get(A_PARAMS) or dict(t.params),
-            "objectives": ua.get(A_OBJ), "constraints": ua.get(A_CONS),
+            "objectives": ua.get(A_OBJ), "held_out": ua.get(A_HELD_OUT) or {},
+            "constraints": ua.get(A_CONS),
             "feasible": ua.get(A_FEAS), "duration_s": ua.get(A_DURATION),
             "digest": ua.get(A_DIGEST), "command": ua.get(A_COMMAND),
             "screened": bool(ua.get(A_SCREENED, False)) and _state(t) == "PRUNED",
@@ -79,6 +81,7 @@ def pareto_front(rows: list[dict], spec: DseSpec) -> list[dict]:
     pts = [[r["objectives"][p] for p in spec.objective_paths] for r in ok]
     idx = front(pts, spec.directions)
     fr = [{"number": ok[i]["number"], "objectives": ok[i]["objectives"],
+           "held_out": ok[i].get("held_out") or {},
            "params": ok[i]["params"], "command": ok[i]["command"], "digest": ok[i]["digest"]}
           for i in idx]
     # sorted by the first objective, best first
@@ -191,9 +194,16 @@ def render_markdown(d: dict, spec: DseSpec, plots: dict[str, str]) -> str:
     L += ["", "## Search space", "",
           _table(["parameter", "values"], [[k, json.dumps(v)] for k, v in d["space"].items()])]
     L += ["", f"## Pareto front ({len(d['front'])} points)", ""]
-    head = ["trial", *[short(p) for p in spec.objective_paths], *[p.key for p in spec.params],
+    # objectives on the validation split: the held-out test value of each front point beside
+    held = sorted({k for r in d["front"] for k in r.get("held_out", {})})
+    if held:
+        L += ["The front is picked on the validation split (carved from the training data); "
+              "the test split is only reported (columns marked *test, held out*).", ""]
+    head = ["trial", *[short(p) for p in spec.objective_paths],
+            *[f"{short(k)} (held out)" for k in held], *[p.key for p in spec.params],
             "reproduce"]
     L.append(_table(head, [[r["number"], *[r["objectives"][p] for p in spec.objective_paths],
+                            *[r.get("held_out", {}).get(k) for k in held],
                             *[r["params"].get(p.key) for p in spec.params], f"`{r['command']}`"]
                            for r in d["front"]]))
     for key, title in (("pairs", "Objective pairs"), ("parallel", "Parallel coordinates"),

@@ -214,16 +214,24 @@ LEAVES: dict[str, tuple[str, ...]] = {
 }
 
 
-def check_fields(path: str, where: str, data_kind: str | None = None) -> None:
+def check_fields(path: str, where: str, data_kind: str | None = None,
+                 validation: bool = False) -> None:
     """``path`` names a field report.json has (docs/report.md): metrics by split and name
-    (for the classification / clustering tasks), synthesis costs per target, IR sizes, HDL
-    timing and performance. Raises a ConfigError listing what is accepted."""
+    (for the classification / clustering tasks; the ``val`` split when every trial carves a
+    validation split, ``validation``), synthesis costs per target, IR sizes, HDL timing and
+    performance. Raises a ConfigError listing what is accepted."""
     parts = path.split(".")
     root = parts[0]
     if root == "metrics":
-        if parts[1] not in ("train", "test"):
-            raise ConfigError(f"{path!r}: metrics has the splits train and test, not "
-                              f"{parts[1]!r} (docs/report.md)", path=where)
+        if parts[1] == "val" and not validation:
+            raise ConfigError(f"{path!r}: the validation split needs data.validation > 0 in "
+                              "the base config (the share of the training samples held out, "
+                              "seeded; every trial must have one, so a data.validation "
+                              "parameter may not reach 0)", path=where)
+        if parts[1] not in ("train", "val", "test"):
+            raise ConfigError(f"{path!r}: metrics has the splits train, val (with "
+                              f"data.validation > 0) and test, not {parts[1]!r} "
+                              "(docs/report.md)", path=where)
         if len(parts) == 3 and data_kind != "place_cells" and parts[2] not in METRICS:
             raise ConfigError(f"{path!r}: report.json has no metric {parts[2]!r}; accepted: "
                               f"{', '.join(METRICS)} (docs/report.md)", path=where)
@@ -243,7 +251,7 @@ def check_fields(path: str, where: str, data_kind: str | None = None) -> None:
 
 
 def check_path(path: str, where: str, spec_targets: set[str], verify: bool,
-               data_kind: str | None = None) -> None:
+               data_kind: str | None = None, validation: bool = False) -> None:
     parts = path.split(".")
     if len(parts) < 2 or not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) for p in parts):
         raise ConfigError(f"{path!r} is not a dotted path into report.json "
@@ -259,7 +267,7 @@ def check_path(path: str, where: str, spec_targets: set[str], verify: bool,
         raise ConfigError(f"{path!r} needs dse.verify = true", path=where)
     if parts[0] == "performance" and "ice40" not in spec_targets:
         raise ConfigError(f"{path!r} needs synthesis target 'ice40'", path=where)
-    check_fields(path, where, data_kind)
+    check_fields(path, where, data_kind, validation)
 
 
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(<=|>=|==|<|>)\s*"

@@ -196,7 +196,12 @@ def from_dict(d: dict[str, Any], source: str = "", overrides: tuple[str, ...] = 
     if not isinstance(verify, bool):
         raise ConfigError(f"dse.verify={verify!r}: expected true or false", path="dse.verify")
     targets = set(base.synth.targets)
+    # metrics.val exists in every trial's report when every trial holds out a validation split
+    validation = base.data.validation > 0
     for p in params:
+        if p.key == "data.validation":
+            validation = (min(float(c) for c in p.choices) if p.kind == "choice"
+                          else p.low) > 0
         if p.key == "synth.targets":
             for c in p.choices:
                 targets |= set(str(c).split(","))
@@ -213,7 +218,7 @@ def from_dict(d: dict[str, Any], source: str = "", overrides: tuple[str, ...] = 
         if direction not in DIRECTIONS:
             raise ConfigError(f"{where}={direction!r}; accepted: {', '.join(DIRECTIONS)}",
                               path=where)
-        check_path(path, where, targets, verify, base.data.kind)
+        check_path(path, where, targets, verify, base.data.kind, validation)
         objectives.append((path, direction))
 
     cons_raw = t.get("constraints", [])
@@ -223,7 +228,8 @@ def from_dict(d: dict[str, Any], source: str = "", overrides: tuple[str, ...] = 
     constraints = []
     for i, c in enumerate(cons_raw):
         con = parse_constraint(c, f"dse.constraints[{i}]")
-        check_path(con.path, f"dse.constraints[{i}]", targets, verify, base.data.kind)
+        check_path(con.path, f"dse.constraints[{i}]", targets, verify, base.data.kind,
+                   validation)
         constraints.append(con)
 
     sampler = _choice(t, "sampler", "nsga2", SAMPLERS)

@@ -37,6 +37,7 @@ from ..progress import Progress, write
 from . import forecast as fcmod
 from .evaluate import cached, command, evaluate, get_path, number_at, trial_digest
 from .pareto import best, front
+from .paths import held_out
 from .report import write_reports
 from .session import Inflight, Screen, Session, connect_client
 from .spec import DseSpec
@@ -52,6 +53,7 @@ from .trials import (
     A_FEATURES,
     A_FORECAST,
     A_HEARTBEAT,
+    A_HELD_OUT,
     A_MEASURED,
     A_OBJ,
     A_OWNER,
@@ -309,6 +311,7 @@ class Engine:
         t.set_user_attr(A_FEAS, feasible)
         t.set_user_attr(A_FEATURES, res.get("features"))
         t.set_user_attr(A_MEASURED, measured)
+        t.set_user_attr(A_HELD_OUT, held_out(rep, spec.objective_paths))
         t.set_user_attr(A_STATUS, "ok")
         self.study.tell(t, vals)
         self.sess.evaluated += 1

@@ -23,6 +23,7 @@ A_DURATION, A_OBJ, A_CONS, A_FEAS = "dse_duration_s", "dse_objectives", "dse_con
 A_ERROR, A_SCREENED, A_FORECAST, A_FEATURES = "dse_error", "screened", "dse_forecast", "dse_features"
 A_MEASURED, A_CACHED, A_OWNER, A_HEARTBEAT = "dse_measured", "dse_cached", "dse_owner", "dse_heartbeat"
 A_STALE, A_RETRY, A_VIOL = "dse_stale", "dse_retry_of", "dse_constraint_violation"
+A_HELD_OUT = "dse_held_out"  # metrics.val.X objective -> the trial's metrics.test.X (reported only)
 
 
 def load_optuna():
