@@ -131,3 +131,30 @@ def test_cli_prune_gunpoint(tmp_path, capsys):
     assert main(args) == 0
     again = json.loads((out / "prune.json").read_text())
     assert [p["seconds"] for p in again["points"]] == [p["seconds"] for p in d["points"]]
+
+
+def test_prune_chooses_on_the_validation_split(tmp_path, capsys):
+    """With data.validation > 0 the metric that chooses (tolerance, best point) is the
+    validation split's; the test split is only reported beside it."""
+    from neutnngen.cli import main
+
+    out = tmp_path / "out"
+    args = ["prune", str(EXAMPLE), "--sweep", "0.5", "--set", "train.epochs=1",
+            "--set", "data.validation=0.3", "--set", "verify.samples=10",
+            "--set", "synth.targets=generic", "--weights", "hardwired", "--out", str(out), "-q"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "(test, held out)" in text
+    d = json.loads((out / "prune.json").read_text())
+    assert d["metric"]["split"] == "val"
+    base = json.loads((out / "base" / "metrics.json").read_text())["metrics"]
+    none = d["points"][0]
+    assert none["metric"] == base["val"]["adjusted_rand_index"] == d["base_metric"]
+    assert none["metric_test"] == base["test"]["adjusted_rand_index"]
+    for p in d["points"]:
+        assert p["metric_split"] == "val"
+        assert p["metric"] == p["metrics"]["val"]["adjusted_rand_index"]
+        assert p["metric_test"] == p["metrics"]["test"]["adjusted_rand_index"]
+    md = (out / "prune.md").read_text()
+    assert "validation split" in md and "held out" in md
+

@@ -51,7 +51,10 @@ def _annotate(ax, pts: list[tuple[float, float, str]]) -> None:
 
 def summary_rows(doc: dict) -> tuple[list[str], list[list[str]]]:
     """The per-point table (also printed by the CLI)."""
-    head = ["#", "spec", "synapses", "removed", doc["metric"]["key"], "delta", "verify"]
+    val = doc["metric"].get("split") == "val"
+    key = doc["metric"]["key"]
+    head = ["#", "spec", "synapses", "removed", f"{key} (val)" if val else key, "delta",
+            *([f"{key} (test, held out)"] if val else []), "verify"]
     cols = []
     for m in doc["weight_modes"]:
         for t in doc["targets"]:
@@ -67,7 +70,8 @@ def summary_rows(doc: dict) -> tuple[list[str], list[list[str]]]:
     for k, p in enumerate(doc["points"]):
         ver = "/".join("-" if v is None else str(v["mismatches"]) for v in p["verify"].values())
         r = [str(k), p["spec"], _fmt(p["synapses"]), _fmt(p["synapses_removed_share"], True),
-             f"{p['metric']:.4f}", f"{p['metric_delta']:+.4f}", ver]
+             f"{p['metric']:.4f}", f"{p['metric_delta']:+.4f}",
+             *([f"{p.get('metric_test', float('nan')):.4f}"] if val else []), ver]
         for m, t, f in cols:
             v = ((p["cost"].get(m) or {}).get(t) or {}).get(f)
             r.append(_fmt(round(v, 1) if isinstance(v, float) else v))
@@ -95,7 +99,7 @@ def plot_curves(doc: dict, path: Path) -> Path:
     ax.plot([x for x, _, _ in xy], [y for _, y, _ in xy], "o-", color="k")
     _annotate(ax, xy)
     ax.set_xlabel("synapses")
-    ax.set_ylabel(f"{key} (test)")
+    ax.set_ylabel(f"{key} ({doc['metric'].get('split', 'test')})")
     ax.set_title("metric vs synapses")
     for a in axes:
         a.axhline(base, color="grey", lw=0.8)
@@ -130,7 +134,11 @@ def render_markdown(doc: dict, plot: str | None) -> str:
     key = doc["metric"]["key"]
     direction = "higher is better" if doc["metric"]["higher_is_better"] else "lower is better"
     L = [f"# neutnngen pruning report: {doc['name']}", "",
-         f"Dataset {doc['dataset'].get('name')}; metric `{key}` on the test split ({direction}); "
+         f"Dataset {doc['dataset'].get('name')}; metric `{key}` on the "
+         + ("validation split (`data.validation` of the training samples, held out: it "
+            "chooses; the test split is only reported, column *held out*)"
+            if doc["metric"].get("split") == "val" else "test split")
+         + f" ({direction}); "
          f"unpruned base {doc['base_metric']:.4f}; tolerance {doc['tolerance']:g}; weight modes "
          f"{', '.join(doc['weight_modes'])}; targets {', '.join(doc['targets']) or 'none'}; "
          + (f"retrained {doc['retrain_epochs']} epoch(s) after pruning with the mask fixed."
@@ -140,7 +148,10 @@ def render_markdown(doc: dict, plot: str | None) -> str:
     if b:
         L.append(f"`{b['spec']}`: {b['cost']} {_fmt(b['value'])} vs {_fmt(b['base_value'])} "
                  f"unpruned, a saving of **{100 * b['saving']:.1f}%** with {key} "
-                 f"{b['metric']:.4f} ({b['metric_delta']:+.4f}), {b['synapses']} synapses "
+                 f"{b['metric']:.4f} ({b['metric_delta']:+.4f}"
+                 + (f"; test {b.get('metric_test', float('nan')):.4f}, held out"
+                    if doc["metric"].get("split") == "val" else "")
+                 + f"), {b['synapses']} synapses "
                  f"({100 * b['synapses_removed_share']:.1f}% removed). Maximised cost: "
                  f"`{b['cost']}` (choose another with `--best-by MODE.TARGET.FIELD`).")
     else:
