@@ -23,8 +23,8 @@ from test_hdl import (
 
 from neutnngen.errors import ConfigError
 from neutnngen.hdl import build_top, simulate
-from neutnngen.hdl.plan import pipelined_add_stages, pipelined_latency, prefix_levels
-from neutnngen.ir.nodes import TimeSpec
+from neutnngen.hdl.plan import pipelined_latency, prefix_levels
+from neutnngen.ir.nodes import Column, SynapseBank, TimeSpec
 
 PIPE = "pipelined"
 
@@ -41,10 +41,7 @@ def test_prefix_levels_and_latency():
     assert [prefix_levels(t) for t in (1, 2, 3, 4, 5, 8, 9, 14, 16, 17)] == \
         [0, 1, 2, 2, 3, 3, 4, 4, 4, 5]
     assert pipelined_latency(14) == 2 + 4 + 3
-    # hardwired rnl segments register the comparisons x_j <= k and count them per weight
-    # class: two more levels
-    assert pipelined_add_stages("hardwired", "rnl") == 4
-    assert pipelined_add_stages("hardwired", "snl") == pipelined_add_stages("register", "rnl") == 2
+    # segments that count arrivals per weight class: two more levels
     assert pipelined_latency(14, 4) == 4 + 4 + 3
 
 
@@ -62,7 +59,7 @@ def test_responses_and_resolutions(timeres, wres, response, weights):
     T = net.layers[0].columns[0].wave_length(net.time)
     info = build_top(net, architecture=PIPE).info
     assert info["WAVE_CYCLES"] == 1
-    assert info["LATENCY"] == pipelined_latency(T, pipelined_add_stages("hardwired", response))
+    assert info["LATENCY"] == pipelined_latency(T, info["arch"]["adder_stages"])
 
 
 @pytest.mark.parametrize("mode", ["sum", "enable", "gate"])
@@ -113,8 +110,14 @@ def test_gunpoint_sized_column_one_wave_per_cycle():
     same(net, X)
     pipe = build_top(net, architecture=PIPE).info
     par = build_top(net, architecture="parallel").info
-    assert pipe["WAVE_CYCLES"] == 1 and pipe["LATENCY"] == 4 + 4 + 3  # T = 14, hardwired rnl
-    assert pipe["arch"]["adder_stages"] == 4
+    # random weights 0..7 (seven classes): one term per (step, synapse), T = 14
+    assert pipe["WAVE_CYCLES"] == 1 and pipe["LATENCY"] == 2 + 4 + 3
+    assert pipe["arch"]["adder_stages"] == 2
+    # trained STDP weights sit at 0 and w_max: one class, arrivals counted (two more levels)
+    w = np.where(net.layers[0].columns[0].distal.weights > 3, 7, 0)
+    sat = one_layer(net.layers[0].columns[0].with_weights(w), net.time)
+    assert build_top(sat, architecture=PIPE).info["LATENCY"] == 4 + 4 + 3
+    same(sat, X)
     assert par["WAVE_CYCLES"] == 18
     assert pipe["arch"]["kind"] == PIPE and pipe["arch"]["prefix_levels"] == 4
 
@@ -145,3 +148,23 @@ def test_config_key_and_cli(tmp_path, capsys):
     assert info["arch"]["kind"] == PIPE and info["WAVE_CYCLES"] == 1
     names = json.loads((tmp_path / "o" / "names.json").read_text())
     assert names["top"]["arch"]["kind"] == PIPE
+
+
+@pytest.mark.parametrize("weights, classes, counted", [
+    ("hardwired", (7,), True), ("hardwired", (1, 2, 3, 4, 5, 6, 7), False),
+    ("register", (7,), False),
+])
+def test_counted_increments_only_where_cheaper(weights, classes, counted):
+    """Hardwired rnl designs count arrivals per weight class when that needs fewer adder
+    inputs (one class: trained STDP weights at 0 and w_max); many classes (random weights)
+    and register weights sum one term per (step, synapse). Both verify."""
+    rng = np.random.default_rng(17)
+    w = rng.choice((0,) + classes, size=(2, 1, 1, 48))
+    theta = np.maximum(1, w.sum(-1) // 3).astype(np.int64)
+    col = Column("col0", 48, SynapseBank.dense(w, 3), theta)
+    net = one_layer(col, TimeSpec())
+    info = build_top(net, weights=weights, architecture=PIPE).info
+    assert info["arch"]["adder_stages"] == (4 if counted else 2)
+    r = same(net, rand_volleys(rng, 16, 48), weights)
+    assert (r >= 0).any()
+

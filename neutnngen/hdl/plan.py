@@ -88,12 +88,37 @@ def prefix_levels(steps: int) -> int:
     return max(0, (steps - 1).bit_length())
 
 
-def pipelined_add_stages(weights: str, response: str) -> int:
+def pipelined_counts(plan) -> bool:
+    """Whether the ``pipelined`` segments of ``plan`` count arrivals per weight class
+    (hardwired ``rnl`` weights only): ``2**TB_IN`` counted bits per synapse plus, per step,
+    two class counts per weight class, against one ramp term per (step, synapse) summed
+    directly. Decided for the whole design (every segment then has the same levels) by the
+    adder input bits of both ways, summed over its segments: trained STDP weights that sit at
+    0 and ``w_max`` (one class) count; random weights of many classes sum."""
+    if plan.weights != "hardwired" or plan.net.time.response != "rnl":
+        return False
+    n_x = 1 << plan.TB_IN
+    counted = summed = 0
+    for ls in plan.layers:
+        T = ls.steps
+        for c in ls.columns:
+            for n in c.neurons:
+                for seg in [s for d in n.dendrites for s in d] + ([n.prox] if n.prox else []):
+                    ws = [s.weight for s in seg.synapses if s.weight]
+                    summed += sum(min(T, n_x - 1 + w) for w in ws)
+                    classes = {w: ws.count(w) for w in set(ws)}
+                    counted += n_x * len(ws) + sum(
+                        (1 + (t >= w)) * max(1, cnt.bit_length())
+                        for t in range(T) for w, cnt in classes.items())
+    return counted < summed
+
+
+def pipelined_add_stages(plan) -> int:
     """Levels of a ``pipelined`` segment before its prefix sum: the grouped increment sums and
-    their totals (:data:`PARALLEL_ADD_STAGES`), or, with hardwired weights and ``rnl``
-    responses, the comparisons ``x_j <= k``, their grouped counts per weight class, the
-    totals ``#{j : x_j <= k}`` and the increments computed from them (4)."""
-    return 4 if weights == "hardwired" and response == "rnl" else PARALLEL_ADD_STAGES
+    their totals (:data:`PARALLEL_ADD_STAGES`), or, where :func:`pipelined_counts`, the
+    comparisons ``x_j <= k``, their grouped counts per weight class, the totals
+    ``#{j : x_j <= k}`` and the increments computed from them (4)."""
+    return 4 if pipelined_counts(plan) else PARALLEL_ADD_STAGES
 
 
 def pipelined_latency(steps: int, add_stages: int = PARALLEL_ADD_STAGES) -> int:
@@ -285,7 +310,7 @@ class Plan:
             return d
         if self.architecture == "pipelined":
             steps = max(ls.steps for ls in self.layers)
-            add = pipelined_add_stages(self.weights, self.net.time.response)
+            add = pipelined_add_stages(self)
             d["arch"] = {"kind": "pipelined", "T": self.T, "steps": steps,
                          "adder_stages": add,
                          "prefix_levels": prefix_levels(steps),

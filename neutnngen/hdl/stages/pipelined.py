@@ -6,8 +6,9 @@ enters, every segment computes the response increments of *all* its steps at onc
 (docs/model.md §2)
 
 * ``rnl``: ``inc(t) = #{j : x_j <= t < x_j + w_j}`` (a population count of rising ramps; for
-  hardwired weights counted once per weight class ``w`` and level ``k`` as
-  ``C_w(k) = #{j : x_j <= k}``, then ``inc(t) = sum_w C_w(t) - C_w(t - w)``),
+  hardwired weights of few classes, :func:`~neutnngen.hdl.plan.pipelined_counts`, counted
+  once per weight class ``w`` and level ``k`` as ``C_w(k) = #{j : x_j <= k}``, then
+  ``inc(t) = sum_w C_w(t) - C_w(t - w)``),
 * ``snl``: ``inc(t) = sum of w_j over the lines with x_j == t``,
 
 then the potentials ``V(t) = inc(0) + ... + inc(t)`` by a parallel prefix sum (Kogge-Stone,
@@ -18,8 +19,9 @@ column decisions of :mod:`neutnngen.hdl.column` follow, as in the other architec
 
 Every level is a pipeline register, so a wave enters every clock (``WAVE_CYCLES = 1``) and
 leaves ``LATENCY`` cycles later: :func:`~neutnngen.hdl.plan.pipelined_add_stages` levels
-(grouped increment sums, then their totals; hardwired ``rnl``: the comparisons, their grouped
-counts, the totals, the increments),
+(grouped increment sums, then their totals; where
+:func:`~neutnngen.hdl.plan.pipelined_counts`, hardwired ``rnl`` designs with few weight
+classes: the comparisons, their grouped counts, the totals, the increments),
 ``ceil(log2 T)`` prefix levels, one for the crossing, one for the neuron times, one for the
 decision and the output register. The pipeline advances while the output register is free
 or being read (``~o.valid | o.ready``) and stalls as a whole otherwise, so ``i.ready`` is that
@@ -44,6 +46,7 @@ from ..plan import (
     ColumnSpec,
     SegmentSpec,
     pipelined_add_stages,
+    pipelined_counts,
     pipelined_latency,
     prefix_levels,
 )
@@ -61,7 +64,7 @@ def _bits(n: int) -> int:
 
 def latency(plan, steps: int) -> int:
     """Pipeline levels of a layer of ``steps`` time steps in ``plan``."""
-    return pipelined_latency(steps, pipelined_add_stages(plan.weights, plan.net.time.response))
+    return pipelined_latency(steps, pipelined_add_stages(plan))
 
 GROUP = 16
 """Terms per registered group sum in the first level (wider than the parallel
@@ -97,7 +100,7 @@ class PipelinedSegment(wiring.Component):
         vmax = sum(ws[syn.j] if isinstance(ws[syn.j], int) else (1 << syn.bits) - 1
                    for syn in spec.synapses if syn.j in ws)
         vb = _bits(vmax)
-        if p.weights == "hardwired" and rnl:
+        if pipelined_counts(p):
             incs = self._counted_increments(m, ws, vb)
         else:
             incs = self._summed_increments(m, ws, vb, rnl)
