@@ -151,6 +151,65 @@ def test_draws_outlast_the_steps_snl_and_loaded_weights():
     np.testing.assert_array_equal(tr.weights[-1][0][0][0], it.distal[0][0])
 
 
+def test_reset_in_the_update_cycle_restores_the_ir_weights():
+    """rst restores the IR's weights (rtl-contract rule 12) even in the cycle in which a
+    learning wave writes its updates (lw_busy)."""
+    from amaranth.hdl import ClockDomain, Module
+    from amaranth.sim import Simulator
+
+    from neutnngen.hdl.sim import _pack
+
+    rng = np.random.default_rng(5)
+    col = rand_column(rng, 6, 2)
+    net = learning(one_layer(col))
+    X = rand_volleys(rng, 4, 6)
+    top = par(net)
+    wrap = Module()
+    wrap.domains.sync = cd = ClockDomain("sync")
+    wrap.submodules.dut = top
+    sim = Simulator(wrap)
+    sim.add_clock(1e-6)
+    moved, kept = [], []
+
+    async def bench(ctx):
+        ctx.set(top.wload_en, 0)
+        ctx.set(top.wread_en, 0)
+        ctx.set(top.out_ready, 1)
+        ctx.set(cd.rst, 1)
+        await ctx.tick()
+        ctx.set(cd.rst, 0)
+
+        def weights():
+            return {(pa, n): ctx.get(r) for pa, s in top.ctx.regs.items() for n, r in s.items()}
+
+        ir = weights()
+        for x in X:
+            t, s = _pack(x, top.plan.TB_IN)
+            ctx.set(top.in_time, t)
+            ctx.set(top.in_spike, s)
+            ctx.set(top.learn_en, 1)
+            ctx.set(top.in_valid, 1)
+            while not ctx.get(top.stages[0].lw_busy):
+                await ctx.tick()
+            ctx.set(top.in_valid, 0)
+            ctx.set(cd.rst, 1)  # without the reset, this edge writes the updates
+            await ctx.tick()
+            ctx.set(cd.rst, 0)
+            await ctx.tick()
+            kept.append(weights() == ir)
+        # control: the same wave without the reset changes weights
+        ctx.set(top.in_valid, 1)
+        while not ctx.get(top.stages[0].lw_busy):
+            await ctx.tick()
+        ctx.set(top.in_valid, 0)
+        await ctx.tick()
+        moved.append(weights() != ir)
+
+    sim.add_testbench(bench)
+    sim.run()
+    assert kept == [True] * len(X) and moved == [True]
+
+
 def test_pipelined_learn_is_refused():
     rng = np.random.default_rng(109)
     net = learning(one_layer(rand_column(rng, 4, 2)))

@@ -42,7 +42,7 @@ multiplexer per segment, with the serial design's latency.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.hdl import Cat, Const, Module, Mux, ResetSignal, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -513,7 +513,9 @@ class ParallelLayerStage(wiring.Component):
                              rdraw.eq(Mux(start, 0, c))]
                 m.d.sync += [rdone.eq(rstep), rdk.eq(rdraw)]
                 lwe = Signal(name="lwe")
-                m.d.comb += lwe.eq(done & lrn_eff)
+                # not under rst: the weight registers reset through their wload write
+                # path (contract rule 12), which a later update assignment would override
+                m.d.comb += lwe.eq(done & lrn_eff & ~ResetSignal("sync"))
                 ctl = {"lrn": lrn_eff, "lwe": lwe, "rstep": rstep, "rdraw": rdraw,
                        "rdone": rdone, "rdk": rdk}
                 if rule.kind == "rstdp":
