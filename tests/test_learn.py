@@ -114,37 +114,47 @@ def check_learning(net: Network, X, *, labels=None, learn=True, prox=None,
     return changed
 
 
+def arch_top(net: Network, arch: str):
+    """The learn-mode design of ``net`` in architecture ``arch`` (the scenarios below run on
+    the serial and the parallel learning designs)."""
+    return build_top(net, weights="learn", architecture=arch)
+
+
 # ----------------------------------------------------------------------------- Amaranth tier
-def test_dendritic_column_winner_credit_kwta_every_case():
+@pytest.mark.parametrize("arch", ["serial", "parallel"])
+def test_dendritic_column_winner_credit_kwta_every_case(arch):
     rng = np.random.default_rng(101)
     col = rand_column(rng, 9, 3, D=2, S=2, absent=0.2, inh="kwta(2)", seg_inh="wta1")
     net = learning(one_layer(col))
-    changed = check_learning(net, rand_volleys(rng, 30, 9))
+    changed = check_learning(net, rand_volleys(rng, 30, 9), top=arch_top(net, arch))
     assert all(changed[c] > 0 for c in CASES), changed
 
 
-def test_dendrite_credit_twta_column_sharing():
+@pytest.mark.parametrize("arch", ["serial", "parallel"])
+def test_dendrite_credit_twta_column_sharing(arch):
     rng = np.random.default_rng(102)
     col = rand_column(rng, 8, 3, D=2, S=2, inh="twta", seg_inh="twta")
     net = learning(one_layer(col), replace(RULE, credit="dendrite"), sharing="column")
-    changed = check_learning(net, rand_volleys(rng, 25, 8))
+    changed = check_learning(net, rand_volleys(rng, 25, 8), top=arch_top(net, arch))
     assert all(changed[c] > 0 for c in CASES), changed
 
 
+@pytest.mark.parametrize("arch", ["serial", "parallel"])
 @pytest.mark.parametrize("credit", ["winner", "dendrite"])
-def test_proximal_learning_gate_and_sum(credit):
+def test_proximal_learning_gate_and_sum(credit, arch):
     rng = np.random.default_rng(103)
     gate = rand_column(rng, 7, 2, D=2, S=1, mode="gate", P=3, inh="none", name="g")
     net = learning(one_layer(gate), replace(RULE, credit=credit))
     X = rand_volleys(rng, 20, 7)
     prox = {0: rand_volleys(rng, 20, 3)}
-    assert check_learning(net, X, prox=prox)["proximal"] > 0
+    assert check_learning(net, X, prox=prox, top=arch_top(net, arch))["proximal"] > 0
     ssum = rand_column(rng, 7, 2, S=2, mode="sum", P=3, name="s")
     net = learning(one_layer(ssum), replace(RULE, credit=credit), sharing="column")
-    assert check_learning(net, X, prox=prox)["proximal"] > 0
+    assert check_learning(net, X, prox=prox, top=arch_top(net, arch))["proximal"] > 0
 
 
-def test_rstdp_with_labels_enable_gating_and_learn_en():
+@pytest.mark.parametrize("arch", ["serial", "parallel"])
+def test_rstdp_with_labels_enable_gating_and_learn_en(arch):
     """One layer, R-STDP, an enable column beside a sum column with proximal synapses: the
     label gates the enable lines and silences the others; waves without a label (or with
     learn_en low) do not learn."""
@@ -158,13 +168,14 @@ def test_rstdp_with_labels_enable_gating_and_learn_en():
     learn = rng.random(N) < 0.85
     prox = {0: np.concatenate([np.ones((N, 3), np.int64), rand_volleys(rng, N, 2)], axis=1)}
     changed = check_learning(net, rand_volleys(rng, N, 8), labels=labels, learn=learn,
-                             prox=prox)
+                             prox=prox, top=arch_top(net, arch))
     assert changed["rstdp-capture"] > 0 and changed["search"] > 0, changed
     info = build_top(net, weights="learn").info
     assert info["LABEL_BITS"] == 2 and info["learn"]["label_layers"] == [0]
 
 
-def test_two_layers_only_the_second_learns_with_labels():
+@pytest.mark.parametrize("arch", ["serial", "parallel"])
+def test_two_layers_only_the_second_learns_with_labels(arch):
     rng = np.random.default_rng(105)
     c0 = rand_column(rng, 8, 3, name="c0", inh="none")
     c1 = rand_column(rng, 8, 3, name="c1", inh="none")
@@ -173,7 +184,8 @@ def test_two_layers_only_the_second_learns_with_labels():
     net = Network("two", TimeSpec(), 8, (l0, Retime("rt", 1, 7), Layer("l1", 6, (out,))))
     net = learning(net, replace(RULE, kind="rstdp"), layers={1})
     N = 16
-    changed = check_learning(net, rand_volleys(rng, N, 8), labels=rng.integers(0, 2, N))
+    changed = check_learning(net, rand_volleys(rng, N, 8), labels=rng.integers(0, 2, N),
+                             top=arch_top(net, arch))
     assert sum(changed.values()) > 0
 
 
@@ -187,23 +199,26 @@ def two_learning_layers(seed: int) -> Network:
     return learning(net, replace(RULE, kind="rstdp"))
 
 
-def test_two_learning_layers_under_backpressure_and_gaps():
+@pytest.mark.parametrize("arch", ["serial", "parallel"])
+def test_two_learning_layers_under_backpressure_and_gaps(arch):
     """out_ready low in random runs (stages wait in their last cycle with the update done)
     and idle cycles in the source: every layer learns every wave exactly once."""
     net = two_learning_layers(111)
     rng = np.random.default_rng(112)
     X = rand_volleys(rng, 20, 8)
     labels = rng.integers(0, 2, 20)
-    changed = check_learning(net, X, labels=labels, backpressure=0.6, bubbles={1, 4, 9})
+    changed = check_learning(net, X, labels=labels, backpressure=0.6, bubbles={1, 4, 9},
+                             top=arch_top(net, arch))
     assert sum(changed.values()) > 0
 
 
-def test_learn_en_low_freezes_weights_and_generators():
+@pytest.mark.parametrize("arch", ["serial", "parallel"])
+def test_learn_en_low_freezes_weights_and_generators(arch):
     rng = np.random.default_rng(106)
     col = rand_column(rng, 6, 2, absent=0.3)
     net = learning(one_layer(col))
     X = rand_volleys(rng, 8, 6)
-    tr = simulate(net, X, weights="learn", learn=False, trace=True)
+    tr = simulate(net, X, weights="learn", learn=False, trace=True, top=arch_top(net, arch))
     for n in range(len(X)):
         np.testing.assert_array_equal(tr.weights[n][0][0][0], col.distal.weights)
         np.testing.assert_array_equal(tr.rng[n][0][0], net.layers[0].columns[0].random.seeds)

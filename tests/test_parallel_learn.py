@@ -1,29 +1,28 @@
 """On-chip STDP in the ``parallel`` architecture (``weights="learn"``, ``architecture=
 "parallel"``): every synapse updated at once in the wave's decision cycle; weights, LFSR
 states and the ``wread`` read-out after every wave equal :meth:`Interpreter.step(x,
-learn=True)` bit for bit, in every case the serial learning design covers (credit policies,
+learn=True)` bit for bit. The scenarios of the serial learning design (credit policies,
 segment and column sharing, proximal gate and sum banks, R-STDP with labels and enable
-gating, learn_en, two layers, backpressure, draws that outlast the steps, loaded weights).
-
-Tiers: Amaranth's simulator (:func:`check_learning` of ``test_learn``); cocotb on Icarus
-and Verilator (:func:`run_learning_verification`). GunPoint over its whole 500-wave training
-stream is in ``benchmarks/bench_parallel_learn.py``."""
+gating, learn_en, two layers, backpressure) run on both architectures in ``test_learn``;
+here: the timing, draws that outlast the steps with loaded weights, reset in the update
+cycle, the refusal of ``pipelined``, and cocotb on Icarus and Verilator
+(:func:`run_learning_verification`). GunPoint over its whole 500-wave training stream is in
+``benchmarks/bench_parallel_learn.py``."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pytest
 from test_hdl import rand_column, rand_volleys
-from test_learn import CASES, RULE, check_learning, learning, one_layer, two_learning_layers
+from test_learn import check_learning, learning, one_layer
 
 from neutnngen.errors import ConfigError
 from neutnngen.flows import sim as flows_sim
 from neutnngen.hdl import build_top, emit, simulate
 from neutnngen.ir import Interpreter
-from neutnngen.ir.nodes import Layer, Network, Retime, TimeSpec
+from neutnngen.ir.nodes import Network, TimeSpec
 from neutnngen.verify import run_learning_verification
 
 
@@ -45,85 +44,6 @@ def test_wave_is_t_plus_two_cycles_and_names():
     # hardwired and register parallel designs keep their two adder stages
     assert build_top(net, weights="register", architecture="parallel").info["WAVE_CYCLES"] \
         == T + 4
-
-
-def test_dendritic_column_winner_credit_kwta_every_case():
-    rng = np.random.default_rng(101)
-    col = rand_column(rng, 9, 3, D=2, S=2, absent=0.2, inh="kwta(2)", seg_inh="wta1")
-    net = learning(one_layer(col))
-    changed = check_learning(net, rand_volleys(rng, 30, 9), top=par(net))
-    assert all(changed[c] > 0 for c in CASES), changed
-
-
-def test_dendrite_credit_twta_column_sharing():
-    rng = np.random.default_rng(102)
-    col = rand_column(rng, 8, 3, D=2, S=2, inh="twta", seg_inh="twta")
-    net = learning(one_layer(col), replace(RULE, credit="dendrite"), sharing="column")
-    changed = check_learning(net, rand_volleys(rng, 25, 8), top=par(net))
-    assert all(changed[c] > 0 for c in CASES), changed
-
-
-@pytest.mark.parametrize("credit", ["winner", "dendrite"])
-def test_proximal_learning_gate_and_sum(credit):
-    rng = np.random.default_rng(103)
-    gate = rand_column(rng, 7, 2, D=2, S=1, mode="gate", P=3, inh="none", name="g")
-    net = learning(one_layer(gate), replace(RULE, credit=credit))
-    X = rand_volleys(rng, 20, 7)
-    prox = {0: rand_volleys(rng, 20, 3)}
-    assert check_learning(net, X, prox=prox, top=par(net))["proximal"] > 0
-    ssum = rand_column(rng, 7, 2, S=2, mode="sum", P=3, name="s")
-    net = learning(one_layer(ssum), replace(RULE, credit=credit), sharing="column")
-    assert check_learning(net, X, prox=prox, top=par(net))["proximal"] > 0
-
-
-def test_rstdp_with_labels_enable_gating_and_learn_en():
-    rng = np.random.default_rng(104)
-    a = rand_column(rng, 8, 3, mode="enable", name="a")
-    b = rand_column(rng, 8, 2, mode="sum", P=2, name="b")
-    net = learning(one_layer(a, b), replace(RULE, kind="rstdp"))
-    N = 30
-    labels = rng.integers(0, 3, N)
-    labels[::7] = -1
-    learn = rng.random(N) < 0.85
-    prox = {0: np.concatenate([np.ones((N, 3), np.int64), rand_volleys(rng, N, 2)], axis=1)}
-    changed = check_learning(net, rand_volleys(rng, N, 8), labels=labels, learn=learn,
-                             prox=prox, top=par(net))
-    assert changed["rstdp-capture"] > 0 and changed["search"] > 0, changed
-
-
-def test_two_layers_only_the_second_learns_with_labels():
-    rng = np.random.default_rng(105)
-    c0 = rand_column(rng, 8, 3, name="c0", inh="none")
-    c1 = rand_column(rng, 8, 3, name="c1", inh="none")
-    l0 = Layer("l0", 8, (c0, c1))
-    out = rand_column(rng, 6, 2, name="out", frac=(0.1, 0.3))
-    net = Network("two", TimeSpec(), 8, (l0, Retime("rt", 1, 7), Layer("l1", 6, (out,))))
-    net = learning(net, replace(RULE, kind="rstdp"), layers={1})
-    N = 16
-    changed = check_learning(net, rand_volleys(rng, N, 8), labels=rng.integers(0, 2, N),
-                             top=par(net))
-    assert sum(changed.values()) > 0
-
-
-def test_two_learning_layers_under_backpressure_and_gaps():
-    net = two_learning_layers(111)
-    rng = np.random.default_rng(112)
-    X = rand_volleys(rng, 20, 8)
-    changed = check_learning(net, X, labels=rng.integers(0, 2, 20), backpressure=0.6,
-                             bubbles={1, 4, 9}, top=par(net))
-    assert sum(changed.values()) > 0
-
-
-def test_learn_en_low_freezes_weights_and_generators():
-    rng = np.random.default_rng(106)
-    col = rand_column(rng, 6, 2, absent=0.3)
-    net = learning(one_layer(col))
-    X = rand_volleys(rng, 8, 6)
-    tr = simulate(net, X, weights="learn", learn=False, trace=True, top=par(net))
-    for n in range(len(X)):
-        np.testing.assert_array_equal(tr.weights[n][0][0][0], col.distal.weights)
-        np.testing.assert_array_equal(tr.rng[n][0][0], net.layers[0].columns[0].random.seeds)
-    np.testing.assert_array_equal(tr.outputs, Interpreter(net).forward(X))
 
 
 def test_draws_outlast_the_steps_snl_and_loaded_weights():
