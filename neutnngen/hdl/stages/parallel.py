@@ -48,7 +48,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..column import ColumnLearn, key_inhibit, key_time, overshoot_key, tree, vmin
 from ..mux import mux_tree
-from ..plan import PARALLEL_ADD_STAGES, ColumnSpec, SegmentSpec, parallel_add_stages
+from ..plan import ColumnSpec, SegmentSpec, parallel_add_stages
 from ..sched import delay, wload_signature
 from ..segment import RegisterStore, stdp_decision
 from ..specs import OVERSHOOT_CAP_BITS
@@ -59,10 +59,6 @@ from .output import output_register
 def _bits(n: int) -> int:
     return max(1, int(n).bit_length())
 
-
-ADD_STAGES = PARALLEL_ADD_STAGES
-"""Pipeline registers in a segment's increment adder: sums of groups of :data:`GROUP` terms,
-then their total. The increments of step ``t`` are accumulated ``ADD_STAGES`` cycles later."""
 
 GROUP = 8
 
@@ -402,7 +398,8 @@ def timing(plan, spec) -> tuple[int, int]:
     """``T`` step cycles, :func:`~neutnngen.hdl.plan.parallel_add_stages` until the last step
     is accumulated, one to register the neuron times, one to decide and latch; a learning
     layer whose draws outlast that (``learn.D > T + stages``) waits for them."""
-    return _last(plan, spec) + 3, _last(plan, spec) + 3
+    n = _last(plan, spec) + 3
+    return n, n
 
 
 def _last(plan, spec) -> int:

@@ -42,7 +42,6 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..plan import (
-    PARALLEL_ADD_STAGES,
     ColumnSpec,
     SegmentSpec,
     pipelined_add_stages,
@@ -54,8 +53,6 @@ from ..sched import wload_signature
 from ..specs import OVERSHOOT_CAP_BITS
 from .output import output_register
 from .parallel import ParallelLayerStage, WideColumn, add_tree, segment_weights, wire_columns
-
-ADD_STAGES = PARALLEL_ADD_STAGES
 
 
 def _bits(n: int) -> int:
@@ -75,7 +72,7 @@ is a flip-flop column an FPGA cannot always pack with its adder)."""
 class PipelinedSegment(wiring.Component):
     """One segment over ``T`` steps: lines ``x``/``s`` of the entering wave, ``adv`` (the
     pipeline advances); ``z`` (all ones = NONE) and, with ``ow > 0``, ``o`` of the wave in
-    the segment's last level, ``ADD_STAGES + prefix_levels(T) + 1`` cycles after it entered;
+    the segment's last level, ``pipelined_add_stages(plan) + prefix_levels(T) + 1`` cycles after it entered;
     ``acc`` its final potential ``V(T - 1)`` (for waveforms)."""
 
     def __init__(self, plan, spec: SegmentSpec, n_lines: int, T: int, response: str,
