@@ -35,8 +35,9 @@ cycle; then the neuron times are registered; then the decision cycle latches the
 and, when the wave learns, writes every weight of the layer with its STDP update, computed
 from the held input volley, the segment times and the credited flags of that same cycle).
 Each generator makes one whole draw per cycle (``steps_per_draw`` LFSR steps) from the
-wave's first cycle and latches its Bernoulli bits one cycle later, so a wave waits for its
-``5 + w_max + 1`` draws when they outnumber its steps. ``wread`` reads through a
+wave's first cycle and latches its Bernoulli bits one cycle later, so a learning layer's wave waits
+for the design's ``learn.D`` draws (its largest ``5 + w_max + 1``) when they outnumber its
+steps. ``wread`` reads through a
 multiplexer per segment, with the serial design's latency.
 """
 
