@@ -32,6 +32,10 @@ class DataConfig:
     name: str = ""
     clip: float = 2.0  # ucr: z-score clip c of the time-series encoder
     posneg: bool = False  # ucr: positive/negative channel pair per sample
+    # ucr (and series files): Gaussian receptive fields per sample (a population code,
+    # docs/model.md §6); 0 = the bipolar code (or posneg). grf_width: sigma / field spacing
+    grf: int = 0
+    grf_width: float = 1.0
     encoder: str = "grayscale"  # mnist: grayscale | posneg | onoff
     threshold: float = 0.5  # mnist posneg: on when pixel >= threshold * image max
     pool: int = 1  # mnist: mean-pool the 28x28 digits by this factor (1, 2, 4, 7)
@@ -223,6 +227,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "data.n_train": (1, 1 << 24), "data.n_test": (1, 1 << 24), "data.fields": (1, 256),
     "data.field_sigma_cm": (0, 1e4), "data.dt": (0.02, 60), "data.train_fraction": (0.05, 0.95),
     "data.test_fraction": (0.01, 0.99), "data.validation": (0.0, 0.9),
+    "data.grf": (0, 64), "data.grf_width": (1e-3, 1e3),
     "layers.neurons": (0, 4096), "layers.dendrites": (1, 64), "layers.segments": (1, 64),
     "layers.rfsize": (0, 1024), "layers.stride": (0, 1024), "layers.theta": (0, 1 << 20),
     "layers.theta_quantile": (0.0, 1.0), "layers.epochs": (-1, 100000), "layers.wres": (0, 8),
@@ -478,6 +483,13 @@ def _cross_check(cfg: Config) -> None:
         raise ConfigError(f"{where}='targeted' is not implemented by the on-chip learning RTL "
                           "(hdl.weights='learn'): use hdl.weights='hardwired' or 'register' "
                           "(the trained weights), or rule 'stdp'", path=where)
+    if cfg.data.grf == 1:
+        raise ConfigError("data.grf=1 is not accepted; expected 0 (the bipolar or posneg code) "
+                          "or at least 2 Gaussian receptive fields per sample", path="data.grf")
+    if cfg.data.grf and cfg.data.posneg:
+        raise ConfigError(f"data.grf={cfg.data.grf} and data.posneg=true are not accepted "
+                          "together: the population code covers both signs; set one of them",
+                          path="data.grf")
     if cfg.data.kind == "ucr" and cfg.layers and cfg.layers[0].rfsize:
         raise ConfigError("data.kind='ucr' gives a 1-D input: receptive fields (rfsize) need "
                           "images (data.kind='mnist')", path="layers.0.rfsize")

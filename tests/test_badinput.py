@@ -387,6 +387,9 @@ CONFIG_SETS = [
     ("architecture-bogus", ["hdl.architecture=fast"], ["hdl.architecture", "serial"]),
     ("learn-pipelined", ["hdl.weights=learn", "hdl.architecture=pipelined"],
      ["hdl.architecture"]),
+    ("grf-one", ["data.grf=1"], ["data.grf=1", "at least 2"]),
+    ("grf-posneg", ["data.grf=3", "data.posneg=true"], ["data.grf=3", "data.posneg"]),
+    ("grf-width", ["data.grf=3", "data.grf_width=0"], ["data.grf_width"]),
 ]
 
 

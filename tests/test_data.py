@@ -178,6 +178,38 @@ def test_encode_timeseries_posneg_hand_example():
     assert out.tolist() == [[-1, -1, -1, 2, 1, 1, 2, -1, -1, -1]]
 
 
+def test_encode_timeseries_grf_hand_example_and_layout():
+    # z = [-1.41, -0.71, 0, 0.71, 1.41]; fields=3, c=2: centres -2, 0, 2, sigma = 2.
+    # Field -2: a = exp(-(z + 2)^2 / 8) = [.96, .81, .61, .40, .23] -> levels [3, 3, 2, 1, 0]
+    out = encode_timeseries([[1, 2, 3, 4, 5]], timeres=2, fields=3)
+    assert out.dtype == np.int16
+    assert out.tolist() == [[0, 0, 1, 2, -1, 0, 0, 0, 0, 0, -1, 2, 1, 0, 0]]
+    # field-major and mirror-symmetric: negating the series swaps the outer fields
+    neg = encode_timeseries([[-1, -2, -3, -4, -5]], timeres=2, fields=3)
+    assert neg[0, :5].tolist() == out[0, 10:].tolist()
+    assert neg[0, 10:].tolist() == out[0, :5].tolist()
+    # a narrower field (width 0.5: sigma 1) silences the far values
+    narrow = encode_timeseries([[1, 2, 3, 4, 5]], timeres=2, fields=3, width=0.5)
+    # field -2: a = exp(-(z + 2)^2 / 2) = [.84, .43, .14, .03, .003] -> levels [3, 1, 0, 0, 0]
+    assert narrow[0, :5].tolist() == [0, 2, -1, -1, -1]
+
+
+def test_encode_timeseries_grf_on_real_data():
+    ds = load_ucr("GunPoint")
+    X = ds.X_train
+    for F in (2, 3, 5):
+        out = encode_timeseries(X, timeres=3, fields=F)
+        assert out.shape == (X.shape[0], F * X.shape[1]) and out.dtype == np.int16
+        assert out.min() >= -1 and out.max() <= 6  # magnitude code: never time L - 1
+        fires = (out.reshape(len(X), F, -1) >= 0)
+        assert fires.any(axis=1).all()  # every sample fires on some field
+        # the field nearest the (clipped) z-value fires first
+        z = np.clip((X - X.mean(1, keepdims=True)) / X.std(1, keepdims=True), -2, 2)
+        near = np.abs(z[:, None, :] - np.linspace(-2, 2, F)[None, :, None]).argmin(axis=1)
+        t = np.where(out.reshape(len(X), F, -1) < 0, 99, out.reshape(len(X), F, -1))
+        assert (np.take_along_axis(t, near[:, None, :], axis=1)[:, 0] == t.min(axis=1)).all()
+
+
 def test_encode_timeseries_constant_series():
     out = encode_timeseries([[3.0, 3.0, 3.0], [0.1, 0.1, 0.1]], timeres=3)
     assert out.tolist() == [[3, 3, 3], [3, 3, 3]]  # z = 0 -> level 4 -> time 3
@@ -217,6 +249,11 @@ def test_encode_timeseries_on_real_data_ranges():
         ({"clip": 0}, "clip=0"),
         ({"clip": -1.0}, "clip=-1.0"),
         ({"posneg": "yes"}, "posneg='yes'"),
+        ({"fields": 1}, "fields=1"),
+        ({"fields": -2}, "fields=-2"),
+        ({"fields": 2.5}, "fields=2.5"),
+        ({"fields": 3, "posneg": True}, "fields=3 and posneg=True"),
+        ({"fields": 3, "width": 0}, "width=0"),
     ],
 )
 def test_encode_timeseries_bad_arguments(kwargs, match):

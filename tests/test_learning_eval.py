@@ -158,3 +158,20 @@ def test_mechanisms_off_by_default_build_the_same_network():
     txt = to_text(on)
     for field in ("tie=overshoot", "theta=relative", "homeostasis=winrate", "targeted"):
         assert field in txt
+
+
+def test_ucr_population_code_through_the_pipeline():
+    """data.grf = 3: three Gaussian receptive fields per sample reach the network as
+    3 x length input lines; the report names the code; the same config encodes the same."""
+    from neutnngen.data import encode_timeseries, load_ucr
+    from neutnngen.pipeline import get_task
+
+    cfg = config.load(None, ["data.name=GunPoint", "data.grf=3", "network.neurons=2"])
+    task = get_task(cfg)
+    d = task.prepare(cfg)
+    ds = load_ucr("GunPoint")
+    assert d.X_train.shape == (len(ds.X_train), 3 * ds.length)
+    np.testing.assert_array_equal(d.X_test, encode_timeseries(ds.X_test, timeres=3, fields=3))
+    assert d.info["inputs"] == 3 * ds.length
+    assert "grf=3" in d.info["encoder"]
+    np.testing.assert_array_equal(task.prepare(cfg).X_train, d.X_train)

@@ -140,7 +140,8 @@ def _znormalise(X: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 
 
-def encode_timeseries(X, timeres: int = 3, clip: float = 2.0, posneg: bool = False) -> np.ndarray:
+def encode_timeseries(X, timeres: int = 3, clip: float = 2.0, posneg: bool = False,
+                      fields: int = 0, width: float = 1.0) -> np.ndarray:
     """Encode univariate time series, one input line per sample (UCR convention).
 
     Each series (row of ``X``, shape ``[n, p]``) is z-normalised with its own mean and
@@ -155,22 +156,42 @@ def encode_timeseries(X, timeres: int = 3, clip: float = 2.0, posneg: bool = Fal
       ``level = min(floor(m * L), L-1)``; ``level == 0`` (``|z| < c/L``, including the
       other sign) is silent (-1), otherwise ``time = (L-1) - level``. At most one channel
       of a sample fires; small ``|z|`` leaves both silent; times are in ``0 .. L-2``.
+    * ``fields = F >= 2`` (population code, Gaussian receptive fields) -> ``int16 [n, F*p]``,
+      field-major (line ``f * p + j`` is field ``f`` of sample ``j``). The field centres are
+      ``c_f = -c + f * 2c / (F - 1)`` and their width ``sigma = width * 2c / (F - 1)``; field
+      ``f`` encodes ``exp(-(z - c_f)^2 / (2 sigma^2))`` with the magnitude code, so the field
+      nearest a value fires first and the far ones are silent. ``posneg`` must be False.
 
     Example (timeres=2, clip=2): the series ``[1, 2, 3, 4, 5]`` has
     ``z = [-1.41, -0.71, 0, 0.71, 1.41]`` and encodes to ``[3, 2, 1, 1, 0]``; with
-    ``posneg=True`` to ``[-1, -1, -1, 2, 1,  1, 2, -1, -1, -1]``.
+    ``posneg=True`` to ``[-1, -1, -1, 2, 1,  1, 2, -1, -1, -1]``; with ``fields=3`` to
+    ``[0, 0, 1, 2, -1,  0, 0, 0, 0, 0,  -1, 2, 1, 0, 0]`` (centres -2, 0, 2; sigma 2).
     """
     func = "encode_timeseries"
     L = 2 ** _check_timeres(func, timeres)
     c = _check_positive(func, "clip", clip)
     if not isinstance(posneg, bool | np.bool_):
         raise ConfigError(f"{func}: posneg={posneg!r} is not accepted; expected True or False")
+    F = _check_int(func, "fields", fields, 0)
+    if F == 1:
+        raise ConfigError(f"{func}: fields=1 is not accepted; expected 0 (the bipolar or posneg "
+                          "code) or at least 2 Gaussian receptive fields per sample")
+    if F and posneg:
+        raise ConfigError(f"{func}: fields={F} and posneg=True are not accepted together; the "
+                          "population code covers both signs (use one or the other)")
+    w = _check_positive(func, "width", width)
     X = _as_array(
         func, "X", X, 2, "an array of shape [n_series, length] (use X[None, :] for one series)"
     )
     if X.shape[1] == 0:
         raise ConfigError(f"{func}: X has shape {X.shape}; the series length must be >= 1")
     z = np.clip(_znormalise(X), -c, c)
+    if F:
+        spacing = 2 * c / (F - 1)
+        centres = -c + spacing * np.arange(F)
+        sigma = w * spacing
+        a = np.exp(-((z[:, None, :] - centres[None, :, None]) ** 2) / (2.0 * sigma * sigma))
+        return _magnitude_code(a, L).reshape(len(z), F * z.shape[1]).astype(np.int16)
     if not posneg:
         level = np.clip(np.floor((z + c) / (2 * c) * L), 0, L - 1).astype(np.int16)
         return ((L - 1) - level).astype(np.int16)

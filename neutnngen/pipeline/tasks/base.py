@@ -42,6 +42,19 @@ class Data:
     y_val: np.ndarray | None = None
 
 
+def encode_series(cfg: Config, *Xs: np.ndarray) -> tuple[list[np.ndarray], str]:
+    """Encode time series with the ``data`` section's code (docs/model.md §6: bipolar,
+    ``posneg`` or ``grf`` Gaussian receptive fields); returns the arrays and the
+    description the report shows."""
+    from ...data import encode_timeseries
+
+    d, t = cfg.data, cfg.network.timeres
+    enc = [encode_timeseries(X, timeres=t, clip=d.clip, posneg=d.posneg, fields=d.grf,
+                             width=d.grf_width) for X in Xs]
+    code = f"grf={d.grf}, grf_width={d.grf_width}" if d.grf else f"posneg={d.posneg}"
+    return enc, f"timeseries(timeres={t}, clip={d.clip}, {code})"
+
+
 def carve_validation(cfg: Config, data: Data, contiguous: bool = False,
                      extra_keys: tuple[str, ...] = ()) -> Data:
     """Hold out ``data.validation`` of the training samples as a validation split.

@@ -25,6 +25,7 @@ from .base import (
     clustering_bars,
     clustering_evaluation,
     clustering_table,
+    encode_series,
     md_table,
     outputs,
     supervised_config,
@@ -69,11 +70,11 @@ class FilesTask(Task):
         return ("error", False) if supervised_config(cfg) else ("adjusted_rand_index", True)
 
     def prepare(self, cfg: Config) -> Data:
-        from ...data import encode_timeseries, load_files
+        from ...data import load_files
         from ...data.mnist import pool_images
 
         self.check(cfg)
-        d, t = cfg.data, cfg.network.timeres
+        d = cfg.data
         ds = load_files(d.train, d.test, labels=d.labels, image_shape=d.image_shape,
                         test_fraction=d.test_fraction, seed=cfg.experiment.seed, name=d.name)
         info = {"kind": "files", **ds.info()}
@@ -83,9 +84,7 @@ class FilesTask(Task):
                 raise ConfigError(f"{ds.name}: the samples are time series, but receptive fields "
                                   "(rfsize) need images: set data.image_shape = [H, W] or give "
                                   "an .npz of [n, H, W]", path="layers.0.rfsize")
-            enc = [encode_timeseries(X, timeres=t, clip=d.clip, posneg=d.posneg)
-                   for X in (ds.X_train, ds.X_test)]
-            info["encoder"] = f"timeseries(timeres={t}, clip={d.clip}, posneg={d.posneg})"
+            enc, info["encoder"] = encode_series(cfg, ds.X_train, ds.X_test)
         else:
             imgs = [pool_images(X, d.pool) for X in (ds.X_train, ds.X_test)]
             enc, C, info["encoder"] = encode_images(cfg, imgs, None)

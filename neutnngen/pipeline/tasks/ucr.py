@@ -12,6 +12,7 @@ from .base import (
     clustering_bars,
     clustering_evaluation,
     clustering_table,
+    encode_series,
 )
 
 
@@ -23,19 +24,16 @@ class UcrTask(Task):
         return ("adjusted_rand_index", True)
 
     def prepare(self, cfg: Config) -> Data:
-        from ...data import encode_timeseries, load_ucr
+        from ...data import load_ucr
         from ...data.encoders import _znormalise
 
-        d = cfg.data
-        ds = load_ucr(d.name or "GunPoint")
-        t = cfg.network.timeres
-        Xtr = encode_timeseries(ds.X_train, timeres=t, clip=d.clip, posneg=d.posneg)
-        Xte = encode_timeseries(ds.X_test, timeres=t, clip=d.clip, posneg=d.posneg)
+        ds = load_ucr(cfg.data.name or "GunPoint")
+        (Xtr, Xte), encoder = encode_series(cfg, ds.X_train, ds.X_test)
         info = {"name": ds.name, "kind": "ucr", "source": ds.source,
                 "n_train": int(len(ds.y_train)), "n_test": int(len(ds.y_test)),
                 "length": int(ds.X_train.shape[1]), "inputs": int(Xtr.shape[1]),
                 "classes": [str(c) for c in ds.classes],
-                "encoder": f"timeseries(timeres={t}, clip={d.clip}, posneg={d.posneg})"}
+                "encoder": encoder}
         extra = {"raw_train": _znormalise(np.asarray(ds.X_train, dtype=np.float64)),
                  "raw_test": _znormalise(np.asarray(ds.X_test, dtype=np.float64))}
         data = Data(ds.name, Xtr, np.asarray(ds.y_train), Xte, np.asarray(ds.y_test),
