@@ -36,6 +36,9 @@ class DataConfig:
     # docs/model.md §6); 0 = the bipolar code (or posneg). grf_width: sigma / field spacing
     grf: int = 0
     grf_width: float = 1.0
+    # ucr (and series files): encode this many seeded random projections of each series
+    # (experiment.seed) instead of its samples; 0 = the samples themselves
+    projections: int = 0
     encoder: str = "grayscale"  # mnist: grayscale | posneg | onoff
     threshold: float = 0.5  # mnist posneg: on when pixel >= threshold * image max
     pool: int = 1  # mnist: mean-pool the 28x28 digits by this factor (1, 2, 4, 7)
@@ -227,7 +230,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "data.n_train": (1, 1 << 24), "data.n_test": (1, 1 << 24), "data.fields": (1, 256),
     "data.field_sigma_cm": (0, 1e4), "data.dt": (0.02, 60), "data.train_fraction": (0.05, 0.95),
     "data.test_fraction": (0.01, 0.99), "data.validation": (0.0, 0.9),
-    "data.grf": (0, 64), "data.grf_width": (1e-3, 1e3),
+    "data.grf": (0, 64), "data.grf_width": (1e-3, 1e3), "data.projections": (0, 1 << 16),
     "layers.neurons": (0, 4096), "layers.dendrites": (1, 64), "layers.segments": (1, 64),
     "layers.rfsize": (0, 1024), "layers.stride": (0, 1024), "layers.theta": (0, 1 << 20),
     "layers.theta_quantile": (0.0, 1.0), "layers.epochs": (-1, 100000), "layers.wres": (0, 8),

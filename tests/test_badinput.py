@@ -390,6 +390,7 @@ CONFIG_SETS = [
     ("grf-one", ["data.grf=1"], ["data.grf=1", "at least 2"]),
     ("grf-posneg", ["data.grf=3", "data.posneg=true"], ["data.grf=3", "data.posneg"]),
     ("grf-width", ["data.grf=3", "data.grf_width=0"], ["data.grf_width"]),
+    ("projections-negative", ["data.projections=-4"], ["data.projections"]),
 ]
 
 

@@ -23,6 +23,7 @@ from neutnngen.data import (
     grid_centres,
     kmeans_baseline,
     load_ucr,
+    project_series,
     purity,
     rand_index,
     shipped_ucr_datasets,
@@ -208,6 +209,31 @@ def test_encode_timeseries_grf_on_real_data():
         near = np.abs(z[:, None, :] - np.linspace(-2, 2, F)[None, :, None]).argmin(axis=1)
         t = np.where(out.reshape(len(X), F, -1) < 0, 99, out.reshape(len(X), F, -1))
         assert (np.take_along_axis(t, near[:, None, :], axis=1)[:, 0] == t.min(axis=1)).all()
+
+
+def test_project_series_seeded_features():
+    ds = load_ucr("GunPoint")
+    X = ds.X_train
+    P = project_series(X, 64, seed=3)
+    assert P.shape == (len(X), 64) and P.dtype == np.float64
+    np.testing.assert_array_equal(P, project_series(X, 64, seed=3))  # deterministic
+    assert not np.allclose(P, project_series(X, 64, seed=4))  # the seed picks R
+    # the rows of R are shared by every split: projecting one series alone gives its row
+    np.testing.assert_allclose(project_series(X[5:6], 64, seed=3)[0], P[5])
+    # z-normalised first: offset and scale of a series do not matter
+    np.testing.assert_allclose(project_series(2.0 * X - 9.0, 64, seed=3), P, atol=1e-9)
+    # Johnson-Lindenstrauss: E|z R|^2 = n |z|^2 = n p for a z-normalised series
+    ratio = (P ** 2).sum(axis=1) / (64 * X.shape[1])
+    assert 0.5 < float(np.median(ratio)) < 1.6
+    enc = encode_timeseries(P, timeres=3)
+    assert enc.shape == (len(X), 64) and enc.min() >= 0
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"n": 0}, "n=0"), ({"n": 2.5}, "n=2.5"), ({"n": 4, "seed": -1}, "seed=-1")])
+def test_project_series_bad_arguments(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        project_series([[1.0, 2.0, 3.0]], **kwargs)
 
 
 def test_encode_timeseries_constant_series():

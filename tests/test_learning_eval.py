@@ -175,3 +175,24 @@ def test_ucr_population_code_through_the_pipeline():
     assert d.info["inputs"] == 3 * ds.length
     assert "grf=3" in d.info["encoder"]
     np.testing.assert_array_equal(task.prepare(cfg).X_train, d.X_train)
+
+
+def test_ucr_random_projections_through_the_pipeline():
+    """data.projections = 24 (with grf = 2): 24 seeded projections per series, each coded by
+    two receptive fields; the seed picks the projection, the same seed repeats it."""
+    from neutnngen.data import encode_timeseries, load_ucr, project_series
+    from neutnngen.pipeline import get_task
+
+    ov = ["data.name=GunPoint", "data.projections=24", "data.grf=2", "network.neurons=2"]
+    cfg = config.load(None, ov + ["experiment.seed=5"])
+    task = get_task(cfg)
+    d = task.prepare(cfg)
+    ds = load_ucr("GunPoint")
+    assert d.X_train.shape == (len(ds.X_train), 48) and d.info["inputs"] == 48
+    want = encode_timeseries(project_series(ds.X_test, 24, 5), timeres=3, fields=2)
+    np.testing.assert_array_equal(d.X_test, want)
+    assert "projections=24, seed=5" in d.info["encoder"]
+    other = task.prepare(config.load(None, ov + ["experiment.seed=6"]))
+    assert not np.array_equal(other.X_train, d.X_train)
+    # the raw-series k-means baseline still sees the series, not the projections
+    assert d.extra["raw_train"].shape[1] == ds.length

@@ -25,6 +25,7 @@ from neutnngen.data.encoders import (
     encode_positions,
     encode_timeseries,
     grid_centres,
+    project_series,
 )
 from neutnngen.data.files import FileDataset, load_files
 from neutnngen.data.metrics import (
@@ -74,6 +75,7 @@ __all__ = [
     "encode_images_posneg",
     "encode_positions",
     "encode_timeseries",
+    "project_series",
     "field_centres",
     "field_maps",
     "grid_centres",

@@ -39,6 +39,7 @@ from neutnngen.errors import ConfigError
 
 __all__ = [
     "encode_timeseries",
+    "project_series",
     "encode_images_posneg",
     "encode_images_grayscale",
     "encode_images_onoff",
@@ -198,6 +199,28 @@ def encode_timeseries(X, timeres: int = 3, clip: float = 2.0, posneg: bool = Fal
     pos = _magnitude_code(np.maximum(z, 0.0) / c, L)
     neg = _magnitude_code(np.maximum(-z, 0.0) / c, L)
     return np.concatenate([pos, neg], axis=1).astype(np.int16)
+
+
+def project_series(X, n: int, seed: int = 0) -> np.ndarray:
+    """A seeded random-projection front end for time series (docs/model.md §6).
+
+    Each series (row of ``X``, ``[m, p]``) is z-normalised as in :func:`encode_timeseries`
+    and multiplied by ``R``, a ``[p, n]`` matrix of standard normal numbers drawn with
+    ``numpy.random.default_rng([seed, 0x5052]).standard_normal((p, n))``. Returns
+    ``float64 [m, n]``: ``n`` random features per series, to be encoded like a series of
+    length ``n`` (:func:`encode_timeseries` z-normalises them again per row). The same
+    ``seed`` and ``p`` give the same ``R`` for every split.
+    """
+    func = "project_series"
+    n = _check_int(func, "n", n, 1)
+    seed = _check_int(func, "seed", seed, 0)
+    X = _as_array(
+        func, "X", X, 2, "an array of shape [n_series, length] (use X[None, :] for one series)"
+    )
+    if X.shape[1] == 0:
+        raise ConfigError(f"{func}: X has shape {X.shape}; the series length must be >= 1")
+    R = np.random.default_rng([seed, 0x5052]).standard_normal((X.shape[1], n))
+    return _znormalise(X) @ R
 
 
 # ---------------------------------------------------------------------------------------

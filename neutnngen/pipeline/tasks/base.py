@@ -44,15 +44,18 @@ class Data:
 
 def encode_series(cfg: Config, *Xs: np.ndarray) -> tuple[list[np.ndarray], str]:
     """Encode time series with the ``data`` section's code (docs/model.md §6: bipolar,
-    ``posneg`` or ``grf`` Gaussian receptive fields); returns the arrays and the
-    description the report shows."""
-    from ...data import encode_timeseries
+    ``posneg`` or ``grf`` Gaussian receptive fields, after ``projections`` seeded random
+    projections when set); returns the arrays and the description the report shows."""
+    from ...data import encode_timeseries, project_series
 
     d, t = cfg.data, cfg.network.timeres
+    if d.projections:
+        Xs = tuple(project_series(X, d.projections, cfg.experiment.seed) for X in Xs)
     enc = [encode_timeseries(X, timeres=t, clip=d.clip, posneg=d.posneg, fields=d.grf,
                              width=d.grf_width) for X in Xs]
     code = f"grf={d.grf}, grf_width={d.grf_width}" if d.grf else f"posneg={d.posneg}"
-    return enc, f"timeseries(timeres={t}, clip={d.clip}, {code})"
+    proj = f"projections={d.projections}, seed={cfg.experiment.seed}, " if d.projections else ""
+    return enc, f"timeseries({proj}timeres={t}, clip={d.clip}, {code})"
 
 
 def carve_validation(cfg: Config, data: Data, contiguous: bool = False,
