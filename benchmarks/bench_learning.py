@@ -15,10 +15,10 @@ network's test ARI reaches the better k-means. MNIST: test/val error with the
 nearest-centroid and logistic-regression baselines. Place cells: median decoding error,
 chance, k-means, the largest win share over the fair share.
 
-UCR: every set runs from ``examples/ucr_gunpoint.toml`` with one neuron per class and one
+UCR: every set runs from ``examples/ucr_cluster.toml`` with one neuron per class and one
 config per time-series code (``ENCODINGS``: bipolar, posneg, grf3 = three Gaussian receptive
-fields per sample), so nothing is tuned per set. ``v1`` (bipolar only, for reference) forces
-the v1 learning model (plain STDP with the default rates, uniform initial weights, fixed
+fields per sample, proj128 = 128 seeded random projections in the bipolar code), so nothing
+is tuned per set. ``v1`` (bipolar only, for reference) forces the v1 learning model (plain STDP with the default rates, uniform initial weights, fixed
 thresholds, lowest-index ties, no decay or homeostasis); ``new`` adds the mechanisms (M6
 data-seeded weights, M3 targeted rule with mu 256/256/2/256, M2 relative threshold, M4 mu
 decay (2, 3), M5 win-rate controller a = 1, h_shift 4, M1 overshoot ties). The summary
@@ -53,11 +53,12 @@ from neutnngen.pipeline.network import build_and_train  # noqa: E402
 
 UCR = ["GunPoint", "ArrowHead", "ItalyPowerDemand", "ACSF1", "OSULeaf",
        "PickupGestureWiimoteZ_eq"]
-#: every UCR set runs from this one file with one neuron per class; only data.name changes
-UCR_BASE = "examples/ucr_gunpoint.toml"
+#: every UCR set runs from this one file (one neuron per class, the ``new`` mechanisms);
+#: only data.name and the code change
+UCR_BASE = "examples/ucr_cluster.toml"
 #: the time-series codes of docs/model.md §6; each is run with one config for every set
 ENCODINGS = {"bipolar": ["data.posneg=false"], "posneg": ["data.posneg=true"],
-             "grf3": ["data.grf=3"]}
+             "grf3": ["data.grf=3"], "proj128": ["data.projections=128"]}
 NEW = ["network.w_init=data", "train.rule=targeted", "train.mu_capture=256",
        "train.mu_minus=256", "train.mu_search=2", "train.mu_backoff=256",
        "network.theta_mode=relative", "train.mu_decay=2,3", "train.homeostasis=winrate",
@@ -102,7 +103,7 @@ def ucr_runs() -> list[tuple[str, str, list[str]]]:
     """(config, encoding, overrides): v1 on the bipolar code for reference, ``new`` on every
     code in ENCODINGS."""
     return [("v1", "bipolar", V1 + ENCODINGS["bipolar"])] + \
-        [("new", enc, NEW + ov) for enc, ov in ENCODINGS.items()]
+        [("new", enc, ov) for enc, ov in ENCODINGS.items()]
 
 
 def bench_ucr(size: dict) -> list[dict]:
@@ -235,18 +236,21 @@ def markdown(res: dict) -> str:
         for u in res["ucr_summary"]:
             out.append(f"| {u['config']} / {u['encoding']} | {u['test_wins']}/{u['n_sets']} | "
                        f"{u['val_wins']}/{u['n_sets']} |")
-    out += ["", "## MNIST (error)", "",
-            "| config | digits train/test | test | val | nearest centroid test | logistic test | "
-            "nearest centroid val | logistic val |", "|---|---|---|---|---|---|---|---|"]
+    if res["mnist"]:
+        out += ["", "## MNIST (error)", "",
+                "| config | digits train/test | test | val | nearest centroid test | "
+                "logistic test | nearest centroid val | logistic val |",
+                "|---|---|---|---|---|---|---|---|"]
     for r in res["mnist"]:
         out.append(f"| {r['config']} | {r['n_train']}/{r['n_test']} | {f3(r['test_error'])} | "
                    f"{f3(r['val_error'])} | {f3(r['nearest_centroid_test'])} | "
                    f"{f3(r['logistic_test'])} | {f3(r['nearest_centroid_val'])} | "
                    f"{f3(r['logistic_val'])} |")
-    out += ["", "## Place cells (cm)", "",
-            "| config | test median error | val median error | chance (test) | k-means test | "
-            "k-means val | max win share / fair (test) | k-means max share |",
-            "|---|---|---|---|---|---|---|---|"]
+    if res["places"]:
+        out += ["", "## Place cells (cm)", "",
+                "| config | test median error | val median error | chance (test) | "
+                "k-means test | k-means val | max win share / fair (test) | k-means max share |",
+                "|---|---|---|---|---|---|---|---|"]
     for r in res["places"]:
         t, v, k = r["test"], r["val"], r["kmeans_test"]
         out.append(f"| {r['config']} | {f3(t.get('median_decoding_error_cm'))} | "
@@ -256,7 +260,10 @@ def markdown(res: dict) -> str:
                    f"{f3(r['kmeans_val'].get('median_decoding_error_cm'))} | "
                    f"{f3(t.get('max_win_share_over_fair'))} | "
                    f"{f3(k.get('max_win_share_over_fair'))} |")
-    out += ["", f"Configs: `new` = {' '.join(res['configs']['new'])}", ""]
+    out += ["", f"Configs: UCR `new` = `{UCR_BASE}` (with `data.name` and the code's keys; "
+            f"its mechanisms are: {' '.join(res['configs']['new'])}); UCR `v1` = the same file "
+            f"with {' '.join(res['configs']['v1'])}. Codes: "
+            + "; ".join(f"{k}: {' '.join(v)}" for k, v in res.get("encodings", {}).items()), ""]
     return "\n".join(out)
 
 

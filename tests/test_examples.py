@@ -66,7 +66,7 @@ def test_gunpoint_end_to_end(tmp_path, weights):
 
 
 @pytest.mark.parametrize("config", ["ucr_arrowhead.toml", "ucr_italypowerdemand.toml",
-                                    "ucr_gunpoint_neutnn.toml"])
+                                    "ucr_gunpoint_neutnn.toml", "ucr_cluster.toml"])
 def test_other_ucr_examples(tmp_path, config):
     out = tmp_path / "o"
     # verification on a seeded sample of the (large) test splits keeps CI time bounded;

@@ -3,6 +3,8 @@ and the k-means / logistic baselines, and the data-seeded initial weights (M6)."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -196,3 +198,16 @@ def test_ucr_random_projections_through_the_pipeline():
     assert not np.array_equal(other.X_train, d.X_train)
     # the raw-series k-means baseline still sees the series, not the projections
     assert d.extra["raw_train"].shape[1] == ds.length
+
+
+def test_ucr_cluster_default_is_the_arrowhead_mechanism_set():
+    """examples/ucr_cluster.toml (the one config bench_learning runs on every UCR set)
+    learns with exactly the mechanisms the ArrowHead example ships, one neuron per class."""
+    from dataclasses import replace
+
+    ex = Path(__file__).resolve().parents[1] / "examples"
+    c = config.load(ex / "ucr_cluster.toml", [])
+    a = config.load(ex / "ucr_arrowhead.toml", [])
+    assert c.network.neurons == 0 and c.data.name == "GunPoint" and not c.data.posneg
+    assert c.train == a.train
+    assert c.network == replace(a.network, neurons=0)
