@@ -149,6 +149,9 @@ class TrainConfig:
     homeostasis: str = "none"
     h_step: int = 1
     h_shift: int = 4
+    # M8: a weight budget per segment in 1/256 of (unmasked synapses x w_max); after each
+    # update a segment over budget has its weights scaled down to it. 0 = off
+    w_norm: int = 0
 
 
 @dataclass(frozen=True)
@@ -224,7 +227,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "network.timeres": (1, 8), "network.wres": (1, 8), "network.neurons": (0, 4096),
     "network.dendrites": (1, 64), "network.segments": (1, 64), "network.theta": (0, 1 << 20),
     "network.theta_shift": (0, 16), "network.theta_quantile": (0.0, 1.0),
-    "train.epochs": (0, 100000), "train.h_step": (0, 1024), "train.h_shift": (0, 16), "train.mu_capture": (0, 1024), "train.mu_minus": (0, 1024),
+    "train.epochs": (0, 100000), "train.h_step": (0, 1024), "train.h_shift": (0, 16), "train.w_norm": (0, 256), "train.mu_capture": (0, 1024), "train.mu_minus": (0, 1024),
     "train.mu_search": (0, 1024), "train.mu_backoff": (0, 1024), "train.mu_min": (0, 1024),
     "data.clip": (1e-6, 1e6), "data.threshold": (1e-6, 1.0), "data.pool": (1, 28),
     "data.n_train": (1, 1 << 24), "data.n_test": (1, 1 << 24), "data.fields": (1, 256),
@@ -467,6 +470,10 @@ def _cross_check(cfg: Config) -> None:
             raise ConfigError(f"network.theta={cfg.network.theta} with theta_mode='relative': "
                               "the relative offsets are calibrated; use theta = 0",
                               path="network.theta")
+    if cfg.train.w_norm and cfg.hdl.weights == "learn":
+        raise ConfigError(f"train.w_norm={cfg.train.w_norm} is not implemented by the on-chip "
+                          "learning RTL (hdl.weights='learn'): use 0 or hdl.weights="
+                          "'hardwired'/'register'", path="train.w_norm")
     if cfg.train.homeostasis != "none" and cfg.hdl.weights == "learn":
         raise ConfigError(f"train.homeostasis={cfg.train.homeostasis!r} is not implemented by "
                           "the on-chip learning RTL (hdl.weights='learn'): use 'none' or "

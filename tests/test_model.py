@@ -564,6 +564,55 @@ def test_winrate_homeostasis_trainer_equals_interpreter(case):
     assert wins.max() <= pw.max()
 
 
+# --------------------------------------------------------------------------- M8 weight budget
+def test_weight_budget_hand_example():
+    from neutnngen.ir.stages.layer.kernels import weight_budget
+
+    w = np.array([[7, 7, 7, 1], [1, 2, 0, 0], [7, 7, 0, 0]])
+    m = np.array([[1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 0, 0]], dtype=bool)
+    # B = (n * 7 * 128) >> 8: 14, 14, 7. Row 0: s = 22 > 14 -> (w * 14) // 22; row 1: s = 3
+    # stays; row 2 (two synapses): s = 14 > 7 -> 3, 3; pruned synapses stay 0
+    got = weight_budget(w, m, 7, 128)
+    np.testing.assert_array_equal(got, [[4, 4, 4, 0], [1, 2, 0, 0], [3, 3, 0, 0]])
+    np.testing.assert_array_equal(weight_budget(w, m, 7, 0), w)
+
+
+@pytest.mark.parametrize("case", ["stdp", "targeted_relative_winrate", "pruned_dendrites"])
+def test_weight_budget_trainer_equals_interpreter(case):
+    """w_norm (M8): every segment over its budget is scaled down after each wave's update;
+    the numba trainer equals the interpreter after every wave, and no trained segment ends
+    over its budget."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(15)
+    rule = LearningRule(kind="stdp", mu_capture=800, mu_minus=200, mu_search=300,
+                        mu_backoff=200, w_norm=96)
+    kw = {}
+    if case == "targeted_relative_winrate":
+        rule = replace(rule, kind="targeted", theta="relative", homeostasis="winrate",
+                       h_shift=2)
+    if case == "pruned_dendrites":
+        kw = dict(D=2, S=2)
+    col = rand_column(rng, "c", 16, 3, seed=9, **kw)
+    if case == "pruned_dendrites":
+        mask = rng.random(col.distal.mask.shape) < 0.7
+        col = replace(col, distal=replace(col.distal, mask=mask,
+                                          weights=np.where(mask, col.distal.weights, 0)))
+    net = one_layer(col, rule)
+    X = rand_times(rng, 60, 16, silent=0.2)
+    res = assert_training_equal(net, X, epochs=2, backend="numba")
+    c1 = res.network.layers[0].columns[0]
+    w = np.where(c1.distal.mask, c1.distal.weights, 0)
+    n = c1.distal.mask.sum(axis=-1)
+    assert (w.sum(axis=-1) <= (n * c1.distal.w_max * 96) >> 8).all()
+    free = train(one_layer(col, replace(rule, w_norm=0)), X, epochs=2).network
+    fw = np.where(col.distal.mask, free.layers[0].columns[0].distal.weights, 0)
+    assert (fw.sum(axis=-1) > (n * c1.distal.w_max * 96) >> 8).any()  # the budget bit
+    assert "w_norm=96" in to_text(res.network) and "w_norm" not in to_text(free)
+    with pytest.raises(ConfigError, match="numba"):
+        train(net, X, epochs=1, backend="torch")
+
+
 # --------------------------------------------------------------------------- M1 overshoot ties
 def _with_tie(col, tie="overshoot"):
     from dataclasses import replace

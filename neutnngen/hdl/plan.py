@@ -365,7 +365,8 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     for la in net.layers:
         lr = getattr(la, "learning", None)
         if weights == "learn" and lr is not None:
-            for key, off in (("kind", "stdp"), ("theta", "fixed"), ("homeostasis", "none")):
+            for key, off in (("kind", "stdp"), ("theta", "fixed"), ("homeostasis", "none"),
+                             ("w_norm", 0)):
                 val = getattr(lr, key, off)
                 if val != off and not (key == "kind" and val == "rstdp"):
                     raise ConfigError(f"layer {la.name!r}: learning {key}={val!r} is not "

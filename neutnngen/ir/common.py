@@ -131,6 +131,10 @@ class LearningRule:
     homeostasis: str = "none"
     h_step: int = 1
     h_shift: int = 4
+    # M8 (docs/model.md §5): a weight budget per segment, 0 = off. After each wave's update,
+    # a segment with n unmasked distal synapses and weight sum s > B = (n * w_max * w_norm)
+    # >> 8 has every unmasked weight set to (w * B) // s
+    w_norm: int = 0
 
     def mus(self) -> tuple[int, int, int, int, int]:
         """The five ``u`` values in draw order (capture, minus, search, backoff, min)."""

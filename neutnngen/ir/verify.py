@@ -102,6 +102,8 @@ def verify_learning(rule: LearningRule, path: str, err) -> None:
         err(path, f"h_step={rule.h_step!r}; expected an integer 0..1024")
     if not (isinstance(rule.h_shift, int) and 0 <= rule.h_shift <= 16):
         err(path, f"h_shift={rule.h_shift!r}; expected an integer 0..16")
+    if not (isinstance(rule.w_norm, int) and 0 <= rule.w_norm <= 256):
+        err(path, f"w_norm={rule.w_norm!r}; expected an integer 0..256 (0 = off)")
     if rule.credit not in CREDITS:
         err(path, f"credit={rule.credit!r}; expected one of {', '.join(CREDITS)}")
     for name, u in zip(MU_NAMES, rule.mus(), strict=True):

@@ -224,7 +224,7 @@ def train_group(X, order, idx, Wd, Md, theta, Wp, Mp, Xp, thetap,
                 q, D, S, seg_pol, seg_k, col_pol, col_k, pmode, rnl, T, wmax_d, wmax_p,
                 credit_winner, rstdp, draws, gen_seg, gen_prox, mus, uup_d, udn_d, uup_p, udn_p,
                 labels, wins, fired, changes, rec, hist_d, hist_p, outs, targeted, tmax,
-                rel, tsh, toff, hom, h_step, h_shift, H, tie):
+                rel, tsh, toff, hom, h_step, h_shift, H, tie, wnorm):
     C = Wd.shape[0]
     G = q * D * S
     p = Wd.shape[2]
@@ -413,6 +413,22 @@ def train_group(X, order, idx, Wd, Md, theta, Wp, Mp, Xp, thetap,
                     dr = draws[wv, c, gen_prox[i]]
                     sinc = _deltas(dr, mus, uup_p, udn_p, wmax_p, rstdp, r, cap, minus, back)
                     nch += _update(Wp[c, i], Mp[c, i], xp, P, zp[i], cap, minus, back, sinc, wmax_p)
+            if wnorm > 0:  # M8: the weight budget of every segment (distal weights)
+                for g in range(G):
+                    ws = 0
+                    nm = 0
+                    for j in range(p):
+                        if Md[c, g, j]:
+                            ws += Wd[c, g, j]
+                            nm += 1
+                    B = (nm * wmax_d * wnorm) >> 8
+                    if ws > B:
+                        for j in range(p):
+                            if Md[c, g, j]:
+                                nv = (Wd[c, g, j] * B) // ws
+                                if nv != Wd[c, g, j]:
+                                    Wd[c, g, j] = nv
+                                    nch += 1
             changes[c] += nch
             if hom:  # M5, effective next wave
                 for i in range(q):

@@ -28,6 +28,8 @@ def learning_rule(cfg: Config, layer: cfgmod.LayerConfig | None = None) -> Learn
     extra: dict[str, Any] = {}
     if t.homeostasis != "none":
         extra.update(homeostasis=t.homeostasis, h_step=t.h_step, h_shift=t.h_shift)
+    if t.w_norm:
+        extra.update(w_norm=t.w_norm)
     if layer is None and cfg.network.theta_mode == "relative":
         extra.update(theta="relative", theta_shift=cfg.network.theta_shift)
     return LearningRule(kind=kind, credit=credit, **mus, **extra)

@@ -60,7 +60,8 @@ def layer_to_json(st: Layer, prefix: str, arr: Callable[[str, Any, Any], str]) -
             **({"theta": lr.theta, "theta_shift": lr.theta_shift}
                if lr.theta != "fixed" else {}),
             **({"homeostasis": lr.homeostasis, "h_step": lr.h_step, "h_shift": lr.h_shift}
-               if lr.homeostasis != "none" else {})},
+               if lr.homeostasis != "none" else {}),
+            **({"w_norm": lr.w_norm} if lr.w_norm else {})},
     }
 
 
@@ -190,5 +191,6 @@ def layer_schema():
                                            "theta_shift": Int(0, 16),
                                            "homeostasis": Str(("none", "winrate")),
                                            "h_step": Int(0, 1024),
-                                           "h_shift": Int(0, 16)})),
+                                           "h_shift": Int(0, 16),
+                                           "w_norm": Int(0, 256)})),
     })

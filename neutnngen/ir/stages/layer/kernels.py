@@ -233,6 +233,24 @@ def _forward_overshoot(col: Column, time: TimeSpec, V: np.ndarray, seg: np.ndarr
     return ColumnTrace(seg, seg_won, dend, dend_arg, prox_t, nd, out)
 
 
+def weight_budget(w: np.ndarray, mask: np.ndarray, w_max: int, w_norm: int) -> np.ndarray:
+    """M8 (docs/model.md §5): every row ``g`` of ``w[G, n]`` with ``n_g`` unmasked synapses
+    whose unmasked weight sum ``s_g`` exceeds ``B_g = (n_g * w_max * w_norm) >> 8`` gets each
+    unmasked weight set to ``(w * B_g) // s_g``; other rows (and masked weights) stay.
+    ``w_norm = 0`` returns ``w`` unchanged."""
+    if not w_norm:
+        return w
+    w = np.asarray(w, dtype=np.int64)
+    m = np.asarray(mask, dtype=bool)
+    s = np.where(m, w, 0).sum(axis=1)
+    B = (m.sum(axis=1).astype(np.int64) * int(w_max) * int(w_norm)) >> 8
+    over = s > B
+    if not over.any():
+        return w
+    scaled = (w * B[:, None]) // np.maximum(s, 1)[:, None]
+    return np.where(over[:, None] & m, scaled, w)
+
+
 def stdp_bank(
     w: np.ndarray,
     mask: np.ndarray,

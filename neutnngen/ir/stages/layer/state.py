@@ -10,7 +10,7 @@ import numpy as np
 from ...common import NONE, TimeSpec
 from ...kinds import StageState
 from ...rng import advance, draws_per_wave
-from .kernels import ColumnTrace, column_forward, credited, reward, stdp_bank
+from .kernels import ColumnTrace, column_forward, credited, reward, stdp_bank, weight_budget
 from .nodes import Column, Layer
 
 
@@ -135,9 +135,11 @@ class LayerState(StageState):
         zs, zp = credited(tr, rule, col.proximal_mode)
         zs = zs[0].reshape(nseg)
         dw = self.distal[ci].reshape(nseg, -1)
-        self.distal[ci] = stdp_bank(dw, col.distal.mask.reshape(nseg, -1), col.distal.w_max,
-                                    x, zs, draws[:nseg], rule, r,
-                                    self.time.t_max_in).reshape(col.distal.weights.shape)
+        dmask = col.distal.mask.reshape(nseg, -1)
+        nw = stdp_bank(dw, dmask, col.distal.w_max, x, zs, draws[:nseg], rule, r,
+                       self.time.t_max_in)
+        self.distal[ci] = weight_budget(nw, dmask, col.distal.w_max, rule.w_norm).reshape(
+            col.distal.weights.shape)
         pb = col.proximal
         if pb is None or col.proximal_inputs == 0:
             return

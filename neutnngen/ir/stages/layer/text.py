@@ -34,6 +34,8 @@ def layer_lines(st: Layer) -> list[str]:
         if lr.homeostasis != "none":
             learn += (f" homeostasis={lr.homeostasis} h_step={lr.h_step} "
                       f"h_shift={lr.h_shift}")
+        if lr.w_norm:
+            learn += f" w_norm={lr.w_norm}"
     L = [f"layer name={fmt_str(st.name)} inputs={st.inputs} {learn}"]
     if st.kernel is not None:
         kern = st.kernel
@@ -151,6 +153,7 @@ def parse_layer(lines: list[tuple[int, str, dict]]) -> Layer:
                               theta=a.get("theta", "fixed"),
                               theta_shift=a.get("theta_shift", 1),
                               homeostasis=a.get("homeostasis", "none"),
-                              h_step=a.get("h_step", 1), h_shift=a.get("h_shift", 4))
+                              h_step=a.get("h_step", 1), h_shift=a.get("h_shift", 4),
+                              w_norm=a.get("w_norm", 0))
         return Layer(name=a["name"], inputs=a["inputs"], columns=tuple(columns), kernel=kernel,
                      learning=lr)

@@ -262,7 +262,7 @@ def _run_numba(kernel, g: _Group, X: np.ndarray, order: np.ndarray, draws: np.nd
            wins, fired, changes, int(rec), hd, hp, ho, int(rule.kind == "targeted"),
            int(m.time.t_max_in), int(rule.theta == "relative"), int(rule.theta_shift), g.toff,
            int(rule.homeostasis == "winrate"), int(rule.h_step), int(rule.h_shift), g.H,
-           int(getattr(m, "tie", "lowest") == "overshoot"))
+           int(getattr(m, "tie", "lowest") == "overshoot"), int(getattr(rule, "w_norm", 0)))
 
 
 # --------------------------------------------------------------------------- one layer
@@ -291,6 +291,9 @@ def train_layer(tl: TNNLayer, Xl: np.ndarray, lprox: np.ndarray | None, *, order
     if kernel is None and any(getattr(m, "tie", "lowest") != "lowest" for m in tl.groups):
         raise ConfigError(f"layer {tl.name!r}: tie='overshoot' (M1) is implemented by the "
                           "numba trainer only; install numba or use tie='lowest'")
+    if rule is not None and rule.w_norm and kernel is None:
+        raise ConfigError(f"layer {tl.name!r}: w_norm (M8) is implemented by the numba trainer "
+                          "only; install numba or set train.w_norm = 0")
     if (relative or winrate) and kernel is None:
         raise ConfigError(f"layer {tl.name!r}: theta='relative' (M2) and homeostasis="
                           "'winrate' (M5) are implemented by the numba trainer only; install "
