@@ -456,7 +456,6 @@ def _cross_check(cfg: Config) -> None:
         if cfg.layers[0].learning == "none" and len(cfg.layers) == 1 and cfg.layers[0].kind != "lut":
             raise ConfigError("a single frozen layer (learning = 'none') learns nothing",
                               path="layers.0.learning")
-    rules = [cfg.train.rule] if not cfg.layers else [lc.learning for lc in cfg.layers]
     if cfg.network.theta_mode == "relative":
         if cfg.layers:
             raise ConfigError("network.theta_mode='relative' is implemented for the single "
@@ -487,12 +486,6 @@ def _cross_check(cfg: Config) -> None:
                           "learning RTL (hdl.weights='learn'), whose mu values are constants: "
                           "use [0, 0] or hdl.weights='hardwired'/'register'",
                           path="train.mu_decay")
-    if cfg.hdl.weights == "learn" and "targeted" in rules:
-        where = "train.rule" if not cfg.layers else \
-            f"layers.{rules.index('targeted')}.learning"
-        raise ConfigError(f"{where}='targeted' is not implemented by the on-chip learning RTL "
-                          "(hdl.weights='learn'): use hdl.weights='hardwired' or 'register' "
-                          "(the trained weights), or rule 'stdp'", path=where)
     if cfg.data.grf == 1:
         raise ConfigError("data.grf=1 is not accepted; expected 0 (the bipolar or posneg code) "
                           "or at least 2 Gaussian receptive fields per sample", path="data.grf")

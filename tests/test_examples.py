@@ -112,23 +112,44 @@ def test_rerun_resumes_finished_stages(tmp_path, capsys):
     assert "train: up to date" in err and "verify: up to date" not in err
 
 
+def _learn_on_chip(out: Path, example: str, sets: list[str]) -> dict:
+    """``run`` ``example`` with on-chip learning over 2 epochs (100 GunPoint waves) and
+    check that the chip equals the software after every wave; returns the report."""
+    args = ["run", str(EXAMPLES / example), "--out", str(out), "--set", "hdl.weights=learn",
+            "--set", "train.epochs=2", "--set", "synth.targets=generic"]
+    for kv in sets:
+        args += ["--set", kv]
+    assert _run(args) == 0
+    rep = json.loads((out / "report.json").read_text())
+    v = rep["verify"]
+    assert v["waves"] == 100 and v["mismatches"] == 0
+    assert v["weight_mismatches"] == 0 and v["rng_mismatches"] == 0
+    assert v["chip_equals_software"] is True and rep["chip_trained"]["equals_software"] is True
+    return rep
+
+
 def test_gunpoint_learns_on_chip(tmp_path):
     """hdl.weights=learn: the chip starts from the initial IR and trains itself on the same
     training stream; outputs, weights and LFSR states match the interpreter after every wave
     and the chip-trained IR equals the software-trained one (2 epochs keep CI time bounded;
     the closing note reports the full 10-epoch run)."""
     out = tmp_path / "learn"
-    assert _run(["run", str(EXAMPLES / "ucr_gunpoint.toml"), "--out", str(out),
-                 "--set", "hdl.weights=learn", "--set", "train.epochs=2",
-                 "--set", "synth.targets=generic"]) == 0
-    rep = json.loads((out / "report.json").read_text())
-    v = rep["verify"]
-    assert v["waves"] == 100 and v["mismatches"] == 0
-    assert v["weight_mismatches"] == 0 and v["rng_mismatches"] == 0
-    assert v["chip_equals_software"] is True and rep["chip_trained"]["equals_software"] is True
+    rep = _learn_on_chip(out, "ucr_gunpoint.toml", [])
     assert rep["chip_trained"]["metrics"]["test"] == rep["metrics"]["test"]
     assert rep["hdl"]["weights"] == "learn"
     assert rep["synth"]["generic"]["flip_flops"] > 900  # weight registers + LFSRs
+
+
+def test_neutnn_learns_on_chip_with_targeted_rule_and_overshoot_ties(tmp_path):
+    """A NeuTNN network (3 segments per neuron) with the mechanisms the chip implements
+    switched on: data-seeded weights (M6), the targeted rule (M3) and overshoot ties (M1).
+    The chip trains itself over 2 epochs; everything equals the software after every wave."""
+    out = tmp_path / "learn"
+    _learn_on_chip(out, "ucr_gunpoint_neutnn.toml", [
+        "train.rule=targeted", "network.tie=overshoot", "network.w_init=data",
+        "train.mu_capture=256", "train.mu_minus=256", "train.mu_backoff=256"])
+    txt = (out / "ir" / "model.txt").read_text()
+    assert "learning=targeted" in txt and "tie=overshoot" in txt
 
 
 def test_learn_mode_needs_exact_training():

@@ -131,6 +131,38 @@ def test_dendritic_column_winner_credit_kwta_every_case(arch):
 
 
 @pytest.mark.parametrize("arch", ["serial", "parallel"])
+@pytest.mark.parametrize("case", ["dendrites_overshoot", "sum_proximal_column_sharing"])
+def test_targeted_rule_on_chip(arch, case):
+    """M3 (docs/model.md §5) on chip: credited segments step each weight toward tau(x), the
+    others search; weights, LFSRs and outputs equal the interpreter's after every wave."""
+    rng = np.random.default_rng(111)
+    rule = LearningRule(kind="targeted", mu_capture=600, mu_minus=600, mu_search=300,
+                        mu_backoff=600)
+    if case == "dendrites_overshoot":
+        col = replace(rand_column(rng, 9, 3, D=2, S=2, absent=0.2, inh="wta1"),
+                      tie="overshoot")
+        net, prox, sharing = one_layer(col), None, "segment"
+    else:
+        # 2-bit weights under 3-bit times: tau(x) = ((7 - x) * 3) // 7 is not 7 - x
+        col = rand_column(rng, 8, 3, S=2, mode="sum", P=3, wres=2, pwres=2)
+        net, sharing = one_layer(col), "column"
+        prox = {0: rand_volleys(rng, 30, 3)}
+    net = learning(net, rule, sharing=sharing)
+    X = rand_volleys(rng, 30, net.inputs)
+    it = Interpreter(net)
+    changed = check_learning(net, X, prox=prox, top=arch_top(net, arch))
+    assert changed["search"] > 0 and changed["capture"] + changed["minus"] > 0, changed
+    # the waves stepped weights both ways (so both decision paths were compared)
+    ups = downs = 0
+    for n in range(len(X)):
+        before = it.distal[0][0].copy()
+        it.step(X[n], learn=True, proximal=None if prox is None else {0: prox[0][n:n + 1]})
+        ups += int((it.distal[0][0] > before).sum())
+        downs += int((it.distal[0][0] < before).sum())
+    assert ups > 0 and downs > 0, (ups, downs)
+
+
+@pytest.mark.parametrize("arch", ["serial", "parallel"])
 def test_dendrite_credit_twta_column_sharing(arch):
     rng = np.random.default_rng(102)
     col = rand_column(rng, 8, 3, D=2, S=2, inh="twta", seg_inh="twta")

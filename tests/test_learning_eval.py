@@ -130,7 +130,6 @@ def test_mu_decay_equals_epochwise_training_with_shifted_rules():
 
 @pytest.mark.parametrize("overrides,key", [
     (["network.tie=first"], "network.tie"),
-    (["train.rule=targeted", "hdl.weights=learn"], "train.rule"),
     (["network.theta_mode=relative", "hdl.weights=learn"], "network.theta_mode"),
     (["train.homeostasis=winrate", "hdl.weights=learn"], "train.homeostasis"),
     (["network.theta_mode=relative", "network.theta=40"], "network.theta"),

@@ -271,9 +271,10 @@ class SegmentLearn:
     zf: Signal  # registered: the segment counts as fired for STDP (credit policy)
     gen: Rng  # its generator (shared by the column with sharing = column)
     lwe: Value  # the layer's learn-pass write enable
-    kind: str  # stdp | rstdp
+    kind: str  # stdp | rstdp | targeted
     rz: Value  # R-STDP: nothing fired in the column (reward 0)
     rp: Value  # R-STDP: the column's winner is the label (reward +1)
+    tmax: int = 7  # targeted (M3): the network's t_max_in, for the target tau(x)
 
 
 class ColumnLearn:
@@ -315,7 +316,8 @@ class ColumnLearn:
     def register_segments(self, ctx) -> None:
         for k, seg in enumerate(self.order):
             ctx.seg[seg.path] = SegmentLearn(self.zf[seg.path], self.gen_of(k), self.lwe,
-                                             self.rule.kind, self.rz, self.rp)
+                                             self.rule.kind, self.rz, self.rp,
+                                             int(self.plan.net.time.t_max_in))
         for g, gen in enumerate(self.gens):
             ctx.rng[f"{self.spec.path}/g{g}"] = gen
 
@@ -409,7 +411,9 @@ class Rng(wiring.Component):
     * per weight level ``w`` (draw ``5 + w``), precombined for the update stage:
       ``cu[w] = bc & (bmin | Fup(w))`` (``w < w_max``), ``dm[w] = bm & (bmin | Fdown(w))``,
       ``db[w] = bb & (bmin | Fdown(w))`` and (R-STDP) ``dc[w] = bc & (bmin | Fdown(w))``
-      (``w > 0``); the other bits are 0 (the clamp).
+      (``w > 0``); the other bits are 0 (the clamp);
+    * targeted rule (M3): ``bc``, ``bm``, ``bb`` themselves (no ``Fup``/``Fdown``/``mu_min``;
+      the level draws are still made, so the draw schedule is the same).
     """
 
     def __init__(self, plan: Plan, rs: RandomSource, seed: int, w_max: int,
@@ -419,6 +423,7 @@ class Rng(wiring.Component):
         super().__init__({
             "step": In(1), "done": In(5 + n), "ua": In(11), "ub": In(11),
             "bs": Out(1), "cu": Out(n), "dm": Out(n), "db": Out(n), "dc": Out(n),
+            "bc": Out(1), "bm": Out(1), "bb": Out(1),
         })
 
     def elaborate(self, platform):
@@ -441,10 +446,11 @@ class Rng(wiring.Component):
             with m.If(self.done[k]):
                 m.d.sync += r.eq(lta)
             mu[name] = r
-        m.d.comb += self.bs.eq(mu["bs_r"])
+        m.d.comb += [self.bs.eq(mu["bs_r"]), self.bc.eq(mu["bc"]), self.bm.eq(mu["bm"]),
+                     self.bb.eq(mu["bb"])]
         bmin = mu["bmin"]
         wm = self.w_max
-        for w in range(wm + 1):
+        for w in range(wm + 1 if self.rule.kind != "targeted" else 0):
             k = 5 + w
             vecs = [("cu", mu["bc"], lta, w < wm), ("dm", mu["bm"], ltb, w > 0),
                     ("db", mu["bb"], ltb, w > 0)]

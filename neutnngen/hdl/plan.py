@@ -368,7 +368,7 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
             for key, off in (("kind", "stdp"), ("theta", "fixed"), ("homeostasis", "none"),
                              ("w_norm", 0)):
                 val = getattr(lr, key, off)
-                if val != off and not (key == "kind" and val == "rstdp"):
+                if val != off and not (key == "kind" and val in ("rstdp", "targeted")):
                     raise ConfigError(f"layer {la.name!r}: learning {key}={val!r} is not "
                                       "implemented by the on-chip learning RTL (weights="
                                       "'learn'); use hardwired or register weights")

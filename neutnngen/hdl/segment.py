@@ -409,6 +409,8 @@ def stdp_decision(m: Module, lc, x: Value, xs: Value, z: Value, w: Value, wb: in
     no decrement at 0). ``pfx`` prefixes the signal names (one call per synapse)."""
     wmax = (1 << wb) - 1
     zf = lc.zf
+    if lc.kind == "targeted":
+        return _targeted_decision(m, lc, x, xs, w, wmax, pfx)
     le = Signal(name=f"{pfx}x_le_z")
     m.d.comb += le.eq(capture_condition(x, z))
     cap, mns, srch, back = (Signal(name=f"{pfx}{n}") for n in ("st_capture", "st_minus",
@@ -435,4 +437,33 @@ def stdp_decision(m: Module, lc, x: Value, xs: Value, z: Value, w: Value, wb: in
     else:
         m.d.comb += [inc.eq((cap & cu) | (srch & g.bs & notmax)),
                      dec.eq((mns & dm) | (back & db))]
+    return inc, dec
+
+
+def targeted_tau(x: int, w_max: int, t_max: int) -> int:
+    """The targeted rule's target weight for a spike at time ``x`` (docs/model.md §5, M3):
+    ``max(0, ((t_max - x) * w_max) // t_max)`` (``t_max`` at least 1)."""
+    tm = max(1, t_max)
+    return max(0, ((tm - x) * w_max) // tm)
+
+
+def _targeted_decision(m: Module, lc, x: Value, xs: Value, w: Value, wmax: int,
+                       pfx: str) -> tuple[Signal, Signal]:
+    """M3: a credited segment steps ``w`` toward ``tau(x)`` (0 for a silent line) with
+    ``B(mu_capture)`` up, ``B(mu_minus)`` down on a spiking line and ``B(mu_backoff)`` down
+    on a silent one; an uncredited segment searches (``B(mu_search)``, not at ``w_max``)."""
+    g = lc.gen
+    tau = Signal(range(wmax + 1), name=f"{pfx}tg_tau")
+    with m.Switch(x):
+        for v in range(1 << len(x)):
+            with m.Case(v):
+                m.d.comb += tau.eq(targeted_tau(v, wmax, lc.tmax))
+    t = Signal(range(wmax + 1), name=f"{pfx}tg_target")
+    m.d.comb += t.eq(Mux(xs, tau, 0))
+    inc = Signal(name=f"{pfx}st_inc")
+    dec = Signal(name=f"{pfx}st_dec")
+    m.d.comb += [
+        inc.eq((lc.zf & (w < t) & g.bc) | (~lc.zf & xs & g.bs & (w != wmax))),
+        dec.eq(lc.zf & (w > t) & Mux(xs, g.bm, g.bb)),
+    ]
     return inc, dec
