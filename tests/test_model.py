@@ -667,14 +667,16 @@ def test_overshoot_tie_picks_the_larger_overshoot_and_compiles():
 
 
 def test_on_chip_learning_refuses_the_new_rules():
-    """An IR whose rule uses targeted / relative / winrate cannot become learn-mode RTL (the
-    chip would learn with plain STDP); hardwired designs of it plan fine."""
+    """An IR whose rule uses relative / winrate / w_norm cannot become learn-mode RTL (the
+    chip would learn without them); hardwired designs of it plan fine. The targeted rule
+    (M3) is built on chip (tests/test_learn.py)."""
     from neutnngen.hdl.plan import make_plan
 
     rng = np.random.default_rng(3)
     col = rand_column(rng, "c", 6, 2, seed=1)
-    for rule in (LearningRule(kind="targeted"), LearningRule(theta="relative"),
-                 LearningRule(homeostasis="winrate")):
+    make_plan(one_layer(col, LearningRule(kind="targeted")), weights="learn")
+    for rule in (LearningRule(theta="relative"), LearningRule(homeostasis="winrate"),
+                 LearningRule(w_norm=128)):
         net = one_layer(col, rule)
         with pytest.raises(ConfigError, match="on-chip learning"):
             make_plan(net, weights="learn")

@@ -420,10 +420,10 @@ class Rng(wiring.Component):
                  rule: LearningRule):
         self.plan, self.rs, self.seed, self.w_max, self.rule = plan, rs, seed, w_max, rule
         n = w_max + 1
+        raw = {"bc": Out(1), "bm": Out(1), "bb": Out(1)} if rule.kind == "targeted" else {}
         super().__init__({
             "step": In(1), "done": In(5 + n), "ua": In(11), "ub": In(11),
-            "bs": Out(1), "cu": Out(n), "dm": Out(n), "db": Out(n), "dc": Out(n),
-            "bc": Out(1), "bm": Out(1), "bb": Out(1),
+            "bs": Out(1), "cu": Out(n), "dm": Out(n), "db": Out(n), "dc": Out(n), **raw,
         })
 
     def elaborate(self, platform):
@@ -446,8 +446,9 @@ class Rng(wiring.Component):
             with m.If(self.done[k]):
                 m.d.sync += r.eq(lta)
             mu[name] = r
-        m.d.comb += [self.bs.eq(mu["bs_r"]), self.bc.eq(mu["bc"]), self.bm.eq(mu["bm"]),
-                     self.bb.eq(mu["bb"])]
+        m.d.comb += self.bs.eq(mu["bs_r"])
+        if self.rule.kind == "targeted":
+            m.d.comb += [self.bc.eq(mu["bc"]), self.bm.eq(mu["bm"]), self.bb.eq(mu["bb"])]
         bmin = mu["bmin"]
         wm = self.w_max
         for w in range(wm + 1 if self.rule.kind != "targeted" else 0):
