@@ -18,8 +18,9 @@ chance, k-means, the largest win share over the fair share.
 UCR: every set runs from ``examples/ucr_cluster.toml`` with one neuron per class and one
 config per time-series code (``ENCODINGS``: bipolar, posneg, grf3 = three Gaussian receptive
 fields per sample, proj128 = 128 seeded random projections in the bipolar code), so nothing
-is tuned per set. ``v1`` (bipolar only, for reference) forces the v1 learning model (plain STDP with the default rates, uniform initial weights, fixed
-thresholds, lowest-index ties, no decay or homeostasis); ``new`` adds the mechanisms (M6
+is tuned per set. ``v1`` (bipolar only, for reference) forces the v1 learning model (plain
+STDP with the default rates, uniform initial weights, fixed thresholds, lowest-index ties,
+no decay or homeostasis); ``new`` adds the mechanisms (M6
 data-seeded weights, M3 targeted rule with mu 256/256/2/256, M2 relative threshold, M4 mu
 decay (2, 3), M5 win-rate controller a = 1, h_shift 4, M1 overshoot ties). The summary
 counts the sets where the mean test (and val) ARI over the seeds reaches the better of the
@@ -146,12 +147,11 @@ def ucr_summary(rows: list[dict]) -> list[dict]:
         for r in rows:
             if (r["config"], r["encoding"]) == key:
                 sets.setdefault(r["dataset"], []).append(r)
-        def m(rs, k, split):
-            return float(np.mean([r[k][split]["adjusted_rand_index"] if split else
-                                  r[k]["adjusted_rand_index"] for r in rs]))
-        per = {ds: {"test": m(rs, "test", None), "val": m(rs, "val", None),
-                    "kmeans_test": max(m(rs, "kmeans_test", None), m(rs, "kmeans_raw_test", None)),
-                    "kmeans_val": max(m(rs, "kmeans_val", None), m(rs, "kmeans_raw_val", None)),
+        def m(rs, k):
+            return float(np.mean([r[k]["adjusted_rand_index"] for r in rs]))
+        per = {ds: {"test": m(rs, "test"), "val": m(rs, "val"),
+                    "kmeans_test": max(m(rs, "kmeans_test"), m(rs, "kmeans_raw_test")),
+                    "kmeans_val": max(m(rs, "kmeans_val"), m(rs, "kmeans_raw_val")),
                     "seeds": len(rs)} for ds, rs in sets.items()}
         out.append({"config": key[0], "encoding": key[1], "sets": per,
                     "test_wins": sum(v["test"] >= v["kmeans_test"] for v in per.values()),

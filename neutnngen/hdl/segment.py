@@ -36,10 +36,12 @@ the bits (no increment bit at ``w_max``, no decrement bit at 0).
 
 from __future__ import annotations
 
+import numpy as np
 from amaranth.hdl import Cat, Const, Module, Mux, ResetSignal, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..ir.stages.layer.kernels import targeted_target
 from .mux import mux_tree
 from .plan import Plan, SegmentSpec
 from .sched import sched_signature, wload_signature, wload_split
@@ -440,13 +442,6 @@ def stdp_decision(m: Module, lc, x: Value, xs: Value, z: Value, w: Value, wb: in
     return inc, dec
 
 
-def targeted_tau(x: int, w_max: int, t_max: int) -> int:
-    """The targeted rule's target weight for a spike at time ``x`` (docs/model.md §5, M3):
-    ``max(0, ((t_max - x) * w_max) // t_max)`` (``t_max`` at least 1)."""
-    tm = max(1, t_max)
-    return max(0, ((tm - x) * w_max) // tm)
-
-
 def _targeted_decision(m: Module, lc, x: Value, xs: Value, w: Value, wmax: int,
                        pfx: str) -> tuple[Signal, Signal]:
     """M3: a credited segment steps ``w`` toward ``tau(x)`` (0 for a silent line) with
@@ -454,10 +449,11 @@ def _targeted_decision(m: Module, lc, x: Value, xs: Value, w: Value, wmax: int,
     on a silent one; an uncredited segment searches (``B(mu_search)``, not at ``w_max``)."""
     g = lc.gen
     tau = Signal(range(wmax + 1), name=f"{pfx}tg_tau")
+    table = targeted_target(np.arange(1 << len(x)), wmax, lc.tmax)  # the interpreter's tau
     with m.Switch(x):
         for v in range(1 << len(x)):
             with m.Case(v):
-                m.d.comb += tau.eq(targeted_tau(v, wmax, lc.tmax))
+                m.d.comb += tau.eq(int(table[v]))
     t = Signal(range(wmax + 1), name=f"{pfx}tg_target")
     m.d.comb += t.eq(Mux(xs, tau, 0))
     inc = Signal(name=f"{pfx}st_inc")
