@@ -461,10 +461,6 @@ def _cross_check(cfg: Config) -> None:
             raise ConfigError("network.theta_mode='relative' is implemented for the single "
                               "column of [network] only, not yet for [[layers]] networks",
                               path="network.theta_mode")
-        if cfg.hdl.weights == "learn":
-            raise ConfigError("network.theta_mode='relative' is not implemented by the "
-                              "on-chip learning RTL (hdl.weights='learn'): use 'fixed' or "
-                              "hdl.weights='hardwired'/'register'", path="network.theta_mode")
         if cfg.network.theta:
             raise ConfigError(f"network.theta={cfg.network.theta} with theta_mode='relative': "
                               "the relative offsets are calibrated; use theta = 0",
@@ -473,10 +469,6 @@ def _cross_check(cfg: Config) -> None:
         raise ConfigError(f"train.w_norm={cfg.train.w_norm} is not implemented by the on-chip "
                           "learning RTL (hdl.weights='learn'): use 0 or hdl.weights="
                           "'hardwired'/'register'", path="train.w_norm")
-    if cfg.train.homeostasis != "none" and cfg.hdl.weights == "learn":
-        raise ConfigError(f"train.homeostasis={cfg.train.homeostasis!r} is not implemented by "
-                          "the on-chip learning RTL (hdl.weights='learn'): use 'none' or "
-                          "hdl.weights='hardwired'/'register'", path="train.homeostasis")
     md = cfg.train.mu_decay
     if len(md) != 2 or min(md) < 0 or max(md) > 10000:
         raise ConfigError(f"train.mu_decay={list(md)!r}; expected [every, max] with integers "

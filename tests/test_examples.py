@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from neutnngen.cli import main
+from neutnngen.ir import load
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 REQUIRED = [
@@ -142,14 +144,35 @@ def test_gunpoint_learns_on_chip(tmp_path):
 
 def test_neutnn_learns_on_chip_with_targeted_rule_and_overshoot_ties(tmp_path):
     """A NeuTNN network (3 segments per neuron) with the mechanisms the chip implements
-    switched on: data-seeded weights (M6), the targeted rule (M3) and overshoot ties (M1).
-    The chip trains itself over 2 epochs; everything equals the software after every wave."""
+    switched on: data-seeded weights (M6), the targeted rule (M3), overshoot ties (M1),
+    relative thresholds (M2) and win-rate counters (M5). The chip trains itself over 2
+    epochs; everything equals the software after every wave, and the chip-trained IR (its
+    thresholds from the chip's weights and counters) equals the software-trained one."""
     out = tmp_path / "learn"
-    _learn_on_chip(out, "ucr_gunpoint_neutnn.toml", [
+    rep = _learn_on_chip(out, "ucr_gunpoint_neutnn.toml", [
         "train.rule=targeted", "network.tie=overshoot", "network.w_init=data",
+        "network.theta_mode=relative", "train.homeostasis=winrate", "train.h_shift=2",
         "train.mu_capture=256", "train.mu_minus=256", "train.mu_backoff=256"])
     txt = (out / "ir" / "model.txt").read_text()
-    assert "learning=targeted" in txt and "tie=overshoot" in txt
+    for field in ("learning=targeted", "tie=overshoot", "theta=relative", "homeostasis=winrate"):
+        assert field in txt
+    assert rep["verify"]["homeostasis_mismatches"] == 0
+    names = json.loads(next((out / "rtl").rglob("names.json")).read_text())
+    assert len(names["homeostasis"]) == 2  # one counter per neuron, compared every wave
+    h = np.load(out / "verify" / "final_weights.npz")["layer0/col0/h"]
+    assert h.any()  # the counters moved, so the thresholds the chip used moved
+    th0 = load(out / "ir" / "initial.json").layers[0].columns[0].theta
+    th1 = load(out / "ir" / "model.json").layers[0].columns[0].theta
+    assert not np.array_equal(th0, th1)
+
+
+def test_ucr_cluster_learns_on_chip_without_the_mu_schedule(tmp_path):
+    """examples/ucr_cluster.toml (M1, M2, M3, M5, M6) on GunPoint with on-chip learning: the
+    only change is the mu schedule (M4, host-side: the chip's mu are constants)."""
+    out = tmp_path / "learn"
+    rep = _learn_on_chip(out, "ucr_cluster.toml", ["train.mu_decay=0,0"])
+    assert rep["verify"]["homeostasis_mismatches"] == 0
+    assert rep["chip_trained"]["metrics"]["test"] == rep["metrics"]["test"]
 
 
 def test_learn_mode_needs_exact_training():

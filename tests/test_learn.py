@@ -163,6 +163,46 @@ def test_targeted_rule_on_chip(arch, case):
 
 
 @pytest.mark.parametrize("arch", ["serial", "parallel"])
+@pytest.mark.parametrize("case", ["relative_winrate_dendrites", "relative_targeted_sum_proximal",
+                                  "winrate_gate"])
+def test_relative_thresholds_and_winrate_on_chip(arch, case):
+    """M2 relative thresholds and M5 win-rate counters (docs/model.md §5) on chip: every
+    wave's outputs (so the thresholds the chip used), weights and LFSRs equal the
+    interpreter's, whose thresholds move; the proximal lines and the gate-mode proximal
+    segment stay out of the weight sums and keep their thresholds."""
+    rng = np.random.default_rng(121)
+    if case == "relative_winrate_dendrites":
+        col = replace(rand_column(rng, 9, 3, D=2, S=2, absent=0.2, inh="wta1"),
+                      tie="overshoot")
+        rule = replace(RULE, theta="relative", theta_shift=1, homeostasis="winrate",
+                       h_step=3, h_shift=2)
+        prox = None
+    elif case == "relative_targeted_sum_proximal":
+        col = rand_column(rng, 8, 3, S=2, mode="sum", P=3, absent=0.3)
+        rule = LearningRule(kind="targeted", mu_capture=600, mu_minus=600, mu_search=300,
+                            mu_backoff=600, theta="relative", theta_shift=2)
+        prox = {0: rand_volleys(rng, 40, 3)}
+    else:
+        col = rand_column(rng, 8, 3, D=2, mode="gate", P=3, inh="kwta(2)")
+        rule = replace(RULE, homeostasis="winrate", h_step=2, h_shift=1)
+        prox = {0: rand_volleys(rng, 40, 3)}
+    net = learning(one_layer(col), rule)
+    X = rand_volleys(rng, 40, net.inputs)
+    top = arch_top(net, arch)
+    check_learning(net, X, prox=prox, top=top)
+    if arch == "serial":  # and from the memory weight store
+        check_learning(net, X, prox=prox,
+                       top=build_top(net, weights="learn", weight_store="memory"))
+    # the thresholds did move, so the comparison above covered the dynamic path
+    it = Interpreter(net)
+    seen = set()
+    for n in range(len(X)):
+        it.step(X[n], learn=True, proximal=None if prox is None else {0: prox[0][n:n + 1]})
+        seen.add(it._layer_states[0].current_theta(0).tobytes())
+    assert len(seen) > 3, len(seen)
+
+
+@pytest.mark.parametrize("arch", ["serial", "parallel"])
 def test_dendrite_credit_twta_column_sharing(arch):
     rng = np.random.default_rng(102)
     col = rand_column(rng, 8, 3, D=2, S=2, inh="twta", seg_inh="twta")

@@ -130,8 +130,7 @@ def test_mu_decay_equals_epochwise_training_with_shifted_rules():
 
 @pytest.mark.parametrize("overrides,key", [
     (["network.tie=first"], "network.tie"),
-    (["network.theta_mode=relative", "hdl.weights=learn"], "network.theta_mode"),
-    (["train.homeostasis=winrate", "hdl.weights=learn"], "train.homeostasis"),
+    (["train.w_norm=128", "hdl.weights=learn"], "train.w_norm"),
     (["network.theta_mode=relative", "network.theta=40"], "network.theta"),
     (["network.theta_cal=top"], "network.theta_cal"),
     (["train.h_shift=40"], "train.h_shift"),
@@ -141,6 +140,13 @@ def test_mechanism_config_keys_are_validated(overrides, key):
     with pytest.raises(ConfigError) as e:
         config.load(None, overrides)
     assert key in str(e.value)
+
+
+def test_relative_thresholds_and_winrate_are_accepted_on_chip():
+    """M2 and M5 have learn-mode RTL (tests/test_learn.py), so a learn config takes them."""
+    cfg = config.load(None, ["network.theta_mode=relative", "train.homeostasis=winrate",
+                             "hdl.weights=learn"])
+    assert (cfg.network.theta_mode, cfg.train.homeostasis) == ("relative", "winrate")
 
 
 def test_mechanisms_off_by_default_build_the_same_network():

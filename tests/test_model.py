@@ -667,16 +667,17 @@ def test_overshoot_tie_picks_the_larger_overshoot_and_compiles():
 
 
 def test_on_chip_learning_refuses_the_new_rules():
-    """An IR whose rule uses relative / winrate / w_norm cannot become learn-mode RTL (the
-    chip would learn without them); hardwired designs of it plan fine. The targeted rule
-    (M3) is built on chip (tests/test_learn.py)."""
+    """An IR whose rule uses w_norm cannot become learn-mode RTL (the chip would learn
+    without it); hardwired designs of it plan fine. The targeted rule (M3), relative
+    thresholds (M2) and win-rate counters (M5) are built on chip (tests/test_learn.py)."""
     from neutnngen.hdl.plan import make_plan
 
     rng = np.random.default_rng(3)
     col = rand_column(rng, "c", 6, 2, seed=1)
-    make_plan(one_layer(col, LearningRule(kind="targeted")), weights="learn")
-    for rule in (LearningRule(theta="relative"), LearningRule(homeostasis="winrate"),
-                 LearningRule(w_norm=128)):
+    for rule in (LearningRule(kind="targeted"), LearningRule(theta="relative"),
+                 LearningRule(homeostasis="winrate")):
+        make_plan(one_layer(col, rule), weights="learn")
+    for rule in (LearningRule(w_norm=128),):
         net = one_layer(col, rule)
         with pytest.raises(ConfigError, match="on-chip learning"):
             make_plan(net, weights="learn")

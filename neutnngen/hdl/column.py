@@ -24,15 +24,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..ir.nodes import Inhibition, LearningRule, RandomSource
 from ..ir.rng import stabilisation_table
+from ..ir.stages.layer.state import H_LIMIT
 from .plan import ColumnSpec, NeuronSpec, Plan, SegmentSpec
 from .sched import sched_signature
 from .segment import Segment
+
+H_BITS = H_LIMIT.bit_length() + 1
+"""Bits of an M5 win-rate counter (two's complement, ``-2**20 .. 2**20``)."""
 
 
 def vmin(a: Value, b: Value) -> Value:
@@ -275,6 +279,17 @@ class SegmentLearn:
     rz: Value  # R-STDP: nothing fired in the column (reward 0)
     rp: Value  # R-STDP: the column's winner is the label (reward +1)
     tmax: int = 7  # targeted (M3): the network's t_max_in, for the target tau(x)
+    rule: LearningRule | None = None  # the layer's rule (M2 / M5 thresholds)
+    h: Value | None = None  # M5: the win-rate counter H of the segment's neuron (signed)
+    distal: bool = True  # a distal segment (a gate-mode proximal segment keeps its theta)
+
+    @property
+    def dynamic(self) -> bool:
+        """The segment's threshold moves while it learns (M2 relative thresholds, M5
+        win-rate counters; docs/model.md §5): :func:`~neutnngen.hdl.segment.dynamic_theta`."""
+        r = self.rule
+        return self.distal and r is not None and (r.theta == "relative"
+                                                  or r.homeostasis == "winrate")
 
 
 class ColumnLearn:
@@ -307,17 +322,24 @@ class ColumnLearn:
         # proximal segments of gate mode
         self.order: list[SegmentSpec] = [seg for n in spec.neurons for dd in n.dendrites
                                          for seg in dd]
+        self.neuron_of = [n.index for n in spec.neurons for dd in n.dendrites for _ in dd]
         self.order += [n.prox for n in spec.neurons if n.prox is not None]
         self.zf = {seg.path: Signal(name=f"zf_{i}") for i, seg in enumerate(self.order)}
+        # M5: one saturating win-rate counter per neuron (docs/model.md §5), 0 at reset
+        self.H = [Signal(signed(H_BITS), name=f"hw_n{i}")
+                  for i in range(q)] if rule.homeostasis == "winrate" else None
 
     def gen_of(self, k: int) -> Rng:
         return self.gens[0] if len(self.gens) == 1 else self.gens[k]
 
     def register_segments(self, ctx) -> None:
         for k, seg in enumerate(self.order):
+            distal = k < len(self.neuron_of)
+            h = self.H[self.neuron_of[k]] if distal and self.H is not None else None
             ctx.seg[seg.path] = SegmentLearn(self.zf[seg.path], self.gen_of(k), self.lwe,
                                              self.rule.kind, self.rz, self.rp,
-                                             int(self.plan.net.time.t_max_in))
+                                             int(self.plan.net.time.t_max_in), self.rule,
+                                             h, distal)
         for g, gen in enumerate(self.gens):
             ctx.rng[f"{self.spec.path}/g{g}"] = gen
 
@@ -390,6 +412,9 @@ class ColumnLearn:
                     fired = fired & keeps[i]
                 dom += self.zf[nspec.prox.path].eq(fired)
 
+        if self.H is not None:
+            self._winrate(m, keeps, comb)
+
         # R-STDP reward: the column's earliest output neuron (lowest index on ties)
         if rule.kind == "rstdp":
             outs = [Mux(k, t, NONE) for k, t in zip(keeps, nts, strict=True)]
@@ -398,6 +423,29 @@ class ColumnLearn:
             for i, wi in enumerate(win):
                 hit = hit | (wi & (colc.label == i))
             dom += [self.rp.eq(hit), self.rz.eq(~Cat(*keeps).any())]
+
+
+    def _winrate(self, m: Module, keeps: list[Value], comb: bool) -> None:
+        """M5: once per learning wave, ``H_i -= a`` for every neuron and ``H_i += q * a``
+        for each neuron in the column's output volley, saturated to ``+-2**20``. The step
+        is the wave's learn-write cycle (``comb``, parallel) or the first cycle of its
+        learn-pass writes (serial), where ``keeps`` hold the wave's decision."""
+        a, q = self.rule.h_step, self.spec.col.neurons
+        step = Signal(name="hw_step")
+        if comb:
+            m.d.comb += step.eq(self.lwe)
+        else:
+            prev = Signal(name="hw_lwe_d")
+            m.d.sync += prev.eq(self.lwe)
+            m.d.comb += step.eq(self.lwe & ~prev)
+        up, down = Const((q - 1) * a), Const(-a, signed(max(2, a.bit_length() + 1)))
+        width = max(len(self.H[0]), len(up) + 1) + 1
+        for i, h in enumerate(self.H):
+            nxt = Signal(signed(width), name=f"hw_next{i}")
+            m.d.comb += nxt.eq(h + Mux(keeps[i], up, down))
+            with m.If(step):
+                m.d.sync += h.eq(Mux(nxt > H_LIMIT, H_LIMIT,
+                                     Mux(nxt < -H_LIMIT, -H_LIMIT, nxt)))
 
 
 class Rng(wiring.Component):

@@ -365,10 +365,10 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     for la in net.layers:
         lr = getattr(la, "learning", None)
         if weights == "learn" and lr is not None:
-            for key, off in (("kind", "stdp"), ("theta", "fixed"), ("homeostasis", "none"),
-                             ("w_norm", 0)):
+            # M1/M3/M2/M5 are on chip; the weight budget (M8) is not
+            for key, off in (("w_norm", 0),):
                 val = getattr(lr, key, off)
-                if val != off and not (key == "kind" and val in ("rstdp", "targeted")):
+                if val != off:
                     raise ConfigError(f"layer {la.name!r}: learning {key}={val!r} is not "
                                       "implemented by the on-chip learning RTL (weights="
                                       "'learn'); use hardwired or register weights")

@@ -37,7 +37,7 @@ the bits (no increment bit at ``w_max``, no decrement bit at 0).
 from __future__ import annotations
 
 import numpy as np
-from amaranth.hdl import Cat, Const, Module, Mux, ResetSignal, Signal, Value
+from amaranth.hdl import Cat, Const, Module, Mux, ResetSignal, Signal, Value, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -323,8 +323,14 @@ class Segment(wiring.Component):
         return self.plan.G * ((1 << self.spec.wbits) - 1)
 
     @property
+    def dynamic(self) -> bool:
+        """The threshold is a signal (M2 / M5, :func:`dynamic_theta`), not a constant."""
+        return self.lctx is not None and self.lctx.dynamic
+
+    @property
     def acc_bits(self) -> int:
-        w = max(self.spec.theta.bit_length(), self.r_max.bit_length())
+        theta = theta_cap(self.spec, self.plan.weights) if self.dynamic else self.spec.theta
+        w = max(theta.bit_length(), self.r_max.bit_length())
         if self.ow:  # no second carry: V - theta < 2**W after the first
             w = max(w, self.spec.v_bound(self.plan.weights).bit_length())
         return w
@@ -365,7 +371,15 @@ class Segment(wiring.Component):
 
         # Accumulator from -theta (mod 2**W); the sticky carry says V(p) >= theta.
         W = self.acc_bits
-        init = (1 << W) - spec.theta
+        theta = None
+        if self.dynamic:  # M2 / M5: registered, it settles long before the next wave
+            cap = theta_cap(spec, p.weights)
+            theta = Signal(range(cap + 1), name="theta_r", init=min(spec.theta, cap),
+                           reset_less=True)
+            init = Signal(W, name="acc_init")
+            m.d.comb += init.eq((1 << W) - theta)
+        else:
+            init = (1 << W) - spec.theta
         acc = Signal(W, name="acc", reset_less=True)
         hit = Signal(name="hit", reset_less=True)
         total = Signal(W + 1, name="acc_next")
@@ -378,7 +392,7 @@ class Segment(wiring.Component):
                 m.d.sync += self.z[b].eq(~hit)
         if self.ow:
             cap = (1 << min(self.ow, OVERSHOOT_CAP_BITS)) - 1
-            big = spec.v_bound(p.weights) - spec.theta > cap
+            big = spec.v_bound(p.weights) - (1 if theta is not None else spec.theta) > cap
             ov = Mux(acc > cap, cap, acc) if big else acc
             with m.If(s.sar_we.any() & hit):
                 m.d.sync += self.o.eq(ov)
@@ -387,11 +401,16 @@ class Segment(wiring.Component):
             # the weight of the line at the response stage, for the wread port
             m.d.comb += self.ctx.wq[spec.seg_id].eq(w if p.G == 1 else 0)
             if self.lctx is not None:
-                self._update_stage(m, w)
+                step = self._update_stage(m, w)
+                if theta is not None:
+                    m.d.sync += theta.eq(dynamic_theta(
+                        m, spec, self.lctx, p.weights, step, self._distal_write(),
+                        keep=isinstance(self.store, MemoryStore)))
         return m
 
-    def _update_stage(self, m: Module, w: Value) -> None:
-        """STDP of the line at the response stage (see the module docstring)."""
+    def _update_stage(self, m: Module, w: Value) -> Value:
+        """STDP of the line at the response stage (see the module docstring); returns the
+        written step (+1, -1 or 0, signed) of the line being written."""
         p, spec, lc = self.plan, self.spec, self.lctx
         wb = spec.wbits
         inc, dec = stdp_decision(m, lc, self.lane_x[:p.TB_IN], self.lane_s[0], self.z, w, wb)
@@ -400,6 +419,53 @@ class Segment(wiring.Component):
         w_r = Signal(wb, name="w_r", reset_less=True)
         m.d.sync += [inc_r.eq(inc), dec_r.eq(dec), w_r.eq(w)]
         m.d.comb += self.store.wnew.eq(Mux(inc_r, w_r + 1, Mux(dec_r, w_r - 1, w_r)))
+        return Mux(inc_r, Const(1, signed(2)), Mux(dec_r, Const(-1, signed(2)), 0))
+
+    def _distal_write(self) -> Value:
+        """1 in a learn-pass write cycle of one of the segment's distal synapses (the
+        lines ``wnew`` is written to; the weight sum of M2 counts distal weights only)."""
+        p, s = self.plan, self.sched
+        distal = [syn.j for syn in self.spec.synapses if syn.distal]
+        if sorted(distal) == list(range(p.JS)):  # every learn-pass line is one
+            return self.lctx.lwe
+        lo_bits, _ = wload_split(p)
+        hits = [s.lw_hi[j >> lo_bits] & s.lw_lo[j & ((1 << lo_bits) - 1)] for j in distal]
+        return self.lctx.lwe & (Cat(*hits).any() if hits else Const(0, 1))
+
+
+def theta_cap(spec: SegmentSpec, weights: str) -> int:
+    """The largest threshold a dynamic threshold is given: ``v_bound + 1`` (a segment whose
+    threshold is above its largest potential never fires, whatever the threshold)."""
+    return spec.v_bound(weights) + 1
+
+
+def dynamic_theta(m: Module, spec: SegmentSpec, lc, weights: str, step: Value | None,
+                  en: Value,
+                  keep: bool = False) -> Value:
+    """M2 / M5 (docs/model.md §5): the threshold of a learning segment for its next wave,
+    ``max(1, base)`` capped at :func:`theta_cap`, with ``base = (S >> theta_shift) + off``
+    (relative; ``S`` the distal weight sum, ``off`` the IR's ``theta - (S_IR >>
+    theta_shift)``) or the IR's ``theta`` (fixed), plus ``H >> h_shift`` of the neuron's
+    win-rate counter (M5). ``S`` is a register, reset to the IR's sum (``keep``: not reset,
+    for a memory store that keeps its weights over ``rst``), stepping by ``step`` in every
+    cycle with ``en`` (the update stage writes a distal weight)."""
+    rule = lc.rule
+    cap = theta_cap(spec, weights)
+    base: Value = Const(spec.theta)
+    if rule.theta == "relative":
+        distal = [syn for syn in spec.synapses if syn.distal]
+        s0 = sum(syn.weight for syn in distal)
+        smax = sum((1 << syn.bits) - 1 for syn in distal)
+        wsum = Signal(range(smax + 1), init=s0, name="wsum", reset_less=keep)
+        if step is not None:
+            with m.If(en):
+                m.d.sync += wsum.eq(wsum + step)
+        base = (wsum >> rule.theta_shift) + (spec.theta - (s0 >> rule.theta_shift))
+    if lc.h is not None:
+        base = base + (lc.h >> rule.h_shift)
+    th = Signal(range(cap + 1), name="theta_next")
+    m.d.comb += th.eq(Mux(base < 1, 1, Mux(base > cap, cap, base)))
+    return th
 
 
 def stdp_decision(m: Module, lc, x: Value, xs: Value, z: Value, w: Value, wb: int,

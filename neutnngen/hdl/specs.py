@@ -25,6 +25,10 @@ class SynapseSpec:
     bits: int  # wres of its bank
     name: str  # "w<input>" (distal) or "p<proximal line>" (proximal)
 
+    @property
+    def distal(self) -> bool:
+        return self.name.startswith("w")
+
 
 @dataclass(frozen=True)
 class SegmentSpec:

@@ -109,6 +109,11 @@ class Interpreter:
     def rng(self) -> list[list[np.ndarray | None]]:
         return self._view("rng")
 
+    @property
+    def H(self) -> list[list[np.ndarray | None]]:
+        """The M5 win-rate counters ``H[layer][column]`` (``None`` without win-rate)."""
+        return self._view("H")
+
     # -- inference -------------------------------------------------------------------------
     def forward(self, X: np.ndarray, proximal: dict[int, np.ndarray] | None = None,
                 all_layers: bool = False):

@@ -106,6 +106,7 @@ def sections(r: dict, accuracy: str, primary_key: str) -> list[tuple[str, str]]:
             + ([("weights and LFSR states compared after every wave", "yes"),
                 ("weight mismatches", v.get("weight_mismatches")),
                 ("LFSR state mismatches", v.get("rng_mismatches")),
+                ("win-rate counter mismatches", v.get("homeostasis_mismatches")),
                 ("first weight mismatch", json.dumps(v.get("first_weight_mismatch"))
                  if v.get("first_weight_mismatch") else "none"),
                 ("chip-trained IR equals the software-trained IR", v.get("chip_equals_software"))]

@@ -38,6 +38,7 @@ from ..errors import ToolchainError, VerificationMismatch
 from ..flows.sim import simulator_version
 from ..ir.nodes import Network
 from .learn_check import (  # noqa: F401 (trained_network, expected_learning re-exported)
+    WEIGHT_KINDS,
     analyse,
     check_layout,
     describe_weight,
@@ -66,6 +67,7 @@ class LearnVerifyResult(VerifyResult):
       whose register differs from the interpreter after that wave counts once);
       ``weight_mismatch_waves``: waves with at least one wrong weight;
     * ``rng_mismatches``: (wave, generator) pairs whose LFSR state differs;
+      ``homeostasis_mismatches``: (wave, neuron) pairs whose M5 win-rate counter differs;
     * ``readout_mismatches``: weights read back through ``wread`` at the end that differ from
       the registers (or were not served);
     * ``first_weight_mismatch``: ``{"wave", "layer", "synapse"`` (IR path, e.g.
@@ -74,8 +76,9 @@ class LearnVerifyResult(VerifyResult):
       an LFSR state: ``"generator"`` instead of ``"synapse"``, no case);
     * ``final_weights[k][c]``: ``{"distal": nested list [q][D][S][p], "proximal": nested list
       or None}``, the chip's weights after the last wave; ``final_rng[k][c]``: its LFSR
-      states (``None`` for a column that does not learn); ``final_weights_path``: the same
-      as an ``.npz`` (keys ``layerK/colC/distal``, ``.../proximal``, ``.../rng``).
+      states (``None`` for a column that does not learn); ``final_h[k][c]``: its M5
+      counters (``None`` without win-rate); ``final_weights_path``: the same as an
+      ``.npz`` (keys ``layerK/colC/distal``, ``.../proximal``, ``.../rng``, ``.../h``).
       :func:`trained_network` builds the chip-trained IR from them.
     """
 
@@ -87,11 +90,13 @@ class LearnVerifyResult(VerifyResult):
     final_weights: list | None = None
     final_rng: list | None = None
     final_weights_path: str | None = None
+    homeostasis_mismatches: int = 0
+    final_h: list | None = None
 
     @property
     def passed(self) -> bool:
         return not (self.mismatches or self.weight_mismatches or self.rng_mismatches
-                    or self.readout_mismatches)
+                    or self.readout_mismatches or self.homeostasis_mismatches)
 
 
 # --------------------------------------------------------------------------- bench files
@@ -245,7 +250,7 @@ def run_learning_verification(
         wrapper.write_text(wtext)
     result_file = work / f"results-learn-{sim}.json"
     bench = work / "bench-learn.json"
-    addrs = [e.addr for e in entries if e.kind != "g"] if readout else []
+    addrs = [e.addr for e in entries if e.kind in WEIGHT_KINDS] if readout else []
     idle, runs, extra = stream_options(info, N, backpressure, seed, gaps)
     max_cycles = 8 + 16 + (N + info.layers + 8) * info.wave_cycles + info.latency + extra
     bench.write_text(json.dumps({
@@ -290,7 +295,7 @@ def run_learning_verification(
               for c, t, s in res["pulses"]]
     mism, first = compare(exp_out, pulses, res["offers"], info,
                           check_latency=check_latency and not backpressure)
-    fw, fr = ana["final"]
+    fw, fr, fh = ana["final"]
     npz = work / "final_weights.npz"
     arrays = {}
     for k, layer in enumerate(net.layers):
@@ -300,6 +305,8 @@ def run_learning_verification(
                 arrays[f"layer{k}/col{c}/proximal"] = fw[k][c][1]
             if fr[k][c] is not None:
                 arrays[f"layer{k}/col{c}/rng"] = fr[k][c]
+            if fh[k][c] is not None:
+                arrays[f"layer{k}/col{c}/h"] = fh[k][c]
     np.savez(npz, **arrays)
     out = LearnVerifyResult(
         simulator=sim, simulator_version=version, waves=N, mismatches=int(mism),
@@ -312,6 +319,8 @@ def run_learning_verification(
         final_weights=[[{"distal": d.tolist(), "proximal": None if p is None else p.tolist()}
                         for d, p in layer] for layer in fw],
         final_rng=[[None if g is None else g.tolist() for g in layer] for layer in fr],
+        homeostasis_mismatches=ana["homeostasis"],
+        final_h=[[None if h is None else h.tolist() for h in layer] for layer in fh],
         final_weights_path=str(npz),
     )
     if raise_on_mismatch and not out.passed:

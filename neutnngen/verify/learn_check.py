@@ -18,7 +18,8 @@ from .stages import Entry
 from .stages import value as stage_value
 
 # --------------------------------------------------------------------------- layout
-_Entry = Entry  # an observable register (weights, then LFSR states; names.json order)
+_Entry = Entry  # an observable register (weights, LFSR states, M5 counters; names.json order)
+WEIGHT_KINDS = ("w", "p")  # entries that are weights (read back through wread)
 
 
 def _state_vector(entries: list[Entry], it: Interpreter) -> np.ndarray:
@@ -149,11 +150,16 @@ def _decode(samples: list[str | None], entries: list[_Entry]) -> tuple[np.ndarra
     return vals, known
 
 
-def _final(net: Network, entries: list[_Entry], vals: np.ndarray) -> tuple[list, list]:
+def _final(net: Network, entries: list[_Entry], vals: np.ndarray) -> tuple[list, list, list]:
+    """The chip's final ``(weights, LFSR states, M5 counters)`` per layer and column."""
     weights: list = []
     rng: list = []
+    hs: list = []
     for layer in net.layers:
         wl, rl = [], []
+        win = layer.learning is not None and layer.learning.homeostasis == "winrate"
+        hs.append([np.zeros(col.neurons, dtype=np.int64) if win else None
+                   for col in layer.columns])
         for col in layer.columns:
             dw = np.zeros(col.distal.weights.shape, dtype=np.int64)
             pw = None if col.proximal is None else np.zeros(col.proximal.weights.shape,
@@ -170,22 +176,40 @@ def _final(net: Network, entries: list[_Entry], vals: np.ndarray) -> tuple[list,
             weights[e.layer][e.column][0][e.index] = v
         elif e.kind == "p":
             weights[e.layer][e.column][1][e.index] = v
+        elif e.kind == "h":
+            if hs[e.layer][e.column] is not None:
+                hs[e.layer][e.column][e.index[0]] = v - ((v >> (e.bits - 1)) << e.bits)
         elif rng[e.layer][e.column] is not None:
             rng[e.layer][e.column][e.index[0]] = v
-    return weights, rng
+    return weights, rng, hs
 
 
-def trained_network(net: Network, final_weights, final_rng=None) -> Network:
+def trained_network(net: Network, final_weights, final_rng=None, final_h=None) -> Network:
     """The IR with the chip's weights (``LearnVerifyResult.final_weights``, nested lists or
     arrays) and, when given, its LFSR states as the generators' seeds (training continues
-    bit-exactly from it)."""
+    bit-exactly from it). A layer with relative thresholds (M2) or win-rate counters (M5)
+    gets the thresholds its next wave would use, as the trainer writes them: from ``net``'s
+    offsets, the chip's weights and its counters ``final_h[k][c]`` (required for M5)."""
+    from ..ir.stages.layer.state import LayerState
+
     for k, layer in enumerate(net.layers):
         cols = []
+        rule = layer.learning
+        dyn = rule is not None and (rule.theta == "relative" or rule.homeostasis == "winrate")
+        st = LayerState(layer, net.time) if dyn else None
         for c, col in enumerate(layer.columns):
             fw = final_weights[k][c]
             d = fw["distal"] if isinstance(fw, Mapping) else fw[0]
             p = fw["proximal"] if isinstance(fw, Mapping) else fw[1]
             nc = col.with_weights(np.asarray(d), None if p is None else np.asarray(p))
+            if st is not None:
+                st.distal[c] = np.asarray(d, dtype=np.int64).reshape(col.distal.weights.shape)
+                if st.winrate:
+                    if final_h is None or final_h[k][c] is None:
+                        raise ValueError(f"layer {k} column {c} learns with win-rate "
+                                         "counters: trained_network needs final_h")
+                    st.H[c] = np.asarray(final_h[k][c], dtype=np.int64)
+                nc = replace(nc, theta=st.current_theta(c))
             if final_rng is not None and final_rng[k][c] is not None and nc.random is not None:
                 nc = replace(nc, random=replace(nc.random, seeds=np.asarray(final_rng[k][c])))
             cols.append(nc)
@@ -197,6 +221,8 @@ def describe_weight(first: Mapping[str, Any], count: int, waves: int) -> str:
     """One-paragraph description of the first weight (or LFSR state) mismatch."""
     if first.get("generator"):
         what = f"LFSR state of generator {first['generator']}"
+    elif first.get("counter"):
+        what = f"win-rate counter {first['counter']} (two's complement)"
     else:
         what = f"weight {first.get('synapse')} (STDP case {first.get('case')}"
         if first.get("x") is not None:
@@ -226,6 +252,7 @@ def analyse(net: Network, X: np.ndarray, entries: list[Entry], taps: list[str],
     got = np.full((N, len(entries)), -1, dtype=np.int64)
     tap_of = np.array([-1 if e.tap is None else e.tap for e in entries], dtype=np.int64)
     is_rng = np.array([e.kind == "g" for e in entries], dtype=bool)
+    is_h = np.array([e.kind == "h" for e in entries], dtype=bool)
     last = np.zeros(len(entries), dtype=np.int64)
     for t in range(len(taps)):
         cols = np.flatnonzero(tap_of == t)
@@ -240,8 +267,9 @@ def analyse(net: Network, X: np.ndarray, entries: list[Entry], taps: list[str],
         if N:
             last[cols] = vals[N - 1, cols]
     wrong[:, tap_of < 0] = True  # a register without a done tap cannot be observed
-    w_wrong = wrong[:, ~is_rng]
+    w_wrong = wrong[:, ~is_rng & ~is_h]
     r_wrong = wrong[:, is_rng]
+    h_wrong = wrong[:, is_h]
     first = None
     bad_waves = np.flatnonzero(wrong.any(axis=1))
     if len(bad_waves):
@@ -255,18 +283,21 @@ def analyse(net: Network, X: np.ndarray, entries: list[Entry], taps: list[str],
                  "signal": e.signal}
         if e.kind == "g":
             first["generator"] = e.path
+        elif e.kind == "h":
+            first["counter"] = e.path
         else:
             first["synapse"] = e.path
             first.update(_case(net, X, learn, labels, prox, n, e))
     final = _final(net, entries, last)
     rb = list(res.get("readout") or [])
-    regs = [int(v) for v, e in zip(last, entries, strict=True) if e.kind != "g"]
+    regs = [int(v) for v, e in zip(last, entries, strict=True) if e.kind in WEIGHT_KINDS]
     n_read = 0
     if readout:
         n_read = sum(1 for a, b in zip(rb, regs, strict=False) if a is None or int(a) != b)
         n_read += max(0, len(regs) - len(rb))
     return {
         "weights": int(w_wrong.sum()), "weight_waves": int(w_wrong.any(axis=1).sum()),
-        "rng": int(r_wrong.sum()), "readout": int(n_read), "first": first,
+        "rng": int(r_wrong.sum()), "homeostasis": int(h_wrong.sum()),
+        "readout": int(n_read), "first": first,
         "bad": int(wrong.sum() + n_read), "final": final,
     }

@@ -21,7 +21,7 @@ from amaranth.hdl import Const, Module, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..column import Column
+from ..column import H_BITS, Column
 from ..kinds import HdlKind
 from ..mux import LineMux
 from ..plan import ColumnSpec, LayerSpec, NeuronSpec, PlanContext, SegmentSpec, SynapseSpec
@@ -143,6 +143,11 @@ def names(plan, spec: LayerSpec) -> dict:
                 rng[f"{c.path}/g{g}"] = {"signal": f"{c.path.replace('/', '.')}.g{g}.state",
                                          "bits": int(rs.width), "seed": int(rs.seeds[g])}
         doc["rng"] = rng
+        if spec.layer.learning.homeostasis == "winrate":  # M5 counters (signed, 22 bits)
+            doc["homeostasis"] = {
+                f"{c.path}/h{i}": {"signal": f"{c.path.replace('/', '.')}.hw_n{i}",
+                                   "bits": H_BITS}
+                for c in spec.columns for i in range(c.col.neurons)}
     return doc
 
 

@@ -51,7 +51,7 @@ from ..column import ColumnLearn, key_inhibit, key_time, overshoot_key, tree, vm
 from ..mux import mux_tree
 from ..plan import ColumnSpec, SegmentSpec, parallel_add_stages
 from ..sched import delay, wload_signature
-from ..segment import RegisterStore, stdp_decision
+from ..segment import RegisterStore, dynamic_theta, stdp_decision, theta_cap
 from ..specs import OVERSHOOT_CAP_BITS
 from .labels import learning_inputs
 from .output import output_register
@@ -179,38 +179,55 @@ class ParallelSegment(wiring.Component):
         nxt = Signal(_bits(vmax), name="acc_next")
         fired = Signal(name="fired")
         m.d.comb += nxt.eq(Mux(self.acc_clr, 0, acc) + inc)
+        # M2 / M5: the threshold follows the weight sum and the win-rate counter (a
+        # combinational function of registers that move in the learn-write cycle)
+        dyn = self.lctx is not None and self.lctx.dynamic
+        theta: Value | int = spec.theta
+        if dyn:
+            theta = Signal(range(theta_cap(spec, p.weights) + 1), name="theta")
         with m.If(self.acc_en):
             m.d.sync += acc.eq(nxt)
             with m.If(self.acc_clr):
                 m.d.sync += [fired.eq(0), self.z.eq(p.NONE)]
-            if spec.theta <= vmax:
-                with m.If((nxt >= spec.theta) & (self.acc_clr | ~fired)):
+            if dyn or spec.theta <= vmax:
+                with m.If((nxt >= theta) & (self.acc_clr | ~fired)):
                     m.d.sync += [fired.eq(1), self.z.eq(self.t_acc)]
                     if self.ow:
                         cap = (1 << min(self.ow, OVERSHOOT_CAP_BITS)) - 1
-                        ov = nxt - spec.theta
-                        if vmax - spec.theta > cap:
+                        ov = nxt - theta
+                        if vmax - (1 if dyn else spec.theta) > cap:
                             ov = Mux(ov > cap, cap, ov)
                         m.d.sync += self.o.eq(ov)
         if p.learn is not None:
-            self._learn(m, ws)
+            step = self._learn(m, ws)
+            if dyn:
+                m.d.comb += theta.eq(dynamic_theta(m, spec, self.lctx, p.weights, step,
+                                                   self.lwe))
         return m
 
-    def _learn(self, m: Module, ws: dict[int, Value]) -> None:
+    def _learn(self, m: Module, ws: dict[int, Value]) -> Value | None:
         """``learn`` mode: the ``wread`` read multiplexer and (learning layers) the STDP
-        update of every synapse at once."""
+        update of every synapse at once; returns the step of the distal weight sum in the
+        write cycle (M2), or None."""
         p, spec, tb = self.plan, self.spec, self.plan.TB_IN
         sels = [self.rd_sel[k * p.SW:(k + 1) * p.SW] for k in range(p.Lm)]
         m.d.comb += self.ctx.wq[spec.seg_id].eq(
             mux_tree(m, dict(ws), spec.wbits, sels, p.R, p.Lm, "wrd"))
         if self.lctx is None:
-            return
+            return None
+        ups, downs = [], []
         for syn in spec.synapses:
             w = ws[syn.j]
             inc, dec = stdp_decision(m, self.lctx, self.x[syn.j * tb:(syn.j + 1) * tb],
                                      self.s[syn.j], self.z, w, syn.bits, f"{syn.name}_")
             with m.If(self.lwe):  # never with a wload write (the top drops those then)
                 m.d.sync += w.eq(Mux(inc, w + 1, Mux(dec, w - 1, w)))
+            if syn.distal:  # an increment wins over a decrement, as in the write above
+                ups.append(inc)
+                downs.append(dec & ~inc)
+        if not (self.lctx.dynamic and ups):
+            return None
+        return add_tree(ups) - add_tree(downs)  # the distal weight sum's step
 
 
 class WideColumn(wiring.Component):

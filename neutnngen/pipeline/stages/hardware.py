@@ -210,14 +210,17 @@ class VerifyLearningStage(Stage):
                                 simulator=_simulator(ctx.cfg), workdir=ctx.outdir / "verify",
                                 waves=ctx.cfg.verify.waves)
             bar.update(len(X))
-        out = {k: v for k, v in res.to_dict().items() if k not in ("final_weights", "final_rng")}
-        chip = trained_network(net0, res.final_weights, res.final_rng)
+        out = {k: v for k, v in res.to_dict().items()
+               if k not in ("final_weights", "final_rng", "final_h")}
+        chip = trained_network(net0, res.final_weights, res.final_rng, res.final_h)
         out["chip_equals_software"] = to_text(chip) == to_text(ctx.net)
         write_json(rfile, out)
-        if out.get("mismatches") or out.get("weight_mismatches") or out.get("rng_mismatches"):
+        if out.get("mismatches") or out.get("weight_mismatches") or out.get("rng_mismatches") \
+                or out.get("homeostasis_mismatches"):
             raise VerificationMismatch(
                 f"on-chip learning differs from the reference: {out.get('mismatches')} output, "
-                f"{out.get('weight_mismatches')} weight, {out.get('rng_mismatches')} LFSR "
+                f"{out.get('weight_mismatches')} weight, {out.get('rng_mismatches')} LFSR, "
+                f"{out.get('homeostasis_mismatches')} win-rate counter "
                 f"mismatches; first weight mismatch: {out.get('first_weight_mismatch')}; first "
                 f"output mismatch: {out.get('first_mismatch')} (details: {rfile})",
                 first=out.get("first_weight_mismatch"))

@@ -1,7 +1,8 @@
 """Verification adapter of stage kind ``layer``: the weight registers (``names.json``
 ``weights``: ``layerK/colC/nI/dD/sS/wJ`` distal, ``.../dD/sS/pJ`` proximal in ``sum`` mode,
-``.../prox/pJ`` proximal in ``gate`` mode) and the LFSR states (``rng``:
-``layerK/colC/gG``) of layer ``K``."""
+``.../prox/pJ`` proximal in ``gate`` mode), the LFSR states (``rng``:
+``layerK/colC/gG``) and the M5 win-rate counters (``homeostasis``: ``layerK/colC/hI``,
+two's complement) of layer ``K``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from . import Entry, VerifyAdapter
 
 WEIGHT_PATH = re.compile(r"^layer(\d+)/col(\d+)/n(\d+)/(?:d(\d+)/s(\d+)|prox)/([wp])(\d+)$")
 RNG_PATH = re.compile(r"^layer(\d+)/col(\d+)/g(\d+)$")
+H_PATH = re.compile(r"^layer(\d+)/col(\d+)/h(\d+)$")
 
 
 def entries(names, stage, tap) -> list[Entry]:
@@ -32,14 +34,15 @@ def entries(names, stage, tap) -> list[Entry]:
             kind, idx = "p", (i, j)
         out.append(Entry(path, str(e["signal"]), int(e["bits"]), k, c, kind, idx,
                          int(e["addr"]), tap))
-    for path, e in (names.get("rng") or {}).items():
-        m = RNG_PATH.match(path)
-        if m is None:
-            raise ToolchainError(f"names.json: cannot read generator path {path!r}")
-        if int(m[1]) != k:
-            continue
-        out.append(Entry(path, str(e["signal"]), int(e["bits"]), k, int(m[2]), "g",
-                         (int(m[3]),), None, tap))
+    for key, pattern, kind, what in (("rng", RNG_PATH, "g", "generator"),
+                                     ("homeostasis", H_PATH, "h", "win-rate counter")):
+        for path, e in (names.get(key) or {}).items():
+            m = pattern.match(path)
+            if m is None:
+                raise ToolchainError(f"names.json: cannot read {what} path {path!r}")
+            if int(m[1]) == k:
+                out.append(Entry(path, str(e["signal"]), int(e["bits"]), k, int(m[2]), kind,
+                                 (int(m[3]),), None, tap))
     return out
 
 
@@ -48,6 +51,8 @@ def value(e: Entry, it) -> int:
         return int(it.distal[e.layer][e.column][e.index])
     if e.kind == "p":
         return int(it.proximal[e.layer][e.column][e.index])
+    if e.kind == "h":  # M5 counter, two's complement in e.bits bits (as the register)
+        return int(it.H[e.layer][e.column][e.index[0]]) & ((1 << e.bits) - 1)
     return int(it.rng[e.layer][e.column][e.index[0]])
 
 
