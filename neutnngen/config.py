@@ -473,11 +473,6 @@ def _cross_check(cfg: Config) -> None:
     if len(md) != 2 or min(md) < 0 or max(md) > 10000:
         raise ConfigError(f"train.mu_decay={list(md)!r}; expected [every, max] with integers "
                           "0..10000 ([0, 0] = off)", path="train.mu_decay")
-    if cfg.hdl.weights == "learn" and md[0] > 0 and md[1] > 0:
-        raise ConfigError(f"train.mu_decay={list(md)!r} is not implemented by the on-chip "
-                          "learning RTL (hdl.weights='learn'), whose mu values are constants: "
-                          "use [0, 0] or hdl.weights='hardwired'/'register'",
-                          path="train.mu_decay")
     if cfg.data.grf == 1:
         raise ConfigError("data.grf=1 is not accepted; expected 0 (the bipolar or posneg code) "
                           "or at least 2 Gaussian receptive fields per sample", path="data.grf")

@@ -14,7 +14,7 @@ input of the cycle is settled):
   ``wload_*`` (one per cycle; otherwise ``wload_en`` stays low);
 * driver: for each wave, after ``idle[n]`` cycles with ``in_valid`` low, present its beat
   (``in_*``, every layer's ``prox_*``, in ``learn`` mode ``learn_en``/``label``/
-  ``label_valid``) with ``in_valid`` high and hold it until a cycle with ``in_ready`` high
+  ``label_valid``/``mu_shift``) with ``in_valid`` high and hold it until a cycle with ``in_ready`` high
   (the handshake; waiting on ``in_ready`` edges, no per-cycle Python); the next beat follows
   in the next cycle;
 * sink: ``out_ready`` follows ``ready_runs`` (``[cycles high, cycles low]`` pairs, then
@@ -137,6 +137,9 @@ async def tnn_bench(dut) -> None:
         if hasattr(dut, "label_valid"):
             dut.label.value = 0
             dut.label_valid.value = 0
+        if hasattr(dut, "mu_shift"):
+            dut.mu_shift.value = 0
+    has_mus = bool(learn) and hasattr(dut, "mu_shift")
     has_wload = info.weights in ("register", "learn") and hasattr(dut, "wload_en")
     if has_wload:  # register mode: weights come up at their reset values; no writes
         dut.wload_en.value = 0
@@ -165,6 +168,8 @@ async def tnn_bench(dut) -> None:
                 if has_label:
                     dut.label.value = beat[5]
                     dut.label_valid.value = beat[6]
+                if has_mus and len(beat) > 7:
+                    dut.mu_shift.value = beat[7]
             dut.in_valid.value = 1
             offers.append(k)
             while True:  # the handshake: in_ready high at the end of a cycle

@@ -166,13 +166,18 @@ def test_neutnn_learns_on_chip_with_targeted_rule_and_overshoot_ties(tmp_path):
     assert not np.array_equal(th0, th1)
 
 
-def test_ucr_cluster_learns_on_chip_without_the_mu_schedule(tmp_path):
-    """examples/ucr_cluster.toml (M1, M2, M3, M5, M6) on GunPoint with on-chip learning: the
-    only change is the mu schedule (M4, host-side: the chip's mu are constants)."""
+def test_ucr_cluster_learns_on_chip_with_every_mechanism(tmp_path):
+    """examples/ucr_cluster.toml (M1, M2, M3, M4, M5, M6) on GunPoint with on-chip learning.
+    Over the 2 epochs CI runs, mu_decay = [1, 3] (instead of [2, 3]) makes the second epoch
+    learn with mu >> 1 through the design's mu_shift port."""
     out = tmp_path / "learn"
-    rep = _learn_on_chip(out, "ucr_cluster.toml", ["train.mu_decay=0,0"])
+    rep = _learn_on_chip(out, "ucr_cluster.toml", ["train.mu_decay=1,3"])
     assert rep["verify"]["homeostasis_mismatches"] == 0
     assert rep["chip_trained"]["metrics"]["test"] == rep["metrics"]["test"]
+    names = json.loads(next((out / "rtl").rglob("names.json")).read_text())
+    assert names["top"]["ports"]["mu_shift"] == ["in", 2]
+    bench = json.loads((out / "verify" / "bench-learn.json").read_text())
+    assert [b[7] for b in bench["beats"]] == [0] * 50 + [1] * 50
 
 
 def test_learn_mode_needs_exact_training():

@@ -61,12 +61,12 @@ def one_layer(*cols: Column, time: TimeSpec | None = None) -> Network:
 
 
 def check_learning(net: Network, X, *, labels=None, learn=True, prox=None,
-                   top=None, **kw) -> dict[str, int]:
+                   top=None, mu_shift=None, **kw) -> dict[str, int]:
     """Simulate with learning and compare outputs, weights and LFSR states after every wave
     (and the final read-out) with the interpreter; return how many weights each STDP case
     changed. ``kw``: more :func:`simulate` options (``backpressure``, ``bubbles``)."""
     tr = simulate(net, X, weights="learn", trace=True, labels=labels, learn=learn, prox=prox,
-                  top=top, **kw)
+                  top=top, mu_shift=mu_shift, **kw)
     N = len(X)
     lv = np.broadcast_to(np.asarray(learn, bool), (N,))
     lab = None if labels is None else np.asarray(labels)
@@ -76,8 +76,10 @@ def check_learning(net: Network, X, *, labels=None, learn=True, prox=None,
     for n in range(N):
         before = [[d.copy() for d in layer] for layer in it.distal]
         pbefore = [[None if p is None else p.copy() for p in layer] for layer in it.proximal]
-        a = _wave_args(net, n, lv, lab, pf)
-        res = it.step(X[n], learn=a.learn, label=a.label, proximal=a.proximal, layers=a.layers)
+        a = _wave_args(net, n, lv, lab, pf, None if mu_shift is None
+                       else np.broadcast_to(mu_shift, (N,)))
+        res = it.step(X[n], learn=a.learn, label=a.label, proximal=a.proximal, layers=a.layers,
+                      mu_shift=a.mu_shift)
         np.testing.assert_array_equal(tr.outputs[n], res.outputs[-1][0], err_msg=f"wave {n}")
         for k, layer in enumerate(net.layers):
             for c, col in enumerate(layer.columns):
@@ -200,6 +202,39 @@ def test_relative_thresholds_and_winrate_on_chip(arch, case):
         it.step(X[n], learn=True, proximal=None if prox is None else {0: prox[0][n:n + 1]})
         seen.add(it._layer_states[0].current_theta(0).tobytes())
     assert len(seen) > 3, len(seen)
+
+
+@pytest.mark.parametrize("arch", ["serial", "parallel"])
+def test_mu_schedule_on_chip(arch):
+    """M4 on chip: a ``mu_shift`` port travels with every wave; a wave learns with capture,
+    minus, search and backoff ``mu >> mu_shift`` (mu_min unchanged), like
+    Interpreter.step(mu_shift=...), here with win-rate counters and relative thresholds
+    that carry on across the shifts. Shift 3 of a 2-bit port (every mu / 8) changes fewer
+    weights than shift 0, and a shift the port cannot hold is refused."""
+    rng = np.random.default_rng(131)
+    col = replace(rand_column(rng, 9, 3, D=1, S=2, absent=0.1), tie="overshoot")
+    rule = replace(RULE, mu_capture=900, mu_minus=900, mu_backoff=900, theta="relative",
+                   homeostasis="winrate", h_shift=2)
+    net = learning(one_layer(col), rule)
+    X = rand_volleys(rng, 48, net.inputs)
+    top = build_top(net, weights="learn", architecture=arch, mu_shift_bits=2)
+    assert top.plan.info()["ports"]["mu_shift"] == ["in", 2]
+    shifts = np.repeat([0, 1, 2, 3], 12)
+    changed = check_learning(net, X, top=top, mu_shift=shifts)
+    assert sum(changed.values()) > 0
+    # the shifted waves change fewer weights: count per quarter in the interpreter
+    it = Interpreter(net)
+    moved = []
+    for n in range(len(X)):
+        before = it.distal[0][0].copy()
+        it.step(X[n], learn=True, mu_shift=int(shifts[n]))
+        moved.append(int((it.distal[0][0] != before).sum()))
+    q = np.add.reduceat(moved, [0, 12, 24, 36])
+    assert q[0] > q[3], q
+    with pytest.raises(ConfigError, match="mu_shift"):
+        simulate(net, X[:2], weights="learn", top=top, mu_shift=4)
+    with pytest.raises(ConfigError, match="mu_shift"):
+        build_top(net, weights="register", mu_shift_bits=2)
 
 
 @pytest.mark.parametrize("arch", ["serial", "parallel"])

@@ -91,7 +91,9 @@ def test_uniform_init_unchanged():
 def test_mu_decay_equals_epochwise_training_with_shifted_rules():
     """M4: train.mu_decay trains epoch e with mu >> min(e // every, max); the result equals
     training epoch by epoch with those rules by hand (LFSR states carry over), and differs
-    from no decay. With hdl.weights = learn the config refuses it."""
+    from no decay. With win-rate counters and relative thresholds it is one run (they carry
+    over too): the interpreter stepping wave by wave with Interpreter.step(mu_shift=...)
+    ends with the same weights and thresholds."""
     from dataclasses import replace
 
     from neutnngen.model import train
@@ -123,9 +125,25 @@ def test_mu_decay_equals_epochwise_training_with_shifted_rules():
     assert not np.array_equal(plain.layers[0].columns[0].distal.weights,
                               got.layers[0].columns[0].distal.weights)
     with pytest.raises(ConfigError, match="mu_decay"):
-        config.load(None, ["train.mu_decay=1,2", "hdl.weights=learn"])
-    with pytest.raises(ConfigError, match="mu_decay"):
         config.load(None, ["train.mu_decay=1"])
+    from neutnngen.ir import Interpreter, to_text
+
+    cfg = config.load(None, ["network.neurons=3", "train.epochs=3", "train.mu_decay=1,2",
+                             "train.homeostasis=winrate", "train.h_shift=1",
+                             "network.theta_mode=relative"])
+    net0 = init_network(cfg, d)
+    got, _ = train_network(cfg, net0, d, show=False)
+    it = Interpreter(net0)
+    for w, s in enumerate(order):
+        it.step(X[s], learn=True, mu_shift=min(w // 24, 2))
+    assert to_text(it.network()) == to_text(got)
+    # restarting the counters and offsets every epoch (one train call each) differs here
+    cur, rule = net0, net0.layers[0].learning
+    for e in range(3):
+        cur = cur.replace_layer(0, replace(cur.layers[0], learning=shifted_rule(rule, min(e, 2))))
+        cur = train(cur, X[order[e * 24:(e + 1) * 24]], epochs=1).network
+    cur = cur.replace_layer(0, replace(cur.layers[0], learning=rule))
+    assert to_text(cur) != to_text(got)
 
 
 @pytest.mark.parametrize("overrides,key", [

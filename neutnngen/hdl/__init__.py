@@ -56,7 +56,7 @@ from .plan import WEIGHT_MODES, Plan, make_plan
 from .sim import LearnTrace, simulate
 from .top import Top
 
-OPTIONS = ("mux_levels", "lanes", "architecture", "weight_store")
+OPTIONS = ("mux_levels", "lanes", "architecture", "weight_store", "mu_shift_bits")
 
 
 def build_top(net: Network, weights: str = "hardwired", name: str = "neutnngen_top",
@@ -73,7 +73,9 @@ def build_top(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     ``lanes`` times for more area), ``mux_levels`` (2:1 multiplexer levels per pipeline
     stage, default 5), ``weight_store`` (serial ``register``/``learn`` weights:
     ``registers``, ``memory`` or ``auto``, the default: memory from
-    :data:`~neutnngen.hdl.plan.AUTO_MEMORY_SYNAPSES` synapses).
+    :data:`~neutnngen.hdl.plan.AUTO_MEMORY_SYNAPSES` synapses), ``mu_shift_bits``
+    (``learn``: the width of a ``mu_shift`` input that travels with each wave, M4; 0, the
+    default, builds no port and the IR's ``mu``).
     ``interface``: ``stream`` (default: the valid/ready :class:`Top`) or ``axis`` (the
     same core behind 8-bit AXI4-Stream ports, :class:`neutnngen.hdl.axis.AxisTop`)."""
     unknown = sorted(set(options) - set(OPTIONS))

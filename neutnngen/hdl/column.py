@@ -240,6 +240,8 @@ class Column(_SegmentHost):
             members["lwe"] = In(1)  # learn-pass write cycle of a learning wave
             if self.rule.kind == "rstdp":
                 members["label"] = In(max(1, plan.learn.LBW))
+            if plan.learn.MSB:
+                members["mus"] = In(plan.learn.MSB)  # M4: this wave's mu shift
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -371,10 +373,13 @@ class ColumnLearn:
         ua = Signal(11, name="rng_ua")
         ub = Signal(11, name="rng_ub")
         u_up, u_down = stabilisation_table(col.w_max)
+        mus = getattr(colc, "mus", None) if lp.MSB else None  # M4: mu >> the wave's shift
         with m.Switch(ctl.rdk):
             for k in range(dcol):
                 with m.Case(k):
-                    if k < 5:
+                    if k < 4 and mus is not None:
+                        m.d.comb += [ua.eq(Const(rule.mus()[k], 11) >> mus), ub.eq(0)]
+                    elif k < 5:
                         m.d.comb += [ua.eq(rule.mus()[k]), ub.eq(0)]
                     else:
                         m.d.comb += [ua.eq(int(u_up[k - 5])), ub.eq(int(u_down[k - 5]))]

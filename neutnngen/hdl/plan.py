@@ -46,6 +46,9 @@ from .specs import (  # noqa: F401 (re-exported: the plan's records)
 )
 from .stream import Beat
 
+MU_SHIFT_MAX_BITS = 4
+"""Widest ``mu_shift`` port (M4): shifts up to 15, past the 11 bits of a ``mu``."""
+
 WEIGHT_MODES = ("hardwired", "register", "learn")
 """Weight modes this generator builds: ``hardwired`` (constants), ``register`` (loadable
 registers) and ``learn`` (registers updated on chip by STDP after every learning wave: a
@@ -177,6 +180,7 @@ class LearnPlan:
     label_layers: tuple[int, ...]  # layers that read the label (R-STDP or enable gating)
     RS: int  # pipeline stages of the read-out segment multiplexer
     RL: int  # wread latency (cycles from wread_addr to wread_data)
+    MSB: int = 0  # bits of the mu_shift port (M4 schedule; 0: no port, the mu as in the IR)
 
 
 @dataclass(frozen=True)
@@ -299,6 +303,8 @@ class Plan:
                      "wload_data": ["in", self.WB], "learn_en": ["in", 1]}
             if lp.LBW:
                 ports.update({"label": ["in", lp.LBW], "label_valid": ["in", 1]})
+            if lp.MSB:
+                ports["mu_shift"] = ["in", lp.MSB]
             ports.update({"wread_addr": ["in", self.A], "wread_data": ["out", self.WB],
                           "wread_valid": ["out", 1]})
             d["ports"] = ports
@@ -337,7 +343,8 @@ def _bits(n: int) -> int:
 
 def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_top",
               mux_levels: int = DEFAULT_MUX_LEVELS, lanes: int = 1,
-              architecture: str = "serial", weight_store: str = "auto") -> Plan:
+              architecture: str = "serial", weight_store: str = "auto",
+              mu_shift_bits: int = 0) -> Plan:
     from .kinds import hdl_kind, stage_kind
 
     weights = check_weights_mode(weights)
@@ -359,6 +366,13 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
         raise ConfigError(f"mux_levels={mux_levels!r}; expected an integer >= 1")
     if not isinstance(lanes, int) or isinstance(lanes, bool) or lanes < 1:
         raise ConfigError(f"lanes={lanes!r}; expected an integer >= 1")
+    if not isinstance(mu_shift_bits, int) or isinstance(mu_shift_bits, bool) or \
+            not 0 <= mu_shift_bits <= MU_SHIFT_MAX_BITS:
+        raise ConfigError(f"mu_shift_bits={mu_shift_bits!r}; expected an integer 0.."
+                          f"{MU_SHIFT_MAX_BITS} (the width of the M4 mu_shift port)")
+    if mu_shift_bits and weights != "learn":
+        raise ConfigError(f"mu_shift_bits={mu_shift_bits} is a port of on-chip learning; "
+                          f"weights={weights!r} has no learning (use 0)")
     check(net)
     ts = net.time
 
@@ -449,8 +463,8 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     WB = max(s.bits for s in (syn for sp in segs for syn in sp.synapses)) if any(
         sp.synapses for sp in segs) else 1
     PL = JS + RD + 1
-    lp = _learn_plan(layer_specs, B * PL + E, Lm, JS, SBA, mux_levels,
-                     architecture) if learn else None
+    lp = replace(_learn_plan(layer_specs, B * PL + E, Lm, JS, SBA, mux_levels, architecture),
+                 MSB=mu_shift_bits) if learn else None
     stages = _beats(stages, net, TB_IN, lp, out_max)
     layer_specs = [st.spec for st in stages if isinstance(st.spec, LayerSpec)]
     store = "registers"
@@ -487,9 +501,9 @@ def _beats(stages: list[StageSpec], net: Network, tb: int, lp: LearnPlan | None,
 
     def carried(k: int) -> Beat:
         """Sidebands for the layers from index ``k`` on."""
-        return Beat(0, tb, prox_from.get(k, 0), tb if prox_from.get(k, 0) else 0,
-                    lp is not None and any(i >= k for i in learning),
-                    lbw if any(i >= k for i in labels) else 0)
+        lrn = lp is not None and any(i >= k for i in learning)
+        return Beat(0, tb, prox_from.get(k, 0), tb if prox_from.get(k, 0) else 0, lrn,
+                    lbw if any(i >= k for i in labels) else 0, lp.MSB if lrn else 0)
 
     cur = replace(carried(0), lines=net.inputs)
     out = []

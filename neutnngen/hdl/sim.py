@@ -142,10 +142,26 @@ def _runs(rng: np.random.Generator, p: float, wave: int, n: int) -> list[tuple[i
     return list(zip(highs.tolist(), lows.tolist(), strict=True))
 
 
+def mu_shift_schedule(plan, N: int, mu_shift) -> np.ndarray:
+    """The M4 shift of each of ``N`` waves (``mu_shift``: None, an int or one per wave),
+    checked against the design's ``mu_shift`` port (``ConfigError`` naming the value)."""
+    lp = plan.learn
+    if mu_shift is None:
+        return np.zeros(N, dtype=np.int64)
+    if lp is None or not lp.MSB:
+        raise ConfigError("mu_shift given but the design has no mu_shift port (build it "
+                          "with weights='learn' and mu_shift_bits > 0)")
+    v = np.broadcast_to(np.asarray(mu_shift, dtype=np.int64), (N,)).copy()
+    if len(v) and (v.min() < 0 or v.max() >= (1 << lp.MSB)):
+        raise ConfigError(f"mu_shift: values {int(v.min())}..{int(v.max())}; expected "
+                          f"0..{(1 << lp.MSB) - 1} for a {lp.MSB}-bit mu_shift port")
+    return v
+
+
 def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
              loads: Iterable[tuple[int, int]] | None = None,
              bubbles: Iterable[int] | None = None, reset_after_loads: bool = False,
-             seed: int = 0, top=None, learn=True, labels=None,
+             seed: int = 0, top=None, learn=True, labels=None, mu_shift=None,
              trace: bool = False, backpressure: float = 0.0):
     """Output volleys ``[N, outputs]`` (NONE = -1) of the generated design for input volleys
     ``X[N, inputs]``, simulated cycle by cycle with :class:`amaranth.sim.Simulator`.
@@ -155,6 +171,8 @@ def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
     * ``learn``: ``learn_en`` of every wave (a bool, or one per wave; default on);
     * ``labels``: one label per wave (``label_valid`` set; a negative label clears it), or
       ``None`` (no labels);
+    * ``mu_shift``: the M4 shift of every wave (an int, or one per wave; the design needs
+      a ``mu_shift`` port, ``mu_shift_bits > 0``), or ``None`` (0 where the port exists);
     * ``trace``: return a :class:`LearnTrace` (outputs, the weights and LFSR states after
       every wave, the final weights read through ``wread``) instead of the outputs.
 
@@ -203,6 +221,7 @@ def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
     if lp is not None and labels_v is not None and lp.LBW == 0:
         raise ConfigError("labels given but no learning layer reads labels "
                           "(R-STDP or an enable-mode proximal input)")
+    mus_v = mu_shift_schedule(plan, N, mu_shift)
     tbi, tbo = plan.TB_IN, plan.TB_OUT
     Q = net.outputs
     WC = plan.WAVE_CYCLES
@@ -287,6 +306,8 @@ def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
                     lab = -1 if labels_v is None else int(labels_v[n])
                     ctx.set(top.label_valid, int(lab >= 0))
                     ctx.set(top.label, max(lab, 0))
+                if lp.MSB:
+                    ctx.set(top.mu_shift, int(mus_v[n]))
             ctx.set(top.in_valid, 1)
             offers.append(ctx.get(cyc))
             await ctx.tick().until(top.in_ready)

@@ -3,8 +3,8 @@
 One *beat* is one wave: a volley (``lines`` spike times of ``tb`` bits and one spike bit
 per line, a clear spike bit = NONE) plus the *sidebands* that travel with the wave to the
 stage that uses them: the proximal lines of this and every later layer (time and spike
-bits, concatenated layer by layer) and, in ``learn`` mode, ``learn_en``, ``label`` and
-``label_valid``. A stage consumes its own sidebands and forwards the later ones in its
+bits, concatenated layer by layer) and, in ``learn`` mode, ``learn_en``, ``label``,
+``label_valid`` and (with an M4 schedule) ``mu_shift``. A stage consumes its own sidebands and forwards the later ones in its
 output register. Streams follow ``amaranth.lib.stream`` (``payload``, ``valid``,
 ``ready``; a transfer happens in a cycle with ``valid & ready``; the producer holds the
 payload while ``valid & ~ready``).
@@ -23,6 +23,7 @@ class Beat:
     tb_prox: int = 0  # bits of a proximal time
     learn: bool = False  # carries learn_en
     label_bits: int = 0  # carries label (and label_valid) when > 0
+    mu_bits: int = 0  # carries mu_shift (M4) when > 0
 
     def fields(self) -> dict[str, int]:
         f = {"time": self.lines * self.tb, "spike": self.lines}
@@ -34,6 +35,8 @@ class Beat:
         if self.label_bits:
             f["label"] = self.label_bits
             f["label_valid"] = 1
+        if self.mu_bits:
+            f["mu_shift"] = self.mu_bits
         return f
 
     @property

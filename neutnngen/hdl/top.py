@@ -59,6 +59,8 @@ class Top(wiring.Component):
             if plan.learn.LBW:
                 members["label"] = In(plan.learn.LBW)
                 members["label_valid"] = In(1)
+            if plan.learn.MSB:
+                members["mu_shift"] = In(plan.learn.MSB)
             members["wread_en"] = In(1)
             members["wread_addr"] = In(plan.A)
             members["wread_data"] = Out(plan.WB)
@@ -95,6 +97,8 @@ class Top(wiring.Component):
             m.d.comb += ip.learn_en.eq(self.learn_en)
             if lp.LBW:
                 m.d.comb += [ip.label.eq(self.label), ip.label_valid.eq(self.label_valid)]
+            if lp.MSB:
+                m.d.comb += ip.mu_shift.eq(self.mu_shift)
         for a, b in zip(stages, stages[1:], strict=False):
             wiring.connect(m, a.o, b.i)
         last = stages[-1]

@@ -11,7 +11,7 @@ Conventions used everywhere:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -139,6 +139,13 @@ class LearningRule:
     def mus(self) -> tuple[int, int, int, int, int]:
         """The five ``u`` values in draw order (capture, minus, search, backoff, min)."""
         return (self.mu_capture, self.mu_minus, self.mu_search, self.mu_backoff, self.mu_min)
+
+    def shifted(self, shift: int) -> LearningRule:
+        """M4 (docs/model.md §5): the rule of an epoch with ``mu >> shift`` for capture,
+        minus, search and backoff (``mu_min`` unchanged)."""
+        return replace(self, mu_capture=self.mu_capture >> shift,
+                       mu_minus=self.mu_minus >> shift, mu_search=self.mu_search >> shift,
+                       mu_backoff=self.mu_backoff >> shift)
 
 
 @dataclass(frozen=True, eq=False)

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .common import LearningRule
 from .kinds import StageState, kind_of
 from .network import Network
 from .stages.layer.kernels import (
@@ -144,9 +145,11 @@ class Interpreter:
 
     def step(self, x: np.ndarray, learn: bool = False, label: int | None = None,
              proximal: dict[int, np.ndarray] | None = None,
-             layers: set[int] | None = None) -> WaveResult:
+             layers: set[int] | None = None, mu_shift: int = 0) -> WaveResult:
         """Process one wave ``x[inputs]``. With ``learn``, every learning layer (or those in
-        ``layers``) updates its state after the wave (effective next wave)."""
+        ``layers``) updates its state after the wave (effective next wave); ``mu_shift``:
+        the wave learns with its rule's capture, minus, search and backoff ``mu`` shifted
+        right by it (M4, docs/model.md §5: one epoch of a ``train.mu_decay`` schedule)."""
         x = np.asarray(x, dtype=np.int64).reshape(1, -1)
         prox = dict(proximal or {})
         if label is not None and not prox:
@@ -157,7 +160,17 @@ class Interpreter:
                                                     strict=True)):
                 if not kind_of(layer).learns(layer) or (layers is not None and li not in layers):
                     continue
-                state.learn(res.inputs[li], prox.get(li), res.traces[li], label)
+                node = state.node
+                if mu_shift:
+                    rule = getattr(node, "learning", None)
+                    if not isinstance(rule, LearningRule):
+                        raise ValueError(f"mu_shift={mu_shift}: layer {li} ({node.name!r}) "
+                                         "does not learn by a LearningRule")
+                    state.node = replace(node, learning=rule.shifted(mu_shift))
+                try:
+                    state.learn(res.inputs[li], prox.get(li), res.traces[li], label)
+                finally:
+                    state.node = node
         self.waves += 1
         return res
 

@@ -222,7 +222,7 @@ def _update_targeted(W, M, xs, n, z, dr, mus, wmax, tmax):
 @njit(cache=True)
 def train_group(X, order, idx, Wd, Md, theta, Wp, Mp, Xp, thetap,
                 q, D, S, seg_pol, seg_k, col_pol, col_k, pmode, rnl, T, wmax_d, wmax_p,
-                credit_winner, rstdp, draws, gen_seg, gen_prox, mus, uup_d, udn_d, uup_p, udn_p,
+                credit_winner, rstdp, draws, gen_seg, gen_prox, mus_w, uup_d, udn_d, uup_p, udn_p,
                 labels, wins, fired, changes, rec, hist_d, hist_p, outs, targeted, tmax,
                 rel, tsh, toff, hom, h_step, h_shift, H, tie, wnorm):
     C = Wd.shape[0]
@@ -253,6 +253,7 @@ def train_group(X, order, idx, Wd, Md, theta, Wp, Mp, Xp, thetap,
     for c in range(C):
         for wv in range(Wc):
             s = order[wv]
+            mus = mus_w[wv]  # this wave's mu (M4: shifted per epoch)
             for j in range(p):
                 xc[j] = X[s, idx[c, j]]
             for j in range(P):

@@ -60,10 +60,12 @@ class TorchKind:
 
     def train(self, module: nn.Module, X: np.ndarray, side: np.ndarray | None, *,
               order: np.ndarray, mode: str, labels: np.ndarray | None, kernel: Any,
-              gen: torch.Generator, record: bool, report: Callable[[int], None]
-              ) -> tuple[dict, Any]:
+              gen: torch.Generator, record: bool, report: Callable[[int], None],
+              **options: Any) -> tuple[dict, Any]:
         """Train ``module`` online on its input volleys ``X[N, inputs]`` in wave order
         ``order``; ``report(w)`` after every chunk (``w`` waves of this layer done).
+        ``options``: ``mu_shift`` (M4: one shift per wave of ``order``, only passed when
+        a schedule is on; a kind without one raises ``ConfigError``).
         Returns ``(stats, history)``: ``stats`` holds ``coverage``, ``wins`` and
         ``weight_changes``; ``history`` the recorded waves (``record``) or ``None``."""
         raise NotImplementedError

@@ -114,6 +114,7 @@ def train(
     proximal: dict[int, np.ndarray] | None = None,
     backend: str = "auto",
     record: bool = False,
+    mu_shift=None,
 ) -> TrainResult:
     """Train the learning layers of ``net`` online by STDP on spike volleys ``X[N, inputs]``.
 
@@ -126,7 +127,10 @@ def train(
     waves. ``proximal[k]``: explicit proximal lines ``[N, sum P]`` of layer ``k`` (as
     ``Interpreter.step``). ``backend``: ``auto`` (numba on CPU, torch on CUDA), ``numba``
     or ``torch``. ``record``: keep every wave's weights and outputs in
-    ``stats['history']`` (memory!).
+    ``stats['history']`` (memory!). ``mu_shift``: M4, one shift per training wave
+    (``epochs * N``, in training order): each wave learns with its rule's capture, minus,
+    search and backoff ``mu`` shifted right by it, in one training run (LFSR states,
+    relative-threshold offsets and win-rate counters carry on).
     """
 
     if mode not in MODES:
@@ -165,6 +169,13 @@ def train(
     order = np.concatenate([rng.permutation(N) if shuffle else np.arange(N)
                             for _ in range(epochs)] or [np.zeros(0, dtype=np.int64)])
     order = order.astype(np.int64)
+    topts: dict[str, Any] = {}
+    if mu_shift is not None:
+        ms = np.asarray(mu_shift, dtype=np.int64).reshape(-1)
+        if ms.shape != order.shape or (ms < 0).any():
+            raise ConfigError(f"mu_shift: expected {len(order)} shifts >= 0 (one per training "
+                              f"wave, epochs x samples), got {ms.shape[0]}")
+        topts["mu_shift"] = ms
     prox = {}
     for k, v in (proximal or {}).items():
         k = int(k)
@@ -194,7 +205,7 @@ def train(
 
         part, hist_layer = torch_kind_of(tl).train(
             tl, Xl, prox.get(li), order=order, mode=mode, labels=labels, kernel=kernel, gen=gen,
-            record=record, report=report)
+            record=record, report=report, **topts)
         done += len(order)
         dt = time.perf_counter() - t0
         W = len(order)

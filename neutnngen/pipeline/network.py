@@ -143,59 +143,20 @@ def train_network(cfg: Config, net: Network, data: Data, show: bool = True,
 def shifted_rule(rule: LearningRule, shift: int) -> LearningRule:
     """M4 (docs/model.md §5): the rule of an epoch with ``mu >> shift`` for capture, minus,
     search and backoff (``mu_min`` unchanged)."""
-    from dataclasses import replace
-
-    return replace(rule, mu_capture=rule.mu_capture >> shift, mu_minus=rule.mu_minus >> shift,
-                   mu_search=rule.mu_search >> shift, mu_backoff=rule.mu_backoff >> shift)
+    return rule.shifted(shift)
 
 
 def _train_mu_decay(cfg: Config, net: Network, X: np.ndarray, labels, layers, epochs: int,
                     every: int, most: int, bar):
-    """Train epoch by epoch; epoch ``e`` learns with ``shifted_rule(rule, min(e // every,
-    most))`` on the layers that learn; the original rules are restored afterwards. The LFSR
-    states carry over between epochs, so this equals one pass with a per-epoch rule."""
-    from dataclasses import replace
-
+    """One training run in which epoch ``e`` learns with ``mu >> min(e // every, most)``
+    (capture, minus, search, backoff) on the layers that learn: LFSR states, relative
+    offsets and win-rate counters carry on from epoch to epoch, as on the chip."""
     from ..model import train
 
     n = len(X) // epochs
-    todo = layers if layers is not None else [i for i, la in enumerate(net.layers)
-                                              if la.learning is not None]
-    rules = {i: net.layers[i].learning for i in todo}
-    res = None
-    cur = net
-    for e in range(epochs):
-        sh = min(e // every, most)
-        for i in todo:
-            cur = cur.replace_layer(i, replace(cur.layers[i], learning=shifted_rule(rules[i], sh)))
-        sl = slice(e * n, (e + 1) * n)
-        r = train(cur, X[sl], epochs=1, mode=cfg.train.mode, seed=cfg.experiment.seed + e,
-                  labels=None if labels is None else labels[sl], layers=layers, progress=bar)
-        cur = r.network
-        if res is None:
-            res = r
-        else:
-            for li, st in (r.stats or {}).get("layers", {}).items():
-                prev = res.stats["layers"].get(li)
-                if prev is None:
-                    continue
-                w0, w1 = prev["waves"], st["waves"]
-                if "coverage" in prev:
-                    prev["coverage"] = [(a * w0 + b * w1) / max(w0 + w1, 1)
-                                        for a, b in zip(prev["coverage"], st["coverage"],
-                                                        strict=True)]
-                if "wins" in prev:
-                    prev["wins"] = (np.asarray(prev["wins"]) + np.asarray(st["wins"])).tolist()
-                if "weight_changes" in prev:
-                    prev["weight_changes"] = (np.asarray(prev["weight_changes"]) +
-                                              np.asarray(st["weight_changes"])).tolist()
-                prev["waves"] = w0 + w1
-                prev["seconds"] = prev["seconds"] + st["seconds"]
-            res.stats["seconds"] = res.stats.get("seconds", 0) + r.stats.get("seconds", 0)
-    for i in todo:
-        cur = cur.replace_layer(i, replace(cur.layers[i], learning=rules[i]))
-    res.network = cur
-    return res
+    shifts = np.minimum(np.arange(len(X)) // n // every, most)
+    return train(net, X, epochs=1, mode=cfg.train.mode, seed=cfg.experiment.seed,
+                 labels=labels, layers=layers, progress=bar, mu_shift=shifts)
 
 
 def _append_lut(cfg: Config, data: Data, net: Network | None, i: int, ts: TimeSpec,

@@ -139,16 +139,16 @@ def learn_wrapper(verilog_text: str, top: str, entries: list[Entry],
 
 
 def _learn_beats(info: TopInfo, X: np.ndarray, prox: dict[int, np.ndarray],
-                 enable: list[np.ndarray], learn: np.ndarray, labels: np.ndarray | None
-                 ) -> list[list[Any]]:
+                 enable: list[np.ndarray], learn: np.ndarray, labels: np.ndarray | None,
+                 mus: np.ndarray | None = None) -> list[list[Any]]:
     """Per wave: ``[in_time, in_spike, prox_time, prox_spike, learn_en, label,
-    label_valid]``."""
+    label_valid, mu_shift]``."""
     out = []
     for n, b in enumerate(_beats(info, X, prox, enable)):
         lab, lv = 0, 0
         if labels is not None and int(labels[n]) >= 0:
             lab, lv = int(labels[n]), 1
-        out.append(b + [int(learn[n]), lab, lv])
+        out.append(b + [int(learn[n]), lab, lv, 0 if mus is None else int(mus[n])])
     return out
 
 
@@ -175,6 +175,7 @@ def run_learning_verification(
     seed: int = 0,
     mutsel: int | None = None,
     stop_on_mismatch: bool = False,
+    mu_shift: int | np.ndarray | None = None,
 ) -> LearnVerifyResult:
     """Simulate a ``learn``-mode design on ``X[N, inputs]`` with ``learn_en`` (``learn``: a
     bool or one per wave) and compare, after every wave, the output volley and every weight
@@ -187,6 +188,9 @@ def run_learning_verification(
       other lines NONE); in a labelled learning wave the chip derives an enable layer's lines
       from the label instead (:func:`neutnngen.ir.interp.label_proximal`).
     * ``readout``: also read every weight back through ``wread`` after the last wave.
+    * ``mu_shift``: the M4 shift of every wave (an int or one per wave) for a design with a
+      ``mu_shift`` port (``names.json`` ``top.ports``); the reference learns each wave with
+      its rule's ``mu`` shifted alike. None: 0.
     * ``waves``, ``timeout``, ``build_dir``, ``check_latency``, ``simulator``,
       ``backpressure``, ``gaps``, ``seed``: as for
       :func:`neutnngen.verify.run_verification`; a failing run is repeated once with a
@@ -235,11 +239,21 @@ def run_learning_verification(
                              "layer uses labels)")
         if (labels_v >= (1 << label_bits)).any():
             raise ValueError(f"labels must fit LABEL_BITS={label_bits} bits")
+    mus_bits = int((top_doc.get("ports") or {}).get("mu_shift", ["in", 0])[1])
+    mus_v = None
+    if mu_shift is not None:
+        if not mus_bits:
+            raise ValueError("mu_shift given but the design has no mu_shift port (emit it "
+                             "with mu_shift_bits > 0)")
+        mus_v = np.array(np.broadcast_to(np.asarray(mu_shift, dtype=np.int64), (N,)))
+        if len(mus_v) and (mus_v.min() < 0 or mus_v.max() >= (1 << mus_bits)):
+            raise ValueError(f"mu_shift: values {int(mus_v.min())}..{int(mus_v.max())}; "
+                             f"expected 0..{(1 << mus_bits) - 1} ({mus_bits}-bit port)")
     prox_full, enable = _proximal(net, N, prox)
     entries, taps = observe(names)
     check_layout(net, entries)
     exp_out, exp_state, init_state = expected_learning(net, X, entries, learn_v, labels_v,
-                                                       prox_full)
+                                                       prox_full, mus_v)
 
     sim = default_simulator() if simulator is None else find_simulator(simulator)
     version = simulator_version(sim)
@@ -255,7 +269,8 @@ def run_learning_verification(
     max_cycles = 8 + 16 + (N + info.layers + 8) * info.wave_cycles + info.latency + extra
     bench.write_text(json.dumps({
         "wload": [], "top": info.to_dict(),
-        "beats": _learn_beats(info, X, prox_full, enable, learn_v, labels_v), "idle": idle,
+        "beats": _learn_beats(info, X, prox_full, enable, learn_v, labels_v, mus_v),
+        "idle": idle,
         "ready_runs": runs, "expected": exp_out.tolist(), "mutsel": mutsel,
         "result": str(result_file), "max_cycles": int(max_cycles),
         "check_latency": bool(check_latency and not backpressure),
@@ -274,12 +289,12 @@ def run_learning_verification(
         res, wave_file, log = run_bench(runner, sim, wname, bdir, work, bench, result_file,
                                         waves, deadline)
         ana = analyse(net, X, entries, taps, res, exp_state, init_state, learn_v, labels_v,
-                       prox_full, readout)
+                       prox_full, readout, mus_v)
         if (res["mismatches"] or ana["bad"]) and not waves and not stop_on_mismatch:
             res_w, wave_file, _ = run_bench(runner, sim, wname, bdir, work, bench, result_file,
                                             True, deadline)
             ana_w = analyse(net, X, entries, taps, res_w, exp_state, init_state, learn_v,
-                             labels_v, prox_full, readout)
+                             labels_v, prox_full, readout, mus_v)
             if (res_w["mismatches"], ana_w["bad"]) != (res["mismatches"], ana["bad"]):
                 raise ToolchainError(
                     "the run with waveform dumping disagrees with the run without; "

@@ -47,10 +47,11 @@ class _WaveArgs:
     label: int | None
     proximal: dict[int, np.ndarray] | None
     layers: set[int] | None
+    mu_shift: int = 0
 
 
 def _wave_args(net: Network, n: int, learn: np.ndarray, labels: np.ndarray | None,
-               prox: Mapping[int, np.ndarray]) -> _WaveArgs:
+               prox: Mapping[int, np.ndarray], mus: np.ndarray | None = None) -> _WaveArgs:
     """The interpreter call that models what the chip does in wave ``n``: learning layers
     learn when ``learn_en``, R-STDP layers only with a valid label; a labelled learning wave
     drives an enable layer's proximal lines from the label (the chip ignores its
@@ -70,32 +71,38 @@ def _wave_args(net: Network, n: int, learn: np.ndarray, labels: np.ndarray | Non
     for k, v in prox.items():
         if k not in P:
             P[k] = np.asarray(v)[n:n + 1]
-    return _WaveArgs(on, lab, P or None, layers if on else None)
+    return _WaveArgs(on, lab, P or None, layers if on else None,
+                     0 if mus is None else int(mus[n]))
 
 
 def expected_learning(net: Network, X: np.ndarray, entries: list[_Entry], learn: np.ndarray,
-                      labels: np.ndarray | None, prox: Mapping[int, np.ndarray]
+                      labels: np.ndarray | None, prox: Mapping[int, np.ndarray],
+                      mus: np.ndarray | None = None
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(outputs [N, Q], state after every wave [N, entries], initial state [entries])``."""
+    """``(outputs [N, Q], state after every wave [N, entries], initial state [entries])``;
+    ``mus``: the M4 shift of every wave (None: 0)."""
     it = Interpreter(net)
     N = X.shape[0]
     outs = np.empty((N, net.outputs), dtype=np.int64)
     states = np.empty((N, len(entries)), dtype=np.int64)
     init = _state_vector(entries, it)
     for n in range(N):
-        a = _wave_args(net, n, learn, labels, prox)
-        res = it.step(X[n], learn=a.learn, label=a.label, proximal=a.proximal, layers=a.layers)
+        a = _wave_args(net, n, learn, labels, prox, mus)
+        res = it.step(X[n], learn=a.learn, label=a.label, proximal=a.proximal, layers=a.layers,
+                      mu_shift=a.mu_shift)
         outs[n] = res.outputs[-1][0]
         states[n] = _state_vector(entries, it)
     return outs, states, init
 
 
-def _case(net: Network, X: np.ndarray, learn, labels, prox, wave: int, e: _Entry) -> dict:
+def _case(net: Network, X: np.ndarray, learn, labels, prox, wave: int, e: _Entry,
+          mus: np.ndarray | None = None) -> dict:
     """STDP case of synapse ``e`` in ``wave`` (re-runs the interpreter up to that wave)."""
     it = Interpreter(net)
     for n in range(wave):
-        a = _wave_args(net, n, learn, labels, prox)
-        it.step(X[n], learn=a.learn, label=a.label, proximal=a.proximal, layers=a.layers)
+        a = _wave_args(net, n, learn, labels, prox, mus)
+        it.step(X[n], learn=a.learn, label=a.label, proximal=a.proximal, layers=a.layers,
+                mu_shift=a.mu_shift)
     a = _wave_args(net, wave, learn, labels, prox)
     res = it.step(X[wave], learn=False, label=a.label, proximal=a.proximal)
     layer = net.layers[e.layer]
@@ -238,7 +245,7 @@ def describe_weight(first: Mapping[str, Any], count: int, waves: int) -> str:
 
 def analyse(net: Network, X: np.ndarray, entries: list[Entry], taps: list[str],
              res: Mapping[str, Any], exp_state: np.ndarray, init_state: np.ndarray, learn,
-             labels, prox, readout: bool) -> dict[str, Any]:
+             labels, prox, readout: bool, mus: np.ndarray | None = None) -> dict[str, Any]:
     """Compare the sampled states with the expected ones: the ``n``-th sample taken after a
     stage's ``done`` holds that stage's registers after wave ``n``."""
     N = exp_state.shape[0]
@@ -287,7 +294,7 @@ def analyse(net: Network, X: np.ndarray, entries: list[Entry], taps: list[str],
             first["counter"] = e.path
         else:
             first["synapse"] = e.path
-            first.update(_case(net, X, learn, labels, prox, n, e))
+            first.update(_case(net, X, learn, labels, prox, n, e, mus))
     final = _final(net, entries, last)
     rb = list(res.get("readout") or [])
     regs = [int(v) for v, e in zip(last, entries, strict=True) if e.kind in WEIGHT_KINDS]

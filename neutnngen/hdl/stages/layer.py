@@ -245,6 +245,8 @@ class LayerStage(wiring.Component):
                 m.d.comb += [col.lrn.eq(lrn_eff), col.lwe.eq(sched.lw_v)]
                 if rule.kind == "rstdp":
                     m.d.comb += col.label.eq(lab)
+                if lp.MSB:
+                    m.d.comb += col.mus.eq(ip.mu_shift)
             mux = lanes[c.index]
             m.d.comb += [col.lane_x.eq(mux.lane_x), col.lane_s.eq(mux.lane_s)]
             for n in c.neurons:

@@ -48,3 +48,5 @@ def output_register(m: Module, p, spec: LayerSpec, stage, times: list[Value], do
             m.d.sync += op.learn_en.eq(ip.learn_en)
         if bo.label_bits:
             m.d.sync += [op.label.eq(ip.label), op.label_valid.eq(ip.label_valid)]
+        if bo.mu_bits:
+            m.d.sync += op.mu_shift.eq(ip.mu_shift)

@@ -303,6 +303,8 @@ class ParallelColumn(WideColumn):
                              "rdk": db})
             if self.rule.kind == "rstdp":
                 controls["label"] = max(1, lp.LBW)
+            if lp.MSB:
+                controls["mus"] = lp.MSB
         super().__init__(plan, spec, controls, tw, ctx)
 
     def elaborate(self, platform):
@@ -533,6 +535,8 @@ class ParallelLayerStage(wiring.Component):
                 m.d.comb += lwe.eq(done & lrn_eff & ~ResetSignal("sync"))
                 ctl = {"lrn": lrn_eff, "lwe": lwe, "rstep": rstep, "rdraw": rdraw,
                        "rdone": rdone, "rdk": rdk}
+                if lp.MSB:
+                    ctl["mus"] = ip.mu_shift
                 if rule.kind == "rstdp":
                     ctl["label"] = lab
 

@@ -68,6 +68,25 @@ def with_progress(fn, bar: Progress, **kw: Any):
     return fn(**kw)
 
 
+def mu_shift_bits(cfg: Config) -> int:
+    """Width of the design's ``mu_shift`` port: the M4 schedule ``train.mu_decay`` of a
+    learn-mode design (shifts past 15 equal 15: every ``mu`` is 0 after 11)."""
+    every, most = cfg.train.mu_decay
+    if cfg.hdl.weights != "learn" or every <= 0 or most <= 0:
+        return 0
+    return min(most, 15).bit_length()
+
+
+def mu_shifts(cfg: Config, waves: int, per_epoch: int) -> np.ndarray | None:
+    """The M4 shift of each training wave (epoch ``e`` = waves ``e * per_epoch ..``):
+    ``min(e // every, max)``, capped at 15; None without a schedule."""
+    if not mu_shift_bits(cfg):
+        return None
+    every, most = cfg.train.mu_decay
+    e = np.arange(waves) // max(per_epoch, 1)
+    return np.minimum(np.minimum(e // every, most), 15).astype(np.int64)
+
+
 def _simulator(cfg: Config) -> str | None:
     return None if cfg.verify.simulator == "auto" else cfg.verify.simulator
 
@@ -82,7 +101,8 @@ class CompileStage(Stage):
         return ctx.net
 
     def key(self, ctx: Context) -> str:
-        return digest("compile", to_text(self.network(ctx)), cfgmod.to_dict(ctx.cfg)["hdl"])
+        return digest("compile", to_text(self.network(ctx)), cfgmod.to_dict(ctx.cfg)["hdl"],
+                      mu_shift_bits(ctx.cfg))
 
     def files(self, ctx: Context) -> list[Path]:
         rtl = ctx.outdir / "rtl"
@@ -97,7 +117,7 @@ class CompileStage(Stage):
 
         res = emit(self.network(ctx), ctx.outdir / "rtl", weights=ctx.cfg.hdl.weights,
                    name=ctx.cfg.hdl.top, architecture=ctx.cfg.hdl.architecture,
-                   weight_store=ctx.cfg.hdl.weight_store)
+                   weight_store=ctx.cfg.hdl.weight_store, mu_shift_bits=mu_shift_bits(ctx.cfg))
         info = {"verilog": str(res.verilog), "rtlil": str(res.rtlil), "names": str(res.names),
                 "info": res.info}
         write_json(ctx.outdir / "rtl" / "emit.json", info)
@@ -184,9 +204,10 @@ class VerifyLearningStage(Stage):
     def key(self, ctx: Context) -> str:
         X, labels = self.stream(ctx)
         net0 = load(ctx.outdir / "ir" / "initial.json")
+        mus = mu_shifts(ctx.cfg, len(X), len(ctx.data.X_train))
         return digest("verify-learn", sha256_file(ctx.emitted["verilog"]), to_text(net0),
                       X.tolist(), None if labels is None else labels.tolist(),
-                      cfgmod.to_dict(ctx.cfg)["verify"])
+                      cfgmod.to_dict(ctx.cfg)["verify"], None if mus is None else mus.tolist())
 
     def files(self, ctx: Context) -> list[Path]:
         return [ctx.outdir / "verify" / "result.json", ctx.outdir / "ir" / "chip_trained.json"]
@@ -208,7 +229,8 @@ class VerifyLearningStage(Stage):
                                 verilog_path=Path(ctx.emitted["verilog"]),
                                 names_path=Path(ctx.emitted["names"]), X=X, labels=labels,
                                 simulator=_simulator(ctx.cfg), workdir=ctx.outdir / "verify",
-                                waves=ctx.cfg.verify.waves)
+                                waves=ctx.cfg.verify.waves,
+                                mu_shift=mu_shifts(ctx.cfg, len(X), len(ctx.data.X_train)))
             bar.update(len(X))
         out = {k: v for k, v in res.to_dict().items()
                if k not in ("final_weights", "final_rng", "final_h")}
@@ -309,7 +331,8 @@ class SynthStage(Stage):
                 try:
                     with tempfile.TemporaryDirectory(prefix="neutnngen-arch-") as td:
                         res = emit(net, td, weights=cfg.hdl.weights, name=cfg.hdl.top,
-                                   architecture=arch, weight_store=cfg.hdl.weight_store)
+                                   architecture=arch, weight_store=cfg.hdl.weight_store,
+                                   mu_shift_bits=mu_shift_bits(cfg))
                         step(f"synth: generic, {arch} architecture", ctx.show)
                         g = flows.synth_generic(res.verilog.read_text(), cfg.hdl.top).to_dict()
                 except ConfigError as e:  # e.g. pipelined has no on-chip learning

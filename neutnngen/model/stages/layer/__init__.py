@@ -39,12 +39,13 @@ class LayerTorchKind(TorchKind):
 
     def train(self, module: TNNLayer, X: np.ndarray, side: np.ndarray | None, *,
               order: np.ndarray, mode: str, labels: np.ndarray | None, kernel: Any,
-              gen: torch.Generator, record: bool, report: Callable[[int], None]
-              ) -> tuple[dict, Any]:
+              gen: torch.Generator, record: bool, report: Callable[[int], None],
+              mu_shift: np.ndarray | None = None) -> tuple[dict, Any]:
         if module.learning is None:
             raise ConfigError(f"layer {module.name!r} has no learning rule")
         return train_layer(module, X, side, order=order, mode=mode, labels=labels,
-                           kernel=kernel, gen=gen, record=record, report=report)
+                           kernel=kernel, gen=gen, record=record, report=report,
+                           mu_shift=mu_shift)
 
     def trained_node(self, node: Layer, module: TNNLayer, exact: bool) -> Layer:
         return trained_layer(node, module, exact)

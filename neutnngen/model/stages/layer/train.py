@@ -157,8 +157,21 @@ def _stdp_torch(w, mask, x, z, dr, mus, uup, udn, wmax, r, targeted=False, tmax=
     return torch.where(mask, new, torch.zeros_like(new))
 
 
+def mu_rows(rule, waves: int, mu_shift: np.ndarray | None) -> np.ndarray:
+    """``[waves, 5]``: the ``mu`` of every wave in draw order, capture, minus, search and
+    backoff shifted right by the wave's ``mu_shift`` (M4; ``mu_min`` unchanged)."""
+    rows = np.tile(np.asarray(rule.mus(), dtype=np.int64), (waves, 1))
+    if mu_shift is not None:
+        sh = np.asarray(mu_shift, dtype=np.int64).reshape(-1)
+        if sh.shape != (waves,) or (sh < 0).any():
+            raise ConfigError(f"mu_shift: expected {waves} shifts >= 0 (one per wave), got "
+                              f"{sh.shape[0]}")
+        rows[:, :4] >>= np.minimum(sh, 15)[:, None]  # mu < 2**11: 15 and beyond give 0
+    return rows
+
+
 def _run_torch(g: _Group, X: torch.Tensor, order: np.ndarray, draws: np.ndarray, rule,
-               labels, stats_arrays, rec, hist) -> None:
+               mus_w: np.ndarray, labels, stats_arrays, rec, hist) -> None:
     m = g.mod
     dev = X.device
     Cg, G, q, D = m.C, m.n_segments, m.q, m.D
@@ -169,7 +182,6 @@ def _run_torch(g: _Group, X: torch.Tensor, order: np.ndarray, draws: np.ndarray,
     Xp = torch.as_tensor(g.Xp, device=dev).long()
     idx = torch.as_tensor(g.idx, device=dev)
     dr_all = torch.as_tensor(draws, device=dev).long()
-    mus = [int(u) for u in rule.mus()]
     tg, tmx = rule.kind == "targeted", int(m.time.t_max_in)
     uup_d, udn_d = (torch.as_tensor(np.array(a), device=dev) for a in stabilisation_table(m.distal_w_max))
     uup_p, udn_p = (torch.as_tensor(np.array(a), device=dev) for a in stabilisation_table(m.proximal_w_max))
@@ -182,6 +194,7 @@ def _run_torch(g: _Group, X: torch.Tensor, order: np.ndarray, draws: np.ndarray,
     ch_t = torch.zeros(Cg, dtype=torch.long, device=dev)
     Gp = Wp.shape[1]
     for wv in range(len(order)):
+        mus = [int(u) for u in mus_w[wv]]
         s = int(order[wv])
         xc = X[s][idx]  # [Cg, p]
         xp = Xp[s][None] if m.P > 0 else None  # [1, Cg, P]
@@ -238,7 +251,7 @@ def _run_torch(g: _Group, X: torch.Tensor, order: np.ndarray, draws: np.ndarray,
 
 
 def _run_numba(kernel, g: _Group, X: np.ndarray, order: np.ndarray, draws: np.ndarray, rule,
-               labels, stats_arrays, rec, hist) -> None:
+               mus_w: np.ndarray, labels, stats_arrays, rec, hist) -> None:
     m = g.mod
     wins, fired, changes = stats_arrays
     uup_d, udn_d = (np.ascontiguousarray(a, dtype=np.int64) for a in stabilisation_table(m.distal_w_max))
@@ -258,7 +271,7 @@ def _run_numba(kernel, g: _Group, X: np.ndarray, order: np.ndarray, draws: np.nd
            int(col.k), PROXIMAL_CODES[m.proximal_mode], int(m.time.response == "rnl"), m.T,
            m.distal_w_max, m.proximal_w_max, int(rule.credit == "winner"),
            int(rule.kind == "rstdp"), draws, g.gen_seg, g.gen_prox,
-           np.asarray(rule.mus(), dtype=np.int64), uup_d, udn_d, uup_p, udn_p, lab,
+           np.ascontiguousarray(mus_w, dtype=np.int64), uup_d, udn_d, uup_p, udn_p, lab,
            wins, fired, changes, int(rec), hd, hp, ho, int(rule.kind == "targeted"),
            int(m.time.t_max_in), int(rule.theta == "relative"), int(rule.theta_shift), g.toff,
            int(rule.homeostasis == "winrate"), int(rule.h_step), int(rule.h_shift), g.H,
@@ -268,11 +281,15 @@ def _run_numba(kernel, g: _Group, X: np.ndarray, order: np.ndarray, draws: np.nd
 # --------------------------------------------------------------------------- one layer
 def train_layer(tl: TNNLayer, Xl: np.ndarray, lprox: np.ndarray | None, *, order: np.ndarray,
                 mode: str, labels: np.ndarray | None, kernel, gen: torch.Generator,
-                record: bool, report: Callable[[int], None]) -> tuple[dict, dict | None]:
+                record: bool, report: Callable[[int], None],
+                mu_shift: np.ndarray | None = None) -> tuple[dict, dict | None]:
     """Train every column group of ``tl`` on its input volleys ``Xl[N, inputs]`` in wave
     order ``order`` (``kernel``: the numba kernel, or ``None`` for the torch loop). The
     trained weights (and, ``exact``, LFSR states) are written back into ``tl``. Returns
-    the statistics (coverage, wins, weight changes) and, with ``record``, the history."""
+    the statistics (coverage, wins, weight changes) and, with ``record``, the history.
+    ``mu_shift``: M4, wave ``k`` of ``order`` learns with capture, minus, search and
+    backoff ``mu >> mu_shift[k]`` (one training run: LFSRs, offsets and counters carry
+    on)."""
     N = Xl.shape[0]
     dev = tl.column_index.device
     Xl16 = np.ascontiguousarray(np.clip(Xl, -1, np.iinfo(np.int16).max).astype(np.int16))
@@ -286,6 +303,7 @@ def train_layer(tl: TNNLayer, Xl: np.ndarray, lprox: np.ndarray | None, *, order
                       "outputs": np.full((len(order), tl.outputs), NONE, dtype=np.int64)}
     rule = tl.learning
     cols_before = 0
+    mus_all = mu_rows(rule, len(order), mu_shift)
     relative = rule is not None and rule.theta == "relative"
     winrate = rule is not None and rule.homeostasis == "winrate"
     if kernel is None and any(getattr(m, "tie", "lowest") != "lowest" for m in tl.groups):
@@ -315,6 +333,7 @@ def train_layer(tl: TNNLayer, Xl: np.ndarray, lprox: np.ndarray | None, *, order
         hd_all, hp_all, ho_all = [], [], []
         for w0 in range(0, len(order), chunk):
             o = order[w0:w0 + chunk]
+            mus = mus_all[w0:w0 + chunk]
             draws = _chunk_draws(g, mode, len(o), gen)
             hist = None
             if record:
@@ -322,9 +341,10 @@ def train_layer(tl: TNNLayer, Xl: np.ndarray, lprox: np.ndarray | None, *, order
                         np.zeros((len(o),) + g.Wp.shape, dtype=np.int16),
                         np.zeros((len(o), m.C, m.q), dtype=np.int16))
             if kernel is not None:
-                _run_numba(kernel, g, Xl16, o, draws, rule, labels, (gw, gf, gc), record, hist)
+                _run_numba(kernel, g, Xl16, o, draws, rule, mus, labels, (gw, gf, gc), record,
+                           hist)
             else:
-                _run_torch(g, Xdev, o, draws, rule, labels, (gw, gf, gc), record, hist)
+                _run_torch(g, Xdev, o, draws, rule, mus, labels, (gw, gf, gc), record, hist)
             if record:
                 hd_all.append(hist[0])
                 hp_all.append(hist[1])
