@@ -145,13 +145,15 @@ def test_gunpoint_learns_on_chip(tmp_path):
 def test_neutnn_learns_on_chip_with_targeted_rule_and_overshoot_ties(tmp_path):
     """A NeuTNN network (3 segments per neuron) with the mechanisms the chip implements
     switched on: data-seeded weights (M6), the targeted rule (M3), overshoot ties (M1),
-    relative thresholds (M2) and win-rate counters (M5). The chip trains itself over 2
-    epochs; everything equals the software after every wave, and the chip-trained IR (its
-    thresholds from the chip's weights and counters) equals the software-trained one."""
+    relative thresholds (M2), win-rate counters (M5) and the weight budget (M8, a norm pass
+    after each learn pass). The chip trains itself over 2 epochs; everything equals the
+    software after every wave, and the chip-trained IR (its thresholds from the chip's
+    weights and counters) equals the software-trained one."""
     out = tmp_path / "learn"
     rep = _learn_on_chip(out, "ucr_gunpoint_neutnn.toml", [
         "train.rule=targeted", "network.tie=overshoot", "network.w_init=data",
         "network.theta_mode=relative", "train.homeostasis=winrate", "train.h_shift=2",
+        "train.w_norm=120",
         "train.mu_capture=256", "train.mu_minus=256", "train.mu_backoff=256"])
     txt = (out / "ir" / "model.txt").read_text()
     for field in ("learning=targeted", "tie=overshoot", "theta=relative", "homeostasis=winrate"):
@@ -159,6 +161,7 @@ def test_neutnn_learns_on_chip_with_targeted_rule_and_overshoot_ties(tmp_path):
     assert rep["verify"]["homeostasis_mismatches"] == 0
     names = json.loads(next((out / "rtl").rglob("names.json")).read_text())
     assert len(names["homeostasis"]) == 2  # one counter per neuron, compared every wave
+    assert names["top"]["learn"]["norm_pass_cycles"] > 0
     h = np.load(out / "verify" / "final_weights.npz")["layer0/col0/h"]
     assert h.any()  # the counters moved, so the thresholds the chip used moved
     th0 = load(out / "ir" / "initial.json").layers[0].columns[0].theta

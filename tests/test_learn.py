@@ -204,6 +204,56 @@ def test_relative_thresholds_and_winrate_on_chip(arch, case):
     assert len(seen) > 3, len(seen)
 
 
+@pytest.mark.parametrize("case", ["stdp_dendrites", "targeted_relative_winrate_memory",
+                                  "two_layers_one_budget"])
+def test_weight_budget_on_chip(case):
+    """M8 (docs/model.md §5) on chip, serial: after the learn pass a norm pass writes
+    ``(w * B) // s`` into every distal weight of a segment over its budget; outputs,
+    weights, LFSRs (and counters) equal the interpreter after every wave. In a design where
+    only one layer has a budget, the other layer learns once per wave."""
+    rng = np.random.default_rng(141)
+    top_kw: dict = {}
+    if case == "stdp_dendrites":
+        col = rand_column(rng, 9, 3, D=2, S=2, absent=0.2)
+        net = learning(one_layer(col), replace(RULE, w_norm=100))
+    elif case == "targeted_relative_winrate_memory":
+        col = replace(rand_column(rng, 8, 3, S=2, mode="sum", P=3, absent=0.1),
+                      tie="overshoot")
+        rule = LearningRule(kind="targeted", mu_capture=700, mu_minus=300, mu_search=300,
+                            mu_backoff=300, theta="relative", homeostasis="winrate",
+                            h_shift=2, w_norm=120)
+        net = learning(one_layer(col), rule)
+        top_kw["weight_store"] = "memory"
+    else:
+        c0 = rand_column(rng, 8, 4, absent=0.1, inh="none")
+        c1 = rand_column(rng, 4, 2, name="col1")
+        net = Network("net", TimeSpec(), 8, (Layer("l0", 8, (c0,)), Retime("rt", 1, 7),
+                                             Layer("l1", 4, (c1,))))
+        net = learning(net, replace(RULE, w_norm=90), layers={0})
+        net = learning(net, RULE, layers={1}, seed=5)
+    X = rand_volleys(rng, 40, net.inputs)
+    prox = {0: rand_volleys(rng, 40, 3)} if case.startswith("targeted") else None
+    top = build_top(net, weights="learn", **top_kw)
+    assert top.plan.learn.NORM and top.plan.info()["learn"]["norm_pass_cycles"] > 0
+    check_learning(net, X, prox=prox, top=top)
+    # the budget did scale weights: the interpreter without it ends elsewhere
+    free = net.replace_layer(0, replace(net.layers[0], learning=replace(
+        net.layers[0].learning, w_norm=0)))
+    a, b = Interpreter(net), Interpreter(free)
+    for n in range(len(X)):
+        pv = None if prox is None else {0: prox[0][n:n + 1]}
+        a.step(X[n], learn=True, proximal=pv)
+        b.step(X[n], learn=True, proximal=pv)
+    assert not np.array_equal(a.distal[0][0], b.distal[0][0])
+
+
+def test_weight_budget_parallel_is_refused():
+    rng = np.random.default_rng(142)
+    net = learning(one_layer(rand_column(rng, 6, 2)), replace(RULE, w_norm=100))
+    with pytest.raises(ConfigError, match="w_norm"):
+        build_top(net, weights="learn", architecture="parallel")
+
+
 @pytest.mark.parametrize("arch", ["serial", "parallel"])
 def test_mu_schedule_on_chip(arch):
     """M4 on chip: a ``mu_shift`` port travels with every wave; a wave learns with capture,

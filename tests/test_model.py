@@ -667,19 +667,18 @@ def test_overshoot_tie_picks_the_larger_overshoot_and_compiles():
 
 
 def test_on_chip_learning_refuses_the_new_rules():
-    """An IR whose rule uses w_norm cannot become learn-mode RTL (the chip would learn
-    without it); hardwired designs of it plan fine. The targeted rule (M3), relative
-    thresholds (M2) and win-rate counters (M5) are built on chip (tests/test_learn.py)."""
+    """Every rule plans as learn-mode RTL (tests/test_learn.py checks them); the weight
+    budget (M8) only in the serial architecture: the parallel plan refuses it, whose
+    hardwired design plans fine."""
     from neutnngen.hdl.plan import make_plan
 
     rng = np.random.default_rng(3)
     col = rand_column(rng, "c", 6, 2, seed=1)
     for rule in (LearningRule(kind="targeted"), LearningRule(theta="relative"),
-                 LearningRule(homeostasis="winrate")):
+                 LearningRule(homeostasis="winrate"), LearningRule(w_norm=128)):
         make_plan(one_layer(col, rule), weights="learn")
-    for rule in (LearningRule(w_norm=128),):
-        net = one_layer(col, rule)
-        with pytest.raises(ConfigError, match="on-chip learning"):
-            make_plan(net, weights="learn")
-        make_plan(net, weights="hardwired")
+    net = one_layer(col, LearningRule(w_norm=128))
+    with pytest.raises(ConfigError, match="on-chip learning"):
+        make_plan(net, weights="learn", architecture="parallel")
+    make_plan(net, weights="hardwired", architecture="parallel")
     make_plan(one_layer(col, LearningRule()), weights="learn")

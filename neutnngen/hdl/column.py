@@ -418,6 +418,7 @@ class ColumnLearn:
                 dom += self.zf[nspec.prox.path].eq(fired)
 
         if self.H is not None:
+            self._ctl = ctl
             self._winrate(m, keeps, comb)
 
         # R-STDP reward: the column's earliest output neuron (lowest index on ties)
@@ -442,7 +443,9 @@ class ColumnLearn:
         else:
             prev = Signal(name="hw_lwe_d")
             m.d.sync += prev.eq(self.lwe)
-            m.d.comb += step.eq(self.lwe & ~prev)
+            first = self.lwe & ~prev
+            nrm = getattr(self._ctl, "lw_norm", None)  # M8: not again in the norm pass
+            m.d.comb += step.eq(first if nrm is None else first & ~nrm)
         up, down = Const((q - 1) * a), Const(-a, signed(max(2, a.bit_length() + 1)))
         width = max(len(self.H[0]), len(up) + 1) + 1
         for i, h in enumerate(self.H):

@@ -181,6 +181,7 @@ class LearnPlan:
     RS: int  # pipeline stages of the read-out segment multiplexer
     RL: int  # wread latency (cycles from wread_addr to wread_data)
     MSB: int = 0  # bits of the mu_shift port (M4 schedule; 0: no port, the mu as in the IR)
+    NORM: bool = False  # a second (norm) pass of LL cycles after the learn pass (M8 budget)
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,8 @@ class Plan:
         """Cycles a layer stage spends on one wave (search passes, decision and, in
         ``learn`` mode, the wait and learn-pass cycles)."""
         if self.learn is not None:
-            return self.B * self.PL + self.E + self.learn.W + self.learn.LL
+            lp = self.learn
+            return self.B * self.PL + self.E + lp.W + lp.LL * (2 if lp.NORM else 1)
         return self.B * self.PL + self.E
 
     @property
@@ -299,6 +301,8 @@ class Plan:
                 "wait_cycles": lp.W,
                 "learn_pass_cycles": lp.LL,
             }
+            if lp.NORM:
+                d["learn"]["norm_pass_cycles"] = lp.LL
             ports = {"wload_en": ["in", 1], "wload_addr": ["in", self.A],
                      "wload_data": ["in", self.WB], "learn_en": ["in", 1]}
             if lp.LBW:
@@ -379,13 +383,11 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     for la in net.layers:
         lr = getattr(la, "learning", None)
         if weights == "learn" and lr is not None:
-            # M1/M3/M2/M5 are on chip; the weight budget (M8) is not
-            for key, off in (("w_norm", 0),):
-                val = getattr(lr, key, off)
-                if val != off:
-                    raise ConfigError(f"layer {la.name!r}: learning {key}={val!r} is not "
-                                      "implemented by the on-chip learning RTL (weights="
-                                      "'learn'); use hardwired or register weights")
+            # every mechanism is on chip; the weight budget (M8) in the serial design only
+            if getattr(lr, "w_norm", 0) and architecture != "serial":
+                raise ConfigError(f"layer {la.name!r}: learning w_norm={lr.w_norm} (M8) is "
+                                  "implemented by the serial on-chip learning RTL only; use "
+                                  "architecture='serial'")
     # Every stage through its kind's planner (an unknown kind is a ConfigError).
     ctx = PlanContext(net, weights)
     raw: list[StageSpec] = []
@@ -463,8 +465,10 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     WB = max(s.bits for s in (syn for sp in segs for syn in sp.synapses)) if any(
         sp.synapses for sp in segs) else 1
     PL = JS + RD + 1
+    norm = any(getattr(ls.layer.learning, "w_norm", 0) for ls in layer_specs
+               if ls.layer.learning is not None)
     lp = replace(_learn_plan(layer_specs, B * PL + E, Lm, JS, SBA, mux_levels, architecture),
-                 MSB=mu_shift_bits) if learn else None
+                 MSB=mu_shift_bits, NORM=norm) if learn else None
     stages = _beats(stages, net, TB_IN, lp, out_max)
     layer_specs = [st.spec for st in stages if isinstance(st.spec, LayerSpec)]
     store = "registers"

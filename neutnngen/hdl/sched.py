@@ -40,7 +40,7 @@ serves a read.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, Value
+from amaranth.hdl import Const, Module, Mux, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -69,6 +69,8 @@ def sched_signature(plan: Plan) -> wiring.Signature:
         })
         if plan.weight_store == "memory":  # the write line in binary (memory address)
             members["lw_line"] = Out(plan.LBA)
+        if lp.NORM:  # M8: the writes of the norm pass (a second learn pass)
+            members["lw_norm"] = Out(1)
     return wiring.Signature(members)
 
 
@@ -206,7 +208,10 @@ class Sequencer(wiring.Component):
         at0 = Signal(name="at_start")
         m.d.comb += at0.eq((phase == PASS) & (bcnt == p.B - 1) & (jcnt == 0))
         rd_sel = Signal(name="rd_sel_r")
-        adv = self._handshake(m, at0, (phase == LEARN) & (jcnt == lp.LL - 1), ~rd_sel)
+        # M8: the learn phase runs twice (the second time the norm pass, ``npass``)
+        npass = Signal(name="npass") if lp.NORM else Const(0, 1)
+        end = (phase == LEARN) & (jcnt == lp.LL - 1)
+        adv = self._handshake(m, at0, end & npass if lp.NORM else end, ~rd_sel)
 
         # Next-state logic written into *_n signals so that the line select can be a
         # register loaded with the step counter's next value (no logic before the muxes).
@@ -238,7 +243,13 @@ class Sequencer(wiring.Component):
                             m.d.sync += wcnt.eq(wcnt + 1)
                 with m.Case(LEARN):
                     with m.If(jcnt == lp.LL - 1):
-                        m.d.comb += [jn.eq(0), phn.eq(PASS), bn.eq(p.B - 1)]
+                        if lp.NORM:
+                            m.d.comb += jn.eq(0)
+                            m.d.sync += npass.eq(~npass)
+                            with m.If(npass):
+                                m.d.comb += [phn.eq(PASS), bn.eq(p.B - 1)]
+                        else:
+                            m.d.comb += [jn.eq(0), phn.eq(PASS), bn.eq(p.B - 1)]
         m.d.sync += [jcnt.eq(jn), bcnt.eq(bn), phase.eq(phn)]
 
         s = self.sched
@@ -274,6 +285,9 @@ class Sequencer(wiring.Component):
             m.d.sync += s.lw_hi[i].eq((jd[lo:p.LBA] == i) if hi else 1)
         if p.weight_store == "memory":
             m.d.sync += s.lw_line.eq(jd[:p.LBA])
+        if lp.NORM:
+            vn = delay(m, ltok & npass, p.Lm, "lwn")
+            m.d.sync += s.lw_norm.eq(vn & self.lrn)
 
         # Random phase: D draws of CPD cycles from cycle 1 of every wave.
         ract = Signal(name="ract")

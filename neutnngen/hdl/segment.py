@@ -401,16 +401,44 @@ class Segment(wiring.Component):
             # the weight of the line at the response stage, for the wread port
             m.d.comb += self.ctx.wq[spec.seg_id].eq(w if p.G == 1 else 0)
             if self.lctx is not None:
-                step = self._update_stage(m, w)
-                if theta is not None:
-                    m.d.sync += theta.eq(dynamic_theta(
-                        m, spec, self.lctx, p.weights, step, self._distal_write(),
-                        keep=isinstance(self.store, MemoryStore)))
+                self._learn_logic(m, w, theta)
         return m
 
-    def _update_stage(self, m: Module, w: Value) -> Value:
+    def _learn_logic(self, m: Module, w: Value, theta: Signal | None) -> None:
+        """The update stage, the distal weight sum (M2 / M8), the weight budget's scaling
+        in the norm pass (M8) and the next wave's threshold (M2 / M5)."""
+        p, spec, lc = self.plan, self.spec, self.lctx
+        rule = lc.rule
+        budget = bool(rule is not None and rule.w_norm)
+        relative = rule is not None and rule.theta == "relative"
+        stdp_new, step, w_r = self._update_stage(m, w)
+        if not budget:
+            m.d.comb += self.store.wnew.eq(stdp_new)
+        wsum = None
+        if relative or budget:
+            wsum = weight_sum(m, spec, keep=isinstance(self.store, MemoryStore))
+            dw = self._distal_write()
+            if budget:  # M8: the second learn pass writes w * B // s when s > B
+                nrm = self.sched.lw_norm
+                scaled, over = budget_scale(m, spec, rule.w_norm, w_r, wsum, nrm)
+                dist = Signal(name="nrm_distal")
+                m.d.comb += dist.eq(dw)
+                nw = Signal(len(w_r), name="nrm_w")
+                m.d.comb += nw.eq(Mux(dist & over, scaled, w_r))
+                m.d.comb += self.store.wnew.eq(Mux(nrm, nw, stdp_new))
+                diff = Signal(signed(len(w_r) + 2), name="nrm_step")
+                m.d.comb += diff.eq(Cat(nw, Const(0, 1)).as_signed()
+                                    - Cat(w_r, Const(0, 1)).as_signed())
+                step = Mux(nrm, diff, step)
+            with m.If(dw):
+                m.d.sync += wsum.eq(wsum + step)
+        if theta is not None:
+            m.d.sync += theta.eq(dynamic_theta(m, spec, lc, p.weights, wsum))
+
+    def _update_stage(self, m: Module, w: Value) -> tuple[Value, Value, Signal]:
         """STDP of the line at the response stage (see the module docstring); returns the
-        written step (+1, -1 or 0, signed) of the line being written."""
+        new weight of the line being written, its step (+1, -1 or 0, signed) and its
+        weight before (``w_r``)."""
         p, spec, lc = self.plan, self.spec, self.lctx
         wb = spec.wbits
         inc, dec = stdp_decision(m, lc, self.lane_x[:p.TB_IN], self.lane_s[0], self.z, w, wb)
@@ -418,8 +446,8 @@ class Segment(wiring.Component):
         dec_r = Signal(name="dec_r", reset_less=True)
         w_r = Signal(wb, name="w_r", reset_less=True)
         m.d.sync += [inc_r.eq(inc), dec_r.eq(dec), w_r.eq(w)]
-        m.d.comb += self.store.wnew.eq(Mux(inc_r, w_r + 1, Mux(dec_r, w_r - 1, w_r)))
-        return Mux(inc_r, Const(1, signed(2)), Mux(dec_r, Const(-1, signed(2)), 0))
+        return (Mux(inc_r, w_r + 1, Mux(dec_r, w_r - 1, w_r)),
+                Mux(inc_r, Const(1, signed(2)), Mux(dec_r, Const(-1, signed(2)), 0)), w_r)
 
     def _distal_write(self) -> Value:
         """1 in a learn-pass write cycle of one of the segment's distal synapses (the
@@ -439,27 +467,57 @@ def theta_cap(spec: SegmentSpec, weights: str) -> int:
     return spec.v_bound(weights) + 1
 
 
-def dynamic_theta(m: Module, spec: SegmentSpec, lc, weights: str, step: Value | None,
-                  en: Value,
-                  keep: bool = False) -> Value:
+def weight_sum(m: Module, spec: SegmentSpec, keep: bool = False) -> Signal:
+    """The register ``wsum``: the segment's distal weight sum (M2, M8), reset to the IR's
+    (``keep``: not reset, for a memory store that keeps its weights over ``rst``); the
+    caller steps it with every distal weight write."""
+    distal = [syn for syn in spec.synapses if syn.distal]
+    s0 = sum(syn.weight for syn in distal)
+    smax = sum((1 << syn.bits) - 1 for syn in distal)
+    return Signal(range(smax + 1), init=s0, name="wsum", reset_less=keep)
+
+
+def budget_scale(m: Module, spec: SegmentSpec, w_norm: int, w: Value, wsum: Value,
+                 nrm: Value) -> tuple[Signal, Signal]:
+    """M8 (docs/model.md §5): ``(w * B) // s`` of the weight ``w`` by restoring division
+    (one compare-subtract per bit of ``w``) and whether the segment is over its budget
+    ``B = (n * w_max * w_norm) >> 8`` (``n`` present distal synapses), where ``s`` is
+    the weight sum latched before the norm pass (``nrm`` low)."""
+    distal = [syn for syn in spec.synapses if syn.distal]
+    wb = max((syn.bits for syn in distal), default=1)
+    wmax = (1 << wb) - 1
+    B = (len(distal) * wmax * w_norm) >> 8
+    s_lat = Signal(len(wsum), name="nrm_sum", reset_less=True)
+    with m.If(~nrm):
+        m.d.sync += s_lat.eq(wsum)
+    over = Signal(name="nrm_over")
+    m.d.comb += over.eq(s_lat > B)
+    rem: Value = w * B
+    q = []
+    for b in reversed(range(wb)):
+        d = s_lat << b
+        ge = Signal(name=f"nrm_ge{b}")
+        m.d.comb += ge.eq(rem >= d)
+        q.append(ge)
+        rem = Mux(ge, rem - d, rem)
+    scaled = Signal(wb, name="nrm_scaled")
+    m.d.comb += scaled.eq(Cat(*reversed(q)))
+    return scaled, over
+
+
+def dynamic_theta(m: Module, spec: SegmentSpec, lc, weights: str,
+                  wsum: Value | None) -> Value:
     """M2 / M5 (docs/model.md §5): the threshold of a learning segment for its next wave,
     ``max(1, base)`` capped at :func:`theta_cap`, with ``base = (S >> theta_shift) + off``
-    (relative; ``S`` the distal weight sum, ``off`` the IR's ``theta - (S_IR >>
+    (relative; ``S`` the distal weight sum ``wsum``, ``off`` the IR's ``theta - (S_IR >>
     theta_shift)``) or the IR's ``theta`` (fixed), plus ``H >> h_shift`` of the neuron's
-    win-rate counter (M5). ``S`` is a register, reset to the IR's sum (``keep``: not reset,
-    for a memory store that keeps its weights over ``rst``), stepping by ``step`` in every
-    cycle with ``en`` (the update stage writes a distal weight)."""
+    win-rate counter (M5)."""
     rule = lc.rule
     cap = theta_cap(spec, weights)
     base: Value = Const(spec.theta)
     if rule.theta == "relative":
-        distal = [syn for syn in spec.synapses if syn.distal]
-        s0 = sum(syn.weight for syn in distal)
-        smax = sum((1 << syn.bits) - 1 for syn in distal)
-        wsum = Signal(range(smax + 1), init=s0, name="wsum", reset_less=keep)
-        if step is not None:
-            with m.If(en):
-                m.d.sync += wsum.eq(wsum + step)
+        assert wsum is not None
+        s0 = sum(syn.weight for syn in spec.synapses if syn.distal)
         base = (wsum >> rule.theta_shift) + (spec.theta - (s0 >> rule.theta_shift))
     if lc.h is not None:
         base = base + (lc.h >> rule.h_shift)

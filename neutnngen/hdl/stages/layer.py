@@ -242,7 +242,10 @@ class LayerStage(wiring.Component):
             if p.weights in ("register", "learn"):
                 wiring.connect(m, wiring.flipped(self.wload), col.wload)
             if rule is not None:
-                m.d.comb += [col.lrn.eq(lrn_eff), col.lwe.eq(sched.lw_v)]
+                lwe = sched.lw_v
+                if lp.NORM and not rule.w_norm:  # no norm pass in this layer (M8 is off)
+                    lwe = sched.lw_v & ~sched.lw_norm
+                m.d.comb += [col.lrn.eq(lrn_eff), col.lwe.eq(lwe)]
                 if rule.kind == "rstdp":
                     m.d.comb += col.label.eq(lab)
                 if lp.MSB:

@@ -51,7 +51,13 @@ from ..column import ColumnLearn, key_inhibit, key_time, overshoot_key, tree, vm
 from ..mux import mux_tree
 from ..plan import ColumnSpec, SegmentSpec, parallel_add_stages
 from ..sched import delay, wload_signature
-from ..segment import RegisterStore, dynamic_theta, stdp_decision, theta_cap
+from ..segment import (
+    RegisterStore,
+    dynamic_theta,
+    stdp_decision,
+    theta_cap,
+    weight_sum,
+)
 from ..specs import OVERSHOOT_CAP_BITS
 from .labels import learning_inputs
 from .output import output_register
@@ -201,8 +207,13 @@ class ParallelSegment(wiring.Component):
         if p.learn is not None:
             step = self._learn(m, ws)
             if dyn:
-                m.d.comb += theta.eq(dynamic_theta(m, spec, self.lctx, p.weights, step,
-                                                   self.lwe))
+                wsum = None
+                if self.lctx.rule.theta == "relative":
+                    wsum = weight_sum(m, spec)
+                    if step is not None:
+                        with m.If(self.lwe):
+                            m.d.sync += wsum.eq(wsum + step)
+                m.d.comb += theta.eq(dynamic_theta(m, spec, self.lctx, p.weights, wsum))
         return m
 
     def _learn(self, m: Module, ws: dict[int, Value]) -> Value | None:
