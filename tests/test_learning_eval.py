@@ -99,7 +99,6 @@ def test_mu_decay_equals_epochwise_training_with_shifted_rules():
     from neutnngen.model import train
     from neutnngen.pipeline.network import (
         init_network,
-        shifted_rule,
         train_network,
         training_order,
     )
@@ -115,7 +114,7 @@ def test_mu_decay_equals_epochwise_training_with_shifted_rules():
     cur = net0
     rule = net0.layers[0].learning
     for e in range(3):
-        cur = cur.replace_layer(0, replace(cur.layers[0], learning=shifted_rule(rule, min(e, 2))))
+        cur = cur.replace_layer(0, replace(cur.layers[0], learning=rule.shifted(min(e, 2))))
         cur = train(cur, X[order[e * 24:(e + 1) * 24]], epochs=1).network
     np.testing.assert_array_equal(got.layers[0].columns[0].distal.weights,
                                   cur.layers[0].columns[0].distal.weights)
@@ -140,7 +139,7 @@ def test_mu_decay_equals_epochwise_training_with_shifted_rules():
     # restarting the counters and offsets every epoch (one train call each) differs here
     cur, rule = net0, net0.layers[0].learning
     for e in range(3):
-        cur = cur.replace_layer(0, replace(cur.layers[0], learning=shifted_rule(rule, min(e, 2))))
+        cur = cur.replace_layer(0, replace(cur.layers[0], learning=rule.shifted(min(e, 2))))
         cur = train(cur, X[order[e * 24:(e + 1) * 24]], epochs=1).network
     cur = cur.replace_layer(0, replace(cur.layers[0], learning=rule))
     assert to_text(cur) != to_text(got)

@@ -418,8 +418,7 @@ class ColumnLearn:
                 dom += self.zf[nspec.prox.path].eq(fired)
 
         if self.H is not None:
-            self._ctl = ctl
-            self._winrate(m, keeps, comb)
+            self._winrate(m, keeps, comb, getattr(ctl, "lw_norm", None))
 
         # R-STDP reward: the column's earliest output neuron (lowest index on ties)
         if rule.kind == "rstdp":
@@ -431,11 +430,13 @@ class ColumnLearn:
             dom += [self.rp.eq(hit), self.rz.eq(~Cat(*keeps).any())]
 
 
-    def _winrate(self, m: Module, keeps: list[Value], comb: bool) -> None:
+    def _winrate(self, m: Module, keeps: list[Value], comb: bool,
+                 nrm: Value | None) -> None:
         """M5: once per learning wave, ``H_i -= a`` for every neuron and ``H_i += q * a``
         for each neuron in the column's output volley, saturated to ``+-2**20``. The step
         is the wave's learn-write cycle (``comb``, parallel) or the first cycle of its
-        learn-pass writes (serial), where ``keeps`` hold the wave's decision."""
+        learn-pass writes (serial, not again in an M8 norm pass ``nrm``), where ``keeps``
+        hold the wave's decision."""
         a, q = self.rule.h_step, self.spec.col.neurons
         step = Signal(name="hw_step")
         if comb:
@@ -444,7 +445,6 @@ class ColumnLearn:
             prev = Signal(name="hw_lwe_d")
             m.d.sync += prev.eq(self.lwe)
             first = self.lwe & ~prev
-            nrm = getattr(self._ctl, "lw_norm", None)  # M8: not again in the norm pass
             m.d.comb += step.eq(first if nrm is None else first & ~nrm)
         up, down = Const((q - 1) * a), Const(-a, signed(max(2, a.bit_length() + 1)))
         width = max(len(self.H[0]), len(up) + 1) + 1

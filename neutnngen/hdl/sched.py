@@ -40,7 +40,7 @@ serves a read.
 
 from __future__ import annotations
 
-from amaranth.hdl import Const, Module, Mux, Signal, Value
+from amaranth.hdl import Module, Mux, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -209,7 +209,7 @@ class Sequencer(wiring.Component):
         m.d.comb += at0.eq((phase == PASS) & (bcnt == p.B - 1) & (jcnt == 0))
         rd_sel = Signal(name="rd_sel_r")
         # M8: the learn phase runs twice (the second time the norm pass, ``npass``)
-        npass = Signal(name="npass") if lp.NORM else Const(0, 1)
+        npass = Signal(name="npass")  # elaborated only with a norm pass
         end = (phase == LEARN) & (jcnt == lp.LL - 1)
         adv = self._handshake(m, at0, end & npass if lp.NORM else end, ~rd_sel)
 

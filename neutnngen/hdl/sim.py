@@ -145,17 +145,18 @@ def _runs(rng: np.random.Generator, p: float, wave: int, n: int) -> list[tuple[i
 def mu_shift_schedule(plan, N: int, mu_shift) -> np.ndarray:
     """The M4 shift of each of ``N`` waves (``mu_shift``: None, an int or one per wave),
     checked against the design's ``mu_shift`` port (``ConfigError`` naming the value)."""
+    from ..ir.common import mu_shift_per_wave
+
     lp = plan.learn
     if mu_shift is None:
         return np.zeros(N, dtype=np.int64)
     if lp is None or not lp.MSB:
         raise ConfigError("mu_shift given but the design has no mu_shift port (build it "
                           "with weights='learn' and mu_shift_bits > 0)")
-    v = np.broadcast_to(np.asarray(mu_shift, dtype=np.int64), (N,)).copy()
-    if len(v) and (v.min() < 0 or v.max() >= (1 << lp.MSB)):
-        raise ConfigError(f"mu_shift: values {int(v.min())}..{int(v.max())}; expected "
-                          f"0..{(1 << lp.MSB) - 1} for a {lp.MSB}-bit mu_shift port")
-    return v
+    try:
+        return mu_shift_per_wave(mu_shift, N, lp.MSB)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
 
 
 def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,

@@ -232,3 +232,19 @@ class SynapseBank:
     def dense(weights: Any, wres: int = 3) -> SynapseBank:
         w = np.asarray(weights)
         return SynapseBank(w, np.ones(w.shape, dtype=bool), wres)
+
+
+def mu_shift_per_wave(mu_shift, waves: int, bits: int | None = None) -> np.ndarray:
+    """M4 (docs/model.md §5): ``mu_shift`` (an int or one per wave) as ``int64[waves]``;
+    ``ValueError`` naming the values when one is negative, the count is wrong or a shift
+    does not fit a ``bits``-wide ``mu_shift`` port."""
+    v = np.asarray(mu_shift, dtype=np.int64)
+    if v.ndim > 1 or (v.ndim == 1 and v.shape[0] != waves):
+        raise ValueError(f"mu_shift: expected an int or {waves} shifts (one per wave), got "
+                         f"shape {v.shape}")
+    v = np.array(np.broadcast_to(v, (waves,)))
+    hi = None if bits is None else (1 << bits) - 1
+    if len(v) and (v.min() < 0 or (hi is not None and v.max() > hi)):
+        want = "shifts >= 0" if hi is None else f"shifts 0..{hi} for a {bits}-bit mu_shift port"
+        raise ValueError(f"mu_shift: values {int(v.min())}..{int(v.max())}; expected {want}")
+    return v

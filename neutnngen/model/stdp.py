@@ -43,6 +43,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
+from ..ir.common import mu_shift_per_wave
 from ..ir.interp import label_proximal
 from ..ir.kinds import kind_of
 from ..ir.network import Network
@@ -171,11 +172,10 @@ def train(
     order = order.astype(np.int64)
     topts: dict[str, Any] = {}
     if mu_shift is not None:
-        ms = np.asarray(mu_shift, dtype=np.int64).reshape(-1)
-        if ms.shape != order.shape or (ms < 0).any():
-            raise ConfigError(f"mu_shift: expected {len(order)} shifts >= 0 (one per training "
-                              f"wave, epochs x samples), got {ms.shape[0]}")
-        topts["mu_shift"] = ms
+        try:  # one per training wave (epochs x samples)
+            topts["mu_shift"] = mu_shift_per_wave(mu_shift, len(order))
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
     prox = {}
     for k, v in (proximal or {}).items():
         k = int(k)

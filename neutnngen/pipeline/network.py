@@ -125,14 +125,12 @@ def train_network(cfg: Config, net: Network, data: Data, show: bool = True,
     X = data.X_train[order]
     y = data.y_train[order]
     labels = y if needs_labels(net) else None
-    every, most = cfg.train.mu_decay
     t0 = time.perf_counter()
     with Progress("train", len(X) * max(1, len(layers or [0])), enabled=show) as bar:
-        if every <= 0 or most <= 0 or epochs <= 1:
-            res = train(net, X, epochs=1, mode=cfg.train.mode, seed=cfg.experiment.seed,
-                        labels=labels, layers=layers, progress=bar)
-        else:
-            res = _train_mu_decay(cfg, net, X, labels, layers, epochs, every, most, bar)
+        # one run; with train.mu_decay epoch e learns with its mu shifted (M4)
+        res = train(net, X, epochs=1, mode=cfg.train.mode, seed=cfg.experiment.seed,
+                    labels=labels, layers=layers, progress=bar,
+                    mu_shift=mu_shifts(cfg, len(X), len(data.X_train)))
     dt = time.perf_counter() - t0
     trainer = {k: v for k, v in (res.stats or {}).items() if k not in ("epochs", "samples")}
     stats = {**trainer, "waves": int(len(X)), "epochs": epochs, "mode": cfg.train.mode,
@@ -140,23 +138,15 @@ def train_network(cfg: Config, net: Network, data: Data, show: bool = True,
     return res.network, stats
 
 
-def shifted_rule(rule: LearningRule, shift: int) -> LearningRule:
-    """M4 (docs/model.md §5): the rule of an epoch with ``mu >> shift`` for capture, minus,
-    search and backoff (``mu_min`` unchanged)."""
-    return rule.shifted(shift)
-
-
-def _train_mu_decay(cfg: Config, net: Network, X: np.ndarray, labels, layers, epochs: int,
-                    every: int, most: int, bar):
-    """One training run in which epoch ``e`` learns with ``mu >> min(e // every, most)``
-    (capture, minus, search, backoff) on the layers that learn: LFSR states, relative
-    offsets and win-rate counters carry on from epoch to epoch, as on the chip."""
-    from ..model import train
-
-    n = len(X) // epochs
-    shifts = np.minimum(np.arange(len(X)) // n // every, most)
-    return train(net, X, epochs=1, mode=cfg.train.mode, seed=cfg.experiment.seed,
-                 labels=labels, layers=layers, progress=bar, mu_shift=shifts)
+def mu_shifts(cfg: Config, waves: int, per_epoch: int) -> np.ndarray | None:
+    """M4 (docs/model.md §5): the shift of each of ``waves`` training waves, epoch ``e``
+    being waves ``e * per_epoch ..``: ``min(e // every, max)``, capped at 15 (every ``mu``
+    is 0 from 11 on); None when ``train.mu_decay`` is off."""
+    every, most = cfg.train.mu_decay
+    if every <= 0 or most <= 0:
+        return None
+    e = np.arange(waves) // max(per_epoch, 1)
+    return np.minimum(np.minimum(e // every, most), 15).astype(np.int64)
 
 
 def _append_lut(cfg: Config, data: Data, net: Network | None, i: int, ts: TimeSpec,

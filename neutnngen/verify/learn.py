@@ -36,6 +36,7 @@ import numpy as np
 
 from ..errors import ToolchainError, VerificationMismatch
 from ..flows.sim import simulator_version
+from ..ir.common import mu_shift_per_wave
 from ..ir.nodes import Network
 from .learn_check import (  # noqa: F401 (trained_network, expected_learning re-exported)
     WEIGHT_KINDS,
@@ -245,10 +246,7 @@ def run_learning_verification(
         if not mus_bits:
             raise ValueError("mu_shift given but the design has no mu_shift port (emit it "
                              "with mu_shift_bits > 0)")
-        mus_v = np.array(np.broadcast_to(np.asarray(mu_shift, dtype=np.int64), (N,)))
-        if len(mus_v) and (mus_v.min() < 0 or mus_v.max() >= (1 << mus_bits)):
-            raise ValueError(f"mu_shift: values {int(mus_v.min())}..{int(mus_v.max())}; "
-                             f"expected 0..{(1 << mus_bits) - 1} ({mus_bits}-bit port)")
+        mus_v = mu_shift_per_wave(mu_shift, N, mus_bits)
     prox_full, enable = _proximal(net, N, prox)
     entries, taps = observe(names)
     check_layout(net, entries)

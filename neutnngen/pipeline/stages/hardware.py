@@ -18,7 +18,7 @@ from ...config import Config
 from ...errors import ConfigError, VerificationMismatch
 from ...ir import Network, load, save, to_text
 from ...progress import Progress, step, track
-from ..network import training_order
+from ..network import mu_shifts, training_order
 from ..tasks import Data
 from .base import Context, Stage
 
@@ -75,16 +75,6 @@ def mu_shift_bits(cfg: Config) -> int:
     if cfg.hdl.weights != "learn" or every <= 0 or most <= 0:
         return 0
     return min(most, 15).bit_length()
-
-
-def mu_shifts(cfg: Config, waves: int, per_epoch: int) -> np.ndarray | None:
-    """The M4 shift of each training wave (epoch ``e`` = waves ``e * per_epoch ..``):
-    ``min(e // every, max)``, capped at 15; None without a schedule."""
-    if not mu_shift_bits(cfg):
-        return None
-    every, most = cfg.train.mu_decay
-    e = np.arange(waves) // max(per_epoch, 1)
-    return np.minimum(np.minimum(e // every, most), 15).astype(np.int64)
 
 
 def _simulator(cfg: Config) -> str | None:

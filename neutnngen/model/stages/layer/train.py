@@ -161,11 +161,8 @@ def mu_rows(rule, waves: int, mu_shift: np.ndarray | None) -> np.ndarray:
     """``[waves, 5]``: the ``mu`` of every wave in draw order, capture, minus, search and
     backoff shifted right by the wave's ``mu_shift`` (M4; ``mu_min`` unchanged)."""
     rows = np.tile(np.asarray(rule.mus(), dtype=np.int64), (waves, 1))
-    if mu_shift is not None:
-        sh = np.asarray(mu_shift, dtype=np.int64).reshape(-1)
-        if sh.shape != (waves,) or (sh < 0).any():
-            raise ConfigError(f"mu_shift: expected {waves} shifts >= 0 (one per wave), got "
-                              f"{sh.shape[0]}")
+    if mu_shift is not None:  # checked by train(): one shift >= 0 per wave
+        sh = np.asarray(mu_shift, dtype=np.int64)
         rows[:, :4] >>= np.minimum(sh, 15)[:, None]  # mu < 2**11: 15 and beyond give 0
     return rows
 
