@@ -301,7 +301,8 @@ class ColumnLearn:
     the segment survived its dendrite's inhibition; gate-mode proximal segments: the neuron
     is in the output volley / the proximal segment fired) and, for R-STDP, the reward."""
 
-    def __init__(self, plan: Plan, spec: ColumnSpec, rule: LearningRule, lwe: Value):
+    def __init__(self, plan: Plan, spec: ColumnSpec, rule: LearningRule, lwe: Value,
+                 stream_levels: bool = False):
         self.plan, self.spec, self.rule, self.lwe = plan, spec, rule, lwe
         col = spec.col
         q, D, S = col.neurons, col.dendrites, col.segments
@@ -318,8 +319,8 @@ class ColumnLearn:
         self.rp = Signal(name="r_plus")
         rs = col.random
         assert rs is not None
-        self.gens = [Rng(plan, rs, int(rs.seeds[g]), col.w_max, rule) for g in
-                     range(col.n_generators())]
+        self.gens = [Rng(plan, rs, int(rs.seeds[g]), col.w_max, rule, stream_levels)
+                     for g in range(col.n_generators())]
         # segments in generator order: row-major (neuron, dendrite, segment), then the
         # proximal segments of gate mode
         self.order: list[SegmentSpec] = [seg for n in spec.neurons for dd in n.dendrites
@@ -470,16 +471,29 @@ class Rng(wiring.Component):
       (``w > 0``); the other bits are 0 (the clamp);
     * targeted rule (M3): ``bc``, ``bm``, ``bb`` themselves (no ``Fup``/``Fdown``/``mu_min``;
       the level draws are still made, so the draw schedule is the same).
+
+    ``stream_levels`` (the ``parallel`` architecture, where every synapse looks up its
+    level at once) replaces the latched level vectors by the level draws as they complete:
+    ``lv`` (a level draw completes this cycle), ``lk`` (its level ``w``), ``fu = bmin |
+    Fup(w)`` (0 at ``w_max``) and ``fd = bmin | Fdown(w)`` (0 at 0) of that draw, with
+    ``bc``, ``bm``, ``bb``; each synapse latches the pair of its own level (so ``cu[w] = bc
+    & fu``, ``dm[w] = bm & fd``, ``db[w] = bb & fd``, ``dc[w] = bc & fd``).
     """
 
     def __init__(self, plan: Plan, rs: RandomSource, seed: int, w_max: int,
-                 rule: LearningRule):
+                 rule: LearningRule, stream_levels: bool = False):
         self.plan, self.rs, self.seed, self.w_max, self.rule = plan, rs, seed, w_max, rule
         n = w_max + 1
-        raw = {"bc": Out(1), "bm": Out(1), "bb": Out(1)} if rule.kind == "targeted" else {}
+        self.stream_levels = stream_levels and rule.kind != "targeted"
+        raw = {"bc": Out(1), "bm": Out(1), "bb": Out(1)} \
+            if rule.kind == "targeted" or self.stream_levels else {}
+        if self.stream_levels:
+            levels = {"lv": Out(1), "lk": Out(range(n)), "fu": Out(1), "fd": Out(1)}
+        else:
+            levels = {"cu": Out(n), "dm": Out(n), "db": Out(n), "dc": Out(n)}
         super().__init__({
             "step": In(1), "done": In(5 + n), "ua": In(11), "ub": In(11),
-            "bs": Out(1), "cu": Out(n), "dm": Out(n), "db": Out(n), "dc": Out(n), **raw,
+            "bs": Out(1), **levels, **raw,
         })
 
     def elaborate(self, platform):
@@ -503,10 +517,20 @@ class Rng(wiring.Component):
                 m.d.sync += r.eq(lta)
             mu[name] = r
         m.d.comb += self.bs.eq(mu["bs_r"])
-        if self.rule.kind == "targeted":
+        if self.rule.kind == "targeted" or self.stream_levels:
             m.d.comb += [self.bc.eq(mu["bc"]), self.bm.eq(mu["bm"]), self.bb.eq(mu["bb"])]
         bmin = mu["bmin"]
         wm = self.w_max
+        if self.stream_levels:
+            lvl = self.done[5:]
+            m.d.comb += [
+                self.lv.eq(lvl.any()),
+                self.lk.eq(Cat(*[Cat(*[lvl[w] for w in range(wm + 1) if (w >> b) & 1]).any()
+                                 for b in range(len(self.lk))])),
+                self.fu.eq((bmin | lta) & ~lvl[wm]),
+                self.fd.eq((bmin | ltb) & ~lvl[0]),
+            ]
+            return m
         for w in range(wm + 1 if self.rule.kind != "targeted" else 0):
             k = 5 + w
             vecs = [("cu", mu["bc"], lta, w < wm), ("dm", mu["bm"], ltb, w > 0),

@@ -527,12 +527,15 @@ def dynamic_theta(m: Module, spec: SegmentSpec, lc, weights: str,
 
 
 def stdp_decision(m: Module, lc, x: Value, xs: Value, z: Value, w: Value, wb: int,
-                  pfx: str = "") -> tuple[Signal, Signal]:
+                  pfx: str = "", levels: dict[str, Value] | None = None
+                  ) -> tuple[Signal, Signal]:
     """The increment and decrement bits of one synapse (docs/model.md §5): input time ``x``
     and spike bit ``xs``, its segment's time ``z`` and credited flag ``lc.zf``, weight
-    ``w``, the generator's precombined bits of level ``w`` (``lc.gen``) and, for R-STDP,
-    the reward (``lc.rz``, ``lc.rp``). Clamping is in the bits (no increment at ``w_max``,
-    no decrement at 0). ``pfx`` prefixes the signal names (one call per synapse)."""
+    ``w``, the generator's precombined bits of level ``w`` (``lc.gen``, or ``levels``:
+    ``cu``, ``dm``, ``db``, ``dc`` of the synapse's level already looked up) and, for
+    R-STDP, the reward (``lc.rz``, ``lc.rp``). Clamping is in the bits (no increment at
+    ``w_max``, no decrement at 0). ``pfx`` prefixes the signal names (one call per
+    synapse)."""
     wmax = (1 << wb) - 1
     zf = lc.zf
     if lc.kind == "targeted":
@@ -546,6 +549,8 @@ def stdp_decision(m: Module, lc, x: Value, xs: Value, z: Value, w: Value, wb: in
     g = lc.gen
 
     def level(name: str) -> Value:
+        if levels is not None:
+            return levels[name]
         vec = getattr(g, name)
         return Cat(*[vec[k] for k in range(wmax + 1)]).bit_select(w, 1)
 

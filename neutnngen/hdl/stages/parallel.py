@@ -33,7 +33,9 @@ waits there. Weights: ``hardwired`` (constants; zero-weight synapses generate no
 wave takes ``T + 2`` cycles (no adder registers: step ``t`` is accumulated in its own
 cycle; then the neuron times are registered; then the decision cycle latches the output
 and, when the wave learns, writes every weight of the layer with its STDP update, computed
-from the held input volley, the segment times and the credited flags of that same cycle).
+from the held input volley, the segment times and the credited flags of that same cycle,
+and the level bits each synapse latched when the draw of its weight level completed:
+:class:`~neutnngen.hdl.column.Rng` ``stream_levels``).
 Each generator makes one whole draw per cycle (``steps_per_draw`` LFSR steps) from the
 wave's first cycle and latches its Bernoulli bits one cycle later, so a learning layer's wave waits
 for the design's ``learn.D`` draws (its largest ``5 + w_max + 1``) when they outnumber its
@@ -227,10 +229,19 @@ class ParallelSegment(wiring.Component):
         if self.lctx is None:
             return None
         ups, downs = [], []
+        g = self.lctx.gen
         for syn in spec.synapses:
             w = ws[syn.j]
+            levels = None
+            if g.stream_levels:  # latch the level bits of w as its draw completes
+                fu = Signal(name=f"{syn.name}_fu", reset_less=True)
+                fd = Signal(name=f"{syn.name}_fd", reset_less=True)
+                with m.If(g.lv & (w == g.lk)):
+                    m.d.sync += [fu.eq(g.fu), fd.eq(g.fd)]
+                levels = {"cu": g.bc & fu, "dm": g.bm & fd, "db": g.bb & fd, "dc": g.bc & fd}
             inc, dec = stdp_decision(m, self.lctx, self.x[syn.j * tb:(syn.j + 1) * tb],
-                                     self.s[syn.j], self.z, w, syn.bits, f"{syn.name}_")
+                                     self.s[syn.j], self.z, w, syn.bits, f"{syn.name}_",
+                                     levels)
             with m.If(self.lwe):  # never with a wload write (the top drops those then)
                 m.d.sync += w.eq(Mux(inc, w + 1, Mux(dec, w - 1, w)))
             if syn.distal:  # an increment wins over a decrement, as in the write above
@@ -322,7 +333,7 @@ class ParallelColumn(WideColumn):
         m = Module()
         lrn = None
         if self.rule is not None:
-            lrn = ColumnLearn(self.plan, self.spec, self.rule, self.lwe)
+            lrn = ColumnLearn(self.plan, self.spec, self.rule, self.lwe, stream_levels=True)
             self.ctx.col[self.spec.path] = lrn
             lrn.register_segments(self.ctx)
         dec: dict = {}
