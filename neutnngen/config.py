@@ -465,10 +465,6 @@ def _cross_check(cfg: Config) -> None:
             raise ConfigError(f"network.theta={cfg.network.theta} with theta_mode='relative': "
                               "the relative offsets are calibrated; use theta = 0",
                               path="network.theta")
-    if cfg.train.w_norm and cfg.hdl.weights == "learn" and cfg.hdl.architecture != "serial":
-        raise ConfigError(f"train.w_norm={cfg.train.w_norm} is implemented by the serial "
-                          "on-chip learning RTL only: use hdl.architecture='serial' or "
-                          "train.w_norm=0", path="train.w_norm")
     md = cfg.train.mu_decay
     if len(md) != 2 or min(md) < 0 or max(md) > 10000:
         raise ConfigError(f"train.mu_decay={list(md)!r}; expected [every, max] with integers "

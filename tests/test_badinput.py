@@ -391,8 +391,6 @@ CONFIG_SETS = [
     ("grf-posneg", ["data.grf=3", "data.posneg=true"], ["data.grf=3", "data.posneg"]),
     ("grf-width", ["data.grf=3", "data.grf_width=0"], ["data.grf_width"]),
     ("projections-negative", ["data.projections=-4"], ["data.projections"]),
-    ("w-norm-learn", ["train.w_norm=128", "hdl.weights=learn", "hdl.architecture=parallel"],
-     ["train.w_norm", "on-chip", "serial"]),
     ("w-norm-range", ["train.w_norm=300"], ["train.w_norm"]),
 ]
 

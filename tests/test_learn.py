@@ -204,13 +204,15 @@ def test_relative_thresholds_and_winrate_on_chip(arch, case):
     assert len(seen) > 3, len(seen)
 
 
+@pytest.mark.parametrize("arch", ["serial", "parallel"])
 @pytest.mark.parametrize("case", ["stdp_dendrites", "targeted_relative_winrate_memory",
                                   "two_layers_one_budget"])
-def test_weight_budget_on_chip(case):
-    """M8 (docs/model.md §5) on chip, serial: after the learn pass a norm pass writes
-    ``(w * B) // s`` into every distal weight of a segment over its budget; outputs,
-    weights, LFSRs (and counters) equal the interpreter after every wave. In a design where
-    only one layer has a budget, the other layer learns once per wave."""
+def test_weight_budget_on_chip(case, arch):
+    """M8 (docs/model.md §5) on chip: after the weight updates (serial: a norm pass after
+    the learn pass; parallel: a level sweep after the update cycle) every distal weight of
+    a segment over its budget becomes ``(w * B) // s``; outputs, weights, LFSRs (and
+    counters) equal the interpreter after every wave. In a design where only one layer has
+    a budget, the other layer learns once per wave (serial) or has no sweep (parallel)."""
     rng = np.random.default_rng(141)
     top_kw: dict = {}
     if case == "stdp_dendrites":
@@ -233,25 +235,28 @@ def test_weight_budget_on_chip(case):
         net = learning(net, RULE, layers={1}, seed=5)
     X = rand_volleys(rng, 40, net.inputs)
     prox = {0: rand_volleys(rng, 40, 3)} if case.startswith("targeted") else None
-    top = build_top(net, weights="learn", **top_kw)
-    assert top.plan.learn.NORM and top.plan.info()["learn"]["norm_pass_cycles"] > 0
-    check_learning(net, X, prox=prox, top=top)
+    top = build_top(net, weights="learn", architecture=arch, **top_kw)
+    info = top.plan.info()
+    assert top.plan.learn.NORM and info["learn"]["norm_pass_cycles"] > 0
+    if arch == "parallel":  # the sweep: a cycle to latch the sums, one per level 1 .. 7
+        assert info["learn"]["norm_pass_cycles"] == 8
+        unbudgeted = replace(net.layers[0], learning=replace(net.layers[0].learning,
+                                                             w_norm=0))
+        plain = build_top(net.replace_layer(0, unbudgeted), weights="learn",
+                          architecture=arch)
+        assert info["WAVE_CYCLES"] == plain.plan.info()["WAVE_CYCLES"] + 8
+    # waves 0, 5, 10, ... do not learn (the random weights start over budget, and only a
+    # learning wave is normalised)
+    check_learning(net, X, prox=prox, top=top, learn=np.arange(len(X)) % 5 != 0)
     # the budget did scale weights: the interpreter without it ends elsewhere
     free = net.replace_layer(0, replace(net.layers[0], learning=replace(
         net.layers[0].learning, w_norm=0)))
     a, b = Interpreter(net), Interpreter(free)
-    for n in range(len(X)):
+    for n in range(1, len(X)):
         pv = None if prox is None else {0: prox[0][n:n + 1]}
         a.step(X[n], learn=True, proximal=pv)
         b.step(X[n], learn=True, proximal=pv)
     assert not np.array_equal(a.distal[0][0], b.distal[0][0])
-
-
-def test_weight_budget_parallel_is_refused():
-    rng = np.random.default_rng(142)
-    net = learning(one_layer(rand_column(rng, 6, 2)), replace(RULE, w_norm=100))
-    with pytest.raises(ConfigError, match="w_norm"):
-        build_top(net, weights="learn", architecture="parallel")
 
 
 @pytest.mark.parametrize("arch", ["serial", "parallel"])
@@ -503,6 +508,34 @@ def test_cocotb_two_learning_layers_under_backpressure(sim, tmp_path, build_root
         np.testing.assert_array_equal(np.array(res.final_weights[k][0]["distal"]),
                                       it.distal[k][0])
     assert (it.distal[1][0] != net.layers[1].columns[0].distal.weights).any()
+
+
+@pytest.mark.requires_sim
+def test_cocotb_parallel_weight_budget_under_backpressure(sim, tmp_path, build_root):
+    """M8 in the parallel architecture through the cocotb learning bench: the bench samples
+    each wave's registers after the stage's ``done`` tap, which for a budgeted parallel
+    stage is the end of its level sweep; with random out_ready runs, input gaps and waves
+    that do not learn, every weight, LFSR state and output equals the interpreter."""
+    net0, X = small_learning_column(40)
+    col = net0.layers[0].columns[0]
+    net = learning(one_layer(col), replace(RULE, w_norm=100))
+    learn = np.arange(40) % 4 != 0
+    r = emit(net, tmp_path / "rtl", weights="learn", architecture="parallel", name="pnorm")
+    names = json.loads(Path(r.names).read_text())
+    assert names["top"]["learn"]["norm_pass_cycles"] == 8
+    assert names["stages"][0]["done"].endswith(".done")
+    res = run_learning_verification(net, r.verilog, r.names, X, learn=learn, simulator=sim,
+                                    workdir=tmp_path / "w", build_dir=build_root / "pnorm",
+                                    backpressure=0.5, gaps=0.3, seed=3)
+    assert res.passed, (res.first_mismatch, res.first_weight_mismatch)
+    it = Interpreter(net)
+    for n in range(40):
+        it.step(X[n], learn=bool(learn[n]))
+    np.testing.assert_array_equal(np.array(res.final_weights[0][0]["distal"]), it.distal[0][0])
+    free = Interpreter(learning(one_layer(col), RULE))
+    for n in range(40):
+        free.step(X[n], learn=bool(learn[n]))
+    assert not np.array_equal(free.distal[0][0], it.distal[0][0])  # the budget acted
 
 
 @pytest.mark.requires_sim

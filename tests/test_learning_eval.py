@@ -147,7 +147,7 @@ def test_mu_decay_equals_epochwise_training_with_shifted_rules():
 
 @pytest.mark.parametrize("overrides,key", [
     (["network.tie=first"], "network.tie"),
-    (["train.w_norm=128", "hdl.weights=learn", "hdl.architecture=parallel"], "train.w_norm"),
+    (["train.w_norm=-1"], "train.w_norm"),
     (["network.theta_mode=relative", "network.theta=40"], "network.theta"),
     (["network.theta_cal=top"], "network.theta_cal"),
     (["train.h_shift=40"], "train.h_shift"),

@@ -45,7 +45,8 @@ def names_json(plan: Plan) -> dict:
       "seed"}`` (the LFSR state register; generator order as in the IR's RandomSource);
     * ``stages``: every IR stage in order: ``{"name", "kind", "rtl"`` (instance in the
       top, or null), ``"fused_into"``, and for a layer ``"layer"`` and ``"done"`` (the
-      one-cycle pulse of the cycle in which it latches a wave's result)``}``.
+      one-cycle pulse of the cycle in which it latches a wave's result; a parallel stage
+      with a weight budget: the last cycle of its level sweep)``}``.
     """
     from .kinds import hdl_kind
 

@@ -183,6 +183,12 @@ class LearnPlan:
     MSB: int = 0  # bits of the mu_shift port (M4 schedule; 0: no port, the mu as in the IR)
     NORM: bool = False  # a second (norm) pass of LL cycles after the learn pass (M8 budget)
 
+    @property
+    def SWEEP(self) -> int:
+        """Cycles of the ``parallel`` architecture's weight-budget level sweep (M8) after a
+        learning wave's update: one to latch the sums, one per level ``1 .. w_max``."""
+        return self.D - 5
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -301,8 +307,9 @@ class Plan:
                 "wait_cycles": lp.W,
                 "learn_pass_cycles": lp.LL,
             }
-            if lp.NORM:
-                d["learn"]["norm_pass_cycles"] = lp.LL
+            if lp.NORM:  # parallel: the level sweep of a budgeted layer stage
+                d["learn"]["norm_pass_cycles"] = lp.LL if self.architecture == "serial" \
+                    else lp.SWEEP
             ports = {"wload_en": ["in", 1], "wload_addr": ["in", self.A],
                      "wload_data": ["in", self.WB], "learn_en": ["in", 1]}
             if lp.LBW:
@@ -380,14 +387,6 @@ def make_plan(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     check(net)
     ts = net.time
 
-    for la in net.layers:
-        lr = getattr(la, "learning", None)
-        if weights == "learn" and lr is not None:
-            # every mechanism is on chip; the weight budget (M8) in the serial design only
-            if getattr(lr, "w_norm", 0) and architecture != "serial":
-                raise ConfigError(f"layer {la.name!r}: learning w_norm={lr.w_norm} (M8) is "
-                                  "implemented by the serial on-chip learning RTL only; use "
-                                  "architecture='serial'")
     # Every stage through its kind's planner (an unknown kind is a ConfigError).
     ctx = PlanContext(net, weights)
     raw: list[StageSpec] = []

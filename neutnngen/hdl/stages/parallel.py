@@ -55,6 +55,7 @@ from ..plan import ColumnSpec, SegmentSpec, parallel_add_stages
 from ..sched import delay, wload_signature
 from ..segment import (
     RegisterStore,
+    budget_scale,
     dynamic_theta,
     stdp_decision,
     theta_cap,
@@ -67,6 +68,11 @@ from .output import output_register
 
 def _bits(n: int) -> int:
     return max(1, int(n).bit_length())
+
+
+def norm_level_bits(plan) -> int:
+    """Bits of the level counter of the weight budget's sweep (M8, ``learn.SWEEP``)."""
+    return _bits(plan.learn.SWEEP - 1)
 
 
 GROUP = 8
@@ -127,7 +133,17 @@ class ParallelSegment(wiring.Component):
             members["rd_sel"] = In(plan.SW * plan.Lm)
         if self.lctx is not None:
             members["lwe"] = In(1)
+            if self.budget:
+                members["nrm"] = In(1)
+                members["nrm_k"] = In(norm_level_bits(plan))
         super().__init__(members)
+
+    @property
+    def budget(self) -> bool:
+        """The segment has distal synapses under a weight budget (M8)."""
+        lc = self.lctx
+        return bool(lc is not None and lc.rule is not None and lc.rule.w_norm
+                    and any(syn.distal for syn in self.spec.synapses))
 
     def _weights(self, m: Module) -> dict[int, Value | int]:
         return segment_weights(m, self, self.ctx)
@@ -207,36 +223,50 @@ class ParallelSegment(wiring.Component):
                             ov = Mux(ov > cap, cap, ov)
                         m.d.sync += self.o.eq(ov)
         if p.learn is not None:
-            step = self._learn(m, ws)
+            wsum = None
+            if self.budget or (dyn and self.lctx.rule.theta == "relative"):
+                wsum = weight_sum(m, spec)
+            self._learn(m, ws, wsum)
             if dyn:
-                wsum = None
-                if self.lctx.rule.theta == "relative":
-                    wsum = weight_sum(m, spec)
-                    if step is not None:
-                        with m.If(self.lwe):
-                            m.d.sync += wsum.eq(wsum + step)
                 m.d.comb += theta.eq(dynamic_theta(m, spec, self.lctx, p.weights, wsum))
         return m
 
-    def _learn(self, m: Module, ws: dict[int, Value]) -> Value | None:
+    def _learn(self, m: Module, ws: dict[int, Value], wsum: Signal | None) -> None:
         """``learn`` mode: the ``wread`` read multiplexer and (learning layers) the STDP
-        update of every synapse at once; returns the step of the distal weight sum in the
-        write cycle (M2), or None."""
+        update of every synapse at once, the distal weight sum ``wsum`` (M2, M8) stepped
+        with it, and the weight budget's level sweep (M8): in the norm cycle of level
+        ``k`` (``nrm``, ``nrm_k``), when the sum latched before the sweep is over the
+        budget, every distal weight equal to ``k`` becomes ``(k * B) // s``. The levels
+        ascend from 1 and a scaled weight is at most its level, so no weight is scaled
+        twice; the sum drops by ``n_k * (k - (k * B) // s)`` for the ``n_k`` weights at
+        level ``k``."""
         p, spec, tb = self.plan, self.spec, self.plan.TB_IN
         sels = [self.rd_sel[k * p.SW:(k + 1) * p.SW] for k in range(p.Lm)]
         m.d.comb += self.ctx.wq[spec.seg_id].eq(
             mux_tree(m, dict(ws), spec.wbits, sels, p.R, p.Lm, "wrd"))
         if self.lctx is None:
-            return None
-        ups, downs = [], []
+            return
+        ups, downs, hits = [], [], []
         g = self.lctx.gen
+        lk = g.lk if g.stream_levels else None  # the level whose bits are latched now
+        if self.budget:
+            assert wsum is not None
+            scaled, over = budget_scale(m, spec, self.lctx.rule.w_norm, self.nrm_k, wsum,
+                                        self.nrm)
+            lk_m = Signal(len(self.nrm_k), name="lvl_cmp")  # one comparison a synapse
+            m.d.comb += lk_m.eq(self.nrm_k if lk is None else Mux(self.nrm, self.nrm_k, lk))
+            lk = lk_m
         for syn in spec.synapses:
             w = ws[syn.j]
             levels = None
+            at = None
+            if lk is not None:
+                at = Signal(name=f"{syn.name}_at_lvl")
+                m.d.comb += at.eq(w == lk)
             if g.stream_levels:  # latch the level bits of w as its draw completes
                 fu = Signal(name=f"{syn.name}_fu", reset_less=True)
                 fd = Signal(name=f"{syn.name}_fd", reset_less=True)
-                with m.If(g.lv & (w == g.lk)):
+                with m.If(g.lv & at):
                     m.d.sync += [fu.eq(g.fu), fd.eq(g.fd)]
                 levels = {"cu": g.bc & fu, "dm": g.bm & fd, "db": g.bb & fd, "dc": g.bc & fd}
             inc, dec = stdp_decision(m, self.lctx, self.x[syn.j * tb:(syn.j + 1) * tb],
@@ -247,9 +277,20 @@ class ParallelSegment(wiring.Component):
             if syn.distal:  # an increment wins over a decrement, as in the write above
                 ups.append(inc)
                 downs.append(dec & ~inc)
-        if not (self.lctx.dynamic and ups):
-            return None
-        return add_tree(ups) - add_tree(downs)  # the distal weight sum's step
+                if self.budget:
+                    with m.If(self.nrm & over & at):
+                        m.d.sync += w.eq(scaled)
+                    hits.append(at)
+        if wsum is None:
+            return
+        if ups:
+            with m.If(self.lwe):
+                m.d.sync += wsum.eq(wsum + (add_tree(ups) - add_tree(downs)))
+        if hits:
+            n_k = Signal(_bits(len(hits)), name="nrm_hits")
+            m.d.comb += n_k.eq(add_tree(hits))
+            with m.If(self.nrm & over):
+                m.d.sync += wsum.eq(wsum - n_k * (self.nrm_k - scaled))
 
 
 class WideColumn(wiring.Component):
@@ -282,7 +323,8 @@ class WideColumn(wiring.Component):
                            self.plan.net.time.response, ow)
         host.submodules[name] = seg
         m.d.comb += [getattr(seg, k).eq(getattr(self, k)) for k in self.SEG_CONTROLS]
-        m.d.comb += [getattr(seg, k).eq(getattr(self, k)) for k in ("rd_sel", "lwe")
+        m.d.comb += [getattr(seg, k).eq(getattr(self, k)) for k in ("rd_sel", "lwe", "nrm",
+                                                                    "nrm_k")
                      if k in seg.signature.members]
         m.d.comb += [seg.x.eq(self.x), seg.s.eq(self.s)]
         if self.plan.weights in ("register", "learn"):
@@ -327,6 +369,8 @@ class ParallelColumn(WideColumn):
                 controls["label"] = max(1, lp.LBW)
             if lp.MSB:
                 controls["mus"] = lp.MSB
+            if self.rule.w_norm:
+                controls.update({"nrm": 1, "nrm_k": norm_level_bits(plan)})
         super().__init__(plan, spec, controls, tw, ctx)
 
     def elaborate(self, platform):
@@ -441,6 +485,9 @@ def timing(plan, spec) -> tuple[int, int]:
     is accumulated, one to register the neuron times, one to decide and latch; a learning
     layer whose draws outlast that (``learn.D > T + stages``) waits for them."""
     n = _last(plan, spec) + 3
+    rule = spec.layer.learning if plan.learn is not None else None
+    if rule is not None and rule.w_norm:  # M8: the level sweep before the next wave
+        return n + plan.learn.SWEEP, n
     return n, n
 
 
@@ -489,15 +536,27 @@ class ParallelLayerStage(wiring.Component):
         c = Signal(_bits(last), name="c")
         start = Signal(name="start")
         issue = Signal(name="issue")
-        done = Signal(name="done")
+        # M8: a budgeted layer sweeps the weight levels after every wave (writing only when
+        # the wave learned) and takes its input beat (i.ready) in the sweep's last cycle;
+        # names.json's "done" tap is then the sweep's end, the decision cycle "decide"
+        budget = rule is not None and bool(rule.w_norm)
+        done = Signal(name="decide" if budget else "done")
         free = Signal(name="free")
         rd_sel = Signal(name="rd_sel_r")  # learn mode: this cycle's line select serves a read
+        nbusy = Signal(name="nrm_busy")
+        nk = Signal(norm_level_bits(p) if budget else 1, name="nrm_k")
+        nlrn = Signal(name="nrm_learned")
+        sweep_end = Signal(name="done")
+        if budget:
+            m.d.comb += sweep_end.eq(nbusy & (nk == p.learn.SWEEP - 1))
         begin = (phase == 0) & self.i.valid
+        if budget:
+            begin = begin & ~nbusy
         m.d.comb += [free.eq(~self.o.valid | self.o.ready),
                      start.eq(begin & ~rd_sel if lp is not None else begin),
                      issue.eq(start | ((phase == 1) & (c < T))),
                      done.eq((phase == 3) & free),
-                     self.i.ready.eq(done)]
+                     self.i.ready.eq(sweep_end if budget else done)]
         with m.Switch(phase):
             with m.Case(0):
                 with m.If(start if lp is not None else self.i.valid):
@@ -532,11 +591,15 @@ class ParallelLayerStage(wiring.Component):
         if lp is not None:
             lrn_eff, lab, ps = learning_inputs(
                 m, p, spec, self.stage.beat_in, ip, ps,
-                lambda lrn_eff: [self.lw_busy.eq(done & lrn_eff), self.rd_sel.eq(rd_sel)])
+                lambda lrn_eff: [self.lw_busy.eq((done & lrn_eff) | (nbusy & nlrn) if budget
+                                                 else done & lrn_eff),
+                                 self.rd_sel.eq(rd_sel)])
             # wread: the line select is a register loaded with rd_line; it serves a read when
             # the stage is idle in the next cycle (no wave starts in a cycle that serves one)
             rd_next = Signal(name="rd_next")
-            m.d.comb += rd_next.eq(self.rd_req & (((phase == 0) & ~start) | done))
+            idle = (phase == 0) & ~start
+            # (M8: not while the level sweep may write, nor in the cycle before it)
+            m.d.comb += rd_next.eq(self.rd_req & (idle & ~nbusy if budget else idle | done))
             selr = Signal(p.SW, name="selr", reset_less=True)
             m.d.sync += [selr.eq(self.rd_line), rd_sel.eq(rd_next)]
             sels = [selr] + [delay(m, selr, k, f"selr{k}", reset_less=True)
@@ -561,6 +624,17 @@ class ParallelLayerStage(wiring.Component):
                     ctl["mus"] = ip.mu_shift
                 if rule.kind == "rstdp":
                     ctl["label"] = lab
+                if budget:
+                    # the cycle after the update latches the sums, then levels 1 .. w_max
+                    with m.If(done):
+                        m.d.sync += [nbusy.eq(1), nk.eq(0), nlrn.eq(lrn_eff)]
+                    with m.Elif(nbusy):
+                        m.d.sync += nk.eq(nk + 1)
+                        with m.If(sweep_end):
+                            m.d.sync += nbusy.eq(0)
+                    nrm = Signal(name="nrm")
+                    m.d.comb += nrm.eq(nbusy & nlrn & (nk != 0))
+                    ctl.update({"nrm": nrm, "nrm_k": nk})
 
         def column(c: ColumnSpec) -> ParallelColumn:
             col = ParallelColumn(p, c, tw, self.ctx, rule)
