@@ -140,6 +140,8 @@ def test_gunpoint_learns_on_chip(tmp_path):
     assert rep["chip_trained"]["metrics"]["test"] == rep["metrics"]["test"]
     assert rep["hdl"]["weights"] == "learn"
     assert rep["synth"]["generic"]["flip_flops"] > 900  # weight registers + LFSRs
+    md = (out / "report.md").read_text()
+    assert "LFSR state mismatches" in md and "win-rate counter" not in md  # it has none
 
 
 def test_neutnn_learns_on_chip_with_targeted_rule_and_overshoot_ties(tmp_path):
@@ -176,8 +178,10 @@ def test_ucr_cluster_learns_on_chip_with_every_mechanism(tmp_path):
     out = tmp_path / "learn"
     rep = _learn_on_chip(out, "ucr_cluster.toml", ["train.mu_decay=1,3"])
     assert rep["verify"]["homeostasis_mismatches"] == 0
+    assert "win-rate counter mismatches" in (out / "report.md").read_text()
     assert rep["chip_trained"]["metrics"]["test"] == rep["metrics"]["test"]
     names = json.loads(next((out / "rtl").rglob("names.json")).read_text())
+    assert rep["verify"]["homeostasis_counters"] == len(names["homeostasis"]) > 0
     assert names["top"]["ports"]["mu_shift"] == ["in", 2]
     bench = json.loads((out / "verify" / "bench-learn.json").read_text())
     assert [b[7] for b in bench["beats"]] == [0] * 50 + [1] * 50

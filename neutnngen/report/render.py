@@ -12,6 +12,22 @@ from typing import Any
 from .plots import mpl, save_figure  # noqa: F401 - kept importable from here
 
 
+def _learn_rows(v: dict) -> list[tuple[str, Any]]:
+    """The on-chip learning rows of the verification table; the M5 counters only for a
+    design that has them (``homeostasis_counters``: how many the bench compared)."""
+    rows: list[tuple[str, Any]] = [
+        ("weights and LFSR states compared after every wave", "yes"),
+        ("weight mismatches", v.get("weight_mismatches")),
+        ("LFSR state mismatches", v.get("rng_mismatches"))]
+    if v.get("homeostasis_counters") or v.get("homeostasis_mismatches"):
+        rows += [("win-rate counters compared after every wave", v.get("homeostasis_counters")),
+                 ("win-rate counter mismatches", v.get("homeostasis_mismatches"))]
+    return rows + [
+        ("first weight mismatch", json.dumps(v.get("first_weight_mismatch"))
+         if v.get("first_weight_mismatch") else "none"),
+        ("chip-trained IR equals the software-trained IR", v.get("chip_equals_software"))]
+
+
 def markdown_to_html(md: str, title: str, images: list[Path] | tuple[Path, ...] = ()) -> str:
     """Standalone HTML of a generated Markdown report, rendered by markdown-it-py (CommonMark
     plus pipe tables; ``\\|`` inside a cell is a literal bar; raw HTML is escaped). An image
@@ -103,14 +119,7 @@ def sections(r: dict, accuracy: str, primary_key: str) -> list[tuple[str, str]]:
             ("mismatches", v.get("mismatches")),
             ("first mismatch", json.dumps(v.get("first_mismatch")) if v.get("first_mismatch") else "none"),
             ("wall time (s)", v.get("wall_s"))]
-            + ([("weights and LFSR states compared after every wave", "yes"),
-                ("weight mismatches", v.get("weight_mismatches")),
-                ("LFSR state mismatches", v.get("rng_mismatches")),
-                ("win-rate counter mismatches", v.get("homeostasis_mismatches")),
-                ("first weight mismatch", json.dumps(v.get("first_weight_mismatch"))
-                 if v.get("first_weight_mismatch") else "none"),
-                ("chip-trained IR equals the software-trained IR", v.get("chip_equals_software"))]
-               if "weight_mismatches" in v else []))))
+            + (_learn_rows(v) if "weight_mismatches" in v else []))))
     if "chip_trained" in r:
         m = r["chip_trained"]["metrics"]["test"]
         key = primary_key

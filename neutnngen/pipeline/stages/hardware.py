@@ -226,6 +226,9 @@ class VerifyLearningStage(Stage):
                if k not in ("final_weights", "final_rng", "final_h")}
         chip = trained_network(net0, res.final_weights, res.final_rng, res.final_h)
         out["chip_equals_software"] = to_text(chip) == to_text(ctx.net)
+        # M5 counters the bench compared (the report lists their mismatches only then)
+        out["homeostasis_counters"] = sum(len(h) for layer in res.final_h or ()
+                                          for h in layer if h is not None)
         write_json(rfile, out)
         if out.get("mismatches") or out.get("weight_mismatches") or out.get("rng_mismatches") \
                 or out.get("homeostasis_mismatches"):
