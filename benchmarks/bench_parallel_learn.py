@@ -3,7 +3,9 @@
     .venv/bin/python benchmarks/bench_parallel_learn.py --gunpoint OUT_GP
         [--out benchmarks/results/parallel_learn.json] [--simulator verilator] [--waves N]
 
-``OUT_GP``: the output directory of ``neutnngen run examples/ucr_gunpoint.toml``. Its
+``OUT_GP``: the output directory of ``neutnngen run examples/ucr_gunpoint.toml`` (with
+any ``--set`` overrides: ``train.w_norm=96`` gives ``results/parallel_learn_wnorm.json``,
+the weight budget's norm pass / level sweep; ``run_config`` records them). Its
 untrained IR (``ir/initial.json``) is compiled with ``weights=learn`` in each architecture
 and trained on chip with the trainer's whole stream (the 50 training volleys for the
 config's 10 epochs in its seeded order: 500 waves, or the first ``--waves``). The learning
@@ -109,6 +111,8 @@ def main(argv=None) -> int:
         "command": "benchmarks/bench_parallel_learn.py --gunpoint OUT_GP"
                    + (f" --waves {a.waves}" if a.waves else ""),
         "design": "GunPoint 150x2 (examples/ucr_gunpoint.toml), ir/initial.json trained on chip",
+        "run_config": {"train.rule": cfg.train.rule, "train.w_norm": cfg.train.w_norm,
+                       "train.epochs": cfg.train.epochs},
         "stream_waves": len(X),
         "tnngen": TNNGEN,
         "rows": rows,

@@ -543,11 +543,11 @@ class ParallelLayerStage(wiring.Component):
         done = Signal(name="decide" if budget else "done")
         free = Signal(name="free")
         rd_sel = Signal(name="rd_sel_r")  # learn mode: this cycle's line select serves a read
-        nbusy = Signal(name="nrm_busy")
-        nk = Signal(norm_level_bits(p) if budget else 1, name="nrm_k")
-        nlrn = Signal(name="nrm_learned")
-        sweep_end = Signal(name="done")
+        nbusy = nk = nlrn = sweep_end = None
         if budget:
+            nbusy, nlrn = Signal(name="nrm_busy"), Signal(name="nrm_learned")
+            nk = Signal(norm_level_bits(p), name="nrm_k")
+            sweep_end = Signal(name="done")
             m.d.comb += sweep_end.eq(nbusy & (nk == p.learn.SWEEP - 1))
         begin = (phase == 0) & self.i.valid
         if budget:
