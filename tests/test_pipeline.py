@@ -16,6 +16,21 @@ from neutnngen.pipeline.stages import (
     VerifyLearningStage,
     VerifyStage,
 )
+from neutnngen.pipeline.store import code_fingerprint
+
+
+def test_results_of_another_neutnngen_are_not_resumed(tmp_path):
+    """A record computed by other sources (an older or newer neutnngen: its fingerprint
+    differs) is stale even with the same key and files: an upgraded generator recomputes."""
+    f = tmp_path / "x.json"
+    f.write_text("{}")
+    Store(tmp_path).done("x", "k1", f)
+    assert Store(tmp_path).fresh("x", "k1", f)
+    doc = json.loads((tmp_path / "state.json").read_text())
+    doc["x"]["code"] = "0" * 16
+    (tmp_path / "state.json").write_text(json.dumps(doc))
+    assert not Store(tmp_path).fresh("x", "k1", f)
+    assert len(code_fingerprint()) == 16 and code_fingerprint() == code_fingerprint()
 
 
 def test_store_records_keys_and_files(tmp_path):
@@ -26,7 +41,8 @@ def test_store_records_keys_and_files(tmp_path):
     f.write_text("{}")
     s.done("x", "k1", f)
     assert s.fresh("x", "k1") and not s.fresh("x", "k2")
-    assert json.loads((tmp_path / "state.json").read_text())["x"] == {"key": "k1", "files": ["a/x.json"]}
+    assert json.loads((tmp_path / "state.json").read_text())["x"] == {
+        "key": "k1", "files": ["a/x.json"], "code": code_fingerprint()}
     # another Store object on the same folder keeps both records (done re-reads the file)
     t = Store(tmp_path)
     s.done("y", "k", f)
@@ -39,7 +55,9 @@ def test_store_records_keys_and_files(tmp_path):
 def test_store_reads_old_and_damaged_state(tmp_path):
     (tmp_path / "state.json").write_text(json.dumps({"train": "abc", "junk": 3}))
     s = Store(tmp_path)
-    assert s.fresh("train", "abc") and "junk" not in s.records
+    # an old record is read, but no code fingerprint says which neutnngen made it: not fresh
+    assert s.records["train"]["key"] == "abc" and "junk" not in s.records
+    assert not s.fresh("train", "abc")
     (tmp_path / "state.json").write_text("{not json")
     assert Store(tmp_path).records == {}
 

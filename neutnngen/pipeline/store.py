@@ -6,7 +6,10 @@ digest of everything its result depends on (:func:`neutnngen._io.digest`) and th
 hold the result (paths relative to the directory). A record is *fresh* when the digest
 matches and every file exists; a rerun skips fresh work, so an interrupted run resumes and a
 changed input reruns exactly what depends on it. Records are written only after their files
-(atomically), so a killed run never leaves a fresh record without its result.
+(atomically), so a killed run never leaves a fresh record without its result. A record
+also holds the fingerprint of the neutnngen that computed it (:func:`code_fingerprint`):
+results of another version (or of a record without one) are computed again, so an upgraded
+generator never resumes the Verilog, IR or metrics of the old one.
 
 ``neutnngen run`` (stages), ``neutnngen prune`` (the base run, the activity replay, every
 point) and ``neutnngen dse`` (every trial directory) all resume through this class. The
@@ -17,6 +20,8 @@ stays: it saves tool runs across directories, the store saves pipeline work insi
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -29,6 +34,17 @@ RUN = "@run"
 """The record of the directory's run as a whole: ``status`` in progress / complete."""
 IN_PROGRESS = "IN_PROGRESS"
 """The file present while a run into the directory has not finished."""
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """16 hex digits of SHA-256 over the package's Python sources (relative path and bytes,
+    in sorted order): what a resumed result must have been computed by."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*.py")):
+        h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
 
 
 class Store:
@@ -67,17 +83,19 @@ class Store:
             return str(p)
 
     def fresh(self, name: str, key: str, *files: str | os.PathLike[str]) -> bool:
-        """Whether record ``name`` has digest ``key`` and all its files (the recorded ones
-        and ``files``) exist."""
+        """Whether record ``name`` has digest ``key``, was computed by this neutnngen
+        (:func:`code_fingerprint`) and all its files (the recorded ones and ``files``)
+        exist."""
         rec = self.records.get(name)
-        if rec is None or rec.get("key") != key:
+        if rec is None or rec.get("key") != key or rec.get("code") != code_fingerprint():
             return False
         return all(self._abs(f).exists() for f in [*rec.get("files", []), *files])
 
     def done(self, name: str, key: str, *files: str | os.PathLike[str], **meta: Any) -> None:
         """Record ``name`` as finished for ``key`` with its result ``files``."""
         self.reload()
-        self.records[name] = {"key": key, "files": sorted({self._rel(f) for f in files}), **meta}
+        self.records[name] = {"key": key, "files": sorted({self._rel(f) for f in files}),
+                              "code": code_fingerprint(), **meta}
         self.save()
 
     def forget(self, name: str) -> None:
