@@ -41,6 +41,13 @@ wave's first cycle and latches its Bernoulli bits one cycle later, so a learning
 for the design's ``learn.D`` draws (its largest ``5 + w_max + 1``) when they outnumber its
 steps. ``wread`` reads through a
 multiplexer per segment, with the serial design's latency.
+
+With a weight budget (M8, ``w_norm``) a learning layer stage sweeps the weight levels after
+every wave's decision cycle (``learn.SWEEP = w_max + 1`` cycles, written only when the wave
+learned): one cycle latches each segment's distal sum, then level ``k = 1 .. w_max`` writes
+``(k * B) // s`` into every distal weight equal to ``k`` of a segment over its budget. The
+output is latched before the sweep; the input beat is taken, and ``names.json``'s ``done``
+tap pulses, in its last cycle.
 """
 
 from __future__ import annotations
