@@ -666,19 +666,25 @@ def test_overshoot_tie_picks_the_larger_overshoot_and_compiles():
     assert "tie=" not in to_text(net_low)
 
 
-def test_on_chip_learning_refuses_the_new_rules():
-    """Every rule plans as learn-mode RTL (tests/test_learn.py checks them); the weight
-    budget (M8) only in the serial architecture: the parallel plan refuses it, whose
-    hardwired design plans fine."""
+def test_on_chip_learning_plans_every_rule():
+    """Every rule plans as learn-mode RTL in the serial and the parallel architecture
+    (tests/test_learn.py checks them); the weight budget (M8) adds a norm pass (serial) or
+    a level sweep of w_max + 1 cycles (parallel); the pipelined architecture has no
+    learning."""
     from neutnngen.hdl.plan import make_plan
 
     rng = np.random.default_rng(3)
     col = rand_column(rng, "c", 6, 2, seed=1)
     for rule in (LearningRule(kind="targeted"), LearningRule(theta="relative"),
                  LearningRule(homeostasis="winrate"), LearningRule(w_norm=128)):
-        make_plan(one_layer(col, rule), weights="learn")
+        for arch in ("serial", "parallel"):
+            make_plan(one_layer(col, rule), weights="learn", architecture=arch)
     net = one_layer(col, LearningRule(w_norm=128))
-    with pytest.raises(ConfigError, match="on-chip learning"):
-        make_plan(net, weights="learn", architecture="parallel")
+    par = make_plan(net, weights="learn", architecture="parallel")
+    free = make_plan(one_layer(col, LearningRule()), weights="learn", architecture="parallel")
+    assert par.learn.NORM and par.info()["learn"]["norm_pass_cycles"] == col.w_max + 1
+    assert par.WAVE_CYCLES == free.WAVE_CYCLES + col.w_max + 1
+    assert par.LATENCY == free.LATENCY
+    with pytest.raises(ConfigError, match="learn"):
+        make_plan(net, weights="learn", architecture="pipelined")
     make_plan(net, weights="hardwired", architecture="parallel")
-    make_plan(one_layer(col, LearningRule()), weights="learn")
