@@ -138,19 +138,16 @@ class ParallelSegment(wiring.Component):
             members["wload"] = In(wload_signature(plan))
         if plan.learn is not None:
             members["rd_sel"] = In(plan.SW * plan.Lm)
+        lc = self.lctx
+        # the segment has distal synapses under a weight budget (M8)
+        self.budget = bool(lc is not None and lc.rule is not None and lc.rule.w_norm
+                           and any(syn.distal for syn in spec.synapses))
         if self.lctx is not None:
             members["lwe"] = In(1)
             if self.budget:
                 members["nrm"] = In(1)
                 members["nrm_k"] = In(norm_level_bits(plan))
         super().__init__(members)
-
-    @property
-    def budget(self) -> bool:
-        """The segment has distal synapses under a weight budget (M8)."""
-        lc = self.lctx
-        return bool(lc is not None and lc.rule is not None and lc.rule.w_norm
-                    and any(syn.distal for syn in self.spec.synapses))
 
     def _weights(self, m: Module) -> dict[int, Value | int]:
         return segment_weights(m, self, self.ctx)
