@@ -92,7 +92,8 @@ def test_load_ucr_is_cached_and_read_only():
 def test_shipped_ucr_datasets_all_load():
     shipped = shipped_ucr_datasets()
     assert {"GunPoint", "ArrowHead", "ItalyPowerDemand"} <= set(shipped)
-    assert "BasicMotions" not in shipped  # multivariate (UEA), shipped but not UCR
+    assert "BasicMotions" not in shipped  # multivariate (UEA), listed on its own
+    assert "BasicMotions" in shipped_ucr_datasets(multivariate=True)
     for name in shipped:
         ds = load_ucr(name)
         assert ds.X_train.ndim == 2 and ds.X_train.shape[1] == ds.X_test.shape[1]
@@ -125,9 +126,16 @@ def test_load_ucr_unknown_name_suggests():
     assert "ItalyPowerDemand" in msg  # the shipped list
 
 
-def test_load_ucr_rejects_multivariate_and_unequal_length():
-    with pytest.raises(DataError, match="multivariate"):
-        load_ucr("BasicMotions")
+def test_load_ucr_multivariate_equal_length():
+    ds = load_ucr("BasicMotions")
+    assert ds.X_train.shape == (40, 6, 100) and ds.X_test.shape == (40, 6, 100)
+    assert (ds.channels, ds.length, ds.n_classes) == (6, 100, 4)
+    assert load_ucr("GunPoint").channels == 1
+    with pytest.raises(DataError, match="multivariate .12 channels. and has unequal-length"):
+        load_ucr("JapaneseVowels")
+
+
+def test_load_ucr_rejects_unequal_length():
     with pytest.raises(DataError, match="unequal-length.*PickupGestureWiimoteZ_eq"):
         load_ucr("PickupGestureWiimoteZ")
     eq = load_ucr("PickupGestureWiimoteZ_eq")
@@ -234,6 +242,37 @@ def test_project_series_seeded_features():
 def test_project_series_bad_arguments(kwargs, match):
     with pytest.raises(ConfigError, match=match):
         project_series([[1.0, 2.0, 3.0]], **kwargs)
+
+
+def test_encode_timeseries_multivariate_channels():
+    # each channel is z-normalised on its own: a channel's offset and scale do not matter,
+    # and the lines are the channel-major concatenation of the channels' codes
+    a, b = [1, 2, 3, 4, 5], [10, 10, 10, 10, 10]
+    out = encode_timeseries([[a, b]], timeres=2)
+    assert out.tolist() == [[3, 2, 1, 1, 0, 1, 1, 1, 1, 1]]  # b is constant: z = 0
+    scaled = encode_timeseries([[[100 * v - 7 for v in a], b]], timeres=2)
+    assert scaled.tolist() == out.tolist()
+    # the other codes lay out the concatenation like a series of length C * q
+    assert encode_timeseries([[a, b]], timeres=2, posneg=True)[0, :5].tolist() == \
+        [-1, -1, -1, 2, 1]
+    grf = encode_timeseries([[a, a]], timeres=2, fields=3)
+    assert grf.tolist() == [[0, 0, 1, 2, -1] * 2 + [0] * 10 + [-1, 2, 1, 0, 0] * 2]
+    ds = load_ucr("BasicMotions")
+    enc = encode_timeseries(ds.X_train, timeres=3)
+    assert enc.shape == (40, 600)
+    np.testing.assert_array_equal(enc[:, 200:300], encode_timeseries(ds.X_train[:, 2], 3))
+    P = project_series(ds.X_train, 16, seed=1)
+    # projections multiply the concatenation of the z-normalised channels
+    np.testing.assert_allclose(P, project_series(_channel_z(ds.X_train), 16, seed=1))
+    with pytest.raises(ConfigError, match=r"shape \(2, 0, 5\).*channels"):
+        encode_timeseries(np.zeros((2, 0, 5)))
+    with pytest.raises(ConfigError, match=r"\[n_series, channels, length\]"):
+        encode_timeseries(np.zeros((2, 2, 2, 2)))
+
+
+def _channel_z(X):
+    z = (X - X.mean(axis=2, keepdims=True)) / X.std(axis=2, keepdims=True)
+    return z.reshape(len(X), -1)
 
 
 def test_encode_timeseries_constant_series():

@@ -151,8 +151,11 @@ def test_missing_directory_mismatched_and_multivariate_files(tmp_path):
     mv.write_text("@problemName x\n@timeStamps false\n@univariate false\n@dimensions 2\n"
                   "@equalLength true\n@seriesLength 3\n@classLabel true a b\n@data\n"
                   "1,2,3:4,5,6:a\n1,2,3:4,5,7:b\n")
-    with pytest.raises(DataError, match=r"multivariate \(2 channels\)"):
-        load_files(mv)
+    ds = load_files(mv, test_fraction=0.5)  # multivariate series: [n, channels, length]
+    assert ds.X_train.shape == (1, 2, 3) and ds.image_shape is None
+    assert (ds.info()["channels"], ds.info()["length"]) == (2, 3)
+    with pytest.raises(DataError, match=r"multivariate series \(2 channels of 3 values\)"):
+        load_files(mv, test_fraction=0.5, image_shape=(2, 3))
     bad = tmp_path / "bad.ts"
     bad.write_text("@data\n1,2,3:a\n1,2:b\n")
     with pytest.raises(DataError, match="bad.ts"):
@@ -220,6 +223,29 @@ def test_files_task_trains_images_and_unlabelled_samples(tmp_path):
         "coverage", "n", "winner_counts", "active_neurons"}
     assert pipeline.primary_metric(cfg) == ("coverage", True)
     assert "unlabelled" in pipeline.headline(rep)
+
+
+def test_files_task_trains_multivariate_ts(tmp_path):
+    """A multivariate .ts file (UEA layout, ':' between channels) is one series per sample
+    with every channel z-normalised on its own: 2 channels x 6 values -> 12 lines."""
+    from neutnngen import pipeline
+
+    rng = np.random.default_rng(1)
+    lines = ["@problemName mv", "@timeStamps false", "@univariate false", "@dimensions 2",
+             "@equalLength true", "@seriesLength 6", "@classLabel true up down", "@data"]
+    for i in range(24):
+        up = i % 2 == 0
+        a = np.arange(6) * (1 if up else -1) + rng.normal(0, 0.3, 6)
+        b = 50 + 10 * rng.normal(0, 1, 6)  # offset and scale of a channel do not matter
+        lines.append(",".join(f"{v:.3f}" for v in a) + ":" + ",".join(f"{v:.3f}" for v in b)
+                     + (":up" if up else ":down"))
+    (tmp_path / "mv.ts").write_text("\n".join(lines) + "\n")
+    cfg = config.from_dict({"data": {"kind": "files", "train": str(tmp_path / "mv.ts")},
+                            "network": {"neurons": 2}, "train": {"epochs": 2}})
+    rep = pipeline.run(cfg, tmp_path / "mv", stages=("train",), show=False)
+    assert rep["ir"]["inputs"] == 12
+    assert (rep["dataset"]["channels"], rep["dataset"]["length"]) == (2, 6)
+    assert rep["metrics"]["test"]["error"] <= 0.25  # the first channel's slope separates
 
 
 def test_changed_file_content_retrains(tmp_path, capsys):

@@ -222,6 +222,31 @@ def test_ucr_random_projections_through_the_pipeline():
     assert d.extra["raw_train"].shape[1] == ds.length
 
 
+def test_ucr_multivariate_set_through_the_pipeline():
+    """A multivariate UEA set (BasicMotions, 6 channels x 100 samples, shipped with aeon)
+    reaches the column as 600 lines, each channel z-normalised on its own; the network
+    trains and is scored against both k-means baselines on the same 600 numbers."""
+    from neutnngen.data import encode_timeseries, load_ucr
+    from neutnngen.pipeline import get_task
+    from neutnngen.pipeline.network import build_and_train
+
+    cfg = config.load(None, ["data.name=BasicMotions", "network.neurons=0", "train.epochs=2"])
+    task = get_task(cfg)
+    d = task.prepare(cfg)
+    ds = load_ucr("BasicMotions")
+    assert d.X_train.shape == (40, 600) and d.info["inputs"] == 600
+    assert (d.info["channels"], d.info["length"]) == (6, 100)
+    np.testing.assert_array_equal(d.X_test[:, 100:200], encode_timeseries(ds.X_test[:, 1], 3))
+    raw = d.extra["raw_train"]
+    assert raw.shape == (40, 600)
+    np.testing.assert_allclose(raw.reshape(40, 6, 100).std(axis=2), 1.0)
+    _, net, _ = build_and_train(cfg, d, show=False)
+    assert net.outputs == 4  # one neuron per class
+    ev = task.evaluate(net, d, 0)
+    assert -1 <= ev["metrics"]["test"]["adjusted_rand_index"] <= 1
+    assert set(ev["baseline"]) == {"kmeans", "kmeans_raw"}
+
+
 def test_ucr_cluster_default_is_the_arrowhead_mechanism_set():
     """examples/ucr_cluster.toml (the one config bench_learning runs on every UCR set)
     learns with exactly the mechanisms the ArrowHead example ships, one neuron per class."""

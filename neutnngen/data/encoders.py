@@ -83,14 +83,15 @@ def _check_positive(func: str, name: str, value) -> float:
     return float(value)
 
 
-def _as_array(func: str, name: str, value, ndim: int, shape_doc: str) -> np.ndarray:
+def _as_array(func: str, name: str, value, ndim: int | tuple[int, ...],
+              shape_doc: str) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as e:
         raise ConfigError(
             f"{func}: {name} cannot be read as a numeric array ({e}); expected {shape_doc}"
         ) from e
-    if arr.ndim != ndim:
+    if arr.ndim not in ((ndim,) if isinstance(ndim, int) else ndim):
         raise ConfigError(
             f"{func}: {name} has shape {arr.shape} ({arr.ndim}-D); expected {shape_doc}"
         )
@@ -129,11 +130,27 @@ def _magnitude_code(a: np.ndarray, L: int) -> np.ndarray:
 
 
 def _znormalise(X: np.ndarray) -> np.ndarray:
-    mean = X.mean(axis=1, keepdims=True)
-    std = X.std(axis=1, keepdims=True)
-    const = (np.ptp(X, axis=1, keepdims=True) == 0) | (std == 0)
+    """Each series (each channel of a ``[n, channels, length]`` array) to mean 0 and
+    population standard deviation 1 along the last axis; constant ones become zeros.
+    Returns ``[n, length]`` or, for channels, their channel-major concatenation
+    ``[n, channels * length]``."""
+    mean = X.mean(axis=-1, keepdims=True)
+    std = X.std(axis=-1, keepdims=True)
+    const = (np.ptp(X, axis=-1, keepdims=True) == 0) | (std == 0)
     safe = np.where(const, 1.0, std)
-    return np.where(const, 0.0, (X - mean) / safe)
+    return np.where(const, 0.0, (X - mean) / safe).reshape(len(X), int(np.prod(X.shape[1:])))
+
+
+_SERIES_SHAPE = ("an array of shape [n_series, length] (use X[None, :] for one series) or "
+                 "[n_series, channels, length] (multivariate)")
+
+
+def _series(func: str, X) -> np.ndarray:
+    X = _as_array(func, "X", X, (2, 3), _SERIES_SHAPE)
+    if 0 in X.shape[1:]:
+        raise ConfigError(f"{func}: X has shape {X.shape}; the series length (and the number "
+                          "of channels) must be >= 1")
+    return X
 
 
 # ---------------------------------------------------------------------------------------
@@ -143,10 +160,13 @@ def _znormalise(X: np.ndarray) -> np.ndarray:
 
 def encode_timeseries(X, timeres: int = 3, clip: float = 2.0, posneg: bool = False,
                       fields: int = 0, width: float = 1.0) -> np.ndarray:
-    """Encode univariate time series, one input line per sample (UCR convention).
+    """Encode time series, one input line per sample (UCR convention).
 
     Each series (row of ``X``, shape ``[n, p]``) is z-normalised with its own mean and
-    population standard deviation; a constant series becomes all zeros (no NaN). The
+    population standard deviation; a constant series becomes all zeros (no NaN). A
+    multivariate ``X`` (``[n, C, q]``, UEA convention) z-normalises every channel of every
+    series on its own and encodes their channel-major concatenation as one series of
+    length ``p = C * q`` (sample ``j`` of channel ``k`` is position ``k * q + j``). The
     z-values are clipped to ``[-clip, clip]`` and quantised with ``L = 2**timeres``:
 
     * ``posneg=False`` (bipolar code) -> ``int16 [n, p]``, every line fires:
@@ -181,12 +201,7 @@ def encode_timeseries(X, timeres: int = 3, clip: float = 2.0, posneg: bool = Fal
         raise ConfigError(f"{func}: fields={F} and posneg=True are not accepted together; the "
                           "population code covers both signs (use one or the other)")
     w = _check_positive(func, "width", width)
-    X = _as_array(
-        func, "X", X, 2, "an array of shape [n_series, length] (use X[None, :] for one series)"
-    )
-    if X.shape[1] == 0:
-        raise ConfigError(f"{func}: X has shape {X.shape}; the series length must be >= 1")
-    z = np.clip(_znormalise(X), -c, c)
+    z = np.clip(_znormalise(_series(func, X)), -c, c)
     if F:
         spacing = 2 * c / (F - 1)
         centres = -c + spacing * np.arange(F)
@@ -204,8 +219,9 @@ def encode_timeseries(X, timeres: int = 3, clip: float = 2.0, posneg: bool = Fal
 def project_series(X, n: int, seed: int = 0) -> np.ndarray:
     """A seeded random-projection front end for time series (docs/model.md §6).
 
-    Each series (row of ``X``, ``[m, p]``) is z-normalised as in :func:`encode_timeseries`
-    and multiplied by ``R``, a ``[p, n]`` matrix of standard normal numbers drawn with
+    Each series (row of ``X``, ``[m, p]``; a multivariate ``[m, C, q]`` is the channel-major
+    concatenation of its channels, ``p = C * q``) is z-normalised as in
+    :func:`encode_timeseries` and multiplied by ``R``, a ``[p, n]`` matrix of standard normal numbers drawn with
     ``numpy.random.default_rng([seed, 0x5052]).standard_normal((p, n))``. Returns
     ``float64 [m, n]``: ``n`` random features per series, to be encoded like a series of
     length ``n`` (:func:`encode_timeseries` z-normalises them again per row). The same
@@ -214,13 +230,9 @@ def project_series(X, n: int, seed: int = 0) -> np.ndarray:
     func = "project_series"
     n = _check_int(func, "n", n, 1)
     seed = _check_int(func, "seed", seed, 0)
-    X = _as_array(
-        func, "X", X, 2, "an array of shape [n_series, length] (use X[None, :] for one series)"
-    )
-    if X.shape[1] == 0:
-        raise ConfigError(f"{func}: X has shape {X.shape}; the series length must be >= 1")
-    R = np.random.default_rng([seed, 0x5052]).standard_normal((X.shape[1], n))
-    return _znormalise(X) @ R
+    Z = _znormalise(_series(func, X))
+    R = np.random.default_rng([seed, 0x5052]).standard_normal((Z.shape[1], n))
+    return Z @ R
 
 
 # ---------------------------------------------------------------------------------------

@@ -29,7 +29,9 @@ class FileDataset:
     """Samples read from a user's files, split into train and test. Arrays are read-only."""
 
     name: str
-    X_train: np.ndarray  #: float64 [n_train, length] series or [n_train, H, W] images
+    #: float64 [n_train, length] series, [n_train, channels, length] multivariate series
+    #: (a multivariate .ts file) or [n_train, H, W] images
+    X_train: np.ndarray
     y_train: np.ndarray  #: int64 [n_train] class indices (all 0 when unlabelled)
     X_test: np.ndarray
     y_test: np.ndarray
@@ -51,7 +53,8 @@ class FileDataset:
                "n_train": int(self.X_train.shape[0]), "n_test": int(self.X_test.shape[0]),
                "classes": list(self.classes), "labelled": self.labelled}
         if self.image_shape is None:
-            out["length"] = int(self.X_train.shape[1])
+            out["length"] = int(self.X_train.shape[-1])
+            out["channels"] = 1 if self.X_train.ndim == 2 else int(self.X_train.shape[1])
         else:
             out["image"] = list(self.image_shape)
         return out
@@ -87,15 +90,22 @@ def _check_values(X: np.ndarray, where: str, key: str, images: bool) -> None:
                         path=key)
 
 
-def _shape(X: np.ndarray, image_shape: tuple[int, ...], where: str, key: str
-           ) -> tuple[np.ndarray, tuple[int, int] | None]:
-    """Samples as ``[n, length]`` series or ``[n, H, W]`` images."""
+def _shape(X: np.ndarray, image_shape: tuple[int, ...], where: str, key: str,
+           channels: bool = False) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """Samples as ``[n, length]`` series or ``[n, H, W]`` images; ``channels``: a 3-D
+    array is ``[n, channels, length]`` multivariate series (a .ts file), not images."""
     if X.ndim not in (2, 3) or X.shape[0] == 0 or 0 in X.shape[1:]:
         raise DataError(f"{where}: samples have shape {list(X.shape)}; expected [n, length] "
                         "series or [n, H, W] images with n, length, H, W >= 1", path=key)
     if image_shape and len(image_shape) != 2:
         raise DataError(f"data.image_shape={list(image_shape)}; expected [H, W] (grayscale "
                         "images) or [] (time series)", path="data.image_shape")
+    if X.ndim == 3 and channels:
+        if image_shape:
+            raise DataError(f"{where}: holds multivariate series ({X.shape[1]} channels of "
+                            f"{X.shape[2]} values), not images; expected data.image_shape = "
+                            f"[] (it is {list(image_shape)})", path="data.image_shape")
+        return X, None
     if X.ndim == 3:
         hw = (int(X.shape[1]), int(X.shape[2]))
         if image_shape and tuple(image_shape) != hw:
@@ -114,7 +124,7 @@ def _shape(X: np.ndarray, image_shape: tuple[int, ...], where: str, key: str
 def _read(path: str, labels: str, image_shape: tuple[int, ...], key: str):
     X, y = read_samples(path, labels, key)
     where = repr(str(path))
-    X, hw = _shape(X, image_shape, where, key)
+    X, hw = _shape(X, image_shape, where, key, channels=str(path).lower().endswith(".ts"))
     _check_values(X, where, key, hw is not None)
     if y is not None:
         if y.ndim != 1 or y.shape[0] != X.shape[0]:

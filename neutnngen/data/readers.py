@@ -180,11 +180,9 @@ def _read_ts(p: Path, labels: str, key: str) -> tuple[np.ndarray, np.ndarray | N
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 3:
         raise _fail(p, f"gave an array of shape {X.shape}; expected [n, channels, length]", key)
-    if X.shape[1] != 1:
-        raise _fail(p, f"is multivariate ({X.shape[1]} channels); expected univariate series "
-                       "(1 channel)", key)
     y_arr = np.asarray(y) if y is not None else np.zeros(0)
     if labels != "none" and y_arr.size == 0:
         raise _fail(p, "has no class labels; add them (@classLabel true) or set "
                        "data.labels = 'none'", key)
-    return X[:, 0, :], (y_arr if labels != "none" else None)
+    # a multivariate file stays [n, channels, length] (load_files keeps it as series)
+    return (X[:, 0, :] if X.shape[1] == 1 else X), (y_arr if labels != "none" else None)

@@ -1,4 +1,5 @@
-"""UCR univariate time-series classification archive, loaded through aeon.
+"""UCR (univariate) and UEA (multivariate) time-series classification archives, loaded
+through aeon.
 
 ``load_ucr(name)`` returns the archive's own train/test split as float64 arrays with integer
 labels. Where the data come from, in order:
@@ -10,7 +11,10 @@ labels. Where the data come from, in order:
 4. a download from Zenodo by aeon, into ``extract_path`` or the cache. Offline this fails
    and :class:`~neutnngen.errors.DataError` says so and lists the shipped sets.
 
-Only univariate, equal-length sets without missing values are accepted. For the archive's
+Equal-length sets without missing values are accepted: univariate UCR sets as ``[n, length]``
+arrays and multivariate UEA sets (aeon ships BasicMotions) as ``[n, channels, length]``;
+:func:`~neutnngen.data.encoders.encode_timeseries` z-normalises each channel on its own and
+gives every channel its own lines. For the archive's
 variable-length or missing-value problems aeon understands the suffixes ``_eq`` (the
 archive's equal-length version) and ``_nmv`` (no missing values), e.g.
 ``load_ucr("PickupGestureWiimoteZ_eq")``.
@@ -41,9 +45,10 @@ class Dataset:
     """
 
     name: str  #: the name as requested, e.g. "GunPoint" or "PickupGestureWiimoteZ_eq"
-    X_train: np.ndarray  #: float64 [n_train, length]
+    #: float64 [n_train, length]; a multivariate (UEA) set: [n_train, channels, length]
+    X_train: np.ndarray
     y_train: np.ndarray  #: int64 [n_train], class indices 0..k-1 into ``classes``
-    X_test: np.ndarray  #: float64 [n_test, length]
+    X_test: np.ndarray  #: float64 [n_test, length] or [n_test, channels, length]
     y_test: np.ndarray  #: int64 [n_test]
     classes: tuple[str, ...]  #: original label strings; ``classes[i]`` is class index i
     source: str  #: where the files were read from, in words with the path
@@ -54,7 +59,13 @@ class Dataset:
 
     @property
     def length(self) -> int:
-        return int(self.X_train.shape[1])
+        """Samples per series (per channel of a multivariate set)."""
+        return int(self.X_train.shape[-1])
+
+    @property
+    def channels(self) -> int:
+        """1 for a univariate set, else the number of channels (dimensions)."""
+        return 1 if self.X_train.ndim == 2 else int(self.X_train.shape[1])
 
     def __repr__(self) -> str:
         return (
@@ -93,8 +104,8 @@ def _split_suffix(name: str) -> tuple[str, str]:
     return base, suffix
 
 
-@functools.lru_cache(maxsize=1)
-def shipped_ucr_datasets() -> tuple[str, ...]:
+@functools.lru_cache(maxsize=2)
+def shipped_ucr_datasets(multivariate: bool = False) -> tuple[str, ...]:
     """UCR univariate sets that ship inside the installed aeon package (work offline).
 
     Found by scanning aeon's ``datasets/data`` directory for ``<name>/<name>_TRAIN.ts`` and
@@ -105,15 +116,24 @@ def shipped_ucr_datasets() -> tuple[str, ...]:
 
     With aeon 1.6: ACSF1, ArrowHead, GunPoint, ItalyPowerDemand, OSULeaf,
     PickupGestureWiimoteZ_eq.
+
+    ``multivariate=True`` lists the shipped equal-length multivariate problems of the UEA
+    archive instead (``tsc_datasets.multivariate_equal_length``; with aeon 1.6:
+    BasicMotions), which :func:`load_ucr` loads as ``[n, channels, length]`` arrays.
     """
     from aeon.datasets import tsc_datasets
 
+    data = _aeon_data_dir()
+    found = sorted(p.name for p in data.iterdir() if p.is_dir()) if data.is_dir() else []
+    if multivariate:
+        uea = set(tsc_datasets.multivariate_equal_length)
+        return tuple(sorted((d for d in found if d in uea and _has_split_files(data, d)),
+                            key=str.lower))
     ucr = set(tsc_datasets.univariate)
     variable = set(tsc_datasets.univariate_variable_length)
     missing = set(tsc_datasets.univariate_missing_values)
-    data = _aeon_data_dir()
     names = []
-    for d in sorted(p.name for p in data.iterdir() if p.is_dir()) if data.is_dir() else []:
+    for d in found:
         if d not in ucr or not _has_split_files(data, d):
             continue
         if d in variable or d in missing:
@@ -138,9 +158,11 @@ def _cache_root() -> Path:
 def _shipped_hint() -> str:
     try:
         shipped = ", ".join(shipped_ucr_datasets()) or "none"
+        uea = ", ".join(shipped_ucr_datasets(multivariate=True)) or "none"
     except DataError:
-        shipped = "none (aeon is not installed)"
-    return f"UCR sets shipped with aeon (work offline): {shipped}"
+        shipped = uea = "none (aeon is not installed)"
+    return (f"UCR sets shipped with aeon (work offline): {shipped}; multivariate (UEA): "
+            f"{uea}")
 
 
 def _class_order(labels: np.ndarray) -> tuple[str, ...]:
@@ -157,7 +179,7 @@ def _to_matrix(name: str, split: str, X, y) -> np.ndarray:
         if channels != [1]:
             raise DataError(
                 f"UCR set {name!r} is multivariate ({channels[-1]} channels) and has "
-                f"unequal-length series; only univariate sets (1 channel) are supported"
+                f"unequal-length series; only equal-length sets are supported"
             )
         lengths = sorted({int(np.asarray(x).shape[-1]) for x in X})
         base, _ = _split_suffix(name)
@@ -173,13 +195,9 @@ def _to_matrix(name: str, split: str, X, y) -> np.ndarray:
             f"UCR set {name!r} ({split} split): aeon returned an array of shape {X.shape}; "
             f"expected [n_cases, n_channels, length]"
         )
-    if X.shape[1] != 1:
-        raise DataError(
-            f"UCR set {name!r} is multivariate ({X.shape[1]} channels); only univariate "
-            f"sets (1 channel) are supported"
-        )
-    X = X[:, 0, :]
-    if X.shape[0] == 0 or X.shape[1] == 0:
+    if X.shape[1] == 1:
+        X = X[:, 0, :]
+    if X.size == 0:
         raise DataError(f"UCR set {name!r} ({split} split) is empty: shape {X.shape}")
     if len(y) != X.shape[0]:
         raise DataError(
@@ -208,7 +226,8 @@ def _unknown_name_error(name: str, base: str, known: list[str]) -> DataError:
 
 
 def load_ucr(name: str, *, extract_path: str | os.PathLike | None = None) -> Dataset:
-    """Load a univariate UCR classification problem with the archive's train/test split.
+    """Load a UCR (univariate) or equal-length UEA (multivariate) classification problem with
+    the archive's train/test split.
 
     Parameters
     ----------
@@ -219,13 +238,14 @@ def load_ucr(name: str, *, extract_path: str | os.PathLike | None = None) -> Dat
         A folder holding ``<name>/<name>_TRAIN.ts`` and ``_TEST.ts``, and where a download
         is written. ``None``: aeon's bundled copy, then aeon's cache, then a download.
 
-    Returns a :class:`Dataset` (float64 ``[n, length]`` series, int64 labels ``0..k-1``
-    indexing ``classes``; classes are sorted numerically when every label is a number,
-    else as strings). Loads are cached in-process per ``(name, extract_path)``.
+    Returns a :class:`Dataset` (float64 ``[n, length]`` series, ``[n, channels, length]``
+    for a multivariate set, int64 labels ``0..k-1`` indexing ``classes``; classes are
+    sorted numerically when every label is a number, else as strings). Loads are cached
+    in-process per ``(name, extract_path)``.
 
     Raises :class:`~neutnngen.errors.DataError` for an unknown name, a set that is neither
-    shipped nor downloadable (offline), a regression, multivariate, unequal-length or
-    missing-value problem; :class:`~neutnngen.errors.ConfigError` for a non-string name.
+    shipped nor downloadable (offline), a regression, unequal-length or missing-value
+    problem; :class:`~neutnngen.errors.ConfigError` for a non-string name.
     """
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(
@@ -304,10 +324,10 @@ def _load_cached(name: str, extract_path: str | None) -> Dataset:
     (Xtr, ytr), (Xte, yte) = parts["train"], parts["test"]
     X_train = _to_matrix(name, "train", Xtr, ytr)
     X_test = _to_matrix(name, "test", Xte, yte)
-    if X_train.shape[1] != X_test.shape[1]:
+    if X_train.shape[1:] != X_test.shape[1:]:
         raise DataError(
-            f"UCR set {name!r}: train series have length {X_train.shape[1]} but test series "
-            f"have length {X_test.shape[1]}; expected equal lengths"
+            f"UCR set {name!r}: train series have shape {X_train.shape[1:]} (channels, "
+            f"length) but test series {X_test.shape[1:]}; expected the same"
         )
     classes = _class_order(np.concatenate([ytr, yte]))
     index = {c: i for i, c in enumerate(classes)}

@@ -1,4 +1,5 @@
-"""``data.kind = "ucr"``: a UCR time-series set (aeon), clustered by the column's winners."""
+"""``data.kind = "ucr"``: a UCR time-series set (aeon; or an equal-length multivariate UEA
+set), clustered by the column's winners."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ class UcrTask(Task):
         (Xtr, Xte), encoder = encode_series(cfg, ds.X_train, ds.X_test)
         info = {"name": ds.name, "kind": "ucr", "source": ds.source,
                 "n_train": int(len(ds.y_train)), "n_test": int(len(ds.y_test)),
-                "length": int(ds.X_train.shape[1]), "inputs": int(Xtr.shape[1]),
+                "length": ds.length, "channels": ds.channels, "inputs": int(Xtr.shape[1]),
                 "classes": [str(c) for c in ds.classes],
                 "encoder": encoder}
         extra = {"raw_train": _znormalise(np.asarray(ds.X_train, dtype=np.float64)),
