@@ -130,6 +130,25 @@ def test_reset_in_the_update_cycle_restores_the_ir_weights():
     assert kept == [True] * len(X) and moved == [True]
 
 
+def test_capture_condition_is_latched_at_the_crossing(monkeypatch):
+    """The parallel design latches ``x <= z`` per synapse in the cycle its segment crosses
+    (no comparison with ``z`` at the update): exact over a random stream, and a design
+    built with the mutated condition ``x < z`` is caught (an input that spiked in the
+    crossing step must capture, not count as minus)."""
+    import neutnngen.hdl.segment as segmod
+
+    rng = np.random.default_rng(131)
+    col = rand_column(rng, 10, 2, D=1, S=2, inh="wta1")
+    net = learning(one_layer(col))
+    X = rand_volleys(rng, 40, 10)
+    changed = check_learning(net, X, top=par(net))
+    assert changed["capture"] > 0 and changed["minus"] > 0
+    # (the design elaborates when simulated: the mutation stays in place until then)
+    monkeypatch.setattr(segmod, "capture_condition", lambda x, z: x < z)
+    with pytest.raises(AssertionError, match="wave"):
+        check_learning(net, X, top=par(net))
+
+
 def test_pipelined_learn_is_refused():
     rng = np.random.default_rng(109)
     net = learning(one_layer(rand_column(rng, 4, 2)))

@@ -527,21 +527,23 @@ def dynamic_theta(m: Module, spec: SegmentSpec, lc, weights: str,
 
 
 def stdp_decision(m: Module, lc, x: Value, xs: Value, z: Value, w: Value, wb: int,
-                  pfx: str = "", levels: dict[str, Value] | None = None
-                  ) -> tuple[Signal, Signal]:
+                  pfx: str = "", levels: dict[str, Value] | None = None,
+                  le: Value | None = None) -> tuple[Signal, Signal]:
     """The increment and decrement bits of one synapse (docs/model.md §5): input time ``x``
     and spike bit ``xs``, its segment's time ``z`` and credited flag ``lc.zf``, weight
     ``w``, the generator's precombined bits of level ``w`` (``lc.gen``, or ``levels``:
     ``cu``, ``dm``, ``db``, ``dc`` of the synapse's level already looked up) and, for
     R-STDP, the reward (``lc.rz``, ``lc.rp``). Clamping is in the bits (no increment at
     ``w_max``, no decrement at 0). ``pfx`` prefixes the signal names (one call per
-    synapse)."""
+    synapse). ``le``: the capture condition ``x <= z`` already computed (the parallel
+    design latches it at the crossing); else it is compared here."""
     wmax = (1 << wb) - 1
     zf = lc.zf
     if lc.kind == "targeted":
         return _targeted_decision(m, lc, x, xs, w, wmax, pfx)
-    le = Signal(name=f"{pfx}x_le_z")
-    m.d.comb += le.eq(capture_condition(x, z))
+    if le is None:
+        le = Signal(name=f"{pfx}x_le_z")
+        m.d.comb += le.eq(capture_condition(x, z))
     cap, mns, srch, back = (Signal(name=f"{pfx}{n}") for n in ("st_capture", "st_minus",
                                                                  "st_search", "st_backoff"))
     m.d.comb += [cap.eq(xs & zf & le), mns.eq(xs & zf & ~le), srch.eq(xs & ~zf),

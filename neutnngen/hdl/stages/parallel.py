@@ -33,7 +33,8 @@ waits there. Weights: ``hardwired`` (constants; zero-weight synapses generate no
 wave takes ``T + 2`` cycles (no adder registers: step ``t`` is accumulated in its own
 cycle; then the neuron times are registered; then the decision cycle latches the output
 and, when the wave learns, writes every weight of the layer with its STDP update, computed
-from the held input volley, the segment times and the credited flags of that same cycle,
+from the held input volley, the capture flags ``x <= z`` each synapse latched in its
+segment's crossing step, the credited flags of that same cycle,
 and the level bits each synapse latched when the draw of its weight level completed:
 :class:`~neutnngen.hdl.column.Rng` ``stream_levels``).
 Each generator makes one whole draw per cycle (``steps_per_draw`` LFSR steps) from the
@@ -56,6 +57,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, ResetSignal, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .. import segment as _segment
 from ..column import ColumnLearn, key_inhibit, key_time, overshoot_key, tree, vmin
 from ..mux import mux_tree
 from ..plan import ColumnSpec, SegmentSpec, parallel_add_stages
@@ -213,12 +215,14 @@ class ParallelSegment(wiring.Component):
         theta: Value | int = spec.theta
         if dyn:
             theta = Signal(range(theta_cap(spec, p.weights) + 1), name="theta")
+        cross = Signal(name="crossing")  # the first crossing: z is latched this cycle
         with m.If(self.acc_en):
             m.d.sync += acc.eq(nxt)
             with m.If(self.acc_clr):
                 m.d.sync += [fired.eq(0), self.z.eq(p.NONE)]
             if dyn or spec.theta <= vmax:
-                with m.If((nxt >= theta) & (self.acc_clr | ~fired)):
+                m.d.comb += cross.eq((nxt >= theta) & (self.acc_clr | ~fired))
+                with m.If(cross):
                     m.d.sync += [fired.eq(1), self.z.eq(self.t_acc)]
                     if self.ow:
                         cap = (1 << min(self.ow, OVERSHOOT_CAP_BITS)) - 1
@@ -230,12 +234,13 @@ class ParallelSegment(wiring.Component):
             wsum = None
             if self.budget or (dyn and self.lctx.rule.theta == "relative"):
                 wsum = weight_sum(m, spec)
-            self._learn(m, ws, wsum)
+            self._learn(m, ws, wsum, cross)
             if dyn:
                 m.d.comb += theta.eq(dynamic_theta(m, spec, self.lctx, p.weights, wsum))
         return m
 
-    def _learn(self, m: Module, ws: dict[int, Value], wsum: Signal | None) -> None:
+    def _learn(self, m: Module, ws: dict[int, Value], wsum: Signal | None,
+               cross: Signal) -> None:
         """``learn`` mode: the ``wread`` read multiplexer and (learning layers) the STDP
         update of every synapse at once, the distal weight sum ``wsum`` (M2, M8) stepped
         with it, and the weight budget's level sweep (M8): in the norm cycle of level
@@ -243,7 +248,13 @@ class ParallelSegment(wiring.Component):
         budget, every distal weight equal to ``k`` becomes ``(k * B) // s``. The levels
         ascend from 1 and a scaled weight is at most its level, so no weight is scaled
         twice; the sum drops by ``n_k * (k - (k * B) // s)`` for the ``n_k`` weights at
-        level ``k``."""
+        level ``k``.
+
+        The STDP capture condition ``x <= z`` is latched per synapse in the crossing cycle
+        (``cross``, when ``z`` takes the step ``t_acc``): one flip-flop instead of a
+        comparison with ``z``. A synapse reads it only when its segment is credited, and
+        credit needs a crossing in this wave, so a flag left from an earlier wave is never
+        read."""
         p, spec, tb = self.plan, self.spec, self.plan.TB_IN
         sels = [self.rd_sel[k * p.SW:(k + 1) * p.SW] for k in range(p.Lm)]
         m.d.comb += self.ctx.wq[spec.seg_id].eq(
@@ -273,9 +284,14 @@ class ParallelSegment(wiring.Component):
                 with m.If(g.lv & at):
                     m.d.sync += [fu.eq(g.fu), fd.eq(g.fd)]
                 levels = {"cu": g.bc & fu, "dm": g.bm & fd, "db": g.bb & fd, "dc": g.bc & fd}
-            inc, dec = stdp_decision(m, self.lctx, self.x[syn.j * tb:(syn.j + 1) * tb],
-                                     self.s[syn.j], self.z, w, syn.bits, f"{syn.name}_",
-                                     levels)
+            x = self.x[syn.j * tb:(syn.j + 1) * tb]
+            le = None
+            if self.lctx.kind != "targeted":  # the targeted rule does not look at z
+                le = Signal(name=f"{syn.name}_x_le_z", reset_less=True)
+                with m.If(cross):
+                    m.d.sync += le.eq(_segment.capture_condition(x, self.t_acc))
+            inc, dec = stdp_decision(m, self.lctx, x, self.s[syn.j], self.z, w, syn.bits,
+                                     f"{syn.name}_", levels, le)
             with m.If(self.lwe):  # never with a wload write (the top drops those then)
                 m.d.sync += w.eq(Mux(inc, w + 1, Mux(dec, w - 1, w)))
             if syn.distal:  # an increment wins over a decrement, as in the write above
