@@ -246,6 +246,10 @@ def test_files_task_trains_multivariate_ts(tmp_path):
     assert rep["ir"]["inputs"] == 12
     assert (rep["dataset"]["channels"], rep["dataset"]["length"]) == (2, 6)
     assert rep["metrics"]["test"]["error"] <= 0.25  # the first channel's slope separates
+    from neutnngen.report.render import sections
+
+    ds = dict(sections(rep, "", "error"))["Dataset"]
+    assert "| channels x samples per series (multivariate) | 2 x 6 |" in ds
 
 
 def test_changed_file_content_retrains(tmp_path, capsys):

@@ -83,6 +83,8 @@ def sections(r: dict, accuracy: str, primary_key: str) -> list[tuple[str, str]]:
     S.append(("Dataset", _table([
         ("dataset", ds["name"]), ("source", ds.get("source")), ("encoder", ds.get("encoder")),
         ("train / test samples", f"{ds['n_train']} / {ds['n_test']}"),
+        *([("channels x samples per series (multivariate)",
+            f"{ds['channels']} x {ds.get('length')}")] if ds.get("channels", 1) > 1 else []),
         ("input lines", ds.get("inputs")), ("classes", len(ds.get("classes", [])))])))
     S.append(("Accuracy", accuracy))
     ir, tr = r["ir"], r["training"]
