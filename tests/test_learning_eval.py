@@ -247,6 +247,29 @@ def test_ucr_multivariate_set_through_the_pipeline():
     assert set(ev["baseline"]) == {"kmeans", "kmeans_raw"}
 
 
+def test_ucr_normalise_train_keeps_amplitudes():
+    """data.normalise = train: each channel of BasicMotions scaled by its training-split
+    statistics (a standing subject's small accelerations stay small), for the code and for
+    the raw-series baseline alike; the report's encoder line says so."""
+    from neutnngen.data import encode_timeseries, load_ucr, normalise_series
+    from neutnngen.pipeline import get_task
+
+    cfg = config.load(None, ["data.name=BasicMotions", "data.normalise=train",
+                             "network.neurons=0"])
+    d = get_task(cfg).prepare(cfg)
+    ds = load_ucr("BasicMotions")
+    ztr, zte = normalise_series("train", ds.X_train, ds.X_test)
+    np.testing.assert_array_equal(d.X_test, encode_timeseries(zte, 3, normalise=False))
+    np.testing.assert_array_equal(d.extra["raw_train"], ztr)
+    assert "normalise=train" in d.info["encoder"]
+    per_series = get_task(config.load(None, ["data.name=BasicMotions"])).prepare(
+        config.load(None, ["data.name=BasicMotions"]))
+    assert not np.array_equal(per_series.X_train, d.X_train)
+    # the amplitude survives: series differ in loudness under train, not under series
+    loud = np.abs(ztr.reshape(40, 6, 100)).mean(axis=2)[:, 0]
+    assert loud.max() > 5 * loud.min()
+
+
 def test_ucr_cluster_default_is_the_arrowhead_mechanism_set():
     """examples/ucr_cluster.toml (the one config bench_learning runs on every UCR set)
     learns with exactly the mechanisms the ArrowHead example ships, one neuron per class."""

@@ -25,6 +25,7 @@ from neutnngen.data.encoders import (
     encode_positions,
     encode_timeseries,
     grid_centres,
+    normalise_series,
     project_series,
 )
 from neutnngen.data.files import FileDataset, load_files
@@ -75,6 +76,7 @@ __all__ = [
     "encode_images_posneg",
     "encode_positions",
     "encode_timeseries",
+    "normalise_series",
     "project_series",
     "field_centres",
     "field_maps",

@@ -39,6 +39,7 @@ from neutnngen.errors import ConfigError
 
 __all__ = [
     "encode_timeseries",
+    "normalise_series",
     "project_series",
     "encode_images_posneg",
     "encode_images_grayscale",
@@ -141,6 +142,37 @@ def _znormalise(X: np.ndarray) -> np.ndarray:
     return np.where(const, 0.0, (X - mean) / safe).reshape(len(X), int(np.prod(X.shape[1:])))
 
 
+def normalise_series(how: str, X_train, *Xs) -> list[np.ndarray]:
+    """The z-values the time-series codes quantise (docs/model.md §6), for ``X_train`` and
+    every array of ``Xs`` (``[n, length]`` or ``[n, channels, length]``), each returned as
+    ``float64 [n, channels * length]``:
+
+    * ``"series"``: every series (every channel of a series) z-normalised on its own with its
+      mean and population standard deviation (a constant one becomes zeros);
+    * ``"train"``: every channel shifted and scaled by the mean and population standard
+      deviation of that channel over all samples of all series of ``X_train`` (a channel
+      constant over the training split becomes zeros), the same numbers for every array, so
+      a series' amplitude and offset are kept relative to the others.
+    """
+    func = "normalise_series"
+    if how not in ("series", "train"):
+        raise ConfigError(f"{func}: how={how!r} is not accepted; expected 'series' or 'train'")
+    arrays = [_series(func, X) for X in (X_train, *Xs)]
+    if how == "series":
+        return [_znormalise(X) for X in arrays]
+    shape = arrays[0].shape[1:-1]
+    for X in arrays[1:]:
+        if X.shape[1:-1] != shape:
+            raise ConfigError(f"{func}: X has {X.shape[1] if X.ndim == 3 else 1} channel(s), "
+                              f"the training series {shape[0] if shape else 1}; expected the same")
+    three = [X if X.ndim == 3 else X[:, None, :] for X in arrays]
+    mean = three[0].mean(axis=(0, 2), keepdims=True)
+    std = three[0].std(axis=(0, 2), keepdims=True)
+    const = std == 0
+    safe = np.where(const, 1.0, std)
+    return [np.where(const, 0.0, (X - mean) / safe).reshape(len(X), -1) for X in three]
+
+
 _SERIES_SHAPE = ("an array of shape [n_series, length] (use X[None, :] for one series) or "
                  "[n_series, channels, length] (multivariate)")
 
@@ -159,15 +191,17 @@ def _series(func: str, X) -> np.ndarray:
 
 
 def encode_timeseries(X, timeres: int = 3, clip: float = 2.0, posneg: bool = False,
-                      fields: int = 0, width: float = 1.0) -> np.ndarray:
+                      fields: int = 0, width: float = 1.0, normalise: bool = True) -> np.ndarray:
     """Encode time series, one input line per sample (UCR convention).
 
     Each series (row of ``X``, shape ``[n, p]``) is z-normalised with its own mean and
     population standard deviation; a constant series becomes all zeros (no NaN). A
     multivariate ``X`` (``[n, C, q]``, UEA convention) z-normalises every channel of every
     series on its own and encodes their channel-major concatenation as one series of
-    length ``p = C * q`` (sample ``j`` of channel ``k`` is position ``k * q + j``). The
-    z-values are clipped to ``[-clip, clip]`` and quantised with ``L = 2**timeres``:
+    length ``p = C * q`` (sample ``j`` of channel ``k`` is position ``k * q + j``).
+    ``normalise=False`` takes the values of ``X`` as the z-values (already normalised, e.g.
+    by :func:`normalise_series`). The z-values are clipped to ``[-clip, clip]`` and quantised
+    with ``L = 2**timeres``:
 
     * ``posneg=False`` (bipolar code) -> ``int16 [n, p]``, every line fires:
       ``level = clip(floor((z + c) / (2c) * L), 0, L-1)``, ``time = (L-1) - level``.
@@ -201,7 +235,8 @@ def encode_timeseries(X, timeres: int = 3, clip: float = 2.0, posneg: bool = Fal
         raise ConfigError(f"{func}: fields={F} and posneg=True are not accepted together; the "
                           "population code covers both signs (use one or the other)")
     w = _check_positive(func, "width", width)
-    z = np.clip(_znormalise(_series(func, X)), -c, c)
+    X = _series(func, X)
+    z = np.clip(_znormalise(X) if normalise else X.reshape(len(X), -1), -c, c)
     if F:
         spacing = 2 * c / (F - 1)
         centres = -c + spacing * np.arange(F)
@@ -216,7 +251,7 @@ def encode_timeseries(X, timeres: int = 3, clip: float = 2.0, posneg: bool = Fal
     return np.concatenate([pos, neg], axis=1).astype(np.int16)
 
 
-def project_series(X, n: int, seed: int = 0) -> np.ndarray:
+def project_series(X, n: int, seed: int = 0, normalise: bool = True) -> np.ndarray:
     """A seeded random-projection front end for time series (docs/model.md §6).
 
     Each series (row of ``X``, ``[m, p]``; a multivariate ``[m, C, q]`` is the channel-major
@@ -225,12 +260,14 @@ def project_series(X, n: int, seed: int = 0) -> np.ndarray:
     ``numpy.random.default_rng([seed, 0x5052]).standard_normal((p, n))``. Returns
     ``float64 [m, n]``: ``n`` random features per series, to be encoded like a series of
     length ``n`` (:func:`encode_timeseries` z-normalises them again per row). The same
-    ``seed`` and ``p`` give the same ``R`` for every split.
+    ``seed`` and ``p`` give the same ``R`` for every split. ``normalise=False`` projects the
+    values of ``X`` as they are (already normalised, e.g. by :func:`normalise_series`).
     """
     func = "project_series"
     n = _check_int(func, "n", n, 1)
     seed = _check_int(func, "seed", seed, 0)
-    Z = _znormalise(_series(func, X))
+    X = _series(func, X)
+    Z = _znormalise(X) if normalise else X.reshape(len(X), -1)
     R = np.random.default_rng([seed, 0x5052]).standard_normal((Z.shape[1], n))
     return Z @ R
 

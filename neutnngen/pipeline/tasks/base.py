@@ -43,19 +43,23 @@ class Data:
 
 
 def encode_series(cfg: Config, *Xs: np.ndarray) -> tuple[list[np.ndarray], str]:
-    """Encode time series with the ``data`` section's code (docs/model.md §6: bipolar,
+    """Encode time series with the ``data`` section's code (docs/model.md §6: normalised by
+    ``data.normalise`` with the statistics of ``Xs[0]``, the training split, then bipolar,
     ``posneg`` or ``grf`` Gaussian receptive fields, after ``projections`` seeded random
     projections when set); returns the arrays and the description the report shows."""
-    from ...data import encode_timeseries, project_series
+    from ...data import encode_timeseries, normalise_series, project_series
 
     d, t = cfg.data, cfg.network.timeres
-    if d.projections:
-        Xs = tuple(project_series(X, d.projections, cfg.experiment.seed) for X in Xs)
-    enc = [encode_timeseries(X, timeres=t, clip=d.clip, posneg=d.posneg, fields=d.grf,
-                             width=d.grf_width) for X in Xs]
+    Zs = normalise_series(d.normalise, *Xs)  # the first array is the training split
+    if d.projections:  # the features are z-normalised per series again (docs/model.md §6)
+        Zs = [project_series(Z, d.projections, cfg.experiment.seed, normalise=False)
+              for Z in Zs]
+    enc = [encode_timeseries(Z, timeres=t, clip=d.clip, posneg=d.posneg, fields=d.grf,
+                             width=d.grf_width, normalise=bool(d.projections)) for Z in Zs]
     code = f"grf={d.grf}, grf_width={d.grf_width}" if d.grf else f"posneg={d.posneg}"
     proj = f"projections={d.projections}, seed={cfg.experiment.seed}, " if d.projections else ""
-    return enc, f"timeseries({proj}timeres={t}, clip={d.clip}, {code})"
+    norm = "" if d.normalise == "series" else f", normalise={d.normalise}"
+    return enc, f"timeseries({proj}timeres={t}, clip={d.clip}, {code}{norm})"
 
 
 def carve_validation(cfg: Config, data: Data, contiguous: bool = False,

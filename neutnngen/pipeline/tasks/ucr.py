@@ -25,8 +25,7 @@ class UcrTask(Task):
         return ("adjusted_rand_index", True)
 
     def prepare(self, cfg: Config) -> Data:
-        from ...data import load_ucr
-        from ...data.encoders import _znormalise
+        from ...data import load_ucr, normalise_series
 
         ds = load_ucr(cfg.data.name or "GunPoint")
         (Xtr, Xte), encoder = encode_series(cfg, ds.X_train, ds.X_test)
@@ -35,8 +34,9 @@ class UcrTask(Task):
                 "length": ds.length, "channels": ds.channels, "inputs": int(Xtr.shape[1]),
                 "classes": [str(c) for c in ds.classes],
                 "encoder": encoder}
-        extra = {"raw_train": _znormalise(np.asarray(ds.X_train, dtype=np.float64)),
-                 "raw_test": _znormalise(np.asarray(ds.X_test, dtype=np.float64))}
+        # the raw-series baseline sees the series normalised as the network's code does
+        raw_train, raw_test = normalise_series(cfg.data.normalise, ds.X_train, ds.X_test)
+        extra = {"raw_train": raw_train, "raw_test": raw_test}
         data = Data(ds.name, Xtr, np.asarray(ds.y_train), Xte, np.asarray(ds.y_test),
                     int(len(ds.classes)), info, extra=extra)
         return carve_validation(cfg, data, extra_keys=("raw_train",))
