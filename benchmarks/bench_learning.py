@@ -1,7 +1,7 @@
 """Learning quality (issue 13): the network's primary metric next to simple baselines, on a
 validation split carved from the training data and on the test split, per task and config.
 
-    .venv/bin/python benchmarks/bench_learning.py [--size reduced|full] [--out DIR]
+    .venv/bin/python benchmarks/bench_learning.py [--size reduced|six|full|unseen] [--out DIR]
 
 Writes ``DIR/learning.json`` (default ``benchmarks/results/``) and ``DIR/learning.md``.
 

@@ -295,6 +295,13 @@ def test_normalise_series_by_the_training_split():
         normalise_series("dataset", [[1.0, 2.0]])
     with pytest.raises(ConfigError, match="1 channel.*training series 2"):
         normalise_series("train", Xtr, [[1.0, 2.0]])
+    # a univariate series is one channel, whether [n, length] or [n, 1, length]
+    np.testing.assert_allclose(normalise_series("train", [[1.0, 3.0]], [[[2.0, 4.0]]])[1],
+                               [[0.0, 2.0]])
+    # a float channel constant over the training split (its computed std is ~1e-17, not 0)
+    for v in (0.1, 0.3, 9.81):
+        c_tr, c_te = normalise_series("train", np.full((3, 2, 4), v), np.full((1, 2, 4), v + 1))
+        assert not c_tr.any() and not c_te.any()
 
 
 def _channel_z(X):

@@ -156,6 +156,11 @@ def test_missing_directory_mismatched_and_multivariate_files(tmp_path):
     assert (ds.info()["channels"], ds.info()["length"]) == (2, 3)
     with pytest.raises(DataError, match=r"multivariate series \(2 channels of 3 values\)"):
         load_files(mv, test_fraction=0.5, image_shape=(2, 3))
+    np.savez(tmp_path / "img.npz", X=np.ones((2, 2, 3)), y=np.arange(2))  # [n, 2, 3] images
+    with pytest.raises(DataError, match=r"mv.ts' holds series but .*img.npz' holds images"):
+        load_files(tmp_path / "img.npz", mv)
+    with pytest.raises(DataError, match=r"img.npz' holds images but .*mv.ts' holds series"):
+        load_files(mv, tmp_path / "img.npz")
     bad = tmp_path / "bad.ts"
     bad.write_text("@data\n1,2,3:a\n1,2:b\n")
     with pytest.raises(DataError, match="bad.ts"):

@@ -268,6 +268,17 @@ def test_ucr_normalise_train_keeps_amplitudes():
     # the amplitude survives: series differ in loudness under train, not under series
     loud = np.abs(ztr.reshape(40, 6, 100)).mean(axis=2)[:, 0]
     assert loud.max() > 5 * loud.min()
+    # with projections too: the features are scaled by their training-split statistics,
+    # so a loud and a quiet series of the same shape get different codes
+    from neutnngen.pipeline.tasks.base import encode_series
+
+    pcfg = config.load(None, ["data.normalise=train", "data.projections=16"])
+    x = np.sin(np.linspace(0, 6, 50))[None, :]
+    (a, b), desc = encode_series(pcfg, np.vstack([x, 5 * x]), np.vstack([x, 5 * x]))
+    assert not np.array_equal(a[0], a[1]) and desc.startswith("timeseries(normalise=train, ")
+    (a, _), _ = encode_series(config.load(None, ["data.projections=16"]),
+                              np.vstack([x, 5 * x]), x)
+    np.testing.assert_array_equal(a[0], a[1])  # per series: loudness is gone
 
 
 def test_ucr_cluster_default_is_the_arrowhead_mechanism_set():

@@ -160,15 +160,15 @@ def normalise_series(how: str, X_train, *Xs) -> list[np.ndarray]:
     arrays = [_series(func, X) for X in (X_train, *Xs)]
     if how == "series":
         return [_znormalise(X) for X in arrays]
-    shape = arrays[0].shape[1:-1]
-    for X in arrays[1:]:
-        if X.shape[1:-1] != shape:
-            raise ConfigError(f"{func}: X has {X.shape[1] if X.ndim == 3 else 1} channel(s), "
-                              f"the training series {shape[0] if shape else 1}; expected the same")
     three = [X if X.ndim == 3 else X[:, None, :] for X in arrays]
+    for X in three[1:]:
+        if X.shape[1] != three[0].shape[1]:
+            raise ConfigError(f"{func}: X has {X.shape[1]} channel(s), the training series "
+                              f"{three[0].shape[1]}; expected the same")
     mean = three[0].mean(axis=(0, 2), keepdims=True)
     std = three[0].std(axis=(0, 2), keepdims=True)
-    const = std == 0
+    # a channel constant over the training split (its float std may be ~1e-17, not 0)
+    const = (np.ptp(three[0], axis=(0, 2), keepdims=True) == 0) | (std == 0)
     safe = np.where(const, 1.0, std)
     return [np.where(const, 0.0, (X - mean) / safe).reshape(len(X), -1) for X in three]
 

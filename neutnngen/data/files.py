@@ -174,6 +174,11 @@ def load_files(train: str | os.PathLike[str], test: str | os.PathLike[str] = "",
     X, y, hw = _read(str(train), labels, image_shape, "data.train")
     if str(test):
         Xt, yt, hwt = _read(str(test), labels, image_shape, "data.test")
+        if (hw is None) != (hwt is None):
+            kind = {True: "series", False: "images"}
+            raise DataError(f"{str(test)!r} holds {kind[hwt is None]} but {str(train)!r} "
+                            f"holds {kind[hw is None]}; expected the same kind of samples",
+                            path="data.test")
         if Xt.shape[1:] != X.shape[1:]:
             what = "images" if hw else "series"
             raise DataError(f"{str(test)!r}: test {what} have shape {list(Xt.shape[1:])}, the "

@@ -1,7 +1,7 @@
 """Readers for a user's own samples: ``.npz``, ``.csv``, ``.tsv`` and sktime/UCR ``.ts``.
 
 Every reader returns ``(X, labels)``: ``X`` float64 ``[n, length]`` (or ``[n, H, W]`` for an
-``.npz`` of images), ``labels`` a 1-D array of raw label values (or None) - nothing is
+``.npz`` of images, ``[n, channels, length]`` for a multivariate ``.ts`` file), ``labels`` a 1-D array of raw label values (or None) - nothing is
 checked beyond the file format here; :mod:`neutnngen.data.files` checks shapes, values and
 labels. A file that cannot be read raises :class:`~neutnngen.errors.DataError` naming the
 file and, where there is one, the line.
@@ -15,8 +15,8 @@ Formats:
   ``"none"`` every field is a value. Empty lines are skipped; a first line whose value
   fields are all non-numeric is a header. ``NaN`` / empty fields read as NaN (rejected
   later as missing values).
-* ``.ts``: the sktime/UCR text format, read with aeon's ``load_from_ts_file``; univariate,
-  equal-length series only.
+* ``.ts``: the sktime/UCR text format, read with aeon's ``load_from_ts_file``; equal-length
+  series only (univariate, or multivariate: ``[n, channels, length]``).
 """
 
 from __future__ import annotations

@@ -325,9 +325,10 @@ def _load_cached(name: str, extract_path: str | None) -> Dataset:
     X_train = _to_matrix(name, "train", Xtr, ytr)
     X_test = _to_matrix(name, "test", Xte, yte)
     if X_train.shape[1:] != X_test.shape[1:]:
+        what = "(channels, length)" if X_train.ndim == 3 else "(length,)"
         raise DataError(
-            f"UCR set {name!r}: train series have shape {X_train.shape[1:]} (channels, "
-            f"length) but test series {X_test.shape[1:]}; expected the same"
+            f"UCR set {name!r}: train series have shape {X_train.shape[1:]} {what} but test "
+            f"series {X_test.shape[1:]}; expected the same"
         )
     classes = _class_order(np.concatenate([ytr, yte]))
     index = {c: i for i, c in enumerate(classes)}

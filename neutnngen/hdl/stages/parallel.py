@@ -120,8 +120,9 @@ class ParallelSegment(wiring.Component):
     ``learn`` mode adds ``rd_sel`` (the ``wread`` line select and its delayed copies: the
     segment's read multiplexer drives its tap ``ctx.wq[seg_id]``) and, in a learning layer,
     ``lwe``: every synapse of the segment takes its STDP update (docs/model.md §5) at the end
-    of this cycle, all at once, from its line, the segment's ``z``, its credited flag and
-    its generator's bits (:func:`~neutnngen.hdl.segment.stdp_decision`)."""
+    of this cycle, all at once, from its line, its flag ``x <= z`` (latched when the segment
+    crossed), its credited flag and its generator's bits
+    (:func:`~neutnngen.hdl.segment.stdp_decision`)."""
 
     def __init__(self, plan, spec: SegmentSpec, n_lines: int, tw: int, ctx, response: str,
                  ow: int = 0):

@@ -51,15 +51,16 @@ def encode_series(cfg: Config, *Xs: np.ndarray) -> tuple[list[np.ndarray], str]:
 
     d, t = cfg.data, cfg.network.timeres
     Zs = normalise_series(d.normalise, *Xs)  # the first array is the training split
-    if d.projections:  # the features are z-normalised per series again (docs/model.md §6)
-        Zs = [project_series(Z, d.projections, cfg.experiment.seed, normalise=False)
-              for Z in Zs]
+    if d.projections:  # the features are a series of their own, normalised the same way
+        Zs = normalise_series(d.normalise, *[
+            project_series(Z, d.projections, cfg.experiment.seed, normalise=False)
+            for Z in Zs])
     enc = [encode_timeseries(Z, timeres=t, clip=d.clip, posneg=d.posneg, fields=d.grf,
-                             width=d.grf_width, normalise=bool(d.projections)) for Z in Zs]
+                             width=d.grf_width, normalise=False) for Z in Zs]
     code = f"grf={d.grf}, grf_width={d.grf_width}" if d.grf else f"posneg={d.posneg}"
+    norm = "" if d.normalise == "series" else f"normalise={d.normalise}, "
     proj = f"projections={d.projections}, seed={cfg.experiment.seed}, " if d.projections else ""
-    norm = "" if d.normalise == "series" else f", normalise={d.normalise}"
-    return enc, f"timeseries({proj}timeres={t}, clip={d.clip}, {code}{norm})"
+    return enc, f"timeseries({norm}{proj}timeres={t}, clip={d.clip}, {code})"
 
 
 def carve_validation(cfg: Config, data: Data, contiguous: bool = False,
