@@ -135,6 +135,19 @@ def test_load_ucr_multivariate_equal_length():
         load_ucr("JapaneseVowels")
 
 
+def test_missing_values_hint_fits_the_archive():
+    """A univariate set with NaNs points to the UCR archive's imputed ``_nmv`` version; a
+    multivariate (UEA) one, where such versions do not exist, to imputing a copy."""
+    from neutnngen.data.ucr import _to_matrix
+
+    X = np.ones((2, 3, 4))
+    X[0, 1, 2] = np.nan
+    with pytest.raises(DataError, match="1 missing.*impute them in a copy"):
+        _to_matrix("Foo", "train", X, np.array(["a", "b"]))
+    with pytest.raises(DataError, match=r"load_ucr\('Foo_nmv'\)"):
+        _to_matrix("Foo", "train", X[:, 1:2], np.array(["a", "b"]))
+
+
 def test_load_ucr_rejects_unequal_length():
     with pytest.raises(DataError, match="unequal-length.*PickupGestureWiimoteZ_eq"):
         load_ucr("PickupGestureWiimoteZ")

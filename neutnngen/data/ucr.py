@@ -205,10 +205,11 @@ def _to_matrix(name: str, split: str, X, y) -> np.ndarray:
         )
     if not np.isfinite(X).all():
         base, _ = _split_suffix(name)
+        hint = (f"the archive's imputed version is loaded with load_ucr({base + '_nmv'!r})"
+                if X.ndim == 2 else "impute them in a copy of the .ts files (extract_path)")
         raise DataError(
             f"UCR set {name!r} ({split} split) has {int((~np.isfinite(X)).sum())} missing "
-            f"or non-finite values; the archive's imputed version is loaded with "
-            f"load_ucr({base + '_nmv'!r})"
+            f"or non-finite values; {hint}"
         )
     return X
 
