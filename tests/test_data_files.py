@@ -156,6 +156,15 @@ def test_missing_directory_mismatched_and_multivariate_files(tmp_path):
     assert (ds.info()["channels"], ds.info()["length"]) == (2, 3)
     with pytest.raises(DataError, match=r"multivariate series \(2 channels of 3 values\)"):
         load_files(mv, test_fraction=0.5, image_shape=(2, 3))
+    # a 3-D .npz is images unless data.layout = "series" says it holds channels
+    np.savez(tmp_path / "mv.npz", X=-np.arange(24.0).reshape(4, 2, 3), y=np.arange(4) % 2)
+    with pytest.raises(DataError, match=r"pixels must be >= 0.*data.layout = 'series'"):
+        load_files(tmp_path / "mv.npz", test_fraction=0.5)
+    npz = load_files(tmp_path / "mv.npz", test_fraction=0.5, layout="series")
+    assert npz.image_shape is None and npz.X_train.shape == (2, 2, 3)
+    assert npz.info()["channels"] == 2
+    with pytest.raises(DataError, match="data.layout='rows'; expected 'auto' or 'series'"):
+        load_files(tmp_path / "mv.npz", layout="rows")
     np.savez(tmp_path / "img.npz", X=np.ones((2, 2, 3)), y=np.arange(2))  # [n, 2, 3] images
     with pytest.raises(DataError, match=r"mv.ts' holds series but .*img.npz' holds images"):
         load_files(tmp_path / "img.npz", mv)
@@ -247,6 +256,17 @@ def test_files_task_trains_multivariate_ts(tmp_path):
     (tmp_path / "mv.ts").write_text("\n".join(lines) + "\n")
     cfg = config.from_dict({"data": {"kind": "files", "train": str(tmp_path / "mv.ts")},
                             "network": {"neurons": 2}, "train": {"epochs": 2}})
+    # the same samples as an .npz of [n, channels, length] with data.layout = "series"
+    from neutnngen.data.readers import read_samples
+    from neutnngen.pipeline import get_task
+
+    X, y = read_samples(tmp_path / "mv.ts")
+    np.savez(tmp_path / "mv.npz", X=X, y=y)
+    same = {"data": {"kind": "files", "train": str(tmp_path / "mv.npz"), "layout": "series"},
+            "network": {"neurons": 2}}
+    a = get_task(config.from_dict(same)).prepare(config.from_dict(same))
+    b = get_task(cfg).prepare(cfg)
+    np.testing.assert_array_equal(a.X_train, b.X_train)
     rep = pipeline.run(cfg, tmp_path / "mv", stages=("train",), show=False)
     assert rep["ir"]["inputs"] == 12
     assert (rep["dataset"]["channels"], rep["dataset"]["length"]) == (2, 6)

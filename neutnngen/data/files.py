@@ -79,6 +79,7 @@ def _label_text(v) -> str:
 
 
 def _check_values(X: np.ndarray, where: str, key: str, images: bool) -> None:
+    """Finite values; non-negative pixels for images."""
     bad = ~np.isfinite(X)
     if bad.any():
         i = int(np.argwhere(bad)[0][0])
@@ -86,7 +87,9 @@ def _check_values(X: np.ndarray, where: str, key: str, images: bool) -> None:
                         f"first in sample {i}; expected finite numbers (impute or drop them)",
                         path=key)
     if images and (X < 0).any():
-        raise DataError(f"{where}: image pixels must be >= 0; found {float(X.min()):g}",
+        hint = ("; if the samples are multivariate series [n, channels, length], set "
+                "data.layout = 'series'" if X.ndim == 3 else "")
+        raise DataError(f"{where}: image pixels must be >= 0; found {float(X.min()):g}{hint}",
                         path=key)
 
 
@@ -121,10 +124,12 @@ def _shape(X: np.ndarray, image_shape: tuple[int, ...], where: str, key: str,
     return X.reshape(X.shape[0], h, w), (h, w)
 
 
-def _read(path: str, labels: str, image_shape: tuple[int, ...], key: str):
+def _read(path: str, labels: str, image_shape: tuple[int, ...], key: str,
+          layout: str = "auto"):
     X, y = read_samples(path, labels, key)
     where = repr(str(path))
-    X, hw = _shape(X, image_shape, where, key, channels=str(path).lower().endswith(".ts"))
+    series = layout == "series" or str(path).lower().endswith(".ts")
+    X, hw = _shape(X, image_shape, where, key, channels=series)
     _check_values(X, where, key, hw is not None)
     if y is not None:
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
@@ -158,22 +163,28 @@ def _seeded_split(n: int, y: np.ndarray | None, test_fraction: float, seed: int,
 
 def load_files(train: str | os.PathLike[str], test: str | os.PathLike[str] = "", *,
                labels: str = "first", image_shape: tuple[int, ...] = (),
-               test_fraction: float = 0.3, seed: int = 0, name: str = "") -> FileDataset:
+               test_fraction: float = 0.3, seed: int = 0, name: str = "",
+               layout: str = "auto") -> FileDataset:
     """Read ``train`` (and ``test``; without one, split ``train`` ``test_fraction`` /
     seeded, stratified by class when labelled) into a :class:`FileDataset`.
 
     ``labels``: ``"first"`` / ``"last"`` (the label column of a .csv/.tsv; an .npz needs its
     array ``y``, a .ts its class values) or ``"none"`` (unlabelled). ``image_shape``:
     ``(H, W)`` when each sample is a grayscale image stored as a row (an .npz of
-    ``[n, H, W]`` is an image set by itself)."""
+    ``[n, H, W]`` is an image set by itself). ``layout``: ``"auto"`` (a 3-D .npz holds
+    images, a .ts file series) or ``"series"`` (a 3-D .npz holds ``[n, channels, length]``
+    multivariate series)."""
+    if layout not in ("auto", "series"):
+        raise DataError(f"data.layout={layout!r}; expected 'auto' or 'series'",
+                        path="data.layout")
     if not (isinstance(test_fraction, float | int) and 0 < test_fraction < 1
             and math.isfinite(test_fraction)):
         raise DataError(f"data.test_fraction={test_fraction!r}; expected a number in (0, 1)",
                         path="data.test_fraction")
     image_shape = tuple(int(v) for v in image_shape)
-    X, y, hw = _read(str(train), labels, image_shape, "data.train")
+    X, y, hw = _read(str(train), labels, image_shape, "data.train", layout)
     if str(test):
-        Xt, yt, hwt = _read(str(test), labels, image_shape, "data.test")
+        Xt, yt, hwt = _read(str(test), labels, image_shape, "data.test", layout)
         if (hw is None) != (hwt is None):
             kind = {True: "series", False: "images"}
             raise DataError(f"{str(test)!r} holds {kind[hwt is None]} but {str(train)!r} "

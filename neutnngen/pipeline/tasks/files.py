@@ -76,6 +76,7 @@ class FilesTask(Task):
         self.check(cfg)
         d = cfg.data
         ds = load_files(d.train, d.test, labels=d.labels, image_shape=d.image_shape,
+                        layout=d.layout,
                         test_fraction=d.test_fraction, seed=cfg.experiment.seed, name=d.name)
         info = {"kind": "files", **ds.info()}
         shape = None
