@@ -130,16 +130,23 @@ def _magnitude_code(a: np.ndarray, L: int) -> np.ndarray:
     return np.where(level == 0, np.int16(NONE), (L - 1) - level).astype(np.int16)
 
 
+def _zscore(X: np.ndarray, ref: np.ndarray, axis) -> np.ndarray:
+    """``X`` shifted and scaled by the mean and population standard deviation of ``ref``
+    over ``axis`` (what is constant in ``ref`` becomes zeros), flattened to ``[n, -1]``."""
+    mean = ref.mean(axis=axis, keepdims=True)
+    std = ref.std(axis=axis, keepdims=True)
+    # ptp as well: the float std of a constant may be ~1e-17, not 0
+    const = (np.ptp(ref, axis=axis, keepdims=True) == 0) | (std == 0)
+    safe = np.where(const, 1.0, std)
+    return np.where(const, 0.0, (X - mean) / safe).reshape(len(X), int(np.prod(X.shape[1:])))
+
+
 def _znormalise(X: np.ndarray) -> np.ndarray:
     """Each series (each channel of a ``[n, channels, length]`` array) to mean 0 and
     population standard deviation 1 along the last axis; constant ones become zeros.
     Returns ``[n, length]`` or, for channels, their channel-major concatenation
     ``[n, channels * length]``."""
-    mean = X.mean(axis=-1, keepdims=True)
-    std = X.std(axis=-1, keepdims=True)
-    const = (np.ptp(X, axis=-1, keepdims=True) == 0) | (std == 0)
-    safe = np.where(const, 1.0, std)
-    return np.where(const, 0.0, (X - mean) / safe).reshape(len(X), int(np.prod(X.shape[1:])))
+    return _zscore(X, X, -1)
 
 
 def normalise_series(how: str, X_train, *Xs) -> list[np.ndarray]:
@@ -165,12 +172,7 @@ def normalise_series(how: str, X_train, *Xs) -> list[np.ndarray]:
         if X.shape[1] != three[0].shape[1]:
             raise ConfigError(f"{func}: X has {X.shape[1]} channel(s), the training series "
                               f"{three[0].shape[1]}; expected the same")
-    mean = three[0].mean(axis=(0, 2), keepdims=True)
-    std = three[0].std(axis=(0, 2), keepdims=True)
-    # a channel constant over the training split (its float std may be ~1e-17, not 0)
-    const = (np.ptp(three[0], axis=(0, 2), keepdims=True) == 0) | (std == 0)
-    safe = np.where(const, 1.0, std)
-    return [np.where(const, 0.0, (X - mean) / safe).reshape(len(X), -1) for X in three]
+    return [_zscore(X, three[0], (0, 2)) for X in three]
 
 
 _SERIES_SHAPE = ("an array of shape [n_series, length] (use X[None, :] for one series) or "

@@ -1,8 +1,8 @@
 """Readers for a user's own samples: ``.npz``, ``.csv``, ``.tsv`` and sktime/UCR ``.ts``.
 
 Every reader returns ``(X, labels)``: ``X`` float64 ``[n, length]`` (or ``[n, H, W]`` for an
-``.npz`` of images, ``[n, channels, length]`` for a multivariate ``.ts`` file), ``labels`` a 1-D array of raw label values (or None) - nothing is
-checked beyond the file format here; :mod:`neutnngen.data.files` checks shapes, values and
+``.npz`` of images, ``[n, channels, length]`` for a multivariate ``.ts`` file), ``labels``
+a 1-D array of raw label values (or None) - nothing is checked beyond the file format here; :mod:`neutnngen.data.files` checks shapes, values and
 labels. A file that cannot be read raises :class:`~neutnngen.errors.DataError` naming the
 file and, where there is one, the line.
 

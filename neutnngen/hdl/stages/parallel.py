@@ -57,7 +57,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, ResetSignal, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .. import segment as _segment
+from .. import segment as _segment  # capture_condition looked up late (mutation tests)
 from ..column import ColumnLearn, key_inhibit, key_time, overshoot_key, tree, vmin
 from ..mux import mux_tree
 from ..plan import ColumnSpec, SegmentSpec, parallel_add_stages

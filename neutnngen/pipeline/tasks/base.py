@@ -43,15 +43,23 @@ class Data:
 
 
 def encode_series(cfg: Config, *Xs: np.ndarray) -> tuple[list[np.ndarray], str]:
-    """Encode time series with the ``data`` section's code (docs/model.md §6: normalised by
-    ``data.normalise`` with the statistics of ``Xs[0]``, the training split, then bipolar,
-    ``posneg`` or ``grf`` Gaussian receptive fields, after ``projections`` seeded random
-    projections when set); returns the arrays and the description the report shows."""
+    """Encode time series with the ``data`` section's code (docs/model.md §6): normalised by
+    ``data.normalise`` with the statistics of ``Xs[0]``, the training split, then
+    :func:`code_series`; returns the arrays and the description the report shows."""
+    from ...data import normalise_series
+
+    return code_series(cfg, normalise_series(cfg.data.normalise, *Xs))
+
+
+def code_series(cfg: Config, Zs: list[np.ndarray]) -> tuple[list[np.ndarray], str]:
+    """The code of already normalised series ``Zs`` (:func:`~neutnngen.data.normalise_series`,
+    the training split first): bipolar, ``posneg`` or ``grf`` Gaussian receptive fields,
+    after ``projections`` seeded random projections when set (the features are a series of
+    their own, normalised the same way)."""
     from ...data import encode_timeseries, normalise_series, project_series
 
     d, t = cfg.data, cfg.network.timeres
-    Zs = normalise_series(d.normalise, *Xs)  # the first array is the training split
-    if d.projections:  # the features are a series of their own, normalised the same way
+    if d.projections:
         Zs = normalise_series(d.normalise, *[
             project_series(Z, d.projections, cfg.experiment.seed, normalise=False)
             for Z in Zs])

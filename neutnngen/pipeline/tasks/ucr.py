@@ -13,7 +13,7 @@ from .base import (
     clustering_bars,
     clustering_evaluation,
     clustering_table,
-    encode_series,
+    code_series,
 )
 
 
@@ -28,14 +28,14 @@ class UcrTask(Task):
         from ...data import load_ucr, normalise_series
 
         ds = load_ucr(cfg.data.name or "GunPoint")
-        (Xtr, Xte), encoder = encode_series(cfg, ds.X_train, ds.X_test)
+        # the raw-series baseline sees the series normalised as the network's code does
+        raw_train, raw_test = normalise_series(cfg.data.normalise, ds.X_train, ds.X_test)
+        (Xtr, Xte), encoder = code_series(cfg, [raw_train, raw_test])
         info = {"name": ds.name, "kind": "ucr", "source": ds.source,
                 "n_train": int(len(ds.y_train)), "n_test": int(len(ds.y_test)),
                 "length": ds.length, "channels": ds.channels, "inputs": int(Xtr.shape[1]),
                 "classes": [str(c) for c in ds.classes],
                 "encoder": encoder}
-        # the raw-series baseline sees the series normalised as the network's code does
-        raw_train, raw_test = normalise_series(cfg.data.normalise, ds.X_train, ds.X_test)
         extra = {"raw_train": raw_train, "raw_test": raw_test}
         data = Data(ds.name, Xtr, np.asarray(ds.y_train), Xte, np.asarray(ds.y_test),
                     int(len(ds.classes)), info, extra=extra)
