@@ -443,6 +443,21 @@ def test_missing_numba_falls_back_with_warning(monkeypatch, gunpoint, gunpoint_n
     assert to_text(res.network) == to_text(train(gunpoint_net, Xtr[:10], epochs=1).network)
 
 
+def test_training_device_on_a_cuda_machine(monkeypatch, gunpoint, gunpoint_net):
+    """With a GPU present, training still defaults to the numba kernel on the CPU (and an
+    explicit backend='numba' no longer asks for the GPU and fails); the torch loop goes to
+    the GPU only when asked for (backend='torch') or when numba is missing."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert stdp_mod.training_device(None, "auto").type == "cpu"
+    assert stdp_mod.training_device(None, "numba").type == "cpu"
+    assert stdp_mod.training_device(None, "torch").type == "cuda"
+    assert stdp_mod.training_device("cpu", "torch").type == "cpu"
+    res = train(gunpoint_net, gunpoint[0][:10], epochs=1, backend="numba")
+    assert (res.stats["backend"], res.stats["device"]) == ("numba", "cpu")
+    monkeypatch.setattr(stdp_mod, "numba_kernel", lambda: None)
+    assert stdp_mod.training_device(None, "auto").type == "cuda"
+
+
 # --------------------------------------------------------------------------- M3 targeted rule
 @pytest.mark.parametrize("case", ["plain", "dendrites_column_sharing", "sum", "gate", "wide_snl"])
 def test_targeted_rule_trainer_equals_interpreter(case):

@@ -83,6 +83,19 @@ def numba_kernel():
     return _KERNEL
 
 
+def training_device(device, backend: str = "auto") -> torch.device:
+    """The device ``train`` runs on. An explicit ``device`` is kept. Without one: the CPU
+    for ``backend='numba'``, and for ``auto`` whenever numba imports (the STDP loop is
+    sequential in waves, and the compiled kernel on one core is far faster than the torch
+    loop on a GPU for the networks this project builds: ``benchmarks/results/gpu.json``);
+    CUDA when available for ``backend='torch'`` or when ``auto`` has no numba."""
+    if device is not None:
+        return torch.device(device)
+    if backend == "numba" or (backend == "auto" and numba_kernel() is not None):
+        return torch.device("cpu")
+    return resolve_device(None)
+
+
 def _backend_kernel(backend: str, dev: torch.device):
     """The numba kernel, or ``None`` for the torch loop (see the module docstring)."""
     kernel = None
@@ -124,8 +137,9 @@ def train(
     random draws seeded with ``seed``). ``labels[N]``: class per sample, for R-STDP and
     ``enable`` columns. ``layers``: indices of the layers to train (default: every layer
     with a learning rule), trained greedily in increasing order. ``device``: torch device
-    (default CUDA when available). ``progress(done, total)``: called after each chunk of
-    waves. ``proximal[k]``: explicit proximal lines ``[N, sum P]`` of layer ``k`` (as
+    (default: :func:`training_device`: the CPU when numba is there, else CUDA when
+    available). ``progress(done, total)``: called after each chunk of waves.
+    ``proximal[k]``: explicit proximal lines ``[N, sum P]`` of layer ``k`` (as
     ``Interpreter.step``). ``backend``: ``auto`` (numba on CPU, torch on CUDA), ``numba``
     or ``torch``. ``record``: keep every wave's weights and outputs in
     ``stats['history']`` (memory!). ``mu_shift``: M4, one shift per training wave
@@ -157,7 +171,7 @@ def train(
             raise ConfigError(f"layer {li} has no learning rule; layers with one: {learning}")
         if kind_of(net_layers[li]).needs_labels(net_layers[li]) and labels is None:
             raise ConfigError(f"layer {li} learns by R-STDP: train() needs labels")
-    dev = resolve_device(device)
+    dev = training_device(device, backend)
     kernel = _backend_kernel(backend, dev)
     backend_used = "numba" if kernel is not None else "torch"
 
@@ -237,4 +251,4 @@ def _network_with_state(net: Network, model, layers: list[int], mode: str) -> Ne
 
 
 __all__ = ["BACKENDS", "MODES", "TrainResult", "infer", "label_proximal", "numba_kernel",
-           "potentials_direct", "train"]
+           "potentials_direct", "train", "training_device"]
