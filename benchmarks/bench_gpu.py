@@ -10,8 +10,9 @@ GunPoint column (p = 150, q = 2, 3/3 bits, RNL, wta1; the 50 encoded training se
 seeded random volleys (times 0..7, 20% silent).
 
 Checks (``checks``): exact training on the GPU (torch loop) equals the numba kernel on
-the CPU after every wave (outputs and weights) and gives the same trained IR text;
-``fast`` mode too; GPU inference equals ``Interpreter.forward`` (GunPoint) and CPU
+the CPU after every wave (outputs and weights) and gives the same trained IR text, for
+plain STDP and for the example configs' mechanisms (targeted rule, relative thresholds,
+win-rate homeostasis, overshoot ties, mu decay); ``fast`` mode too; GPU inference equals ``Interpreter.forward`` (GunPoint) and CPU
 inference (the large layers). Throughput (``rows``): exact training on the numba kernel
 (one CPU core) and on the GPU, and inference on the CPU (1 thread, all threads) and the
 GPU, each the best of ``--repeats`` runs of at least ``--min-seconds``.
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from neutnngen.frontend import init_column_network  # noqa: E402
-from neutnngen.ir import Layer, Network  # noqa: E402
+from neutnngen.ir import Layer, LearningRule, Network  # noqa: E402
 from neutnngen.ir.interp import Interpreter  # noqa: E402
 from neutnngen.ir.text import to_text  # noqa: E402
 from neutnngen.model import infer, train  # noqa: E402
@@ -116,6 +117,21 @@ def checks(dev: torch.device, Xg: np.ndarray, Xg_test: np.ndarray, wide: list[tu
             waves=len(Xg) * 2, device=g.stats["device"])
         if mode == "exact":
             trained = g.network
+    rule = LearningRule(kind="targeted", mu_capture=256, mu_minus=256, mu_search=2,
+                        mu_backoff=256, theta="relative", homeostasis="winrate", h_shift=4)
+    allm = init_column_network(Xg.shape[1], 2, X=Xg, seed=0, w_init="data", learning=rule,
+                               theta_mode="relative", tie="overshoot")
+    shift = np.repeat([0, 0, 1, 1, 2, 2], len(Xg))  # M4: halve the rates every 2 epochs
+    g = train(allm, Xg, epochs=6, backend="torch", device=dev, mu_shift=shift, record=True)
+    c = train(allm, Xg, epochs=6, backend="numba", device="cpu", mu_shift=shift, record=True)
+    diff = same_history(g.stats["history"], c.stats["history"])
+    same_ir = to_text(g.network) == to_text(c.network)
+    add("gunpoint train, every mechanism (M1-M5): GPU torch loop == numba kernel, every wave",
+        diff is None and same_ir, diff or ("" if same_ir else "trained IR text differs"),
+        waves=len(Xg) * 6)
+    got = infer(g.network, Xg_test, device=dev)
+    add("gunpoint infer, overshoot ties: GPU == Interpreter.forward",
+        np.array_equal(got, Interpreter(g.network).forward(Xg_test)), f"{len(Xg_test)} series")
     ref = Interpreter(trained).forward(Xg_test)
     got = infer(trained, Xg_test, device=dev)
     add("gunpoint infer: GPU == Interpreter.forward", np.array_equal(got, ref),

@@ -88,7 +88,8 @@ class NetworkConfig:
     theta_mode: str = "fixed"
     theta_shift: int = 1
     # M1: how WTA breaks equal spike times: lowest index, or overshoot (larger V(z) - theta
-    # first). Every column; the interpreter, the numba trainer and the RTL implement both
+    # first). Every column; the interpreter, both trainers, the torch forward and the RTL
+    # implement both
     tie: str = "lowest"
     # threshold calibration (theta = 0): the quantile of the potentials (fixed: V(t_mid) over
     # volleys x segments; relative: see theta_cal)

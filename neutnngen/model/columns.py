@@ -17,7 +17,8 @@ lines of a response table ``R[j, x, g, t] = r(t; x, w_gj)``: that is the one-hot
 ``onehot(x) @ R`` done as a gather-sum (``embedding_bag``), exact in float32 for potentials
 below 2**24. A potential is non-decreasing in ``t`` (no leak), so the first crossing is
 ``#{t : V(t) < theta}`` (``T`` = never, NONE). Inhibition, dendrite and neuron logic follow
-``neutnngen.ir.interp.column_forward`` step by step; ties go to the lowest index.
+``neutnngen.ir.interp.column_forward`` step by step; ties go to the lowest index, or with
+``tie = overshoot`` (M1) to the larger overshoot first.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..ir.nodes import NONE, Inhibition, TimeSpec
+from ..ir.stages.layer.kernels import KBIG, KO  # M1 keys: time * KO + KO - 1 - overshoot
 
 BIG = 1 << 20
 POLICY_CODES = {"wta1": 0, "kwta": 1, "twta": 2, "none": 3}
@@ -101,6 +103,39 @@ def earliest(z: torch.Tensor, dim: int = -1) -> tuple[torch.Tensor, torch.Tensor
     idx = big.argmin(dim=dim)  # argmin returns the first minimum (lowest index)
     m = big.gather(dim, idx.unsqueeze(dim)).squeeze(dim)
     silent = m >= BIG
+    return (torch.where(silent, torch.full_like(m, NONE), m),
+            torch.where(silent, torch.full_like(idx, -1), idx))
+
+
+def overshoot_keys(V: torch.Tensor, seg: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """M1 sort keys of segment times ``seg[..., G]`` (``V[..., G, T]``, ``theta``
+    broadcasting to ``seg``): ``z * KO + KO - 1 - min(V(z) - theta, KO - 1)``, so a smaller
+    key is earlier, then a larger overshoot; NONE where the segment is silent."""
+    z = seg.clamp(min=0)
+    vz = V.gather(-1, z[..., None]).squeeze(-1).long()  # exact: potentials < 2**24
+    o = (vz - theta.long()).clamp(max=KO - 1)
+    return torch.where(seg >= 0, seg * KO + (KO - 1 - o), torch.full_like(seg, NONE))
+
+
+def keep_by_key(keys: torch.Tensor, times: torch.Tensor, inh: Inhibition) -> torch.Tensor:
+    """Which candidates survive ``inh`` under M1: ``wta1``/``kwta`` by key (time, then
+    overshoot, then index), ``twta``/``none`` by time as always."""
+    if inh.policy in ("twta", "none"):
+        return inhibit(times, inh) >= 0
+    k = 1 if inh.policy == "wta1" else min(inh.k, keys.shape[-1])
+    big = torch.where(keys < 0, torch.full_like(keys, KBIG), keys)
+    order = torch.sort(big, dim=-1, stable=True).indices[..., :k]  # equal keys: lowest index
+    keep = torch.zeros_like(keys, dtype=torch.bool).scatter_(-1, order, True)
+    return keep & (keys >= 0)
+
+
+def earliest_key(keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(min key, its lowest index)`` along the last axis; ``(NONE, -1)`` when all are
+    silent."""
+    big = torch.where(keys < 0, torch.full_like(keys, KBIG), keys)
+    idx = big.argmin(dim=-1)
+    m = big.gather(-1, idx[..., None]).squeeze(-1)
+    silent = m >= KBIG
     return (torch.where(silent, torch.full_like(m, NONE), m),
             torch.where(silent, torch.full_like(idx, -1), idx))
 
@@ -294,31 +329,26 @@ class TNNColumns(nn.Module):
         return V.reshape(B, self.C, self.n_segments, T)
 
     # -- forward -------------------------------------------------------------------------
-    tie = "lowest"  # M1 overshoot ties: set by the converter; the torch forward refuses them
-
-    def _check_tie(self) -> None:
-        if self.tie != "lowest":
-            from ..errors import ConfigError
-
-            raise ConfigError(f"tie={self.tie!r} (M1) is not implemented by the torch forward; "
-                              "use the interpreter (neutnngen.ir.Interpreter) or the numba "
-                              "trainer")
+    tie = "lowest"  # M1: "lowest" | "overshoot" (set by the converter)
 
     def forward(self, x: torch.Tensor, prox: torch.Tensor | None = None) -> ColumnsTrace:
-        self._check_tie()
         x = x.to(self.weight.device)
         if prox is not None:
             prox = prox.to(self.weight.device)
         V = self.potentials(x, prox)
-        seg = first_crossing(V, self.theta.reshape(1, self.C, -1).to(V.dtype))
+        theta = self.theta.reshape(1, self.C, -1)
+        seg = first_crossing(V, theta.to(V.dtype))
+        if self.tie == "overshoot":
+            return self.trace_overshoot(V, seg, theta, prox)
         return self.trace_from_segments(seg, x, prox)
 
     def forward_direct(self, x: torch.Tensor, prox: torch.Tensor | None = None,
                        weight: torch.Tensor | None = None,
-                       proximal_weight: torch.Tensor | None = None) -> ColumnsTrace:
+                       proximal_weight: torch.Tensor | None = None,
+                       theta: torch.Tensor | None = None) -> ColumnsTrace:
         """The same as :meth:`forward` computed by broadcasting (no tables): for small
-        batches and weights that change every wave (the torch STDP loop)."""
-        self._check_tie()
+        batches and weights that change every wave (the torch STDP loop). ``theta``
+        (``[C, G]``): thresholds instead of the module's (M2/M5 move them every wave)."""
         x = x.to(self.weight.device).long()
         B = x.shape[0]
         G = self.n_segments
@@ -332,8 +362,41 @@ class TNNColumns(nn.Module):
             pw = self.proximal_weight if proximal_weight is None else proximal_weight
             pw = torch.where(self.proximal_mask, pw, torch.zeros_like(pw)).reshape(self.C, G, self.P)
             V = V + potentials_direct(prox.long(), pw, self.time.response, T)
-        seg = first_crossing(V, self.theta.reshape(1, self.C, G))
+        th = (self.theta if theta is None else theta).reshape(1, self.C, G)
+        seg = first_crossing(V, th)
+        if self.tie == "overshoot":
+            return self.trace_overshoot(V, seg, th, prox)
         return self.trace_from_segments(seg, x, prox, proximal_weight)
+
+    def trace_overshoot(self, V: torch.Tensor, seg_flat: torch.Tensor, theta: torch.Tensor,
+                        prox: torch.Tensor | None) -> ColumnsTrace:
+        """:meth:`trace_from_segments` with ``tie = overshoot`` (docs/model.md §4, M1;
+        ``sum`` and ``enable`` modes, as ``ir.stages.layer.kernels._forward_overshoot``):
+        every ``wta1``/``kwta`` choice orders candidates by (time, larger overshoot
+        ``V(z) - theta``, lower index); a dendrite and a neuron carry their winning
+        segment's key."""
+        B = seg_flat.shape[0]
+        q, D, S = self.q, self.D, self.S
+        seg_flat = seg_flat.long()
+        shape = (B, self.C, q, D, S)
+        keys = overshoot_keys(V, seg_flat, theta).reshape(shape)
+        seg = seg_flat.reshape(shape)
+        none = torch.full_like(seg, NONE)
+        seg_won = torch.where(keep_by_key(keys, seg, self.segment_inhibition), seg, none)
+        dkey, _ = earliest_key(torch.where(seg_won >= 0, keys, none))  # [B, C, q, D]
+        dend = torch.where(dkey >= 0, dkey // KO, torch.full_like(dkey, NONE))
+        nkey, dend_arg = earliest_key(dkey)  # [B, C, q]
+        nd = torch.where(nkey >= 0, nkey // KO, torch.full_like(nkey, NONE))
+        prox_t = torch.full_like(nd, NONE)
+        if self.proximal_mode == "enable":
+            if prox is None:
+                prox = self.default_proximal(B, seg.device)
+            prox_t = (prox != 0).long()
+            nd = torch.where(prox_t == 1, nd, torch.full_like(nd, NONE))
+            nkey = torch.where(prox_t == 1, nkey, torch.full_like(nkey, NONE))
+        out = torch.where(keep_by_key(nkey, nd, self.column_inhibition), nd,
+                          torch.full_like(nd, NONE))
+        return ColumnsTrace(seg, seg_won, dend, dend_arg, prox_t, nd, out)
 
     def trace_from_segments(self, seg_flat: torch.Tensor, x: torch.Tensor,
                             prox: torch.Tensor | None,

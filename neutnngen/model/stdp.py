@@ -23,9 +23,10 @@ Modes:
   independent uniform integers from a seeded ``torch.Generator`` instead of the LFSR:
   statistically the same rule, not bit-exact. The generators' IR seeds are left unchanged.
 
-Backends: ``numba`` (compiled sequential kernel, CPU; the default on CPU) and ``torch``
-(the same per-wave update in torch ops; used on CUDA devices, and on CPU when numba is
-missing, with a warning). Both are tested wave by wave against the interpreter.
+Backends: ``numba`` (compiled sequential kernel, CPU; the default, also where CUDA is
+available: :func:`training_device`) and ``torch`` (the same per-wave update in torch ops,
+every mechanism included; on CUDA when asked for, and on CPU when numba is missing, with a
+warning). Both are tested wave by wave against the interpreter.
 
 The equivalence to the interpreter holds for ``Interpreter.run(np.tile(X, (epochs, 1)),
 labels=..., learn=True, layers={k})`` applied layer by layer; with labels, ``enable``

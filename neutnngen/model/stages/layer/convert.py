@@ -42,7 +42,7 @@ def _group_module(cols: list[Column], time: TimeSpec) -> TNNColumns:
                    proximal_inputs=c0.proximal_inputs,
                    proximal_wres=None if c0.proximal is None else c0.proximal.wres,
                    random=random, names=[c.name for c in cols])
-    m.tie = c0.tie  # M1: the numba trainer implements it; the torch forward refuses it
+    m.tie = c0.tie  # M1 (part of the group key)
     with torch.no_grad():
         m.weight.copy_(torch.as_tensor(np.stack([c.distal.weights for c in cols])))
         m.mask.copy_(torch.as_tensor(np.stack([c.distal.mask for c in cols])))

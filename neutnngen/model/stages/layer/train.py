@@ -19,6 +19,7 @@ import torch
 from ....errors import ConfigError
 from ....ir.common import NONE, RandomSource
 from ....ir.rng import draws_per_wave, stabilisation_table
+from ....ir.stages.layer.state import H_LIMIT
 from ...columns import POLICY_CODES, PROXIMAL_CODES, TNNColumns
 from ...lfsr import lfsr_draws
 from .module import TNNLayer
@@ -167,6 +168,14 @@ def mu_rows(rule, waves: int, mu_shift: np.ndarray | None) -> np.ndarray:
     return rows
 
 
+def _budget_torch(w: torch.Tensor, mask: torch.Tensor, w_max: int, w_norm: int) -> torch.Tensor:
+    """M8 on banks ``w[C, G, n]``: ``ir.stages.layer.kernels.weight_budget`` per row."""
+    s = torch.where(mask, w, torch.zeros_like(w)).sum(dim=-1)
+    B = (mask.sum(dim=-1).long() * int(w_max) * int(w_norm)) >> 8
+    scaled = torch.div(w * B[..., None], s.clamp(min=1)[..., None], rounding_mode="floor")
+    return torch.where((s > B)[..., None] & mask, scaled, w)
+
+
 def _run_torch(g: _Group, X: torch.Tensor, order: np.ndarray, draws: np.ndarray, rule,
                mus_w: np.ndarray, labels, stats_arrays, rec, hist) -> None:
     m = g.mod
@@ -190,13 +199,28 @@ def _run_torch(g: _Group, X: torch.Tensor, order: np.ndarray, draws: np.ndarray,
     fired_t = torch.zeros(Cg, dtype=torch.long, device=dev)
     ch_t = torch.zeros(Cg, dtype=torch.long, device=dev)
     Gp = Wp.shape[1]
+    # M2 relative thresholds / M5 win-rate counters: the thresholds of every wave
+    rel = rule.theta == "relative"
+    hom = rule.homeostasis == "winrate"
+    tsh, h_step, h_shift = int(rule.theta_shift), int(rule.h_step), int(rule.h_shift)
+    toff = torch.as_tensor(g.toff, device=dev) if rel or hom else None
+    H = torch.as_tensor(g.H, device=dev)
+    wnorm = int(getattr(rule, "w_norm", 0) or 0)
     for wv in range(len(order)):
         mus = [int(u) for u in mus_w[wv]]
         s = int(order[wv])
         xc = X[s][idx]  # [Cg, p]
         xp = Xp[s][None] if m.P > 0 else None  # [1, Cg, P]
         pw = Wp.reshape(m.proximal_weight.shape) if m.proximal_weight is not None else None
-        tr = m.forward_direct(xc[None], xp, Wd.reshape(m.weight.shape), pw)
+        th = None
+        if toff is not None:
+            th = toff.clone()
+            if rel:
+                th += Wd.sum(dim=-1) >> tsh
+            if hom:
+                th += torch.repeat_interleave(H >> h_shift, D * m.S, dim=1)
+            th = th.clamp(min=1)
+        tr = m.forward_direct(xc[None], xp, Wd.reshape(m.weight.shape), pw, theta=th)
         out = tr.out[0]  # [Cg, q]
         f = out >= 0
         wins_t += f.long()
@@ -234,7 +258,13 @@ def _run_torch(g: _Group, X: torch.Tensor, order: np.ndarray, draws: np.ndarray,
                                tg, tmx)
             ch += (newp != Wp).sum(dim=(1, 2))
             Wp = newp
+        if wnorm:  # M8: every distal segment over its budget scaled down
+            nb = _budget_torch(Wd, Md, m.distal_w_max, wnorm)
+            ch += (nb != Wd).sum(dim=(1, 2))
+            Wd = nb
         ch_t += ch
+        if hom:  # M5, effective next wave
+            H = (H - h_step + q * h_step * f.long()).clamp(-H_LIMIT, H_LIMIT)
         if rec:
             hist[0][wv] = Wd.cpu().numpy()
             if Gp > 0:
@@ -242,6 +272,7 @@ def _run_torch(g: _Group, X: torch.Tensor, order: np.ndarray, draws: np.ndarray,
             hist[2][wv] = out.cpu().numpy()
     g.Wd = Wd.cpu().numpy().astype(np.int16)
     g.Wp = Wp.cpu().numpy().astype(np.int16)
+    g.H = np.ascontiguousarray(H.cpu().numpy().astype(np.int64))
     wins += wins_t.cpu().numpy()
     fired += fired_t.cpu().numpy()
     changes += ch_t.cpu().numpy()
@@ -303,16 +334,6 @@ def train_layer(tl: TNNLayer, Xl: np.ndarray, lprox: np.ndarray | None, *, order
     mus_all = mu_rows(rule, len(order), mu_shift)
     relative = rule is not None and rule.theta == "relative"
     winrate = rule is not None and rule.homeostasis == "winrate"
-    if kernel is None and any(getattr(m, "tie", "lowest") != "lowest" for m in tl.groups):
-        raise ConfigError(f"layer {tl.name!r}: tie='overshoot' (M1) is implemented by the "
-                          "numba trainer only; install numba or use tie='lowest'")
-    if rule is not None and rule.w_norm and kernel is None:
-        raise ConfigError(f"layer {tl.name!r}: w_norm (M8) is implemented by the numba trainer "
-                          "only; install numba or set train.w_norm = 0")
-    if (relative or winrate) and kernel is None:
-        raise ConfigError(f"layer {tl.name!r}: theta='relative' (M2) and homeostasis="
-                          "'winrate' (M5) are implemented by the numba trainer only; install "
-                          "numba or switch them off")
     for gi, m in enumerate(tl.groups):
         g = _group_state(tl, gi, lprox, N)
         sh = int(rule.theta_shift) if relative else 0
