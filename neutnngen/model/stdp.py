@@ -87,9 +87,10 @@ def numba_kernel():
 def training_device(device, backend: str = "auto") -> torch.device:
     """The device ``train`` runs on. An explicit ``device`` is kept. Without one: the CPU
     for ``backend='numba'``, and for ``auto`` whenever numba imports (the STDP loop is
-    sequential in waves, and the compiled kernel on one core is far faster than the torch
-    loop on a GPU for the networks this project builds: ``benchmarks/results/gpu.json``);
-    CUDA when available for ``backend='torch'`` or when ``auto`` has no numba."""
+    sequential in waves; on the CPU the torch loop measured 7.8x to 320x slower than the
+    kernel, most of its time per-wave overhead, which a GPU does not remove;
+    ``benchmarks/bench_gpu.py`` measures it there); CUDA when available for
+    ``backend='torch'`` or when ``auto`` has no numba."""
     if device is not None:
         return torch.device(device)
     if backend == "numba" or (backend == "auto" and numba_kernel() is not None):
