@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from neutnngen.errors import ConfigError
-from neutnngen.frontend import init_column_network, to_torch
+from neutnngen.frontend import from_torch, init_column_network, to_torch
 from neutnngen.ir import Interpreter, to_text
 from neutnngen.ir.interp import column_forward
 from neutnngen.ir.nodes import (
@@ -657,6 +657,10 @@ def test_overshoot_tie_trainer_equals_interpreter(case, backend):
         labels is not None else None
     for n in (net, res.network):
         assert_forward_equal(n, X, proximal=prox)
+    back = from_torch(to_torch(res.network))  # the torch model keeps its tie policy
+    assert back.layers[0].columns[0].tie == "overshoot"
+    np.testing.assert_array_equal(Interpreter(back).forward(X, prox),
+                                  Interpreter(res.network).forward(X, prox))
     # ties do happen here, and the overshoot order changes who wins them
     low = train(one_layer(_with_tie(col, "lowest"), rule), X, epochs=2, labels=labels)
     assert to_text(low.network).replace(" tie=overshoot", "") != to_text(res.network).replace(

@@ -94,7 +94,8 @@ def columns_to_ir(m: TNNColumns, path: str) -> list[Column]:
             distal=SynapseBank(np.where(M[c], W[c], 0), M[c], m.wres),
             theta=TH[c], segment_inhibition=m.segment_inhibition,
             column_inhibition=m.column_inhibition, proximal_mode=m.proximal_mode,
-            proximal_inputs=m.P, proximal=prox, proximal_theta=ptheta, random=rs))
+            proximal_inputs=m.P, proximal=prox, proximal_theta=ptheta, random=rs,
+            tie=getattr(m, "tie", "lowest")))
     return out
 
 
