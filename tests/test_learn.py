@@ -205,6 +205,36 @@ def test_relative_thresholds_and_winrate_on_chip(arch, case):
 
 
 @pytest.mark.parametrize("arch", ["serial", "parallel"])
+def test_threshold_above_every_potential_on_chip(arch):
+    """An IR trained with M2 + M5 whose thresholds ended above the largest possible potential
+    (valid while learning, docs/model.md §5) compiles: the hardwired designs of every
+    architecture never fire those segments, as the interpreter, and on-chip learning from
+    it equals the interpreter wave by wave."""
+    from test_model import one_layer as model_layer
+    from test_model import rand_column as model_column
+    from test_model import rand_times
+
+    from neutnngen.model import train
+
+    rng = np.random.default_rng(34)
+    rule = LearningRule(kind="stdp", mu_capture=800, mu_minus=300, mu_search=200,
+                        mu_backoff=800, theta="relative", theta_shift=0,
+                        homeostasis="winrate", h_step=1, h_shift=0)
+    net = model_layer(model_column(rng, "c", 8, 3, S=2, seed=9), rule)
+    X = rand_times(rng, 30, 8, silent=0.2)
+    trained = train(net, X, epochs=2).network
+    c = trained.layers[0].columns[0]
+    assert (c.theta > c.distal.mask.sum(axis=-1) * c.distal.w_max).any()
+    Xt = rand_times(rng, 40, 8, silent=0.1)
+    ref = Interpreter(trained).forward(Xt)
+    for a in (arch, "pipelined") if arch == "parallel" else (arch,):
+        got = simulate(trained, Xt, "hardwired",
+                       top=build_top(trained, weights="hardwired", architecture=a))
+        np.testing.assert_array_equal(got, ref, err_msg=a)
+    check_learning(trained, X, top=arch_top(trained, arch))
+
+
+@pytest.mark.parametrize("arch", ["serial", "parallel"])
 @pytest.mark.parametrize("case", ["stdp_dendrites", "targeted_relative_winrate_memory",
                                   "two_layers_one_budget"])
 def test_weight_budget_on_chip(case, arch):

@@ -579,6 +579,39 @@ def test_winrate_homeostasis_trainer_equals_interpreter(case, backend):
     assert wins.max() <= pw.max()
 
 
+def test_moving_threshold_above_every_potential_is_a_learning_state():
+    """M2 + M5 can leave a frequent winner's threshold above its largest possible potential
+    (every synapse at w_max). The trained IR is valid (a warning, not an error: the counter
+    or the relative term brings it down while learning goes on), the segment is silent, and
+    the interpreter, the torch forward and resumed training all accept it."""
+    from dataclasses import replace
+
+    from neutnngen.ir.verify import IRValidationError, check, verify
+
+    rng = np.random.default_rng(34)
+    rule = LearningRule(kind="stdp", mu_capture=800, mu_minus=300, mu_search=200,
+                        mu_backoff=800, theta="relative", theta_shift=0, homeostasis="winrate",
+                        h_step=1, h_shift=0)
+    col = rand_column(rng, "c", 8, 3, S=2, seed=9)
+    net = one_layer(col, rule)
+    X = rand_times(rng, 30, 8, silent=0.2)
+    res = assert_training_equal(net, X, epochs=2, backend="numba")
+    c = res.network.layers[0].columns[0]
+    full = c.distal.mask.sum(axis=-1) * c.distal.w_max
+    over = c.theta > full
+    assert over.any()  # the case under test happens
+    diags = verify(res.network)
+    assert diags and all(d.severity == "warning" for d in diags)
+    assert any("cannot fire until" in d.message for d in diags)
+    tr = column_forward(c, res.network.time, rand_times(rng, 50, 8, silent=0.1))
+    assert (tr.segment[:, over] < 0).all()  # never fires
+    assert_forward_equal(res.network, X)
+    assert_training_equal(res.network, X, epochs=1, backend="torch")  # training resumes
+    frozen = res.network.replace_layer(0, replace(res.network.layers[0], learning=None))
+    with pytest.raises(IRValidationError, match="threshold unreachable"):
+        check(frozen)  # without a rule that moves it, the threshold is an error as before
+
+
 # --------------------------------------------------------------------------- M8 weight budget
 def test_weight_budget_hand_example():
     from neutnngen.ir.stages.layer.kernels import weight_budget

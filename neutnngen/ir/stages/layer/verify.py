@@ -113,11 +113,16 @@ def _verify_column(col: Column, path: str, ts: TimeSpec, learning: LearningRule 
     full = col.distal.mask.sum(axis=-1) * col.distal.w_max
     if col.proximal_mode == "sum" and col.proximal is not None and col.proximal.weights.shape == (q, d, s, P):
         full = full + col.proximal.mask.sum(axis=-1) * col.proximal.w_max
+    # M2 / M5 move a learning segment's threshold every wave, above its largest possible
+    # potential too (a frequent winner's counter, a relative offset): it then cannot fire
+    # until the threshold comes down, which is a state of learning, not a broken IR
+    moving = learning is not None and (learning.theta == "relative"
+                                       or learning.homeostasis == "winrate")
     for i in range(q):
         for j in range(d):
             for k in range(s):
                 _check_theta(int(col.theta[i, j, k]), int(cap[i, j, k]), int(full[i, j, k]),
-                             learning is not None, f"{path}/n{i}/d{j}/s{k}", err)
+                             learning is not None, f"{path}/n{i}/d{j}/s{k}", err, moving)
     # Random source.
     rs = col.random
     if learning is not None and rs is None:
@@ -126,9 +131,13 @@ def _verify_column(col: Column, path: str, ts: TimeSpec, learning: LearningRule 
         verify_random(rs, col.n_generators(), f"{path}/random", err)
 
 
-def _check_theta(theta: int, cap: int, full: int, learns: bool, path: str, err: Err) -> None:
+def _check_theta(theta: int, cap: int, full: int, learns: bool, path: str, err: Err,
+                 moving: bool = False) -> None:
     if theta < 1:
         err(path, f"theta={theta}; expected >= 1")
+    elif theta > full and moving:
+        err(path, f"theta={theta} > {full}, the largest possible potential: cannot fire "
+                  "until its relative threshold or win-rate counter brings it down", "warning")
     elif theta > full:
         err(path, f"threshold unreachable: theta={theta} > {full}, the largest possible "
                   "potential (every connected synapse at w_max, input at time 0)")
