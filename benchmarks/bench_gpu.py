@@ -11,8 +11,9 @@ seeded random volleys (times 0..7, 20% silent).
 
 Checks (``checks``): exact training on the GPU (torch loop) equals the numba kernel on
 the CPU after every wave (outputs and weights) and gives the same trained IR text, for
-plain STDP and for the example configs' mechanisms (targeted rule, relative thresholds,
-win-rate homeostasis, overshoot ties, mu decay); ``fast`` mode too; GPU inference equals ``Interpreter.forward`` (GunPoint) and CPU
+plain STDP, for the example configs' mechanisms (targeted rule, relative thresholds,
+win-rate homeostasis, overshoot ties, mu decay) and for a dendritic column under kWTA with
+the weight budget too; ``fast`` mode too; GPU inference equals ``Interpreter.forward`` (GunPoint) and CPU
 inference (the large layers). Throughput (``rows``): exact training on the numba kernel
 (one CPU core) and on the GPU, and inference on the CPU (1 thread, all threads) and the
 GPU, each the best of ``--repeats`` runs of at least ``--min-seconds``.
@@ -132,6 +133,22 @@ def checks(dev: torch.device, Xg: np.ndarray, Xg_test: np.ndarray, wide: list[tu
     got = infer(g.network, Xg_test, device=dev)
     add("gunpoint infer, overshoot ties: GPU == Interpreter.forward",
         np.array_equal(got, Interpreter(g.network).forward(Xg_test)), f"{len(Xg_test)} series")
+    Xd = random_volleys(256, 64, 3)  # dendrites, segment WTA, column kWTA, M8 too
+    rule8 = LearningRule(mu_search=300, mu_min=200, theta="relative", homeostasis="winrate",
+                         h_shift=2, w_norm=128)
+    dnet = init_column_network(64, 4, dendrites=2, segments=3, X=Xd, seed=3, learning=rule8,
+                               theta_mode="relative", tie="overshoot",
+                               column_inhibition="kwta(2)")
+    g = train(dnet, Xd, epochs=2, backend="torch", device=dev, record=True)
+    c = train(dnet, Xd, epochs=2, backend="numba", device="cpu", record=True)
+    diff = same_history(g.stats["history"], c.stats["history"])
+    same_ir = to_text(g.network) == to_text(c.network)
+    add("64x4 column, 2x3 segments, kwta(2), every mechanism incl. M8: GPU == numba, every "
+        "wave", diff is None and same_ir, diff or ("" if same_ir else "trained IR text differs"),
+        waves=len(Xd) * 2)
+    add("64x4 column infer, overshoot ties and dendrites: GPU == Interpreter.forward",
+        np.array_equal(infer(g.network, Xd, device=dev), Interpreter(g.network).forward(Xd)),
+        f"{len(Xd)} volleys")
     ref = Interpreter(trained).forward(Xg_test)
     got = infer(trained, Xg_test, device=dev)
     add("gunpoint infer: GPU == Interpreter.forward", np.array_equal(got, ref),
