@@ -2,6 +2,8 @@
 CPU kernel and the interpreter, and throughput next to the CPU.
 
     .venv/bin/python benchmarks/bench_gpu.py [--device cuda] [--out benchmarks/results/gpu.json]
+        [--quick] [--gunpoint FILE.npz]
+    .venv/bin/python benchmarks/bench_gpu.py --save-gunpoint FILE.npz   # where aeon is
 
 Needs a CUDA device (exits 2 without one; the project itself needs none). Networks: the
 GunPoint column (p = 150, q = 2, 3/3 bits, RNL, wta1; the 50 encoded training series, or
@@ -219,14 +221,29 @@ def main(argv=None) -> int:
     ap.add_argument("--gunpoint", default=None, help="npz with X_train, X_test (encoded)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--min-seconds", type=float, default=1.0)
+    ap.add_argument("--quick", action="store_true",
+                    help="one repeat of at least 0.3 s, no 16-column layer (a short device lease)")
+    ap.add_argument("--save-gunpoint", metavar="FILE.npz", default=None,
+                    help="write the encoded GunPoint arrays for --gunpoint (here, where aeon "
+                         "is installed) and exit")
     args = ap.parse_args(argv)
+    if args.save_gunpoint:
+        Xg, Xg_test = gunpoint(None)
+        Path(args.save_gunpoint).parent.mkdir(parents=True, exist_ok=True)
+        np.savez(args.save_gunpoint, X_train=Xg, X_test=Xg_test)
+        print(f"wrote {args.save_gunpoint}: X_train {Xg.shape}, X_test {Xg_test.shape}")
+        return 0
+    if args.quick:
+        args.repeats, args.min_seconds = 1, min(args.min_seconds, 0.3)
     dev = torch.device(args.device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         print("bench_gpu: no CUDA device here (torch.cuda.is_available() is False)", file=sys.stderr)
         return 2
     Xg, Xg_test = gunpoint(args.gunpoint)
     Xw = random_volleys(2048, 1024, 1)
-    wide = [(wide_layer(1024, 32, 1, Xw), Xw), (wide_layer(1024, 32, 16, Xw), Xw)]
+    wide = [(wide_layer(1024, 32, 1, Xw), Xw)]
+    if not args.quick:
+        wide.append((wide_layer(1024, 32, 16, Xw), Xw))
     t0 = time.perf_counter()
     print("checks:", flush=True)
     chk = checks(dev, Xg, Xg_test, wide)
