@@ -95,7 +95,7 @@ def columns_to_ir(m: TNNColumns, path: str) -> list[Column]:
             theta=TH[c], segment_inhibition=m.segment_inhibition,
             column_inhibition=m.column_inhibition, proximal_mode=m.proximal_mode,
             proximal_inputs=m.P, proximal=prox, proximal_theta=ptheta, random=rs,
-            tie=getattr(m, "tie", "lowest")))
+            tie=m.tie))
     return out
 
 

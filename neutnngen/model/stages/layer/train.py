@@ -205,7 +205,7 @@ def _run_torch(g: _Group, X: torch.Tensor, order: np.ndarray, draws: np.ndarray,
     tsh, h_step, h_shift = int(rule.theta_shift), int(rule.h_step), int(rule.h_shift)
     toff = torch.as_tensor(g.toff, device=dev) if rel or hom else None
     H = torch.as_tensor(g.H, device=dev)
-    wnorm = int(getattr(rule, "w_norm", 0) or 0)
+    wnorm = int(rule.w_norm)
     for wv in range(len(order)):
         mus = [int(u) for u in mus_w[wv]]
         s = int(order[wv])
