@@ -111,6 +111,33 @@ def test_retime_before_and_between_layers_and_side_by_side_columns(arch):
     assert (same(net, rand_volleys(rng, 8, 6), arch=arch) >= 0).any()
 
 
+def slow_second_layer() -> Network:
+    """Two layers whose second is the slower one in the parallel architecture: 2-bit
+    weights in layer 0, 4-bit weights (ramps 15 steps long) in layer 1."""
+    rng = np.random.default_rng(29)
+    a = rand_column(rng, 6, 3, wres=2, name="a", inh="none")
+    b = rand_column(rng, 3, 2, wres=4, name="b", frac=(0.05, 0.2))
+    return Network("slow2", TimeSpec(2), 6, (Layer("l0", 6, (a,)), Retime("rt", 1, 3),
+                                             Layer("l1", 3, (b,))))
+
+
+@pytest.mark.parametrize("weights", ["hardwired", "register"])
+def test_a_slower_later_layer_keeps_the_timing_rule(weights):
+    """Found by the differential campaign (benchmarks/bench_differential.py): when a later
+    stage is the slowest, a wave offered while it is busy waits between the stages, so its
+    beat comes WAVE_CYCLES after the previous one, later than LATENCY after its offer
+    (docs/rtl-contract.md stream rule 8). The harness used to call that a latency mismatch."""
+    net = slow_second_layer()
+    top = build_top(net, weights=weights, architecture=PAR)
+    (ii0, lat0), (ii1, lat1) = top.plan._timings()
+    assert ii0 < ii1 == top.plan.WAVE_CYCLES and top.plan.LATENCY == lat0 + lat1
+    rng = np.random.default_rng(30)
+    X = rand_volleys(rng, 12, 6, timeres=2)
+    r = same(net, X, weights)
+    assert (r >= 0).any()
+    same(net, X, weights, bubbles={1, 4, 5, 9})
+
+
 @pytest.mark.parametrize("weights", ["hardwired", "register"])
 def test_backpressure_and_gaps_keep_the_outputs(weights, arch):
     net = gated_two_layers()
@@ -203,6 +230,21 @@ def test_generated_verilog_verified_in_cocotb(weights, tmp_path, arch):
     r = run_verification(net, res.verilog, res.names, X, prox=prox, simulator="icarus",
                          workdir=tmp_path / "w3", expected=wrong)
     assert r.mismatches > 0
+
+
+@pytest.mark.requires_sim
+def test_slower_later_layer_verified_in_cocotb(tmp_path):
+    """The cocotb bench checks the same timing rule (verify.protocol.expected_beat) at full
+    rate and with gaps."""
+    from neutnngen.verify import run_verification
+
+    net = slow_second_layer()
+    X = rand_volleys(np.random.default_rng(32), 30, 6, timeres=2)
+    res = emit(net, tmp_path / "rtl", architecture=PAR)
+    for k, kw in enumerate(({}, {"gaps": 0.4, "seed": 3})):
+        r = run_verification(net, res.verilog, res.names, X, simulator="icarus",
+                             workdir=tmp_path / f"w{k}", **kw)
+        assert r.passed and r.waves == 30, r.first_mismatch
 
 
 # ----------------------------------------------------------------------------- config and CLI

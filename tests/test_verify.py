@@ -5,6 +5,7 @@ designs end to end, each on Icarus Verilog and on Verilator."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -182,6 +183,18 @@ def test_compare_reports_first_wave_neuron_signal():
         1, 1, "latency", 10, 11)
     assert compare(exp, [ok[0], _pulse(21, [5, 2]), ok[2]], offers, info,
                    check_latency=False)[0] == 0
+    # a later stage is the slowest (WAVE_CYCLES 15 > the first stage's 5): a wave offered
+    # while it is busy comes WAVE_CYCLES after the previous beat, not LATENCY after its offer
+    slow = replace(info, wave_cycles=15)
+    held = [_pulse(10, [3, -1]), _pulse(25, [5, 2]), _pulse(40, [-1, 4])]
+    assert compare(exp, held, [0, 5, 10], slow) == (0, None)
+    late = [*held[:2], _pulse(45, [-1, 4])]  # offered at 35, on an idle design: LATENCY
+    assert compare(exp, late, [0, 5, 35], slow) == (0, None)
+    n, first = compare(exp, held, [0, 5, 35], slow)
+    assert (n, first["wave"], first["expected"], first["got"]) == (1, 2, 10, 5)
+    n, first = compare(exp, [held[0], _pulse(24, [5, 2]), held[2]], [0, 5, 10], slow)
+    assert (n, first["wave"], first["signal"], first["expected"], first["got"]) == (
+        1, 1, "latency", 20, 19)
     n, first = compare(exp, [ok[0], Pulse(20, None, 0b11), ok[2]], offers, info)
     assert (first["wave"], first["signal"], first["got"]) == (1, "out_time", "X")
 

@@ -57,7 +57,12 @@ def test_simulation_past_the_deadline_is_killed(tmp_path):
         run_verification(passthrough_net(4), v, nm, X, simulator="icarus", workdir=work,
                          timeout=5, bench_kind="cocotb")
     assert time.monotonic() - t0 < 5 + 5
-    assert _processes_mentioning(str(work)) == []  # vvp was killed with its process group
+    # vvp was killed with its process group; a loaded machine may take a moment to let a
+    # SIGKILLed grandchild go (seen once with four busy processes on the two cores)
+    gone = time.monotonic() + 3
+    while _processes_mentioning(str(work)) and time.monotonic() < gone:
+        time.sleep(0.1)
+    assert _processes_mentioning(str(work)) == []
 
 
 @pytest.mark.requires_sim

@@ -190,8 +190,9 @@ def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
 
     Checks the protocol on the way (:class:`VerificationMismatch`): ``out_*`` hold while
     ``out_valid & ~out_ready``; without backpressure every output beat comes ``LATENCY``
-    cycles after its wave was first offered, and without bubbles the beats come every
-    ``WAVE_CYCLES`` cycles; the design never stalls.
+    cycles after its wave was first offered or, when that is earlier, ``WAVE_CYCLES``
+    after the previous beat (a later stage is the slowest), and without bubbles the beats
+    come every ``WAVE_CYCLES`` cycles; the design never stalls.
     """
     from amaranth.hdl import ClockDomain, Module, Signal
     from amaranth.sim import Simulator
@@ -389,13 +390,20 @@ def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
                                    {"outputs": len(results), "waves": N})
     cycles = np.array([c for c, _, _ in results], dtype=np.int64)
     if not backpressure:
-        lat = cycles - np.asarray(offers, dtype=np.int64)
-        bad = np.flatnonzero(lat != plan.LATENCY)
+        # LATENCY after the offer, or WAVE_CYCLES after the previous beat when a later
+        # stage is the slowest (docs/rtl-contract.md stream rule 8;
+        # verify.protocol.expected_beat)
+        off = np.asarray(offers, dtype=np.int64)
+        due = off + plan.LATENCY
+        for n in range(1, len(due)):
+            due[n] = max(due[n], due[n - 1] + WC)
+        bad = np.flatnonzero(cycles != due)
         if len(bad):
             n = int(bad[0])
             raise VerificationMismatch(
-                f"wave {n}: out_valid {int(lat[n])} cycles after it was offered, expected "
-                f"LATENCY={plan.LATENCY}", {"wave": n, "signal": "latency"})
+                f"wave {n}: out_valid {int(cycles[n] - off[n])} cycles after it was offered, "
+                f"expected {int(due[n] - off[n])} (LATENCY={plan.LATENCY}, or "
+                f"WAVE_CYCLES={WC} after the previous beat)", {"wave": n, "signal": "latency"})
         if not gaps and N > 1 and (np.diff(cycles) != WC).any():
             n = int(np.flatnonzero(np.diff(cycles) != WC)[0]) + 1
             raise VerificationMismatch(

@@ -188,7 +188,7 @@ def compare(
     ``out_time`` differs, when a silent neuron's ``out_time`` field is not 0 (the
     contract zeroes it), when its beat is missing (signal ``out_valid``) or, with
     ``check_latency`` (meaningful with ``out_ready`` held high), when the beat came at
-    another cycle than ``LATENCY`` after the wave was offered (signal ``latency``). Each
+    another cycle than :func:`expected_beat` (signal ``latency``). Each
     beat beyond the ``N`` expected ones (signal ``out_valid``, expected 0, got 1) also
     counts as one mismatch. Inside a wave the lowest neuron comes first, and values before
     timing.
@@ -197,6 +197,7 @@ def compare(
     n_waves = exp.shape[0]
     bad = 0
     first: dict[str, Any] | None = None
+    due: int | None = None  # the expected beat cycle of the previous wave
     for n in range(n_waves):
         want = [int(v) for v in exp[n]]
         base = {"wave": n, "expected_volley": want}
@@ -236,11 +237,13 @@ def compare(
                             "expected_time": e, "got_time": NONE,
                             "note": "a silent neuron's out_time field must be 0"}
                     break
-        if diff is None and check_latency and n < len(offers):
+        if n < len(offers):
+            due = expected_beat(offers[n], due, info.latency, info.wave_cycles)
+        if diff is None and check_latency and due is not None and n < len(offers):
             lat = p.cycle - offers[n]
-            if lat != info.latency:
+            if p.cycle != due:
                 diff = {"layer": info.layers - 1, "neuron": None, "signal": "latency",
-                        "expected": info.latency, "got": lat}
+                        "expected": due - offers[n], "got": lat}
         if diff is not None:
             bad += 1
             if first is None:
@@ -253,6 +256,17 @@ def compare(
                      "signal": "out_valid", "expected": 0, "got": 1,
                      "cycle": pulses[n].cycle, "expected_volley": None, "got_volley": None}
     return bad, first
+
+
+def expected_beat(offer: int, prev: int | None, latency: int, wave_cycles: int) -> int:
+    """The cycle of a wave's output beat with ``out_ready`` held high (docs/rtl-contract.md
+    stream rule 8): ``LATENCY`` after the wave was first offered, unless the previous wave's
+    beat (``prev``, its expected cycle) holds it back: beats are at least ``WAVE_CYCLES``
+    apart. Computed from the offers alone, so one late beat is one mismatch.
+    Both terms matter when a later stage is the slowest: a wave offered while it is busy
+    waits between the stages (the first stage takes it when it is done with its input)."""
+    due = offer + latency
+    return due if prev is None else max(due, prev + wave_cycles)
 
 
 def describe(first: Mapping[str, Any], mismatches: int, waves: int) -> str:
@@ -270,7 +284,8 @@ def describe(first: Mapping[str, Any], mismatches: int, waves: int) -> str:
                 f"{_fmt_time(first.get('got_time'))})")
     elif sig == "latency":
         what = (f"out_valid came {first['got']} cycles after the wave was offered; "
-                f"LATENCY in names.json is {first['expected']}")
+                f"expected {first['expected']} (LATENCY in names.json, or WAVE_CYCLES after "
+                f"the previous output beat)")
     elif sig == "out_valid" and first.get("expected") == 1:
         what = "signal out_valid: the output volley never arrived (expected 1, got 0)"
     elif sig == "out_valid":

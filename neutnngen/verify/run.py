@@ -232,8 +232,9 @@ def run_verification(
     * ``timeout``: seconds for build and simulation together.
     * ``build_dir``: where builds are cached (default ``workdir/sim_build``).
     * ``check_latency``: also require each output beat ``LATENCY`` cycles after its wave
-      was first offered (mismatch signal ``latency``); only checked with ``out_ready`` held
-      high (no ``backpressure``).
+      was first offered, or ``WAVE_CYCLES`` after the previous beat when that is later
+      (:func:`~neutnngen.verify.protocol.expected_beat`; mismatch signal ``latency``); only
+      checked with ``out_ready`` held high (no ``backpressure``).
     * ``backpressure``: fraction (0 .. 1) of cycles in which the bench holds ``out_ready``
       low, in seeded random runs of 1 .. 2 * ``WAVE_CYCLES`` cycles (0: always ready);
       ``gaps``: fraction of the waves before which the source idles 1 .. 2 *
