@@ -5,8 +5,8 @@ against the reference interpreter, counted and written to JSON.
         [--out benchmarks/results/differential.json]
 
 Each case (``tests/differential.py``: :func:`random_case`) is a one- or two-layer TNN with
-every learning mechanism of docs/model.md §5 switched on or off at random, and its input
-stream. Checks per case: on-chip learning (Amaranth simulation; serial with the register and
+every learning mechanism of docs/model.md §5 switched on or off at random (side-by-side
+columns or a kernel layer), and its input stream. Checks per case: on-chip learning (Amaranth simulation; serial with the register and
 the memory weight store, parallel), the hardwired designs of the learned network (serial,
 parallel, pipelined), the numba and torch trainers (two epochs) and the torch forward. A
 check is ``ok``, ``refused`` (the implementation rejects the network with a neutnngen error:
@@ -54,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     for seed in range(a.seed, a.seed + a.cases):
         case = random_case(seed)
         for k, v in case.info.items():
-            if k.startswith("rule.") or k in ("layers", "mode", "tie", "response",
-                                              "mu_shift", "learning_layers"):
+            if k.startswith("rule.") or k in ("layers", "columns", "kernel", "mode", "tie",
+                                              "response", "mu_shift", "learning_layers"):
                 key = str(v > 0 if k == "rule.w_norm" else v)  # budget on / off
                 coverage.setdefault(k, Counter())[key] += 1
         for check, outcome in run_case(case).items():

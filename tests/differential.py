@@ -8,7 +8,7 @@ docs/model.md §5 switched on or off at random: rule (``stdp``, ``targeted``, ``
 tie policy (M1), relative thresholds (M2), win-rate homeostasis (M5), the weight budget (M8),
 ``mu_min``, a per-wave ``mu_shift`` (M4, on chip), proximal modes (sum, enable, gate), segment
 and column inhibition (wta, kwta, twta, none), dendrites and segments, one or two columns side
-by side, absent synapses, RNL and SNL responses, 2-4 bit weights and 2-3 bit times, shared or
+by side or a kernel layer (one column per receptive field), absent synapses, RNL and SNL responses, 2-4 bit weights and 2-3 bit times, shared or
 per-segment generators, the serial designs' ``mux_levels`` and (hardwired) ``lanes``; then its input
 volleys, proximal lines, labels and the waves that learn.
 
@@ -36,7 +36,7 @@ from test_hdl import rand_column, rand_volleys
 from test_learn import check_learning, learning
 
 from neutnngen.errors import NeutnngenError, VerificationMismatch
-from neutnngen.ir import Interpreter, Layer, LearningRule, Network, Retime, TimeSpec
+from neutnngen.ir import Interpreter, Kernel, Layer, LearningRule, Network, Retime, TimeSpec
 
 RTL = (("serial", "registers"), ("serial", "memory"), ("parallel", None))
 HARDWIRED = ("serial", "parallel", "pipelined")
@@ -94,10 +94,20 @@ def random_case(seed: int) -> Case:
     mode = ["sum", "sum", "enable", "gate"][int(rng.integers(4))]
     P = int(rng.integers(1, 3)) if mode == "gate" or (mode == "sum" and rng.random() < 0.5) \
         else 0
-    cols0 = tuple(_column(rng, p, f"col0{c}", mode, P)
-                  for c in range(1 if rng.random() < 0.7 else 2))  # side by side
+    kernel = None
+    if rng.random() < 0.15:  # receptive fields over a small image, one column a window
+        rf = int(rng.integers(2, 4))
+        side = rf + int(rng.integers(1, 3))
+        kernel = Kernel(side, side, int(rng.integers(1, 3)), rf,
+                        int(rng.integers(max(1, rf - 1), rf + 1)))
+        p = kernel.inputs
+        cols0 = tuple(_column(rng, kernel.window_inputs, f"col0{c}", mode, P)
+                      for c in range(kernel.windows))
+    else:
+        cols0 = tuple(_column(rng, p, f"col0{c}", mode, P)
+                      for c in range(1 if rng.random() < 0.7 else 2))  # side by side
     c0 = cols0[0]
-    layers: tuple = (Layer("l0", p, cols0),)
+    layers: tuple = (Layer("l0", p, cols0, kernel=kernel),)
     two = rng.random() < 0.25
     if two:
         q0 = sum(c.neurons for c in cols0)
@@ -129,7 +139,7 @@ def random_case(seed: int) -> Case:
     mu_shift = rng.integers(0, 4, N) if rng.random() < 0.3 else None
     serial = {"lanes": int(rng.choice([1, 1, 2, 3])), "mux_levels": int(rng.integers(1, 6))}
     info = {"inputs": p, "layers": 2 if two else 1, "learning_layers": sorted(learn_layers),
-            "columns": len(cols0), "serial": serial,
+            "columns": len(cols0), "kernel": kernel is not None, "serial": serial,
             "response": time.response, "timeres": tres, "mode": mode,
             "neurons": neurons, "dendrites": c0.dendrites, "segments": c0.segments,
             "tie": c0.tie, "mu_shift": mu_shift is not None,
