@@ -123,9 +123,12 @@ def config_digits(doc: dict) -> dict[str, np.ndarray]:
 
 
 def run_experiment(doc: dict, test: bool = False, log: Callable[[str], None] | None = None,
-                   data: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+                   data: dict[str, np.ndarray] | None = None,
+                   train_seed: int | None = None) -> dict[str, Any]:
     """Train and score one configuration (see the module docstring); ``data`` is the
-    config's :func:`load_digits` when the caller has it already."""
+    config's :func:`load_digits` when the caller has it already; ``train_seed`` seeds the
+    initial weights and the training order instead of ``data.seed`` (the split stays the
+    config's: how much a result moves with the training seed alone)."""
     d = doc.get("data", {})
     seed = d.get("seed", 0)
     if not isinstance(seed, int) or seed < 0:
@@ -133,7 +136,8 @@ def run_experiment(doc: dict, test: bool = False, log: Callable[[str], None] | N
     cfg = parse_config(doc.get("convstdp", {}))
     data = config_digits(doc) if data is None else data
     t0 = time.perf_counter()
-    net, stats = train(cfg, data["X_fit"], data["y_fit"], seed, log)
+    net, stats = train(cfg, data["X_fit"], data["y_fit"],
+                       seed if train_seed is None else train_seed, log)
     rep: dict[str, Any] = {"train_seconds": round(time.perf_counter() - t0, 2),
                            "layers": stats, "n_fit": int(len(data["y_fit"])),
                            "validation": score(net, data["X_val"], data["y_val"]),
