@@ -176,6 +176,8 @@ def test_run_command_trains_compiles_verifies_and_reports(tmp_path, capsys, monk
     ("verify.samples", "0", "verify.samples=0; expected test digits to simulate >= 1"),
     ("synth.target", "'vivado'", "synth.target='vivado'; expected one of ecp5, ice40"),
     ("verify.simulator", "'modelsim'", "verify.simulator='modelsim'; expected verilator"),
+    ("synth.device", "'99k'", "synth.device: unknown ecp5 device '99k'; supported: 12k, 25k"),
+    ("synth.device", "85", "synth.device=85; expected a device name such as '25k'"),
 ])
 def test_run_bad_values_are_one_line_errors(tmp_path, capsys, key, value, msg):
     from neutnngen.cli import main
@@ -184,6 +186,33 @@ def test_run_bad_values_are_one_line_errors(tmp_path, capsys, key, value, msg):
     err = capsys.readouterr().err.strip()
     assert rc != 0 and msg in err and len(err.splitlines()) == 1
     assert not (tmp_path / "o" / "ir").exists()  # refused before any training
+
+
+def test_synth_device_option_and_a_design_that_does_not_fit():
+    """``synth.device`` picks the FPGA (default: the flow's, 25k for ECP5); a device with
+    another target is refused; a report whose design does not fit says so and what is
+    over, instead of a bare '-' for Fmax."""
+    from neutnngen.pipeline.tasks.convstdp import report_md, run_options
+
+    assert run_options({})["device"] == "25k"
+    assert run_options({"synth": {"device": "85k"}})["device"] == "85k"
+    assert run_options({"synth": {"target": "ice40"}})["device"] == "hx8k"
+    assert run_options({"synth": {"target": "none"}})["device"] is None
+    with pytest.raises(ConfigError, match=r"synth.device='85k' with synth.target='generic'"):
+        run_options({"synth": {"target": "generic", "device": "85k"}})
+    m = {"name": "n", "cycles_per_digit": 10.0,
+         "training": {"validation": {"error": 0.1, "n": 5}, "baselines_validation": {},
+                      "n_fit": 5, "train_seconds": 1, "layers": []},
+         "rtl": {"stages": [], "synapses": 1, "cycles_per_sample_bound": 10},
+         "verification": {"samples": 1, "simulator": "icarus", "mismatches": 0,
+                          "line_mismatches": {}, "sim_s": 0.1},
+         "synthesis": {"target": "ecp5", "device": "25k", "fits": False, "luts": 3747,
+                       "ram_blocks": 75, "over": {"DP16KD": [75, 56]}}}
+    md = report_md(m)
+    assert "| ecp5 | 25k | 3747 |" in md
+    assert "does not fit the 25k device (DP16KD 75 of 56)" in md and "synth.device" in md
+    m["synthesis"].update(fits=True, device="85k", fmax_mhz=50.0)
+    assert "does not fit" not in report_md(m)
 
 
 def test_small_design_synthesizes_for_ecp5_with_block_rams(trained, tmp_path):

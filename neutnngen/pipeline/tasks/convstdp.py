@@ -8,7 +8,8 @@
     [data]       n_train, n_test, n_val (carved from the training digits), seed
     [convstdp]   the network (neutnngen.frontend.convstdp.parse_config)
     [verify]     samples (test digits simulated against the interpreter), simulator
-    [synth]      target (ecp5, ice40, generic or none), timeout (seconds per tool run)
+    [synth]      target (ecp5, ice40, generic or none), device (ecp5: 25k default, 45k,
+                 85k, ...; ice40: hx8k default, ...), timeout (seconds per tool run)
 
 The network is built from the config, its feature layers trained greedily with STDP, the
 decision layer with R-STDP, then it is scored on the validation digits; the test digits are
@@ -177,10 +178,12 @@ def run_options(raw: dict) -> dict[str, Any]:
                           f"expected {', '.join(SECTIONS)}", path=extra[0])
     v = dict(raw.get("verify") or {})
     sy = dict(raw.get("synth") or {})
-    bad = sorted(set(v) - {"samples", "simulator"}) + sorted(set(sy) - {"target", "timeout"})
+    bad = sorted(set(v) - {"samples", "simulator"}) \
+        + sorted(set(sy) - {"target", "device", "timeout"})
     if bad:
         raise ConfigError(f"unknown key {bad[0]!r} in [verify]/[synth]; expected verify.samples, "
-                          f"verify.simulator, synth.target, synth.timeout", path=bad[0])
+                          f"verify.simulator, synth.target, synth.device, synth.timeout",
+                          path=bad[0])
     n = v.get("samples", 20)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ConfigError(f"verify.samples={n!r}; expected test digits to simulate >= 1",
@@ -196,8 +199,22 @@ def run_options(raw: dict) -> dict[str, Any]:
     to = sy.get("timeout", 1800)
     if isinstance(to, bool) or not isinstance(to, (int, float)) or to <= 0:
         raise ConfigError(f"synth.timeout={to!r}; expected seconds > 0", path="synth.timeout")
+    device = None
+    if tgt in ("ecp5", "ice40"):
+        from ... import flows
+
+        dev = sy.get("device", flows.DEFAULT_DEVICE[tgt])
+        if not isinstance(dev, str):
+            raise ConfigError(f"synth.device={dev!r}; expected a device name such as "
+                              f"{flows.DEFAULT_DEVICE[tgt]!r}", path="synth.device")
+        flows.check_device(tgt, dev, "synth.device")
+        device = dev
+    elif "device" in sy:
+        raise ConfigError(f"synth.device={sy['device']!r} with synth.target={tgt!r}; a device "
+                          f"applies to ecp5 and ice40 only", path="synth.device")
     name = str((raw.get("experiment") or {}).get("name", "convstdp"))
-    return {"samples": n, "simulator": sim, "target": tgt, "timeout": float(to), "name": name}
+    return {"samples": n, "simulator": sim, "target": tgt, "timeout": float(to),
+            "device": device, "name": name}
 
 
 def _digest(raw: dict) -> str:
@@ -264,13 +281,18 @@ def run_convstdp(raw: dict, out: str | Path, log: Callable[[str], None] | None =
         say(f"[synth] {opts['target']}")
         fn = {"ecp5": flows.synth_ecp5, "ice40": flows.synth_ice40,
               "generic": flows.synth_generic}[opts["target"]]
-        r = fn(v.read_text(), top, timeout=opts["timeout"]).to_dict()
+        kw = {"device": opts["device"]} if opts["device"] else {}
+        r = fn(v.read_text(), top, timeout=opts["timeout"], **kw).to_dict()
         synth = {"target": opts["target"], **{k: r.get(k) for k in (
             "luts", "flip_flops", "ram_blocks", "cells", "transistors", "fmax_mhz", "device",
             "harness", "fits", "seconds") if r.get(k) is not None}}
-        used = {k: u[0] for k, u in (r.get("utilisation") or {}).items()}
+        util = r.get("utilisation") or {}
+        used = {k: u[0] for k, u in util.items()}
         if "DP16KD" in used:  # ECP5 block RAMs and multipliers
             synth.update(ram_blocks=used["DP16KD"], multipliers=used.get("MULT18X18D", 0))
+        over = {k: list(u[:2]) for k, u in util.items() if len(u) >= 2 and u[0] > u[1]}
+        if over:  # what does not fit the device (used, available)
+            synth["over"] = over
     cyc = float(ver["cycles_per_sample"])
     m: dict[str, Any] = {"name": opts["name"], "training": rep, "rtl": info,
                          "verification": ver, "synthesis": synth,
@@ -320,12 +342,18 @@ def report_md(m: dict[str, Any]) -> str:
           f"decided classes; {ver['sim_s']} s of simulation.", ""]
     if sy:
         fmax = sy.get("fmax_mhz")
-        L += ["## Synthesis", "", "| target | LUTs | flip-flops | RAM blocks | multipliers | "
-              "Fmax MHz | digits/s at Fmax |", "|---|---|---|---|---|---|---|",
-              f"| {sy['target']} | {sy.get('luts', sy.get('cells', '-'))} | "
+        L += ["## Synthesis", "", "| target | device | LUTs | flip-flops | RAM blocks | "
+              "multipliers | Fmax MHz | digits/s at Fmax |", "|---|---|---|---|---|---|---|---|",
+              f"| {sy['target']} | {sy.get('device', '-')} | "
+              f"{sy.get('luts', sy.get('cells', '-'))} | "
               f"{sy.get('flip_flops', '-')} | {sy.get('ram_blocks', '-')} | "
               f"{sy.get('multipliers', '-')} | {f'{fmax:.1f}' if fmax else '-'} | "
               f"{m.get('digits_per_s_at_fmax', '-')} |", ""]
+        if sy.get("fits") is False:
+            over = ", ".join(f"{k} {u} of {a}" for k, (u, a) in sy.get("over", {}).items())
+            L += [f"The design does not fit the {sy.get('device', '')} device"
+                  f"{f' ({over})' if over else ''}, so there is no Fmax: choose a larger "
+                  f"one with `synth.device` (ECP5: 45k, 85k).", ""]
     else:
         L += ["Synthesis skipped (synth.target = none).", ""]
     return "\n".join(L)
