@@ -156,8 +156,11 @@ def _convstdp_run(args) -> int | None:
     say = None if args.quiet else (lambda msg: print(msg, flush=True))
     m = convstdp.run_convstdp(raw, out, log=say)
     tr, ver, sy = m["training"], m["verification"], m["synthesis"]
-    hw = (f"; {sy['target']}: {sy.get('luts', sy.get('cells'))} LUTs, "
-          f"{sy.get('fmax_mhz')} MHz" if sy else "")
+    fmax = sy.get("fmax_mhz") if sy else None
+    fit = f"{fmax:.1f} MHz" if fmax else (
+        f"does not fit the {sy.get('device')} device" if sy and sy.get("fits") is False
+        else "no Fmax")
+    hw = f"; {sy['target']}: {sy.get('luts', sy.get('cells'))} LUTs, {fit}" if sy else ""
     print(f"convstdp {name}: test error {tr['test']['error']:.3f} (logistic on pixels "
           f"{tr['baselines_test']['logistic_regression']['error']:.3f}); RTL verified on "
           f"{ver['samples']} test digits, 0 mismatches, {m['cycles_per_digit']:,.0f} "
