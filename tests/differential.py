@@ -151,12 +151,11 @@ def random_case(seed: int) -> Case:
 def _outcome(fn) -> str:
     try:
         fn()
-    except VerificationMismatch as e:  # the simulation harness's protocol checks
+    except (AssertionError, VerificationMismatch) as e:  # a value or a protocol check
         return "FAIL: " + " ".join(str(e).split())[:300]
     except NeutnngenError as e:
         return f"refused: {e}"
-    except AssertionError as e:
-        return "FAIL: " + " ".join(str(e).split())[:300]
+
     except Exception:  # noqa: BLE001 - anything else is a failure, with where it came from
         return "FAIL: " + " | ".join(traceback.format_exc().strip().splitlines()[-3:])[:400]
     return "ok"

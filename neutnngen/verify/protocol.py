@@ -239,7 +239,7 @@ def compare(
                     break
         if n < len(offers):
             due = expected_beat(offers[n], due, info.latency, info.wave_cycles)
-        if diff is None and check_latency and due is not None and n < len(offers):
+        if diff is None and check_latency and n < len(offers):
             lat = p.cycle - offers[n]
             if p.cycle != due:
                 diff = {"layer": info.layers - 1, "neuron": None, "signal": "latency",

@@ -290,7 +290,7 @@ def run_convstdp(raw: dict, out: str | Path, log: Callable[[str], None] | None =
         used = {k: u[0] for k, u in util.items()}
         if "DP16KD" in used:  # ECP5 block RAMs and multipliers
             synth.update(ram_blocks=used["DP16KD"], multipliers=used.get("MULT18X18D", 0))
-        over = {k: list(u[:2]) for k, u in util.items() if len(u) >= 2 and u[0] > u[1]}
+        over = {k: list(u) for k, u in util.items() if u[0] > u[1]}
         if over:  # what does not fit the device (used, available)
             synth["over"] = over
     cyc = float(ver["cycles_per_sample"])
@@ -353,7 +353,7 @@ def report_md(m: dict[str, Any]) -> str:
             over = ", ".join(f"{k} {u} of {a}" for k, (u, a) in sy.get("over", {}).items())
             L += [f"The design does not fit the {sy.get('device', '')} device"
                   f"{f' ({over})' if over else ''}, so there is no Fmax: choose a larger "
-                  f"one with `synth.device` (ECP5: 45k, 85k).", ""]
+                  f"one with `synth.device`.", ""]
     else:
         L += ["Synthesis skipped (synth.target = none).", ""]
     return "\n".join(L)
