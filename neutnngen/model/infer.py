@@ -10,6 +10,7 @@ from ..errors import ConfigError
 from ..ir.network import Network
 from .convert import network_to_torch
 from .network import TNNNetwork
+from .threads import torch_threads
 
 
 def resolve_device(device) -> torch.device:
@@ -64,12 +65,5 @@ def infer(net: Network | TNNNetwork, X, *, proximal: dict[int, np.ndarray] | Non
     model = net if isinstance(net, TNNNetwork) else network_to_torch(net, resolve_device(device))
     X = as_times(X, model.inputs)
     prox = {k: np.asarray(v, dtype=np.int64) for k, v in (proximal or {}).items()}
-    old = torch.get_num_threads()
-    set_threads = threads is not None and model.device.type == "cpu" and threads != old
-    if set_threads:
-        torch.set_num_threads(int(threads))
-    try:
+    with torch_threads(threads, model.device):
         return forward_numpy(model, X, prox, batch=batch_size)
-    finally:
-        if set_threads:
-            torch.set_num_threads(old)

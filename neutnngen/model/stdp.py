@@ -53,6 +53,7 @@ from .columns import potentials_direct
 from .convert import network_to_torch
 from .infer import as_times, forward_numpy, infer, resolve_device
 from .kinds import torch_kind_of
+from .threads import torch_threads
 
 MODES = ("exact", "fast")
 BACKENDS = ("auto", "numba", "torch")
@@ -207,35 +208,37 @@ def train(
     if record:
         stats["history"] = {}
     t_all = time.perf_counter()
-    for li in layers:
-        t0 = time.perf_counter()
-        tl = model.layers[li]
-        if not proximal and labels is not None:
-            # label lines gate only the layer being trained, never the frozen ones below
-            prox = label_proximal(net, labels, {li})
-        Xl = forward_numpy(model, X, prox, upto=li)
+    # one wave at a time: many small ops, on one thread (neutnngen.model.threads)
+    with torch_threads(1, dev):
+        for li in layers:
+            t0 = time.perf_counter()
+            tl = model.layers[li]
+            if not proximal and labels is not None:
+                # label lines gate only the layer being trained, never the frozen ones below
+                prox = label_proximal(net, labels, {li})
+            Xl = forward_numpy(model, X, prox, upto=li)
 
-        def report(w: int, done: int = done) -> None:
-            if progress is not None:
-                progress(done + w, total)
+            def report(w: int, done: int = done) -> None:
+                if progress is not None:
+                    progress(done + w, total)
 
-        part, hist_layer = torch_kind_of(tl).train(
-            tl, Xl, prox.get(li), order=order, mode=mode, labels=labels, kernel=kernel, gen=gen,
-            record=record, report=report, **topts)
-        done += len(order)
-        dt = time.perf_counter() - t0
-        W = len(order)
-        syn = kind_of(net_layers[li]).synapses(net_layers[li])
-        stats["layers"][li] = {
-            "waves": W,
-            "seconds": dt,
-            "samples_per_s": W / dt if dt > 0 else float("inf"),
-            "synapse_updates_per_s": W * syn / dt if dt > 0 else float("inf"),
-            "synapses": syn,
-            **part,
-        }
-        if record:
-            stats["history"][li] = hist_layer
+            part, hist_layer = torch_kind_of(tl).train(
+                tl, Xl, prox.get(li), order=order, mode=mode, labels=labels, kernel=kernel, gen=gen,
+                record=record, report=report, **topts)
+            done += len(order)
+            dt = time.perf_counter() - t0
+            W = len(order)
+            syn = kind_of(net_layers[li]).synapses(net_layers[li])
+            stats["layers"][li] = {
+                "waves": W,
+                "seconds": dt,
+                "samples_per_s": W / dt if dt > 0 else float("inf"),
+                "synapse_updates_per_s": W * syn / dt if dt > 0 else float("inf"),
+                "synapses": syn,
+                **part,
+            }
+            if record:
+                stats["history"][li] = hist_layer
     stats["seconds"] = time.perf_counter() - t_all
     trained = _network_with_state(net, model, layers, mode)
     return TrainResult(trained, stats)

@@ -6,6 +6,8 @@ convolutions run in float64 on integers below 2**40, which is exact). The traine
 every sample as *first-spike steps* ``[n]`` (NONE = -1) instead of trains: a ``convstdp``
 layer only sees when a line first spikes, and a ``maxpool`` of trains first spikes at the
 earliest first spike of its window, so the two representations give the same layer inputs.
+Its loops go one digit at a time, so they run on one torch thread
+(:func:`~neutnngen.model.threads.one_thread`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ...ir.network import Network
 from ...ir.stages.convstdp import INF_KEY, POT_BITS, ConvSTDP, RankCode
 from ...ir.stages.snn import Flatten, MaxPool
 from ..kinds import TorchKind
+from ..threads import one_thread
 
 
 def _exact(x: torch.Tensor) -> torch.Tensor:
@@ -266,6 +269,7 @@ def _chain(net: Network) -> tuple[RankCode, list]:
     return net.stages[0], list(net.stages[1:])
 
 
+@one_thread
 def layer_inputs(net: Network, X: np.ndarray, layer: int, batch: int = 1) -> np.ndarray:
     """First-spike steps ``[N, lines]`` (int16) entering ``convstdp`` layer ``layer`` (0-based
     among the network's layers; ``net.depth`` = the output of the last one, rstdp excluded)."""
@@ -288,6 +292,7 @@ def layer_inputs(net: Network, X: np.ndarray, layer: int, batch: int = 1) -> np.
     return torch.cat(outs).numpy()
 
 
+@one_thread
 def predict(net: Network, X: np.ndarray, batch: int = 1) -> np.ndarray:
     """Decided class per sample (NONE when the decision layer is silent)."""
     enc, rest = _chain(net)
@@ -302,6 +307,7 @@ def predict(net: Network, X: np.ndarray, batch: int = 1) -> np.ndarray:
     return torch.cat(out)[:, 0].numpy()
 
 
+@one_thread
 def train_layer(net: Network, layer: int, X: np.ndarray, labels: np.ndarray | None = None, *,
                 epochs: int = 1, seed: int = 0, shuffle: bool = True,
                 report: Callable[[int], None] | None = None,
