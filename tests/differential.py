@@ -23,7 +23,13 @@ rejects the network with a neutnngen error, or ``"FAIL: ..."``):
 * ``numba`` / ``torch``: the trainer (two epochs, exact mode) equals the interpreter after
   every wave, and its final IR is byte-identical;
 * ``torch_forward``: the torch forward of the trained network equals the interpreter, layer
-  by layer with every intermediate.
+  by layer with every intermediate;
+* ``hw_axis``: the AXI4-Stream top (docs/rtl-contract.md) of the learned network, with an
+  architecture and weight mode drawn per case (serial with the case's lanes and
+  ``mux_levels``, parallel or pipelined; hardwired or register), driven byte by byte with
+  seeded ``tvalid`` / ``tready`` gaps: every output packet (times and winner byte) equals
+  the interpreter's, no error flag is set. The AXI top has no packing for proximal lines:
+  on such a case the check is ``"n/a: ..."`` after making sure the build is refused.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from neutnngen.ir import Interpreter, Kernel, Layer, LearningRule, Network, Reti
 RTL = (("serial", "registers"), ("serial", "memory"), ("parallel", None))
 HARDWIRED = ("serial", "parallel", "pipelined")
 CHECKS = tuple(f"rtl_{a}" + (f"_{s}" if a == "serial" else "") for a, s in RTL) \
-    + tuple(f"hw_{a}" for a in HARDWIRED) + ("numba", "torch", "torch_forward")
+    + tuple(f"hw_{a}" for a in HARDWIRED) + ("hw_axis", "numba", "torch", "torch_forward")
 
 
 @dataclass
@@ -138,8 +144,14 @@ def random_case(seed: int) -> Case:
     learn = rng.random(N) < 0.85
     mu_shift = rng.integers(0, 4, N) if rng.random() < 0.3 else None
     serial = {"lanes": int(rng.choice([1, 1, 2, 3])), "mux_levels": int(rng.integers(1, 6))}
+    # the AXI4-Stream check's draws, from a stream of their own (the cases above unchanged)
+    ax = np.random.default_rng([seed, 0xA815])
+    axis = {"architecture": ["serial", "parallel", "pipelined"][int(ax.integers(3))],
+            "weights": ["hardwired", "register"][int(ax.integers(2))],
+            "p_valid": round(float(ax.uniform(0.3, 1.0)), 3),
+            "p_ready": round(float(ax.uniform(0.3, 1.0)), 3)}
     info = {"inputs": p, "layers": 2 if two else 1, "learning_layers": sorted(learn_layers),
-            "columns": len(cols0), "kernel": kernel is not None, "serial": serial,
+            "columns": len(cols0), "kernel": kernel is not None, "serial": serial, "axis": axis,
             "response": time.response, "timeres": tres, "mode": mode,
             "neurons": neurons, "dendrites": c0.dendrites, "segments": c0.segments,
             "tie": c0.tie, "mu_shift": mu_shift is not None,
@@ -191,6 +203,7 @@ def run_case(case: Case, checks: tuple[str, ...] = CHECKS) -> dict[str, str]:
             check_learning(case.net, case.X, labels=case.labels, learn=case.learn,
                            prox=case.prox, top=top, mu_shift=case.mu_shift)
         out[name] = _outcome(rtl)
+    trained = None
     if any(c.startswith("hw_") for c in checks):
         trained = _interpreter_run(case)
         ref = Interpreter(trained).forward(case.X, proximal=case.prox)
@@ -204,9 +217,42 @@ def run_case(case: Case, checks: tuple[str, ...] = CHECKS) -> dict[str, str]:
                 got = simulate(trained, case.X, "hardwired", prox=case.prox, top=top)
                 np.testing.assert_array_equal(got, ref, err_msg=f"hardwired {arch}")
             out[f"hw_{arch}"] = _outcome(hw)
+    if "hw_axis" in checks:
+        out["hw_axis"] = _axis_check(case, trained)
     if {"numba", "torch", "torch_forward"} & set(checks):
         out.update(_trainers(case, checks))
     return out
+
+
+def _axis_check(case: Case, trained: Network) -> str:
+    """The ``hw_axis`` check (see the module docstring) of ``trained``, the network the
+    interpreter learned on the case."""
+    from test_axis import amaranth_axis, as_packets, decode, expected
+
+    from neutnngen.errors import ConfigError
+    from neutnngen.hdl import build_top
+
+    ax = case.info["axis"]
+    arch, weights = ax["architecture"], ax["weights"]
+    kw = {"architecture": arch, **(case.info["serial"] if arch == "serial" else {})}
+    if case.prox is not None:
+        try:
+            build_top(trained, interface="axis", weights=weights, **kw)
+        except ConfigError as e:
+            if "proximal lines" in str(e):
+                return "n/a: the AXI4-Stream top has no packing for proximal lines (refused)"
+            return f"FAIL: refused for another reason: {e}"
+        return "FAIL: the AXI4-Stream top accepted a design with proximal lines"
+
+    def run():
+        info = build_top(trained, interface="axis", weights=weights, **kw).info
+        out, es, el = amaranth_axis(trained, as_packets(case.X, info["TB_IN"]), len(case.X),
+                                    seed=case.seed, p_valid=ax["p_valid"], p_ready=ax["p_ready"],
+                                    weights=weights, **kw)
+        assert decode(out, info["TB_OUT"]) == expected(trained, case.X, info["TB_OUT"]), \
+            f"axis {arch} {weights}: output packets differ"
+        assert (es, el) == (0, 0), f"axis {arch} {weights}: error flags {(es, el)}"
+    return _outcome(run)
 
 
 def _trainers(case: Case, checks: tuple[str, ...]) -> dict[str, str]:
