@@ -750,7 +750,9 @@ def _board_wrapper(top: dict, board, baud: int, what: str) -> tuple[str, int]:
                           f"{top.get('interface', 'stream')!r}", path=what)
     div = uart_divisor(board.clock_mhz * 1e6, baud)
     wl = (int(top["A"]), int(top["WRES"])) if top.get("weights") == "register" else None
-    return board_verilog(top["name"], int(top["N_IN"]), div, name="board_top",
+    # the bytes of one input packet: the input lines, then any proximal lines
+    n_bytes = int(top.get("axis", {}).get("in_bytes", top["N_IN"]))
+    return board_verilog(top["name"], n_bytes, div, name="board_top",
                          leds=board.leds, wload=wl), div
 
 

@@ -14,7 +14,8 @@ import numpy as np
 
 from neutnngen.flows.sim import simulator_version
 from neutnngen.hdl import emit
-from neutnngen.hdl.axis import pack_volley, unpack_output, winner
+from neutnngen.hdl.axis import input_packets, unpack_output, winner
+from neutnngen.hdl.plan import make_plan
 from neutnngen.ir import Interpreter
 from neutnngen.verify.simulators import (
     build_design,
@@ -26,25 +27,25 @@ from neutnngen.verify.simulators import (
 
 def run_axis(net, X, workdir, *, seed: int = 0, p_valid: float = 0.7, p_ready: float = 0.6,
              bad_packets: bool = False, simulator: str | None = None, name: str = "axis_top",
-             timeout: float = 900.0) -> dict:
-    """Run ``X[N, inputs]`` through the AXIS top of ``net``; returns counts, mismatches and
-    timings (``seconds``)."""
+             timeout: float = 900.0, prox=None) -> dict:
+    """Run ``X[N, inputs]`` (with the proximal lines ``prox`` as ``neutnngen.hdl.simulate``
+    takes them) through the AXIS top of ``net``; returns counts, mismatches and timings
+    (``seconds``)."""
     t0 = time.monotonic()
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     res = emit(net, workdir / "rtl", name=name, interface="axis")
     info = res.info
-    tb_in, tb_out = info["TB_IN"], info["TB_OUT"]
+    tb_out = info["TB_OUT"]
     beats: list[list[int]] = []
     if bad_packets:
-        n = net.inputs
+        n = int(info["axis"]["in_bytes"])
         beats += [[0x81, 0]] * (n - 2) + [[0x81, 1]]  # short: tlast on byte n-2
         beats += [[0x80, 0]] * (n + 3) + [[0x80, 1]]  # long: no tlast on byte n-1
-    for x in X:
-        pk = pack_volley(x, tb_in)
+    for pk in input_packets(make_plan(net, name=name), X, prox):
         beats += [[b, int(i == len(pk) - 1)] for i, b in enumerate(pk)]
     wave = int(info["WAVE_CYCLES"])
-    per = wave + 2 * (net.inputs + net.outputs + 1)
+    per = wave + 2 * (int(info["axis"]["in_bytes"]) + net.outputs + 1)
     bench = {"beats": beats, "n_out": len(X), "seed": seed, "p_valid": p_valid,
              "p_ready": p_ready, "tail": 2 * wave + 4 * (net.outputs + 1),
              "max_cycles": int((len(beats) + per * (len(X) + 2)) / min(p_valid, p_ready)) + 1000,
@@ -69,7 +70,7 @@ def run_axis(net, X, workdir, *, seed: int = 0, p_valid: float = 0.7, p_ready: f
             if not Path(bench["result"]).is_file():
                 raise RuntimeError(f"AXIS bench failed: {exc}; log {workdir}/sim-{sim}.log") from None
     out = json.loads(Path(bench["result"]).read_text())
-    Y = Interpreter(net).forward(np.asarray(X))
+    Y = Interpreter(net).forward(np.asarray(X), proximal=prox)
     want = [[int(t) for t in y] + [winner(y)] for y in Y]
     got = []
     for pk in out["packets"]:
@@ -87,10 +88,11 @@ def run_axis(net, X, workdir, *, seed: int = 0, p_valid: float = 0.7, p_ready: f
 
 
 def run_board(net, X, workdir, *, divisor: int = 4, simulator: str | None = None,
-              name: str = "axis_top", timeout: float = 600.0) -> dict:
-    """Simulate the UART board top around the AXIS design of ``net``: the volleys go in on
-    ``uart_rx`` (``divisor`` cycles per bit), the bytes on ``uart_tx`` are compared with the
-    interpreter (times and winner)."""
+              name: str = "axis_top", timeout: float = 600.0, prox=None) -> dict:
+    """Simulate the UART board top around the AXIS design of ``net``: the volleys (and the
+    proximal lines ``prox``, as :func:`run_axis`) go in on ``uart_rx`` (``divisor`` cycles
+    per bit), the bytes on ``uart_tx`` are compared with the interpreter (times and
+    winner)."""
     from neutnngen.hdl.uart import board_verilog
 
     workdir = Path(workdir).resolve()
@@ -98,8 +100,8 @@ def run_board(net, X, workdir, *, divisor: int = 4, simulator: str | None = None
     res = emit(net, workdir / "rtl", name=name, interface="axis")
     info = res.info
     wrapper = workdir / "rtl" / "board_top.v"
-    wrapper.write_text(board_verilog(name, net.inputs, divisor, leds=5))
-    data = [b for x in X for b in pack_volley(x, info["TB_IN"])]
+    wrapper.write_text(board_verilog(name, int(info["axis"]["in_bytes"]), divisor, leds=5))
+    data = [b for pk in input_packets(make_plan(net, name=name), X, prox) for b in pk]
     k = net.outputs + 1
     bench = {"bytes": data, "divisor": divisor, "n_out": len(X) * k,
              "max_cycles": (len(data) + len(X) * k) * 10 * divisor
@@ -125,7 +127,7 @@ def run_board(net, X, workdir, *, divisor: int = 4, simulator: str | None = None
                 raise RuntimeError(f"board bench failed: {exc}; log {workdir}/sim-{sim}.log"
                                    ) from None
     out = json.loads(Path(bench["result"]).read_text())
-    Y = Interpreter(net).forward(np.asarray(X))
+    Y = Interpreter(net).forward(np.asarray(X), proximal=prox)
     want = [[int(t) for t in y] + [winner(y)] for y in Y]
     got = []
     for i in range(0, len(out["bytes"]), k):

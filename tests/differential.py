@@ -28,8 +28,8 @@ rejects the network with a neutnngen error, or ``"FAIL: ..."``):
   architecture and weight mode drawn per case (serial with the case's lanes and
   ``mux_levels``, parallel or pipelined; hardwired or register), driven byte by byte with
   seeded ``tvalid`` / ``tready`` gaps: every output packet (times and winner byte) equals
-  the interpreter's, no error flag is set. The AXI top has no packing for proximal lines:
-  on such a case the check is ``"n/a: ..."`` after making sure the build is refused.
+  the interpreter's, no error flag is set; proximal lines (times or enable bits) travel in
+  the input packets after the input lines.
 """
 
 from __future__ import annotations
@@ -227,30 +227,26 @@ def run_case(case: Case, checks: tuple[str, ...] = CHECKS) -> dict[str, str]:
 def _axis_check(case: Case, trained: Network) -> str:
     """The ``hw_axis`` check (see the module docstring) of ``trained``, the network the
     interpreter learned on the case."""
-    from test_axis import amaranth_axis, as_packets, decode, expected
+    from test_axis import amaranth_axis, decode
 
-    from neutnngen.errors import ConfigError
     from neutnngen.hdl import build_top
+    from neutnngen.hdl.axis import input_packets, winner
 
     ax = case.info["axis"]
     arch, weights = ax["architecture"], ax["weights"]
     kw = {"architecture": arch, **(case.info["serial"] if arch == "serial" else {})}
-    if case.prox is not None:
-        try:
-            build_top(trained, interface="axis", weights=weights, **kw)
-        except ConfigError as e:
-            if "proximal lines" in str(e):
-                return "n/a: the AXI4-Stream top has no packing for proximal lines (refused)"
-            return f"FAIL: refused for another reason: {e}"
-        return "FAIL: the AXI4-Stream top accepted a design with proximal lines"
 
     def run():
-        info = build_top(trained, interface="axis", weights=weights, **kw).info
-        out, es, el = amaranth_axis(trained, as_packets(case.X, info["TB_IN"]), len(case.X),
-                                    seed=case.seed, p_valid=ax["p_valid"], p_ready=ax["p_ready"],
+        top = build_top(trained, interface="axis", weights=weights, **kw)
+        info = top.info
+        packets = [[(b, int(i == len(pk) - 1)) for i, b in enumerate(pk)]
+                   for pk in input_packets(top.plan, case.X, case.prox)]
+        out, es, el = amaranth_axis(trained, packets, len(case.X), seed=case.seed,
+                                    p_valid=ax["p_valid"], p_ready=ax["p_ready"],
                                     weights=weights, **kw)
-        assert decode(out, info["TB_OUT"]) == expected(trained, case.X, info["TB_OUT"]), \
-            f"axis {arch} {weights}: output packets differ"
+        ref = Interpreter(trained).forward(case.X, proximal=case.prox)
+        want = [[int(t) for t in y] + [winner(y)] for y in ref]
+        assert decode(out, info["TB_OUT"]) == want, f"axis {arch} {weights}: output packets differ"
         assert (es, el) == (0, 0), f"axis {arch} {weights}: error flags {(es, el)}"
     return _outcome(run)
 

@@ -14,7 +14,7 @@ from amaranth.sim import Simulator
 
 from neutnngen.errors import ConfigError
 from neutnngen.hdl import build_top, emit
-from neutnngen.hdl.axis import pack_volley, unpack_output, winner
+from neutnngen.hdl.axis import input_packets, pack_volley, unpack_output, winner
 from neutnngen.ir import Interpreter
 from neutnngen.ir.nodes import NONE
 
@@ -151,11 +151,45 @@ def test_axis_short_and_long_packets_are_dropped_and_flagged():
     assert decode(out, tb_out) == expected(net, X[:1], tb_out) and (es, el) == (1, 0)
 
 
-def test_axis_refuses_what_it_cannot_pack():
+@pytest.mark.parametrize("mode, arch", [("gate", "serial"), ("enable", "parallel"),
+                                        ("sum", "pipelined")])
+def test_axis_carries_proximal_lines_after_the_inputs(mode, arch):
+    """Proximal lines (gate / sum times, enable bits) travel in the input packet after the
+    input lines: N_IN + N_PROX bytes, an enable line as bit 7; the outputs equal the
+    interpreter's with the same proximal lines."""
     rng = np.random.default_rng(1)
-    prox = one_layer(rand_column(rng, 8, 2, mode="gate", P=2))
-    with pytest.raises(ConfigError, match="proximal"):
-        build_top(prox, interface="axis")
+    net = one_layer(rand_column(rng, 8, 3, mode=mode, P=2, frac=(0.3, 0.6)))
+    top = build_top(net, interface="axis", architecture=arch)
+    P = top.plan.N_PROX
+    assert P > 0 and top.info["axis"]["in_bytes"] == net.inputs + P
+    assert top.info["axis"]["proximal_bytes"] == P
+    enable = mode == "enable"
+    assert top.info["axis"]["enable_bytes"] == (list(range(net.inputs, net.inputs + P))
+                                               if enable else [])
+    X = rand_volleys(rng, 12, net.inputs)
+    prox = ((rng.random((12, P)) < 0.6).astype(np.int64) if enable
+            else rand_volleys(rng, 12, P, silent=0.3))
+    pks = input_packets(top.plan, X, {0: prox})
+    assert pks[0] == pack_volley(X[0], 3, prox[0], [enable] * P)
+    assert all(len(pk) == net.inputs + P for pk in pks)
+    packets = [[(b, int(i == len(pk) - 1)) for i, b in enumerate(pk)] for pk in pks]
+    out, es, el = amaranth_axis(net, packets, len(X), seed=2, architecture=arch)
+    Y = Interpreter(net).forward(X, proximal={0: prox})
+    assert decode(out, 3) == [[int(t) for t in y] + [winner(y)] for y in Y]
+    assert (es, el) == (0, 0)
+    # the proximal lines matter: without them (enable lines set, times silent) the
+    # interpreter's outputs differ on some wave
+    assert (Interpreter(net).forward(X) != Y).any()
+
+
+def test_pack_volley_with_proximal_lines():
+    assert pack_volley([2, -1], 3, [5, -1, 0, 3], [False, False, True, True]) == \
+        [0x82, 0x00, 0x85, 0x00, 0x00, 0x80]
+    with pytest.raises(ConfigError, match="2 flags for 3 proximal lines"):
+        pack_volley([1], 3, [1, 2, 3], [True, False])
+
+
+def test_axis_refuses_what_it_cannot_pack():
     with pytest.raises(ConfigError, match="learn"):
         build_top(small_net(), weights="learn", interface="axis")
     with pytest.raises(ConfigError, match="interface"):
@@ -189,6 +223,23 @@ def test_axis_verilog_cocotb_gunpoint_sized(tmp_path):
     assert res["mismatches"] == 0, res
     assert res["packets"] == len(X) and res["err_short"] == 1 and res["err_long"] == 1
     assert res["stalls_in"] > 0 and res["stalls_out"] > 0
+
+
+@pytest.mark.requires_sim
+def test_axis_verilog_cocotb_with_enable_lines(tmp_path):
+    """Emitted Verilog of a column with enable-mode proximal lines in cocotb: the enable bits
+    travel in the input packets after the input lines (and a short and a long packet of
+    that length first); 0 mismatches against the interpreter with the same enable bits."""
+    rng = np.random.default_rng(3)
+    net = one_layer(rand_column(rng, 10, 3, mode="enable", P=1, frac=(0.3, 0.6)))
+    X = rand_volleys(rng, 16, net.inputs)
+    P = net.layers[0].columns[0].proximal_inputs
+    en = (rng.random((16, P)) < 0.5).astype(np.int64)
+    res = axis_host.run_axis(net, X, tmp_path, seed=5, bad_packets=True, prox={0: en})
+    assert res["mismatches"] == 0, res
+    assert res["packets"] == len(X) and res["err_short"] == 1 and res["err_long"] == 1
+    assert (Interpreter(net).forward(X, proximal={0: en})
+            != Interpreter(net).forward(X)).any()  # the enable bits mattered
 
 
 def uart_roundtrip(net, X, divisor=4, gap_bits=0):

@@ -21,8 +21,7 @@ def test_every_implementation_equals_the_interpreter(seed):
     case = random_case(seed)
     res = run_case(case)
     assert set(res) == set(CHECKS)
-    failed = {k: v for k, v in res.items() if not v.startswith("ok")
-              and not (k == "hw_axis" and case.prox is not None and v.startswith("n/a"))}
+    failed = {k: v for k, v in res.items() if not v.startswith("ok")}
     assert not failed, (case.info, failed)
 
 

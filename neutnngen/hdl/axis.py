@@ -4,13 +4,16 @@ the winner), for hosts, DMA engines and the UART bridge (:mod:`neutnngen.hdl.uar
 
 Packing (``docs/rtl-contract.md``, "AXI4-Stream top"):
 
-* **input packet** = one volley = ``N_IN`` bytes, byte ``j`` = input line ``j`` (line 0
-  first): bits ``[TB_IN-1:0]`` its spike time, bit 7 its spike bit (0 = NONE, the time is
-  then ignored), the bits in between ignored; ``s_axis_tlast`` set on byte ``N_IN - 1`` and
-  on no other. A packet whose ``tlast`` comes early (*short*) or that has no ``tlast`` on
-  byte ``N_IN - 1`` (*long*: then every byte up to and including the next ``tlast`` is
-  dropped) is discarded whole and sets the sticky ``err_short`` / ``err_long`` flag (cleared
-  by ``rst`` only); no output packet is sent for it.
+* **input packet** = one volley = ``N_IN + N_PROX`` bytes, byte ``j < N_IN`` = input line
+  ``j`` (line 0 first): bits ``[TB_IN-1:0]`` its spike time, bit 7 its spike bit (0 = NONE,
+  the time is then ignored), the bits in between ignored; then byte ``N_IN + k`` = line
+  ``k`` of the core's proximal port (``prox_time``/``prox_spike``, in its order), the same
+  way, or for an ``enable`` line bit 7 = the enable bit (its time ignored);
+  ``s_axis_tlast`` set on the last byte and on no other. A packet whose ``tlast`` comes
+  early (*short*) or that has no ``tlast`` on its last byte (*long*: then every byte up to
+  and including the next ``tlast`` is dropped) is discarded whole and sets the sticky
+  ``err_short`` / ``err_long`` flag (cleared by ``rst`` only); no output packet is sent for
+  it.
 * **output packet** = ``N_OUT + 1`` bytes: byte ``i < N_OUT`` = output neuron ``i``
   (bits ``[TB_OUT-1:0]`` its time, bit 7 its spike bit), then the *winner* byte: the index
   of the neuron with the earliest output time (the lowest index on ties), ``0xFF`` when no
@@ -18,9 +21,9 @@ Packing (``docs/rtl-contract.md``, "AXI4-Stream top"):
 
 Both sides have full backpressure: ``s_axis_tready`` is low while a received volley waits
 for the core; the output packet holds every byte while ``m_axis_tready`` is low, and the
-core then holds its next result (docs/rtl-contract.md rule 4). Supported: designs without
-proximal lines, ``hardwired`` or ``register`` weights (``wload_*`` pass through),
-``TB_IN, TB_OUT <= 7`` and ``N_OUT <= 255``; anything else is a :class:`ConfigError`.
+core then holds its next result (docs/rtl-contract.md rule 4). Supported: ``hardwired`` or
+``register`` weights (``wload_*`` pass through), ``TB_IN, TB_OUT <= 7`` and
+``N_OUT <= 255``; anything else is a :class:`ConfigError`.
 
 The two converters are ``amaranth.lib.stream`` components on their own
 (:class:`AxisToVolley`, :class:`VolleyToAxis`) with the byte stream payload
@@ -46,9 +49,7 @@ INTERFACES = ("stream", "axis")
 def check_axis(plan: Plan) -> None:
     """ConfigError unless ``plan`` fits the byte packing above."""
     what = None
-    if plan.N_PROX:
-        what = f"designs with proximal lines (this one has {plan.N_PROX})"
-    elif plan.weights == "learn":
+    if plan.weights == "learn":
         what = "weights='learn' (learning inputs and weight read-out have no AXIS packing)"
     elif plan.TB_IN > 7:
         what = f"input times of {plan.TB_IN} bits (at most 7 fit beside the spike bit)"
@@ -178,19 +179,24 @@ class AxisTop(wiring.Component):
         m = Module()
         p = self.plan
         m.submodules.core = core = Top(p)
-        m.submodules.rx = rx = AxisToVolley(p.net.inputs, p.TB_IN)
+        n_in = p.net.inputs
+        m.submodules.rx = rx = AxisToVolley(n_in + p.N_PROX, p.TB_IN)
         m.submodules.tx = tx = VolleyToAxis(p.net.outputs, p.TB_OUT)
         m.d.comb += [
             rx.i.valid.eq(self.s_axis_tvalid), rx.i.payload.data.eq(self.s_axis_tdata),
             rx.i.payload.last.eq(self.s_axis_tlast), self.s_axis_tready.eq(rx.i.ready),
             self.err_short.eq(rx.err_short), self.err_long.eq(rx.err_long),
             core.in_valid.eq(rx.o.valid), rx.o.ready.eq(core.in_ready),
-            core.in_time.eq(rx.o.payload.time), core.in_spike.eq(rx.o.payload.spike),
+            core.in_time.eq(rx.o.payload.time[:n_in * p.TB_IN]),
+            core.in_spike.eq(rx.o.payload.spike[:n_in]),
             tx.i.valid.eq(core.out_valid), core.out_ready.eq(tx.i.ready),
             tx.i.payload.time.eq(core.out_time), tx.i.payload.spike.eq(core.out_spike),
             self.m_axis_tvalid.eq(tx.o.valid), self.m_axis_tdata.eq(tx.o.payload.data),
             self.m_axis_tlast.eq(tx.o.payload.last), tx.o.ready.eq(self.m_axis_tready),
         ]
+        if p.N_PROX:  # the proximal lines follow the input lines in the packet
+            m.d.comb += [core.prox_time.eq(rx.o.payload.time[n_in * p.TB_IN:]),
+                         core.prox_spike.eq(rx.o.payload.spike[n_in:])]
         if p.weights == "register":
             m.d.comb += [core.wload_en.eq(self.wload_en), core.wload_addr.eq(self.wload_addr),
                          core.wload_data.eq(self.wload_data)]
@@ -199,14 +205,48 @@ class AxisTop(wiring.Component):
 
 def axis_info(plan: Plan) -> dict:
     """The ``"axis"`` entry of ``names.json`` (packing of both packets)."""
-    return {"tdata_bits": 8, "in_bytes": plan.net.inputs, "in_time_bits": plan.TB_IN,
+    return {"tdata_bits": 8, "in_bytes": plan.net.inputs + plan.N_PROX,
+            "proximal_bytes": plan.N_PROX,
+            # bytes (packet positions) that carry an enable bit, not a spike time
+            "enable_bytes": [plan.net.inputs + k for k, e in enumerate(plan.proximal_enable)
+                             if e],
+            "in_time_bits": plan.TB_IN,
             "out_bytes": plan.net.outputs + 1, "out_time_bits": plan.TB_OUT,
             "spike_bit": 7, "no_winner": NO_WINNER, "core": "core"}
 
 
-def pack_volley(x, tb: int) -> list[int]:
-    """Bytes of one input volley (NONE = negative)."""
-    return [0 if int(v) < 0 else (0x80 | (int(v) & ((1 << tb) - 1))) for v in x]
+def pack_volley(x, tb: int, prox=None, enable=None) -> list[int]:
+    """Bytes of one input packet: the volley ``x`` (NONE = negative), then the proximal
+    lines ``prox`` (times, NONE = negative; where ``enable[k]`` is set, line ``k`` is an
+    enable bit: nonzero = set, as the interpreter reads it)."""
+    def byte(v) -> int:
+        return 0 if int(v) < 0 else (0x80 | (int(v) & ((1 << tb) - 1)))
+
+    out = [byte(v) for v in x]
+    if prox is not None:
+        en = [False] * len(prox) if enable is None else list(enable)
+        if len(en) != len(prox):
+            raise ConfigError(f"enable has {len(en)} flags for {len(prox)} proximal lines")
+        out += [(0x80 if int(v) != 0 else 0) if e else byte(v) for v, e in
+                zip(prox, en, strict=True)]
+    return out
+
+
+def input_packets(plan: Plan, X, prox=None) -> list[list[int]]:
+    """The input packet (bytes) of every volley of ``X[N, N_IN]`` with the proximal lines
+    ``prox`` as :func:`neutnngen.hdl.simulate` takes them (``None``: enable lines set, the
+    other proximal lines silent; ``{layer: [N, lines]}``; or ``[N, N_PROX]``)."""
+    import numpy as np
+
+    from .sim import proximal_arrays
+
+    X = np.asarray(X)
+    flat = np.zeros((len(X), plan.N_PROX), dtype=np.int64)
+    for ls, a in zip(plan.layers, proximal_arrays(plan, len(X), prox), strict=True):
+        flat[:, ls.prox_offset:ls.prox_offset + ls.prox_lines] = a
+    en = plan.proximal_enable
+    return [pack_volley(x, plan.TB_IN, flat[n] if plan.N_PROX else None, en)
+            for n, x in enumerate(X)]
 
 
 def unpack_output(packet: list[int], tb: int) -> tuple[list[int], int]:

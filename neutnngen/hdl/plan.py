@@ -252,6 +252,21 @@ class Plan:
         return len(self.layers)
 
     @property
+    def proximal_enable(self) -> tuple[bool, ...]:
+        """Per line of the top's proximal port (``N_PROX``, layer by layer from each
+        layer's ``prox_offset``, its columns in order): whether it carries an ``enable``
+        bit (the spike bit is the enable, the time is ignored) rather than a spike time."""
+        out = [False] * self.N_PROX
+        for ls in self.layers:
+            off = ls.prox_offset
+            for c in ls.columns:
+                P = c.col.proximal_inputs
+                if c.col.proximal_mode == "enable":
+                    out[off:off + P] = [True] * P
+                off += P
+        return tuple(out)
+
+    @property
     def LATENCY(self) -> int:
         """Cycles from the first cycle of ``in_valid`` on an idle design to ``out_valid``
         (``out_ready`` high): the sum of the stages' latencies."""

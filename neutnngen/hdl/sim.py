@@ -34,19 +34,11 @@ def _pack(times: np.ndarray, tb: int, enable: np.ndarray | None = None) -> tuple
 
 
 def _enable_flags(plan) -> list[np.ndarray]:
-    out = []
-    for ls in plan.layers:
-        f = np.zeros(ls.prox_lines, dtype=bool)
-        off = 0
-        for c in ls.columns:
-            P = c.col.proximal_inputs
-            f[off:off + P] = c.col.proximal_mode == "enable"
-            off += P
-        out.append(f)
-    return out
+    flat = np.asarray(plan.proximal_enable, dtype=bool)
+    return [flat[ls.prox_offset:ls.prox_offset + ls.prox_lines] for ls in plan.layers]
 
 
-def _proximal_arrays(plan, N: int, prox) -> list[np.ndarray]:
+def proximal_arrays(plan, N: int, prox) -> list[np.ndarray]:
     """Per layer, ``[N, prox lines]`` proximal values: spike times (sum, gate) or enable bits
     (enable, nonzero = set; as the interpreter, by default all set), NONE elsewhere."""
     out = []
@@ -227,7 +219,7 @@ def simulate(net: Network, X, weights: str = "hardwired", prox=None, *,
     tbi, tbo = plan.TB_IN, plan.TB_OUT
     Q = net.outputs
     WC = plan.WAVE_CYCLES
-    pxs = _proximal_arrays(plan, N, prox)
+    pxs = proximal_arrays(plan, N, prox)
     pen = _enable_flags(plan)
     rng = np.random.default_rng(seed)
     gaps = {int(b): int(rng.integers(1, 2 * WC + 1)) for b in sorted(set(bubbles or ()))}

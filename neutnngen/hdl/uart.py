@@ -16,7 +16,8 @@ pins, fed with volleys over a UART and answering with its output packets.
   with fewer LEDs take the first ones). A ``register``-weights core gets ``wload_en = 0``
   (it keeps the weights it was compiled with).
 
-A host talks to the board as to ``sim``: write ``N_IN`` bytes per volley (packing in
+A host talks to the board as to ``sim``: write one input packet per volley (``in_bytes``
+of ``names.json``'s ``"axis"``: ``N_IN`` bytes, then one per proximal line; packing in
 ``docs/rtl-contract.md``), read ``N_OUT + 1`` bytes per volley (``docs/boards.md``).
 """
 
