@@ -227,10 +227,10 @@ def run_case(case: Case, checks: tuple[str, ...] = CHECKS) -> dict[str, str]:
 def _axis_check(case: Case, trained: Network) -> str:
     """The ``hw_axis`` check (see the module docstring) of ``trained``, the network the
     interpreter learned on the case."""
-    from test_axis import amaranth_axis, decode
+    from test_axis import amaranth_axis, decode, expected
 
     from neutnngen.hdl import build_top
-    from neutnngen.hdl.axis import input_packets, winner
+    from neutnngen.hdl.axis import input_packets
 
     ax = case.info["axis"]
     arch, weights = ax["architecture"], ax["weights"]
@@ -244,10 +244,10 @@ def _axis_check(case: Case, trained: Network) -> str:
         out, es, el = amaranth_axis(trained, packets, len(case.X), seed=case.seed,
                                     p_valid=ax["p_valid"], p_ready=ax["p_ready"],
                                     weights=weights, **kw)
-        ref = Interpreter(trained).forward(case.X, proximal=case.prox)
-        want = [[int(t) for t in y] + [winner(y)] for y in ref]
-        assert decode(out, info["TB_OUT"]) == want, f"axis {arch} {weights}: output packets differ"
+        assert decode(out, info["TB_OUT"]) == expected(trained, case.X, info["TB_OUT"], case.prox), \
+            f"axis {arch} {weights}: output packets differ"
         assert (es, el) == (0, 0), f"axis {arch} {weights}: error flags {(es, el)}"
+
     return _outcome(run)
 
 

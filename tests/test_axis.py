@@ -83,8 +83,10 @@ def amaranth_axis(net, packets, n_out, seed=0, p_valid=0.7, p_ready=0.6, weights
     return out, flags["short"], flags["long"]
 
 
-def expected(net, X, tb_out):
-    Y = Interpreter(net).forward(X)
+def expected(net, X, tb_out, prox=None):
+    """The interpreter's output packets (times, winner) for ``X`` and proximal lines
+    ``prox`` (``{layer: [N, lines]}``)."""
+    Y = Interpreter(net).forward(X, proximal=prox)
     return [[int(t) for t in y] + [winner(y)] for y in Y]
 
 
@@ -174,12 +176,12 @@ def test_axis_carries_proximal_lines_after_the_inputs(mode, arch):
     assert all(len(pk) == net.inputs + P for pk in pks)
     packets = [[(b, int(i == len(pk) - 1)) for i, b in enumerate(pk)] for pk in pks]
     out, es, el = amaranth_axis(net, packets, len(X), seed=2, architecture=arch)
-    Y = Interpreter(net).forward(X, proximal={0: prox})
-    assert decode(out, 3) == [[int(t) for t in y] + [winner(y)] for y in Y]
+    want = expected(net, X, 3, {0: prox})
+    assert decode(out, 3) == want
     assert (es, el) == (0, 0)
     # the proximal lines matter: without them (enable lines set, times silent) the
     # interpreter's outputs differ on some wave
-    assert (Interpreter(net).forward(X) != Y).any()
+    assert expected(net, X, 3) != want
 
 
 def test_pack_volley_with_proximal_lines():

@@ -1,7 +1,8 @@
 """The randomised differential campaign (``tests/differential.py``) on a few seeded cases:
 on-chip learning RTL (serial with both weight stores, parallel), hardwired RTL (serial,
 parallel, pipelined), the AXI4-Stream top under backpressure, the numba and torch trainers
-and the torch forward, each against the interpreter. ``benchmarks/bench_differential.py`` runs hundreds of cases and counts them."""
+and the torch forward, each against the interpreter. ``benchmarks/bench_differential.py``
+runs hundreds of cases and counts them."""
 
 from __future__ import annotations
 

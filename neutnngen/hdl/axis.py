@@ -32,12 +32,14 @@ The two converters are ``amaranth.lib.stream`` components on their own
 
 from __future__ import annotations
 
+import numpy as np
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..errors import ConfigError
 from .plan import Plan
+from .sim import proximal_arrays
 from .top import Top
 
 #: payload of an 8-bit AXI4-Stream as an ``amaranth.lib.stream`` (tdata, tlast)
@@ -236,10 +238,6 @@ def input_packets(plan: Plan, X, prox=None) -> list[list[int]]:
     """The input packet (bytes) of every volley of ``X[N, N_IN]`` with the proximal lines
     ``prox`` as :func:`neutnngen.hdl.simulate` takes them (``None``: enable lines set, the
     other proximal lines silent; ``{layer: [N, lines]}``; or ``[N, N_PROX]``)."""
-    import numpy as np
-
-    from .sim import proximal_arrays
-
     X = np.asarray(X)
     flat = np.zeros((len(X), plan.N_PROX), dtype=np.int64)
     for ls, a in zip(plan.layers, proximal_arrays(plan, len(X), prox), strict=True):
