@@ -386,6 +386,39 @@ def test_two_processes_share_one_sqlite_study(tmp_path):
     assert len(set(params)) == len(params)  # per-trial seeding: no repeated draws
 
 
+def test_stale_trials_are_retried_only_with_their_whole_parameter_set(tmp_path):
+    import optuna
+    from optuna.distributions import IntDistribution
+    from optuna.trial import TrialState
+
+    from neutnngen.dse.trials import A_OWNER, Owner, fail_stale
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(study_name="s", storage=f"sqlite:///{tmp_path / 's.db'}")
+    st, me = study._storage, Owner()
+    dists = {"a": IntDistribution(0, 9), "b": IntDistribution(0, 9)}
+    dead = f"{me.host}:{2**22 + 12345}::deadbeef0000"  # a pid above any kernel's pid_max
+
+    def running(params: dict, owner: str) -> int:
+        tid = st.create_new_trial(study._study_id)
+        for k, v in params.items():
+            st.set_trial_param(tid, k, v, dists[k])
+        st.set_trial_user_attr(tid, A_OWNER, owner)
+        return st.get_trial_number_from_id(tid)
+
+    whole, part, empty = running({"a": 1, "b": 2}, dead), running({"a": 3}, dead), running({}, dead)
+    mine = running({"a": 4, "b": 5}, me.tag)
+    logs = []
+    assert fail_stale(study, me, log=logs.append, names=dists) == [whole, part, empty]
+    by_n = {t.number: t for t in study.get_trials(deepcopy=False)}
+    assert by_n[mine].state == TrialState.RUNNING  # this process's own trial is live
+    assert all(by_n[n].state == TrialState.FAIL for n in (whole, part, empty))
+    waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    assert [(t.system_attrs["fixed_params"], t.user_attrs["dse_retry_of"])
+            for t in waiting] == [({"a": 1, "b": 2}, whole)]
+    assert sum("not asked again" in m for m in logs) == 2, logs
+
+
 @pytest.mark.slow
 def test_sigkill_then_resume_keeps_finished_trials(tmp_path):
     out = tmp_path / "study"
@@ -422,6 +455,8 @@ def test_sigkill_then_resume_keeps_finished_trials(tmp_path):
     before = {t.number: (t.values, t.params) for t in s.get_trials(deepcopy=False)
               if t.state == TrialState.COMPLETE}
     running = [t.number for t in s.get_trials(deepcopy=False) if t.state == TrialState.RUNNING]
+    drawn = [t.number for t in s.get_trials(deepcopy=False) if t.state == TrialState.RUNNING
+             and set(t.params) == {"network.theta", "network.neurons"}]
     assert 3 <= len(before) < 8
     r = _cli(str(cfg), "--out", str(out), "--resume", "--workers", "2")
     log = r.communicate(timeout=240)[0]
@@ -436,7 +471,8 @@ def test_sigkill_then_resume_keeps_finished_trials(tmp_path):
     assert all(t.user_attrs.get("dse_stale") for t in stale)
     assert len(after) == 8  # the target counts finished, non-stale trials
     retried = {t.user_attrs.get("dse_retry_of") for t in trials} - {None}
-    assert retried == set(running)  # the killed trials were asked again
+    assert retried == set(drawn)  # the killed trials were asked again (a trial killed
+    # inside study.ask, before its parameters were all drawn, names no point to retry)
     j = json.loads((out / "dse.json").read_text())
     assert j["counts"]["finished"] == 8 and j["counts"]["stale"] == len(running)
     assert j["front"]

@@ -198,7 +198,7 @@ class Engine:
             for e in entries:
                 with contextlib.suppress(Exception):
                     e.trial.set_user_attr(A_HEARTBEAT, now)
-        fail_stale(self.study, self.me, log=self.log)
+        fail_stale(self.study, self.me, log=self.log, names=self.dists)
         self.done, self.pts = completed_points(self.study, self.spec)  # others' trials too
         if self.scr is not None:
             self.scr.refit(self.pts)
@@ -365,7 +365,7 @@ def run_study(spec: DseSpec, out: str | Path, *, resume: bool = False, scheduler
     study = open_study(spec, storage_url, resume)
     eng = Engine(spec, out, study, storage_url, target, screen, show, cfg_path)
     wait_ownerless(study)
-    fail_stale(study, eng.me, log=eng.log)
+    fail_stale(study, eng.me, log=eng.log, names=eng.dists)
 
     c = counts(study)
     if c["finished"] >= target:

@@ -104,8 +104,14 @@ def wait_ownerless(study, limit: float = OWNERLESS_GRACE_S + 1) -> None:
         time.sleep(0.5)
 
 
-def fail_stale(study, me: Owner, stale_after: float = STALE_AFTER_S, log=None) -> list[int]:
-    """Mark stale RUNNING trials FAIL (``dse_stale``) and enqueue their params again."""
+def fail_stale(study, me: Owner, stale_after: float = STALE_AFTER_S, log=None,
+               names=None) -> list[int]:
+    """Mark stale RUNNING trials FAIL (``dse_stale``) and enqueue their params again.
+
+    Only a trial that holds its whole parameter set (every name in ``names``; without
+    ``names``, any parameter) is asked again: a process killed inside ``study.ask`` leaves a
+    trial with none or part of its parameters, which was never evaluated and names no point
+    to retry (the sampler draws the next point anyway)."""
     optuna = load_optuna()
     from optuna.trial import TrialState
 
@@ -124,10 +130,13 @@ def fail_stale(study, me: Owner, stale_after: float = STALE_AFTER_S, log=None) -
         except optuna.exceptions.UpdateFinishedTrialError:
             continue  # finished or failed by someone else meanwhile
         out.append(t.number)
-        if t.params:
+        whole = bool(t.params) and (names is None or set(names) <= set(t.params))
+        if whole:
             study.enqueue_trial(dict(t.params), user_attrs={A_RETRY: t.number})
         if log:
-            log(f"trial {t.number}: stale ({why}); marked FAIL and asked again")
+            again = ("asked again" if whole else
+                     "not asked again (killed before all its parameters were drawn)")
+            log(f"trial {t.number}: stale ({why}); marked FAIL and {again}")
     return out
 
 
