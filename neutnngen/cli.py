@@ -609,6 +609,9 @@ def cmd_verify(args) -> int:
     if not (rtl / "names.json").is_file():
         raise ConfigError(f"no names.json in {args.rtl!r}; expected the folder written by "
                           "'neutnngen compile'", path=str(rtl / "names.json"))
+    axis = json.loads((rtl / "names.json").read_text()).get("top", {}).get("interface") == "axis"
+    if axis:
+        _axis_options(args)
     workdir = out_dir(args.out, "--out")
     data = prepare_data(cfg)
     X = verify_stimulus(cfg, data)
@@ -621,6 +624,8 @@ def cmd_verify(args) -> int:
         C, corner = corner_volleys(net, args.corner, seed=args.corner_seed, real=X)
         X = np.concatenate([np.asarray(X, dtype=np.int64), C])
         corner["share"] = round(len(C) / max(1, len(X)), 4)
+    if axis:
+        return _verify_axis(args, net, verilog, rtl / "names.json", X, workdir, corner)
     bench = args.bench or cfg.verify.bench
     res = run_verification(net, verilog, rtl / "names.json", X, simulator=args.simulator,
                            workdir=workdir, waves=args.waves, bench_kind=bench)
@@ -692,6 +697,51 @@ def cmd_verify(args) -> int:
         d["mutation"] = {k: v for k, v in rep.to_dict().items() if k != "results"}
         d["mutation"]["details"] = str(Path(args.out) / "mutants" / "report.json")
     print(json.dumps(d, indent=1, default=str))
+    return 0
+
+
+def _axis_options(args) -> None:
+    """Refuse the verify options that need the stream ports on an AXI4-Stream design."""
+    stream_only = [("--gate-level", args.gate_level), ("--formal", args.formal),
+                   ("--prove-wave", args.prove_wave), ("--mutants", args.mutants),
+                   ("--random-weights", args.random_weights), ("--waves", args.waves),
+                   ("--bench", args.bench not in (None, "auto", "cocotb"))]
+    bad = [flag for flag, on in stream_only if on]
+    if bad:
+        raise ConfigError(f"{', '.join(bad)} on the AXI4-Stream design in {args.rtl}: these "
+                          "checks drive the core's stream ports; compile the same IR without "
+                          "--interface axis for them (the AXIS top wraps that core)",
+                          path=bad[0])
+    for flag, p in (("--p-valid", args.p_valid), ("--p-ready", args.p_ready)):
+        if not 0 < p <= 1:
+            raise ConfigError(f"{flag} {p}: expected a chance per cycle in (0, 1]", path=flag)
+
+
+def _verify_axis(args, net, verilog: Path, names: Path, X, workdir: Path, corner) -> int:
+    """``neutnngen verify`` on an ``--interface axis`` design: the AXIS bench, packets with
+    seeded gaps on both sides, every output packet compared with the interpreter."""
+    from .verify.axis import check_matches, verify_axis
+
+    check_matches(net, json.loads(names.read_text())["top"], str(names))
+    d = verify_axis(net, verilog, names, X, workdir / "axis", simulator=args.simulator,
+                    seed=args.axis_seed, p_valid=args.p_valid, p_ready=args.p_ready,
+                    bad_packets=args.bad_packets)
+    if corner is not None:
+        d["corner"] = corner
+    print(json.dumps(d, indent=1, default=str))
+    flagged = (d["err_short"], d["err_long"]) != ((1, 1) if args.bad_packets else (0, 0))
+    if d["mismatches"] or d["protocol_errors"] or flagged:
+        if d["mismatches"]:
+            f = d.get("first", {})
+            why = (f"{d['mismatches']} of {d['waves']} output packets differ from the "
+                   f"interpreter; first at volley {f.get('volley')}: got {f.get('got')} "
+                   f"(times..., winner), expected {f.get('expected')}")
+        elif d["protocol_errors"]:
+            why = "AXI4-Stream protocol: " + "; ".join(d["protocol_errors"])
+        else:
+            why = (f"short/long packet flags {d['err_short']}/{d['err_long']}; expected "
+                   + ("1/1" if args.bad_packets else "0/0"))
+        raise VerificationMismatch(why, first={"volley": d["first_mismatch"]})
     return 0
 
 
@@ -1122,6 +1172,19 @@ def build_parser() -> argparse.ArgumentParser:
                         "off); docs/verification.md")
     p.add_argument("--weight-seed", type=int, default=0, metavar="S",
                    help="seed of the --random-weights sets (default 0)")
+    p.add_argument("--axis-seed", type=int, default=0, metavar="S",
+                   help="AXI4-Stream designs (compile --interface axis), which verify runs "
+                        "through the AXIS bench: seed of the gaps on s_axis and m_axis "
+                        "(default 0)")
+    p.add_argument("--p-valid", type=float, default=0.7, metavar="P",
+                   help="AXI4-Stream designs: chance per cycle that the bench offers an input "
+                        "beat (default 0.7; 1: no gaps)")
+    p.add_argument("--p-ready", type=float, default=0.6, metavar="P",
+                   help="AXI4-Stream designs: chance per cycle that the bench takes an output "
+                        "beat (default 0.6; 1: no backpressure)")
+    p.add_argument("--bad-packets", action="store_true",
+                   help="AXI4-Stream designs: send a short and a long packet first; the top "
+                        "must drop both and flag each once")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("synth", help="synthesize a Verilog file and print the measured cost")

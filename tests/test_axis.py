@@ -15,6 +15,7 @@ from amaranth.sim import Simulator
 from neutnngen.errors import ConfigError
 from neutnngen.hdl import build_top, emit
 from neutnngen.hdl.axis import input_packets, pack_volley, unpack_output, winner
+from neutnngen.hdl.plan import make_plan
 from neutnngen.ir import Interpreter
 from neutnngen.ir.nodes import NONE
 
@@ -184,6 +185,27 @@ def test_axis_carries_proximal_lines_after_the_inputs(mode, arch):
     assert expected(net, X, 3) != want
 
 
+@pytest.mark.parametrize("mode", ["enable", "gate", None])
+def test_the_verifiers_packer_agrees_with_the_generators(mode):
+    """``neutnngen.verify.axis.packets`` is written from the contract, apart from
+    ``hdl.axis.input_packets``: both give the same bytes, with default and given proximal
+    lines."""
+    from neutnngen.verify.axis import packets
+
+    rng = np.random.default_rng(8)
+    kw = {"mode": mode, "P": 2} if mode else {}
+    net = one_layer(rand_column(rng, 6, 3, **kw))
+    X = rand_volleys(rng, 40, net.inputs)
+    plan = make_plan(net, name="t")
+    assert packets(net, X) == input_packets(plan, X)
+    if mode:
+        P = net.layers[0].columns[0].proximal_inputs
+        given = {0: (rng.integers(-1, 2, (40, P)) if mode == "enable"
+                     else rand_volleys(rng, 40, P))}
+        assert packets(net, X, given) == input_packets(plan, X, given)
+        assert packets(net, X, given) != packets(net, X)
+
+
 def test_pack_volley_with_proximal_lines():
     assert pack_volley([2, -1], 3, [5, -1, 0, 3], [False, False, True, True]) == \
         [0x82, 0x00, 0x85, 0x00, 0x00, 0x80]
@@ -334,3 +356,51 @@ def test_uart_divisor_and_board_verilog():
     assert "module board_top(" in v and "gp_axis core" in v
     for port in ("input clk", "input uart_rx", "output uart_tx", "output [4:0] led"):
         assert port in v
+
+
+@pytest.mark.requires_sim
+def test_cli_verify_runs_the_axis_bench_on_an_axis_design(tmp_path, capsys):
+    """``neutnngen verify`` on a ``compile --interface axis`` folder drives the AXIS top
+    (gaps both sides, bad packets), passes on the design of its IR, fails with the volley
+    and both packets on a design compiled from other weights, and refuses the checks that
+    need the stream ports."""
+    from neutnngen.cli import main
+    from neutnngen.ir import save
+
+    net = small_net()
+    save(net, tmp_path / "net.json")
+    assert main(["compile", str(tmp_path / "net.json"), "--out", str(tmp_path / "rtl"),
+                 "--interface", "axis"]) == 0
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", X=rng.normal(size=(60, 12)), y=rng.integers(0, 2, 60))
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[data]\nkind = "files"\ntrain = "d.npz"\ntest = ""\n'
+                   'test_fraction = 0.5\n[network]\ntimeres = 3\n')
+    base = ["verify", str(tmp_path / "net.json"), "--rtl", str(tmp_path / "rtl"),
+            "--config", str(cfg), "--out", str(tmp_path / "v")]
+    capsys.readouterr()
+    assert main([*base, "--bad-packets", "--axis-seed", "3"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["interface"] == "axis" and d["mismatches"] == 0 and d["packets"] == d["waves"] == 30
+    assert (d["err_short"], d["err_long"]) == (1, 1) and d["stalls_in"] and d["stalls_out"]
+    # the same shape, other weights: the bench must see the difference
+    other = next(n for n in (small_net(s) for s in range(4, 40))
+                 if (Interpreter(n).forward(X := np.asarray(_stimulus(cfg)))
+                     != Interpreter(net).forward(X)).any())
+    save(other, tmp_path / "other.json")
+    base[1] = str(tmp_path / "other.json")
+    assert main(base) == 3  # a verification failure
+    err = capsys.readouterr().err
+    assert "output packets differ from the interpreter; first at volley" in err, err
+    for flag in (["--mutants", "2"], ["--gate-level"], ["--random-weights", "1"]):
+        assert main([*base, *flag]) == 2
+        assert f"{flag[0]} on the AXI4-Stream design" in capsys.readouterr().err
+    assert main([*base, "--p-valid", "0"]) == 2
+    assert "--p-valid 0.0: expected a chance per cycle in (0, 1]" in capsys.readouterr().err
+
+
+def _stimulus(cfg):
+    from neutnngen.pipeline import load_config, prepare_data, verify_stimulus
+
+    c = load_config(str(cfg), [])
+    return verify_stimulus(c, prepare_data(c))
