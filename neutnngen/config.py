@@ -171,6 +171,9 @@ class HdlConfig:
     # serial register/learn weights: registers | memory (block RAM) | auto (memory from
     # neutnngen.hdl.plan.AUTO_MEMORY_SYNAPSES synapses)
     weight_store: str = "auto"
+    # stream (the core's valid/ready ports) | axis (8-bit AXI4-Stream ports around the core,
+    # docs/rtl-contract.md "AXI4-Stream top"; verified through the AXIS bench)
+    interface: str = "stream"
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "hdl.weights": ("hardwired", "register", "learn"),
     "hdl.architecture": ("serial", "parallel", "pipelined"),
     "hdl.weight_store": ("registers", "memory", "auto"),
+    "hdl.interface": ("stream", "axis"),
     "verify.simulator": ("auto", "icarus", "verilator"),
     "verify.bench": ("auto", "stream", "cocotb"),
 }
@@ -504,6 +508,10 @@ def _cross_check(cfg: Config) -> None:
         raise ConfigError(f"hdl.architecture={cfg.hdl.architecture!r} builds hardwired and "
                           "register weights; on-chip learning (hdl.weights='learn') needs "
                           "hdl.architecture='serial' or 'parallel'", path="hdl.architecture")
+    if cfg.hdl.weights == "learn" and cfg.hdl.interface == "axis":
+        raise ConfigError("hdl.interface='axis' packs inference volleys only; on-chip learning "
+                          "(hdl.weights='learn') needs its learning and weight read-out ports: "
+                          "use hdl.interface='stream'", path="hdl.interface")
     if cfg.hdl.weights == "learn" and cfg.train.mode != "exact":
         raise ConfigError("hdl.weights='learn' trains on chip bit-exactly and compares with the "
                           f"software trainer, which needs train.mode='exact' (got {cfg.train.mode!r})",

@@ -12,6 +12,16 @@ from typing import Any
 from .plots import mpl, save_figure  # noqa: F401 - kept importable from here
 
 
+def _axis_rows(v: dict) -> list[tuple[str, Any]]:
+    """The AXI4-Stream bench's own rows: gaps, backpressure, bad packets, protocol."""
+    return [("input beats offered / output beats taken per cycle",
+             f"{v.get('p_valid')} / {v.get('p_ready')} (seed {v.get('seed')})"),
+            ("cycles with a beat stalled (in / out)", f"{v.get('stalls_in')} / {v.get('stalls_out')}"),
+            ("short / long packet dropped and flagged", f"{v.get('err_short')} / {v.get('err_long')}"),
+            ("AXI4-Stream protocol errors", len(v.get("protocol_errors") or [])),
+            ("cycles simulated", v.get("cycles"))]
+
+
 def _learn_rows(v: dict) -> list[tuple[str, Any]]:
     """The on-chip learning rows of the verification table; the M5 counters only for a
     design that has them (``homeostasis_counters``: how many the bench compared)."""
@@ -113,15 +123,17 @@ def sections(r: dict, accuracy: str, primary_key: str) -> list[tuple[str, str]]:
         v = r["verify"]
         S.append(("Verification (RTL vs reference interpreter, every wave)", _table([
             ("simulator", f"{v.get('simulator')} {v.get('simulator_version', '')}"),
-            ("bench", v.get("bench", "cocotb")),
+            ("bench", "AXIS (cocotb, AXI4-Stream ports)" if v.get("interface") == "axis"
+             else v.get("bench", "cocotb")),
             ("waves compared", f"{v.get('waves')} training waves (on-chip learning)"
              if "weight_mismatches" in v else
              f"{v.get('waves')} of {r['dataset'].get('n_test')} test waves"
              + (" (seeded sample)" if v.get("waves") != r["dataset"].get("n_test") else "")),
             ("mismatches", v.get("mismatches")),
             ("first mismatch", json.dumps(v.get("first_mismatch")) if v.get("first_mismatch") else "none"),
-            ("wall time (s)", v.get("wall_s"))]
-            + (_learn_rows(v) if "weight_mismatches" in v else []))))
+            ("wall time (s)", v.get("wall_s", v.get("seconds")))]
+            + (_learn_rows(v) if "weight_mismatches" in v else [])
+            + (_axis_rows(v) if v.get("interface") == "axis" else []))))
     if "chip_trained" in r:
         m = r["chip_trained"]["metrics"]["test"]
         key = primary_key

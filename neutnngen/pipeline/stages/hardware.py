@@ -99,15 +99,17 @@ class CompileStage(Stage):
         return [rtl / "emit.json", rtl / f"{ctx.cfg.hdl.top}.v", rtl / "names.json"]
 
     def describe(self, ctx: Context) -> str:
+        axis = ", AXI4-Stream top" if ctx.cfg.hdl.interface == "axis" else ""
         return (f"compile: IR -> Verilog ({ctx.cfg.hdl.weights} weights, "
-                f"{ctx.cfg.hdl.architecture} architecture)")
+                f"{ctx.cfg.hdl.architecture} architecture{axis})")
 
     def compute(self, ctx: Context) -> dict:
         from ...hdl import emit
 
         res = emit(self.network(ctx), ctx.outdir / "rtl", weights=ctx.cfg.hdl.weights,
                    name=ctx.cfg.hdl.top, architecture=ctx.cfg.hdl.architecture,
-                   weight_store=ctx.cfg.hdl.weight_store, mu_shift_bits=mu_shift_bits(ctx.cfg))
+                   weight_store=ctx.cfg.hdl.weight_store, mu_shift_bits=mu_shift_bits(ctx.cfg),
+                   interface=ctx.cfg.hdl.interface)
         info = {"verilog": str(res.verilog), "rtlil": str(res.rtlil), "names": str(res.names),
                 "info": res.info}
         write_json(ctx.outdir / "rtl" / "emit.json", info)
@@ -121,6 +123,7 @@ class CompileStage(Stage):
         info = emitted["info"]
         ctx.report["hdl"] = {
             "weights": ctx.cfg.hdl.weights, "top": ctx.cfg.hdl.top,
+            "interface": ctx.cfg.hdl.interface,
             "latency_cycles": info.get("LATENCY"), "wave_cycles": info.get("WAVE_CYCLES"),
             "pipeline_waves": info.get("L"), "ports": info,
             "verilog": os.path.relpath(emitted["verilog"], ctx.outdir)}
@@ -143,14 +146,17 @@ class VerifyStage(Stage):
 
     def describe(self, ctx: Context) -> str:
         n = len(verify_stimulus(ctx.cfg, ctx.data))
+        bench = "AXIS" if ctx.cfg.hdl.interface == "axis" else ctx.cfg.verify.bench
         return (f"verify: {n} waves on {_simulator(ctx.cfg) or 'the installed simulator'} "
-                f"({ctx.cfg.verify.bench} bench) against the interpreter")
+                f"({bench} bench) against the interpreter")
 
     def compute(self, ctx: Context) -> dict:
         from ...verify import describe, run_verification
 
         X = verify_stimulus(ctx.cfg, ctx.data)
         rfile = ctx.outdir / "verify" / "result.json"
+        if ctx.cfg.hdl.interface == "axis":
+            return self._axis(ctx, X, rfile)
         with Progress("verify", len(X), enabled=ctx.show, unit="wave") as bar:
             res = with_progress(run_verification, bar, net=ctx.net,
                                 verilog_path=Path(ctx.emitted["verilog"]),
@@ -166,6 +172,30 @@ class VerifyStage(Stage):
                 describe(out["first_mismatch"] or {}, out["mismatches"], out["waves"])
                 + f" (waveform: {out.get('waveform')}; details: {rfile})",
                 first=out.get("first_mismatch"))
+        return out
+
+    def _axis(self, ctx: Context, X: np.ndarray, rfile: Path) -> dict:
+        """The AXI4-Stream top through the AXIS bench (seeded gaps and backpressure, a short
+        and a long packet first), every output packet against the interpreter."""
+        from ...verify.axis import verify_axis
+
+        with Progress("verify", len(X), enabled=ctx.show, unit="wave") as bar:
+            out = verify_axis(ctx.net, Path(ctx.emitted["verilog"]), Path(ctx.emitted["names"]),
+                              X, ctx.outdir / "verify", simulator=_simulator(ctx.cfg),
+                              seed=ctx.cfg.experiment.seed, bad_packets=True,
+                              timeout=ctx.cfg.verify.timeout_s)
+            bar.update(len(X))
+        write_json(rfile, out)
+        bad = [f"{out['mismatches']} of {out['waves']} output packets differ"
+               if out["mismatches"] else "",
+               "protocol: " + "; ".join(out["protocol_errors"]) if out["protocol_errors"] else "",
+               "the short and long packets were not both flagged"
+               if (out["err_short"], out["err_long"]) != (1, 1) else ""]
+        if any(bad):
+            raise VerificationMismatch(
+                "AXI4-Stream top: " + "; ".join(b for b in bad if b)
+                + f" (first: {out.get('first')}; details: {rfile})",
+                first={"volley": out.get("first_mismatch")})
         return out
 
     def load(self, ctx: Context) -> dict:
@@ -325,7 +355,8 @@ class SynthStage(Stage):
                     with tempfile.TemporaryDirectory(prefix="neutnngen-arch-") as td:
                         res = emit(net, td, weights=cfg.hdl.weights, name=cfg.hdl.top,
                                    architecture=arch, weight_store=cfg.hdl.weight_store,
-                                   mu_shift_bits=mu_shift_bits(cfg))
+                                   mu_shift_bits=mu_shift_bits(cfg),
+                                   interface=cfg.hdl.interface)
                         step(f"synth: generic, {arch} architecture", ctx.show)
                         g = flows.synth_generic(res.verilog.read_text(), cfg.hdl.top).to_dict()
                 except ConfigError as e:  # e.g. pipelined has no on-chip learning
