@@ -225,7 +225,8 @@ def _summary(rep: dict, out: Path) -> None:
     lines = [headline(rep)]
     if "verify" in rep:
         v = rep["verify"]
-        bench = f" ({v['bench']} bench)" if v.get("bench") else ""
+        bench = (" (AXIS bench, gaps and backpressure)" if v.get("interface") == "axis"
+                 else f" ({v['bench']} bench)" if v.get("bench") else "")
         lines.append(f"verified {v['waves']} waves on {v['simulator']}{bench}: "
                      f"{v['mismatches']} mismatches")
     s = rep.get("synth", {})
@@ -238,6 +239,12 @@ def _summary(rep: dict, out: Path) -> None:
             where = (f"Fmax {i['fmax_mhz']:.1f} MHz" if i.get("fmax_mhz")
                      else f"does not fit {i.get('device')}: {i.get('fit_error') or 'no timing'}")
             lines.append(f"{fpga}: {i['luts']} LUT4, {i['flip_flops']} FFs, {where}")
+    if rep.get("board"):
+        b = rep["board"]
+        lines.append(f"board {b['board']}: bitstream {out / b['bitstream']}, {b['luts']} LUT4, "
+                     f"Fmax {b['fmax_mhz']:.1f} MHz at a {b['freq_mhz']:g} MHz clock"
+                     if b.get("bitstream") else
+                     f"board {b['board']}: does not fit ({b.get('fit_error')})")
     if "hdl" in rep:
         lines.append(f"latency {rep['hdl']['latency_cycles']} cycles, "
                      f"{rep['hdl']['wave_cycles']} cycles per wave")
@@ -790,31 +797,16 @@ def _names_top(verilog: Path, what: str) -> dict:
                           f"{verilog}", path=str(names)) from None
 
 
-def _board_wrapper(top: dict, board, baud: int, what: str) -> tuple[str, int]:
-    """(Verilog of the UART board top around the AXIS design ``top``, UART divisor)."""
-    from .hdl.uart import board_verilog, uart_divisor
-
-    if top.get("interface") != "axis":
-        raise ConfigError(f"{what} needs a design compiled with --interface axis; "
-                          f"{top.get('name')!r} has interface "
-                          f"{top.get('interface', 'stream')!r}", path=what)
-    div = uart_divisor(board.clock_mhz * 1e6, baud)
-    wl = (int(top["A"]), int(top["WRES"])) if top.get("weights") == "register" else None
-    # the bytes of one input packet: the input lines, then any proximal lines
-    n_bytes = int(top.get("axis", {}).get("in_bytes", top["N_IN"]))
-    return board_verilog(top["name"], n_bytes, div, name="board_top",
-                         leds=board.leds, wload=wl), div
-
-
 def _synth_board(args, verilog: Path, src: str) -> int:
     from .flows.board import build_bitstream, load_board
+    from .hdl.uart import board_wrapper
 
     board = load_board(args.board)
     top = _names_top(verilog, "--board")
     if top.get("name") != args.top:
         raise ConfigError(f"--top {args.top!r} but names.json beside {verilog} names the design "
                           f"{top.get('name')!r}", path="--top")
-    wrapper, div = _board_wrapper(top, board, args.baud, "--board")
+    wrapper, div = board_wrapper(top, board, args.baud, "--board")
     out = Path(args.out or f"out/board-{board.name}")
     r = build_bitstream({"board_top.v": wrapper, verilog.name: src}, "board_top", board,
                         freq_mhz=args.freq, device=args.device, workdir=out)
@@ -827,6 +819,7 @@ def _synth_board(args, verilog: Path, src: str) -> int:
 def cmd_export(args) -> int:
     from .flows.board import board_names, load_board
     from .flows.fusesoc import write_core
+    from .hdl.uart import board_wrapper
 
     rtl = Path(args.rtl)
     names = rtl / "names.json"
@@ -846,7 +839,7 @@ def cmd_export(args) -> int:
     boards = {}
     for b in wanted:
         board = load_board(b)
-        boards[board] = _board_wrapper(top, board, args.baud, "--boards")[0]
+        boards[board] = board_wrapper(top, board, args.baud, "--boards")[0]
     core = write_core(args.fusesoc, name, verilog.read_text(), names_json=names.read_text(),
                       boards=boards, version=args.version)
     print(json.dumps({"core": str(core), "vlnv": f"neutnngen:tnn:{name}:{args.version}",

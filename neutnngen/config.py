@@ -196,6 +196,10 @@ class SynthConfig:
     liberty: str = ""  # path to a .lib for the liberty target
     freq_mhz: float = 100.0  # clock constraint for place-and-route
     compare_architectures: bool = False  # also synthesize (generic) the other layer architectures
+    # a board of flows/boards/ (hx8k-breakout, ulx3s): the AXIS design (hdl.interface = "axis")
+    # in its UART board top, placed, routed and packed into a bitstream; "" = none
+    board: str = ""
+    baud: int = 115200  # the board top's UART rate
 
 
 @dataclass(frozen=True)
@@ -497,6 +501,13 @@ def _cross_check(cfg: Config) -> None:
         if t not in SYNTH_TARGETS:
             raise ConfigError(f"synth.targets contains {t!r}; accepted: {', '.join(SYNTH_TARGETS)}",
                               path="synth.targets")
+    if cfg.synth.board and cfg.hdl.interface != "axis":
+        raise ConfigError(f"synth.board={cfg.synth.board!r} puts the AXI4-Stream top on the "
+                          "board's pins through a UART bridge; set hdl.interface = \"axis\"",
+                          path="synth.board")
+    if cfg.synth.baud <= 0:
+        raise ConfigError(f"synth.baud={cfg.synth.baud}; expected a positive UART rate",
+                          path="synth.baud")
     if "liberty" in cfg.synth.targets and not cfg.synth.liberty:
         raise ConfigError("synth.targets has 'liberty' but synth.liberty (a .lib path) is empty",
                           path="synth.liberty")

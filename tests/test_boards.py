@@ -163,3 +163,35 @@ def test_board_bad_input_is_one_line(axis_rtl, tmp_path, capsys, extra, expect):
     err = capsys.readouterr().err
     assert rc != 0 and expect in err and "Traceback" not in err
     assert not (tmp_path / "design.json").exists()  # refused before any tool ran
+
+
+@pytest.mark.requires_yosys
+@pytest.mark.requires_sim
+def test_run_with_synth_board_writes_a_bitstream(tmp_path, capsys):
+    """``synth.board`` in a run: the AXIS design in the board top, placed on the board's
+    pins, packed; board.json, the bitstream and the report section; the keys it needs are
+    checked before anything runs."""
+    ex = Path(__file__).resolve().parents[1] / "examples" / "ucr_italypowerdemand.toml"
+    out = tmp_path / "run"
+    base = ["run", str(ex), "-q", "--set", "train.epochs=1", "--set", "verify.samples=10",
+            "--set", "synth.targets=[]"]
+    assert main([*base, "--out", str(out), "--set", "hdl.interface=axis",
+                 "--set", "synth.board=hx8k-breakout"]) == 0
+    rep = json.loads((out / "report.json").read_text())
+    b = rep["board"]
+    assert b["board"] == "hx8k-breakout" and b["fits"] and b["timing_met"]
+    assert b["freq_mhz"] == load_board("hx8k-breakout").clock_mhz and b["fmax_mhz"] > 12
+    bit = out / b["bitstream"]
+    assert bit.is_file() and bit.stat().st_size == b["bitstream_bytes"] > 1000
+    assert b["in_bytes"] == rep["hdl"]["ports"]["axis"]["in_bytes"] == rep["hdl"]["ports"]["N_IN"]
+    assert json.loads((out / "synth" / "board.json").read_text())["luts"] == b["luts"] > 0
+    assert "Board bitstream (hx8k-breakout)" in (out / "report.md").read_text()
+    assert f"board hx8k-breakout: bitstream {bit}" in capsys.readouterr().out
+    for extra, expect in ((["--set", "synth.board=hx8k-breakout"], "set hdl.interface"),
+                          (["--set", "synth.board=nope", "--set", "hdl.interface=axis"],
+                           "synth.board: unknown board 'nope'; known boards: hx8k-breakout"),
+                          (["--set", "synth.board=ulx3s", "--set", "hdl.interface=axis",
+                            "--set", "synth.baud=3000000"], "synth.baud: a 25 MHz clock")):
+        assert main([*base, "--out", str(tmp_path / "bad"), *extra]) == 2
+        assert expect in capsys.readouterr().err
+        assert not (tmp_path / "bad").exists()  # refused before anything ran

@@ -195,3 +195,19 @@ def board_verilog(core: str, n_in: int, divisor: int, name: str = "board_top",
 
     top = BoardTop(core, n_in, divisor, leds=leds, wload=wload)
     return verilog.convert(top, name=name, emit_src=False, strip_internal_attrs=True)
+
+
+def board_wrapper(top: dict, board, baud: int, what: str) -> tuple[str, int]:
+    """(Verilog of the UART board top ``board_top`` around the AXIS design described by
+    ``top`` (``names.json``'s ``"top"``) for ``board`` (:class:`neutnngen.flows.board.Board`),
+    UART divisor). ``what`` names the option or key in the errors."""
+    if top.get("interface") != "axis":
+        raise ConfigError(f"{what} needs a design compiled with --interface axis "
+                          f"(hdl.interface = \"axis\"); {top.get('name')!r} has interface "
+                          f"{top.get('interface', 'stream')!r}", path=what)
+    div = uart_divisor(board.clock_mhz * 1e6, baud)
+    wl = (int(top["A"]), int(top["WRES"])) if top.get("weights") == "register" else None
+    # the bytes of one input packet: the input lines, then any proximal lines
+    n_bytes = int(top.get("axis", {}).get("in_bytes", top["N_IN"]))
+    return board_verilog(top["name"], n_bytes, div, name="board_top",
+                         leds=board.leds, wload=wl), div

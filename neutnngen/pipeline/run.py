@@ -27,6 +27,7 @@ from pathlib import Path
 from .. import config as cfgmod
 from .._io import atomic_write_text, write_json
 from ..config import Config
+from ..errors import ConfigError
 from .stages import (
     CompileStage,
     Context,
@@ -81,7 +82,7 @@ def plan(cfg: Config, stages: tuple[str, ...] = ALL_STAGES) -> list[Stage]:
         out.append(CompileStage())
         if "verify" in stages and cfg.verify.enabled:
             out.append(VerifyLearningStage() if cfg.hdl.weights == "learn" else VerifyStage())
-        if "synth" in stages and cfg.synth.targets:
+        if "synth" in stages and (cfg.synth.targets or cfg.synth.board):
             out.append(SynthStage())
     return out
 
@@ -111,6 +112,18 @@ def check(cfg: Config, stages: tuple[str, ...] = ALL_STAGES) -> None:
     flows.check_package(s.ecp5_package, "synth.ecp5_package")
     if "liberty" in s.targets:
         flows.check_liberty(s.liberty, "synth.liberty")
+    if s.board:
+        from ..flows.board import load_board
+        from ..hdl.uart import uart_divisor
+
+        try:
+            b = load_board(s.board)
+        except ConfigError as e:
+            raise ConfigError(e.message, path="synth.board") from None
+        try:
+            uart_divisor(b.clock_mhz * 1e6, s.baud)
+        except ConfigError as e:
+            raise ConfigError(e.message, path="synth.baud") from None
 
 
 def _start(ctx: Context, toml: str) -> None:

@@ -172,6 +172,24 @@ def sections(r: dict, accuracy: str, primary_key: str) -> list[tuple[str, str]]:
         S.append(("Hardware cost (measured by synthesis)", _table(rows) + "\n\n" + note))
     if r.get("architectures"):
         S.append(("Area and throughput by architecture", _architectures(r["architectures"])))
+    if r.get("board"):
+        b = r["board"]
+        util = ", ".join(f"{k} {u}/{a}" for k, (u, a) in sorted((b.get("utilisation") or {}).items())
+                         if u)
+        S.append((f"Board bitstream ({b.get('board')})", _table([
+            ("FPGA", f"{b.get('family')} {b.get('device')} {b.get('package')}"),
+            ("top", f"board_top (UART {b.get('baud')} baud, divisor {b.get('uart_divisor')}) "
+                    f"around {b.get('design')}"),
+            ("fits", b.get("fits") if b.get("fits") else f"no: {b.get('fit_error')}"),
+            ("LUT4 / flip-flops", f"{b.get('luts')} / {b.get('flip_flops')}"),
+            ("utilisation (used/available)", util or "-"),
+            ("Fmax (MHz) at the board clock's constraint",
+             f"{round(b['fmax_mhz'], 1) if b.get('fmax_mhz') else '-'} (constraint "
+             f"{b.get('freq_mhz')} MHz, met: {b.get('timing_met')})"),
+            ("bitstream", f"{b.get('bitstream')} ({b.get('bitstream_bytes')} bytes)"
+             if b.get("bitstream") else "none"),
+            ("host protocol", f"{b.get('in_bytes')} bytes per volley in, {b.get('out_bytes')} "
+                              "out (docs/boards.md)")])))
     t = r.get("timing_s", {})
     S.append(("Reproduce", "```\n" + r.get("command", "neutnngen run CONFIG.toml") + "\n```\n\n"
               + _table([(k, v) for k, v in r.get("tools", {}).items()], ("tool", "version"))

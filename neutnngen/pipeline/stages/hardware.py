@@ -1,6 +1,6 @@
 """The hardware stages: compile (IR -> Verilog), verify (RTL vs the reference interpreter,
 every wave; or, for ``learn``-mode chips, on-chip training vs the software trainer) and
-synth (every ``synth.targets`` entry)."""
+synth (every ``synth.targets`` entry, and the ``synth.board`` bitstream)."""
 
 from __future__ import annotations
 
@@ -289,7 +289,8 @@ class VerifyLearningStage(Stage):
 
 
 class SynthStage(Stage):
-    """Every ``synth.targets`` entry on the emitted Verilog; ``synth/<target>.json``."""
+    """Every ``synth.targets`` entry on the emitted Verilog (``synth/<target>.json``) and,
+    with ``synth.board``, the board bitstream (``synth/board.json``)."""
 
     name = "synth"
 
@@ -301,6 +302,7 @@ class SynthStage(Stage):
 
     def files(self, ctx: Context) -> list[Path]:
         extra = ["architectures"] if ctx.cfg.synth.compare_architectures else []
+        extra += ["board"] if ctx.cfg.synth.board else []
         return [ctx.outdir / "synth" / f"{t}.json" for t in (*ctx.cfg.synth.targets, *extra)]
 
     def describe(self, ctx: Context) -> None:
@@ -330,7 +332,33 @@ class SynthStage(Stage):
         if s.compare_architectures:
             results["architectures"] = self._architectures(ctx, results.get("generic"))
             write_json(ctx.outdir / "synth" / "architectures.json", results["architectures"])
+        if s.board:
+            results["board"] = self._board(ctx, verilog)
+            write_json(ctx.outdir / "synth" / "board.json", results["board"])
         return results
+
+    def _board(self, ctx: Context, verilog: str) -> dict[str, Any]:
+        """``synth.board``: the AXIS design in the board's UART top, placed, routed and packed
+        (``synth/board-NAME/``, the bitstream there), timed at the board's clock (the
+        frequency it runs at; ``synth.freq_mhz`` is the ice40/ecp5 targets' constraint)."""
+        from ...flows.board import build_bitstream, load_board
+        from ...hdl.uart import board_wrapper
+
+        s = ctx.cfg.synth
+        board = load_board(s.board)
+        top = json.loads(Path(ctx.emitted["names"]).read_text())["top"]
+        wrapper, div = board_wrapper(top, board, s.baud, "synth.board")
+        step(f"synth: bitstream for {board.name} ({board.family} {board.device})", ctx.show)
+        vname = Path(ctx.emitted["verilog"]).name
+        r = build_bitstream({"board_top.v": wrapper, vname: verilog}, "board_top", board,
+                            workdir=ctx.outdir / "synth" / f"board-{board.name}")
+        d = r.to_dict()
+        d.update(baud=s.baud, uart_divisor=div, design=top["name"],
+                 in_bytes=int(top["axis"]["in_bytes"]), out_bytes=int(top["axis"]["out_bytes"]))
+        if d.get("bitstream"):
+            d["bitstream"] = os.path.relpath(d["bitstream"], ctx.outdir)
+        d["workdir"] = os.path.relpath(d["workdir"], ctx.outdir)
+        return d
 
     def _architectures(self, ctx: Context, generic: dict | None) -> dict[str, Any]:
         """The same IR in every layer architecture: cycles from the plan, cost from a generic
@@ -376,6 +404,8 @@ class SynthStage(Stage):
     def load(self, ctx: Context) -> dict[str, Any]:
         res = {t: json.loads((ctx.outdir / "synth" / f"{t}.json").read_text())
                for t in ctx.cfg.synth.targets}
+        if ctx.cfg.synth.board:
+            res["board"] = json.loads((ctx.outdir / "synth" / "board.json").read_text())
         if ctx.cfg.synth.compare_architectures:
             res["architectures"] = json.loads(
                 (ctx.outdir / "synth" / "architectures.json").read_text())
@@ -386,6 +416,9 @@ class SynthStage(Stage):
         arch = results.pop("architectures", None)
         if arch is not None:
             ctx.report["architectures"] = arch
+        board = results.pop("board", None)
+        if board is not None:
+            ctx.report["board"] = board
         ctx.report["synth"] = results
         info = ctx.emitted["info"]
         fmax = (results.get("ice40") or {}).get("fmax_mhz")
