@@ -727,7 +727,7 @@ def _axis_options(args) -> None:
 def _verify_axis(args, net, verilog: Path, names: Path, X, workdir: Path, corner) -> int:
     """``neutnngen verify`` on an ``--interface axis`` design: the AXIS bench, packets with
     seeded gaps on both sides, every output packet compared with the interpreter."""
-    from .verify.axis import check_matches, verify_axis
+    from .verify.axis import check_matches, failure, verify_axis
 
     check_matches(net, json.loads(names.read_text())["top"], str(names))
     d = verify_axis(net, verilog, names, X, workdir / "axis", simulator=args.simulator,
@@ -736,18 +736,8 @@ def _verify_axis(args, net, verilog: Path, names: Path, X, workdir: Path, corner
     if corner is not None:
         d["corner"] = corner
     print(json.dumps(d, indent=1, default=str))
-    flagged = (d["err_short"], d["err_long"]) != ((1, 1) if args.bad_packets else (0, 0))
-    if d["mismatches"] or d["protocol_errors"] or flagged:
-        if d["mismatches"]:
-            f = d.get("first", {})
-            why = (f"{d['mismatches']} of {d['waves']} output packets differ from the "
-                   f"interpreter; first at volley {f.get('volley')}: got {f.get('got')} "
-                   f"(times..., winner), expected {f.get('expected')}")
-        elif d["protocol_errors"]:
-            why = "AXI4-Stream protocol: " + "; ".join(d["protocol_errors"])
-        else:
-            why = (f"short/long packet flags {d['err_short']}/{d['err_long']}; expected "
-                   + ("1/1" if args.bad_packets else "0/0"))
+    why = failure(d, args.bad_packets)
+    if why:
         raise VerificationMismatch(why, first={"volley": d["first_mismatch"]})
     return 0
 

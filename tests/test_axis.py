@@ -399,6 +399,22 @@ def test_cli_verify_runs_the_axis_bench_on_an_axis_design(tmp_path, capsys):
     assert "--p-valid 0.0: expected a chance per cycle in (0, 1]" in capsys.readouterr().err
 
 
+def test_axis_failure_names_every_problem():
+    from neutnngen.verify.axis import failure
+
+    ok = {"mismatches": 0, "waves": 5, "protocol_errors": [], "err_short": 0, "err_long": 0}
+    assert failure(ok, bad_packets=False) is None
+    assert failure(ok, bad_packets=True) == "short/long packet flags 0/0; expected 1/1"
+    bad = {**ok, "mismatches": 2, "first": {"volley": 3, "got": [1, -1, 0],
+                                            "expected": [2, -1, 0]},
+           "protocol_errors": ["cycle 9: m_axis changed"], "err_short": 1, "err_long": 1}
+    why = failure(bad, bad_packets=False)
+    assert why.startswith("2 of 5 output packets differ from the interpreter; first at "
+                          "volley 3: got [1, -1, 0]")
+    assert "AXI4-Stream protocol: cycle 9: m_axis changed" in why
+    assert why.endswith("short/long packet flags 1/1; expected 0/0")
+
+
 def _stimulus(cfg):
     from neutnngen.pipeline import load_config, prepare_data, verify_stimulus
 

@@ -162,4 +162,23 @@ def verify_axis(net: Network, verilog: Path | str, names_json: Path | str, X, wo
     return d
 
 
-__all__ = ["axis_top", "check_matches", "packets", "verify_axis"]
+def failure(d: dict, bad_packets: bool) -> str | None:
+    """What is wrong with the result ``d`` of :func:`verify_axis` (``None``: it passed):
+    output packets that differ from the interpreter (with the first), protocol errors,
+    short/long packet flags that are not set exactly when bad packets were sent."""
+    why = []
+    if d["mismatches"]:
+        f = d.get("first") or {}
+        why.append(f"{d['mismatches']} of {d['waves']} output packets differ from the "
+                   f"interpreter; first at volley {f.get('volley')}: got {f.get('got')} "
+                   f"(times..., winner), expected {f.get('expected')}")
+    if d["protocol_errors"]:
+        why.append("AXI4-Stream protocol: " + "; ".join(d["protocol_errors"]))
+    want = (1, 1) if bad_packets else (0, 0)
+    if (d["err_short"], d["err_long"]) != want:
+        why.append(f"short/long packet flags {d['err_short']}/{d['err_long']}; expected "
+                   f"{want[0]}/{want[1]}")
+    return "; ".join(why) or None
+
+
+__all__ = ["axis_top", "check_matches", "failure", "packets", "verify_axis"]

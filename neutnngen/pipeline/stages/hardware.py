@@ -177,7 +177,7 @@ class VerifyStage(Stage):
     def _axis(self, ctx: Context, X: np.ndarray, rfile: Path) -> dict:
         """The AXI4-Stream top through the AXIS bench (seeded gaps and backpressure, a short
         and a long packet first), every output packet against the interpreter."""
-        from ...verify.axis import verify_axis
+        from ...verify.axis import failure, verify_axis
 
         with Progress("verify", len(X), enabled=ctx.show, unit="wave") as bar:
             out = verify_axis(ctx.net, Path(ctx.emitted["verilog"]), Path(ctx.emitted["names"]),
@@ -186,16 +186,10 @@ class VerifyStage(Stage):
                               timeout=ctx.cfg.verify.timeout_s)
             bar.update(len(X))
         write_json(rfile, out)
-        bad = [f"{out['mismatches']} of {out['waves']} output packets differ"
-               if out["mismatches"] else "",
-               "protocol: " + "; ".join(out["protocol_errors"]) if out["protocol_errors"] else "",
-               "the short and long packets were not both flagged"
-               if (out["err_short"], out["err_long"]) != (1, 1) else ""]
-        if any(bad):
-            raise VerificationMismatch(
-                "AXI4-Stream top: " + "; ".join(b for b in bad if b)
-                + f" (first: {out.get('first')}; details: {rfile})",
-                first={"volley": out.get("first_mismatch")})
+        why = failure(out, bad_packets=True)
+        if why:
+            raise VerificationMismatch(f"AXI4-Stream top: {why} (details: {rfile})",
+                                       first={"volley": out.get("first_mismatch")})
         return out
 
     def load(self, ctx: Context) -> dict:
