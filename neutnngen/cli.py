@@ -307,6 +307,9 @@ def cmd_compile(args) -> int:
     from .ir.stages.snn import is_snn
 
     check_top(args.top, "--top")
+    if args.axis_bytes != 1 and args.interface != "axis":
+        raise ConfigError(f"--axis-bytes {args.axis_bytes} sets the AXI4-Stream beat; add "
+                          "--interface axis", path="--axis-bytes")
     net = load(args.ir)
     from .ir.kinds import kind_of
 
@@ -324,7 +327,8 @@ def cmd_compile(args) -> int:
     if args.weight_store is not None:
         extra["weight_store"] = args.weight_store
     res = emit(net, out_dir(args.out, "--out"), weights=args.weights, name=args.top,
-               architecture=args.architecture, interface=args.interface, **extra)
+               architecture=args.architecture, interface=args.interface,
+               axis_bytes=args.axis_bytes, **extra)
     print(json.dumps({"verilog": str(res.verilog), "rtlil": str(res.rtlil),
                       "names": str(res.names), **res.info}, indent=1))
     return 0
@@ -1087,7 +1091,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "stage (e.g. 8,1); default 1")
     p.add_argument("--interface", default="stream", choices=["stream", "axis"],
                    help="stream: valid/ready ports of docs/rtl-contract.md (default); axis: the "
-                        "same core behind 8-bit AXI4-Stream ports (packing in the same doc)")
+                        "same core behind AXI4-Stream ports (packing in the same doc)")
+    p.add_argument("--axis-bytes", type=int, default=1, choices=[1, 2, 4, 8, 16, 32, 64],
+                   metavar="N", help="--interface axis: bytes per beat, tdata = 8 x N bits "
+                        "(default 1; wider beats take a volley in ceil(lines / N) cycles: "
+                        "1, 2, 4, ... 64)")
     p.add_argument("--weight-store", default=None, choices=["registers", "memory", "auto"],
                    help="serial register/learn weights: registers (one per synapse), memory "
                         "(one block-RAM-mappable memory per segment; rst keeps its contents) "

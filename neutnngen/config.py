@@ -174,6 +174,8 @@ class HdlConfig:
     # stream (the core's valid/ready ports) | axis (8-bit AXI4-Stream ports around the core,
     # docs/rtl-contract.md "AXI4-Stream top"; verified through the AXIS bench)
     interface: str = "stream"
+    # axis: bytes per AXI4-Stream beat (tdata = 8 x axis_bytes bits): 1, 2, 4, ... 64
+    axis_bytes: int = 1
 
 
 @dataclass(frozen=True)
@@ -501,6 +503,16 @@ def _cross_check(cfg: Config) -> None:
         if t not in SYNTH_TARGETS:
             raise ConfigError(f"synth.targets contains {t!r}; accepted: {', '.join(SYNTH_TARGETS)}",
                               path="synth.targets")
+    if cfg.hdl.axis_bytes not in (1, 2, 4, 8, 16, 32, 64):
+        raise ConfigError(f"hdl.axis_bytes={cfg.hdl.axis_bytes!r}; accepted: 1, 2, 4, 8, 16, "
+                          "32, 64 (bytes per AXI4-Stream beat)", path="hdl.axis_bytes")
+    if cfg.hdl.axis_bytes != 1 and cfg.hdl.interface != "axis":
+        raise ConfigError(f"hdl.axis_bytes={cfg.hdl.axis_bytes} sets the AXI4-Stream beat; set "
+                          "hdl.interface = \"axis\" too", path="hdl.axis_bytes")
+    if cfg.synth.board and cfg.hdl.axis_bytes != 1:
+        raise ConfigError(f"synth.board={cfg.synth.board!r} feeds the design through a byte-wide "
+                          f"UART bridge; hdl.axis_bytes={cfg.hdl.axis_bytes} needs 1",
+                          path="hdl.axis_bytes")
     if cfg.synth.board and cfg.hdl.interface != "axis":
         raise ConfigError(f"synth.board={cfg.synth.board!r} puts the AXI4-Stream top on the "
                           "board's pins through a UART bridge; set hdl.interface = \"axis\"",

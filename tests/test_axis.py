@@ -14,7 +14,14 @@ from amaranth.sim import Simulator
 
 from neutnngen.errors import ConfigError
 from neutnngen.hdl import build_top, emit
-from neutnngen.hdl.axis import input_packets, pack_volley, unpack_output, winner
+from neutnngen.hdl.axis import (
+    from_beats,
+    input_packets,
+    pack_volley,
+    to_beats,
+    unpack_output,
+    winner,
+)
 from neutnngen.hdl.plan import make_plan
 from neutnngen.ir import Interpreter
 from neutnngen.ir.nodes import NONE
@@ -204,6 +211,54 @@ def test_the_verifiers_packer_agrees_with_the_generators(mode):
                      else rand_volleys(rng, 40, P))}
         assert packets(net, X, given) == input_packets(plan, X, given)
         assert packets(net, X, given) != packets(net, X)
+
+
+def wide_packets(packets, nb):
+    """Byte packets -> ``nb``-byte beats [(tdata, tlast)]."""
+    out = []
+    for pk in packets:
+        words = to_beats(pk, nb)
+        out.append([(w, int(i == len(words) - 1)) for i, w in enumerate(words)])
+    return out
+
+
+@pytest.mark.parametrize("nb, arch", [(2, "serial"), (4, "parallel"), (16, "pipelined")])
+def test_wide_axis_beats_match_the_interpreter(nb, arch):
+    """``axis_bytes = nb``: packets in ``nb``-byte beats (the last padded) under gaps on
+    both sides, a short and a long packet among them; the outputs (times and winner) equal
+    the interpreter's, ties included."""
+    rng = np.random.default_rng(4)
+    net = one_layer(rand_column(rng, 13, 5, frac=(0.3, 0.6), inh="none"))
+    X = rand_volleys(rng, 14, net.inputs)
+    want = expected(net, X, 4)
+    assert len({w[-1] for w in want}) == 3  # several winners, and ties on the earliest time
+    fired = [sorted(t for t in w[:-1] if t >= 0) for w in want]
+    assert sum(len(f) > 1 and f[0] == f[1] for f in fired) >= 3
+    top = build_top(net, interface="axis", axis_bytes=nb, architecture=arch)
+    ax = top.info["axis"]
+    assert ax["tdata_bits"] == 8 * nb and ax["in_beats"] == -(-13 // nb)
+    assert ax["out_beats"] == -(-6 // nb) and len(top.s_axis_tdata) == 8 * nb
+    tb_out = top.info["TB_OUT"]
+    good = wide_packets([pack_volley(x, 3) for x in X], nb)
+    n = len(good[0])
+    pk = list(good)
+    if n > 1:  # a short packet (last on its first beat) and a long one (no last at the end)
+        pk[1:1] = [[(0xFFFF, 1)], [(0x8181, 0)] * (n + 1) + [(0, 1)]]
+    out, es, el = amaranth_axis(net, pk, len(X), seed=3, architecture=arch, axis_bytes=nb)
+    got = decode([from_beats(o, nb, net.outputs + 1) for o in out], tb_out)
+    assert got == expected(net, X, tb_out)
+    assert (es, el) == ((1, 1) if n > 1 else (0, 0))
+    assert len(out[0]) == ax["out_beats"]
+
+
+def test_wide_axis_refusals():
+    net = small_net()
+    with pytest.raises(ConfigError, match="axis_bytes=3; accepted: 1, 2, 4"):
+        build_top(net, interface="axis", axis_bytes=3)
+    with pytest.raises(ConfigError, match="the 'stream' interface has none"):
+        build_top(net, axis_bytes=4)
+    assert to_beats([1, 2, 3], 2) == [0x0201, 0x03]
+    assert from_beats([0x0201, 0x03], 2, 3) == [1, 2, 3]
 
 
 def test_pack_volley_with_proximal_lines():

@@ -60,7 +60,7 @@ OPTIONS = ("mux_levels", "lanes", "architecture", "weight_store", "mu_shift_bits
 
 
 def build_top(net: Network, weights: str = "hardwired", name: str = "neutnngen_top",
-              interface: str = "stream", **options):
+              interface: str = "stream", axis_bytes: int = 1, **options):
     """The top-level component of ``net`` (verified first: raises ``IRValidationError``).
     ``weights``: ``hardwired`` | ``register`` | ``learn`` (on-chip STDP, bit-exact with
     ``Interpreter.step(learn=True)``; ports and timing in ``docs/rtl-contract.md``); an
@@ -77,7 +77,8 @@ def build_top(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     (``learn``: the width of a ``mu_shift`` input that travels with each wave, M4; 0, the
     default, builds no port and the IR's ``mu``).
     ``interface``: ``stream`` (default: the valid/ready :class:`Top`) or ``axis`` (the
-    same core behind 8-bit AXI4-Stream ports, :class:`neutnngen.hdl.axis.AxisTop`)."""
+    same core behind AXI4-Stream ports, :class:`neutnngen.hdl.axis.AxisTop`, of
+    ``axis_bytes`` bytes a beat: 1, the default, ... 64)."""
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise ConfigError(f"unknown HDL option(s) {', '.join(unknown)}; accepted: "
@@ -85,8 +86,11 @@ def build_top(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     if interface not in INTERFACES:
         raise ConfigError(f"unknown HDL interface {interface!r}; accepted: "
                           f"{', '.join(INTERFACES)}", path="hdl.interface")
+    if axis_bytes != 1 and interface != "axis":
+        raise ConfigError(f"axis_bytes={axis_bytes} sets the AXI4-Stream beat; the "
+                          f"{interface!r} interface has none", path="hdl.axis_bytes")
     plan = make_plan(net, weights=weights, name=name, **options)
-    return AxisTop(plan) if interface == "axis" else Top(plan)
+    return AxisTop(plan, axis_bytes) if interface == "axis" else Top(plan)
 
 
 __all__ = ["INTERFACES", "WEIGHT_MODES", "AxisTop", "EmitResult", "LearnTrace", "Plan", "Top",

@@ -48,8 +48,16 @@ NO_WINNER = 0xFF
 INTERFACES = ("stream", "axis")
 
 
-def check_axis(plan: Plan) -> None:
-    """ConfigError unless ``plan`` fits the byte packing above."""
+#: accepted ``axis_bytes`` (bytes per beat: ``tdata`` is ``8 * axis_bytes`` bits)
+AXIS_BYTES = (1, 2, 4, 8, 16, 32, 64)
+
+
+def check_axis(plan: Plan, axis_bytes: int = 1) -> None:
+    """ConfigError unless ``plan`` fits the byte packing above in ``axis_bytes``-byte beats."""
+    if axis_bytes not in AXIS_BYTES:
+        raise ConfigError(f"axis_bytes={axis_bytes!r}; accepted: "
+                          f"{', '.join(map(str, AXIS_BYTES))} (bytes per beat, tdata = 8 x that)",
+                          path="hdl.axis_bytes")
     what = None
     if plan.weights == "learn":
         what = "weights='learn' (learning inputs and weight read-out have no AXIS packing)"
@@ -110,6 +118,112 @@ class AxisToVolley(wiring.Component):
         return m
 
 
+class WideAxisToVolley(wiring.Component):
+    """``AxisToVolley`` for ``nb``-byte beats (``tdata`` = ``8 * nb`` bits, byte ``i`` of a
+    beat in bits ``[8i+7:8i]``): a packet is ``ceil(lines / nb)`` beats, the last one
+    padded with ignored bytes; each beat shifts ``nb`` lines into the register."""
+
+    def __init__(self, lines: int, tb: int, nb: int):
+        self.lines, self.tb, self.nb = lines, tb, nb
+        self.beats = -(-lines // nb)
+        vol = data.StructLayout({"time": lines * tb, "spike": lines})
+        beat = data.StructLayout({"data": 8 * nb, "last": 1})
+        super().__init__({"i": In(stream.Signature(beat)), "o": Out(stream.Signature(vol)),
+                          "err_short": Out(1), "err_long": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        n, tb, nb, k = self.lines, self.tb, self.nb, self.beats
+        times = Signal(k * nb * tb)
+        spikes = Signal(k * nb)
+        idx = Signal(range(max(k, 2)))
+        full = Signal()
+        drop = Signal()
+        b = self.i.payload
+        m.d.comb += [self.i.ready.eq(~full), self.o.valid.eq(full),
+                     self.o.payload.time.eq(times[:n * tb]), self.o.payload.spike.eq(spikes[:n])]
+        bt = Cat(*[b.data[8 * i:8 * i + tb] for i in range(nb)])
+        bs = Cat(*[b.data[8 * i + 7] for i in range(nb)])
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += full.eq(0)
+        with m.If(self.i.valid & self.i.ready):
+            with m.If(drop):
+                with m.If(b.last):
+                    m.d.sync += drop.eq(0)
+            with m.Else():
+                if k > 1:  # beat j ends at the bottom after the packet's k beats
+                    m.d.sync += [times.eq(Cat(times[nb * tb:], bt)),
+                                 spikes.eq(Cat(spikes[nb:], bs))]
+                else:
+                    m.d.sync += [times.eq(bt), spikes.eq(bs)]
+                at_end = idx == k - 1
+                with m.If(at_end | b.last):
+                    m.d.sync += idx.eq(0)
+                with m.Else():
+                    m.d.sync += idx.eq(idx + 1)
+                with m.If(b.last & at_end):
+                    m.d.sync += full.eq(1)
+                with m.Elif(b.last):
+                    m.d.sync += self.err_short.eq(1)
+                with m.Elif(at_end):
+                    m.d.sync += [self.err_long.eq(1), drop.eq(1)]
+        return m
+
+
+class WideVolleyToAxis(wiring.Component):
+    """``VolleyToAxis`` for ``nb``-byte beats: the ``lines + 1`` bytes (one per line, then
+    the winner) in ``ceil((lines + 1) / nb)`` beats, the last padded with zero bytes and
+    carrying ``last``. The winner (earliest time, lowest index on ties) is computed from the
+    registered volley by a comparison tree, since a beat can carry it beside line bytes."""
+
+    def __init__(self, lines: int, tb: int, nb: int):
+        self.lines, self.tb, self.nb = lines, tb, nb
+        self.beats = -(-(lines + 1) // nb)
+        vol = data.StructLayout({"time": lines * tb, "spike": lines})
+        beat = data.StructLayout({"data": 8 * nb, "last": 1})
+        super().__init__({"i": In(stream.Signature(vol)), "o": Out(stream.Signature(beat))})
+
+    def elaborate(self, platform):
+        m = Module()
+        n, tb, nb, k = self.lines, self.tb, self.nb, self.beats
+        times = Signal(n * tb)
+        spikes = Signal(n)
+        idx = Signal(range(max(k, 2)))
+        full = Signal()
+        # the winner: (fired, time, index) reduced pairwise, the left one kept on ties
+        cands = [(spikes[i], times[i * tb:(i + 1) * tb], Const(i, 8)) for i in range(n)]
+        while len(cands) > 1:
+            nxt = []
+            for a, c in zip(cands[::2], cands[1::2], strict=False):
+                take_c = c[0] & (~a[0] | (c[1] < a[1]))
+                nxt.append((a[0] | c[0], Mux(take_c, c[1], a[1]), Mux(take_c, c[2], a[2])))
+            if len(cands) % 2:
+                nxt.append(cands[-1])
+            cands = nxt
+        found, _, best = cands[0]
+        win = Signal(8)
+        m.d.comb += win.eq(Mux(found, best, NO_WINNER))
+        line_bytes = [Cat(times[i * tb:(i + 1) * tb], Const(0, 7 - tb), spikes[i])
+                      for i in range(n)]
+        pad = [Const(0, 8)] * (k * nb - n - 1)
+        packet = Cat(*line_bytes, win, *pad)
+        with m.Switch(idx):
+            for j in range(k):
+                with m.Case(j):
+                    m.d.comb += self.o.payload.data.eq(packet[8 * nb * j:8 * nb * (j + 1)])
+        m.d.comb += [self.i.ready.eq(~full), self.o.valid.eq(full),
+                     self.o.payload.last.eq(idx == k - 1)]
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [times.eq(self.i.payload.time), spikes.eq(self.i.payload.spike),
+                         idx.eq(0), full.eq(1)]
+        with m.If(self.o.valid & self.o.ready):
+            with m.If(idx == k - 1):
+                m.d.sync += full.eq(0)
+            with m.Else():
+                m.d.sync += idx.eq(idx + 1)
+        return m
+
+
 class VolleyToAxis(wiring.Component):
     """Volley stream -> byte stream: one byte per line (time, spike bit 7), then the winner
     byte with ``last``. The winner is found while the line bytes go out (a running minimum:
@@ -161,13 +275,14 @@ class AxisTop(wiring.Component):
 
     _MustUse__silence = True
 
-    def __init__(self, plan: Plan):
-        check_axis(plan)
-        self.plan = plan
+    def __init__(self, plan: Plan, axis_bytes: int = 1):
+        check_axis(plan, axis_bytes)
+        self.plan, self.nb = plan, axis_bytes
+        w = 8 * axis_bytes
         members = {
-            "s_axis_tdata": In(8), "s_axis_tvalid": In(1), "s_axis_tready": Out(1),
+            "s_axis_tdata": In(w), "s_axis_tvalid": In(1), "s_axis_tready": Out(1),
             "s_axis_tlast": In(1),
-            "m_axis_tdata": Out(8), "m_axis_tvalid": Out(1), "m_axis_tready": In(1),
+            "m_axis_tdata": Out(w), "m_axis_tvalid": Out(1), "m_axis_tready": In(1),
             "m_axis_tlast": Out(1),
             "err_short": Out(1), "err_long": Out(1),
         }
@@ -175,15 +290,19 @@ class AxisTop(wiring.Component):
             members.update({"wload_en": In(1), "wload_addr": In(plan.A),
                             "wload_data": In(plan.WB)})
         super().__init__(members)
-        self.info = dict(plan.info(), interface="axis", axis=axis_info(plan))
+        self.info = dict(plan.info(), interface="axis", axis=axis_info(plan, axis_bytes))
 
     def elaborate(self, platform):
         m = Module()
         p = self.plan
         m.submodules.core = core = Top(p)
         n_in = p.net.inputs
-        m.submodules.rx = rx = AxisToVolley(n_in + p.N_PROX, p.TB_IN)
-        m.submodules.tx = tx = VolleyToAxis(p.net.outputs, p.TB_OUT)
+        if self.nb == 1:
+            m.submodules.rx = rx = AxisToVolley(n_in + p.N_PROX, p.TB_IN)
+            m.submodules.tx = tx = VolleyToAxis(p.net.outputs, p.TB_OUT)
+        else:
+            m.submodules.rx = rx = WideAxisToVolley(n_in + p.N_PROX, p.TB_IN, self.nb)
+            m.submodules.tx = tx = WideVolleyToAxis(p.net.outputs, p.TB_OUT, self.nb)
         m.d.comb += [
             rx.i.valid.eq(self.s_axis_tvalid), rx.i.payload.data.eq(self.s_axis_tdata),
             rx.i.payload.last.eq(self.s_axis_tlast), self.s_axis_tready.eq(rx.i.ready),
@@ -205,9 +324,13 @@ class AxisTop(wiring.Component):
         return m
 
 
-def axis_info(plan: Plan) -> dict:
+def axis_info(plan: Plan, axis_bytes: int = 1) -> dict:
     """The ``"axis"`` entry of ``names.json`` (packing of both packets)."""
-    return {"tdata_bits": 8, "in_bytes": plan.net.inputs + plan.N_PROX,
+    n_in, n_out = plan.net.inputs + plan.N_PROX, plan.net.outputs + 1
+    wide = {} if axis_bytes == 1 else {  # a byte design's entry stays as it was
+        "beat_bytes": axis_bytes, "in_beats": -(-n_in // axis_bytes),
+        "out_beats": -(-n_out // axis_bytes)}
+    return {"tdata_bits": 8 * axis_bytes, **wide, "in_bytes": plan.net.inputs + plan.N_PROX,
             "proximal_bytes": plan.N_PROX,
             # bytes (packet positions) that carry an enable bit, not a spike time
             "enable_bytes": [plan.net.inputs + k for k, e in enumerate(plan.proximal_enable)
@@ -245,6 +368,19 @@ def input_packets(plan: Plan, X, prox=None) -> list[list[int]]:
     en = plan.proximal_enable
     return [pack_volley(x, plan.TB_IN, flat[n] if plan.N_PROX else None, en)
             for n, x in enumerate(X)]
+
+
+def to_beats(packet: list[int], axis_bytes: int) -> list[int]:
+    """A packet's bytes as ``tdata`` words of ``axis_bytes`` bytes (byte ``i`` of a beat in
+    bits ``[8i+7:8i]``; the last beat padded with zero bytes)."""
+    return [sum(b << (8 * i) for i, b in enumerate(packet[k:k + axis_bytes]))
+            for k in range(0, len(packet), axis_bytes)]
+
+
+def from_beats(words: list[int], axis_bytes: int, n_bytes: int) -> list[int]:
+    """The first ``n_bytes`` bytes of a packet received as ``tdata`` words."""
+    out = [(w >> (8 * i)) & 0xFF for w in words for i in range(axis_bytes)]
+    return out[:n_bytes]
 
 
 def unpack_output(packet: list[int], tb: int) -> tuple[list[int], int]:

@@ -205,6 +205,11 @@ def board_wrapper(top: dict, board, baud: int, what: str) -> tuple[str, int]:
         raise ConfigError(f"{what} needs a design compiled with --interface axis "
                           f"(hdl.interface = \"axis\"); {top.get('name')!r} has interface "
                           f"{top.get('interface', 'stream')!r}", path=what)
+    nb = int(top.get("axis", {}).get("beat_bytes", 1))
+    if nb != 1:
+        raise ConfigError(f"{what}: the board top's UART bridge is byte-wide; "
+                          f"{top.get('name')!r} has {nb}-byte beats (compile it with "
+                          "axis_bytes 1)", path=what)
     div = uart_divisor(board.clock_mhz * 1e6, baud)
     wl = (int(top["A"]), int(top["WRES"])) if top.get("weights") == "register" else None
     # the bytes of one input packet: the input lines, then any proximal lines

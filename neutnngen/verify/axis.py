@@ -70,6 +70,13 @@ def packets(net: Network, X, prox=None) -> list[list[int]]:
     return B.tolist()
 
 
+def _words(packet: list[int], nb: int) -> list[int]:
+    """Bytes -> ``tdata`` words of ``nb`` bytes (byte ``i`` in bits ``[8i+7:8i]``, the last
+    word padded with zero bytes)."""
+    return [sum(b << (8 * i) for i, b in enumerate(packet[k:k + nb]))
+            for k in range(0, len(packet), nb)]
+
+
 def _winner(times: list[int]) -> int:
     """Earliest output time, lowest index on ties; -1 when no neuron fired."""
     fired = [(t, i) for i, t in enumerate(times) if t >= 0]
@@ -104,13 +111,20 @@ def verify_axis(net: Network, verilog: Path | str, names_json: Path | str, X, wo
     X = np.asarray(X)
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
+    nb = int(top["axis"].get("beat_bytes", 1))  # bytes per beat (tdata = 8 * nb bits)
+    k_in = -(-n_bytes // nb)
     beats: list[list[int]] = []
+    flags = (0, 0)
     if bad_packets:
-        beats += [[0x81, 0]] * (n_bytes - 2) + [[0x81, 1]]  # short: tlast on byte n-2
-        beats += [[0x80, 0]] * (n_bytes + 3) + [[0x80, 1]]  # long: no tlast on byte n-1
+        w81, w80 = _words([0x81] * nb, nb)[0], _words([0x80] * nb, nb)[0]
+        if k_in > 1:  # short: tlast on beat k_in - 2 (a one-beat packet cannot be short)
+            beats += [[w81, 0]] * (k_in - 2) + [[w81, 1]]
+        beats += [[w80, 0]] * (k_in + 3) + [[w80, 1]]  # long: no tlast on beat k_in - 1
+        flags = (int(k_in > 1), 1)
     for pk in packets(net, X, prox):
-        beats += [[b, int(i == len(pk) - 1)] for i, b in enumerate(pk)]
-    per = wave + 2 * (n_bytes + net.outputs + 1)
+        words = _words(pk, nb)
+        beats += [[w, int(i == len(words) - 1)] for i, w in enumerate(words)]
+    per = wave + 2 * (k_in + net.outputs + 1)
     result = workdir / "axis_result.json"
     bench = {"beats": beats, "n_out": len(X), "seed": seed, "p_valid": p_valid,
              "p_ready": p_ready, "tail": 2 * wave + 4 * (net.outputs + 1),
@@ -144,7 +158,9 @@ def verify_axis(net: Network, verilog: Path | str, names_json: Path | str, X, wo
     out = json.loads(result.read_text())
     Y = Interpreter(net).forward(X, proximal=prox)
     want = [[int(t) for t in y] + [_winner([int(t) for t in y])] for y in Y]
-    got = [_unpack(pk, tb_out) for pk in out["packets"]]
+    n_out = net.outputs + 1
+    got = [_unpack([(w >> (8 * i)) & 0xFF for w in pk for i in range(nb)][:n_out], tb_out)
+           for pk in out["packets"]]
     mism = sum(1 for a, b in zip(got, want, strict=False) if a != b) + abs(len(got) - len(want))
     first = next((i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b),
                  None if len(got) == len(want) else min(len(got), len(want)))
@@ -153,7 +169,8 @@ def verify_axis(net: Network, verilog: Path | str, names_json: Path | str, X, wo
          "err_long": out["err_long"], "stalls_in": out["stalls_in"],
          "stalls_out": out["stalls_out"], "cycles": out["cycles"],
          "protocol_errors": out["errors"], "WAVE_CYCLES": wave, "LATENCY": top["LATENCY"],
-         "p_valid": p_valid, "p_ready": p_ready, "seed": seed,
+         "p_valid": p_valid, "p_ready": p_ready, "seed": seed, "beat_bytes": nb,
+         "expected_flags": list(flags),
          "sim_seconds": round(time.monotonic() - t1, 2),
          "seconds": round(time.monotonic() - t0, 2)}
     if first is not None:
@@ -174,7 +191,7 @@ def failure(d: dict, bad_packets: bool) -> str | None:
                    f"(times..., winner), expected {f.get('expected')}")
     if d["protocol_errors"]:
         why.append("AXI4-Stream protocol: " + "; ".join(d["protocol_errors"]))
-    want = (1, 1) if bad_packets else (0, 0)
+    want = tuple(d.get("expected_flags", (1, 1))) if bad_packets else (0, 0)
     if (d["err_short"], d["err_long"]) != want:
         why.append(f"short/long packet flags {d['err_short']}/{d['err_long']}; expected "
                    f"{want[0]}/{want[1]}")

@@ -109,7 +109,7 @@ class CompileStage(Stage):
         res = emit(self.network(ctx), ctx.outdir / "rtl", weights=ctx.cfg.hdl.weights,
                    name=ctx.cfg.hdl.top, architecture=ctx.cfg.hdl.architecture,
                    weight_store=ctx.cfg.hdl.weight_store, mu_shift_bits=mu_shift_bits(ctx.cfg),
-                   interface=ctx.cfg.hdl.interface)
+                   interface=ctx.cfg.hdl.interface, axis_bytes=ctx.cfg.hdl.axis_bytes)
         info = {"verilog": str(res.verilog), "rtlil": str(res.rtlil), "names": str(res.names),
                 "info": res.info}
         write_json(ctx.outdir / "rtl" / "emit.json", info)
@@ -378,7 +378,8 @@ class SynthStage(Stage):
                         res = emit(net, td, weights=cfg.hdl.weights, name=cfg.hdl.top,
                                    architecture=arch, weight_store=cfg.hdl.weight_store,
                                    mu_shift_bits=mu_shift_bits(cfg),
-                                   interface=cfg.hdl.interface)
+                                   interface=cfg.hdl.interface,
+                                   axis_bytes=cfg.hdl.axis_bytes)
                         step(f"synth: generic, {arch} architecture", ctx.show)
                         g = flows.synth_generic(res.verilog.read_text(), cfg.hdl.top).to_dict()
                 except ConfigError as e:  # e.g. pipelined has no on-chip learning
