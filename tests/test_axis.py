@@ -305,6 +305,36 @@ def test_axis_verilog_cocotb_gunpoint_sized(tmp_path):
 
 
 @pytest.mark.requires_sim
+@pytest.mark.parametrize("nb", [4, 16])
+def test_wide_axis_verilog_with_enable_lines_at_full_rate_and_with_gaps(tmp_path, nb):
+    """``axis_bytes`` 4 and 16 in the emitted Verilog (cocotb): enable bits in the packet
+    after the inputs, bad packets, gaps both sides; then at full rate a volley every
+    ``in_beats + WAVE_CYCLES`` cycles (the 8-bit top: ``in_bytes + WAVE_CYCLES``)."""
+    from neutnngen.verify.axis import verify_axis
+
+    rng = np.random.default_rng(3)
+    net = one_layer(rand_column(rng, 10, 3, mode="enable", P=1, frac=(0.3, 0.6)))
+    X = rand_volleys(rng, 16, net.inputs)
+    P = net.layers[0].columns[0].proximal_inputs
+    en = (rng.random((16, P)) < 0.5).astype(np.int64)
+    r = emit(net, tmp_path / "rtl", interface="axis", axis_bytes=nb, name="wide")
+    ax = json.loads(r.names.read_text())["top"]["axis"]
+    assert ax["in_beats"] == -(-(10 + P) // nb) and ax["tdata_bits"] == 8 * nb
+    res = verify_axis(net, r.verilog, r.names, X, tmp_path / "gaps", seed=5, bad_packets=True,
+                      prox={0: en})
+    assert res["mismatches"] == 0 and res["packets"] == 16, res
+    assert [res["err_short"], res["err_long"]] == res["expected_flags"] \
+        == [int(ax["in_beats"] > 1), 1]
+    cycles = []
+    for n in (8, 24):
+        d = verify_axis(net, r.verilog, r.names, rand_volleys(rng, n, net.inputs),
+                        tmp_path / f"full{n}", p_valid=1, p_ready=1)
+        assert d["mismatches"] == 0 and d["stalls_in"] > 0
+        cycles.append(d["cycles"])
+    assert (cycles[1] - cycles[0]) / 16 == ax["in_beats"] + r.info["WAVE_CYCLES"]
+
+
+@pytest.mark.requires_sim
 def test_axis_verilog_cocotb_with_enable_lines(tmp_path):
     """Emitted Verilog of a column with enable-mode proximal lines in cocotb: the enable bits
     travel in the input packets after the input lines (and a short and a long packet of
@@ -502,3 +532,20 @@ def test_run_with_hdl_interface_axis_builds_and_verifies_the_axis_top(tmp_path, 
                  "--set", "hdl.weights=learn", "--set", "hdl.interface=axis"]) == 2
     assert "hdl.interface='axis' packs inference volleys only" in capsys.readouterr().err
     assert not (tmp_path / "learn" / "rtl").exists()
+    # 4-byte beats: the same run, verified through the wide top
+    assert main(["run", str(ex), "--out", str(tmp_path / "wide"), "-q", "--set",
+                 "train.epochs=1", "--set", "verify.samples=30", "--set", "synth.targets=[]",
+                 "--set", "hdl.interface=axis", "--set", "hdl.axis_bytes=4"]) == 0
+    rep = json.loads((tmp_path / "wide" / "report.json").read_text())
+    assert rep["hdl"]["ports"]["axis"]["tdata_bits"] == 32 and rep["verify"]["mismatches"] == 0
+    assert rep["verify"]["beat_bytes"] == 4 and rep["verify"]["err_long"] == 1
+    for extra, expect in (
+            (["--set", "hdl.axis_bytes=3", "--set", "hdl.interface=axis"],
+             "hdl.axis_bytes=3; accepted: 1, 2, 4"),
+            (["--set", "hdl.axis_bytes=4"], "set hdl.interface = \"axis\" too"),
+            (["--set", "hdl.axis_bytes=4", "--set", "hdl.interface=axis",
+              "--set", "synth.board=hx8k-breakout"], "byte-wide UART bridge")):
+        capsys.readouterr()
+        assert main(["run", str(ex), "--out", str(tmp_path / "bad"), "-q", *extra]) == 2
+        assert expect in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

@@ -1,6 +1,10 @@
 """AXI4-Stream top level: the generated core (:class:`~neutnngen.hdl.top.Top`) behind an
-8-bit AXI4-Stream slave (input volleys) and an 8-bit AXI4-Stream master (output volleys and
-the winner), for hosts, DMA engines and the UART bridge (:mod:`neutnngen.hdl.uart`).
+AXI4-Stream slave (input volleys) and an AXI4-Stream master (output volleys and the
+winner), for hosts, DMA engines and the UART bridge (:mod:`neutnngen.hdl.uart`). The
+packets below are bytes; a top of ``axis_bytes = N`` carries N of them per beat (``tdata``
+``8 N`` bits, byte ``i`` in bits ``[8i+7:8i]``, the last beat padded:
+:class:`WideAxisToVolley`, :class:`WideVolleyToAxis`, :func:`to_beats`); N = 1 is the byte
+top of :class:`AxisToVolley` / :class:`VolleyToAxis`.
 
 Packing (``docs/rtl-contract.md``, "AXI4-Stream top"):
 
