@@ -826,8 +826,9 @@ def cmd_export(args) -> int:
     if not verilog.is_file():
         raise ConfigError(f"no Verilog at {verilog}", path=str(verilog))
     axis = top.get("interface") == "axis"
-    if args.boards is None:
-        wanted = board_names() if axis else []
+    if args.boards is None:  # the board tops take byte-wide designs
+        byte_wide = int(top.get("axis", {}).get("beat_bytes", 1)) == 1
+        wanted = board_names() if axis and byte_wide else []
     else:
         wanted = [b for b in args.boards.split(",") if b]
     boards = {}
@@ -1200,7 +1201,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write OUT/NAME.core (CAPI2), OUT/files.txt and the files it lists")
     p.add_argument("--boards", default=None, metavar="NAME,...",
                    help="board targets (default: every board of flows/boards/ for an "
-                        "--interface axis design, none otherwise)")
+                        "--interface axis design with byte beats, none otherwise)")
     p.add_argument("--baud", type=int, default=115200, help="UART baud rate of the board tops")
     p.add_argument("--version", default="0.1.0", help="core version of the VLNV (default 0.1.0)")
     p.set_defaults(func=cmd_export)

@@ -52,6 +52,13 @@ def test_board_refuses_a_stream_design(axis_rtl, tmp_path, capsys):
                "--board", "hx8k-breakout", "--out", str(tmp_path)])
     assert rc != 0
     assert "--interface axis" in capsys.readouterr().err
+    # a design with 4-byte beats: no board targets by default, and none on request
+    emit(small_net(), tmp_path / "wide", name="small_wide", interface="axis", axis_bytes=4)
+    w = _run(capsys, ["export", str(tmp_path / "wide"), "--fusesoc", str(tmp_path / "w")])
+    assert w["targets"] == ["default", "lint"]
+    assert main(["export", str(tmp_path / "wide"), "--fusesoc", str(tmp_path / "w2"),
+                 "--boards", "ulx3s"]) == 2
+    assert "the board top's UART bridge is byte-wide" in capsys.readouterr().err
 
 
 @pytest.mark.requires_yosys
