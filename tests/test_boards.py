@@ -183,8 +183,12 @@ def test_run_with_synth_board_writes_a_bitstream(tmp_path, capsys):
     base = ["run", str(ex), "-q", "--set", "train.epochs=1", "--set", "verify.samples=10",
             "--set", "synth.targets=[]"]
     assert main([*base, "--out", str(out), "--set", "hdl.interface=axis",
-                 "--set", "synth.board=hx8k-breakout"]) == 0
+                 "--set", "synth.board=hx8k-breakout", "--set", 'synth.targets=["ice40"]']) == 0
     rep = json.loads((out / "report.json").read_text())
+    perf, ports = rep["performance"], rep["hdl"]["ports"]
+    assert perf["cycles_per_inference"] == ports["axis"]["in_bytes"] + ports["WAVE_CYCLES"]
+    assert perf["inferences_per_s_at_fmax"] == pytest.approx(
+        perf["fmax_mhz"] * 1e6 / perf["cycles_per_inference"])
     b = rep["board"]
     assert b["board"] == "hx8k-breakout" and b["fits"] and b["timing_met"]
     assert b["freq_mhz"] == load_board("hx8k-breakout").clock_mhz and b["fmax_mhz"] > 12

@@ -210,7 +210,8 @@ LEAVES: dict[str, tuple[str, ...]] = {
     "ir": ("synapses", "layers", "columns", "neurons", "segments", "inputs", "outputs",
            "timeres"),
     "hdl": ("latency_cycles", "wave_cycles", "pipeline_waves"),
-    "performance": ("fmax_mhz", "wave_cycles", "inferences_per_s_at_fmax", "latency_ns_at_fmax"),
+    "performance": ("fmax_mhz", "wave_cycles", "cycles_per_inference", "inferences_per_s_at_fmax",
+                    "latency_ns_at_fmax"),
 }
 
 

@@ -164,6 +164,9 @@ def sections(r: dict, accuracy: str, primary_key: str) -> list[tuple[str, str]]:
                 rows += [("liberty area (um^2)", s.get("area_um2")), ("liberty cells", s.get("cells"))]
         if "performance" in r:
             p = r["performance"]
+            if p.get("cycles_per_inference", p.get("wave_cycles")) != p.get("wave_cycles"):
+                rows.append(("cycles per inference through the AXI4-Stream top (input beats + "
+                             "wave)", p["cycles_per_inference"]))
             rows += [("inferences per second at iCE40 Fmax", p.get("inferences_per_s_at_fmax")),
                      ("latency at iCE40 Fmax (ns)", p.get("latency_ns_at_fmax"))]
         note = ("Transistor counts are Yosys' `stat -tech cmos` estimate of the generic CMOS "
