@@ -126,6 +126,7 @@ def _pd14_run(args) -> int | None:
     raw = load_dict(in_file(args.config, "config"), args.overrides)
     if not pd14.is_pd14_config(raw):
         return None
+    pd14.pd14_config(raw)  # a bad key is refused before the output folder is made
     name = str((raw.get("experiment") or {}).get("name", "pd14"))
     out = (out_dir(args.out, "--out") if args.out is not None else
            out_dir(str(Path("out") / name), "experiment.name"))
@@ -150,6 +151,7 @@ def _convstdp_run(args) -> int | None:
     raw = load_dict(in_file(args.config, "config"), args.overrides)
     if not convstdp.is_convstdp_config(raw):
         return None
+    convstdp.run_options(raw)  # a bad key is refused before the output folder is made
     name = str((raw.get("experiment") or {}).get("name", "convstdp"))
     out = (out_dir(args.out, "--out") if args.out is not None else
            out_dir(str(Path("out") / name), "experiment.name"))

@@ -949,3 +949,18 @@ def test_store_start_marks_in_progress_and_drops_reports_of_other_inputs(tmp_pat
     (tmp_path / "in.txt").write_text("x")
     st.remove("x")
     assert outside.exists() and not (tmp_path / "in.txt").exists()
+
+
+@pytest.mark.parametrize("config, override, needle", [
+    ("pd14.toml", "pd14.bogus=1", "unknown key pd14.bogus"),
+    ("pd14.toml", "hdl.interface=axis", "unknown section [hdl] in a PD14 config"),
+    ("convstdp_mnist/reduced.toml", "hdl.interface=axis",
+     "unknown table(s) 'hdl' in a convstdp config"),
+])
+def test_pd14_and_convstdp_bad_keys_leave_no_output_folder(tmp_path, capsys, config,
+                                                           override, needle):
+    out = tmp_path / "out"
+    rc, _, err = run_cli(["run", ROOT / "examples" / config, "--out", out, "--set", override],
+                         capsys)
+    assert_clean_error(rc, err, needle)
+    assert not out.exists()
