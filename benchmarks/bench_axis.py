@@ -2,9 +2,9 @@
 
     .venv/bin/python benchmarks/bench_axis.py --ir OUT/ir/model.json
         [--out benchmarks/results/axis.json] [--archs serial,parallel,pipelined]
-        [--widths 1,4,16,64] [--simulator verilator]
+        [--widths 1,4,16,64] [--buffers 0,1] [--simulator verilator]
 
-For every architecture and ``axis_bytes`` the trained IR (e.g. ``neutnngen run
+For every architecture, ``axis_bytes`` and ``axis_buffer`` (``--buffers``) the trained IR (e.g. ``neutnngen run
 examples/ucr_gunpoint.toml``'s ``ir/model.json``) is compiled with ``--interface axis`` and
 driven at full rate (``tvalid`` and ``tready`` always high) through the AXIS bench
 (:func:`neutnngen.verify.axis.verify_axis`) with 20 and then 60 seeded random volleys;
@@ -38,8 +38,9 @@ from neutnngen.verify.axis import verify_axis  # noqa: E402
 RUNS = (20, 60)
 
 
-def measure(net, arch: str, nb: int, sim: str | None, work: Path) -> dict:
-    r = emit(net, work / "rtl", architecture=arch, interface="axis", axis_bytes=nb, name="ax")
+def measure(net, arch: str, nb: int, buf: bool, sim: str | None, work: Path) -> dict:
+    r = emit(net, work / "rtl", architecture=arch, interface="axis", axis_bytes=nb,
+             axis_buffer=buf, name="ax")
     rng = np.random.default_rng(0)
     cyc, mism = [], 0
     for n in RUNS:
@@ -53,7 +54,7 @@ def measure(net, arch: str, nb: int, sim: str | None, work: Path) -> dict:
     g = flows.synth_generic(Path(r.verilog).read_text(), "ax")
     ax = json.loads(Path(r.names).read_text())["top"]["axis"]
     per = (cyc[1] - cyc[0]) / (RUNS[1] - RUNS[0])
-    return {"architecture": arch, "axis_bytes": nb, "tdata_bits": 8 * nb,
+    return {"architecture": arch, "axis_bytes": nb, "axis_buffer": buf, "tdata_bits": 8 * nb,
             "in_beats": ax.get("in_beats", ax["in_bytes"]),
             "out_beats": ax.get("out_beats", ax["out_bytes"]), "wave_cycles": wave,
             "cycles_per_volley": round(per, 2), "mismatches": mism,
@@ -66,6 +67,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "axis.json"))
     ap.add_argument("--archs", default="serial,parallel,pipelined")
     ap.add_argument("--widths", default="1,4,16,64")
+    ap.add_argument("--buffers", default="0,1", help="axis_buffer values: 0, 1 or 0,1")
     ap.add_argument("--simulator", default=None)
     args = ap.parse_args(argv)
     t0 = time.monotonic()
@@ -76,13 +78,14 @@ def main(argv=None) -> int:
             core = emit(net, Path(td), architecture=arch, name="ax")
             g = flows.synth_generic(core.verilog.read_text(), "ax")
             stream = {"transistors": g.transistors, "wave_cycles": core.info["WAVE_CYCLES"]}
-        for nb in (int(v) for v in args.widths.split(",")):
-            with tempfile.TemporaryDirectory() as td:
-                row = measure(net, arch, nb, args.simulator, Path(td))
-            row["core_transistors"] = stream["transistors"]
-            row["wrapper_transistors"] = row["transistors"] - stream["transistors"]
-            rows.append(row)
-            print(row, flush=True)
+        for buf in (bool(int(v)) for v in args.buffers.split(",")):
+            for nb in (int(v) for v in args.widths.split(",")):
+                with tempfile.TemporaryDirectory() as td:
+                    row = measure(net, arch, nb, buf, args.simulator, Path(td))
+                row["core_transistors"] = stream["transistors"]
+                row["wrapper_transistors"] = row["transistors"] - stream["transistors"]
+                rows.append(row)
+                print(row, flush=True)
     doc = {"benchmark": "AXI4-Stream top: cycles per volley at full rate and cost by beat width",
            "command": "benchmarks/bench_axis.py --ir " + args.ir,
            "machine": {"python": platform.python_version()},

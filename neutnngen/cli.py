@@ -312,6 +312,9 @@ def cmd_compile(args) -> int:
     if args.axis_bytes != 1 and args.interface != "axis":
         raise ConfigError(f"--axis-bytes {args.axis_bytes} sets the AXI4-Stream beat; add "
                           "--interface axis", path="--axis-bytes")
+    if args.axis_buffer and args.interface != "axis":
+        raise ConfigError("--axis-buffer buffers the AXI4-Stream top's input; add "
+                          "--interface axis", path="--axis-buffer")
     net = load(args.ir)
     from .ir.kinds import kind_of
 
@@ -330,7 +333,7 @@ def cmd_compile(args) -> int:
         extra["weight_store"] = args.weight_store
     res = emit(net, out_dir(args.out, "--out"), weights=args.weights, name=args.top,
                architecture=args.architecture, interface=args.interface,
-               axis_bytes=args.axis_bytes, **extra)
+               axis_bytes=args.axis_bytes, axis_buffer=args.axis_buffer, **extra)
     print(json.dumps({"verilog": str(res.verilog), "rtlil": str(res.rtlil),
                       "names": str(res.names), **res.info}, indent=1))
     return 0
@@ -1099,6 +1102,10 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="N", help="--interface axis: bytes per beat, tdata = 8 x N bits "
                         "(default 1; wider beats take a volley in ceil(lines / N) cycles: "
                         "1, 2, 4, ... 64)")
+    p.add_argument("--axis-buffer", action="store_true",
+                   help="--interface axis: a second volley register, so the next packet comes "
+                        "in while the core runs its wave (a volley every max(in_beats, "
+                        "WAVE_CYCLES) + 1 cycles instead of in_beats + WAVE_CYCLES)")
     p.add_argument("--weight-store", default=None, choices=["registers", "memory", "auto"],
                    help="serial register/learn weights: registers (one per synapse), memory "
                         "(one block-RAM-mappable memory per segment; rst keeps its contents) "

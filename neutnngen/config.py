@@ -176,6 +176,8 @@ class HdlConfig:
     interface: str = "stream"
     # axis: bytes per AXI4-Stream beat (tdata = 8 x axis_bytes bits): 1, 2, 4, ... 64
     axis_bytes: int = 1
+    # axis: a second volley register, so the next packet comes in during the core's wave
+    axis_buffer: bool = False
 
 
 @dataclass(frozen=True)
@@ -506,6 +508,9 @@ def _cross_check(cfg: Config) -> None:
     if cfg.hdl.axis_bytes not in (1, 2, 4, 8, 16, 32, 64):
         raise ConfigError(f"hdl.axis_bytes={cfg.hdl.axis_bytes!r}; accepted: 1, 2, 4, 8, 16, "
                           "32, 64 (bytes per AXI4-Stream beat)", path="hdl.axis_bytes")
+    if cfg.hdl.axis_buffer and cfg.hdl.interface != "axis":
+        raise ConfigError("hdl.axis_buffer = true buffers the AXI4-Stream top's input; set "
+                          "hdl.interface = \"axis\" too", path="hdl.axis_buffer")
     if cfg.hdl.axis_bytes != 1 and cfg.hdl.interface != "axis":
         raise ConfigError(f"hdl.axis_bytes={cfg.hdl.axis_bytes} sets the AXI4-Stream beat; set "
                           "hdl.interface = \"axis\" too", path="hdl.axis_bytes")

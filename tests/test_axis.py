@@ -255,7 +255,7 @@ def test_wide_axis_refusals():
     net = small_net()
     with pytest.raises(ConfigError, match="axis_bytes=3; accepted: 1, 2, 4"):
         build_top(net, interface="axis", axis_bytes=3)
-    with pytest.raises(ConfigError, match="the 'stream' interface has none"):
+    with pytest.raises(ConfigError, match="the .stream. interface has none"):
         build_top(net, axis_bytes=4)
     assert to_beats([1, 2, 3], 2) == [0x0201, 0x03]
     assert from_beats([0x0201, 0x03], 2, 3) == [1, 2, 3]
@@ -305,33 +305,41 @@ def test_axis_verilog_cocotb_gunpoint_sized(tmp_path):
 
 
 @pytest.mark.requires_sim
-@pytest.mark.parametrize("nb", [4, 16])
-def test_wide_axis_verilog_with_enable_lines_at_full_rate_and_with_gaps(tmp_path, nb):
-    """``axis_bytes`` 4 and 16 in the emitted Verilog (cocotb): enable bits in the packet
-    after the inputs, bad packets, gaps both sides; then at full rate a volley every
-    ``in_beats + WAVE_CYCLES`` cycles (the 8-bit top: ``in_bytes + WAVE_CYCLES``)."""
+@pytest.mark.parametrize("nb, arch, buffered, lines", [
+    (4, "serial", False, 10), (16, "serial", True, 10), (1, "parallel", True, 30),
+    (4, "parallel", True, 10), (2, "parallel", False, 10)])
+def test_wide_axis_verilog_with_enable_lines_at_full_rate_and_with_gaps(tmp_path, nb, arch,
+                                                                       buffered, lines):
+    """``axis_bytes`` and ``axis_buffer`` in the emitted Verilog (cocotb): enable bits in
+    the packet after the inputs, bad packets, gaps both sides; then at full rate a volley
+    every ``in_beats + WAVE_CYCLES`` cycles, or with the buffer ``max(in_beats,
+    WAVE_CYCLES) + 1`` (the report's ``axis_cycles``), input beats fewer or more than the
+    wave's cycles."""
+    from neutnngen.pipeline.stages.hardware import axis_cycles
     from neutnngen.verify.axis import verify_axis
 
     rng = np.random.default_rng(3)
-    net = one_layer(rand_column(rng, 10, 3, mode="enable", P=1, frac=(0.3, 0.6)))
+    net = one_layer(rand_column(rng, lines, 3, mode="enable", P=1, frac=(0.3, 0.6)))
     X = rand_volleys(rng, 16, net.inputs)
     P = net.layers[0].columns[0].proximal_inputs
     en = (rng.random((16, P)) < 0.5).astype(np.int64)
-    r = emit(net, tmp_path / "rtl", interface="axis", axis_bytes=nb, name="wide")
+    r = emit(net, tmp_path / "rtl", interface="axis", axis_bytes=nb, axis_buffer=buffered,
+             name="wide", architecture=arch)
     ax = json.loads(r.names.read_text())["top"]["axis"]
-    assert ax["in_beats"] == -(-(10 + P) // nb) and ax["tdata_bits"] == 8 * nb
+    assert ax.get("in_beats", ax["in_bytes"]) == -(-(lines + P) // nb)
+    assert ax["tdata_bits"] == 8 * nb and ax.get("buffered", False) == buffered
     res = verify_axis(net, r.verilog, r.names, X, tmp_path / "gaps", seed=5, bad_packets=True,
                       prox={0: en})
     assert res["mismatches"] == 0 and res["packets"] == 16, res
     assert [res["err_short"], res["err_long"]] == res["expected_flags"] \
-        == [int(ax["in_beats"] > 1), 1]
+        == [int(-(-(lines + P) // nb) > 1), 1]  # a one-beat packet cannot be short
     cycles = []
     for n in (8, 24):
         d = verify_axis(net, r.verilog, r.names, rand_volleys(rng, n, net.inputs),
                         tmp_path / f"full{n}", p_valid=1, p_ready=1)
         assert d["mismatches"] == 0 and d["stalls_in"] > 0
         cycles.append(d["cycles"])
-    assert (cycles[1] - cycles[0]) / 16 == ax["in_beats"] + r.info["WAVE_CYCLES"]
+    assert (cycles[1] - cycles[0]) / 16 == axis_cycles(ax, r.info["WAVE_CYCLES"])
 
 
 @pytest.mark.requires_sim
@@ -480,6 +488,9 @@ def test_cli_verify_runs_the_axis_bench_on_an_axis_design(tmp_path, capsys):
     for flag in (["--mutants", "2"], ["--gate-level"], ["--random-weights", "1"]):
         assert main([*base, *flag]) == 2
         assert f"{flag[0]} on the AXI4-Stream design" in capsys.readouterr().err
+    rc = main(["compile", str(tmp_path / "net.json"), "--out", str(tmp_path / "x"),
+               "--axis-buffer"])
+    assert rc == 2 and "--axis-buffer buffers the AXI4-Stream" in capsys.readouterr().err
     assert main([*base, "--p-valid", "0"]) == 2
     assert "--p-valid 0.0: expected a chance per cycle in (0, 1]" in capsys.readouterr().err
 
@@ -535,14 +546,17 @@ def test_run_with_hdl_interface_axis_builds_and_verifies_the_axis_top(tmp_path, 
     # 4-byte beats: the same run, verified through the wide top
     assert main(["run", str(ex), "--out", str(tmp_path / "wide"), "-q", "--set",
                  "train.epochs=1", "--set", "verify.samples=30", "--set", "synth.targets=[]",
-                 "--set", "hdl.interface=axis", "--set", "hdl.axis_bytes=4"]) == 0
+                 "--set", "hdl.interface=axis", "--set", "hdl.axis_bytes=4",
+                 "--set", "hdl.axis_buffer=true"]) == 0
     rep = json.loads((tmp_path / "wide" / "report.json").read_text())
     assert rep["hdl"]["ports"]["axis"]["tdata_bits"] == 32 and rep["verify"]["mismatches"] == 0
+    assert rep["hdl"]["ports"]["axis"]["buffered"] is True
     assert rep["verify"]["beat_bytes"] == 4 and rep["verify"]["err_long"] == 1
     for extra, expect in (
             (["--set", "hdl.axis_bytes=3", "--set", "hdl.interface=axis"],
              "hdl.axis_bytes=3; accepted: 1, 2, 4"),
             (["--set", "hdl.axis_bytes=4"], "set hdl.interface = \"axis\" too"),
+            (["--set", "hdl.axis_buffer=true"], "buffers the AXI4-Stream top's input"),
             (["--set", "hdl.axis_bytes=4", "--set", "hdl.interface=axis",
               "--set", "synth.board=hx8k-breakout"], "byte-wide UART bridge")):
         capsys.readouterr()

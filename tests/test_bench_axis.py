@@ -27,9 +27,13 @@ def test_bench_axis_reduced(tmp_path):
     assert B.main(["--ir", str(tmp_path / "net.json"), "--archs", "parallel",
                    "--widths", "1,8", "--out", str(out)]) == 0
     rows = json.loads(out.read_text())["rows"]
-    assert [(r["axis_bytes"], r["in_beats"], r["tdata_bits"]) for r in rows] == \
-        [(1, 20, 8), (8, 3, 64)]
+    assert [(r["axis_buffer"], r["axis_bytes"], r["in_beats"], r["tdata_bits"])
+            for r in rows] == [(False, 1, 20, 8), (False, 8, 3, 64), (True, 1, 20, 8),
+                               (True, 8, 3, 64)]
     for r in rows:
         assert r["mismatches"] == 0
-        assert r["cycles_per_volley"] == r["in_beats"] + r["wave_cycles"]
+        want = (max(r["in_beats"], r["wave_cycles"]) + 1 if r["axis_buffer"]
+                else r["in_beats"] + r["wave_cycles"])
+        assert r["cycles_per_volley"] == want
         assert r["wrapper_transistors"] == r["transistors"] - r["core_transistors"] > 0
+    assert rows[2]["flip_flops"] > rows[0]["flip_flops"]  # the buffer's second register

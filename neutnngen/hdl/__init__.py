@@ -60,7 +60,8 @@ OPTIONS = ("mux_levels", "lanes", "architecture", "weight_store", "mu_shift_bits
 
 
 def build_top(net: Network, weights: str = "hardwired", name: str = "neutnngen_top",
-              interface: str = "stream", axis_bytes: int = 1, **options):
+              interface: str = "stream", axis_bytes: int = 1, axis_buffer: bool = False,
+              **options):
     """The top-level component of ``net`` (verified first: raises ``IRValidationError``).
     ``weights``: ``hardwired`` | ``register`` | ``learn`` (on-chip STDP, bit-exact with
     ``Interpreter.step(learn=True)``; ports and timing in ``docs/rtl-contract.md``); an
@@ -78,7 +79,8 @@ def build_top(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     default, builds no port and the IR's ``mu``).
     ``interface``: ``stream`` (default: the valid/ready :class:`Top`) or ``axis`` (the
     same core behind AXI4-Stream ports, :class:`neutnngen.hdl.axis.AxisTop`, of
-    ``axis_bytes`` bytes a beat: 1, the default, ... 64)."""
+    ``axis_bytes`` bytes a beat: 1, the default, ... 64; ``axis_buffer``: a second volley
+    register, so the next packet comes in while the core runs its wave)."""
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise ConfigError(f"unknown HDL option(s) {', '.join(unknown)}; accepted: "
@@ -86,11 +88,13 @@ def build_top(net: Network, weights: str = "hardwired", name: str = "neutnngen_t
     if interface not in INTERFACES:
         raise ConfigError(f"unknown HDL interface {interface!r}; accepted: "
                           f"{', '.join(INTERFACES)}", path="hdl.interface")
-    if axis_bytes != 1 and interface != "axis":
-        raise ConfigError(f"axis_bytes={axis_bytes} sets the AXI4-Stream beat; the "
-                          f"{interface!r} interface has none", path="hdl.axis_bytes")
+    if (axis_bytes != 1 or axis_buffer) and interface != "axis":
+        what = f"axis_bytes={axis_bytes}" if axis_bytes != 1 else "axis_buffer"
+        raise ConfigError(f"{what} sets up the AXI4-Stream top; the {interface!r} interface "
+                          "has none", path="hdl.axis_bytes" if axis_bytes != 1
+                          else "hdl.axis_buffer")
     plan = make_plan(net, weights=weights, name=name, **options)
-    return AxisTop(plan, axis_bytes) if interface == "axis" else Top(plan)
+    return AxisTop(plan, axis_bytes, axis_buffer) if interface == "axis" else Top(plan)
 
 
 __all__ = ["INTERFACES", "WEIGHT_MODES", "AxisTop", "EmitResult", "LearnTrace", "Plan", "Top",

@@ -228,6 +228,26 @@ class WideVolleyToAxis(wiring.Component):
         return m
 
 
+class VolleyBuffer(wiring.Component):
+    """A one-volley register between the packet receiver and the core (``axis_buffer``):
+    it takes a received volley as soon as it is empty, so the receiver takes the next
+    packet while the core still reads this one during its wave."""
+
+    def __init__(self, lines: int, tb: int):
+        vol = data.StructLayout({"time": lines * tb, "spike": lines})
+        super().__init__({"i": In(stream.Signature(vol)), "o": Out(stream.Signature(vol))})
+
+    def elaborate(self, platform):
+        m = Module()
+        full = Signal()
+        m.d.comb += [self.o.valid.eq(full), self.i.ready.eq(~full)]
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += full.eq(0)
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [self.o.payload.eq(self.i.payload), full.eq(1)]
+        return m
+
+
 class VolleyToAxis(wiring.Component):
     """Volley stream -> byte stream: one byte per line (time, spike bit 7), then the winner
     byte with ``last``. The winner is found while the line bytes go out (a running minimum:
@@ -279,9 +299,9 @@ class AxisTop(wiring.Component):
 
     _MustUse__silence = True
 
-    def __init__(self, plan: Plan, axis_bytes: int = 1):
+    def __init__(self, plan: Plan, axis_bytes: int = 1, axis_buffer: bool = False):
         check_axis(plan, axis_bytes)
-        self.plan, self.nb = plan, axis_bytes
+        self.plan, self.nb, self.buffered = plan, axis_bytes, bool(axis_buffer)
         w = 8 * axis_bytes
         members = {
             "s_axis_tdata": In(w), "s_axis_tvalid": In(1), "s_axis_tready": Out(1),
@@ -294,7 +314,8 @@ class AxisTop(wiring.Component):
             members.update({"wload_en": In(1), "wload_addr": In(plan.A),
                             "wload_data": In(plan.WB)})
         super().__init__(members)
-        self.info = dict(plan.info(), interface="axis", axis=axis_info(plan, axis_bytes))
+        self.info = dict(plan.info(), interface="axis",
+                         axis=axis_info(plan, axis_bytes, self.buffered))
 
     def elaborate(self, platform):
         m = Module()
@@ -307,33 +328,40 @@ class AxisTop(wiring.Component):
         else:
             m.submodules.rx = rx = WideAxisToVolley(n_in + p.N_PROX, p.TB_IN, self.nb)
             m.submodules.tx = tx = WideVolleyToAxis(p.net.outputs, p.TB_OUT, self.nb)
+        src = rx.o  # the volley the core reads: the receiver's, or the buffer's copy
+        if self.buffered:
+            m.submodules.buf = buf = VolleyBuffer(n_in + p.N_PROX, p.TB_IN)
+            wiring.connect(m, rx.o, buf.i)
+            src = buf.o
         m.d.comb += [
             rx.i.valid.eq(self.s_axis_tvalid), rx.i.payload.data.eq(self.s_axis_tdata),
             rx.i.payload.last.eq(self.s_axis_tlast), self.s_axis_tready.eq(rx.i.ready),
             self.err_short.eq(rx.err_short), self.err_long.eq(rx.err_long),
-            core.in_valid.eq(rx.o.valid), rx.o.ready.eq(core.in_ready),
-            core.in_time.eq(rx.o.payload.time[:n_in * p.TB_IN]),
-            core.in_spike.eq(rx.o.payload.spike[:n_in]),
+            core.in_valid.eq(src.valid), src.ready.eq(core.in_ready),
+            core.in_time.eq(src.payload.time[:n_in * p.TB_IN]),
+            core.in_spike.eq(src.payload.spike[:n_in]),
             tx.i.valid.eq(core.out_valid), core.out_ready.eq(tx.i.ready),
             tx.i.payload.time.eq(core.out_time), tx.i.payload.spike.eq(core.out_spike),
             self.m_axis_tvalid.eq(tx.o.valid), self.m_axis_tdata.eq(tx.o.payload.data),
             self.m_axis_tlast.eq(tx.o.payload.last), tx.o.ready.eq(self.m_axis_tready),
         ]
         if p.N_PROX:  # the proximal lines follow the input lines in the packet
-            m.d.comb += [core.prox_time.eq(rx.o.payload.time[n_in * p.TB_IN:]),
-                         core.prox_spike.eq(rx.o.payload.spike[n_in:])]
+            m.d.comb += [core.prox_time.eq(src.payload.time[n_in * p.TB_IN:]),
+                         core.prox_spike.eq(src.payload.spike[n_in:])]
         if p.weights == "register":
             m.d.comb += [core.wload_en.eq(self.wload_en), core.wload_addr.eq(self.wload_addr),
                          core.wload_data.eq(self.wload_data)]
         return m
 
 
-def axis_info(plan: Plan, axis_bytes: int = 1) -> dict:
+def axis_info(plan: Plan, axis_bytes: int = 1, buffered: bool = False) -> dict:
     """The ``"axis"`` entry of ``names.json`` (packing of both packets)."""
     n_in, n_out = plan.net.inputs + plan.N_PROX, plan.net.outputs + 1
     wide = {} if axis_bytes == 1 else {  # a byte design's entry stays as it was
         "beat_bytes": axis_bytes, "in_beats": -(-n_in // axis_bytes),
         "out_beats": -(-n_out // axis_bytes)}
+    if buffered:
+        wide["buffered"] = True
     return {"tdata_bits": 8 * axis_bytes, **wide, "in_bytes": plan.net.inputs + plan.N_PROX,
             "proximal_bytes": plan.N_PROX,
             # bytes (packet positions) that carry an enable bit, not a spike time

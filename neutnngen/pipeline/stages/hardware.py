@@ -109,7 +109,8 @@ class CompileStage(Stage):
         res = emit(self.network(ctx), ctx.outdir / "rtl", weights=ctx.cfg.hdl.weights,
                    name=ctx.cfg.hdl.top, architecture=ctx.cfg.hdl.architecture,
                    weight_store=ctx.cfg.hdl.weight_store, mu_shift_bits=mu_shift_bits(ctx.cfg),
-                   interface=ctx.cfg.hdl.interface, axis_bytes=ctx.cfg.hdl.axis_bytes)
+                   interface=ctx.cfg.hdl.interface, axis_bytes=ctx.cfg.hdl.axis_bytes,
+                   axis_buffer=ctx.cfg.hdl.axis_buffer)
         info = {"verilog": str(res.verilog), "rtlil": str(res.rtlil), "names": str(res.names),
                 "info": res.info}
         write_json(ctx.outdir / "rtl" / "emit.json", info)
@@ -282,6 +283,15 @@ class VerifyLearningStage(Stage):
                                       "ir": "ir/chip_trained.json"}
 
 
+def axis_cycles(ax: dict, wave: int) -> int:
+    """Cycles per volley at full rate through an AXI4-Stream top (docs/rtl-contract.md,
+    measured in ``tests/test_axis.py``): the core holds its input while its wave runs, so
+    without ``axis_buffer`` a volley costs its input beats plus the wave; with it the next
+    packet comes in during the wave: the longer of the two, plus the buffer's cycle."""
+    beats = int(ax.get("in_beats", ax["in_bytes"]))
+    return max(beats, wave) + 1 if ax.get("buffered") else beats + wave
+
+
 class SynthStage(Stage):
     """Every ``synth.targets`` entry on the emitted Verilog (``synth/<target>.json``) and,
     with ``synth.board``, the board bitstream (``synth/board.json``)."""
@@ -379,7 +389,8 @@ class SynthStage(Stage):
                                    architecture=arch, weight_store=cfg.hdl.weight_store,
                                    mu_shift_bits=mu_shift_bits(cfg),
                                    interface=cfg.hdl.interface,
-                                   axis_bytes=cfg.hdl.axis_bytes)
+                                   axis_bytes=cfg.hdl.axis_bytes,
+                                   axis_buffer=cfg.hdl.axis_buffer)
                         step(f"synth: generic, {arch} architecture", ctx.show)
                         g = flows.synth_generic(res.verilog.read_text(), cfg.hdl.top).to_dict()
                 except ConfigError as e:  # e.g. pipelined has no on-chip learning
@@ -419,10 +430,8 @@ class SynthStage(Stage):
         fmax = (results.get("ice40") or {}).get("fmax_mhz")
         wc = info.get("WAVE_CYCLES")
         if fmax and wc:
-            # through an AXI4-Stream top a volley also spends its input beats (the core holds
-            # its input while the wave runs): in_beats + WAVE_CYCLES at full rate
             ax = info.get("axis")
-            per = wc + int(ax.get("in_beats", ax["in_bytes"])) if ax else wc
+            per = axis_cycles(ax, wc) if ax else wc
             ctx.report["performance"] = {
                 "fmax_mhz": fmax, "wave_cycles": wc, "cycles_per_inference": per,
                 "inferences_per_s_at_fmax": fmax * 1e6 / per,
