@@ -1099,9 +1099,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stream: valid/ready ports of docs/rtl-contract.md (default); axis: the "
                         "same core behind AXI4-Stream ports (packing in the same doc)")
     p.add_argument("--axis-bytes", type=int, default=1, choices=[1, 2, 4, 8, 16, 32, 64],
-                   metavar="N", help="--interface axis: bytes per beat, tdata = 8 x N bits "
-                        "(default 1; wider beats take a volley in ceil(lines / N) cycles: "
-                        "1, 2, 4, ... 64)")
+                   metavar="N", help="--interface axis: bytes per beat, tdata = 8 x N bits: "
+                        "1 (default), 2, 4, 8, 16, 32 or 64; wider beats take a volley in "
+                        "ceil(lines / N) cycles")
     p.add_argument("--axis-buffer", action="store_true",
                    help="--interface axis: a second volley register, so the next packet comes "
                         "in while the core runs its wave (a volley every max(in_beats, "
