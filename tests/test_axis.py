@@ -563,3 +563,20 @@ def test_run_with_hdl_interface_axis_builds_and_verifies_the_axis_top(tmp_path, 
         assert main(["run", str(ex), "--out", str(tmp_path / "bad"), "-q", *extra]) == 2
         assert expect in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_architecture_table_shows_cycles_through_the_axis_top():
+    from neutnngen.pipeline.stages.hardware import axis_cycles
+    from neutnngen.report.render import _architectures
+
+    ax = {"in_bytes": 150, "in_beats": 10, "beat_bytes": 16}
+    assert axis_cycles(ax, 18) == 28 and axis_cycles({**ax, "buffered": True}, 18) == 19
+    assert axis_cycles({"in_bytes": 150}, 1) == 151
+    rows = {"serial": {"wave_cycles": 612, "cycles_per_inference": 622, "latency_cycles": 612,
+                       "transistors": 10, "flip_flops": 1, "transistor_cycles": 6220},
+            "pipelined": {"unavailable": "no"}}
+    md = _architectures(rows)
+    assert "cycles / inference (AXI4-Stream top)" in md and "| serial | 612 | 622 |" in md
+    assert "| pipelined | - | - | - | - | - | no |" in md
+    plain = _architectures({"serial": {**rows["serial"], "cycles_per_inference": 612}})
+    assert "AXI4-Stream" not in plain and "| serial | 612 | 612 | 10 |" in plain

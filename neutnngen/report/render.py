@@ -202,19 +202,27 @@ def sections(r: dict, accuracy: str, primary_key: str) -> list[tuple[str, str]]:
 
 def _architectures(a: dict) -> str:
     """The same IR in every layer architecture (``synth.compare_architectures``)."""
+    axis = any(v.get("cycles_per_inference", v.get("wave_cycles")) != v.get("wave_cycles")
+               for v in a.values() if not v.get("unavailable"))
     rows = []
     for arch, v in a.items():
         name = f"**{arch}** (built)" if v.get("built") else arch
         if v.get("unavailable"):
-            rows.append((name, "-", "-", "-", "-", v["unavailable"]))
+            rows.append((name, "-", *(["-"] if axis else []), "-", "-", "-", v["unavailable"]))
             continue
-        rows.append((name, v.get("wave_cycles"), v.get("latency_cycles"), v.get("transistors"),
+        rows.append((name, v.get("wave_cycles"),
+                     *([v.get("cycles_per_inference")] if axis else []),
+                     v.get("latency_cycles"), v.get("transistors"),
                      v.get("flip_flops"), v.get("transistor_cycles")))
-    return (_table(rows, ("architecture", "cycles / wave", "latency (cycles)", "transistors",
-                          "flip-flops", "transistors x cycles"))
+    head = ("architecture", "cycles / wave",
+            *(["cycles / inference (AXI4-Stream top)"] if axis else []),
+            "latency (cycles)", "transistors", "flip-flops", "transistors x cycles")
+    return (_table(rows, head)
             + "\n\nEvery row is the same trained IR; cycles come from the design's plan, cost "
               "from a generic Yosys synthesis of that architecture (`hdl.architecture` builds "
-              "one; `transistors x cycles` is the area-time product, lower is better).")
+              "one; `transistors x cycles` is the area-time product per inference, lower is "
+              "better" + ("; through the AXI4-Stream top an inference also spends its input "
+                          "beats" if axis else "") + ").")
 
 
 def render_markdown(r: dict, plots: dict[str, str], accuracy: str, primary_key: str) -> str:

@@ -399,11 +399,12 @@ class SynthStage(Stage):
                     continue
                 info = res.info
             wc, lat = int(info["WAVE_CYCLES"]), int(info["LATENCY"])
-            row.update({"wave_cycles": wc, "latency_cycles": lat,
+            per = axis_cycles(info["axis"], wc) if info.get("axis") else wc
+            row.update({"wave_cycles": wc, "latency_cycles": lat, "cycles_per_inference": per,
                         "transistors": g.get("transistors"), "cells": g.get("cells"),
                         "flip_flops": g.get("flip_flops")})
-            if row["transistors"]:
-                row["transistor_cycles"] = int(row["transistors"]) * wc
+            if row["transistors"]:  # area x time per inference (through the AXIS top if any)
+                row["transistor_cycles"] = int(row["transistors"]) * per
             out[arch] = row
         return out
 
