@@ -720,7 +720,7 @@ def _axis_options(args) -> None:
     """Refuse the verify options that need the stream ports on an AXI4-Stream design."""
     stream_only = [("--gate-level", args.gate_level), ("--formal", args.formal),
                    ("--prove-wave", args.prove_wave), ("--mutants", args.mutants),
-                   ("--random-weights", args.random_weights), ("--waves", args.waves),
+                   ("--random-weights", args.random_weights),
                    ("--bench", args.bench not in (None, "auto", "cocotb"))]
     bad = [flag for flag, on in stream_only if on]
     if bad:
@@ -741,13 +741,15 @@ def _verify_axis(args, net, verilog: Path, names: Path, X, workdir: Path, corner
     check_matches(net, json.loads(names.read_text())["top"], str(names))
     d = verify_axis(net, verilog, names, X, workdir / "axis", simulator=args.simulator,
                     seed=args.axis_seed, p_valid=args.p_valid, p_ready=args.p_ready,
-                    bad_packets=args.bad_packets)
+                    bad_packets=args.bad_packets, waves=args.waves)
     if corner is not None:
         d["corner"] = corner
     print(json.dumps(d, indent=1, default=str))
     why = failure(d, args.bad_packets)
     if why:
-        raise VerificationMismatch(why, first={"volley": d["first_mismatch"]})
+        raise VerificationMismatch(why + (f" (waveform: {d['waveform']})"
+                                          if d.get("waveform") else ""),
+                                   first={"volley": d["first_mismatch"]})
     return 0
 
 

@@ -472,9 +472,10 @@ def test_cli_verify_runs_the_axis_bench_on_an_axis_design(tmp_path, capsys):
     base = ["verify", str(tmp_path / "net.json"), "--rtl", str(tmp_path / "rtl"),
             "--config", str(cfg), "--out", str(tmp_path / "v")]
     capsys.readouterr()
-    assert main([*base, "--bad-packets", "--axis-seed", "3"]) == 0
+    assert main([*base, "--bad-packets", "--axis-seed", "3", "--waves"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["interface"] == "axis" and d["mismatches"] == 0 and d["packets"] == d["waves"] == 30
+    assert Path(d["waveform"]).is_file() and "s_axis_tready" in Path(d["waveform"]).read_text()
     assert (d["err_short"], d["err_long"]) == (1, 1) and d["stalls_in"] and d["stalls_out"]
     # the same shape, other weights: the bench must see the difference
     other = next(n for n in (small_net(s) for s in range(4, 40))
@@ -482,9 +483,11 @@ def test_cli_verify_runs_the_axis_bench_on_an_axis_design(tmp_path, capsys):
                      != Interpreter(net).forward(X)).any())
     save(other, tmp_path / "other.json")
     base[1] = str(tmp_path / "other.json")
-    assert main(base) == 3  # a verification failure
+    Path(d["waveform"]).unlink()
+    assert main(base) == 3  # a verification failure, rerun once traced
     err = capsys.readouterr().err
     assert "output packets differ from the interpreter; first at volley" in err, err
+    assert "(waveform: " in err and Path(err.split("(waveform: ")[1].split(")")[0]).is_file()
     for flag in (["--mutants", "2"], ["--gate-level"], ["--random-weights", "1"]):
         assert main([*base, *flag]) == 2
         assert f"{flag[0]} on the AXI4-Stream design" in capsys.readouterr().err

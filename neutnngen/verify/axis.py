@@ -92,11 +92,13 @@ def _unpack(packet: list[int], tb: int) -> list[int]:
 def verify_axis(net: Network, verilog: Path | str, names_json: Path | str, X, workdir, *,
                 simulator: str | None = None, seed: int = 0, p_valid: float = 0.7,
                 p_ready: float = 0.6, bad_packets: bool = False, prox=None,
-                timeout: float = 900.0) -> dict:
+                timeout: float = 900.0, waves: bool = False) -> dict:
     """Run ``X[N, inputs]`` (with the proximal lines ``prox`` as ``neutnngen.hdl.simulate``
     takes them) through the compiled AXIS top; returns counts, mismatches, stalls, protocol
     errors and timings. ``p_valid`` / ``p_ready``: the chance per cycle that the bench
-    offers an input beat / takes an output beat (seeded by ``seed``)."""
+    offers an input beat / takes an output beat (seeded by ``seed``). ``waves``: keep a
+    waveform (``waveform``: its path; Icarus FST, Verilator VCD); a failing run without it
+    is rerun once with the same seed to keep one."""
     from ..flows.sim import simulator_version
 
     for k, p in (("p_valid", p_valid), ("p_ready", p_ready)):
@@ -138,16 +140,21 @@ def verify_axis(net: Network, verilog: Path | str, names_json: Path | str, X, wo
     deadline = time.monotonic() + timeout
     runner = timed_runner(sim, deadline)
     build_dir = workdir / f"build-{sim}"
-    log = workdir / f"sim-{sim}.log"
-    with runner_environment():
-        build_design(runner, sim, verilog, name, build_dir, simulator_version(sim),
-                     workdir / f"build-{sim}.log", deadline)
-        t1 = time.monotonic()
+    wave_file = workdir / f"waves-{sim}.{'fst' if sim == 'icarus' else 'vcd'}"
+
+    def simulate(trace: bool) -> dict:
+        log = workdir / f"sim-{sim}{'-waves' if trace else ''}.log"
+        for f in (result, wave_file):
+            f.unlink(missing_ok=True)
+        # as the stream benches: Icarus builds carry their own dump module, pointed here
+        plusargs = [f"+dumpfile_path={wave_file}"] if sim == "icarus" and trace else []
+        test_args = ["--trace-file", str(wave_file)] if sim != "icarus" and trace else []
         try:
             runner.test(test_module="axis_bench", hdl_toplevel=name,
                         hdl_toplevel_lang="verilog", build_dir=build_dir, test_dir=workdir,
                         results_xml=str(workdir / f"results-{sim}.xml"),
-                        extra_env={"NEUTNNGEN_AXIS_BENCH": str(cfg_path)}, log_file=log)
+                        extra_env={"NEUTNNGEN_AXIS_BENCH": str(cfg_path)}, waves=trace,
+                        plusargs=plusargs, test_args=test_args, log_file=log)
         except (RuntimeError, SystemExit) as exc:
             if not result.is_file():
                 late = _killed(exc, deadline)
@@ -155,7 +162,13 @@ def verify_axis(net: Network, verilog: Path | str, names_json: Path | str, X, wo
                     "the AXIS simulation "
                     + ("timed out (raise the timeout)" if late else "wrote no results")
                     + f"; log {log}:\n{log_file_tail(log)}", path=sim) from None
-    out = json.loads(result.read_text())
+        return json.loads(result.read_text())
+
+    with runner_environment():
+        build_design(runner, sim, verilog, name, build_dir, simulator_version(sim),
+                     workdir / f"build-{sim}.log", deadline)
+        t1 = time.monotonic()
+        out = simulate(waves)
     Y = Interpreter(net).forward(X, proximal=prox)
     want = [[int(t) for t in y] + [_winner([int(t) for t in y])] for y in Y]
     n_out = net.outputs + 1
@@ -176,6 +189,11 @@ def verify_axis(net: Network, verilog: Path | str, names_json: Path | str, X, wo
     if first is not None:
         d["first"] = {"volley": first, "got": got[first] if first < len(got) else None,
                       "expected": want[first] if first < len(want) else None}
+    if not waves and failure(d, bad_packets):  # the same seeded run again, traced
+        with runner_environment():
+            simulate(True)
+    if wave_file.is_file() and (waves or failure(d, bad_packets)):
+        d["waveform"] = str(wave_file)
     return d
 
 

@@ -184,12 +184,13 @@ class VerifyStage(Stage):
             out = verify_axis(ctx.net, Path(ctx.emitted["verilog"]), Path(ctx.emitted["names"]),
                               X, ctx.outdir / "verify", simulator=_simulator(ctx.cfg),
                               seed=ctx.cfg.experiment.seed, bad_packets=True,
-                              timeout=ctx.cfg.verify.timeout_s)
+                              timeout=ctx.cfg.verify.timeout_s, waves=ctx.cfg.verify.waves)
             bar.update(len(X))
         write_json(rfile, out)
         why = failure(out, bad_packets=True)
         if why:
-            raise VerificationMismatch(f"AXI4-Stream top: {why} (details: {rfile})",
+            raise VerificationMismatch(f"AXI4-Stream top: {why} (waveform: "
+                                       f"{out.get('waveform')}; details: {rfile})",
                                        first={"volley": out.get("first_mismatch")})
         return out
 
