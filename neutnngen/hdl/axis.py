@@ -3,8 +3,8 @@ AXI4-Stream slave (input volleys) and an AXI4-Stream master (output volleys and 
 winner), for hosts, DMA engines and the UART bridge (:mod:`neutnngen.hdl.uart`). The
 packets below are bytes; a top of ``axis_bytes = N`` carries N of them per beat (``tdata``
 ``8 N`` bits, byte ``i`` in bits ``[8i+7:8i]``, the last beat padded:
-:class:`WideAxisToVolley`, :class:`WideVolleyToAxis`, :func:`to_beats`); N = 1 is the byte
-top of :class:`AxisToVolley` / :class:`VolleyToAxis`.
+:class:`AxisToVolley` takes any N, :class:`WideVolleyToAxis` sends N > 1, :func:`to_beats`);
+N = 1 is the byte top of :class:`AxisToVolley` / :class:`VolleyToAxis`.
 
 Packing (``docs/rtl-contract.md``, "AXI4-Stream top"):
 
@@ -77,57 +77,14 @@ def check_axis(plan: Plan, axis_bytes: int = 1) -> None:
 
 
 class AxisToVolley(wiring.Component):
-    """Byte stream -> volley stream (``time``: ``lines*tb``, ``spike``: ``lines``). Bytes
-    shift into a register (no per-line demultiplexer); the volley is offered once exactly
-    ``lines`` bytes ended with ``last``. ``err_short``/``err_long`` are sticky."""
+    """Beat stream -> volley stream (``time``: ``lines*tb``, ``spike``: ``lines``). A beat
+    carries ``nb`` bytes (``tdata`` = ``8 * nb`` bits, byte ``i`` in bits ``[8i+7:8i]``;
+    1, the default, is the byte stream of :data:`BYTE`): a packet is ``ceil(lines / nb)``
+    beats, the last one padded with ignored bytes. Beats shift into a register (no per-line
+    demultiplexer); the volley is offered once exactly that many beats ended with ``last``.
+    ``err_short``/``err_long`` are sticky."""
 
-    def __init__(self, lines: int, tb: int):
-        self.lines, self.tb = lines, tb
-        vol = data.StructLayout({"time": lines * tb, "spike": lines})
-        super().__init__({"i": In(stream.Signature(BYTE)), "o": Out(stream.Signature(vol)),
-                          "err_short": Out(1), "err_long": Out(1)})
-
-    def elaborate(self, platform):
-        m = Module()
-        n, tb = self.lines, self.tb
-        times = Signal(n * tb)
-        spikes = Signal(n)
-        idx = Signal(range(max(n, 2)))
-        full = Signal()
-        drop = Signal()
-        b = self.i.payload
-        m.d.comb += [self.i.ready.eq(~full), self.o.valid.eq(full),
-                     self.o.payload.time.eq(times), self.o.payload.spike.eq(spikes)]
-        with m.If(self.o.valid & self.o.ready):
-            m.d.sync += full.eq(0)
-        with m.If(self.i.valid & self.i.ready):
-            with m.If(drop):
-                with m.If(b.last):
-                    m.d.sync += drop.eq(0)
-            with m.Else():
-                # line j ends at the bottom after the packet's n bytes: shift in from the top
-                m.d.sync += [times.eq(Cat(times[tb:], b.data[:tb])),
-                             spikes.eq(Cat(spikes[1:], b.data[7]))]
-                at_end = idx == n - 1
-                with m.If(at_end | b.last):
-                    m.d.sync += idx.eq(0)
-                with m.Else():
-                    m.d.sync += idx.eq(idx + 1)
-                with m.If(b.last & at_end):
-                    m.d.sync += full.eq(1)
-                with m.Elif(b.last):
-                    m.d.sync += self.err_short.eq(1)
-                with m.Elif(at_end):
-                    m.d.sync += [self.err_long.eq(1), drop.eq(1)]
-        return m
-
-
-class WideAxisToVolley(wiring.Component):
-    """``AxisToVolley`` for ``nb``-byte beats (``tdata`` = ``8 * nb`` bits, byte ``i`` of a
-    beat in bits ``[8i+7:8i]``): a packet is ``ceil(lines / nb)`` beats, the last one
-    padded with ignored bytes; each beat shifts ``nb`` lines into the register."""
-
-    def __init__(self, lines: int, tb: int, nb: int):
+    def __init__(self, lines: int, tb: int, nb: int = 1):
         self.lines, self.tb, self.nb = lines, tb, nb
         self.beats = -(-lines // nb)
         vol = data.StructLayout({"time": lines * tb, "spike": lines})
@@ -144,10 +101,15 @@ class WideAxisToVolley(wiring.Component):
         full = Signal()
         drop = Signal()
         b = self.i.payload
+        padded = k * nb != n  # the register holds the last beat's padding too
         m.d.comb += [self.i.ready.eq(~full), self.o.valid.eq(full),
-                     self.o.payload.time.eq(times[:n * tb]), self.o.payload.spike.eq(spikes[:n])]
-        bt = Cat(*[b.data[8 * i:8 * i + tb] for i in range(nb)])
-        bs = Cat(*[b.data[8 * i + 7] for i in range(nb)])
+                     self.o.payload.time.eq(times[:n * tb] if padded else times),
+                     self.o.payload.spike.eq(spikes[:n] if padded else spikes)]
+        if nb == 1:
+            bt, bs = b.data[:tb], b.data[7]
+        else:
+            bt = Cat(*[b.data[8 * i:8 * i + tb] for i in range(nb)])
+            bs = Cat(*[b.data[8 * i + 7] for i in range(nb)])
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += full.eq(0)
         with m.If(self.i.valid & self.i.ready):
@@ -155,11 +117,9 @@ class WideAxisToVolley(wiring.Component):
                 with m.If(b.last):
                     m.d.sync += drop.eq(0)
             with m.Else():
-                if k > 1:  # beat j ends at the bottom after the packet's k beats
-                    m.d.sync += [times.eq(Cat(times[nb * tb:], bt)),
-                                 spikes.eq(Cat(spikes[nb:], bs))]
-                else:
-                    m.d.sync += [times.eq(bt), spikes.eq(bs)]
+                # beat j ends at the bottom after the packet's k beats: shift in from the top
+                m.d.sync += [times.eq(Cat(times[nb * tb:], bt)),
+                             spikes.eq(Cat(spikes[nb:], bs))]
                 at_end = idx == k - 1
                 with m.If(at_end | b.last):
                     m.d.sync += idx.eq(0)
@@ -291,8 +251,8 @@ class VolleyToAxis(wiring.Component):
 
 
 class AxisTop(wiring.Component):
-    """The core behind AXI4-Stream ports: ``s_axis_tdata[8]``, ``s_axis_tvalid``,
-    ``s_axis_tready``, ``s_axis_tlast``, ``m_axis_tdata[8]``, ``m_axis_tvalid``,
+    """The core behind AXI4-Stream ports: ``s_axis_tdata[8 * axis_bytes]``, ``s_axis_tvalid``,
+    ``s_axis_tready``, ``s_axis_tlast``, ``m_axis_tdata[8 * axis_bytes]``, ``m_axis_tvalid``,
     ``m_axis_tready``, ``m_axis_tlast``, sticky ``err_short``/``err_long``, and in
     ``register`` mode ``wload_en``/``wload_addr``/``wload_data`` of the core. The core is
     instance ``core`` (its names.json signals are under ``core.``)."""
@@ -322,12 +282,9 @@ class AxisTop(wiring.Component):
         p = self.plan
         m.submodules.core = core = Top(p)
         n_in = p.net.inputs
-        if self.nb == 1:
-            m.submodules.rx = rx = AxisToVolley(n_in + p.N_PROX, p.TB_IN)
-            m.submodules.tx = tx = VolleyToAxis(p.net.outputs, p.TB_OUT)
-        else:
-            m.submodules.rx = rx = WideAxisToVolley(n_in + p.N_PROX, p.TB_IN, self.nb)
-            m.submodules.tx = tx = WideVolleyToAxis(p.net.outputs, p.TB_OUT, self.nb)
+        m.submodules.rx = rx = AxisToVolley(n_in + p.N_PROX, p.TB_IN, self.nb)
+        m.submodules.tx = tx = (VolleyToAxis(p.net.outputs, p.TB_OUT) if self.nb == 1 else
+                                WideVolleyToAxis(p.net.outputs, p.TB_OUT, self.nb))
         src = rx.o  # the volley the core reads: the receiver's, or the buffer's copy
         if self.buffered:
             m.submodules.buf = buf = VolleyBuffer(n_in + p.N_PROX, p.TB_IN)
