@@ -180,6 +180,10 @@ class HdlConfig:
     axis_buffer: bool = False
 
 
+#: accepted ``hdl.axis_bytes``: bytes per AXI4-Stream beat (``tdata`` = 8 x that)
+AXIS_BYTES = (1, 2, 4, 8, 16, 32, 64)
+
+
 @dataclass(frozen=True)
 class VerifyConfig:
     enabled: bool = True
@@ -505,9 +509,10 @@ def _cross_check(cfg: Config) -> None:
         if t not in SYNTH_TARGETS:
             raise ConfigError(f"synth.targets contains {t!r}; accepted: {', '.join(SYNTH_TARGETS)}",
                               path="synth.targets")
-    if cfg.hdl.axis_bytes not in (1, 2, 4, 8, 16, 32, 64):
-        raise ConfigError(f"hdl.axis_bytes={cfg.hdl.axis_bytes!r}; accepted: 1, 2, 4, 8, 16, "
-                          "32, 64 (bytes per AXI4-Stream beat)", path="hdl.axis_bytes")
+    if cfg.hdl.axis_bytes not in AXIS_BYTES:
+        raise ConfigError(f"hdl.axis_bytes={cfg.hdl.axis_bytes!r}; accepted: "
+                          f"{', '.join(map(str, AXIS_BYTES))} (bytes per AXI4-Stream beat)",
+                          path="hdl.axis_bytes")
     if cfg.hdl.axis_buffer and cfg.hdl.interface != "axis":
         raise ConfigError("hdl.axis_buffer = true buffers the AXI4-Stream top's input; set "
                           "hdl.interface = \"axis\" too", path="hdl.axis_buffer")

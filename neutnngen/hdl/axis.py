@@ -41,6 +41,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..config import AXIS_BYTES
 from ..errors import ConfigError
 from .plan import Plan
 from .sim import proximal_arrays
@@ -51,9 +52,6 @@ BYTE = data.StructLayout({"data": 8, "last": 1})
 NO_WINNER = 0xFF
 INTERFACES = ("stream", "axis")
 
-
-#: accepted ``axis_bytes`` (bytes per beat: ``tdata`` is ``8 * axis_bytes`` bits)
-AXIS_BYTES = (1, 2, 4, 8, 16, 32, 64)
 
 
 def check_axis(plan: Plan, axis_bytes: int = 1) -> None:

@@ -189,10 +189,11 @@ def verify_axis(net: Network, verilog: Path | str, names_json: Path | str, X, wo
     if first is not None:
         d["first"] = {"volley": first, "got": got[first] if first < len(got) else None,
                       "expected": want[first] if first < len(want) else None}
-    if not waves and failure(d, bad_packets):  # the same seeded run again, traced
+    failed = failure(d, bad_packets) is not None
+    if failed and not waves:  # the same seeded run again, traced
         with runner_environment():
             simulate(True)
-    if wave_file.is_file() and (waves or failure(d, bad_packets)):
+    if (waves or failed) and wave_file.is_file():
         d["waveform"] = str(wave_file)
     return d
 

@@ -284,11 +284,14 @@ class VerifyLearningStage(Stage):
                                       "ir": "ir/chip_trained.json"}
 
 
-def axis_cycles(ax: dict, wave: int) -> int:
-    """Cycles per volley at full rate through an AXI4-Stream top (docs/rtl-contract.md,
-    measured in ``tests/test_axis.py``): the core holds its input while its wave runs, so
-    without ``axis_buffer`` a volley costs its input beats plus the wave; with it the next
-    packet comes in during the wave: the longer of the two, plus the buffer's cycle."""
+def axis_cycles(ax: dict | None, wave: int) -> int:
+    """Cycles per volley at full rate: the core's ``wave`` cycles, or through an AXI4-Stream
+    top (``ax``: names.json's ``"axis"``; docs/rtl-contract.md, measured in
+    ``tests/test_axis.py``) more: the core holds its input while its wave runs, so without
+    ``axis_buffer`` a volley costs its input beats plus the wave; with it the next packet
+    comes in during the wave: the longer of the two, plus the buffer's cycle."""
+    if not ax:
+        return wave
     beats = int(ax.get("in_beats", ax["in_bytes"]))
     return max(beats, wave) + 1 if ax.get("buffered") else beats + wave
 
@@ -400,7 +403,7 @@ class SynthStage(Stage):
                     continue
                 info = res.info
             wc, lat = int(info["WAVE_CYCLES"]), int(info["LATENCY"])
-            per = axis_cycles(info["axis"], wc) if info.get("axis") else wc
+            per = axis_cycles(info.get("axis"), wc)
             row.update({"wave_cycles": wc, "latency_cycles": lat, "cycles_per_inference": per,
                         "transistors": g.get("transistors"), "cells": g.get("cells"),
                         "flip_flops": g.get("flip_flops")})
@@ -432,8 +435,7 @@ class SynthStage(Stage):
         fmax = (results.get("ice40") or {}).get("fmax_mhz")
         wc = info.get("WAVE_CYCLES")
         if fmax and wc:
-            ax = info.get("axis")
-            per = axis_cycles(ax, wc) if ax else wc
+            per = axis_cycles(info.get("axis"), wc)
             ctx.report["performance"] = {
                 "fmax_mhz": fmax, "wave_cycles": wc, "cycles_per_inference": per,
                 "inferences_per_s_at_fmax": fmax * 1e6 / per,
