@@ -171,7 +171,7 @@ class HdlConfig:
     # serial register/learn weights: registers | memory (block RAM) | auto (memory from
     # neutnngen.hdl.plan.AUTO_MEMORY_SYNAPSES synapses)
     weight_store: str = "auto"
-    # stream (the core's valid/ready ports) | axis (8-bit AXI4-Stream ports around the core,
+    # stream (the core's valid/ready ports) | axis (AXI4-Stream ports around the core,
     # docs/rtl-contract.md "AXI4-Stream top"; verified through the AXIS bench)
     interface: str = "stream"
     # axis: bytes per AXI4-Stream beat (tdata = 8 x axis_bytes bits): 1, 2, 4, ... 64
