@@ -81,7 +81,9 @@ class NetworkConfig:
     column_inhibition: str = "wta1"  # wta1 | kwta(k) | twta | none
     segment_inhibition: str = "wta1"
     # initial weights: uniform | half | max | data (seeded k-means++ training volleys, one
-    # per segment) | data_segments (one per neuron, copied to its segments)
+    # per segment) | data_segments (one per neuron, copied to its segments) | data_maximin,
+    # data_segments_maximin (the same, volleys picked farthest-first: spread evenly over the
+    # data's range instead of following its density)
     w_init: str = "uniform"
     # M2: fixed thresholds, or relative: while learning, theta follows each segment's weight
     # sum (theta = (sum w >> theta_shift) + offset calibrated on the training volleys)
@@ -232,12 +234,14 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "layers.proximal": ("none", "enable"),
     "layers.kind": ("tnn", "lut"),
     "layers.learning": ("stdp", "rstdp", "targeted", "none"),
-    "layers.w_init": ("", "uniform", "half", "max", "data", "data_segments"),
+    "layers.w_init": ("", "uniform", "half", "max", "data", "data_segments", "data_maximin",
+                      "data_segments_maximin"),
     "network.response": ("rnl", "snl"),
     "network.theta_mode": ("fixed", "relative"),
     "network.tie": ("lowest", "overshoot"),
     "network.theta_cal": ("all", "best"),
-    "network.w_init": ("uniform", "half", "max", "data", "data_segments"),
+    "network.w_init": ("uniform", "half", "max", "data", "data_segments", "data_maximin",
+                       "data_segments_maximin"),
     "train.mode": ("exact", "fast"),
     "train.rule": ("stdp", "rstdp", "targeted"),
     "train.homeostasis": ("none", "winrate"),

@@ -81,6 +81,53 @@ def test_data_init_prototypes_are_training_volleys():
         init_column_network(12, 60, w_init="data", seed=5, X=X)
 
 
+def test_maximin_init_spreads_prototypes_over_the_range():
+    """Farthest-first prototypes (w_init = data_maximin): the first volley is drawn by the
+    seed, every next one is the volley farthest from those chosen, so on volleys crowded at
+    one end of a line they still span the line; k-means++ draws follow the crowd."""
+    # 90 volleys at t = 0 (the crowd) and one at each of t = 1 .. 7, on 3 lines
+    X = np.concatenate([np.zeros((90, 3), int), np.repeat(np.arange(1, 8), 3).reshape(7, 3)])
+    for seed in range(4):
+        idx = data_prototypes(X, 3, 7, np.random.default_rng(seed), maximin=True)
+        # a crowd volley first, then the far end, then the middle (the lower of two ties);
+        # k-means++ (seed 0: t = 0, 6, 3) lands anywhere its draw takes it
+        assert X[idx, 0].tolist() == [0, 7, 3]
+        # the same seed gives the same prototypes
+        assert np.array_equal(idx, data_prototypes(X, 3, 7, np.random.default_rng(seed),
+                                                   maximin=True))
+    # the k-means++ ones are the default
+    assert np.array_equal(data_prototypes(X, 3, 7, np.random.default_rng(0)),
+                          data_prototypes(X, 3, 7, np.random.default_rng(0), maximin=False))
+    rng = np.random.default_rng(3)
+    X = rng.integers(-1, 8, (50, 12))
+    net = init_column_network(12, 4, segments=2, w_init="data_segments_maximin", seed=5, X=X)
+    w = net.layers[0].columns[0].distal.weights.reshape(4, 2, 12)
+    assert np.array_equal(w[:, 0], w[:, 1])
+    idx = data_prototypes(X, 4, 7, np.random.default_rng(5), maximin=True)
+    assert np.array_equal(w[:, 0], np.where(X[idx] < 0, 0, 7 - X[idx]))
+    # maximin: the smallest distance between chosen prototypes is at least k-means++'s
+    Xl = np.where(X < 0, 8, X)
+
+    def min_gap(ix):
+        P = Xl[ix]
+        d = ((P[:, None] - P[None]) ** 2).sum(-1)
+        return d[~np.eye(len(ix), dtype=bool)].min()
+
+    for seed in range(5):
+        mm = data_prototypes(X, 8, 7, np.random.default_rng(seed), maximin=True)
+        kpp = data_prototypes(X, 8, 7, np.random.default_rng(seed))
+        assert min_gap(mm) >= min_gap(kpp)
+    # the config accepts exactly the initialisations the builder knows
+    from neutnngen.config import CHOICES
+    from neutnngen.frontend.init import W_INITS
+    assert set(CHOICES["network.w_init"]) == set(W_INITS)
+    assert set(CHOICES["layers.w_init"]) == set(W_INITS) | {""}
+    net = init_column_network(12, 8, w_init="data_maximin", seed=5, X=X)
+    assert net.layers[0].columns[0].distal.weights.shape == (8, 1, 1, 12)
+    with pytest.raises(ConfigError, match="prototypes"):
+        init_column_network(12, 60, w_init="data_maximin", seed=5, X=X)
+
+
 def test_uniform_init_unchanged():
     """With w_init = uniform the weights are the seeded integers they always were."""
     net = init_column_network(10, 3, seed=7)

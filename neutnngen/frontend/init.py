@@ -24,7 +24,11 @@ from ..ir.nodes import (
 )
 from ..ir.verify import check
 
-W_INITS = ("uniform", "half", "max", "data", "data_segments")
+W_INITS = ("uniform", "half", "max", "data", "data_segments", "data_maximin",
+           "data_segments_maximin")
+#: the data-seeded initialisations (M6) and whether each is one prototype per neuron
+DATA_INITS = {"data": False, "data_segments": True, "data_maximin": False,
+              "data_segments_maximin": True}
 DEFAULT_LEARNING = LearningRule()
 
 
@@ -100,19 +104,25 @@ def relative_theta(weights: np.ndarray, mask: np.ndarray, time: TimeSpec, w_max:
     return np.maximum(1, base + c).reshape(shape).astype(np.int64)
 
 
-def data_prototypes(X: np.ndarray, n: int, t_max_in: int, rng: np.random.Generator) -> np.ndarray:
+def data_prototypes(X: np.ndarray, n: int, t_max_in: int, rng: np.random.Generator,
+                    maximin: bool = False) -> np.ndarray:
     """Indices of ``n`` training volleys chosen by k-means++ seeding (docs/model.md, M6).
 
     Integer squared distances with a silent line as ``t_max_in + 1``; the first prototype is
     ``rng.integers(N)``, each next one ``r = rng.integers(sum d)`` and the index
     ``searchsorted(cumsum(d), r, side="right")``, ``d`` = the distance of every volley to its
-    nearest chosen prototype (``rng.integers(N)`` again when every ``d`` is 0)."""
+    nearest chosen prototype (``rng.integers(N)`` again when every ``d`` is 0).
+    ``maximin``: farthest-first traversal instead: each next one is ``argmax(d)`` (the
+    lowest index among equals), so the prototypes spread evenly over the volleys' range
+    instead of following their density (only the first one is random)."""
     Xl = np.where(X < 0, t_max_in + 1, X).astype(np.int64)
     idx = [int(rng.integers(len(Xl)))]
     d = ((Xl - Xl[idx[0]]) ** 2).sum(axis=1)
     for _ in range(n - 1):
         tot = int(d.sum())
-        if tot == 0:
+        if maximin:
+            cand = int(np.argmax(d))
+        elif tot == 0:
             cand = int(rng.integers(len(Xl)))
         else:
             cand = int(np.searchsorted(np.cumsum(d), int(rng.integers(tot)), side="right"))
@@ -125,20 +135,22 @@ def _data_weights(w_init: str, shape: tuple[int, ...], w_max: int, rng: np.rando
                   X: np.ndarray | None, t_max_in: int) -> np.ndarray:
     """M6: weights ``w_max - x * w_max // t_max_in`` of k-means++-chosen training volleys
     (0 on silent lines): one prototype per segment (``data``) or one per neuron copied to all
-    its segments (``data_segments``)."""
+    its segments (``data_segments``); the ``_maximin`` forms choose the volleys by
+    farthest-first traversal."""
     if X is None or not len(X):
         raise ConfigError(f"w_init={w_init!r} seeds the weights from training volleys, but none "
                           "were given; use w_init='uniform' or pass the training data")
     X = np.asarray(X, dtype=np.int64)
     q, G = shape[0], int(np.prod(shape[:-1]))
     per = G // q
-    n = q if w_init == "data_segments" else G
+    per_neuron = DATA_INITS[w_init]
+    n = q if per_neuron else G
     if n > len(X):
         raise ConfigError(f"w_init={w_init!r} needs {n} prototypes but there are only {len(X)} "
                           "training volleys; use fewer neurons or w_init='uniform'")
-    P = X[data_prototypes(X, n, t_max_in, rng)]
+    P = X[data_prototypes(X, n, t_max_in, rng, maximin=w_init.endswith("_maximin"))]
     w = np.where(P < 0, 0, w_max - (np.clip(P, 0, t_max_in) * w_max) // max(t_max_in, 1))
-    if w_init == "data_segments":
+    if per_neuron:
         w = np.repeat(w, per, axis=0)
     return w.reshape(shape).astype(np.int64)
 
@@ -146,7 +158,7 @@ def _data_weights(w_init: str, shape: tuple[int, ...], w_max: int, rng: np.rando
 def _initial_weights(w_init, shape: tuple[int, ...], w_max: int, rng: np.random.Generator,
                      X: np.ndarray | None = None, t_max_in: int = 7) -> np.ndarray:
     if isinstance(w_init, str):
-        if w_init in ("data", "data_segments"):
+        if w_init in DATA_INITS:
             return _data_weights(w_init, shape, w_max, rng, X, t_max_in)
         if w_init == "uniform":
             return rng.integers(0, w_max + 1, size=shape)
@@ -199,7 +211,8 @@ def init_column_network(
     * ``w_init``: ``"uniform"`` (default; independent integers ``0 .. w_max``, mean
       ``w_max / 2``: every neuron starts different), ``"half"`` (``w_max // 2`` plus a random
       0/1), ``"max"``, ``"data"`` / ``"data_segments"`` (M6: seeded k-means++ prototypes of
-      the training volleys ``X``, see :func:`data_prototypes`), an integer, or an array
+      the training volleys ``X``, see :func:`data_prototypes`), ``"data_maximin"`` /
+      ``"data_segments_maximin"`` (the same with farthest-first prototypes), an integer, or an array
       ``[neurons, dendrites, segments, inputs]``.
     * ``theta``: an integer, an array ``[neurons, dendrites, segments]``, or ``None`` for the
       default rule of :func:`default_theta`: the ``theta_quantile`` (median) of the
