@@ -104,7 +104,8 @@ class PlaceCellsTask(Task):
         km = KMeans(n_clusters=q, n_init=10, random_state=seed).fit(data.X_train.astype(float))
         base = pc(km.labels_.astype(np.int64), km.predict(data.X_test.astype(float)).astype(np.int64))
         m_tr = pc(win_tr, win_tr, ptr)  # fields and decoding on the training path itself
-        metrics = {"train": {k: m_tr[k] for k in ("median_decoding_error_cm", "coverage")},
+        metrics = {"train": {**{k: m_tr[k] for k in ("median_decoding_error_cm", "coverage")},
+                             "max_win_share_over_fair": _max_share(win_tr, q)},
                    "test": {**pc(win_tr, win_te), "winner_counts": winner_counts(out_te)}}
         # how unevenly the neurons win: the largest share of test wins over the fair 1/q
         for split, w, kl in (("test", win_te, km.predict(data.X_test.astype(float))),):
@@ -141,6 +142,8 @@ class PlaceCellsTask(Task):
             ("neurons with a field / active",
              f"{m.get('neurons_with_field')} / {m.get('active_neurons')}"),
             ("largest share of test wins / fair share 1/q", m.get("max_win_share_over_fair")),
+            ("the same on the training path",
+             report["metrics"].get("train", {}).get("max_win_share_over_fair")),
             ("k-means (same encoded inputs, same decoder): median error (cm)",
              b.get("median_decoding_error_cm")),
             ("k-means: largest share of test wins / fair share", b.get("max_win_share_over_fair")),
