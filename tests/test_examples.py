@@ -228,6 +228,12 @@ def test_place_cells_example(tmp_path):
     # on the training path the fields were learned on, no neuron is above 3x (2.35x)
     assert rep["metrics"]["train"]["max_win_share_over_fair"] <= 3
     assert "the same on the training path" in (out / "report.md").read_text()
+    # the map tiles the arena evenly whatever the path: no cell above 2.5x its fair share
+    # of a uniform grid of positions (2.18x; k-means++ prototypes after 5 epochs at the
+    # old rates gave 3-5x on validation)
+    ar = rep["metrics"]["arena"]
+    assert ar["max_area_share_over_fair"] < 2.5 and ar["silent_area"] < 0.02
+    assert ar["grid_points"] == 2500
     assert m["coverage_arena"] > 0.8 and m["decoded_share"] > 0.99
     assert "not recorded spikes" in rep["dataset"]["spikes"]
     assert rep["ir"]["segments"] == 32 and rep["synth"]["generic"]["transistors"] > 0

@@ -174,3 +174,15 @@ def test_nearest_centroid_baseline_hand_case():
     assert r["test"]["error"] == pytest.approx(1 / 3)
     with pytest.raises(ConfigError, match="same lines"):
         nearest_centroid_baseline(Xtr, Xte[:, :1], ytr, ytr[:3], timeres=3)
+
+
+def test_arena_grid_tiles_the_arena_and_area_share_counts_cells():
+    from neutnngen.pipeline.tasks.place_cells import _arena_grid, _max_share
+
+    g = _arena_grid((100.0, 50.0), n=4)
+    assert g.shape == (16, 2)
+    assert sorted(set(g[:, 0].tolist())) == [12.5, 37.5, 62.5, 87.5]
+    assert sorted(set(g[:, 1].tolist())) == [6.25, 18.75, 31.25, 43.75]
+    # 4 neurons, one owning half the points: 2x its fair share; silent points (-1) ignored
+    assert _max_share(np.array([0] * 8 + [1, 1, 2, 2, 3, 3, -1, -1]), 4) == pytest.approx(
+        8 / 14 * 4)

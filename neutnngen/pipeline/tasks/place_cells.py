@@ -44,6 +44,13 @@ def _max_share(w: np.ndarray, q: int) -> float:
     return float(np.bincount(w, minlength=q).max() / len(w) * q)
 
 
+def _arena_grid(arena_cm, n: int = 50) -> np.ndarray:
+    """``n x n`` positions at the centres of a uniform grid of bins over the arena."""
+    w, h = arena_cm
+    xs, ys = (np.arange(n) + 0.5) * w / n, (np.arange(n) + 0.5) * h / n
+    return np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
+
+
 class PlaceCellsTask(Task):
     kind = "place_cells"
     baseline_label = "k-means"
@@ -81,7 +88,7 @@ class PlaceCellsTask(Task):
                 "encoder": f"positions({nx}x{ny} Gaussian fields, sigma={sigma:.3g} cm, timeres={t})",
                 "spikes": "derived from the real recorded positions by the encoder; not recorded spikes"}
         extra = {"pos_train": sp.pos_train, "pos_test": sp.pos_test, "arena_cm": sp.arena_cm,
-                 "t_test": sp.t_test, "centres": centres}
+                 "t_test": sp.t_test, "centres": centres, "sigma_cm": sigma, "timeres": t}
         data = Data(info["name"], Xtr, coarse(sp.pos_train), Xte, coarse(sp.pos_test), 16, info,
                     kind="place_cells", extra=extra, labelled=False, no_classes=NO_CLASSES)
         # validation: the end of the training path (neighbouring samples are near-copies)
@@ -90,6 +97,7 @@ class PlaceCellsTask(Task):
     def evaluate(self, net, data: Data, seed: int) -> dict:
         from sklearn.cluster import KMeans
 
+        from ...data import encode_positions
         from ...data.place_metrics import place_cell_metrics
 
         out_tr, out_te = infer(net, data.X_train), infer(net, data.X_test)
@@ -111,6 +119,14 @@ class PlaceCellsTask(Task):
         for split, w, kl in (("test", win_te, km.predict(data.X_test.astype(float))),):
             metrics[split]["max_win_share_over_fair"] = _max_share(w, q)
             base["max_win_share_over_fair"] = _max_share(kl, q)
+        # how evenly the map tiles the arena, whatever the path: winners of a uniform grid of
+        # positions (not the rat's), the largest cell's share of it over the fair 1/q
+        grid = _arena_grid(arena)
+        Xg = encode_positions(grid, ex["centres"], ex["sigma_cm"], timeres=ex["timeres"])
+        win_g = winners(infer(net, Xg))
+        metrics["arena"] = {"max_area_share_over_fair": _max_share(win_g, q),
+                            "silent_area": float(np.mean(win_g < 0)), "grid_points": len(grid)}
+        base["max_area_share_over_fair"] = _max_share(km.predict(Xg.astype(float)), q)
         bases = {"kmeans": {"test": base}}
         if data.X_val is not None:
             pv = ex["pos_train_val"]
@@ -144,6 +160,8 @@ class PlaceCellsTask(Task):
             ("largest share of test wins / fair share 1/q", m.get("max_win_share_over_fair")),
             ("the same on the training path",
              report["metrics"].get("train", {}).get("max_win_share_over_fair")),
+            ("largest share of the arena (uniform grid of positions) / fair share",
+             report["metrics"].get("arena", {}).get("max_area_share_over_fair")),
             ("k-means (same encoded inputs, same decoder): median error (cm)",
              b.get("median_decoding_error_cm")),
             ("k-means: largest share of test wins / fair share", b.get("max_win_share_over_fair")),
