@@ -1,0 +1,48 @@
+"""benchmarks/bench_ucr_geometry.py: the L1 k-medians it compares with is a real Lloyd
+clustering (medians of its clusters, nearest-median assignment), and the benchmark writes
+one row per set with the baselines; bad arguments are refused."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import bench_ucr_geometry as B  # noqa: E402
+
+
+def test_kmedians_finds_separated_groups_and_is_a_fixed_point():
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.integers(0, 2, (20, 4)), rng.integers(6, 8, (20, 4))]).astype(float)
+    C = B.kmedians(X, 2, seed=1)
+    a = np.abs(X[:, None] - C[None]).sum(-1).argmin(1)
+    assert len(set(a[:20])) == 1 and len(set(a[20:])) == 1 and a[0] != a[20]
+    # every centre is the median of the points nearest to it
+    for j in range(2):
+        assert np.array_equal(C[j], np.median(X[a == j], 0))
+
+
+def test_benchmark_writes_rows(tmp_path):
+    out = tmp_path / "g.json"
+    assert B.main(["--seeds", "2", "--sets", "GunPoint", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    r = doc["sets"]["GunPoint"]
+    assert r["classes"] == 2 and r["n_train"] == 50 and r["n_test"] == 150
+    for k in ("kmeans_1", "kmeans_10", "kmedians_l1", "kmeans_raw_10"):
+        assert -1 <= r[k] <= 1
+    assert r["better_kmeans"] == max(r["kmeans_10"], r["kmeans_raw_10"])
+    assert r["kmedians_reaches_kmeans"] == (r["kmedians_l1"] >= r["better_kmeans"])
+    assert not out.with_suffix(".tmp").exists()
+
+
+@pytest.mark.parametrize("args", [["--seeds", "0"], ["--sets", ","], ["--sets", "NoSuchSet"]])
+def test_bad_arguments_are_refused(args, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        B.main([*args, "--out", str(tmp_path / "x.json")])
+    assert e.value.code == 2
+    assert "expected" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()
