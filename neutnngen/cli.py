@@ -225,6 +225,7 @@ def _summary(rep: dict, out: Path) -> None:
     from .pipeline import headline
 
     lines = [headline(rep)]
+    lines += [f"warning: {w}" for w in rep.get("training", {}).get("warnings", [])]
     if "verify" in rep:
         v = rep["verify"]
         bench = (" (AXIS bench, gaps and backpressure)" if v.get("interface") == "axis"

@@ -4,6 +4,7 @@ driver (fast: interpreter and trainer only; the full runs are in test_examples).
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -186,3 +187,26 @@ def test_arena_grid_tiles_the_arena_and_area_share_counts_cells():
     # 4 neurons, one owning half the points: 2x its fair share; silent points (-1) ignored
     assert _max_share(np.array([0] * 8 + [1, 1, 2, 2, 3, 3, -1, -1]), 4) == pytest.approx(
         8 / 14 * 4)
+
+
+def test_silence_warning_names_what_training_did():
+    from neutnngen.frontend.init import init_column_network
+    from neutnngen.ir.stages.layer.nodes import SynapseBank
+    from neutnngen.pipeline.network import silence_warning
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(-1, 8, (30, 6))
+    net0 = init_column_network(6, 3, w_init="max", seed=0, X=X)
+    assert silence_warning(net0, net0, 0.9) is None
+    assert silence_warning(net0, net0, float("nan")) is None
+    # training drove every weight from 7 to 1: the warning says so and names the knobs
+    col = net0.layers[0].columns[0]
+    low = replace(col, distal=SynapseBank(np.ones_like(col.distal.weights),
+                                          col.distal.mask, col.distal.wres))
+    net1 = net0.replace_layer(0, replace(net0.layers[0], columns=(low,)))
+    w = silence_warning(net0, net1, 0.02)
+    assert w.startswith("only 2.0% of the test samples")
+    assert "mean weight 7.00 -> 1.00" in w and "mu_minus" in w
+    # weights kept: the thresholds are the problem
+    w = silence_warning(net0, net0, 0.1)
+    assert "mean weight 7.00 -> 7.00" in w and "above what its inputs reach" in w

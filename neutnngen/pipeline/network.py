@@ -237,6 +237,39 @@ def build_and_train(cfg: Config, data: Data, show: bool = True) -> tuple[Network
     return check(net0), net, stats
 
 
+#: below this share of test samples with an output spike, a run says why it is silent
+SILENT_COVERAGE = 0.5
+
+
+def silence_warning(net0: Network, net: Network, coverage: float | None) -> str | None:
+    """A warning when the trained network answers fewer than :data:`SILENT_COVERAGE` of the
+    test samples (``coverage``), with what training did to its last learning layer's
+    weights and thresholds; ``None`` otherwise."""
+    if coverage is None or coverage != coverage or coverage >= SILENT_COVERAGE:
+        return None
+    msg = f"only {coverage:.1%} of the test samples get an output spike"
+    idx = [i for i, la in enumerate(net.layers) if la.learning is not None]
+    if not idx:
+        return msg + " (no layer learns: the calibrated thresholds are above what the inputs reach)"
+    i = idx[-1]
+    before, after = net0.layers[i], net.layers[i]
+
+    def mean_w(la):
+        return float(np.mean([np.asarray(c.distal.weights)[np.asarray(c.distal.mask)].mean()
+                              for c in la.columns]))
+
+    theta = float(np.mean([np.asarray(c.theta).mean() for c in after.columns]))
+    w0, w1 = mean_w(before), mean_w(after)
+    msg += (f"; layer {after.name!r}: mean weight {w0:.2f} -> {w1:.2f} in training, mean "
+            f"threshold {theta:.0f}")
+    if w1 < 0.5 * w0:
+        msg += (" (learning depressed the weights below what the thresholds need: try smaller "
+                "mu_minus / mu_backoff for that layer)")
+    else:
+        msg += " (the thresholds are above what its inputs reach)"
+    return msg
+
+
 def ir_summary(net: Network) -> dict:
     layers = net.layers
     return {

@@ -111,6 +111,7 @@ def sections(r: dict, accuracy: str, primary_key: str) -> list[tuple[str, str]]:
          + f", {tr['waves']} waves, mode={tr['mode']}"),
         ("training wall time (s), incl. JIT compile", tr.get("seconds")),
         ("training backend", f"{tr.get('backend', '-')} on {tr.get('device', '-')}"),
+        *[("warning", w) for w in tr.get("warnings", [])],
         ("IR text sha256", ir["text_sha256"][:16])])))
     if "hdl" in r:
         h = r["hdl"]

@@ -12,7 +12,7 @@ from pathlib import Path
 from ... import config as cfgmod
 from ..._io import atomic_write_text, digest, write_json
 from ...ir import load, save, to_text
-from ..network import build_and_train, ir_summary
+from ..network import build_and_train, ir_summary, silence_warning
 from .base import Context, Stage
 
 SCHEMA = "neutnngen-report/1"
@@ -43,6 +43,9 @@ class TrainStage(Stage):
         save(net, out / "ir" / "model.json")
         atomic_write_text(out / "ir" / "model.txt", to_text(net))
         ev = ctx.task.evaluate(net, data, cfg.experiment.seed)
+        warn = silence_warning(net0, net, ev.get("metrics", {}).get("test", {}).get("coverage"))
+        if warn:
+            stats = {**stats, "warnings": [warn]}
         metrics = {"seed": cfg.experiment.seed, "dataset": data.info, "ir": ir_summary(net),
                    "training": stats, **ev}
         write_json(out / "metrics.json", metrics)
