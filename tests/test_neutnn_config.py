@@ -178,9 +178,10 @@ def test_nearest_centroid_baseline_hand_case():
 
 
 def test_arena_grid_tiles_the_arena_and_area_share_counts_cells():
-    from neutnngen.pipeline.tasks.place_cells import _arena_grid, _max_share
+    from neutnngen.data import grid_centres
+    from neutnngen.pipeline.tasks.place_cells import _max_share
 
-    g = _arena_grid((100.0, 50.0), n=4)
+    g = grid_centres(100.0, 50.0, 4, 4)  # the grid metrics.arena is measured on
     assert g.shape == (16, 2)
     assert sorted(set(g[:, 0].tolist())) == [12.5, 37.5, 62.5, 87.5]
     assert sorted(set(g[:, 1].tolist())) == [6.25, 18.75, 31.25, 43.75]

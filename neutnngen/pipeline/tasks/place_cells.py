@@ -44,11 +44,8 @@ def _max_share(w: np.ndarray, q: int) -> float:
     return float(np.bincount(w, minlength=q).max() / len(w) * q)
 
 
-def _arena_grid(arena_cm, n: int = 50) -> np.ndarray:
-    """``n x n`` positions at the centres of a uniform grid of bins over the arena."""
-    w, h = arena_cm
-    xs, ys = (np.arange(n) + 0.5) * w / n, (np.arange(n) + 0.5) * h / n
-    return np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
+#: the uniform grid of positions ``metrics.arena`` is measured on: ARENA_GRID per side
+ARENA_GRID = 50
 
 
 class PlaceCellsTask(Task):
@@ -88,7 +85,7 @@ class PlaceCellsTask(Task):
                 "encoder": f"positions({nx}x{ny} Gaussian fields, sigma={sigma:.3g} cm, timeres={t})",
                 "spikes": "derived from the real recorded positions by the encoder; not recorded spikes"}
         extra = {"pos_train": sp.pos_train, "pos_test": sp.pos_test, "arena_cm": sp.arena_cm,
-                 "t_test": sp.t_test, "centres": centres, "sigma_cm": sigma, "timeres": t}
+                 "t_test": sp.t_test, "centres": centres, "sigma_cm": sigma}
         data = Data(info["name"], Xtr, coarse(sp.pos_train), Xte, coarse(sp.pos_test), 16, info,
                     kind="place_cells", extra=extra, labelled=False, no_classes=NO_CLASSES)
         # validation: the end of the training path (neighbouring samples are near-copies)
@@ -97,7 +94,7 @@ class PlaceCellsTask(Task):
     def evaluate(self, net, data: Data, seed: int) -> dict:
         from sklearn.cluster import KMeans
 
-        from ...data import encode_positions
+        from ...data import encode_positions, grid_centres
         from ...data.place_metrics import place_cell_metrics
 
         out_tr, out_te = infer(net, data.X_train), infer(net, data.X_test)
@@ -121,8 +118,8 @@ class PlaceCellsTask(Task):
             base["max_win_share_over_fair"] = _max_share(kl, q)
         # how evenly the map tiles the arena, whatever the path: winners of a uniform grid of
         # positions (not the rat's), the largest cell's share of it over the fair 1/q
-        grid = _arena_grid(arena)
-        Xg = encode_positions(grid, ex["centres"], ex["sigma_cm"], timeres=ex["timeres"])
+        grid = grid_centres(*arena, ARENA_GRID, ARENA_GRID)
+        Xg = encode_positions(grid, ex["centres"], ex["sigma_cm"], timeres=net.time.timeres)
         win_g = winners(infer(net, Xg))
         metrics["arena"] = {"max_area_share_over_fair": _max_share(win_g, q),
                             "silent_area": float(np.mean(win_g < 0)), "grid_points": len(grid)}
