@@ -104,6 +104,18 @@ def run_one(path: str, overrides: list[str]) -> dict:
     return ev
 
 
+def overrides(c: dict) -> list[str]:
+    """``key=value`` overrides of a search point; ``mu`` sets ``train.mu_capture``,
+    ``mu_minus`` and ``mu_backoff`` together."""
+    ov = []
+    for k, v in c.items():
+        if k == "mu":
+            ov += [f"train.mu_capture={v}", f"train.mu_minus={v}", f"train.mu_backoff={v}"]
+        else:
+            ov.append(f"{k}={v}")
+    return ov
+
+
 def pick(d: dict, keys: tuple[str, ...]) -> dict:
     return {k: d.get(k) for k in keys if k in d}
 

@@ -35,7 +35,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_learning import run_one  # noqa: E402
+from bench_learning import overrides, run_one  # noqa: E402
+
+from neutnngen._io import atomic_write_text  # noqa: E402
 
 EXAMPLE = "examples/place_cells.toml"
 VAL = 0.3
@@ -63,16 +65,6 @@ def configurations(grid: dict[str, list]) -> list[dict]:
             seen.add(key)
             out.append(c)
     return out
-
-
-def overrides(c: dict) -> list[str]:
-    ov = []
-    for k, v in c.items():
-        if k == "mu":
-            ov += [f"train.mu_capture={v}", f"train.mu_minus={v}", f"train.mu_backoff={v}"]
-        else:
-            ov.append(f"{k}={v}")
-    return ov
 
 
 def measure(ov: list[str], split: str) -> dict:
@@ -141,10 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                              for k in range(len(seeds) + 1)},
         "rows": rows,
     }
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = a.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=1) + "\n")
-    tmp.replace(a.out)
+    atomic_write_text(a.out, json.dumps(doc, indent=1) + "\n")
     print(f"chosen {chosen['config']}: val {chosen['passes']}/{len(seeds)}, "
           f"test {test['passes']}/{len(seeds)} -> {a.out}")
     return 0

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from neutnngen import config  # noqa: E402
+from neutnngen._io import atomic_write_text  # noqa: E402
 from neutnngen.errors import NeutnngenError  # noqa: E402
 from neutnngen.pipeline import get_task  # noqa: E402
 
@@ -136,10 +137,7 @@ def main(argv: list[str] | None = None) -> int:
            "command": "benchmarks/bench_ucr_geometry.py " + " ".join(argv or sys.argv[1:]),
            "config": BASE, "code": "bipolar", "metric": "test ARI, mean over seeds",
            "seeds": a.seeds, "wall_s": round(time.monotonic() - t0, 1), "sets": rows}
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = a.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=1) + "\n")
-    tmp.replace(a.out)
+    atomic_write_text(a.out, json.dumps(doc, indent=1) + "\n")
     return 0
 
 

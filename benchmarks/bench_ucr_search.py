@@ -35,7 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_learning import UCR, UCR_BASE, VAL, run_one  # noqa: E402
+from bench_learning import UCR, UCR_BASE, VAL, overrides, run_one  # noqa: E402
 
 #: the knobs searched at random (``mu`` sets capture, minus and backoff together)
 SPACE: dict[str, list] = {
@@ -63,16 +63,6 @@ STRUCTURES: dict[str, list[str]] = {
     "fixed thresholds": ["network.theta_mode=fixed"],
     "stdp rule": ["train.rule=stdp"],
 }
-
-
-def overrides(c: dict) -> list[str]:
-    ov = []
-    for k, v in c.items():
-        if k == "mu":
-            ov += [f"train.mu_capture={v}", f"train.mu_minus={v}", f"train.mu_backoff={v}"]
-        else:
-            ov.append(f"{k}={v}")
-    return ov
 
 
 def score(ov: list[str], seeds: list[int]) -> dict:

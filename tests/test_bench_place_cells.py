@@ -53,7 +53,7 @@ def test_selection_on_validation_then_test_once(tmp_path, monkeypatch):
             assert 0 < run["median_cm"] < run["chance_cm"]
         assert r["passes"] == sum(x["passes"] for x in r["runs"])
     assert sum(doc["passes_histogram"].values()) == 2
-    assert not out.with_suffix(".tmp").exists()
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left
 
 
 def test_ranking_prefers_passes_then_lower_error():

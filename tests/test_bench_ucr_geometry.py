@@ -36,7 +36,7 @@ def test_benchmark_writes_rows(tmp_path):
         assert -1 <= r[k] <= 1
     assert r["better_kmeans"] == max(r["kmeans_10"], r["kmeans_raw_10"])
     assert r["kmedians_reaches_kmeans"] == (r["kmedians_l1"] >= r["better_kmeans"])
-    assert not out.with_suffix(".tmp").exists()
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left
 
 
 @pytest.mark.parametrize("args", [["--seeds", "0"], ["--sets", ","], ["--sets", "NoSuchSet"]])
