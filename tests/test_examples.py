@@ -222,17 +222,19 @@ def test_place_cells_example(tmp_path):
     assert m["median_decoding_error_cm"] <= m["chance_decoding_error_cm"] / 3
     km = rep["baseline"]["kmeans"]["test"]
     assert m["median_decoding_error_cm"] <= 1.5 * km["median_decoding_error_cm"]
-    # farthest-first prototypes spread the wins: every neuron wins, none above 4x its fair
-    # share (k-means++ prototypes gave 6.8x; the issue's target 3x is not met: 3.25x)
-    assert m["active_neurons"] == 16 and m["max_win_share_over_fair"] < 4
-    # on the training path the fields were learned on, no neuron is above 3x (2.35x)
-    assert rep["metrics"]["train"]["max_win_share_over_fair"] <= 3
+    # farthest-first prototypes spread the wins: every neuron wins, none above 3x its fair
+    # share, the issue's target (2.98x; k-means with 16 clusters 3.6x; k-means++ prototypes
+    # gave 6.8x)
+    assert m["active_neurons"] == 16 and m["max_win_share_over_fair"] <= 3
+    assert km["max_win_share_over_fair"] > m["max_win_share_over_fair"]
+    # on the training path the fields were learned on, no neuron is above 2x (1.62x)
+    assert rep["metrics"]["train"]["max_win_share_over_fair"] <= 2
     assert "the same on the training path" in (out / "report.md").read_text()
-    # the map tiles the arena evenly whatever the path: no cell above 2.5x its fair share
-    # of a uniform grid of positions (2.18x; k-means++ prototypes after 5 epochs at the
-    # old rates gave 3-5x on validation)
+    # the map tiles the arena evenly whatever the path: no cell above 2x its fair share of a
+    # uniform grid of positions (1.63x; k-means++ prototypes after 5 epochs at the old rates
+    # gave 3-5x on validation)
     ar = rep["metrics"]["arena"]
-    assert ar["max_area_share_over_fair"] < 2.5 and ar["silent_area"] < 0.02
+    assert ar["max_area_share_over_fair"] < 2 and ar["silent_area"] < 0.02
     assert ar["grid_points"] == 2500
     assert m["coverage_arena"] > 0.8 and m["decoded_share"] > 0.99
     assert "not recorded spikes" in rep["dataset"]["spikes"]
@@ -240,6 +242,22 @@ def test_place_cells_example(tmp_path):
     for f in ("plots/place_fields.png", "plots/decoded_path.png", "report.md"):
         assert (out / f).exists(), f
     assert "median decoding error (cm)" in (out / "report.md").read_text()
+
+
+def test_place_cells_example_holds_on_the_tanni_arena(tmp_path):
+    """The example's comment offers data.name = "tanni" (3.5 m x 2.5 m, 12x the training
+    waves): the same settings must keep every neuron alive and decode within the issue's
+    bounds there too. With the search step on (mu_search = 2, the previous example) 12 of the
+    16 neurons went silent and 37% of the test path had no winner (51.8 cm, k-means 36.4)."""
+    out = tmp_path / "pct"
+    assert _run(["train", str(EXAMPLES / "place_cells.toml"), "--out", str(out),
+                 "--set", "data.name=tanni"]) == 0
+    rep = json.loads((out / "metrics.json").read_text())
+    m, km = rep["metrics"]["test"], rep["baseline"]["kmeans"]["test"]
+    assert rep["dataset"]["arena_cm"][0] > 300 and rep["dataset"]["n_train"] > 10000
+    assert m["active_neurons"] == 16 and m["decoded_share"] > 0.9
+    assert m["median_decoding_error_cm"] <= m["chance_decoding_error_cm"] / 3
+    assert m["median_decoding_error_cm"] <= 1.5 * km["median_decoding_error_cm"]
 
 
 def test_mnist_two_layer_example_reduced(tmp_path):
