@@ -4,8 +4,8 @@
         [--out benchmarks/results/ucr_geometry.json]
 
 With the targeted rule a column's winner is the segment whose weights are nearest, in L1,
-to the volley's intensities (docs/model.md §5, FINDINGS §2), and the rule steps each weight
-toward the intensities it wins: an online k-medians. This benchmark clusters the same
+to the volley's intensities (docs/model.md §5, relative thresholds), and the rule steps
+each weight toward the intensities it wins: an online k-medians. This benchmark clusters the same
 encoded spike times of ``examples/ucr_cluster.toml`` (bipolar code, one cluster per class;
 silent lines as ``2**timeres``) four ways, without any network, and scores each on the test
 split by ARI, mean over ``--seeds``:
