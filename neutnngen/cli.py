@@ -81,12 +81,34 @@ def _cfg(args, prefix: str = "", stages: tuple[str, ...] | None = None):
     return cfg, _out(args, cfg, prefix)
 
 
+#: folders this invocation created for its output (leaf first), removed again by
+#: :func:`main` when they are still empty at the end (a run that failed on its data)
+_CREATED: list[Path] = []
+
+
 def out_dir(value: str, flag: str) -> Path:
     """An output folder a user named, checked before any work: not empty, not a file, not
     under a file, every name short enough, and creatable/writable (it is created here)."""
     from ._io import check_out_dir
 
-    return check_out_dir(value, flag)
+    new = []
+    q = Path(value)
+    while str(value).strip() and not q.exists() and q != q.parent:
+        new.append(q)
+        q = q.parent
+    p = check_out_dir(value, flag)
+    _CREATED.extend(new)
+    return p
+
+
+def _drop_empty_created() -> None:
+    """Remove the output folders this invocation created and left empty (leaf first)."""
+    for d in _CREATED:
+        try:
+            d.rmdir()  # only succeeds on an empty folder
+        except OSError:
+            break
+    _CREATED.clear()
 
 
 def in_file(value: str, flag: str) -> Path:
@@ -1303,6 +1325,7 @@ def main(argv: list[str] | None = None) -> int:
 
     main_thread = threading.current_thread() is threading.main_thread()
     old_term = signal.signal(signal.SIGTERM, terminate) if main_thread else None
+    _CREATED.clear()
     try:
         return args.func(args)
     except Terminated:
@@ -1328,6 +1351,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(1, f"internal error: {type(e).__name__}: {_one_line(e)[:500]} (a bug in "
                        "neutnngen; rerun with --debug for the traceback and report it)")
     finally:
+        _drop_empty_created()  # a failure before any output leaves no empty folder behind
         if main_thread:
             signal.signal(signal.SIGTERM, old_term)
 

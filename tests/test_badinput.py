@@ -964,3 +964,24 @@ def test_pd14_and_convstdp_bad_keys_leave_no_output_folder(tmp_path, capsys, con
                          capsys)
     assert_clean_error(rc, err, needle)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("cmd", ["run", "train"])
+def test_a_bad_data_file_fails_before_the_output_folder(tmp_path, capsys, cmd):
+    """A file that only reading shows to be bad (a ragged CSV) fails before the run makes,
+    marks or clears its output folder: a new folder is not left behind (empty, or with an
+    IN_PROGRESS marker for a run that never started), an existing one keeps its results."""
+    bad = tmp_path / "ragged.csv"
+    bad.write_text("1,2,3\n1,2\n")
+    new = tmp_path / "runs" / "a"
+    rc, _, err = run_cli([cmd, EXAMPLES / "files_italypower.toml", "--out", new,
+                          "--set", f"data.train={bad}"], capsys)
+    assert_clean_error(rc, err, "data.train", "line 2")
+    assert not (tmp_path / "runs").exists()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "report.json").write_text("{}")
+    rc, _, err = run_cli([cmd, EXAMPLES / "files_italypower.toml", "--out", kept,
+                          "--set", f"data.train={bad}"], capsys)
+    assert_clean_error(rc, err, "data.train")
+    assert sorted(p.name for p in kept.iterdir()) == ["report.json"]

@@ -152,13 +152,17 @@ def run(cfg: Config, outdir: str | Path, *, stages: tuple[str, ...] = ALL_STAGES
     task's prepared data when the caller has it already (else it is prepared here)."""
     task = get_task(cfg)
     check(cfg, stages)
+    t0 = time.perf_counter()
+    # the data before the folder: a file of the user's that cannot be used (a trajectory
+    # running backwards, a ragged CSV) fails before anything is made, marked or cleared
+    data = data if data is not None else task.prepare(cfg)
+    t_data = time.perf_counter() - t0
     ctx = Context.open(cfg, outdir, task, show=show, command=command)
     ctx.outdir.mkdir(parents=True, exist_ok=True)
     toml = cfgmod.to_toml(cfg)
     _start(ctx, toml)
-    t0 = time.perf_counter()
-    ctx.data = data if data is not None else task.prepare(cfg)
-    ctx.timing["data"] = time.perf_counter() - t0
+    ctx.data = data
+    ctx.timing["data"] = t_data
     for stage in plan(cfg, stages):
         run_stage(stage, ctx)
     from ..flows import tool_versions
