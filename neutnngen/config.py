@@ -28,7 +28,8 @@ class DataConfig:
     # ucr (time series) | mnist (digits) | place_cells (rat trajectories) | files (your own)
     kind: str = "ucr"
     # ucr: dataset name (aeon ships GunPoint, ArrowHead, ItalyPowerDemand ...; default
-    # GunPoint); mnist: ignored; place_cells: trajectory (sargolini (default) | tanni, from ratinabox)
+    # GunPoint); mnist: ignored; place_cells: trajectory (sargolini (default) | tanni, from
+    # ratinabox), or the report name of data.trajectory
     name: str = ""
     clip: float = 2.0  # ucr: z-score clip c of the time-series encoder
     posneg: bool = False  # ucr: positive/negative channel pair per sample
@@ -57,6 +58,11 @@ class DataConfig:
     field_sigma_cm: float = 0.0  # place_cells: field width; 0 = the spacing between centres
     dt: float = 0.5  # place_cells: seconds between samples of the path
     train_fraction: float = 0.7  # place_cells: first part of the recording trains, the rest tests
+    # place_cells: your own recorded path instead of a shipped one: a .csv / .tsv (one sample
+    # per line: t [s], x [cm], y [cm]) or an .npz with X = [n, 3] (docs/data-files.md);
+    # data.name then only names it in reports
+    trajectory: str = ""
+    arena_cm: tuple[float, ...] = ()  # place_cells, own path: [width, height] cm; [] = its extent
     # files: your own samples from .npz / .csv / .tsv / .ts files (docs/data-files.md);
     # clip/posneg encode series, encoder/threshold/pool images
     train: str = ""  # files: training samples (or all samples, split by test_fraction)
@@ -272,6 +278,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "layers.tables": (0, 4096), "layers.k": (2, 6), "layers.vbits": (1, 8), "layers.shift": (0, 16),
     "verify.samples": (0, 1 << 30), "verify.timeout_s": (10, 1e6), "synth.freq_mhz": (0.1, 10000),
     "experiment.seed": (0, (1 << 32) - 1), "data.image_shape": (1, 4096),
+    "data.arena_cm": (1e-3, 1e6),
 }
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
 """An experiment / study name: it names a folder under ``out/``, so it is one safe file
@@ -506,6 +513,14 @@ def _cross_check(cfg: Config) -> None:
         raise ConfigError(f"data.grf={cfg.data.grf} and data.posneg=true are not accepted "
                           "together: the population code covers both signs; set one of them",
                           path="data.grf")
+    if cfg.data.trajectory and cfg.data.kind != "place_cells":
+        raise ConfigError(f"data.trajectory={cfg.data.trajectory!r} is a rat's path for "
+                          f"data.kind = 'place_cells', not {cfg.data.kind!r}",
+                          path="data.trajectory")
+    if cfg.data.arena_cm and (not cfg.data.trajectory or len(cfg.data.arena_cm) != 2):
+        raise ConfigError(f"data.arena_cm={list(cfg.data.arena_cm)!r}: expected [width, height] "
+                          "in cm of the arena of data.trajectory (the shipped paths carry "
+                          "their own)", path="data.arena_cm")
     if cfg.data.kind == "ucr" and cfg.layers and cfg.layers[0].rfsize:
         raise ConfigError("data.kind='ucr' gives a 1-D input: receptive fields (rfsize) need "
                           "images (data.kind='mnist')", path="layers.0.rfsize")

@@ -8,6 +8,10 @@ Data: the two trajectories shipped inside the ratinabox package (``ratinabox/dat
 * ``"tanni"``: Tanni et al. (2022), Current Biology 32:3591, DOI 10.1016/j.cub.2022.06.046;
   a 350 cm x 250 cm environment, about 7,300 s at 30 Hz.
 
+Your own recording: :func:`read_trajectory` reads a ``.csv`` / ``.tsv`` (one sample per line:
+``t`` in seconds, ``x`` and ``y`` in cm) or an ``.npz`` with ``X = [n, 3]`` of the same
+columns (docs/data-files.md).
+
 The metrics of a column that maps positions (field centres, decoding error, field maps) are
 in :mod:`neutnngen.data.place_metrics`; they are re-exported here.
 """
@@ -46,6 +50,7 @@ __all__ = [
     "place_cell_metrics",
     "place_cell_split",
     "place_field_stats",
+    "read_trajectory",
 ]
 
 #: Shipped trajectories: name -> (nominal arena (w, h) in cm, citation).
@@ -68,7 +73,7 @@ TRAJECTORIES: dict[str, tuple[tuple[float, float], str]] = {
 class Trajectory:
     """A recorded path of a rat. Arrays are read-only."""
 
-    name: str  #: "sargolini" or "tanni"
+    name: str  #: "sargolini", "tanni" or the name of a user's file
     t: np.ndarray  #: float64 [n], seconds, strictly increasing
     pos_cm: np.ndarray  #: float64 [n, 2], (x, y) in cm inside [0, w] x [0, h]
     arena_cm: tuple[float, float]  #: (w, h) in cm
@@ -182,6 +187,77 @@ def _load_cached(name: str) -> Trajectory:
     for a in (t, pos_cm):
         a.setflags(write=False)
     return Trajectory(name, t, pos_cm, arena, f"shipped with ratinabox: {path}", citation)
+
+
+TRAJECTORY_FORMATS = (".csv", ".tsv", ".npz")
+"""File types :func:`read_trajectory` accepts."""
+
+
+def read_trajectory(path, arena_cm=(), name: str = "", key: str = "data.trajectory"
+                    ) -> Trajectory:
+    """A user's recorded path: one sample per row, ``t`` (seconds), ``x``, ``y`` (cm).
+
+    ``.csv`` / ``.tsv``: three numbers per line (a first line of names is a header; empty
+    lines are skipped). ``.npz``: an array ``X`` of shape ``[n, 3]``. Rows whose ``x`` or
+    ``y`` is missing (NaN: tracking lost) are dropped; the time stamps must be finite and
+    strictly increasing, the positions ``>= 0``. ``arena_cm = (w, h)`` gives the arena;
+    every position must lie inside ``[0, w] x [0, h]``. Without it the arena is the path's
+    extent from 0, ``(ceil(max x), ceil(max y))`` (at least 1 cm each).
+
+    Raises :class:`~neutnngen.errors.DataError` naming the file, the row (1-based, as read)
+    and the value for anything else.
+    """
+    from neutnngen.data.readers import check_readable, read_samples
+
+    p = check_readable(path, key)
+    if p.suffix.lower() not in TRAJECTORY_FORMATS:
+        raise DataError(f"{str(p)!r}: a trajectory is read from a {', '.join(TRAJECTORY_FORMATS)} "
+                        f"file (rows of t [s], x [cm], y [cm]), not {p.suffix!r}", path=key)
+    X, _ = read_samples(p, labels="none", key=key)
+    if X.ndim != 2 or X.shape[1] != 3:
+        raise DataError(f"{str(p)!r}: samples of shape {list(X.shape[1:])}; expected 3 columns "
+                        "per row: t [s], x [cm], y [cm]", path=key)
+    t, pos = X[:, 0], X[:, 1:]
+    bad_t = np.flatnonzero(~np.isfinite(t))
+    if len(bad_t):
+        raise DataError(f"{str(p)!r}: row {bad_t[0] + 1} has the time {t[bad_t[0]]!r}; every "
+                        "row needs a finite time in seconds", path=key)
+    ok = np.isfinite(pos).all(axis=1)
+    t, pos = t[ok], pos[ok]
+    rows = np.flatnonzero(ok) + 1
+    if len(t) < 2:
+        raise DataError(f"{str(p)!r}: {len(t)} row(s) with a position; expected at least 2",
+                        path=key)
+    back = np.flatnonzero(np.diff(t) <= 0)
+    if len(back):
+        i = back[0]
+        raise DataError(f"{str(p)!r}: row {rows[i + 1]} has t = {t[i + 1]:g} s after "
+                        f"t = {t[i]:g} s; expected strictly increasing times", path=key)
+    if pos.min() < 0:
+        i, k = np.unravel_index(np.argmin(pos), pos.shape)
+        raise DataError(f"{str(p)!r}: row {rows[i]} has {'xy'[k]} = {pos[i, k]:g} cm; expected "
+                        "positions >= 0 (shift the coordinates so the arena starts at 0, 0)",
+                        path=key)
+    if len(arena_cm):
+        if len(arena_cm) != 2 or min(arena_cm) <= 0:
+            raise ConfigError(f"data.arena_cm={list(arena_cm)!r}; expected [width, height] in "
+                              "cm, both > 0", path="data.arena_cm")
+        arena = (float(arena_cm[0]), float(arena_cm[1]))
+        for k in range(2):
+            if pos[:, k].max() > arena[k]:
+                i = int(np.argmax(pos[:, k]))
+                raise DataError(f"{str(p)!r}: row {rows[i]} has {'xy'[k]} = {pos[i, k]:g} cm, "
+                                f"outside data.arena_cm = {list(arena)}; expected positions "
+                                "inside the arena", path=key)
+    else:
+        arena = tuple(float(max(1, math.ceil(pos[:, k].max()))) for k in range(2))
+    t = np.ascontiguousarray(t, dtype=np.float64)
+    pos = np.ascontiguousarray(pos, dtype=np.float64)
+    for a in (t, pos):
+        a.setflags(write=False)
+    dropped = int((~ok).sum())
+    src = f"your file: {p}" + (f" ({dropped} rows without a position dropped)" if dropped else "")
+    return Trajectory(name or p.stem, t, pos, arena, src, "your own recording")
 
 
 def _check_real(func: str, name: str, value, lo: float, hi: float, lo_open: bool = True) -> float:

@@ -44,8 +44,8 @@ from .tasks import Data, get_task
 ALL_STAGES = ("train", "compile", "verify", "synth", "report")
 
 
-DATA_PATHS = ("train", "test")
-"""``[data]`` keys that name files (``data.kind = "files"``)."""
+DATA_PATHS = ("train", "test", "trajectory")
+"""``[data]`` keys that name files (``data.kind = "files"``; ``place_cells``' own path)."""
 
 
 def resolve_data_paths(d: dict, config_path: str | Path,

@@ -54,17 +54,29 @@ class PlaceCellsTask(Task):
 
     def check(self, cfg: Config) -> None:
         check_neurons_for_classes(cfg, NO_CLASSES)
+        if cfg.data.trajectory:
+            from ...data.readers import check_readable
+
+            check_readable(cfg.data.trajectory, "data.trajectory")
+
+    def fingerprint(self, cfg: Config) -> str | None:
+        from ..._io import sha256_file
+
+        return sha256_file(cfg.data.trajectory) if cfg.data.trajectory else None
 
     def primary_metric(self, cfg: Config) -> tuple[str, bool]:
         return ("median_decoding_error_cm", False)
 
     def prepare(self, cfg: Config) -> Data:
         from ...data import encode_positions
-        from ...data.places import load_trajectory, place_cell_split
+        from ...data.places import load_trajectory, place_cell_split, read_trajectory
 
         d = cfg.data
         t = cfg.network.timeres
-        traj = load_trajectory(d.name or "sargolini")
+        if d.trajectory:
+            traj = read_trajectory(d.trajectory, d.arena_cm, name=d.name)
+        else:
+            traj = load_trajectory(d.name or "sargolini")
         sp = place_cell_split(traj, dt=d.dt, train_fraction=d.train_fraction)
         centres, sigma, (nx, ny) = place_centres(cfg, sp.arena_cm)
         Xtr = encode_positions(sp.pos_train, centres, sigma, timeres=t)
