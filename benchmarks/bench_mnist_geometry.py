@@ -13,8 +13,8 @@ layer, by one prototype per class taken from the fit digits' codes:
 * ``centroid_l1`` / ``centroid_l2``: the nearest class mean in L1 / squared L2 (floats;
   a silent line counts as the time ``t_max_in + 1``);
 * integer, time-domain sketches of a one-column label layer with one segment per class,
-  weights the class's ``median`` or ``mean`` intensity ``w_max - x * w_max // t_max_in``
-  (0 on a silent line; rounded), winner = earliest spike, then larger overshoot (M1):
+  weights the class's ``median`` or ``mean`` of the targeted rule's targets
+  ``((t_max_in - x) * w_max) // t_max_in`` (0 on a silent line; rounded), winner = earliest spike, then larger overshoot (M1):
   - ``rnl``: the model's ramp response with a relative threshold ``(sum_j w_j >> 1) + c``
     (M2): its overshoot ranks the segments by L1 distance, and the targeted rule (M3)
     converges to the median;
@@ -49,49 +49,36 @@ from neutnngen import config  # noqa: E402
 from neutnngen._io import atomic_write_text  # noqa: E402
 from neutnngen.errors import NeutnngenError  # noqa: E402
 from neutnngen.frontend.build import layer_inputs  # noqa: E402
+from neutnngen.ir.stages.layer import kernels  # noqa: E402
 from neutnngen.pipeline import get_task  # noqa: E402
 from neutnngen.pipeline.network import build_and_train  # noqa: E402
 
 EXAMPLE = "examples/mnist_neutnn.toml"
 VAL = 0.25
-NO_SPIKE = 1 << 40
-
-
-def intensities(X: np.ndarray, t_max: int, w_max: int) -> np.ndarray:
-    """``w_max - x * w_max // t_max`` per line (0 on a silent line): the targeted rule's
-    target weight (docs/model.md §5)."""
-    return np.where(X < 0, 0, w_max - (np.clip(X, 0, t_max) * w_max) // max(t_max, 1))
-
-
 def potentials(X: np.ndarray, W: np.ndarray, response: str, T: int) -> np.ndarray:
-    """``V[n, g, t]`` of segments with weights ``W[g, p]`` for volleys ``X[n, p]``."""
-    V = np.zeros((len(X), len(W), T), dtype=np.int64)
-    for t in range(T):
-        a = np.where((X >= 0) & (t >= X), t - X + 1, 0)  # each line's ramp height at t
-        if response == "rnl":
-            V[:, :, t] = np.minimum(a[:, None, :], W[None]).sum(2)
-        elif response == "lin":
-            V[:, :, t] = a @ W.T
-        else:
-            raise ValueError(f"response={response!r}; expected 'rnl' or 'lin'")
-    return V
+    """``V[n, g, t]`` of segments with weights ``W[g, p]`` for volleys ``X[n, p]``: the
+    model's ramp (:func:`~neutnngen.ir.stages.layer.kernels.potentials`), or the linear ramp
+    ``r(t) = w (t - x + 1)``, which is the running sum over ``t`` of the step response."""
+    mask = np.ones(W.shape, dtype=bool)
+    if response == "rnl":
+        return kernels.potentials(X, W, mask, "rnl", T).astype(np.int64)
+    if response == "lin":
+        return np.cumsum(kernels.potentials(X, W, mask, "snl", T), axis=2, dtype=np.int64)
+    raise ValueError(f"response={response!r}; expected 'rnl' or 'lin'")
 
 
 def winners(V: np.ndarray, theta: np.ndarray) -> np.ndarray:
-    """Index of the earliest segment to reach its threshold (larger overshoot first on equal
-    times, then the lower index), -1 where none fires."""
-    fired = V >= theta[None, :, None]
-    z = np.where(fired.any(2), fired.argmax(2), NO_SPIKE)
-    zc = np.minimum(z, V.shape[2] - 1)
-    over = np.take_along_axis(V, zc[:, :, None], 2)[:, :, 0] - theta[None]
-    key = np.where(z < NO_SPIKE, z * (1 << 20) - over, NO_SPIKE * (1 << 20))
-    w = np.argmin(key, 1)
-    return np.where(z.min(1) < NO_SPIKE, w, -1)
+    """Index of the earliest segment to reach its threshold, the larger overshoot first on
+    equal times, then the lower index (the model's M1 keys); -1 where none fires."""
+    keys = kernels.overshoot_keys(V, kernels.first_crossing(V, theta), theta)
+    fired = keys >= 0
+    w = np.argmin(np.where(fired, keys, np.iinfo(np.int64).max), axis=1)
+    return np.where(fired.any(axis=1), w, -1)
 
 
 def sketch(Xf, yf, Xv, yv, classes: int, proto: str, response: str, t_max: int,
            w_max: int) -> dict:
-    A = intensities(Xf, t_max, w_max)
+    A = kernels.targeted_target(Xf, w_max, t_max)
     f = np.median if proto == "median" else np.mean
     W = np.stack([f(A[yf == c], axis=0) for c in range(classes)]).round().astype(np.int64)
     T = t_max + w_max if response == "rnl" else t_max + 1

@@ -49,10 +49,20 @@ def test_winner_is_the_earliest_then_the_larger_overshoot_and_silence_is_minus_o
         B.potentials(np.zeros((1, 2), dtype=int), np.zeros((1, 2), dtype=int), "snl", 3)
 
 
-def test_intensities_are_the_targeted_rules_targets():
+def test_prototypes_are_the_targeted_rules_targets():
+    # the sketch's weights are the rule's targets ((t_max - x) * w_max) // t_max, which round
+    # down (not w_max - x * w_max // t_max, the M6 initialisation, which rounds up: 9 below)
     X = np.array([[0, 7, 3, -1]])
-    assert B.intensities(X, 7, 7).tolist() == [[7, 0, 4, 0]]
-    assert B.intensities(X, 7, 15).tolist() == [[15, 0, 9, 0]]
+    assert B.kernels.targeted_target(X, 7, 7).tolist() == [[7, 0, 4, 0]]
+    assert B.kernels.targeted_target(X, 15, 7).tolist() == [[15, 0, 8, 0]]
+    # one volley per class: the class median and mean are that volley's targets, so the
+    # sketch classifies its own fit volleys without error
+    Xf = np.array([[0, 7, 3, -1], [7, 0, -1, 3]] * 3)
+    yf = np.array([0, 1] * 3)
+    for proto in ("median", "mean"):
+        for response in ("rnl", "lin"):
+            r = B.sketch(Xf, yf, Xf, yf, 2, proto, response, 7, 15)
+            assert r["fit_error"] == 0 and r["val_error"] == 0, (proto, response, r)
 
 
 def test_reduced_run_writes_the_comparison(tmp_path):
