@@ -17,7 +17,8 @@ chance, k-means, the largest win share over the fair share.
 
 UCR: every set runs from ``examples/ucr_cluster.toml`` with one neuron per class and one
 config per time-series code (``ENCODINGS``: bipolar, posneg, grf3 = three Gaussian receptive
-fields per sample, proj128 = 128 seeded random projections in the bipolar code), so nothing
+fields per sample, proj128 = 128 seeded random projections in the bipolar code, spec16 = the
+magnitudes of the first 16 Fourier coefficients in the bipolar code), so nothing
 is tuned per set. ``v1`` (bipolar only, for reference) forces the v1 learning model (plain
 STDP with the default rates, uniform initial weights, fixed thresholds, lowest-index ties,
 no decay or homeostasis); ``new`` adds the mechanisms (M6
@@ -67,7 +68,8 @@ UNSEEN = ["UnitTest", "BasicMotions"]
 UCR_BASE = "examples/ucr_cluster.toml"
 #: the time-series codes of docs/model.md §6; each is run with one config for every set
 ENCODINGS = {"bipolar": ["data.posneg=false"], "posneg": ["data.posneg=true"],
-             "grf3": ["data.grf=3"], "proj128": ["data.projections=128"]}
+             "grf3": ["data.grf=3"], "proj128": ["data.projections=128"],
+             "spec16": ["data.spectrum=16"]}
 NEW = ["network.w_init=data", "train.rule=targeted", "train.mu_capture=256",
        "train.mu_minus=256", "train.mu_search=2", "train.mu_backoff=256",
        "network.theta_mode=relative", "train.mu_decay=2,3", "train.homeostasis=winrate",

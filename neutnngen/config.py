@@ -40,6 +40,11 @@ class DataConfig:
     # ucr (and series files): encode this many seeded random projections of each series
     # (experiment.seed) instead of its samples; 0 = the samples themselves
     projections: int = 0
+    # ucr (and series files): encode the magnitudes of the first n Fourier coefficients of
+    # each series (channel) instead of its samples, log1p of them when spectrum_log: a
+    # shift-invariant front end (docs/model.md §6); 0 = the samples themselves
+    spectrum: int = 0
+    spectrum_log: bool = False
     # ucr (and series files): series = z-normalise every series (every channel of it) on its
     # own (the UCR convention); train = scale every channel by its mean and standard
     # deviation over the training split, so amplitudes stay comparable between series
@@ -270,6 +275,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "data.field_sigma_cm": (0, 1e4), "data.dt": (0.02, 60), "data.train_fraction": (0.05, 0.95),
     "data.test_fraction": (0.01, 0.99), "data.validation": (0.0, 0.9),
     "data.grf": (0, 64), "data.grf_width": (1e-3, 1e3), "data.projections": (0, 1 << 16),
+    "data.spectrum": (0, 1 << 16),
     "layers.neurons": (0, 4096), "layers.dendrites": (1, 64), "layers.segments": (1, 64),
     "layers.rfsize": (0, 1024), "layers.stride": (0, 1024), "layers.theta": (0, 1 << 20),
     "layers.theta_quantile": (0.0, 1.0), "layers.epochs": (-1, 100000), "layers.wres": (0, 8),
@@ -513,6 +519,10 @@ def _cross_check(cfg: Config) -> None:
         raise ConfigError(f"data.grf={cfg.data.grf} and data.posneg=true are not accepted "
                           "together: the population code covers both signs; set one of them",
                           path="data.grf")
+    if cfg.data.spectrum and cfg.data.projections:
+        raise ConfigError(f"data.spectrum={cfg.data.spectrum} and data.projections="
+                          f"{cfg.data.projections} are not accepted together; expected one front "
+                          "end (set the other to 0)", path="data.spectrum")
     if cfg.data.trajectory and cfg.data.kind != "place_cells":
         raise ConfigError(f"data.trajectory={cfg.data.trajectory!r} is a rat's path for "
                           f"data.kind = 'place_cells', not {cfg.data.kind!r}",

@@ -27,6 +27,7 @@ from neutnngen.data import (
     purity,
     rand_index,
     shipped_ucr_datasets,
+    spectrum_series,
 )
 from neutnngen.data.metrics import normalized_mutual_info
 from neutnngen.errors import ConfigError, DataError
@@ -255,6 +256,37 @@ def test_project_series_seeded_features():
 def test_project_series_bad_arguments(kwargs, match):
     with pytest.raises(ConfigError, match=match):
         project_series([[1.0, 2.0, 3.0]], **kwargs)
+
+
+def test_spectrum_series_is_shift_invariant_and_finds_the_frequency():
+    q = 64
+    t = np.arange(q)
+    x = np.sin(2 * np.pi * 3 * t / q) + 0.5 * np.cos(2 * np.pi * 7 * t / q)
+    S = spectrum_series([x, np.roll(x, 17)], 10)
+    assert S.shape == (2, 10) and S.dtype == np.float64
+    np.testing.assert_allclose(S[0], S[1], atol=1e-9)  # a circular shift changes nothing
+    # z-normalised first (std of x is sqrt(0.5**2/2 + 1/2)), then |rfft| of k = 1 .. 10:
+    # k = 3 carries q/2 / std, k = 7 half of it, every other k nothing
+    z = x / x.std()
+    want = np.zeros(10)
+    want[2], want[6] = q / 2 / x.std(), q / 4 / x.std()
+    np.testing.assert_allclose(S[0], want, atol=1e-9)
+    np.testing.assert_allclose(spectrum_series([z], 10, normalise=False)[0], want, atol=1e-9)
+    np.testing.assert_allclose(spectrum_series([x], 10, log=True)[0], np.log1p(want), atol=1e-9)
+    assert spectrum_series([x], 40).shape == (1, 32)  # n above q // 2 takes all 32
+    ds = load_ucr("BasicMotions")  # [40, 6, 100]: every channel on its own, channel-major
+    P = spectrum_series(ds.X_train, 8)
+    assert P.shape == (40, 48)
+    np.testing.assert_allclose(P[:, 16:24], spectrum_series(ds.X_train[:, 2], 8))
+
+
+@pytest.mark.parametrize("kwargs, X, match", [
+    ({"n": 0}, [[1.0, 2.0, 3.0]], "n=0"), ({"n": 2.5}, [[1.0, 2.0, 3.0]], "n=2.5"),
+    ({"n": 2, "log": "yes"}, [[1.0, 2.0, 3.0]], "log='yes'"),
+    ({"n": 2}, [[1.0], [2.0]], "length 1")])
+def test_spectrum_series_bad_arguments(kwargs, X, match):
+    with pytest.raises(ConfigError, match=match):
+        spectrum_series(X, **kwargs)
 
 
 def test_encode_timeseries_multivariate_channels():

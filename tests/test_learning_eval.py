@@ -269,6 +269,28 @@ def test_ucr_random_projections_through_the_pipeline():
     assert d.extra["raw_train"].shape[1] == ds.length
 
 
+def test_ucr_spectrum_front_end_through_the_pipeline():
+    """data.spectrum = 16: each series becomes the magnitudes of its Fourier coefficients
+    1 .. 16 (all 12 for ItalyPowerDemand's 24 samples), coded like a series; the report names
+    it, and the raw-series k-means baseline still sees the series."""
+    from neutnngen.data import encode_timeseries, load_ucr, spectrum_series
+    from neutnngen.pipeline import get_task
+
+    cfg = config.load(None, ["data.name=GunPoint", "data.spectrum=16", "network.neurons=2"])
+    d = get_task(cfg).prepare(cfg)
+    ds = load_ucr("GunPoint")
+    assert d.X_test.shape == (len(ds.X_test), 16) and d.info["inputs"] == 16
+    np.testing.assert_array_equal(d.X_test, encode_timeseries(spectrum_series(ds.X_test, 16)))
+    assert "spectrum=16, spectrum_log=False" in d.info["encoder"]
+    assert d.extra["raw_train"].shape[1] == ds.length
+    # a circular shift of every test series leaves its code as it was
+    shifted = np.roll(ds.X_test, 40, axis=1)
+    np.testing.assert_array_equal(encode_timeseries(spectrum_series(shifted, 16)), d.X_test)
+    cfg = config.load(None, ["data.name=ItalyPowerDemand", "data.spectrum=16",
+                             "data.spectrum_log=true", "network.neurons=2"])
+    assert get_task(cfg).prepare(cfg).X_train.shape[1] == 12
+
+
 def test_ucr_multivariate_set_through_the_pipeline():
     """A multivariate UEA set (BasicMotions, 6 channels x 100 samples, shipped with aeon)
     reaches the column as 600 lines, each channel z-normalised on its own; the network

@@ -20,7 +20,12 @@ DOC = (ROOT / "docs" / "model.md").read_text()
 
 
 def test_version_line_sections_and_anchors():
-    assert re.search(r"^\*\*Model contract v\d+\.\*\*", DOC, re.M)
+    head = re.search(r"^\*\*Model contract v(\d+)\.\*\*", DOC, re.M)
+    assert head
+    # the version line names the newest changelog entry
+    log = DOC[DOC.index('<a id="changelog"></a>'):]
+    assert int(head.group(1)) == max(int(v) for v in re.findall(r"^- \*\*v(\d+)\*\*", log,
+                                                                  re.M))
     for n, title in enumerate(["Time and values", "Synapse response and segment firing",
                                "Hierarchy", "Lateral inhibition", "STDP", "Encoders",
                                "Pruning", "Metrics", "The RTL contract",

@@ -27,6 +27,7 @@ from neutnngen.data.encoders import (
     grid_centres,
     normalise_series,
     project_series,
+    spectrum_series,
 )
 from neutnngen.data.files import FileDataset, load_files
 from neutnngen.data.metrics import (
@@ -78,6 +79,7 @@ __all__ = [
     "encode_timeseries",
     "normalise_series",
     "project_series",
+    "spectrum_series",
     "field_centres",
     "field_maps",
     "grid_centres",

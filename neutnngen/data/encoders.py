@@ -274,6 +274,35 @@ def project_series(X, n: int, seed: int = 0, normalise: bool = True) -> np.ndarr
     return Z @ R
 
 
+def spectrum_series(X, n: int, log: bool = False, normalise: bool = True) -> np.ndarray:
+    """A shift-invariant front end for time series: spectral magnitudes (docs/model.md §6).
+
+    Each series (row of ``X``, ``[m, q]``; every channel of a multivariate ``[m, C, q]`` on
+    its own) is z-normalised as in :func:`encode_timeseries` (``normalise=False``: taken as
+    it is) and replaced by the magnitudes ``|DFT_k|`` of its discrete Fourier coefficients
+    ``k = 1 .. n`` (``numpy.fft.rfft``; coefficient 0, the mean, is left out), ``log1p`` of
+    them when ``log``. A circular shift of a series does not change them, so series that
+    differ by where they start (outlines traced from another point) get the same features.
+    A series of length ``q`` has ``q // 2`` such coefficients; ``n`` above that takes them
+    all (``k = 1 .. q // 2``), so one ``n`` serves sets of every length. Returns ``float64
+    [m, C * min(n, q // 2)]`` (channel-major), to be encoded like a series of that length.
+    """
+    func = "spectrum_series"
+    n = _check_int(func, "n", n, 1)
+    if not isinstance(log, bool | np.bool_):
+        raise ConfigError(f"{func}: log={log!r} is not accepted; expected True or False")
+    X = _series(func, X)
+    q = X.shape[-1]
+    if q < 2:
+        raise ConfigError(f"{func}: series of length {q} have no Fourier coefficient above the "
+                          "mean; expected series of at least 2 samples")
+    n = min(n, q // 2)
+    Z = _znormalise(X) if normalise else X.reshape(len(X), -1)
+    Z = Z.reshape(len(X), -1, q)  # [m, C, q]
+    S = np.abs(np.fft.rfft(Z, axis=-1))[..., 1:n + 1]
+    return (np.log1p(S) if log else S).reshape(len(X), -1)
+
+
 # ---------------------------------------------------------------------------------------
 # images
 # ---------------------------------------------------------------------------------------

@@ -54,11 +54,14 @@ def encode_series(cfg: Config, *Xs: np.ndarray) -> tuple[list[np.ndarray], str]:
 def code_series(cfg: Config, Zs: list[np.ndarray]) -> tuple[list[np.ndarray], str]:
     """The code of already normalised series ``Zs`` (:func:`~neutnngen.data.normalise_series`,
     the training split first): bipolar, ``posneg`` or ``grf`` Gaussian receptive fields,
-    after ``projections`` seeded random projections when set (the features are a series of
-    their own, normalised the same way)."""
-    from ...data import encode_timeseries, normalise_series, project_series
+    after ``spectrum`` Fourier magnitudes or ``projections`` seeded random projections when
+    set (the features are a series of their own, normalised the same way)."""
+    from ...data import encode_timeseries, normalise_series, project_series, spectrum_series
 
     d, t = cfg.data, cfg.network.timeres
+    if d.spectrum:
+        Zs = normalise_series(d.normalise, *[
+            spectrum_series(Z, d.spectrum, log=d.spectrum_log, normalise=False) for Z in Zs])
     if d.projections:
         Zs = normalise_series(d.normalise, *[
             project_series(Z, d.projections, cfg.experiment.seed, normalise=False)
@@ -68,6 +71,8 @@ def code_series(cfg: Config, Zs: list[np.ndarray]) -> tuple[list[np.ndarray], st
     code = f"grf={d.grf}, grf_width={d.grf_width}" if d.grf else f"posneg={d.posneg}"
     norm = "" if d.normalise == "series" else f"normalise={d.normalise}, "
     proj = f"projections={d.projections}, seed={cfg.experiment.seed}, " if d.projections else ""
+    if d.spectrum:
+        proj = f"spectrum={d.spectrum}, spectrum_log={d.spectrum_log}, "
     return enc, f"timeseries({norm}{proj}timeres={t}, clip={d.clip}, {code})"
 
 
