@@ -291,6 +291,27 @@ def test_ucr_spectrum_front_end_through_the_pipeline():
     assert get_task(cfg).prepare(cfg).X_train.shape[1] == 12
 
 
+def test_weight_map_says_what_its_input_lines_are():
+    """The report's weight map names the code of the lines its column sees (it used to call
+    every line a sample of the series, also for spectra, pixels and place fields)."""
+    from neutnngen.pipeline import get_task
+    from neutnngen.pipeline.network import build_and_train
+    from neutnngen.report.write import weights_xlabel
+
+    cfg = config.load(None, ["data.name=GunPoint", "data.spectrum=16", "network.neurons=2",
+                             "train.epochs=0"])
+    d = get_task(cfg).prepare(cfg)
+    _, net, _ = build_and_train(cfg, d, show=False)
+    assert weights_xlabel(net, d) == f"input line: {d.info['encoder']}"
+    assert "spectrum=16" in weights_xlabel(net, d)
+    example = Path(__file__).resolve().parents[1] / "examples/mnist_neutnn.toml"
+    cfg = config.load(example, ["data.pool=4", "data.n_train=50", "data.n_test=20",
+                                "layers.0.epochs=0", "layers.1.epochs=0"])
+    d = get_task(cfg).prepare(cfg)
+    _, net, _ = build_and_train(cfg, d, show=False)  # 5x5 windows: the first column sees 25 of the 49 pixels
+    assert weights_xlabel(net, d) == "input line of the column"
+
+
 def test_ucr_multivariate_set_through_the_pipeline():
     """A multivariate UEA set (BasicMotions, 6 channels x 100 samples, shipped with aeon)
     reaches the column as 600 lines, each channel z-normalised on its own; the network

@@ -27,8 +27,9 @@ def save_figure(fig, path: Path, dpi: int = 110) -> Path:
     return path
 
 
-def plot_weights(net, path: Path) -> Path:
-    """Weight map of every segment of the first layer's first column (rows = segments)."""
+def plot_weights(net, path: Path, xlabel: str = "input line") -> Path:
+    """Weight map of every segment of the first layer's first column (rows = segments);
+    ``xlabel`` says what its input lines are."""
     plt = mpl()
     col = net.layers[0].columns[0]
     q, D, S, p = col.distal.weights.shape
@@ -38,7 +39,7 @@ def plot_weights(net, path: Path) -> Path:
                    interpolation="nearest")
     ax.set_yticks(range(q * D * S))
     ax.set_yticklabels([f"n{i}/d{d}/s{s}" for i in range(q) for d in range(D) for s in range(S)])
-    ax.set_xlabel("input line (sample index of the series)")
+    ax.set_xlabel(xlabel)
     ax.set_title(f"{net.layers[0].name}/{col.name}: trained weights (0..{col.distal.w_max}; "
                  "blank = pruned)")
     fig.colorbar(im, ax=ax, label="weight")

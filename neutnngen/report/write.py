@@ -29,6 +29,16 @@ class ReportTask(Protocol):
     def primary_metric(self, cfg: Config) -> tuple[str, bool]: ...
 
 
+def weights_xlabel(net, data) -> str:
+    """What the weight map's columns are: the encoded input lines (named by the task's
+    encoder) when the first column sees all of them, else the column's own input lines (a
+    receptive field's window)."""
+    enc = (getattr(data, "info", None) or {}).get("encoder")
+    if enc and net.layers[0].columns[0].inputs == net.inputs:
+        return f"input line: {enc}"
+    return "input line of the column"
+
+
 def write_report(r: dict, net, data, outdir: Path, task: ReportTask) -> dict[str, Path]:
     """Write report.json, report.md, report.html and plots/ into ``outdir``; ``data`` is the
     task's encoded data (``X_test``, ``y_test``), ``task`` gives the task's sections."""
@@ -36,7 +46,7 @@ def write_report(r: dict, net, data, outdir: Path, task: ReportTask) -> dict[str
     plots = outdir / "plots"
     out_te = Interpreter(net).forward(data.X_test)
     files = {
-        "weights": plot_weights(net, plots / "weights.png"),
+        "weights": plot_weights(net, plots / "weights.png", weights_xlabel(net, data)),
         "raster": plot_raster(out_te, np.asarray(data.y_test), plots / "raster.png",
                               task.raster_title(r)),
         "metrics": plot_metrics(r, plots / "metrics.png", task.metric_bars(r)),
