@@ -81,6 +81,21 @@ def test_other_ucr_examples(tmp_path, config):
     assert rep["metrics"]["test"]["coverage"] > 0.9
 
 
+def test_ucr_cluster_grf_runs_end_to_end(tmp_path):
+    """The Gaussian-field default (three lines per sample, two dendrites per neuron) trains,
+    compiles and matches the interpreter on a sample of GunPoint's test waves (2 epochs:
+    bench_learning measures its accuracy)."""
+    out = tmp_path / "g"
+    assert _run(["run", str(EXAMPLES / "ucr_cluster_grf.toml"), "--out", str(out),
+                 "--set", "train.epochs=2", "--set", "verify.samples=60",
+                 "--set", "synth.targets=generic"]) == 0
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["verify"]["mismatches"] == 0 and rep["verify"]["waves"] == 60
+    assert rep["dataset"]["inputs"] == 450  # three Gaussian fields x 150 samples
+    w = np.load(out / "ir/model.npz")["s0/c0/distal_weights"]
+    assert w.shape == (2, 2, 1, 450)  # neurons, dendrites, segments, lines
+
+
 def test_same_config_and_seed_give_identical_files(tmp_path):
     outs = []
     for i in range(2):

@@ -382,3 +382,21 @@ def test_ucr_cluster_default_is_the_arrowhead_mechanism_set():
     assert c.network.neurons == 0 and c.data.name == "GunPoint" and not c.data.posneg
     assert c.train == a.train
     assert c.network == replace(a.network, neurons=0)
+
+
+def test_ucr_cluster_grf_is_the_config_bench_learning_runs_as_grf3():
+    """examples/ucr_cluster_grf.toml (the Gaussian-field code's default) is exactly the
+    bipolar default plus bench_learning's grf3 keys, so the benchmark's grf3 row measures
+    the shipped file."""
+    import sys
+    from dataclasses import replace
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "benchmarks"))
+    from bench_learning import ENCODINGS, UCR_BASE
+
+    g = config.load(root / "examples" / "ucr_cluster_grf.toml", [])
+    b = config.load(root / UCR_BASE, ENCODINGS["grf3"])
+    assert g.data.grf == 3 and g.network.dendrites == 2 and g.train.epochs == 20
+    assert g.network.w_init == "data_segments"
+    assert g == replace(b, experiment=replace(b.experiment, name="ucr_cluster_grf"))
