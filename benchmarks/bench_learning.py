@@ -66,15 +66,18 @@ UNSEEN = ["UnitTest", "BasicMotions"]
 #: every UCR set runs from this one file (one neuron per class, the ``new`` mechanisms);
 #: only data.name and the code change
 UCR_BASE = "examples/ucr_cluster.toml"
-#: the time-series codes of docs/model.md §6; each is run with one config for every set
-#: (grf3 is examples/ucr_cluster_grf.toml: three fields per sample with two dendrites of
-#: data-seeded segments and 20 epochs, chosen on validation splits by
-#: benchmarks/bench_ucr_search.py --code grf3 and 15 fresh seeds; a code's own
-#: ``train.epochs`` overrides the size's)
-ENCODINGS = {"bipolar": ["data.posneg=false"], "posneg": ["data.posneg=true"],
-             "grf3": ["data.grf=3", "network.dendrites=2", "network.w_init=data_segments",
-                      "train.epochs=20"],
-             "proj128": ["data.projections=128"], "spec16": ["data.spectrum=16"]}
+#: the time-series codes of docs/model.md §6: each code's own data key
+CODES = {"bipolar": ["data.posneg=false"], "posneg": ["data.posneg=true"],
+         "grf3": ["data.grf=3"], "proj128": ["data.projections=128"],
+         "spec16": ["data.spectrum=16"]}
+#: a code's default where it differs from the shipped file: grf3 is
+#: examples/ucr_cluster_grf.toml (two dendrites of data-seeded segments and 20 epochs, chosen
+#: on validation splits by benchmarks/bench_ucr_search.py --code grf3 --fresh 5-19); a
+#: code's own ``train.epochs`` overrides the size's
+CODE_DEFAULTS = {"grf3": ["network.dendrites=2", "network.w_init=data_segments",
+                          "train.epochs=20"]}
+#: each code is run with one config for every set
+ENCODINGS = {code: keys + CODE_DEFAULTS.get(code, []) for code, keys in CODES.items()}
 NEW = ["network.w_init=data", "train.rule=targeted", "train.mu_capture=256",
        "train.mu_minus=256", "train.mu_search=2", "train.mu_backoff=256",
        "network.theta_mode=relative", "train.mu_decay=2,3", "train.homeostasis=winrate",

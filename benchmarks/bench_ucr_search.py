@@ -6,8 +6,9 @@ sets, one default config per code).
         [--seeds 0,1,2,3,4] [--code bipolar] [--out benchmarks/results/ucr_search.json]
 
 Every configuration runs on the six UCR sets aeon ships x ``--seeds``, in one code of
-``bench_learning.ENCODINGS`` (``--code``, default bipolar; a code's own knobs in
-``CODE_SPACE``, such as the number and width of the Gaussian fields, join the draws),
+``bench_learning.CODES`` (``--code``, default bipolar: the code's own data key only, not the
+default a past search chose for it; its knobs in ``CODE_SPACE``, such as the number and
+width of the Gaussian fields, join the draws),
 each with ``data.validation = 1/3`` (:func:`bench_learning.run_one`: trained on two thirds
 of the training split, scored on the held-out third). The test split is never touched.
 Per set: the mean validation ARI over the seeds and the mean of the better k-means
@@ -41,14 +42,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_learning import UCR, UCR_BASE, VAL, overrides, run_one  # noqa: E402
-
-#: each code's own data keys, on top of the shipped (bipolar) file: the search starts from
-#: the code alone, not from the default a past search chose for it
-#: (``bench_learning.ENCODINGS``)
-CODES: dict[str, list[str]] = {"bipolar": ["data.posneg=false"], "posneg": ["data.posneg=true"],
-                               "grf3": ["data.grf=3"], "proj128": ["data.projections=128"],
-                               "spec16": ["data.spectrum=16"]}
+from bench_learning import CODES, UCR, UCR_BASE, VAL, overrides, run_one  # noqa: E402
 
 #: the knobs searched at random (``mu`` sets capture, minus and backoff together)
 SPACE: dict[str, list] = {
@@ -134,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         seeds = seed_list(a.seeds)
     except ValueError:
-        ap.error(f"--seeds {a.seeds!r}: expected comma-separated integers")
+        ap.error(f"--seeds {a.seeds!r}: expected seeds as a-b or comma-separated integers")
     try:
         fresh = seed_list(a.fresh)
     except ValueError:

@@ -13,17 +13,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench_ucr_search as B  # noqa: E402
 
 
-def test_search_scores_on_validation_and_counts_wins(tmp_path, monkeypatch):
-    monkeypatch.setattr(B, "UCR", ["GunPoint", "ArrowHead"])
-    monkeypatch.setattr(B, "STRUCTURES", {"snl": ["network.response=snl"]})
-    calls = []
+def _spy_run_one(monkeypatch, epochs: int) -> list[list[str]]:
+    """Record every ``run_one`` call's overrides (and train ``epochs`` to keep it short)."""
+    calls: list[list[str]] = []
     real = B.run_one
 
     def spy(path, ov):
         calls.append(ov)
-        return real(path, [*ov, "train.epochs=2"])
+        return real(path, [*ov, f"train.epochs={epochs}"])
 
     monkeypatch.setattr(B, "run_one", spy)
+    return calls
+
+
+def test_search_scores_on_validation_and_counts_wins(tmp_path, monkeypatch):
+    monkeypatch.setattr(B, "UCR", ["GunPoint", "ArrowHead"])
+    monkeypatch.setattr(B, "STRUCTURES", {"snl": ["network.response=snl"]})
+    calls = _spy_run_one(monkeypatch, epochs=2)
     out = tmp_path / "s.json"
     assert B.main(["--configs", "1", "--seeds", "0", "--out", str(out)]) == 0
     doc = json.loads(out.read_text())
@@ -55,14 +61,7 @@ def test_code_runs_every_configuration_in_that_code_and_draws_its_knobs(tmp_path
     monkeypatch.setattr(B, "UCR", ["GunPoint"])
     monkeypatch.setattr(B, "STRUCTURES", {"posneg code": ["data.posneg=true"],
                                           "snl": ["network.response=snl"]})
-    calls = []
-    real = B.run_one
-
-    def spy(path, ov):
-        calls.append(ov)
-        return real(path, [*ov, "train.epochs=1"])
-
-    monkeypatch.setattr(B, "run_one", spy)
+    calls = _spy_run_one(monkeypatch, epochs=1)
     out = tmp_path / "g.json"
     assert B.main(["--configs", "1", "--seeds", "0", "--code", "grf3", "--fresh", "1-2",
                    "--fresh-min-wins", "0", "--out", str(out)]) == 0
@@ -72,8 +71,7 @@ def test_code_runs_every_configuration_in_that_code_and_draws_its_knobs(tmp_path
     # three configurations on seed 0, then each again on the fresh seeds 1 and 2
     assert doc["code"] == "grf3" and doc["fresh_seeds"] == [1, 2] and len(calls) == 9
     assert all("data.grf=3" in ov for ov in calls)
-    assert [c for c in calls if "experiment.seed=0" not in c] == \
-        [c for c in calls if "experiment.seed=1" in c or "experiment.seed=2" in c]
+    assert [sum(f"experiment.seed={k}" in c for c in calls) for k in range(3)] == [3, 3, 3]
     for r in doc["rows"]:
         assert r["fresh"]["wins"] == sum(s["val_ari"] >= s["kmeans_val_ari"]
                                          for s in r["fresh"]["sets"].values())

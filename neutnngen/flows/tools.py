@@ -306,18 +306,19 @@ def failure(
     run: ToolRun, *, step: str | None = None, log_file: str | None = None
 ) -> ToolchainError:
     """A :class:`ToolchainError` describing a failed :class:`ToolRun`."""
-    text = _log_text(run.cwd, log_file) or run.output
+    logged = _log_text(run.cwd, log_file)
+    text = logged or run.output
     errors = [ln.strip() for ln in text.splitlines() if "ERROR" in ln]
     headline = f": {errors[-1]}" if errors else ""
     where = os.path.join(run.cwd, log_file) if log_file else run.cwd
     # the tool's own output holds what the log file cannot: a WebAssembly trap of a yowasp
     # tool, a crash message
-    said = run.output.strip() if text is not run.output else ""
+    said = run.output.strip() if logged else ""
     hint = f"  If the input is valid, check the tool installation: {_spec(run.tool).install}"
     if "wasm trap" in run.output:
         trap = next(ln.strip() for ln in run.output.splitlines() if "wasm trap" in ln)
         headline = headline or f": {trap}"
-        hint = (f"  {argv0(run)} runs as WebAssembly and hit its limit ({trap}) on this design, "
+        hint = (f"  {os.path.basename(run.argv[0])} runs as WebAssembly and hit its limit ({trap}) on this design, "
                 "not a fault of the design, which may just be large (many input lines); leave "
                 "this target out (synth.targets) or synthesize the written Verilog with a "
                 "native Yosys")
@@ -327,11 +328,6 @@ def failure(
         + (f"  tool output:\n{log_tail(said)}\n" if said else "") + hint,
         path=run.tool,
     )
-
-
-def argv0(run: ToolRun) -> str:
-    """The executable's file name of a :class:`ToolRun`."""
-    return os.path.basename(run.argv[0]) if run.argv else run.tool
 
 
 def _log_text(cwd: str | os.PathLike[str], log_file: str | None) -> str:
